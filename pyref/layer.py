@@ -1,0 +1,124 @@
+"""A layer's integer operands: ``x (N,K)``, ``w (C,K)`` and the per-channel requantization values,
+validated against a config so that nothing reaches the model out of range."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .checks import ShapeError, as_int_array, check_range, check_shape
+from .config import QmacConfig
+
+
+@dataclasses.dataclass
+class Layer:
+    """The integer operands of one dense layer.
+
+    ``bias``, ``mult`` and ``shift`` hold one value per output channel (a scalar is broadcast:
+    per-tensor quantization); ``out_zp``, ``act_min`` and ``act_max`` are scalars or per-channel.
+    ``mult`` may be left out in shift-only configs; ``act_min``/``act_max`` default to the full
+    output range and ``out_zp`` to 0.
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    bias: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+    out_zp: np.ndarray
+    act_min: np.ndarray
+    act_max: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def c(self) -> int:
+        return self.w.shape[0]
+
+    @classmethod
+    def build(
+        cls,
+        config: QmacConfig,
+        x: Any,
+        w: Any,
+        bias: Any = 0,
+        mult: Any = None,
+        shift: Any = 0,
+        out_zp: Any = 0,
+        act_min: Any = None,
+        act_max: Any = None,
+    ) -> "Layer":
+        """Convert and validate every operand against ``config``; raise naming array, index, range."""
+        x = as_int_array("x", x)
+        w = as_int_array("w", w)
+        check_shape("x", x, (None, None))
+        check_shape("w", w, (None, None))
+        if x.shape[1] != w.shape[1]:
+            raise ShapeError(
+                f"x has K = {x.shape[1]} columns but w has K = {w.shape[1]}: x is (N,K), w is (C,K)"
+            )
+        if x.shape[1] == 0:
+            raise ShapeError("K = 0: a dot product needs at least one element")
+        c = w.shape[0]
+        out_lo, out_hi = config.out_range
+        if mult is None:
+            if config.mult_bits:
+                raise ValueError(f"mult is required when mult_bits = {config.mult_bits}")
+            mult = 0
+        per_channel = {
+            "bias": bias, "mult": mult, "shift": shift, "out_zp": out_zp,
+            "act_min": out_lo if act_min is None else act_min,
+            "act_max": out_hi if act_max is None else act_max,
+        }
+        arrays = {}
+        for name, value in per_channel.items():
+            arr = as_int_array(name, value)
+            if arr.ndim == 0:
+                arr = np.full(c, arr, dtype=arr.dtype)
+            check_shape(name, arr, (c,))
+            arrays[name] = arr
+        layer = cls(x=x, w=w, **arrays)
+        layer.validate(config)
+        return layer
+
+    def validate(self, config: QmacConfig) -> None:
+        """Check every shape, and every value against the widths of ``config``."""
+        x, w = np.asarray(self.x), np.asarray(self.w)
+        check_shape("x", x, (None, None))
+        check_shape("w", w, (None, x.shape[1]))
+        if x.shape[1] == 0:
+            raise ShapeError("K = 0: a dot product needs at least one element")
+        for name in ("bias", "mult", "shift", "out_zp", "act_min", "act_max"):
+            check_shape(name, np.asarray(getattr(self, name)), (w.shape[0],))
+        check_range("x", self.x, *config.in_range, f"in_bits = {config.in_bits}, "
+                    f"{'signed' if config.in_signed else 'unsigned'}")
+        check_range("w", self.w, *config.w_range, f"w_bits = {config.w_bits}, signed")
+        check_range("bias", self.bias, *config.bias_range, f"bias_bits = {config.bias_bits}, signed")
+        if config.mult_bits == 0:
+            check_range("mult", self.mult, 0, 0, "mult_bits = 0: shift-only requantization")
+        else:
+            check_range("mult", self.mult, *config.mult_range,
+                        "TFLite's int32 multiplier" if config.rounding == "gemmlowp"
+                        else f"mult_bits = {config.mult_bits}, unsigned")
+        check_range("shift", self.shift, *config.shift_range,
+                    "TFLite's signed shift" if config.rounding == "gemmlowp"
+                    else f"shift_bits = {config.shift_bits}, unsigned")
+        out_what = f"out_bits = {config.out_bits}, signed"
+        check_range("out_zp", self.out_zp, *config.out_range, out_what)
+        check_range("act_min", self.act_min, *config.out_range, out_what)
+        check_range("act_max", self.act_max, *config.out_range, out_what)
+        bad = self.act_min > self.act_max
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"act_min[{i}] = {self.act_min[i]} is greater than act_max[{i}] = "
+                f"{self.act_max[i]}: the clamp needs act_min <= act_max"
+            )

@@ -1,0 +1,1 @@
+"""qmac's cocotb testbench: drivers, monitors, scoreboard, stimulus, coverage and runners."""
