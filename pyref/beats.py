@@ -38,10 +38,15 @@ class BeatStream:
     def __post_init__(self) -> None:
         # Integer arrays whatever was passed in (floats must be integral); markers as booleans.
         for f in dataclasses.fields(self):
-            arr = as_int_array(f.name, getattr(self, f.name))
+            value = getattr(self, f.name)
             if f.name in ("first", "last"):
+                if getattr(value, "dtype", None) == bool:
+                    continue
+                arr = as_int_array(f.name, value)
                 check_range(f.name, arr, 0, 1, "a marker is 0 or 1")
-                arr = arr.astype(bool, copy=False)
+                arr = arr.astype(bool)
+            else:
+                arr = as_int_array(f.name, value)
             setattr(self, f.name, arr)
 
     def __len__(self) -> int:

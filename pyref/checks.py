@@ -44,7 +44,8 @@ def as_int_array(name: str, value: Any) -> np.ndarray:
             bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueRangeError(f"{name}{_fmt_index(idx)} = {arr[idx].item()!r} is not an integer")
+            raise ValueRangeError(
+                f"{name}{_fmt_index(idx)} = {arr[idx].item()!r} is not an integer")
         if arr.size and float(np.max(np.abs(arr))) >= 2.0 ** 63:
             # Past int64 a cast would wrap; keep the exact values so range checks report them.
             return np.vectorize(int, otypes=[object])(arr)

@@ -159,7 +159,8 @@ class QmacConfig:
             raise ConfigError(f"bias_bound = {bias_bound!r} must be an integer >= 0")
         return max(lo, -bias_bound), min(hi, bias_bound)
 
-    def max_k_without_overflow(self, bias_bound: int | None = None, acc_bits: int | None = None) -> int:
+    def max_k_without_overflow(self, bias_bound: int | None = None,
+                               acc_bits: int | None = None) -> int:
         """The largest K for which bias + any K products fits the accumulator.
 
         ``bias_bound`` is the largest |bias| to allow for; by default the full ``bias_bits`` range.
@@ -173,7 +174,8 @@ class QmacConfig:
         k = min((acc_hi - b_hi) // p_hi, (b_lo - acc_lo) // -p_lo)
         return max(k, 0)
 
-    def check_headroom(self, k: int, bias_bound: int | None = None, *, strict: bool = False) -> bool:
+    def check_headroom(self, k: int, bias_bound: int | None = None, *,
+                       strict: bool = False) -> bool:
         """Say whether a K-long dot product plus bias can overflow the accumulator.
 
         Returns True when it cannot. Otherwise warns (:class:`AccumulatorOverflowWarning`), or with

@@ -45,9 +45,8 @@ def round_div_pow2(v: int, t: int, mode: str) -> int:
 def wrap_to(v: int, bits: int) -> int:
     """Two's complement wrap to ``bits`` bits, by repeated addition of the modulus."""
     m = 1 << bits
-    lo, hi = -(m >> 1), (m >> 1) - 1
     v = v % m            # Python's % is non-negative for a positive modulus
-    return v - m if v > hi else v
+    return v - m if v >= m >> 1 else v
 
 
 def sat_to(v: int, bits: int) -> int:
@@ -90,7 +89,8 @@ def layer(cfg, x, w, bias, mult, shift, out_zp, act_min, act_max):
             overflow = False
             for start in range(0, k_len, cfg.lanes):
                 # One beat: `lanes` products; lanes past K are padding (zero products).
-                beat_sum = sum(x[n][k] * w[c][k] for k in range(start, min(start + cfg.lanes, k_len)))
+                end = min(start + cfg.lanes, k_len)
+                beat_sum = sum(x[n][k] * w[c][k] for k in range(start, end))
                 exact += beat_sum
                 if cfg.acc_mode == "saturate":
                     new = sat_to(acc + beat_sum, cfg.acc_bits)

@@ -99,6 +99,20 @@ def test_requantize_and_clamp_hand_worked():
     assert res.y.tolist() == [[-2, -5]]
 
 
+def test_saturate_long_runs_then_recovery():
+    # 12-bit accumulator, 2 lanes: 24 beats of +98 then 8 beats of -98. The sum clips at 2047
+    # on beat 21 and stays there to beat 24, then comes down by 8 * 98 to 1263 (exact: 1568).
+    cfg = QmacConfig(lanes=2, in_bits=4, w_bits=4, acc_bits=12, bias_bits=12, out_bits=12,
+                     acc_mode="saturate", rounding="floor")
+    w = [[7] * 48 + [-7] * 16]
+    res = assert_matches_reference(cfg, dict(x=[[7] * 64], w=w, bias=[0], shift=[0]))
+    assert res.acc.tolist() == [[1263]] and res.y.tolist() == [[1263]]
+    assert res.overflow.tolist() == [[True]]
+    # Without the clip the same layer is exact: start low enough that nothing reaches a rail.
+    res = assert_matches_reference(cfg, dict(x=[[7] * 64], w=w, bias=[-1000], shift=[0]))
+    assert res.acc.tolist() == [[568]] and not res.overflow.any()
+
+
 WIDE = dict(lanes=2, in_bits=16, w_bits=16, acc_bits=64, bias_bits=64, mult_bits=32,
             shift_bits=8, rounding="half_away", out_bits=16)
 
@@ -146,13 +160,22 @@ def test_compute_is_build_then_run():
 
 
 def test_exact_matmul_never_loses_bits():
-    # Four products of (2^26 + 1)^2 sum past 2^53: a float64 matmul would round them.
-    a = np.full((1, 4), (1 << 26) + 1, dtype=np.int64)
-    want = 4 * ((1 << 26) + 1) ** 2
-    got = exact_matmul(a, a.T, ((1 << 26) + 1) ** 2)
-    assert int(got[0, 0]) == want
-    small = np.array([[3, -4]]), np.array([[5], [6]])
-    assert exact_matmul(*small, 24).tolist() == [[-9]]
+    # Products of (2^26 + 1)^2 sum past 2^53, where a float64 matmul would round them; short
+    # (einsum) and long (matmul) inner dimensions.
+    big = (1 << 26) + 1
+    for k in (4, 100):
+        a = np.full((2, k), big, dtype=np.int64)
+        a[1] = -big
+        got = exact_matmul(a, a[:1].T, big * big)
+        assert got.tolist() == [[k * big * big], [-k * big * big]]
+    # Long and small: the float64 BLAS path, exact below 2^53.
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(-128, 128, (3, 300)), rng.integers(-128, 128, (300, 4))
+    want = [[sum(int(a[i, t]) * int(b[t, j]) for t in range(300)) for j in range(4)]
+            for i in range(3)]
+    assert exact_matmul(a, b, 128 * 128).tolist() == want
+    with pytest.raises(OverflowError, match="K = 4"):
+        exact_matmul(a[:, :4], b[:4], 1 << 62)
 
 
 # ----- every named config, random operands ------------------------------------------------------
@@ -292,5 +315,13 @@ def layers(draw):
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=layers())
 def test_random_config_matches_reference(case):
+    cfg, ops = case
+    assert_matches_reference(cfg, ops)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=layers())
+def test_random_config_matches_reference_long(case):
     cfg, ops = case
     assert_matches_reference(cfg, ops)

@@ -296,7 +296,8 @@ def test_vectorized_gemmlowp_int32_extremes_grid():
     xs, ms, ss = (np.array(v) for v in zip(*grid))
     got = multiply_by_quantized_multiplier(xs, ms, ss)
     for (x, m, s), g in zip(grid, got):
-        assert int(g) == multiply_by_quantized_multiplier_scalar(x, m, s) == gemmlowp_requant(x, m, s)
+        want = gemmlowp_requant(x, m, s)
+        assert int(g) == multiply_by_quantized_multiplier_scalar(x, m, s) == want
 
 
 @settings(max_examples=200, deadline=None)
