@@ -6,13 +6,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv test test-model bench-model clean
+.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=)"
+	@echo "make lint         verilator --lint-only -Wall on rtl/ for every named config (CONFIG=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"
 	@echo "make test-model   pyref tests only"
+	@echo "make bench        checked beats/s: per-cycle vs batch transport vs native ceilings"
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
+	@echo "make hil          a .tflite model through the datapath, checked vs TFLite Micro (MODEL=, SIM=, N=)"
+	@echo "make hil-digits   train/quantize/run the digits MLP, accuracy vs bit-width (SIM=)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -23,6 +27,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# make sim / make lint options, passed on when given on the command line (make sim SIM=icarus).
+SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE LANES IN_BITS \
+            IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
+SIM_ARGS := $(foreach v,$(SIM_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
+
+sim: $(STAMP)
+	$(PY) -m tb.sim $(SIM_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m tb.lint $(if $(filter command line,$(origin CONFIG)),CONFIG=$(CONFIG))
+
 test: $(STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
@@ -30,8 +45,19 @@ test: $(STAMP)
 test-model: $(STAMP)
 	$(PY) -m pytest -m "not rtl" tests
 
+# Speed of the testbench transports next to their ceilings (docs/performance.md).
+bench: $(STAMP)
+	$(PY) -m tb.bench
+
 bench-model: $(STAMP)
 	$(PY) -m pyref.bench
+
+# Hardware in the loop (docs/hil.md). MODEL: a .tflite path or a known name (anomaly_detection).
+hil: $(STAMP)
+	$(PY) -m hil.cli run $(or $(MODEL),anomaly_detection) --sim $(or $(SIM),verilator) --n $(or $(N),300)
+
+hil-digits: $(STAMP)
+	$(PY) -m hil.cli digits --sim $(or $(SIM),verilator)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

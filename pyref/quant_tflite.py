@@ -23,24 +23,38 @@ def _f32(v) -> np.ndarray:
     return np.asarray(v, dtype=np.float32)
 
 
-def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None) -> np.ndarray:
-    """The real multiplier(s) of a quantized FC/conv layer, bit for bit as TFLite computes them.
+ENGINES = ("tflm", "tflite")
+"""Which engine's rule forms a per-tensor real multiplier: TFLite Micro (the reference interpreter
+that the hardware-in-the-loop runs check against) or TFLite/LiteRT's ``kernel_util.cc``."""
 
-    - per-tensor (``GetQuantizedConvolutionMultipler``):
-      ``double(float32(s_in * s_w)) / double(s_out)`` -- the product is rounded to float32;
-    - per-channel (``PopulateConvolutionQuantizationParams``):
-      ``double(s_in) * double(s_w[c]) / double(s_out)`` in double.
 
+def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
+                            engine: str = "tflm") -> np.ndarray:
+    """The real multiplier(s) of a quantized FC/conv layer, bit for bit as the engine computes them.
+
+    - per-channel, and per-tensor with ``engine="tflm"`` (TFLite Micro's
+      ``GetQuantizedConvolutionMultipler`` / ``PopulateConvolutionQuantizationParams``):
+      ``double(s_in) * double(s_w[c]) / double(s_out)``;
+    - per-tensor with ``engine="tflite"`` (TFLite/LiteRT's ``kernel_util.cc``):
+      ``double(float32(s_in * s_w)) / double(s_out)`` -- the product is rounded to float32 first.
+
+    The two per-tensor rules give a different ``M`` for some scales; the interpreter in the
+    ``tflite-micro`` wheel follows the double product (tests/test_hil_import.py shows it).
     Scales are taken as float32 first (that is what the flatbuffer holds). ``per_channel``
     defaults to "``s_w`` has more than one value".
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r} is not one of {', '.join(ENGINES)}")
     s_in, s_w, s_out = _f32(s_in), _f32(s_w), _f32(s_out)
     if s_in.ndim or s_out.ndim:
         raise ValueError("s_in and s_out must be scalars (per-tensor activations)")
     if per_channel is None:
         per_channel = s_w.size > 1
-    if per_channel:
-        return np.float64(s_in) * s_w.astype(np.float64).reshape(-1) / np.float64(s_out)
+    if per_channel or engine == "tflm":
+        if not per_channel and s_w.size != 1:
+            raise ValueError(f"per-tensor quantization needs one weight scale, got {s_w.size}")
+        real = np.float64(s_in) * s_w.astype(np.float64).reshape(-1) / np.float64(s_out)
+        return real if per_channel else np.asarray(real[0])
     if s_w.size != 1:
         raise ValueError(f"per-tensor quantization needs one weight scale, got {s_w.size}")
     product = np.float32(s_in * s_w.reshape(()))     # float32 * float32 -> float32, as in C++
@@ -48,13 +62,15 @@ def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None
 
 
 def tflite_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
-                       channels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       channels: int | None = None, engine: str = "tflm"
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """TFLite's ``(M, s)`` arrays (int64) for :func:`tflite_real_multipliers`.
 
     With ``channels``, a per-tensor pair is repeated to that many channels (the vector file
     and :class:`~pyref.layer.Layer` carry one value per channel).
     """
-    real = np.atleast_1d(tflite_real_multipliers(s_in, s_w, s_out, per_channel=per_channel))
+    real = np.atleast_1d(tflite_real_multipliers(s_in, s_w, s_out, per_channel=per_channel,
+                                                 engine=engine))
     pairs = [quantize_multiplier(float(r)) for r in real]
     m = np.array([p[0] for p in pairs], dtype=np.int64)
     s = np.array([p[1] for p in pairs], dtype=np.int64)

@@ -42,18 +42,22 @@ def quantize_multiplier_exact(real: Fraction) -> tuple[int, int]:
     return m, s
 
 
-def test_per_tensor_rounds_the_product_to_float32_per_channel_does_not():
+def test_tflite_engine_rounds_the_per_tensor_product_to_float32_tflm_does_not():
     s_in, s_w, s_out = (float(np.float32(v)) for v in (0.0640592, 0.0277089, 0.0050564))
     exact = Fraction(s_in) * Fraction(s_w)
     per_tensor = round_to_float32(exact) / Fraction(s_out)
     # (the double division of TFLite rounds once more; the result is exact enough for M here)
-    m_t, s_t = tflite_multipliers(s_in, [s_w], s_out, per_channel=False)
+    m_t, s_t = tflite_multipliers(s_in, [s_w], s_out, per_channel=False, engine="tflite")
+    m_m, s_m = tflite_multipliers(s_in, [s_w], s_out, per_channel=False, engine="tflm")
     m_c, s_c = tflite_multipliers(s_in, [s_w], s_out, per_channel=True)
     assert (int(m_t[0]), int(s_t[0])) == quantize_multiplier_exact(per_tensor)
     assert (int(m_c[0]), int(s_c[0])) == quantize_multiplier_exact(exact / Fraction(s_out))
+    assert (int(m_m[0]), int(s_m[0])) == (int(m_c[0]), int(s_c[0]))
     assert int(m_t[0]) != int(m_c[0])      # the two formulas really differ on these scales
-    assert float(tflite_real_multipliers(s_in, s_w, s_out)) == float(
+    assert float(tflite_real_multipliers(s_in, s_w, s_out, engine="tflite")) == float(
         np.float64(np.float32(s_in) * np.float32(s_w)) / s_out)
+    with pytest.raises(ValueError, match="engine = 'tf' is not one of tflm, tflite"):
+        tflite_real_multipliers(s_in, s_w, s_out, engine="tf")
 
 
 def test_per_channel_arrays_and_repeat():

@@ -1,0 +1,19 @@
+"""hil: hardware in the loop for the qmac datapath.
+
+Import an int8 TFLite model (:mod:`hil.tflite_import`), run it with every FULLY_CONNECTED /
+CONV_2D on a dense backend (pyref now, the RTL through the same interface) and the other
+operators in numpy (:mod:`hil.network`), and check it three ways: backend vs pyref per layer,
+every layer and the outputs vs the TFLite Micro interpreter (:mod:`hil.oracle`).
+"""
+
+from .backend import BackendResult, DenseBackend, PyrefBackend, as_backend
+from .network import NetworkRun, run_network
+from .software_ops import UnsupportedOpError
+from .tflite_graph import TfliteFormatError, TfliteImportError, read_tflite
+from .tflite_import import ImportedModel, import_model
+
+__all__ = [
+    "BackendResult", "DenseBackend", "ImportedModel", "NetworkRun", "PyrefBackend",
+    "TfliteFormatError", "TfliteImportError", "UnsupportedOpError", "as_backend",
+    "import_model", "read_tflite", "run_network",
+]

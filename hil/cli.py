@@ -1,0 +1,132 @@
+"""Command line: ``python -m hil.cli run|digits|fetch ...`` (see docs/hil.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .backend import BackendUnavailable, PyrefBackend, load_backend
+from .inputs import random_inputs
+from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
+from .network import run_network
+from .oracle import run_tflm
+from .report import compare_with_oracle, layer_table, verdict
+from .tflite_graph import TfliteImportError
+from .tflite_import import import_model
+
+
+def _backend(args, config):
+    """The backend asked for; ``auto`` falls back to pyref when the RTL hook is missing."""
+    if args.backend == "pyref":
+        return PyrefBackend()
+    try:
+        return load_backend("rtl", sim=args.sim, config=config)
+    except BackendUnavailable as exc:
+        if args.backend == "rtl":
+            raise
+        print(f"{exc}; the datapath layers run on pyref", flush=True)
+        return PyrefBackend()
+
+
+def _model_path(spec: str, build_dir: str) -> Path:
+    if spec in MODELS:
+        return fetch_model(spec, build_dir)
+    path = Path(spec)
+    if not path.is_file():
+        raise TfliteImportError(f"{spec!r} is neither a model file nor a known model "
+                                f"({', '.join(MODELS)})")
+    return path
+
+
+def cmd_run(args) -> int:
+    path = _model_path(args.model, args.build_dir)
+    model = import_model(path)
+    print(model.describe_ops())
+    backend = _backend(args, model.config)
+    print(f"backend: {backend.name}  config: tflite ({model.config.describe()})")
+    inputs = random_inputs(model.graph, args.n, args.seed)
+    print(f"inputs: {args.n} random int8 vectors, seed {args.seed}", flush=True)
+    t0 = time.perf_counter()
+    run = run_network(model, inputs, backend, keep_tensors=True, progress=not args.no_progress,
+                      vector_dir=args.vectors, vector_rows=args.vector_rows)
+    checks = None
+    if not args.no_oracle:
+        dense_outputs = [s.dense.output_index for s in model.dense_steps]
+        oracle = run_tflm(model.graph, inputs, dense_outputs, progress=not args.no_progress)
+        names = [model.graph.tensor(i).name for i in model.graph.outputs]
+        checks = compare_with_oracle(run, oracle, names, dense_outputs)
+        print(f"TFLite Micro: {args.n} invokes in {oracle.wall:.2f} s")
+    print()
+    print(layer_table(run))
+    print(f"\n{len(run.layers)} datapath layers, {sum(l.outputs for l in run.layers)} outputs; "
+          f"network run {run.wall:.2f} s, total {time.perf_counter() - t0:.2f} s")
+    if args.vectors:
+        print(f"vector files: {len(run.layers)} in {args.vectors}/ (first {args.vector_rows} rows "
+              f"of each layer, with pyref's expected y)")
+    v = verdict(run, checks)
+    print("\n".join(v.lines))
+    return 0 if v.passed else 1
+
+
+def cmd_fetch(args) -> int:
+    for name in args.names or [DEFAULT_MODEL]:
+        print(fetch_model(name, args.build_dir))
+    return 0
+
+
+def cmd_digits(args) -> int:
+    from .digits import main as digits_main
+
+    return digits_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hil.cli", description=__doc__)
+    p.add_argument("--build-dir", default="build", help="where models and results go (build)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a .tflite model through the dense backend and check it")
+    r.add_argument("model", nargs="?", default=DEFAULT_MODEL,
+                   help=f"a .tflite path or a known model ({', '.join(MODELS)}); default {DEFAULT_MODEL}")
+    r.add_argument("--n", type=int, default=300, help="number of inputs (300)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
+    r.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto",
+                   help="dense backend: rtl, pyref, or auto = rtl when available (auto)")
+    r.add_argument("--sim", choices=("verilator", "icarus"), default="verilator",
+                   help="simulator of the RTL backend (verilator)")
+    r.add_argument("--no-oracle", action="store_true", help="skip the TFLite Micro check")
+    r.add_argument("--vectors", metavar="DIR",
+                   help="also write each datapath layer as a vector file DIR/op<index>.npz")
+    r.add_argument("--vector-rows", type=int, default=256,
+                   help="input rows per vector file (256)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_run)
+
+    f = sub.add_parser("fetch", help="download and cache the known models")
+    f.add_argument("names", nargs="*",
+                   help=f"models to fetch ({', '.join(MODELS)}); default {DEFAULT_MODEL}")
+    f.set_defaults(func=cmd_fetch)
+
+    d = sub.add_parser("digits", help="train, quantize and run the digits MLP")
+    d.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto")
+    d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
+    d.add_argument("--bits", default="2,3,4,5,6,7,8", help="bit-widths of the sweep (2..8)")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(func=cmd_digits)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (TfliteImportError, ModelFetchError, BackendUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
