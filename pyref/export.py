@@ -64,8 +64,10 @@ def _parse_word(word: str, bits: int, signed: bool) -> int:
 
 
 def from_hex_words(words, bits: int, *, signed: bool = True, name: str = "hex") -> np.ndarray:
-    """Inverse of :func:`to_hex_words`: hex words -> int64 values (sign-extended when signed)."""
-    out = np.empty(len(words), dtype=np.int64)
+    """Inverse of :func:`to_hex_words`: hex words -> values (sign-extended when signed); int64,
+    or Python ints in an object array for words wider than int64 holds."""
+    fits = bits < 64 or (bits == 64 and signed)
+    out = np.empty(len(words), dtype=np.int64 if fits else object)
     for i, word in enumerate(words):
         try:
             out[i] = _parse_word(word, bits, signed)
