@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
 
 help:
-	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=)"
+	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
 	@echo "make lint         verilator --lint-only -Wall on rtl/ for every named config (CONFIG=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"
 	@echo "make test-model   pyref tests only"
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # make sim / make lint options, passed on when given on the command line (make sim SIM=icarus).
-SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE LANES IN_BITS \
+SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL LANES IN_BITS \
             IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
 SIM_ARGS := $(foreach v,$(SIM_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
 

@@ -1,0 +1,279 @@
+// qmac: streaming quantized multiply-accumulate datapath (top level).
+//
+// For each job (the beats from in_first_i to in_last_i) it computes one output
+//   acc = bias + sum_k x[k] * w[k]                  (ACC_BITS, wrap or saturate per beat)
+//   r   = requant(acc, mult, shift)                 (ROUNDING, see qmac_requant_*)
+//   y   = clamp(r + out_zp, act_min, act_max),  out_sat_o = the clamp changed the value
+// exactly as SPEC sections 3-6 and docs/interface.md describe.
+//
+// Pipeline (one beat per clock, every stage advances together):
+//   S1  beat sum      : LANES multipliers + adder tree, registered         (s1_*)
+//   S2  accumulator   : acc_q = f(first ? bias : acc_q, + beat sum)        (acc_q, s2_*)
+//   S3  requant mult  : acc * mult (or gemmlowp x' * M), registered        (s3_*)
+//   S4  requant round : rounding right shift, saturated to OUT_BITS + 2    (s4_*)
+//   S5  output        : + out_zp, clamp, saturation flag                   (out_*)
+// Latency: the output of a job is valid right after the 5th rising edge counting the edge
+// that accepts its last beat (LATENCY = 5 edges, i.e. 4 cycles after the accepting edge).
+// Throughput: one beat per clock, so one job per clock for single-beat jobs.
+//
+// Handshake: the whole pipeline advances on a clock edge when the output register is empty or
+// being read (adv = !out_valid_o || out_ready_i); in_ready_o = adv (low during reset). While
+// out_valid_o && !out_ready_i everything holds, including out_y_o / out_sat_o. Beats that arrive
+// outside a job (no in_first_i since reset or since the last in_last_i) are dropped, so a job
+// cut by reset produces no output. rst_i is synchronous and active high; it clears the valid
+// bits and the job state; data registers are not reset (they load only with valid data).
+module qmac #(
+  parameter integer LANES      = 8,
+  parameter integer IN_BITS    = 8,
+  parameter integer IN_SIGNED  = 1,
+  parameter integer W_BITS     = 8,
+  parameter integer ACC_BITS   = 32,
+  parameter integer ACC_MODE   = 0,
+  parameter integer BIAS_BITS  = 32,
+  parameter integer MULT_BITS  = 0,
+  parameter integer SHIFT_BITS = 6,
+  parameter integer ROUNDING   = 2,
+  parameter integer OUT_BITS   = 8,
+  // derived, do not override
+  parameter integer MULT_W     = (MULT_BITS > 0) ? MULT_BITS : 1
+) (
+  input  wire                     clk_i,
+  input  wire                     rst_i,          // synchronous, active high
+  // input beats
+  input  wire                     in_valid_i,
+  output wire                     in_ready_o,
+  input  wire [LANES*IN_BITS-1:0] in_x_i,         // lane l at [l*IN_BITS +: IN_BITS]
+  input  wire [LANES*W_BITS-1:0]  in_w_i,         // lane l at [l*W_BITS +: W_BITS]
+  input  wire                     in_first_i,     // first beat of a job
+  input  wire                     in_last_i,      // last beat of a job
+  input  wire [BIAS_BITS-1:0]     in_bias_i,      // read on the first beat
+  input  wire [MULT_W-1:0]        in_mult_i,      // read on the last beat (and the rest below)
+  input  wire [SHIFT_BITS-1:0]    in_shift_i,
+  input  wire [OUT_BITS-1:0]      in_out_zp_i,
+  input  wire [OUT_BITS-1:0]      in_act_min_i,
+  input  wire [OUT_BITS-1:0]      in_act_max_i,
+  // outputs, one per job
+  output wire                     out_valid_o,
+  input  wire                     out_ready_i,
+  output wire [OUT_BITS-1:0]      out_y_o,
+  output wire                     out_sat_o       // the clamp changed the value
+);
+
+  // Derived widths.
+  localparam integer P_LANE_BITS = IN_BITS + ((IN_SIGNED != 0) ? 0 : 1) + W_BITS;
+  localparam integer SUM_BITS    = P_LANE_BITS + $clog2(LANES);  // exact beat sum
+  localparam integer P_BITS      = ACC_BITS + MULT_BITS;          // exact acc * mult
+  localparam integer R_BITS      = OUT_BITS + 2;                  // saturated requant result
+
+  // ---------------------------------------------------------------------------------------------
+  // Handshake and job tracking
+  // ---------------------------------------------------------------------------------------------
+  reg  out_valid_q;
+  reg  in_job_q;      // inside a job: a first beat was accepted and its last beat not yet
+
+  wire adv      = !out_valid_q || out_ready_i;  // the pipeline advances on this edge
+  wire in_fire  = in_valid_i && in_ready_o;
+  wire beat_ok  = in_fire && (in_first_i || in_job_q);  // beat that belongs to a job
+  wire in_job_d = beat_ok ? !in_last_i : in_job_q;
+
+  assign in_ready_o = adv && !rst_i;
+
+  // ---------------------------------------------------------------------------------------------
+  // Valid bits (the only state that needs a reset)
+  // ---------------------------------------------------------------------------------------------
+  reg  s1_valid_q;    // S1 holds a beat
+  reg  s2_valid_q;    // S2 (acc_q) holds the final accumulator of a job
+  reg  s3_valid_q;
+  reg  s4_valid_q;
+  reg  s1_last_q;
+
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      in_job_q    <= 1'b0;
+      s1_valid_q  <= 1'b0;
+      s2_valid_q  <= 1'b0;
+      s3_valid_q  <= 1'b0;
+      s4_valid_q  <= 1'b0;
+      out_valid_q <= 1'b0;
+    end else if (adv) begin
+      in_job_q    <= in_job_d;
+      s1_valid_q  <= beat_ok;
+      s2_valid_q  <= s1_valid_q && s1_last_q;
+      s3_valid_q  <= s2_valid_q;
+      s4_valid_q  <= s3_valid_q;
+      out_valid_q <= s4_valid_q;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // S1: beat sum
+  // ---------------------------------------------------------------------------------------------
+  wire [SUM_BITS-1:0] beat_sum;
+
+  qmac_beat_sum #(
+    .LANES     (LANES),
+    .IN_BITS   (IN_BITS),
+    .IN_SIGNED (IN_SIGNED),
+    .W_BITS    (W_BITS)
+  ) u_beat_sum (
+    .x_i   (in_x_i),
+    .w_i   (in_w_i),
+    .sum_o (beat_sum)
+  );
+
+  reg                  s1_first_q;
+  reg [SUM_BITS-1:0]   s1_sum_q;
+  reg [BIAS_BITS-1:0]  s1_bias_q;
+  reg [MULT_W-1:0]     s1_mult_q;
+  reg [SHIFT_BITS-1:0] s1_shift_q;
+  reg [OUT_BITS-1:0]   s1_zp_q;
+  reg [OUT_BITS-1:0]   s1_min_q;
+  reg [OUT_BITS-1:0]   s1_max_q;
+
+  always @(posedge clk_i) begin
+    if (adv && beat_ok) begin
+      s1_first_q <= in_first_i;
+      s1_last_q  <= in_last_i;
+      s1_sum_q   <= beat_sum;
+      s1_bias_q  <= in_bias_i;
+      s1_mult_q  <= in_mult_i;
+      s1_shift_q <= in_shift_i;
+      s1_zp_q    <= in_out_zp_i;
+      s1_min_q   <= in_act_min_i;
+      s1_max_q   <= in_act_max_i;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // S2: accumulator (holds the job's final value while s2_valid_q)
+  // ---------------------------------------------------------------------------------------------
+  reg  [ACC_BITS-1:0] acc_q;
+  wire [ACC_BITS-1:0] acc_d;
+
+  qmac_accum #(
+    .ACC_BITS  (ACC_BITS),
+    .ACC_MODE  (ACC_MODE),
+    .BIAS_BITS (BIAS_BITS),
+    .SUM_BITS  (SUM_BITS)
+  ) u_accum (
+    .first_i (s1_first_q),
+    .bias_i  (s1_bias_q),
+    .acc_i   (acc_q),
+    .sum_i   (s1_sum_q),
+    .acc_d_o (acc_d)
+  );
+
+  reg [MULT_W-1:0]     s2_mult_q;
+  reg [SHIFT_BITS-1:0] s2_shift_q;
+  reg [OUT_BITS-1:0]   s2_zp_q;
+  reg [OUT_BITS-1:0]   s2_min_q;
+  reg [OUT_BITS-1:0]   s2_max_q;
+
+  always @(posedge clk_i) begin
+    if (adv && s1_valid_q) begin
+      acc_q <= acc_d;
+    end
+    if (adv && s1_valid_q && s1_last_q) begin
+      s2_mult_q  <= s1_mult_q;
+      s2_shift_q <= s1_shift_q;
+      s2_zp_q    <= s1_zp_q;
+      s2_min_q   <= s1_min_q;
+      s2_max_q   <= s1_max_q;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // S3: requantization multiplier
+  // ---------------------------------------------------------------------------------------------
+  wire [P_BITS-1:0] prod;
+
+  qmac_requant_mul #(
+    .ACC_BITS   (ACC_BITS),
+    .MULT_BITS  (MULT_BITS),
+    .SHIFT_BITS (SHIFT_BITS),
+    .ROUNDING   (ROUNDING)
+  ) u_requant_mul (
+    .acc_i   (acc_q),
+    .mult_i  (s2_mult_q),
+    .shift_i (s2_shift_q),
+    .p_o     (prod)
+  );
+
+  reg [P_BITS-1:0]     s3_prod_q;
+  reg [SHIFT_BITS-1:0] s3_shift_q;
+  reg [OUT_BITS-1:0]   s3_zp_q;
+  reg [OUT_BITS-1:0]   s3_min_q;
+  reg [OUT_BITS-1:0]   s3_max_q;
+
+  always @(posedge clk_i) begin
+    if (adv && s2_valid_q) begin
+      s3_prod_q  <= prod;
+      s3_shift_q <= s2_shift_q;
+      s3_zp_q    <= s2_zp_q;
+      s3_min_q   <= s2_min_q;
+      s3_max_q   <= s2_max_q;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // S4: requantization rounding shift
+  // ---------------------------------------------------------------------------------------------
+  wire [R_BITS-1:0] r_sat;
+
+  qmac_requant_round #(
+    .P_BITS     (P_BITS),
+    .SHIFT_BITS (SHIFT_BITS),
+    .ROUNDING   (ROUNDING),
+    .OUT_BITS   (OUT_BITS)
+  ) u_requant_round (
+    .p_i     (s3_prod_q),
+    .shift_i (s3_shift_q),
+    .r_o     (r_sat)
+  );
+
+  reg [R_BITS-1:0]   s4_r_q;
+  reg [OUT_BITS-1:0] s4_zp_q;
+  reg [OUT_BITS-1:0] s4_min_q;
+  reg [OUT_BITS-1:0] s4_max_q;
+
+  always @(posedge clk_i) begin
+    if (adv && s3_valid_q) begin
+      s4_r_q   <= r_sat;
+      s4_zp_q  <= s3_zp_q;
+      s4_min_q <= s3_min_q;
+      s4_max_q <= s3_max_q;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // S5: output (zero point, clamp, saturation flag)
+  // ---------------------------------------------------------------------------------------------
+  wire [OUT_BITS-1:0] y_d;
+  wire                sat_d;
+
+  qmac_out_stage #(
+    .OUT_BITS (OUT_BITS)
+  ) u_out_stage (
+    .r_i       (s4_r_q),
+    .out_zp_i  (s4_zp_q),
+    .act_min_i (s4_min_q),
+    .act_max_i (s4_max_q),
+    .y_o       (y_d),
+    .sat_o     (sat_d)
+  );
+
+  reg [OUT_BITS-1:0] out_y_q;
+  reg                out_sat_q;
+
+  always @(posedge clk_i) begin
+    if (adv && s4_valid_q) begin
+      out_y_q   <= y_d;
+      out_sat_q <= sat_d;
+    end
+  end
+
+  assign out_valid_o = out_valid_q;
+  assign out_y_o     = out_y_q;
+  assign out_sat_o   = out_sat_q;
+
+endmodule

@@ -1,0 +1,80 @@
+// qmac_requant_round: second requantization stage, the rounding right shift (SPEC 4 and 5).
+//
+//   ROUNDING 0..6 : r = round_shift(p_i, shift_i), shift_i unsigned
+//   ROUNDING = 7  : gemmlowp (TFLite double rounding); p_i = x' * M from qmac_requant_mul,
+//                   h = floor((p_i + 2^30) / 2^31)   (SaturatingRoundingDoublingHighMul),
+//                   r = RoundingDivideByPOT(h, max(-s, 0)), i.e. round half away from zero,
+//                   s = shift_i as SHIFT_BITS-bit two's complement
+// r_o is r saturated to R_BITS = OUT_BITS + 2 bits. That is lossless for the output stage:
+// any r outside that range is clamped (and flagged) there exactly as the exact r would be,
+// since |out_zp| <= 2^(OUT_BITS-1).
+// Latency: combinational (0 cycles); qmac registers r_o.
+module qmac_requant_round #(
+  parameter integer P_BITS     = 32,
+  parameter integer SHIFT_BITS = 6,
+  parameter integer ROUNDING   = 2,
+  parameter integer OUT_BITS   = 8,
+  // derived, do not override
+  parameter integer R_BITS     = OUT_BITS + 2
+) (
+  input  wire [P_BITS-1:0]     p_i,      // signed
+  input  wire [SHIFT_BITS-1:0] shift_i,
+  output wire [R_BITS-1:0]     r_o       // signed, saturated
+);
+
+  localparam integer RND_HALF_AWAY = 5;
+  localparam integer RND_GEMMLOWP  = 7;
+
+  generate
+    if (ROUNDING == RND_GEMMLOWP) begin : g_gemmlowp
+      localparam integer H_BITS = P_BITS - 31;  // 33 for a 64-bit product
+      // SaturatingRoundingDoublingHighMul: add 2^30, take bits 31 and up (arithmetic).
+      wire [P_BITS-1:0] nudge  = {{(P_BITS - 31){1'b0}}, 31'h40000000};
+      wire [P_BITS-1:0] nudged = p_i + nudge;
+      wire [H_BITS-1:0] h      = nudged[P_BITS-1:31];
+      // RoundingDivideByPOT by max(-s, 0).
+      wire                  s_neg = shift_i[SHIFT_BITS-1];
+      wire [SHIFT_BITS-1:0] right = s_neg ? (-shift_i) : {SHIFT_BITS{1'b0}};
+      wire [H_BITS-1:0]     r_full;
+      qmac_round_shift #(
+        .W        (H_BITS),
+        .T_BITS   (SHIFT_BITS),
+        .ROUNDING (RND_HALF_AWAY)
+      ) u_rdbpot (
+        .v_i (h),
+        .t_i (right),
+        .r_o (r_full)
+      );
+      qmac_sat #(
+        .IN_W  (H_BITS),
+        .OUT_W (R_BITS)
+      ) u_sat (
+        .v_i (r_full),
+        .s_o (r_o)
+      );
+      // Bits below 2^31 only matter through the carry of the nudge.
+      /* verilator lint_off UNUSED */
+      wire unused_nudged_lo = ^nudged[30:0];
+      /* verilator lint_on UNUSED */
+    end else begin : g_round_shift
+      wire [P_BITS-1:0] r_full;
+      qmac_round_shift #(
+        .W        (P_BITS),
+        .T_BITS   (SHIFT_BITS),
+        .ROUNDING (ROUNDING)
+      ) u_round (
+        .v_i (p_i),
+        .t_i (shift_i),
+        .r_o (r_full)
+      );
+      qmac_sat #(
+        .IN_W  (P_BITS),
+        .OUT_W (R_BITS)
+      ) u_sat (
+        .v_i (r_full),
+        .s_o (r_o)
+      );
+    end
+  endgenerate
+
+endmodule

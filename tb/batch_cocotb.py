@@ -1,0 +1,190 @@
+"""The cocotb test of the batch transport (``mode="batch"``), run inside the simulator.
+
+Started by :func:`tb.run.run_sim` like the per-cycle test (:mod:`tb.cocotb_cycle`), from the same
+:class:`~tb.job.SimJob`: :func:`tb.session.prepare` makes the same stimulus, predictions,
+scoreboard and coverage model. The beats are played in batches through ``qmac_batch_tb``
+(:mod:`tb.batch_transport`); each batch's cycle trace is checked for the handshake and timing
+rules (:mod:`tb.batch_trace`) and its outputs go through the shared
+:class:`~tb.scoreboard.Scoreboard` with their cycles. Mid-job resets are played as the per-cycle
+driver plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and
+the scoreboard drops every job in flight. The report is the same :class:`~tb.job.SimReport`,
+plus ``batch-result.json`` beside it with the batch figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+import cocotb
+import numpy as np
+
+from pyref.beats import BeatStream
+
+from . import batch_build, batch_pack, batch_plan, batch_trace
+from .batch_patterns import PatternSource
+from .batch_transport import BatchPlayer, DpiTransport, MemhTransport
+from .job import SimJob
+from .session import exact_after_reset, make_report, prepare
+
+DEFAULT_BATCH_BEATS = {"verilator": 65536, "icarus": 16384}
+"""Beats per batch: the fastest size (bigger batches amortize Python's wake-up); Icarus is
+bounded by the wrapper's memories and its cycle budget."""
+BATCH_BEATS_ENV = "QMAC_BATCH_BEATS"
+"""Environment override of the batch size (the benchmark sweeps it)."""
+
+
+def batch_beats(sim: str, full_speed: bool) -> int:
+    """Beats per batch for ``sim`` (and for Icarus whether the handshake patterns pause)."""
+    n = int(os.environ.get(BATCH_BEATS_ENV, DEFAULT_BATCH_BEATS[sim]))
+    if sim == "icarus":
+        d = batch_build.ICARUS_DEPTHS
+        fit = (d["MAX_CYCLES"] - 1024) // (4 if full_speed else 24)
+        n = min(n, d["MAX_BEATS"], d["MAX_JOBS"], fit)
+    return max(n, 1)
+
+
+def make_transport(sim: str):
+    if sim == "verilator":
+        return DpiTransport()
+    return MemhTransport(os.getcwd(), dict(batch_build.ICARUS_DEPTHS))
+
+
+def play_stream(stim, cut_jobs) -> tuple:
+    """The beats the wrapper plays: a job cut by a reset keeps only its first beat, marked
+    ``cut`` (the per-cycle driver does the same: reset after the first beat, skip the rest)."""
+    stream = stim.stream
+    cut = np.zeros(len(stream), dtype=bool)
+    keep = np.ones(len(stream), dtype=bool)
+    for j in cut_jobs:
+        b0, nb = int(stim.job_starts[j]), int(stim.beats_per_job[j])
+        if nb > 1:
+            cut[b0] = True
+            keep[b0 + 1:b0 + nb] = False
+    if keep.all():
+        return stream, cut
+    fields = {f.name: getattr(stream, f.name)[keep] for f in dataclasses.fields(BeatStream)}
+    return BeatStream(**fields), cut[keep]
+
+
+async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
+                   detail: dict) -> tuple[dict, str | None]:
+    """Play and check every batch; returns the handshake events and the first handshake or
+    timing failure (None when there was none)."""
+    config, stim, sb = session.config, session.stim, session.scoreboard
+    t0 = time.perf_counter()
+    transport = make_transport(job.sim)
+    player = BatchPlayer(dut, transport)
+    patterns = PatternSource(job.idle, job.ready, rng)
+    stream, cut = play_stream(stim, session.cut_jobs)
+    beats = batch_pack.pack_beats(stream, config, cut)
+    jobs = batch_pack.pack_jobs(stim.stream, config)   # every job, cut ones too
+    bbits, jbits = batch_pack.beat_bits(config), batch_pack.job_bits(config)
+    batches = batch_plan.split(stream, batch_beats(job.sim, patterns.full_speed), cut=cut)
+    pat_limit = transport.depths["PAT_LEN"] if isinstance(transport, MemhTransport) else None
+    session.prepare_seconds += time.perf_counter() - t0
+    detail.update(transport=transport.name, batches=len(batches), batches_played=0,
+                  cycles=0, latency=None, t_pack=time.perf_counter() - t0, t_sim=0.0,
+                  t_check=0.0)
+    events: dict[str, int] = {"reset_mid_job": 0}
+    cut_done: list[int] = []
+    latency = None
+    for i, (b0, b1, j0, j1) in enumerate(batches):
+        ta = time.perf_counter()
+        budget = min(batch_plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
+                     transport.max_cycles)
+        # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
+        span = min(budget, 4 * (b1 - b0 + j1 - j0))
+        pattern = patterns.take(batch_plan.pattern_length(span, pat_limit))
+        trace = await player.play(beats[b0:b1], bbits, jobs[j0:j1], jbits, pattern,
+                                  max_cycles=budget, reset_cycles=3 if i == 0 else 0)
+        tb_ = time.perf_counter()
+        c0 = trace.cycle0
+        sub = batch_plan.slice_stream(stream, b0, b1)
+        f = batch_trace.decode(trace.words, trace.unknown_digits)
+        out = batch_trace.extract(f, config)
+        hs = batch_trace.check_handshake(f, out, sub, job_offset=j0, cycle0=c0)
+        # The shared scoreboard: when each job's last beat went in, then the outputs with their
+        # cycles (global cycle numbers: the rising edge that ends the cycle), a reset at a time.
+        lasts = np.flatnonzero(sub.last)
+        lasts = lasts[lasts < len(out.accept)]
+        last_job = j0 + sub.job_of_beat[lasts]
+        sb.accept_cycle[last_job] = c0 + out.accept[lasts]
+        cuts = j0 + sub.job_of_beat[np.flatnonzero(cut[b0:b1])]
+        bounds = batch_trace.reset_starts(f)
+        lo = 0
+        for k in range(len(bounds) + 1):
+            hi = (np.searchsorted(out.fire, bounds[k]) if k < len(bounds) else len(out.fire))
+            sel = slice(lo, hi)
+            sb.check(out.y[sel], out.sat[sel], c0 + out.fire[sel], out.xz[sel])
+            if k < len(bounds) and k < len(cuts):
+                sb.drop_through(int(cuts[k]))
+                cut_done.append(int(cuts[k]))
+            lo = hi
+        events["reset_mid_job"] += len(bounds)
+        # Latency of every output the scoreboard matched to a job of this batch.
+        mine = np.arange(j0, j1)
+        mine = mine[sb.checked[mine] & (sb.out_cycle[mine] >= c0)]
+        idx = np.searchsorted(out.fire, sb.out_cycle[mine] - c0)
+        latency, bad = batch_trace.check_latency(f, out, idx, sb.accept_cycle[mine] - c0, mine,
+                                                 cycle0=c0, latency=latency)
+        failures = hs.failures + ([bad] if bad else [])
+        for name, count in hs.events.items():
+            events[name] = events.get(name, 0) + count
+        detail["t_sim"] += tb_ - ta
+        detail["t_check"] += time.perf_counter() - tb_
+        detail["batches_played"] += 1
+        detail["cycles"] += len(trace.words)
+        detail["latency"] = latency
+        if failures:
+            failures.sort(key=lambda x: x.cycle)
+            detail["handshake_failures"] = [str(x) for x in failures]
+            return events, str(failures[0])
+        if sb.pending and not sb.stop:
+            # The batch drained but some job that went in never came out: report it now,
+            # before later outputs are matched to the wrong jobs.
+            detail["missing_after_batch"] = i
+            break
+        if sb.stop:
+            break
+    events["exact_after_reset"] = exact_after_reset(sb, cut_done)
+    return events, None
+
+
+@cocotb.test()
+async def qmac_batch(dut):
+    """Every output of the job's stimulus checked against pyref, a batch at a time."""
+    job = SimJob.from_env()
+    session = prepare(job)
+    # The patterns draw from their own stream; the stimulus is the per-cycle run's.
+    rng = np.random.default_rng([job.seed, 0xBA7C])
+    dut._log.info("qmac batch: %d jobs, %d beats, seed %d, idle=%s ready=%s",
+                  session.stim.n_jobs, session.stim.n_beats, job.seed, job.idle, job.ready)
+    detail: dict = {}
+    error = None
+    t0 = time.perf_counter()
+    try:
+        events, error = await play_all(dut, session, job, rng, detail)
+    except Exception as exc:  # a transport or wrapper failure: report it, do not hide it
+        error = f"{type(exc).__name__}: {exc}"
+        dut._log.error("%s", traceback.format_exc())
+        events = {}
+    seconds = time.perf_counter() - t0
+    if error is None:
+        session.scoreboard.finish()
+    report = make_report(session, beats=int(session.stim.n_beats), cycles=detail.get("cycles", 0),
+                         seconds=seconds, events=events, error=error)
+    detail.update(t_run=seconds, prepare_seconds=session.prepare_seconds)
+    if job.results:
+        report.save(job.results)
+        Path(job.results).with_name("batch-result.json").write_text(json.dumps(detail, indent=1))
+    for m in report.details:
+        dut._log.error("%s", m["message"])
+    if error:
+        dut._log.error("%s", error)
+    assert report.passed, (f"{report.mismatches} mismatch(es)" + (f"; {error}" if error else "")
+                           + f"; reproduce with: {job.repro}")

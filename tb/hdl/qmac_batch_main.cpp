@@ -1,0 +1,159 @@
+// qmac_batch_main: the simulation main loop of the Verilator batch testbench.
+//
+// It is cocotb's own Verilator main (cocotb/share/lib/verilator/verilator.cpp, Copyright cocotb
+// contributors, BSD-3-Clause) with two additions:
+//
+// - the clock of qmac_batch_tb (its clk_i port) is generated here, a half period of 5 ns, rising
+//   edges at 5, 15, 25 ... ns, instead of by a cocotb Clock or a Verilog `#5` (which would need
+//   --timing and its coroutine scheduler);
+// - a fast path: while a batch plays (qb_running(), set when Python hands over a batch and
+//   cleared by the wrapper when it is done) and cocotb has nothing due (no timer before the next
+//   edge, no ReadWrite/ReadOnly/NextTimeStep callback pending), the loop only toggles the clock
+//   and evaluates the model, still running cocotb's value-change callbacks after every edge. The
+//   moment one fires (for the batch: the wrapper's ack_seq) the loop hands the time step back to
+//   the regular cocotb schedule below.
+
+#include <libgen.h>
+#include <stdio.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "Vtop.h"
+#include "verilated.h"
+#include "verilated_vpi.h"
+
+#if VM_TRACE
+#include <verilated_vcd_c.h>
+static VerilatedVcdC *tfp;
+#endif
+
+static vluint64_t main_time = 0;
+
+double sc_time_stamp() { return main_time; }
+
+extern "C" {
+void vlog_startup_routines_bootstrap(void);
+int qb_running(void);
+}
+
+static inline bool settle_value_callbacks() {
+    bool cbs_called, again;
+    cbs_called = again = VerilatedVpi::callValueCbs();
+    while (again) {
+        again = VerilatedVpi::callValueCbs();
+    }
+    return cbs_called;
+}
+
+static void wrap_up() {
+    VerilatedVpi::callCbs(cbEndOfSimulation);
+#if VM_TRACE
+    if (tfp) tfp->close();
+#endif
+}
+
+static inline void dump(vluint64_t t) {
+#if VM_TRACE
+    if (tfp) tfp->dump(t);
+#else
+    (void)t;
+#endif
+}
+
+int main(int argc, char **argv) {
+    bool trace_on = false;
+    const char *trace_file = "dump.vcd";
+    for (int i = 1; i < argc; i++) {
+        const std::string arg = argv[i];
+        if (arg == "--trace") trace_on = true;
+        if (arg == "--trace-file" && i + 1 < argc) trace_file = argv[++i];
+    }
+    Verilated::commandArgs(argc, argv);
+    std::unique_ptr<Vtop> top(new Vtop(""));
+    Verilated::fatalOnVpiError(false);
+
+#if VM_TRACE
+    Verilated::traceEverOn(true);
+    if (trace_on) {
+        tfp = new VerilatedVcdC;
+        top->trace(tfp, 99);
+        tfp->open(trace_file);
+    }
+#else
+    (void)trace_on;
+    (void)trace_file;
+#endif
+
+    // Half a clock period (5 ns) in units of the time precision.
+    vluint64_t half = 5;
+    for (int e = -9; e > Verilated::threadContextp()->timeprecision(); --e) half *= 10;
+    vluint64_t next_edge = half;
+    top->clk_i = 0;
+
+    vlog_startup_routines_bootstrap();
+    Verilated::addExitCb([](void *) { wrap_up(); }, nullptr);
+    VerilatedVpi::callCbs(cbStartOfSimulation);
+    settle_value_callbacks();
+
+    while (!Verilated::gotFinish()) {
+        do {
+            do {
+                top->eval_step();
+                VerilatedVpi::clearEvalNeeded();
+                VerilatedVpi::doInertialPuts();
+                settle_value_callbacks();
+            } while (VerilatedVpi::evalNeeded());
+            VerilatedVpi::callCbs(cbReadWriteSynch);
+            VerilatedVpi::doInertialPuts();
+            settle_value_callbacks();
+        } while (VerilatedVpi::evalNeeded());
+
+        top->eval_end_step();
+        VerilatedVpi::callCbs(cbReadOnlySynch);
+        dump(main_time);
+
+        // Fast path: clock edges only, while a batch plays and cocotb waits for a value change.
+        if (qb_running() && !VerilatedVpi::hasCbs(cbNextSimTime) &&
+            !VerilatedVpi::hasCbs(cbReadWriteSynch) && !VerilatedVpi::hasCbs(cbReadOnlySynch)) {
+            const vluint64_t deadline = VerilatedVpi::cbNextDeadline();
+            bool handed_back = false;
+            while (qb_running() && next_edge < deadline && !Verilated::gotFinish()) {
+                main_time = next_edge;
+                next_edge += half;
+                top->clk_i = !top->clk_i;
+                top->eval();
+                dump(main_time);
+                if (settle_value_callbacks()) {
+                    handed_back = true;
+                    break;
+                }
+            }
+            if (handed_back) continue;  // finish this time step on the regular schedule
+        }
+
+        const vluint64_t next_time = std::min(VerilatedVpi::cbNextDeadline(), next_edge);
+        main_time = next_time;
+
+        VerilatedVpi::callCbs(cbNextSimTime);
+        settle_value_callbacks();
+
+        if (main_time == next_edge) {
+            next_edge += half;
+            top->clk_i = !top->clk_i;
+        }
+        VerilatedVpi::callTimedCbs();
+        settle_value_callbacks();
+    }
+
+    top->final();
+    wrap_up();
+#if VM_TRACE
+    if (tfp) {
+        delete tfp;
+        tfp = nullptr;
+    }
+#endif
+    return Verilated::threadContextp()->errorCount() > 0 ? 1 : 0;
+}

@@ -1,0 +1,164 @@
+"""Running a :class:`~tb.job.SimJob`: build (or reuse) the simulator model, start the cocotb test
+through ``cocotb_tools.runner``, read back the :class:`~tb.job.SimReport`.
+
+Transports: ``cycle`` drives the ``qmac`` ports from Python every clock cycle
+(:mod:`tb.cocotb_cycle`). Another transport registers itself with :func:`register_transport`
+(``tb.batch`` is imported on first use of ``mode="batch"``); it names its cocotb test module,
+its toplevel and extra HDL sources, and reads the same job / writes the same report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build
+from .job import ENV_VAR, SimJob, SimReport
+
+DEFAULT_MODE = "cycle"
+
+
+@dataclasses.dataclass(frozen=True)
+class Transport:
+    """How a mode gets beats into the design."""
+
+    name: str
+    test_module: str
+    toplevel: str = "qmac"
+    extra_sources: tuple[Path, ...] = ()
+    build_tag: str = ""
+    builder: Callable[[BuildSpec], Build] | None = None
+    """Builds ``spec`` instead of :func:`tb.build.build` (e.g. with other flags / a custom
+    runner); returns a :class:`tb.build.Build`."""
+
+
+TRANSPORTS: dict[str, Transport] = {
+    "cycle": Transport("cycle", "tb.cocotb_cycle"),
+}
+
+
+def register_transport(transport: Transport) -> None:
+    """Make ``transport`` available as ``mode=transport.name``."""
+    TRANSPORTS[transport.name] = transport
+
+
+def get_transport(mode: str) -> Transport:
+    """The transport for ``mode``, importing ``tb.<mode>`` to let it register if needed."""
+    if mode not in TRANSPORTS:
+        try:
+            importlib.import_module(f"tb.{mode.split('-')[0]}")
+        except ImportError:
+            pass
+    try:
+        return TRANSPORTS[mode]
+    except KeyError:
+        raise ValueError(f"no transport {mode!r}; available: {', '.join(TRANSPORTS)}") from None
+
+
+@dataclasses.dataclass
+class RunResult:
+    """A report plus where things are and how long they took."""
+
+    report: SimReport
+    build_dir: Path
+    test_dir: Path
+    compiled: bool
+    build_seconds: float
+    wall_seconds: float
+    log_file: Path
+    waves_file: Path | None
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    # The runner copies os.environ over its extra_env, so our variables go into os.environ.
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _not_under_pytest() -> Iterator[None]:
+    # Under pytest the runner turns a failing cocotb test into sys.exit(1); we want the report.
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = None,
+            build_root: Path = BUILD_ROOT) -> RunResult:
+    """Build (or reuse) the model for ``job`` and run it; the report says whether it passed.
+
+    Raises :class:`tb.toolchain.SimulatorMissing` when the simulator is not installed and
+    ``RuntimeError`` when the build fails or the simulation dies without a report.
+    """
+    t_wall = time.perf_counter()
+    transport = get_transport(job.mode)
+    spec = BuildSpec(sim=job.sim, config=job.qmac_config(), rtl_dir=Path(rtl_dir),
+                     toplevel=transport.toplevel, extra_sources=transport.extra_sources,
+                     waves=job.waves, tag=transport.build_tag, build_root=Path(build_root))
+    b = transport.builder(spec) if transport.builder else build(spec)
+    test_dir = Path(test_dir) if test_dir else spec.build_dir / "run"
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = test_dir / "qmac-results.json"
+    results.unlink(missing_ok=True)
+    job = dataclasses.replace(job, results=str(results))
+    log_file = test_dir / "sim.log"
+    waves_file = None
+    plusargs: list[str] = []
+    test_args: list[str] = []
+    if job.waves:
+        if job.sim == "icarus":
+            waves_file = test_dir / f"{transport.toplevel}.fst"
+            plusargs.append(f"+dumpfile_path={waves_file}")
+        else:
+            waves_file = test_dir / "dump.vcd"
+            test_args += ["--trace-file", str(waves_file)]
+    with _env(**{ENV_VAR: job.to_json()}), _not_under_pytest():
+        os.environ.pop("COCOTB_RESOLVE_X", None)  # X must stay X for the checks
+        try:
+            b.runner.test(
+                test_module=transport.test_module,
+                hdl_toplevel=transport.toplevel,
+                hdl_toplevel_lang="verilog",
+                build_dir=str(spec.build_dir),
+                test_dir=str(test_dir),
+                seed=job.seed,
+                waves=job.waves,
+                plusargs=plusargs,
+                test_args=test_args,
+                log_file=str(log_file),
+                results_xml=str(test_dir / "results.xml"),
+            )
+        except SystemExit as exc:
+            if not results.exists():
+                raise RuntimeError(f"the {job.sim} simulation exited ({exc.code}) without a "
+                                   f"report; log: {log_file}\n{_tail(log_file)}") from None
+    if not results.exists():
+        raise RuntimeError(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
+                           f"{_tail(log_file)}")
+    report = SimReport.load(results)
+    return RunResult(report, spec.build_dir, test_dir, b.compiled, b.seconds,
+                     time.perf_counter() - t_wall, log_file, waves_file)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,127 @@
+"""Everything a run needs before the first clock edge, and its report after the last one.
+
+:func:`prepare` turns a :class:`~tb.job.SimJob` into stimulus, pyref's predictions, the reset
+plan, the scoreboard, the coverage model and the handshake patterns; :func:`make_report` turns
+the scoreboard and the testbench's counters into a :class:`~tb.job.SimReport`. Both transports
+(per-cycle here, batch in ``tb/batch*``) call them, so they check and cover identically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from pyref.beats import JobResult, predict_jobs
+from pyref.config import QmacConfig
+
+from .coverage import EVENT_BINS, CoverageModel, RunShape
+from .job import SimJob, SimReport
+from .patterns import PATTERNS, Pattern, make_pattern
+from .scoreboard import Scoreboard
+from .stimulus import Stimulus, from_layer, mixed_stimulus, plan_resets
+
+
+@dataclasses.dataclass
+class Session:
+    job: SimJob
+    config: QmacConfig
+    stim: Stimulus
+    expected: JobResult
+    cut_jobs: np.ndarray
+    scoreboard: Scoreboard
+    coverage: CoverageModel
+    idle: Pattern
+    ready: Pattern
+    notes: list
+    prepare_seconds: float
+
+
+def load_vectors(path: str):
+    """``(config, layer, y or None)`` of a vector file, without comparing ``y`` to pyref (the
+    replay reports disagreements itself)."""
+    from pyref.vectors import load_vectors as _load
+
+    return _load(path, check_expected=False)
+
+
+def prepare(job: SimJob) -> Session:
+    """Stimulus, predictions, patterns, scoreboard and coverage for ``job`` (seeded by
+    ``job.seed``: the same job gives the same run)."""
+    t0 = time.perf_counter()
+    seq = np.random.SeedSequence(job.seed)
+    rng_stim, rng_idle, rng_ready, rng_reset = (np.random.default_rng(s) for s in seq.spawn(4))
+    notes: list[str] = []
+    expected_y = None
+    resets = job.resets
+    if job.vectors:
+        config, layer, y = load_vectors(job.vectors)
+        stim = from_layer(config, layer)
+        stim.validate()
+        if y is not None:
+            expected_y = np.asarray(y, dtype=np.int64).reshape(-1)
+        resets = 0  # a replay checks every output of the file
+    else:
+        config = job.qmac_config()
+        stim = mixed_stimulus(config, rng_stim, job.n, job.mix)
+    expected = predict_jobs(stim.stream, config)
+    if expected_y is not None:
+        differ = int(np.count_nonzero(expected_y != expected.y))
+        if differ:
+            j = int(np.argmax(expected_y != expected.y))
+            notes.append(f"the vector file's y disagrees with pyref on {differ} output(s) "
+                         f"(first: job {j}, file {int(expected_y[j])}, pyref {int(expected.y[j])});"
+                         " the RTL is checked against the file")
+    cut_jobs = plan_resets(stim, rng_reset, resets)
+    idle_info, ready_info = PATTERNS[job.idle], PATTERNS[job.ready]
+    shape = RunShape(idle_pauses=idle_info.pauses, idle_runs=idle_info.runs,
+                     ready_pauses=ready_info.pauses, ready_runs=ready_info.runs,
+                     resets=len(cut_jobs), replay=bool(job.vectors))
+    sb = Scoreboard(expected, expected_y=expected_y, describe_job=stim.job_detail,
+                    max_mismatches=job.max_mismatches)
+    cov = CoverageModel(stim, expected, shape)
+    return Session(job, config, stim, expected, cut_jobs, sb, cov,
+                   make_pattern(job.idle, rng_idle), make_pattern(job.ready, rng_ready),
+                   notes, time.perf_counter() - t0)
+
+
+def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
+                events: dict, error: str | None = None) -> SimReport:
+    """The report of a finished run (``events``: counts for the coverage event bins)."""
+    sb, cov = session.scoreboard, session.coverage
+    for name in EVENT_BINS:
+        if name in events:
+            cov.add_event(name, int(events[name]))
+    coverage = cov.report(sb.checked)
+    return SimReport(
+        passed=sb.passed and error is None,
+        job=dataclasses.asdict(session.job),
+        outputs_checked=sb.n_checked,
+        mismatches=sb.n_mismatches,
+        mismatch_counts={k: v for k, v in sb.counts.items() if v},
+        details=[m.to_dict() for m in sb.mismatches],
+        saturated=sb.saturated_checked(),
+        jobs=sb.n_jobs,
+        jobs_sent=int(np.count_nonzero(sb.accept_cycle >= 0)),
+        dropped_by_reset=sb.n_dropped,
+        resets=int(events.get("reset_mid_job", 0)),
+        beats=beats,
+        cycles=cycles,
+        sim_seconds=seconds,
+        prepare_seconds=session.prepare_seconds,
+        coverage=coverage.to_dict(),
+        events={k: int(v) for k, v in events.items()},
+        notes=list(session.notes),
+        error=error,
+    )
+
+
+def exact_after_reset(sb: Scoreboard, cut_jobs) -> int:
+    """How many mid-job resets were followed by a job that was checked and right."""
+    n = 0
+    for j in cut_jobs:
+        nxt = int(j) + 1
+        if nxt < sb.n_jobs and sb.checked[nxt] and not sb.failed_jobs[nxt]:
+            n += 1
+    return n

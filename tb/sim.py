@@ -1,0 +1,266 @@
+"""``python -m tb.sim``: run the RTL against pyref and print a short summary (``make sim``).
+
+Options are given like make variables (``SIM=icarus CONFIG=tflite SEED=3``) or as
+``--sim icarus --config tflite --seed 3``:
+
+====================  ===========================================================================
+SIM                   ``verilator`` (default) or ``icarus``
+CONFIG                a named config (``default``, ``tflite`` ... see pyref.config.NAMED_CONFIGS)
+LANES, IN_BITS, ...   override fields of the config (upper-case names of docs/interface.md;
+                      ACC_MODE and ROUNDING take names or their Verilog codes)
+SEED                  the run's seed (default: a fresh one, printed)
+N                     outputs to generate and check (default 100000)
+WAVES=1               record a waveform (FST with Icarus, VCD with Verilator) and print its path
+VECTORS=file.npz      replay a vector file and check its expected outputs
+MODE                  transport: ``batch`` (default: the fastest, tb/batch*.py) or ``cycle``
+                      (Python drives every clock cycle)
+IDLE, READY           handshake patterns (tb.patterns.PATTERNS; default ``bursts`` / ``mixed``)
+RESETS                mid-job resets in the run (default 3)
+COVERAGE=1            print every coverage bin
+RTL=dir               simulate the Verilog files of another folder (top module ``qmac``)
+====================  ===========================================================================
+
+Exit status: 0 all outputs right, 1 mismatches, 2 bad options, 3 build or simulator failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import secrets
+import sys
+from pathlib import Path
+
+from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
+
+from .build import config_name
+from .job import SimJob
+from .patterns import PATTERNS
+from .toolchain import SIMULATORS, SimulatorMissing
+
+DEFAULTS = {"sim": "verilator", "config": "default", "n": 100_000, "mode": "batch",
+            "idle": "bursts", "ready": "mixed", "resets": 3}
+
+CONFIG_FIELDS = [f.name for f in dataclasses.fields(QmacConfig)]
+
+
+def _bool(text: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected 0/1/true/false, got {text!r}")
+
+
+def _field_value(name: str, text: str):
+    """Parse a config override: ints, 0/1 for in_signed, names or codes for the modes."""
+    if name == "in_signed":
+        return _bool(text)
+    if name in ("acc_mode", "rounding"):
+        names = ACC_MODES if name == "acc_mode" else ROUNDING_MODES
+        if text.isdigit() and int(text) < len(names):
+            return names[int(text)]
+        return text
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name.upper()} must be an integer, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tb.sim",
+        description="Run the qmac RTL against pyref in a simulator; every output is checked.",
+        epilog="Options may also be given make-style: SIM=icarus CONFIG=tflite SEED=3 N=1000")
+    p.add_argument("--sim", choices=SIMULATORS)
+    p.add_argument("--config", help=f"named config: {', '.join(NAMED_CONFIGS)}")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--n", type=int, help="outputs to check (default 100000)")
+    p.add_argument("--waves", type=_bool, default=False)
+    p.add_argument("--vectors", help="vector file (.npz) to replay")
+    p.add_argument("--mode", help="transport: batch (default, fastest) or cycle")
+    p.add_argument("--idle", choices=list(PATTERNS))
+    p.add_argument("--ready", choices=list(PATTERNS))
+    p.add_argument("--resets", type=int)
+    p.add_argument("--max-mismatches", type=int, default=10)
+    p.add_argument("--coverage", type=_bool, default=False, help="print every coverage bin")
+    p.add_argument("--rtl", help="folder of Verilog files to simulate instead of rtl/")
+    p.add_argument("--require-coverage", type=_bool, default=False,
+                   help="fail when a reachable coverage bin stays empty")
+    for f in CONFIG_FIELDS:
+        p.add_argument(f"--{f.replace('_', '-')}", dest=f"cfg_{f}", metavar=f.upper(),
+                       help=argparse.SUPPRESS)
+    return p
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``."""
+    out = []
+    for tok in argv:
+        if "=" in tok and not tok.startswith("-"):
+            key, value = tok.split("=", 1)
+            out.append(f"--{key.strip().lower().replace('_', '-')}={value}")
+        else:
+            out.append(tok)
+    return out
+
+
+def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
+    """The job the options describe, and the overrides given (for the repro command)."""
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.n < 1:
+        raise ConfigError(f"N = {args.n} is out of range: allowed 1 or more")
+    overrides = {f: _field_value(f, getattr(args, f"cfg_{f}")) for f in CONFIG_FIELDS
+                 if getattr(args, f"cfg_{f}") is not None}
+    if args.vectors:
+        if overrides or args.config != "default":
+            raise ConfigError("VECTORS carries its own config: leave out CONFIG and the width "
+                              "overrides")
+        from .session import load_vectors
+
+        config, layer, _ = load_vectors(args.vectors)
+        name = f"vectors:{args.vectors}"
+        args.n = layer.n * layer.c
+    else:
+        if args.config not in NAMED_CONFIGS:
+            raise ConfigError(f"no named config {args.config!r}; choose one of "
+                              f"{', '.join(NAMED_CONFIGS)}")
+        config = NAMED_CONFIGS[args.config].replace(**overrides) if overrides \
+            else NAMED_CONFIGS[args.config]
+        name = args.config if not overrides else f"{args.config}+{config_name(config)}"
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    job = SimJob(config=config.to_dict(), config_name=name, sim=args.sim, seed=seed, n=args.n,
+                 mode=args.mode, idle=args.idle, ready=args.ready, resets=args.resets,
+                 vectors=args.vectors, max_mismatches=args.max_mismatches, waves=args.waves)
+    job.repro = repro_command(job, args.config, overrides, args.rtl)
+    return job, overrides
+
+
+def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = None) -> str:
+    """The ``make sim`` command that repeats ``job`` exactly."""
+    parts = ["make sim"]
+    if job.vectors:
+        parts.append(f"VECTORS={job.vectors}")
+    else:
+        parts.append(f"CONFIG={config}")
+        parts += [f"{k.upper()}={int(v) if isinstance(v, bool) else v}"
+                  for k, v in overrides.items()]
+    parts += [f"SEED={job.seed}", f"N={job.n}", f"SIM={job.sim}"]
+    for key in ("mode", "idle", "ready", "resets"):
+        if getattr(job, key) != DEFAULTS[key]:
+            parts.append(f"{key.upper()}={getattr(job, key)}")
+    if rtl:
+        parts.append(f"RTL={rtl}")
+    return " ".join(parts)
+
+
+def format_mismatch(m: dict) -> str:
+    at = ""
+    if m.get("cycle") is not None:
+        at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"
+    lines = [f"  [{m['kind']}] {m['message']}{at}"]
+    if m.get("expected"):
+        e = m["expected"]
+        lines.append(f"      expected y = {e['y']}, sat = {int(e['sat'])} (accumulator {e['acc']})")
+    if m.get("actual"):
+        a = m["actual"]
+        sat = "X" if a.get("sat") is None else int(a["sat"])
+        lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
+    inp = m.get("inputs")
+    if inp:
+        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
+                     f"from beat {inp['first_beat']} of the stream")
+        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
+                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
+                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
+        more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
+        lines.append(f"      x        {inp['x']}{more}")
+        lines.append(f"      w        {inp['w']}")
+    return "\n".join(lines)
+
+
+def _coverage_line(cov, passed: bool) -> str:
+    if cov is None:
+        return "n/a"
+    # Holes of a failed run say nothing: it stopped early.
+    return cov.summary() if passed else cov.summary().split(";")[0]
+
+
+def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
+    """The end-of-run summary (and, on failure, what failed and how to reproduce it)."""
+    from .toolchain import simulator_version
+
+    rep = result.report
+    cfg = job.qmac_config()
+    cov = rep.coverage_report()
+    secs = rep.sim_seconds or float("nan")
+    lines = [f"qmac sim: {'PASS' if rep.passed else 'FAIL'}",
+             f"  config     {job.config_name}: {cfg.describe()}",
+             f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
+             f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
+             f"  seed       {job.seed}",
+             f"  outputs    {rep.outputs_checked} checked, {rep.mismatches} mismatches"
+             + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
+             + f", {rep.saturated} saturated"
+             + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
+                if rep.resets else ""),
+             f"  coverage   {_coverage_line(cov, rep.passed)}",
+             f"  speed      {rep.beats} beats, {rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
+             f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
+             f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
+             f"stimulus+model {rep.prepare_seconds:.1f} s)"]
+    if show_bins and cov:
+        lines.append("coverage bins:")
+        lines.append(cov.table())
+    for note in rep.notes:
+        lines.append(f"  note       {note}")
+    if result.waves_file:
+        lines.append(f"  waves      {result.waves_file}  (open with gtkwave or surfer)")
+    if not rep.passed:
+        if rep.error:
+            lines.append(f"  error      {rep.error}")
+        lines.append("first failures:")
+        lines += [format_mismatch(m) for m in rep.details[:5]]
+        lines.append(f"  log        {result.log_file}")
+        hint = "" if job.waves else "   (add WAVES=1 for a waveform)"
+        lines.append(f"  reproduce  {job.repro}{hint}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .run import run_sim
+
+    argv = sys.argv[1:] if argv is None else argv
+    p = parser()
+    args = p.parse_args(normalize_argv(argv))
+    try:
+        job, _ = job_from_args(args)
+    except (ConfigError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"qmac sim: {job.config_name} on {job.sim}, seed {job.seed}, N = {job.n} ...", flush=True)
+    try:
+        result = run_sim(job, **({"rtl_dir": Path(args.rtl)} if args.rtl else {}))
+    except SimulatorMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except (RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(format_summary(result, job, show_bins=args.coverage))
+    rep = result.report
+    cov = rep.coverage_report()
+    if cov and cov.holes and rep.passed:
+        print(f"warning: coverage holes: {', '.join(cov.holes)}" + (
+            "" if args.require_coverage else " (run more outputs, or COVERAGE=1 for the bins)"))
+        if args.require_coverage and rep.passed:
+            return 1
+    return 0 if rep.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
