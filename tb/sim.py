@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -122,6 +123,8 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
                               "overrides")
         from .session import load_vectors
 
+        # The simulator runs in its build folder: hand it an absolute path.
+        args.vectors = os.path.abspath(args.vectors)
         config, layer, _ = load_vectors(args.vectors)
         name = f"vectors:{args.vectors}"
         args.n = layer.n * layer.c
