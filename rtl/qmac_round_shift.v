@@ -26,12 +26,14 @@ module qmac_round_shift #(
   localparam integer RND_HALF_AWAY = 5;
   localparam integer RND_HALF_EVEN = 6;
 
-  localparam integer VE    = W + 3;  // working width
-  localparam integer T_MAX = W + 1;  // clamp for the shift amount
+  localparam integer VE      = W + 3;                // working width
+  localparam integer T_MAX   = W + 1;                // clamp for the shift amount
+  localparam integer TC_BITS = $clog2(T_MAX + 1);    // width of the clamped shift amount
 
   // Shift amount, clamped to T_MAX (T_BITS <= 31).
-  wire [31:0] t_wide = {{(32 - T_BITS){1'b0}}, t_i};
-  wire [31:0] tc     = (t_wide > T_MAX) ? T_MAX : t_wide;
+  wire [31:0]        t_wide = {{(32 - T_BITS){1'b0}}, t_i};
+  wire [31:0]        t_clip = (t_wide > T_MAX) ? T_MAX : t_wide;
+  wire [TC_BITS-1:0] tc     = t_clip[TC_BITS-1:0];
 
   wire          neg  = v_i[W-1];
   wire [VE-1:0] v_ext = {{3{v_i[W-1]}}, v_i};
@@ -61,8 +63,10 @@ module qmac_round_shift #(
   assign r_o = shifted[W-1:0];
 
   // The top 3 bits of shifted are copies of bit W-1 (the result fits in W bits).
+  // t_clip <= T_MAX < 2^TC_BITS: its upper bits are always zero.
   /* verilator lint_off UNUSED */
   wire unused_shifted_hi = ^shifted[VE-1:W];
+  wire unused_t_clip_hi  = ^t_clip[31:TC_BITS];
   /* verilator lint_on UNUSED */
 
 endmodule

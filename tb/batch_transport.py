@@ -73,7 +73,11 @@ class DpiTransport:
         b.n_jobs, b.job_words = jobs.shape[0], jobs.shape[1]
         b.pat_mask, b.trace_cap = len(pattern) - 1, trace_cap
         b.errors = 0
-        b.running = 1  # the main loop's fast path runs until the wrapper calls qb_finish()
+
+    def arm(self) -> None:
+        """The batch is handed over: the main loop's fast path may run until the wrapper calls
+        qb_finish()."""
+        self.buf.running = 1
 
     def read_trace(self, n_cycles: int) -> tuple[np.ndarray, None]:
         if self.buf.errors:
@@ -106,6 +110,9 @@ class MemhTransport:
         trace = self.dir / "qb_trace.hex"
         if trace.exists():
             trace.unlink()
+
+    def arm(self) -> None:
+        """Nothing to do: Icarus runs its own schedule."""
 
     def read_trace(self, n_cycles: int) -> tuple[np.ndarray, np.ndarray]:
         data = (self.dir / "qb_trace.hex").read_bytes()
@@ -140,6 +147,7 @@ class BatchPlayer:
         d.pat_mask.value = len(pattern) - 1
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         d.cmd_seq.value = self.seq
+        self.transport.arm()
         while int(d.ack_seq.value) != self.seq:
             await d.ack_seq.value_change
         n_cycles = int(d.n_cycles.value)

@@ -158,6 +158,7 @@ module qmac_batch_tb #(
   reg          t_take, t_fire, t_cut, t_rst, t_done;
   reg  [31:0]  t_beat, t_job, t_pend;
   reg  [1:0]   t_pat;
+  reg  [31:0]  t_pat32;
   reg  [BW-1:0] t_beat_word;
   reg  [JW-1:0] t_job_word;
 
@@ -207,7 +208,8 @@ module qmac_batch_tb #(
         t_job  = job_i + {31'd0, t_take && (beat[BW-2] || beat[BW-1])};
         t_pend = pending + {31'd0, t_take && beat[BW-2]} - {31'd0, t_fire};
 `ifdef QB_DPI
-        t_pat = qb_pattern(cyc + 32'd1);
+        t_pat32 = qb_pattern(cyc + 32'd1);
+        t_pat = t_pat32[1:0];
 `else
         t_pat = pat_mem[(cyc + 32'd1) & pat_mask];
 `endif
