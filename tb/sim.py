@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     from .run import run_sim
 
     argv = sys.argv[1:] if argv is None else argv
+    # make exports command-line variables to the environment, and cocotb reads COVERAGE there as
+    # a request for Python code coverage: the option is ours, keep it out of the simulator.
+    os.environ.pop("COVERAGE", None)
     p = parser()
     args = p.parse_args(normalize_argv(argv))
     try:
