@@ -1,7 +1,7 @@
 """hil: hardware in the loop for the qmac datapath.
 
 Import an int8 TFLite model (:mod:`hil.tflite_import`), run it with every FULLY_CONNECTED /
-CONV_2D on a dense backend (pyref now, the RTL through the same interface) and the other
+CONV_2D on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the other
 operators in numpy (:mod:`hil.network`), and check it three ways: backend vs pyref per layer,
 every layer and the outputs vs the TFLite Micro interpreter (:mod:`hil.oracle`).
 """

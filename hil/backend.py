@@ -3,8 +3,8 @@
 
 A backend is anything with ``run(layer, config) -> BackendResult`` (:class:`DenseBackend`), or a
 plain callable ``(layer, config) -> y`` wrapped by :func:`as_backend`. :class:`PyrefBackend` is
-the reference model; an RTL backend (the cocotb testbench driving the Verilog) plugs in the same
-way and can report the simulated clock cycles.
+the reference model; the RTL backend (:mod:`hil.rtl_backend`: the cocotb testbench driving the
+Verilog) plugs in the same way and reports the simulated clock cycles.
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ class BackendUnavailable(RuntimeError):
     """The requested backend cannot be built here."""
 
 
-def load_backend(name: str, sim: str = "verilator", config: QmacConfig | None = None) -> DenseBackend:
-    """``pyref`` or ``rtl`` (the RTL backend from :data:`RTL_HOOK_MODULE`, run on ``sim``)."""
+def load_backend(name: str, sim: str = "verilator", config: QmacConfig | None = None,
+                 **options) -> DenseBackend:
+    """``pyref`` or ``rtl`` (the RTL backend from :data:`RTL_HOOK_MODULE`, run on ``sim``;
+    ``options`` such as ``rtl_dir`` go to its ``make_backend``)."""
     if name == "pyref":
         return PyrefBackend()
     if name != "rtl":
@@ -120,4 +122,4 @@ def load_backend(name: str, sim: str = "verilator", config: QmacConfig | None = 
             raise
         raise BackendUnavailable(f"RTL backend: not yet available ({RTL_HOOK_MODULE} is not "
                                  f"in this tree)") from None
-    return as_backend(module.make_backend(sim=sim, config=config))
+    return as_backend(module.make_backend(sim=sim, config=config, **options))

@@ -18,16 +18,27 @@ from .tflite_import import import_model
 
 
 def _backend(args, config):
-    """The backend asked for; ``auto`` falls back to pyref when the RTL hook is missing."""
+    """The backend asked for; ``auto`` falls back to pyref when the RTL backend is unavailable
+    (no simulator)."""
     if args.backend == "pyref":
         return PyrefBackend()
+    options = _rtl_options(args)   # a bad --rtl is an error, not a reason to fall back
     try:
-        return load_backend("rtl", sim=args.sim, config=config)
+        return load_backend("rtl", sim=args.sim, config=config, **options)
     except BackendUnavailable as exc:
-        if args.backend == "rtl":
+        if args.backend == "rtl" or options:
             raise
         print(f"{exc}; the datapath layers run on pyref", flush=True)
         return PyrefBackend()
+
+
+def _rtl_options(args) -> dict:
+    """``rtl_dir`` for the RTL backend when ``--rtl`` names a folder (checked here)."""
+    if not getattr(args, "rtl", None):
+        return {}
+    if not Path(args.rtl).is_dir() or not any(Path(args.rtl).glob("*.v")):
+        raise BackendUnavailable(f"--rtl {args.rtl}: not a folder of Verilog files (*.v)")
+    return {"rtl_dir": Path(args.rtl).resolve()}
 
 
 def _model_path(spec: str, build_dir: str) -> Path:
@@ -40,14 +51,38 @@ def _model_path(spec: str, build_dir: str) -> Path:
     return path
 
 
+def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
+    """Beats the run will simulate and a rough time (from a one-input pyref run)."""
+    from .rtl_backend import estimate_seconds
+
+    one = run_network(model, [x[:1] for x in inputs], PyrefBackend(), check_against_pyref=False)
+    beats = n * sum(layer.beats for layer in one.layers)
+    secs = estimate_seconds(beats, sim)
+    about = "under a second" if secs < 1 else (f"about {secs:.0f} s" if secs < 120
+                                                else f"about {secs / 60:.0f} min")
+    return f"RTL: {beats} beats to simulate on {sim}, {about} of simulation"
+
+
 def cmd_run(args) -> int:
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     print(model.describe_ops())
     backend = _backend(args, model.config)
-    print(f"backend: {backend.name}  config: tflite ({model.config.describe()})")
+    try:
+        return _run_model(args, model, backend)
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+
+
+def _run_model(args, model, backend) -> int:
+    print(f"backend: {getattr(backend, 'description', backend.name)}  "
+          f"config: tflite ({model.config.describe()})")
     inputs = random_inputs(model.graph, args.n, args.seed)
     print(f"inputs: {args.n} random int8 vectors, seed {args.seed}", flush=True)
+    if backend.name == "rtl":
+        print(_rtl_estimate(model, inputs, args.n, args.sim), flush=True)
     t0 = time.perf_counter()
     run = run_network(model, inputs, backend, keep_tensors=True, progress=not args.no_progress,
                       vector_dir=args.vectors, vector_rows=args.vector_rows)
@@ -96,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dense backend: rtl, pyref, or auto = rtl when available (auto)")
     r.add_argument("--sim", choices=("verilator", "icarus"), default="verilator",
                    help="simulator of the RTL backend (verilator)")
+    r.add_argument("--rtl", metavar="DIR",
+                   help="simulate the Verilog files (*.v, top module qmac) of DIR instead of rtl/")
     r.add_argument("--no-oracle", action="store_true", help="skip the TFLite Micro check")
     r.add_argument("--vectors", metavar="DIR",
                    help="also write each datapath layer as a vector file DIR/op<index>.npz")
@@ -112,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digits", help="train, quantize and run the digits MLP")
     d.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto")
     d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    d.add_argument("--rtl", metavar="DIR", help="simulate the Verilog of DIR instead of rtl/")
     d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
     d.add_argument("--bits", default="2,3,4,5,6,7,8", help="bit-widths of the sweep (2..8)")
     d.add_argument("--no-progress", action="store_true")
@@ -126,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     except (TfliteImportError, ModelFetchError, BackendUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from tb.stream import RtlRunError
+
+        if not isinstance(exc, RtlRunError):
+            raise
+        print(f"error: {exc}\nVERDICT: FAIL", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

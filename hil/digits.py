@@ -284,17 +284,28 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
 def main(args) -> int:
     """``python -m hil.cli digits``: the sweep, the table, the plot and the 8-bit export."""
     from .backend import BackendUnavailable, load_backend
+    from .cli import _rtl_options
 
     if args.backend == "pyref":
         backend = PyrefBackend()
     else:
+        options = _rtl_options(args)   # a bad --rtl is an error, not a reason to fall back
         try:
-            backend = load_backend("rtl", sim=args.sim)
+            backend = load_backend("rtl", sim=args.sim, **options)
         except BackendUnavailable as exc:
-            if args.backend == "rtl":
+            if args.backend == "rtl" or options:
                 raise
             print(f"{exc}; the datapath layers run on pyref", flush=True)
             backend = PyrefBackend()
+    try:
+        return _run_sweep(args, backend)
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+
+
+def _run_sweep(args, backend) -> int:
     bits_list = [int(b) for b in str(args.bits).split(",")]
     for b in bits_list:
         if not 2 <= b <= 8:

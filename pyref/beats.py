@@ -126,8 +126,10 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
     lanes = config.lanes
     per_job = -(-k // lanes)
     pad = per_job * lanes - k
-    xb = np.pad(x, ((0, 0), (0, pad))).reshape(m * per_job, lanes)
-    wb = np.pad(w, ((0, 0), (0, pad))).reshape(m * per_job, lanes)
+    if pad:  # (np.pad copies even when there is nothing to pad)
+        x, w = np.pad(x, ((0, 0), (0, pad))), np.pad(w, ((0, 0), (0, pad)))
+    xb = x.reshape(m * per_job, lanes)
+    wb = w.reshape(m * per_job, lanes)
     pos = np.tile(np.arange(per_job), m)
     values = {}
     defaults = {"bias": 0, "mult": 0, "shift": 0, "out_zp": 0,

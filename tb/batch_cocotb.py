@@ -28,7 +28,7 @@ from pyref.beats import BeatStream
 from . import batch_build, batch_pack, batch_plan, batch_trace
 from .batch_patterns import PatternSource
 from .batch_transport import BatchPlayer, DpiTransport, MemhTransport
-from .job import SimJob
+from .job import SimJob, SimReport
 from .session import exact_after_reset, make_report, prepare
 
 DEFAULT_BATCH_BEATS = {"verilator": 65536, "icarus": 16384}
@@ -155,10 +155,10 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     return events, None
 
 
-@cocotb.test()
-async def qmac_batch(dut):
-    """Every output of the job's stimulus checked against pyref, a batch at a time."""
-    job = SimJob.from_env()
+async def run_job(dut, job: SimJob) -> SimReport:
+    """Play and check every beat of ``job`` on ``dut`` (a ``qmac_batch_tb``); save its report to
+    ``job.results`` (with ``batch-result.json`` beside it) and, when ``job.capture`` names a
+    file, what the DUT output for each job (``y``, ``sat``, ``produced``, ``cycle``)."""
     session = prepare(job)
     # The patterns draw from their own stream; the stimulus is the per-cycle run's.
     rng = np.random.default_rng([job.seed, 0xBA7C])
@@ -182,9 +182,22 @@ async def qmac_batch(dut):
     if job.results:
         report.save(job.results)
         Path(job.results).with_name("batch-result.json").write_text(json.dumps(detail, indent=1))
+    if job.capture:
+        sb = session.scoreboard
+        np.savez(job.capture, y=sb.got_y, sat=sb.got_sat, produced=sb.produced(),
+                 cycle=sb.out_cycle)
     for m in report.details:
         dut._log.error("%s", m["message"])
     if error:
         dut._log.error("%s", error)
-    assert report.passed, (f"{report.mismatches} mismatch(es)" + (f"; {error}" if error else "")
+    return report
+
+
+@cocotb.test()
+async def qmac_batch(dut):
+    """Every output of the job's stimulus checked against pyref, a batch at a time."""
+    job = SimJob.from_env()
+    report = await run_job(dut, job)
+    assert report.passed, (f"{report.mismatches} mismatch(es)"
+                           + (f"; {report.error}" if report.error else "")
                            + f"; reproduce with: {job.repro}")

@@ -127,7 +127,9 @@ class BatchPlayer:
         self.transport = transport
         self.drain_cycles = drain_cycles
         self.cut_cycles = cut_cycles
-        self.seq = 0
+        # Continue from the wrapper's count: a later player in the same simulation (several
+        # runs in one process, tb.stream) must not reuse a number the wrapper already acked.
+        self.seq = int(dut.ack_seq.value)
 
     async def play(self, beats: np.ndarray, beat_bits: int, jobs: np.ndarray, job_bits: int,
                    pattern: np.ndarray, max_cycles: int, reset_cycles: int = 0) -> Trace:

@@ -38,6 +38,12 @@ class SimJob:
     ready: str = "mixed"
     resets: int = 2
     vectors: str | None = None
+    stream: str | None = None
+    """A beats file (:func:`tb.stream.save_beats`) to play instead of generated stimulus."""
+    capture: str = ""
+    """Where the run writes what the DUT output for each job (.npz: y, sat, produced, cycle)."""
+    coverage: bool = True
+    """Bin the jobs for functional coverage (hardware in the loop turns it off: it reports none)."""
     max_mismatches: int = 10
     results: str = ""
     repro: str = ""

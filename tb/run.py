@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from . import run_dirs
 from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build
 from .job import ENV_VAR, SimJob, SimReport
 
@@ -104,6 +105,9 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
             build_root: Path = BUILD_ROOT) -> RunResult:
     """Build (or reuse) the model for ``job`` and run it; the report says whether it passed.
 
+    The run works in ``test_dir``, by default a new folder of its own under the build's
+    ``runs/`` (:func:`tb.run_dirs.run_dir`: parallel runs of one build do not collide).
+
     Raises :class:`tb.toolchain.SimulatorMissing` when the simulator is not installed and
     ``RuntimeError`` when the build fails or the simulation dies without a report.
     """
@@ -113,8 +117,19 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
                      toplevel=transport.toplevel, extra_sources=transport.extra_sources,
                      waves=job.waves, tag=transport.build_tag, build_root=Path(build_root))
     b = transport.builder(spec) if transport.builder else build(spec)
-    test_dir = Path(test_dir) if test_dir else spec.build_dir / "run"
-    test_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if test_dir is None:
+            test_dir = stack.enter_context(run_dirs.run_dir(spec.build_dir))
+        test_dir = Path(test_dir)
+        test_dir.mkdir(parents=True, exist_ok=True)
+        report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b)
+    return RunResult(report, spec.build_dir, test_dir, b.compiled, b.seconds,
+                     time.perf_counter() - t_wall, log_file, waves_file)
+
+
+def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, b: Build
+            ) -> tuple[SimReport, Path, Path | None]:
+    """Start the simulation of ``job`` in ``test_dir``; its report, log and waveform."""
     results = test_dir / "qmac-results.json"
     results.unlink(missing_ok=True)
     job = dataclasses.replace(job, results=str(results))
@@ -152,9 +167,7 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     if not results.exists():
         raise RuntimeError(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
                            f"{_tail(log_file)}")
-    report = SimReport.load(results)
-    return RunResult(report, spec.build_dir, test_dir, b.compiled, b.seconds,
-                     time.perf_counter() - t_wall, log_file, waves_file)
+    return SimReport.load(results), log_file, waves_file
 
 
 def _tail(path: Path, lines: int = 40) -> str:

@@ -9,7 +9,9 @@ finished job that never produced one (missing).
 
 Two entry points share the same bookkeeping: :meth:`Scoreboard.check_one` for a monitor that
 samples one output per call, and :meth:`Scoreboard.check` for a whole captured batch ("these N
-outputs, on these cycles"), checked with numpy.
+outputs, on these cycles"), checked with numpy. Both also keep what the DUT produced for each
+job (:attr:`Scoreboard.got_y`, :attr:`Scoreboard.got_sat`), right or wrong: hardware in the loop
+hands it on to the next layer.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ class Scoreboard:
         """Cycle on which each job's last beat was accepted (-1: not yet / never)."""
         self.out_cycle = np.full(self.n_jobs, -1, np.int64)
         self.checked = np.zeros(self.n_jobs, bool)
+        self.got_y = np.zeros(self.n_jobs, np.int64)
+        """What the DUT output for each job (valid where :attr:`checked` and not :attr:`got_xz`)."""
+        self.got_sat = np.zeros(self.n_jobs, bool)
+        self.got_xz = np.zeros(self.n_jobs, bool)
+        """The job's output held X/Z."""
         self.dropped = np.zeros(self.n_jobs, bool)
         self.failed_jobs = np.zeros(self.n_jobs, bool)
         self.next_job = 0
@@ -110,6 +117,9 @@ class Scoreboard:
         self.out_cycle[j] = cycle
         self.last_output_cycle = cycle
         self.last_checked_job = j
+        self.got_xz[j] = y is None or sat is None
+        if not self.got_xz[j]:
+            self.got_y[j], self.got_sat[j] = y, bool(sat)
         if y is None or sat is None:
             self._fail("xz", j, y, sat, cycle, "out_y_o/out_sat_o hold X or Z while out_valid_o")
             return False
@@ -159,6 +169,9 @@ class Scoreboard:
         self.out_cycle[jobs] = cycles
         self.last_output_cycle = int(cycles[-1])
         self.last_checked_job = int(jobs[-1])
+        self.got_y[jobs] = np.where(xz, 0, y)
+        self.got_sat[jobs] = sat & ~xz
+        self.got_xz[jobs] = xz
         bad_val = ~xz & (y != self.exp_y[jobs])
         bad_sat = ~xz & ~bad_val & (sat != self.exp_sat[jobs])
         for i in np.flatnonzero(xz | bad_val | bad_sat):
@@ -206,6 +219,10 @@ class Scoreboard:
         """Finished jobs whose output has not appeared yet."""
         sent = self.accept_cycle >= 0
         return int(np.count_nonzero(sent[self.next_job:]))
+
+    def produced(self) -> np.ndarray:
+        """Jobs whose output came out with a known value (see :attr:`got_y`, :attr:`got_sat`)."""
+        return self.checked & ~self.got_xz
 
     def saturated_checked(self) -> int:
         return int(np.count_nonzero(self.exp_sat & self.checked))

@@ -20,7 +20,7 @@ from .coverage import EVENT_BINS, CoverageModel, RunShape
 from .job import SimJob, SimReport
 from .patterns import PATTERNS, Pattern, make_pattern
 from .scoreboard import Scoreboard
-from .stimulus import Stimulus, from_layer, mixed_stimulus, plan_resets
+from .stimulus import Stimulus, from_beats, from_layer, mixed_stimulus, plan_resets
 
 
 @dataclasses.dataclass
@@ -31,7 +31,7 @@ class Session:
     expected: JobResult
     cut_jobs: np.ndarray
     scoreboard: Scoreboard
-    coverage: CoverageModel
+    coverage: CoverageModel | None
     idle: Pattern
     ready: Pattern
     notes: list
@@ -62,6 +62,13 @@ def prepare(job: SimJob) -> Session:
         if y is not None:
             expected_y = np.asarray(y, dtype=np.int64).reshape(-1)
         resets = 0  # a replay checks every output of the file
+    elif job.stream:
+        from .stream import load_beats
+
+        config, stream = load_beats(job.stream)
+        stim = from_beats(config, stream)
+        stim.validate()
+        resets = 0
     else:
         config = job.qmac_config()
         stim = mixed_stimulus(config, rng_stim, job.n, job.mix)
@@ -77,10 +84,10 @@ def prepare(job: SimJob) -> Session:
     idle_info, ready_info = PATTERNS[job.idle], PATTERNS[job.ready]
     shape = RunShape(idle_pauses=idle_info.pauses, idle_runs=idle_info.runs,
                      ready_pauses=ready_info.pauses, ready_runs=ready_info.runs,
-                     resets=len(cut_jobs), replay=bool(job.vectors))
+                     resets=len(cut_jobs), replay=bool(job.vectors or job.stream))
     sb = Scoreboard(expected, expected_y=expected_y, describe_job=stim.job_detail,
                     max_mismatches=job.max_mismatches)
-    cov = CoverageModel(stim, expected, shape)
+    cov = CoverageModel(stim, expected, shape) if job.coverage else None
     return Session(job, config, stim, expected, cut_jobs, sb, cov,
                    make_pattern(job.idle, rng_idle), make_pattern(job.ready, rng_ready),
                    notes, time.perf_counter() - t0)
@@ -90,10 +97,12 @@ def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
                 events: dict, error: str | None = None) -> SimReport:
     """The report of a finished run (``events``: counts for the coverage event bins)."""
     sb, cov = session.scoreboard, session.coverage
-    for name in EVENT_BINS:
-        if name in events:
-            cov.add_event(name, int(events[name]))
-    coverage = cov.report(sb.checked)
+    coverage = {}
+    if cov is not None:
+        for name in EVENT_BINS:
+            if name in events:
+                cov.add_event(name, int(events[name]))
+        coverage = cov.report(sb.checked).to_dict()
     return SimReport(
         passed=sb.passed and error is None,
         job=dataclasses.asdict(session.job),
@@ -110,7 +119,7 @@ def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
         cycles=cycles,
         sim_seconds=seconds,
         prepare_seconds=session.prepare_seconds,
-        coverage=coverage.to_dict(),
+        coverage=coverage,
         events={k: int(v) for k, v in events.items()},
         notes=list(session.notes),
         error=error,

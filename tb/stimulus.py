@@ -19,7 +19,7 @@ kind               what the jobs are
 ``mult_extremes``  multiplier 0 and its maximum
 ``single_beat``    jobs of one beat (K <= lanes)
 ``long_k``         jobs of 16-40 beats whose K is not a multiple of lanes (padded last beat)
-``vectors``        a layer replayed from a vector file
+``vectors``        a layer replayed from a vector file, or given beats (:func:`from_beats`)
 =================  =========================================================================
 
 Padding lanes carry a zero product with the other operand random (x = 0 with a random w, or the
@@ -737,6 +737,12 @@ def from_layer(cfg: QmacConfig, layer: Layer) -> Stimulus:
     m = layer.n * layer.c
     return Stimulus(cfg, stream, np.full(m, layer.k, np.int64),
                     np.full(m, KINDS.index("vectors"), np.int8))
+
+
+def from_beats(cfg: QmacConfig, stream: BeatStream) -> Stimulus:
+    """Given beats as a stimulus (K of a job taken as its beats times ``lanes``)."""
+    k = (stream.job_ends - stream.job_starts + 1) * cfg.lanes
+    return Stimulus(cfg, stream, k, np.full(len(k), KINDS.index("vectors"), np.int8))
 
 
 def plan_resets(stim: Stimulus, rng: np.random.Generator, n_resets: int) -> np.ndarray:

@@ -1,0 +1,208 @@
+"""Hardware in the loop on the real RTL: a two-layer int8 model (built here) with every dense
+layer on the Verilog, checked against TFLite Micro; a faulty RTL is caught and its wrong outputs
+are what the backend hands on; the stream hook against hand-worked outputs; run folders."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+import numpy as np
+import pytest
+
+from hil.cli import main
+from hil.network import run_network
+from hil.oracle import run_tflm
+from hil.report import compare_with_oracle, layer_table, verdict
+from hil.rtl_backend import RtlBackend
+from hil.tflite_build import ModelBuilder
+from hil.tflite_import import import_model
+from hil.inputs import random_inputs
+from pyref.beats import jobs_to_beats
+from pyref.config import named_config
+from tb import run_dirs
+from tb.faults import apply_fault, fault_by_name
+from tb.job import SimReport
+from tb.stream import RtlRunError, RtlSession, StreamResult, run_stream
+from tb.toolchain import simulator_missing
+
+pytestmark = pytest.mark.rtl
+
+N_INPUTS = 40
+
+
+def need(sim: str) -> None:
+    why = simulator_missing(sim)
+    if why:
+        pytest.skip(why)
+
+
+def two_fc_model() -> bytes:
+    """int8 [1,20] -> FC(20->12, RELU, per-tensor) -> FC(12->5, per-channel) -> int8 [1,5].
+
+    K = 20 and 12 at 8 lanes: 3 and 2 beats a job, the last one padded."""
+    rng = np.random.default_rng(11)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 20), "INT8", scale=0.06, zero_point=5)
+    w1 = b.tensor("w1", (12, 20), "INT8", scale=0.012, data=rng.integers(-127, 128, (12, 20)))
+    b1 = b.tensor("b1", (12,), "INT32", scale=0.06 * 0.012, data=rng.integers(-2000, 2000, 12))
+    h = b.tensor("h", (1, 12), "INT8", scale=0.05, zero_point=-128)
+    s_w2 = rng.uniform(0.004, 0.03, 5)
+    w2 = b.tensor("w2", (5, 12), "INT8", scale=s_w2, data=rng.integers(-127, 128, (5, 12)))
+    b2 = b.tensor("b2", (5,), "INT32", scale=0.05 * s_w2, data=rng.integers(-3000, 3000, 5))
+    y = b.tensor("y", (1, 5), "INT8", scale=0.07, zero_point=-3)
+    b.op("FULLY_CONNECTED", [x, w1, b1], [h], fused_activation="RELU")
+    b.op("FULLY_CONNECTED", [h, w2, b2], [y])
+    return b.build([x], [y])
+
+
+@pytest.fixture(scope="module")
+def model():
+    return import_model(two_fc_model(), name="two_fc")
+
+
+@pytest.fixture(scope="module")
+def inputs(model):
+    return random_inputs(model.graph, N_INPUTS, seed=4)
+
+
+def run_and_check(model, inputs, backend):
+    run = run_network(model, inputs, backend, keep_tensors=True)
+    dense = [s.dense.output_index for s in model.dense_steps]
+    oracle = run_tflm(model.graph, inputs, dense)
+    checks = compare_with_oracle(run, oracle, ["y"], dense)
+    return run, checks
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_two_layer_model_on_the_rtl_equals_tflite_micro(sim, model, inputs, capsys):
+    need(sim)
+    with RtlBackend(sim, model.config) as rtl:
+        run, checks = run_and_check(model, inputs, rtl)
+        assert rtl.session.runs == 2           # both layers in the one simulator process
+    assert [l.quant for l in run.layers] == ["per-tensor", "per-channel"]
+    assert [(l.n, l.k, l.c) for l in run.layers] == [(N_INPUTS, 20, 12), (N_INPUTS, 12, 5)]
+    assert [l.ref_mismatches for l in run.layers] == [0, 0]
+    assert [l.tflm_mismatches for l in run.layers] == [0, 0]
+    assert checks[0].elements == N_INPUTS * 5 and checks[0].mismatches == 0
+    # Full rate: one beat per clock (40*12*3 and 40*5*2 beats), plus the pipeline latency and
+    # the few idle and drain cycles of one batch.
+    assert [l.beats for l in run.layers] == [1440, 400]
+    for l in run.layers:
+        assert l.beats <= l.cycles <= l.beats + 64, (l.beats, l.cycles)
+    # The saturation flags came from the RTL's out_sat_o: the ReLU layer clamps some outputs.
+    assert run.layers[0].saturated > 0
+    assert verdict(run, checks).passed
+    assert "RTL: " + sim in capsys.readouterr().out
+
+
+def test_a_faulty_rtl_is_caught_and_its_outputs_are_handed_on(model, inputs, tmp_path, capsys):
+    """The bias is loaded on a job's last beat instead of its first: every multi-beat job goes
+    wrong. The backend returns the RTL's (wrong) outputs; the table and the verdict show it."""
+    need("icarus")
+    rtl_dir = apply_fault(fault_by_name("bias_load"), tmp_path / "rtl")
+    with RtlBackend("icarus", rtl_dir=rtl_dir, build_root=tmp_path / "build") as rtl:
+        run, checks = run_and_check(model, inputs, rtl)
+    first = run.layers[0]
+    assert first.ref_mismatches > 0
+    assert first.tflm_mismatches == first.ref_mismatches    # pyref and TFLite Micro agree
+    assert first.ref_first.got != first.ref_first.expected
+    assert checks[0].mismatches > 0
+    v = verdict(run, checks)
+    assert not v.passed and v.lines[0] == "VERDICT: FAIL"
+    assert f"{first.ref_mismatches}" in layer_table(run).splitlines()[2]
+    out = capsys.readouterr().out
+    # The testbench's own report of the same mismatches: count, job and cycle, inputs.
+    assert "RTL layer 0 (40 x 20 -> 12): " in out
+    assert f"'value': {first.ref_mismatches}" in out.split("RTL layer 1")[0]
+    assert "[value] job " in out and "(cycle " in out and "inputs   vectors job, K = 20" in out
+    assert "replay: make sim VECTORS=" in out and f"RTL={rtl_dir}" in out
+
+
+def test_jobs_without_a_known_output_stop_the_layer_with_the_reason(tmp_path):
+    """X/Z or no output: there is no value to hand on, so the backend refuses to go on."""
+    report = SimReport(passed=False, job={}, mismatches=1, details=[{
+        "kind": "xz", "job": 1, "cycle": 9, "expected": {"y": 4, "sat": False, "acc": 256},
+        "actual": {"y": None, "sat": None},
+        "message": "job 1: out_y_o/out_sat_o hold X or Z while out_valid_o"}])
+    res = StreamResult(y=np.array([3, 0, 5]), sat=np.zeros(3, bool),
+                       produced=np.array([True, False, True]), report=report, cycles=20, wall=0.1,
+                       run_dir=tmp_path)
+    with pytest.raises(RtlRunError, match=r"(?s)no known output for 1 of 3 jobs \(first: job 1\)"
+                                          r".*\[xz\] job 1: .* \(cycle 9: "):
+        res.require_outputs()
+    StreamResult(y=res.y, sat=res.sat, produced=np.ones(3, bool), report=report, cycles=20,
+                 wall=0.1, run_dir=tmp_path).require_outputs()   # all there: no error
+
+
+def test_cli_runs_the_model_on_the_rtl(model, tmp_path, capsys):
+    need("icarus")
+    path = tmp_path / "two_fc.tflite"
+    path.write_bytes(two_fc_model())
+    code = main(["run", str(path), "--n", "10", "--sim", "icarus", "--backend", "rtl",
+                 "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "backend: rtl (icarus, batch transport)" in out
+    assert "RTL: 460 beats to simulate on icarus" in out     # 10*12*3 + 10*5*2
+    assert "rtl vs pyref: 0 mismatches in 170 outputs over 2 layers" in out
+    assert "VERDICT: PASS" in out
+
+
+def test_cli_refuses_an_rtl_folder_without_verilog(tmp_path, capsys):
+    """An explicit --rtl never falls back to pyref."""
+    path = tmp_path / "two_fc.tflite"
+    path.write_bytes(two_fc_model())
+    (tmp_path / "empty").mkdir()
+    assert main(["run", str(path), "--n", "2", "--rtl", str(tmp_path / "empty"),
+                 "--no-progress"]) == 2
+    assert "not a folder of Verilog files" in capsys.readouterr().err
+
+
+def test_stream_hook_returns_what_the_rtl_computed():
+    """Three one-beat jobs on the default config (8 lanes, shift with half_up, 8-bit out),
+    worked by hand: x = 1..8, w = 1 -> sum 36.
+    bias 28: 64 >> 6 = 1;  bias 60: 96 / 64 = 1.5 -> 2;  bias 10000: 10036 / 64 = 156.8 -> 157,
+    clamped to act_max 127 (flag set)."""
+    need("icarus")
+    cfg = named_config("default")
+    x = np.tile(np.arange(1, 9), (3, 1))
+    stream = jobs_to_beats(cfg, x, np.ones_like(x), bias=[28, 60, 10000], shift=6)
+    res = run_stream(cfg, stream, "icarus")
+    assert res.y.tolist() == [1, 2, 127]
+    assert res.sat.tolist() == [False, False, True]
+    assert res.produced.all() and res.passed and res.mismatches == 0
+    assert 3 <= res.cycles <= 3 + 64
+
+
+def test_a_session_serves_several_runs(tmp_path):
+    """One simulator, two runs; the second continues where the first left off."""
+    need("icarus")
+    cfg = named_config("default")
+    x = np.array([[3, 0, 0, 0, 0, 0, 0, 0]])
+    with RtlSession(cfg, "icarus") as rtl:
+        a = rtl.run(jobs_to_beats(cfg, x, x, shift=0))            # 3 * 3 = 9
+        b = rtl.run(jobs_to_beats(cfg, x, -x, shift=0, bias=-1))  # -9 - 1 = -10
+        assert rtl.runs == 2
+    assert (a.y.tolist(), b.y.tolist()) == ([9], [-10])
+
+
+def test_run_folders_are_per_run_and_pruned(tmp_path):
+    build = tmp_path / "b"
+    with run_dirs.run_dir(build) as first, run_dirs.run_dir(build) as second:
+        assert first != second and first.parent == second.parent == build / "runs"
+    # An old folder still locked by a (pretend) running process survives pruning.
+    old = build / "runs" / "00000000-000000-000000-p1-0"
+    old.mkdir()
+    fd = os.open(old / run_dirs.LOCK_NAME, os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        for _ in range(5):
+            with run_dirs.run_dir(build, keep=3):
+                pass
+        names = sorted(p.name for p in (build / "runs").iterdir())
+        assert len(names) == 4 and names[0] == old.name   # the 3 newest + the locked one
+    finally:
+        os.close(fd)
+    run_dirs.prune(build / "runs", keep=3)
+    assert not old.exists()
