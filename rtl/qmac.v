@@ -7,7 +7,7 @@
 // exactly as SPEC sections 3-6 and docs/interface.md describe.
 //
 // Pipeline (one beat per clock, every stage advances together):
-//   S1  beat sum      : LANES multipliers + adder tree, registered         (s1_*)
+//   S1  beat sum      : LANES multipliers and their exact sum, registered  (s1_*)
 //   S2  accumulator   : acc_q = f(first ? bias : acc_q, + beat sum)        (acc_q, s2_*)
 //   S3  requant mult  : acc * mult (or gemmlowp x' * M), registered        (s3_*)
 //   S4  requant round : rounding right shift, saturated to OUT_BITS + 2    (s4_*)

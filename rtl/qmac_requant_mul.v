@@ -21,6 +21,8 @@ module qmac_requant_mul #(
   output wire [P_BITS-1:0]     p_o       // signed
 );
 
+  localparam integer RND_GEMMLOWP = 7;
+
   generate
     if (MULT_BITS == 0) begin : g_no_mult
       assign p_o = acc_i;
@@ -29,23 +31,29 @@ module qmac_requant_mul #(
       wire unused_inputs = ^{mult_i, shift_i};
       /* verilator lint_on UNUSED */
     end else begin : g_mult
-      wire [ACC_BITS-1:0] acc_sh;
-      if (ROUNDING == 7) begin : g_gemmlowp_left
-        // Left shift by max(s, 0), wrapped to ACC_BITS bits as the C code does.
-        wire                  s_neg = shift_i[SHIFT_BITS-1];
-        wire [SHIFT_BITS-1:0] left  = s_neg ? {SHIFT_BITS{1'b0}} : shift_i;
-        assign acc_sh = acc_i << left;
-      end else begin : g_no_left
-        assign acc_sh = acc_i;
-        // The right shift is applied by qmac_requant_round.
-        /* verilator lint_off UNUSED */
-        wire unused_shift = ^shift_i;
-        /* verilator lint_on UNUSED */
-      end
-      // Signed x unsigned, both extended to P_BITS: the low P_BITS bits are exact.
-      wire [P_BITS-1:0] a_wide = {{MULT_BITS{acc_sh[ACC_BITS-1]}}, acc_sh};
-      wire [P_BITS-1:0] m_wide = {{ACC_BITS{1'b0}}, mult_i};
-      assign p_o = a_wide * m_wide;
+      // x' * mult, exact on P_BITS bits. x' is acc, or for gemmlowp acc << max(s, 0) wrapped to
+      // ACC_BITS bits as the C code does (s = shift as SHIFT_BITS-bit two's complement; the
+      // right shift is applied by qmac_requant_round). Both operands are signed (mult
+      // zero-extended by one bit), sign-extended by the P_BITS context (WIDTHEXPAND is that
+      // intended extension).
+      function [P_BITS-1:0] product;
+        input [ACC_BITS-1:0]   a;
+        input [MULT_W-1:0]     m;
+        input [SHIFT_BITS-1:0] s;
+        reg   [ACC_BITS-1:0]   x;
+        begin
+          if (ROUNDING == RND_GEMMLOWP && !s[SHIFT_BITS-1]) begin
+            x = a << s;
+          end else begin
+            x = a;
+          end
+          /* verilator lint_off WIDTHEXPAND */
+          product = $signed(x) * $signed({1'b0, m});
+          /* verilator lint_on WIDTHEXPAND */
+        end
+      endfunction
+
+      assign p_o = product(acc_i, mult_i, shift_i);
     end
   endgenerate
 
