@@ -12,7 +12,7 @@ help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
 	@echo "make lint         verilator --lint-only -Wall on rtl/ for every named config (CONFIG=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"
-	@echo "make test-model   pyref tests only"
+	@echo "make test-model   the tests that need no simulator (pyref, testbench parts, hil)"
 	@echo "make bench        checked beats/s: per-cycle vs batch transport vs native ceilings"
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=)"

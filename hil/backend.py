@@ -120,6 +120,6 @@ def load_backend(name: str, sim: str = "verilator", config: QmacConfig | None = 
     except ModuleNotFoundError as exc:
         if exc.name != RTL_HOOK_MODULE:
             raise
-        raise BackendUnavailable(f"RTL backend: not yet available ({RTL_HOOK_MODULE} is not "
+        raise BackendUnavailable(f"RTL backend: unavailable ({RTL_HOOK_MODULE} is not "
                                  f"in this tree)") from None
     return as_backend(module.make_backend(sim=sim, config=config, **options))

@@ -64,6 +64,7 @@ def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
 
 
 def cmd_run(args) -> int:
+    """``run``: a model through the dense backend, checked; returns the exit status."""
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     print(model.describe_ops())
@@ -106,18 +107,21 @@ def _run_model(args, model, backend) -> int:
 
 
 def cmd_fetch(args) -> int:
+    """``fetch``: download and cache the named models."""
     for name in args.names or [DEFAULT_MODEL]:
         print(fetch_model(name, args.build_dir))
     return 0
 
 
 def cmd_digits(args) -> int:
+    """``digits``: the digits MLP from float to the RTL."""
     from .digits import main as digits_main
 
     return digits_main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m hil.cli`` command line."""
     p = argparse.ArgumentParser(prog="python -m hil.cli", description=__doc__)
     p.add_argument("--build-dir", default="build", help="where models and results go (build)")
     sub = p.add_subparsers(dest="command", required=True)

@@ -117,6 +117,8 @@ class QuantLayer:
 
 @dataclasses.dataclass
 class QuantizedMLP:
+    """The digits MLP at ``bits`` bits: its datapath config, input scale and layers."""
+
     bits: int
     config: QmacConfig
     s_x: float
@@ -179,6 +181,8 @@ def quantize_mlp(mlp: FloatMLP, bits: int, x_calib: np.ndarray, clip_percentile:
 
 @dataclasses.dataclass
 class IntegerRun:
+    """One pass of the quantized MLP: reference and backend logits, and their comparison."""
+
     logits_ref: np.ndarray      # the integer model (pyref)
     logits_backend: np.ndarray  # the dense backend
     outputs: int

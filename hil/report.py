@@ -24,6 +24,8 @@ class OutputCheck:
 
 @dataclasses.dataclass
 class Verdict:
+    """PASS/FAIL of a network run and the lines that explain it."""
+
     passed: bool
     lines: list[str]
 

@@ -21,7 +21,6 @@ from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multipl
 from .softmax_int8 import softmax_int8, softmax_params
 from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
 from .tflite_params import ActivationError, activation_range, window_padding
-from .tflite_schema import schema
 
 
 class UnsupportedOpError(TfliteImportError):

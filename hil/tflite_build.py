@@ -128,6 +128,18 @@ class ModelBuilder:
         return bytes(fb.Output())
 
 
+def _weight_and_bias(b: ModelBuilder, w: np.ndarray, bias: np.ndarray | None, in_scale: float,
+                     w_scale: float | Sequence[float]) -> list[int]:
+    """The int8 weight tensor (output channels first) and the int32 bias tensor at scale
+    ``in_scale * w_scale`` (-1: no bias), as operator inputs."""
+    w_scale = np.atleast_1d(np.asarray(w_scale, dtype=np.float32))
+    wt = b.tensor("w", w.shape, "INT8", scale=w_scale, zero_point=0, data=w)
+    if bias is None:
+        return [wt, -1]
+    return [wt, b.tensor("bias", (w.shape[0],), "INT32", scale=np.float32(in_scale) * w_scale,
+                         zero_point=0, data=np.asarray(bias))]
+
+
 def fully_connected_model(w: np.ndarray, bias: np.ndarray | None, *, in_scale: float, in_zp: int,
                           w_scale: float | Sequence[float], out_scale: float, out_zp: int,
                           activation: str = "NONE", batch: int = 1) -> bytes:
@@ -135,16 +147,9 @@ def fully_connected_model(w: np.ndarray, bias: np.ndarray | None, *, in_scale: f
     int32 ``bias (C)`` (or none); per-channel when ``w_scale`` has C values."""
     w = np.asarray(w)
     c, k = w.shape
-    w_scale = np.atleast_1d(np.asarray(w_scale, dtype=np.float32))
     b = ModelBuilder()
     x = b.tensor("x", (batch, k), "INT8", scale=in_scale, zero_point=in_zp)
-    wt = b.tensor("w", (c, k), "INT8", scale=w_scale, zero_point=0, data=w)
-    ins = [x, wt]
-    if bias is not None:
-        ins.append(b.tensor("bias", (c,), "INT32", scale=np.float32(in_scale) * w_scale,
-                            zero_point=0, data=np.asarray(bias)))
-    else:
-        ins.append(-1)
+    ins = [x, *_weight_and_bias(b, w, bias, in_scale, w_scale)]
     y = b.tensor("y", (batch, c), "INT8", scale=out_scale, zero_point=out_zp)
     b.op("FULLY_CONNECTED", ins, [y], fused_activation=activation)
     return b.build([x], [y])
@@ -161,16 +166,9 @@ def conv2d_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, in
     cout, kh, kw, cin = w.shape
     h, wd = in_hw
     pad = window_padding(_PADDINGS[padding], h, wd, kh, kw, stride[0], stride[1], dilation[0], dilation[1])
-    w_scale = np.atleast_1d(np.asarray(w_scale, dtype=np.float32))
     b = ModelBuilder()
     x = b.tensor("x", (1, h, wd, cin), "INT8", scale=in_scale, zero_point=in_zp)
-    wt = b.tensor("w", w.shape, "INT8", scale=w_scale, zero_point=0, data=w)
-    ins = [x, wt]
-    if bias is not None:
-        ins.append(b.tensor("bias", (cout,), "INT32", scale=np.float32(in_scale) * w_scale,
-                            zero_point=0, data=np.asarray(bias)))
-    else:
-        ins.append(-1)
+    ins = [x, *_weight_and_bias(b, w, bias, in_scale, w_scale)]
     y = b.tensor("y", (1, pad.out_h, pad.out_w, cout), "INT8", scale=out_scale, zero_point=out_zp)
     b.op("CONV_2D", ins, [y], padding=padding, strideH=stride[0], strideW=stride[1],
          dilationHFactor=dilation[0], dilationWFactor=dilation[1], fused_activation=activation)

@@ -78,6 +78,7 @@ def make_layer(config_name: str, n: int, k: int, c: int, seed: int) -> Layer:
 
 
 def bench_config(config_name: str, n: int, k: int, c: int, repeat: int, seed: int) -> dict:
+    """Best-of-``repeat`` times of the layer model's steps for one named config."""
     cfg = named_config(config_name)
     layer = make_layer(config_name, n, k, c, seed)
     acc, _ = accumulate(layer, cfg)
@@ -96,6 +97,7 @@ def bench_config(config_name: str, n: int, k: int, c: int, repeat: int, seed: in
 
 
 def numpy_int_matmul(n: int, k: int, c: int, repeat: int, seed: int) -> float:
+    """Best-of-``repeat`` seconds of numpy's int64 ``(n, k) @ (k, c)``: the yardstick."""
     rng = np.random.default_rng(seed)
     a = rng.integers(-128, 128, size=(n, k)).astype(np.int64)
     b = rng.integers(-128, 128, size=(k, c)).astype(np.int64)
@@ -107,6 +109,7 @@ LABELS = {"default": "default (8-bit, shift-only)", "tflite": "tflite (8-bit, 32
 
 def report(n: int, k: int, c: int, repeat: int, seed: int,
            configs: tuple[str, ...] = ("default", "tflite")) -> str:
+    """The benchmark table: the layer model per config next to numpy's integer matmul."""
     outputs = n * c
     t_np = numpy_int_matmul(n, k, c, repeat, seed)
     rows = [bench_config(name, n, k, c, repeat, seed) for name in configs]

@@ -11,7 +11,7 @@ import numpy as np
 from .checks import ValueRangeError, _fmt_index, as_int_array, check_shape
 from .config import QmacConfig
 from .layer import Layer
-from .tflite_math import quantize_multiplier
+from .tflite_math import quantize_multiplier, std_round
 
 
 def real_multiplier(s_in, s_w, s_out) -> np.ndarray:
@@ -19,11 +19,6 @@ def real_multiplier(s_in, s_w, s_out) -> np.ndarray:
     formulas see :func:`pyref.quant_tflite.tflite_real_multipliers`)."""
     return np.asarray(s_in, dtype=np.float64) * np.asarray(s_w, dtype=np.float64) / np.asarray(
         s_out, dtype=np.float64)
-
-
-def _round_half_away(v: float) -> int:
-    r = math.floor(abs(v) + 0.5)
-    return int(r if v >= 0 else -r)
 
 
 def _mult_shift_one(real: float, mult_bits: int, shift_max: int) -> tuple[int, int]:
@@ -34,9 +29,9 @@ def _mult_shift_one(real: float, mult_bits: int, shift_max: int) -> tuple[int, i
     shift = mult_bits - e                     # mult = q * 2^mult_bits in [2^(mb-1), 2^mb)
     if shift > shift_max:
         shift = shift_max
-    mult = _round_half_away(math.ldexp(real, shift))   # exact scaling by a power of two
+    mult = std_round(math.ldexp(real, shift))   # exact scaling by a power of two
     if mult >= 1 << mult_bits:                # rounding carried into a new bit
-        mult = _round_half_away(math.ldexp(real, shift - 1))
+        mult = std_round(math.ldexp(real, shift - 1))
         shift -= 1
     return mult, shift
 

@@ -9,11 +9,9 @@ References: ``tensorflow/lite/kernels/kernel_util.cc`` (``GetQuantizedConvolutio
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .tflite_math import quantize_multiplier
+from .tflite_math import quantize_multiplier, std_round
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 """Fused activations of TFLite's quantized FULLY_CONNECTED / CONV_2D."""
@@ -82,12 +80,6 @@ def tflite_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
     return m, s
 
 
-def _tflite_round_f32(v: np.float32) -> int:
-    """``TfLiteRound(float)`` = ``std::round``: halfway cases away from zero."""
-    r = math.floor(abs(float(v)) + 0.5)   # float32 -> double is exact; +0.5 is exact below 2^52
-    return int(r if v >= 0 else -r)
-
-
 def activation_range(activation: str, out_scale: float, out_zp: int,
                      out_bits: int = 8) -> tuple[int, int]:
     """``(act_min, act_max)`` of a fused activation: TFLite's ``CalculateActivationRangeQuantized``.
@@ -112,7 +104,7 @@ def activation_range(activation: str, out_scale: float, out_zp: int,
             t = np.float32(np.float32(f) / scale)
         if not np.isfinite(t) or not -(2.0**31) <= float(t) < 2.0**31:
             raise ValueError(f"activation bound {f} / out_scale {out_scale} overflows int32")
-        return out_zp + _tflite_round_f32(t)
+        return out_zp + std_round(float(t))   # float32 -> double is exact
 
     if activation == "RELU":
         return max(qmin, quantize(0.0)), qmax

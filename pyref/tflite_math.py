@@ -85,7 +85,7 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     if not math.isfinite(real_multiplier) or real_multiplier < 0:
         raise ValueError(f"real multiplier {real_multiplier!r} must be finite and >= 0")
     q, shift = math.frexp(real_multiplier)
-    q_fixed = _round_half_away(q * (1 << 31))
+    q_fixed = std_round(q * (1 << 31))
     if q_fixed > (1 << 31):
         raise ValueError(f"QuantizeMultiplier overflow for {real_multiplier!r}")
     if q_fixed == (1 << 31):
@@ -100,7 +100,7 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-def _round_half_away(v: float) -> int:
-    """C++ ``std::round``: halfway cases away from zero."""
+def std_round(v: float) -> int:
+    """C++ ``std::round`` (TFLite's ``TfLiteRound``) of a float: halfway cases away from zero."""
     r = math.floor(abs(v) + 0.5)
     return int(r if v >= 0 else -r)

@@ -4,7 +4,7 @@
 //   acc = bias + sum_k x[k] * w[k]                  (ACC_BITS, wrap or saturate per beat)
 //   r   = requant(acc, mult, shift)                 (ROUNDING, see qmac_requant_*)
 //   y   = clamp(r + out_zp, act_min, act_max),  out_sat_o = the clamp changed the value
-// exactly as SPEC sections 3-6 and docs/interface.md describe.
+// exactly as docs/arithmetic.md and docs/interface.md describe.
 //
 // Pipeline (one beat per clock, every stage advances together):
 //   S1  beat sum      : LANES multipliers and their exact sum, registered  (s1_*)

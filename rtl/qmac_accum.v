@@ -1,4 +1,4 @@
-// qmac_accum: next value of the accumulator (SPEC section 3).
+// qmac_accum: next value of the accumulator (docs/arithmetic.md, "Accumulation order").
 //
 //   acc_d = f(base + sum_i),  base = first_i ? sign_extend(bias_i) : acc_i
 //

@@ -1,4 +1,4 @@
-// qmac_out_stage: output stage (SPEC section 6).
+// qmac_out_stage: output stage (docs/arithmetic.md, "Output offset and clamp").
 //
 //   y = clamp(r + out_zp, act_min, act_max),  sat = (the clamp changed the value)
 // r_i is the requantized value, already saturated to R_BITS = OUT_BITS + 2 bits (lossless, see

@@ -1,4 +1,4 @@
-// qmac_requant_mul: first requantization stage, the multiplier (SPEC section 4).
+// qmac_requant_mul: first requantization stage, the multiplier (docs/arithmetic.md).
 //
 //   MULT_BITS = 0 : p_o = acc_i                      (P_BITS = ACC_BITS)
 //   MULT_BITS > 0 : p_o = acc_i * mult_i, exact      (P_BITS = ACC_BITS + MULT_BITS, up to 96)

@@ -1,4 +1,4 @@
-// qmac_requant_round: second requantization stage, the rounding right shift (SPEC 4 and 5).
+// qmac_requant_round: second requantization stage, the rounding right shift (docs/arithmetic.md).
 //
 //   ROUNDING 0..6 : r = round_shift(p_i, shift_i), shift_i unsigned
 //   ROUNDING = 7  : gemmlowp (TFLite double rounding); p_i = x' * M from qmac_requant_mul,

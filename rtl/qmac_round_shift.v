@@ -1,4 +1,4 @@
-// qmac_round_shift: r_o = round_shift(v_i, t_i), SPEC section 5.
+// qmac_round_shift: r_o = round_shift(v_i, t_i) (docs/arithmetic.md, "Rounding modes").
 //
 // v_i is a signed W-bit value, t_i an unsigned right-shift amount. For t = 0 the result is v.
 // For t > 0, v / 2^t is rounded according to ROUNDING:

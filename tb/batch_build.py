@@ -21,8 +21,6 @@ Variant ``timing`` keeps cocotb's main loop and generates the clock in the wrapp
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -31,12 +29,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 from pyref.config import QmacConfig
 
 from . import toolchain
-from .build import BUILD_ROOT, STAMP_NAME, Build, BuildSpec
+from .build import BUILD_ROOT, STAMP_NAME, Build, BuildSpec, build_lock, log_tail, stamp_matches
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
@@ -71,6 +68,7 @@ def parameters(config: QmacConfig, sim: str) -> dict[str, int]:
 
 
 def verilator_args(variant: str) -> list[str]:
+    """Verilator flags of a batch build: the common ones plus those of ``variant``."""
     return [*VERILATOR_COMMON, *VERILATOR_VARIANT[variant]]
 
 
@@ -136,17 +134,6 @@ def get_runner(sim: str, variant: str = "fast"):
     return cocotb_runner("icarus")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Build:
     """Build the batch testbench of ``spec`` (see :func:`make_spec`) unless an identical build
     exists; the :attr:`tb.run.Transport.builder` of ``mode="batch"``."""
@@ -160,9 +147,9 @@ def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Bui
     bdir = spec.build_dir.resolve()
     stamp = bdir / STAMP_NAME
     product = bdir / (TOPLEVEL if spec.sim == "verilator" else "sim.vvp")
-    with _locked(bdir.parent / f".{bdir.name}.lock"):
+    with build_lock(bdir.parent / f".{bdir.name}.lock"):
         key = digest(spec)
-        if not force and product.exists() and _stamp_digest(stamp) == key:
+        if not force and product.exists() and stamp_matches(stamp, key):
             return Build(spec, runner, compiled=False, seconds=time.perf_counter() - t0)
         if bdir.exists():
             shutil.rmtree(bdir)
@@ -186,28 +173,14 @@ def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Bui
                 runner.build(**kwargs)
         except (RuntimeError, SystemExit, subprocess.CalledProcessError) as exc:
             raise RuntimeError(f"batch build for {spec.sim} failed ({exc}); log: {log}\n"
-                               f"{_tail(log)}") from None
+                               f"{log_tail(log)}") from None
         if not product.exists():
             raise RuntimeError(f"batch build for {spec.sim} left no {product.name}; log: {log}\n"
-                               f"{_tail(log)}")
+                               f"{log_tail(log)}")
         stamp.write_text(json.dumps({"digest": key, "config": spec.config.to_dict(),
                                      "sim": spec.sim, "variant": variant,
                                      "sources": [str(p) for p in spec.sources]}, indent=1))
     return Build(spec, runner, compiled=True, seconds=time.perf_counter() - t0)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _stamp_digest(stamp: Path) -> str | None:
-    try:
-        return json.loads(stamp.read_text()).get("digest")
-    except (OSError, ValueError):
-        return None
 
 
 if __name__ == "__main__":  # python -m tb.batch_build [verilator|icarus] [fast|timing]

@@ -49,6 +49,7 @@ def batch_beats(sim: str, full_speed: bool) -> int:
 
 
 def make_transport(sim: str):
+    """The batch transport of ``sim``: DPI-C buffers on Verilator, $readmemh files on Icarus."""
     if sim == "verilator":
         return DpiTransport()
     return MemhTransport(os.getcwd(), dict(batch_build.ICARUS_DEPTHS))

@@ -52,7 +52,9 @@ SIZES = {
 
 
 @dataclasses.dataclass
-class Row:
+class Row(bench_native.Throughput):
+    """One line of the `make bench` table: a transport (or ceiling) on one simulator."""
+
     config: str
     lanes: int
     path: str
@@ -61,14 +63,6 @@ class Row:
     outputs: int
     seconds: float
     note: str = ""
-
-    @property
-    def beats_per_s(self) -> float:
-        return self.beats / self.seconds if self.seconds else 0.0
-
-    @property
-    def outputs_per_s(self) -> float:
-        return self.outputs / self.seconds if self.seconds else 0.0
 
 
 def _job(config_name: str, sim: str, mode: str, n: int, seed: int) -> SimJob:
@@ -143,6 +137,7 @@ def warm_make_sim() -> float:
 
 
 def format_table(rows: list[Row]) -> str:
+    """The rows as the fixed-width table ``make bench`` prints."""
     head = f"{'config':9s} {'lanes':>5s}  {'sim':9s} {'path':42s} {'beats':>8s} {'outputs':>8s} " \
            f"{'seconds':>8s} {'beats/s':>12s} {'outputs/s':>11s}"
     lines = [head, "-" * len(head)]

@@ -34,15 +34,11 @@ NATIVE_FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast",
                 "-Wno-fatal", "-Wno-lint", "-Wno-style")
 
 
-@dataclasses.dataclass
-class CeilingResult:
-    """One ceiling measurement."""
+class Throughput:
+    """Rates of a measurement with ``beats``, ``outputs`` and ``seconds`` (0.0 when untimed)."""
 
-    sim: str
     beats: int
     outputs: int
-    cycles: int
-    errors: int
     seconds: float
 
     @property
@@ -52,6 +48,18 @@ class CeilingResult:
     @property
     def outputs_per_s(self) -> float:
         return self.outputs / self.seconds if self.seconds else 0.0
+
+
+@dataclasses.dataclass
+class CeilingResult(Throughput):
+    """One ceiling measurement."""
+
+    sim: str
+    beats: int
+    outputs: int
+    cycles: int
+    errors: int
+    seconds: float
 
 
 def _digest(*parts) -> str:

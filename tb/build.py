@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
@@ -130,7 +130,9 @@ class Build:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` for the with-block, so parallel test workers
+    build one folder one at a time (the batch builds use it too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -155,9 +157,9 @@ def build(spec: BuildSpec, *, log_file: Path | None = None) -> Build:
     bdir = spec.build_dir
     stamp = bdir / STAMP_NAME
     t0 = time.perf_counter()
-    with _locked(bdir.parent / f".{bdir.name}.lock"):
+    with build_lock(bdir.parent / f".{bdir.name}.lock"):
         digest = spec.digest()
-        if _stamp_matches(stamp, digest) and spec.product().exists():
+        if stamp_matches(stamp, digest) and spec.product().exists():
             return Build(spec, runner, compiled=False, seconds=time.perf_counter() - t0)
         if bdir.exists():
             shutil.rmtree(bdir)
@@ -176,7 +178,7 @@ def build(spec: BuildSpec, *, log_file: Path | None = None) -> Build:
                 log_file=str(log),
             )
         except (RuntimeError, SystemExit) as exc:
-            tail = _tail(log)
+            tail = log_tail(log)
             raise RuntimeError(
                 f"{spec.sim} build of {config_name(spec.config)} failed ({exc}); "
                 f"log: {log}\n{tail}"
@@ -188,14 +190,16 @@ def build(spec: BuildSpec, *, log_file: Path | None = None) -> Build:
     return Build(spec, runner, compiled=True, seconds=time.perf_counter() - t0)
 
 
-def _stamp_matches(stamp: Path, digest: str) -> bool:
+def stamp_matches(stamp: Path, digest: str) -> bool:
+    """True when the build stamp file ``stamp`` records ``digest`` (False if unreadable)."""
     try:
         return json.loads(stamp.read_text()).get("digest") == digest
     except (OSError, ValueError):
         return False
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file, for error messages ("" when it is unreadable)."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -208,8 +212,3 @@ def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
     for src in rtl_sources(rtl_dir):
         shutil.copy2(src, dest / src.name)
     return dest
-
-
-def sources_for(spec: BuildSpec) -> Sequence[Path]:
-    """The source list of a build (for tools that want it without building, e.g. lint)."""
-    return spec.sources

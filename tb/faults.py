@@ -117,6 +117,7 @@ FAULTS: tuple[Fault, ...] = (
 
 
 def fault_by_name(name: str) -> Fault:
+    """The fault of :data:`FAULTS` called ``name`` (``KeyError`` listing them otherwise)."""
     for f in FAULTS:
         if f.name == name:
             return f

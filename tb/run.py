@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import run_dirs
-from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build
+from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build, log_tail
 from .job import ENV_VAR, SimJob, SimReport
 
 DEFAULT_MODE = "cycle"
@@ -163,15 +163,8 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
         except SystemExit as exc:
             if not results.exists():
                 raise RuntimeError(f"the {job.sim} simulation exited ({exc.code}) without a "
-                                   f"report; log: {log_file}\n{_tail(log_file)}") from None
+                                   f"report; log: {log_file}\n{log_tail(log_file, 40)}") from None
     if not results.exists():
         raise RuntimeError(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
-                           f"{_tail(log_file)}")
+                           f"{log_tail(log_file, 40)}")
     return SimReport.load(results), log_file, waves_file
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""

@@ -25,6 +25,9 @@ from .stimulus import Stimulus, from_beats, from_layer, mixed_stimulus, plan_res
 
 @dataclasses.dataclass
 class Session:
+    """What :func:`prepare` builds for one job: stimulus, predictions, reset plan, scoreboard,
+    coverage model and handshake patterns."""
+
     job: SimJob
     config: QmacConfig
     stim: Stimulus

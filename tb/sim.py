@@ -71,6 +71,7 @@ def _field_value(name: str, text: str):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``python -m tb.sim`` / ``make sim`` command line."""
     p = argparse.ArgumentParser(
         prog="python -m tb.sim",
         description="Run the qmac RTL against pyref in a simulator; every output is checked.",
@@ -162,6 +163,7 @@ def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = N
 
 
 def format_mismatch(m: dict) -> str:
+    """A scoreboard mismatch record as the indented lines the summary prints."""
     at = ""
     if m.get("cycle") is not None:
         at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"

@@ -288,11 +288,11 @@ class RtlSession:
             self._sim_error = exc
 
     def _died(self, what: str) -> RtlRunError:
-        from .run import _tail
+        from .build import log_tail
 
         why = f" ({self._sim_error})" if self._sim_error else ""
         return RtlRunError(f"the {self.sim} simulation {what}{why}; log: {self.log_file}\n"
-                           f"{_tail(self.log_file)}")
+                           f"{log_tail(self.log_file, 40)}")
 
     def _send(self, message: dict) -> None:
         if self._conn is None:

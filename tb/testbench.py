@@ -27,6 +27,8 @@ TAIL_CYCLES = 16
 
 @dataclasses.dataclass
 class RunStats:
+    """What one per-cycle run did: beats, cycles, wall time, handshake events, cut jobs."""
+
     beats: int
     cycles: int
     seconds: float

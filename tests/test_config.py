@@ -78,10 +78,18 @@ def test_config_errors_are_value_errors():
 
 
 def test_extreme_valid_configs_build():
-    QmacConfig(lanes=1, in_bits=2, w_bits=2, acc_bits=4, bias_bits=1, out_bits=2, shift_bits=1)
-    QmacConfig(lanes=64, in_bits=16, w_bits=16, acc_bits=64, bias_bits=64, mult_bits=32,
-               shift_bits=8, out_bits=16, rounding="half_even", acc_mode="saturate")
-    QmacConfig(in_bits=16, w_bits=16, acc_bits=32, mult_bits=32, rounding="gemmlowp")
+    # The ranges by hand: n signed bits hold -2^(n-1) .. 2^(n-1) - 1.
+    tiny = QmacConfig(lanes=1, in_bits=2, w_bits=2, acc_bits=4, bias_bits=1, out_bits=2,
+                      shift_bits=1)
+    assert (tiny.in_range, tiny.w_range, tiny.acc_range) == ((-2, 1), (-2, 1), (-8, 7))
+    assert (tiny.bias_range, tiny.out_range, tiny.shift_range) == ((-1, 0), (-2, 1), (0, 1))
+    wide = QmacConfig(lanes=64, in_bits=16, w_bits=16, acc_bits=64, bias_bits=64, mult_bits=32,
+                      shift_bits=8, out_bits=16, rounding="half_even", acc_mode="saturate")
+    assert wide.acc_range == (-(2**63), 2**63 - 1)
+    assert (wide.mult_range, wide.shift_range) == ((0, 2**32 - 1), (0, 255))
+    # gemmlowp: TFLite's Q31 multiplier and its signed shift
+    g = QmacConfig(in_bits=16, w_bits=16, acc_bits=32, mult_bits=32, rounding="gemmlowp")
+    assert (g.mult_range, g.shift_range) == ((0, 2**31 - 1), (-31, 30))
 
 
 # ----- named configs ----------------------------------------------------------------------------

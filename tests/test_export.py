@@ -207,7 +207,6 @@ def test_icarus_reads_hex_memory_image_and_localparam(tmp_path):
 
 def test_from_hex_words_wider_than_int64_stays_exact():
     # 64-bit unsigned words (a memory image of 8 lanes x 8 bits) do not fit int64.
-    from pyref.export import from_hex_words
     got = from_hex_words(["ffffffffffffffff", "8000000000000001"], 64, signed=False)
     assert [int(v) for v in got] == [2**64 - 1, 2**63 + 1]
     assert int(from_hex_words(["8000000000000000"], 64, signed=True)[0]) == -(2**63)

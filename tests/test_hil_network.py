@@ -151,9 +151,9 @@ def test_cli_without_rtl_hook_says_so(tmp_path, capsys, monkeypatch):
     path = tmp_path / "two.tflite"
     path.write_bytes(two_layer_model())
     assert main(["run", str(path), "--n", "3", "--no-progress", "--no-oracle"]) == 0
-    assert "RTL backend: not yet available" in capsys.readouterr().out
+    assert "RTL backend: unavailable" in capsys.readouterr().out
     assert main(["run", str(path), "--n", "3", "--no-progress", "--backend", "rtl"]) == 2
-    assert "error: RTL backend: not yet available" in capsys.readouterr().err
+    assert "error: RTL backend: unavailable" in capsys.readouterr().err
 
 
 def test_cli_refuses_unsupported_model(tmp_path, capsys):

@@ -152,11 +152,13 @@ def test_double_rounding_tie_through_the_layer():
 
 def test_compute_is_build_then_run():
     cfg = NAMED_CONFIGS["per_channel"]
-    ops = dict(x=[[1, 2, 3]], w=[[4, 5, 6], [-7, 8, -9]], bias=[10, -10], mult=[40000, 3],
+    ops = dict(x=[[1, 2, 3]], w=[[4, 5, 6], [-7, 8, -9]], bias=[10, -10], mult=[4000, 3],
                shift=[12, 1], out_zp=-3)
     a = compute(cfg, **ops)
     b = run_layer(Layer.build(cfg, **ops), cfg)
-    assert a.y.tolist() == b.y.tolist()
+    # by hand: acc = 32 + 10 = 42 and -18 - 10 = -28; 42 * 4000 / 2^12 = 41.02 -> 41,
+    # -28 * 3 / 2 = -42; plus out_zp -3
+    assert a.y.tolist() == b.y.tolist() == [[38, -45]]
 
 
 def test_exact_matmul_never_loses_bits():

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+import spec_reference as ref
 from pyref.checks import ShapeError, ValueRangeError
 from pyref.config import QmacConfig
 from pyref.layer import Layer
@@ -55,6 +56,10 @@ def test_round_trip(tmp_path):
     for name in ("x", "w", "bias", "mult", "shift", "out_zp", "act_min", "act_max"):
         assert getattr(layer2, name).tolist() == getattr(layer, name).tolist(), name
     assert y.shape == (4, 3)
+    # the stored y is the contract's, worked out independently of pyref
+    want, *_ = ref.layer(config, *(getattr(layer, f).tolist() for f in (
+        "x", "w", "bias", "mult", "shift", "out_zp", "act_min", "act_max")))
+    assert y.tolist() == want
     raw = np.load(path)
     assert json.loads(str(raw["config"]))["rounding"] == "gemmlowp"
     # without y
