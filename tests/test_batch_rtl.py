@@ -15,18 +15,13 @@ from tb import batch  # noqa: F401  (registers mode="batch")
 from tb.faults import FAULTS, apply_fault
 from tb.job import SimJob
 from tb.run import run_sim
-from tb.toolchain import simulator_missing
+
+from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
 FAULT_JOBS = 600
 """Enough jobs that every directed stimulus kind (ties, clamp edges, overflow ...) is in."""
-
-
-def need(sim: str) -> None:
-    why = simulator_missing(sim)
-    if why:
-        pytest.skip(why)
 
 
 def batch_job(config, name: str, sim: str, n: int, *, seed: int = 7, resets: int = 2,
@@ -37,7 +32,7 @@ def batch_job(config, name: str, sim: str, n: int, *, seed: int = 7, resets: int
 
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
 def test_batch_mode_passes_clean_rtl(sim, tmp_path):
-    need(sim)
+    require_simulator(sim)
     from pyref.config import named_config
 
     job = batch_job(named_config("default"), "default", sim, 3000 if sim == "verilator" else 800,
@@ -73,20 +68,20 @@ def check_fault_caught(fault, sim: str, tmp_path) -> None:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_batch_mode_catches_fault_icarus(fault, tmp_path):
-    need("icarus")
+    require_simulator("icarus")
     check_fault_caught(fault, "icarus", tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_batch_mode_catches_fault_verilator(fault, tmp_path):
-    need("verilator")
+    require_simulator("verilator")
     check_fault_caught(fault, "verilator", tmp_path)
 
 
 def test_batch_mode_unmutated_copy_passes(tmp_path):
     """The fault runs' harness itself (RTL copied, resets, patterns) passes without a fault."""
-    need("icarus")
+    require_simulator("icarus")
     rtl = apply_fault(None, tmp_path / "rtl")
     cfg = FAULTS[0].qmac_config()
     job = batch_job(cfg, "copy", "icarus", FAULT_JOBS, resets=6)

@@ -14,7 +14,8 @@ from tb.faults import FAULTS, apply_fault
 from tb.job import SimJob
 from tb.run import run_sim
 from tb.sim import format_mismatch
-from tb.toolchain import simulator_missing
+
+from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -24,9 +25,7 @@ SEED = 11
 
 
 def _run(rtl_dir, cfg, tmp_path, max_mismatches=3):
-    missing = simulator_missing(SIM)
-    if missing:
-        pytest.skip(missing)
+    require_simulator(SIM)
     job = SimJob(config=cfg.to_dict(), config_name=config_name(cfg), sim=SIM, seed=SEED, n=N,
                  max_mismatches=max_mismatches)
     return run_sim(job, rtl_dir=rtl_dir, build_root=tmp_path / "build",

@@ -24,17 +24,12 @@ from tb import run_dirs
 from tb.faults import apply_fault, fault_by_name
 from tb.job import SimReport
 from tb.stream import RtlRunError, RtlSession, StreamResult, run_stream
-from tb.toolchain import simulator_missing
+
+from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
 N_INPUTS = 40
-
-
-def need(sim: str) -> None:
-    why = simulator_missing(sim)
-    if why:
-        pytest.skip(why)
 
 
 def two_fc_model() -> bytes:
@@ -76,7 +71,7 @@ def run_and_check(model, inputs, backend):
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_two_layer_model_on_the_rtl_equals_tflite_micro(sim, model, inputs, capsys):
-    need(sim)
+    require_simulator(sim)
     with RtlBackend(sim, model.config) as rtl:
         run, checks = run_and_check(model, inputs, rtl)
         assert rtl.session.runs == 2           # both layers in the one simulator process
@@ -99,7 +94,7 @@ def test_two_layer_model_on_the_rtl_equals_tflite_micro(sim, model, inputs, caps
 def test_a_faulty_rtl_is_caught_and_its_outputs_are_handed_on(model, inputs, tmp_path, capsys):
     """The bias is loaded on a job's last beat instead of its first: every multi-beat job goes
     wrong. The backend returns the RTL's (wrong) outputs; the table and the verdict show it."""
-    need("icarus")
+    require_simulator("icarus")
     rtl_dir = apply_fault(fault_by_name("bias_load"), tmp_path / "rtl")
     with RtlBackend("icarus", rtl_dir=rtl_dir, build_root=tmp_path / "build") as rtl:
         run, checks = run_and_check(model, inputs, rtl)
@@ -136,7 +131,7 @@ def test_jobs_without_a_known_output_stop_the_layer_with_the_reason(tmp_path):
 
 
 def test_cli_runs_the_model_on_the_rtl(model, tmp_path, capsys):
-    need("icarus")
+    require_simulator("icarus")
     path = tmp_path / "two_fc.tflite"
     path.write_bytes(two_fc_model())
     code = main(["run", str(path), "--n", "10", "--sim", "icarus", "--backend", "rtl",
@@ -164,7 +159,7 @@ def test_stream_hook_returns_what_the_rtl_computed():
     worked by hand: x = 1..8, w = 1 -> sum 36.
     bias 28: 64 >> 6 = 1;  bias 60: 96 / 64 = 1.5 -> 2;  bias 10000: 10036 / 64 = 156.8 -> 157,
     clamped to act_max 127 (flag set)."""
-    need("icarus")
+    require_simulator("icarus")
     cfg = named_config("default")
     x = np.tile(np.arange(1, 9), (3, 1))
     stream = jobs_to_beats(cfg, x, np.ones_like(x), bias=[28, 60, 10000], shift=6)
@@ -177,7 +172,7 @@ def test_stream_hook_returns_what_the_rtl_computed():
 
 def test_a_session_serves_several_runs(tmp_path):
     """One simulator, two runs; the second continues where the first left off."""
-    need("icarus")
+    require_simulator("icarus")
     cfg = named_config("default")
     x = np.array([[3, 0, 0, 0, 0, 0, 0, 0]])
     with RtlSession(cfg, "icarus") as rtl:

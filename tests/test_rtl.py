@@ -19,7 +19,9 @@ from tb.job import SimJob
 from tb.lint import lint
 from tb.run import run_sim
 from tb.sim import format_summary, repro_command
-from tb.toolchain import SIMULATORS, simulator_missing
+from tb.toolchain import SIMULATORS
+
+from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -33,16 +35,10 @@ def case_seed(sim: str, name: str) -> int:
     return (zlib.crc32(f"{sim}/{name}".encode()) ^ base) & 0x7FFFFFFF
 
 
-def require(sim: str) -> None:
-    missing = simulator_missing(sim)
-    if missing:
-        pytest.skip(missing)
-
-
 @pytest.mark.parametrize("name", list(NAMED_CONFIGS))
 @pytest.mark.parametrize("sim", SIMULATORS)
 def test_rtl_matches_pyref(sim, name, tmp_path):
-    require(sim)
+    require_simulator(sim)
     cfg = NAMED_CONFIGS[name]
     job = SimJob(config=cfg.to_dict(), config_name=name, sim=sim, seed=case_seed(sim, name),
                  n=REGRESSION_N, idle="mixed", ready="mixed", resets=2)
@@ -60,7 +56,7 @@ def test_rtl_matches_pyref(sim, name, tmp_path):
 
 @pytest.mark.parametrize("name", list(NAMED_CONFIGS))
 def test_lint_clean(name):
-    require("verilator")
+    require_simulator("verilator")
     clean, text = lint(NAMED_CONFIGS[name])
     assert clean, f"verilator --lint-only -Wall with the {name} parameters:\n{text}"
 
@@ -68,7 +64,7 @@ def test_lint_clean(name):
 def test_vector_file_replay(tmp_path):
     """VECTORS=: a layer saved with pyref's outputs replays clean; one wrong expected value in
     the file is reported on the job that computes it."""
-    require("icarus")
+    require_simulator("icarus")
     from pyref.layer import Layer
     from pyref.vectors import save_vectors
 
