@@ -5,10 +5,12 @@ bit widths / per-channel form) and the externally scaled ``Int8Bias`` / ``Int16B
 What Brevitas does (``brevitas.quant.fixed_point``, ``brevitas.core``):
 
 - weights: ``NarrowIntQuant`` (signed, narrow range ``[-(2^(b-1)-1), 2^(b-1)-1]``),
-  ``MaxStatsScaling`` (threshold ``max |w|``), ``PerTensorPoTScaling8bit``
+  ``MaxStatsScaling`` (threshold ``max |w|``, clamped to at least ``scaling_min_val = 1e-10``
+  before the logarithm, so an all-zero tensor or channel gets ``2^-33 / 2^(b-1)``),
+  ``PerTensorPoTScaling8bit``
   (``restrict_scaling_type = POWER_OF_TWO`` with ``CeilSte``: the threshold goes to
   ``2^ceil(log2(max |w|))``) and, for power-of-two scaling, ``PowerOfTwoIntScaling``
-  (divide by ``2^(b-1)``). So ``scale = 2^ceil(log2 max|w|) / 2^(b-1)`` and
+  (divide by ``2^(b-1)``). So ``scale = 2^ceil(log2 max(max|w|, 1e-10)) / 2^(b-1)`` and
   ``int_w = clamp(round(w / scale))`` with ``torch.round`` (ties to even). PyTorch parameters
   are float32, so the weights are taken as float32 here too.
 - bias with an external scale (``IntQuant`` at 8/16/32 bits, not narrow):
@@ -24,6 +26,9 @@ import numpy as np
 
 from .checks import ValueRangeError
 from .quant_symmetric import Quantized, _norm_axis, int_range, round_real
+
+SCALING_MIN_VAL = np.float32(1e-10)
+"""``MaxStatsScaling.scaling_min_val``: the smallest threshold Brevitas lets through."""
 
 BIAS_BITS = (8, 16, 24, 32)
 """Bit widths of Brevitas' ``Int8Bias``, ``Int16Bias``, ``Int24Bias``, ``Int32Bias``."""
@@ -44,9 +49,9 @@ def brevitas_fixed_point_weight(w, bits: int = 8, *, axis: int | None = None) ->
     else:
         others = tuple(i for i in range(w32.ndim) if i != axis)
         amax = np.max(np.abs(w32), axis=others) if others else np.abs(w32)
-    # ceil(log2) in float32, as torch computes it; an all-zero tensor gets exponent 0.
-    with np.errstate(divide="ignore"):
-        exp = np.where(amax > 0, np.ceil(np.log2(amax.astype(np.float32))), 0.0)
+    # Brevitas clamps the threshold to scaling_min_val, then takes ceil(log2) in float32.
+    threshold = np.maximum(amax.astype(np.float32), SCALING_MIN_VAL)
+    exp = np.ceil(np.log2(threshold))
     scale = np.ldexp(1.0, (exp - (bits - 1)).astype(np.int64))
     shape = [1] * w32.ndim
     if axis is not None:

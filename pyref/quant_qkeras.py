@@ -24,6 +24,16 @@ ties-to-even (``tf.round``) and ``lo = -m + symmetric`` (``0`` when not ``keep_n
    saturating at ``2^(bits-1) - 1``.
 5. QKeras reports ``scale * m`` as its ``scale``; ``xq = (scale * m) * (m_i * z / m)``.
 
+Subnormal float32 values: TensorFlow's CPU kernels flush them to zero, on input and output
+(FTZ/DAZ). So does this module: a subnormal weight counts as 0, and a channel whose ``scale`` in
+step 2 is subnormal gets ``scale = 0`` and output 0 (its ``z`` are what QKeras computes inside,
+``sign(x') * levels/2``, since ``|x'| / 0`` is infinite).
+
+Version: QKeras master (``google/qkeras``), where ``auto_po2`` quantizes once more with the last
+scale (step 4 after step 3). QKeras 0.9.0, the last PyPI release, keeps the ``z`` of the fifth
+iteration, quantized with the scale *before* the last least-squares step; the two differ when
+the scale has not converged after five iterations. ``qkeras_version="0.9.0"`` reproduces that.
+
 Known limits: float32 ``log``/``mean`` may differ from TensorFlow's in the last bit, which only
 matters when ``log2`` of a scale is within ~1e-7 of a rounding boundary. ``bits = 1`` (QKeras'
 binary sign quantizer) is not supported.
@@ -41,6 +51,17 @@ EPSILON = np.float32(1e-7)
 """``K.epsilon()``."""
 
 _LN2 = np.float32(np.log(2.0))
+
+QKERAS_VERSIONS = ("master", "0.9.0")
+"""The QKeras versions whose ``auto_po2`` result :func:`qkeras_quantized_bits` can reproduce."""
+
+_TINY = np.finfo(np.float32).tiny
+
+
+def _ftz(a) -> np.ndarray:
+    """Flush float32 subnormals to (signed) zero, as TensorFlow's CPU kernels do."""
+    a = np.asarray(a, dtype=np.float32)
+    return np.where(np.abs(a) < _TINY, a * np.float32(0), a).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,14 +104,14 @@ def _scaling_axes(ndim: int, scale_axis: int | None) -> tuple[int, ...]:
 def _po2_round(scale: np.ndarray) -> np.ndarray:
     """``K.pow(2, tf.round(K.log(scale + eps) / log 2))`` in float32."""
     with np.errstate(divide="ignore"):
-        e = np.rint(np.log((scale + EPSILON).astype(np.float32)) / _LN2)
+        e = np.rint(np.log((_ftz(scale) + EPSILON).astype(np.float32)) / _LN2)
     return np.ldexp(np.float32(1.0), e.astype(np.int32)).astype(np.float32)
 
 
 def _quantize_z(x: np.ndarray, scale: np.ndarray, levels: int) -> np.ndarray:
     """``sign(x) * where(v < levels/2, v, levels/2)`` with ``v = floor(|x| / scale + 0.5)``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.floor(np.abs(x) / scale + np.float32(0.5)).astype(np.float32)
+        v = np.floor(_ftz(np.abs(x) / scale) + np.float32(0.5)).astype(np.float32)
         half = np.float32(levels / 2)
         return (np.sign(x) * np.where(v < half, v, half)).astype(np.float32)
 
@@ -98,11 +119,11 @@ def _quantize_z(x: np.ndarray, scale: np.ndarray, levels: int) -> np.ndarray:
 def _least_squares_po2(x, z, scale_axis, min_po2_exponent, max_po2_exponent) -> np.ndarray:
     if x.ndim > 1:
         axes = _scaling_axes(x.ndim, scale_axis)
-        qx = np.mean(x * z, axis=axes, keepdims=True, dtype=np.float32)
+        qx = _ftz(np.mean(_ftz(x * z), axis=axes, keepdims=True, dtype=np.float32))
         qq = np.mean(z * z, axis=axes, keepdims=True, dtype=np.float32)
     else:  # QKeras: "no summing along the channel axis" -- one scale per element
-        qx, qq = x * z, z * z
-    scale = _po2_round((qx / (qq + EPSILON)).astype(np.float32))
+        qx, qq = _ftz(x * z), z * z
+    scale = _po2_round(_ftz(qx / (qq + EPSILON)))
     if min_po2_exponent is not None or max_po2_exponent is not None:
         lo = None if min_po2_exponent is None else np.float32(2.0**min_po2_exponent)
         hi = None if max_po2_exponent is None else np.float32(2.0**max_po2_exponent)
@@ -121,13 +142,17 @@ def qkeras_quantized_bits(
     scale_axis: int | None = None,
     min_po2_exponent: int | None = None,
     max_po2_exponent: int | None = None,
+    qkeras_version: str = "master",
 ) -> QKerasQuantized:
     """``quantized_bits(bits, integer, symmetric, keep_negative, alpha)(x)`` with its integers.
 
     Arguments and defaults are QKeras' (``symmetric=0``, ``keep_negative=True``, ``alpha=None``;
     channels last). For a Dense kernel ``(K, C)`` the per-channel scales are per output ``C``;
-    the datapath's weight matrix is ``z.T``.
+    the datapath's weight matrix is ``z.T``. ``qkeras_version`` is ``"master"`` (default) or
+    ``"0.9.0"``; they differ only for an ``auto_po2`` scale that has not converged (module doc).
     """
+    if qkeras_version not in QKERAS_VERSIONS:
+        raise ValueError(f"qkeras_version = {qkeras_version!r} must be one of {QKERAS_VERSIONS}")
     if isinstance(bits, bool) or not isinstance(bits, int) or bits < 2:
         raise ValueError(f"bits = {bits!r} must be an integer >= 2 (1-bit sign quantizer "
                          f"is not supported)")
@@ -139,6 +164,7 @@ def qkeras_quantized_bits(
     x = np.asarray(x, dtype=np.float32)
     if not np.all(np.isfinite(x)):
         raise ValueError("x must be finite")
+    x = _ftz(x)
     unsigned_bits = bits - int(bool(keep_negative))
     m = np.float32(2.0**unsigned_bits)
     m_i = np.float32(2.0**integer)
@@ -148,22 +174,24 @@ def qkeras_quantized_bits(
         lo = int(bool(keep_negative)) * (-float(m) + int(symmetric))
         z = np.clip(round_real(p, "half_even"), lo, float(m) - 1).astype(np.float32)
         scale = np.asarray(1.0 if alpha is None else alpha, dtype=np.float32)
-        xq = (scale * (m_i * z / m)).astype(np.float32)
+        xq = _ftz(scale * _ftz(m_i * z / m))
         return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
                                m_i=float(m_i), xq=xq, bits=bits, integer=integer)
 
     axes = _scaling_axes(x.ndim, scale_axis) if x.ndim > 1 else (0,)
-    xs = (x / m_i).astype(np.float32)
+    xs = _ftz(x / m_i)
     levels = (2 ** (bits - 1) - 1) * 2
-    scale = (np.max(np.abs(xs), axis=axes, keepdims=True) * np.float32(2)
-             / np.float32(levels)).astype(np.float32)
+    scale = _ftz(_ftz(np.max(np.abs(xs), axis=axes, keepdims=True) * np.float32(2))
+                 / np.float32(levels))
+    z = None
     if alpha == "auto_po2":
         scale = _po2_round(scale)
         for _ in range(5):
             z = _quantize_z(xs, scale, levels)
             scale = _least_squares_po2(xs, z, scale_axis, min_po2_exponent, max_po2_exponent)
-    z = _quantize_z(xs, scale, levels)
-    scale = (scale * m).astype(np.float32)
-    xq = (scale * (m_i * z / m)).astype(np.float32)
+    if z is None or qkeras_version == "master":
+        z = _quantize_z(xs, scale, levels)
+    scale = _ftz(scale * m)
+    xq = _ftz(scale * _ftz(m_i * z / m))
     return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
                            m_i=float(m_i), xq=xq, bits=bits, integer=integer)
