@@ -27,16 +27,37 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# make sim / make lint options, passed on when given on the command line (make sim SIM=icarus).
-SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL LANES IN_BITS \
-            IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
-SIM_ARGS := $(foreach v,$(SIM_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
+# Make variables. Each target takes the ones listed and passes on those given: on the command
+# line, or (ENV_VARS, as cocotb users set them) in the environment. Any other variable on the
+# command line stops make (status 2) with the list and a "did you mean" (docs/errors.md).
+VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL MAX_MISMATCHES \
+             REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
+             MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
+VARS_lint := CONFIG
+VARS_hil  := MODEL SIM N SEED RTL
+VARS_hil-digits := SIM SEED RTL
+ENV_VARS  := SIM WAVES
+GOALS     := $(or $(MAKECMDGOALS),help)
+KNOWN     := $(sort PYTHON $(foreach g,$(GOALS),$(VARS_$(g))))
+CMDLINE   := $(sort $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
+GIVEN     := $(CMDLINE) $(foreach v,$(ENV_VARS),$(if $(filter environment,$(origin $(v))),$(v)))
+ifneq ($(filter-out $(KNOWN),$(CMDLINE)),)
+$(error $(shell $(PYTHON) -c 'import difflib, sys; goals, known, *bad = sys.argv[1:]; \
+  known = known.split(); near = lambda v: [v.upper()] if v.upper() in known else \
+  difflib.get_close_matches(v.upper(), known, 1); print("; ".join("unknown variable " + b + \
+  " for make " + goals + "".join(" (did you mean " + m + "?)" for m in near(b.partition("=")[0])) \
+  for b in bad) + "; make " + goals + " takes: " + " ".join(known))' '$(GOALS)' '$(KNOWN)' \
+  $(foreach v,$(filter-out $(KNOWN),$(CMDLINE)),'$(v)=$($(v))')))
+endif
+# KEY=VALUE words of the variables target $(1) takes; $(call given,hil,SEED) is SEED if given.
+args  = $(foreach v,$(filter $(VARS_$(1)),$(GIVEN)),'$(v)=$($(v))')
+given = $(filter $(2),$(filter $(VARS_$(1)),$(GIVEN)))
 
 sim: $(STAMP)
-	$(PY) -m tb.sim $(SIM_ARGS)
+	$(PY) -m tb.sim $(call args,sim)
 
 lint: $(STAMP)
-	$(PY) -m tb.lint $(if $(filter command line,$(origin CONFIG)),CONFIG=$(CONFIG))
+	$(PY) -m tb.lint $(call args,lint)
 
 test: $(STAMP)
 	@mkdir -p build
@@ -55,13 +76,15 @@ bench-model: $(STAMP)
 # Hardware in the loop (docs/hil.md). MODEL: a .tflite path or a known name (anomaly_detection).
 # Every dense layer runs on the RTL; N defaults to 300 inputs on Verilator, 20 on Icarus (~50 k
 # beats/s: 20 anomaly-detection inputs are 660 000 beats, about 15 s).
-HIL_SIM := $(or $(SIM),verilator)
+HIL_SIM := $(if $(call given,hil,SIM),$(SIM),verilator)
 hil: $(STAMP)
-	$(PY) -m hil.cli run $(or $(MODEL),anomaly_detection) --sim $(HIL_SIM) \
-	    --n $(or $(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) $(if $(RTL),--rtl $(RTL))
+	$(PY) -m hil.cli run $(if $(call given,hil,MODEL),'$(MODEL)',anomaly_detection) --sim $(HIL_SIM) \
+	    --n $(if $(call given,hil,N),$(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) \
+	    $(if $(call given,hil,SEED),--seed $(SEED)) $(if $(call given,hil,RTL),--rtl '$(RTL)')
 
 hil-digits: $(STAMP)
-	$(PY) -m hil.cli digits --sim $(or $(SIM),verilator) $(if $(RTL),--rtl $(RTL))
+	$(PY) -m hil.cli digits --sim $(if $(call given,hil-digits,SIM),$(SIM),verilator) \
+	    $(if $(call given,hil-digits,SEED),--seed $(SEED)) $(if $(call given,hil-digits,RTL),--rtl '$(RTL)')
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

@@ -11,7 +11,7 @@ import numpy as np
 from .arith import INT64_SAFE_BITS, clamp_output, requantize, saturate, wrap
 from .checks import ShapeError, as_int_array, check_range, check_shape
 from .config import QmacConfig
-from .layer import Layer
+from .layer import Layer, check_config, check_layer_and_config
 
 JOB_FIELDS = ("bias", "mult", "shift", "out_zp", "act_min", "act_max")
 """Values that travel with a job, held on every beat of it."""
@@ -75,6 +75,7 @@ class BeatStream:
 
     def validate(self, config: QmacConfig) -> None:
         """Check shapes, the first/last framing and every value's range."""
+        check_config(config)
         j = self.x.shape[0]
         check_shape("x", self.x, (None, config.lanes))
         check_shape("w", self.w, (j, config.lanes))
@@ -116,6 +117,7 @@ class BeatStream:
 def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values) -> BeatStream:
     """Beats of ``M`` jobs of equal length ``K``: ``x``, ``w`` are ``(M, K)``; each job value is a
     scalar or ``(M,)``. The last beat of each job is padded with zeros."""
+    check_config(config)
     x = as_int_array("x", x)
     w = as_int_array("w", w)
     check_shape("x", x, (None, None))
@@ -146,6 +148,7 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
 
 def layer_to_beats(layer: Layer, config: QmacConfig) -> BeatStream:
     """The beats of a layer in output order: job ``n * C + c`` computes ``y[n, c]``."""
+    check_layer_and_config("layer_to_beats", layer, config)
     n, c, k = layer.n, layer.c, layer.k
     x = np.repeat(layer.x, c, axis=0)
     w = np.tile(layer.w, (n, 1))
@@ -172,6 +175,9 @@ def predict_jobs(stream: BeatStream, config: QmacConfig) -> JobResult:
     """Predict each job's output from its beats, in the accumulation order of the hardware.
 
     The stream is validated first (framing, shapes, value ranges)."""
+    if not isinstance(stream, BeatStream):
+        raise TypeError(f"predict_jobs: stream must be a pyref.BeatStream (layer_to_beats or "
+                        f"jobs_to_beats), got {type(stream).__name__}")
     stream.validate(config)
     sums = beat_sums(stream)
     starts, ends = stream.job_starts, stream.job_ends

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,47 @@ def as_int_array(name: str, value: Any) -> np.ndarray:
             return np.vectorize(int, otypes=[object])(arr)
         return arr.astype(np.int64)
     raise ValueRangeError(f"{name} must hold integers, got dtype {arr.dtype}")
+
+
+def describe(value: Any) -> str:
+    """``value`` for an error message: its type and, when short, its repr."""
+    text = repr(value)
+    kind = type(value).__name__
+    return kind if len(text) > 60 or text.startswith("<") else f"{kind} {text}"
+
+
+def check_type(name: str, value: Any, expected: type | tuple, what: str, hint: str = "") -> None:
+    """Raise ``TypeError`` naming ``name``, what was expected and what was given."""
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be {what}, got {describe(value)}{hint}")
+
+
+def check_path(name: str, value: Any) -> str:
+    """A file path (``str`` or ``os.PathLike``) as a ``str``; ``TypeError`` naming ``name``."""
+    check_type(name, value, (str, os.PathLike), "a file path (str or os.PathLike)")
+    return os.fspath(value)
+
+
+def as_real_array(name: str, value: Any, dtype=np.float64) -> np.ndarray:
+    """``value`` (a real number or an array of them) as a float numpy array.
+
+    ``None``, strings and other non-numbers raise ``TypeError`` naming ``name`` (numpy would
+    turn ``None`` into ``nan`` silently); ragged nesting is a :class:`ShapeError`.
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number or an array of them, got {describe(value)}")
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # ragged nested sequences
+        raise ShapeError(f"{name} is not a rectangular array: {exc}") from None
+    if arr.dtype == object:
+        for idx, v in np.ndenumerate(arr):
+            if not isinstance(v, numbers.Real):
+                raise TypeError(f"{name}{_fmt_index(idx)} must be a real number, got "
+                                f"{describe(v)}")
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(dtype)
 
 
 def check_range(name: str, arr: np.ndarray, lo: int, hi: int, what: str = "") -> None:

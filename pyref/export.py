@@ -12,7 +12,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .checks import ValueRangeError, as_int_array, check_range, check_shape
+from .checks import (
+    ValueRangeError, as_int_array, as_real_array, check_path, check_range, check_shape, describe,
+)
 
 
 class HexFormatError(ValueError):
@@ -80,6 +82,7 @@ def write_hex(path: str | os.PathLike, values, bits: int, *, signed: bool = True
               name: str = "value") -> int:
     """Write ``values`` (flattened in C order) to ``path`` for ``$readmemh``: one word a line.
     Returns the number of words."""
+    path = check_path("path", path)
     words = to_hex_words(values, bits, signed=signed, name=name)
     with open(path, "w", encoding="ascii") as f:
         f.write("".join(w + "\n" for w in words))
@@ -90,6 +93,8 @@ def read_hex(path: str | os.PathLike, bits: int, *, signed: bool = True,
              count: int | None = None) -> np.ndarray:
     """Read a ``$readmemh`` file written by :func:`write_hex` (blank lines and ``//`` comments
     are skipped; one word a line). ``count`` checks the number of words."""
+    path = check_path("path", path)
+    value_range(bits, signed)
     values = []
     with open(path, encoding="ascii") as f:
         for lineno, line in enumerate(f, start=1):
@@ -122,8 +127,8 @@ def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
     of ``lanes * bits`` bits, ``ceil(K / lanes)`` per row."""
     arr = as_int_array(name, matrix)
     check_shape(name, arr, (None, None))
-    if lanes < 1:
-        raise ValueError(f"lanes = {lanes} must be >= 1")
+    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
+        raise ValueError(f"lanes = {lanes!r} must be an integer >= 1")
     lo, hi = value_range(bits, signed)
     check_range(name, arr, lo, hi, f"{bits}-bit {'signed' if signed else 'unsigned'}")
     m, k = arr.shape
@@ -156,6 +161,7 @@ def write_memory_image(path: str | os.PathLike, matrix, bits: int, lanes: int, *
                        signed: bool = True, name: str = "matrix") -> int:
     """Write :func:`pack_beats` words for ``$readmemh``: one beat a line,
     ``ceil(lanes*bits/4)`` hex digits. Returns the number of lines."""
+    path = check_path("path", path)
     words = pack_beats(matrix, bits, lanes, signed=signed, name=name)
     digits = hex_digits(lanes * bits)
     with open(path, "w", encoding="ascii") as f:
@@ -177,10 +183,12 @@ def ap_fixed_int(value, width: int, integer: int, *, signed: bool = True,
                  name: str = "value") -> np.ndarray:
     """The raw integers of ``ap_fixed<width, integer>`` values: ``value * 2^(width - integer)``,
     refused (naming the index) unless exactly representable and in range."""
-    if not 1 <= width <= 63:
-        raise ValueError(f"W = {width} is out of range: allowed 1 .. 63")
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or not 1 <= width <= 63:
+        raise ValueError(f"W = {width!r} is out of range: allowed an integer 1 .. 63")
+    if isinstance(integer, bool) or not isinstance(integer, (int, np.integer)):
+        raise ValueError(f"I = {integer!r} must be an integer")
     frac = width - integer
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_real_array(name, value)
     raw = np.ldexp(arr, frac)  # exact: scaling by a power of two
     lo, hi = value_range(width, signed)
     for idx, r in np.ndenumerate(raw):
@@ -234,6 +242,12 @@ def ap_fixed_from_raw(raw: int, width: int, integer: int) -> str:
 # ----- constant arrays --------------------------------------------------------------------------
 
 
+def _check_identifier(name) -> None:
+    if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
+        raise ValueError(f"name must be a C / Verilog identifier (letters, digits and _, not "
+                         f"starting with a digit), got {describe(name)}")
+
+
 def _c_type(bits: int, signed: bool) -> str:
     for width in (8, 16, 32, 64):
         if bits <= width:
@@ -243,6 +257,7 @@ def _c_type(bits: int, signed: bool) -> str:
 
 def c_array(name: str, values, bits: int, *, signed: bool = True, per_line: int = 16) -> str:
     """``static const int8_t name[N] = {...};`` (C order, range-checked, ``<stdint.h>`` types)."""
+    _check_identifier(name)
     arr = as_int_array(name, values).reshape(-1)
     check_range(name, arr, *value_range(bits, signed), f"{bits}-bit")
     ctype = _c_type(bits, signed)
@@ -257,6 +272,7 @@ def c_array(name: str, values, bits: int, *, signed: bool = True, per_line: int 
 def verilog_localparam(name: str, values, bits: int, *, signed: bool = True) -> str:
     """``localparam [N*BITS-1:0] NAME = {...};`` with element ``i`` at ``[i*BITS +: BITS]``
     (element 0 least significant, like the lanes of a beat)."""
+    _check_identifier(name)
     words = to_hex_words(values, bits, signed=signed, name=name)
     items = [f"{bits}'h{w}" for w in reversed(words)]
     lines = [", ".join(items[i:i + 8]) for i in range(0, len(items), 8)]

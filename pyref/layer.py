@@ -8,8 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .checks import ShapeError, as_int_array, check_range, check_shape
-from .config import QmacConfig
+from .checks import ShapeError, as_int_array, check_range, check_shape, describe
+from .config import NAMED_CONFIGS, QmacConfig
+
+
+class EmptyLayerError(ShapeError):
+    """A layer with no outputs (``N = 0`` input rows or ``C = 0`` channels): refused everywhere,
+    so that no check can pass on zero outputs."""
 
 
 @dataclasses.dataclass
@@ -57,6 +62,7 @@ class Layer:
         act_max: Any = None,
     ) -> "Layer":
         """Convert and validate every operand against ``config``; raise naming array, index, range."""
+        check_config(config)
         x = as_int_array("x", x)
         w = as_int_array("w", w)
         check_shape("x", x, (None, None))
@@ -67,6 +73,7 @@ class Layer:
             )
         if x.shape[1] == 0:
             raise ShapeError("K = 0: a dot product needs at least one element")
+        check_not_empty(x, w)
         c = w.shape[0]
         out_lo, out_hi = config.out_range
         if mult is None:
@@ -91,11 +98,13 @@ class Layer:
 
     def validate(self, config: QmacConfig) -> None:
         """Check every shape, and every value against the widths of ``config``."""
+        check_config(config)
         x, w = np.asarray(self.x), np.asarray(self.w)
         check_shape("x", x, (None, None))
         check_shape("w", w, (None, x.shape[1]))
         if x.shape[1] == 0:
             raise ShapeError("K = 0: a dot product needs at least one element")
+        check_not_empty(x, w)
         for name in ("bias", "mult", "shift", "out_zp", "act_min", "act_max"):
             check_shape(name, np.asarray(getattr(self, name)), (w.shape[0],))
         check_range("x", self.x, *config.in_range, f"in_bits = {config.in_bits}, "
@@ -122,3 +131,38 @@ class Layer:
                 f"act_min[{i}] = {self.act_min[i]} is greater than act_max[{i}] = "
                 f"{self.act_max[i]}: the clamp needs act_min <= act_max"
             )
+
+
+def check_config(config: Any, name: str = "config") -> None:
+    """``TypeError`` naming ``name`` unless ``config`` is a :class:`QmacConfig`."""
+    if isinstance(config, QmacConfig):
+        return
+    hint = ""
+    if isinstance(config, str) and config in NAMED_CONFIGS:
+        hint = f" (for a named config use pyref.named_config({config!r}))"
+    elif isinstance(config, dict):
+        hint = " (use pyref.QmacConfig(**fields) or QmacConfig.from_dict(fields))"
+    elif isinstance(config, Layer):
+        hint = " (a Layer: are the arguments swapped?)"
+    raise TypeError(f"{name} must be a pyref.QmacConfig (e.g. pyref.named_config('default') or "
+                    f"pyref.QmacConfig(lanes=4)), got {describe(config)}{hint}")
+
+
+def check_layer_and_config(call: str, layer: Any, config: Any) -> None:
+    """``TypeError`` for ``call(layer, config)`` unless both are what they should be."""
+    if isinstance(layer, QmacConfig) and isinstance(config, Layer):
+        raise TypeError(f"{call}: got a QmacConfig as layer and a Layer as config: the arguments "
+                        f"are swapped, the order is {call}(layer, config)")
+    if not isinstance(layer, Layer):
+        raise TypeError(f"{call}: layer must be a pyref.Layer (pyref.Layer.build(config, x, w, "
+                        f"...) or pyref.quantize.make_layer), got {describe(layer)}")
+    check_config(config)
+
+
+def check_not_empty(x: np.ndarray, w: np.ndarray) -> None:
+    """:class:`EmptyLayerError` when ``x (N, K)`` or ``w (C, K)`` has no rows."""
+    if x.shape[0] == 0 or w.shape[0] == 0:
+        which = f"x has N = 0 rows (shape {x.shape})" if x.shape[0] == 0 else \
+            f"w has C = 0 rows (shape {w.shape})"
+        raise EmptyLayerError(f"empty layer: {which}; a layer needs N >= 1 input rows and C >= 1 "
+                              f"output channels, so that at least one output is checked")

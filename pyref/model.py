@@ -13,7 +13,7 @@ import numpy as np
 
 from .arith import INT64_SAFE_BITS, clamp_output, requantize, saturate, wrap
 from .config import QmacConfig
-from .layer import Layer
+from .layer import Layer, check_layer_and_config
 
 # float64 holds every integer below 2^53 exactly, so a BLAS matmul is exact while the largest
 # possible partial sum stays below that.
@@ -103,6 +103,7 @@ def accumulate(layer: Layer, config: QmacConfig) -> tuple[np.ndarray, np.ndarray
 
 def run_layer(layer: Layer, config: QmacConfig) -> LayerResult:
     """Compute a layer's outputs bit-exactly as the datapath of ``config`` does."""
+    check_layer_and_config("run_layer", layer, config)
     layer.validate(config)
     acc, overflow = accumulate(layer, config)
     r = requantize(acc, layer.mult[None, :], layer.shift[None, :], config)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import ValueRangeError
+from .checks import ValueRangeError, as_real_array
 from .quant_symmetric import Quantized, _norm_axis, int_range, round_real
 
 SCALING_MIN_VAL = np.float32(1e-10)
@@ -40,7 +40,8 @@ def brevitas_fixed_point_weight(w, bits: int = 8, *, axis: int | None = None) ->
 
     Returns the narrow-range integers and the power-of-two scale (per channel with ``axis``).
     """
-    w32 = np.asarray(w, dtype=np.float32)
+    lo, hi = int_range(bits, narrow=True)
+    w32 = as_real_array("w", w, np.float32)
     if not np.all(np.isfinite(w32)):
         raise ValueError("weights must be finite")
     axis = _norm_axis(axis, w32.ndim)
@@ -56,7 +57,6 @@ def brevitas_fixed_point_weight(w, bits: int = 8, *, axis: int | None = None) ->
     shape = [1] * w32.ndim
     if axis is not None:
         shape[axis] = -1
-    lo, hi = int_range(bits, narrow=True)
     per = np.reshape(scale, shape) if axis is not None else scale
     q = np.clip(round_real(w32.astype(np.float64) / per, "half_even"), lo, hi)
     return Quantized(q=q, scale=np.asarray(scale, dtype=np.float64), bits=bits, axis=axis)
@@ -68,8 +68,8 @@ def brevitas_bias(bias, s_w, s_in, bits: int = 32) -> Quantized:
     if bits not in BIAS_BITS:
         raise ValueError(f"bias bits = {bits} is not one of Brevitas' {BIAS_BITS}")
     # float32 throughout, like the torch tensors: scale = s_w * s_in, then bias / scale.
-    scale32 = np.asarray(s_w, dtype=np.float32) * np.asarray(s_in, dtype=np.float32)
-    b32 = np.asarray(bias, dtype=np.float32)
+    scale32 = as_real_array("s_w", s_w, np.float32) * as_real_array("s_in", s_in, np.float32)
+    b32 = as_real_array("bias", bias, np.float32)
     if np.any(~np.isfinite(scale32)) or np.any(scale32 <= 0):
         raise ValueError("bias scale s_w * s_in must be finite and > 0")
     q = round_real((b32 / scale32).astype(np.float32), "half_even")

@@ -8,17 +8,16 @@ import math
 
 import numpy as np
 
-from .checks import ValueRangeError, _fmt_index, as_int_array, check_shape
+from .checks import ValueRangeError, _fmt_index, as_int_array, as_real_array, check_shape
 from .config import QmacConfig
-from .layer import Layer
+from .layer import Layer, check_config
 from .tflite_math import quantize_multiplier, std_round
 
 
 def real_multiplier(s_in, s_w, s_out) -> np.ndarray:
     """``s_in * s_w / s_out`` in float64, per channel when ``s_w`` is (for TFLite's exact float
     formulas see :func:`pyref.quant_tflite.tflite_real_multipliers`)."""
-    return np.asarray(s_in, dtype=np.float64) * np.asarray(s_w, dtype=np.float64) / np.asarray(
-        s_out, dtype=np.float64)
+    return as_real_array("s_in", s_in) * as_real_array("s_w", s_w) / as_real_array("s_out", s_out)
 
 
 def _mult_shift_one(real: float, mult_bits: int, shift_max: int) -> tuple[int, int]:
@@ -50,7 +49,8 @@ def requant_params(real, config: QmacConfig, *, tflite_single_rounding: bool = F
     Raises naming the channel when ``real`` cannot be represented (too large for a right shift,
     or so small that ``mult`` would be 0).
     """
-    real = np.asarray(real, dtype=np.float64)
+    check_config(config)
+    real = as_real_array(name, real)
     mult = np.zeros(real.shape, dtype=np.int64)
     shift = np.zeros(real.shape, dtype=np.int64)
     shift_lo, shift_hi = config.shift_range
@@ -136,6 +136,7 @@ def make_layer(
     ``in_zp`` is folded into the bias (:func:`fold_input_zero_point`); ``x`` then holds the raw
     asymmetric integers.
     """
+    check_config(config)
     if real is not None:
         if mult is not None or shift is not None:
             raise ValueError("give either real or mult/shift, not both")

@@ -45,6 +45,7 @@ import dataclasses
 
 import numpy as np
 
+from .checks import as_real_array
 from .quant_symmetric import po2_exponent, round_real
 
 EPSILON = np.float32(1e-7)
@@ -161,7 +162,7 @@ def qkeras_quantized_bits(
         raise ValueError(f"alpha = {alpha!r} must be None, a number/array, 'auto' or 'auto_po2'")
     if alpha != "auto_po2" and (min_po2_exponent is not None or max_po2_exponent is not None):
         raise ValueError("min_po2_exponent / max_po2_exponent only apply to alpha='auto_po2'")
-    x = np.asarray(x, dtype=np.float32)
+    x = as_real_array("x", x, np.float32)
     if not np.all(np.isfinite(x)):
         raise ValueError("x must be finite")
     x = _ftz(x)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .checks import ValueRangeError, _fmt_index
+from .checks import ValueRangeError, _fmt_index, as_real_array
 
 REAL_ROUNDING_MODES = (
     "half_even", "half_away", "half_up", "half_down", "half_zero", "floor", "trunc",
@@ -43,7 +43,7 @@ def round_real(v, mode: str = "half_even") -> np.ndarray:
     """
     if mode not in REAL_ROUNDING_MODES:
         raise ValueError(f"rounding = {mode!r} is not one of {', '.join(REAL_ROUNDING_MODES)}")
-    v = np.asarray(v, dtype=np.float64)
+    v = as_real_array("value", v)
     if not np.all(np.isfinite(v)):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(v))[0])
         raise ValueRangeError(f"value{_fmt_index(idx)} = {v[idx]} is not finite")
@@ -113,7 +113,7 @@ def _norm_axis(axis: int | None, ndim: int) -> int | None:
 
 def abs_max(x, axis: int | None = None) -> np.ndarray:
     """``max |x|`` over the whole tensor (``axis=None``) or over every axis but ``axis``."""
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array("x", x)
     axis = _norm_axis(axis, x.ndim)
     if x.size == 0:
         raise ValueError("cannot take max |x| of an empty tensor")
@@ -128,7 +128,7 @@ def symmetric_scale(max_abs, bits: int) -> np.ndarray:
 
     A zero ``max_abs`` (an all-zero channel) gets scale 1.0: any scale represents it exactly.
     """
-    max_abs = np.asarray(max_abs, dtype=np.float64)
+    max_abs = as_real_array("max_abs", max_abs)
     if np.any(max_abs < 0) or not np.all(np.isfinite(max_abs)):
         raise ValueError("max_abs must be finite and >= 0")
     qmax = (1 << (bits - 1)) - 1
@@ -157,14 +157,14 @@ def quantize_symmetric(
     - ``q = clip(round(x / scale), lo, hi)`` with ``[lo, hi]`` the ``narrow`` or full range;
       values beyond the threshold saturate, as a calibrated clip range intends.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array("x", x)
     axis = _norm_axis(axis, x.ndim)
     lo, hi = int_range(bits, narrow=narrow)
     if scale is None:
         if max_abs is None:
             max_abs = abs_max(x, axis)
         scale = symmetric_scale(max_abs, bits)
-    scale = np.asarray(scale, dtype=np.float64)
+    scale = as_real_array("scale", scale)
     if np.any(~np.isfinite(scale)) or np.any(scale <= 0):
         raise ValueError(f"scale must be finite and > 0, got {scale}")
     if axis is not None and scale.ndim and scale.size != x.shape[axis]:
@@ -177,8 +177,8 @@ def quantize_to_scale(values, scale, bits: int, *, rounding: str = "half_even", 
                       narrow: bool = False) -> np.ndarray:
     """Quantize ``values`` with a given ``scale`` (e.g. a bias at ``s_in * s_w``) and refuse,
     naming the index and the range, any value that does not fit ``bits`` (no silent clamp)."""
-    values = np.asarray(values, dtype=np.float64)
-    scale = np.asarray(scale, dtype=np.float64)
+    values = as_real_array(name, values)
+    scale = as_real_array(f"scale of {name}", scale)
     if np.any(~np.isfinite(scale)) or np.any(scale <= 0):
         raise ValueError(f"scale of {name} must be finite and > 0")
     q = round_real(values / scale, rounding)
@@ -202,7 +202,7 @@ def po2_scale(max_abs, bits: int, *, mode: str = "ceil") -> np.ndarray:
     ``ceil``: the smallest ``2^e`` with ``max_abs <= (2^(bits-1)-1) * 2^e`` (nothing clips);
     ``round``: ``2^round(log2(max_abs / (2^(bits-1)-1)))`` (may clip the largest values).
     """
-    max_abs = np.asarray(max_abs, dtype=np.float64)
+    max_abs = as_real_array("max_abs", max_abs)
     qmax = (1 << (bits - 1)) - 1
     if qmax < 1:
         raise ValueError(f"bits = {bits} is too narrow for symmetric quantization (need >= 2)")
@@ -232,7 +232,7 @@ def po2_scale(max_abs, bits: int, *, mode: str = "ceil") -> np.ndarray:
 
 def po2_exponent(scale, name: str = "scale") -> np.ndarray:
     """The integer ``e`` with ``scale == 2^e`` exactly; an error names any non-power of two."""
-    scale = np.asarray(scale, dtype=np.float64)
+    scale = as_real_array(name, scale)
     out = np.empty(scale.shape, dtype=np.int64)
     for idx, s in np.ndenumerate(scale):
         m, e = math.frexp(float(s))

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import as_real_array, describe
 from .tflite_math import quantize_multiplier, std_round
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 """Fused activations of TFLite's quantized FULLY_CONNECTED / CONV_2D."""
 
 
-def _f32(v) -> np.ndarray:
-    return np.asarray(v, dtype=np.float32)
+def _f32(name: str, v) -> np.ndarray:
+    return as_real_array(name, v, np.float32)
 
 
 ENGINES = ("tflm", "tflite")
@@ -43,7 +44,13 @@ def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None
     """
     if engine not in ENGINES:
         raise ValueError(f"engine = {engine!r} is not one of {', '.join(ENGINES)}")
-    s_in, s_w, s_out = _f32(s_in), _f32(s_w), _f32(s_out)
+    scales = {"s_in": _f32("s_in", s_in), "s_w": _f32("s_w", s_w), "s_out": _f32("s_out", s_out)}
+    for key, v in scales.items():
+        # a weight scale of 0 (an all-zero channel) gives the multiplier 0, which TFLite accepts
+        if not np.all(np.isfinite(v) & ((v >= 0) if key == "s_w" else (v > 0))):
+            raise ValueError(f"{key} must be finite and {'>=' if key == 's_w' else '>'} 0 "
+                             f"(a TFLite scale), got {v}")
+    s_in, s_w, s_out = scales["s_in"], scales["s_w"], scales["s_out"]
     if s_in.ndim or s_out.ndim:
         raise ValueError("s_in and s_out must be scalars (per-tensor activations)")
     if per_channel is None:
@@ -90,11 +97,14 @@ def activation_range(activation: str, out_scale: float, out_zp: int,
     min(qmax, q(1))]``, ``NONE: [qmin, qmax]`` with ``[qmin, qmax]`` the signed ``out_bits``
     range.
     """
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be one of {', '.join(ACTIVATIONS)} (a str), got "
+                        f"{describe(activation)}")
     activation = activation.upper()
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation = {activation!r} is not one of {', '.join(ACTIVATIONS)}")
     qmin, qmax = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
-    scale = np.float32(out_scale)
+    scale = np.float32(as_real_array("out_scale", out_scale))
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"out_scale = {out_scale!r} must be finite and > 0 as a float32")
     out_zp = int(out_zp)

@@ -32,9 +32,9 @@ import zipfile
 
 import numpy as np
 
-from .checks import ShapeError, ValueRangeError, as_int_array, check_range, check_shape
+from .checks import ShapeError, ValueRangeError, as_int_array, check_path, check_range, check_shape
 from .config import ConfigError, QmacConfig
-from .layer import Layer
+from .layer import Layer, check_layer_and_config
 from .model import run_layer
 
 REQUIRED_KEYS = ("config", "x", "w", "bias", "shift")
@@ -59,8 +59,10 @@ def save_vectors(path: str | os.PathLike, config: QmacConfig, layer: Layer, y=No
     """Write ``layer`` (validated against ``config``) and optional expected ``y`` to ``path``.
 
     ``compute_expected`` stores pyref's own outputs as ``y``. Returns the path written (numpy
-    appends ``.npz`` when it is missing).
+    appends ``.npz`` when it is missing). An empty layer (``N = 0`` or ``C = 0``) is refused.
     """
+    path = check_path("path", path)
+    check_layer_and_config("save_vectors", layer, config)
     layer.validate(config)
     if compute_expected:
         if y is not None:
@@ -74,7 +76,6 @@ def save_vectors(path: str | os.PathLike, config: QmacConfig, layer: Layer, y=No
     if y is not None:
         y = _check_y(as_int_array("y", y), config, layer)
         arrays["y"] = y
-    path = os.fspath(path)
     np.savez(path, **arrays)
     return path if path.endswith(".npz") else path + ".npz"
 
@@ -122,9 +123,10 @@ def load_vectors(path: str | os.PathLike, *, check_expected: bool = True
 
     Every error names the file; range errors name the array, the first offending index and the
     allowed range. With ``check_expected``, a ``y`` that disagrees with pyref raises
-    :class:`VectorMismatchError` naming the first mismatching ``[n, c]``.
+    :class:`VectorMismatchError` naming the first mismatching ``[n, c]``. A file whose layer is
+    empty (``N = 0`` rows or ``C = 0`` channels) is refused (:class:`~pyref.layer.EmptyLayerError`).
     """
-    path = os.fspath(path)
+    path = check_path("path", path)
     data = _read_npz(path)
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
@@ -171,19 +173,31 @@ def validate_vectors(path: str | os.PathLike) -> str:
             f"{config.describe()}")
 
 
+EXIT_OK, EXIT_MISMATCH, EXIT_USER_ERROR = 0, 1, 2
+"""Exit statuses of ``python -m pyref.vectors`` (the project's convention, docs/errors.md)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pyref.vectors FILE...``: check vector files; exit status 1 on any error."""
+    """``python -m pyref.vectors FILE...``: check vector files.
+
+    Exit status: 0 every file is valid (and its ``y`` agrees with pyref), 1 some ``y`` disagrees
+    with pyref, 2 some file is unusable (missing, unreadable, bad key, config, shape or range,
+    empty layer) or no file was given. With several problems the highest status wins.
+    """
     files = sys.argv[1:] if argv is None else argv
     if not files:
         print("usage: python -m pyref.vectors FILE.npz...", file=sys.stderr)
-        return 2
-    status = 0
+        return EXIT_USER_ERROR
+    status = EXIT_OK
     for f in files:
         try:
             print(validate_vectors(f))
+        except VectorMismatchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_MISMATCH)
         except (ValueError, ConfigError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-            status = 1
+            status = EXIT_USER_ERROR
     return status
 
 
