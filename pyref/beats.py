@@ -148,7 +148,7 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
 
 def layer_to_beats(layer: Layer, config: QmacConfig) -> BeatStream:
     """The beats of a layer in output order: job ``n * C + c`` computes ``y[n, c]``."""
-    check_layer_and_config("layer_to_beats", layer, config)
+    check_layer_and_config("layer_to_beats(layer, config)", layer, config)
     n, c, k = layer.n, layer.c, layer.k
     x = np.repeat(layer.x, c, axis=0)
     w = np.tile(layer.w, (n, 1))

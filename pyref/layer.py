@@ -148,11 +148,13 @@ def check_config(config: Any, name: str = "config") -> None:
                     f"pyref.QmacConfig(lanes=4)), got {describe(config)}{hint}")
 
 
-def check_layer_and_config(call: str, layer: Any, config: Any) -> None:
-    """``TypeError`` for ``call(layer, config)`` unless both are what they should be."""
+def check_layer_and_config(signature: str, layer: Any, config: Any) -> None:
+    """``TypeError`` unless ``layer`` is a :class:`Layer` and ``config`` a :class:`QmacConfig`;
+    ``signature`` is the function's, e.g. ``"run_layer(layer, config)"``."""
+    call = signature.split("(")[0]
     if isinstance(layer, QmacConfig) and isinstance(config, Layer):
         raise TypeError(f"{call}: got a QmacConfig as layer and a Layer as config: the arguments "
-                        f"are swapped, the order is {call}(layer, config)")
+                        f"are swapped, the order is {signature}")
     if not isinstance(layer, Layer):
         raise TypeError(f"{call}: layer must be a pyref.Layer (pyref.Layer.build(config, x, w, "
                         f"...) or pyref.quantize.make_layer), got {describe(layer)}")

@@ -103,7 +103,7 @@ def accumulate(layer: Layer, config: QmacConfig) -> tuple[np.ndarray, np.ndarray
 
 def run_layer(layer: Layer, config: QmacConfig) -> LayerResult:
     """Compute a layer's outputs bit-exactly as the datapath of ``config`` does."""
-    check_layer_and_config("run_layer", layer, config)
+    check_layer_and_config("run_layer(layer, config)", layer, config)
     layer.validate(config)
     acc, overflow = accumulate(layer, config)
     r = requantize(acc, layer.mult[None, :], layer.shift[None, :], config)

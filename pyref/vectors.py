@@ -62,7 +62,7 @@ def save_vectors(path: str | os.PathLike, config: QmacConfig, layer: Layer, y=No
     appends ``.npz`` when it is missing). An empty layer (``N = 0`` or ``C = 0``) is refused.
     """
     path = check_path("path", path)
-    check_layer_and_config("save_vectors", layer, config)
+    check_layer_and_config("save_vectors(path, config, layer)", layer, config)
     layer.validate(config)
     if compute_expected:
         if y is not None:

@@ -1,0 +1,338 @@
+"""docs/errors.md, row by row: every entry point x bad input x the message the user gets.
+
+Each table row of docs/errors.md is a case here with the same first three cells; the test runs
+the case and checks the exception type or exit status (fourth cell) and that the message
+contains the excerpt of the third cell. The doc and the cases must list the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyref import Layer, QmacConfig, compute, layer_to_beats, named_config, run_layer
+from pyref import export
+from pyref import quantize as q
+from pyref.vectors import load_vectors, main as vectors_main, save_vectors
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "errors.md"
+CFG = named_config("default")
+LAYER = Layer.build(CFG, [[1, 2, 3]], [[1, 1, 1]], bias=[0], shift=1)
+
+# ---------------------------------------------------------------- the Python API
+
+API = {
+    # (entry point, bad input): (call, exception, message excerpt)
+    ("compute(config, x, w, ...)", "`config = None`"):
+        (lambda: compute(None, [[1]], [[1]]), TypeError,
+         "config must be a pyref.QmacConfig (e.g. pyref.named_config('default') or "
+         "pyref.QmacConfig(lanes=4)), got NoneType None"),
+    ("compute(config, x, w, ...)", "`config = 'tflite'` (a name)"):
+        (lambda: compute("tflite", [[1]], [[1]]), TypeError,
+         "for a named config use pyref.named_config('tflite')"),
+    ("compute(config, x, w, ...)", "a value out of range"):
+        (lambda: compute(CFG, [[1, 200]], [[1, 1]]), "ValueRangeError",
+         "x[0, 1] = 200 is out of range: allowed -128 .. 127 (in_bits = 8, signed)"),
+    ("compute(config, x, w, ...)", "`x` with no rows"):
+        (lambda: compute(CFG, np.zeros((0, 3)), [[1, 1, 1]]), "EmptyLayerError",
+         "empty layer: x has N = 0 rows (shape (0, 3)); a layer needs N >= 1 input rows and "
+         "C >= 1 output channels"),
+    ("compute(config, x, w, ...)", "`w` with no rows"):
+        (lambda: compute(CFG, [[1, 1, 1]], np.zeros((0, 3))), "EmptyLayerError",
+         "empty layer: w has C = 0 rows (shape (0, 3))"),
+    ("run_layer(layer, config)", "arguments swapped"):
+        (lambda: run_layer(CFG, LAYER), TypeError,
+         "run_layer: got a QmacConfig as layer and a Layer as config: the arguments are "
+         "swapped, the order is run_layer(layer, config)"),
+    ("run_layer(layer, config)", "`layer = None`"):
+        (lambda: run_layer(None, CFG), TypeError,
+         "run_layer: layer must be a pyref.Layer (pyref.Layer.build(config, x, w, ...) or "
+         "pyref.quantize.make_layer), got NoneType None"),
+    ("run_layer(layer, config)", "`config = None`"):
+        (lambda: run_layer(LAYER, None), TypeError, "config must be a pyref.QmacConfig"),
+    ("layer_to_beats(layer, config)", "arguments swapped"):
+        (lambda: layer_to_beats(CFG, LAYER), TypeError,
+         "the order is layer_to_beats(layer, config)"),
+    ("save_vectors(path, config, layer)", "`layer` and `config` swapped"):
+        (lambda: save_vectors("v.npz", LAYER, CFG), TypeError,
+         "the arguments are swapped, the order is save_vectors(path, config, layer)"),
+    ("save_vectors(path, config, layer)", "`path = None`"):
+        (lambda: save_vectors(None, CFG, LAYER), TypeError,
+         "path must be a file path (str or os.PathLike), got NoneType None"),
+    ("load_vectors(path)", "a config instead of a path"):
+        (lambda: load_vectors(CFG), TypeError,
+         "path must be a file path (str or os.PathLike), got QmacConfig"),
+    ("q.make_layer(config, x, w, ...)", "`config = None`"):
+        (lambda: q.make_layer(None, [[1]], [[1]], shift=0), TypeError,
+         "config must be a pyref.QmacConfig"),
+    ("q.requant_params(real, config)", "arguments swapped"):
+        (lambda: q.requant_params(CFG, 0.5), TypeError,
+         "config must be a pyref.QmacConfig (e.g. pyref.named_config('default') or "
+         "pyref.QmacConfig(lanes=4)), got float 0.5"),
+    ("q.quantize_symmetric(x, bits, ...)", "`x = None`"):
+        (lambda: q.quantize_symmetric(None, 8), TypeError,
+         "x must be a real number or an array of them, got NoneType None"),
+    ("q.quantize_symmetric(x, bits, ...)", "`bits = '8'`"):
+        (lambda: q.quantize_symmetric([0.5], "8"), ValueError,
+         "bits = '8' must be an integer >= 1"),
+    ("q.real_multiplier(s_in, s_w, s_out)", "`s_in = None`"):
+        (lambda: q.real_multiplier(None, 0.5, 0.5), TypeError,
+         "s_in must be a real number or an array of them, got NoneType None"),
+    ("q.tflite_real_multipliers(s_in, s_w, s_out)", "`s_out = 0`"):
+        (lambda: q.tflite_real_multipliers(0.5, 0.25, 0.0), ValueError,
+         "s_out must be finite and > 0 (a TFLite scale), got 0.0"),
+    ("q.activation_range(activation, out_scale, ...)", "`activation = None`"):
+        (lambda: q.activation_range(None, 0.1, 0), TypeError,
+         "activation must be one of NONE, RELU, RELU6, RELU_N1_TO_1 (a str), got NoneType None"),
+    ("q.brevitas_fixed_point_weight(w, bits)", "`bits = '8'`"):
+        (lambda: q.brevitas_fixed_point_weight([0.5], "8"), ValueError,
+         "bits = '8' must be an integer >= 1"),
+    ("q.qkeras_quantized_bits(x, ...)", "`x = None`"):
+        (lambda: q.qkeras_quantized_bits(None), TypeError,
+         "x must be a real number or an array of them, got NoneType None"),
+    ("q.qkeras_quantized_bits(x, ...)", "`qkeras_version = '0.8'`"):
+        (lambda: q.qkeras_quantized_bits([0.5], alpha="auto_po2", qkeras_version="0.8"),
+         ValueError, "qkeras_version = '0.8' must be one of ('master', '0.9.0')"),
+    ("export.write_hex(path, values, bits)", "`path = None`"):
+        (lambda: export.write_hex(None, [1], 8), TypeError,
+         "path must be a file path (str or os.PathLike), got NoneType None"),
+    ("export.write_memory_image(path, m, bits, lanes)", "`lanes = None`"):
+        (lambda: export.write_memory_image("m.mem", [[1]], 8, None), ValueError,
+         "lanes = None must be an integer >= 1"),
+    ("export.c_array(name, values, bits)", "`name = 'w-1'`"):
+        (lambda: export.c_array("w-1", [1], 8), ValueError,
+         "name must be a C / Verilog identifier (letters, digits and _, not starting with a "
+         "digit), got str 'w-1'"),
+    ("export.ap_fixed_literal(value, W, I)", "`value = '0.5'`"):
+        (lambda: export.ap_fixed_literal("0.5", 8, 2), TypeError,
+         "value must be a real number or an array of them, got str '0.5'"),
+}
+
+
+@pytest.mark.parametrize("key", list(API), ids=[f"{e} {b}" for e, b in API])
+def test_api_case(key, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    call, exc, excerpt = API[key]
+    with pytest.raises(Exception) as info:
+        call()
+    name = exc if isinstance(exc, str) else exc.__name__
+    assert name in {c.__name__ for c in type(info.value).__mro__}, type(info.value)
+    assert excerpt in str(info.value), str(info.value)
+
+
+# ---------------------------------------------------------------- vector files
+
+def _good_arrays(**changes):
+    arrays = dict(config=np.array(QmacConfig(lanes=2).to_json()), x=np.array([[1, 2]]),
+                  w=np.array([[1, 1], [2, -1]]), bias=np.array([0, 1]), shift=np.array([1, 1]))
+    arrays.update(changes)
+    return {k: v for k, v in arrays.items() if v is not None}
+
+
+def _npz(tmp, **changes):
+    path = tmp / "v.npz"
+    np.savez(path, **_good_arrays(**changes))
+    return path
+
+
+VECTORS = {
+    # bad input: (file maker -> argv, exit status, stderr excerpt)
+    "no file given": (lambda t: [], 2, "usage: python -m pyref.vectors FILE.npz..."),
+    "a file that does not exist": (lambda t: [str(t / "none.npz")], 2, "none.npz: no such file"),
+    "not a .npz": (lambda t: [str(_text(t))], 2, "not a readable .npz file (not a zip archive)"),
+    "a required key missing": (lambda t: [str(_npz(t, shift=None))], 2,
+                               "missing key(s) ['shift']; a vector file needs"),
+    "an unknown key": (lambda t: [str(_npz(t, wieghts=np.array([1])))], 2,
+                       "unknown key(s) ['wieghts']; known keys:"),
+    "config not JSON": (lambda t: [str(_npz(t, config=np.array("lanes=2")))], 2, "bad config:"),
+    "zero rows (N = 0)": (lambda t: [str(_npz(t, x=np.zeros((0, 2), dtype=np.int64)))], 2,
+                          "empty layer: x has N = 0 rows (shape (0, 2))"),
+    "zero channels (C = 0)": (lambda t: [str(_npz(t, w=np.zeros((0, 2), dtype=np.int64),
+                                                  bias=np.zeros(0, dtype=np.int64),
+                                                  shift=np.zeros(0, dtype=np.int64)))],
+                              2, "empty layer: w has C = 0 rows (shape (0, 2))"),
+    "a value out of range": (lambda t: [str(_npz(t, x=np.array([[1, 300]])))], 2,
+                             "x[0, 1] = 300 is out of range: allowed -128 .. 127"),
+    "expected `y` disagrees with pyref": (lambda t: [str(_npz(t, y=np.array([[0, 0]])))], 1,
+                                          "expected y[0, 0] = 0 but pyref computes 2"),
+}
+
+
+def _text(tmp):
+    path = tmp / "v.txt"
+    path.write_text("not a vector file\n")
+    return path
+
+
+@pytest.mark.parametrize("key", list(VECTORS))
+def test_vector_file_case(key, tmp_path, capsys):
+    make_argv, status, excerpt = VECTORS[key]
+    assert vectors_main(make_argv(tmp_path)) == status
+    assert excerpt in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- make variables
+
+def _make_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SIM", "WAVES")}
+    env.update(extra)
+    return env
+
+
+def run_make(args: str, **env) -> subprocess.CompletedProcess:
+    """``make -n ARGS`` in the repo (a dry run: nothing is built or simulated)."""
+    return subprocess.run(["make", "-n", "--no-print-directory", *args.split()], cwd=ROOT,
+                          env=_make_env(**env), capture_output=True, text=True, timeout=60)
+
+
+MAKE = {
+    "`make sim VECTOR=x.npz N=200`": (2, "unknown variable VECTOR=x.npz for make sim (did you "
+                                         "mean VECTORS?); make sim takes: ACC_BITS"),
+    "`make sim n=200 sim=icarus`": (2, "unknown variable n=200 for make sim (did you mean N?)"),
+    "`make hil SEDE=5`": (2, "unknown variable SEDE=5 for make hil (did you mean SEED?); "
+                             "make hil takes: MODEL N PYTHON RTL SEED SIM"),
+    "`make lint SIM=icarus`": (2, "unknown variable SIM=icarus for make lint; make lint takes: "
+                                  "CONFIG PYTHON"),
+    "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PYTHON"),
+}
+
+
+@pytest.mark.parametrize("key", list(MAKE))
+def test_make_variable_case(key):
+    status, excerpt = MAKE[key]
+    r = run_make(key.strip("`").removeprefix("make "))
+    assert r.returncode == status
+    assert excerpt in r.stderr, r.stderr
+    assert "python" not in r.stdout        # refused before any command runs
+
+
+# ---------------------------------------------------------------- hil command line
+
+HIL = {
+    "`run --sim foo`": (2, "argument --sim: invalid choice: 'foo' (choose from 'verilator', "
+                           "'icarus')"),
+    "`run --n abc`": (2, "argument --n: invalid int value: 'abc'"),
+    "`run --seed x`": (2, "argument --seed: invalid int value: 'x'"),
+    "`run nosuchmodel`": (2, "'nosuchmodel' is neither a model file nor a known model "
+                             "(anomaly_detection, image_classification)"),
+    "`bogus`": (2, "argument command: invalid choice: 'bogus'"),
+}
+
+
+@pytest.mark.parametrize("key", list(HIL))
+def test_hil_cli_case(key, tmp_path):
+    status, excerpt = HIL[key]
+    r = subprocess.run([sys.executable, "-m", "hil.cli", "--build-dir", str(tmp_path),
+                        *key.strip("`").split()], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == status
+    assert excerpt in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- the doc
+
+def doc_rows(section: str) -> list[list[str]]:
+    """The body rows of the last table under heading ``section`` of docs/errors.md."""
+    text = DOC.read_text()
+    part = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"(?:^\|.*\n)+", part + "\n", re.M)[-1]
+    rows = table.splitlines()[2:]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", r)[1:-1]] for r in rows]
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\|", "|").strip()
+
+
+def test_doc_api_table_matches_the_cases():
+    rows = doc_rows("Python API (`pyref`)")
+    got = {(_cell(r[0]).strip("`"), _cell(r[1])): (_cell(r[2]).strip("`"), _cell(r[3]).strip("`"))
+           for r in rows}
+    want = {k: (v[2], v[1] if isinstance(v[1], str) else v[1].__name__) for k, v in API.items()}
+    assert got == want
+
+
+def test_doc_vector_table_matches_the_cases():
+    rows = doc_rows("Vector files (`python -m pyref.vectors FILE...`)")
+    got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+    assert got == {k: (v[2], v[1]) for k, v in VECTORS.items()}
+
+
+def test_doc_make_table_matches_the_cases():
+    rows = doc_rows("Make variables")
+    got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+    assert got == {k: (v[1], v[0]) for k, v in MAKE.items()}
+
+
+def test_doc_hil_table_matches_the_cases():
+    rows = doc_rows("hil command line (`python -m hil.cli`)")
+    got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+    assert got == {k: (v[1], v[0]) for k, v in HIL.items()}
+
+
+# ---------------------------------------------------------------- what make passes on
+
+def _recipe(args: str, **env) -> str:
+    r = run_make(args, **env)
+    assert r.returncode == 0, r.stderr
+    return " ".join(r.stdout.replace("\\\n", " ").split())
+
+
+def test_make_passes_command_line_variables_on():
+    assert "tb.sim 'N=200' 'VECTORS=x.npz'" in _recipe("sim VECTORS=x.npz N=200")
+    assert "tb.lint 'CONFIG=tflite'" in _recipe("lint CONFIG=tflite")
+
+
+def test_sim_from_the_environment_is_honoured_by_every_target():
+    assert "tb.sim 'SIM=icarus'" in _recipe("sim", SIM="icarus")
+    assert "hil.cli run anomaly_detection --sim icarus --n 20" in _recipe("hil", SIM="icarus")
+    assert "hil.cli digits --sim icarus" in _recipe("hil-digits", SIM="icarus")
+    # the command line wins over the environment
+    assert "tb.sim 'SIM=verilator'" in _recipe("sim SIM=verilator", SIM="icarus")
+
+
+def test_make_hil_passes_the_seed():
+    assert "--seed 5" in _recipe("hil SEED=5")
+    assert "--seed 7" in _recipe("hil-digits SEED=7")
+    assert "--seed" not in _recipe("hil")
+
+
+def test_make_sim_variables_are_the_options_of_the_sim_command():
+    # One list: every variable make sim takes is an option of the command it runs, and every
+    # option of that command (except help) is a variable make sim takes.
+    text = (ROOT / "Makefile").read_text()
+    block = re.search(r"^VARS_sim\s*:=((?:.*\\\n)*.*)$", text, re.M).group(1)
+    make_vars = set(block.replace("\\\n", " ").split())
+    module = re.search(r"-m (\S+)", _recipe("sim")).group(1)
+    parser = __import__(module, fromlist=["parser"]).parser()
+    options = {a.dest.removeprefix("cfg_").upper() for a in parser._actions if a.dest != "help"}
+    assert make_vars == options
+
+
+def test_through_make_a_failing_command_gives_2_and_its_own_status_on_the_last_line():
+    r = subprocess.run(["make", "--no-print-directory", "lint", "CONFIG=nosuch"], cwd=ROOT,
+                       env=_make_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "no named config 'nosuch'" in r.stderr
+    assert re.search(r"make: \*\*\* \[Makefile:\d+: lint\] Error 2$", r.stderr.strip())
+
+
+def test_the_sim_refuses_an_empty_vector_file_with_the_checkers_message(tmp_path, capsys):
+    path = _npz(tmp_path, x=np.zeros((0, 2), dtype=np.int64))
+    assert vectors_main([str(path)]) == 2
+    checker = capsys.readouterr().err.strip()
+    module = re.search(r"-m (\S+)", _recipe("sim")).group(1)
+    r = subprocess.run([sys.executable, "-m", module, f"VECTORS={path}"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == checker
+    assert checker.startswith(f"error: {path}: empty layer: x has N = 0 rows")
