@@ -30,6 +30,11 @@ def value_range(bits: int, signed: bool = True) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} = {value!r} must be an integer >= 1")
+
+
 def hex_digits(bits: int) -> int:
     """Hex digits of a ``bits``-wide word: ``ceil(bits / 4)``."""
     return -(-bits // 4)
@@ -127,8 +132,7 @@ def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
     of ``lanes * bits`` bits, ``ceil(K / lanes)`` per row."""
     arr = as_int_array(name, matrix)
     check_shape(name, arr, (None, None))
-    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
-        raise ValueError(f"lanes = {lanes!r} must be an integer >= 1")
+    _check_count("lanes", lanes)
     lo, hi = value_range(bits, signed)
     check_range(name, arr, lo, hi, f"{bits}-bit {'signed' if signed else 'unsigned'}")
     m, k = arr.shape
@@ -145,6 +149,9 @@ def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
 
 def unpack_beats(words, bits: int, lanes: int, k: int, *, signed: bool = True) -> np.ndarray:
     """Inverse of :func:`pack_beats`: beat words -> the ``(M, K)`` matrix (padding dropped)."""
+    value_range(bits)
+    _check_count("lanes", lanes)
+    _check_count("k", k)
     beats = -(-k // lanes)
     if len(words) % beats:
         raise ValueError(f"{len(words)} beat word(s) is not a multiple of {beats} beat(s) per row "
@@ -172,6 +179,8 @@ def write_memory_image(path: str | os.PathLike, matrix, bits: int, lanes: int, *
 def read_memory_image(path: str | os.PathLike, bits: int, lanes: int, k: int, *,
                       signed: bool = True) -> np.ndarray:
     """Read a :func:`write_memory_image` file back to the ``(M, K)`` matrix."""
+    value_range(bits)
+    _check_count("lanes", lanes)
     return unpack_beats(read_hex(path, lanes * bits, signed=False).tolist(), bits, lanes, k,
                         signed=signed)
 

@@ -106,6 +106,9 @@ API = {
     ("export.write_memory_image(path, m, bits, lanes)", "`lanes = None`"):
         (lambda: export.write_memory_image("m.mem", [[1]], 8, None), ValueError,
          "lanes = None must be an integer >= 1"),
+    ("export.read_memory_image(path, bits, lanes, k)", "`lanes = None`"):
+        (lambda: export.read_memory_image("m.mem", 8, None, 3), ValueError,
+         "lanes = None must be an integer >= 1"),
     ("export.c_array(name, values, bits)", "`name = 'w-1'`"):
         (lambda: export.c_array("w-1", [1], 8), ValueError,
          "name must be a C / Verilog identifier (letters, digits and _, not starting with a "
