@@ -27,7 +27,9 @@ ties-to-even (``tf.round``) and ``lo = -m + symmetric`` (``0`` when not ``keep_n
 Subnormal float32 values: TensorFlow's CPU kernels flush them to zero, on input and output
 (FTZ/DAZ). So does this module: a subnormal weight counts as 0, and a channel whose ``scale`` in
 step 2 is subnormal gets ``scale = 0`` and output 0 (its ``z`` are what QKeras computes inside,
-``sign(x') * levels/2``, since ``|x'| / 0`` is infinite).
+``sign(x') * levels/2``, since ``|x'| / 0`` is infinite). The quantizer returns
+``x + stop_gradient(-x + xq)``: where ``-x + xq`` is subnormal it is flushed and the output is
+``x`` itself; ``.xq`` is that output.
 
 Version: QKeras master (``google/qkeras``), where ``auto_po2`` quantizes once more with the last
 scale (step 4 after step 3). QKeras 0.9.0, the last PyPI release, keeps the ``z`` of the fifth
@@ -94,6 +96,12 @@ class QKerasQuantized:
     def frac_bits(self) -> np.ndarray:
         """Fractional bits of a power-of-two ``step`` (``auto_po2``, or ``alpha`` of 1 / None)."""
         return -po2_exponent(self.channel_step(), "step")
+
+
+def _ste_output(x: np.ndarray, xq: np.ndarray) -> np.ndarray:
+    """What the quantizer returns: ``x + stop_gradient(-x + xq)``. In float32 that is ``xq``,
+    except where ``xq - x`` is subnormal: flushed to 0, it leaves ``x`` itself."""
+    return _ftz(x + _ftz(-x + xq))
 
 
 def _scaling_axes(ndim: int, scale_axis: int | None) -> tuple[int, ...]:
@@ -175,7 +183,7 @@ def qkeras_quantized_bits(
         lo = int(bool(keep_negative)) * (-float(m) + int(symmetric))
         z = np.clip(round_real(p, "half_even"), lo, float(m) - 1).astype(np.float32)
         scale = np.asarray(1.0 if alpha is None else alpha, dtype=np.float32)
-        xq = _ftz(scale * _ftz(m_i * z / m))
+        xq = _ste_output(x, _ftz(scale * _ftz(m_i * z / m)))
         return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
                                m_i=float(m_i), xq=xq, bits=bits, integer=integer)
 
@@ -193,6 +201,6 @@ def qkeras_quantized_bits(
     if z is None or qkeras_version == "master":
         z = _quantize_z(xs, scale, levels)
     scale = _ftz(scale * m)
-    xq = _ftz(scale * _ftz(m_i * z / m))
+    xq = _ste_output(_ftz(m_i * xs), _ftz(scale * _ftz(m_i * z / m)))
     return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
                            m_i=float(m_i), xq=xq, bits=bits, integer=integer)

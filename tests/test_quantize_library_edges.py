@@ -95,6 +95,19 @@ def test_qkeras_flushed_channel_keeps_tensorflows_internal_z():
     assert r.z.tolist() == [[127, 0, 0, 0], [-64, 0, 0, 0], [25, 127, 0, 0]]
 
 
+def test_qkeras_returns_x_itself_where_the_quantization_error_is_subnormal():
+    # QKeras returns x + stop_gradient(-x + xq). For channel 0 (|x| ~ 1e-36) every -x + xq is
+    # subnormal, TensorFlow flushes it, and the output is x, not the grid value (z = 127, 31, -49
+    # times the step); channel 1 is ordinary. Output of QKeras 0.9.0 / tensorflow-cpu 2.15.1:
+    x = np.array([[2.5e-36, 1.0], [6.0497857e-37, 0.3], [-9.629249e-37, -0.55]], dtype=np.float32)
+    r = qkeras_quantized_bits(x, bits=8, alpha="auto")
+    assert r.xq[:, 0].tolist() == x[:, 0].tolist() == [
+        _h("0x1.a95a5cp-119"), _h("0x1.9bba22p-121"), -_h("0x1.47aa96p-120")]
+    assert r.xq[:, 1].tolist() == [1.0, _h("0x1.3264cap-2"), -_h("0x1.1a3468p-1")]
+    assert r.z.tolist() == [[127, 127], [31, 38], [-49, -70]]
+    assert r.scale.ravel().tolist() == [2.519685127100702e-36, 1.0078740119934082]
+
+
 # ---------------------------------------------------------------- QKeras auto_po2 versions
 
 def _non_converging():
