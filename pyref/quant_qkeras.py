@@ -72,7 +72,8 @@ class QKerasQuantized:
     """Integers ``z`` and scales of one ``quantized_bits`` call.
 
     ``scale`` is QKeras' ``quantizer.scale`` (broadcastable against ``z``, keepdims shape);
-    ``xq`` is the quantizer's float32 output; ``xq == scale * m_i * z / m``.
+    ``xq`` is the quantizer's float32 output; ``xq == scale * m_i * z / m`` except where the
+    quantization error is subnormal (TensorFlow then returns ``x``; module doc).
     """
 
     z: np.ndarray
