@@ -33,10 +33,10 @@ SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL 
 SIM_ARGS := $(foreach v,$(SIM_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
 
 sim: $(STAMP)
-	$(PY) -m tb.sim $(SIM_ARGS)
+	$(PY) -m tb.cli.sim $(SIM_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m tb.lint $(if $(filter command line,$(origin CONFIG)),CONFIG=$(CONFIG))
+	$(PY) -m tb.cli.lint $(if $(filter command line,$(origin CONFIG)),CONFIG=$(CONFIG))
 
 test: $(STAMP)
 	@mkdir -p build

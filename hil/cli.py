@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        from tb.stream import RtlRunError
+        from tb.stream.session import RtlRunError
 
         if not isinstance(exc, RtlRunError):
             raise

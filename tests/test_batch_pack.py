@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from pyref.beats import BeatStream, jobs_to_beats
 from pyref.config import QmacConfig
-from tb import batch_pack, batch_plan
+from tb.batch import pack as batch_pack
+from tb.batch import plan as batch_plan
 
 
 def test_pack_fields_hand_worked():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tb import batch_patterns as bs
-from tb.patterns import PATTERNS
+from tb.batch import patterns as bs
+from tb.shared.patterns import PATTERNS
 
 N = 20000
 

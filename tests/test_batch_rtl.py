@@ -1,6 +1,6 @@
 """The batch transport on the real RTL: it passes on the clean datapath, with idle gaps,
 back-pressure and mid-job resets, and it is exactly as strict as the per-cycle transport:
-every fault of the fault table (:mod:`tb.faults`, the table the per-cycle regression runs) is
+every fault of the fault table (:mod:`tb.shared.faults`, the table the per-cycle regression runs) is
 caught in batch mode too.
 
 The fault sweep runs on Icarus in ``make test`` (its builds take a second); the same sweep on
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from tb import batch  # noqa: F401  (registers mode="batch")
-from tb.faults import FAULTS, apply_fault
-from tb.job import SimJob
-from tb.run import run_sim
+from tb.run.runner import run_sim
+from tb.shared.faults import FAULTS, apply_fault
+from tb.shared.job import SimJob
 
 from sim_skip import require_simulator
 

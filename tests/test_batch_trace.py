@@ -13,7 +13,7 @@ import pytest
 
 from pyref.beats import BeatStream, jobs_to_beats, predict_jobs
 from pyref.config import QmacConfig
-from tb import batch_trace as bt
+from tb.batch import trace as bt
 
 CFG = QmacConfig(lanes=2)
 

@@ -1,4 +1,4 @@
-"""A wrong RTL is caught: each fault of tb.faults.FAULTS, applied alone to a copy of rtl/, makes
+"""A wrong RTL is caught: each fault of tb.shared.faults.FAULTS, applied alone to a copy of rtl/, makes
 the testbench fail and say where; the unmutated copy passes under the same configs.
 
 Icarus (compiles in about a second) with a few hundred outputs per fault; the run stops at
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from tb.build import RTL_DIR, config_name
-from tb.faults import FAULTS, apply_fault
-from tb.job import SimJob
-from tb.run import run_sim
-from tb.sim import format_mismatch
+from tb.cli.sim import format_mismatch
+from tb.run.build import RTL_DIR, config_name
+from tb.run.runner import run_sim
+from tb.shared.faults import FAULTS, apply_fault
+from tb.shared.job import SimJob
 
 from sim_skip import require_simulator
 

@@ -20,10 +20,10 @@ from hil.tflite_import import import_model
 from hil.inputs import random_inputs
 from pyref.beats import jobs_to_beats
 from pyref.config import named_config
-from tb import run_dirs
-from tb.faults import apply_fault, fault_by_name
-from tb.job import SimReport
-from tb.stream import RtlRunError, RtlSession, StreamResult, run_stream
+from tb.run import run_dirs
+from tb.shared.faults import apply_fault, fault_by_name
+from tb.shared.job import SimReport
+from tb.stream.session import RtlRunError, RtlSession, StreamResult, run_stream
 
 from sim_skip import require_simulator
 

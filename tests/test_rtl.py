@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from pyref.config import NAMED_CONFIGS
-from tb.job import SimJob
-from tb.lint import lint
-from tb.run import run_sim
-from tb.sim import format_summary, repro_command
-from tb.toolchain import SIMULATORS
+from tb.cli.lint import lint
+from tb.cli.sim import format_summary, repro_command
+from tb.run.runner import run_sim
+from tb.run.toolchain import SIMULATORS
+from tb.shared.job import SimJob
 
 from sim_skip import require_simulator
 

@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from pyref.beats import JobResult, predict_jobs
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from pyref.layer import Layer
-from tb import stimulus as S
-from tb.build import RTL_DIR, config_name
-from tb.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
-from tb.driver import pack_lanes
-from tb.faults import FAULTS
-from tb.patterns import PATTERNS, alternate, make_pattern, random_pauses
-from tb.scoreboard import Scoreboard
-from tb.sim import job_from_args, normalize_argv, parser
+from tb.cli.sim import job_from_args, normalize_argv, parser
+from tb.cycle.driver import pack_lanes
+from tb.run.build import RTL_DIR, config_name
+from tb.shared import generators as S
+from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
+from tb.shared.faults import FAULTS
+from tb.shared.patterns import PATTERNS, alternate, make_pattern, random_pauses
+from tb.shared.scoreboard import Scoreboard
 
 CONFIGS = list(NAMED_CONFIGS.items())
 
@@ -455,7 +455,7 @@ def test_every_fault_applies_to_the_current_rtl():
 def test_missing_simulator_says_how_to_get_it(monkeypatch):
     import shutil
 
-    from tb import toolchain
+    from tb.run import toolchain
 
     toolchain.simulator_missing.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)

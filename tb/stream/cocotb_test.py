@@ -1,8 +1,8 @@
-"""The cocotb test behind :class:`tb.stream.RtlSession`, run inside the simulator.
+"""The cocotb test behind :class:`tb.stream.session.RtlSession`, run inside the simulator.
 
 It connects to the session's Unix socket (address in ``$QMAC_TB_STREAM``) and serves requests
-until told to quit or the session goes away: each request is a :class:`~tb.job.SimJob` (JSON)
-naming a beats or vector file; it is played and checked by :func:`tb.batch_cocotb.run_job`,
+until told to quit or the session goes away: each request is a :class:`~tb.shared.job.SimJob` (JSON)
+naming a beats or vector file; it is played and checked by :func:`tb.batch.cocotb_test.run_job`,
 which writes the report and the captured outputs, and the answer is one JSON line. While it
 waits for a request the simulation is paused (Python holds the simulator's only thread).
 """
@@ -16,9 +16,10 @@ import traceback
 
 import cocotb
 
-from .batch_cocotb import run_job
-from .job import SimJob
-from .stream import SERVER_ENV
+from tb.batch.cocotb_test import run_job
+from tb.shared.job import SimJob
+
+from .session import SERVER_ENV
 
 
 @cocotb.test()

@@ -7,7 +7,7 @@ For the default config (8 lanes) and ``lanes32`` it measures, in one run:
   the first beat to the last check (stimulus generation and the reference model are left out:
   they are the same for every path);
 - the ceilings: the same RTL and the same vectors checked by a small native Verilator C++
-  harness and by a plain Verilog testbench under Icarus (:mod:`tb.bench_native`);
+  harness and by a plain Verilog testbench under Icarus (:mod:`tb.bench.native`);
 - the ratio ceiling / batch path per simulator;
 - on Verilator at 8 lanes, the batch path on cocotb's own main loop with a ``--timing`` clock,
   and a sweep of the batch size, to show what the design choices buy;
@@ -30,14 +30,14 @@ import time
 
 from pyref.config import named_config
 
-from . import batch  # noqa: F401  (registers mode="batch")
-from . import bench_native
-from .batch_cocotb import BATCH_BEATS_ENV
-from .build import REPO_ROOT
-from .job import SimJob
-from .run import run_sim
-from .session import prepare
-from .toolchain import simulator_missing
+from tb.batch.cocotb_test import BATCH_BEATS_ENV
+from tb.run.build import REPO_ROOT
+from tb.run.runner import run_sim
+from tb.run.toolchain import simulator_missing
+from tb.shared.job import SimJob
+from tb.shared.prepare import prepare
+
+from . import native as bench_native
 
 OUT_DIR = REPO_ROOT / "build"
 
@@ -126,7 +126,7 @@ def measure_ceiling(config_name: str, sim: str, n: int, seed: int, repeats: int 
 
 def warm_make_sim() -> float:
     """Wall time of ``make sim`` (its defaults) once its build exists."""
-    cmd = [sys.executable, "-m", "tb.sim", "SEED=1"]
+    cmd = [sys.executable, "-m", "tb.cli.sim", "SEED=1"]
     subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True)  # make sure it is warm
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)

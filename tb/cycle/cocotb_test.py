@@ -1,6 +1,6 @@
 """The cocotb test of the per-cycle transport: one job from the environment, run cycle by cycle.
 
-Started by :func:`tb.run.run_sim` (``make sim``, ``make test``) through ``cocotb_tools.runner``;
+Started by :func:`tb.run.runner.run_sim` (``make sim``, ``make test``) through ``cocotb_tools.runner``;
 the job arrives as JSON in ``$QMAC_TB_JOB`` and the report is written where the job says.
 """
 
@@ -11,8 +11,9 @@ import traceback
 
 import cocotb
 
-from .job import SimJob
-from .session import make_report, prepare
+from tb.shared.job import SimJob
+from tb.shared.prepare import make_report, prepare
+
 from .testbench import QmacTB
 
 

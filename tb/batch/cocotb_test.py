@@ -1,13 +1,13 @@
 """The cocotb test of the batch transport (``mode="batch"``), run inside the simulator.
 
-Started by :func:`tb.run.run_sim` like the per-cycle test (:mod:`tb.cocotb_cycle`), from the same
-:class:`~tb.job.SimJob`: :func:`tb.session.prepare` makes the same stimulus, predictions,
+Started by :func:`tb.run.runner.run_sim` like the per-cycle test (:mod:`tb.cycle.cocotb_test`), from the same
+:class:`~tb.shared.job.SimJob`: :func:`tb.shared.prepare.prepare` makes the same stimulus, predictions,
 scoreboard and coverage model. The beats are played in batches through ``qmac_batch_tb``
-(:mod:`tb.batch_transport`); each batch's cycle trace is checked for the handshake and timing
-rules (:mod:`tb.batch_trace`) and its outputs go through the shared
-:class:`~tb.scoreboard.Scoreboard` with their cycles. Mid-job resets are played as the per-cycle
+(:mod:`tb.batch.transport`); each batch's cycle trace is checked for the handshake and timing
+rules (:mod:`tb.batch.trace`) and its outputs go through the shared
+:class:`~tb.shared.scoreboard.Scoreboard` with their cycles. Mid-job resets are played as the per-cycle
 driver plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and
-the scoreboard drops every job in flight. The report is the same :class:`~tb.job.SimReport`,
+the scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
 plus ``batch-result.json`` beside it with the batch figures.
 """
 
@@ -25,11 +25,15 @@ import numpy as np
 
 from pyref.beats import BeatStream
 
-from . import batch_build, batch_pack, batch_plan, batch_trace
-from .batch_patterns import PatternSource
-from .batch_transport import BatchPlayer, DpiTransport, MemhTransport
-from .job import SimJob, SimReport
-from .session import exact_after_reset, make_report, prepare
+from tb.shared.job import SimJob, SimReport
+from tb.shared.prepare import exact_after_reset, make_report, prepare
+
+from . import harness as batch_build
+from . import pack as batch_pack
+from . import plan as batch_plan
+from . import trace as batch_trace
+from .patterns import PatternSource
+from .transport import BatchPlayer, DpiTransport, MemhTransport
 
 DEFAULT_BATCH_BEATS = {"verilator": 65536, "icarus": 16384}
 """Beats per batch: the fastest size (bigger batches amortize Python's wake-up); Icarus is

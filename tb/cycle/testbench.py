@@ -1,5 +1,5 @@
 """The testbench around ``qmac``: owns the clock, the reset, the driver and the monitor, and
-runs a prepared :class:`~tb.session.Session` through the design.
+runs a prepared :class:`~tb.shared.prepare.Session` through the design.
 
 Port names and parameters it expects are those of ``docs/interface.md`` (``clk_i``, ``rst_i``,
 ``in_*``, ``out_*``); any datapath with that interface can be dropped in.
@@ -15,9 +15,10 @@ from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import RisingEdge
 
+from tb.shared.prepare import Session, exact_after_reset
+
 from .driver import BeatDriver
 from .monitor import OutputMonitor
-from .session import Session, exact_after_reset
 
 DRAIN_CYCLES = 4000
 """How long to wait for outstanding outputs after the last beat before calling them missing."""

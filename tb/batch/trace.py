@@ -119,7 +119,7 @@ class HandshakeCheck:
 
     failures: list[Failure]
     events: dict[str, int]
-    """Handshake coverage events (names of :data:`tb.coverage.EVENT_BINS`)."""
+    """Handshake coverage events (names of :data:`tb.shared.coverage.EVENT_BINS`)."""
     stall_cycles: int
 
 

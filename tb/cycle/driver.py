@@ -1,4 +1,4 @@
-"""The input-stream driver: plays a :class:`~tb.stimulus.Stimulus` beat by beat on the
+"""The input-stream driver: plays a :class:`~tb.shared.generators.Stimulus` beat by beat on the
 ``in_*`` ports of ``qmac``, with idle cycles from an idle pattern.
 
 Every beat is packed into port words (ints) before the run starts, so a cycle costs a handful
@@ -19,7 +19,7 @@ from cocotb.triggers import Event, ReadOnly, RisingEdge
 
 from pyref.config import QmacConfig
 
-from .stimulus import Stimulus
+from tb.shared.generators import Stimulus
 
 
 def pack_lanes(values: np.ndarray, bits: int, chunk: int = 4096) -> list[int]:

@@ -1,4 +1,4 @@
-"""``python -m tb.sim``: run the RTL against pyref and print a short summary (``make sim``).
+"""``python -m tb.cli.sim``: run the RTL against pyref and print a short summary (``make sim``).
 
 Options are given like make variables (``SIM=icarus CONFIG=tflite SEED=3``) or as
 ``--sim icarus --config tflite --seed 3``:
@@ -14,7 +14,7 @@ WAVES=1               record a waveform (FST with Icarus, VCD with Verilator) an
 VECTORS=file.npz      replay a vector file and check its expected outputs
 MODE                  transport: ``batch`` (default: the fastest, tb/batch*.py) or ``cycle``
                       (Python drives every clock cycle)
-IDLE, READY           handshake patterns (tb.patterns.PATTERNS; default ``bursts`` / ``mixed``)
+IDLE, READY           handshake patterns (tb.shared.patterns.PATTERNS; default ``bursts`` / ``mixed``)
 RESETS                mid-job resets in the run (default 3)
 COVERAGE=1            print every coverage bin
 RTL=dir               simulate the Verilog files of another folder (top module ``qmac``)
@@ -34,10 +34,10 @@ from pathlib import Path
 
 from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
 
-from .build import config_name
-from .job import SimJob
-from .patterns import PATTERNS
-from .toolchain import SIMULATORS, SimulatorMissing
+from tb.run.build import config_name
+from tb.run.toolchain import SIMULATORS, SimulatorMissing
+from tb.shared.job import SimJob
+from tb.shared.patterns import PATTERNS
 
 DEFAULTS = {"sim": "verilator", "config": "default", "n": 100_000, "mode": "batch",
             "idle": "bursts", "ready": "mixed", "resets": 3}
@@ -71,9 +71,9 @@ def _field_value(name: str, text: str):
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``python -m tb.sim`` / ``make sim`` command line."""
+    """The ``python -m tb.cli.sim`` / ``make sim`` command line."""
     p = argparse.ArgumentParser(
-        prog="python -m tb.sim",
+        prog="python -m tb.cli.sim",
         description="Run the qmac RTL against pyref in a simulator; every output is checked.",
         epilog="Options may also be given make-style: SIM=icarus CONFIG=tflite SEED=3 N=1000")
     p.add_argument("--sim", choices=SIMULATORS)
@@ -122,7 +122,7 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
         if overrides or args.config != "default":
             raise ConfigError("VECTORS carries its own config: leave out CONFIG and the width "
                               "overrides")
-        from .session import load_vectors
+        from tb.shared.prepare import load_vectors
 
         # The simulator runs in its build folder: hand it an absolute path.
         args.vectors = os.path.abspath(args.vectors)
@@ -197,7 +197,7 @@ def _coverage_line(cov, passed: bool) -> str:
 
 def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
     """The end-of-run summary (and, on failure, what failed and how to reproduce it)."""
-    from .toolchain import simulator_version
+    from tb.run.toolchain import simulator_version
 
     rep = result.report
     cfg = job.qmac_config()
@@ -237,7 +237,7 @@ def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .run import run_sim
+    from tb.run.runner import run_sim
 
     argv = sys.argv[1:] if argv is None else argv
     # make exports command-line variables to the environment, and cocotb reads COVERAGE there as

@@ -14,11 +14,11 @@ one after the other (each layer's input is the previous RTL output)::
         h = rtl.run_layer(layer1)                       # StreamResult
         out = rtl.run_layer(next_layer(h.y.reshape(n, c)))
 
-Inside the simulator runs the cocotb test :mod:`tb.stream_cocotb`: it connects back over a Unix
-socket and, per request, plays a beats or vector file with :func:`tb.batch_cocotb.run_job` and
+Inside the simulator runs the cocotb test :mod:`tb.stream.cocotb_test`: it connects back over a Unix
+socket and, per request, plays a beats or vector file with :func:`tb.batch.cocotb_test.run_job` and
 answers once the report and the captured outputs are written. The session uses the config's
 batch build (``build/sim/<sim>/<config>-batch/``, shared with ``make sim`` and built once) and a
-run folder of its own (:mod:`tb.run_dirs`).
+run folder of its own (:mod:`tb.run.run_dirs`).
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from pyref.beats import BeatStream
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from . import run_dirs
-from .job import SimJob, SimReport
+from tb.run import run_dirs
+from tb.shared.job import SimJob, SimReport
 
 SERVER_ENV = "QMAC_TB_STREAM"
-"""Environment variable that tells :mod:`tb.stream_cocotb` where to connect (JSON)."""
-TEST_MODULE = "tb.stream_cocotb"
+"""Environment variable that tells :mod:`tb.stream.cocotb_test` where to connect (JSON)."""
+TEST_MODULE = "tb.stream.cocotb_test"
 POLL_SECONDS = 0.2
 
 
@@ -85,7 +85,7 @@ class StreamResult:
 
     def failure_lines(self, limit: int = 5) -> list[str]:
         """The report's error and first failures, formatted as ``make sim`` prints them."""
-        from .sim import format_mismatch
+        from tb.cli.sim import format_mismatch
 
         lines = [f"error: {self.report.error}"] if self.report.error else []
         lines += [format_mismatch(m) for m in self.report.details[:limit]]
@@ -160,7 +160,7 @@ class RtlSession:
         """Build (or reuse the build) and start the simulator; returns self."""
         if self._conn is not None:
             return self
-        from . import batch_build
+        from tb.batch import harness as batch_build
 
         t0 = time.perf_counter()
         spec = batch_build.make_spec(self.config, self.sim, rtl_dir=self.rtl_dir,
@@ -244,7 +244,7 @@ class RtlSession:
         return self._request(path, layer.n * layer.c, vectors=str(path))
 
     def _request(self, path: Path, n_jobs: int, **source) -> StreamResult:
-        from .build import config_name
+        from tb.run.build import config_name
 
         t0 = time.perf_counter()
         i = self.runs
@@ -288,7 +288,7 @@ class RtlSession:
             self._sim_error = exc
 
     def _died(self, what: str) -> RtlRunError:
-        from .build import log_tail
+        from tb.run.build import log_tail
 
         why = f" ({self._sim_error})" if self._sim_error else ""
         return RtlRunError(f"the {self.sim} simulation {what}{why}; log: {self.log_file}\n"

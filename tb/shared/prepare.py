@@ -1,8 +1,8 @@
 """Everything a run needs before the first clock edge, and its report after the last one.
 
-:func:`prepare` turns a :class:`~tb.job.SimJob` into stimulus, pyref's predictions, the reset
+:func:`prepare` turns a :class:`~tb.shared.job.SimJob` into stimulus, pyref's predictions, the reset
 plan, the scoreboard, the coverage model and the handshake patterns; :func:`make_report` turns
-the scoreboard and the testbench's counters into a :class:`~tb.job.SimReport`. Both transports
+the scoreboard and the testbench's counters into a :class:`~tb.shared.job.SimReport`. Both transports
 (per-cycle here, batch in ``tb/batch*``) call them, so they check and cover identically.
 """
 
@@ -17,10 +17,10 @@ from pyref.beats import JobResult, predict_jobs
 from pyref.config import QmacConfig
 
 from .coverage import EVENT_BINS, CoverageModel, RunShape
+from .generators import Stimulus, from_beats, from_layer, mixed_stimulus, plan_resets
 from .job import SimJob, SimReport
 from .patterns import PATTERNS, Pattern, make_pattern
 from .scoreboard import Scoreboard
-from .stimulus import Stimulus, from_beats, from_layer, mixed_stimulus, plan_resets
 
 
 @dataclasses.dataclass
@@ -66,7 +66,7 @@ def prepare(job: SimJob) -> Session:
             expected_y = np.asarray(y, dtype=np.int64).reshape(-1)
         resets = 0  # a replay checks every output of the file
     elif job.stream:
-        from .stream import load_beats
+        from tb.stream.session import load_beats
 
         config, stream = load_beats(job.stream)
         stim = from_beats(config, stream)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import batch_pack
+from . import pack as batch_pack
 
 
 class _QbBuffers(ctypes.Structure):
@@ -128,7 +128,7 @@ class BatchPlayer:
         self.drain_cycles = drain_cycles
         self.cut_cycles = cut_cycles
         # Continue from the wrapper's count: a later player in the same simulation (several
-        # runs in one process, tb.stream) must not reuse a number the wrapper already acked.
+        # runs in one process, tb.stream.session) must not reuse a number the wrapper already acked.
         self.seq = int(dut.ack_seq.value)
 
     async def play(self, beats: np.ndarray, beat_bits: int, jobs: np.ndarray, job_bits: int,

@@ -47,7 +47,7 @@ class Scoreboard:
     """Expected outputs for every job of a run, and the record of what the DUT produced.
 
     ``describe_job(j)`` returns the inputs of job j for failure reports (see
-    :meth:`tb.stimulus.Stimulus.job_detail`). After ``max_mismatches`` failures
+    :meth:`tb.shared.generators.Stimulus.job_detail`). After ``max_mismatches`` failures
     :attr:`stop` turns True so the testbench can end the run early.
     """
 

@@ -1,7 +1,7 @@
 """Build of the batch testbench (``tb/hdl/qmac_batch_tb.sv`` around the RTL), cached by content.
 
 A build lives in ``build/sim/<sim>/<config>-batch[-<variant>]/`` (next to the per-cycle builds of
-:mod:`tb.build`, described by the same :class:`tb.build.BuildSpec`). A stamp there records a digest of everything the build depends on: the RTL and
+:mod:`tb.run.build`, described by the same :class:`tb.run.build.BuildSpec`). A stamp there records a digest of everything the build depends on: the RTL and
 harness sources, the parameters, the flags, the simulator and cocotb versions. A warm run finds a
 matching stamp and does not touch the simulator's compiler at all.
 
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from pyref.config import QmacConfig
 
-from . import toolchain
-from .build import BUILD_ROOT, STAMP_NAME, Build, BuildSpec, build_lock, log_tail, stamp_matches
+from tb.run import toolchain
+from tb.run.build import BUILD_ROOT, STAMP_NAME, Build, BuildSpec, build_lock, log_tail, stamp_matches
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
@@ -136,7 +136,7 @@ def get_runner(sim: str, variant: str = "fast"):
 
 def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Build:
     """Build the batch testbench of ``spec`` (see :func:`make_spec`) unless an identical build
-    exists; the :attr:`tb.run.Transport.builder` of ``mode="batch"``."""
+    exists; the :attr:`tb.run.runner.Transport.builder` of ``mode="batch"``."""
     if spec.sim not in SIMULATORS:
         raise ValueError(f"sim = {spec.sim!r} is not one of {', '.join(SIMULATORS)}")
     variant = variant_of(spec)
@@ -183,7 +183,7 @@ def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Bui
     return Build(spec, runner, compiled=True, seconds=time.perf_counter() - t0)
 
 
-if __name__ == "__main__":  # python -m tb.batch_build [verilator|icarus] [fast|timing]
+if __name__ == "__main__":  # python -m tb.batch.harness [verilator|icarus] [fast|timing]
     b = build(make_spec(QmacConfig(), sys.argv[1] if len(sys.argv) > 1 else "verilator",
                         variant=sys.argv[2] if len(sys.argv) > 2 else "fast"), verbose=True)
     print(b.build_dir, "compiled" if b.compiled else "cached", f"{b.seconds:.1f} s")

@@ -1,4 +1,4 @@
-"""The named handshake patterns of :mod:`tb.patterns`, drawn with numpy for the batch transport.
+"""The named handshake patterns of :mod:`tb.shared.patterns`, drawn with numpy for the batch transport.
 
 The per-cycle driver steps a Python generator once per cycle; at millions of cycles per second
 that would cost more than the simulation. These twins draw the same shapes (same probabilities,
@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from . import patterns
+from tb.shared import patterns
 
 
 def _runs(rng: np.random.Generator, n: int, go: tuple[int, int], pause: tuple[int, int]
@@ -56,7 +56,7 @@ def _mixed(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def pauses(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` cycles of the named handshake pattern of :mod:`tb.patterns` (True = pause), drawn
+    """``n`` cycles of the named handshake pattern of :mod:`tb.shared.patterns` (True = pause), drawn
     with numpy in one go: the same distributions as the generators the per-cycle driver steps
     through, at a few nanoseconds a cycle instead of a generator step each."""
     if name == "none":
@@ -78,7 +78,7 @@ def pauses(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
 
 class PatternSource:
     """Per-cycle pattern bytes for the wrapper from the named handshake patterns of
-    :mod:`tb.patterns` (the names the per-cycle driver takes): bit 0 = offer a beat (the idle
+    :mod:`tb.shared.patterns` (the names the per-cycle driver takes): bit 0 = offer a beat (the idle
     pattern says go), bit 1 = out_ready (the back-pressure pattern says go)."""
 
     def __init__(self, idle: str, ready: str, rng: np.random.Generator):

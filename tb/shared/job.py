@@ -33,13 +33,13 @@ class SimJob:
     """Jobs (outputs) to generate; a reset drops the few in flight, see the report."""
     mode: str = "cycle"
     mix: dict | None = None
-    """Stimulus kinds and their shares (default: :data:`tb.stimulus.DEFAULT_MIX`)."""
+    """Stimulus kinds and their shares (default: :data:`tb.shared.generators.DEFAULT_MIX`)."""
     idle: str = "mixed"
     ready: str = "mixed"
     resets: int = 2
     vectors: str | None = None
     stream: str | None = None
-    """A beats file (:func:`tb.stream.save_beats`) to play instead of generated stimulus."""
+    """A beats file (:func:`tb.stream.session.save_beats`) to play instead of generated stimulus."""
     capture: str = ""
     """Where the run writes what the DUT output for each job (.npz: y, sat, produced, cycle)."""
     coverage: bool = True
@@ -63,8 +63,8 @@ class SimJob:
     def from_env(cls) -> "SimJob":
         text = os.environ.get(ENV_VAR)
         if not text:
-            raise RuntimeError(f"{ENV_VAR} is not set: start this cocotb test through tb.run "
-                               "(make sim / python -m tb.sim), which passes the job in it")
+            raise RuntimeError(f"{ENV_VAR} is not set: start this cocotb test through tb.run.runner "
+                               "(make sim / python -m tb.cli.sim), which passes the job in it")
         return cls.from_json(text)
 
 

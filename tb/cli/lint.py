@@ -1,4 +1,4 @@
-"""``python -m tb.lint``: ``verilator --lint-only -Wall`` on rtl/ for every named config
+"""``python -m tb.cli.lint``: ``verilator --lint-only -Wall`` on rtl/ for every named config
 (``make lint``). ``CONFIG=<name>`` (or ``--config``) lints one. Exit status 1 on any warning."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
-from .build import RTL_DIR, rtl_sources
-from .toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
+from tb.run.build import RTL_DIR, rtl_sources
+from tb.run.toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
 
 
 def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "qmac") -> list[str]:
@@ -35,7 +35,7 @@ def lint(config: QmacConfig, rtl_dir: Path = RTL_DIR) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tb.lint", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
     p.add_argument("--config", help="lint one named config (default: all)")
     argv = [f"--{a.split('=', 1)[0].lower()}={a.split('=', 1)[1]}" if "=" in a and
             not a.startswith("-") else a for a in (sys.argv[1:] if argv is None else argv)]

@@ -1,25 +1,26 @@
-"""Running a :class:`~tb.job.SimJob`: build (or reuse) the simulator model, start the cocotb test
-through ``cocotb_tools.runner``, read back the :class:`~tb.job.SimReport`.
+"""Running a :class:`~tb.shared.job.SimJob`: build (or reuse) the simulator model, start the cocotb test
+through ``cocotb_tools.runner``, read back the :class:`~tb.shared.job.SimReport`.
 
-Transports: ``cycle`` drives the ``qmac`` ports from Python every clock cycle
-(:mod:`tb.cocotb_cycle`). Another transport registers itself with :func:`register_transport`
-(``tb.batch`` is imported on first use of ``mode="batch"``); it names its cocotb test module,
-its toplevel and extra HDL sources, and reads the same job / writes the same report.
+Transports (:data:`TRANSPORTS`): ``cycle`` drives the ``qmac`` ports from Python every clock
+cycle (:mod:`tb.cycle.cocotb_test`); ``batch`` plays whole batches through the wrapper
+``tb/batch/hdl/qmac_batch_tb.sv`` (:mod:`tb.batch.cocotb_test`). Each names its cocotb test
+module, its toplevel and extra HDL sources, and reads the same job / writes the same report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from tb.batch import harness
+from tb.shared.job import ENV_VAR, SimJob, SimReport
+
 from . import run_dirs
 from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build, log_tail
-from .job import ENV_VAR, SimJob, SimReport
 
 DEFAULT_MODE = "cycle"
 
@@ -34,27 +35,25 @@ class Transport:
     extra_sources: tuple[Path, ...] = ()
     build_tag: str = ""
     builder: Callable[[BuildSpec], Build] | None = None
-    """Builds ``spec`` instead of :func:`tb.build.build` (e.g. with other flags / a custom
-    runner); returns a :class:`tb.build.Build`."""
+    """Builds ``spec`` instead of :func:`tb.run.build.build` (e.g. with other flags / a custom
+    runner); returns a :class:`tb.run.build.Build`."""
 
 
 TRANSPORTS: dict[str, Transport] = {
-    "cycle": Transport("cycle", "tb.cocotb_cycle"),
+    "cycle": Transport("cycle", "tb.cycle.cocotb_test"),
+    "batch": Transport("batch", "tb.batch.cocotb_test", toplevel=harness.TOPLEVEL,
+                       extra_sources=(harness.WRAPPER,), build_tag="batch",
+                       builder=harness.build),
+    # The batch testbench on cocotb's own Verilator main loop with a --timing clock (make bench).
+    "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test", toplevel=harness.TOPLEVEL,
+                              extra_sources=(harness.WRAPPER,), build_tag="batch-timing",
+                              builder=harness.build),
 }
-
-
-def register_transport(transport: Transport) -> None:
-    """Make ``transport`` available as ``mode=transport.name``."""
-    TRANSPORTS[transport.name] = transport
+"""The transports by ``mode``."""
 
 
 def get_transport(mode: str) -> Transport:
-    """The transport for ``mode``, importing ``tb.<mode>`` to let it register if needed."""
-    if mode not in TRANSPORTS:
-        try:
-            importlib.import_module(f"tb.{mode.split('-')[0]}")
-        except ImportError:
-            pass
+    """The transport for ``mode``."""
     try:
         return TRANSPORTS[mode]
     except KeyError:
@@ -106,9 +105,9 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     """Build (or reuse) the model for ``job`` and run it; the report says whether it passed.
 
     The run works in ``test_dir``, by default a new folder of its own under the build's
-    ``runs/`` (:func:`tb.run_dirs.run_dir`: parallel runs of one build do not collide).
+    ``runs/`` (:func:`tb.run.run_dirs.run_dir`: parallel runs of one build do not collide).
 
-    Raises :class:`tb.toolchain.SimulatorMissing` when the simulator is not installed and
+    Raises :class:`tb.run.toolchain.SimulatorMissing` when the simulator is not installed and
     ``RuntimeError`` when the build fails or the simulation dies without a report.
     """
     t_wall = time.perf_counter()

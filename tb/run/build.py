@@ -25,7 +25,7 @@ from pyref.config import NAMED_CONFIGS, QmacConfig
 
 from . import toolchain
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build" / "sim"
 STAMP_NAME = "qmac-build.json"

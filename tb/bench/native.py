@@ -23,8 +23,9 @@ import numpy as np
 from pyref.beats import BeatStream, JobResult
 from pyref.config import QmacConfig
 
-from . import batch_pack, toolchain
-from .build import REPO_ROOT, config_name, rtl_sources
+from tb.batch import pack as batch_pack
+from tb.run import toolchain
+from tb.run.build import REPO_ROOT, config_name, rtl_sources
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 NATIVE_SOURCE = HDL_DIR / "qmac_native_bench.cpp"
@@ -168,10 +169,10 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
     return CeilingResult("icarus", b, o, c, e, secs)
 
 
-if __name__ == "__main__":  # python -m tb.bench_native: both ceilings on a small run
+if __name__ == "__main__":  # python -m tb.bench.native: both ceilings on a small run
     from pyref.beats import predict_jobs
 
-    from .stimulus import mixed_stimulus
+    from tb.shared.generators import mixed_stimulus
 
     cfg = QmacConfig()
     stim = mixed_stimulus(cfg, np.random.default_rng(1), 20000)
