@@ -20,7 +20,7 @@ from typing import Callable
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .backend import BackendResult, BackendUnavailable
+from .backend_api import BackendResult, BackendUnavailable
 
 BEATS_PER_SECOND = {"verilator": 4_000_000, "icarus": 50_000}
 """Rough checked beats per second of the batch transport at 8 lanes (docs/performance.md), for
@@ -100,7 +100,7 @@ class RtlBackend:
         return session
 
     def _log_failures(self, index: int, layer: Layer, res) -> None:
-        from tb.cli.sim import format_mismatch
+        from tb.cli.report import format_mismatch
 
         rep = res.report
         self.log(f"RTL layer {index} ({layer.n} x {layer.k} -> {layer.c}): {rep.mismatches} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tb.cli.sim import format_mismatch
+from tb.cli.report import format_mismatch
 from tb.run.build import RTL_DIR, config_name
 from tb.run.runner import run_sim
 from tb.shared.faults import FAULTS, apply_fault
@@ -27,6 +27,7 @@ SEED = 11
 def _run(rtl_dir, cfg, tmp_path, max_mismatches=3):
     require_simulator(SIM)
     job = SimJob(config=cfg.to_dict(), config_name=config_name(cfg), sim=SIM, seed=SEED, n=N,
+                 mode="cycle", idle="mixed", ready="mixed", resets=2,
                  max_mismatches=max_mismatches)
     return run_sim(job, rtl_dir=rtl_dir, build_root=tmp_path / "build",
                    test_dir=tmp_path / "run").report

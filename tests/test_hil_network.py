@@ -146,8 +146,13 @@ def test_cli_run_passes_and_reports(tmp_path, capsys):
     assert "layers vs TFLite Micro: 0 mismatches in 280 outputs over 2 layers" in out
 
 
-def test_cli_without_rtl_hook_says_so(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(backend_mod, "RTL_HOOK_MODULE", "hil._no_such_rtl_backend")
+def test_cli_without_rtl_backend_says_so(tmp_path, capsys, monkeypatch):
+    import hil.rtl_backend
+
+    def unavailable(**kw):
+        raise backend_mod.BackendUnavailable("RTL backend: unavailable (no simulator in this test)")
+
+    monkeypatch.setattr(hil.rtl_backend, "make_backend", unavailable)
     path = tmp_path / "two.tflite"
     path.write_bytes(two_layer_model())
     assert main(["run", str(path), "--n", "3", "--no-progress", "--no-oracle"]) == 0

@@ -16,7 +16,8 @@ import pytest
 
 from pyref.config import NAMED_CONFIGS
 from tb.cli.lint import lint
-from tb.cli.sim import format_summary, repro_command
+from tb.cli.report import format_summary
+from tb.cli.sim import repro_command
 from tb.run.runner import run_sim
 from tb.run.toolchain import SIMULATORS
 from tb.shared.job import SimJob
@@ -76,7 +77,7 @@ def test_vector_file_replay(tmp_path):
                         shift=rng.integers(-10, 0, c), out_zp=-3, act_min=-128, act_max=127)
     good = save_vectors(tmp_path / "good.npz", cfg, layer, compute_expected=True)
     job = SimJob(config=cfg.to_dict(), config_name="vectors", sim="icarus", seed=1, n=n * c,
-                 vectors=str(good))
+                 mode="cycle", vectors=str(good))
     rep = run_sim(job, test_dir=tmp_path / "good").report
     assert rep.passed and rep.outputs_checked == n * c and not rep.notes
 

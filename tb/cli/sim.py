@@ -37,10 +37,10 @@ from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, 
 from tb.run.build import config_name
 from tb.run.toolchain import SIMULATORS, SimulatorMissing
 from tb.shared.job import SimJob
+from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.patterns import PATTERNS
 
-DEFAULTS = {"sim": "verilator", "config": "default", "n": 100_000, "mode": "batch",
-            "idle": "bursts", "ready": "mixed", "resets": 3}
+from .report import format_summary
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(QmacConfig)]
 
@@ -79,10 +79,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sim", choices=SIMULATORS)
     p.add_argument("--config", help=f"named config: {', '.join(NAMED_CONFIGS)}")
     p.add_argument("--seed", type=int)
-    p.add_argument("--n", type=int, help="outputs to check (default 100000)")
+    p.add_argument("--n", type=int, help=f"outputs to check (default {RUN_DEFAULTS['n']})")
     p.add_argument("--waves", type=_bool, default=False)
     p.add_argument("--vectors", help="vector file (.npz) to replay")
-    p.add_argument("--mode", help="transport: batch (default, fastest) or cycle")
+    p.add_argument("--mode", help="transport: batch (fastest) or cycle "
+                                  f"(default {RUN_DEFAULTS['mode']})")
     p.add_argument("--idle", choices=list(PATTERNS))
     p.add_argument("--ready", choices=list(PATTERNS))
     p.add_argument("--resets", type=int)
@@ -111,7 +112,7 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
     """The job the options describe, and the overrides given (for the repro command)."""
-    for key, value in DEFAULTS.items():
+    for key, value in RUN_DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.n < 1:
@@ -155,85 +156,11 @@ def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = N
                   for k, v in overrides.items()]
     parts += [f"SEED={job.seed}", f"N={job.n}", f"SIM={job.sim}"]
     for key in ("mode", "idle", "ready", "resets"):
-        if getattr(job, key) != DEFAULTS[key]:
+        if getattr(job, key) != RUN_DEFAULTS[key]:
             parts.append(f"{key.upper()}={getattr(job, key)}")
     if rtl:
         parts.append(f"RTL={rtl}")
     return " ".join(parts)
-
-
-def format_mismatch(m: dict) -> str:
-    """A scoreboard mismatch record as the indented lines the summary prints."""
-    at = ""
-    if m.get("cycle") is not None:
-        at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"
-    lines = [f"  [{m['kind']}] {m['message']}{at}"]
-    if m.get("expected"):
-        e = m["expected"]
-        lines.append(f"      expected y = {e['y']}, sat = {int(e['sat'])} (accumulator {e['acc']})")
-    if m.get("actual"):
-        a = m["actual"]
-        sat = "X" if a.get("sat") is None else int(a["sat"])
-        lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
-    inp = m.get("inputs")
-    if inp:
-        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
-                     f"from beat {inp['first_beat']} of the stream")
-        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
-                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
-                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
-        more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
-        lines.append(f"      x        {inp['x']}{more}")
-        lines.append(f"      w        {inp['w']}")
-    return "\n".join(lines)
-
-
-def _coverage_line(cov, passed: bool) -> str:
-    if cov is None:
-        return "n/a"
-    # Holes of a failed run say nothing: it stopped early.
-    return cov.summary() if passed else cov.summary().split(";")[0]
-
-
-def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
-    """The end-of-run summary (and, on failure, what failed and how to reproduce it)."""
-    from tb.run.toolchain import simulator_version
-
-    rep = result.report
-    cfg = job.qmac_config()
-    cov = rep.coverage_report()
-    secs = rep.sim_seconds or float("nan")
-    lines = [f"qmac sim: {'PASS' if rep.passed else 'FAIL'}",
-             f"  config     {job.config_name}: {cfg.describe()}",
-             f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
-             f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
-             f"  seed       {job.seed}",
-             f"  outputs    {rep.outputs_checked} checked, {rep.mismatches} mismatches"
-             + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
-             + f", {rep.saturated} saturated"
-             + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
-                if rep.resets else ""),
-             f"  coverage   {_coverage_line(cov, rep.passed)}",
-             f"  speed      {rep.beats} beats, {rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
-             f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
-             f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
-             f"stimulus+model {rep.prepare_seconds:.1f} s)"]
-    if show_bins and cov:
-        lines.append("coverage bins:")
-        lines.append(cov.table())
-    for note in rep.notes:
-        lines.append(f"  note       {note}")
-    if result.waves_file:
-        lines.append(f"  waves      {result.waves_file}  (open with gtkwave or surfer)")
-    if not rep.passed:
-        if rep.error:
-            lines.append(f"  error      {rep.error}")
-        lines.append("first failures:")
-        lines += [format_mismatch(m) for m in rep.details[:5]]
-        lines.append(f"  log        {result.log_file}")
-        hint = "" if job.waves else "   (add WAVES=1 for a waveform)"
-        lines.append(f"  reproduce  {job.repro}{hint}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

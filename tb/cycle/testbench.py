@@ -28,13 +28,12 @@ TAIL_CYCLES = 16
 
 @dataclasses.dataclass
 class RunStats:
-    """What one per-cycle run did: beats, cycles, wall time, handshake events, cut jobs."""
+    """What one per-cycle run did: beats, cycles, wall time, handshake events."""
 
     beats: int
     cycles: int
     seconds: float
     events: dict
-    cut_jobs: list
 
 
 class QmacTB:
@@ -117,4 +116,4 @@ class QmacTB:
                   "reset_mid_job": len(self.cut_jobs),
                   "exact_after_reset": exact_after_reset(sb, self.cut_jobs)}
         return RunStats(self.driver.beats_accepted, self.cycle() - c0,
-                        time.perf_counter() - t0, events, list(self.cut_jobs))
+                        time.perf_counter() - t0, events)

@@ -22,9 +22,6 @@ from tb.shared.job import ENV_VAR, SimJob, SimReport
 from . import run_dirs
 from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build, log_tail
 
-DEFAULT_MODE = "cycle"
-
-
 @dataclasses.dataclass(frozen=True)
 class Transport:
     """How a mode gets beats into the design."""

@@ -722,9 +722,7 @@ def mixed_stimulus(cfg: QmacConfig, rng: np.random.Generator, n_jobs: int,
             parts.append(GENERATORS[kind](cfg, rng, count))
     rest = n_jobs - sum(p.n_jobs for p in parts)
     if rest > 0:
-        fill = "uniform" if mix.get("uniform", 0) > 0 or not parts else directed[0]
-        parts.append(GENERATORS[fill](cfg, rng, rest) if fill == "uniform"
-                     else gen_uniform(cfg, rng, rest))
+        parts.append(gen_uniform(cfg, rng, rest))
     stim = Stimulus.concat(parts)
     stim = stim.take(rng.permutation(stim.n_jobs))
     stim.validate()

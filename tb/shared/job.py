@@ -16,6 +16,7 @@ from typing import Any
 from pyref.config import QmacConfig
 
 from .coverage import CoverageReport
+from .defaults import RUN_DEFAULTS
 
 ENV_VAR = "QMAC_TB_JOB"
 """Environment variable that carries the job (JSON) into the simulator process."""
@@ -31,12 +32,12 @@ class SimJob:
     seed: int
     n: int
     """Jobs (outputs) to generate; a reset drops the few in flight, see the report."""
-    mode: str = "cycle"
+    mode: str = RUN_DEFAULTS["mode"]
     mix: dict | None = None
     """Stimulus kinds and their shares (default: :data:`tb.shared.generators.DEFAULT_MIX`)."""
-    idle: str = "mixed"
-    ready: str = "mixed"
-    resets: int = 2
+    idle: str = RUN_DEFAULTS["idle"]
+    ready: str = RUN_DEFAULTS["ready"]
+    resets: int = RUN_DEFAULTS["resets"]
     vectors: str | None = None
     stream: str | None = None
     """A beats file (:func:`tb.stream.session.save_beats`) to play instead of generated stimulus."""

@@ -81,7 +81,6 @@ class Scoreboard:
         self.max_mismatches = max_mismatches
         self.max_detailed = max_detailed
         self.stop = False
-        self.last_output_cycle = -2
         self.last_checked_job = -1
 
     # -- events from the driver and the testbench --------------------------------------------
@@ -115,7 +114,6 @@ class Scoreboard:
         self.next_job = j + 1
         self.checked[j] = True
         self.out_cycle[j] = cycle
-        self.last_output_cycle = cycle
         self.last_checked_job = j
         self.got_xz[j] = y is None or sat is None
         if not self.got_xz[j]:
@@ -167,7 +165,6 @@ class Scoreboard:
         self.next_job = j0 + n
         self.checked[jobs] = True
         self.out_cycle[jobs] = cycles
-        self.last_output_cycle = int(cycles[-1])
         self.last_checked_job = int(jobs[-1])
         self.got_y[jobs] = np.where(xz, 0, y)
         self.got_sat[jobs] = sat & ~xz

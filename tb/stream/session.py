@@ -85,7 +85,7 @@ class StreamResult:
 
     def failure_lines(self, limit: int = 5) -> list[str]:
         """The report's error and first failures, formatted as ``make sim`` prints them."""
-        from tb.cli.sim import format_mismatch
+        from tb.cli.report import format_mismatch
 
         lines = [f"error: {self.report.error}"] if self.report.error else []
         lines += [format_mismatch(m) for m in self.report.details[:limit]]
