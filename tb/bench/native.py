@@ -5,13 +5,13 @@
 - Icarus: ``tb/hdl/qmac_bench_tb.v``, a plain Verilog testbench ($readmemh in, compare), timed as
   the wall time of ``vvp``.
 
-Both are built here, in ``build/bench/``, cached by content like the simulator builds.
+Both are built here, in ``build/bench/``, through the same cache as the simulator builds
+(:func:`tb.run.build.cached`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 import subprocess
@@ -24,8 +24,9 @@ from pyref.beats import BeatStream, JobResult
 from pyref.config import QmacConfig
 
 from tb.batch import pack as batch_pack
+from tb.batch.harness import MAKE_FLAGS
 from tb.run import toolchain
-from tb.run.build import REPO_ROOT, config_name, rtl_sources
+from tb.run.build import REPO_ROOT, cached, config_name, content_digest, rtl_sources
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 NATIVE_SOURCE = HDL_DIR / "qmac_native_bench.cpp"
@@ -63,37 +64,28 @@ class CeilingResult(Throughput):
     seconds: float
 
 
-def _digest(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.read_bytes() if isinstance(p, Path) else json.dumps(p).encode())
-    return h.hexdigest()[:16]
-
-
 def build_native(config: QmacConfig) -> Path:
     """Build (or reuse) the native Verilator harness for ``config``; returns the executable."""
     toolchain.use_simulator("verilator")
-    key = _digest(*rtl_sources(), NATIVE_SOURCE, config.to_dict(), NATIVE_FLAGS,
-                  toolchain.simulator_version("verilator"))
-    bdir = BENCH_ROOT / f"native-{config_name(config)}-{key}"
+    bdir = BENCH_ROOT / f"native-{config_name(config)}"
     exe = bdir / "qmac_native_bench"
-    if exe.exists():
-        return exe
-    bdir.mkdir(parents=True, exist_ok=True)
     defines = {"LANES": config.lanes, "IN_BITS": config.in_bits, "W_BITS": config.w_bits,
                "OUT_BITS": config.out_bits, "BIAS_BITS": config.bias_bits,
                "MULT_W": max(config.mult_bits, 1), "SHIFT_BITS": config.shift_bits}
     cflags = "-O2 -std=c++17 " + " ".join(f"-D{k}={v}" for k, v in defines.items())
     cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *NATIVE_FLAGS,
            "--top-module", "qmac", "-Mdir", str(bdir), "-o", exe.name, "-CFLAGS", cflags,
-           "-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2 OPT_SLOW=-O1",
+           "-MAKEFLAGS", " ".join(MAKE_FLAGS),
            *[f"-G{k}={v}" for k, v in config.rtl_parameters().items()],
            str(NATIVE_SOURCE), *map(str, rtl_sources())]
-    log = bdir / "build.log"
-    with open(log, "w") as f:
-        res = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if res.returncode or not exe.exists():
-        raise RuntimeError(f"native harness build failed; log: {log}")
+
+    def make(log: Path) -> None:
+        with open(log, "w") as f:
+            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=True)
+
+    digest = content_digest([*rtl_sources(), NATIVE_SOURCE],
+                            {"cmd": cmd, "verilator": toolchain.simulator_version("verilator")})
+    cached(bdir, digest, exe.name, make, what="native harness build")
     return exe
 
 
@@ -141,15 +133,19 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
     toolchain.use_simulator("icarus")
     n, m = len(stream), stream.n_jobs
     params = {**config.rtl_parameters(), "N_BEATS": n, "N_JOBS": m}
-    key = _digest(*rtl_sources(), ICARUS_TB, params)
-    bdir = BENCH_ROOT / f"icarus-{config_name(config)}-{key}"
+    bdir = BENCH_ROOT / f"icarus-{config_name(config)}"
     vvp = bdir / "bench.vvp"
-    bdir.mkdir(parents=True, exist_ok=True)
-    if not vvp.exists():
-        cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb",
-               *[f"-Pqmac_bench_tb.{k}={v}" for k, v in params.items()],
-               str(ICARUS_TB), *map(str, rtl_sources())]
-        subprocess.run(cmd, check=True)
+    cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb",
+           *[f"-Pqmac_bench_tb.{k}={v}" for k, v in params.items()],
+           str(ICARUS_TB), *map(str, rtl_sources())]
+
+    def make(log: Path) -> None:
+        with open(log, "w") as f:
+            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=True)
+
+    digest = content_digest([*rtl_sources(), ICARUS_TB],
+                            {"cmd": cmd, "icarus": toolchain.simulator_version("icarus")})
+    cached(bdir, digest, vvp.name, make, what="Icarus bench testbench build")
     beats = batch_pack.pack_beats(stream, config)
     jobs = batch_pack.pack_jobs(stream, config)
     (bdir / "bench_beats.hex").write_bytes(

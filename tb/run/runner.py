@@ -14,37 +14,29 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from tb.batch import harness
 from tb.shared.job import ENV_VAR, SimJob, SimReport
 
 from . import run_dirs
-from .build import BUILD_ROOT, RTL_DIR, Build, BuildSpec, build, log_tail
+from .build import BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, log_tail
 
 @dataclasses.dataclass(frozen=True)
 class Transport:
-    """How a mode gets beats into the design."""
+    """How a mode gets beats into the design: its cocotb test module and its build."""
 
     name: str
     test_module: str
-    toplevel: str = "qmac"
-    extra_sources: tuple[Path, ...] = ()
-    build_tag: str = ""
-    builder: Callable[[BuildSpec], Build] | None = None
-    """Builds ``spec`` instead of :func:`tb.run.build.build` (e.g. with other flags / a custom
-    runner); returns a :class:`tb.run.build.Build`."""
+    harness: Harness
 
 
 TRANSPORTS: dict[str, Transport] = {
-    "cycle": Transport("cycle", "tb.cycle.cocotb_test"),
-    "batch": Transport("batch", "tb.batch.cocotb_test", toplevel=harness.TOPLEVEL,
-                       extra_sources=(harness.WRAPPER,), build_tag="batch",
-                       builder=harness.build),
+    "cycle": Transport("cycle", "tb.cycle.cocotb_test", CYCLE),
+    "batch": Transport("batch", "tb.batch.cocotb_test", harness.HARNESSES["fast"]),
     # The batch testbench on cocotb's own Verilator main loop with a --timing clock (make bench).
-    "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test", toplevel=harness.TOPLEVEL,
-                              extra_sources=(harness.WRAPPER,), build_tag="batch-timing",
-                              builder=harness.build),
+    "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test",
+                              harness.HARNESSES["timing"]),
 }
 """The transports by ``mode``."""
 
@@ -109,10 +101,9 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     """
     t_wall = time.perf_counter()
     transport = get_transport(job.mode)
-    spec = BuildSpec(sim=job.sim, config=job.qmac_config(), rtl_dir=Path(rtl_dir),
-                     toplevel=transport.toplevel, extra_sources=transport.extra_sources,
-                     waves=job.waves, tag=transport.build_tag, build_root=Path(build_root))
-    b = transport.builder(spec) if transport.builder else build(spec)
+    spec = BuildSpec(sim=job.sim, config=job.qmac_config(), harness=transport.harness,
+                     rtl_dir=Path(rtl_dir), waves=job.waves, build_root=Path(build_root))
+    b = build(spec)
     with contextlib.ExitStack() as stack:
         if test_dir is None:
             test_dir = stack.enter_context(run_dirs.run_dir(spec.build_dir))
@@ -135,7 +126,7 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
     test_args: list[str] = []
     if job.waves:
         if job.sim == "icarus":
-            waves_file = test_dir / f"{transport.toplevel}.fst"
+            waves_file = test_dir / f"{spec.toplevel}.fst"
             plusargs.append(f"+dumpfile_path={waves_file}")
         else:
             waves_file = test_dir / "dump.vcd"
@@ -145,7 +136,7 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
         try:
             b.runner.test(
                 test_module=transport.test_module,
-                hdl_toplevel=transport.toplevel,
+                hdl_toplevel=spec.toplevel,
                 hdl_toplevel_lang="verilog",
                 build_dir=str(spec.build_dir),
                 test_dir=str(test_dir),

@@ -160,13 +160,13 @@ class RtlSession:
         """Build (or reuse the build) and start the simulator; returns self."""
         if self._conn is not None:
             return self
-        from tb.batch import harness as batch_build
+        from tb.batch.harness import make_spec
+        from tb.run.build import build
 
         t0 = time.perf_counter()
-        spec = batch_build.make_spec(self.config, self.sim, rtl_dir=self.rtl_dir,
-                                     build_root=self.build_root)
+        spec = make_spec(self.config, self.sim, rtl_dir=self.rtl_dir, build_root=self.build_root)
         try:
-            self.build = batch_build.build(spec)
+            self.build = build(spec)
         except RuntimeError as exc:  # the log's tail is in the message
             raise RtlRunError(f"the RTL does not build for {self.sim}: {exc}") from None
         try:
