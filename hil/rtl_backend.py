@@ -67,8 +67,11 @@ class RtlBackend:
             self._log_failures(index, layer, res)
         res.require_outputs()
         shape = (layer.n, layer.c)
+        reference = BackendResult(y=res.expected.y.reshape(shape),
+                                  saturated=res.expected.saturated.reshape(shape))
         return BackendResult(y=res.y.reshape(shape), cycles=res.cycles,
-                             wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape))
+                             wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape),
+                             reference=reference)
 
     def close(self) -> None:
         """End the simulation (if one runs)."""

@@ -27,6 +27,7 @@ from pyref.beats import BeatStream
 
 from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import exact_after_reset, make_report, prepare
+from tb.shared.scoreboard import Scoreboard
 
 from . import harness as batch_build
 from . import pack as batch_pack
@@ -160,11 +161,12 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     return events, None
 
 
-async def run_job(dut, job: SimJob) -> SimReport:
+async def run_job(dut, job: SimJob, *, stim=None, expected=None) -> tuple[SimReport, Scoreboard]:
     """Play and check every beat of ``job`` on ``dut`` (a ``qmac_batch_tb``); save its report to
-    ``job.results`` (with ``batch-result.json`` beside it) and, when ``job.capture`` names a
-    file, what the DUT output for each job (``y``, ``sat``, ``produced``, ``cycle``)."""
-    session = prepare(job)
+    ``job.results`` when it names a file (with ``batch-result.json`` beside it). ``stim`` and
+    ``expected`` play given jobs against a given prediction (:func:`tb.shared.prepare.prepare`).
+    Returns the report and the scoreboard, which holds what the DUT output for each job."""
+    session = prepare(job, stim=stim, expected=expected)
     # The patterns draw from their own stream; the stimulus is the per-cycle run's.
     rng = np.random.default_rng([job.seed, 0xBA7C])
     dut._log.info("qmac batch: %d jobs, %d beats, seed %d, idle=%s ready=%s",
@@ -187,22 +189,18 @@ async def run_job(dut, job: SimJob) -> SimReport:
     if job.results:
         report.save(job.results)
         Path(job.results).with_name("batch-result.json").write_text(json.dumps(detail, indent=1))
-    if job.capture:
-        sb = session.scoreboard
-        np.savez(job.capture, y=sb.got_y, sat=sb.got_sat, produced=sb.produced(),
-                 cycle=sb.out_cycle)
     for m in report.details:
         dut._log.error("%s", m["message"])
     if error:
         dut._log.error("%s", error)
-    return report
+    return report, session.scoreboard
 
 
 @cocotb.test()
 async def qmac_batch(dut):
     """Every output of the job's stimulus checked against pyref, a batch at a time."""
     job = SimJob.from_env()
-    report = await run_job(dut, job)
+    report, _ = await run_job(dut, job)
     assert report.passed, (f"{report.mismatches} mismatch(es)"
                            + (f"; {report.error}" if report.error else "")
                            + f"; reproduce with: {job.repro}")

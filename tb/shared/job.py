@@ -39,10 +39,6 @@ class SimJob:
     ready: str = RUN_DEFAULTS["ready"]
     resets: int = RUN_DEFAULTS["resets"]
     vectors: str | None = None
-    stream: str | None = None
-    """A beats file (:func:`tb.stream.session.save_beats`) to play instead of generated stimulus."""
-    capture: str = ""
-    """Where the run writes what the DUT output for each job (.npz: y, sat, produced, cycle)."""
     coverage: bool = True
     """Bin the jobs for functional coverage (hardware in the loop turns it off: it reports none)."""
     max_mismatches: int = 10
@@ -100,12 +96,19 @@ class SimReport:
     def coverage_report(self) -> CoverageReport | None:
         return CoverageReport.from_dict(self.coverage) if self.coverage else None
 
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1, default=_jsonable)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SimReport":
+        return cls(**json.loads(text))
+
     def save(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=1, default=_jsonable))
+        Path(path).write_text(self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SimReport":
-        return cls(**json.loads(Path(path).read_text()))
+        return cls.from_json(Path(path).read_text())
 
 
 def _jsonable(v: Any) -> Any:

@@ -17,7 +17,7 @@ from pyref.beats import JobResult, predict_jobs
 from pyref.config import QmacConfig
 
 from .coverage import EVENT_BINS, CoverageModel, RunShape
-from .generators import Stimulus, from_beats, from_layer, mixed_stimulus, plan_resets
+from .generators import Stimulus, from_layer, mixed_stimulus, plan_resets
 from .job import SimJob, SimReport
 from .patterns import PATTERNS, Pattern, make_pattern
 from .scoreboard import Scoreboard
@@ -49,33 +49,35 @@ def load_vectors(path: str):
     return _load(path, check_expected=False)
 
 
-def prepare(job: SimJob) -> Session:
+def prepare(job: SimJob, *, stim: Stimulus | None = None,
+            expected: JobResult | None = None) -> Session:
     """Stimulus, predictions, patterns, scoreboard and coverage for ``job`` (seeded by
-    ``job.seed``: the same job gives the same run)."""
+    ``job.seed``: the same job gives the same run).
+
+    ``stim`` plays given jobs instead (no resets), and ``expected`` is the prediction for them
+    when the caller already has it (the HIL session makes it once, in the parent)."""
     t0 = time.perf_counter()
     seq = np.random.SeedSequence(job.seed)
     rng_stim, rng_idle, rng_ready, rng_reset = (np.random.default_rng(s) for s in seq.spawn(4))
     notes: list[str] = []
+    given = stim is not None
     expected_y = None
     resets = job.resets
-    if job.vectors:
+    if stim is not None:
+        config = stim.config
+        resets = 0
+    elif job.vectors:
         config, layer, y = load_vectors(job.vectors)
         stim = from_layer(config, layer)
         stim.validate()
         if y is not None:
             expected_y = np.asarray(y, dtype=np.int64).reshape(-1)
         resets = 0  # a replay checks every output of the file
-    elif job.stream:
-        from tb.stream.session import load_beats
-
-        config, stream = load_beats(job.stream)
-        stim = from_beats(config, stream)
-        stim.validate()
-        resets = 0
     else:
         config = job.qmac_config()
         stim = mixed_stimulus(config, rng_stim, job.n, job.mix)
-    expected = predict_jobs(stim.stream, config)
+    if expected is None:
+        expected = predict_jobs(stim.stream, config)
     if expected_y is not None:
         differ = int(np.count_nonzero(expected_y != expected.y))
         if differ:
@@ -87,7 +89,7 @@ def prepare(job: SimJob) -> Session:
     idle_info, ready_info = PATTERNS[job.idle], PATTERNS[job.ready]
     shape = RunShape(idle_pauses=idle_info.pauses, idle_runs=idle_info.runs,
                      ready_pauses=ready_info.pauses, ready_runs=ready_info.runs,
-                     resets=len(cut_jobs), replay=bool(job.vectors or job.stream))
+                     resets=len(cut_jobs), replay=bool(job.vectors) or given)
     sb = Scoreboard(expected, expected_y=expected_y, describe_job=stim.job_detail,
                     max_mismatches=job.max_mismatches)
     cov = CoverageModel(stim, expected, shape) if job.coverage else None

@@ -1,10 +1,11 @@
 """The cocotb test behind :class:`tb.stream.session.RtlSession`, run inside the simulator.
 
 It connects to the session's Unix socket (address in ``$QMAC_TB_STREAM``) and serves requests
-until told to quit or the session goes away: each request is a :class:`~tb.shared.job.SimJob` (JSON)
-naming a beats or vector file; it is played and checked by :func:`tb.batch.cocotb_test.run_job`,
-which writes the report and the captured outputs, and the answer is one JSON line. While it
-waits for a request the simulation is paused (Python holds the simulator's only thread).
+until told to quit or the session goes away: each request is a :class:`~tb.shared.job.SimJob`
+with the jobs and their expected results as arrays (:mod:`tb.stream.request`); they are played
+and checked by :func:`tb.batch.cocotb_test.run_job`, and the answer carries the report and what
+the DUT output for each job (:mod:`tb.stream.channel`). While it waits for a request the
+simulation is paused (Python holds the simulator's only thread).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import cocotb
 from tb.batch.cocotb_test import run_job
 from tb.shared.job import SimJob
 
-from .session import SERVER_ENV
+from . import request
+from .channel import SERVER_ENV, Channel, ChannelClosed
 
 
 @cocotb.test()
@@ -28,25 +30,28 @@ async def qmac_stream(dut):
     address = json.loads(os.environ[SERVER_ENV])["address"]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(address)
-    requests = sock.makefile("rb")
+    channel = Channel(sock)
     served = 0
     try:
         while True:
-            line = requests.readline()
-            if not line:
+            try:
+                message, arrays = channel.receive()
+            except ChannelClosed:
                 break                       # the session is gone
-            message = json.loads(line)
             if message.get("op") == "quit":
                 break
             try:
-                report = await run_job(dut, SimJob.from_json(message["job"]))
-                reply = {"ok": True, "passed": report.passed}
+                job = SimJob.from_json(message["job"])
+                stim, expected = request.decode(job.qmac_config(), arrays)
+                report, sb = await run_job(dut, job, stim=stim, expected=expected)
+                channel.send({"ok": True, "report": report.to_json()},
+                             {"y": sb.got_y, "sat": sb.got_sat, "produced": sb.produced(),
+                              "cycle": sb.out_cycle})
             except Exception:  # answer with it: the session reports it and stays usable
-                reply = {"ok": False, "error": traceback.format_exc()}
-                dut._log.error("%s", reply["error"])
-            sock.sendall((json.dumps(reply) + "\n").encode())
+                error = traceback.format_exc()
+                dut._log.error("%s", error)
+                channel.send({"ok": False, "error": error})
             served += 1
     finally:
-        requests.close()
         sock.close()
     dut._log.info("qmac stream: served %d run(s)", served)

@@ -14,9 +14,11 @@ one after the other (each layer's input is the previous RTL output)::
         h = rtl.run_layer(layer1)                       # StreamResult
         out = rtl.run_layer(next_layer(h.y.reshape(n, c)))
 
-Inside the simulator runs the cocotb test :mod:`tb.stream.cocotb_test`: it connects back over a Unix
-socket and, per request, plays a beats or vector file with :func:`tb.batch.cocotb_test.run_job` and
-answers once the report and the captured outputs are written. The session uses the config's
+Inside the simulator runs the cocotb test :mod:`tb.stream.cocotb_test`: it connects back over a
+Unix socket. A request carries the layer (or the beats) and pyref's prediction for its jobs, made
+once here (:mod:`tb.stream.request`), as arrays over that socket (:mod:`tb.stream.channel`); the
+simulator plays them with :func:`tb.batch.cocotb_test.run_job` and answers with the report and
+what the RTL output for each job, on the same socket. No files. The session uses the config's
 batch build (``build/sim/<sim>/<config>-batch/``, shared with ``make sim`` and built once) and a
 run folder of its own (:mod:`tb.run.run_dirs`).
 """
@@ -37,15 +39,16 @@ from pathlib import Path
 
 import numpy as np
 
-from pyref.beats import BeatStream
+from pyref.beats import BeatStream, JobResult, predict_jobs
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
 from tb.run import run_dirs
 from tb.shared.job import SimJob, SimReport
 
-SERVER_ENV = "QMAC_TB_STREAM"
-"""Environment variable that tells :mod:`tb.stream.cocotb_test` where to connect (JSON)."""
+from . import request
+from .channel import SERVER_ENV, Channel, ChannelClosed
+
 TEST_MODULE = "tb.stream.cocotb_test"
 POLL_SECONDS = 0.2
 
@@ -72,8 +75,10 @@ class StreamResult:
     cycles: int
     wall: float
     run_dir: Path
+    expected: JobResult | None = None
+    """pyref's prediction for each job, which the scoreboard checked the RTL against."""
     request: Path | None = None
-    """The request file, kept when the run failed (``make sim VECTORS=`` replays a layer's)."""
+    """A failed layer's vector file (``make sim VECTORS=`` replays it)."""
 
     @property
     def passed(self) -> bool:
@@ -102,32 +107,6 @@ class StreamResult:
         raise RtlRunError("\n".join(lines))
 
 
-def save_beats(path: str | os.PathLike, config: QmacConfig, stream: BeatStream) -> Path:
-    """Write ``stream`` (validated against ``config``) with its config as a beats file (.npz)."""
-    stream.validate(config)
-    arrays = {f.name: _compact(getattr(stream, f.name)) for f in dataclasses.fields(BeatStream)}
-    np.savez(path, config=np.array(config.to_json()), **arrays)
-    return Path(path)
-
-
-def load_beats(path: str | os.PathLike) -> tuple[QmacConfig, BeatStream]:
-    """``(config, stream)`` of a beats file written by :func:`save_beats`."""
-    with np.load(path) as data:
-        config = QmacConfig.from_json(str(data["config"]))
-        stream = BeatStream(**{f.name: data[f.name] for f in dataclasses.fields(BeatStream)})
-    return config, stream
-
-
-def _compact(a: np.ndarray) -> np.ndarray:
-    if a.dtype == bool or a.size == 0:
-        return a
-    lo, hi = int(a.min()), int(a.max())
-    for t in (np.int8, np.int16, np.int32):
-        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return a.astype(t)
-    return a
-
-
 class RtlSession:
     """One simulator process running the RTL of ``config`` on ``sim``, for any number of runs.
 
@@ -149,10 +128,10 @@ class RtlSession:
         self.start_seconds = 0.0
         self.runs = 0
         self._conn: socket.socket | None = None
+        self._channel: Channel | None = None
         self._thread: threading.Thread | None = None
         self._sim_error: BaseException | None = None
         self._exit = contextlib.ExitStack()
-        self._buf = b""
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -195,6 +174,7 @@ class RtlSession:
                         raise RtlRunError(f"the {self.sim} simulation did not start within "
                                           f"{self.start_timeout:.0f} s; log: {self.log_file}")
             self._conn.settimeout(POLL_SECONDS)
+            self._channel = Channel(self._conn, alive=self._thread.is_alive)
         except BaseException:
             self.close()
             raise
@@ -207,9 +187,10 @@ class RtlSession:
         atexit.unregister(self.close)
         if self._conn is not None:
             with contextlib.suppress(OSError):
-                self._conn.sendall(b'{"op": "quit"}\n')
+                self._channel.send({"op": "quit"})
             self._conn.close()
             self._conn = None
+            self._channel = None
         if self._thread is not None:
             self._thread.join(timeout=120)
             self._thread = None
@@ -229,51 +210,44 @@ class RtlSession:
 
     def run(self, stream: BeatStream) -> StreamResult:
         """Play ``stream`` and return what the RTL produced, job by job."""
-        self.start()
-        path = self.run_dir / f"req{self.runs}-beats.npz"
-        save_beats(path, self.config, stream)
-        return self._request(path, stream.n_jobs, stream=str(path))
+        stream.validate(self.config)
+        expected = predict_jobs(stream, self.config)
+        return self._request(request.beats_arrays(stream, expected), expected)
 
     def run_layer(self, layer: Layer) -> StreamResult:
         """Play the beats of ``layer`` (job ``n * C + c`` computes ``y[n, c]``; the simulator
-        makes them from the layer with :func:`pyref.beats.layer_to_beats`)."""
-        from pyref.vectors import save_vectors
+        makes them from the layer with :func:`pyref.beats.layer_to_beats`). A run that fails
+        leaves the layer as a vector file for ``make sim VECTORS=`` (:attr:`StreamResult.request`)."""
+        layer.validate(self.config)
+        expected = request.predict_layer(layer, self.config)
+        result = self._request(request.layer_arrays(layer, expected), expected)
+        if not result.passed or not result.produced.all():
+            from pyref.vectors import save_vectors
 
-        self.start()
-        path = Path(save_vectors(self.run_dir / f"req{self.runs}-layer.npz", self.config, layer))
-        return self._request(path, layer.n * layer.c, vectors=str(path))
+            result.request = Path(save_vectors(self.run_dir / f"req{self.runs - 1}-layer.npz",
+                                               self.config, layer))
+        return result
 
-    def _request(self, path: Path, n_jobs: int, **source) -> StreamResult:
+    def _request(self, arrays: dict, expected: JobResult) -> StreamResult:
         from tb.run.build import config_name
 
+        self.start()
         t0 = time.perf_counter()
         i = self.runs
         self.runs += 1
-        results = self.run_dir / f"req{i}-results.json"
-        capture = self.run_dir / f"req{i}-outputs.npz"
+        n_jobs = len(expected.y)
         job = SimJob(config=self.config.to_dict(), config_name=config_name(self.config),
                      sim=self.sim, seed=0, n=n_jobs, mode="batch", idle="none", ready="none",
-                     resets=0, coverage=False, max_mismatches=n_jobs + 1,
-                     results=str(results),
-                     capture=str(capture), **source)
-        if "vectors" in source:
-            job.repro = (f"make sim VECTORS={path} SIM={self.sim} SEED=0 IDLE=none READY=none "
-                         f"RESETS=0")
-        self._send({"job": job.to_json()})
-        reply = self._receive()
+                     resets=0, coverage=False, max_mismatches=n_jobs + 1)
+        self._send({"job": job.to_json()}, arrays)
+        reply, out = self._receive()
         if not reply.get("ok"):
             raise RtlRunError(f"the {self.sim} simulation could not run request {i}:\n"
                               f"{reply.get('error', reply)}")
-        report = SimReport.load(results)
-        with np.load(capture) as cap:
-            y, sat, produced = cap["y"], cap["sat"], cap["produced"]
-        keep = not report.passed or not produced.all()
-        if not keep:
-            path.unlink(missing_ok=True)
-        capture.unlink(missing_ok=True)
-        return StreamResult(y=y, sat=sat, produced=produced, report=report, cycles=report.cycles,
-                            wall=time.perf_counter() - t0, run_dir=self.run_dir,
-                            request=path if keep else None)
+        report = SimReport.from_json(reply["report"])
+        return StreamResult(y=out["y"], sat=out["sat"], produced=out["produced"], report=report,
+                            cycles=report.cycles, wall=time.perf_counter() - t0,
+                            run_dir=self.run_dir, expected=expected)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -294,28 +268,20 @@ class RtlSession:
         return RtlRunError(f"the {self.sim} simulation {what}{why}; log: {self.log_file}\n"
                            f"{log_tail(self.log_file, 40)}")
 
-    def _send(self, message: dict) -> None:
-        if self._conn is None:
+    def _send(self, message: dict, arrays: dict | None = None) -> None:
+        if self._channel is None:
             raise RtlRunError("the RTL session is closed")
         try:
-            self._conn.sendall((json.dumps(message) + "\n").encode())
+            self._channel.send(message, arrays)
         except OSError:
             raise self._died("is gone") from None
 
-    def _receive(self) -> dict:
-        while b"\n" not in self._buf:
-            try:
-                chunk = self._conn.recv(65536)
-            except socket.timeout:
-                if not self._thread.is_alive():
-                    raise self._died("ended in the middle of a run") from None
-                continue
-            if not chunk:
-                self._thread.join(timeout=30)
-                raise self._died("ended in the middle of a run")
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
+    def _receive(self) -> tuple[dict, dict]:
+        try:
+            return self._channel.receive()
+        except ChannelClosed:
+            self._thread.join(timeout=30)
+            raise self._died("ended in the middle of a run") from None
 
 
 def run_stream(config: QmacConfig, stream: BeatStream, sim: str = "verilator",
@@ -333,5 +299,4 @@ def run_layer(config: QmacConfig, layer: Layer, sim: str = "verilator",
         return rtl.run_layer(layer)
 
 
-__all__ = ["RtlRunError", "RtlSession", "StreamResult", "load_beats",
-           "run_layer", "run_stream", "save_beats"]
+__all__ = ["RtlRunError", "RtlSession", "StreamResult", "run_layer", "run_stream"]
