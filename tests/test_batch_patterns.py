@@ -1,12 +1,15 @@
-"""The batch path's numpy twins of the named handshake patterns (tb/patterns.py): the same
-shapes, drawn in one go."""
+"""The named handshake patterns (tb/shared/patterns.py): drawn in one go for the batch
+transport, stepped as generators by the per-cycle driver, from the same drawing functions."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
-from tb.batch import patterns as bs
+from tb.batch.patterns import PatternSource
+from tb.shared import patterns as bs
 from tb.shared.patterns import PATTERNS
 
 N = 20000
@@ -19,11 +22,21 @@ def runs(a: np.ndarray, value: bool) -> np.ndarray:
     return np.array([len(p) for p in pieces if p[0] == value])
 
 
-def test_every_named_pattern_has_a_twin():
+def test_every_named_pattern_draws_bools():
     rng = np.random.default_rng(0)
     for name in PATTERNS:
         a = bs.pauses(name, rng, 1000)
         assert a.dtype == bool and a.shape == (1000,)
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+def test_both_transports_draw_the_same_cycles(name):
+    """The per-cycle generator and the batch draw, from equal seeds, give the same cycles."""
+    n = 2 * bs.BLOCK
+    stepped = list(itertools.islice(bs.make_pattern(name, np.random.default_rng(9)), n))
+    rng = np.random.default_rng(9)
+    drawn = np.concatenate([bs.pauses(name, rng, bs.BLOCK), bs.pauses(name, rng, bs.BLOCK)])
+    assert stepped == drawn.tolist()
 
 
 def test_none_and_alternate_exact():
@@ -62,9 +75,9 @@ def test_mixed_switches_between_shapes():
 
 
 def test_pattern_source_bits():
-    src = bs.PatternSource("alternate", "none", np.random.default_rng(0))
+    src = PatternSource("alternate", "none", np.random.default_rng(0))
     # bit 0: offer (idle pattern says go), bit 1: out_ready (never paused).
     assert src.take(4).tolist() == [3, 2, 3, 2]
-    assert bs.PatternSource("none", "none", np.random.default_rng(0)).take(3).tolist() == [3] * 3
+    assert PatternSource("none", "none", np.random.default_rng(0)).take(3).tolist() == [3] * 3
     with pytest.raises(ValueError, match="no handshake pattern 'sometimes'"):
-        bs.PatternSource("sometimes", "none", np.random.default_rng(0))
+        PatternSource("sometimes", "none", np.random.default_rng(0))
