@@ -12,11 +12,12 @@ from pyref.beats import BeatStream, jobs_to_beats
 from pyref.config import QmacConfig
 from tb.batch import pack as batch_pack
 from tb.batch import plan as batch_plan
+from tb.shared.packing import pack_fields
 
 
 def test_pack_fields_hand_worked():
     # -2 in 8 bits is 0xfe; 3 in 4 bits lands at bit 8: 0x3fe.
-    words = batch_pack.pack_fields(1, [(np.array([-2]), 8), (np.array([3]), 4)])
+    words = pack_fields(1, [(np.array([-2]), 8), (np.array([3]), 4)])
     assert words.dtype == np.uint32
     assert words.tolist() == [[0x3FE]]
 
@@ -24,12 +25,12 @@ def test_pack_fields_hand_worked():
 def test_pack_fields_crosses_64_bit_boundary():
     # A 60-bit zero, then 0xab in 8 bits at bits 60..67: 0xb at the top of 32-bit word 1,
     # 0xa at the bottom of word 2.
-    words = batch_pack.pack_fields(1, [(np.array([0]), 60), (np.array([0xAB]), 8)])
+    words = pack_fields(1, [(np.array([0]), 60), (np.array([0xAB]), 8)])
     assert words.tolist() == [[0, 0xB0000000, 0xA]]
 
 
 def test_pack_fields_64_bit_negative():
-    words = batch_pack.pack_fields(1, [(np.array([-1]), 64), (np.array([1]), 1)])
+    words = pack_fields(1, [(np.array([-1]), 64), (np.array([1]), 1)])
     assert words.tolist() == [[0xFFFFFFFF, 0xFFFFFFFF, 1]]
 
 
@@ -41,7 +42,7 @@ def test_pack_fields_matches_big_integer(fields):
     for bits, v in fields:
         value |= (v & ((1 << bits) - 1)) << off
         off += bits
-    words = batch_pack.pack_fields(1, [(np.array([v]), bits) for bits, v in fields])
+    words = pack_fields(1, [(np.array([v]), bits) for bits, v in fields])
     got = sum(int(w) << (32 * i) for i, w in enumerate(words[0]))
     assert got == value
     assert words.shape[1] == -(-off // 32)
@@ -119,7 +120,7 @@ def test_lane_block_matches_lane_by_lane(bits, lanes, lead, seed):
     vals = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(n, lanes))
     head = rng.integers(0, 2, size=n)
     fields = ([(head, 1)] * lead) + [(vals, bits), (head, 1)]
-    words = batch_pack.pack_fields(n, fields)
+    words = pack_fields(n, fields)
     for r in range(n):
         value, off = 0, 0
         for _ in range(lead):

@@ -17,11 +17,13 @@ from pyref.beats import JobResult, predict_jobs
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from pyref.layer import Layer
 from tb.cli.sim import job_from_args, normalize_argv, parser
-from tb.cycle.driver import pack_lanes
 from tb.run.build import RTL_DIR, config_name
+from tb.shared import exact_values as EV
 from tb.shared import generators as S
+from tb.shared import stimulus as ST
 from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
 from tb.shared.faults import FAULTS
+from tb.shared.packing import pack_lanes
 from tb.shared.patterns import PATTERNS, alternate, make_pattern, random_pauses
 from tb.shared.scoreboard import Scoreboard
 
@@ -70,7 +72,7 @@ def test_realize_acc_is_exact(named, seed, frac):
     lo, hi = cfg.acc_range
     cap = min(hi, cfg.bias_range[1] + 8 * cfg.lanes * 2 ** (cfg.in_bits + cfg.w_bits - 2))
     target = int(frac * cap)
-    x, w, bias = S.realize_acc(cfg, rng, target)
+    x, w, bias = EV.realize_acc(cfg, rng, target)
     assert _acc(x, w, bias) == target
     assert all(cfg.in_range[0] <= v <= cfg.in_range[1] for v in x)
     assert all(cfg.w_range[0] <= v <= cfg.w_range[1] for v in w)
@@ -142,12 +144,12 @@ def test_overflow_jobs_leave_the_accumulator_range(name, cfg):
 def test_overflow_unreachable_for_a_wide_accumulator():
     cfg = QmacConfig(acc_bits=64, bias_bits=16)
     # 2^63 / (128 * 128) products are needed: far beyond the cap.
-    assert S.overflow_lengths(cfg) == (None, None)
+    assert EV.overflow_lengths(cfg) == (None, None)
     assert S.gen_overflow(cfg, np.random.default_rng(0), 8).n_jobs == 0
     why = reachable(cfg)
     assert why["acc_overflow_high"] and why["acc_overflow_low"] and why["acc_overflow_back"]
     # default: bias 2^31 - 1 plus one product of 2^14 passes the top
-    assert S.overflow_lengths(NAMED_CONFIGS["default"]) == (1, 1)
+    assert EV.overflow_lengths(NAMED_CONFIGS["default"]) == (1, 1)
 
 
 @pytest.mark.parametrize("name,cfg", CONFIGS)
@@ -160,7 +162,7 @@ def test_extreme_and_long_and_single_beat_jobs(name, cfg):
     single = S.gen_single_beat(cfg, rng, 20)
     assert np.all(single.beats_per_job == 1)
     long_k = S.gen_long_k(cfg, rng, 10)
-    assert np.all(long_k.beats_per_job >= S.LONG_JOB_BEATS)
+    assert np.all(long_k.beats_per_job >= ST.LONG_JOB_BEATS)
     if cfg.lanes > 1:
         assert np.all(long_k.k % cfg.lanes != 0)
 
@@ -185,7 +187,7 @@ def test_mixed_stimulus_is_valid_and_reproducible(name, cfg):
     assert a.n_jobs == 500
     assert np.array_equal(a.stream.x, b.stream.x) and np.array_equal(a.kind, b.kind)
     for kind in ("ties", "clamp_edges", "shift_extremes", "long_k", "single_beat"):
-        assert np.count_nonzero(a.kind == S.KINDS.index(kind)) >= S.MIN_DIRECTED_JOBS
+        assert np.count_nonzero(a.kind == ST.KINDS.index(kind)) >= S.MIN_DIRECTED_JOBS
 
 
 def test_plan_resets_picks_multibeat_jobs_apart():
@@ -202,7 +204,7 @@ def test_from_layer_orders_jobs_like_y():
     layer = Layer.build(cfg, rng.integers(-128, 128, (3, 21)), rng.integers(-128, 128, (4, 21)),
                         bias=rng.integers(-1000, 1000, 4), mult=rng.integers(1, 65535, 4),
                         shift=rng.integers(10, 20, 4))
-    stim = S.from_layer(cfg, layer)
+    stim = ST.from_layer(cfg, layer)
     y = predict_jobs(stim.stream, cfg).y.reshape(3, 4)
     for n in range(3):
         for c in range(4):
@@ -257,7 +259,7 @@ def _stim_of(cfg, jobs):
     """A stimulus from hand-written jobs: (x list, w list, bias, mult, shift, zp, lo, hi)."""
     dicts = [dict(x=x, w=w, bias=b, mult=m, shift=s, out_zp=z, act_min=lo, act_max=hi)
              for x, w, b, m, s, z, lo, hi in jobs]
-    return S._assemble_jobs(cfg, np.random.default_rng(0), dicts, "uniform")
+    return ST.assemble_jobs(cfg, np.random.default_rng(0), dicts, "uniform")
 
 
 def test_job_features_hand_worked():

@@ -3,9 +3,9 @@
 Started by :func:`tb.run.runner.run_sim` like the per-cycle test (:mod:`tb.cycle.cocotb_test`), from the same
 :class:`~tb.shared.job.SimJob`: :func:`tb.shared.prepare.prepare` makes the same stimulus, predictions,
 scoreboard and coverage model. The beats are played in batches through ``qmac_batch_tb``
-(:mod:`tb.batch.transport`); each batch's cycle trace is checked for the handshake and timing
-rules (:mod:`tb.batch.trace`) and its outputs go through the shared
-:class:`~tb.shared.scoreboard.Scoreboard` with their cycles. Mid-job resets are played as the per-cycle
+(:mod:`tb.batch.transport`); each batch's cycle trace is checked by a
+:class:`~tb.batch.checker.BatchChecker` (handshake and timing rules, :mod:`tb.batch.trace`), which
+hands its outputs with their cycles to the shared :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle
 driver plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and
 the scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
 plus ``batch-result.json`` beside it with the batch figures.
@@ -26,13 +26,13 @@ import numpy as np
 from pyref.beats import BeatStream
 
 from tb.shared.job import SimJob, SimReport
-from tb.shared.prepare import exact_after_reset, make_report, prepare
+from tb.shared.prepare import make_report, prepare
 from tb.shared.scoreboard import Scoreboard
 
 from . import harness as batch_build
 from . import pack as batch_pack
 from . import plan as batch_plan
-from . import trace as batch_trace
+from .checker import BatchChecker
 from .patterns import PatternSource
 from .transport import BatchPlayer, DpiTransport, MemhTransport
 
@@ -96,9 +96,7 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     detail.update(transport=transport.name, batches=len(batches), batches_played=0,
                   cycles=0, latency=None, t_pack=time.perf_counter() - t0, t_sim=0.0,
                   t_check=0.0)
-    events: dict[str, int] = {"reset_mid_job": 0}
-    cut_done: list[int] = []
-    latency = None
+    checker = BatchChecker(config, stream, cut, sb)
     for i, (b0, b1, j0, j1) in enumerate(batches):
         ta = time.perf_counter()
         budget = min(batch_plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
@@ -106,50 +104,18 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
         # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
         span = min(budget, 4 * (b1 - b0 + j1 - j0))
         pattern = patterns.take(batch_plan.pattern_length(span, pat_limit))
-        trace = await player.play(beats[b0:b1], bbits, jobs[j0:j1], jbits, pattern,
-                                  max_cycles=budget, reset_cycles=3 if i == 0 else 0)
+        played = await player.play(beats[b0:b1], bbits, jobs[j0:j1], jbits, pattern,
+                                   max_cycles=budget, reset_cycles=3 if i == 0 else 0)
         tb_ = time.perf_counter()
-        c0 = trace.cycle0
-        sub = batch_plan.slice_stream(stream, b0, b1)
-        f = batch_trace.decode(trace.words, trace.unknown_digits)
-        out = batch_trace.extract(f, config)
-        hs = batch_trace.check_handshake(f, out, sub, job_offset=j0, cycle0=c0)
-        # The shared scoreboard: when each job's last beat went in, then the outputs with their
-        # cycles (global cycle numbers: the rising edge that ends the cycle), a reset at a time.
-        lasts = np.flatnonzero(sub.last)
-        lasts = lasts[lasts < len(out.accept)]
-        last_job = j0 + sub.job_of_beat[lasts]
-        sb.accept_cycle[last_job] = c0 + out.accept[lasts]
-        cuts = j0 + sub.job_of_beat[np.flatnonzero(cut[b0:b1])]
-        bounds = batch_trace.reset_starts(f)
-        lo = 0
-        for k in range(len(bounds) + 1):
-            hi = (np.searchsorted(out.fire, bounds[k]) if k < len(bounds) else len(out.fire))
-            sel = slice(lo, hi)
-            sb.check(out.y[sel], out.sat[sel], c0 + out.fire[sel], out.xz[sel])
-            if k < len(bounds) and k < len(cuts):
-                sb.drop_through(int(cuts[k]))
-                cut_done.append(int(cuts[k]))
-            lo = hi
-        events["reset_mid_job"] += len(bounds)
-        # Latency of every output the scoreboard matched to a job of this batch.
-        mine = np.arange(j0, j1)
-        mine = mine[sb.checked[mine] & (sb.out_cycle[mine] >= c0)]
-        idx = np.searchsorted(out.fire, sb.out_cycle[mine] - c0)
-        latency, bad = batch_trace.check_latency(f, out, idx, sb.accept_cycle[mine] - c0, mine,
-                                                 cycle0=c0, latency=latency)
-        failures = hs.failures + ([bad] if bad else [])
-        for name, count in hs.events.items():
-            events[name] = events.get(name, 0) + count
+        failures = checker.check(played, b0, b1, j0, j1)
         detail["t_sim"] += tb_ - ta
         detail["t_check"] += time.perf_counter() - tb_
         detail["batches_played"] += 1
-        detail["cycles"] += len(trace.words)
-        detail["latency"] = latency
+        detail["cycles"] += len(played.words)
+        detail["latency"] = checker.latency
         if failures:
-            failures.sort(key=lambda x: x.cycle)
             detail["handshake_failures"] = [str(x) for x in failures]
-            return events, str(failures[0])
+            return checker.events, str(failures[0])
         if sb.pending and not sb.stop:
             # The batch drained but some job that went in never came out: report it now,
             # before later outputs are matched to the wrong jobs.
@@ -157,8 +123,7 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
             break
         if sb.stop:
             break
-    events["exact_after_reset"] = exact_after_reset(sb, cut_done)
-    return events, None
+    return {**checker.events, "exact_after_reset": checker.exact_after_reset()}, None
 
 
 async def run_job(dut, job: SimJob, *, stim=None, expected=None) -> tuple[SimReport, Scoreboard]:

@@ -1,4 +1,5 @@
-"""Vectorized packing of a batch into the words of ``tb/hdl/qmac_batch_tb.sv``.
+"""A batch as the words of ``tb/batch/hdl/qmac_batch_tb.sv`` (fields packed by
+:func:`tb.shared.packing.pack_fields`).
 
 A beat word is ``{cut, last, first, w[lanes-1] .. w[0], x[lanes-1] .. x[0]}`` (x lane 0 at bit 0); a
 job word is ``{act_max, act_min, out_zp, shift, mult, bias}`` (bias at bit 0), each field in
@@ -12,6 +13,7 @@ import numpy as np
 
 from pyref.beats import BeatStream
 from pyref.config import QmacConfig
+from tb.shared.packing import pack_fields
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -24,47 +26,6 @@ def beat_bits(config: QmacConfig) -> int:
 def job_bits(config: QmacConfig) -> int:
     """Width of a job word."""
     return config.bias_bits + max(config.mult_bits, 1) + config.shift_bits + 3 * config.out_bits
-
-
-def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
-    """Pack fields, the first at bit 0, into ``(n, words)`` uint32 rows.
-
-    A field is ``(values, bits)``: ``values`` is ``(n,)``, or ``(n, k)`` for ``k`` sub-fields of
-    ``bits`` each (lanes, lowest first). Values are taken in two's complement modulo
-    ``2**bits`` (``bits`` <= 64).
-    """
-    total = sum(bits * (1 if np.ndim(v) == 1 else np.shape(v)[1]) for v, bits in fields)
-    n64 = max(1, -(-total // 64))
-    out = np.zeros((n, n64), dtype=np.uint64)
-    as_bytes = out.view(np.uint8)
-    off = 0
-    for values, bits in fields:
-        if not 1 <= bits <= 64:
-            raise ValueError(f"field width {bits} is not in 1 .. 64")
-        v = np.asarray(values)
-        if v.shape[:1] != (n,) or v.ndim not in (1, 2):
-            raise ValueError(f"field of shape {v.shape}, expected ({n},) or ({n}, k)")
-        cols = v.reshape(n, -1)
-        if bits in (8, 16, 32) and off % 8 == 0 and n:
-            # Byte-aligned lanes: their little-endian bytes are the packed bits.
-            raw = cols.astype(f"<i{bits // 8}").view(np.uint8)
-            as_bytes[:, off // 8: off // 8 + raw.shape[1]] = raw
-            off += bits * cols.shape[1]
-            continue
-        for c in range(cols.shape[1]):
-            col = cols[:, c]
-            u = col.astype(np.int64).view(np.uint64) if col.dtype != np.uint64 else col
-            if bits < 64:
-                u = u & np.uint64((1 << bits) - 1)
-            word, sh = divmod(off, 64)
-            out[:, word] |= u << np.uint64(sh)
-            if sh and sh + bits > 64:
-                out[:, word + 1] |= u >> np.uint64(64 - sh)
-            off += bits
-    words32 = -(-total // 32)
-    if not n:
-        return np.zeros((0, words32), np.uint32)
-    return np.ascontiguousarray(out.view(np.uint32)[:, :words32])
 
 
 def pack_beats(stream: BeatStream, config: QmacConfig, cut: np.ndarray | None = None

@@ -1,15 +1,15 @@
-"""Check a batch's cycle trace against the reference model and the handshake rules, vectorized.
+"""Decode a batch's cycle trace and check it against the handshake and timing rules, vectorized
+(the values are the scoreboard's job: :class:`tb.batch.checker.BatchChecker` feeds it).
 
-The batch wrapper records one 32-bit word per cycle (``tb/hdl/qmac_batch_tb.sv``): ``out_y`` at
-[15:0], ``out_sat`` at 16, ``out_ready`` 20, ``out_valid`` 21, ``in_ready`` 22, ``in_valid`` 23,
-``rst`` 24. From it, every cycle is checked at once with numpy:
+The batch wrapper records one 32-bit word per cycle (``tb/batch/hdl/qmac_batch_tb.sv``):
+``out_y`` at [15:0], ``out_sat`` at 16, ``out_ready`` 20, ``out_valid`` 21, ``in_ready`` 22,
+``in_valid`` 23, ``rst`` 24. From it, every cycle is checked at once with numpy:
 
-- no unknown (X/Z) handshake bit in any cycle; no unknown ``out_y``/``out_sat`` on a valid cycle;
+- no unknown (X/Z) handshake bit in any cycle (X/Z on ``out_y``/``out_sat`` of a transfer is
+  passed on to the scoreboard);
 - every beat is taken, in order, and ``in_ready`` is low only in cycles where the output is
   back-pressured (``out_valid && !out_ready``), so jobs run back to back at one beat per clock;
 - while ``out_valid && !out_ready``, the next cycle keeps ``out_valid`` and the same y and flag;
-- exactly one output per job, in job order, none extra; each one's y and saturation flag equal
-  the reference model's;
 - each output becomes valid a fixed number of pipeline advances after its job's last beat is
   taken (its latency; an edge is an advance unless the output is back-pressured in that cycle),
   and never before it.
@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from pyref.beats import BeatStream, JobResult
+from pyref.beats import BeatStream
 from pyref.config import QmacConfig
 
 BIT_SAT = 16
@@ -56,15 +56,6 @@ class Failure:
     def __str__(self) -> str:
         where = f"job {self.job}, " if self.job is not None else ""
         return f"{self.kind}: {where}cycle {self.cycle} (t = {self.time_ns} ns): {self.message}"
-
-
-class BatchMismatch(AssertionError):
-    """The DUT broke the reference model or the handshake; the message names job and cycle."""
-
-    def __init__(self, failures: list[Failure]):
-        self.failures = failures
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        super().__init__(str(failures[0]) + more)
 
 
 @dataclasses.dataclass
@@ -121,19 +112,6 @@ class HandshakeCheck:
     events: dict[str, int]
     """Handshake coverage events (names of :data:`tb.shared.coverage.EVENT_BINS`)."""
     stall_cycles: int
-
-
-@dataclasses.dataclass
-class BatchCheck:
-    """What one batch's standalone check (:func:`check_trace`) measured."""
-
-    n_beats: int
-    n_outputs: int
-    n_saturated: int
-    n_cycles: int
-    latency: int | None
-    stall_cycles: int
-    idle_cycles: int
 
 
 def extract(f: TraceFields, config: QmacConfig) -> BatchOutputs:
@@ -264,58 +242,6 @@ def check_latency(f: TraceFields, out: BatchOutputs, fire_index: np.ndarray,
                                     f"{'the first output took' if latency is None else 'expected'}"
                                     f" {measured}")
     return measured, None
-
-
-def check_trace(fields: TraceFields, stream: BeatStream, expected: JobResult,
-                config: QmacConfig, *, job_offset: int = 0, cycle0: int = 0,
-                latency: int | None = None, max_failures: int = 10) -> BatchCheck:
-    """Check one batch without resets on its own: handshake, one output per job in order,
-    timing, and values against ``expected`` (the reference model's result for the batch's
-    jobs); raise :class:`BatchMismatch` naming job and cycle at the first violation."""
-    f = fields
-    n = len(f.y_raw)
-    out = extract(f, config)
-    hs = check_handshake(f, out, stream, job_offset=job_offset, cycle0=cycle0,
-                         max_failures=max_failures)
-    fails = list(hs.failures)
-
-    def add(kind: str, job: int | None, cycle: int, msg: str) -> None:
-        g = cycle0 + int(cycle)
-        fails.append(Failure(kind, None if job is None else job_offset + int(job), g,
-                             edge_time_ns(g), msg))
-
-    n_jobs = stream.n_jobs
-    if len(out.start) > n_jobs:
-        c = int(out.start[n_jobs])
-        add("extra output", None, c, f"an output beyond the batch's {n_jobs} jobs became valid "
-            f"(raw y = {int(f.y_raw[c]):#x})")
-    if len(out.fire) < n_jobs:
-        j = len(out.fire)
-        last_beat = stream.job_ends[j]
-        at = (f" (its last beat was taken in cycle {cycle0 + int(out.accept[last_beat])})"
-              if last_beat < len(out.accept) else "")
-        add("missing output", j, n - 1, f"only {len(out.fire)} of {n_jobs} outputs came out{at}")
-    m = min(len(out.fire), n_jobs)
-    ends = stream.job_ends[:m]
-    k = int(np.count_nonzero(ends < len(out.accept)))
-    measured, bad_t = check_latency(f, out, np.arange(k), out.accept[ends[:k]],
-                                    job_offset + np.arange(k), cycle0=cycle0, latency=latency)
-    if bad_t is not None:
-        fails.append(bad_t)
-    ey = np.asarray(expected.y[:m], dtype=np.int64)
-    es = np.asarray(expected.saturated[:m], dtype=bool)
-    bad = out.xz[:m] | (out.y[:m] != ey) | (out.sat[:m] != es)
-    if bad.any():
-        j = int(np.argmax(bad))
-        got = ("X/Z" if out.xz[j] else f"y = {int(out.y[j])}, sat = {int(out.sat[j])}")
-        add("value", j, int(out.fire[j]), f"expected y = {int(ey[j])}, sat = {int(es[j])} "
-            f"(acc = {int(expected.acc[j])}); got {got}; {int(bad.sum())} of {m} outputs wrong")
-    if fails:
-        fails.sort(key=lambda x: x.cycle)
-        raise BatchMismatch(fails[:max_failures])
-    return BatchCheck(n_beats=len(stream), n_outputs=m, n_saturated=int(out.sat[:m].sum()),
-                      n_cycles=n, latency=measured, stall_cycles=hs.stall_cycles,
-                      idle_cycles=int((~f.in_valid).sum()))
 
 
 def _first(mask: np.ndarray) -> int | None:

@@ -27,6 +27,7 @@ from tb.batch import pack as batch_pack
 from tb.batch.harness import MAKE_FLAGS
 from tb.run import toolchain
 from tb.run.build import REPO_ROOT, cached, config_name, content_digest, rtl_sources
+from tb.shared.packing import pack_fields
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 NATIVE_SOURCE = HDL_DIR / "qmac_native_bench.cpp"
@@ -92,15 +93,16 @@ def build_native(config: QmacConfig) -> Path:
 def _job_table(stream: BeatStream, config: QmacConfig) -> np.ndarray:
     """``(jobs, 6)`` uint64: bias, mult, shift, out_zp, act_min, act_max masked to their widths."""
     ends = stream.job_ends
+    m = len(ends)
     widths = [config.bias_bits, max(config.mult_bits, 1), config.shift_bits,
               config.out_bits, config.out_bits, config.out_bits]
     cols = [stream.bias, stream.mult, stream.shift, stream.out_zp, stream.act_min,
             stream.act_max]
-    out = np.empty((len(ends), 6), dtype=np.uint64)
-    for i, (col, bits) in enumerate(zip(cols, widths)):
-        v = np.asarray(col[ends]).astype(np.int64).view(np.uint64)
-        out[:, i] = v & np.uint64((1 << bits) - 1) if bits < 64 else v
-    return out
+    # One field per 64-bit slot: the value at its width, zeros above it.
+    slots = [pack_fields(m, [(col[ends], bits)] + ([(np.zeros(m, np.int64), 64 - bits)]
+                                                   if bits < 64 else []))
+             for col, bits in zip(cols, widths)]
+    return np.ascontiguousarray(np.concatenate(slots, axis=1)).view(np.uint64)
 
 
 def run_native(config: QmacConfig, stream: BeatStream, expected: JobResult) -> CeilingResult:
@@ -109,8 +111,8 @@ def run_native(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
     vec = exe.parent / "vectors"
     vec.mkdir(exist_ok=True)
     n = len(stream)
-    xw = batch_pack.pack_fields(n, [(stream.x, config.in_bits)])
-    ww = batch_pack.pack_fields(n, [(stream.w, config.w_bits)])
+    xw = pack_fields(n, [(stream.x, config.in_bits)])
+    ww = pack_fields(n, [(stream.w, config.w_bits)])
     (vec / "x.bin").write_bytes(np.ascontiguousarray(xw).tobytes())
     (vec / "w.bin").write_bytes(np.ascontiguousarray(ww).tobytes())
     flags = stream.first.astype(np.uint8) | (stream.last.astype(np.uint8) << 1)
@@ -152,7 +154,7 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
         batch_pack.to_hex_lines(beats, batch_pack.beat_bits(config)))
     (bdir / "bench_jobs.hex").write_bytes(
         batch_pack.to_hex_lines(jobs, batch_pack.job_bits(config)))
-    ex = batch_pack.pack_fields(m, [(np.asarray(expected.y), config.out_bits),
+    ex = pack_fields(m, [(np.asarray(expected.y), config.out_bits),
                                     (np.asarray(expected.saturated, dtype=np.int64), 1)])
     (bdir / "bench_expect.hex").write_bytes(batch_pack.to_hex_lines(ex, config.out_bits + 1))
     t0 = time.perf_counter()

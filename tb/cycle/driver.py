@@ -1,4 +1,4 @@
-"""The input-stream driver: plays a :class:`~tb.shared.generators.Stimulus` beat by beat on the
+"""The input-stream driver: plays a :class:`~tb.shared.stimulus.Stimulus` beat by beat on the
 ``in_*`` ports of ``qmac``, with idle cycles from an idle pattern.
 
 Every beat is packed into port words (ints) before the run starts, so a cycle costs a handful
@@ -19,24 +19,8 @@ from cocotb.triggers import Event, ReadOnly, RisingEdge
 
 from pyref.config import QmacConfig
 
-from tb.shared.generators import Stimulus
-
-
-def pack_lanes(values: np.ndarray, bits: int, chunk: int = 4096) -> list[int]:
-    """Each row of ``values`` (``(J, lanes)``, signed or unsigned) as one unsigned int with lane
-    ``l`` at bits ``[l*bits, (l+1)*bits)`` in two's complement: the port word of a beat."""
-    values = np.asarray(values, dtype=np.int64)
-    j, lanes = values.shape
-    mask = (1 << bits) - 1
-    out: list[int] = []
-    shifts = np.arange(bits, dtype=np.uint64)
-    for a in range(0, j, chunk):
-        block = (values[a:a + chunk] & mask).astype(np.uint64)          # (c, lanes)
-        bitmat = ((block[:, :, None] >> shifts) & np.uint64(1)).astype(np.uint8)
-        packed = np.packbits(bitmat.reshape(block.shape[0], lanes * bits), axis=1,
-                             bitorder="little")
-        out.extend(int.from_bytes(row.tobytes(), "little") for row in packed)
-    return out
+from tb.shared.packing import pack_lanes
+from tb.shared.stimulus import Stimulus
 
 
 def to_unsigned(values: np.ndarray, bits: int) -> list[int]:

@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import RisingEdge
 
-from tb.shared.prepare import Session, exact_after_reset
+from tb.shared.prepare import Session
 
 from .driver import BeatDriver
 from .monitor import OutputMonitor
@@ -114,6 +114,6 @@ class QmacTB:
         sb.finish()
         events = {**self.driver.stats, **self.monitor.stats,
                   "reset_mid_job": len(self.cut_jobs),
-                  "exact_after_reset": exact_after_reset(sb, self.cut_jobs)}
+                  "exact_after_reset": sb.exact_after(self.cut_jobs)}
         return RunStats(self.driver.beats_accepted, self.cycle() - c0,
                         time.perf_counter() - t0, events)

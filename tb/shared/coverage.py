@@ -26,7 +26,8 @@ from pyref.config import QmacConfig
 from pyref.rounding import round_shift_scalar
 from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 
-from .generators import LONG_JOB_BEATS, OVERFLOW_K_CAP, Stimulus, extreme_x, overflow_lengths
+from .exact_values import OVERFLOW_K_CAP, extreme_x, overflow_lengths
+from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
     "tie_pos_up": "positive value exactly halfway, rounded up (visible in the output)",

@@ -28,26 +28,17 @@ reverse), which the interface allows and which a datapath must not mistake for d
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Callable, Mapping
 
 import numpy as np
 
-from pyref.beats import JOB_FIELDS, BeatStream, layer_to_beats
 from pyref.config import QmacConfig
-from pyref.layer import Layer
 
-KINDS = ("uniform", "extremes", "ties", "clamp_edges", "overflow", "shift_extremes",
-         "mult_extremes", "single_beat", "long_k", "vectors")
-"""Job kinds, in the order of their code in :attr:`Stimulus.kind`."""
+from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, corner_products,
+                           exact_requant, extreme_x, overflow_lengths, realize_acc)
+from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
 
-OVERFLOW_K_CAP = 1024
-"""The longest job (in elements) the overflow generator builds; overflow that needs more is
-treated as unreachable for the config (see coverage)."""
-
-LONG_JOB_BEATS = 16
-"""A job of at least this many beats counts as long (coverage bin ``long_job``)."""
 
 DEFAULT_MIX: dict[str, float] = {
     "uniform": 0.52, "extremes": 0.04, "ties": 0.10, "clamp_edges": 0.08, "overflow": 0.04,
@@ -55,115 +46,10 @@ DEFAULT_MIX: dict[str, float] = {
 }
 """Share of each kind in :func:`mixed_stimulus` (``uniform`` takes what the others leave)."""
 
+
 MIN_DIRECTED_JOBS = 12
 """Each directed kind gets at least this many jobs when the run is big enough, so that every
 coverage bin is hit even in short regression runs."""
-
-
-@dataclasses.dataclass
-class Stimulus:
-    """``M`` jobs for one config: the beats and, per job, its K and its kind."""
-
-    config: QmacConfig
-    stream: BeatStream
-    k: np.ndarray
-    """(M,) elements per job before padding."""
-    kind: np.ndarray
-    """(M,) index into :data:`KINDS`."""
-
-    def __post_init__(self) -> None:
-        self.k = np.asarray(self.k, dtype=np.int64)
-        self.kind = np.asarray(self.kind, dtype=np.int8)
-
-    @property
-    def n_jobs(self) -> int:
-        return int(self.k.shape[0])
-
-    @property
-    def n_beats(self) -> int:
-        return len(self.stream)
-
-    @property
-    def job_starts(self) -> np.ndarray:
-        return self.stream.job_starts
-
-    @property
-    def beats_per_job(self) -> np.ndarray:
-        return self.stream.job_ends - self.stream.job_starts + 1
-
-    def validate(self) -> None:
-        """Shapes, framing and ranges of the beats (pyref), K against the beat count, and
-        ``act_min <= act_max`` for every job."""
-        self.stream.validate(self.config)
-        if self.stream.n_jobs != self.n_jobs:
-            raise ValueError(f"{self.stream.n_jobs} jobs in the stream but {self.n_jobs} K values")
-        beats = self.beats_per_job
-        want = -(-self.k // self.config.lanes)
-        if np.any(beats != want):
-            j = int(np.argmax(beats != want))
-            raise ValueError(f"job {j}: K = {self.k[j]} needs {want[j]} beats, has {beats[j]}")
-        lo, hi = self.stream.job_values("act_min"), self.stream.job_values("act_max")
-        if np.any(lo > hi):
-            j = int(np.argmax(lo > hi))
-            raise ValueError(f"job {j}: act_min = {lo[j]} > act_max = {hi[j]}")
-
-    @classmethod
-    def concat(cls, parts: list["Stimulus"]) -> "Stimulus":
-        parts = [p for p in parts if p.n_jobs]
-        if not parts:
-            raise ValueError("no jobs to concatenate")
-        return cls(parts[0].config, BeatStream.concat([p.stream for p in parts]),
-                   np.concatenate([p.k for p in parts]), np.concatenate([p.kind for p in parts]))
-
-    def take(self, jobs: np.ndarray) -> "Stimulus":
-        """The jobs ``jobs`` (indices, any order) as a new stimulus."""
-        jobs = np.asarray(jobs, dtype=np.int64)
-        starts, counts = self.job_starts[jobs], self.beats_per_job[jobs]
-        beat_idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        fields = {f.name: getattr(self.stream, f.name)[beat_idx]
-                  for f in dataclasses.fields(BeatStream)}
-        return Stimulus(self.config, BeatStream(**fields), self.k[jobs], self.kind[jobs])
-
-    def job_values(self, name: str) -> np.ndarray:
-        return self.stream.job_values(name)
-
-    def job_detail(self, j: int, max_elems: int = 64) -> dict:
-        """The inputs of job ``j`` as plain Python values (for failure reports)."""
-        s = self.stream
-        b0 = int(self.job_starts[j])
-        nb = int(self.beats_per_job[j])
-        k = int(self.k[j])
-        x = s.x[b0:b0 + nb].reshape(-1)[:k]
-        w = s.w[b0:b0 + nb].reshape(-1)[:k]
-        d = {"job": int(j), "kind": KINDS[int(self.kind[j])], "K": k, "beats": nb,
-             "first_beat": b0}
-        for name in JOB_FIELDS:
-            d[name] = int(getattr(s, name)[b0])
-        d["x"] = [int(v) for v in x[:max_elems]]
-        d["w"] = [int(v) for v in w[:max_elems]]
-        if k > max_elems:
-            d["truncated"] = f"first {max_elems} of {k} elements shown"
-        return d
-
-
-# ------------------------------------------------------------------------------------------------
-# Value helpers
-# ------------------------------------------------------------------------------------------------
-
-def _bitlen(v: int) -> int:
-    return abs(int(v)).bit_length()
-
-
-def _corner_products(cfg: QmacConfig) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """``(x, w, x*w)`` of the largest positive and the most negative single product."""
-    xs, ws = cfg.in_range, cfg.w_range
-    corners = [(x, w, x * w) for x in xs for w in ws]
-    return max(corners, key=lambda c: c[2]), min(corners, key=lambda c: c[2])
-
-
-def extreme_x(cfg: QmacConfig) -> int:
-    """The x of the issue's extreme beat: -2^(n-1) when signed, else the largest x."""
-    return cfg.in_range[0] if cfg.in_signed else cfg.in_range[1]
 
 
 def _rand_k(cfg: QmacConfig, rng: np.random.Generator, m: int) -> np.ndarray:
@@ -244,157 +130,12 @@ def _uniform_requant(cfg: QmacConfig, rng: np.random.Generator, m: int
     return rng.integers(mlo, mhi + 1, m), rng.integers(slo, shi + 1, m)
 
 
-# ------------------------------------------------------------------------------------------------
-# Building exact accumulator values
-# ------------------------------------------------------------------------------------------------
-
-class Unrealizable(ValueError):
-    """The config cannot build the requested accumulator value within the length cap."""
-
-
-def realize_acc(cfg: QmacConfig, rng: np.random.Generator, target: int, *, k_min: int = 1,
-                k_cap: int = OVERFLOW_K_CAP) -> tuple[list[int], list[int], int]:
-    """``(x, w, bias)`` with ``bias + sum(x * w) == target`` exactly, every value in range.
-
-    The bias carries as much as its width allows; the products carry the rest, all with the
-    same sign so the running sum moves monotonically from the bias to ``target`` (no overflow
-    on the way when ``target`` is in range, whatever the accumulator mode). A few random
-    products come first when ``target`` is far from the accumulator's limits.
-    """
-    target = int(target)
-    blo, bhi = cfg.bias_range
-    xlo, xhi = cfg.in_range
-    wlo, whi = cfg.w_range
-    acc_lo, acc_hi = cfg.acc_range
-    xs: list[int] = []
-    ws: list[int] = []
-    # Optional random prefix (either sign), only well away from the accumulator's limits.
-    n_pre = int(rng.integers(0, 2 * cfg.lanes + 1))
-    pre_max = n_pre * max(abs(xlo), xhi) * max(abs(wlo), whi)
-    if n_pre and abs(target) + 2 * pre_max < acc_hi // 2:
-        xs = [int(v) for v in rng.integers(xlo, xhi + 1, n_pre)]
-        ws = [int(v) for v in rng.integers(wlo, whi + 1, n_pre)]
-    want = target - sum(a * b for a, b in zip(xs, ws))
-    # Same-sign products: x > 0 always (works for unsigned x), w carries the sign.
-    xp = xhi
-    sgn = 1 if want >= 0 else -1
-    wmag = whi if sgn > 0 else -wlo
-    big = xp * wmag
-    if blo <= want <= bhi:
-        bias = want
-        d = 0
-    else:
-        edge = bhi if want > bhi else blo
-        # Leave room (< wmag) for the remainder of the greedy split.
-        bias = edge - sgn * min(wmag, bhi - blo)
-        bias = min(max(bias, blo), bhi)
-        d = want - bias
-    n_full, rest = divmod(abs(d), big)
-    x_part, rest = divmod(rest, wmag)
-    n_unit = 0
-    if not blo <= bias + sgn * rest <= bhi:
-        n_unit = -(-rest // xp)  # finish with w = +-1 (narrow bias)
-    if len(xs) + n_full + (x_part > 0) + n_unit > k_cap:
-        raise Unrealizable(f"accumulator {target} needs more than {k_cap} products")
-    xs += [xp] * n_full
-    ws += [sgn * wmag] * n_full
-    if x_part:
-        xs.append(int(x_part))
-        ws.append(sgn * wmag)
-    if n_unit:
-        for _ in range(n_unit):
-            step = min(xp, rest)
-            xs.append(int(step))
-            ws.append(sgn)
-            rest -= step
-    else:
-        bias += sgn * rest
-    if not xs or len(xs) < k_min:
-        # Zero products to reach k_min: x = 0 with a random w.
-        extra = max(k_min - len(xs), 1 if not xs else 0)
-        xs += [0] * extra
-        ws += [int(v) for v in rng.integers(wlo, whi + 1, extra)]
-    assert bias + sum(a * b for a, b in zip(xs, ws)) == target and blo <= bias <= bhi
-    return xs, ws, int(bias)
-
-
-# ------------------------------------------------------------------------------------------------
-# Assembly
-# ------------------------------------------------------------------------------------------------
-
-def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.ndarray,
-             w: np.ndarray, values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
-    """Beats from jobs of varying length: ``x``/``w`` hold all jobs' elements back to back
-    (job j has ``k[j]`` of them), ``values`` one entry per job for each of ``JOB_FIELDS``
-    (``mult`` may be left out when ``mult_bits = 0``). Padding lanes get a zero product with a
-    random other operand."""
-    lanes = cfg.lanes
-    k = np.asarray(k, dtype=np.int64)
-    m = k.shape[0]
-    beats = -(-k // lanes)
-    n_beats = int(beats.sum())
-    slots = n_beats * lanes
-    xx = np.zeros(slots, np.int64)
-    ww = np.zeros(slots, np.int64)
-    elem_job = np.repeat(np.arange(m), k)
-    within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-    pos = ((np.cumsum(beats) - beats) * lanes)[elem_job] + within
-    xx[pos] = np.asarray(x, dtype=np.int64)
-    ww[pos] = np.asarray(w, dtype=np.int64)
-    pad = np.ones(slots, bool)
-    pad[pos] = False
-    n_pad = int(pad.sum())
-    if n_pad:
-        zero_x = rng.random(n_pad) < 0.5
-        xx[pad] = np.where(zero_x, 0, rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n_pad))
-        ww[pad] = np.where(zero_x, rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n_pad), 0)
-    beat_job = np.repeat(np.arange(m), beats)
-    bpos = np.arange(n_beats) - np.repeat(np.cumsum(beats) - beats, beats)
-    fields = {}
-    for name in JOB_FIELDS:
-        v = values.get(name)
-        if v is None:
-            if name != "mult":
-                raise KeyError(f"job value {name!r} missing")
-            v = np.zeros(m, np.int64)
-        v = np.broadcast_to(np.asarray(v, dtype=np.int64), (m,))
-        fields[name] = v[beat_job]
-    stream = BeatStream(x=xx.reshape(n_beats, lanes), w=ww.reshape(n_beats, lanes),
-                        first=bpos == 0, last=bpos == beats[beat_job] - 1, **fields)
-    return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
-
-
-def _assemble_jobs(cfg: QmacConfig, rng: np.random.Generator, jobs: list[dict], kind: str
-                   ) -> Stimulus:
-    """``assemble`` from a list of per-job dicts with ``x``, ``w`` lists and scalar values."""
-    if not jobs:
-        return _empty(cfg, kind)
-    k = np.array([len(j["x"]) for j in jobs], np.int64)
-    x = np.concatenate([np.asarray(j["x"], np.int64) for j in jobs])
-    w = np.concatenate([np.asarray(j["w"], np.int64) for j in jobs])
-    values = {name: np.array([int(j.get(name, 0)) for j in jobs], np.int64) for name in JOB_FIELDS}
-    return assemble(cfg, rng, k, x, w, values, kind)
-
-
-def _empty(cfg: QmacConfig, kind: str) -> Stimulus:
-    lanes = cfg.lanes
-    z = np.zeros(0, np.int64)
-    stream = BeatStream(x=np.zeros((0, lanes), np.int64), w=np.zeros((0, lanes), np.int64),
-                        first=z.astype(bool), last=z.astype(bool),
-                        **{name: z for name in JOB_FIELDS})
-    return Stimulus(cfg, stream, z, z.astype(np.int8))
-
-
 def _dots(k: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per-job dot products as float (for magnitude estimates only)."""
     prod = x.astype(np.float64) * w.astype(np.float64)
     starts = np.cumsum(k) - k
     return np.add.reduceat(prod, starts) if len(k) else prod[:0]
 
-
-# ------------------------------------------------------------------------------------------------
-# Generators
-# ------------------------------------------------------------------------------------------------
 
 def _random_jobs(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, kind: str,
                  uniform_requant: float = 0.5) -> Stimulus:
@@ -437,7 +178,7 @@ def gen_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     product."""
     lanes = cfg.lanes
     k = rng.integers(1, 5, m) * lanes
-    (px, pw, _), (nx, nw, _) = _corner_products(cfg)
+    (px, pw, _), (nx, nw, _) = corner_products(cfg)
     ex, ew = extreme_x(cfg), cfg.w_range[0]
     neg = (np.arange(m) % 2 == 1)
     x = np.repeat(np.where(neg, nx, ex), k)
@@ -447,12 +188,6 @@ def gen_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     mult, shift = _fit_requant(cfg, rng, acc)
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, m)}
     return assemble(cfg, rng, k, x, w, values, "extremes")
-
-
-def _acc_cap(cfg: QmacConfig) -> int:
-    """A comfortable largest |accumulator| for directed jobs (realizable in a few beats)."""
-    (_, _, pmax), (_, _, pmin) = _corner_products(cfg)
-    return min(cfg.acc_range[1], cfg.bias_range[1] + 4 * cfg.lanes * max(pmax, -pmin, 1))
 
 
 def _pick_odd(rng: np.random.Generator, max_abs: int) -> int:
@@ -475,20 +210,20 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
         except Unrealizable:
             continue
         jobs.append(job)
-    return _assemble_jobs(cfg, rng, jobs, "ties")
+    return assemble_jobs(cfg, rng, jobs, "ties")
 
 
 def _shift_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     sign = 1 if i % 2 == 0 else -1
     parity = (i // 2) % 2
     c_max = (1 << cfg.out_bits) - 1          # r ~ C/2 stays within reach of out_zp
-    cap = _acc_cap(cfg)
+    cap = acc_cap(cfg)
     shift_max = cfg.shift_range[1]
     if cfg.mult_bits == 0:
         m_odd, j = 1, 0
     else:
         m_odd = _pick_odd(rng, min((1 << min(cfg.mult_bits, cfg.out_bits)) - 1, c_max))
-        j_max = min(cfg.mult_bits - _bitlen(m_odd), shift_max - 1)
+        j_max = min(cfg.mult_bits - bitlen(m_odd), shift_max - 1)
         j = int(rng.integers(0, j_max + 1))
     a_max = max(1, c_max // m_odd)
     for _ in range(16):
@@ -515,15 +250,15 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
         # Tie in SaturatingRoundingDoublingHighMul: x * M = odd * 2^30.
         m_odd = _pick_odd(rng, min(c_max, (1 << 15) - 1))
         a = sign * _pick_odd(rng, max(1, c_max // m_odd))
-        j_lo = max(0, _bitlen(a) - 1)
-        j_hi = 31 - _bitlen(m_odd)
+        j_lo = max(0, bitlen(a) - 1)
+        j_hi = 31 - bitlen(m_odd)
         j = int(rng.integers(j_lo, j_hi + 1))
         acc, mult, s = a << (30 - j), m_odd << j, 0
         r_est = (a * m_odd + 1) // 2
     elif variant == 1:
         # Tie in RoundingDivideByPOT: M = 2^30, x = C * 2^e, h = C * 2^(e-1), C odd.
         cc = sign * _pick_odd(rng, c_max)
-        e = int(rng.integers(1, 31 - _bitlen(cc) + 1))
+        e = int(rng.integers(1, 31 - bitlen(cc) + 1))
         acc, mult, s = cc << e, 1 << 30, -e
         r_est = cc // 2
     else:
@@ -535,23 +270,6 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
     out = _centred_out(cfg, np.array([r_est]))
     return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": s,
             **{k: int(v[0]) for k, v in out.items()}}
-
-
-def _exact_requant(cfg: QmacConfig, rng: np.random.Generator, r: int) -> tuple[int, int, int]:
-    """``(acc, mult, shift)`` whose requantized value is exactly ``r`` (no rounding involved)."""
-    cap = _acc_cap(cfg)
-    room = max(0, int(math.floor(math.log2(cap / max(abs(r), 1)))))
-    if cfg.rounding == "gemmlowp":
-        # M = 2^30, s = -e: h = acc / 2 exactly, then an exact divide by 2^e.
-        e = int(rng.integers(0, max(0, min(30, room - 1)) + 1))
-        return r << (e + 1), 1 << 30, -e
-    shift_max = cfg.shift_range[1]
-    if cfg.mult_bits == 0:
-        t = int(rng.integers(0, min(shift_max, room) + 1))
-        return r << t, 0, t
-    j = int(rng.integers(0, min(cfg.mult_bits - 1, shift_max) + 1))
-    t = int(rng.integers(j, max(j, min(shift_max, j + room)) + 1))
-    return r << (t - j), 1 << j, t
 
 
 def gen_clamp_edges(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
@@ -569,26 +287,13 @@ def gen_clamp_edges(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimul
         bound = act_max if edge < 3 else act_min
         z = bound + (edge % 3) - 1           # -1, 0, +1 around the bound
         try:
-            acc, mult, shift = _exact_requant(cfg, rng, z - zp)
+            acc, mult, shift = exact_requant(cfg, rng, z - zp)
             x, w, bias = realize_acc(cfg, rng, acc)
         except Unrealizable:
             continue
         jobs.append({"x": x, "w": w, "bias": bias, "mult": mult, "shift": shift,
                      "out_zp": zp, "act_min": act_min, "act_max": act_max})
-    return _assemble_jobs(cfg, rng, jobs, "clamp_edges")
-
-
-def overflow_lengths(cfg: QmacConfig) -> tuple[int | None, int | None]:
-    """Products needed (at the extreme product, from the extreme bias) to push the accumulator
-    past its top and past its bottom; None when more than :data:`OVERFLOW_K_CAP` would be
-    needed (or no product has that sign)."""
-    (_, _, pmax), (_, _, pmin) = _corner_products(cfg)
-    acc_lo, acc_hi = cfg.acc_range
-    blo, bhi = cfg.bias_range
-    up = (acc_hi - bhi) // pmax + 1 if pmax > 0 else None      # bhi + up * pmax > acc_hi
-    down = (blo - acc_lo) // -pmin + 1 if pmin < 0 else None   # blo + down * pmin < acc_lo
-    return (up if up is not None and up <= OVERFLOW_K_CAP else None,
-            down if down is not None and down <= OVERFLOW_K_CAP else None)
+    return assemble_jobs(cfg, rng, jobs, "clamp_edges")
 
 
 def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
@@ -596,7 +301,7 @@ def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     every other job then comes back in range with products of the other sign, where wrapping
     and saturating accumulators give different answers. Empty when the config cannot
     overflow within :data:`OVERFLOW_K_CAP` products."""
-    (px, pw, pmax), (nx, nw, pmin) = _corner_products(cfg)
+    (px, pw, pmax), (nx, nw, pmin) = corner_products(cfg)
     acc_lo, acc_hi = cfg.acc_range
     blo, bhi = cfg.bias_range
     lanes = cfg.lanes
@@ -630,7 +335,7 @@ def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
             continue
         jobs.append((xs, ws, bias))
     if not jobs:
-        return _empty(cfg, "overflow")
+        return empty_stimulus(cfg, "overflow")
     n = len(jobs)
     k = np.array([len(j[0]) for j in jobs], np.int64)
     x = np.concatenate([np.asarray(j[0], np.int64) for j in jobs])
@@ -670,7 +375,7 @@ def gen_shift_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Sti
 def gen_mult_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     """Multiplier 0 and its largest value (none when the config has no multiplier)."""
     if cfg.mult_bits == 0:
-        return _empty(cfg, "mult_extremes")
+        return empty_stimulus(cfg, "mult_extremes")
     mlo, mhi = cfg.mult_range
     k = _rand_k(cfg, rng, m)
     n = int(k.sum())
@@ -727,20 +432,6 @@ def mixed_stimulus(cfg: QmacConfig, rng: np.random.Generator, n_jobs: int,
     stim = stim.take(rng.permutation(stim.n_jobs))
     stim.validate()
     return stim
-
-
-def from_layer(cfg: QmacConfig, layer: Layer) -> Stimulus:
-    """The jobs of a layer in output order (job ``n * C + c`` computes ``y[n, c]``)."""
-    stream = layer_to_beats(layer, cfg)
-    m = layer.n * layer.c
-    return Stimulus(cfg, stream, np.full(m, layer.k, np.int64),
-                    np.full(m, KINDS.index("vectors"), np.int8))
-
-
-def from_beats(cfg: QmacConfig, stream: BeatStream) -> Stimulus:
-    """Given beats as a stimulus (K of a job taken as its beats times ``lanes``)."""
-    k = (stream.job_ends - stream.job_starts + 1) * cfg.lanes
-    return Stimulus(cfg, stream, k, np.full(len(k), KINDS.index("vectors"), np.int8))
 
 
 def plan_resets(stim: Stimulus, rng: np.random.Generator, n_resets: int) -> np.ndarray:

@@ -17,7 +17,8 @@ from pyref.beats import JobResult, predict_jobs
 from pyref.config import QmacConfig
 
 from .coverage import EVENT_BINS, CoverageModel, RunShape
-from .generators import Stimulus, from_layer, mixed_stimulus, plan_resets
+from .generators import mixed_stimulus, plan_resets
+from .stimulus import Stimulus, from_layer
 from .job import SimJob, SimReport
 from .patterns import PATTERNS, Pattern, make_pattern
 from .scoreboard import Scoreboard
@@ -129,13 +130,3 @@ def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
         notes=list(session.notes),
         error=error,
     )
-
-
-def exact_after_reset(sb: Scoreboard, cut_jobs) -> int:
-    """How many mid-job resets were followed by a job that was checked and right."""
-    n = 0
-    for j in cut_jobs:
-        nxt = int(j) + 1
-        if nxt < sb.n_jobs and sb.checked[nxt] and not sb.failed_jobs[nxt]:
-            n += 1
-    return n

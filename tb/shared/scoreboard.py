@@ -47,7 +47,7 @@ class Scoreboard:
     """Expected outputs for every job of a run, and the record of what the DUT produced.
 
     ``describe_job(j)`` returns the inputs of job j for failure reports (see
-    :meth:`tb.shared.generators.Stimulus.job_detail`). After ``max_mismatches`` failures
+    :meth:`tb.shared.stimulus.Stimulus.job_detail`). After ``max_mismatches`` failures
     :attr:`stop` turns True so the testbench can end the run early.
     """
 
@@ -88,6 +88,10 @@ class Scoreboard:
     def job_sent(self, job: int, cycle: int) -> None:
         """The last beat of ``job`` was accepted on ``cycle``: its output may appear after it."""
         self.accept_cycle[job] = cycle
+
+    def jobs_sent(self, jobs: np.ndarray, cycles: np.ndarray) -> None:
+        """:meth:`job_sent` for many jobs at once (a captured batch)."""
+        self.accept_cycle[np.asarray(jobs, dtype=np.int64)] = cycles
 
     def drop_through(self, job: int) -> int:
         """A reset cut ``job``: it and every earlier job not yet output produce nothing.
@@ -216,6 +220,15 @@ class Scoreboard:
         """Finished jobs whose output has not appeared yet."""
         sent = self.accept_cycle >= 0
         return int(np.count_nonzero(sent[self.next_job:]))
+
+    def exact_after(self, cut_jobs) -> int:
+        """How many of the jobs a reset cut were followed by a job that was checked and right."""
+        n = 0
+        for j in cut_jobs:
+            nxt = int(j) + 1
+            if nxt < self.n_jobs and self.checked[nxt] and not self.failed_jobs[nxt]:
+                n += 1
+        return n
 
     def produced(self) -> np.ndarray:
         """Jobs whose output came out with a known value (see :attr:`got_y`, :attr:`got_sat`)."""

@@ -1,7 +1,7 @@
 """What one HIL request carries, as arrays for :mod:`tb.stream.channel`: the jobs (a layer, or
 given beats) and pyref's prediction for them, made once in the parent.
 
-The simulator side turns them back into a :class:`~tb.shared.generators.Stimulus` (a layer's beats
+The simulator side turns them back into a :class:`~tb.shared.stimulus.Stimulus` (a layer's beats
 with :func:`pyref.beats.layer_to_beats`: job ``n * C + c`` computes ``y[n, c]``) and the
 :class:`pyref.beats.JobResult` its scoreboard checks against; it predicts nothing itself.
 """
@@ -15,7 +15,7 @@ import numpy as np
 from pyref.beats import BeatStream, JobResult
 from pyref.config import QmacConfig
 from pyref.layer import Layer
-from tb.shared.generators import Stimulus, from_beats, from_layer
+from tb.shared.stimulus import Stimulus, from_beats, from_layer
 
 
 def _compact(a: np.ndarray) -> np.ndarray:
