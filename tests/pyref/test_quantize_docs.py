@@ -3,7 +3,7 @@
 import pathlib
 import re
 
-DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "quantize.md"
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "quantize.md"
 
 
 def test_docs_example_runs(tmp_path, monkeypatch):

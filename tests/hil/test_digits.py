@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil import digits
+pytest.importorskip("sklearn", reason="the digits example needs the 'digits' extra: "
+                                      "make hil-digits (or pip install -e '.[digits]') installs it")
+
+from hil import digits  # noqa: E402
 from pyref.export import read_hex, unpack_beats
 from pyref.vectors import load_vectors
 

@@ -19,7 +19,7 @@ from hil.oracle import run_tflm
 from hil.report import compare_with_oracle, verdict
 from hil.tflite_import import import_model
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "build" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "build" / "models"
 
 
 def cached(name: str) -> Path:
