@@ -10,7 +10,7 @@ import pytest
 
 from tb.batch.patterns import PatternSource
 from tb.shared import patterns as bs
-from tb.shared.patterns import PATTERNS
+from tb.shared.patterns import PATTERNS, alternate, make_pattern, random_pauses
 
 N = 20000
 
@@ -81,3 +81,20 @@ def test_pattern_source_bits():
     assert PatternSource("none", "none", np.random.default_rng(0)).take(3).tolist() == [3] * 3
     with pytest.raises(ValueError, match="no handshake pattern 'sometimes'"):
         PatternSource("sometimes", "none", np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+def test_pattern_properties_are_true(name):
+    info = PATTERNS[name]
+    seq = list(itertools.islice(make_pattern(name, np.random.default_rng(0)), 20000))
+    assert any(seq) == info.pauses
+    has_run = any(not a and not b for a, b in zip(seq, seq[1:]))
+    assert has_run == info.runs
+
+
+def test_basic_patterns():
+    assert list(itertools.islice(alternate(), 4)) == [False, True, False, True]
+    assert not any(itertools.islice(random_pauses(np.random.default_rng(0), 0.0), 1000))
+    assert all(itertools.islice(random_pauses(np.random.default_rng(0), 1.0), 1000))
+    with pytest.raises(ValueError, match="p = 2"):
+        next(random_pauses(np.random.default_rng(0), 2.0))
