@@ -4,21 +4,23 @@ Options are given like make variables (``SIM=icarus CONFIG=tflite SEED=3``) or a
 ``--sim icarus --config tflite --seed 3``:
 
 ====================  ===========================================================================
-SIM                   ``verilator`` (default) or ``icarus``
+SIM                   ``verilator`` or ``icarus``
 CONFIG                a named config (``default``, ``tflite`` ... see pyref.config.NAMED_CONFIGS)
 LANES, IN_BITS, ...   override fields of the config (upper-case names of docs/interface.md;
                       ACC_MODE and ROUNDING take names or their Verilog codes)
 SEED                  the run's seed (default: a fresh one, printed)
-N                     outputs to generate and check (default 100000)
+N                     outputs to generate and check
 WAVES=1               record a waveform (FST with Icarus, VCD with Verilator) and print its path
 VECTORS=file.npz      replay a vector file and check its expected outputs
-MODE                  transport: ``batch`` (default: the fastest, tb/batch*.py) or ``cycle``
-                      (Python drives every clock cycle)
-IDLE, READY           handshake patterns (tb.shared.patterns.PATTERNS; default ``bursts`` / ``mixed``)
-RESETS                mid-job resets in the run (default 3)
+MODE                  transport: ``batch`` (the fastest, tb/batch/) or ``cycle`` (Python drives
+                      every clock cycle)
+IDLE, READY           handshake patterns (tb.shared.patterns.PATTERNS)
+RESETS                mid-job resets in the run
 COVERAGE=1            print every coverage bin
 RTL=dir               simulate the Verilog files of another folder (top module ``qmac``)
 ====================  ===========================================================================
+
+Options left out take their value from :data:`tb.shared.defaults.RUN_DEFAULTS`.
 
 Exit status: 0 all outputs right, 1 mismatches, 2 bad options, 3 build or simulator failure.
 """
