@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DIGITS_STAMP := $(VENV)/.digits-stamp
 
 .PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
 
@@ -27,6 +28,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# scikit-learn and matplotlib (the digits example and its tests), installed on first use.
+$(DIGITS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,digits]'
+	@touch $@
+
 # make sim / make lint options, passed on when given on the command line (make sim SIM=icarus).
 SIM_VARS := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL LANES IN_BITS \
             IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
@@ -38,11 +44,11 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m tb.cli.lint $(if $(filter command line,$(origin CONFIG)),CONFIG=$(CONFIG))
 
-test: $(STAMP)
+test: $(STAMP) $(DIGITS_STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
 
-test-model: $(STAMP)
+test-model: $(STAMP) $(DIGITS_STAMP)
 	$(PY) -m pytest -m "not rtl" tests
 
 # Speed of the testbench transports next to their ceilings (docs/performance.md).
@@ -60,7 +66,7 @@ hil: $(STAMP)
 	$(PY) -m hil.cli run $(or $(MODEL),anomaly_detection) --sim $(HIL_SIM) \
 	    --n $(or $(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) $(if $(RTL),--rtl $(RTL))
 
-hil-digits: $(STAMP)
+hil-digits: $(DIGITS_STAMP)
 	$(PY) -m hil.cli digits --sim $(or $(SIM),verilator) $(if $(RTL),--rtl $(RTL))
 
 clean:
