@@ -1,8 +1,8 @@
 """The RTL dense backend: every datapath layer runs on the Verilog in a simulator.
 
 Each layer's beats (:func:`pyref.beats.layer_to_beats`: job ``n * C + c`` computes ``y[n, c]``)
-go through the testbench's batch transport at full rate (:mod:`tb.stream.session`), with its scoreboard
-checking every output against pyref. The backend returns what the RTL produced — its outputs and
+go through the testbench's batch transport at full rate (:mod:`tb.stream.session`), with its
+scoreboard checking every output against pyref (predicted once, in this process). The backend returns what the RTL produced — its outputs and
 saturation flags as captured from the simulator, right or wrong — with the simulated cycles and
 the wall time; a mismatch is printed with its job, row, channel, cycle and inputs.
 

@@ -1,13 +1,14 @@
 """The cocotb test of the batch transport (``mode="batch"``), run inside the simulator.
 
-Started by :func:`tb.run.runner.run_sim` like the per-cycle test (:mod:`tb.cycle.cocotb_test`), from the same
-:class:`~tb.shared.job.SimJob`: :func:`tb.shared.prepare.prepare` makes the same stimulus, predictions,
-scoreboard and coverage model. The beats are played in batches through ``qmac_batch_tb``
-(:mod:`tb.batch.transport`); each batch's cycle trace is checked by a
-:class:`~tb.batch.checker.BatchChecker` (handshake and timing rules, :mod:`tb.batch.trace`), which
-hands its outputs with their cycles to the shared :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle
-driver plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and
-the scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
+Started by :func:`tb.run.runner.run_sim` like the per-cycle test (:mod:`tb.cycle.cocotb_test`),
+from the same :class:`~tb.shared.job.SimJob`: :func:`tb.shared.prepare.prepare` makes the same
+stimulus, predictions, scoreboard and coverage model. The beats are played in batches through
+``qmac_batch_tb`` (:mod:`tb.batch.transport`); each batch's cycle trace is checked by a
+:class:`~tb.batch.checker.BatchChecker` (handshake and timing rules, :mod:`tb.batch.trace`),
+which hands its outputs with their cycles to the shared
+:class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle driver
+plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and the
+scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
 plus ``batch-result.json`` beside it with the batch figures.
 """
 
@@ -29,9 +30,7 @@ from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
 from tb.shared.scoreboard import Scoreboard
 
-from . import harness as batch_build
-from . import pack as batch_pack
-from . import plan as batch_plan
+from . import harness, pack, plan
 from .checker import BatchChecker
 from .patterns import PatternSource
 from .transport import BatchPlayer, DpiTransport, MemhTransport
@@ -47,7 +46,7 @@ def batch_beats(sim: str, full_speed: bool) -> int:
     """Beats per batch for ``sim`` (and for Icarus whether the handshake patterns pause)."""
     n = int(os.environ.get(BATCH_BEATS_ENV, DEFAULT_BATCH_BEATS[sim]))
     if sim == "icarus":
-        d = batch_build.ICARUS_DEPTHS
+        d = harness.ICARUS_DEPTHS
         fit = (d["MAX_CYCLES"] - 1024) // (4 if full_speed else 24)
         n = min(n, d["MAX_BEATS"], d["MAX_JOBS"], fit)
     return max(n, 1)
@@ -57,7 +56,7 @@ def make_transport(sim: str):
     """The batch transport of ``sim``: DPI-C buffers on Verilator, $readmemh files on Icarus."""
     if sim == "verilator":
         return DpiTransport()
-    return MemhTransport(os.getcwd(), dict(batch_build.ICARUS_DEPTHS))
+    return MemhTransport(os.getcwd(), dict(harness.ICARUS_DEPTHS))
 
 
 def play_stream(stim, cut_jobs) -> tuple:
@@ -87,10 +86,10 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     player = BatchPlayer(dut, transport)
     patterns = PatternSource(job.idle, job.ready, rng)
     stream, cut = play_stream(stim, session.cut_jobs)
-    beats = batch_pack.pack_beats(stream, config, cut)
-    jobs = batch_pack.pack_jobs(stim.stream, config)   # every job, cut ones too
-    bbits, jbits = batch_pack.beat_bits(config), batch_pack.job_bits(config)
-    batches = batch_plan.split(stream, batch_beats(job.sim, patterns.full_speed), cut=cut)
+    beats = pack.pack_beats(stream, config, cut)
+    jobs = pack.pack_jobs(stim.stream, config)   # every job, cut ones too
+    bbits, jbits = pack.beat_bits(config), pack.job_bits(config)
+    batches = plan.split(stream, batch_beats(job.sim, patterns.full_speed), cut=cut)
     pat_limit = transport.depths["PAT_LEN"] if isinstance(transport, MemhTransport) else None
     session.prepare_seconds += time.perf_counter() - t0
     detail.update(transport=transport.name, batches=len(batches), batches_played=0,
@@ -99,11 +98,11 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     checker = BatchChecker(config, stream, cut, sb)
     for i, (b0, b1, j0, j1) in enumerate(batches):
         ta = time.perf_counter()
-        budget = min(batch_plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
+        budget = min(plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
                      transport.max_cycles)
         # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
         span = min(budget, 4 * (b1 - b0 + j1 - j0))
-        pattern = patterns.take(batch_plan.pattern_length(span, pat_limit))
+        pattern = patterns.take(plan.pattern_length(span, pat_limit))
         played = await player.play(beats[b0:b1], bbits, jobs[j0:j1], jbits, pattern,
                                    max_cycles=budget, reset_cycles=3 if i == 0 else 0)
         tb_ = time.perf_counter()

@@ -9,8 +9,8 @@ Verilator is built for speed (variant ``fast``, the default):
 - the model is optimized: ``-O3 --x-assign fast --x-initial fast``, C++ ``-O2``;
 - cocotb's ``--public-flat-rw`` is dropped, so only the wrapper's control signals (marked
   ``/*verilator public_flat_rw*/``) are visible to VPI and Verilator can optimize the datapath;
-- the beats reach the model through the DPI-C library ``tb/batch/hdl/qmac_batch_dpi.c``, built here as
-  a shared library that the simulator is linked against and Python loads with ctypes;
+- the beats reach the model through the DPI-C library ``tb/batch/hdl/qmac_batch_dpi.c``, built
+  here as a shared library that the simulator is linked against and Python loads with ctypes;
 - the main loop is ``tb/batch/hdl/qmac_batch_main.cpp`` (cocotb's, plus the clock and a fast path
   while a batch plays) instead of cocotb's ``verilator.cpp``; no ``--timing`` needed.
 

@@ -1,6 +1,6 @@
 """Carry a batch across the Python/simulator boundary in one go and play it (inside cocotb).
 
-Two transports feed ``tb/hdl/qmac_batch_tb.sv``:
+Two transports feed ``tb/batch/hdl/qmac_batch_tb.sv``:
 
 - :class:`DpiTransport` (Verilator): the wrapper's DPI-C functions read beats, jobs and the
   pattern from, and write the trace to, C pointers that point straight at numpy arrays
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pack as batch_pack
+from . import pack
 
 
 class _QbBuffers(ctypes.Structure):
@@ -103,10 +103,10 @@ class MemhTransport:
         if len(pattern) > self.depths["PAT_LEN"]:
             raise ValueError(f"pattern of {len(pattern)} cycles exceeds PAT_LEN = "
                              f"{self.depths['PAT_LEN']}")
-        (self.dir / "qb_beats.hex").write_bytes(batch_pack.to_hex_lines(beats, beat_bits))
-        (self.dir / "qb_jobs.hex").write_bytes(batch_pack.to_hex_lines(jobs, job_bits))
+        (self.dir / "qb_beats.hex").write_bytes(pack.to_hex_lines(beats, beat_bits))
+        (self.dir / "qb_jobs.hex").write_bytes(pack.to_hex_lines(jobs, job_bits))
         pat = np.asarray(pattern, dtype=np.uint32).reshape(-1, 1)
-        (self.dir / "qb_pattern.hex").write_bytes(batch_pack.to_hex_lines(pat, 2))
+        (self.dir / "qb_pattern.hex").write_bytes(pack.to_hex_lines(pat, 2))
         trace = self.dir / "qb_trace.hex"
         if trace.exists():
             trace.unlink()
@@ -116,7 +116,7 @@ class MemhTransport:
 
     def read_trace(self, n_cycles: int) -> tuple[np.ndarray, np.ndarray]:
         data = (self.dir / "qb_trace.hex").read_bytes()
-        return batch_pack.parse_hex_words(data, n_cycles)
+        return pack.parse_hex_words(data, n_cycles)
 
 
 class BatchPlayer:

@@ -1,9 +1,9 @@
 """The ceilings of ``make bench``: the same RTL and the same vectors checked without Python.
 
-- Verilator: ``tb/hdl/qmac_native_bench.cpp``, a small C++ harness around the Verilated ``qmac``
-  (same optimization flags as the batch build), timed inside the harness;
-- Icarus: ``tb/hdl/qmac_bench_tb.v``, a plain Verilog testbench ($readmemh in, compare), timed as
-  the wall time of ``vvp``.
+- Verilator: ``tb/bench/hdl/qmac_native_bench.cpp``, a small C++ harness around the Verilated
+  ``qmac`` (same optimization flags as the batch build), timed inside the harness;
+- Icarus: ``tb/bench/hdl/qmac_bench_tb.v``, a plain Verilog testbench ($readmemh in, compare),
+  timed as the wall time of ``vvp``.
 
 Both are built here, in ``build/bench/``, through the same cache as the simulator builds
 (:func:`tb.run.build.cached`).

@@ -1,6 +1,7 @@
 """The cocotb test of the per-cycle transport: one job from the environment, run cycle by cycle.
 
-Started by :func:`tb.run.runner.run_sim` (``make sim``, ``make test``) through ``cocotb_tools.runner``;
+Started by :func:`tb.run.runner.run_sim` (``make sim``, ``make test``) through
+``cocotb_tools.runner``;
 the job arrives as JSON in ``$QMAC_TB_JOB`` and the report is written where the job says.
 """
 

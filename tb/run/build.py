@@ -3,12 +3,13 @@
 A :class:`Harness` says what is compiled around the RTL and how (its hooks): :data:`CYCLE` here
 (the per-cycle transport), ``tb.batch.harness.BATCH`` (the batch wrapper, DPI library and fast
 main loop), and the benchmark's native harnesses (:mod:`tb.bench.native`, through
-:func:`cached`). Each (simulator, config, harness) gets its own folder ``build/sim/<sim>/<name>/`` where
-``<name>`` is the named config (``default``, ``tflite`` ...) or ``cfg-<hash>`` for any other
-config. A stamp file in the folder records a digest of everything the build depends on (the
-RTL and harness sources, the parameters, the build flags, the simulator and cocotb versions);
-the build is reused while the digest matches and redone when any of it changes. Concurrent
-builds of the same folder (``pytest -n 2``) wait for each other through a file lock.
+:func:`cached`). Each (simulator, config, harness) gets its own folder
+``build/sim/<sim>/<name>/`` where ``<name>`` is the named config (``default``, ``tflite`` ...) or
+``cfg-<hash>`` for any other config. A stamp file in the folder records a digest of everything
+the build depends on (the RTL and harness sources, the parameters, the build flags, the
+simulator and cocotb versions); the build is reused while the digest matches and redone when
+any of it changes. Concurrent builds of the same folder (``pytest -n 2``) wait for each other
+through a file lock.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class BuildSpec:
         if self.harness.tag:
             name += f"-{self.harness.tag}"
         if Path(self.rtl_dir).resolve() != RTL_DIR.resolve():
-            name += "-rtl" + hashlib.sha256(str(Path(self.rtl_dir).resolve()).encode()).hexdigest()[:6]
+            where = str(Path(self.rtl_dir).resolve()).encode()
+            name += "-rtl" + hashlib.sha256(where).hexdigest()[:6]
         if self.waves:
             name += "-waves"
         return Path(self.build_root) / self.sim / name

@@ -1,5 +1,5 @@
-"""Running a :class:`~tb.shared.job.SimJob`: build (or reuse) the simulator model, start the cocotb test
-through ``cocotb_tools.runner``, read back the :class:`~tb.shared.job.SimReport`.
+"""Running a :class:`~tb.shared.job.SimJob`: build (or reuse) the simulator model, start the
+cocotb test through ``cocotb_tools.runner``, read back the :class:`~tb.shared.job.SimReport`.
 
 Transports (:data:`TRANSPORTS`): ``cycle`` drives the ``qmac`` ports from Python every clock
 cycle (:mod:`tb.cycle.cocotb_test`); ``batch`` plays whole batches through the wrapper

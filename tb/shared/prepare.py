@@ -2,7 +2,8 @@
 
 :func:`prepare` turns a :class:`~tb.shared.job.SimJob` into stimulus, pyref's predictions, the reset
 plan, the scoreboard, the coverage model and the handshake patterns; :func:`make_report` turns
-the scoreboard and the testbench's counters into a :class:`~tb.shared.job.SimReport`. Both transports
+the scoreboard and the testbench's counters into a :class:`~tb.shared.job.SimReport`. Both
+transports
 (per-cycle here, batch in ``tb/batch*``) call them, so they check and cover identically.
 """
 

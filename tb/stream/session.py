@@ -217,7 +217,8 @@ class RtlSession:
     def run_layer(self, layer: Layer) -> StreamResult:
         """Play the beats of ``layer`` (job ``n * C + c`` computes ``y[n, c]``; the simulator
         makes them from the layer with :func:`pyref.beats.layer_to_beats`). A run that fails
-        leaves the layer as a vector file for ``make sim VECTORS=`` (:attr:`StreamResult.request`)."""
+        leaves the layer as a vector file for ``make sim VECTORS=``
+        (:attr:`StreamResult.request`)."""
         layer.validate(self.config)
         expected = request.predict_layer(layer, self.config)
         result = self._request(request.layer_arrays(layer, expected), expected)

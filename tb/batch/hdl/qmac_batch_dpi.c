@@ -2,7 +2,7 @@
  *
  * Built as a small shared library that the Verilated model links against. Python (ctypes, in
  * the same process) points the buffers below at numpy arrays, so a batch crosses the
- * Python/simulator boundary without a copy; tb/hdl/qmac_batch_tb.sv calls the three DPI
+ * Python/simulator boundary without a copy; tb/batch/hdl/qmac_batch_tb.sv calls the three DPI
  * functions once per cycle or per beat.
  */
 #include <stdint.h>

@@ -17,10 +17,10 @@
 //           in_ready 22, in_valid 23, rst 24 (so that hex digits separate data and handshake)
 //
 // Clock: generated here (`#5`), or with QB_EXTCLK taken from clk_i, which the Verilator main loop
-// tb/hdl/qmac_batch_main.cpp drives (no --timing needed).
+// tb/batch/hdl/qmac_batch_main.cpp drives (no --timing needed).
 //
 // Transport: with QB_DPI (Verilator) the beats, jobs, pattern and trace live in C buffers shared
-// with Python (tb/hdl/qmac_batch_dpi.c, numpy arrays on the Python side); without it (Icarus)
+// with Python (tb/batch/hdl/qmac_batch_dpi.c, numpy arrays on the Python side); without it (Icarus)
 // they are memories loaded with $readmemh from files Python writes, and the trace is written
 // back with $writememh.
 //
