@@ -10,6 +10,7 @@ pytest.importorskip("sklearn", reason="the digits example needs the 'digits' ext
                                       "make hil-digits (or pip install -e '.[digits]') installs it")
 
 from hil import digits  # noqa: E402
+from hil.backend import PyrefBackend  # noqa: E402
 from pyref.export import read_hex, unpack_beats
 from pyref.vectors import load_vectors
 
@@ -46,7 +47,7 @@ def test_integer_layers_match_an_independent_formula(trained):
     mlp, x_tr, x_te, _ = trained
     qm = digits.quantize_mlp(mlp, 6, x_tr)
     x = qm.quantize_input(x_te)
-    run = digits.run_integer(qm, x, digits.PyrefBackend())
+    run = digits.run_integer(qm, x, PyrefBackend())
     h = x
     for ql in qm.layers:   # round half up: (acc + 2^(t-1)) >> t, then the clamp
         acc = h.astype(np.int64) @ ql.w.T + ql.bias
@@ -63,7 +64,7 @@ def test_accuracy_float_vs_integer(trained):
     accs = {}
     for bits in (3, 8):
         qm = digits.quantize_mlp(mlp, bits, x_tr)
-        run = digits.run_integer(qm, qm.quantize_input(x_te), digits.PyrefBackend())
+        run = digits.run_integer(qm, qm.quantize_input(x_te), PyrefBackend())
         accs[bits] = np.mean(run.logits_ref.argmax(1) == y_te)
     assert accs[8] >= float_acc - 0.02
     assert accs[3] < accs[8]
