@@ -287,6 +287,13 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
 
 def main(args) -> int:
     """``python -m hil.cli digits``: the sweep, the table, the plot and the 8-bit export."""
+    try:
+        import matplotlib  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        print(f"error: the digits example needs scikit-learn and matplotlib ({exc}); "
+              "make hil-digits installs them (pip install -e '.[digits]')", file=sys.stderr)
+        return 2
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl)
     try:
         return _run_sweep(args, backend)
