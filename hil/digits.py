@@ -12,6 +12,7 @@ hidden layer's ReLU clamp ``[0, 2^b - 1]`` is exactly the next layer's unsigned 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import sys
 import time
@@ -287,12 +288,11 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
 
 def main(args) -> int:
     """``python -m hil.cli digits``: the sweep, the table, the plot and the 8-bit export."""
-    try:
-        import matplotlib  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError as exc:
-        print(f"error: the digits example needs scikit-learn and matplotlib ({exc}); "
-              "make hil-digits installs them (pip install -e '.[digits]')", file=sys.stderr)
+    missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"error: the digits example needs scikit-learn and matplotlib ({', '.join(missing)} "
+              "missing); make hil-digits installs them (pip install -e '.[digits]')",
+              file=sys.stderr)
         return 2
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl)
     try:
