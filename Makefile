@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DIGITS_STAMP := $(VENV)/.digits-stamp
 
 .PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
 
@@ -25,6 +26,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# scikit-learn and matplotlib (the digits example and its tests), installed on first use.
+$(DIGITS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,digits]'
 	@touch $@
 
 # Make variables. Each target takes the ones listed and passes on those given: on the command
@@ -54,16 +60,16 @@ args  = $(foreach v,$(filter $(VARS_$(1)),$(GIVEN)),'$(v)=$($(v))')
 given = $(filter $(2),$(filter $(VARS_$(1)),$(GIVEN)))
 
 sim: $(STAMP)
-	$(PY) -m tb.sim $(call args,sim)
+	$(PY) -m tb.cli.sim $(call args,sim)
 
 lint: $(STAMP)
-	$(PY) -m tb.lint $(call args,lint)
+	$(PY) -m tb.cli.lint $(call args,lint)
 
-test: $(STAMP)
+test: $(STAMP) $(DIGITS_STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
 
-test-model: $(STAMP)
+test-model: $(STAMP) $(DIGITS_STAMP)
 	$(PY) -m pytest -m "not rtl" tests
 
 # Speed of the testbench transports next to their ceilings (docs/performance.md).
@@ -82,7 +88,7 @@ hil: $(STAMP)
 	    --n $(if $(call given,hil,N),$(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) \
 	    $(if $(call given,hil,SEED),--seed $(SEED)) $(if $(call given,hil,RTL),--rtl '$(RTL)')
 
-hil-digits: $(STAMP)
+hil-digits: $(DIGITS_STAMP)
 	$(PY) -m hil.cli digits --sim $(if $(call given,hil-digits,SIM),$(SIM),verilator) \
 	    $(if $(call given,hil-digits,SEED),--seed $(SEED)) $(if $(call given,hil-digits,RTL),--rtl '$(RTL)')
 

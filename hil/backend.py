@@ -1,17 +1,18 @@
 """The dense backend: what runs one FULLY_CONNECTED / CONV_2D layer (``y (N,C)`` from a
 :class:`pyref.layer.Layer`). The network executor calls it once per datapath layer.
 
-A backend is anything with ``run(layer, config) -> BackendResult`` (:class:`DenseBackend`), or a
-plain callable ``(layer, config) -> y`` wrapped by :func:`as_backend`. :class:`PyrefBackend` is
-the reference model; the RTL backend (:mod:`hil.rtl_backend`: the cocotb testbench driving the
-Verilog) plugs in the same way and reports the simulated clock cycles.
+A backend is anything with ``run(layer, config) -> BackendResult`` (:class:`DenseBackend`, in
+:mod:`hil.backend_api`), or a plain callable ``(layer, config) -> y`` wrapped by
+:func:`as_backend`. :class:`PyrefBackend` is the reference model; the RTL backend
+(:mod:`hil.rtl_backend`: the cocotb testbench driving the Verilog) plugs in the same way and
+reports the simulated clock cycles. :func:`choose_backend` picks one for the command lines.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from typing import Callable, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -19,30 +20,7 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.model import run_layer
 
-
-@dataclasses.dataclass
-class BackendResult:
-    """Outputs of one layer from a backend.
-
-    ``y`` is ``(N, C)`` integers; ``cycles`` the simulated clock cycles when the backend knows
-    them (None otherwise); ``wall`` the seconds it took; ``saturated`` the output-clamp flags when
-    the backend reports them.
-    """
-
-    y: np.ndarray
-    cycles: int | None = None
-    wall: float = 0.0
-    saturated: np.ndarray | None = None
-
-
-@runtime_checkable
-class DenseBackend(Protocol):
-    """Runs one layer of the datapath."""
-
-    name: str
-
-    def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
-        ...
+from .backend_api import BackendResult, BackendUnavailable, DenseBackend
 
 
 class PyrefBackend:
@@ -97,29 +75,34 @@ def check_result(result: BackendResult, layer: Layer, backend_name: str) -> np.n
     return y.astype(np.int64)
 
 
-RTL_HOOK_MODULE = "hil.rtl_backend"
-"""Module the RTL backend lives in; it provides ``make_backend(sim, config) -> DenseBackend``."""
-
-
-class BackendUnavailable(RuntimeError):
-    """The requested backend cannot be built here."""
-
-
-def load_backend(name: str, sim: str = "verilator", config: QmacConfig | None = None,
-                 **options) -> DenseBackend:
-    """``pyref`` or ``rtl`` (the RTL backend from :data:`RTL_HOOK_MODULE`, run on ``sim``;
-    ``options`` such as ``rtl_dir`` go to its ``make_backend``)."""
-    if name == "pyref":
+def choose_backend(kind: str = "auto", sim: str = "verilator", *, rtl_dir: str | Path | None = None,
+                   config: QmacConfig | None = None,
+                   log: Callable[[str], None] = lambda text: print(text, flush=True)
+                   ) -> DenseBackend:
+    """The dense backend a command line asks for: ``pyref``, ``rtl`` (the RTL on ``sim``, the
+    Verilog of ``rtl_dir`` or rtl/), or ``auto``: the RTL when ``sim`` is installed, else pyref
+    with a note through ``log``. A bad ``rtl_dir`` is an error, never a reason to fall back.
+    Raises :class:`BackendUnavailable` when the RTL backend was asked for and cannot run."""
+    if kind == "pyref":
         return PyrefBackend()
-    if name != "rtl":
-        raise ValueError(f"backend {name!r} is not one of pyref, rtl, auto")
-    import importlib
+    if kind not in ("rtl", "auto"):
+        raise ValueError(f"backend {kind!r} is not one of auto, pyref, rtl")
+    options = {}
+    if rtl_dir is not None:
+        path = Path(rtl_dir)
+        if not path.is_dir() or not any(path.glob("*.v")):
+            raise BackendUnavailable(f"--rtl {rtl_dir}: not a folder of Verilog files (*.v)")
+        options["rtl_dir"] = path.resolve()
+    from .rtl_backend import make_backend
 
     try:
-        module = importlib.import_module(RTL_HOOK_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != RTL_HOOK_MODULE:
+        return make_backend(sim=sim, config=config, **options)
+    except BackendUnavailable as exc:
+        if kind == "rtl" or options:
             raise
-        raise BackendUnavailable(f"RTL backend: unavailable ({RTL_HOOK_MODULE} is not "
-                                 f"in this tree)") from None
-    return as_backend(module.make_backend(sim=sim, config=config, **options))
+        log(f"{exc}; the datapath layers run on pyref")
+        return PyrefBackend()
+
+
+__all__ = ["BackendResult", "BackendUnavailable", "CallableBackend", "DenseBackend",
+           "PyrefBackend", "as_backend", "check_result", "choose_backend"]

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .backend import BackendUnavailable, PyrefBackend, load_backend
+from .backend import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
 from .network import run_network
@@ -15,30 +15,6 @@ from .oracle import run_tflm
 from .report import compare_with_oracle, layer_table, verdict
 from .tflite_graph import TfliteImportError
 from .tflite_import import import_model
-
-
-def _backend(args, config):
-    """The backend asked for; ``auto`` falls back to pyref when the RTL backend is unavailable
-    (no simulator)."""
-    if args.backend == "pyref":
-        return PyrefBackend()
-    options = _rtl_options(args)   # a bad --rtl is an error, not a reason to fall back
-    try:
-        return load_backend("rtl", sim=args.sim, config=config, **options)
-    except BackendUnavailable as exc:
-        if args.backend == "rtl" or options:
-            raise
-        print(f"{exc}; the datapath layers run on pyref", flush=True)
-        return PyrefBackend()
-
-
-def _rtl_options(args) -> dict:
-    """``rtl_dir`` for the RTL backend when ``--rtl`` names a folder (checked here)."""
-    if not getattr(args, "rtl", None):
-        return {}
-    if not Path(args.rtl).is_dir() or not any(Path(args.rtl).glob("*.v")):
-        raise BackendUnavailable(f"--rtl {args.rtl}: not a folder of Verilog files (*.v)")
-    return {"rtl_dir": Path(args.rtl).resolve()}
 
 
 def _model_path(spec: str, build_dir: str) -> Path:
@@ -68,7 +44,7 @@ def cmd_run(args) -> int:
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     print(model.describe_ops())
-    backend = _backend(args, model.config)
+    backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl, config=model.config)
     try:
         return _run_model(args, model, backend)
     finally:
@@ -169,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        from tb.stream import RtlRunError
+        from tb.stream.session import RtlRunError  # only when the RTL backend ran
 
         if not isinstance(exc, RtlRunError):
             raise

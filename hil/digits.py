@@ -12,6 +12,7 @@ hidden layer's ReLU clamp ``[0, 2^b - 1]`` is exactly the next layer's unsigned 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import sys
 import time
@@ -27,7 +28,7 @@ from pyref.layer import Layer
 from pyref.model import run_layer
 from pyref.vectors import save_vectors
 
-from .backend import DenseBackend, PyrefBackend, as_backend, check_result
+from .backend import DenseBackend, as_backend, check_result, choose_backend
 
 HIDDEN = 32
 BIAS_BITS = 16
@@ -287,20 +288,13 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
 
 def main(args) -> int:
     """``python -m hil.cli digits``: the sweep, the table, the plot and the 8-bit export."""
-    from .backend import BackendUnavailable, load_backend
-    from .cli import _rtl_options
-
-    if args.backend == "pyref":
-        backend = PyrefBackend()
-    else:
-        options = _rtl_options(args)   # a bad --rtl is an error, not a reason to fall back
-        try:
-            backend = load_backend("rtl", sim=args.sim, **options)
-        except BackendUnavailable as exc:
-            if args.backend == "rtl" or options:
-                raise
-            print(f"{exc}; the datapath layers run on pyref", flush=True)
-            backend = PyrefBackend()
+    missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"error: the digits example needs scikit-learn and matplotlib ({', '.join(missing)} "
+              "missing); make hil-digits installs them (pip install -e '.[digits]')",
+              file=sys.stderr)
+        return 2
+    backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl)
     try:
         return _run_sweep(args, backend)
     finally:

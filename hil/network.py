@@ -164,7 +164,7 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
     sat = result.saturated
     ref_mm, ref_first = None, None
     if ref is not None:
-        ref_res = ref.run(layer, config)
+        ref_res = result.reference if result.reference is not None else ref.run(layer, config)
         ref_mm, ref_first = first_mismatch(y, ref_res.y)
         if sat is None:
             sat = ref_res.saturated

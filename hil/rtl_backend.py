@@ -1,8 +1,8 @@
 """The RTL dense backend: every datapath layer runs on the Verilog in a simulator.
 
 Each layer's beats (:func:`pyref.beats.layer_to_beats`: job ``n * C + c`` computes ``y[n, c]``)
-go through the testbench's batch transport at full rate (:mod:`tb.stream`), with its scoreboard
-checking every output against pyref. The backend returns what the RTL produced — its outputs and
+go through the testbench's batch transport at full rate (:mod:`tb.stream.session`), with its
+scoreboard checking every output against pyref (predicted once, in this process). The backend returns what the RTL produced — its outputs and
 saturation flags as captured from the simulator, right or wrong — with the simulated cycles and
 the wall time; a mismatch is printed with its job, row, channel, cycle and inputs.
 
@@ -20,7 +20,7 @@ from typing import Callable
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .backend import BackendResult, BackendUnavailable
+from .backend_api import BackendResult, BackendUnavailable
 
 BEATS_PER_SECOND = {"verilator": 4_000_000, "icarus": 50_000}
 """Rough checked beats per second of the batch transport at 8 lanes (docs/performance.md), for
@@ -40,7 +40,7 @@ class RtlBackend:
     def __init__(self, sim: str = "verilator", config: QmacConfig | None = None, *,
                  rtl_dir: Path | None = None, build_root: Path | None = None,
                  log: Callable[[str], None] | None = None):
-        from tb.toolchain import SimulatorMissing, check_simulator
+        from tb.run.toolchain import SimulatorMissing, check_simulator
 
         try:
             check_simulator(sim)
@@ -67,8 +67,11 @@ class RtlBackend:
             self._log_failures(index, layer, res)
         res.require_outputs()
         shape = (layer.n, layer.c)
+        reference = BackendResult(y=res.expected.y.reshape(shape),
+                                  saturated=res.expected.saturated.reshape(shape))
         return BackendResult(y=res.y.reshape(shape), cycles=res.cycles,
-                             wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape))
+                             wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape),
+                             reference=reference)
 
     def close(self) -> None:
         """End the simulation (if one runs)."""
@@ -83,8 +86,8 @@ class RtlBackend:
         self.close()
 
     def _session_for(self, config: QmacConfig):
-        from tb.build import config_name
-        from tb.stream import RtlSession
+        from tb.run.build import config_name
+        from tb.stream.session import RtlSession
 
         if self.session is not None and self.session.config == config:
             return self.session
@@ -100,7 +103,7 @@ class RtlBackend:
         return session
 
     def _log_failures(self, index: int, layer: Layer, res) -> None:
-        from tb.sim import format_mismatch
+        from tb.cli.report import format_mismatch
 
         rep = res.report
         self.log(f"RTL layer {index} ({layer.n} x {layer.k} -> {layer.c}): {rep.mismatches} "

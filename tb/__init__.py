@@ -1,1 +1,2 @@
-"""qmac's cocotb testbench: drivers, monitors, scoreboard, stimulus, coverage and runners."""
+"""qmac's cocotb testbench, one package per step of the data flow (map: docs/testbench.md):
+shared/ (both processes), cycle/ and batch/ (the transports), stream/ (HIL), run/, cli/, bench/."""

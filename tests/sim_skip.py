@@ -2,7 +2,7 @@
 
 import pytest
 
-from tb.toolchain import simulator_missing
+from tb.run.toolchain import simulator_missing
 
 
 def require_simulator(sim: str) -> None:

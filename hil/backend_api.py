@@ -1,0 +1,46 @@
+"""What a dense backend is: the :class:`DenseBackend` protocol, the :class:`BackendResult` of one
+layer, and :class:`BackendUnavailable` for a backend that cannot run here. The RTL backend
+(:mod:`hil.rtl_backend`) and the choice among backends (:mod:`hil.backend`) both build on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from pyref.config import QmacConfig
+from pyref.layer import Layer
+
+
+@dataclasses.dataclass
+class BackendResult:
+    """Outputs of one layer from a backend.
+
+    ``y`` is ``(N, C)`` integers; ``cycles`` the simulated clock cycles when the backend knows
+    them (None otherwise); ``wall`` the seconds it took; ``saturated`` the output-clamp flags when
+    the backend reports them.
+    """
+
+    y: np.ndarray
+    cycles: int | None = None
+    wall: float = 0.0
+    saturated: np.ndarray | None = None
+    reference: "BackendResult | None" = None
+    """pyref's result for the same layer when the backend made it already (the RTL backend's
+    scoreboard checks against it): the network compares with it instead of running pyref again."""
+
+
+@runtime_checkable
+class DenseBackend(Protocol):
+    """Runs one layer of the datapath."""
+
+    name: str
+
+    def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
+        ...
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot be built here."""

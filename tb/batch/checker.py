@@ -1,0 +1,89 @@
+"""Checking the batches of a run as they come back: one :class:`BatchChecker` per run.
+
+For each played batch it decodes the cycle trace (:mod:`tb.batch.trace`), checks the handshake
+rules, hands the batch's accepted last beats and outputs (with their cycles, and the mid-job
+resets between them) to the run's shared :class:`~tb.shared.scoreboard.Scoreboard` through its
+public methods, and checks that every output came a fixed latency after its job's last beat.
+Values are checked by the scoreboard only: the batch path has no output checker of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pyref.beats import BeatStream
+from pyref.config import QmacConfig
+from tb.shared.scoreboard import Scoreboard
+
+from . import plan, trace
+from .trace import Failure
+from .transport import Trace
+
+
+class BatchChecker:
+    """Checks the batches of one run, in order.
+
+    ``stream`` holds the beats the wrapper plays (a job cut by a reset keeps only its first
+    beat, marked in ``cut``); job numbers are those of the run (the scoreboard's).
+    """
+
+    def __init__(self, config: QmacConfig, stream: BeatStream, cut: np.ndarray,
+                 scoreboard: Scoreboard):
+        self.config = config
+        self.stream = stream
+        self.cut = np.asarray(cut, dtype=bool)
+        self.scoreboard = scoreboard
+        self.latency: int | None = None
+        """Pipeline advances from a job's last beat to its output (set by the first output)."""
+        self.events: dict[str, int] = {"reset_mid_job": 0}
+        """Handshake coverage events so far (names of :data:`tb.shared.coverage.EVENT_BINS`)."""
+        self.cut_jobs: list[int] = []
+        """Jobs a reset has cut so far."""
+
+    def check(self, played: Trace, b0: int, b1: int, j0: int, j1: int) -> list[Failure]:
+        """Check the batch of beats ``b0:b1`` (jobs ``j0:j1``) from its trace; returns the
+        handshake and timing failures, earliest first (values go to the scoreboard)."""
+        sb = self.scoreboard
+        c0 = played.cycle0
+        sub = plan.slice_stream(self.stream, b0, b1)
+        f = trace.decode(played.words, played.unknown_digits)
+        out = trace.extract(f, self.config)
+        hs = trace.check_handshake(f, out, sub, job_offset=j0, cycle0=c0)
+        # When each job's last beat went in, then the outputs with their cycles (global cycle
+        # numbers: the rising edge that ends the cycle), a reset at a time.
+        lasts = np.flatnonzero(sub.last)
+        lasts = lasts[lasts < len(out.accept)]
+        sb.jobs_sent(j0 + sub.job_of_beat[lasts], c0 + out.accept[lasts])
+        cuts = j0 + sub.job_of_beat[np.flatnonzero(self.cut[b0:b1])]
+        bounds = trace.reset_starts(f)
+        lo = 0
+        for k in range(len(bounds) + 1):
+            hi = np.searchsorted(out.fire, bounds[k]) if k < len(bounds) else len(out.fire)
+            sel = slice(lo, hi)
+            sb.check(out.y[sel], out.sat[sel], c0 + out.fire[sel], out.xz[sel])
+            if k < len(bounds) and k < len(cuts):
+                sb.drop_through(int(cuts[k]))
+                self.cut_jobs.append(int(cuts[k]))
+            lo = hi
+        self.events["reset_mid_job"] += len(bounds)
+        for name, count in hs.events.items():
+            self.events[name] = self.events.get(name, 0) + count
+        failures = list(hs.failures)
+        bad = self._check_latency(f, out, c0, j0, j1)
+        if bad is not None:
+            failures.append(bad)
+        return sorted(failures, key=lambda x: x.cycle)
+
+    def _check_latency(self, f, out, c0: int, j0: int, j1: int) -> Failure | None:
+        """Latency of every output the scoreboard matched to a job of this batch."""
+        sb = self.scoreboard
+        mine = np.arange(j0, j1)
+        mine = mine[sb.checked[mine] & (sb.out_cycle[mine] >= c0)]
+        idx = np.searchsorted(out.fire, sb.out_cycle[mine] - c0)
+        self.latency, bad = trace.check_latency(f, out, idx, sb.accept_cycle[mine] - c0, mine,
+                                                cycle0=c0, latency=self.latency)
+        return bad
+
+    def exact_after_reset(self) -> int:
+        """How many mid-job resets were followed by a job that was checked and right."""
+        return self.scoreboard.exact_after(self.cut_jobs)

@@ -1,0 +1,144 @@
+"""The batch testbench's build hooks (``tb/batch/hdl/qmac_batch_tb.sv`` around the RTL).
+
+:data:`BATCH` is a :class:`tb.run.build.Harness`: :func:`tb.run.build.build` makes it, cached by
+content like every build, in ``build/sim/<sim>/<config>-batch[-<variant>]/`` next to the
+per-cycle builds. A warm run finds a matching stamp and does not touch the compiler at all.
+
+Verilator is built for speed (variant ``fast``, the default):
+
+- the model is optimized: ``-O3 --x-assign fast --x-initial fast``, C++ ``-O2``;
+- cocotb's ``--public-flat-rw`` is dropped, so only the wrapper's control signals (marked
+  ``/*verilator public_flat_rw*/``) are visible to VPI and Verilator can optimize the datapath;
+- the beats reach the model through the DPI-C library ``tb/batch/hdl/qmac_batch_dpi.c``, built
+  here as a shared library that the simulator is linked against and Python loads with ctypes;
+- the main loop is ``tb/batch/hdl/qmac_batch_main.cpp`` (cocotb's, plus the clock and a fast path
+  while a batch plays) instead of cocotb's ``verilator.cpp``; no ``--timing`` needed.
+
+Variant ``timing`` keeps cocotb's main loop and generates the clock in the wrapper (``#5`` under
+``--timing``); it exists so the benchmark can show what the fast main loop buys.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pyref.config import QmacConfig
+
+from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, cocotb_runner,
+                          simulator_product)
+
+HDL_DIR = Path(__file__).resolve().parent / "hdl"
+WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
+DPI_SOURCE = HDL_DIR / "qmac_batch_dpi.c"
+MAIN_SOURCE = HDL_DIR / "qmac_batch_main.cpp"
+TOPLEVEL = "qmac_batch_tb"
+DPI_LIB_NAME = "libqmac_batch_dpi.so"
+VARIANTS = ("fast", "timing")
+
+VERILATOR_COMMON = ("-O3", "--x-assign", "fast", "--x-initial", "fast",
+                    "-Wno-fatal", "-Wno-lint", "-Wno-style", "-DQB_DPI")
+VERILATOR_VARIANT = {
+    "fast": ("-DQB_EXTCLK",),
+    "timing": ("--timing", "-CFLAGS", "-std=c++20"),
+}
+MAKE_FLAGS = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2", "OPT_SLOW=-O1")
+"""C++ optimization of the Verilated model (Verilator's default is -Os)."""
+
+ICARUS_DEPTHS = {"MAX_BEATS": 16384, "MAX_JOBS": 16384, "MAX_CYCLES": 65536, "PAT_LEN": 65536}
+"""Memory depths of the file transport on Icarus; a batch never exceeds them."""
+
+
+def parameters(config: QmacConfig, sim: str) -> dict[str, int]:
+    """Verilog parameters of the wrapper for ``config`` (plus the memory depths on Icarus)."""
+    params = dict(config.rtl_parameters())
+    if sim == "icarus":
+        params.update(ICARUS_DEPTHS)
+    return params
+
+
+def verilator_args(variant: str) -> list[str]:
+    """Verilator flags of a batch build: the common ones plus those of ``variant``."""
+    return [*VERILATOR_COMMON, *VERILATOR_VARIANT[variant]]
+
+
+def make_spec(config: QmacConfig, sim: str, *, variant: str = "fast", waves: bool = False,
+              rtl_dir: Path | None = None, build_root: Path | None = None) -> BuildSpec:
+    """The build of the batch testbench for ``config`` on ``sim``."""
+    if variant not in HARNESSES:
+        raise ValueError(f"variant = {variant!r} is not one of {', '.join(HARNESSES)}")
+    kw = {} if rtl_dir is None else {"rtl_dir": Path(rtl_dir)}
+    return BuildSpec(sim=sim, config=config, harness=HARNESSES[variant], waves=waves,
+                     build_root=Path(build_root or BUILD_ROOT), **kw)
+
+
+def _fast_verilator_runner(variant: str):
+    from cocotb_tools.runner import Verilator
+
+    class FastVerilator(Verilator):
+        """cocotb's Verilator runner without ``--public-flat-rw`` (visibility comes from the
+        wrapper's metacomments), with the batch main loop and C++ -O2."""
+
+        def _build_command(self):
+            cmds = super()._build_command()
+            verilate = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+            if variant == "fast":
+                verilate = [str(MAIN_SOURCE) if arg.endswith("verilator.cpp") else arg
+                            for arg in verilate]
+            cmds[0] = verilate
+            cmds[1] = [*cmds[1], *MAKE_FLAGS]
+            return cmds
+
+    return FastVerilator()
+
+
+def _runner(variant: str, spec: BuildSpec):
+    """A cocotb runner for ``spec.sim`` (the fast Verilator one for ``verilator``)."""
+    if spec.sim == "verilator":
+        return _fast_verilator_runner(variant)
+    return cocotb_runner(spec)
+
+
+def _meta(variant: str, spec: BuildSpec) -> dict:
+    return {"variant": variant, "parameters": parameters(spec.config, spec.sim),
+            "args": verilator_args(variant) if spec.sim == "verilator" else [],
+            "make": MAKE_FLAGS}
+
+
+def _compile(variant: str, spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
+    kwargs = dict(
+        sources=[str(p) for p in spec.sources], hdl_toplevel=TOPLEVEL, build_dir=str(build_dir),
+        parameters=parameters(spec.config, spec.sim), timescale=("1ns", "1ps"),
+        always=True, waves=spec.waves, log_file=str(log))
+    if spec.sim == "verilator":
+        lib = build_dir / DPI_LIB_NAME
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(DPI_SOURCE)],
+                       check=True)
+        runner.build(build_args=[*verilator_args(variant), "-LDFLAGS",
+                                 f"{lib} -Wl,-rpath,{build_dir}"], **kwargs)
+    else:
+        runner.build(**kwargs)
+
+
+def _harness(variant: str) -> Harness:
+    return Harness(f"batch-{variant}", runner=functools.partial(_runner, variant),
+                   compile=functools.partial(_compile, variant),
+                   meta=functools.partial(_meta, variant), product=simulator_product,
+                   toplevel=TOPLEVEL, extra_sources=(WRAPPER,),
+                   digest_files=(DPI_SOURCE, MAIN_SOURCE),
+                   tag="batch" if variant == "fast" else f"batch-{variant}")
+
+
+HARNESSES: dict[str, Harness] = {variant: _harness(variant) for variant in VARIANTS}
+"""The batch builds by variant; ``HARNESSES["fast"]`` is the one ``make sim`` uses."""
+BATCH = HARNESSES["fast"]
+
+
+if __name__ == "__main__":  # python -m tb.batch.harness [verilator|icarus] [fast|timing]
+    b = build(make_spec(QmacConfig(), sys.argv[1] if len(sys.argv) > 1 else "verilator",
+                        variant=sys.argv[2] if len(sys.argv) > 2 else "fast"))
+    print(b.build_dir, "compiled" if b.compiled else "cached", f"{b.seconds:.1f} s")

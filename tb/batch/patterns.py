@@ -1,0 +1,28 @@
+"""The per-cycle pattern bytes the batch wrapper reads, from the named handshake patterns of
+:mod:`tb.shared.patterns` (the table the per-cycle driver steps through too)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tb.shared.patterns import pattern_info, pauses
+
+
+class PatternSource:
+    """Pattern bytes for the wrapper: bit 0 = offer a beat (the idle pattern says go), bit 1 =
+    out_ready (the back-pressure pattern says go)."""
+
+    def __init__(self, idle: str, ready: str, rng: np.random.Generator):
+        for name in (idle, ready):
+            pattern_info(name)
+        self.idle_name, self.ready_name = idle, ready
+        self.full_speed = idle == "none" and ready == "none"
+        self.rng = rng
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` cycles."""
+        if self.full_speed:
+            return np.full(n, 3, dtype=np.uint8)
+        pause_in = pauses(self.idle_name, self.rng, n)
+        pause_out = pauses(self.ready_name, self.rng, n)
+        return ((~pause_in).astype(np.uint8) | ((~pause_out).astype(np.uint8) << 1))

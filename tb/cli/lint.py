@@ -1,0 +1,63 @@
+"""``python -m tb.cli.lint``: ``verilator --lint-only -Wall`` on rtl/ for every named config
+(``make lint``). ``CONFIG=<name>`` (or ``--config``) lints one. Exit status 1 on any warning."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pyref.config import NAMED_CONFIGS, QmacConfig
+
+from tb.run.build import RTL_DIR, rtl_sources
+from tb.run.toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
+
+
+def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "qmac") -> list[str]:
+    """The Verilator lint command for ``config``."""
+    root = verilator_root()
+    exe = str(root / "bin" / "verilator") if root else "verilator"
+    params = [f"-G{k}={v}" for k, v in config.rtl_parameters().items()]
+    return [exe, "--lint-only", "-Wall", "--top-module", toplevel, *params,
+            *[str(p) for p in rtl_sources(rtl_dir)]]
+
+
+def lint(config: QmacConfig, rtl_dir: Path = RTL_DIR) -> tuple[bool, str]:
+    """Lint ``rtl_dir`` with ``config``'s parameters: ``(clean, verilator's output)``."""
+    check_simulator("verilator")
+    env = {**os.environ, **simulator_env("verilator")}
+    out = subprocess.run(lint_command(config, rtl_dir), capture_output=True, text=True, env=env,
+                         check=False)
+    text = (out.stdout + out.stderr).strip()
+    return out.returncode == 0 and "%Warning" not in text and "%Error" not in text, text
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
+    p.add_argument("--config", help="lint one named config (default: all)")
+    argv = [f"--{a.split('=', 1)[0].lower()}={a.split('=', 1)[1]}" if "=" in a and
+            not a.startswith("-") else a for a in (sys.argv[1:] if argv is None else argv)]
+    args = p.parse_args(argv)
+    names = [args.config] if args.config else list(NAMED_CONFIGS)
+    status = 0
+    for name in names:
+        if name not in NAMED_CONFIGS:
+            print(f"error: no named config {name!r}; choose one of {', '.join(NAMED_CONFIGS)}",
+                  file=sys.stderr)
+            return 2
+        try:
+            clean, text = lint(NAMED_CONFIGS[name])
+        except SimulatorMissing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        print(f"lint {name:12s} {'clean' if clean else 'WARNINGS'}")
+        if not clean:
+            print(text)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The end-of-run summary of ``make sim`` and the lines a scoreboard mismatch prints as.
+
+Shared by the command line (:mod:`tb.cli.sim`), the HIL session (:mod:`tb.stream.session`) and
+the RTL backend of :mod:`hil`, so a failure reads the same wherever it shows up.
+"""
+
+from __future__ import annotations
+
+from tb.run.toolchain import simulator_version
+from tb.shared.job import SimJob
+
+
+def format_mismatch(m: dict) -> str:
+    """A scoreboard mismatch record as the indented lines the summary prints."""
+    at = ""
+    if m.get("cycle") is not None:
+        at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"
+    lines = [f"  [{m['kind']}] {m['message']}{at}"]
+    if m.get("expected"):
+        e = m["expected"]
+        lines.append(f"      expected y = {e['y']}, sat = {int(e['sat'])} (accumulator {e['acc']})")
+    if m.get("actual"):
+        a = m["actual"]
+        sat = "X" if a.get("sat") is None else int(a["sat"])
+        lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
+    inp = m.get("inputs")
+    if inp:
+        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
+                     f"from beat {inp['first_beat']} of the stream")
+        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
+                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
+                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
+        more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
+        lines.append(f"      x        {inp['x']}{more}")
+        lines.append(f"      w        {inp['w']}")
+    return "\n".join(lines)
+
+
+def _coverage_line(cov, passed: bool) -> str:
+    if cov is None:
+        return "n/a"
+    # Holes of a failed run say nothing: it stopped early.
+    return cov.summary() if passed else cov.summary().split(";")[0]
+
+
+def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
+    """The end-of-run summary (and, on failure, what failed and how to reproduce it)."""
+    rep = result.report
+    cfg = job.qmac_config()
+    cov = rep.coverage_report()
+    secs = rep.sim_seconds or float("nan")
+    lines = [f"qmac sim: {'PASS' if rep.passed else 'FAIL'}",
+             f"  config     {job.config_name}: {cfg.describe()}",
+             f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
+             f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
+             f"  seed       {job.seed}",
+             f"  outputs    {rep.outputs_checked} checked, {rep.mismatches} mismatches"
+             + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
+             + f", {rep.saturated} saturated"
+             + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
+                if rep.resets else ""),
+             f"  coverage   {_coverage_line(cov, rep.passed)}",
+             f"  speed      {rep.beats} beats, {rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
+             f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
+             f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
+             f"stimulus+model {rep.prepare_seconds:.1f} s)"]
+    if show_bins and cov:
+        lines.append("coverage bins:")
+        lines.append(cov.table())
+    for note in rep.notes:
+        lines.append(f"  note       {note}")
+    if result.waves_file:
+        lines.append(f"  waves      {result.waves_file}  (open with gtkwave or surfer)")
+    if not rep.passed:
+        if rep.error:
+            lines.append(f"  error      {rep.error}")
+        lines.append("first failures:")
+        lines += [format_mismatch(m) for m in rep.details[:5]]
+        lines.append(f"  log        {result.log_file}")
+        hint = "" if job.waves else "   (add WAVES=1 for a waveform)"
+        lines.append(f"  reproduce  {job.repro}{hint}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The per-cycle transport: Python drives the ports every clock (runs inside the simulator)."""

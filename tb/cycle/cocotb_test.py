@@ -1,0 +1,48 @@
+"""The cocotb test of the per-cycle transport: one job from the environment, run cycle by cycle.
+
+Started by :func:`tb.run.runner.run_sim` (``make sim``, ``make test``) through
+``cocotb_tools.runner``;
+the job arrives as JSON in ``$QMAC_TB_JOB`` and the report is written where the job says.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import cocotb
+
+from tb.shared.job import SimJob
+from tb.shared.prepare import make_report, prepare
+
+from .testbench import QmacTB
+
+
+@cocotb.test()
+async def qmac_stream(dut):
+    """Every output of the job's stimulus checked against pyref, cycle by cycle."""
+    job = SimJob.from_env()
+    session = prepare(job)
+    dut._log.info("qmac: %d jobs, %d beats, seed %d, idle=%s ready=%s, %d mid-job resets",
+                  session.stim.n_jobs, session.stim.n_beats, job.seed, job.idle, job.ready,
+                  len(session.cut_jobs))
+    tb = QmacTB(dut)
+    await tb.start()
+    error = None
+    t0 = time.perf_counter()
+    try:
+        stats = await tb.run(session)
+    except Exception as exc:  # a protocol breach the driver/monitor cannot continue after
+        error = f"{type(exc).__name__}: {exc}"
+        dut._log.error("%s", traceback.format_exc())
+        stats = None
+    report = make_report(session, beats=stats.beats if stats else tb.driver.beats_accepted,
+                         cycles=stats.cycles if stats else tb.cycle(),
+                         seconds=stats.seconds if stats else time.perf_counter() - t0,
+                         events=stats.events if stats else {}, error=error)
+    if job.results:
+        report.save(job.results)
+    for m in report.details:
+        dut._log.error("%s", m["message"])
+    assert report.passed, (f"{report.mismatches} mismatch(es)" + (f"; {error}" if error else "")
+                           + f"; reproduce with: {job.repro}")

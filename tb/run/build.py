@@ -1,0 +1,269 @@
+"""Building the RTL, once per (simulator, config, harness): the one build cache of the testbench.
+
+A :class:`Harness` says what is compiled around the RTL and how (its hooks): :data:`CYCLE` here
+(the per-cycle transport), ``tb.batch.harness.BATCH`` (the batch wrapper, DPI library and fast
+main loop), and the benchmark's native harnesses (:mod:`tb.bench.native`, through
+:func:`cached`). Each (simulator, config, harness) gets its own folder
+``build/sim/<sim>/<name>/`` where ``<name>`` is the named config (``default``, ``tflite`` ...) or
+``cfg-<hash>`` for any other config. A stamp file in the folder records a digest of everything
+the build depends on (the RTL and harness sources, the parameters, the build flags, the
+simulator and cocotb versions); the build is reused while the digest matches and redone when
+any of it changes. Concurrent builds of the same folder (``pytest -n 2``) wait for each other
+through a file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pyref.config import NAMED_CONFIGS, QmacConfig
+
+from . import toolchain
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RTL_DIR = REPO_ROOT / "rtl"
+BUILD_ROOT = REPO_ROOT / "build" / "sim"
+STAMP_NAME = "qmac-build.json"
+HARNESS_VERSION = 2
+"""Bump when the way builds are made changes in a way the digest cannot see."""
+
+# Verilator's own C++ flags (-Os) are the sweet spot: -O0 compiles 20% faster but halves the
+# simulation speed, -O1 compiles 30% slower for no gain (Python dominates the run time).
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+ICARUS_ARGS: tuple[str, ...] = ()
+
+
+def config_name(config: QmacConfig) -> str:
+    """The named config equal to ``config``, else ``cfg-<8 hex digits of its JSON>``."""
+    for name, named in NAMED_CONFIGS.items():
+        if named == config:
+            return name
+    return "cfg-" + hashlib.sha256(config.to_json().encode()).hexdigest()[:8]
+
+
+def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
+    """The Verilog files of the datapath (every ``*.v`` in ``rtl_dir``), sorted."""
+    files = sorted(Path(rtl_dir).glob("*.v"))
+    if not files:
+        raise FileNotFoundError(f"no Verilog sources (*.v) in {rtl_dir}")
+    return files
+
+
+@dataclasses.dataclass(frozen=True)
+class Harness:
+    """One kind of build around the RTL and the hooks that make it.
+
+    ``runner(spec)`` returns the cocotb runner that will start simulations of the build (None for
+    a harness that is not cocotb's, e.g. the benchmark's native one); ``compile(spec, runner,
+    build_dir, log)`` compiles into the empty ``build_dir``; ``meta(spec)`` adds what the digest
+    must see besides the source files (parameters, flags); the build is done when
+    ``build_dir / product(spec)`` exists.
+    """
+
+    name: str
+    runner: Callable[["BuildSpec"], object]
+    compile: Callable[["BuildSpec", object, Path, Path], None]
+    meta: Callable[["BuildSpec"], dict]
+    product: Callable[["BuildSpec"], str]
+    toplevel: str = "qmac"
+    extra_sources: tuple[Path, ...] = ()
+    """Harness files compiled with the RTL (e.g. a wrapper around ``qmac``)."""
+    digest_files: tuple[Path, ...] = ()
+    """Further files the build depends on (a DPI library's source, a main loop)."""
+    tag: str = ""
+    """Appended to the folder name, to keep builds of different harnesses apart."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildSpec:
+    """Everything a build depends on."""
+
+    sim: str
+    config: QmacConfig
+    harness: Harness
+    rtl_dir: Path = RTL_DIR
+    waves: bool = False
+    build_root: Path = BUILD_ROOT
+
+    @property
+    def toplevel(self) -> str:
+        return self.harness.toplevel
+
+    @property
+    def sources(self) -> list[Path]:
+        return rtl_sources(self.rtl_dir) + [Path(p) for p in self.harness.extra_sources]
+
+    @property
+    def build_dir(self) -> Path:
+        name = config_name(self.config)
+        if self.harness.tag:
+            name += f"-{self.harness.tag}"
+        if Path(self.rtl_dir).resolve() != RTL_DIR.resolve():
+            where = str(Path(self.rtl_dir).resolve()).encode()
+            name += "-rtl" + hashlib.sha256(where).hexdigest()[:6]
+        if self.waves:
+            name += "-waves"
+        return Path(self.build_root) / self.sim / name
+
+    def digest(self) -> str:
+        """A hash of the sources' contents, the parameters, flags and tool versions."""
+        import cocotb
+
+        meta = {"sim": self.sim, "harness": self.harness.name, "toplevel": self.toplevel,
+                "waves": self.waves, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
+                "simulator": toolchain.simulator_version(self.sim), **self.harness.meta(self)}
+        return content_digest([*self.sources, *self.harness.digest_files], meta)
+
+
+@dataclasses.dataclass
+class Build:
+    """A finished build: the runner to start simulations with and where it lives."""
+
+    spec: BuildSpec
+    runner: object
+    compiled: bool
+    """True when this call compiled; False when an earlier build was reused."""
+    seconds: float
+
+    @property
+    def build_dir(self) -> Path:
+        return self.spec.build_dir
+
+
+def content_digest(files, meta: dict) -> str:
+    """sha256 of the files' names and contents and of ``meta`` (JSON, sorted keys)."""
+    h = hashlib.sha256()
+    for path in files:
+        path = Path(path)
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` for the with-block, so parallel test workers
+    build one folder one at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cached(build_dir: Path, digest: str, product: str, make: Callable[[Path], None], *,
+           force: bool = False, what: str = "build", record: dict | None = None) -> bool:
+    """Make ``build_dir`` with ``make(log_file)`` unless its stamp records ``digest`` and
+    ``build_dir / product`` exists; True when this call made it. The one cache of every build
+    (simulator models, the benchmark's harnesses): a lock so parallel workers build a folder one
+    at a time, the folder emptied before a build, the stamp written after a good one.
+
+    Raises ``RuntimeError`` naming ``what``, with the log's tail, when ``make`` fails.
+    """
+    build_dir = Path(build_dir)
+    stamp = build_dir / STAMP_NAME
+    with build_lock(build_dir.parent / f".{build_dir.name}.lock"):
+        if not force and (build_dir / product).exists() and stamp_matches(stamp, digest):
+            return False
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        build_dir.mkdir(parents=True)
+        log = build_dir / "build.log"
+        try:
+            make(log)
+        except (RuntimeError, SystemExit, OSError, subprocess.CalledProcessError) as exc:
+            raise RuntimeError(f"{what} failed ({exc}); log: {log}\n{log_tail(log)}") from None
+        if not (build_dir / product).exists():
+            raise RuntimeError(f"{what} left no {product}; log: {log}\n{log_tail(log)}")
+        stamp.write_text(json.dumps({"digest": digest, **(record or {})}, indent=1, default=str))
+    return True
+
+
+def build(spec: BuildSpec, *, force: bool = False) -> Build:
+    """Build ``spec`` with its harness's hooks unless an up-to-date build exists; return the
+    runner for it.
+
+    Raises :class:`tb.run.toolchain.SimulatorMissing` when the simulator is not installed and
+    ``RuntimeError`` (with the log file's path) when compilation fails.
+    """
+    toolchain.use_simulator(spec.sim)
+    os.environ.pop("WAVES", None)  # the runner lets $WAVES override the argument; callers decide
+    t0 = time.perf_counter()
+    harness = spec.harness
+    runner = harness.runner(spec)
+    bdir = spec.build_dir.resolve()
+    compiled = cached(
+        bdir, spec.digest(), harness.product(spec),
+        lambda log: harness.compile(spec, runner, bdir, log), force=force,
+        what=f"{spec.sim} {harness.name} build of {config_name(spec.config)}",
+        record={"config": spec.config.to_dict(), "sim": spec.sim, "harness": harness.name,
+                "sources": [str(p) for p in spec.sources]})
+    return Build(spec, runner, compiled, time.perf_counter() - t0)
+
+
+def stamp_matches(stamp: Path, digest: str) -> bool:
+    """True when the build stamp file ``stamp`` records ``digest`` (False if unreadable)."""
+    try:
+        return json.loads(stamp.read_text()).get("digest") == digest
+    except (OSError, ValueError):
+        return False
+
+
+# -- the per-cycle harness: cocotb's own runner and main loop around the bare RTL ------------------
+
+def cocotb_runner(spec: BuildSpec):
+    """cocotb's runner for ``spec.sim``."""
+    from cocotb_tools.runner import get_runner
+
+    return get_runner(spec.sim)
+
+
+def _cycle_args(spec: BuildSpec) -> list[str]:
+    return list(VERILATOR_ARGS if spec.sim == "verilator" else ICARUS_ARGS)
+
+
+def _compile_cycle(spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
+    runner.build(sources=[str(p) for p in spec.sources], hdl_toplevel=spec.toplevel,
+                 parameters=spec.config.rtl_parameters(), build_args=_cycle_args(spec),
+                 build_dir=str(build_dir), always=True, waves=spec.waves,
+                 timescale=("1ns", "1ps"), log_file=str(log))
+
+
+def simulator_product(spec: BuildSpec) -> str:
+    """What a cocotb build leaves behind: the Verilated executable or Icarus's ``sim.vvp``."""
+    return spec.toplevel if spec.sim == "verilator" else "sim.vvp"
+
+
+CYCLE = Harness("cycle", runner=cocotb_runner, compile=_compile_cycle,
+                meta=lambda spec: {"parameters": spec.config.rtl_parameters(),
+                                   "args": _cycle_args(spec)},
+                product=simulator_product)
+"""The per-cycle transport's build: the bare ``qmac`` under cocotb's runner."""
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file, for error messages ("" when it is unreadable)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
+    """Copy the RTL sources to ``dest`` (for fault injection on a copy); returns ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in rtl_sources(rtl_dir):
+        shutil.copy2(src, dest / src.name)
+    return dest

@@ -1,0 +1,316 @@
+"""Functional coverage: which interesting cases the checked outputs actually went through.
+
+Value bins are computed for every job at once from the stimulus and pyref's intermediate values
+(accumulator, requantized value, clamp input), then counted over the jobs whose output the
+scoreboard checked. Handshake and reset bins are counts kept by the driver, the monitor and the
+testbench. Which bins a config *can* reach is derived from the config (and from the handshake
+patterns and resets of the run); a reachable bin left empty is a coverage hole, and the
+regression fails on holes.
+
+This is a small vectorized module rather than ``cocotb-coverage``: that library samples one
+transaction per Python call, while here a whole run (or a whole captured batch) is binned in a
+few numpy operations, the same way for the per-cycle and the batch transports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Mapping
+
+import numpy as np
+
+from pyref.arith import requantize
+from pyref.beats import JobResult, beat_sums
+from pyref.config import QmacConfig
+from pyref.rounding import round_shift_scalar
+from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
+
+from .exact_values import OVERFLOW_K_CAP, extreme_x, overflow_lengths
+from .stimulus import LONG_JOB_BEATS, Stimulus
+
+BINS: dict[str, str] = {
+    "tie_pos_up": "positive value exactly halfway, rounded up (visible in the output)",
+    "tie_pos_down": "positive value exactly halfway, rounded down",
+    "tie_neg_up": "negative value exactly halfway, rounded up (toward zero)",
+    "tie_neg_down": "negative value exactly halfway, rounded down (away from zero)",
+    "tie_high_mul_pos": "gemmlowp: positive tie in SaturatingRoundingDoublingHighMul",
+    "tie_high_mul_neg": "gemmlowp: negative tie in SaturatingRoundingDoublingHighMul",
+    "double_rounding": "gemmlowp: the two roundings give another result than one rounding",
+    "sat_high": "output clamped at act_max",
+    "sat_low": "output clamped at act_min",
+    "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
+    "clamp_max_out": "r + out_zp == act_max + 1 (one outside, flagged)",
+    "clamp_min_in": "r + out_zp == act_min (on the bound, not flagged)",
+    "clamp_min_out": "r + out_zp == act_min - 1 (one outside, flagged)",
+    "acc_overflow_high": "the running sum passed the accumulator's top",
+    "acc_overflow_low": "the running sum passed the accumulator's bottom",
+    "acc_overflow_back": "the running sum overflowed, the exact final sum is in range again",
+    "shift_zero": "shift 0",
+    "shift_max": "the largest shift",
+    "shift_min": "gemmlowp: the most negative shift (-31)",
+    "mult_zero": "multiplier 0",
+    "mult_max": "the largest multiplier",
+    "extreme_beat": "a beat with every lane at x_extreme * -2^(w_bits-1)",
+    "single_beat_job": "a job of one beat",
+    "long_job": f"a job of {LONG_JOB_BEATS} beats or more",
+    "padded_job": "a job whose last beat is padded (K not a multiple of lanes)",
+    "back_to_back_jobs": "a job's first beat accepted right after the previous job's last",
+    "back_to_back_outputs": "outputs on two consecutive cycles",
+    "out_stall": "out_valid_o held while out_ready_i is low",
+    "in_stall": "in_valid_i held while in_ready_o is low",
+    "idle_gap": "a cycle without a beat between jobs",
+    "reset_mid_job": "reset asserted in the middle of a job",
+    "exact_after_reset": "the first job after a mid-job reset checked exact",
+}
+"""Every bin, with what it means."""
+
+EVENT_BINS = ("back_to_back_jobs", "back_to_back_outputs", "out_stall", "in_stall", "idle_gap",
+              "reset_mid_job", "exact_after_reset")
+"""Bins counted by the testbench rather than computed from the jobs."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunShape:
+    """What a run can do besides its config: handshake patterns and resets."""
+
+    idle_pauses: bool = True
+    idle_runs: bool = True
+    ready_pauses: bool = True
+    ready_runs: bool = True
+    resets: int = 0
+    replay: bool = False
+    """Replaying a vector file: what it covers depends on the file, no bin is required."""
+
+
+@functools.lru_cache(maxsize=None)
+def tie_outcomes(mode: str) -> frozenset[tuple[str, str]]:
+    """``(sign, direction)`` pairs a rounding mode produces on exact ties, found by rounding
+    ties with pyref's scalar definition (both parities of the lower neighbour)."""
+    out = set()
+    for t in (1, 2, 3):
+        for odd in (1, 3, 5, 7):
+            for sign in (1, -1):
+                v = (sign * odd) << (t - 1)
+                r = round_shift_scalar(v, t, mode)
+                out.add(("pos" if sign > 0 else "neg", "up" if r == (v >> t) + 1 else "down"))
+    return frozenset(out)
+
+
+def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | None]:
+    """For each bin: None when ``cfg`` (with ``run``) can reach it, else the reason it cannot."""
+    why: dict[str, str | None] = {name: None for name in BINS}
+    gemm = cfg.rounding == "gemmlowp"
+    step_mode = "half_away" if gemm else cfg.rounding  # gemmlowp's last step rounds half away
+    outcomes = tie_outcomes(step_mode)
+    for sign in ("pos", "neg"):
+        for d in ("up", "down"):
+            if (sign, d) not in outcomes:
+                why[f"tie_{sign}_{d}"] = f"{cfg.rounding!r} never rounds a {sign} tie {d}"
+    if cfg.shift_range[1] < 1:
+        for sign in ("pos", "neg"):
+            for d in ("up", "down"):
+                why[f"tie_{sign}_{d}"] = "no shift > 0, so no ties"
+    if not gemm:
+        for name in ("tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "shift_min"):
+            why[name] = f"only in gemmlowp mode (rounding is {cfg.rounding!r})"
+    n_up, n_down = overflow_lengths(cfg)
+    if n_up is None:
+        why["acc_overflow_high"] = (f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
+                                    f"products cannot pass the top of acc_bits = {cfg.acc_bits}")
+    if n_down is None:
+        why["acc_overflow_low"] = (f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
+                                   f"products cannot pass the bottom of acc_bits = {cfg.acc_bits}")
+    if n_up is None and n_down is None:
+        why["acc_overflow_back"] = "the accumulator cannot overflow (see acc_overflow_high)"
+    if cfg.mult_bits == 0:
+        why["mult_zero"] = why["mult_max"] = "mult_bits = 0: no multiplier"
+    if cfg.lanes == 1:
+        why["padded_job"] = "lanes = 1: every K fills whole beats"
+    if not run.idle_runs:
+        why["back_to_back_jobs"] = "the idle pattern never leaves two cycles free in a row"
+        why["back_to_back_outputs"] = why["back_to_back_jobs"]
+    if not run.ready_runs:
+        why["back_to_back_outputs"] = "the ready pattern never stays high two cycles in a row"
+    if not run.idle_pauses:
+        why["idle_gap"] = "the idle pattern never pauses"
+    if not run.ready_pauses:
+        why["out_stall"] = why["in_stall"] = "the ready pattern never lowers out_ready_i"
+    if run.resets <= 0:
+        why["reset_mid_job"] = why["exact_after_reset"] = "the run asserts no reset mid-job"
+    return why
+
+
+def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
+    """A boolean ``(M,)`` array per value bin: does job j fall into the bin."""
+    cfg = stim.config
+    s = stim.stream
+    m = stim.n_jobs
+    ends = s.job_ends
+    mult, shift = s.mult[ends], s.shift[ends]
+    zp, amin, amax = s.out_zp[ends], s.act_min[ends], s.act_max[ends]
+    acc = np.asarray(expected.acc)
+    r = np.asarray(requantize(acc, mult, shift, cfg)).astype(object)
+    z = r + zp.astype(object)
+    visible = ~np.asarray(expected.saturated, dtype=bool)
+    f: dict[str, np.ndarray] = {}
+    f.update(_tie_features(cfg, acc, mult, shift, r, visible))
+    f["sat_high"] = np.asarray(z > amax.astype(object), dtype=bool)
+    f["sat_low"] = np.asarray(z < amin.astype(object), dtype=bool)
+    f["clamp_max_in"] = np.asarray(z == amax.astype(object), dtype=bool)
+    f["clamp_max_out"] = np.asarray(z == amax.astype(object) + 1, dtype=bool)
+    f["clamp_min_in"] = np.asarray(z == amin.astype(object), dtype=bool)
+    f["clamp_min_out"] = np.asarray(z == amin.astype(object) - 1, dtype=bool)
+    f.update(_overflow_features(stim))
+    slo, shi = cfg.shift_range
+    f["shift_zero"] = shift == 0
+    f["shift_max"] = shift == shi
+    f["shift_min"] = (shift == slo) & (slo < 0)
+    mhi = cfg.mult_range[1] if cfg.mult_bits else -1
+    f["mult_zero"] = (mult == 0) & (cfg.mult_bits > 0)
+    f["mult_max"] = mult == mhi
+    ext = np.all(s.x == extreme_x(cfg), axis=1) & np.all(s.w == cfg.w_range[0], axis=1)
+    f["extreme_beat"] = (np.logical_or.reduceat(ext, s.job_starts) if m else ext[:0]).astype(bool)
+    beats = stim.beats_per_job
+    f["single_beat_job"] = beats == 1
+    f["long_job"] = beats >= LONG_JOB_BEATS
+    f["padded_job"] = stim.k % cfg.lanes != 0
+    return f
+
+
+def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
+    m = len(acc)
+    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
+             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding")
+    out = {n: np.zeros(m, bool) for n in names}
+    accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
+    gemm = cfg.rounding == "gemmlowp"
+    for j in range(m):
+        if not visible[j]:
+            continue  # the clamp hides how the value was rounded
+        if gemm:
+            s = shifts[j]
+            left, right = max(s, 0), max(-s, 0)
+            xs = ((accs[j] << left) + (1 << 31)) % (1 << 32) - (1 << 31)
+            ab = xs * mults[j]
+            if ab % (1 << 31) == 1 << 30:
+                out["tie_high_mul_pos" if ab > 0 else "tie_high_mul_neg"][j] = True
+            h = saturating_rounding_doubling_high_mul_scalar(xs, mults[j])
+            v, t = h, right
+            den = 1 << (31 + right)
+            q, rem = divmod(abs(ab), den)
+            single = q + (2 * rem >= den)
+            if (-single if ab < 0 else single) != rs[j]:
+                out["double_rounding"][j] = True
+        else:
+            v = accs[j] * mults[j] if cfg.mult_bits else accs[j]
+            t = shifts[j]
+        if t > 0 and v % (1 << t) == 1 << (t - 1):
+            sign = "pos" if v > 0 else "neg"
+            up = rs[j] == (v >> t) + 1
+            out[f"tie_{sign}_{'up' if up else 'down'}"][j] = True
+    return out
+
+
+def _overflow_features(stim: Stimulus) -> dict[str, np.ndarray]:
+    """Per job: did the running sum (beat by beat, as the hardware adds) pass the top or the
+    bottom of the accumulator, and is the exact final sum back in range."""
+    cfg = stim.config
+    s = stim.stream
+    m = stim.n_jobs
+    lo, hi = cfg.acc_range
+    sums = beat_sums(s).astype(object)
+    starts = s.job_starts
+    lengths = stim.beats_per_job
+    run = s.bias[starts].astype(object)
+    exact = run.copy()
+    high = np.zeros(m, bool)
+    low = np.zeros(m, bool)
+    for p in range(int(lengths.max(initial=0))):
+        live = lengths > p
+        step = sums[starts[live] + p]
+        exact[live] = exact[live] + step
+        if cfg.acc_mode == "saturate":
+            v = run[live] + step
+            high[live] |= np.asarray(v > hi, bool)
+            low[live] |= np.asarray(v < lo, bool)
+            run[live] = np.minimum(np.maximum(v, lo), hi)
+        else:
+            high[live] |= np.asarray(exact[live] > hi, bool)
+            low[live] |= np.asarray(exact[live] < lo, bool)
+    back = (high | low) & np.asarray((exact >= lo) & (exact <= hi), bool)
+    return {"acc_overflow_high": high, "acc_overflow_low": low, "acc_overflow_back": back}
+
+
+@dataclasses.dataclass
+class CoverageReport:
+    """Hits per bin, with what is reachable for the config and the run."""
+
+    hits: dict[str, int]
+    unreachable: dict[str, str]
+    required: list[str]
+
+    @property
+    def holes(self) -> list[str]:
+        """Required bins with no hit."""
+        return [b for b in self.required if self.hits.get(b, 0) == 0]
+
+    @property
+    def n_hit(self) -> int:
+        return sum(1 for b in self.required if self.hits.get(b, 0) > 0)
+
+    def summary(self) -> str:
+        if not self.required:
+            hit = sum(1 for b in BINS if self.hits.get(b, 0) and b not in self.unreachable)
+            return f"{hit} bins hit (informational: the vector file decides what it covers)"
+        s = f"{self.n_hit}/{len(self.required)} reachable bins hit"
+        if self.unreachable:
+            s += f" ({len(self.unreachable)} unreachable for this config/run)"
+        if self.holes:
+            s += f"; EMPTY: {', '.join(self.holes)}"
+        return s
+
+    def table(self) -> str:
+        """One line per bin: hits, or why it cannot be reached."""
+        lines = []
+        for name, desc in BINS.items():
+            if name in self.unreachable:
+                state = f"   -  unreachable: {self.unreachable[name]}"
+            else:
+                n = self.hits.get(name, 0)
+                state = f"{n:6d}" + ("" if n or name not in self.required else "  <-- EMPTY")
+            lines.append(f"  {name:22s}{state}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"hits": self.hits, "unreachable": self.unreachable, "required": self.required,
+                "holes": self.holes}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "CoverageReport":
+        return cls(dict(d["hits"]), dict(d["unreachable"]), list(d["required"]))
+
+
+class CoverageModel:
+    """Bins for one run: job features from the stimulus, event counts from the testbench."""
+
+    def __init__(self, stim: Stimulus, expected: JobResult, run: RunShape = RunShape()):
+        self.features = job_features(stim, expected)
+        why = reachable(stim.config, run)
+        self.unreachable = {b: r for b, r in why.items() if r is not None}
+        # A replayed file decides what it covers: its bins are reported, none is required.
+        self.required = [] if run.replay else [b for b in BINS if b not in self.unreachable]
+        self.events: dict[str, int] = {b: 0 for b in EVENT_BINS}
+
+    def add_event(self, name: str, count: int = 1) -> None:
+        if name not in self.events:
+            raise KeyError(f"{name!r} is not an event bin; event bins: {', '.join(EVENT_BINS)}")
+        self.events[name] += count
+
+    def report(self, checked: np.ndarray) -> CoverageReport:
+        """Hits counted over the jobs in the boolean mask ``checked``."""
+        hits = {b: int(np.count_nonzero(f & checked)) for b, f in self.features.items()}
+        hits.update(self.events)
+        return CoverageReport(hits, dict(self.unreachable), list(self.required))
+
+

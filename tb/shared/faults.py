@@ -1,0 +1,147 @@
+"""Faults to inject into a copy of the RTL, to prove the testbench catches a wrong datapath.
+
+:data:`FAULTS` is a plain table: each entry names a file of ``rtl/``, an exact piece of its text
+and what to put instead, the named config (plus overrides) under which the fault matters, and
+the kinds of failure it should cause. :func:`apply_fault` copies ``rtl/`` to a scratch folder
+and applies one substitution, refusing when the original text is not there exactly once (so a
+fault can never pass vacuously after the RTL is edited). ``rtl/`` itself is never touched.
+The table is transport-neutral: the batch transport runs the same faults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from pyref.config import NAMED_CONFIGS, QmacConfig
+
+from tb.run.build import RTL_DIR, copy_rtl
+
+
+class FaultNotApplicable(RuntimeError):
+    """The text a fault replaces is missing from (or repeated in) the RTL."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """Text substitutions in one RTL file (usually one)."""
+
+    name: str
+    what: str
+    """The piece of the datapath it breaks."""
+    file: str
+    subs: tuple[tuple[str, str], ...]
+    """``(original text, replacement)`` pairs; each original must occur exactly once."""
+    config: str = "default"
+    overrides: tuple[tuple[str, object], ...] = ()
+    """Config fields changed for this fault, e.g. ``(("lanes", 6),)``."""
+    caught_by: tuple[str, ...] = ()
+    """Mismatch kinds that may report it (``value``, ``sat``, ``xz``, ``extra``, ``missing``)."""
+
+    def qmac_config(self) -> QmacConfig:
+        cfg = NAMED_CONFIGS[self.config]
+        return cfg.replace(**dict(self.overrides)) if self.overrides else cfg
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("rounding_constant", "half_up rounds up only above one half (as if the rounding "
+          "constant were 2^(t-1) - 1 instead of 2^(t-1)): ties go down",
+          "qmac_round_shift.v",
+          (("RND_HALF_UP:   inc = ge_half;", "RND_HALF_UP:   inc = ge_half & below_nz;"),),
+          caught_by=("value",)),
+    Fault("tie_rule_even", "half_even rounds ties to odd",
+          "qmac_round_shift.v",
+          (("RND_HALF_EVEN: inc = ge_half & (below_nz | odd);",
+            "RND_HALF_EVEN: inc = ge_half & (below_nz | !odd);"),),
+          config="per_channel", caught_by=("value",)),
+    Fault("tie_rule_away", "half_away rounds negative ties up (toward zero)",
+          "qmac_round_shift.v",
+          (("RND_HALF_AWAY: inc = neg ? (ge_half & below_nz) : ge_half;",
+            "RND_HALF_AWAY: inc = ge_half;"),),
+          config="int4_sat", caught_by=("value",)),
+    Fault("gemmlowp_nudge", "gemmlowp high multiply nudged by 2^30 - 1",
+          "qmac_requant_round.v",
+          (("31'h40000000};", "31'h3FFFFFFF};"),),
+          config="tflite", caught_by=("value",)),
+    Fault("clamp_low", "values one below act_min are not clamped",
+          "qmac_out_stage.v",
+          (("wire below = (y_full < lo_lim);", "wire below = (y_full < lo_lim - 1);"),),
+          caught_by=("value", "sat")),
+    Fault("sat_flag", "saturation flag raised on act_max itself",
+          "qmac_out_stage.v",
+          (("wire above = (y_full > hi_lim);", "wire above = (y_full >= hi_lim);"),),
+          caught_by=("sat",)),
+    Fault("acc_saturates_in_wrap_mode", "accumulator saturates where it must wrap",
+          "qmac_accum.v",
+          (("localparam integer SATURATE = (ACC_MODE != 0) ? 1 : 0;",
+            "localparam integer SATURATE = 1;"),),
+          caught_by=("value",)),
+    Fault("acc_wraps_in_saturate_mode", "accumulator wraps where it must saturate",
+          "qmac_accum.v",
+          (("localparam integer SATURATE = (ACC_MODE != 0) ? 1 : 0;",
+            "localparam integer SATURATE = 0;"),),
+          config="int4_sat", caught_by=("value",)),
+    Fault("bias_load", "bias loaded on the last beat of a job instead of the first",
+          "qmac.v",
+          ((".first_i (s1_first_q),", ".first_i (s1_last_q),"),),
+          caught_by=("value",)),
+    Fault("mult_signed", "requant multiplier treated as signed",
+          "qmac_requant_mul.v",
+          (("product = $signed(x) * $signed({1'b0, m});",
+            "product = $signed(x) * $signed(m);"),),
+          config="per_channel", caught_by=("value",)),
+    Fault("unsigned_x_sign_extended", "an unsigned activation lane is sign-extended in its "
+          "product (x >= 2^(IN_BITS-1) taken as negative); a lane count that is not a power "
+          "of two",
+          "qmac_beat_sum.v",
+          (("$signed({1'b0, x[(l+1)*IN_BITS +: IN_BITS]})",
+            "$signed(x[(l+1)*IN_BITS +: IN_BITS])"),),
+          config="unsigned_in", overrides=(("lanes", 6),), caught_by=("value",)),
+    Fault("last_lane_dropped", "the last lane's product is left out of the beat sum",
+          "qmac_beat_sum.v",
+          (("for (l = LANES4; l < LANES; l = l + 1) begin",
+            "for (l = LANES4; l < LANES - 1; l = l + 1) begin"),),
+          overrides=(("lanes", 7),), caught_by=("xz", "value")),
+    Fault("backpressure", "input accepted while the output stalls",
+          "qmac.v",
+          (("assign in_ready_o = adv && !rst_i;", "assign in_ready_o = !rst_i;"),),
+          caught_by=("value", "missing", "extra")),
+    Fault("reset_in_flight", "a mid-job reset does not flush the job in stage 2 (its valid bit "
+          "is initialised instead of reset, so only a reset with a job in flight shows it)",
+          "qmac.v",
+          (("reg  s2_valid_q;", "reg  s2_valid_q = 1'b0;"),
+           ("      s2_valid_q  <= 1'b0;\n", "")),
+          caught_by=("extra", "value")),
+)
+"""The fault table (one row per fault; each is applied alone)."""
+
+
+def fault_by_name(name: str) -> Fault:
+    """The fault of :data:`FAULTS` called ``name`` (``KeyError`` listing them otherwise)."""
+    for f in FAULTS:
+        if f.name == name:
+            return f
+    raise KeyError(f"no fault {name!r}; faults: {', '.join(f.name for f in FAULTS)}")
+
+
+def apply_fault(fault: Fault | None, dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
+    """Copy ``rtl_dir`` to ``dest`` and apply ``fault`` there (None: an unmutated copy).
+
+    Raises :class:`FaultNotApplicable` unless the fault's original text occurs exactly once.
+    """
+    dest = copy_rtl(Path(dest), rtl_dir)
+    if fault is None:
+        return dest
+    path = dest / fault.file
+    if not path.exists():
+        raise FaultNotApplicable(f"fault {fault.name}: no file {fault.file} in {rtl_dir}")
+    text = path.read_text()
+    for find, replace in fault.subs:
+        count = text.count(find)
+        if count != 1:
+            raise FaultNotApplicable(
+                f"fault {fault.name}: the text {find!r} occurs {count} times in {fault.file} "
+                "(expected exactly once); update the fault table to the current RTL")
+        text = text.replace(find, replace)
+    path.write_text(text)
+    return dest

@@ -1,0 +1,193 @@
+"""The stimulus container: jobs for the datapath as a :class:`pyref.beats.BeatStream` plus, per job,
+its K and its kind (:class:`Stimulus`), and the assembly of jobs into beats.
+
+Padding lanes carry a zero product with the other operand random (x = 0 with a random w, or the
+reverse), which the interface allows and which a datapath must not mistake for data. The
+generators of each kind are in :mod:`tb.shared.generators`; exact accumulator values are built
+in :mod:`tb.shared.exact_values`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+
+from pyref.beats import JOB_FIELDS, BeatStream, layer_to_beats
+from pyref.config import QmacConfig
+from pyref.layer import Layer
+
+
+KINDS = ("uniform", "extremes", "ties", "clamp_edges", "overflow", "shift_extremes",
+         "mult_extremes", "single_beat", "long_k", "vectors")
+"""Job kinds, in the order of their code in :attr:`Stimulus.kind`."""
+
+
+LONG_JOB_BEATS = 16
+"""A job of at least this many beats counts as long (coverage bin ``long_job``)."""
+
+
+@dataclasses.dataclass
+
+
+class Stimulus:
+    """``M`` jobs for one config: the beats and, per job, its K and its kind."""
+
+    config: QmacConfig
+    stream: BeatStream
+    k: np.ndarray
+    """(M,) elements per job before padding."""
+    kind: np.ndarray
+    """(M,) index into :data:`KINDS`."""
+
+    def __post_init__(self) -> None:
+        self.k = np.asarray(self.k, dtype=np.int64)
+        self.kind = np.asarray(self.kind, dtype=np.int8)
+
+    @property
+    def n_jobs(self) -> int:
+        return int(self.k.shape[0])
+
+    @property
+    def n_beats(self) -> int:
+        return len(self.stream)
+
+    @property
+    def job_starts(self) -> np.ndarray:
+        return self.stream.job_starts
+
+    @property
+    def beats_per_job(self) -> np.ndarray:
+        return self.stream.job_ends - self.stream.job_starts + 1
+
+    def validate(self) -> None:
+        """Shapes, framing and ranges of the beats (pyref), K against the beat count, and
+        ``act_min <= act_max`` for every job."""
+        self.stream.validate(self.config)
+        if self.stream.n_jobs != self.n_jobs:
+            raise ValueError(f"{self.stream.n_jobs} jobs in the stream but {self.n_jobs} K values")
+        beats = self.beats_per_job
+        want = -(-self.k // self.config.lanes)
+        if np.any(beats != want):
+            j = int(np.argmax(beats != want))
+            raise ValueError(f"job {j}: K = {self.k[j]} needs {want[j]} beats, has {beats[j]}")
+        lo, hi = self.stream.job_values("act_min"), self.stream.job_values("act_max")
+        if np.any(lo > hi):
+            j = int(np.argmax(lo > hi))
+            raise ValueError(f"job {j}: act_min = {lo[j]} > act_max = {hi[j]}")
+
+    @classmethod
+    def concat(cls, parts: list["Stimulus"]) -> "Stimulus":
+        parts = [p for p in parts if p.n_jobs]
+        if not parts:
+            raise ValueError("no jobs to concatenate")
+        return cls(parts[0].config, BeatStream.concat([p.stream for p in parts]),
+                   np.concatenate([p.k for p in parts]), np.concatenate([p.kind for p in parts]))
+
+    def take(self, jobs: np.ndarray) -> "Stimulus":
+        """The jobs ``jobs`` (indices, any order) as a new stimulus."""
+        jobs = np.asarray(jobs, dtype=np.int64)
+        starts, counts = self.job_starts[jobs], self.beats_per_job[jobs]
+        beat_idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        fields = {f.name: getattr(self.stream, f.name)[beat_idx]
+                  for f in dataclasses.fields(BeatStream)}
+        return Stimulus(self.config, BeatStream(**fields), self.k[jobs], self.kind[jobs])
+
+    def job_values(self, name: str) -> np.ndarray:
+        return self.stream.job_values(name)
+
+    def job_detail(self, j: int, max_elems: int = 64) -> dict:
+        """The inputs of job ``j`` as plain Python values (for failure reports)."""
+        s = self.stream
+        b0 = int(self.job_starts[j])
+        nb = int(self.beats_per_job[j])
+        k = int(self.k[j])
+        x = s.x[b0:b0 + nb].reshape(-1)[:k]
+        w = s.w[b0:b0 + nb].reshape(-1)[:k]
+        d = {"job": int(j), "kind": KINDS[int(self.kind[j])], "K": k, "beats": nb,
+             "first_beat": b0}
+        for name in JOB_FIELDS:
+            d[name] = int(getattr(s, name)[b0])
+        d["x"] = [int(v) for v in x[:max_elems]]
+        d["w"] = [int(v) for v in w[:max_elems]]
+        if k > max_elems:
+            d["truncated"] = f"first {max_elems} of {k} elements shown"
+        return d
+
+
+def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.ndarray,
+             w: np.ndarray, values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+    """Beats from jobs of varying length: ``x``/``w`` hold all jobs' elements back to back
+    (job j has ``k[j]`` of them), ``values`` one entry per job for each of ``JOB_FIELDS``
+    (``mult`` may be left out when ``mult_bits = 0``). Padding lanes get a zero product with a
+    random other operand."""
+    lanes = cfg.lanes
+    k = np.asarray(k, dtype=np.int64)
+    m = k.shape[0]
+    beats = -(-k // lanes)
+    n_beats = int(beats.sum())
+    slots = n_beats * lanes
+    xx = np.zeros(slots, np.int64)
+    ww = np.zeros(slots, np.int64)
+    elem_job = np.repeat(np.arange(m), k)
+    within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+    pos = ((np.cumsum(beats) - beats) * lanes)[elem_job] + within
+    xx[pos] = np.asarray(x, dtype=np.int64)
+    ww[pos] = np.asarray(w, dtype=np.int64)
+    pad = np.ones(slots, bool)
+    pad[pos] = False
+    n_pad = int(pad.sum())
+    if n_pad:
+        zero_x = rng.random(n_pad) < 0.5
+        xx[pad] = np.where(zero_x, 0, rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n_pad))
+        ww[pad] = np.where(zero_x, rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n_pad), 0)
+    beat_job = np.repeat(np.arange(m), beats)
+    bpos = np.arange(n_beats) - np.repeat(np.cumsum(beats) - beats, beats)
+    fields = {}
+    for name in JOB_FIELDS:
+        v = values.get(name)
+        if v is None:
+            if name != "mult":
+                raise KeyError(f"job value {name!r} missing")
+            v = np.zeros(m, np.int64)
+        v = np.broadcast_to(np.asarray(v, dtype=np.int64), (m,))
+        fields[name] = v[beat_job]
+    stream = BeatStream(x=xx.reshape(n_beats, lanes), w=ww.reshape(n_beats, lanes),
+                        first=bpos == 0, last=bpos == beats[beat_job] - 1, **fields)
+    return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
+
+
+def assemble_jobs(cfg: QmacConfig, rng: np.random.Generator, jobs: list[dict], kind: str
+                   ) -> Stimulus:
+    """``assemble`` from a list of per-job dicts with ``x``, ``w`` lists and scalar values."""
+    if not jobs:
+        return empty_stimulus(cfg, kind)
+    k = np.array([len(j["x"]) for j in jobs], np.int64)
+    x = np.concatenate([np.asarray(j["x"], np.int64) for j in jobs])
+    w = np.concatenate([np.asarray(j["w"], np.int64) for j in jobs])
+    values = {name: np.array([int(j.get(name, 0)) for j in jobs], np.int64) for name in JOB_FIELDS}
+    return assemble(cfg, rng, k, x, w, values, kind)
+
+
+def empty_stimulus(cfg: QmacConfig, kind: str) -> Stimulus:
+    lanes = cfg.lanes
+    z = np.zeros(0, np.int64)
+    stream = BeatStream(x=np.zeros((0, lanes), np.int64), w=np.zeros((0, lanes), np.int64),
+                        first=z.astype(bool), last=z.astype(bool),
+                        **{name: z for name in JOB_FIELDS})
+    return Stimulus(cfg, stream, z, z.astype(np.int8))
+
+
+def from_layer(cfg: QmacConfig, layer: Layer) -> Stimulus:
+    """The jobs of a layer in output order (job ``n * C + c`` computes ``y[n, c]``)."""
+    stream = layer_to_beats(layer, cfg)
+    m = layer.n * layer.c
+    return Stimulus(cfg, stream, np.full(m, layer.k, np.int64),
+                    np.full(m, KINDS.index("vectors"), np.int8))
+
+
+def from_beats(cfg: QmacConfig, stream: BeatStream) -> Stimulus:
+    """Given beats as a stimulus (K of a job taken as its beats times ``lanes``)."""
+    k = (stream.job_ends - stream.job_starts + 1) * cfg.lanes
+    return Stimulus(cfg, stream, k, np.full(len(k), KINDS.index("vectors"), np.int8))

@@ -1,0 +1,1 @@
+"""``python -m tb.sim``: the short form of ``python -m tb.cli.sim`` (``make sim``)."""

@@ -1,0 +1,57 @@
+"""The cocotb test behind :class:`tb.stream.session.RtlSession`, run inside the simulator.
+
+It connects to the session's Unix socket (address in ``$QMAC_TB_STREAM``) and serves requests
+until told to quit or the session goes away: each request is a :class:`~tb.shared.job.SimJob`
+with the jobs and their expected results as arrays (:mod:`tb.stream.request`); they are played
+and checked by :func:`tb.batch.cocotb_test.run_job`, and the answer carries the report and what
+the DUT output for each job (:mod:`tb.stream.channel`). While it waits for a request the
+simulation is paused (Python holds the simulator's only thread).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import traceback
+
+import cocotb
+
+from tb.batch.cocotb_test import run_job
+from tb.shared.job import SimJob
+
+from . import request
+from .channel import SERVER_ENV, Channel, ChannelClosed
+
+
+@cocotb.test()
+async def qmac_stream(dut):
+    """Play every requested stream through the batch wrapper, one after the other."""
+    address = json.loads(os.environ[SERVER_ENV])["address"]
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(address)
+    channel = Channel(sock)
+    served = 0
+    try:
+        while True:
+            try:
+                message, arrays = channel.receive()
+            except ChannelClosed:
+                break                       # the session is gone
+            if message.get("op") == "quit":
+                break
+            try:
+                job = SimJob.from_json(message["job"])
+                stim, expected = request.decode(job.qmac_config(), arrays)
+                report, sb = await run_job(dut, job, stim=stim, expected=expected)
+                channel.send({"ok": True, "report": report.to_json()},
+                             {"y": sb.got_y, "sat": sb.got_sat, "produced": sb.produced(),
+                              "cycle": sb.out_cycle})
+            except Exception:  # answer with it: the session reports it and stays usable
+                error = traceback.format_exc()
+                dut._log.error("%s", error)
+                channel.send({"ok": False, "error": error})
+            served += 1
+    finally:
+        sock.close()
+    dut._log.info("qmac stream: served %d run(s)", served)

@@ -1,0 +1,96 @@
+"""Coverage bins and reachability (tb/shared/coverage.py) against hand-worked values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyref.beats import predict_jobs
+from pyref.config import NAMED_CONFIGS
+from tb.shared import stimulus as ST
+from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
+
+CONFIGS = list(NAMED_CONFIGS.items())
+
+
+TIE_TABLE = {   # hand-worked from the rounding rules of docs/interface.md / the README table
+    "floor": {("pos", "down"), ("neg", "down")},
+    "trunc": {("pos", "down"), ("neg", "up")},
+    "half_up": {("pos", "up"), ("neg", "up")},
+    "half_down": {("pos", "down"), ("neg", "down")},
+    "half_zero": {("pos", "down"), ("neg", "up")},
+    "half_away": {("pos", "up"), ("neg", "down")},
+    "half_even": {("pos", "up"), ("pos", "down"), ("neg", "up"), ("neg", "down")},
+}
+
+
+@pytest.mark.parametrize("mode", list(TIE_TABLE))
+def test_tie_outcomes(mode):
+    assert tie_outcomes(mode) == TIE_TABLE[mode]
+
+
+def test_reachability_follows_the_config():
+    d = reachable(NAMED_CONFIGS["default"], RunShape(resets=1))
+    assert d["tie_pos_up"] is None and d["tie_neg_up"] is None
+    assert d["tie_pos_down"] and d["tie_neg_down"]
+    assert d["mult_zero"] and d["shift_min"] and d["double_rounding"]
+    assert d["padded_job"] is None and d["acc_overflow_high"] is None
+    t = reachable(NAMED_CONFIGS["tflite"], RunShape(resets=1))
+    for b in ("tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "shift_min",
+              "mult_zero", "tie_pos_up", "tie_neg_down"):
+        assert t[b] is None, b
+    assert t["tie_pos_down"] and t["tie_neg_up"]
+    assert reachable(NAMED_CONFIGS["lanes1"])["padded_job"]
+    no_hs = reachable(NAMED_CONFIGS["default"], RunShape(idle_pauses=False, ready_pauses=False,
+                                                         ready_runs=False, resets=0))
+    for b in ("out_stall", "in_stall", "idle_gap", "back_to_back_outputs", "reset_mid_job",
+              "exact_after_reset"):
+        assert no_hs[b], b
+    assert no_hs["back_to_back_jobs"] is None
+    assert set(d) == set(BINS)
+
+
+def _stim_of(cfg, jobs):
+    """A stimulus from hand-written jobs: (x list, w list, bias, mult, shift, zp, lo, hi)."""
+    dicts = [dict(x=x, w=w, bias=b, mult=m, shift=s, out_zp=z, act_min=lo, act_max=hi)
+             for x, w, b, m, s, z, lo, hi in jobs]
+    return ST.assemble_jobs(cfg, np.random.default_rng(0), dicts, "uniform")
+
+
+def test_job_features_hand_worked():
+    cfg = NAMED_CONFIGS["default"]  # half_up, shift only, 8 lanes
+    stim = _stim_of(cfg, [
+        ([0], [1], 6, 0, 2, 0, -128, 127),     # 6/4 = 1.5: positive tie, up to 2
+        ([0], [1], -6, 0, 2, 0, -128, 127),    # -1.5: negative tie, up to -1
+        ([0], [1], 7, 0, 2, 0, -128, 127),     # 1.75: no tie
+        ([1], [1], 10, 0, 0, 0, -128, 10),     # 11 -> clamp at act_max = 10, one outside
+        ([0], [5], -20, 0, 1, 0, -10, 127),    # -10 == act_min: on the bound
+        ([-128] * 8, [-128] * 8, 0, 0, 63, 0, -128, 127),  # extreme beat, largest shift
+        ([1] * 9, [1] * 9, 2**31 - 5, 0, 0, 0, -128, 127),  # passes the top, wraps
+    ])
+    res = predict_jobs(stim.stream, cfg)
+    f = job_features(stim, res)
+    assert f["tie_pos_up"].tolist() == [True, False, False, False, False, False, False]
+    assert f["tie_neg_up"].tolist() == [False, True, False, False, False, False, False]
+    assert not f["tie_pos_down"].any() and not f["tie_neg_down"].any()
+    assert f["clamp_max_out"][3] and f["sat_high"][3] and not f["clamp_max_in"][3]
+    assert f["clamp_min_in"][4] and not f["sat_low"][4]
+    assert f["extreme_beat"].tolist() == [False] * 5 + [True, False]
+    assert f["shift_max"][5] and f["shift_zero"][3]
+    assert f["acc_overflow_high"].tolist() == [False] * 6 + [True]
+    assert f["padded_job"][6] and f["single_beat_job"][0] and not f["single_beat_job"][6]
+
+
+def test_job_features_gemmlowp_double_rounding():
+    cfg = NAMED_CONFIGS["tflite"]
+    stim = _stim_of(cfg, [
+        ([0], [1], 1, 1 << 30, -1, 0, -128, 127),   # 0.25 -> 1 with two roundings (gemmlowp)
+        ([0], [1], 3, 1 << 30, 0, 0, -128, 127),    # 3 * 2^30 / 2^31 = 1.5: high-mul tie
+        ([0], [1], 12, 1 << 30, -2, 0, -128, 127),  # h = 6, 6 / 4 = 1.5: final tie, up
+    ])
+    res = predict_jobs(stim.stream, cfg)
+    assert res.y.tolist() == [1, 2, 2]
+    f = job_features(stim, res)
+    assert f["double_rounding"].tolist() == [True, False, False]
+    assert f["tie_high_mul_pos"].tolist() == [True, True, False]
+    assert f["tie_pos_up"].tolist() == [True, False, True]

@@ -1,0 +1,190 @@
+"""The stimulus generators (tb/shared/generators.py, stimulus.py, exact_values.py), checked with
+exact fractions, not with pyref."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyref.beats import predict_jobs
+from pyref.config import NAMED_CONFIGS, QmacConfig
+from pyref.layer import Layer
+from tb.shared import exact_values as EV
+from tb.shared import generators as S
+from tb.shared import stimulus as ST
+from tb.shared.coverage import reachable
+
+CONFIGS = list(NAMED_CONFIGS.items())
+
+
+def _jobs(stim):
+    """Per job: (elements x, w, bias, mult, shift, out_zp, act_min, act_max) as Python ints."""
+    s = stim.stream
+    out = []
+    for j, (b0, nb, k) in enumerate(zip(stim.job_starts, stim.beats_per_job, stim.k)):
+        x = s.x[b0:b0 + nb].reshape(-1).tolist()
+        w = s.w[b0:b0 + nb].reshape(-1).tolist()
+        vals = {n: int(getattr(s, n)[b0]) for n in ("bias", "mult", "shift", "out_zp",
+                                                     "act_min", "act_max")}
+        out.append((x, w, int(k), vals))
+    return out
+
+
+def _acc(x, w, bias):
+    return bias + sum(a * b for a, b in zip(x, w))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(CONFIGS), st.integers(0, 2**32 - 1), st.floats(-1.0, 1.0))
+def test_realize_acc_is_exact(named, seed, frac):
+    _, cfg = named
+    rng = np.random.default_rng(seed)
+    lo, hi = cfg.acc_range
+    cap = min(hi, cfg.bias_range[1] + 8 * cfg.lanes * 2 ** (cfg.in_bits + cfg.w_bits - 2))
+    target = int(frac * cap)
+    x, w, bias = EV.realize_acc(cfg, rng, target)
+    assert _acc(x, w, bias) == target
+    assert all(cfg.in_range[0] <= v <= cfg.in_range[1] for v in x)
+    assert all(cfg.w_range[0] <= v <= cfg.w_range[1] for v in w)
+    assert cfg.bias_range[0] <= bias <= cfg.bias_range[1]
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_tie_jobs_land_exactly_on_ties(name, cfg):
+    stim = S.gen_ties(cfg, np.random.default_rng(5), 40)
+    assert stim.n_jobs == 40
+    stim.validate()
+    signs = set()
+    for x, w, k, v in _jobs(stim):
+        acc = _acc(x, w, v["bias"])
+        if cfg.rounding == "gemmlowp":
+            s, m = v["shift"], v["mult"]
+            assert s <= 0
+            # TFLite: x * M / 2^31, then / 2^-s. A tie in either step, or the double-rounding
+            # case (an exact quarter).
+            step1 = Fraction(acc * m, 2**31)
+            h = (acc * m + 2**30) // 2**31
+            step2 = Fraction(h, 2 ** (-s))
+            assert (step1 - int(step1 // 1) == Fraction(1, 2)
+                    or step2 - int(step2 // 1) == Fraction(1, 2))
+            signs.add(acc > 0)
+        else:
+            p = acc * v["mult"] if cfg.mult_bits else acc
+            q = Fraction(p, 2 ** v["shift"])
+            assert v["shift"] >= 1 and q - (q.numerator // q.denominator) == Fraction(1, 2)
+            signs.add(p > 0)
+    assert signs == {True, False}
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_clamp_edge_jobs_hit_the_bounds(name, cfg):
+    stim = S.gen_clamp_edges(cfg, np.random.default_rng(6), 60)
+    seen = set()
+    for x, w, k, v in _jobs(stim):
+        acc = _acc(x, w, v["bias"])
+        if cfg.rounding == "gemmlowp":
+            r = Fraction(acc * v["mult"], 2 ** (31 - v["shift"]))
+        else:
+            r = Fraction(acc * (v["mult"] if cfg.mult_bits else 1), 2 ** v["shift"])
+        assert r.denominator == 1            # built exactly, no rounding involved
+        z = int(r) + v["out_zp"]
+        hit = [(b, d) for b, d in (("max", z - v["act_max"]), ("min", z - v["act_min"]))
+               if d in (-1, 0, 1)]
+        assert hit, (z, v)
+        seen.update(hit)
+    assert {("max", -1), ("max", 0), ("max", 1), ("min", -1), ("min", 0), ("min", 1)} <= seen
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_overflow_jobs_leave_the_accumulator_range(name, cfg):
+    stim = S.gen_overflow(cfg, np.random.default_rng(7), 16)
+    lo, hi = cfg.acc_range
+    assert stim.n_jobs == 16
+    came_back = 0
+    for x, w, k, v in _jobs(stim):
+        run, crossed = v["bias"], False
+        for b in range(0, len(x), cfg.lanes):          # the hardware adds beat by beat
+            run += sum(a * c for a, c in zip(x[b:b + cfg.lanes], w[b:b + cfg.lanes]))
+            crossed |= not lo <= run <= hi
+        assert crossed
+        came_back += lo <= run <= hi
+    assert came_back >= 4
+
+
+def test_overflow_unreachable_for_a_wide_accumulator():
+    cfg = QmacConfig(acc_bits=64, bias_bits=16)
+    # 2^63 / (128 * 128) products are needed: far beyond the cap.
+    assert EV.overflow_lengths(cfg) == (None, None)
+    assert S.gen_overflow(cfg, np.random.default_rng(0), 8).n_jobs == 0
+    why = reachable(cfg)
+    assert why["acc_overflow_high"] and why["acc_overflow_low"] and why["acc_overflow_back"]
+    # default: bias 2^31 - 1 plus one product of 2^14 passes the top
+    assert EV.overflow_lengths(NAMED_CONFIGS["default"]) == (1, 1)
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_extreme_and_long_and_single_beat_jobs(name, cfg):
+    rng = np.random.default_rng(8)
+    ext = S.gen_extremes(cfg, rng, 6)
+    xe = cfg.in_range[0] if cfg.in_signed else cfg.in_range[1]
+    x, w, k, v = _jobs(ext)[0]
+    assert set(x) == {xe} and set(w) == {cfg.w_range[0]} and k % cfg.lanes == 0
+    single = S.gen_single_beat(cfg, rng, 20)
+    assert np.all(single.beats_per_job == 1)
+    long_k = S.gen_long_k(cfg, rng, 10)
+    assert np.all(long_k.beats_per_job >= ST.LONG_JOB_BEATS)
+    if cfg.lanes > 1:
+        assert np.all(long_k.k % cfg.lanes != 0)
+
+
+def test_padding_lanes_carry_zero_products_with_random_other_operand():
+    cfg = NAMED_CONFIGS["default"]
+    stim = S.gen_long_k(cfg, np.random.default_rng(9), 50)
+    s = stim.stream
+    nonzero_pad = 0
+    for j, (b0, nb, k) in enumerate(zip(stim.job_starts, stim.beats_per_job, stim.k)):
+        x, w = s.x[b0:b0 + nb].reshape(-1), s.w[b0:b0 + nb].reshape(-1)
+        pad_x, pad_w = x[k:], w[k:]
+        assert np.all(pad_x * pad_w == 0)
+        nonzero_pad += np.count_nonzero(pad_x) + np.count_nonzero(pad_w)
+    assert nonzero_pad > 0
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_mixed_stimulus_is_valid_and_reproducible(name, cfg):
+    a = S.mixed_stimulus(cfg, np.random.default_rng(3), 500)
+    b = S.mixed_stimulus(cfg, np.random.default_rng(3), 500)
+    assert a.n_jobs == 500
+    assert np.array_equal(a.stream.x, b.stream.x) and np.array_equal(a.kind, b.kind)
+    for kind in ("ties", "clamp_edges", "shift_extremes", "long_k", "single_beat"):
+        assert np.count_nonzero(a.kind == ST.KINDS.index(kind)) >= S.MIN_DIRECTED_JOBS
+
+
+def test_plan_resets_picks_multibeat_jobs_apart():
+    cfg = NAMED_CONFIGS["default"]
+    stim = S.mixed_stimulus(cfg, np.random.default_rng(4), 300)
+    cuts = S.plan_resets(stim, np.random.default_rng(1), 3)
+    assert len(cuts) == 3
+    assert np.all(stim.beats_per_job[cuts] >= 2) and np.all(np.diff(cuts) >= 3) and cuts[0] >= 2
+
+
+def test_from_layer_orders_jobs_like_y():
+    cfg = NAMED_CONFIGS["per_channel"]
+    rng = np.random.default_rng(2)
+    layer = Layer.build(cfg, rng.integers(-128, 128, (3, 21)), rng.integers(-128, 128, (4, 21)),
+                        bias=rng.integers(-1000, 1000, 4), mult=rng.integers(1, 65535, 4),
+                        shift=rng.integers(10, 20, 4))
+    stim = ST.from_layer(cfg, layer)
+    y = predict_jobs(stim.stream, cfg).y.reshape(3, 4)
+    for n in range(3):
+        for c in range(4):
+            acc = int(layer.bias[c]) + int(np.dot(layer.x[n], layer.w[c]))
+            p = acc * int(layer.mult[c])
+            t = int(layer.shift[c])
+            q, rem = divmod(p, 2**t)                    # half_even by hand
+            r = q + (rem * 2 > 2**t or (rem * 2 == 2**t and q % 2 == 1))
+            assert y[n, c] == max(-128, min(127, r))
