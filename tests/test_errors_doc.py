@@ -291,16 +291,16 @@ def _recipe(args: str, **env) -> str:
 
 
 def test_make_passes_command_line_variables_on():
-    assert "tb.sim 'N=200' 'VECTORS=x.npz'" in _recipe("sim VECTORS=x.npz N=200")
-    assert "tb.lint 'CONFIG=tflite'" in _recipe("lint CONFIG=tflite")
+    assert "tb.cli.sim 'N=200' 'VECTORS=x.npz'" in _recipe("sim VECTORS=x.npz N=200")
+    assert "tb.cli.lint 'CONFIG=tflite'" in _recipe("lint CONFIG=tflite")
 
 
 def test_sim_from_the_environment_is_honoured_by_every_target():
-    assert "tb.sim 'SIM=icarus'" in _recipe("sim", SIM="icarus")
+    assert "tb.cli.sim 'SIM=icarus'" in _recipe("sim", SIM="icarus")
     assert "hil.cli run anomaly_detection --sim icarus --n 20" in _recipe("hil", SIM="icarus")
     assert "hil.cli digits --sim icarus" in _recipe("hil-digits", SIM="icarus")
     # the command line wins over the environment
-    assert "tb.sim 'SIM=verilator'" in _recipe("sim SIM=verilator", SIM="icarus")
+    assert "tb.cli.sim 'SIM=verilator'" in _recipe("sim SIM=verilator", SIM="icarus")
 
 
 def test_make_hil_passes_the_seed():
