@@ -1,6 +1,6 @@
 """The network executor: runs an imported model's operators in order on a batch of inputs, each
-FULLY_CONNECTED / CONV_2D through a dense backend (its output feeds the next operator), every
-other operator in numpy.
+multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV)
+through a dense backend (its output feeds the next operator), every other operator in numpy.
 
 When the backend is not pyref itself, every datapath layer is also run on pyref with the same
 operands and the two outputs are compared bit for bit (the RTL-vs-model leg of the check).
@@ -20,7 +20,8 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.vectors import save_vectors
 
-from .backend import DenseBackend, PyrefBackend, as_backend, check_result
+from .backend import DenseBackend, PyrefBackend, as_backend
+from .layer_batch import run_layers
 from .software_ops import Value
 from .tflite_import import ImportedModel, Step
 
@@ -123,7 +124,7 @@ def run_network(model: ImportedModel, inputs: Sequence[np.ndarray],
             raise ValueError(f"{step.op.label()}: input tensor(s) {missing} have no value "
                              f"(graph not in execution order?)")
         if step.dense is not None:
-            out, record = _run_dense(step, ins[0], be, ref, model, n,
+            out, record = _run_dense(step, values[step.dense.input_index], be, ref, model, n,
                                      Path(vector_dir) if vector_dir is not None else None,
                                      vector_rows)
             layers.append(record)
@@ -154,25 +155,28 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
                model: ImportedModel, n_samples: int, vector_dir: Path | None = None,
                vector_rows: int = 256) -> tuple[Value, LayerRun]:
     spec = step.dense
-    config = model.config
-    rows = spec.rows(x)
-    layer = spec.layer(rows, config)
-    if vector_dir is not None:
-        save_layer_vectors(vector_dir, step, layer, config, vector_rows)
-    result = be.run(layer, config)
-    y = check_result(result, layer, be.name)
-    sat = result.saturated
+    config = spec.config
+    layers = spec.layers(x)
+    if vector_dir is not None and len(layers) == 1:
+        save_layer_vectors(vector_dir, step, layers[0], config, vector_rows)
+    results = run_layers(be, layers, config)
+    y = spec.assemble([r.y for r in results])
+    sats = [r.saturated for r in results]
+    sat = None if any(s is None for s in sats) else spec.assemble(sats)
     ref_mm, ref_first = None, None
     if ref is not None:
-        ref_res = ref.run(layer, config)
-        ref_mm, ref_first = first_mismatch(y, ref_res.y)
+        ref_res = [ref.run(layer, config) for layer in layers]
+        ref_mm, ref_first = first_mismatch(y, spec.assemble([r.y for r in ref_res]))
         if sat is None:
-            sat = ref_res.saturated
-    beats = layer.n * layer.c * -(-layer.k // config.lanes)
+            sat = spec.assemble([r.saturated for r in ref_res])
+    cycles = [r.cycles for r in results]
+    rows = layers[0].n
+    beats = sum(layer.n * layer.c * -(-layer.k // config.lanes) for layer in layers)
     record = LayerRun(
-        op_index=step.op.index, op=step.op.name, n=layer.n, k=layer.k, c=layer.c,
-        quant=spec.quant, detail=spec.describe(), outputs=layer.n * layer.c,
-        saturated=None if sat is None else int(np.count_nonzero(sat)), cycles=result.cycles, beats=beats,
-        wall=result.wall, ref_mismatches=ref_mm, ref_first=ref_first,
+        op_index=step.op.index, op=step.op.name, n=rows, k=spec.k, c=spec.c,
+        quant=spec.quant, detail=spec.describe(), outputs=int(np.asarray(y).size),
+        saturated=None if sat is None else int(np.count_nonzero(sat)),
+        cycles=None if any(c is None for c in cycles) else int(sum(cycles)), beats=beats,
+        wall=sum(r.wall for r in results), ref_mismatches=ref_mm, ref_first=ref_first,
     )
     return spec.output(y, n_samples), record
