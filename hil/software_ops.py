@@ -11,73 +11,14 @@ raising :class:`UnsupportedOpError` for a case it does not implement; ``run`` co
 
 from __future__ import annotations
 
-import dataclasses
-from typing import ClassVar
-
 import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
 
+from .software_base import SoftwareOp, UnsupportedOpError, Value, _int8, as_nhwc  # noqa: F401
 from .softmax_int8 import softmax_int8, softmax_params
-from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
+from .tflite_graph import Graph, OpSpec
 from .tflite_params import ActivationError, activation_range, window_padding
-
-
-class UnsupportedOpError(TfliteImportError):
-    """An operator (or a type/option of it) that neither the datapath nor software can run."""
-
-
-@dataclasses.dataclass
-class Value:
-    """A tensor's contents during a run; ``batched`` means axis 0 is the sample index."""
-
-    array: np.ndarray
-    batched: bool
-
-    def per_sample_shape(self) -> tuple[int, ...]:
-        return self.array.shape[1:] if self.batched else self.array.shape
-
-
-class SoftwareOp:
-    """Base of the numpy kernels: holds the op and its tensors, checks types."""
-
-    names: ClassVar[tuple[str, ...]] = ()
-    summary: ClassVar[str] = ""
-
-    def __init__(self, op: OpSpec, graph: Graph) -> None:
-        self.op = op
-        self.graph = graph
-        self.ins: list[TensorSpec | None] = [graph.tensor(i) if i >= 0 else None for i in op.inputs]
-        self.outs: list[TensorSpec] = [graph.tensor(i) for i in op.outputs]
-
-    def refuse(self, why: str) -> UnsupportedOpError:
-        return UnsupportedOpError(f"{self.op.label()}: {why}")
-
-    def need_types(self, which: str, tensor: TensorSpec | None, allowed: tuple[str, ...]) -> None:
-        if tensor is None or tensor.type_name not in allowed:
-            got = "absent" if tensor is None else tensor.type_name
-            raise self.refuse(f"{which} tensor is {got}; implemented for {', '.join(allowed)}")
-
-    def need_per_tensor(self, which: str, tensor: TensorSpec) -> tuple[float, int]:
-        if tensor.scale.size != 1:
-            raise self.refuse(f"{which} tensor {tensor.name!r} needs one (per-tensor) scale, "
-                              f"has {tensor.scale.size}")
-        return float(tensor.scale[0]), int(tensor.zero_point[0])
-
-    def run(self, inputs: list[Value | None]) -> list[Value]:
-        raise NotImplementedError
-
-
-def _int8(a: np.ndarray) -> np.ndarray:
-    return np.clip(a, -128, 127).astype(np.int8)
-
-
-def _as_nhwc(v: Value) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Fold the sample axis into TFLite's batch axis: (S, B, H, W, C) -> (S*B, H, W, C)."""
-    a = v.array
-    if v.batched:
-        return a.reshape((-1,) + a.shape[2:]), a.shape[:2]
-    return a, a.shape[:1]
 
 
 class Reshape(SoftwareOp):
@@ -246,7 +187,7 @@ class Pool2D(SoftwareOp):
         self.average = op.name == "AVERAGE_POOL_2D"
 
     def run(self, inputs):
-        a, lead = _as_nhwc(inputs[0])
+        a, lead = as_nhwc(inputs[0])
         a = a.astype(np.int64)
         b, h, w, c = a.shape
         p = self.pad
@@ -345,9 +286,5 @@ class Softmax(SoftwareOp):
         return [Value(softmax_int8(v.array, *self.params), v.batched)]
 
 
-SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
-    name: cls
-    for cls in (Reshape, Shape, Pack, StridedSlice, Quantize, Dequantize, Pool2D, Add, Softmax)
-    for name in cls.names
-}
-"""Operator name -> numpy kernel class."""
+BASIC_OPS = (Reshape, Shape, Pack, StridedSlice, Quantize, Dequantize, Pool2D, Add, Softmax)
+"""The kernels of this module; :mod:`hil.kernels` collects every module's."""

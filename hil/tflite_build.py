@@ -35,6 +35,7 @@ _OPTIONS = {
     "MUL": ("MulOptionsT", "MulOptions"),
     "SUB": ("SubOptionsT", "SubOptions"),
     "PAD": ("PadOptionsT", "PadOptions"),
+    "PADV2": ("PadV2OptionsT", "PadV2Options"),
     "MEAN": ("ReducerOptionsT", "ReducerOptions"),
     "LEAKY_RELU": ("LeakyReluOptionsT", "LeakyReluOptions"),
     "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptionsT", "ResizeNearestNeighborOptions"),

@@ -16,7 +16,7 @@ import numpy as np
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .software_ops import UnsupportedOpError, Value
+from .software_base import UnsupportedOpError, Value
 from .tflite_graph import Graph, OpSpec
 from .tflite_operands import TFLITE_CONFIG, datapath_multipliers, fold_bias, read_operands
 from .tflite_params import window_padding

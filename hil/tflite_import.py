@@ -21,7 +21,8 @@ import numpy as np
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from pyref.layer import Layer
 
-from .software_ops import SOFTWARE_OPS, SoftwareOp, UnsupportedOpError, Value
+from .kernels import SOFTWARE_OPS
+from .software_base import SoftwareOp, UnsupportedOpError, Value
 from .tflite_depthwise import DepthwiseSpec, lower_depthwise
 from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401

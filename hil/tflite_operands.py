@@ -17,7 +17,7 @@ from pyref.checks import ValueRangeError
 from pyref.config import QmacConfig, named_config
 from pyref.quant_layer import fold_input_zero_point
 
-from .software_ops import UnsupportedOpError
+from .software_base import UnsupportedOpError
 from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
 from .tflite_params import (ActivationError, activation_range, conv_multipliers,
                             fully_connected_multipliers, reduce_multiplier_16x8)

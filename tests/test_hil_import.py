@@ -206,13 +206,13 @@ def test_unsupported_op_is_named():
     x = b.tensor("x", (1, 8), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 8), "INT8", scale=1 / 128, zero_point=0)
     z = b.tensor("z", (1, 8), "INT8", scale=1 / 128, zero_point=0)
-    b.op("TANH", [x], [y])
-    b.op("LOGISTIC", [y], [z])
+    b.op("ELU", [x], [y])
+    b.op("SQUARE", [y], [z])
     with pytest.raises(UnsupportedOpError) as err:
         import_model(b.build([x], [z]))
     msg = str(err.value)
-    assert "unsupported operator TANH (op 0)" in msg
-    assert "unsupported operator LOGISTIC (op 1)" in msg
+    assert "unsupported operator ELU (op 0)" in msg
+    assert "unsupported operator SQUARE (op 1)" in msg
 
 
 def test_float_fully_connected_is_refused():
