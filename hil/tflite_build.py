@@ -62,9 +62,11 @@ class ModelBuilder:
     def tensor(self, name: str, shape: Sequence[int], type_name: str = "INT8", *,
                scale: float | Sequence[float] | None = None,
                zero_point: int | Sequence[int] | None = None, quantized_dimension: int = 0,
-               data: np.ndarray | None = None) -> int:
-        """Add a tensor (a constant when ``data`` is given); returns its index."""
+               data: np.ndarray | None = None, variable: bool = False) -> int:
+        """Add a tensor (a constant when ``data`` is given; a state the interpreter keeps between
+        invokes when ``variable``); returns its index."""
         t = schema.TensorT()
+        t.isVariable = variable
         t.name = name
         t.shape = np.asarray(shape, dtype=np.int32)
         t.type = _TYPE_CODES[type_name]

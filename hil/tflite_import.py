@@ -25,12 +25,13 @@ from .kernels import SOFTWARE_OPS
 from .software_base import SoftwareOp, UnsupportedOpError, Value
 from .tflite_depthwise import DepthwiseSpec, lower_depthwise
 from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
+from .tflite_svdf import SvdfSpec, lower_svdf
 from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
                               datapath_multipliers, fold_bias, read_operands)
 from .tflite_params import Padding2D, window_padding
 from .tflite_windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
 
-DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF")
 """Operators that run on the datapath (the dense backend)."""
 
 @dataclasses.dataclass
@@ -174,7 +175,7 @@ class Step:
     """One operator of the plan: on the datapath (``dense``) or in software (``kernel``)."""
 
     op: OpSpec
-    dense: DenseLayerSpec | DepthwiseSpec | None = None
+    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | None = None
     kernel: SoftwareOp | None = None
 
     @property
@@ -234,7 +235,9 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
     missing: dict[str, list[int]] = {}
     for op in graph.ops:
         try:
-            if op.name == "DEPTHWISE_CONV_2D":
+            if op.name == "SVDF":
+                steps.append(Step(op, dense=lower_svdf(op, graph)))
+            elif op.name == "DEPTHWISE_CONV_2D":
                 steps.append(Step(op, dense=lower_depthwise(op, graph, config)))
             elif op.name in DATAPATH_OPS:
                 steps.append(Step(op, dense=lower_dense(op, graph, config)))
