@@ -79,6 +79,15 @@ def random_16x8(kind: str, per_channel: bool, seed: int) -> bytes:
         return conv2d_model(rng.integers(-127, 128, (c, 3, 3, 4)), rng.integers(-2**24, 2**24, c),
                             in_hw=(7, 6), in_scale=0.0005, in_zp=0, w_scale=ws, out_scale=0.01,
                             out_zp=0, stride=(2, 1), act_type="INT16")
+    if kind == "transpose":
+        from hil.tflite_build import transpose_conv_model
+
+        c = 3
+        ws = rng.uniform(0.002, 0.02, c) if per_channel else 0.01
+        return transpose_conv_model(rng.integers(-127, 128, (c, 3, 3, 4)),
+                                    rng.integers(-2**20, 2**20, c), in_hw=(4, 4), out_hw=(8, 8),
+                                    in_scale=0.0005, in_zp=0, w_scale=ws, out_scale=0.004,
+                                    out_zp=0, stride=(2, 2), act_type="INT16")
     c = 8
     ws = rng.uniform(0.002, 0.02, c) if per_channel else 0.01
     return depthwise_model(rng.integers(-127, 128, (1, 3, 3, c)), rng.integers(-2**22, 2**22, c),
@@ -88,7 +97,7 @@ def random_16x8(kind: str, per_channel: bool, seed: int) -> bytes:
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
-@pytest.mark.parametrize("kind", ["fc", "conv", "depthwise"])
+@pytest.mark.parametrize("kind", ["fc", "conv", "depthwise", "transpose"])
 def test_16x8_kernels_match_tflm(kind, per_channel):
     model = import_model(random_16x8(kind, per_channel, seed=7))
     assert model.config == TFLITE_16X8_CONFIG
