@@ -184,3 +184,14 @@ def test_a_16x8_network_end_to_end_matches_tflm():
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0]
     assert verdict(run, checks).passed
     assert len(np.unique(run.outputs[0].array)) > 10      # not a saturated constant
+
+
+def test_int16_activations_with_a_zero_point_are_refused():
+    from hil.software_ops import UnsupportedOpError
+
+    data = fully_connected_model(np.ones((2, 4), np.int64), None, in_scale=0.001, in_zp=3,
+                                 w_scale=0.01, out_scale=0.01, out_zp=0, act_type="INT16")
+    with pytest.raises(UnsupportedOpError,
+                       match=r"op 0 \(FULLY_CONNECTED\): int16 activations must have zero point 0 "
+                             r"\(input 3, output 0\)"):
+        import_model(data)

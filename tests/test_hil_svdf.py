@@ -86,3 +86,32 @@ def test_svdf_on_the_rtl(sim):
         _, run, ours, theirs = ours_and_tflm(data, 10, rtl)
     np.testing.assert_array_equal(ours, theirs)
     assert run.layers[0].ref_mismatches == 0 and run.layers[0].cycles >= run.layers[0].beats
+
+
+def test_lstm_is_refused_by_name():
+    """UNIDIRECTIONAL_SEQUENCE_LSTM is not implemented: the model is refused before anything
+    runs, naming the operator and its index."""
+    from hil.software_ops import UnsupportedOpError
+
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 3, 4), "INT8", scale=0.05, zero_point=0)
+    y = b.tensor("y", (1, 3, 2), "INT8", scale=0.05, zero_point=0)
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x], [y])
+    with pytest.raises(UnsupportedOpError, match=r"unsupported operator "
+                                                 r"UNIDIRECTIONAL_SEQUENCE_LSTM \(op 0\)"):
+        import_model(b.build([x], [y]))
+
+
+def test_float_svdf_is_refused_naming_the_tensor():
+    from hil.software_ops import UnsupportedOpError
+
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4), "FLOAT32")
+    wf = b.tensor("wf", (2, 4), "FLOAT32", data=np.ones((2, 4)))
+    wt = b.tensor("wt", (2, 3), "FLOAT32", data=np.ones((2, 3)))
+    bias = b.tensor("bias", (2,), "FLOAT32", data=np.zeros(2))
+    st = b.tensor("state", (1, 6), "FLOAT32", variable=True)
+    y = b.tensor("y", (1, 2), "FLOAT32")
+    b.op("SVDF", [x, wf, wt, bias, st], [y], rank=1)
+    with pytest.raises(UnsupportedOpError, match=r"op 0 \(SVDF\): input tensor 'x' is FLOAT32"):
+        import_model(b.build([x], [y]))
