@@ -1,7 +1,7 @@
-"""Elementwise arithmetic in numpy, bit-exact with TFLite Micro's int8 kernels: MUL
-(``reference_integer_ops::Mul``: one requantization of the product of the offset inputs) and SUB
-(``reference_integer_ops::Sub``: both inputs rescaled to a common scale with a left shift of 20,
-subtracted, requantized, as ADD does). Both broadcast as TFLite does."""
+"""Elementwise arithmetic in numpy, bit-exact with TFLite Micro's integer kernels: MUL (int8,
+``reference_integer_ops::Mul``: one requantization of the product of the offset inputs) and SUB
+(int8 and int16, ``reference_integer_ops::Sub``: both inputs rescaled to a common scale after a
+left shift, subtracted, requantized, as ADD does). Both broadcast as TFLite does."""
 
 from __future__ import annotations
 
@@ -58,17 +58,15 @@ class Mul(SoftwareOp):
 
 
 class Sub(Add):
-    """SUB of two int8 tensors: ADD's rescaling with the second input subtracted."""
+    """SUB of two int8 or int16 tensors: ADD's rescaling with the second input subtracted."""
 
     names = ("SUB",)
-    summary = "int8 elementwise subtract"
+    summary = "int8/int16 elementwise subtract"
 
     def run(self, inputs):
-        a, b, batched = _operands(inputs)
-        xa = multiply_by_quantized_multiplier((a - self.zpa) << self.LEFT_SHIFT, self.ma, self.sa)
-        xb = multiply_by_quantized_multiplier((b - self.zpb) << self.LEFT_SHIFT, self.mb, self.sb)
+        xa, xb, batched = self.operands(inputs)
         y = multiply_by_quantized_multiplier(xa - xb, self.my, self.sy) + self.zpy
-        return [Value(np.clip(y, *self.act).astype(np.int8), batched)]
+        return [Value(np.clip(y, *self.act).astype(self.dtype), batched)]
 
 
 ELEMENTWISE_OPS = (Mul, Sub)

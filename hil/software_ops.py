@@ -215,31 +215,37 @@ class Pool2D(SoftwareOp):
 
 
 class Add(SoftwareOp):
-    """ADD of two int8 tensors (``reference_integer_ops::Add``, left shift 20), with broadcast."""
+    """ADD of two int8 or int16 tensors (``reference_integer_ops::Add``: each input rescaled to
+    twice the larger input scale after a left shift of 20 (int8) or 15 (int16), summed,
+    requantized), with broadcast."""
 
     names = ("ADD",)
-    summary = "int8 elementwise add"
-
-    LEFT_SHIFT = 20
+    summary = "int8/int16 elementwise add"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         a, b, y = self.ins[0], self.ins[1], self.outs[0]
-        for which, t in (("first input", a), ("second input", b), ("output", y)):
-            self.need_types(which, t, ("INT8",))
+        self.need_types("output", y, ("INT8", "INT16"))
+        for which, t in (("first input", a), ("second input", b)):
+            self.need_types(which, t, (y.type_name,))
+        self.dtype = y.dtype
+        self.left_shift = 15 if y.type_name == "INT16" else 20
         sa, self.zpa = self.need_per_tensor("first input", a)
         sb, self.zpb = self.need_per_tensor("second input", b)
         sy, self.zpy = self.need_per_tensor("output", y)
         twice_max = 2.0 * float(max(np.float32(sa), np.float32(sb)))
         self.ma, self.sa = _smaller_than_one(float(np.float32(sa)) / twice_max)
         self.mb, self.sb = _smaller_than_one(float(np.float32(sb)) / twice_max)
-        self.my, self.sy = _smaller_than_one(twice_max / ((1 << self.LEFT_SHIFT) * float(np.float32(sy))))
+        self.my, self.sy = _smaller_than_one(twice_max / ((1 << self.left_shift) * float(np.float32(sy))))
         try:
-            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0, sy, self.zpy)
+            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0,
+                                        sy, self.zpy, 16 if y.type_name == "INT16" else 8)
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
 
-    def run(self, inputs):
+    def operands(self, inputs) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Both inputs rescaled to the common scale (``(x - zp) << left_shift``, then its
+        multiplier), broadcastable against each other."""
         va, vb = inputs[0], inputs[1]
         a, b = va.array.astype(np.int64), vb.array.astype(np.int64)
         if va.batched != vb.batched:  # give the static operand a sample axis of 1
@@ -247,10 +253,14 @@ class Add(SoftwareOp):
                 b = b[None]
             else:
                 a = a[None]
-        xa = multiply_by_quantized_multiplier((a - self.zpa) << self.LEFT_SHIFT, self.ma, self.sa)
-        xb = multiply_by_quantized_multiplier((b - self.zpb) << self.LEFT_SHIFT, self.mb, self.sb)
+        xa = multiply_by_quantized_multiplier((a - self.zpa) << self.left_shift, self.ma, self.sa)
+        xb = multiply_by_quantized_multiplier((b - self.zpb) << self.left_shift, self.mb, self.sb)
+        return xa, xb, va.batched or vb.batched
+
+    def run(self, inputs):
+        xa, xb, batched = self.operands(inputs)
         y = multiply_by_quantized_multiplier(xa + xb, self.my, self.sy) + self.zpy
-        return [Value(np.clip(y, *self.act).astype(np.int8), va.batched or vb.batched)]
+        return [Value(np.clip(y, *self.act).astype(self.dtype), batched)]
 
 
 def _smaller_than_one(real: float) -> tuple[int, int]:

@@ -200,3 +200,18 @@ def test_resize_nearest_neighbor_matches_tflm(in_hw, out_hw, align, half):
 def test_int16_leaky_relu_is_refused_naming_the_operator():
     with pytest.raises(UnsupportedOpError, match=r"op 0 \(LEAKY_RELU\): input tensor is INT16"):
         import_model(unary("LEAKY_RELU", "INT16", 0.001, 0, 0.001, 0, alpha=0.2))
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB"])
+@pytest.mark.parametrize("shape_b", [(1, 4, 4, 3), (1, 1, 1, 3)])
+def test_int16_add_and_sub_match_tflm(op, shape_b):
+    b = ModelBuilder()
+    a = b.tensor("a", (1, 4, 4, 3), "INT16", scale=0.0005, zero_point=0)
+    c = b.tensor("b", shape_b, "INT16", scale=0.0003, zero_point=0)
+    y = b.tensor("y", (1, 4, 4, 3), "INT16", scale=0.0007, zero_point=0)
+    b.op(op, [a, c], [y], fused_activation="RELU")
+    data = b.build([a, c], [y])
+    ours, theirs = ours_and_tflm(data, n=6)
+    assert ours.dtype == np.int16
+    np.testing.assert_array_equal(ours, theirs)
+    assert len(np.unique(theirs)) > 100
