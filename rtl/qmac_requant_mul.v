@@ -10,18 +10,18 @@ module qmac_requant_mul #(
   parameter integer ACC_BITS   = 32,
   parameter integer MULT_BITS  = 0,
   parameter integer SHIFT_BITS = 6,
-  parameter integer ROUNDING   = 2,
-  // derived, do not override
-  parameter integer MULT_W     = (MULT_BITS > 0) ? MULT_BITS : 1,
-  parameter integer P_BITS     = ACC_BITS + MULT_BITS
+  parameter integer ROUNDING   = 2
 ) (
-  input  wire [ACC_BITS-1:0]   acc_i,    // signed
-  input  wire [MULT_W-1:0]     mult_i,   // unsigned
-  input  wire [SHIFT_BITS-1:0] shift_i,
-  output wire [P_BITS-1:0]     p_o       // signed
+  input  wire [ACC_BITS-1:0]                        acc_i,    // signed
+  input  wire [((MULT_BITS > 0) ? MULT_BITS : 1)-1:0] mult_i,   // unsigned, MULT_W bits
+  input  wire [SHIFT_BITS-1:0]                      shift_i,
+  output wire [ACC_BITS+MULT_BITS-1:0]              p_o       // signed, P_BITS bits
 );
 
-  localparam integer RND_GEMMLOWP = 7;
+`include "qmac_rounding.vh"
+
+  localparam integer MULT_W = (MULT_BITS > 0) ? MULT_BITS : 1;
+  localparam integer P_BITS = ACC_BITS + MULT_BITS;
 
   generate
     if (MULT_BITS == 0) begin : g_no_mult

@@ -13,17 +13,16 @@ module qmac_requant_round #(
   parameter integer P_BITS     = 32,
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2,
-  parameter integer OUT_BITS   = 8,
-  // derived, do not override
-  parameter integer R_BITS     = OUT_BITS + 2
+  parameter integer OUT_BITS   = 8
 ) (
   input  wire [P_BITS-1:0]     p_i,      // signed
   input  wire [SHIFT_BITS-1:0] shift_i,
-  output wire [R_BITS-1:0]     r_o       // signed, saturated
+  output wire [OUT_BITS+1:0]   r_o       // signed, saturated to R_BITS = OUT_BITS + 2 bits
 );
 
-  localparam integer RND_HALF_AWAY = 5;
-  localparam integer RND_GEMMLOWP  = 7;
+`include "qmac_rounding.vh"
+
+  localparam integer R_BITS = OUT_BITS + 2;
 
   generate
     if (ROUNDING == RND_GEMMLOWP) begin : g_gemmlowp

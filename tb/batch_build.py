@@ -33,7 +33,8 @@ from pathlib import Path
 from pyref.config import QmacConfig
 
 from . import toolchain
-from .build import BUILD_ROOT, STAMP_NAME, Build, BuildSpec, build_lock, log_tail, stamp_matches
+from .build import (BUILD_ROOT, STAMP_NAME, Build, BuildSpec, build_lock, log_tail, rtl_headers,
+                    stamp_matches)
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
@@ -94,7 +95,7 @@ def digest(spec: BuildSpec) -> str:
 
     variant = variant_of(spec)
     h = hashlib.sha256()
-    for path in [*spec.sources, DPI_SOURCE, MAIN_SOURCE]:
+    for path in [*spec.sources, *rtl_headers(spec.rtl_dir), DPI_SOURCE, MAIN_SOURCE]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     meta = {"sim": spec.sim, "variant": variant, "parameters": parameters(spec.config, spec.sim),
             "args": verilator_args(variant) if spec.sim == "verilator" else [],
@@ -156,7 +157,8 @@ def build(spec: BuildSpec, *, force: bool = False, verbose: bool = False) -> Bui
         bdir.mkdir(parents=True)
         log = bdir / "build.log"
         kwargs = dict(
-            sources=[str(p) for p in spec.sources], hdl_toplevel=TOPLEVEL, build_dir=str(bdir),
+            sources=[str(p) for p in spec.sources], includes=[str(spec.rtl_dir)],
+            hdl_toplevel=TOPLEVEL, build_dir=str(bdir),
             parameters=parameters(spec.config, spec.sim), timescale=("1ns", "1ps"),
             always=True, waves=spec.waves, verbose=verbose,
             log_file=None if verbose else str(log),

@@ -24,7 +24,7 @@ from pyref.beats import BeatStream, JobResult
 from pyref.config import QmacConfig
 
 from . import batch_pack, toolchain
-from .build import REPO_ROOT, config_name, rtl_sources
+from .build import REPO_ROOT, RTL_DIR, config_name, rtl_headers, rtl_sources
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 NATIVE_SOURCE = HDL_DIR / "qmac_native_bench.cpp"
@@ -72,7 +72,7 @@ def _digest(*parts) -> str:
 def build_native(config: QmacConfig) -> Path:
     """Build (or reuse) the native Verilator harness for ``config``; returns the executable."""
     toolchain.use_simulator("verilator")
-    key = _digest(*rtl_sources(), NATIVE_SOURCE, config.to_dict(), NATIVE_FLAGS,
+    key = _digest(*rtl_sources(), *rtl_headers(), NATIVE_SOURCE, config.to_dict(), NATIVE_FLAGS,
                   toolchain.simulator_version("verilator"))
     bdir = BENCH_ROOT / f"native-{config_name(config)}-{key}"
     exe = bdir / "qmac_native_bench"
@@ -84,7 +84,7 @@ def build_native(config: QmacConfig) -> Path:
                "MULT_W": max(config.mult_bits, 1), "SHIFT_BITS": config.shift_bits}
     cflags = "-O2 -std=c++17 " + " ".join(f"-D{k}={v}" for k, v in defines.items())
     cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *NATIVE_FLAGS,
-           "--top-module", "qmac", "-Mdir", str(bdir), "-o", exe.name, "-CFLAGS", cflags,
+           "--top-module", "qmac", f"-I{RTL_DIR}", "-Mdir", str(bdir), "-o", exe.name, "-CFLAGS", cflags,
            "-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2 OPT_SLOW=-O1",
            *[f"-G{k}={v}" for k, v in config.rtl_parameters().items()],
            str(NATIVE_SOURCE), *map(str, rtl_sources())]
@@ -140,12 +140,12 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
     toolchain.use_simulator("icarus")
     n, m = len(stream), stream.n_jobs
     params = {**config.rtl_parameters(), "N_BEATS": n, "N_JOBS": m}
-    key = _digest(*rtl_sources(), ICARUS_TB, params)
+    key = _digest(*rtl_sources(), *rtl_headers(), ICARUS_TB, params)
     bdir = BENCH_ROOT / f"icarus-{config_name(config)}-{key}"
     vvp = bdir / "bench.vvp"
     bdir.mkdir(parents=True, exist_ok=True)
     if not vvp.exists():
-        cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb",
+        cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb", f"-I{RTL_DIR}",
                *[f"-Pqmac_bench_tb.{k}={v}" for k, v in params.items()],
                str(ICARUS_TB), *map(str, rtl_sources())]
         subprocess.run(cmd, check=True)

@@ -54,6 +54,12 @@ def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
     return files
 
 
+def rtl_headers(rtl_dir: Path = RTL_DIR) -> list[Path]:
+    """The datapath's include files (every ``*.vh`` in ``rtl_dir``, which is on the include path
+    of every build, lint and copy), sorted."""
+    return sorted(Path(rtl_dir).glob("*.vh"))
+
+
 @dataclasses.dataclass(frozen=True)
 class BuildSpec:
     """Everything a build depends on."""
@@ -97,7 +103,7 @@ class BuildSpec:
         import cocotb
 
         h = hashlib.sha256()
-        for path in self.sources:
+        for path in self.sources + rtl_headers(self.rtl_dir):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         meta = {
             "sim": self.sim, "toplevel": self.toplevel, "parameters": self.parameters,
@@ -168,6 +174,7 @@ def build(spec: BuildSpec, *, log_file: Path | None = None) -> Build:
         try:
             runner.build(
                 sources=[str(p) for p in spec.sources],
+                includes=[str(spec.rtl_dir)],
                 hdl_toplevel=spec.toplevel,
                 parameters=spec.parameters,
                 build_args=spec.build_args,
@@ -207,8 +214,9 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
-    """Copy the RTL sources to ``dest`` (for fault injection on a copy); returns ``dest``."""
+    """Copy the RTL sources and include files to ``dest`` (for fault injection on a copy);
+    returns ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for src in rtl_sources(rtl_dir):
+    for src in rtl_sources(rtl_dir) + rtl_headers(rtl_dir):
         shutil.copy2(src, dest / src.name)
     return dest

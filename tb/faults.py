@@ -90,12 +90,12 @@ FAULTS: tuple[Fault, ...] = (
           (("product = $signed(x) * $signed({1'b0, m});",
             "product = $signed(x) * $signed(m);"),),
           config="per_channel", caught_by=("value",)),
-    Fault("unsigned_x_sign_extended", "an unsigned activation lane is sign-extended in its "
-          "product (x >= 2^(IN_BITS-1) taken as negative); a lane count that is not a power "
+    Fault("unsigned_x_sign_extended", "unsigned activations are sign-extended in their "
+          "products (x >= 2^(IN_BITS-1) taken as negative); a lane count that is not a power "
           "of two",
           "qmac_beat_sum.v",
-          (("$signed({1'b0, x[(l+1)*IN_BITS +: IN_BITS]})",
-            "$signed(x[(l+1)*IN_BITS +: IN_BITS])"),),
+          (("localparam [0:0]   X_SIGN   = (IN_SIGNED != 0) ? 1'b1 : 1'b0;",
+            "localparam [0:0]   X_SIGN   = 1'b1;"),),
           config="unsigned_in", overrides=(("lanes", 6),), caught_by=("value",)),
     Fault("last_lane_dropped", "the last lane's product is left out of the beat sum",
           "qmac_beat_sum.v",
