@@ -38,6 +38,8 @@ from pyref.beats import JOB_FIELDS, BeatStream, layer_to_beats
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
+from . import stimulus_fp32
+
 KINDS = ("uniform", "extremes", "ties", "clamp_edges", "overflow", "shift_extremes",
          "mult_extremes", "single_beat", "long_k", "vectors")
 """Job kinds, in the order of their code in :attr:`Stimulus.kind`."""
@@ -227,6 +229,10 @@ def _fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
         s = (cfg.out_bits - 1) - acc_bl + 1 + jitter
         lo, hi = cfg.shift_range
         return np.asarray(mult, np.int64), np.clip(s, lo, hi).astype(np.int64)
+    if cfg.rounding == "fp32":
+        if mult is None:
+            mult = stimulus_fp32.fit_mult(rng, acc, cfg.out_bits)
+        return np.asarray(mult, np.int64), np.zeros(m, np.int64)
     if mult is None:
         mult = (rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
                 if cfg.mult_bits else np.zeros(m, np.int64))
@@ -470,6 +476,8 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
         try:
             if cfg.rounding == "gemmlowp":
                 job = _gemmlowp_tie_job(cfg, rng, i)
+            elif cfg.rounding == "fp32":
+                job = _fp32_tie_job(cfg, rng, i)
             else:
                 job = _shift_tie_job(cfg, rng, i)
         except Unrealizable:
@@ -537,6 +545,33 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
             **{k: int(v[0]) for k, v in out.items()}}
 
 
+def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
+    """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
+    double-rounding cases and ties of the product's rounding (tb.stimulus_fp32)."""
+    variant = i % 6
+    sign = 1 if (i // 6) % 2 == 0 else -1
+    cap = _acc_cap(cfg)
+    pair = None
+    for _ in range(16):  # a near-half case needs an n with a small odd divisor: try a few
+        n = 2 * int(rng.integers(0, max(1, (1 << cfg.out_bits) // 4))) + (i // 12) % 2
+        if variant == 0:
+            pair = stimulus_fp32.final_tie(rng, n, sign, cap)
+        elif variant in (1, 2):
+            pair = stimulus_fp32.acc_tie(rng, n, sign, variant - 1)
+        else:
+            pair = stimulus_fp32.near_half(rng, n, sign,
+                                           ("below", "tie_below", "tie_above")[variant - 3], cap)
+        if pair is not None:
+            break
+    if pair is None:
+        raise Unrealizable(f"no fp32 near-half case found (variant {variant})")
+    acc, mult = pair
+    x, w, bias = realize_acc(cfg, rng, acc)
+    out = _centred_out(cfg, np.array([sign * n]))
+    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
+            **{k: int(v[0]) for k, v in out.items()}}
+
+
 def _exact_requant(cfg: QmacConfig, rng: np.random.Generator, r: int) -> tuple[int, int, int]:
     """``(acc, mult, shift)`` whose requantized value is exactly ``r`` (no rounding involved)."""
     cap = _acc_cap(cfg)
@@ -545,6 +580,10 @@ def _exact_requant(cfg: QmacConfig, rng: np.random.Generator, r: int) -> tuple[i
         # M = 2^30, s = -e: h = acc / 2 exactly, then an exact divide by 2^e.
         e = int(rng.integers(0, max(0, min(30, room - 1)) + 1))
         return r << (e + 1), 1 << 30, -e
+    if cfg.rounding == "fp32":
+        # scale = 2^-e, acc = r * 2^e: exact in binary32 while |acc| < 2^24.
+        e = int(rng.integers(0, max(0, min(24 - _bitlen(r), room)) + 1))
+        return r << e, stimulus_fp32.pow2_mult(-e), 0
     shift_max = cfg.shift_range[1]
     if cfg.mult_bits == 0:
         t = int(rng.integers(0, min(shift_max, room) + 1))
@@ -661,14 +700,15 @@ def gen_shift_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Sti
     bias = np.where(small, rng.integers(lo, hi + 1, m), bias)
     bias = np.clip(bias, *cfg.bias_range)
     mult, _ = _fit_requant(cfg, rng, bias + _dots(k, x, w))
-    if cfg.mult_bits and cfg.rounding != "gemmlowp":
+    if cfg.mult_bits and cfg.rounding not in ("gemmlowp", "fp32"):
         mult = np.where(small, rng.integers(0, min(4, 1 << cfg.mult_bits), m), mult)
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, m)}
     return assemble(cfg, rng, k, x, w, values, "shift_extremes")
 
 
 def gen_mult_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
-    """Multiplier 0 and its largest value (none when the config has no multiplier)."""
+    """The smallest multiplier (0; 2^-126 in fp32 mode) and the largest (none when the config
+    has no multiplier)."""
     if cfg.mult_bits == 0:
         return _empty(cfg, "mult_extremes")
     mlo, mhi = cfg.mult_range
@@ -677,7 +717,7 @@ def gen_mult_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stim
     x = rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n)
     w = rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n)
     bias = _rand_bias(cfg, rng, m)
-    mult = np.where(np.arange(m) % 2 == 0, 0, mhi).astype(np.int64)
+    mult = np.where(np.arange(m) % 2 == 0, mlo, mhi).astype(np.int64)
     _, shift = _fit_requant(cfg, rng, bias + _dots(k, x, w), mult=np.full(m, mhi, np.int64))
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, m)}
     return assemble(cfg, rng, k, x, w, values, "mult_extremes")
