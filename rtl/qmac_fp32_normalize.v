@@ -15,34 +15,54 @@ module qmac_fp32_normalize (
   output wire [5:0]  exp_o    // 0 .. 32
 );
 
-  // Position of the leading one of a non-zero value (0 for 0).
+  // Position of the leading one of a non-zero value (0 for 0): a binary search, five steps
+  // (a priority encoder; an event-driven simulator runs five tests instead of 32).
   function [4:0] leading_one;
     input [31:0] v;
-    integer i;
+    reg   [31:0] t;
+    reg   [4:0]  p;
     begin
-      leading_one = 5'd0;
-      for (i = 0; i < 32; i = i + 1) begin
-        if (v[i]) begin
-          leading_one = i[4:0];
-        end
+      t = v;
+      p = 5'd0;
+      if (t[31:16] != 16'd0) begin p = p + 5'd16; t = t >> 16; end
+      if (t[15:8] != 8'd0)   begin p = p + 5'd8;  t = t >> 8;  end
+      if (t[7:4] != 4'd0)    begin p = p + 5'd4;  t = t >> 4;  end
+      if (t[3:2] != 2'd0)    begin p = p + 5'd2;  t = t >> 2;  end
+      if (t[1])              begin p = p + 5'd1;               end
+      leading_one = p;
+    end
+  endfunction
+
+  // {sign, mantissa, exponent} of fl32(acc), in one function so that an event-driven simulator
+  // evaluates it once per new accumulator value.
+  function [30:0] normalize;
+    input [31:0] acc;
+    reg        neg;
+    reg [31:0] mag;
+    reg [4:0]  p;
+    reg [31:0] norm;
+    reg        guard;
+    reg        sticky;
+    reg        up;
+    reg [24:0] mant_r;
+    begin
+      neg    = acc[31];
+      mag    = neg ? (~acc + 32'd1) : acc;   // |acc|; -2^31 gives 2^31
+      p      = leading_one(mag);
+      norm   = mag << (5'd31 - p);           // leading one at bit 31
+      // Round norm[31:8] at bit 8: guard bit 7, sticky bits 6..0 (all 0 when p <= 23).
+      guard  = norm[7];
+      sticky = |norm[6:0];
+      up     = guard & (sticky | norm[8]);
+      mant_r = {1'b0, norm[31:8]} + {24'd0, up};
+      if (mant_r[24]) begin                  // rounded up to 2^24: 2^23 * 2^(p+1)
+        normalize = {neg, 24'h800000, {1'b0, p} + 6'd1};
+      end else begin
+        normalize = {neg, mant_r[23:0], {1'b0, p}};
       end
     end
   endfunction
 
-  wire        neg  = acc_i[31];
-  wire [31:0] mag  = neg ? (~acc_i + 32'd1) : acc_i;   // |acc|; -2^31 gives 2^31
-  wire [4:0]  p    = leading_one(mag);
-  wire [31:0] norm = mag << (5'd31 - p);              // leading one at bit 31
-
-  // Round norm[31:8] at bit 8: guard bit 7, sticky bits 6..0 (all 0 when p <= 23).
-  wire        guard  = norm[7];
-  wire        sticky = |norm[6:0];
-  wire        up     = guard & (sticky | norm[8]);
-  wire [24:0] mant_r = {1'b0, norm[31:8]} + {24'd0, up};
-  wire        carry  = mant_r[24];                    // rounded up to 2^24
-
-  assign sign_o = neg;
-  assign mant_o = carry ? 24'h800000 : mant_r[23:0];
-  assign exp_o  = {1'b0, p} + {5'd0, carry};
+  assign {sign_o, mant_o, exp_o} = normalize(acc_i);
 
 endmodule

@@ -65,11 +65,11 @@ FAULTS: tuple[Fault, ...] = (
           config="tflite", caught_by=("value",)),
     Fault("fp32_acc_truncated", "fp32: |acc| >= 2^24 is truncated to 24 bits instead of rounded",
           "qmac_fp32_normalize.v",
-          (("wire        up     = guard & (sticky | norm[8]);", "wire        up     = 1'b0;"),),
+          (("up     = guard & (sticky | norm[8]);", "up     = 1'b0;"),),
           config="fp32", caught_by=("value",)),
     Fault("fp32_acc_tie_away", "fp32: an accumulator tie rounds away from zero, not to even",
           "qmac_fp32_normalize.v",
-          (("wire        up     = guard & (sticky | norm[8]);", "wire        up     = guard;"),),
+          (("up     = guard & (sticky | norm[8]);", "up     = guard;"),),
           config="fp32", caught_by=("value",)),
     Fault("fp32_product_truncated", "fp32: the product is truncated to 24 bits (no fl32 "
           "rounding step)",
