@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
+.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
+	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
+	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -62,6 +64,19 @@ hil: $(STAMP)
 
 hil-digits: $(STAMP)
 	$(PY) -m hil.cli digits --sim $(or $(SIM),verilator) $(if $(RTL),--rtl $(RTL))
+
+# Mutation testing of the RTL (docs/mutate.md): every single-site mutant of rtl/ (or RTL=dir)
+# through a quick regression of every named config, survivors through a Yosys equivalence proof.
+MUTATE_VARS := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP
+MUTATE_ARGS := $(foreach v,$(MUTATE_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
+mutate: $(STAMP)
+	$(PY) -m mutate $(MUTATE_ARGS)
+
+# A long run over random valid configs on both simulators (not part of make test).
+SOAK_VARS := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
+SOAK_ARGS := $(foreach v,$(SOAK_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
+soak: $(STAMP)
+	$(PY) -m soak $(SOAK_ARGS)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

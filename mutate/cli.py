@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         step = -(-total // args.limit)
         mutants = mutants[::step]
     spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
-    settings = Settings(rtl_dir=rtl, work=Path(args.work), spec=spec, jobs=args.jobs,
+    settings = Settings(rtl_dir=rtl, work=Path(args.work).resolve(), spec=spec, jobs=args.jobs,
                         equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""))
     print(f"qmac mutate: {len(mutants)} mutants of {rtl}"
           + (f" (every {step}th of {total})" if len(mutants) < total else "")

@@ -2,9 +2,10 @@
 
 For each config, both designs are elaborated with the config's parameters (``hierarchy
 -chparam``), flattened, and compared with Yosys's equivalence flow: ``equiv_make`` pairs the
-signals of the same name (registers included), ``equiv_struct -icells`` pairs the structurally
-identical logic (so unchanged multipliers cost nothing), ``equiv_simple`` proves each pair with
-SAT from its neighbours and ``equiv_induct`` proves the rest by temporal induction (differences
+signals of the same name (registers included), ``opt_merge -share_all`` merges the logic that
+is identical on both sides once its inputs are paired (so unchanged multipliers cost nothing; a
+merge is exact, it assumes nothing), ``equiv_simple`` proves each pair with SAT from its
+neighbours and ``equiv_induct`` proves the rest by temporal induction (differences
 that only show through registers). ``equiv_status -assert`` passes only when every pair is
 proven: the mutant computes what the original does, on every port, every cycle, from equal
 states. A pair left unproven means "not proven equivalent", not necessarily a difference.
@@ -41,7 +42,8 @@ design -copy-from gold -as gold gold
 design -copy-from gate -as gate gate
 equiv_make gold gate equiv
 hierarchy -top equiv
-equiv_struct -icells
+opt_merge -share_all
+opt_clean
 equiv_simple
 equiv_induct
 equiv_status -assert

@@ -519,3 +519,14 @@ def mutants_of_dir(rtl_dir: Path, top_params: Iterable[str] = (),
     for name, text in texts.items():
         out += mutants_of_text(text, name, overridden, families)
     return out
+
+
+def planted(text: str, file: str, old: str, new: str, what: str,
+            family: str = "planted") -> Mutant:
+    """A hand-made mutant of ``text``: ``old`` (which must occur exactly once) becomes ``new``."""
+    count = text.count(old)
+    if count != 1:
+        raise ValueError(f"{file}: {old!r} occurs {count} times (expected exactly once)")
+    start = text.index(old)
+    return Mutant(file, family, what, ((start, start + len(old), new),),
+                  text.count("\n", 0, start) + 1)

@@ -87,7 +87,7 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
             order: list[str] | None = None) -> Verdict:
     """Run the quick regression on ``rtl_dir`` (configs in ``order``, default the spec's)
     in a child process, working in ``work``."""
-    work = Path(work)
+    work = Path(work).resolve()  # the simulator runs in another folder
     work.mkdir(parents=True, exist_ok=True)
     configs = dict(spec.configs)
     names = order or [n for n, _ in spec.configs]
@@ -95,8 +95,8 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     out.unlink(missing_ok=True)
     spec_file = work / "spec.json"
     spec_file.write_text(json.dumps({
-        "rtl_dir": str(rtl_dir), "work": str(work), "out": str(out), "sim": spec.sim,
-        "n": spec.n, "configs": [(n, configs[n].to_dict()) for n in names],
+        "rtl_dir": str(Path(rtl_dir).resolve()), "work": str(work), "out": str(out),
+        "sim": spec.sim, "n": spec.n, "configs": [(n, configs[n].to_dict()) for n in names],
         "seeds": {n: spec.seed_of(n) for n in names}}))
     t0 = time.perf_counter()
     env = dict(os.environ)

@@ -51,7 +51,7 @@ def table(outcomes: list[Outcome], wall: float) -> str:
     if len(files) > 1:
         lines.append("  by file:")
         lines += [row(f, [o for o in outcomes if o.mutant.file == f]) for f in files]
-    fams = [f for f in FAMILIES if any(o.mutant.family == f for o in outcomes)]
+    fams = [f for f in (*FAMILIES, "planted") if any(o.mutant.family == f for o in outcomes)]
     if len(fams) > 1:
         lines.append("  by operator family:")
         lines += [row(f, [o for o in outcomes if o.mutant.family == f]) for f in fams]

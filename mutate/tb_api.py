@@ -34,7 +34,8 @@ class RunOutcome:
     first_failure: str
     """The scoreboard's first mismatch message (or the run's error), "" when it passed."""
     coverage: dict
-    """``{"bins": hit, "reachable": n, "holes": [...]}`` of the functional coverage."""
+    """``{"summary": text, "holes": [...], "hits": {bin: n}, "required": [...]}`` of the
+    functional coverage ({} when the run bins nothing)."""
     sim_seconds: float
     wall_seconds: float
 
@@ -64,7 +65,8 @@ def run_config(rtl_dir: Path, config: QmacConfig, *, sim: str, seed: int, n: int
     cov = rep.coverage_report()
     coverage = {}
     if cov is not None:
-        coverage = {"summary": cov.summary(), "holes": list(cov.holes)}
+        coverage = {"summary": cov.summary(), "holes": list(cov.holes),
+                    "hits": dict(cov.hits), "required": list(cov.required)}
     return RunOutcome(rep.passed, rep.outputs_checked, rep.mismatches,
                       dict(rep.mismatch_counts), first, coverage, rep.sim_seconds,
                       result.wall_seconds)
