@@ -127,7 +127,8 @@ def run_mutants(mutants: list[Mutant], settings: Settings,
         return list(pool.map(lambda a: one(*a), enumerate(mutants)))
 
 
-def run_campaign(mutants: list[Mutant], settings: Settings, progress=None) -> tuple[list[Outcome], float]:
+def run_campaign(mutants: list[Mutant], settings: Settings, progress=None
+                 ) -> tuple[list[Outcome], float]:
     """The baseline, then every mutant judged; the outcomes and the wall time."""
     t0 = time.perf_counter()
     baseline(settings)

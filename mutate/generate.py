@@ -414,7 +414,8 @@ _OUTPUT = re.compile(r"\boutput\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
 
 def _stuck_sites(view: str, depth: list[int]) -> Iterator[tuple[str, int, int, str, str]]:
     for mod, mstart, mend in _module_spans(view):
-        ports = {m.group(3): (m.group(1), m.group(2)) for m in _OUTPUT.finditer(view, mstart, mend)}
+        ports = {m.group(3): (m.group(1), m.group(2))
+                 for m in _OUTPUT.finditer(view, mstart, mend)}
         for kind, target, vs, ve, st in _assignments(view, depth):
             if kind != "assign" or target not in ports or not mstart <= st < mend:
                 continue

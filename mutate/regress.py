@@ -124,7 +124,8 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     elif last and last["status"] == "fail":
         v.status, v.by, v.detail = KILLED, last["config"], last["message"]
     elif last and last["status"] == "crash":
-        v.status, v.by, v.detail = KILLED, last["config"], f"the simulation died: {last['message']}"
+        v.status, v.by = KILLED, last["config"]
+        v.detail = f"the simulation died: {last['message']}"
     elif last and last["status"] == "build":
         v.status, v.by, v.detail = NO_BUILD, last["config"], last["message"]
     elif len(records) < len(names):

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(i, sim, cfg, n, s, str(root)) for i, (sim, cfg, n, s) in enumerate(runs)]
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         for k, r in enumerate(pool.map(_run, jobs), 1):
-            i, sim, cfg, n, s = r["i"], *runs[r["i"]]
+            sim, cfg, _, s = runs[r["i"]]
             totals[sim][2] += 1
             if "error" in r:
                 failures.append((sim, cfg, s, r["error"]))
