@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 
-.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
+.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -18,6 +18,8 @@ help:
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
+	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
+	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -42,6 +44,8 @@ VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL
 VARS_lint := CONFIG
 VARS_hil  := MODEL SIM N SEED RTL
 VARS_hil-digits := SIM SEED RTL
+VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP
+VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
 ENV_VARS  := SIM WAVES
 GOALS     := $(or $(MAKECMDGOALS),help)
 KNOWN     := $(sort PYTHON $(foreach g,$(GOALS),$(VARS_$(g))))
@@ -91,6 +95,15 @@ hil: $(STAMP)
 hil-digits: $(DIGITS_STAMP)
 	$(PY) -m hil.cli digits --sim $(if $(call given,hil-digits,SIM),$(SIM),verilator) \
 	    $(if $(call given,hil-digits,SEED),--seed $(SEED)) $(if $(call given,hil-digits,RTL),--rtl '$(RTL)')
+
+# Mutation testing of the RTL (docs/mutate.md): every single-site mutant of rtl/ (or RTL=dir)
+# through a quick regression of every named config, survivors through a Yosys equivalence proof.
+mutate: $(STAMP)
+	$(PY) -m mutate $(call args,mutate)
+
+# A long run over random valid configs on both simulators (not part of make test).
+soak: $(STAMP)
+	$(PY) -m soak $(call args,soak)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

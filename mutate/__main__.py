@@ -1,0 +1,7 @@
+"""``python -m mutate``: see :mod:`mutate.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""A mutation campaign: the baseline, then every mutant (in parallel) through the quick
+regression and, where it survives, the equivalence proof config by config."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from .apply import apply_mutant
+from .equiv import PROVEN, prove
+from .generate import Mutant
+from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
+from .report import Outcome
+
+
+class BaselineFailed(RuntimeError):
+    """The unmutated RTL does not pass the quick regression: mutants would say nothing."""
+
+
+@dataclasses.dataclass
+class Settings:
+    rtl_dir: Path
+    work: Path
+    spec: RegressionSpec
+    jobs: int = 2
+    equiv_timeout: float = 120.0
+    top: str = "qmac"
+    keep: bool = False
+    """Keep each mutant's folder (RTL copy, build, logs) after its run."""
+
+
+class _ConfigOrder:
+    """Configs that killed mutants of a file go first for that file's next mutants (a mutant
+    stops at the first failing config, so this saves most of the runs)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.kills: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()
+
+    def order(self, file: str) -> list[str]:
+        with self.lock:
+            k = self.kills.get(file, {})
+            return sorted(self.names, key=lambda n: (-k.get(n, 0), self.names.index(n)))
+
+    def killed(self, file: str, name: str) -> None:
+        with self.lock:
+            k = self.kills.setdefault(file, {})
+            k[name] = k.get(name, 0) + 1
+
+
+def baseline(settings: Settings) -> Verdict:
+    """Run the unmutated copy through every config; raises :class:`BaselineFailed` unless it
+    passes."""
+    work = settings.work / "baseline"
+    rtl = apply_mutant(None, settings.rtl_dir, work / "rtl")
+    v = regress(rtl, settings.spec, work)
+    if v.status != SURVIVED:
+        raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
+                             f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
+                             f"(log: {work})")
+    return v
+
+
+def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str]
+          ) -> tuple[Verdict, dict]:
+    """Regress one mutant: first the config most likely to kill it; then, config by config,
+    the Yosys proof, and the regression only where the proof fails (a config under which the
+    mutant is proven equivalent cannot kill it). Returns the verdict and the proofs."""
+    rtl = apply_mutant(m, settings.rtl_dir, work / "rtl")
+    spec = settings.spec
+    params = {n: c.rtl_parameters() for n, c in spec.configs}
+    v = regress(rtl, spec, work / "r0", order[:1])
+    proofs: dict = {}
+    if v.status != SURVIVED:
+        return v, proofs
+    regressed, total = {order[0]}, v
+    for i, name in enumerate(order):
+        proofs[name] = prove(gold, rtl, params[name], top=settings.top,
+                             timeout=settings.equiv_timeout)
+        if proofs[name].status == PROVEN or name in regressed:
+            continue
+        v = regress(rtl, spec, work / f"r{i}", [name])
+        regressed.add(name)
+        total.configs_run += v.configs_run
+        total.outputs_checked += v.outputs_checked
+        total.seconds += v.seconds
+        if v.status != SURVIVED:
+            v.configs_run, v.outputs_checked = total.configs_run, total.outputs_checked
+            return v, proofs
+    if all(p.status == PROVEN for p in proofs.values()):
+        total.status = EQUIVALENT
+    return total, proofs
+
+
+def run_mutants(mutants: list[Mutant], settings: Settings,
+                progress: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+    """Judge every mutant (:func:`judge`), ``settings.jobs`` at a time."""
+    texts = {m.file: (settings.rtl_dir / m.file).read_text() for m in mutants}
+    order = _ConfigOrder([n for n, _ in settings.spec.configs])
+    gold = apply_mutant(None, settings.rtl_dir, settings.work / "gold")
+    done = [0]
+    lock = threading.Lock()
+
+    def one(i: int, m: Mutant) -> Outcome:
+        t0 = time.perf_counter()
+        work = settings.work / f"m{i:04d}"
+        v, proofs = judge(m, settings, work, gold, order.order(m.file))
+        v.seconds = time.perf_counter() - t0
+        if v.status == KILLED:
+            order.killed(m.file, v.by)
+        if not settings.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        o = Outcome(m, v, m.diff(texts[m.file]), proofs)
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(done[0], o)
+        return o
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        return list(pool.map(lambda a: one(*a), enumerate(mutants)))
+
+
+def run_campaign(mutants: list[Mutant], settings: Settings, progress=None
+                 ) -> tuple[list[Outcome], float]:
+    """The baseline, then every mutant judged; the outcomes and the wall time."""
+    t0 = time.perf_counter()
+    baseline(settings)
+    outcomes = run_mutants(mutants, settings, progress)
+    return outcomes, time.perf_counter() - t0

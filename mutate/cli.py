@@ -1,0 +1,139 @@
+"""``python -m mutate`` (``make mutate``): mutation testing of the RTL, with the table at the end.
+
+Options, make-style (``JOBS=2 SEED=3``) or as ``--jobs 2 --seed 3``:
+
+=============  ==================================================================================
+RTL=dir        the Verilog folder to mutate (default ``rtl/``; top module ``qmac``)
+JOBS           mutants run in parallel (default 2)
+SEED           seed of the quick regression's stimulus (default 1; the same for every mutant)
+N              outputs checked per config and mutant (default 2000)
+SIM            ``icarus`` (default: ~3 s per config and mutant) or ``verilator`` (~30 s builds)
+FAMILIES       comma-separated operator families (default all: see mutate.generate.FAMILIES)
+FILES          comma-separated file names to mutate (default every ``*.v`` / ``*.vh``)
+LIMIT          run only every k-th mutant so that at most LIMIT run (default all)
+KEEP=1         keep each mutant's folder under build/mutate/
+=============  ==================================================================================
+
+Exit status: 0 every non-equivalent mutant killed, 1 survivors, 2 bad options or a failing
+baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pyref.config import NAMED_CONFIGS
+
+from .campaign import BaselineFailed, Settings, run_campaign
+from .generate import FAMILIES, mutants_of_dir
+from .regress import SURVIVED, RegressionSpec
+from .report import Outcome, kill_rate, save_json, survivor_text, table
+from .tb_api import simulator_missing
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mutate",
+                                description="Mutation testing of the RTL against the testbench.")
+    p.add_argument("--rtl", default=str(REPO / "rtl"))
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--sim", default="icarus", choices=("icarus", "verilator"))
+    p.add_argument("--families", default=",".join(FAMILIES))
+    p.add_argument("--files", default="")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--keep", default="0")
+    p.add_argument("--work", default=str(REPO / "build" / "mutate"))
+    p.add_argument("--equiv-timeout", type=float, default=120.0)
+    return p
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``."""
+    return [f"--{t.split('=', 1)[0].lower().replace('_', '-')}={t.split('=', 1)[1]}"
+            if "=" in t and not t.startswith("-") else t for t in argv]
+
+
+def _check(args: argparse.Namespace) -> None:
+    for name in ("jobs", "n"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"{name.upper()} = {getattr(args, name)} is out of range: "
+                             "allowed 1 or more")
+    if args.limit < 0:
+        raise ValueError(f"LIMIT = {args.limit} is out of range: allowed 0 (all) or more")
+    if not Path(args.rtl).is_dir():
+        raise ValueError(f"RTL = {args.rtl}: no such folder")
+    bad = [f for f in args.families.split(",") if f not in FAMILIES]
+    if bad:
+        raise ValueError(f"FAMILIES: unknown {', '.join(bad)}; allowed: {', '.join(FAMILIES)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(normalize_argv(argv))
+    try:
+        _check(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    why = simulator_missing(args.sim)
+    if why:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    rtl = Path(args.rtl).resolve()
+    top_params = next(iter(NAMED_CONFIGS.values())).rtl_parameters().keys()
+    mutants = mutants_of_dir(rtl, top_params, args.families.split(","))
+    if args.files:
+        keep = set(args.files.split(","))
+        mutants = [m for m in mutants if m.file in keep]
+    total = len(mutants)
+    if args.limit and total > args.limit:
+        step = -(-total // args.limit)
+        mutants = mutants[::step]
+    spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
+    settings = Settings(rtl_dir=rtl, work=Path(args.work).resolve(), spec=spec, jobs=args.jobs,
+                        equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""))
+    print(f"qmac mutate: {len(mutants)} mutants of {rtl}"
+          + (f" (every {step}th of {total})" if len(mutants) < total else "")
+          + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
+          f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel", flush=True)
+
+    t0 = time.perf_counter()
+
+    def progress(i: int, o: Outcome) -> None:
+        v = o.verdict
+        by = f" by {v.by}" if v.by else f" ({v.configs_run} configs)"
+        print(f"  [{i:4d}/{len(mutants)}] {v.status:13s}{by:16s} {o.mutant.file}:{o.mutant.line} "
+              f"{o.mutant.what}  {v.seconds:.1f} s", flush=True)
+
+    try:
+        outcomes, wall = run_campaign(mutants, settings, progress)
+    except BaselineFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    survivors = [o for o in outcomes if o.status == SURVIVED]
+    print("\nqmac mutate: results")
+    print(table(outcomes, wall))
+    if survivors:
+        print(f"\nsurvivors not proven equivalent ({len(survivors)}): holes in the testbench, "
+              "or equivalent in a way the proof does not see")
+        for o in survivors:
+            print(survivor_text(o))
+    out = Path(args.work) / "report.json"
+    save_json(out, outcomes, {"rtl": str(rtl), "sim": args.sim, "seed": args.seed, "n": args.n,
+                              "jobs": args.jobs, "wall_seconds": round(wall, 1),
+                              "configs": [n for n, _ in spec.configs]})
+    rate = kill_rate(outcomes)
+    print(f"\nkill rate over non-equivalent mutants: "
+          f"{'n/a' if rate is None else f'{100 * rate:.1f} %'}; report: {out}; "
+          f"wall {time.perf_counter() - t0:.0f} s")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

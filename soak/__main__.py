@@ -1,0 +1,7 @@
+"""``python -m soak``: see :mod:`soak.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,138 @@
+"""Mutation testing (mutate/): the mutant generator on hand-written Verilog, and a small campaign
+on rtl/ that must kill a planted bug, report a planted survivor and prove a planted equivalent
+mutant equivalent with Yosys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mutate.apply import apply_mutant
+from mutate.generate import code_view, mutants_of_dir, mutants_of_text, planted
+from mutate.regress import EQUIVALENT, KILLED, SURVIVED
+
+REPO = Path(__file__).resolve().parents[2]
+RTL = REPO / "rtl"
+
+TINY = """\
+// a < b in a comment stays, and 8'd7 too
+module tiny #(
+  parameter integer W = 8,
+  parameter integer D = W + 1
+) (
+  input  wire         clk_i,
+  input  wire [2*W-1:0] x_i,
+  output wire [W-1:0] y_o,
+  output wire         lt_o
+);
+  reg [W-1:0] q;
+  always @(posedge clk_i) begin
+    q <= x_i[0*W +: W] + x_i[1*W +: W];
+  end
+  assign lt_o = (q < 8'd7);
+  assign y_o  = {{2{q[W-1]}}, q[W-1:2]};
+endmodule
+"""
+
+
+def _by(mutants, family, what=None):
+    return [m for m in mutants if m.family == family and (what is None or what in m.what)]
+
+
+def _changed(m) -> str:
+    """The mutated line of TINY."""
+    return m.apply(TINY).splitlines()[m.line - 1].strip()
+
+
+def test_code_view_blanks_comments_only():
+    view = code_view(TINY)
+    assert len(view) == len(TINY) and view.count("\n") == TINY.count("\n")
+    assert "comment" not in view and "module tiny" in view
+
+
+def test_generated_mutants_of_a_tiny_module():
+    ms = mutants_of_text(TINY, "tiny.v", {"tiny": {"W"}})
+    # Comparison edge, both ways it can go; the non-blocking '<=' is not a comparison.
+    assert [_changed(m) for m in _by(ms, "compare")] == ["assign lt_o = (q <= 8'd7);"]
+    # Sized constants one up and one down, in their own base and width.
+    consts = {_changed(m) for m in _by(ms, "const") if m.line == 15}
+    assert consts == {"assign lt_o = (q < 8'd8);", "assign lt_o = (q < 8'd6);"}
+    # The lanes of x swapped in the register's next value.
+    assert [_changed(m) for m in _by(ms, "swap_lanes")] == \
+        ["q <= x_i[1*W +: W] + x_i[0*W +: W];"]
+    # Sign extension dropped.
+    assert "assign y_o  = {{2{1'b0}}, q[W-1:2]};" in {_changed(m) for m in _by(ms, "sign_ext")}
+    # Values one off where a net or register is assigned.
+    off = {_changed(m) for m in _by(ms, "assign_off")}
+    assert "assign lt_o = ((q < 8'd7)) + 1;" in off
+    assert "q <= (x_i[0*W +: W] + x_i[1*W +: W]) + 1;" in off
+    # Stuck output bits.
+    stuck = {_changed(m) for m in _by(ms, "stuck")}
+    assert "assign lt_o = 1'b0;" in stuck
+    assert ("wire [W-1:0] mutant_y_o = {{2{q[W-1]}}, q[W-1:2]}; "
+            "assign y_o = {mutant_y_o[W-1:1], 1'b1};") in stuck
+    # Not mutated: comments, declared ranges, the default of the overridden parameter W;
+    # the derived default of D is.
+    for m in ms:
+        assert m.line != 1
+        assert m.line not in (6, 7, 8, 9, 11), (m.line, m.what)
+    assert not [m for m in ms if m.line == 3]
+    assert {_changed(m) for m in ms if m.line == 4} >= {"parameter integer D = W + 2",
+                                                         "parameter integer D = W - 1"}
+    # Every mutant is one change of the text, and each is different.
+    assert len({m.apply(TINY) for m in ms}) == len(ms)
+    assert all(m.apply(TINY) != TINY for m in ms)
+
+
+def test_mutants_of_rtl_apply_to_a_copy(tmp_path):
+    before = {p.name: p.read_text() for p in RTL.glob("*.v")}
+    ms = mutants_of_dir(RTL, ["LANES", "IN_BITS", "OUT_BITS"])
+    assert len(ms) > 100
+    families = {m.family for m in ms}
+    assert families == {"operator", "compare", "const", "sign_ext", "invert", "assign_off",
+                        "stuck", "swap_lanes"}
+    m = ms[len(ms) // 2]
+    copy = apply_mutant(m, RTL, tmp_path / "rtl")
+    assert (copy / m.file).read_text() == m.apply(before[m.file]) != before[m.file]
+    assert {p.name: p.read_text() for p in RTL.glob("*.v")} == before  # rtl/ untouched
+    with pytest.raises(ValueError, match="copy"):
+        apply_mutant(m, RTL, RTL)
+
+
+@pytest.mark.rtl
+def test_campaign_kills_reports_and_proves(tmp_path):
+    """Three planted mutants under the default config: a wrong saturation flag (killed), the
+    requantizer's clamp bound one below its maximum (masked by the output clamp: it survives
+    any stimulus, and the proof, which pairs internal registers, cannot show it harmless), and
+    the two terms of an OR swapped (proven equivalent by Yosys)."""
+    from sim_skip import require_simulator
+
+    from mutate.campaign import Settings, run_campaign
+    from mutate.regress import RegressionSpec
+    from mutate.report import survivor_text, table
+    from pyref.config import NAMED_CONFIGS
+
+    require_simulator("icarus")
+    out_stage = (RTL / "qmac_out_stage.v").read_text()
+    sat = (RTL / "qmac_sat.v").read_text()
+    kill = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
+                   "assign sat_o = below & above;", "saturation flag needs both sides")
+    survive = planted(sat, "qmac_sat.v", "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
+                      "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};", "positive bound one below")
+    same = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
+                   "assign sat_o = above | below;", "OR operands swapped")
+    spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=3, n=400)
+    settings = Settings(rtl_dir=RTL, work=tmp_path / "work", spec=spec, jobs=2)
+    outcomes, wall = run_campaign([kill, survive, same], settings)
+    status = {o.mutant.what: o for o in outcomes}
+    assert status["saturation flag needs both sides"].status == KILLED
+    assert status["saturation flag needs both sides"].verdict.by == "default"
+    s = status["positive bound one below"]
+    assert s.status == SURVIVED and s.proofs["default"].status == "not-proven"
+    text = survivor_text(s)
+    assert f"qmac_sat.v:{s.mutant.line}" in text and "{(OUT_W-2){1'b1}}, 1'b0}" in text
+    assert status["OR operands swapped"].status == EQUIVALENT
+    assert status["OR operands swapped"].proofs["default"].status == "equivalent"
+    summary = table(outcomes, wall).splitlines()[1].split()
+    assert summary[:6] == ["all", "3", "1", "1", "1", "0"] and summary[6] == "50.0"
