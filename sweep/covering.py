@@ -1,0 +1,101 @@
+"""Pairwise covering arrays: rows in which every pair of values of two axes appears at least once.
+
+A greedy in the style of AETG: each new row starts from the first pair still uncovered and fills
+the other axes one by one with the value that covers the most uncovered pairs (ties: the first
+value in the axis's order). A ``valid`` predicate rejects rows that cannot be built (configs that
+pyref refuses); a pair that no valid row can hold is reported as impossible instead of covered.
+Deterministic: the same axes give the same rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Mapping, Sequence
+
+Row = dict
+Pair = tuple[tuple[str, object], tuple[str, object]]
+
+
+def all_pairs(axes: Mapping[str, Sequence]) -> list[Pair]:
+    """Every pair ``((axis_a, value), (axis_b, value))`` with axis_a before axis_b."""
+    names = list(axes)
+    return [((a, va), (b, vb)) for a, b in itertools.combinations(names, 2)
+            for va in axes[a] for vb in axes[b]]
+
+
+def row_pairs(row: Mapping, names: Sequence[str]) -> set[Pair]:
+    """The pairs a (complete) row covers."""
+    return {((a, row[a]), (b, row[b])) for a, b in itertools.combinations(names, 2)}
+
+
+def pairwise(axes: Mapping[str, Sequence], valid: Callable[[Row], bool] = lambda r: True,
+             ) -> tuple[list[Row], list[Pair]]:
+    """Rows covering every pair of axis values that some valid row can hold.
+
+    Returns ``(rows, impossible)``: ``impossible`` lists the pairs no valid row contains (found by
+    search, not assumed). With fewer than two axes the rows are the plain product.
+    """
+    names = list(axes)
+    for name in names:
+        if not axes[name]:
+            raise ValueError(f"axis {name!r} has no values")
+    if len(names) < 2:
+        rows = [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
+        return [r for r in rows if valid(r)], []
+    order = all_pairs(axes)
+    uncovered = set(order)
+    impossible: list[Pair] = []
+    rows: list[Row] = []
+    while uncovered:
+        seed_pair = next(p for p in order if p in uncovered)
+        row = _fill(axes, names, seed_pair, uncovered, valid)
+        if row is None:
+            uncovered.discard(seed_pair)
+            impossible.append(seed_pair)
+            continue
+        rows.append(row)
+        uncovered -= row_pairs(row, names)
+    return rows, impossible
+
+
+def _fill(axes, names, seed_pair: Pair, uncovered: set, valid) -> Row | None:
+    """A valid row holding ``seed_pair`` that covers many uncovered pairs, or None when the
+    search finds no valid row with it."""
+    (a, va), (b, vb) = seed_pair
+    fixed = {a: va, b: vb}
+    rest = [n for n in names if n not in fixed]
+
+    def gain(row: Row, name: str, value) -> int:
+        n = 0
+        for other, ov in row.items():
+            pair = ((name, value), (other, ov)) if names.index(name) < names.index(other) \
+                else ((other, ov), (name, value))
+            n += pair in uncovered
+        return n
+
+    # Greedy fill, then fall back to a depth-first search over the rest for a valid row (the
+    # greedy choice can make a row invalid where another value of a later axis would not).
+    row = dict(fixed)
+    for name in rest:
+        row[name] = max(axes[name], key=lambda v: gain(row, name, v))  # first best on ties
+    if valid(row):
+        return {n: row[n] for n in names}
+    ranked = {name: sorted(axes[name], key=lambda v: -gain(fixed, name, v)) for name in rest}
+    budget = [2000]
+
+    def search(i: int, partial: Row) -> Row | None:
+        if i == len(rest):
+            budget[0] -= 1
+            return dict(partial) if valid(partial) else None
+        for v in ranked[rest[i]]:
+            if budget[0] <= 0:
+                return None
+            partial[rest[i]] = v
+            found = search(i + 1, partial)
+            if found is not None:
+                return found
+        del partial[rest[i]]
+        return None
+
+    found = search(0, dict(fixed))
+    return None if found is None else {n: found[n] for n in names}
