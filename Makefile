@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits clean
+.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits sweep sweep-merge clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -17,6 +17,9 @@ help:
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
+	@echo "make sweep        simulate + synthesize every point of a sweep spec, report in build/sweep/<spec>/"
+	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=)"
+	@echo "make sweep-merge  join the shards of a sweep into one report (SWEEP=)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -62,6 +65,15 @@ hil: $(STAMP)
 
 hil-digits: $(STAMP)
 	$(PY) -m hil.cli digits --sim $(or $(SIM),verilator) $(if $(RTL),--rtl $(RTL))
+
+# Bit-width sweeps (docs/sweep.md): sweeps/<SWEEP>.toml, one report per spec in build/sweep/<spec>/.
+SWEEP_VARS := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS
+SWEEP_ARGS  = $(foreach v,$(SWEEP_VARS),$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
+sweep: $(STAMP)
+	$(PY) -m sweep run $(SWEEP_ARGS)
+
+sweep-merge: $(STAMP)
+	$(PY) -m sweep merge $(foreach v,SWEEP OUT PLOTS,$(if $(filter command line,$(origin $(v))),$(v)=$($(v))))
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

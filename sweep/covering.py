@@ -3,7 +3,8 @@
 A greedy in the style of AETG: each new row starts from the first pair still uncovered and fills
 the other axes one by one with the value that covers the most uncovered pairs (ties: the first
 value in the axis's order). A ``valid`` predicate rejects rows that cannot be built (configs that
-pyref refuses); a pair that no valid row can hold is reported as impossible instead of covered.
+pyref refuses): an invalid row is repaired by changing up to three other axes; a pair for which
+that finds no valid row is reported as impossible instead of covered.
 Deterministic: the same axes give the same rows.
 """
 
@@ -13,6 +14,8 @@ import itertools
 from typing import Callable, Mapping, Sequence
 
 Row = dict
+MAX_REPAIR = 3
+"""Free axes changed at most at once to turn an invalid greedy row into a valid one."""
 Pair = tuple[tuple[str, object], tuple[str, object]]
 
 
@@ -73,29 +76,18 @@ def _fill(axes, names, seed_pair: Pair, uncovered: set, valid) -> Row | None:
             n += pair in uncovered
         return n
 
-    # Greedy fill, then fall back to a depth-first search over the rest for a valid row (the
-    # greedy choice can make a row invalid where another value of a later axis would not).
+    # Greedy fill; when that row is invalid, repair it by changing one, then two, then three of
+    # the free axes (values tried in order of gain): pyref's rules couple at most three fields.
     row = dict(fixed)
     for name in rest:
         row[name] = max(axes[name], key=lambda v: gain(row, name, v))  # first best on ties
     if valid(row):
         return {n: row[n] for n in names}
     ranked = {name: sorted(axes[name], key=lambda v: -gain(fixed, name, v)) for name in rest}
-    budget = [2000]
-
-    def search(i: int, partial: Row) -> Row | None:
-        if i == len(rest):
-            budget[0] -= 1
-            return dict(partial) if valid(partial) else None
-        for v in ranked[rest[i]]:
-            if budget[0] <= 0:
-                return None
-            partial[rest[i]] = v
-            found = search(i + 1, partial)
-            if found is not None:
-                return found
-        del partial[rest[i]]
-        return None
-
-    found = search(0, dict(fixed))
-    return None if found is None else {n: found[n] for n in names}
+    for k in range(1, min(MAX_REPAIR, len(rest)) + 1):
+        for change in itertools.combinations(rest, k):
+            for values in itertools.product(*(ranked[n] for n in change)):
+                trial = {**row, **dict(zip(change, values))}
+                if valid(trial):
+                    return {n: trial[n] for n in names}
+    return None

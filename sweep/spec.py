@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import itertools
 import random
@@ -107,7 +108,16 @@ class Spec:
         if name not in NAMED_CONFIGS:
             raise SpecError(f"{self.path}: no named config {name!r}; choose one of "
                             f"{', '.join(NAMED_CONFIGS)}")
-        return QmacConfig.from_dict({**NAMED_CONFIGS[name].to_dict(), **fields})
+        return QmacConfig(**{**_base_fields(name), **fields})
+
+
+@functools.lru_cache(maxsize=None)
+def _base_fields_cached(name: str) -> tuple:
+    return tuple(NAMED_CONFIGS[name].to_dict().items())
+
+
+def _base_fields(name: str) -> dict:
+    return dict(_base_fields_cached(name))
 
 
 def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
@@ -117,17 +127,22 @@ def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
     def complete(row: dict) -> dict:
         row = dict(row)
         for field, expr in g.derive.items():
-            row[field] = evaluate(expr, {**NAMED_CONFIGS[spec.base].to_dict(), **row},
+            row[field] = evaluate(expr, {**_base_fields(spec.base), **row},
                                   where=f"{spec.path}: group {g.name!r} derive.{field}")
         return row
 
+    memo: dict = {}
+
     def valid(row: dict) -> bool:
-        fields = {k: v for k, v in complete(row).items() if k not in EXTRA_AXES}
-        try:
-            spec._config(fields)
-        except ConfigError:
-            return False
-        return True
+        key = tuple(sorted(row.items(), key=lambda kv: kv[0]))
+        if key not in memo:
+            fields = {k: v for k, v in complete(row).items() if k not in EXTRA_AXES}
+            try:
+                spec._config(fields)
+                memo[key] = True
+            except ConfigError:
+                memo[key] = False
+        return memo[key]
 
     if g.strategy == "product":
         rows = [dict(zip(names, combo)) for combo in itertools.product(*g.axes.values())]
