@@ -3,8 +3,9 @@
 A greedy in the style of AETG: each new row starts from the first pair still uncovered and fills
 the other axes one by one with the value that covers the most uncovered pairs (ties: the first
 value in the axis's order). A ``valid`` predicate rejects rows that cannot be built (configs that
-pyref refuses): an invalid row is repaired by changing up to three other axes; a pair for which
-that finds no valid row is reported as impossible instead of covered.
+pyref refuses): an invalid row is repaired by changing up to three other axes (at most
+:data:`MAX_TRIES` rows per pair); a pair for which that finds no valid row is reported as
+impossible instead of covered (the report lists them).
 Deterministic: the same axes give the same rows.
 """
 
@@ -16,6 +17,8 @@ from typing import Callable, Mapping, Sequence
 Row = dict
 MAX_REPAIR = 3
 """Free axes changed at most at once to turn an invalid greedy row into a valid one."""
+MAX_TRIES = 600
+"""Rows tried per pair before it is given up as impossible (small specs never reach it)."""
 Pair = tuple[tuple[str, object], tuple[str, object]]
 
 
@@ -84,10 +87,14 @@ def _fill(axes, names, seed_pair: Pair, uncovered: set, valid) -> Row | None:
     if valid(row):
         return {n: row[n] for n in names}
     ranked = {name: sorted(axes[name], key=lambda v: -gain(fixed, name, v)) for name in rest}
+    tries = 0
     for k in range(1, min(MAX_REPAIR, len(rest)) + 1):
         for change in itertools.combinations(rest, k):
             for values in itertools.product(*(ranked[n] for n in change)):
                 trial = {**row, **dict(zip(change, values))}
                 if valid(trial):
                     return {n: trial[n] for n in names}
+                tries += 1
+                if tries >= MAX_TRIES:
+                    return None
     return None

@@ -37,7 +37,7 @@ from pathlib import Path
 from pyref.config import QmacConfig
 
 TOP = "qmac"
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
 YOSYS_TIMEOUT = 900
 """Seconds before a synthesis is stopped (and fails)."""
 
@@ -120,7 +120,7 @@ def script(sources: list[Path], config: QmacConfig) -> str:
         f"read_verilog -defer {files}",
         f"hierarchy -check -top {TOP} {chparams}",
         # The coarse steps of `synth` up to alumacc: here the multipliers are still $mul cells.
-        "proc", "flatten", "opt_expr", "opt_clean", "opt -nodffe -nosdff", "wreduce", "peepopt",
+        "proc -latches error", "flatten", "opt_expr", "opt_clean", "opt -nodffe -nosdff", "wreduce", "peepopt",
         "opt_clean",
         f"tee -q -o {PRE_STAT} stat -json",
         f"synth -top {TOP} -flatten -noabc -latches error -run coarse:",
