@@ -6,7 +6,6 @@ matrices for pairs of axes, area, slowest points). The plots are :mod:`sweep.plo
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import statistics
 import xml.etree.ElementTree as ET
@@ -14,7 +13,10 @@ from pathlib import Path
 
 MATRIX_AXES = ("in_bits", "w_bits", "out_bits", "acc_bits", "lanes", "rounding", "acc_mode",
                "mult_bits", "in_signed", "sim")
-"""Axes shown in the pass matrices, in this order of preference."""
+"""Axes the pass matrices may use."""
+MATRIX_PAIRS = (("in_bits", "w_bits"), ("rounding", "mult_bits"), ("rounding", "acc_mode"),
+                ("lanes", "sim"), ("out_bits", "in_signed"), ("in_bits", "out_bits"))
+"""Pairs of axes shown as pass matrices, in this order of preference (both must vary)."""
 MAX_MATRICES = 3
 CSV_FIELDS = ("key", "verdict", "sim", "n", "seed", "lanes", "in_bits", "in_signed", "w_bits",
               "acc_bits", "acc_mode", "bias_bits", "mult_bits", "shift_bits", "rounding",
@@ -158,8 +160,8 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
             lines.append(f"  - reproduce: `{r['repro']}`")
         if len(failed) > 30:
             lines.append(f"- ... and {len(failed) - 30} more (results.csv)")
-    axes = varied_axes(pts)
-    pairs = list(itertools.combinations(axes, 2))[:MAX_MATRICES]
+    axes = set(varied_axes(pts))
+    pairs = [(a, b) for a, b in MATRIX_PAIRS if a in axes and b in axes][:MAX_MATRICES]
     if pairs:
         lines += ["", "## Pass matrices (passed/total)"]
         for a, b in pairs:
