@@ -193,6 +193,12 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
             lines.append(f"| {r['key']} | {r.get('wall_seconds', 0):.1f} | "
                          f"{sim.get('build_seconds', 0):.1f} | {sim.get('sim_seconds', 0):.1f} | "
                          f"{syn.get('seconds', 0):.1f} |")
+    impossible = run.get("impossible", [])
+    if impossible:
+        lines += ["", f"Pairwise: {len(impossible)} pair(s) of axis values no valid config can "
+                  "hold (e.g. " + ", ".join(
+                      f"{a[0]}={a[1]} with {b[0]}={b[1]}" for _, (a, b) in impossible[:2])
+                  + "); listed in results.json."]
     skipped = run.get("skipped", [])
     if skipped:
         lines += ["", f"## Skipped ({len(skipped)}: pyref refuses these configs)", ""]

@@ -111,7 +111,7 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
             _write_json(passed_dir / f"{rec['digest']}.json", rec)
     facts = {"tools": tools, "wall_seconds": time.perf_counter() - t0, "jobs": jobs,
              "ran": len(todo), "reused": len(points) - len(todo), "rtl_dir": str(rtl_dir),
-             "rtl_digest": tree_digest(rtl_files)[:16]}
+             "rtl_digest": rtl_digest[:16]}
     return [records[p.key] for p in points], facts
 
 
