@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 
-.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak clean
+.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -20,6 +20,9 @@ help:
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
 	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
 	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=)"
+	@echo "make sweep        simulate + synthesize every point of a sweep spec, report in build/sweep/<spec>/"
+	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=)"
+	@echo "make sweep-merge  join the shards of a sweep into one report (SWEEP=)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -46,6 +49,8 @@ VARS_hil  := MODEL SIM N SEED RTL
 VARS_hil-digits := SIM SEED RTL
 VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP
 VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
+VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS
+VARS_sweep-merge := SWEEP OUT PLOTS
 ENV_VARS  := SIM WAVES
 GOALS     := $(or $(MAKECMDGOALS),help)
 KNOWN     := $(sort PYTHON $(foreach g,$(GOALS),$(VARS_$(g))))
@@ -104,6 +109,13 @@ mutate: $(STAMP)
 # A long run over random valid configs on both simulators (not part of make test).
 soak: $(STAMP)
 	$(PY) -m soak $(call args,soak)
+
+# Bit-width sweeps (docs/sweep.md): sweeps/<SWEEP>.toml, one report per spec in build/sweep/<spec>/.
+sweep: $(STAMP)
+	$(PY) -m sweep run $(call args,sweep)
+
+sweep-merge: $(STAMP)
+	$(PY) -m sweep merge $(call args,sweep-merge)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

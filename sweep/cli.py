@@ -1,0 +1,153 @@
+"""``python -m sweep run|merge``: ``make sweep`` and ``make sweep-merge``.
+
+Options are make-style (``SWEEP=ci SHARD=2/4``) or ``--sweep ci --shard 2/4``:
+
+========  ======================================================================================
+SWEEP     a spec in ``sweeps/`` (``ci``, the default; ``full``) or a path to a ``.toml``
+SHARD     ``k/n``: run only shard k of n (cost-balanced, deterministic); merge them afterwards
+SIM       run only the points of this simulator (a CI matrix over simulators)
+JOBS      points at the same time (default: one per core)
+N         outputs per point, for every point (default: the spec's)
+FORCE=1   rerun points whose digest already passed
+RTL       simulate and synthesize the Verilog files of another folder
+OUT       output root (default ``build/sweep``); the report goes to ``OUT/<spec>/``
+SYNTH=0   leave out synthesis (simulation only)
+PLOTS=0   leave out the PNG plots
+========  ======================================================================================
+
+Exit status: 0 every point passed, 1 some point failed, 2 bad options / spec / shards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import report, shard, spec as spec_mod
+from .merge import MergeError, merge
+from .runner import REPO_ROOT, RunOptions, run_points
+
+DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
+
+
+def _bool(text: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected 0/1, got {text!r}")
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+    return v
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sweep",
+                                description="Sweep qmac configs: simulate, synthesize, report.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a sweep (or one shard of it)")
+    merge_p = sub.add_parser("merge", help="join the shards' results into one report")
+    for q in (run, merge_p):
+        q.add_argument("--sweep", default="ci")
+        q.add_argument("--out", default=str(DEFAULT_OUT))
+        q.add_argument("--plots", type=_bool, default=True)
+    run.add_argument("--shard")
+    run.add_argument("--sim")
+    run.add_argument("--jobs", type=_positive)
+    run.add_argument("--n", type=_positive)
+    run.add_argument("--force", type=_bool, default=False)
+    run.add_argument("--rtl")
+    run.add_argument("--synth", type=_bool, default=True)
+    run.add_argument("--progress", type=_bool, default=True)
+    return p
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """``KEY=VALUE`` tokens become ``--key=VALUE``."""
+    return [f"--{t.split('=', 1)[0].lower().replace('_', '-')}={t.split('=', 1)[1]}"
+            if "=" in t and not t.startswith("-") else t for t in argv]
+
+
+def shard_label(sim: str | None, k: int, n: int) -> str:
+    return f"{sim + '-' if sim else ''}{k}-of-{n}"
+
+
+def cmd_run(args) -> int:
+    t0 = time.perf_counter()
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    spec = spec_mod.load(args.sweep)
+    points, skipped, impossible = spec.expand(args.n)
+    if args.sim:
+        points = [p for p in points if p.sim == args.sim]
+        skipped = [s for s in skipped if s.sim == args.sim]
+    part = shard.parse_shard(args.shard)
+    if part:
+        points = shard.select(points, *part)
+    if args.rtl and not Path(args.rtl).is_dir():
+        raise ValueError(f"RTL = {args.rtl} is not a folder")
+    spec_out = Path(args.out) / spec.name
+    where = spec_out if not (part or args.sim) else \
+        spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
+    what = f"shard {args.shard}" if part else "all points"
+    print(f"qmac sweep {spec.name}: {len(points)} points ({what}"
+          f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped by pyref",
+          flush=True)
+    opts = RunOptions(jobs=args.jobs or 0, force=args.force,
+                      cache_root=Path(args.out) / "cache", synth=args.synth,
+                      progress=args.progress)
+    if args.rtl:
+        opts.rtl_dir = Path(args.rtl).resolve()
+    records, facts = run_points(points, opts)
+    run = {"spec": spec.name, "spec_path": str(spec.path), "spec_digest": spec_mod.spec_digest(spec),
+           "shard": args.shard, "sim_filter": args.sim, "n_override": args.n,
+           "points": records, "skipped": [s.to_dict() for s in skipped],
+           "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
+           "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "run.json").write_text(json.dumps(run, indent=1))
+    files = report.write_all(run, where, plots=args.plots)
+    return _finish(run, files)
+
+
+def cmd_merge(args) -> int:
+    spec = spec_mod.load(args.sweep)
+    spec_out = Path(args.out) / spec.name
+    run = merge(spec, spec_out)
+    (spec_out / "run.json").write_text(json.dumps(run, indent=1))
+    files = report.write_all(run, spec_out, plots=args.plots)
+    return _finish(run, files)
+
+
+def _finish(run: dict, files: dict) -> int:
+    h = report.headline(run)
+    for rec in run["points"]:
+        if rec["verdict"] != "pass":
+            print(f"FAIL {rec['name']}\n  " + "\n  ".join(rec["failure"].splitlines()[:6]))
+    print(f"qmac sweep {run['spec']}: {'PASS' if not h['failed'] else 'FAIL'}: "
+          f"{h['passed']} passed, {h['failed']} failed, {h['skipped']} skipped "
+          f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "
+          f"{h['points_per_minute']:.0f} points/min")
+    print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
+    return 1 if h["failed"] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(normalize_argv(argv))
+    try:
+        return cmd_run(args) if args.command == "run" else cmd_merge(args)
+    except (spec_mod.SpecError, MergeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

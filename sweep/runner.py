@@ -1,0 +1,198 @@
+"""Running the points of a sweep: simulate (batch transport, every reachable coverage bin
+required) and synthesize each one, in parallel over the cores, skipping points whose digest
+already passed.
+
+A point passes when the simulation found no mismatch and no coverage hole *and* the synthesis
+finished with no latch. Its record (a plain dict, the row of ``results.json``) says what failed
+and carries the ``make sim ...`` command that reproduces the simulation.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from pyref.config import QmacConfig
+
+from . import synth, tb_adapter
+from .points import Point, context_digest, point_digest, tree_digest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_ROOT = REPO_ROOT / "build" / "sweep" / "cache"
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+@dataclasses.dataclass
+class RunOptions:
+    jobs: int = 0
+    """Points run at the same time (0: one per core)."""
+    force: bool = False
+    """Run every point even when its digest already passed."""
+    rtl_dir: Path = tb_adapter.RTL_DIR
+    build_root: Path | None = None
+    """Where the simulator builds go (default: make sim's ``build/sim``, shared with it)."""
+    cache_root: Path = CACHE_ROOT
+    synth: bool = True
+    progress: bool = True
+
+
+def tool_versions(sims: set[str], with_synth: bool) -> dict:
+    """Versions of the tools a verdict depends on (part of every digest)."""
+    import cocotb
+
+    tools = {"cocotb": cocotb.__version__, "python": sys.version.split()[0]}
+    for sim in sorted(sims):
+        tools[sim] = tb_adapter.simulator_version(sim)
+    if with_synth:
+        tools["yosys"] = synth.yosys_version()
+    return tools
+
+
+def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]:
+    """Run ``points`` (reusing passed ones); returns the records in the order of ``points`` and
+    facts about the run (tool versions, wall time, how many were run / reused)."""
+    t0 = time.perf_counter()
+    rtl_dir = Path(opts.rtl_dir)
+    rtl_files = tb_adapter.rtl_files(rtl_dir)
+    tools = tool_versions({p.sim for p in points}, opts.synth) if points else {}
+    context = context_digest(rtl_files, tb_adapter.testbench_files(),
+                             {**tools, "synth": opts.synth})
+    passed_dir = Path(opts.cache_root) / "passed"
+    records: dict[str, dict] = {}
+    todo: list[tuple[Point, str]] = []
+    for p in points:
+        digest = point_digest(p, context)
+        cached = None if opts.force else _read_json(passed_dir / f"{digest}.json")
+        if cached is not None and cached.get("verdict") == "pass" and cached.get("key") == p.key:
+            cached.update(cached=True, origin=p.origin)
+            records[p.key] = cached
+        else:
+            todo.append((p, digest))
+    rtl_digest = tree_digest(rtl_files)
+    jobs = opts.jobs or default_jobs()
+    args = [(p.to_dict(), digest, str(rtl_dir),
+             None if opts.build_root is None else str(opts.build_root), str(opts.cache_root),
+             opts.synth, rtl_digest, tools.get("yosys", "")) for p, digest in todo]
+    if args:
+        # Expensive points first, so the last ones to finish are short.
+        from .shard import predicted_seconds
+
+        args.sort(key=lambda a: -predicted_seconds(Point.from_dict(a[0])))
+        bar = _progress(len(args), opts.progress)
+        if jobs == 1 or len(args) == 1:
+            for a in args:
+                rec = run_one(*a)
+                records[rec["key"]] = rec
+                bar(rec)
+        else:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(args))) as ex:
+                futures = [ex.submit(run_one, *a) for a in args]
+                for fut in concurrent.futures.as_completed(futures):
+                    rec = fut.result()
+                    records[rec["key"]] = rec
+                    bar(rec)
+        bar(None)
+    passed_dir.mkdir(parents=True, exist_ok=True)
+    for rec in records.values():
+        if rec["verdict"] == "pass" and not rec.get("cached"):
+            _write_json(passed_dir / f"{rec['digest']}.json", rec)
+    facts = {"tools": tools, "wall_seconds": time.perf_counter() - t0, "jobs": jobs,
+             "ran": len(todo), "reused": len(points) - len(todo), "rtl_dir": str(rtl_dir),
+             "rtl_digest": rtl_digest[:16]}
+    return [records[p.key] for p in points], facts
+
+
+def _progress(total: int, enabled: bool):
+    """A progress callback: a tqdm bar on stderr (or nothing)."""
+    if not enabled:
+        return lambda rec: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="point", file=sys.stderr, dynamic_ncols=True,
+               desc="sweep", smoothing=0.1)
+    failed = [0]
+
+    def step(rec):
+        if rec is None:
+            bar.close()
+            return
+        failed[0] += rec["verdict"] != "pass"
+        bar.set_postfix_str(f"failed {failed[0]}")
+        bar.update(1)
+        if rec["verdict"] != "pass":
+            bar.write(f"FAIL {rec['name']}: {rec['failure'].splitlines()[0]}")
+
+    return step
+
+
+def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cache_root: str,
+            with_synth: bool, rtl_digest: str, yosys: str) -> dict:
+    """Simulate and synthesize one point; its record (never raises for a failing point)."""
+    t0 = time.perf_counter()
+    p = Point.from_dict(point)
+    rtl = Path(rtl_dir)
+    sim = tb_adapter.run_point_sim(p.config, p.sim, p.n, p.seed, rtl_dir=rtl,
+                                   build_root=None if build_root is None else Path(build_root))
+    syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth \
+        else None
+    repro = tb_adapter.repro(p.config, p.sim, p.n, p.seed, rtl)
+    failures = []
+    if not sim.passed:
+        failures.append(f"simulation: {sim.summary}")
+        failures += [f"  {d}" for d in sim.details]
+        failures.append(f"  reproduce: {repro}")
+    if syn is not None and not syn.ok:
+        failures.append(f"synthesis: {syn.error}")
+    rec = {**p.to_dict(), "digest": digest, "verdict": "fail" if failures else "pass",
+           "failure": "\n".join(failures), "repro": repro,
+           "sim_result": dataclasses.asdict(sim),
+           "synth": syn.to_dict() if syn is not None else None,
+           "wall_seconds": time.perf_counter() - t0, "cached": False}
+    rec["beats_per_s"] = sim.beats / sim.sim_seconds if sim.sim_seconds else 0.0
+    return rec
+
+
+def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str,
+                  yosys: str) -> synth.SynthResult:
+    """Synthesis of ``config``, reusing an earlier successful one of the same RTL, parameters,
+    script and Yosys."""
+    key = hashlib.sha256(json.dumps({
+        "rtl": rtl_digest, "params": config.rtl_parameters(), "yosys": yosys,
+        "script": synth.SCRIPT_VERSION,
+        "code": Path(synth.__file__).read_text()}, sort_keys=True).encode()).hexdigest()
+    path = cache_root / "synth" / f"{key}.json"
+    hit = _read_json(path)
+    if hit is not None and hit.get("ok"):
+        return synth.SynthResult(**hit)
+    res = synth.synthesize(tb_adapter.rtl_files(rtl), config)
+    if res.ok:
+        _write_json(path, res.to_dict())
+    return res
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)

@@ -1,0 +1,115 @@
+"""``make sweep`` end to end on a tiny spec (Icarus, N = 600, 4 points): a fault planted in a copy
+of the RTL fails exactly the points where it shows, each with the command that reproduces it;
+shards merged give the unsharded run; a config that does not synthesize is a failing point."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pyref.config import QmacConfig
+from sweep import cli, tb_adapter
+from sweep.points import Point
+from sweep.runner import RunOptions, run_points
+from tests.sim_skip import require_simulator
+
+pytestmark = pytest.mark.rtl
+
+TINY = Path(__file__).resolve().parents[2] / "sweeps" / "tiny.toml"
+
+# The saturation flag is raised on act_max itself, but only where OUT_BITS <= 6: in the tiny
+# sweep (out_bits 4 and 8, in_bits 4 and 8) exactly the two out_bits = 4 points must fail.
+FAULT = ("qmac_out_stage.v", "wire above = (y_full > hi_lim);",
+         "wire above = (OUT_BITS > 6) ? (y_full > hi_lim) : (y_full >= hi_lim);")
+LATCH = ("qmac_out_stage.v", "assign sat_o = below | above;",
+         "reg sat_l;\n  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) "
+         "sat_l = below | above;\n  assign sat_o = sat_l;")
+
+
+def _edited_rtl(dest: Path, edit: tuple[str, str, str]) -> Path:
+    file, old, new = edit
+    rtl = tb_adapter.copy_rtl(dest)
+    text = (rtl / file).read_text()
+    assert text.count(old) == 1, f"{old!r} must occur once in {file}"
+    (rtl / file).write_text(text.replace(old, new))
+    return rtl
+
+
+def _sweep(*args: str) -> int:
+    return cli.main(["run", f"SWEEP={TINY}", "PLOTS=0", "PROGRESS=0", "JOBS=2", *args])
+
+
+def _verdicts(run: dict) -> dict[str, tuple[str, int, str]]:
+    return {r["key"]: (r["verdict"], r["seed"], r["repro"]) for r in run["points"]}
+
+
+def test_planted_fault_fails_exactly_its_points_and_shards_merge_to_the_same(tmp_path):
+    require_simulator("icarus")
+    rtl = _edited_rtl(tmp_path / "rtl", FAULT)
+    out = tmp_path / "out"
+    assert _sweep(f"OUT={out}", f"RTL={rtl}") == 1
+    run = json.loads((out / "tiny" / "results.json").read_text())
+    assert len(run["points"]) == 4
+    failed = {r["key"] for r in run["points"] if r["verdict"] == "fail"}
+    assert failed == {r["key"] for r in run["points"] if r["config"]["out_bits"] == 4}
+    for r in run["points"]:
+        if r["verdict"] != "fail":
+            continue
+        assert r["failure"].startswith("simulation: ")
+        assert "[sat]" in r["failure"]  # the flag is what the fault breaks
+        cfg = r["config"]
+        # Only the fields that differ from the default config (int8: in_bits = w_bits = 8).
+        widths = "" if cfg["in_bits"] == 8 else "IN_BITS=4 W_BITS=4 "
+        expected = (f"make sim CONFIG=default {widths}OUT_BITS=4 SEED={r['seed']} N=600 "
+                    f"SIM=icarus RTL={rtl}")
+        assert r["repro"] == expected
+        assert f"reproduce: {expected}" in r["failure"]
+
+    # The reproduce command fails the same way on its own (make sim = python -m tb.cli.sim).
+    from tb.cli.sim import main as make_sim
+
+    one = next(r for r in run["points"] if r["verdict"] == "fail")
+    assert make_sim(shlex.split(one["repro"])[2:]) == 1
+
+    # JUnit: one testcase per point, named by its config; failures carry the repro command.
+    suite = ET.parse(out / "tiny" / "junit.xml").getroot()
+    cases = suite.findall("testcase")
+    assert sorted(c.get("name") for c in cases) == sorted(r["name"] for r in run["points"])
+    failures = [c.find("failure") for c in cases if c.find("failure") is not None]
+    assert len(failures) == 2 and all("make sim " in f.text for f in failures)
+
+    # Shards 1..3 of 3, then merge: the same points, seeds, verdicts and repro commands.
+    for k in (1, 2, 3):
+        rc = _sweep(f"OUT={out}", f"RTL={rtl}", f"SHARD={k}/3")
+        assert rc in (0, 1)
+    assert cli.main(["merge", f"SWEEP={TINY}", f"OUT={out}", "PLOTS=0"]) == 1
+    merged = json.loads((out / "tiny" / "results.json").read_text())
+    assert merged["merged_from"] == ["1-of-3", "2-of-3", "3-of-3"]
+    assert [r["key"] for r in merged["points"]] == [r["key"] for r in run["points"]]
+    assert _verdicts(merged) == _verdicts(run)
+    md = (out / "tiny" / "report.md").read_text()
+    assert "2 passed, 2 failed, 0 skipped" in md
+
+    # A missing shard is an error, not a smaller report.
+    (out / "tiny" / "shards" / "2-of-3" / "run.json").unlink()
+    assert cli.main(["merge", f"SWEEP={TINY}", f"OUT={out}", "PLOTS=0"]) == 2
+
+
+def test_a_config_that_does_not_synthesize_is_a_failing_point(tmp_path):
+    require_simulator("icarus")
+    rtl = _edited_rtl(tmp_path / "rtl", LATCH)
+    cfg = QmacConfig(lanes=2, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4)
+    point = Point.make(cfg, "icarus", 600, spec_seed=1)
+    records, _ = run_points([point], RunOptions(jobs=1, rtl_dir=rtl, progress=False,
+                                                cache_root=tmp_path / "cache"))
+    rec = records[0]
+    # The latch simulates like the original (act_min <= act_max always holds): only the
+    # synthesis fails, and that fails the point.
+    assert rec["sim_result"]["passed"], rec["failure"]
+    assert rec["verdict"] == "fail"
+    assert rec["failure"].startswith("synthesis: ") and "latch" in rec["failure"].lower()
+    assert rec["synth"]["ok"] is False
