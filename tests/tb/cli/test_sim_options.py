@@ -22,13 +22,12 @@ def test_cli_make_style_overrides_and_repro():
 
 
 def test_cli_errors_name_the_problem():
-    from pyref.config import ConfigError
-
-    with pytest.raises(ConfigError, match="no named config 'nope'"):
+    # UsageError (the options) and ConfigError (the config they make) are both ValueErrors.
+    with pytest.raises(ValueError, match="no named config 'nope'"):
         job_from_args(_args("CONFIG=nope"))
-    with pytest.raises(ConfigError, match="N = 0"):
+    with pytest.raises(ValueError, match="N = 0"):
         job_from_args(_args("N=0"))
-    with pytest.raises(ConfigError, match="lanes = 0"):
+    with pytest.raises(ValueError, match="lanes = 0"):
         job_from_args(_args("LANES=0"))
-    with pytest.raises(ConfigError, match="VECTORS carries its own config"):
+    with pytest.raises(ValueError, match="VECTORS carries its own config"):
         job_from_args(_args("VECTORS=x.npz", "CONFIG=tflite"))
