@@ -246,6 +246,8 @@ class RtlSession:
             raise RtlRunError(f"the {self.sim} simulation could not run request {i}:\n"
                               f"{reply.get('error', reply)}")
         report = SimReport.from_json(reply["report"])
+        if not report.passed:   # keep the folder: the failure report names files in it
+            run_dirs.mark_failed(self.run_dir, f"request {i}: {report.mismatches} mismatches")
         return StreamResult(y=out["y"], sat=out["sat"], produced=out["produced"], report=report,
                             cycles=report.cycles, wall=time.perf_counter() - t0,
                             run_dir=self.run_dir, expected=expected)
