@@ -1,9 +1,11 @@
 """hil: hardware in the loop for the qmac datapath.
 
-Import an int8 TFLite model (:mod:`hil.tflite_import`), run it with every FULLY_CONNECTED /
-CONV_2D on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the other
-operators in numpy (:mod:`hil.network`), and check it three ways: backend vs pyref per layer,
-every layer and the outputs vs the TFLite Micro interpreter (:mod:`hil.oracle`).
+Import an int8 or 16x8 TFLite model (:mod:`hil.tflite_import`), run it with every
+multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, SVDF's
+two stages) on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the
+other operators in numpy (:mod:`hil.kernels`, :mod:`hil.network`), and check it three ways:
+backend vs pyref per layer, every layer and the outputs vs the TFLite Micro interpreter
+(:mod:`hil.oracle`).
 """
 
 from .backend import BackendResult, DenseBackend, PyrefBackend, as_backend

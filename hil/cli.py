@@ -43,6 +43,11 @@ def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
 
 def cmd_run(args) -> int:
     """``run``: a model through the dense backend, checked; returns the exit status."""
+    if str(args.model).endswith(".onnx"):
+        from .onnx_run import run_onnx_cli
+
+        return run_onnx_cli(args, lambda config: choose_backend(
+            args.backend, args.sim, rtl_dir=args.rtl, config=config))
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     print(model.describe_ops())

@@ -1,6 +1,6 @@
 """The network executor: runs an imported model's operators in order on a batch of inputs, each
-FULLY_CONNECTED / CONV_2D through a dense backend (its output feeds the next operator), every
-other operator in numpy.
+multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV)
+through a dense backend (its output feeds the next operator), every other operator in numpy.
 
 When the backend is not pyref itself, every datapath layer is also run on pyref with the same
 operands and the two outputs are compared bit for bit (the RTL-vs-model leg of the check).
@@ -20,7 +20,8 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.vectors import save_vectors
 
-from .backend import DenseBackend, PyrefBackend, as_backend, check_result
+from .backend import DenseBackend, PyrefBackend, as_backend
+from .layer_batch import run_layers
 from .software_ops import Value
 from .tflite_import import ImportedModel, Step
 
@@ -117,13 +118,14 @@ def run_network(model: ImportedModel, inputs: Sequence[np.ndarray],
     t_start = time.perf_counter()
     desc = f"{be.name} layers"
     for step in tqdm(model.steps, desc=desc, unit="op", disable=None if progress else True, leave=False):
+        needed = (step.dense.input_index,) if step.dense is not None else step.op.inputs
         ins = [values.get(i) if i >= 0 else None for i in step.op.inputs]
-        missing = [i for i, v in zip(step.op.inputs, ins) if i >= 0 and v is None]
+        missing = [i for i in needed if i >= 0 and values.get(i) is None]
         if missing:
             raise ValueError(f"{step.op.label()}: input tensor(s) {missing} have no value "
                              f"(graph not in execution order?)")
         if step.dense is not None:
-            out, record = _run_dense(step, ins[0], be, ref, model, n,
+            out, record = _run_dense(step, values[step.dense.input_index], be, ref, model, n,
                                      Path(vector_dir) if vector_dir is not None else None,
                                      vector_rows)
             layers.append(record)
@@ -150,29 +152,58 @@ def save_layer_vectors(directory: Path, step: Step, layer: Layer, config: QmacCo
                              compute_expected=True))
 
 
+def _single_stage(spec, x: Value):
+    """The stages of an operator that is one set of layers (all but SVDF)."""
+    ys = yield spec.config, spec.layers(x)
+    return spec.assemble(ys)
+
+
 def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
                model: ImportedModel, n_samples: int, vector_dir: Path | None = None,
                vector_rows: int = 256) -> tuple[Value, LayerRun]:
+    """Run one multiply-accumulate operator: each of its stages (a config and a set of layers,
+    built from the previous stage's outputs) on the backend, each layer also on pyref when
+    ``ref``; one record for the operator."""
     spec = step.dense
-    config = model.config
-    rows = spec.rows(x)
-    layer = spec.layer(rows, config)
-    if vector_dir is not None:
-        save_layer_vectors(vector_dir, step, layer, config, vector_rows)
-    result = be.run(layer, config)
-    y = check_result(result, layer, be.name)
-    sat = result.saturated
-    ref_mm, ref_first = None, None
-    if ref is not None:
-        ref_res = result.reference if result.reference is not None else ref.run(layer, config)
-        ref_mm, ref_first = first_mismatch(y, ref_res.y)
-        if sat is None:
-            sat = ref_res.saturated
-    beats = layer.n * layer.c * -(-layer.k // config.lanes)
+    stages = spec.stages(x) if hasattr(spec, "stages") else _single_stage(spec, x)
+    config, layers = next(stages)
+    ref_mm, ref_first = (0, None) if ref is not None else (None, None)
+    sat_total: int | None = 0
+    cycles: int | None = 0
+    beats = 0
+    wall = 0.0
+    while True:
+        if vector_dir is not None and len(layers) == 1:
+            save_layer_vectors(vector_dir, step, layers[0], config, vector_rows)
+        results = run_layers(be, layers, config)
+        ys = [r.y for r in results]
+        sats = [r.saturated for r in results]
+        if ref is not None:
+            ref_res = [r.reference if r.reference is not None else ref.run(layer, config)
+                       for r, layer in zip(results, layers)]
+            for got, want in zip(ys, ref_res):
+                count, first = first_mismatch(got, want.y)
+                ref_mm += count
+                ref_first = ref_first or first
+            sats = [s if s is not None else r.saturated for s, r in zip(sats, ref_res)]
+        if sat_total is not None and all(s is not None for s in sats):
+            sat_total += sum(int(np.count_nonzero(s)) for s in sats)
+        else:
+            sat_total = None
+        step_cycles = [r.cycles for r in results]
+        cycles = None if cycles is None or any(c is None for c in step_cycles) else cycles + sum(step_cycles)
+        beats += sum(layer.n * layer.c * -(-layer.k // config.lanes) for layer in layers)
+        wall += sum(r.wall for r in results)
+        rows = layers[0].n
+        try:
+            config, layers = stages.send(ys)
+        except StopIteration as done:
+            y = done.value
+            break
     record = LayerRun(
-        op_index=step.op.index, op=step.op.name, n=layer.n, k=layer.k, c=layer.c,
-        quant=spec.quant, detail=spec.describe(), outputs=layer.n * layer.c,
-        saturated=None if sat is None else int(np.count_nonzero(sat)), cycles=result.cycles, beats=beats,
-        wall=result.wall, ref_mismatches=ref_mm, ref_first=ref_first,
+        op_index=step.op.index, op=step.op.name, n=rows, k=spec.k, c=spec.c,
+        quant=spec.quant, detail=spec.describe(), outputs=int(np.asarray(y).size),
+        saturated=sat_total, cycles=cycles, beats=beats, wall=wall, ref_mismatches=ref_mm,
+        ref_first=ref_first,
     )
     return spec.output(y, n_samples), record

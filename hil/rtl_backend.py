@@ -73,6 +73,22 @@ class RtlBackend:
                              wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape),
                              reference=reference)
 
+    def run_stream(self, stream, config: QmacConfig) -> BackendResult:
+        """Play a :class:`pyref.beats.BeatStream` of any jobs (e.g. the per-channel layers of a
+        depthwise conv, :mod:`hil.layer_batch`): ``y``/``saturated`` per job, in job order."""
+        t0 = time.perf_counter()
+        res = self._session_for(config).run(stream)
+        index = self.layers_run
+        self.layers_run += 1
+        if not res.passed:
+            self.log(f"RTL stream {index} ({stream.n_jobs} jobs): {res.report.mismatches} "
+                     f"mismatch(es) vs pyref")
+            for line in res.failure_lines(3):
+                self.log(line)
+        res.require_outputs()
+        return BackendResult(y=res.y, cycles=res.cycles, wall=time.perf_counter() - t0,
+                             saturated=res.sat)
+
     def close(self) -> None:
         """End the simulation (if one runs)."""
         if self.session is not None:

@@ -11,73 +11,14 @@ raising :class:`UnsupportedOpError` for a case it does not implement; ``run`` co
 
 from __future__ import annotations
 
-import dataclasses
-from typing import ClassVar
-
 import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
 
+from .software_base import SoftwareOp, UnsupportedOpError, Value, _int8, as_nhwc, clip_to  # noqa: F401
 from .softmax_int8 import softmax_int8, softmax_params
-from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
+from .tflite_graph import Graph, OpSpec
 from .tflite_params import ActivationError, activation_range, window_padding
-
-
-class UnsupportedOpError(TfliteImportError):
-    """An operator (or a type/option of it) that neither the datapath nor software can run."""
-
-
-@dataclasses.dataclass
-class Value:
-    """A tensor's contents during a run; ``batched`` means axis 0 is the sample index."""
-
-    array: np.ndarray
-    batched: bool
-
-    def per_sample_shape(self) -> tuple[int, ...]:
-        return self.array.shape[1:] if self.batched else self.array.shape
-
-
-class SoftwareOp:
-    """Base of the numpy kernels: holds the op and its tensors, checks types."""
-
-    names: ClassVar[tuple[str, ...]] = ()
-    summary: ClassVar[str] = ""
-
-    def __init__(self, op: OpSpec, graph: Graph) -> None:
-        self.op = op
-        self.graph = graph
-        self.ins: list[TensorSpec | None] = [graph.tensor(i) if i >= 0 else None for i in op.inputs]
-        self.outs: list[TensorSpec] = [graph.tensor(i) for i in op.outputs]
-
-    def refuse(self, why: str) -> UnsupportedOpError:
-        return UnsupportedOpError(f"{self.op.label()}: {why}")
-
-    def need_types(self, which: str, tensor: TensorSpec | None, allowed: tuple[str, ...]) -> None:
-        if tensor is None or tensor.type_name not in allowed:
-            got = "absent" if tensor is None else tensor.type_name
-            raise self.refuse(f"{which} tensor is {got}; implemented for {', '.join(allowed)}")
-
-    def need_per_tensor(self, which: str, tensor: TensorSpec) -> tuple[float, int]:
-        if tensor.scale.size != 1:
-            raise self.refuse(f"{which} tensor {tensor.name!r} needs one (per-tensor) scale, "
-                              f"has {tensor.scale.size}")
-        return float(tensor.scale[0]), int(tensor.zero_point[0])
-
-    def run(self, inputs: list[Value | None]) -> list[Value]:
-        raise NotImplementedError
-
-
-def _int8(a: np.ndarray) -> np.ndarray:
-    return np.clip(a, -128, 127).astype(np.int8)
-
-
-def _as_nhwc(v: Value) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Fold the sample axis into TFLite's batch axis: (S, B, H, W, C) -> (S*B, H, W, C)."""
-    a = v.array
-    if v.batched:
-        return a.reshape((-1,) + a.shape[2:]), a.shape[:2]
-    return a, a.shape[:1]
 
 
 class Reshape(SoftwareOp):
@@ -170,18 +111,20 @@ class StridedSlice(SoftwareOp):
 
 
 class Quantize(SoftwareOp):
-    """QUANTIZE float32 -> int8 (``AffineQuantize``) or int8 -> int8 (``Requantize``)."""
+    """QUANTIZE float32 -> int8/int16 (``AffineQuantize``) or int8/int16 -> int8/int16
+    (``Requantize``)."""
 
     names = ("QUANTIZE",)
-    summary = "float32 -> int8 rounding, or int8 rescale"
+    summary = "float32 -> int8/int16 rounding, or integer rescale"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("FLOAT32", "INT8"))
-        self.need_types("output", y, ("INT8",))
+        self.need_types("input", x, ("FLOAT32", "INT8", "INT16"))
+        self.need_types("output", y, ("INT8", "INT16"))
+        self.dtype = y.dtype
         self.out_scale, self.out_zp = self.need_per_tensor("output", y)
-        if x.type_name == "INT8":
+        if x.type_name != "FLOAT32":
             in_scale, self.in_zp = self.need_per_tensor("input", x)
             real = float(np.float32(in_scale)) / float(np.float32(self.out_scale))
             self.mult, self.shift = quantize_multiplier(real)
@@ -193,22 +136,21 @@ class Quantize(SoftwareOp):
             q = a / np.float32(self.out_scale)              # float32 division, as in C
             # TfLiteRound is round-half-away; floor(|q| + 0.5) is exact in double for float32 q.
             r = np.floor(np.abs(q).astype(np.float64) + 0.5) * np.sign(q)
-            out = np.clip(r + self.out_zp, -128, 127)
-            return [Value(out.astype(np.int8), v.batched)]
+            return [Value(clip_to(r + self.out_zp, self.dtype), v.batched)]
         x = a.astype(np.int64) - self.in_zp
         y = multiply_by_quantized_multiplier(x, self.mult, self.shift) + self.out_zp
-        return [Value(_int8(y), v.batched)]
+        return [Value(clip_to(y, self.dtype), v.batched)]
 
 
 class Dequantize(SoftwareOp):
-    """DEQUANTIZE int8 -> float32: ``float32(scale) * float32(q - zp)`` in float32."""
+    """DEQUANTIZE int8/int16 -> float32: ``float32(scale) * float32(q - zp)`` in float32."""
 
     names = ("DEQUANTIZE",)
-    summary = "int8 -> float32"
+    summary = "int8/int16 -> float32"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
-        self.need_types("input", self.ins[0], ("INT8",))
+        self.need_types("input", self.ins[0], ("INT8", "INT16"))
         self.need_types("output", self.outs[0], ("FLOAT32",))
         self.scale, self.zp = self.need_per_tensor("input", self.ins[0])
 
@@ -246,7 +188,7 @@ class Pool2D(SoftwareOp):
         self.average = op.name == "AVERAGE_POOL_2D"
 
     def run(self, inputs):
-        a, lead = _as_nhwc(inputs[0])
+        a, lead = as_nhwc(inputs[0])
         a = a.astype(np.int64)
         b, h, w, c = a.shape
         p = self.pad
@@ -273,31 +215,37 @@ class Pool2D(SoftwareOp):
 
 
 class Add(SoftwareOp):
-    """ADD of two int8 tensors (``reference_integer_ops::Add``, left shift 20), with broadcast."""
+    """ADD of two int8 or int16 tensors (``reference_integer_ops::Add``: each input rescaled to
+    twice the larger input scale after a left shift of 20 (int8) or 15 (int16), summed,
+    requantized), with broadcast."""
 
     names = ("ADD",)
-    summary = "int8 elementwise add"
-
-    LEFT_SHIFT = 20
+    summary = "int8/int16 elementwise add"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         a, b, y = self.ins[0], self.ins[1], self.outs[0]
-        for which, t in (("first input", a), ("second input", b), ("output", y)):
-            self.need_types(which, t, ("INT8",))
+        self.need_types("output", y, ("INT8", "INT16"))
+        for which, t in (("first input", a), ("second input", b)):
+            self.need_types(which, t, (y.type_name,))
+        self.dtype = y.dtype
+        self.left_shift = 15 if y.type_name == "INT16" else 20
         sa, self.zpa = self.need_per_tensor("first input", a)
         sb, self.zpb = self.need_per_tensor("second input", b)
         sy, self.zpy = self.need_per_tensor("output", y)
         twice_max = 2.0 * float(max(np.float32(sa), np.float32(sb)))
         self.ma, self.sa = _smaller_than_one(float(np.float32(sa)) / twice_max)
         self.mb, self.sb = _smaller_than_one(float(np.float32(sb)) / twice_max)
-        self.my, self.sy = _smaller_than_one(twice_max / ((1 << self.LEFT_SHIFT) * float(np.float32(sy))))
+        self.my, self.sy = _smaller_than_one(twice_max / ((1 << self.left_shift) * float(np.float32(sy))))
         try:
-            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0, sy, self.zpy)
+            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0,
+                                        sy, self.zpy, 16 if y.type_name == "INT16" else 8)
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
 
-    def run(self, inputs):
+    def operands(self, inputs) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Both inputs rescaled to the common scale (``(x - zp) << left_shift``, then its
+        multiplier), broadcastable against each other."""
         va, vb = inputs[0], inputs[1]
         a, b = va.array.astype(np.int64), vb.array.astype(np.int64)
         if va.batched != vb.batched:  # give the static operand a sample axis of 1
@@ -305,10 +253,14 @@ class Add(SoftwareOp):
                 b = b[None]
             else:
                 a = a[None]
-        xa = multiply_by_quantized_multiplier((a - self.zpa) << self.LEFT_SHIFT, self.ma, self.sa)
-        xb = multiply_by_quantized_multiplier((b - self.zpb) << self.LEFT_SHIFT, self.mb, self.sb)
+        xa = multiply_by_quantized_multiplier((a - self.zpa) << self.left_shift, self.ma, self.sa)
+        xb = multiply_by_quantized_multiplier((b - self.zpb) << self.left_shift, self.mb, self.sb)
+        return xa, xb, va.batched or vb.batched
+
+    def run(self, inputs):
+        xa, xb, batched = self.operands(inputs)
         y = multiply_by_quantized_multiplier(xa + xb, self.my, self.sy) + self.zpy
-        return [Value(np.clip(y, *self.act).astype(np.int8), va.batched or vb.batched)]
+        return [Value(np.clip(y, *self.act).astype(self.dtype), batched)]
 
 
 def _smaller_than_one(real: float) -> tuple[int, int]:
@@ -345,9 +297,5 @@ class Softmax(SoftwareOp):
         return [Value(softmax_int8(v.array, *self.params), v.batched)]
 
 
-SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
-    name: cls
-    for cls in (Reshape, Shape, Pack, StridedSlice, Quantize, Dequantize, Pool2D, Add, Softmax)
-    for name in cls.names
-}
-"""Operator name -> numpy kernel class."""
+BASIC_OPS = (Reshape, Shape, Pack, StridedSlice, Quantize, Dequantize, Pool2D, Add, Softmax)
+"""The kernels of this module; :mod:`hil.kernels` collects every module's."""

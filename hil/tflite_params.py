@@ -18,11 +18,12 @@ from pyref.quant_tflite import tflite_multipliers
 from .tflite_schema import ACTIVATION_NAMES, schema
 
 
-def activation_range(activation: int, out_scale: float, out_zp: int) -> tuple[int, int]:
-    """``CalculateActivationRangeQuantized`` for a fused-activation code of the schema: the int8
-    output clamp (:func:`pyref.quant_tflite.activation_range`; ``q(f) = zp + round(float32(f) /
+def activation_range(activation: int, out_scale: float, out_zp: int, bits: int = 8
+                     ) -> tuple[int, int]:
+    """``CalculateActivationRangeQuantized`` for a fused-activation code of the schema: the
+    ``bits``-wide (int8, int16) output clamp (:func:`pyref.quant_tflite.activation_range`; ``q(f) = zp + round(float32(f) /
     scale)``). TANH and SIGN_BIT are not clamps and raise :class:`ActivationError`."""
-    return tflite_activation_range(ActivationError.check(activation), out_scale, out_zp, 8)
+    return tflite_activation_range(ActivationError.check(activation), out_scale, out_zp, bits)
 
 
 class ActivationError(ValueError):
@@ -91,3 +92,19 @@ def window_padding(padding: int, in_h: int, in_w: int, f_h: int, f_w: int, strid
         return max(total, 0) // 2
 
     return Padding2D(oh, ow, pad(stride_h, dil_h, in_h, f_h, oh), pad(stride_w, dil_w, in_w, f_w, ow))
+
+
+def reduce_multiplier_16x8(m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite's 64-bit ``MultiplyByQuantizedMultiplier(int64 x, M, s)`` (the 16x8 kernels) as one
+    rounded multiply-and-shift: ``(x * m16 + 2^(t-1)) >> t`` with the multiplier rounded to 16
+    bits, ``m16 = (M + 2^15) >> 16`` (``0x7FFF`` from ``M >= 0x7FFF0000`` up) and ``t = 15 - s``.
+    Returns ``(m16, t)``: the datapath's ``mult`` and ``shift`` with ``rounding = half_up``."""
+    m = np.asarray(m, dtype=np.int64)
+    s = np.asarray(s, dtype=np.int64)
+    bad = (s < -31) | (s > 7)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(f"shift[{i}] = {int(s[i])} is outside TFLite's 16x8 range -31 .. 7 "
+                         f"(the real scale is too large for a 16x8 kernel)")
+    m16 = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    return m16, 15 - s

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import QmacConfig
+from .fp32_math import fp32_requantize
 from .rounding import round_shift
 from .tflite_math import multiply_by_quantized_multiplier
 
@@ -42,7 +43,8 @@ def saturate(v: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def requantize(acc: np.ndarray, mult, shift, config: QmacConfig) -> np.ndarray:
-    """Requantize accumulator values: ``round_shift(acc [* mult], shift)`` or TFLite's gemmlowp.
+    """Requantize accumulator values: ``round_shift(acc [* mult], shift)``, TFLite's gemmlowp, or
+    the binary32 scale of ``fp32`` mode (``shift`` unused there).
 
     ``mult`` and ``shift`` broadcast against ``acc`` (per-channel values along the last axis).
     The result may be wider than int64 (object dtype) when the product is.
@@ -50,6 +52,8 @@ def requantize(acc: np.ndarray, mult, shift, config: QmacConfig) -> np.ndarray:
     acc = np.asarray(acc)
     if config.rounding == "gemmlowp":
         return multiply_by_quantized_multiplier(acc, mult, shift)
+    if config.rounding == "fp32":
+        return fp32_requantize(acc, mult)
     if config.mult_bits == 0:
         return round_shift(acc, shift, config.rounding)
     mult = np.asarray(mult)

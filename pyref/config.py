@@ -21,8 +21,12 @@ ROUNDING_MODES = (
     "half_away",
     "half_even",
     "gemmlowp",
+    "fp32",
 )
-"""Rounding modes, in the order of their Verilog ``ROUNDING`` code (``floor`` = 0 ... ``gemmlowp`` = 7)."""
+"""Rounding modes, in the order of their Verilog ``ROUNDING`` code (``floor`` = 0 ... ``fp32`` = 8)."""
+
+FP32_MULT_RANGE = (0x0080_0000, 0x7F7F_FFFF)
+"""``mult`` in ``fp32`` mode: the bit patterns of the positive normal binary32 numbers."""
 
 ACC_MODES = ("wrap", "saturate")
 """Accumulator overflow modes, in the order of their Verilog ``ACC_MODE`` code."""
@@ -94,6 +98,12 @@ class QmacConfig:
                     f"rounding = 'gemmlowp' needs shift_bits >= 6 for TFLite's shift -31 .. 30, "
                     f"got {self.shift_bits}"
                 )
+        if self.rounding == "fp32":
+            if self.mult_bits != 32:
+                raise ConfigError(f"rounding = 'fp32' needs mult_bits = 32 (a binary32 scale), "
+                                  f"got {self.mult_bits}")
+            if self.acc_bits != 32:
+                raise ConfigError(f"rounding = 'fp32' needs acc_bits = 32, got {self.acc_bits}")
 
     # ----- value ranges -------------------------------------------------------------------------
 
@@ -124,12 +134,16 @@ class QmacConfig:
     def mult_range(self) -> tuple[int, int]:
         if self.rounding == "gemmlowp":
             return 0, (1 << 31) - 1
+        if self.rounding == "fp32":
+            return FP32_MULT_RANGE
         return 0, (1 << self.mult_bits) - 1
 
     @property
     def shift_range(self) -> tuple[int, int]:
         if self.rounding == "gemmlowp":
             return -31, 30
+        if self.rounding == "fp32":
+            return 0, 0   # unused: the scale is a binary32 in mult
         return 0, (1 << self.shift_bits) - 1
 
     @property
@@ -250,6 +264,8 @@ class QmacConfig:
         """A one-line summary such as ``lanes=8 in=s8 w=8 acc=32/wrap ...``."""
         sign = "s" if self.in_signed else "u"
         req = f"shift{self.shift_bits}" if self.mult_bits == 0 else f"mult{self.mult_bits}*shift{self.shift_bits}"
+        if self.rounding == "fp32":
+            req = "binary32 scale"
         return (
             f"lanes={self.lanes} in={sign}{self.in_bits} w={self.w_bits} acc={self.acc_bits}/{self.acc_mode} "
             f"bias={self.bias_bits} {req} {self.rounding} out={self.out_bits}"
@@ -278,6 +294,9 @@ NAMED_CONFIGS: dict[str, QmacConfig] = {
         in_bits=16, acc_bits=48, bias_bits=48, mult_bits=32, shift_bits=7,
         rounding="half_zero", out_bits=16,
     ),
+    # ONNX Runtime (QLinearConv / QLinearMatMul) and LiteRT/XNNPACK int8: per-channel binary32
+    # scales, r = round_half_even(fl32(fl32(acc) * scale)).
+    "fp32": QmacConfig(mult_bits=32, rounding="fp32"),
     # Unsigned (post-ReLU) activations, plain arithmetic shift.
     "unsigned_in": QmacConfig(in_signed=False, rounding="floor"),
     # One multiplier.

@@ -17,6 +17,16 @@ class EmptyLayerError(ShapeError):
     so that no check can pass on zero outputs."""
 
 
+_MULT_WHAT = {
+    "gemmlowp": "TFLite's int32 multiplier",
+    "fp32": "rounding = 'fp32': the bit pattern of a positive normal binary32 scale",
+}
+_SHIFT_WHAT = {
+    "gemmlowp": "TFLite's signed shift",
+    "fp32": "rounding = 'fp32': the shift is unused and must be 0",
+}
+
+
 @dataclasses.dataclass
 class Layer:
     """The integer operands of one dense layer.
@@ -114,12 +124,10 @@ class Layer:
         if config.mult_bits == 0:
             check_range("mult", self.mult, 0, 0, "mult_bits = 0: shift-only requantization")
         else:
-            check_range("mult", self.mult, *config.mult_range,
-                        "TFLite's int32 multiplier" if config.rounding == "gemmlowp"
-                        else f"mult_bits = {config.mult_bits}, unsigned")
-        check_range("shift", self.shift, *config.shift_range,
-                    "TFLite's signed shift" if config.rounding == "gemmlowp"
-                    else f"shift_bits = {config.shift_bits}, unsigned")
+            check_range("mult", self.mult, *config.mult_range, _MULT_WHAT.get(
+                config.rounding, f"mult_bits = {config.mult_bits}, unsigned"))
+        check_range("shift", self.shift, *config.shift_range, _SHIFT_WHAT.get(
+            config.rounding, f"shift_bits = {config.shift_bits}, unsigned"))
         out_what = f"out_bits = {config.out_bits}, signed"
         check_range("out_zp", self.out_zp, *config.out_range, out_what)
         check_range("act_min", self.act_min, *config.out_range, out_what)

@@ -13,8 +13,10 @@ x          (N, K)    input vectors
 w          (C, K)    weight rows, one per output channel
 bias       (C,)      bias per channel
 mult       (C,)      requant multiplier (required when ``mult_bits > 0``; TFLite's ``M``
-                     in ``gemmlowp`` mode)
-shift      (C,)      requant shift (TFLite's signed ``s`` in ``gemmlowp`` mode)
+                     in ``gemmlowp`` mode; the binary32 bit pattern of the scale in
+                     ``fp32`` mode)
+shift      (C,)      requant shift (TFLite's signed ``s`` in ``gemmlowp`` mode; 0 in
+                     ``fp32`` mode)
 out_zp     () / (C,) output zero point (default 0)
 act_min    () / (C,) output clamp (default: the full ``out_bits`` range)
 act_max    () / (C,)

@@ -33,9 +33,7 @@ module qmac #(
   parameter integer MULT_BITS  = 0,
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2,
-  parameter integer OUT_BITS   = 8,
-  // derived, do not override
-  parameter integer MULT_W     = (MULT_BITS > 0) ? MULT_BITS : 1
+  parameter integer OUT_BITS   = 8
 ) (
   input  wire                     clk_i,
   input  wire                     rst_i,          // synchronous, active high
@@ -47,7 +45,8 @@ module qmac #(
   input  wire                     in_first_i,     // first beat of a job
   input  wire                     in_last_i,      // last beat of a job
   input  wire [BIAS_BITS-1:0]     in_bias_i,      // read on the first beat
-  input  wire [MULT_W-1:0]        in_mult_i,      // read on the last beat (and the rest below)
+  // MULT_W bits (MULT_BITS, or 1 when MULT_BITS = 0); read on the last beat, as the rest below
+  input  wire [((MULT_BITS > 0) ? MULT_BITS : 1)-1:0] in_mult_i,
   input  wire [SHIFT_BITS-1:0]    in_shift_i,
   input  wire [OUT_BITS-1:0]      in_out_zp_i,
   input  wire [OUT_BITS-1:0]      in_act_min_i,
@@ -60,10 +59,26 @@ module qmac #(
 );
 
   // Derived widths.
+  localparam integer MULT_W      = (MULT_BITS > 0) ? MULT_BITS : 1;
   localparam integer P_LANE_BITS = IN_BITS + ((IN_SIGNED != 0) ? 0 : 1) + W_BITS;
   localparam integer SUM_BITS    = P_LANE_BITS + $clog2(LANES);  // exact beat sum
   localparam integer P_BITS      = ACC_BITS + MULT_BITS;          // exact acc * mult
   localparam integer R_BITS      = OUT_BITS + 2;                  // saturated requant result
+
+  // Parameter ranges, checked when the design is elaborated.
+  qmac_param_check #(
+    .LANES      (LANES),
+    .IN_BITS    (IN_BITS),
+    .IN_SIGNED  (IN_SIGNED),
+    .W_BITS     (W_BITS),
+    .ACC_BITS   (ACC_BITS),
+    .ACC_MODE   (ACC_MODE),
+    .BIAS_BITS  (BIAS_BITS),
+    .MULT_BITS  (MULT_BITS),
+    .SHIFT_BITS (SHIFT_BITS),
+    .ROUNDING   (ROUNDING),
+    .OUT_BITS   (OUT_BITS)
+  ) u_param_check ();
 
   // ---------------------------------------------------------------------------------------------
   // Handshake and job tracking

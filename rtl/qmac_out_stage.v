@@ -6,11 +6,9 @@
 // act_max are signed OUT_BITS-bit run-time values with act_min <= act_max.
 // Latency: combinational (0 cycles); qmac registers y_o and sat_o.
 module qmac_out_stage #(
-  parameter integer OUT_BITS = 8,
-  // derived, do not override
-  parameter integer R_BITS   = OUT_BITS + 2
+  parameter integer OUT_BITS = 8
 ) (
-  input  wire [R_BITS-1:0]   r_i,        // signed
+  input  wire [OUT_BITS+1:0] r_i,        // signed, R_BITS = OUT_BITS + 2
   input  wire [OUT_BITS-1:0] out_zp_i,   // signed
   input  wire [OUT_BITS-1:0] act_min_i,  // signed
   input  wire [OUT_BITS-1:0] act_max_i,  // signed
@@ -18,6 +16,7 @@ module qmac_out_stage #(
   output wire                sat_o
 );
 
+  localparam integer R_BITS = OUT_BITS + 2;
   localparam integer Y_BITS = R_BITS + 1;
   localparam integer XB     = Y_BITS - OUT_BITS;
 

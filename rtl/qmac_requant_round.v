@@ -5,6 +5,8 @@
 //                   h = floor((p_i + 2^30) / 2^31)   (SaturatingRoundingDoublingHighMul),
 //                   r = RoundingDivideByPOT(h, max(-s, 0)), i.e. round half away from zero,
 //                   s = shift_i as SHIFT_BITS-bit two's complement
+//   ROUNDING = 8  : fp32; p_i = {sign, exp, prod} from qmac_requant_mul (bits 57..0),
+//                   r = round_half_even(fl32(product)) (qmac_fp32_round); shift_i unused
 // r_o is r saturated to R_BITS = OUT_BITS + 2 bits. That is lossless for the output stage:
 // any r outside that range is clamped (and flagged) there exactly as the exact r would be,
 // since |out_zp| <= 2^(OUT_BITS-1).
@@ -13,17 +15,16 @@ module qmac_requant_round #(
   parameter integer P_BITS     = 32,
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2,
-  parameter integer OUT_BITS   = 8,
-  // derived, do not override
-  parameter integer R_BITS     = OUT_BITS + 2
+  parameter integer OUT_BITS   = 8
 ) (
   input  wire [P_BITS-1:0]     p_i,      // signed
   input  wire [SHIFT_BITS-1:0] shift_i,
-  output wire [R_BITS-1:0]     r_o       // signed, saturated
+  output wire [OUT_BITS+1:0]   r_o       // signed, saturated to R_BITS = OUT_BITS + 2 bits
 );
 
-  localparam integer RND_HALF_AWAY = 5;
-  localparam integer RND_GEMMLOWP  = 7;
+`include "qmac_rounding.vh"
+
+  localparam integer R_BITS = OUT_BITS + 2;
 
   generate
     if (ROUNDING == RND_GEMMLOWP) begin : g_gemmlowp
@@ -55,6 +56,19 @@ module qmac_requant_round #(
       // Bits below 2^31 only matter through the carry of the nudge.
       /* verilator lint_off UNUSED */
       wire unused_nudged_lo = ^nudged[30:0];
+      /* verilator lint_on UNUSED */
+    end else if (ROUNDING == RND_FP32) begin : g_fp32
+      qmac_fp32_round #(
+        .OUT_BITS (OUT_BITS)
+      ) u_fp32_round (
+        .sign_i (p_i[57]),
+        .exp_i  (p_i[56:48]),
+        .prod_i (p_i[47:0]),
+        .r_o    (r_o)
+      );
+      // The word's padding bits above the fp32 fields; the scale replaces the shift.
+      /* verilator lint_off UNUSED */
+      wire unused_inputs = ^{p_i[P_BITS-1:58], shift_i};
       /* verilator lint_on UNUSED */
     end else begin : g_round_shift
       wire [P_BITS-1:0] r_full;

@@ -18,13 +18,7 @@ module qmac_round_shift #(
   output wire [W-1:0]      r_o   // signed
 );
 
-  localparam integer RND_FLOOR     = 0;
-  localparam integer RND_TRUNC     = 1;
-  localparam integer RND_HALF_UP   = 2;
-  localparam integer RND_HALF_DOWN = 3;
-  localparam integer RND_HALF_ZERO = 4;
-  localparam integer RND_HALF_AWAY = 5;
-  localparam integer RND_HALF_EVEN = 6;
+`include "qmac_rounding.vh"
 
   localparam integer VE    = W + 2;  // working width: v sign-extended, shifts up to W+1
   localparam integer T_MAX = W + 1;  // clamp for the shift amount

@@ -2,7 +2,7 @@
 
 Independent of pyref on purpose: no numpy, no bit tricks. Each rounding mode is written as the
 textbook formula on the exact quotient (fractions.Fraction), the gemmlowp requantizer as the
-formula of its definition, and one layer as a triple loop over n, c and the beats of k. The
+formula of its definition, the fp32 requantizer with an explicit rounding to binary32, and one layer as a triple loop over n, c and the beats of k. The
 tests compare pyref against these.
 """
 
@@ -66,9 +66,48 @@ def gemmlowp_requant(x: int, m: int, s: int) -> int:
     return round_fraction(Fraction(h, 1 << max(-s, 0)), "half_away")
 
 
+def binary32_value(bits: int) -> Fraction:
+    """The value of a binary32 bit pattern (finite numbers), by IEEE 754's formula."""
+    sign, field, frac = bits >> 31, (bits >> 23) & 0xFF, bits & ((1 << 23) - 1)
+    if field == 0xFF:
+        raise ValueError(f"{bits:#010x} is not finite")
+    if field == 0:
+        value = Fraction(frac, 1 << 23) * Fraction(2) ** -126
+    else:
+        value = (1 + Fraction(frac, 1 << 23)) * Fraction(2) ** (field - 127)
+    return -value if sign else value
+
+
+def fl32(q: Fraction):
+    """``q`` rounded to the nearest binary32, ties to even (subnormals included); +-math.inf
+    when the rounded magnitude reaches 2^128."""
+    if q == 0:
+        return Fraction(0)
+    a = abs(q)
+    e = a.numerator.bit_length() - a.denominator.bit_length()   # 2^e <= a < 2^(e+2)
+    while Fraction(2) ** (e + 1) <= a:
+        e += 1
+    while Fraction(2) ** e > a:
+        e -= 1
+    quantum = Fraction(2) ** (max(e, -126) - 23)   # 24 significant bits, or the subnormal step
+    v = round(a / quantum) * quantum                 # Fraction rounds ties to even
+    if v >= Fraction(2) ** 128:
+        return math.inf if q > 0 else -math.inf
+    return v if q > 0 else -v
+
+
+def fp32_requant(acc: int, mult: int):
+    """``round_half_even(fl32(fl32(acc) * scale))``, scale the binary32 ``mult`` (an int, or
+    +-math.inf when the product overflows binary32)."""
+    f = fl32(fl32(Fraction(acc)) * binary32_value(mult))
+    return f if isinstance(f, float) else round(f)
+
+
 def requant(acc: int, mult: int, shift: int, cfg) -> int:
     if cfg.rounding == "gemmlowp":
         return gemmlowp_requant(acc, mult, shift)
+    if cfg.rounding == "fp32":
+        return fp32_requant(acc, mult)
     value = acc if cfg.mult_bits == 0 else acc * mult
     return round_div_pow2(value, shift, cfg.rounding)
 

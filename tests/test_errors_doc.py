@@ -229,8 +229,7 @@ HIL = {
                            "'icarus')"),
     "`run --n abc`": (2, "argument --n: invalid int value: 'abc'"),
     "`run --seed x`": (2, "argument --seed: invalid int value: 'x'"),
-    "`run nosuchmodel`": (2, "'nosuchmodel' is neither a model file nor a known model "
-                             "(anomaly_detection, image_classification)"),
+    "`run nosuchmodel`": (2, "'nosuchmodel' is neither a model file nor a known model"),
     "`bogus`": (2, "argument command: invalid choice: 'bogus'"),
     "`run --n 0`": (2, "argument --n: 0 is out of range: allowed 1 or more"),
     "`run --seed -1`": (2, "argument --seed: -1 is out of range: allowed 0 or more"),

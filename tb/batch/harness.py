@@ -110,7 +110,8 @@ def _meta(variant: str, spec: BuildSpec) -> dict:
 
 def _compile(variant: str, spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
     kwargs = dict(
-        sources=[str(p) for p in spec.sources], hdl_toplevel=TOPLEVEL, build_dir=str(build_dir),
+        sources=[str(p) for p in spec.sources], includes=[str(spec.rtl_dir)],
+        hdl_toplevel=TOPLEVEL, build_dir=str(build_dir),
         parameters=parameters(spec.config, spec.sim), timescale=("1ns", "1ps"),
         always=True, waves=spec.waves, log_file=str(log))
     if spec.sim == "verilator":

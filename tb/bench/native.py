@@ -26,7 +26,8 @@ from pyref.config import QmacConfig
 from tb.batch import pack as batch_pack
 from tb.batch.harness import MAKE_FLAGS
 from tb.run import toolchain
-from tb.run.build import REPO_ROOT, cached, config_name, content_digest, rtl_sources
+from tb.run.build import (REPO_ROOT, RTL_DIR, cached, config_name, content_digest, rtl_headers,
+                          rtl_sources)
 from tb.shared.packing import pack_fields
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
@@ -75,7 +76,8 @@ def build_native(config: QmacConfig) -> Path:
                "MULT_W": max(config.mult_bits, 1), "SHIFT_BITS": config.shift_bits}
     cflags = "-O2 -std=c++17 " + " ".join(f"-D{k}={v}" for k, v in defines.items())
     cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", *NATIVE_FLAGS,
-           "--top-module", "qmac", "-Mdir", str(bdir), "-o", exe.name, "-CFLAGS", cflags,
+           "--top-module", "qmac", f"-I{RTL_DIR}", "-Mdir", str(bdir), "-o", exe.name,
+           "-CFLAGS", cflags,
            "-MAKEFLAGS", " ".join(MAKE_FLAGS),
            *[f"-G{k}={v}" for k, v in config.rtl_parameters().items()],
            str(NATIVE_SOURCE), *map(str, rtl_sources())]
@@ -84,7 +86,7 @@ def build_native(config: QmacConfig) -> Path:
         with open(log, "w") as f:
             subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=True)
 
-    digest = content_digest([*rtl_sources(), NATIVE_SOURCE],
+    digest = content_digest([*rtl_sources(), *rtl_headers(), NATIVE_SOURCE],
                             {"cmd": cmd, "verilator": toolchain.simulator_version("verilator")})
     cached(bdir, digest, exe.name, make, what="native harness build")
     return exe
@@ -137,7 +139,7 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
     params = {**config.rtl_parameters(), "N_BEATS": n, "N_JOBS": m}
     bdir = BENCH_ROOT / f"icarus-{config_name(config)}"
     vvp = bdir / "bench.vvp"
-    cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb",
+    cmd = ["iverilog", "-g2012", "-o", str(vvp), "-s", "qmac_bench_tb", f"-I{RTL_DIR}",
            *[f"-Pqmac_bench_tb.{k}={v}" for k, v in params.items()],
            str(ICARUS_TB), *map(str, rtl_sources())]
 
@@ -145,7 +147,7 @@ def run_icarus(config: QmacConfig, stream: BeatStream, expected: JobResult) -> C
         with open(log, "w") as f:
             subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=True)
 
-    digest = content_digest([*rtl_sources(), ICARUS_TB],
+    digest = content_digest([*rtl_sources(), *rtl_headers(), ICARUS_TB],
                             {"cmd": cmd, "icarus": toolchain.simulator_version("icarus")})
     cached(bdir, digest, vvp.name, make, what="Icarus bench testbench build")
     beats = batch_pack.pack_beats(stream, config)

@@ -21,7 +21,7 @@ def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "q
     root = verilator_root()
     exe = str(root / "bin" / "verilator") if root else "verilator"
     params = [f"-G{k}={v}" for k, v in config.rtl_parameters().items()]
-    return [exe, "--lint-only", "-Wall", "--top-module", toplevel, *params,
+    return [exe, "--lint-only", "-Wall", "--top-module", toplevel, f"-I{rtl_dir}", *params,
             *[str(p) for p in rtl_sources(rtl_dir)]]
 
 

@@ -59,6 +59,12 @@ def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
     return files
 
 
+def rtl_headers(rtl_dir: Path = RTL_DIR) -> list[Path]:
+    """The datapath's include files (every ``*.vh`` in ``rtl_dir``, which is on the include path
+    of every build, lint and copy), sorted."""
+    return sorted(Path(rtl_dir).glob("*.vh"))
+
+
 @dataclasses.dataclass(frozen=True)
 class Harness:
     """One kind of build around the RTL and the hooks that make it.
@@ -122,7 +128,8 @@ class BuildSpec:
         meta = {"sim": self.sim, "harness": self.harness.name, "toplevel": self.toplevel,
                 "waves": self.waves, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
                 "simulator": toolchain.simulator_version(self.sim), **self.harness.meta(self)}
-        return content_digest([*self.sources, *self.harness.digest_files], meta)
+        files = [*self.sources, *rtl_headers(self.rtl_dir), *self.harness.digest_files]
+        return content_digest(files, meta)
 
 
 @dataclasses.dataclass
@@ -235,8 +242,8 @@ def _cycle_args(spec: BuildSpec) -> list[str]:
 
 
 def _compile_cycle(spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
-    runner.build(sources=[str(p) for p in spec.sources], hdl_toplevel=spec.toplevel,
-                 parameters=spec.config.rtl_parameters(), build_args=_cycle_args(spec),
+    runner.build(sources=[str(p) for p in spec.sources], includes=[str(spec.rtl_dir)],
+                 hdl_toplevel=spec.toplevel, parameters=spec.config.rtl_parameters(), build_args=_cycle_args(spec),
                  build_dir=str(build_dir), always=True, waves=spec.waves,
                  timescale=("1ns", "1ps"), log_file=str(log))
 
@@ -262,8 +269,9 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
-    """Copy the RTL sources to ``dest`` (for fault injection on a copy); returns ``dest``."""
+    """Copy the RTL sources and include files to ``dest`` (for fault injection on a copy);
+    returns ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for src in rtl_sources(rtl_dir):
+    for src in rtl_sources(rtl_dir) + rtl_headers(rtl_dir):
         shutil.copy2(src, dest / src.name)
     return dest

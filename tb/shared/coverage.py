@@ -23,6 +23,7 @@ import numpy as np
 from pyref.arith import requantize
 from pyref.beats import JobResult, beat_sums
 from pyref.config import QmacConfig
+from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift_scalar
 from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 
@@ -36,7 +37,11 @@ BINS: dict[str, str] = {
     "tie_neg_down": "negative value exactly halfway, rounded down (away from zero)",
     "tie_high_mul_pos": "gemmlowp: positive tie in SaturatingRoundingDoublingHighMul",
     "tie_high_mul_neg": "gemmlowp: negative tie in SaturatingRoundingDoublingHighMul",
-    "double_rounding": "gemmlowp: the two roundings give another result than one rounding",
+    "double_rounding": "gemmlowp / fp32: the roundings give another result than one rounding "
+                       "of the exact value",
+    "fp32_acc_rounded": "fp32: |acc| >= 2^24 is not a binary32 and is rounded",
+    "fp32_acc_tie": "fp32: |acc| exactly halfway between two binary32 values",
+    "fp32_product_tie": "fp32: fl32(acc) * scale exactly halfway between two binary32 values",
     "sat_high": "output clamped at act_max",
     "sat_low": "output clamped at act_min",
     "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
@@ -101,19 +106,26 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
     """For each bin: None when ``cfg`` (with ``run``) can reach it, else the reason it cannot."""
     why: dict[str, str | None] = {name: None for name in BINS}
     gemm = cfg.rounding == "gemmlowp"
-    step_mode = "half_away" if gemm else cfg.rounding  # gemmlowp's last step rounds half away
+    fp32 = cfg.rounding == "fp32"
+    # The last rounding step: gemmlowp rounds half away, fp32 half to even.
+    step_mode = "half_away" if gemm else ("half_even" if fp32 else cfg.rounding)
     outcomes = tie_outcomes(step_mode)
     for sign in ("pos", "neg"):
         for d in ("up", "down"):
             if (sign, d) not in outcomes:
                 why[f"tie_{sign}_{d}"] = f"{cfg.rounding!r} never rounds a {sign} tie {d}"
-    if cfg.shift_range[1] < 1:
+    if cfg.shift_range[1] < 1 and not fp32:
         for sign in ("pos", "neg"):
             for d in ("up", "down"):
                 why[f"tie_{sign}_{d}"] = "no shift > 0, so no ties"
     if not gemm:
-        for name in ("tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "shift_min"):
+        for name in ("tie_high_mul_pos", "tie_high_mul_neg", "shift_min"):
             why[name] = f"only in gemmlowp mode (rounding is {cfg.rounding!r})"
+    if not fp32:
+        for name in ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie"):
+            why[name] = f"only in fp32 mode (rounding is {cfg.rounding!r})"
+    if not (gemm or fp32):
+        why["double_rounding"] = f"only in gemmlowp and fp32 modes (rounding is {cfg.rounding!r})"
     n_up, n_down = overflow_lengths(cfg)
     if n_up is None:
         why["acc_overflow_high"] = (f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
@@ -125,6 +137,8 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         why["acc_overflow_back"] = "the accumulator cannot overflow (see acc_overflow_high)"
     if cfg.mult_bits == 0:
         why["mult_zero"] = why["mult_max"] = "mult_bits = 0: no multiplier"
+    if fp32:
+        why["mult_zero"] = "fp32: the scale is a positive normal binary32, never 0"
     if cfg.lanes == 1:
         why["padded_job"] = "lanes = 1: every K fills whole beats"
     if not run.idle_runs:
@@ -183,6 +197,11 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
              "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding")
     out = {n: np.zeros(m, bool) for n in names}
+    if cfg.rounding == "fp32":
+        out.update(_fp32_features(acc, mult, r, visible))
+        return out
+    out.update({n: np.zeros(m, bool) for n in ("fp32_acc_rounded", "fp32_acc_tie",
+                                                 "fp32_product_tie")})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
     for j in range(m):
@@ -209,6 +228,43 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
             sign = "pos" if v > 0 else "neg"
             up = rs[j] == (v >> t) + 1
             out[f"tie_{sign}_{'up' if up else 'down'}"][j] = True
+    return out
+
+
+def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
+    """fp32 mode: ties of the final rounding (of fl32(fl32(acc) * scale)), of the rounding of
+    acc and of the product to 24 bits, and results that differ from rounding the exact
+    acc * scale once."""
+    m = len(acc)
+    st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
+    out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
+                                          "tie_neg_down", "double_rounding", "fp32_acc_rounded",
+                                          "fp32_acc_tie", "fp32_product_tie")}
+    accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
+
+    def tie(v: int, t: int) -> bool:
+        return t > 0 and v % (1 << t) == 1 << (t - 1)
+
+    for j in range(m):
+        a = abs(accs[j])
+        drop = st["acc_exp"][j]
+        out["fp32_acc_rounded"][j] = st["acc_mant"][j] << drop != a
+        out["fp32_acc_tie"][j] = tie(a, drop)
+        prod = st["prod"][j]
+        out["fp32_product_tie"][j] = tie(prod, max(prod.bit_length() - 24, 0))
+        if not visible[j]:
+            continue  # the clamp hides how the value was rounded
+        sign = -1 if st["neg"][j] else 1
+        v, t = sign * st["fl_mant"][j], -st["fl_exp"][j]
+        if tie(v, t):
+            up = rs[j] == (v >> t) + 1
+            out[f"tie_{'pos' if v > 0 else 'neg'}_{'up' if up else 'down'}"][j] = True
+        # The exact acc * scale, rounded once: acc * ms / 2^(150 - es).
+        ms = (mults[j] & 0x7FFFFF) | 0x800000
+        shift = 150 - ((mults[j] >> 23) & 0xFF)
+        exact = (round_shift_scalar(accs[j] * ms, shift, "half_even") if shift > 0
+                 else accs[j] * ms << -shift)
+        out["double_rounding"][j] = exact != rs[j]
     return out
 
 

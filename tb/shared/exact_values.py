@@ -10,6 +10,8 @@ import numpy as np
 
 from pyref.config import QmacConfig
 
+from .fp32_values import pow2_mult
+
 
 OVERFLOW_K_CAP = 1024
 """The longest job (in elements) the overflow generator builds; overflow that needs more is
@@ -116,6 +118,10 @@ def exact_requant(cfg: QmacConfig, rng: np.random.Generator, r: int) -> tuple[in
         # M = 2^30, s = -e: h = acc / 2 exactly, then an exact divide by 2^e.
         e = int(rng.integers(0, max(0, min(30, room - 1)) + 1))
         return r << (e + 1), 1 << 30, -e
+    if cfg.rounding == "fp32":
+        # scale = 2^-e, acc = r * 2^e: exact in binary32 while |acc| < 2^24.
+        e = int(rng.integers(0, max(0, min(24 - bitlen(r), room)) + 1))
+        return r << e, pow2_mult(-e), 0
     shift_max = cfg.shift_range[1]
     if cfg.mult_bits == 0:
         t = int(rng.integers(0, min(shift_max, room) + 1))

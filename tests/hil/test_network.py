@@ -165,11 +165,11 @@ def test_cli_refuses_unsupported_model(tmp_path, capsys):
     b = ModelBuilder()
     x = b.tensor("x", (1, 4), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 4), "INT8", scale=0.1, zero_point=0)
-    b.op("HARD_SWISH", [x], [y])
-    path = tmp_path / "hs.tflite"
+    b.op("ELU", [x], [y])
+    path = tmp_path / "elu.tflite"
     path.write_bytes(b.build([x], [y]))
     assert main(["run", str(path), "--no-progress"]) == 2
-    assert "unsupported operator HARD_SWISH (op 0)" in capsys.readouterr().err
+    assert "unsupported operator ELU (op 0)" in capsys.readouterr().err
 
 
 def test_pyref_backend_reports_saturation(model, inputs):

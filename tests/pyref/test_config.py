@@ -50,6 +50,10 @@ BAD_CONFIGS = [
     ({"rounding": "gemmlowp", "mult_bits": 16}, ["gemmlowp", "mult_bits = 32", "16"]),
     ({"rounding": "gemmlowp", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
      ["gemmlowp", "acc_bits = 32", "48"]),
+    ({"rounding": "fp32"}, ["fp32", "mult_bits = 32", "0"]),
+    ({"rounding": "fp32", "mult_bits": 16}, ["fp32", "mult_bits = 32", "16"]),
+    ({"rounding": "fp32", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
+     ["fp32", "acc_bits = 32", "48"]),
     ({"rounding": "gemmlowp", "mult_bits": 32, "shift_bits": 5},
      ["gemmlowp", "shift_bits >= 6", "5"]),
     # wrong types
@@ -90,6 +94,10 @@ def test_extreme_valid_configs_build():
     # gemmlowp: TFLite's Q31 multiplier and its signed shift
     g = QmacConfig(in_bits=16, w_bits=16, acc_bits=32, mult_bits=32, rounding="gemmlowp")
     assert (g.mult_range, g.shift_range) == ((0, 2**31 - 1), (-31, 30))
+    # fp32: the bit patterns of 2^-126 (0x00800000) .. the largest finite binary32, no shift
+    f = QmacConfig(mult_bits=32, rounding="fp32")
+    assert (f.mult_range, f.shift_range) == ((0x00800000, 0x7F7FFFFF), (0, 0))
+    assert f.rtl_parameters()["ROUNDING"] == 8
 
 
 # ----- named configs ----------------------------------------------------------------------------
@@ -124,6 +132,8 @@ def valid_configs(draw):
     rounding = draw(st.sampled_from(ROUNDING_MODES))
     if rounding == "gemmlowp":
         acc_bits, mult_bits, shift_bits = 32, 32, draw(st.integers(6, 8))
+    elif rounding == "fp32":
+        acc_bits, mult_bits, shift_bits = 32, 32, draw(st.integers(1, 8))
     else:
         acc_bits = draw(st.integers(in_bits + w_bits, 64))
         mult_bits, shift_bits = draw(st.integers(0, 32)), draw(st.integers(1, 8))
@@ -173,7 +183,7 @@ def test_rtl_parameters_of_named_configs():
     }
     codes = {name: named_config(name).rtl_parameters()["ROUNDING"] for name in NAMED_CONFIGS}
     assert codes == {"default": 2, "per_channel": 6, "tflite": 7, "int4_sat": 5, "int16x8": 4,
-                     "unsigned_in": 0, "lanes1": 3, "lanes32": 1}
+                     "unsigned_in": 0, "lanes1": 3, "lanes32": 1, "fp32": 8}
     assert named_config("unsigned_in").rtl_parameters()["IN_SIGNED"] == 0
     assert named_config("tflite").rtl_parameters()["MULT_BITS"] == 32
 
@@ -188,7 +198,7 @@ def test_rtl_parameters_mirror_the_config(cfg):
     assert p["IN_SIGNED"] == (1 if cfg.in_signed else 0)
     assert p["ACC_MODE"] == {"wrap": 0, "saturate": 1}[cfg.acc_mode]
     assert p["ROUNDING"] == ["floor", "trunc", "half_up", "half_down", "half_zero", "half_away",
-                             "half_even", "gemmlowp"].index(cfg.rounding)
+                             "half_even", "gemmlowp", "fp32"].index(cfg.rounding)
     assert all(type(v) is int for v in p.values())
 
 

@@ -3,6 +3,8 @@ loop that follows the contract, on every named config, hand-worked layers and ra
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -206,6 +208,10 @@ def random_operands(cfg: QmacConfig, rng: np.random.Generator, n: int, c: int, k
         ms, ss = zip(*(quantize_multiplier(float(s)) for s in scales))
         mult, shift = list(ms), list(ss)
         mult[-1], shift[-1] = int(rng.integers(0, 1 << 31)), int(rng.integers(-31, 31))
+    elif cfg.rounding == "fp32":
+        scales = 2.0 ** rng.uniform(-dot_bits + cfg.out_bits - 4, 0, size=c)
+        mult, shift = [_binary32_bits(s) for s in scales], [0] * c
+        mult[-1] = int(rng.integers(*cfg.mult_range, endpoint=True))
     else:
         s_lo, s_hi = cfg.shift_range
         m_lo, m_hi = cfg.mult_range if cfg.mult_bits else (0, 0)
@@ -217,6 +223,8 @@ def random_operands(cfg: QmacConfig, rng: np.random.Generator, n: int, c: int, k
     acc_max = max(abs(bias[0] + sum(a * b for a, b in zip(row, w[0]))) for row in x) or 1
     if cfg.rounding == "gemmlowp":
         mult[0], shift[0] = quantize_multiplier(2.0 ** (cfg.out_bits - 3) / acc_max)
+    elif cfg.rounding == "fp32":
+        mult[0] = _binary32_bits(2.0 ** (cfg.out_bits - 3) / acc_max)
     else:
         bits = (acc_max * (mult[0] if cfg.mult_bits else 1)).bit_length()
         shift[0] = int(np.clip(bits - cfg.out_bits + 3, *cfg.shift_range))
@@ -227,6 +235,11 @@ def random_operands(cfg: QmacConfig, rng: np.random.Generator, n: int, c: int, k
     act_min[0], act_max[0] = out_lo, out_hi
     return dict(x=x, w=w, bias=bias, mult=mult, shift=shift, out_zp=out_zp,
                 act_min=act_min, act_max=act_max)
+
+
+def _binary32_bits(value: float) -> int:
+    """The bit pattern of ``value`` rounded to binary32 (struct, not pyref)."""
+    return struct.unpack("<I", struct.pack("<f", value))[0]
 
 
 @pytest.mark.parametrize("name", sorted(NAMED_CONFIGS))
@@ -263,6 +276,8 @@ def configs(draw):
     rounding = draw(st.sampled_from(ROUNDING_MODES))
     if rounding == "gemmlowp":
         acc_bits, mult_bits, shift_bits = 32, 32, draw(st.integers(6, 8))
+    elif rounding == "fp32":
+        acc_bits, mult_bits, shift_bits = 32, 32, draw(st.integers(1, 8))
     else:
         narrow = in_bits + w_bits
         acc_bits = draw(st.one_of(st.integers(narrow, min(64, narrow + 3)),
@@ -294,7 +309,11 @@ def layers(draw):
                       min_size=c, max_size=c))
     per_ch = lambda s: draw(st.lists(s, min_size=c, max_size=c))  # noqa: E731
     bias = per_ch(in_range(*cfg.bias_range))
-    if cfg.mult_bits:
+    if cfg.rounding == "fp32":
+        # Any positive normal binary32, and scales that keep the outputs in range.
+        mult = per_ch(st.one_of(st.integers(*cfg.mult_range), st.sampled_from(cfg.mult_range),
+                                st.floats(2.0 ** -30, 1.0).map(_binary32_bits)))
+    elif cfg.mult_bits:
         mult = per_ch(in_range(*cfg.mult_range))
     else:
         mult = [0] * c

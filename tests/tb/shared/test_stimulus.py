@@ -3,6 +3,8 @@ exact fractions, not with pyref."""
 
 from __future__ import annotations
 
+import math
+import struct
 from fractions import Fraction
 
 import numpy as np
@@ -32,6 +34,11 @@ def _jobs(stim):
                                                      "act_min", "act_max")}
         out.append((x, w, int(k), vals))
     return out
+
+
+def _binary32(bits: int) -> Fraction:
+    """The exact value of a binary32 bit pattern (struct, not pyref)."""
+    return Fraction(struct.unpack("<f", struct.pack("<I", bits))[0])
 
 
 def _acc(x, w, bias):
@@ -72,6 +79,13 @@ def test_tie_jobs_land_exactly_on_ties(name, cfg):
             assert (step1 - int(step1 // 1) == Fraction(1, 2)
                     or step2 - int(step2 // 1) == Fraction(1, 2))
             signs.add(acc > 0)
+        elif cfg.rounding == "fp32":
+            # acc * scale within 2^-16 of a half-integer: exactly on it (a tie of the last
+            # rounding), or just off it (a tie of acc's or the product's rounding to binary32,
+            # the double-rounding cases).
+            q = acc * _binary32(v["mult"])
+            assert abs(q - math.floor(q) - Fraction(1, 2)) <= Fraction(1, 2**16), (acc, v)
+            signs.add(acc > 0)
         else:
             p = acc * v["mult"] if cfg.mult_bits else acc
             q = Fraction(p, 2 ** v["shift"])
@@ -88,6 +102,9 @@ def test_clamp_edge_jobs_hit_the_bounds(name, cfg):
         acc = _acc(x, w, v["bias"])
         if cfg.rounding == "gemmlowp":
             r = Fraction(acc * v["mult"], 2 ** (31 - v["shift"]))
+        elif cfg.rounding == "fp32":
+            r = acc * _binary32(v["mult"])
+            assert abs(acc) <= 2**24        # acc is a binary32 (no rounding of acc)
         else:
             r = Fraction(acc * (v["mult"] if cfg.mult_bits else 1), 2 ** v["shift"])
         assert r.denominator == 1            # built exactly, no rounding involved

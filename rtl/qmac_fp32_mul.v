@@ -1,0 +1,41 @@
+// qmac_fp32_mul: first stage of the fp32 requantizer (docs/arithmetic.md, "fp32"): fl32(acc)
+// times the binary32 scale, the product exact.
+//
+//   fl32(acc) = (-1)^sign * mant_a * 2^(e_a - 23)          (qmac_fp32_normalize)
+//   scale     = {1, scale_i[22:0]} * 2^(scale_i[30:23] - 150)  (a positive normal binary32)
+//   sign_o = sign, prod_o = mant_a * {1, scale_i[22:0]} (48 bits, exact),
+//   exp_o = e_a + scale_i[30:23], so |fl32(acc) * scale| = prod_o * 2^(exp_o - 173)
+// prod_o is 0 when acc is 0, else in [2^46, 2^48). The sign bit of scale_i is ignored, and
+// so is what a zero, subnormal, infinite or NaN pattern would mean: pyref refuses them.
+// Latency: combinational (0 cycles); qmac registers the result (stage S3).
+module qmac_fp32_mul (
+  input  wire [31:0] acc_i,    // signed
+  input  wire [31:0] scale_i,  // binary32 bit pattern
+  output wire        sign_o,
+  output wire [8:0]  exp_o,    // 0 .. 286
+  output wire [47:0] prod_o
+);
+
+  wire        sign_a;
+  wire [23:0] mant_a;
+  wire [5:0]  exp_a;
+
+  qmac_fp32_normalize u_normalize (
+    .acc_i  (acc_i),
+    .sign_o (sign_a),
+    .mant_o (mant_a),
+    .exp_o  (exp_a)
+  );
+
+  wire [23:0] mant_s = {1'b1, scale_i[22:0]};
+
+  assign sign_o = sign_a;
+  assign exp_o  = {3'd0, exp_a} + {1'b0, scale_i[30:23]};
+  assign prod_o = {24'd0, mant_a} * {24'd0, mant_s};
+
+  // The scale's sign bit: a positive scale is part of the mode's contract.
+  /* verilator lint_off UNUSED */
+  wire unused_scale_sign = scale_i[31];
+  /* verilator lint_on UNUSED */
+
+endmodule

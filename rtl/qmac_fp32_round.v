@@ -1,0 +1,74 @@
+// qmac_fp32_round: second stage of the fp32 requantizer (docs/arithmetic.md, "fp32"):
+// fl32 of the product, then round half to even to an integer, saturated to R_BITS.
+//
+// Input (from qmac_fp32_mul): |v| = prod_i * 2^(exp_i - 173), sign sign_i; prod_i is 0 or in
+// [2^46, 2^48).
+//   1. fl32: keep the 24 bits from the leading one (bit 47 or 46) down, round the bits below to
+//      nearest, ties to even: |fl32(v)| = m * 2^f, m <= 2^24, f = exp_i - 149 (or - 150).
+//      Where binary32 would go subnormal (below 2^-126) the result rounds to 0 in step 2
+//      either way, and where it would overflow to infinity (2^128 and up) step 3 saturates.
+//   2. r = round_half_even(m * 2^f): for f < 0 a rounding right shift by -f
+//      (qmac_round_shift, half_even); for f >= 0, |v| >= 2^23 and the result saturates.
+//   3. r_o = sign ? -r : r, saturated to R_BITS = OUT_BITS + 2 bits (lossless for the output
+//      stage, as in qmac_requant_round).
+// Latency: combinational (0 cycles); qmac registers the result (stage S4).
+module qmac_fp32_round #(
+  parameter integer OUT_BITS = 8
+) (
+  input  wire                sign_i,
+  input  wire [8:0]          exp_i,
+  input  wire [47:0]         prod_i,
+  output wire [OUT_BITS+1:0] r_o      // signed, saturated to R_BITS = OUT_BITS + 2 bits
+);
+
+`include "qmac_rounding.vh"
+
+  localparam integer R_BITS = OUT_BITS + 2;
+
+  // 1. Round the product to 24 significant bits.
+  wire        top    = prod_i[47];
+  wire [23:0] kept   = top ? prod_i[47:24] : prod_i[46:23];
+  wire        guard  = top ? prod_i[23] : prod_i[22];
+  wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[21:0]);
+  wire        up     = guard & (sticky | kept[0]);
+  wire [24:0] m      = {1'b0, kept} + {24'd0, up};   // up to 2^24
+  // f = exp_i - 173 + (24 or 23), as a signed 10-bit value: -149 .. 137.
+  wire signed [9:0] f = $signed({1'b0, exp_i}) - (top ? 10'sd149 : 10'sd150);
+
+  // 2. Round m * 2^f to an integer, ties to even. t = -f is at most 150; qmac_round_shift
+  //    treats every t past its width the same.
+  wire       f_neg = f[9];
+  wire [9:0] neg_f = -f;
+  wire [7:0] t     = f_neg ? neg_f[7:0] : 8'd0;
+  wire [25:0] r_mag;
+
+  qmac_round_shift #(
+    .W        (26),
+    .T_BITS   (8),
+    .ROUNDING (RND_HALF_EVEN)
+  ) u_round (
+    .v_i ({1'b0, m}),
+    .t_i (t),
+    .r_o (r_mag)
+  );
+
+  // f >= 0 with a non-zero product: |r| >= 2^23, beyond every R_BITS, so saturate.
+  wire        huge  = !f_neg && (m != 25'd0);
+  wire [26:0] mag   = huge ? 27'h2000000 : {1'b0, r_mag};
+  wire [26:0] r_sgn = sign_i ? (~mag + 27'd1) : mag;
+
+  // 3. Saturate.
+  qmac_sat #(
+    .IN_W  (27),
+    .OUT_W (R_BITS)
+  ) u_sat (
+    .v_i (r_sgn),
+    .s_o (r_o)
+  );
+
+  // Bits of -f above t's width: t only needs 0 .. 150.
+  /* verilator lint_off UNUSED */
+  wire unused_neg_f_hi = ^neg_f[9:8];
+  /* verilator lint_on UNUSED */
+
+endmodule
