@@ -145,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digits", help="train, quantize and run the digits MLP")
     d.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto")
     d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    d.add_argument("--rtl", metavar="DIR", type=_rtl_folder, help="simulate the Verilog of DIR instead of rtl/")
-    d.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the split and the training (0)")
+    d.add_argument("--rtl", metavar="DIR", type=_rtl_folder,
+                   help="simulate the Verilog of DIR instead of rtl/")
+    d.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the split and the training (0)")
     d.add_argument("--bits", default="2,3,4,5,6,7,8", help="bit-widths of the sweep (2..8)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=cmd_digits)

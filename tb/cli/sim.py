@@ -68,9 +68,18 @@ def _bool(key: str, text) -> bool:
     raise UsageError(f"{key} = {text!r} must be 0 or 1 (or true/false, yes/no, on/off)")
 
 
+def _parse_int(text: str) -> int:
+    """An integer as make users write it: ``8``, ``0x8``, ``0b1000``, ``08``."""
+    t = str(text).strip()
+    try:
+        return int(t, 0)
+    except ValueError:
+        return int(t, 10)   # a decimal with leading zeros, which int(t, 0) refuses
+
+
 def _int(key: str, text: str, lo: int, hi: int | None = None) -> int:
     try:
-        value = int(str(text).strip(), 0)
+        value = _parse_int(text)
     except ValueError:
         raise UsageError(f"{key} = {text!r} is not an integer") from None
     if value < lo or (hi is not None and value > hi):
@@ -100,7 +109,7 @@ def _field_value(name: str, text: str):
                              f"codes 0 .. {len(names) - 1})")
         return text
     try:
-        return int(text, 0)
+        return _parse_int(text)
     except ValueError:
         raise UsageError(f"{key} = {text!r} is not an integer") from None
 
