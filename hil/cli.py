@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from tb.cli.errors import ArgumentParser, int_at_least, run_main
+
 from .backend import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
@@ -101,27 +103,36 @@ def cmd_digits(args) -> int:
     return digits_main(args)
 
 
+def _rtl_folder(text: str) -> str:
+    """``--rtl DIR``: checked when the options are read, before a model is fetched or built."""
+    path = Path(text)
+    if not path.is_dir() or not any(path.glob("*.v")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder of Verilog files (*.v)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m hil.cli`` command line."""
-    p = argparse.ArgumentParser(prog="python -m hil.cli", description=__doc__)
+    p = ArgumentParser(prog="python -m hil.cli", description=__doc__)
     p.add_argument("--build-dir", default="build", help="where models and results go (build)")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a .tflite model through the dense backend and check it")
     r.add_argument("model", nargs="?", default=DEFAULT_MODEL,
                    help=f"a .tflite path or a known model ({', '.join(MODELS)}); default {DEFAULT_MODEL}")
-    r.add_argument("--n", type=int, default=300, help="number of inputs (300)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
+    r.add_argument("--n", type=int_at_least(1), default=300, help="number of inputs (300)")
+    r.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the random inputs (0)")
     r.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto",
                    help="dense backend: rtl, pyref, or auto = rtl when available (auto)")
     r.add_argument("--sim", choices=("verilator", "icarus"), default="verilator",
                    help="simulator of the RTL backend (verilator)")
-    r.add_argument("--rtl", metavar="DIR",
+    r.add_argument("--rtl", metavar="DIR", type=_rtl_folder,
                    help="simulate the Verilog files (*.v, top module qmac) of DIR instead of rtl/")
     r.add_argument("--no-oracle", action="store_true", help="skip the TFLite Micro check")
     r.add_argument("--vectors", metavar="DIR",
                    help="also write each datapath layer as a vector file DIR/op<index>.npz")
-    r.add_argument("--vector-rows", type=int, default=256,
+    r.add_argument("--vector-rows", type=int_at_least(1), default=256,
                    help="input rows per vector file (256)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_run)
@@ -134,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digits", help="train, quantize and run the digits MLP")
     d.add_argument("--backend", choices=("auto", "pyref", "rtl"), default="auto")
     d.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    d.add_argument("--rtl", metavar="DIR", help="simulate the Verilog of DIR instead of rtl/")
-    d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
+    d.add_argument("--rtl", metavar="DIR", type=_rtl_folder,
+                   help="simulate the Verilog of DIR instead of rtl/")
+    d.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the split and the training (0)")
     d.add_argument("--bits", default="2,3,4,5,6,7,8", help="bit-widths of the sweep (2..8)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=cmd_digits)
@@ -143,12 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m hil.cli``: 0 PASS, 1 FAIL, 2 a model or option that cannot run, 3 the
+    simulator failed, 4 a bug in qmac, 130 interrupted (:mod:`tb.cli.errors`)."""
+    return run_main(lambda: _main(argv), prog="python -m hil.cli",
+                    usage_errors=(TfliteImportError, ModelFetchError, BackendUnavailable))
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (TfliteImportError, ModelFetchError, BackendUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except RuntimeError as exc:
         from tb.stream.session import RtlRunError  # only when the RTL backend ran
 

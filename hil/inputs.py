@@ -14,8 +14,11 @@ from .tflite_graph import Graph
 
 def random_inputs(graph: Graph, n: int, seed: int = 0) -> list[np.ndarray]:
     """One ``(n, *input_shape)`` array per model input."""
-    if n < 1:
-        raise ValueError(f"n = {n} must be >= 1")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n = {n!r} is out of range: allowed an integer >= 1 (inputs per model "
+                         f"input)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed = {seed!r} is out of range: allowed an integer >= 0")
     rng = np.random.default_rng(seed)
     arrays = []
     for idx in graph.inputs:

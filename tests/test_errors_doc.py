@@ -7,10 +7,13 @@ contains the excerpt of the third cell. The doc and the cases must list the same
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,8 @@ from pyref import Layer, QmacConfig, compute, layer_to_beats, named_config, run_
 from pyref import export
 from pyref import quantize as q
 from pyref.vectors import load_vectors, main as vectors_main, save_vectors
+
+from sim_skip import require_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "errors.md"
@@ -226,6 +231,12 @@ HIL = {
     "`run --seed x`": (2, "argument --seed: invalid int value: 'x'"),
     "`run nosuchmodel`": (2, "'nosuchmodel' is neither a model file nor a known model"),
     "`bogus`": (2, "argument command: invalid choice: 'bogus'"),
+    "`run --n 0`": (2, "argument --n: 0 is out of range: allowed 1 or more"),
+    "`run --seed -1`": (2, "argument --seed: -1 is out of range: allowed 0 or more"),
+    "`run --rtl /nonexistent`": (2, "argument --rtl: '/nonexistent' is not a folder of Verilog "
+                                    "files (*.v)"),
+    "`run --vector-rows 0`": (2, "argument --vector-rows: 0 is out of range: allowed 1 or more"),
+    "`digits --seed -1`": (2, "argument --seed: -1 is out of range: allowed 0 or more"),
 }
 
 
@@ -238,6 +249,227 @@ def test_hil_cli_case(key, tmp_path):
     assert r.returncode == status
     assert excerpt in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- the testbench command line
+
+def _sim_main(*words):
+    """Run ``tb.cli.sim.main`` in this process with ``words``: (status, stderr)."""
+    def run(tmp, capsys, monkeypatch):
+        from tb.cli import sim
+
+        status = sim.main([w.replace("{tmp}", str(tmp)) for w in words])
+        return status, capsys.readouterr().err
+    return run
+
+
+def _sim_in(build_root_of, *words, sim="icarus"):
+    """``tb.cli.sim.main`` with its build root at ``build_root_of(tmp)`` (the repo's build/ is
+    left alone); needs ``sim``."""
+    def run(tmp, capsys, monkeypatch):
+        from tb.cli import sim as cli
+
+        require_simulator(sim)
+        monkeypatch.setattr(cli, "BUILD_ROOT", build_root_of(tmp))
+        status = cli.main([w.replace("{tmp}", str(tmp)) for w in words])
+        return status, capsys.readouterr().err
+    return run
+
+
+def _not_writable(tmp):
+    (tmp / "build").write_text("a file where the build folder should be\n")
+    return tmp / "build" / "sim"
+
+
+def _rtl_with_a_syntax_error(tmp):
+    (tmp / "rtl").mkdir(exist_ok=True)
+    (tmp / "rtl" / "qmac.v").write_text("module qmac(input clk; endmodule\n")
+    return tmp / "build"
+
+
+def _empty_folder(tmp):
+    (tmp / "empty").mkdir(exist_ok=True)
+
+
+def _interrupted(tmp, capsys, monkeypatch):
+    """Ctrl-C while the command reads its vector file: a FIFO that never gets data."""
+    fifo = tmp / "slow.npz"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "tb.cli.sim", f"VECTORS={fifo}"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = None
+    try:
+        deadline = time.monotonic() + 120
+        while writer is None:   # opens once the command has the FIFO open for reading
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        proc.kill()
+    return proc.returncode, err
+
+
+def _a_bug(tmp, capsys, monkeypatch):
+    import tb.run.runner
+
+    def broken(*args, **kw):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(tb.run.runner, "run_sim", broken)
+    from tb.cli import sim
+
+    status = sim.main(["N=10"])
+    return status, capsys.readouterr().err
+
+
+def _with_empty(words):
+    def run(tmp, capsys, monkeypatch):
+        _empty_folder(tmp)
+        return _sim_main(*words)(tmp, capsys, monkeypatch)
+    return run
+
+
+SIM = {
+    # arguments: (run(tmp, capsys, monkeypatch) -> (status, stderr), status, stderr excerpt)
+    "`LANES=abc`": (_sim_main("LANES=abc"), 2, "error: LANES = 'abc' is not an integer"),
+    "`IN_SIGNED=2`": (_sim_main("IN_SIGNED=2"), 2,
+                      "IN_SIGNED = '2' must be 0 or 1 (or true/false, yes/no, on/off)"),
+    "`LANES=0`": (_sim_main("LANES=0"), 2, "lanes = 0 is out of range: allowed 1 .. 64"),
+    "`ACC_MODE=wrapp`": (_sim_main("ACC_MODE=wrapp"), 2,
+                         "ACC_MODE = 'wrapp' is not one of wrap, saturate (or their codes 0 .. 1)"),
+    "`CONFIG=nope`": (_sim_main("CONFIG=nope"), 2,
+                      "no named config 'nope'; choose one of default, per_channel,"),
+    "`SEED=-1`": (_sim_main("SEED=-1"), 2, "SEED = -1 is out of range: allowed 0 .. 4294967295"),
+    "`N=0`": (_sim_main("N=0"), 2, "N = 0 is out of range: allowed 1 or more"),
+    "`RESETS=-1`": (_sim_main("RESETS=-1"), 2, "RESETS = -1 is out of range: allowed 0 or more"),
+    "`MODE=warp`": (_sim_main("MODE=warp"), 2,
+                    "MODE = 'warp' is not one of cycle, batch, batch-timing"),
+    "`SIM=questa`": (_sim_main("SIM=questa"), 2, "SIM = 'questa' is not one of verilator, icarus"),
+    "`IDLE=sometimes`": (_sim_main("IDLE=sometimes"), 2,
+                         "IDLE = 'sometimes' is not one of none, random, bursts,"),
+    "`WAVES=maybe`": (_sim_main("WAVES=maybe"), 2, "WAVES = 'maybe' must be 0 or 1"),
+    "`RTL=/nonexistent`": (_sim_main("RTL=/nonexistent"), 2,
+                           "RTL = '/nonexistent': no such folder"),
+    "`RTL=` a folder without `*.v` files": (_with_empty(["RTL={tmp}/empty"]), 2,
+                                            "/empty': no Verilog files (*.v) in it"),
+    "`VECTORS=none.npz`": (_sim_main("VECTORS={tmp}/none.npz"), 2, "none.npz: no such file"),
+    "`VECTORS=x.npz CONFIG=tflite`": (_sim_main("VECTORS=x.npz", "CONFIG=tflite"), 2,
+                                      "VECTORS carries its own config: leave out CONFIG and the "
+                                      "width overrides"),
+    "`n=200` (lower case)": (_sim_main("n=200"), 2, "unknown variable n=200 for python -m "
+                                                    "tb.cli.sim (did you mean N?); python -m "
+                                                    "tb.cli.sim takes: ACC_BITS"),
+    "`--bogus`": (_sim_main("--bogus"), 2, "unrecognized arguments: --bogus"),
+    "the build folder cannot be written (a file in its place)": (
+        _sim_in(_not_writable, "SIM=icarus", "N=10"), 2, "/build/sim/icarus: Not a directory"),
+    "`RTL=` a folder whose Verilog does not compile": (
+        _sim_in(_rtl_with_a_syntax_error, "SIM=icarus", "N=10", "RTL={tmp}/rtl"), 3,
+        "error: icarus batch-fast build of default failed"),
+    "Ctrl-C": (_interrupted, 130, "python -m tb.cli.sim: interrupted"),
+    "a bug in qmac": (_a_bug, 4, "python -m tb.cli.sim: this is a bug in qmac, not a mistake in "
+                                 "your input: please report it"),
+}
+
+
+@pytest.mark.parametrize("key", list(SIM))
+def test_sim_command_case(key, tmp_path, capsys, monkeypatch):
+    run, status, excerpt = SIM[key]
+    got, err = run(tmp_path, capsys, monkeypatch)
+    assert got == status, err
+    assert excerpt in err, err
+    assert ("Traceback" in err) == (status == 4), err
+
+
+LINT = {
+    "`CONFIG=nosuch`": (["CONFIG=nosuch"], 2, "no named config 'nosuch'; choose one of default"),
+    "`config=tflite` (lower case)": (["config=tflite"], 2, "unknown variable config=tflite for "
+                                                           "python -m tb.cli.lint (did you mean "
+                                                           "CONFIG?); python -m tb.cli.lint "
+                                                           "takes: CONFIG"),
+    "`--bogus`": (["--bogus"], 2, "unrecognized arguments: --bogus"),
+}
+
+
+@pytest.mark.parametrize("key", list(LINT))
+def test_lint_command_case(key, capsys):
+    from tb.cli.lint import main as lint_main
+
+    argv, status, excerpt = LINT[key]
+    assert lint_main(argv) == status
+    err = capsys.readouterr().err
+    assert excerpt in err and "Traceback" not in err, err
+
+
+# ---------------------------------------------------------------- the Python API of tb.stream
+
+def _stream_api():
+    from pyref.beats import layer_to_beats as beats_of
+    from tb.stream.session import RtlSession, run_layer as rtl_layer, run_stream
+
+    empty = dataclasses.replace(LAYER, x=np.zeros((0, 3), dtype=np.int64))
+    cfg3 = QmacConfig(lanes=3)
+    layer3 = Layer.build(cfg3, [[1, 2, 3]], [[1, 1, 1]], bias=[0], shift=1)
+    empty3 = dataclasses.replace(layer3, x=np.zeros((0, 3), dtype=np.int64))
+    return {
+        ("run_layer(config, layer, sim)", "arguments swapped (pyref's order)"):
+            (lambda: rtl_layer(layer3, cfg3), TypeError,
+             "run_layer: got a Layer as config and a QmacConfig as layer: the arguments are "
+             "swapped, the order is run_layer(config, layer, sim) (pyref.run_layer is the one "
+             "that takes (layer, config))"),
+        ("run_layer(config, layer, sim)", "`layer = None`"):
+            (lambda: rtl_layer(cfg3, None), TypeError,
+             "run_layer: layer must be a pyref.Layer"),
+        ("run_layer(config, layer, sim)", "an empty layer (N = 0)"):
+            (lambda: rtl_layer(cfg3, empty3), "EmptyLayerError",
+             "empty layer: x has N = 0 rows (shape (0, 3))"),
+        ("run_stream(config, stream, sim)", "arguments swapped"):
+            (lambda: run_stream(beats_of(layer3, cfg3), cfg3), TypeError,
+             "run_stream: got a BeatStream as config and a QmacConfig as stream: the arguments "
+             "are swapped"),
+        ("run_stream(config, stream, sim)", "`stream = None`"):
+            (lambda: run_stream(cfg3, None), TypeError,
+             "stream must be a pyref.beats.BeatStream"),
+        ("RtlSession(config, sim)", "`config = 'default'` (a name)"):
+            (lambda: RtlSession("default"), TypeError,
+             "for a named config use pyref.named_config('default')"),
+        ("RtlSession.run_layer(layer)", "`layer = None`"):
+            (lambda: RtlSession(CFG).run_layer(None), TypeError,
+             "RtlSession.run_layer: layer must be a pyref.Layer"),
+        ("RtlSession.run_layer(layer)", "an empty layer (N = 0)"):
+            (lambda: RtlSession(cfg3).run_layer(empty3), "EmptyLayerError",
+             "empty layer: x has N = 0 rows (shape (0, 3))"),
+    }
+
+
+STREAM_KEYS = [
+    ("run_layer(config, layer, sim)", "arguments swapped (pyref's order)"),
+    ("run_layer(config, layer, sim)", "`layer = None`"),
+    ("run_layer(config, layer, sim)", "an empty layer (N = 0)"),
+    ("run_stream(config, stream, sim)", "arguments swapped"),
+    ("run_stream(config, stream, sim)", "`stream = None`"),
+    ("RtlSession(config, sim)", "`config = 'default'` (a name)"),
+    ("RtlSession.run_layer(layer)", "`layer = None`"),
+    ("RtlSession.run_layer(layer)", "an empty layer (N = 0)"),
+]
+
+
+@pytest.mark.parametrize("key", STREAM_KEYS, ids=[f"{e} {b}" for e, b in STREAM_KEYS])
+def test_stream_api_case(key, tmp_path, monkeypatch):
+    """Refused before anything is built: the build root is a folder that cannot exist."""
+    import tb.run.build
+
+    monkeypatch.setattr(tb.run.build, "build", lambda *a, **kw: pytest.fail("built"))
+    call, exc, excerpt = _stream_api()[key]
+    with pytest.raises(Exception) as info:
+        call()
+    name = exc if isinstance(exc, str) else exc.__name__
+    assert name in {c.__name__ for c in type(info.value).__mro__}, type(info.value)
+    assert excerpt in str(info.value), str(info.value)
 
 
 # ---------------------------------------------------------------- the doc
@@ -279,6 +511,27 @@ def test_doc_hil_table_matches_the_cases():
     rows = doc_rows("hil command line (`python -m hil.cli`)")
     got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
     assert got == {k: (v[1], v[0]) for k, v in HIL.items()}
+
+
+def test_doc_sim_table_matches_the_cases():
+    rows = doc_rows("Testbench command line (`python -m tb.sim`, `make sim`)")
+    got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+    assert got == {k: (v[2], v[1]) for k, v in SIM.items()}
+
+
+def test_doc_lint_table_matches_the_cases():
+    rows = doc_rows("Lint command line (`python -m tb.cli.lint`, `make lint`)")
+    got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+    assert got == {k: (v[2], v[1]) for k, v in LINT.items()}
+
+
+def test_doc_stream_api_table_matches_the_cases():
+    rows = doc_rows("Python API (`tb.stream`)")
+    got = {(_cell(r[0]).strip("`"), _cell(r[1])): (_cell(r[2]).strip("`"), _cell(r[3]).strip("`"))
+           for r in rows}
+    want = {k: (v[2], v[1] if isinstance(v[1], str) else v[1].__name__)
+            for k, v in _stream_api().items()}
+    assert got == want and list(want) == STREAM_KEYS
 
 
 # ---------------------------------------------------------------- what make passes on

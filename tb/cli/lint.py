@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from pyref.config import NAMED_CONFIGS, QmacConfig
 
 from tb.run.build import RTL_DIR, rtl_sources
 from tb.run.toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
+
+from .errors import ArgumentParser, UsageError, run_main, unknown_variable
 
 
 def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "qmac") -> list[str]:
@@ -35,23 +36,31 @@ def lint(config: QmacConfig, rtl_dir: Path = RTL_DIR) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
+    """``python -m tb.cli.lint``: 0 clean, 1 warnings, 2 a bad option, 3 Verilator missing (the
+    statuses of :mod:`tb.cli.errors`)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_main(lambda: _main(argv), prog="python -m tb.cli.lint",
+                    tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
+    p = ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
     p.add_argument("--config", help="lint one named config (default: all)")
-    argv = [f"--{a.split('=', 1)[0].lower()}={a.split('=', 1)[1]}" if "=" in a and
-            not a.startswith("-") else a for a in (sys.argv[1:] if argv is None else argv)]
-    args = p.parse_args(argv)
+    words = []
+    for a in argv:
+        if "=" in a and not a.startswith("-"):
+            if a.split("=", 1)[0] != "CONFIG":
+                raise unknown_variable(a, ["CONFIG"], p.prog)
+            a = f"--config={a.split('=', 1)[1]}"
+        words.append(a)
+    args = p.parse_args(words)
     names = [args.config] if args.config else list(NAMED_CONFIGS)
-    status = 0
     for name in names:
         if name not in NAMED_CONFIGS:
-            print(f"error: no named config {name!r}; choose one of {', '.join(NAMED_CONFIGS)}",
-                  file=sys.stderr)
-            return 2
-        try:
-            clean, text = lint(NAMED_CONFIGS[name])
-        except SimulatorMissing as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 3
+            raise UsageError(f"no named config {name!r}; choose one of {', '.join(NAMED_CONFIGS)}")
+    status = 0
+    for name in names:
+        clean, text = lint(NAMED_CONFIGS[name])
         print(f"lint {name:12s} {'clean' if clean else 'WARNINGS'}")
         if not clean:
             print(text)

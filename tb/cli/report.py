@@ -36,6 +36,12 @@ def format_mismatch(m: dict) -> str:
     return "\n".join(lines)
 
 
+def _overflow_text(n: int, acc_mode: str) -> str:
+    """``N accumulator overflows (wrap)``: outputs whose sum did not fit the accumulator, and
+    what the datapath did about it (its ``acc_mode``)."""
+    return f"{n} accumulator overflow{'' if n == 1 else 's'} ({acc_mode})"
+
+
 def _coverage_line(cov, passed: bool) -> str:
     if cov is None:
         return "n/a"
@@ -56,7 +62,7 @@ def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
              f"  seed       {job.seed}",
              f"  outputs    {rep.outputs_checked} checked, {rep.mismatches} mismatches"
              + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
-             + f", {rep.saturated} saturated"
+             + f", {rep.saturated} saturated, {_overflow_text(rep.overflowed, cfg.acc_mode)}"
              + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
                 if rep.resets else ""),
              f"  coverage   {_coverage_line(cov, rep.passed)}",

@@ -22,7 +22,8 @@ RTL=dir               simulate the Verilog files of another folder (top module `
 
 Options left out take their value from :data:`tb.shared.defaults.RUN_DEFAULTS`.
 
-Exit status: 0 all outputs right, 1 mismatches, 2 bad options, 3 build or simulator failure.
+Exit status (:mod:`tb.cli.errors`): 0 all outputs right, 1 mismatches, 2 bad options (checked
+before anything is built), 3 build or simulator failure, 4 a bug in qmac, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -36,95 +37,178 @@ from pathlib import Path
 
 from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
 
-from tb.run.build import config_name
+from pyref.checks import ShapeError, ValueRangeError
+from pyref.vectors import VectorFileError
+
+from tb.run.build import BUILD_ROOT, RTL_DIR, config_name
 from tb.run.toolchain import SIMULATORS, SimulatorMissing
 from tb.shared.job import SimJob
 from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.patterns import PATTERNS
 
+from .errors import ArgumentParser, ToolFailure, UsageError, run_main, unknown_variable
 from .report import format_summary
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(QmacConfig)]
 
 
-def _bool(text: str) -> bool:
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+SEED_MAX = 2**32 - 1
+
+
+def _bool(key: str, text) -> bool:
+    if isinstance(text, bool):
+        return text
     t = str(text).strip().lower()
-    if t in ("1", "true", "yes", "on"):
+    if t in TRUE_WORDS:
         return True
-    if t in ("0", "false", "no", "off", ""):
+    if t in FALSE_WORDS:
         return False
-    raise argparse.ArgumentTypeError(f"expected 0/1/true/false, got {text!r}")
+    raise UsageError(f"{key} = {text!r} must be 0 or 1 (or true/false, yes/no, on/off)")
+
+
+def _parse_int(text: str) -> int:
+    """An integer as make users write it: ``8``, ``0x8``, ``0b1000``, ``08``."""
+    t = str(text).strip()
+    try:
+        return int(t, 0)
+    except ValueError:
+        return int(t, 10)   # a decimal with leading zeros, which int(t, 0) refuses
+
+
+def _int(key: str, text: str, lo: int, hi: int | None = None) -> int:
+    try:
+        value = _parse_int(text)
+    except ValueError:
+        raise UsageError(f"{key} = {text!r} is not an integer") from None
+    if value < lo or (hi is not None and value > hi):
+        allowed = f"{lo} or more" if hi is None else f"{lo} .. {hi}"
+        raise UsageError(f"{key} = {value} is out of range: allowed {allowed}")
+    return value
+
+
+def _choice(key: str, text: str, allowed) -> str:
+    if text not in allowed:
+        raise UsageError(f"{key} = {text!r} is not one of {', '.join(allowed)}")
+    return text
 
 
 def _field_value(name: str, text: str):
-    """Parse a config override: ints, 0/1 for in_signed, names or codes for the modes."""
+    """Parse a config override: ints, 0/1 for in_signed, names or codes for the modes (the
+    ranges are QmacConfig's, checked when the config is made)."""
+    key = name.upper()
     if name == "in_signed":
-        return _bool(text)
+        return _bool(key, text)
     if name in ("acc_mode", "rounding"):
         names = ACC_MODES if name == "acc_mode" else ROUNDING_MODES
         if text.isdigit() and int(text) < len(names):
             return names[int(text)]
+        if text not in names:
+            raise UsageError(f"{key} = {text!r} is not one of {', '.join(names)} (or their "
+                             f"codes 0 .. {len(names) - 1})")
         return text
     try:
-        return int(text, 0)
+        return _parse_int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{name.upper()} must be an integer, got {text!r}") from None
+        raise UsageError(f"{key} = {text!r} is not an integer") from None
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``python -m tb.cli.sim`` / ``make sim`` command line."""
-    p = argparse.ArgumentParser(
+    """The ``python -m tb.cli.sim`` / ``make sim`` command line (values are checked by
+    :func:`job_from_args`, with the option's make-style name in the message)."""
+    p = ArgumentParser(
         prog="python -m tb.cli.sim",
         description="Run the qmac RTL against pyref in a simulator; every output is checked.",
         epilog="Options may also be given make-style: SIM=icarus CONFIG=tflite SEED=3 N=1000")
-    p.add_argument("--sim", choices=SIMULATORS)
+    p.add_argument("--sim", help=f"simulator: {', '.join(SIMULATORS)}")
     p.add_argument("--config", help=f"named config: {', '.join(NAMED_CONFIGS)}")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--n", type=int, help=f"outputs to check (default {RUN_DEFAULTS['n']})")
-    p.add_argument("--waves", type=_bool, default=False)
+    p.add_argument("--seed", help=f"the run's seed, 0 .. {SEED_MAX} (default: a fresh one)")
+    p.add_argument("--n", help=f"outputs to check (default {RUN_DEFAULTS['n']})")
+    p.add_argument("--waves", default="0", help="1: record a waveform")
     p.add_argument("--vectors", help="vector file (.npz) to replay")
     p.add_argument("--mode", help="transport: batch (fastest) or cycle "
                                   f"(default {RUN_DEFAULTS['mode']})")
-    p.add_argument("--idle", choices=list(PATTERNS))
-    p.add_argument("--ready", choices=list(PATTERNS))
-    p.add_argument("--resets", type=int)
-    p.add_argument("--max-mismatches", type=int, default=10)
-    p.add_argument("--coverage", type=_bool, default=False, help="print every coverage bin")
+    p.add_argument("--idle", help=f"input idle pattern: {', '.join(PATTERNS)}")
+    p.add_argument("--ready", help=f"output back-pressure pattern: {', '.join(PATTERNS)}")
+    p.add_argument("--resets", help="mid-job resets (0 or more)")
+    p.add_argument("--max-mismatches", default="10")
+    p.add_argument("--coverage", default="0", help="1: print every coverage bin")
     p.add_argument("--rtl", help="folder of Verilog files to simulate instead of rtl/")
-    p.add_argument("--require-coverage", type=_bool, default=False,
-                   help="fail when a reachable coverage bin stays empty")
+    p.add_argument("--require-coverage", default="0",
+                   help="1: fail when a reachable coverage bin stays empty")
     for f in CONFIG_FIELDS:
         p.add_argument(f"--{f.replace('_', '-')}", dest=f"cfg_{f}", metavar=f.upper(),
                        help=argparse.SUPPRESS)
     return p
 
 
-def normalize_argv(argv: list[str]) -> list[str]:
-    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``."""
+def option_names(p: argparse.ArgumentParser) -> list[str]:
+    """The make-style (upper-case) names of the options of ``p``."""
+    return sorted(a.dest.removeprefix("cfg_").upper() for a in p._actions if a.dest != "help")
+
+
+def normalize_argv(argv: list[str], p: argparse.ArgumentParser | None = None) -> list[str]:
+    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``; a key that is not one of the
+    upper-case option names (a typo, a lower-case spelling) is a :class:`UsageError` with the
+    nearest name, as make says it."""
+    p = p or parser()
+    known = option_names(p)
     out = []
     for tok in argv:
         if "=" in tok and not tok.startswith("-"):
             key, value = tok.split("=", 1)
-            out.append(f"--{key.strip().lower().replace('_', '-')}={value}")
+            if key not in known:
+                raise unknown_variable(tok, known, p.prog)
+            out.append(f"--{key.lower().replace('_', '-')}={value}")
         else:
             out.append(tok)
     return out
 
 
-def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
-    """The job the options describe, and the overrides given (for the repro command)."""
+def _rtl_dir(text: str) -> str:
+    path = Path(text)
+    if not path.exists():
+        raise UsageError(f"RTL = {text!r}: no such folder")
+    if not path.is_dir():
+        raise UsageError(f"RTL = {text!r}: not a folder (RTL names a folder of *.v files)")
+    if not any(path.glob("*.v")):
+        raise UsageError(f"RTL = {text!r}: no Verilog files (*.v) in it")
+    return text
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Fill in the defaults and check every option, before anything is built: a
+    :class:`UsageError` naming the option, the value and what is allowed."""
+    from tb.run.runner import TRANSPORTS
+
     for key, value in RUN_DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if args.n < 1:
-        raise ConfigError(f"N = {args.n} is out of range: allowed 1 or more")
+    args.sim = _choice("SIM", args.sim, SIMULATORS)
+    args.mode = _choice("MODE", args.mode, list(TRANSPORTS))
+    args.idle = _choice("IDLE", args.idle, list(PATTERNS))
+    args.ready = _choice("READY", args.ready, list(PATTERNS))
+    args.n = _int("N", args.n, 1)
+    args.resets = _int("RESETS", args.resets, 0)
+    args.max_mismatches = _int("MAX_MISMATCHES", args.max_mismatches, 1)
+    if args.seed is not None:
+        args.seed = _int("SEED", args.seed, 0, SEED_MAX)
+    for key in ("waves", "coverage", "require_coverage"):
+        setattr(args, key, _bool(key.upper(), getattr(args, key)))
+    if args.rtl is not None:
+        args.rtl = _rtl_dir(args.rtl)
+
+
+def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
+    """The job the options describe, and the overrides given (for the repro command)."""
+    check_options(args)
     overrides = {f: _field_value(f, getattr(args, f"cfg_{f}")) for f in CONFIG_FIELDS
                  if getattr(args, f"cfg_{f}") is not None}
     if args.vectors:
         if overrides or args.config != "default":
-            raise ConfigError("VECTORS carries its own config: leave out CONFIG and the width "
-                              "overrides")
+            raise UsageError("VECTORS carries its own config: leave out CONFIG and the width "
+                             "overrides")
         from tb.shared.prepare import load_vectors
 
         # The simulator runs in its build folder: hand it an absolute path.
@@ -134,8 +218,8 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
         args.n = layer.n * layer.c
     else:
         if args.config not in NAMED_CONFIGS:
-            raise ConfigError(f"no named config {args.config!r}; choose one of "
-                              f"{', '.join(NAMED_CONFIGS)}")
+            raise UsageError(f"no named config {args.config!r}; choose one of "
+                             f"{', '.join(NAMED_CONFIGS)}")
         config = NAMED_CONFIGS[args.config].replace(**overrides) if overrides \
             else NAMED_CONFIGS[args.config]
         name = args.config if not overrides else f"{args.config}+{config_name(config)}"
@@ -166,28 +250,30 @@ def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tb.cli.sim``: the exit status (module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_main(lambda: _main(argv), prog="python -m tb.cli.sim",
+                    usage_errors=(ConfigError, VectorFileError, ValueRangeError, ShapeError),
+                    tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
     from tb.run.runner import run_sim
 
-    argv = sys.argv[1:] if argv is None else argv
     # make exports command-line variables to the environment, and cocotb reads COVERAGE there as
     # a request for Python code coverage: the option is ours, keep it out of the simulator.
     os.environ.pop("COVERAGE", None)
     p = parser()
-    args = p.parse_args(normalize_argv(argv))
-    try:
-        job, _ = job_from_args(args)
-    except (ConfigError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    args = p.parse_args(normalize_argv(argv, p))
+    job, _ = job_from_args(args)
     print(f"qmac sim: {job.config_name} on {job.sim}, seed {job.seed}, N = {job.n} ...", flush=True)
     try:
-        result = run_sim(job, **({"rtl_dir": Path(args.rtl)} if args.rtl else {}))
-    except SimulatorMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    except (RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+        result = run_sim(job, rtl_dir=Path(args.rtl) if args.rtl else RTL_DIR,
+                         build_root=BUILD_ROOT)
+    except RuntimeError as exc:  # the build failed, or the simulation died without a report
+        if isinstance(exc, SimulatorMissing):
+            raise
+        raise ToolFailure(str(exc)) from None
     print(format_summary(result, job, show_bins=args.coverage))
     rep = result.report
     cov = rep.coverage_report()

@@ -4,7 +4,9 @@ A run of build ``build/sim/<sim>/<name>/`` works in ``build/sim/<sim>/<name>/run
 (log, results, waves, the batch transport's files), so runs of the same build at the same time
 (``pytest -n 2``, two terminals, ``make hil`` next to ``make sim``) never share one. A run holds
 a lock on its folder while it runs; each new run removes the oldest folders beyond the newest
-:data:`KEEP_RUNS`, skipping any still locked, so they do not pile up.
+:data:`KEEP_RUNS`, skipping any still locked, so they do not pile up. The folder of a run that
+failed (mismatches, or an error that ended it) is kept (:func:`keep`): the log and waveform paths
+its summary printed stay valid until ``make clean``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ KEEP_RUNS = 8
 
 RUNS_DIR = "runs"
 LOCK_NAME = ".running"
+KEEP_NAME = ".failed"
+"""A file in a run folder that :func:`prune` never removes: the run failed (the file says why)."""
 
 _count = itertools.count()
 
@@ -37,7 +41,8 @@ def run_dir(build_dir: Path, keep: int = KEEP_RUNS) -> Iterator[Path]:
     """A new, empty run folder under ``build_dir/runs/``, locked while the ``with`` block runs.
 
     Names sort by start time (``20260123-142501-123456-p4242-0``). On entry, the folders
-    beyond the newest ``keep`` that no running process holds are removed.
+    beyond the newest ``keep`` that no running process holds and no failed run marked
+    (:func:`keep`) are removed. A ``with`` block that raises marks its folder as failed.
     """
     root = runs_root(build_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -48,7 +53,11 @@ def run_dir(build_dir: Path, keep: int = KEEP_RUNS) -> Iterator[Path]:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         prune(root, keep)
-        yield path
+        try:
+            yield path
+        except BaseException as exc:
+            mark_failed(path, f"the run ended with {type(exc).__name__}: {exc}")
+            raise
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
@@ -56,10 +65,22 @@ def run_dir(build_dir: Path, keep: int = KEEP_RUNS) -> Iterator[Path]:
             (path / LOCK_NAME).unlink()
 
 
+def mark_failed(folder: Path, why: str = "") -> None:
+    """Keep ``folder`` from :func:`prune`: its run failed, and its summary printed paths in it."""
+    with contextlib.suppress(OSError):
+        (Path(folder) / KEEP_NAME).write_text(why + "\n")
+
+
+def is_failed(folder: Path) -> bool:
+    """True when ``folder`` was marked by :func:`mark_failed`."""
+    return (Path(folder) / KEEP_NAME).exists()
+
+
 def prune(root: Path, keep: int = KEEP_RUNS) -> list[Path]:
     """Remove the run folders of ``root`` beyond the newest ``keep``, except locked ones (runs in
-    progress). Returns the folders removed."""
-    folders = sorted((p for p in Path(root).iterdir() if p.is_dir()), key=lambda p: p.name)
+    progress) and failed ones (:func:`mark_failed`). Returns the folders removed."""
+    folders = sorted((p for p in Path(root).iterdir() if p.is_dir() and not is_failed(p)),
+                     key=lambda p: p.name)
     removed = []
     for p in folders[:max(len(folders) - keep, 0)]:
         if _in_use(p):

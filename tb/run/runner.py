@@ -105,11 +105,14 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
                      rtl_dir=Path(rtl_dir), waves=job.waves, build_root=Path(build_root))
     b = build(spec)
     with contextlib.ExitStack() as stack:
-        if test_dir is None:
+        stack_owns_dir = test_dir is None
+        if stack_owns_dir:
             test_dir = stack.enter_context(run_dirs.run_dir(spec.build_dir))
         test_dir = Path(test_dir)
         test_dir.mkdir(parents=True, exist_ok=True)
         report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b)
+        if not report.passed and stack_owns_dir:
+            run_dirs.mark_failed(test_dir, f"{report.mismatches} mismatches; {job.repro}")
     return RunResult(report, spec.build_dir, test_dir, b.compiled, b.seconds,
                      time.perf_counter() - t_wall, log_file, waves_file)
 

@@ -77,6 +77,8 @@ class SimReport:
     mismatch_counts: dict = dataclasses.field(default_factory=dict)
     details: list = dataclasses.field(default_factory=list)
     saturated: int = 0
+    overflowed: int = 0
+    """Checked outputs whose accumulator overflowed (wrapped or saturated, per ``acc_mode``)."""
     jobs: int = 0
     jobs_sent: int = 0
     dropped_by_reset: int = 0

@@ -59,6 +59,8 @@ class Scoreboard:
         self.exp_y = y
         self.exp_sat = np.asarray(expected.saturated, dtype=bool)
         self.exp_acc = np.asarray(expected.acc)
+        self.exp_overflow = np.asarray(expected.overflow, dtype=bool).reshape(-1)
+        """pyref's prediction: the job's accumulator overflowed (wrapped or saturated)."""
         self._y = self.exp_y.tolist()
         self._sat = self.exp_sat.tolist()
         self.accept_cycle = np.full(self.n_jobs, -1, np.int64)
@@ -236,6 +238,10 @@ class Scoreboard:
 
     def saturated_checked(self) -> int:
         return int(np.count_nonzero(self.exp_sat & self.checked))
+
+    def overflowed_checked(self) -> int:
+        """Checked outputs whose accumulator overflowed (pyref's prediction)."""
+        return int(np.count_nonzero(self.exp_overflow & self.checked))
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from pyref.beats import BeatStream, JobResult, predict_jobs
 from pyref.config import QmacConfig
-from pyref.layer import Layer
+from pyref.layer import Layer, check_config, check_layer_and_config
 
 from tb.run import run_dirs
 from tb.shared.job import SimJob, SimReport
@@ -118,6 +118,7 @@ class RtlSession:
     def __init__(self, config: QmacConfig, sim: str = "verilator", *,
                  rtl_dir: Path | None = None, build_root: Path | None = None,
                  start_timeout: float = 600.0):
+        check_config(config)
         self.config = config
         self.sim = sim
         self.rtl_dir = rtl_dir
@@ -210,6 +211,7 @@ class RtlSession:
 
     def run(self, stream: BeatStream) -> StreamResult:
         """Play ``stream`` and return what the RTL produced, job by job."""
+        check_stream(stream)
         stream.validate(self.config)
         expected = predict_jobs(stream, self.config)
         return self._request(request.beats_arrays(stream, expected), expected)
@@ -219,6 +221,7 @@ class RtlSession:
         makes them from the layer with :func:`pyref.beats.layer_to_beats`). A run that fails
         leaves the layer as a vector file for ``make sim VECTORS=``
         (:attr:`StreamResult.request`)."""
+        check_layer_and_config("RtlSession.run_layer(layer)", layer, self.config)
         layer.validate(self.config)
         expected = request.predict_layer(layer, self.config)
         result = self._request(request.layer_arrays(layer, expected), expected)
@@ -246,6 +249,8 @@ class RtlSession:
             raise RtlRunError(f"the {self.sim} simulation could not run request {i}:\n"
                               f"{reply.get('error', reply)}")
         report = SimReport.from_json(reply["report"])
+        if not report.passed:   # keep the folder: the failure report names files in it
+            run_dirs.mark_failed(self.run_dir, f"request {i}: {report.mismatches} mismatches")
         return StreamResult(y=out["y"], sat=out["sat"], produced=out["produced"], report=report,
                             cycles=report.cycles, wall=time.perf_counter() - t0,
                             run_dir=self.run_dir, expected=expected)
@@ -285,17 +290,44 @@ class RtlSession:
             raise self._died("ended in the middle of a run") from None
 
 
+def check_stream(stream) -> None:
+    """``TypeError`` unless ``stream`` is a :class:`pyref.beats.BeatStream`."""
+    if not isinstance(stream, BeatStream):
+        raise TypeError(f"stream must be a pyref.beats.BeatStream (pyref.beats.jobs_to_beats or "
+                        f"layer_to_beats), got {type(stream).__name__}")
+
+
+def _swapped(call: str, config, second, second_type: type, second_name: str) -> None:
+    # tb.stream takes (config, layer) like RtlSession(config); pyref.run_layer takes
+    # (layer, config): the easy slip gets a message, not an AttributeError deep inside.
+    if isinstance(config, second_type) and isinstance(second, QmacConfig):
+        raise TypeError(f"{call}: got a {second_type.__name__} as config and a QmacConfig as "
+                        f"{second_name}: the arguments are swapped, the order is "
+                        f"{call}(config, {second_name}, sim) (pyref.run_layer is the one that "
+                        f"takes (layer, config))")
+
+
 def run_stream(config: QmacConfig, stream: BeatStream, sim: str = "verilator",
                **session_kw) -> StreamResult:
     """Play ``stream`` on the RTL of ``config`` in ``sim`` (one simulator run); what the RTL
-    produced for each job, the cycles, and the scoreboard's report against pyref."""
+    produced for each job, the cycles, and the scoreboard's report against pyref.
+    Bad arguments are refused before anything is built."""
+    _swapped("run_stream", config, stream, BeatStream, "stream")
+    check_config(config)
+    check_stream(stream)
+    stream.validate(config)
     with RtlSession(config, sim, **session_kw) as rtl:
         return rtl.run(stream)
 
 
 def run_layer(config: QmacConfig, layer: Layer, sim: str = "verilator",
               **session_kw) -> StreamResult:
-    """:func:`run_stream` of ``layer``'s beats (job ``n * C + c`` computes ``y[n, c]``)."""
+    """:func:`run_stream` of ``layer``'s beats (job ``n * C + c`` computes ``y[n, c]``).
+    Bad arguments (swapped, an empty layer, values out of range) are refused before anything is
+    built."""
+    _swapped("run_layer", config, layer, Layer, "layer")
+    check_layer_and_config("run_layer(config, layer, sim)", layer, config)
+    layer.validate(config)
     with RtlSession(config, sim, **session_kw) as rtl:
         return rtl.run_layer(layer)
 

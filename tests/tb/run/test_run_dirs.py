@@ -27,3 +27,26 @@ def test_run_folders_are_per_run_and_pruned(tmp_path):
         os.close(fd)
     run_dirs.prune(build / "runs", keep=3)
     assert not old.exists()
+
+
+def test_failed_runs_are_never_pruned(tmp_path):
+    """The log and waveform paths a failing run prints must stay valid: its folder is kept
+    however many runs come after; passing runs are pruned to the newest ``keep``."""
+    build = tmp_path / "b"
+    with run_dirs.run_dir(build, keep=2) as failed:
+        (failed / "sim.log").write_text("the failure\n")
+        run_dirs.mark_failed(failed, "3 mismatches")
+    try:
+        with run_dirs.run_dir(build, keep=2) as crashed:
+            raise RuntimeError("simulation wrote no report")
+    except RuntimeError:
+        pass
+    for _ in range(6):
+        with run_dirs.run_dir(build, keep=2):
+            pass
+    folders = sorted(p for p in (build / "runs").iterdir())
+    assert failed in folders and crashed in folders
+    assert (failed / "sim.log").read_text() == "the failure\n"
+    assert "RuntimeError: simulation wrote no report" in (crashed / run_dirs.KEEP_NAME).read_text()
+    passing = [p for p in folders if p not in (failed, crashed)]
+    assert len(passing) == 2 and not any(run_dirs.is_failed(p) for p in passing)

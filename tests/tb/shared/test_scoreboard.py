@@ -103,3 +103,16 @@ def test_scoreboard_stops_after_max_mismatches():
     assert not sb.stop
     sb.check_one(1, 0, 6)
     assert sb.stop
+
+
+def test_scoreboard_counts_accumulator_overflows_of_checked_jobs():
+    """pyref's overflow flags, counted over the outputs checked (a job dropped by a reset or
+    never output does not count)."""
+    y = np.array([1, 2, 3, 4])
+    res = JobResult(y=y, saturated=np.zeros(4, bool), acc=np.zeros(4, np.int64),
+                    overflow=np.array([True, False, True, True]))
+    sb = Scoreboard(res)
+    for j in range(4):
+        sb.job_sent(j, j)
+    assert sb.check_one(1, 0, 10) and sb.check_one(2, 0, 11) and sb.check_one(3, 0, 12)
+    assert sb.overflowed_checked() == 2          # jobs 0 and 2; job 3 not output yet

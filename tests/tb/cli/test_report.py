@@ -1,0 +1,57 @@
+"""The make sim summary (tb/cli/report.py): what the outputs line says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from pyref import Layer
+from pyref.config import QmacConfig
+from pyref.vectors import save_vectors
+from tb.cli.report import format_summary
+from tb.shared.job import SimJob, SimReport
+
+from sim_skip import require_simulator
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _summary(cfg: QmacConfig, **report) -> str:
+    job = SimJob(config=cfg.to_dict(), config_name="x", sim="icarus", seed=1, n=4)
+    rep = SimReport(passed=True, job={}, outputs_checked=4, beats=8, cycles=20, sim_seconds=1.0,
+                    **report)
+    result = SimpleNamespace(report=rep, compiled=False, build_dir=Path("b"), wall_seconds=2.0,
+                             build_seconds=0.0, waves_file=None, log_file=Path("b/sim.log"))
+    return format_summary(result, job)
+
+
+def test_the_outputs_line_counts_accumulator_overflows_next_to_saturations_per_mode():
+    wrap = _summary(QmacConfig(acc_bits=16, bias_bits=16), saturated=1, overflowed=4)
+    assert "  outputs    4 checked, 0 mismatches, 1 saturated, 4 accumulator overflows (wrap)\n" \
+        in wrap
+    sat = _summary(QmacConfig(acc_bits=16, bias_bits=16, acc_mode="saturate"), overflowed=1)
+    assert "0 saturated, 1 accumulator overflow (saturate)" in sat
+    assert "0 accumulator overflows (wrap)" in _summary(QmacConfig())
+
+
+@pytest.mark.rtl
+def test_make_sim_says_every_output_overflowed(tmp_path):
+    """acc_bits = 16, wrap: 127 * 127 * 2000 = 32 258 000 does not fit -32768 .. 32767, so each
+    of the 2 x 2 outputs overflowed. The RTL wraps as pyref does (PASS), and the summary must
+    say so."""
+    require_simulator("icarus")
+    cfg = QmacConfig(acc_bits=16, bias_bits=16)
+    x = np.full((2, 2000), 127)
+    layer = Layer.build(cfg, x, x, bias=[0, 0], shift=[6, 6])
+    path = save_vectors(tmp_path / "overflow.npz", cfg, layer)
+    r = subprocess.run([sys.executable, "-m", "tb.cli.sim", f"VECTORS={path}", "SIM=icarus"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "qmac sim: PASS" in r.stdout
+    assert "outputs    4 checked, 0 mismatches" in r.stdout
+    assert ", 4 accumulator overflows (wrap)\n" in r.stdout
