@@ -25,13 +25,15 @@ from .kernels import SOFTWARE_OPS
 from .software_base import SoftwareOp, UnsupportedOpError, Value
 from .tflite_depthwise import DepthwiseSpec, lower_depthwise
 from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
+from .tflite_lstm import LstmSpec, lower_lstm  # noqa: F401
 from .tflite_svdf import SvdfSpec, lower_svdf
 from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
                               datapath_multipliers, fold_bias, read_operands)
 from .tflite_params import Padding2D, window_padding
 from .tflite_windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
 
-DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF")
+DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF",
+                "UNIDIRECTIONAL_SEQUENCE_LSTM")
 """Operators that run on the datapath (the dense backend)."""
 
 @dataclasses.dataclass
@@ -175,7 +177,7 @@ class Step:
     """One operator of the plan: on the datapath (``dense``) or in software (``kernel``)."""
 
     op: OpSpec
-    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | None = None
+    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | LstmSpec | None = None
     kernel: SoftwareOp | None = None
 
     @property
@@ -237,6 +239,8 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
         try:
             if op.name == "SVDF":
                 steps.append(Step(op, dense=lower_svdf(op, graph)))
+            elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+                steps.append(Step(op, dense=lower_lstm(op, graph)))
             elif op.name == "DEPTHWISE_CONV_2D":
                 steps.append(Step(op, dense=lower_depthwise(op, graph, config)))
             elif op.name in DATAPATH_OPS:
