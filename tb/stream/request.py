@@ -12,10 +12,10 @@ import dataclasses
 
 import numpy as np
 
-from pyref.beats import BeatStream, JobResult
+from pyref.beats import JOB_FIELDS, BeatStream, JobResult
 from pyref.config import QmacConfig
 from pyref.layer import Layer
-from tb.shared.stimulus import Stimulus, from_beats, from_layer
+from tb.shared.stimulus import KINDS, Stimulus, from_beats
 
 
 def _compact(a: np.ndarray) -> np.ndarray:
@@ -50,13 +50,59 @@ def beats_arrays(stream: BeatStream, expected: JobResult) -> dict[str, np.ndarra
     return {**_fields("beats", stream), **_fields("expected", expected)}
 
 
+def _layer(arrays: dict[str, np.ndarray]) -> Layer:
+    """The request's layer, its arrays kept in the narrow types they came in."""
+    layer = object.__new__(Layer)
+    for f in dataclasses.fields(Layer):
+        setattr(layer, f.name, arrays[f"layer.{f.name}"])
+    return layer
+
+
+def layer_beats(config: QmacConfig, layer: Layer) -> BeatStream:
+    """:func:`pyref.beats.layer_to_beats` in the operands' own narrow integer types (an int8
+    layer of 3 M beats: 50 MB of beats, not 400 MB of int64), for a layer already validated
+    (:meth:`pyref.layer.Layer.validate`): the same beats, value for value."""
+    n, k = layer.x.shape
+    c = layer.w.shape[0]
+    lanes = config.lanes
+    per_job = -(-k // lanes)
+    pad = per_job * lanes - k
+
+    def padded(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a)
+        if a.dtype.kind not in "iu":
+            a = a.astype(np.int64)
+        if pad:
+            a = np.concatenate([a, np.zeros((a.shape[0], pad), a.dtype)], axis=1)
+        return a.reshape(a.shape[0], per_job, lanes)
+
+    x, w = padded(layer.x), padded(layer.w)
+    beats = n * c * per_job
+    xb = np.broadcast_to(x[:, None], (n, c, per_job, lanes)).reshape(beats, lanes)
+    wb = np.broadcast_to(w[None], (n, c, per_job, lanes)).reshape(beats, lanes)
+    pos = np.broadcast_to(np.arange(per_job), (n * c, per_job)).reshape(-1)
+    fields = {"x": xb, "w": wb, "first": pos == 0, "last": pos == per_job - 1}
+    for name in JOB_FIELDS:
+        v = _compact(np.asarray(getattr(layer, name)).reshape(-1))
+        fields[name] = np.broadcast_to(v[None, :, None], (n, c, per_job)).reshape(-1)
+    # Built from a validated layer: skip BeatStream's int64 conversion of every array.
+    stream = object.__new__(BeatStream)
+    for name, value in fields.items():
+        setattr(stream, name, value)
+    return stream
+
+
 def decode(config: QmacConfig, arrays: dict[str, np.ndarray]) -> tuple[Stimulus, JobResult]:
-    """The stimulus and the expected results of a request."""
+    """The stimulus and the expected results of a request (a layer is validated, then made
+    into beats in its own narrow types; given beats are validated as beats)."""
     if "layer.x" in arrays:
-        stim = from_layer(config, _take("layer", Layer, arrays))
+        layer = _layer(arrays)
+        layer.validate(config)
+        stim = Stimulus(config, layer_beats(config, layer), np.full(layer.n * layer.c, layer.k),
+                        np.full(layer.n * layer.c, KINDS.index("vectors"), np.int8))
     else:
         stim = from_beats(config, _take("beats", BeatStream, arrays))
-    stim.validate()
+        stim.validate()
     expected = _take("expected", JobResult, arrays)
     if len(expected.y) != stim.n_jobs:
         raise ValueError(f"the request has {stim.n_jobs} jobs but {len(expected.y)} expected "
