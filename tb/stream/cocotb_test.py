@@ -51,8 +51,12 @@ async def qmac_stream(dut):
                 break
             try:
                 job = SimJob.from_json(message["job"])
-                stim, expected = request.decode(job.qmac_config(), arrays)
-                report, sb = await run_job(dut, job, stim=stim, expected=expected)
+                config = job.qmac_config()
+                stim, expected = request.decode(config, arrays)
+                words = (request.layer_words(config, request.layer_of(arrays))
+                         if "layer.x" in arrays else None)
+                report, sb = await run_job(dut, job, stim=stim, expected=expected,
+                                           beat_words=words)
                 channel.send({"ok": True, "report": report.to_json()},
                              {"y": sb.got_y, "sat": sb.got_sat, "produced": sb.produced(),
                               "cycle": sb.out_cycle})

@@ -15,6 +15,7 @@ import numpy as np
 from pyref.beats import JOB_FIELDS, BeatStream, JobResult
 from pyref.config import QmacConfig
 from pyref.layer import Layer
+from tb.batch import pack
 from tb.shared.stimulus import KINDS, Stimulus, from_beats
 
 
@@ -90,6 +91,40 @@ def layer_beats(config: QmacConfig, layer: Layer) -> BeatStream:
     for name, value in fields.items():
         setattr(stream, name, value)
     return stream
+
+
+def layer_words(config: QmacConfig, layer: Layer) -> np.ndarray | None:
+    """The beat words of ``layer`` (:func:`tb.batch.pack.pack_beats` of its beats, no cuts),
+    written straight from the operands when the lanes are whole bytes (8- or 16-bit ``x`` and
+    ``w``); None otherwise. One pass over the words instead of one per field."""
+    if config.in_bits not in (8, 16) or config.w_bits not in (8, 16):
+        return None
+    n, k = layer.x.shape
+    c = layer.w.shape[0]
+    lanes = config.lanes
+    per_job = -(-k // lanes)
+    pad = per_job * lanes - k
+
+    def lane_bytes(a: np.ndarray, bits: int) -> np.ndarray:
+        a = np.asarray(a).astype(f"<i{bits // 8}")
+        if pad:
+            a = np.concatenate([a, np.zeros((a.shape[0], pad), a.dtype)], axis=1)
+        return a.reshape(a.shape[0], per_job, lanes).view(np.uint8)
+
+    xb, wb = lane_bytes(layer.x, config.in_bits), lane_bytes(layer.w, config.w_bits)
+    nx, nw = xb.shape[-1], wb.shape[-1]
+    words = -(-(pack.beat_bits(config)) // 32)
+    out = np.zeros((n, c, per_job, 4 * words), np.uint8)
+    out[..., :nx] = xb[:, None]
+    out[..., nx:nx + nw] = wb[None]
+    pos = np.arange(per_job)
+    out[..., nx + nw] = (pos == 0).astype(np.uint8) | ((pos == per_job - 1).astype(np.uint8) << 1)
+    return out.reshape(n * c * per_job, 4 * words).view("<u4")
+
+
+def layer_of(arrays: dict[str, np.ndarray]) -> Layer:
+    """The layer of a layer request (not validated: :func:`decode` does that)."""
+    return _layer(arrays)
 
 
 def decode(config: QmacConfig, arrays: dict[str, np.ndarray]) -> tuple[Stimulus, JobResult]:

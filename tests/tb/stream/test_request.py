@@ -1,6 +1,7 @@
 """The simulator side of a HIL request: a layer's beats made in the operands' narrow types
 (:func:`tb.stream.request.layer_beats`) are pyref's ``layer_to_beats``, value for value, and pack
-to the same words; ``pack_fields``' byte-OR path for the beat markers packs bit for bit as a
+to the same words (also when written straight from the operands,
+:func:`tb.stream.request.layer_words`); ``pack_fields``' byte-OR path for the beat markers packs bit for bit as a
 plain Python bit-by-bit packing does."""
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def test_layer_beats_are_layer_to_beats(config, n, k, c):
     np.testing.assert_array_equal(pack.pack_beats(stim.stream, config, cut),
                                   pack.pack_beats(ref, config, cut))
     np.testing.assert_array_equal(pack.pack_jobs(stim.stream, config), pack.pack_jobs(ref, config))
+    # the words written straight from the operands are pack_beats' words
+    np.testing.assert_array_equal(request.layer_words(config, layer), pack.pack_beats(ref, config, cut))
     np.testing.assert_array_equal(exp.y, expected.y)
 
 
