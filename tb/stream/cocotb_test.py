@@ -52,9 +52,7 @@ async def qmac_stream(dut):
             try:
                 job = SimJob.from_json(message["job"])
                 config = job.qmac_config()
-                stim, expected = request.decode(config, arrays)
-                words = (request.layer_words(config, request.layer_of(arrays))
-                         if "layer.x" in arrays else None)
+                stim, expected, words = request.decode(config, arrays)
                 report, sb = await run_job(dut, job, stim=stim, expected=expected,
                                            beat_words=words)
                 channel.send({"ok": True, "report": report.to_json()},

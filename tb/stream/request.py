@@ -59,10 +59,13 @@ def _layer(arrays: dict[str, np.ndarray]) -> Layer:
     return layer
 
 
-def layer_beats(config: QmacConfig, layer: Layer) -> BeatStream:
+def layer_beats(config: QmacConfig, layer: Layer, operands: bool = True) -> BeatStream:
     """:func:`pyref.beats.layer_to_beats` in the operands' own narrow integer types (an int8
     layer of 3 M beats: 50 MB of beats, not 400 MB of int64), for a layer already validated
-    (:meth:`pyref.layer.Layer.validate`): the same beats, value for value."""
+    (:meth:`pyref.layer.Layer.validate`): the same beats, value for value. Without
+    ``operands`` the beats' ``x`` and ``w`` have no lanes (``(beats, 0)``): for a caller that
+    has the packed words already (:func:`layer_words`) and reads the operands from the layer
+    (:class:`LayerStimulus`)."""
     n, k = layer.x.shape
     c = layer.w.shape[0]
     lanes = config.lanes
@@ -77,10 +80,13 @@ def layer_beats(config: QmacConfig, layer: Layer) -> BeatStream:
             a = np.concatenate([a, np.zeros((a.shape[0], pad), a.dtype)], axis=1)
         return a.reshape(a.shape[0], per_job, lanes)
 
-    x, w = padded(layer.x), padded(layer.w)
     beats = n * c * per_job
-    xb = np.broadcast_to(x[:, None], (n, c, per_job, lanes)).reshape(beats, lanes)
-    wb = np.broadcast_to(w[None], (n, c, per_job, lanes)).reshape(beats, lanes)
+    if operands:
+        x, w = padded(layer.x), padded(layer.w)
+        xb = np.broadcast_to(x[:, None], (n, c, per_job, lanes)).reshape(beats, lanes)
+        wb = np.broadcast_to(w[None], (n, c, per_job, lanes)).reshape(beats, lanes)
+    else:
+        xb = wb = np.empty((beats, 0), np.int8)
     pos = np.broadcast_to(np.arange(per_job), (n * c, per_job)).reshape(-1)
     fields = {"x": xb, "w": wb, "first": pos == 0, "last": pos == per_job - 1}
     for name in JOB_FIELDS:
@@ -122,19 +128,36 @@ def layer_words(config: QmacConfig, layer: Layer) -> np.ndarray | None:
     return out.reshape(n * c * per_job, 4 * words).view("<u4")
 
 
-def layer_of(arrays: dict[str, np.ndarray]) -> Layer:
-    """The layer of a layer request (not validated: :func:`decode` does that)."""
-    return _layer(arrays)
+@dataclasses.dataclass
+class LayerStimulus(Stimulus):
+    """A layer's jobs whose beats may carry no operands: a failure report reads job ``j``'s
+    ``x`` and ``w`` from the layer (row ``j // C``, channel ``j % C``)."""
+
+    layer: Layer | None = None
+
+    def job_detail(self, j: int, max_elems: int = 64) -> dict:
+        d = super().job_detail(j, max_elems)
+        n, c = divmod(int(j), self.layer.c)
+        d["x"] = [int(v) for v in np.asarray(self.layer.x[n])[:max_elems]]
+        d["w"] = [int(v) for v in np.asarray(self.layer.w[c])[:max_elems]]
+        return d
 
 
-def decode(config: QmacConfig, arrays: dict[str, np.ndarray]) -> tuple[Stimulus, JobResult]:
-    """The stimulus and the expected results of a request (a layer is validated, then made
-    into beats in its own narrow types; given beats are validated as beats)."""
+def decode(config: QmacConfig, arrays: dict[str, np.ndarray]
+           ) -> tuple[Stimulus, JobResult, np.ndarray | None]:
+    """The stimulus, the expected results and the packed beat words (None: the player packs
+    them) of a request. A layer is validated, then made into beats in its own narrow types
+    (with byte lanes: its words written straight from the operands, its beats without them);
+    given beats are validated as beats."""
+    words = None
     if "layer.x" in arrays:
         layer = _layer(arrays)
         layer.validate(config)
-        stim = Stimulus(config, layer_beats(config, layer), np.full(layer.n * layer.c, layer.k),
-                        np.full(layer.n * layer.c, KINDS.index("vectors"), np.int8))
+        words = layer_words(config, layer)
+        m = layer.n * layer.c
+        stim = LayerStimulus(config, layer_beats(config, layer, operands=words is None),
+                             np.full(m, layer.k), np.full(m, KINDS.index("vectors"), np.int8),
+                             layer=layer)
     else:
         stim = from_beats(config, _take("beats", BeatStream, arrays))
         stim.validate()
@@ -142,7 +165,7 @@ def decode(config: QmacConfig, arrays: dict[str, np.ndarray]) -> tuple[Stimulus,
     if len(expected.y) != stim.n_jobs:
         raise ValueError(f"the request has {stim.n_jobs} jobs but {len(expected.y)} expected "
                          f"results")
-    return stim, expected
+    return stim, expected, words
 
 
 def predict_layer(layer: Layer, config: QmacConfig) -> JobResult:

@@ -16,6 +16,7 @@ from pyref.config import named_config
 from pyref.layer import Layer
 from tb.batch import pack
 from tb.shared.packing import pack_fields
+from tb.shared.stimulus import from_layer
 from tb.stream import request
 
 TFLITE_16X8 = named_config("tflite").replace(in_bits=16, acc_bits=64, bias_bits=64, mult_bits=16,
@@ -39,19 +40,28 @@ def test_layer_beats_are_layer_to_beats(config, n, k, c):
     expected = request.predict_layer(layer, config)
     # through the channel's types: each array compacted, as the request sends it
     arrays = {name: np.array(v) for name, v in request.layer_arrays(layer, expected).items()}
-    stim, exp = request.decode(config, arrays)
+    stim, exp, words = request.decode(config, arrays)
     ref = layer_to_beats(layer, config)
+    full = request.layer_beats(config, request._layer(arrays))
     for f in dataclasses.fields(BeatStream):
-        got, want = getattr(stim.stream, f.name), getattr(ref, f.name)
+        got, want = getattr(full, f.name), getattr(ref, f.name)
         assert got.shape == want.shape, f.name
         np.testing.assert_array_equal(got.astype(np.int64), want.astype(np.int64), err_msg=f.name)
-    assert stim.stream.x.dtype.itemsize <= 2                  # kept narrow
+    assert full.x.dtype.itemsize <= 2                         # kept narrow
     cut = np.zeros(len(ref), bool)
-    np.testing.assert_array_equal(pack.pack_beats(stim.stream, config, cut),
+    np.testing.assert_array_equal(pack.pack_beats(full, config, cut),
                                   pack.pack_beats(ref, config, cut))
+    # the request's own beats (framing and job values; the operands are in the words)
+    for name in ("first", "last", "bias", "mult", "shift", "out_zp", "act_min", "act_max"):
+        np.testing.assert_array_equal(getattr(stim.stream, name).astype(np.int64),
+                                      getattr(ref, name).astype(np.int64), err_msg=name)
     np.testing.assert_array_equal(pack.pack_jobs(stim.stream, config), pack.pack_jobs(ref, config))
     # the words written straight from the operands are pack_beats' words
-    np.testing.assert_array_equal(request.layer_words(config, layer), pack.pack_beats(ref, config, cut))
+    np.testing.assert_array_equal(words, pack.pack_beats(ref, config, cut))
+    # a failure report shows the same job inputs as one made from the full beats
+    plain = from_layer(config, layer)
+    for j in (0, n * c // 2, n * c - 1):
+        assert stim.job_detail(j) == plain.job_detail(j)
     np.testing.assert_array_equal(exp.y, expected.y)
 
 
