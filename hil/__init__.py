@@ -2,7 +2,7 @@
 
 Import an int8 or 16x8 TFLite model (:mod:`hil.tflite_import`), run it with every
 multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, SVDF's
-two stages) on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the
+two stages, the gate FCs of UNIDIRECTIONAL_SEQUENCE_LSTM) on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the
 other operators in numpy (:mod:`hil.kernels`, :mod:`hil.network`), and check it three ways:
 backend vs pyref per layer, every layer and the outputs vs the TFLite Micro interpreter
 (:mod:`hil.oracle`).

@@ -16,7 +16,7 @@ from .network import run_network
 from .oracle import run_tflm
 from .report import compare_with_oracle, layer_table, verdict
 from .tflite_graph import TfliteImportError
-from .tflite_import import import_model
+from .tflite_import import config_name, import_model
 
 
 def _model_path(spec: str, build_dir: str) -> Path:
@@ -62,7 +62,7 @@ def cmd_run(args) -> int:
 
 def _run_model(args, model, backend) -> int:
     print(f"backend: {getattr(backend, 'description', backend.name)}  "
-          f"config: tflite ({model.config.describe()})")
+          + "; ".join(f"config: {config_name(c)} ({c.describe()})" for c in model.configs()))
     inputs = random_inputs(model.graph, args.n, args.seed)
     print(f"inputs: {args.n} random int8 vectors, seed {args.seed}", flush=True)
     if backend.name == "rtl":

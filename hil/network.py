@@ -172,6 +172,7 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
     cycles: int | None = 0
     beats = 0
     wall = 0.0
+    rows = None
     while True:
         if vector_dir is not None and len(layers) == 1:
             save_layer_vectors(vector_dir, step, layers[0], config, vector_rows)
@@ -194,7 +195,8 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
         cycles = None if cycles is None or any(c is None for c in step_cycles) else cycles + sum(step_cycles)
         beats += sum(layer.n * layer.c * -(-layer.k // config.lanes) for layer in layers)
         wall += sum(r.wall for r in results)
-        rows = layers[0].n
+        if rows is None:
+            rows = layers[0].n       # the first stage's rows (an LSTM's: every time step)
         try:
             config, layers = stages.send(ys)
         except StopIteration as done:

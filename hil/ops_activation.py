@@ -296,22 +296,26 @@ class HardSwish(SoftwareOp):
 
 
 class LeakyRelu(SoftwareOp):
-    """LEAKY_RELU int8 (``QuantizeLeakyRelu``): one multiplier for x >= 0, one for x < 0."""
+    """LEAKY_RELU int8 and int16 (``QuantizeLeakyRelu``): one multiplier for x >= 0, one for
+    x < 0, each ``MultiplyByQuantizedMultiplier`` of ``x - zp_in``, plus ``zp_out``, clamped."""
 
     names = ("LEAKY_RELU",)
-    summary = "leaky relu (two requantizations)"
+    summary = "int8/int16 leaky relu (two requantizations)"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("INT8",))
-        self.need_types("output", y, ("INT8",))
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, ("INT8", "INT16"))
         s_in, self.in_zp = self.need_per_tensor("input", x)
         s_out, self.out_zp = self.need_per_tensor("output", y)
-        alpha = np.float32(op.options.alpha if op.options is not None else 0.2)
-        s_in, s_out = np.float32(s_in), np.float32(s_out)
-        self.alpha = quantize_multiplier(float(np.float32(s_in * alpha / s_out)))
-        self.identity = quantize_multiplier(float(np.float32(s_in / s_out)))
+        alpha = float(np.float32(op.options.alpha if op.options is not None else 0.2))
+        s_in, s_out = float(np.float32(s_in)), float(np.float32(s_out))
+        # TFLite Micro's source writes these products in float32, but the interpreter in the
+        # wheel follows the double products: on scales where the two give multipliers one
+        # unit apart, its int16 outputs differ by one from the float32 rule (see the tests).
+        self.alpha = quantize_multiplier(s_in * alpha / s_out)
+        self.identity = quantize_multiplier(s_in / s_out)
         self.dtype = y.dtype
 
     def run(self, inputs):

@@ -1,4 +1,4 @@
-"""Elementwise arithmetic in numpy, bit-exact with TFLite Micro's integer kernels: MUL (int8,
+"""Elementwise arithmetic in numpy, bit-exact with TFLite Micro's integer kernels: MUL (int8 and int16,
 ``reference_integer_ops::Mul``: one requantization of the product of the offset inputs) and SUB
 (int8 and int16, ``reference_integer_ops::Sub``: both inputs rescaled to a common scale after a
 left shift, subtracted, requantized, as ADD does). Both broadcast as TFLite does."""
@@ -28,17 +28,19 @@ def _operands(inputs: list[Value]) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 class Mul(SoftwareOp):
-    """MUL of two int8 tensors: ``zp_y + MBQM((a - zp_a) * (b - zp_b), M, s)``, clamped, with
+    """MUL of two int8 or two int16 tensors: ``zp_y + MBQM((a - zp_a) * (b - zp_b), M, s)``, clamped, with
     ``(M, s)`` from ``double(s_a) * double(s_b) / double(s_y)``."""
 
     names = ("MUL",)
-    summary = "int8 elementwise multiply"
+    summary = "int8/int16 elementwise multiply"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         a, b, y = self.ins[0], self.ins[1], self.outs[0]
-        for which, t in (("first input", a), ("second input", b), ("output", y)):
-            self.need_types(which, t, ("INT8",))
+        self.need_types("first input", a, ("INT8", "INT16"))
+        for which, t in (("second input", b), ("output", y)):
+            self.need_types(which, t, (a.type_name,))
+        self.dtype = y.dtype
         sa, self.zpa = self.need_per_tensor("first input", a)
         sb, self.zpb = self.need_per_tensor("second input", b)
         sy, self.zpy = self.need_per_tensor("output", y)
@@ -46,7 +48,7 @@ class Mul(SoftwareOp):
             float(np.float32(sa)) * float(np.float32(sb)) / float(np.float32(sy)))
         try:
             self.act = activation_range(op.options.fusedActivationFunction if op.options else 0,
-                                        sy, self.zpy)
+                                        sy, self.zpy, 8 * self.dtype.itemsize)
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
 
@@ -54,7 +56,7 @@ class Mul(SoftwareOp):
         a, b, batched = _operands(inputs)
         y = multiply_by_quantized_multiplier((a - self.zpa) * (b - self.zpb), self.mult,
                                              self.shift) + self.zpy
-        return [Value(np.clip(y, *self.act).astype(np.int8), batched)]
+        return [Value(np.clip(y, *self.act).astype(self.dtype), batched)]
 
 
 class Sub(Add):

@@ -9,7 +9,7 @@ import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier, std_round
 
-from .software_base import SoftwareOp, Value
+from .software_base import SoftwareOp, Value, clip_to
 
 
 def _sample_axis(v: Value, axis: int, rank: int) -> int:
@@ -99,17 +99,17 @@ def mean_multiplier(mult: int, shift: int, count: int) -> tuple[int, int]:
 
 
 class Mean(SoftwareOp):
-    """MEAN of int8 over constant axes: ``zp_out + MBQM(sum(x - zp_in), M', s')`` clamped, with
+    """MEAN of int8 or int16 over constant axes: ``zp_out + MBQM(sum(x - zp_in), M', s')`` clamped, with
     ``(M', s')`` from ``s_in / s_out`` and the element count (:func:`mean_multiplier`)."""
 
     names = ("MEAN",)
-    summary = "int8 mean (integer rescale with the count folded in)"
+    summary = "int8/int16 mean (integer rescale with the count folded in)"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("INT8",))
-        self.need_types("output", y, ("INT8",))
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, (x.type_name,))
         s_in, self.zp_in = self.need_per_tensor("input", x)
         s_out, self.zp_out = self.need_per_tensor("output", y)
         a = self.ins[1]
@@ -122,6 +122,7 @@ class Mean(SoftwareOp):
         m, s = quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
         self.mult, self.shift = mean_multiplier(m, s, count)
         self.out_shape = y.shape
+        self.dtype = y.dtype
 
     def run(self, inputs):
         v = inputs[0]
@@ -129,7 +130,7 @@ class Mean(SoftwareOp):
         total = (v.array.astype(np.int64) - self.zp_in).sum(axis=tuple(d + off for d in self.axes))
         y = multiply_by_quantized_multiplier(total, self.mult, self.shift) + self.zp_out
         lead = (y.shape[0],) if v.batched else ()
-        return [Value(np.clip(y, -128, 127).astype(np.int8).reshape(lead + self.out_shape), v.batched)]
+        return [Value(clip_to(y, self.dtype).reshape(lead + self.out_shape), v.batched)]
 
 
 def nearest_index(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> np.ndarray:

@@ -36,8 +36,10 @@ def compare_with_oracle(run: NetworkRun, oracle: OracleResult, output_names: lis
     too, since TFLite Micro's DEQUANTIZE is reproduced exactly)."""
     for layer, t in zip(run.layers, dense_output_tensors):
         if t in oracle.tensors and t in run.tensors:
-            got = run.tensors[t].array.reshape(layer.n, layer.c).astype(np.int64)
-            exp = oracle.tensors[t].reshape(layer.n, layer.c).astype(np.int64)
+            # (rows, channels) of the operator's output tensor: its last axis is the channels
+            got_a = run.tensors[t].array
+            got = got_a.reshape(-1, got_a.shape[-1]).astype(np.int64)
+            exp = oracle.tensors[t].reshape(got.shape).astype(np.int64)
             layer.tflm_mismatches, layer.tflm_first = first_mismatch(got, exp)
     checks = []
     for name, got_v, exp in zip(output_names, run.outputs, oracle.outputs):

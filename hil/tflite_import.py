@@ -25,13 +25,15 @@ from .kernels import SOFTWARE_OPS
 from .software_base import SoftwareOp, UnsupportedOpError, Value
 from .tflite_depthwise import DepthwiseSpec, lower_depthwise
 from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
+from .tflite_lstm import LstmSpec, lower_lstm  # noqa: F401
 from .tflite_svdf import SvdfSpec, lower_svdf
 from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
                               datapath_multipliers, fold_bias, read_operands)
 from .tflite_params import Padding2D, window_padding
 from .tflite_windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
 
-DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF")
+DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF",
+                "UNIDIRECTIONAL_SEQUENCE_LSTM")
 """Operators that run on the datapath (the dense backend)."""
 
 @dataclasses.dataclass
@@ -175,7 +177,7 @@ class Step:
     """One operator of the plan: on the datapath (``dense``) or in software (``kernel``)."""
 
     op: OpSpec
-    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | None = None
+    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | LstmSpec | None = None
     kernel: SoftwareOp | None = None
 
     @property
@@ -195,16 +197,36 @@ class ImportedModel:
     def dense_steps(self) -> list[Step]:
         return [s for s in self.steps if s.dense is not None]
 
+    def configs(self) -> list[QmacConfig]:
+        """Every datapath config the model's layers use (an SVDF's two stages each), in order."""
+        out: list[QmacConfig] = []
+        for s in self.dense_steps:
+            for c in _spec_configs(s.dense):
+                if c not in out:
+                    out.append(c)
+        return out
+
     def op_table(self) -> list[tuple[str, int, str]]:
-        """``(op name, count, where it runs)`` for each operator the model uses."""
+        """``(op name, count, where it runs)`` for each operator the model uses (a datapath
+        operator lists every config its layers use)."""
         rows: dict[str, list[Any]] = {}
         for s in self.steps:
             if s.op.name not in rows:
-                how = (f"datapath (dense backend, config '{_config_name(s.dense.config)}')" if s.dense
-                       else f"software (numpy: {s.kernel.summary})")
-                rows[s.op.name] = [s.op.name, 0, how]
+                rows[s.op.name] = [s.op.name, 0, [] if s.dense else s.kernel.summary]
             rows[s.op.name][1] += 1
-        return [tuple(r) for r in rows.values()]
+            if s.dense:
+                for c in _spec_configs(s.dense):
+                    if config_name(c) not in rows[s.op.name][2]:
+                        rows[s.op.name][2].append(config_name(c))
+        table = []
+        for name, count, how in rows.values():
+            if isinstance(how, list):
+                label = "config" if len(how) == 1 else "configs"
+                how = f"datapath (dense backend, {label} {', '.join(repr(h) for h in how)})"
+            else:
+                how = f"software (numpy: {how})"
+            table.append((name, count, how))
+        return table
 
     def describe_ops(self) -> str:
         lines = [f"{self.graph.name}: {len(self.steps)} operators, "
@@ -214,12 +236,22 @@ class ImportedModel:
         return "\n".join(lines)
 
 
-def _config_name(config: QmacConfig) -> str:
+def _spec_configs(spec) -> tuple[QmacConfig, ...]:
+    return tuple(getattr(spec, "configs", (spec.config,)))
+
+
+def config_name(config: QmacConfig) -> str:
+    """The config's name (``tflite``, ``tflite16x8``, a named config), or ``tflite`` with the
+    fields that differ (an SVDF's or LSTM's widened stages), else its description."""
     if config == TFLITE_16X8_CONFIG:
         return "tflite16x8"
     for name, c in NAMED_CONFIGS.items():
         if c == config:
             return name
+    diff = [f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config)
+            if getattr(config, f.name) != getattr(TFLITE_CONFIG, f.name)]
+    if len(diff) <= 3:
+        return f"tflite+{','.join(diff)}"
     return config.describe()
 
 
@@ -237,6 +269,8 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
         try:
             if op.name == "SVDF":
                 steps.append(Step(op, dense=lower_svdf(op, graph)))
+            elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+                steps.append(Step(op, dense=lower_lstm(op, graph)))
             elif op.name == "DEPTHWISE_CONV_2D":
                 steps.append(Step(op, dense=lower_depthwise(op, graph, config)))
             elif op.name in DATAPATH_OPS:

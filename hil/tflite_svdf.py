@@ -61,6 +61,11 @@ class SvdfSpec:
     out_dtype: np.dtype = np.dtype(np.int8)
 
     @property
+    def configs(self) -> tuple[QmacConfig, QmacConfig]:
+        """The feature stage's config, then the time stage's."""
+        return self.feature_config, self.time_config
+
+    @property
     def units(self) -> int:
         return self.bias.shape[0]
 

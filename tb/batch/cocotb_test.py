@@ -77,7 +77,7 @@ def play_stream(stim, cut_jobs) -> tuple:
 
 
 async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
-                   detail: dict) -> tuple[dict, str | None]:
+                   detail: dict, beat_words: np.ndarray | None = None) -> tuple[dict, str | None]:
     """Play and check every batch; returns the handshake events and the first handshake or
     timing failure (None when there was none)."""
     config, stim, sb = session.config, session.stim, session.scoreboard
@@ -86,7 +86,9 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     player = BatchPlayer(dut, transport)
     patterns = PatternSource(job.idle, job.ready, rng)
     stream, cut = play_stream(stim, session.cut_jobs)
-    beats = pack.pack_beats(stream, config, cut)
+    # Words packed by the caller are the stream's own when no reset cuts a job.
+    beats = (beat_words if beat_words is not None and not cut.any()
+             else pack.pack_beats(stream, config, cut))
     jobs = pack.pack_jobs(stim.stream, config)   # every job, cut ones too
     bbits, jbits = pack.beat_bits(config), pack.job_bits(config)
     batches = plan.split(stream, batch_beats(job.sim, patterns.full_speed), cut=cut)
@@ -125,10 +127,12 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     return {**checker.events, "exact_after_reset": checker.exact_after_reset()}, None
 
 
-async def run_job(dut, job: SimJob, *, stim=None, expected=None) -> tuple[SimReport, Scoreboard]:
+async def run_job(dut, job: SimJob, *, stim=None, expected=None,
+                  beat_words=None) -> tuple[SimReport, Scoreboard]:
     """Play and check every beat of ``job`` on ``dut`` (a ``qmac_batch_tb``); save its report to
     ``job.results`` when it names a file (with ``batch-result.json`` beside it). ``stim`` and
-    ``expected`` play given jobs against a given prediction (:func:`tb.shared.prepare.prepare`).
+    ``expected`` play given jobs against a given prediction (:func:`tb.shared.prepare.prepare`);
+    ``beat_words`` are ``stim``'s beats already packed (:func:`tb.batch.pack.pack_beats`).
     Returns the report and the scoreboard, which holds what the DUT output for each job."""
     session = prepare(job, stim=stim, expected=expected)
     # The patterns draw from their own stream; the stimulus is the per-cycle run's.
@@ -139,7 +143,7 @@ async def run_job(dut, job: SimJob, *, stim=None, expected=None) -> tuple[SimRep
     error = None
     t0 = time.perf_counter()
     try:
-        events, error = await play_all(dut, session, job, rng, detail)
+        events, error = await play_all(dut, session, job, rng, detail, beat_words)
     except Exception as exc:  # a transport or wrapper failure: report it, do not hide it
         error = f"{type(exc).__name__}: {exc}"
         dut._log.error("%s", traceback.format_exc())

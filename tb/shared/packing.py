@@ -36,6 +36,14 @@ def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
             as_bytes[:, off // 8: off // 8 + raw.shape[1]] = raw
             off += bits * cols.shape[1]
             continue
+        if bits < 8 and off // 8 == (off + bits * cols.shape[1] - 1) // 8 and n:
+            # Small fields inside one byte (the beat markers): OR their bits into that byte.
+            byte = as_bytes[:, off // 8]
+            for c in range(cols.shape[1]):
+                u = cols[:, c].astype(np.uint8) & np.uint8((1 << bits) - 1)
+                byte |= u << np.uint8(off % 8)
+                off += bits
+            continue
         for c in range(cols.shape[1]):
             col = cols[:, c]
             u = col.astype(np.int64).view(np.uint64) if col.dtype != np.uint64 else col

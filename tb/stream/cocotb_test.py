@@ -23,6 +23,9 @@ from tb.shared.job import SimJob
 from . import request
 from .channel import SERVER_ENV, Channel, ChannelClosed
 
+PROFILE_ENV = "QMAC_TB_STREAM_PROFILE"
+"""When set, the simulator side runs under cProfile and writes its stats to this path."""
+
 
 @cocotb.test()
 async def qmac_stream(dut):
@@ -32,6 +35,12 @@ async def qmac_stream(dut):
     sock.connect(address)
     channel = Channel(sock)
     served = 0
+    profile = None
+    if os.environ.get(PROFILE_ENV):            # profile the simulator side (docs/hil.md)
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     try:
         while True:
             try:
@@ -42,8 +51,10 @@ async def qmac_stream(dut):
                 break
             try:
                 job = SimJob.from_json(message["job"])
-                stim, expected = request.decode(job.qmac_config(), arrays)
-                report, sb = await run_job(dut, job, stim=stim, expected=expected)
+                config = job.qmac_config()
+                stim, expected, words = request.decode(config, arrays)
+                report, sb = await run_job(dut, job, stim=stim, expected=expected,
+                                           beat_words=words)
                 channel.send({"ok": True, "report": report.to_json()},
                              {"y": sb.got_y, "sat": sb.got_sat, "produced": sb.produced(),
                               "cycle": sb.out_cycle})
@@ -54,4 +65,7 @@ async def qmac_stream(dut):
             served += 1
     finally:
         sock.close()
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ[PROFILE_ENV])
     dut._log.info("qmac stream: served %d run(s)", served)

@@ -192,3 +192,26 @@ def test_int16_activations_with_a_zero_point_are_refused():
                        match=r"op 0 \(FULLY_CONNECTED\): int16 activations must have zero point 0 "
                              r"\(input 3, output 0\)"):
         import_model(data)
+
+
+def test_cli_prints_the_config_each_layer_uses(tmp_path, capsys):
+    """A 16x8 model runs on ``tflite16x8``: the plan and the backend line name that config
+    (not ``tflite``); an SVDF names both of its stages' configs."""
+    from hil.cli import main
+
+    path = tmp_path / "audio16x8.tflite"
+    path.write_bytes(audio_16x8_model())
+    assert main(["run", str(path), "--n", "4", "--no-progress", "--backend", "pyref"]) == 0
+    out = capsys.readouterr().out
+    assert "CONV_2D            x1   datapath (dense backend, config 'tflite16x8')" in out
+    assert f"config: tflite16x8 ({TFLITE_16X8_CONFIG.describe()})" in out
+    assert "config: tflite (" not in out
+    svdf = import_model(svdf_bytes())
+    assert [c.out_bits for c in svdf.configs()] == [16, 8]
+    assert "configs 'tflite+out_bits=16', 'tflite+in_bits=16,w_bits=16'" in svdf.describe_ops()
+
+
+def svdf_bytes() -> bytes:
+    from test_svdf import svdf_model
+
+    return svdf_model()

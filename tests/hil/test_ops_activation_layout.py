@@ -15,6 +15,7 @@ from hil.ops_layout import mean_multiplier
 from hil.software_ops import UnsupportedOpError
 from hil.tflite_build import ModelBuilder
 from hil.tflite_import import import_model
+from pyref.tflite_math import quantize_multiplier
 
 
 def ours_and_tflm(data: bytes, inputs: list[np.ndarray] | None = None, n: int = 3, seed: int = 0):
@@ -97,11 +98,11 @@ def test_leaky_relu_by_hand():
 
 
 def binary(op: str, shape_a, shape_b, shape_y, act="NONE", scales=(0.05, 0.031, 0.07),
-           zps=(-4, 7, 2)) -> bytes:
+           zps=(-4, 7, 2), typ="INT8") -> bytes:
     b = ModelBuilder()
-    a = b.tensor("a", shape_a, "INT8", scale=scales[0], zero_point=zps[0])
-    c = b.tensor("b", shape_b, "INT8", scale=scales[1], zero_point=zps[1])
-    y = b.tensor("y", shape_y, "INT8", scale=scales[2], zero_point=zps[2])
+    a = b.tensor("a", shape_a, typ, scale=scales[0], zero_point=zps[0])
+    c = b.tensor("b", shape_b, typ, scale=scales[1], zero_point=zps[1])
+    y = b.tensor("y", shape_y, typ, scale=scales[2], zero_point=zps[2])
     b.op(op, [a, c], [y], fused_activation=act)
     return b.build([a, c], [y])
 
@@ -158,16 +159,19 @@ def test_pad_matches_tflm_with_the_zero_point():
 @pytest.mark.parametrize("axes,keep,s_out,zp_out", [
     ([1, 2], True, 0.05, -4), ([1, 2], False, 0.02, 10), ([-1], True, 0.07, 0),
     ([1], False, 0.05, -4), ([1, 3], True, 0.011, -30), ([2], True, 0.03, 5)])
-def test_mean_matches_tflm(axes, keep, s_out, zp_out):
+@pytest.mark.parametrize("typ", ["INT8", "INT16"])
+def test_mean_matches_tflm(axes, keep, s_out, zp_out, typ):
     shape = [1, 5, 6, 4]
     reduced = [a % 4 for a in axes]
     out = [1 if i in reduced else d for i, d in enumerate(shape)]
     if not keep:
         out = [d for i, d in enumerate(shape) if i not in reduced]
     b = ModelBuilder()
-    x = b.tensor("x", shape, "INT8", scale=0.05, zero_point=-4)
+    # int16 activations are symmetric in TFLite (zero point 0), on a finer scale
+    f = 1 if typ == "INT8" else 1 / 256
+    x = b.tensor("x", shape, typ, scale=0.05 * f, zero_point=-4 if typ == "INT8" else 0)
     ax = b.tensor("axis", (len(axes),), "INT32", data=np.array(axes))
-    y = b.tensor("y", out, "INT8", scale=s_out, zero_point=zp_out)
+    y = b.tensor("y", out, typ, scale=s_out * f, zero_point=zp_out if typ == "INT8" else 0)
     b.op("MEAN", [x, ax], [y], keepDims=keep)
     ours, theirs = ours_and_tflm(b.build([x], [y]), n=40)
     np.testing.assert_array_equal(ours, theirs)
@@ -197,9 +201,49 @@ def test_resize_nearest_neighbor_matches_tflm(in_hw, out_hw, align, half):
         assert (ours[0, 0, :, :, 0] == np.repeat(np.repeat(xs[0, 0, :, :, 0], 2, 0), 2, 1)).all()
 
 
-def test_int16_leaky_relu_is_refused_naming_the_operator():
-    with pytest.raises(UnsupportedOpError, match=r"op 0 \(LEAKY_RELU\): input tensor is INT16"):
-        import_model(unary("LEAKY_RELU", "INT16", 0.001, 0, 0.001, 0, alpha=0.2))
+ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256)
+
+
+@pytest.mark.parametrize("alpha,s_in,s_out", [(0.2, 0.001, 0.001), (0.1, 0.0005, 0.001),
+                                              (1.5, 0.001, 0.002), (0.37, 0.00123, 0.00077)])
+def test_int16_leaky_relu_matches_tflm_on_every_input(alpha, s_in, s_out):
+    data = unary("LEAKY_RELU", "INT16", s_in, 0, s_out, 0, shape=(256, 256), alpha=alpha)
+    ours, theirs = ours_and_tflm(data, [ALL_INT16])
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_leaky_relu_multipliers_follow_the_double_products():
+    """On 0.00123 * 0.37 / 0.00077 the float32 product and the double product give multipliers
+    9 units apart; TFLite Micro's int16 outputs at x = -29740, -17844, -5948 are those of the
+    double one (one less than the float32 rule's -17577, -10546, -3515)."""
+    data = unary("LEAKY_RELU", "INT16", 0.00123, 0, 0.00077, 0, shape=(1, 3), alpha=0.37)
+    x = np.array([[[-29740, -17844, -5948]]], np.int16)
+    ours, theirs = ours_and_tflm(data, [x])
+    assert ours.ravel().tolist() == [-17578, -10547, -3516] == theirs.ravel().tolist()
+    spec = import_model(data).steps[0].kernel
+    s_in, alpha, s_out = (float(np.float32(v)) for v in (0.00123, 0.37, 0.00077))
+    assert spec.alpha == quantize_multiplier(s_in * alpha / s_out)
+    assert spec.alpha != quantize_multiplier(float(np.float32(np.float32(s_in) * np.float32(alpha)
+                                                              / np.float32(s_out))))
+
+
+@pytest.mark.parametrize("shape_b,act", [((1, 4, 4, 3), "NONE"), ((1, 1, 1, 3), "RELU")])
+def test_int16_mul_matches_tflm(shape_b, act):
+    data = binary("MUL", (1, 4, 4, 3), shape_b, (1, 4, 4, 3), act, typ="INT16",
+                  scales=(0.0004, 0.0003, 0.002), zps=(0, 0, 0))
+    ours, theirs = ours_and_tflm(data, n=8)
+    np.testing.assert_array_equal(ours, theirs)
+    assert len(np.unique(theirs)) > 100
+
+
+def test_int16_mul_by_hand():
+    # real scale 2^-8 * 2^-8 / 2^-10 = 2^-6: y = round(a * b / 64), ties away from zero
+    data = binary("MUL", (1, 4), (1, 4), (1, 4), typ="INT16", scales=(2 ** -8, 2 ** -8, 2 ** -10),
+                  zps=(0, 0, 0))
+    a = np.array([[[1000, -1000, 32, 30000]]], np.int16)
+    b = np.array([[[3, 7, 1, 30000]]], np.int16)
+    ours, theirs = ours_and_tflm(data, [a, b])
+    assert ours.ravel().tolist() == [47, -109, 1, 32767] == theirs.ravel().tolist()
 
 
 @pytest.mark.parametrize("op", ["ADD", "SUB"])

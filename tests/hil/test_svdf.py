@@ -88,17 +88,17 @@ def test_svdf_on_the_rtl(sim):
     assert run.layers[0].ref_mismatches == 0 and run.layers[0].cycles >= run.layers[0].beats
 
 
-def test_lstm_is_refused_by_name():
-    """UNIDIRECTIONAL_SEQUENCE_LSTM is not implemented: the model is refused before anything
+def test_missing_operator_is_refused_by_name():
+    """BIDIRECTIONAL_SEQUENCE_LSTM is not implemented: the model is refused before anything
     runs, naming the operator and its index."""
     from hil.software_ops import UnsupportedOpError
 
     b = ModelBuilder()
     x = b.tensor("x", (1, 3, 4), "INT8", scale=0.05, zero_point=0)
     y = b.tensor("y", (1, 3, 2), "INT8", scale=0.05, zero_point=0)
-    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x], [y])
+    b.op("BIDIRECTIONAL_SEQUENCE_LSTM", [x], [y])
     with pytest.raises(UnsupportedOpError, match=r"unsupported operator "
-                                                 r"UNIDIRECTIONAL_SEQUENCE_LSTM \(op 0\)"):
+                                                 r"BIDIRECTIONAL_SEQUENCE_LSTM \(op 0\)"):
         import_model(b.build([x], [y]))
 
 

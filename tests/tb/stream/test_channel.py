@@ -9,10 +9,11 @@ import threading
 import numpy as np
 import pytest
 
-from pyref.beats import jobs_to_beats, predict_jobs
+from pyref.beats import jobs_to_beats, layer_to_beats, predict_jobs
 from pyref.config import named_config
 from pyref.layer import Layer
 from pyref.model import run_layer
+from tb.batch import pack
 from tb.stream import request
 from tb.stream.channel import Channel, ChannelClosed
 
@@ -54,12 +55,16 @@ def test_a_layer_request_decodes_to_its_beats_and_the_given_prediction():
     expected = request.predict_layer(layer, cfg)
     assert expected.y.tolist() == run_layer(layer, cfg).y.reshape(-1).tolist()
     expected.y[5] += 1
-    stim, got = request.decode(cfg, request.layer_arrays(layer, expected))
+    arrays = request.layer_arrays(layer, expected)
+    stim, got, words = request.decode(cfg, arrays)
     assert stim.n_jobs == 12 and stim.k.tolist() == [11] * 12
     assert got.y.tolist() == expected.y.tolist()
-    # The decoded beats predict what pyref predicts for the layer (except the planted change).
-    again = predict_jobs(stim.stream, cfg).y
+    # The layer's beats predict what pyref predicts for the layer (except the planted change),
+    # and the request's words are those beats packed.
+    beats = request.layer_beats(cfg, request._layer(arrays))
+    again = predict_jobs(beats, cfg).y
     assert (again != got.y).sum() == 1 and again[5] == got.y[5] - 1
+    np.testing.assert_array_equal(words, pack.pack_beats(layer_to_beats(layer, cfg), cfg))
 
 
 def test_a_beats_request_round_trips():
@@ -67,6 +72,7 @@ def test_a_beats_request_round_trips():
     x = np.tile(np.arange(1, 9), (2, 1))
     stream = jobs_to_beats(cfg, x, -x, bias=[3, -4], shift=2)
     expected = predict_jobs(stream, cfg)
-    stim, got = request.decode(cfg, request.beats_arrays(stream, expected))
+    stim, got, words = request.decode(cfg, request.beats_arrays(stream, expected))
+    assert words is None                      # given beats: the player packs them
     assert (stim.stream.x == stream.x).all() and (stim.stream.bias == stream.bias).all()
     assert got.y.tolist() == expected.y.tolist()
