@@ -21,15 +21,18 @@ Variant ``timing`` keeps cocotb's main loop and generates the clock in the wrapp
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from pyref.config import QmacConfig
 
-from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, cocotb_runner,
-                          simulator_product)
+from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, ccache_dir, cocotb_runner,
+                          keep_shared, shared_dir, shared_files, simulator_product,
+                          verilator_runtime_objects, with_shared_objects)
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
@@ -75,12 +78,22 @@ def make_spec(config: QmacConfig, sim: str, *, variant: str = "fast", waves: boo
                      build_root=Path(build_root or BUILD_ROOT), **kw)
 
 
-def _fast_verilator_runner(variant: str):
+def shared_key(variant: str, spec: BuildSpec) -> dict:
+    """What the shared objects of a batch build (Verilator's runtime, the DPI library) are
+    compiled from, besides the tools (:func:`tb.run.build.shared_dir` adds those)."""
+    return {"harness": f"batch-{variant}", "args": verilator_args(variant), "make": MAKE_FLAGS,
+            "waves": spec.waves, "dpi": hashlib.sha256(DPI_SOURCE.read_bytes()).hexdigest()}
+
+
+def _fast_verilator_runner(variant: str, spec: BuildSpec):
     from cocotb_tools.runner import Verilator
+
+    store = shared_dir(spec, shared_key(variant, spec))
 
     class FastVerilator(Verilator):
         """cocotb's Verilator runner without ``--public-flat-rw`` (visibility comes from the
-        wrapper's metacomments), with the batch main loop and C++ -O2."""
+        wrapper's metacomments), with the batch main loop and C++ -O2, the prebuilt runtime
+        objects copied in and ccache as ``OBJCACHE``."""
 
         def _build_command(self):
             cmds = super()._build_command()
@@ -90,7 +103,7 @@ def _fast_verilator_runner(variant: str):
                             for arg in verilate]
             cmds[0] = verilate
             cmds[1] = [*cmds[1], *MAKE_FLAGS]
-            return cmds
+            return with_shared_objects(cmds, store, Path(self.build_dir), ccache_dir(spec))
 
     return FastVerilator()
 
@@ -98,7 +111,7 @@ def _fast_verilator_runner(variant: str):
 def _runner(variant: str, spec: BuildSpec):
     """A cocotb runner for ``spec.sim`` (the fast Verilator one for ``verilator``)."""
     if spec.sim == "verilator":
-        return _fast_verilator_runner(variant)
+        return _fast_verilator_runner(variant, spec)
     return cocotb_runner(spec)
 
 
@@ -114,12 +127,18 @@ def _compile(variant: str, spec: BuildSpec, runner, build_dir: Path, log: Path) 
         parameters=parameters(spec.config, spec.sim), timescale=("1ns", "1ps"),
         always=True, waves=spec.waves, log_file=str(log))
     if spec.sim == "verilator":
+        key = shared_key(variant, spec)
+        store = shared_dir(spec, key)
         lib = build_dir / DPI_LIB_NAME
-        cc = os.environ.get("CC", "cc")
-        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(DPI_SOURCE)],
-                       check=True)
+        if (store / DPI_LIB_NAME).is_file() and shared_files(store):
+            shutil.copyfile(store / DPI_LIB_NAME, lib)
+        else:
+            cc = os.environ.get("CC", "cc")
+            subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(DPI_SOURCE)],
+                           check=True)
         runner.build(build_args=[*verilator_args(variant), "-LDFLAGS",
                                  f"{lib} -Wl,-rpath,{build_dir}"], **kwargs)
+        keep_shared(store, build_dir, [*verilator_runtime_objects(build_dir), DPI_LIB_NAME], key)
     else:
         runner.build(**kwargs)
 
