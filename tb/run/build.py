@@ -42,6 +42,18 @@ HARNESS_VERSION = 2
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
 ICARUS_ARGS: tuple[str, ...] = ()
 
+QUICK_BUILD_MAX_N = 50_000
+"""Runs of at most this many outputs get the ``quick`` build profile (C++ -O0 for the model:
+1.1 s of CPU instead of 1.6 s at -O2 for the default config); longer runs the ``speed`` one,
+where the faster model pays for its compile. See docs/performance.md."""
+BUILD_PROFILES = ("speed", "quick")
+
+
+def build_profile(n: int | None) -> str:
+    """The build profile for a run of ``n`` outputs: ``quick`` (fast to compile) up to
+    :data:`QUICK_BUILD_MAX_N`, else ``speed`` (fast to run). The one place it is picked."""
+    return "quick" if n is not None and n <= QUICK_BUILD_MAX_N else "speed"
+
 
 def config_name(config: QmacConfig) -> str:
     """The named config equal to ``config``, else ``cfg-<8 hex digits of its JSON>``."""
@@ -82,6 +94,9 @@ class Harness:
     """Further files the build depends on (a DPI library's source, a main loop)."""
     tag: str = ""
     """Appended to the folder name, to keep builds of different harnesses apart."""
+    profiles: tuple[str, ...] = ("speed",)
+    """The build profiles (:data:`BUILD_PROFILES`) whose flags differ for this harness on
+    Verilator; any other profile asked for builds as the first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +109,16 @@ class BuildSpec:
     rtl_dir: Path = RTL_DIR
     waves: bool = False
     build_root: Path = BUILD_ROOT
+    profile: str = "speed"
+    """``speed`` or ``quick`` (:func:`build_profile`); only harnesses that list it in their
+    ``profiles`` build it differently (on Verilator), the others build ``speed``."""
+
+    def __post_init__(self) -> None:
+        if self.profile not in BUILD_PROFILES:
+            raise ValueError(f"profile = {self.profile!r} is not one of "
+                             f"{', '.join(BUILD_PROFILES)}")
+        if self.sim != "verilator" or self.profile not in self.harness.profiles:
+            object.__setattr__(self, "profile", self.harness.profiles[0])
 
     @property
     def toplevel(self) -> str:
@@ -113,6 +138,8 @@ class BuildSpec:
             name += "-rtl" + hashlib.sha256(where).hexdigest()[:6]
         if self.waves:
             name += "-waves"
+        if self.profile != "speed":
+            name += f"-{self.profile}"
         return Path(self.build_root) / self.sim / name
 
     def digest(self) -> str:
@@ -120,7 +147,7 @@ class BuildSpec:
         import cocotb
 
         meta = {"sim": self.sim, "harness": self.harness.name, "toplevel": self.toplevel,
-                "waves": self.waves, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
+                "waves": self.waves, "profile": self.profile, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
                 "simulator": toolchain.simulator_version(self.sim), **self.harness.meta(self)}
         return content_digest([*self.sources, *self.harness.digest_files], meta)
 

@@ -128,3 +128,22 @@ def check_builds(tmp_path, monkeypatch, with_ccache: bool) -> None:
                    for k in ("direct_cache_hit", "preprocessed_cache_hit"))
         assert (hits, after.get("cache_miss", 0) - before.get("cache_miss", 0)) == (2, 0)
         assert (forced.build_dir / "qmac_batch_tb").read_bytes() == exe
+
+
+def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path):
+    from tb.run.build import QUICK_BUILD_MAX_N, build_profile
+
+    assert build_profile(1) == build_profile(QUICK_BUILD_MAX_N) == "quick"
+    assert build_profile(QUICK_BUILD_MAX_N + 1) == build_profile(None) == "speed"
+    quick = make_spec(QmacConfig(), "verilator", build_root=tmp_path, profile="quick")
+    speed = make_spec(QmacConfig(), "verilator", build_root=tmp_path, profile="speed")
+    assert quick.build_dir.name == "default-batch-quick"
+    assert speed.build_dir.name == "default-batch"
+    assert quick.digest() != speed.digest()
+    # Both profiles share Verilator's runtime (same OPT_GLOBAL).
+    assert shared_dir(quick, shared_key("fast", quick)) == shared_dir(speed, shared_key("fast", speed))
+    # Icarus has no profiles: a quick spec is the speed build.
+    icarus = make_spec(QmacConfig(), "icarus", build_root=tmp_path, profile="quick")
+    assert icarus.profile == "speed" and icarus.build_dir.name == "default-batch"
+    with pytest.raises(ValueError, match="profile = 'fastest'"):
+        make_spec(QmacConfig(), "verilator", build_root=tmp_path, profile="fastest")
