@@ -101,8 +101,6 @@ def shared_key(variant: str, spec: BuildSpec) -> dict:
 def _fast_verilator_runner(variant: str, spec: BuildSpec):
     from cocotb_tools.runner import Verilator
 
-    store = shared_dir(spec, shared_key(variant, spec))
-
     class FastVerilator(Verilator):
         """cocotb's Verilator runner without ``--public-flat-rw`` (visibility comes from the
         wrapper's metacomments), with the batch main loop and C++ -O2, the prebuilt runtime
@@ -116,6 +114,7 @@ def _fast_verilator_runner(variant: str, spec: BuildSpec):
                             for arg in verilate]
             cmds[0] = verilate
             cmds[1] = [*cmds[1], *make_flags(spec)]
+            store = shared_dir(spec, shared_key(variant, spec))  # only when compiling
             return with_shared_objects(cmds, store, Path(self.build_dir), ccache_dir(spec))
 
     return FastVerilator()
@@ -129,7 +128,8 @@ def _runner(variant: str, spec: BuildSpec):
 
 
 def _meta(variant: str, spec: BuildSpec) -> dict:
-    return {"variant": variant, "parameters": parameters(spec.config, spec.sim),
+    return {"variant": variant, "profile": spec.profile,
+            "parameters": parameters(spec.config, spec.sim),
             "args": verilator_args(variant) if spec.sim == "verilator" else [],
             "make": make_flags(spec)}
 

@@ -147,7 +147,7 @@ class BuildSpec:
         import cocotb
 
         meta = {"sim": self.sim, "harness": self.harness.name, "toplevel": self.toplevel,
-                "waves": self.waves, "profile": self.profile, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
+                "waves": self.waves, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
                 "simulator": toolchain.simulator_version(self.sim), **self.harness.meta(self)}
         return content_digest([*self.sources, *self.harness.digest_files], meta)
 
@@ -304,8 +304,9 @@ def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
 # first build with a given key leaves copies of them in ``<build_root>/<sim>/_shared/<key>/``;
 # later builds copy them in after Verilator has written the makefiles and before make runs, so
 # make finds them newer than their sources and its makefile, and does not compile them again. The
-# key hashes everything they are compiled from: the Verilator version and install, the C/C++
-# compilers and flag variables, the Verilator and make flags of the harness, waves, and the
+# key hashes everything they are compiled from: the Verilator version and install (path, and
+# the contents of verilated.mk, verilated.h, verilated.cpp), the C/C++ compilers and flag
+# variables, the Verilator and make flags of the harness, waves, and the
 # harness's own sources. Anything else (the model, the main loop) goes through ccache when it is
 # there (:func:`tb.run.toolchain.objcache`).
 
@@ -315,9 +316,12 @@ CCACHE_ROOT_NAME = "ccache"
 
 def shared_dir(spec: "BuildSpec", key: dict) -> Path:
     """The folder of prebuilt objects for ``key`` (a dict of what they are compiled from)."""
+    root = toolchain.verilator_root()
+    kit = [root / "include" / n for n in ("verilated.mk", "verilated.h", "verilated.cpp")
+           if root is not None and (root / "include" / n).is_file()]
     meta = {"sim": spec.sim, "simulator": toolchain.simulator_version(spec.sim),
-            "root": str(toolchain.verilator_root()), "compilers": toolchain.compiler_id(),
-            "version": HARNESS_VERSION, **key}
+            "root": str(root), "kit": content_digest(kit, {}), "version": HARNESS_VERSION,
+            "compilers": toolchain.compiler_id(), **key}
     return Path(spec.build_root) / spec.sim / SHARED_DIR_NAME / content_digest([], meta)[:16]
 
 

@@ -106,7 +106,7 @@ def simulator_version(sim: str) -> str:
 # -- the C++ side of a Verilator build: compiler identity and the optional compiler cache ----------
 
 CCACHE_ENV = "QMAC_CCACHE"
-"""``QMAC_CCACHE=0`` turns the compiler cache off; ``QMAC_CCACHE=/path/to/ccache`` picks a binary."""
+"""``QMAC_CCACHE=0`` turns the compiler cache off; ``QMAC_CCACHE=/path/to/ccache`` picks one."""
 
 
 @functools.lru_cache(maxsize=None)

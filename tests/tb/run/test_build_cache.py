@@ -141,7 +141,8 @@ def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path):
     assert speed.build_dir.name == "default-batch"
     assert quick.digest() != speed.digest()
     # Both profiles share Verilator's runtime (same OPT_GLOBAL).
-    assert shared_dir(quick, shared_key("fast", quick)) == shared_dir(speed, shared_key("fast", speed))
+    assert (shared_dir(quick, shared_key("fast", quick))
+            == shared_dir(speed, shared_key("fast", speed)))
     # Icarus has no profiles: a quick spec is the speed build.
     icarus = make_spec(QmacConfig(), "icarus", build_root=tmp_path, profile="quick")
     assert icarus.profile == "speed" and icarus.build_dir.name == "default-batch"
