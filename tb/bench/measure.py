@@ -33,7 +33,7 @@ import time
 from pyref.config import named_config
 
 from tb.batch.cocotb_test import BATCH_BEATS_ENV
-from tb.run.build import REPO_ROOT
+from tb.run.build import PROFILE_ENV, REPO_ROOT
 from tb.run.runner import run_sim
 from tb.run.toolchain import simulator_missing
 from tb.shared.job import SimJob
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-build-time", action="store_true",
                    help="skip the Verilator build timings (cold, warm runtime, RTL edit)")
     args = p.parse_args(argv)
+    os.environ[PROFILE_ENV] = "speed"  # throughput of the fast model, even in short runs
     sims = [s for s in args.sims.split(",") if not simulator_missing(s)]
     scale = 0.1 if args.quick else 1.0
     load0 = os.getloadavg()

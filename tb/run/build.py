@@ -49,9 +49,21 @@ where the faster model pays for its compile. See docs/performance.md."""
 BUILD_PROFILES = ("speed", "quick")
 
 
+PROFILE_ENV = "QMAC_BUILD_PROFILE"
+"""``QMAC_BUILD_PROFILE=speed`` (or ``quick``) forces a profile whatever N (``make bench`` uses it
+so that short runs measure the fast model)."""
+
+
 def build_profile(n: int | None) -> str:
     """The build profile for a run of ``n`` outputs: ``quick`` (fast to compile) up to
-    :data:`QUICK_BUILD_MAX_N`, else ``speed`` (fast to run). The one place it is picked."""
+    :data:`QUICK_BUILD_MAX_N`, else ``speed`` (fast to run), unless ``$QMAC_BUILD_PROFILE``
+    names one. The one place it is picked."""
+    forced = os.environ.get(PROFILE_ENV, "").strip()
+    if forced:
+        if forced not in BUILD_PROFILES:
+            raise ValueError(f"{PROFILE_ENV} = {forced!r} is not one of "
+                             f"{', '.join(BUILD_PROFILES)}")
+        return forced
     return "quick" if n is not None and n <= QUICK_BUILD_MAX_N else "speed"
 
 

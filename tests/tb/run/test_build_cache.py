@@ -130,8 +130,15 @@ def check_builds(tmp_path, monkeypatch, with_ccache: bool) -> None:
         assert (forced.build_dir / "qmac_batch_tb").read_bytes() == exe
 
 
-def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path):
-    from tb.run.build import QUICK_BUILD_MAX_N, build_profile
+def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path, monkeypatch):
+    from tb.run.build import PROFILE_ENV, QUICK_BUILD_MAX_N, build_profile
+
+    monkeypatch.setenv(PROFILE_ENV, "speed")
+    assert build_profile(10) == "speed"
+    monkeypatch.setenv(PROFILE_ENV, "fast")
+    with pytest.raises(ValueError, match="QMAC_BUILD_PROFILE = 'fast'"):
+        build_profile(10)
+    monkeypatch.delenv(PROFILE_ENV)
 
     assert build_profile(1) == build_profile(QUICK_BUILD_MAX_N) == "quick"
     assert build_profile(QUICK_BUILD_MAX_N + 1) == build_profile(None) == "speed"
