@@ -21,15 +21,18 @@ Variant ``timing`` keeps cocotb's main loop and generates the clock in the wrapp
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from pyref.config import QmacConfig
 
-from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, cocotb_runner,
-                          simulator_product)
+from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, ccache_dir, cocotb_runner,
+                          keep_shared, shared_dir, shared_files, simulator_product,
+                          verilator_runtime_objects, with_shared_objects)
 
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
@@ -46,7 +49,18 @@ VERILATOR_VARIANT = {
     "timing": ("--timing", "-CFLAGS", "-std=c++20"),
 }
 MAKE_FLAGS = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2", "OPT_SLOW=-O1")
-"""C++ optimization of the Verilated model (Verilator's default is -Os)."""
+"""C++ optimization of the Verilated model (Verilator's default is -Os): the ``speed`` profile."""
+MAKE_FLAGS_BY_PROFILE = {
+    "speed": MAKE_FLAGS,
+    "quick": ("OPT_FAST=-O0", "OPT_GLOBAL=-O2", "OPT_SLOW=-O0"),
+}
+"""Make flags per build profile (:func:`tb.run.build.build_profile`). ``OPT_GLOBAL`` (Verilator's
+runtime) is the same in both, so both share one set of prebuilt runtime objects."""
+
+
+def make_flags(spec: BuildSpec) -> tuple[str, ...]:
+    """The make flags of the batch build ``spec`` (by its profile)."""
+    return MAKE_FLAGS_BY_PROFILE[spec.profile]
 
 ICARUS_DEPTHS = {"MAX_BEATS": 16384, "MAX_JOBS": 16384, "MAX_CYCLES": 65536, "PAT_LEN": 65536}
 """Memory depths of the file transport on Icarus; a batch never exceeds them."""
@@ -66,21 +80,31 @@ def verilator_args(variant: str) -> list[str]:
 
 
 def make_spec(config: QmacConfig, sim: str, *, variant: str = "fast", waves: bool = False,
-              rtl_dir: Path | None = None, build_root: Path | None = None) -> BuildSpec:
+              rtl_dir: Path | None = None, build_root: Path | None = None,
+              profile: str = "speed") -> BuildSpec:
     """The build of the batch testbench for ``config`` on ``sim``."""
     if variant not in HARNESSES:
         raise ValueError(f"variant = {variant!r} is not one of {', '.join(HARNESSES)}")
     kw = {} if rtl_dir is None else {"rtl_dir": Path(rtl_dir)}
     return BuildSpec(sim=sim, config=config, harness=HARNESSES[variant], waves=waves,
-                     build_root=Path(build_root or BUILD_ROOT), **kw)
+                     build_root=Path(build_root or BUILD_ROOT), profile=profile, **kw)
 
 
-def _fast_verilator_runner(variant: str):
+def shared_key(variant: str, spec: BuildSpec) -> dict:
+    """What the shared objects of a batch build (Verilator's runtime, the DPI library) are
+    compiled from, besides the tools (:func:`tb.run.build.shared_dir` adds those)."""
+    return {"harness": f"batch-{variant}", "args": verilator_args(variant),
+            "make": [f for f in make_flags(spec) if f.startswith("OPT_GLOBAL=")],
+            "waves": spec.waves, "dpi": hashlib.sha256(DPI_SOURCE.read_bytes()).hexdigest()}
+
+
+def _fast_verilator_runner(variant: str, spec: BuildSpec):
     from cocotb_tools.runner import Verilator
 
     class FastVerilator(Verilator):
         """cocotb's Verilator runner without ``--public-flat-rw`` (visibility comes from the
-        wrapper's metacomments), with the batch main loop and C++ -O2."""
+        wrapper's metacomments), with the batch main loop and C++ -O2, the prebuilt runtime
+        objects copied in and ccache as ``OBJCACHE``."""
 
         def _build_command(self):
             cmds = super()._build_command()
@@ -89,8 +113,9 @@ def _fast_verilator_runner(variant: str):
                 verilate = [str(MAIN_SOURCE) if arg.endswith("verilator.cpp") else arg
                             for arg in verilate]
             cmds[0] = verilate
-            cmds[1] = [*cmds[1], *MAKE_FLAGS]
-            return cmds
+            cmds[1] = [*cmds[1], *make_flags(spec)]
+            store = shared_dir(spec, shared_key(variant, spec))  # only when compiling
+            return with_shared_objects(cmds, store, Path(self.build_dir), ccache_dir(spec))
 
     return FastVerilator()
 
@@ -98,14 +123,15 @@ def _fast_verilator_runner(variant: str):
 def _runner(variant: str, spec: BuildSpec):
     """A cocotb runner for ``spec.sim`` (the fast Verilator one for ``verilator``)."""
     if spec.sim == "verilator":
-        return _fast_verilator_runner(variant)
+        return _fast_verilator_runner(variant, spec)
     return cocotb_runner(spec)
 
 
 def _meta(variant: str, spec: BuildSpec) -> dict:
-    return {"variant": variant, "parameters": parameters(spec.config, spec.sim),
+    return {"variant": variant, "profile": spec.profile,
+            "parameters": parameters(spec.config, spec.sim),
             "args": verilator_args(variant) if spec.sim == "verilator" else [],
-            "make": MAKE_FLAGS}
+            "make": make_flags(spec)}
 
 
 def _compile(variant: str, spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
@@ -115,12 +141,18 @@ def _compile(variant: str, spec: BuildSpec, runner, build_dir: Path, log: Path) 
         parameters=parameters(spec.config, spec.sim), timescale=("1ns", "1ps"),
         always=True, waves=spec.waves, log_file=str(log))
     if spec.sim == "verilator":
+        key = shared_key(variant, spec)
+        store = shared_dir(spec, key)
         lib = build_dir / DPI_LIB_NAME
-        cc = os.environ.get("CC", "cc")
-        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(DPI_SOURCE)],
-                       check=True)
+        if (store / DPI_LIB_NAME).is_file() and shared_files(store):
+            shutil.copyfile(store / DPI_LIB_NAME, lib)
+        else:
+            cc = os.environ.get("CC", "cc")
+            subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(DPI_SOURCE)],
+                           check=True)
         runner.build(build_args=[*verilator_args(variant), "-LDFLAGS",
                                  f"{lib} -Wl,-rpath,{build_dir}"], **kwargs)
+        keep_shared(store, build_dir, [*verilator_runtime_objects(build_dir), DPI_LIB_NAME], key)
     else:
         runner.build(**kwargs)
 
@@ -131,7 +163,8 @@ def _harness(variant: str) -> Harness:
                    meta=functools.partial(_meta, variant), product=simulator_product,
                    toplevel=TOPLEVEL, extra_sources=(WRAPPER,),
                    digest_files=(DPI_SOURCE, MAIN_SOURCE),
-                   tag="batch" if variant == "fast" else f"batch-{variant}")
+                   tag="batch" if variant == "fast" else f"batch-{variant}",
+                   profiles=tuple(MAKE_FLAGS_BY_PROFILE))
 
 
 HARNESSES: dict[str, Harness] = {variant: _harness(variant) for variant in VARIANTS}

@@ -11,7 +11,9 @@ For the default config (8 lanes) and ``lanes32`` it measures, in one run:
 - the ratio ceiling / batch path per simulator;
 - on Verilator at 8 lanes, the batch path on cocotb's own main loop with a ``--timing`` clock,
   and a sweep of the batch size, to show what the design choices buy;
-- the wall time of a warm ``make sim``.
+- the wall time of a warm ``make sim``;
+- the Verilator build seconds: cold, with the shared runtime warm, after a one-line RTL edit
+  (:mod:`tb.bench.build_time`; ``--no-build-time`` skips them).
 
 Full-rate handshake (no idle gaps, no back-pressure, no resets) so the figures are throughput.
 Results go to ``build/bench.json`` and ``build/bench.txt`` as well as the screen.
@@ -31,12 +33,13 @@ import time
 from pyref.config import named_config
 
 from tb.batch.cocotb_test import BATCH_BEATS_ENV
-from tb.run.build import REPO_ROOT
+from tb.run.build import PROFILE_ENV, REPO_ROOT
 from tb.run.runner import run_sim
 from tb.run.toolchain import simulator_missing
 from tb.shared.job import SimJob
 from tb.shared.prepare import prepare
 
+from . import build_time
 from . import native as bench_native
 
 OUT_DIR = REPO_ROOT / "build"
@@ -154,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sims", default="verilator,icarus")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    p.add_argument("--no-build-time", action="store_true",
+                   help="skip the Verilator build timings (cold, warm runtime, RTL edit)")
     args = p.parse_args(argv)
+    os.environ[PROFILE_ENV] = "speed"  # throughput of the fast model, even in short runs
     sims = [s for s in args.sims.split(",") if not simulator_missing(s)]
     scale = 0.1 if args.quick else 1.0
     load0 = os.getloadavg()
@@ -196,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
                                      repeats=2))
     print("  warm make sim ...", flush=True)
     make_sim_wall = warm_make_sim()
+    build_text = "  (not measured)"
+    build_rows: list = []
+    if "verilator" in sims and not args.no_build_time:
+        print("  Verilator build timings ...", flush=True)
+        build_rows = build_time.measure()
+        build_text = build_time.report(build_rows, "quick")
     load1 = os.getloadavg()
     text = "\n".join([
         f"qmac bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average "
@@ -211,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"warm `make sim` (100000 outputs, Verilator, batch, default patterns and resets): "
         f"{make_sim_wall:.1f} s wall",
+        "",
+        build_text,
         f"bench total: {time.perf_counter() - t_start:.0f} s",
     ])
     print()
@@ -220,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     (OUT_DIR / "bench.json").write_text(json.dumps({
         "rows": [dict(dataclasses.asdict(r), beats_per_s=r.beats_per_s,
                       outputs_per_s=r.outputs_per_s) for r in rows + extra],
-        "ratios": ratios, "make_sim_wall_s": make_sim_wall, "load_before": load0,
+        "ratios": ratios, "make_sim_wall_s": make_sim_wall,
+        "builds": [dataclasses.asdict(b) for b in build_rows], "load_before": load0,
         "load_after": load1, "cores": os.cpu_count()}, indent=1))
     print(f"\nwritten: {OUT_DIR / 'bench.txt'}, {OUT_DIR / 'bench.json'}")
     return 0

@@ -42,6 +42,30 @@ HARNESS_VERSION = 2
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
 ICARUS_ARGS: tuple[str, ...] = ()
 
+QUICK_BUILD_MAX_N = 50_000
+"""Runs of at most this many outputs get the ``quick`` build profile (C++ -O0 for the model:
+1.1 s of CPU instead of 1.6 s at -O2 for the default config); longer runs the ``speed`` one,
+where the faster model pays for its compile. See docs/performance.md."""
+BUILD_PROFILES = ("speed", "quick")
+
+
+PROFILE_ENV = "QMAC_BUILD_PROFILE"
+"""``QMAC_BUILD_PROFILE=speed`` (or ``quick``) forces a profile whatever N (``make bench`` uses it
+so that short runs measure the fast model)."""
+
+
+def build_profile(n: int | None) -> str:
+    """The build profile for a run of ``n`` outputs: ``quick`` (fast to compile) up to
+    :data:`QUICK_BUILD_MAX_N`, else ``speed`` (fast to run), unless ``$QMAC_BUILD_PROFILE``
+    names one. The one place it is picked."""
+    forced = os.environ.get(PROFILE_ENV, "").strip()
+    if forced:
+        if forced not in BUILD_PROFILES:
+            raise ValueError(f"{PROFILE_ENV} = {forced!r} is not one of "
+                             f"{', '.join(BUILD_PROFILES)}")
+        return forced
+    return "quick" if n is not None and n <= QUICK_BUILD_MAX_N else "speed"
+
 
 def config_name(config: QmacConfig) -> str:
     """The named config equal to ``config``, else ``cfg-<8 hex digits of its JSON>``."""
@@ -88,6 +112,9 @@ class Harness:
     """Further files the build depends on (a DPI library's source, a main loop)."""
     tag: str = ""
     """Appended to the folder name, to keep builds of different harnesses apart."""
+    profiles: tuple[str, ...] = ("speed",)
+    """The build profiles (:data:`BUILD_PROFILES`) whose flags differ for this harness on
+    Verilator; any other profile asked for builds as the first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +127,16 @@ class BuildSpec:
     rtl_dir: Path = RTL_DIR
     waves: bool = False
     build_root: Path = BUILD_ROOT
+    profile: str = "speed"
+    """``speed`` or ``quick`` (:func:`build_profile`); only harnesses that list it in their
+    ``profiles`` build it differently (on Verilator), the others build ``speed``."""
+
+    def __post_init__(self) -> None:
+        if self.profile not in BUILD_PROFILES:
+            raise ValueError(f"profile = {self.profile!r} is not one of "
+                             f"{', '.join(BUILD_PROFILES)}")
+        if self.sim != "verilator" or self.profile not in self.harness.profiles:
+            object.__setattr__(self, "profile", self.harness.profiles[0])
 
     @property
     def toplevel(self) -> str:
@@ -119,6 +156,8 @@ class BuildSpec:
             name += "-rtl" + hashlib.sha256(where).hexdigest()[:6]
         if self.waves:
             name += "-waves"
+        if self.profile != "speed":
+            name += f"-{self.profile}"
         return Path(self.build_root) / self.sim / name
 
     def digest(self) -> str:
@@ -275,3 +314,97 @@ def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
     for src in rtl_sources(rtl_dir) + rtl_headers(rtl_dir):
         shutil.copy2(src, dest / src.name)
     return dest
+
+
+# -- shared objects: what does not depend on the parameters, compiled once ------------------------
+#
+# Verilator's runtime (verilated.o, verilated_dpi.o, verilated_vpi.o, verilated_threads.o, the
+# trace writers with waves) and a harness's own libraries are the same for every config and every
+# RTL edit: only the model (Vtop__ALL) and the main loop that includes its header change. The
+# first build with a given key leaves copies of them in ``<build_root>/<sim>/_shared/<key>/``;
+# later builds copy them in after Verilator has written the makefiles and before make runs, so
+# make finds them newer than their sources and its makefile, and does not compile them again. The
+# key hashes everything they are compiled from: the Verilator version and install (path, and
+# the contents of verilated.mk, verilated.h, verilated.cpp), the C/C++ compilers and flag
+# variables, the Verilator and make flags of the harness, waves, and the
+# harness's own sources. Anything else (the model, the main loop) goes through ccache when it is
+# there (:func:`tb.run.toolchain.objcache`).
+
+SHARED_DIR_NAME = "_shared"
+CCACHE_ROOT_NAME = "ccache"
+
+
+def shared_dir(spec: "BuildSpec", key: dict) -> Path:
+    """The folder of prebuilt objects for ``key`` (a dict of what they are compiled from)."""
+    root = toolchain.verilator_root()
+    kit = [root / "include" / n for n in ("verilated.mk", "verilated.h", "verilated.cpp")
+           if root is not None and (root / "include" / n).is_file()]
+    meta = {"sim": spec.sim, "simulator": toolchain.simulator_version(spec.sim),
+            "root": str(root), "kit": content_digest(kit, {}), "version": HARNESS_VERSION,
+            "compilers": toolchain.compiler_id(), **key}
+    return Path(spec.build_root) / spec.sim / SHARED_DIR_NAME / content_digest([], meta)[:16]
+
+
+def shared_files(store: Path) -> list[Path]:
+    """The prebuilt files in ``store`` (none when it does not exist yet)."""
+    if not (store / STAMP_NAME).is_file():
+        return []
+    return sorted(p for p in store.iterdir() if p.is_file() and p.name != STAMP_NAME)
+
+
+def keep_shared(store: Path, build_dir: Path, names, key: dict) -> bool:
+    """Copy the files ``names`` of a finished build into ``store`` unless it is already there;
+    True when this call filled it. The store appears whole or not at all (a rename), so a
+    parallel build never sees half of it."""
+    if shared_files(store):
+        return False
+    files = [Path(build_dir) / n for n in names]
+    if not files or not all(f.is_file() for f in files):
+        return False
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store.parent / f".{store.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for f in files:
+        shutil.copyfile(f, tmp / f.name)
+    (tmp / STAMP_NAME).write_text(json.dumps({"key": key, "files": list(names)}, indent=1,
+                                             default=str))
+    try:
+        os.rename(tmp, store)
+    except OSError:  # another build filled it first
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return True
+
+
+def verilator_runtime_objects(build_dir: Path) -> list[str]:
+    """The object files of Verilator's runtime a Verilated build compiles (``VM_GLOBAL_*`` of
+    its ``Vtop_classes.mk``), e.g. ``verilated.o``."""
+    names: list[str] = []
+    collecting = False
+    for line in (Path(build_dir) / "Vtop_classes.mk").read_text().splitlines():
+        word = line.strip(" \\\t")
+        if line.startswith(("VM_GLOBAL_FAST", "VM_GLOBAL_SLOW")):
+            collecting = True
+        elif collecting and word and not line.startswith(("#", "VM_")):
+            names.append(word + ".o")
+        else:
+            collecting = False
+    return names
+
+
+def with_shared_objects(cmds: list, store: Path, build_dir: Path, cache_dir: Path) -> list:
+    """cocotb's Verilator build commands ``[verilate, make]`` with the prebuilt runtime objects
+    of ``store`` copied in between (so make finds them newer than the makefile it depends on)
+    and the compiler cache as make's ``OBJCACHE``."""
+    verilate, make, *rest = cmds
+    objects = [str(p) for p in shared_files(store) if p.suffix == ".o"]
+    seed = [["cp", *objects, str(build_dir)]] if objects else []
+    make = [*make, f"OBJCACHE={toolchain.objcache(cache_dir)}"]
+    return [verilate, *seed, make, *rest]
+
+
+def ccache_dir(spec: "BuildSpec") -> Path:
+    """Where ccache keeps its objects for builds under ``spec.build_root`` (unless
+    ``$CCACHE_DIR`` says otherwise): ``build/ccache`` for the default ``build/sim``."""
+    return Path(spec.build_root).parent / CCACHE_ROOT_NAME

@@ -20,7 +20,8 @@ from tb.batch import harness
 from tb.shared.job import ENV_VAR, SimJob, SimReport
 
 from . import run_dirs
-from .build import BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, log_tail
+from .build import (BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, build_profile,
+                    log_tail)
 
 @dataclasses.dataclass(frozen=True)
 class Transport:
@@ -102,7 +103,8 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     t_wall = time.perf_counter()
     transport = get_transport(job.mode)
     spec = BuildSpec(sim=job.sim, config=job.qmac_config(), harness=transport.harness,
-                     rtl_dir=Path(rtl_dir), waves=job.waves, build_root=Path(build_root))
+                     rtl_dir=Path(rtl_dir), waves=job.waves, build_root=Path(build_root),
+                     profile=build_profile(job.n))
     b = build(spec)
     with contextlib.ExitStack() as stack:
         stack_owns_dir = test_dir is None

