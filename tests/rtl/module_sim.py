@@ -23,7 +23,7 @@ RTL = Path(os.environ.get("QMAC_MODULE_RTL", Path(__file__).resolve().parents[2]
 
 def run_module(module: str, params: dict[str, int], inputs: list[tuple[str, int]],
                outputs: list[tuple[str, int]], work: Path, *, count: int | None = None,
-               seed: int = 1, values: list[dict[str, int]] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+               seed: int = 1, values: list[dict[str, int]] | None = None, rtl: Path = RTL) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Drive ``module`` with every value of its concatenated ``inputs`` (``(port, width)``, the
     first port in the lowest bits), with ``count`` random values, or with the given ``values``
     (one dict of port values per vector, read with ``$readmemh``); returns the inputs and
@@ -78,8 +78,8 @@ endmodule
             words_hex.append(f"{word:x}")
         (work / "vec.hex").write_text("\n".join(words_hex) + "\n")
     (work / "tb.v").write_text(tb)
-    srcs = sorted(str(p) for p in RTL.glob("*.v"))
-    subprocess.run([iverilog, "-g2005", "-I", str(RTL), "-s", "tb", "-o", str(work / "sim.vvp"),
+    srcs = sorted(str(p) for p in Path(rtl).glob("*.v"))
+    subprocess.run([iverilog, "-g2005", "-I", str(rtl), "-s", "tb", "-o", str(work / "sim.vvp"),
                     str(work / "tb.v"), *srcs], check=True, capture_output=True, text=True)
     subprocess.run([vvp, "-n", str(work / "sim.vvp")], check=True, cwd=work, capture_output=True,
                    text=True)

@@ -178,3 +178,22 @@ def test_beat_sum(lanes, signed_x, tmp_path):
         want.append(s)
     got = signed(vout["sum_o"], sum_bits)
     assert (got == np.array(want, object)).all()
+
+
+def test_module_sweeps_catch_boundary_faults(tmp_path):
+    """The saturator's bound one off and gemmlowp's nudge one off (faults of the fault table)
+    fail the module sweeps that cover them."""
+    from tb.shared.faults import apply_fault, fault_by_name
+
+    rtl = apply_fault(fault_by_name("sat_max_one_off"), tmp_path / "sat")
+    vin, vout = run_module("qmac_sat", {"IN_W": 6, "OUT_W": 4}, [("v_i", 6)], [("s_o", 4)],
+                           tmp_path / "sat_run", rtl=rtl)
+    s = dict(zip(signed(vin["v_i"], 6).tolist(), signed(vout["s_o"], 4).tolist()))
+    assert s[7] == 7 and s[8] == 6                       # 8 must saturate to 7: one off
+    rtl = apply_fault(fault_by_name("gemmlowp_nudge_plus_one"), tmp_path / "nudge")
+    p = 5 * (1 << 31) + (1 << 30) - 1                    # one below a tie: h = 5, not 6
+    vin, vout = run_module("qmac_requant_round",
+                           {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
+                           [("p_i", 40), ("shift_i", 6)], [("r_o", 10)], tmp_path / "nudge_run",
+                           values=[{"p_i": p, "shift_i": 0}], rtl=rtl)
+    assert int(signed(vout["r_o"], 10)[0]) == 6
