@@ -3,6 +3,8 @@ against pyref's definitions or plain Python formulas written from docs/arithmeti
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -197,3 +199,76 @@ def test_module_sweeps_catch_boundary_faults(tmp_path):
                            [("p_i", 40), ("shift_i", 6)], [("r_o", 10)], tmp_path / "nudge_run",
                            values=[{"p_i": p, "shift_i": 0}], rtl=rtl)
     assert int(signed(vout["r_o"], 10)[0]) == 6
+
+
+def _fp32_acc_values(rng: np.random.Generator) -> list[int]:
+    """Random 32-bit accumulators of every magnitude, and the rounding edges of binary32:
+    2^k, 2^k +- 1, (2^24 + 1) * 2^j (ties), (2^24 + 1) * 2^j +- 1, -2^31, 0."""
+    vals = [0, -(1 << 31), (1 << 31) - 1, 1, -1]
+    for k in range(31):
+        vals += [(1 << k) + d for d in (-1, 0, 1)]
+    for j in range(7):
+        for base in ((1 << 24) + 1, (1 << 24) + 3, (1 << 25) - 1):
+            vals += [base * (1 << j) + d for d in (-1, 0, 1) if base * (1 << j) + d < 1 << 31]
+    vals += [-v for v in vals if 0 < v < 1 << 31]
+    bits = rng.integers(0, 32, 6000)
+    vals += [int(v) for v in rng.integers(-(1 << 62), 1 << 62, 6000) >> (62 - bits)]
+    return vals
+
+
+def test_fp32_normalize(tmp_path):
+    """qmac_fp32_normalize: fl32(|acc|) = mant * 2^(exp - 23), against numpy's float32
+    conversion (round to nearest, ties to even)."""
+    vals = _fp32_acc_values(np.random.default_rng(4))
+    _, vout = run_module("qmac_fp32_normalize", {}, [("acc_i", 32)],
+                         [("sign_o", 1), ("mant_o", 24), ("exp_o", 6)], tmp_path,
+                         values=[{"acc_i": v} for v in vals])
+    for i, v in enumerate(vals):
+        mant, exp = int(vout["mant_o"][i]), int(vout["exp_o"][i])
+        fl = int(np.float32(abs(v)))
+        assert int(vout["sign_o"][i]) == (v < 0), v
+        if v == 0:
+            assert mant == 0 and exp == 0
+            continue
+        assert (1 << 23) <= mant < (1 << 24), (v, mant)
+        got = mant << (exp - 23) if exp >= 23 else Fraction(mant, 1 << (23 - exp))
+        assert got == fl, (v, mant, exp, fl)
+
+
+def test_fp32_mul_and_round(tmp_path):
+    """qmac_fp32_mul then qmac_fp32_round (through qmac_requant_mul / _round's fp32 word):
+    r = round_half_even(fl32(fl32(acc) * scale)), saturated to OUT_BITS + 2 bits, against
+    numpy float32 arithmetic and Fraction."""
+    from tb.shared import fp32_values
+
+    rng = np.random.default_rng(6)
+    accs = _fp32_acc_values(rng)[:4000]
+    exps = rng.integers(100, 135, len(accs))
+    scales = [int(e) << 23 | int(m) for e, m in zip(exps, rng.integers(0, 1 << 23, len(accs)))]
+    # directed: ties of the final rounding and of the product's rounding, and their neighbours
+    # (the stimulus's builders; the expected values below do not use them)
+    for i in range(600):
+        n, sign = int(rng.integers(0, 100)), (1, -1)[i % 2]
+        for pair in (fp32_values.final_tie(rng, n, sign, (1 << 31) - 1),
+                     fp32_values.near_half(rng, n, sign, ("below", "tie_below", "tie_above")[i % 3],
+                                           (1 << 31) - 1)):
+            if pair is not None:
+                accs.append(int(pair[0]))
+                scales.append(int(pair[1]))
+    _, vmul = run_module("qmac_fp32_mul", {}, [("acc_i", 32), ("scale_i", 32)],
+                         [("sign_o", 1), ("exp_o", 9), ("prod_o", 48)], tmp_path / "mul",
+                         values=[{"acc_i": a, "scale_i": s} for a, s in zip(accs, scales)])
+    words = [{"sign_i": int(vmul["sign_o"][i]), "exp_i": int(vmul["exp_o"][i]),
+              "prod_i": int(vmul["prod_o"][i])} for i in range(len(accs))]
+    _, vr = run_module("qmac_fp32_round", {"OUT_BITS": 8},
+                       [("sign_i", 1), ("exp_i", 9), ("prod_i", 48)], [("r_o", 10)],
+                       tmp_path / "round", values=words)
+    r = signed(vr["r_o"], 10)
+    for i, (a, s) in enumerate(zip(accs, scales)):
+        scale = np.frombuffer(np.uint32(s).tobytes(), dtype=np.float32)[0]
+        v = np.float32(a) * scale                    # binary32 product, rounded once
+        q = Fraction(float(v))
+        n = q.numerator // q.denominator             # floor, then half to even
+        rem = q - n
+        n += 1 if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and n % 2) else 0
+        assert int(r[i]) == min(max(n, -512), 511), (a, hex(s), float(v), int(r[i]))
