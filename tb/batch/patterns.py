@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tb.shared.patterns import pattern_info, pauses
+from tb.shared.patterns import PatternStream, pattern_info
 
 
 class PatternSource:
@@ -18,11 +18,13 @@ class PatternSource:
         self.idle_name, self.ready_name = idle, ready
         self.full_speed = idle == "none" and ready == "none"
         self.rng = rng
+        self.idle = PatternStream(idle, rng)
+        self.ready = PatternStream(ready, rng)
 
     def take(self, n: int) -> np.ndarray:
         """The next ``n`` cycles."""
         if self.full_speed:
             return np.full(n, 3, dtype=np.uint8)
-        pause_in = pauses(self.idle_name, self.rng, n)
-        pause_out = pauses(self.ready_name, self.rng, n)
+        pause_in = self.idle.take(n)
+        pause_out = self.ready.take(n)
         return ((~pause_in).astype(np.uint8) | ((~pause_out).astype(np.uint8) << 1))

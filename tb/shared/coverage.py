@@ -27,7 +27,8 @@ from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift_scalar
 from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 
-from .exact_values import OVERFLOW_K_CAP, extreme_x, overflow_lengths
+from .boundaries import VARIANTS as BOUNDARY_VARIANTS
+from .exact_values import OVERFLOW_K_CAP, Unrealizable, extreme_x, overflow_lengths
 from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
@@ -65,6 +66,30 @@ BINS: dict[str, str] = {
     "out_stall": "out_valid_o held while out_ready_i is low",
     "in_stall": "in_valid_i held while in_ready_o is low",
     "idle_gap": "a cycle without a beat between jobs",
+    "acc_max_on": "the running sum exactly 2^(acc_bits-1) - 1 at a beat end (output not clamped)",
+    "acc_max_past": "the running sum exactly 2^(acc_bits-1) at a beat end, one past the top",
+    "acc_min_on": "the running sum exactly -2^(acc_bits-1) at a beat end",
+    "acc_min_past": "the running sum exactly -2^(acc_bits-1) - 1 at a beat end, one past",
+    "requant_clamp_max_on": "r exactly 2^(out_bits+1) - 1, the top of the requantizer's clamp",
+    "requant_clamp_max_past": "r exactly 2^(out_bits+1), one past that clamp's top",
+    "requant_clamp_min_on": "r exactly -2^(out_bits+1), the bottom of the requantizer's clamp",
+    "requant_clamp_min_past": "r exactly -2^(out_bits+1) - 1, one past that clamp's bottom",
+    "bias_max": "the largest bias",
+    "bias_min": "the smallest bias",
+    "shift_one": "shift 1",
+    "mult_one": "multiplier 1",
+    "lanes_xmin_wmin": "a beat with every lane at the smallest x and the smallest w",
+    "lanes_xmin_wmax": "a beat with every lane at the smallest x and the largest w",
+    "lanes_xmax_wmin": "a beat with every lane at the largest x and the smallest w",
+    "lanes_xmax_wmax": "a beat with every lane at the largest x and the largest w",
+    "tie_below": "a value one below a rounding tie (shift >= 2, visible in the output)",
+    "tie_above": "a value one above a rounding tie (shift >= 2, visible in the output)",
+    "nudge_below": "gemmlowp: x' * M one below a tie of the doubling high multiply (shift 0, "
+                   "visible)",
+    "nudge_on": "gemmlowp: x' * M exactly on a tie of the doubling high multiply (shift 0, "
+                "visible)",
+    "nudge_above": "gemmlowp: x' * M one above a tie of the doubling high multiply (shift 0, "
+                   "visible)",
     "reset_mid_job": "reset asserted in the middle of a job",
     "exact_after_reset": "the first job after a mid-job reset checked exact",
 }
@@ -150,9 +175,36 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         why["idle_gap"] = "the idle pattern never pauses"
     if not run.ready_pauses:
         why["out_stall"] = why["in_stall"] = "the ready pattern never lowers out_ready_i"
+    why.update(boundary_reasons(cfg))
     if run.resets <= 0:
         why["reset_mid_job"] = why["exact_after_reset"] = "the run asserts no reset mid-job"
     return why
+
+
+BOUNDARY_BINS = tuple(name for name, _ in BOUNDARY_VARIANTS)
+"""The bins of the boundary stimulus, one per variant of :mod:`tb.shared.boundaries`."""
+
+
+@functools.lru_cache(maxsize=None)
+def _boundary_reasons(cfg: QmacConfig) -> tuple[tuple[str, str | None], ...]:
+    out = []
+    for name, build in BOUNDARY_VARIANTS:
+        reason = None
+        for seed in range(4):   # the builders draw values: a few tries decide
+            try:
+                build(cfg, np.random.default_rng(seed))
+                reason = None
+                break
+            except Unrealizable as e:
+                reason = f"the config cannot build it: {e}"
+        out.append((name, reason))
+    return tuple(out)
+
+
+def boundary_reasons(cfg: QmacConfig) -> dict[str, str | None]:
+    """For each boundary bin: None when :mod:`tb.shared.boundaries` can build it for ``cfg``,
+    else why not (the builder's reason)."""
+    return dict(_boundary_reasons(cfg))
 
 
 def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
@@ -175,7 +227,23 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
     f["clamp_max_out"] = np.asarray(z == amax.astype(object) + 1, dtype=bool)
     f["clamp_min_in"] = np.asarray(z == amin.astype(object), dtype=bool)
     f["clamp_min_out"] = np.asarray(z == amin.astype(object) - 1, dtype=bool)
-    f.update(_overflow_features(stim))
+    f.update(_overflow_features(stim, visible))
+    redge = 1 << (cfg.out_bits + 1)
+    f["requant_clamp_max_on"] = np.asarray(r == redge - 1, dtype=bool)
+    f["requant_clamp_max_past"] = np.asarray(r == redge, dtype=bool)
+    f["requant_clamp_min_on"] = np.asarray(r == -redge, dtype=bool)
+    f["requant_clamp_min_past"] = np.asarray(r == -redge - 1, dtype=bool)
+    bias = s.bias[s.job_starts] if m else s.bias[:0]
+    f["bias_max"] = bias == cfg.bias_range[1]
+    f["bias_min"] = bias == cfg.bias_range[0]
+    f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
+    f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
+    for xi, xname in ((0, "xmin"), (1, "xmax")):
+        for wi, wname in ((0, "wmin"), (1, "wmax")):
+            beat = (np.all(s.x == cfg.in_range[xi], axis=1)
+                    & np.all(s.w == cfg.w_range[wi], axis=1))
+            f[f"lanes_{xname}_{wname}"] = (np.logical_or.reduceat(beat, s.job_starts) if m
+                                           else beat[:0]).astype(bool)
     slo, shi = cfg.shift_range
     f["shift_zero"] = shift == 0
     f["shift_max"] = shift == shi
@@ -195,7 +263,8 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
 def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     m = len(acc)
     names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
-             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding")
+             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "tie_below", "tie_above",
+             "nudge_below", "nudge_on", "nudge_above")
     out = {n: np.zeros(m, bool) for n in names}
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
@@ -214,6 +283,10 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
             ab = xs * mults[j]
             if ab % (1 << 31) == 1 << 30:
                 out["tie_high_mul_pos" if ab > 0 else "tie_high_mul_neg"][j] = True
+            if s == 0:
+                for off, name in ((-1, "nudge_below"), (0, "nudge_on"), (1, "nudge_above")):
+                    if ab % (1 << 31) == (1 << 30) + off:
+                        out[name][j] = True
             h = saturating_rounding_doubling_high_mul_scalar(xs, mults[j])
             v, t = h, right
             den = 1 << (31 + right)
@@ -224,6 +297,11 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
         else:
             v = accs[j] * mults[j] if cfg.mult_bits else accs[j]
             t = shifts[j]
+        if t >= 2 and not gemm:
+            if v % (1 << t) == (1 << (t - 1)) - 1:
+                out["tie_below"][j] = True
+            elif v % (1 << t) == (1 << (t - 1)) + 1:
+                out["tie_above"][j] = True
         if t > 0 and v % (1 << t) == 1 << (t - 1):
             sign = "pos" if v > 0 else "neg"
             up = rs[j] == (v >> t) + 1
@@ -239,7 +317,8 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
     out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
                                           "tie_neg_down", "double_rounding", "fp32_acc_rounded",
-                                          "fp32_acc_tie", "fp32_product_tie")}
+                                          "fp32_acc_tie", "fp32_product_tie", "tie_below",
+                                          "tie_above", "nudge_below", "nudge_on", "nudge_above")}
     accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
 
     def tie(v: int, t: int) -> bool:
@@ -268,9 +347,10 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     return out
 
 
-def _overflow_features(stim: Stimulus) -> dict[str, np.ndarray]:
+def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndarray]:
     """Per job: did the running sum (beat by beat, as the hardware adds) pass the top or the
-    bottom of the accumulator, and is the exact final sum back in range."""
+    bottom of the accumulator, and is the exact final sum back in range; did it land exactly
+    on a limit or one past it at a beat end (with the output not clamped)."""
     cfg = stim.config
     s = stim.stream
     m = stim.n_jobs
@@ -282,6 +362,8 @@ def _overflow_features(stim: Stimulus) -> dict[str, np.ndarray]:
     exact = run.copy()
     high = np.zeros(m, bool)
     low = np.zeros(m, bool)
+    edge = {name: np.zeros(m, bool) for name in ("acc_max_on", "acc_max_past", "acc_min_on",
+                                                 "acc_min_past")}
     for p in range(int(lengths.max(initial=0))):
         live = lengths > p
         step = sums[starts[live] + p]
@@ -292,10 +374,16 @@ def _overflow_features(stim: Stimulus) -> dict[str, np.ndarray]:
             low[live] |= np.asarray(v < lo, bool)
             run[live] = np.minimum(np.maximum(v, lo), hi)
         else:
-            high[live] |= np.asarray(exact[live] > hi, bool)
-            low[live] |= np.asarray(exact[live] < lo, bool)
+            v = exact[live]
+            high[live] |= np.asarray(v > hi, bool)
+            low[live] |= np.asarray(v < lo, bool)
+        for name, value in (("acc_max_on", hi), ("acc_max_past", hi + 1), ("acc_min_on", lo),
+                            ("acc_min_past", lo - 1)):
+            edge[name][live] |= np.asarray(v == value, bool)
     back = (high | low) & np.asarray((exact >= lo) & (exact <= hi), bool)
-    return {"acc_overflow_high": high, "acc_overflow_low": low, "acc_overflow_back": back}
+    out = {name: hit & visible for name, hit in edge.items()}
+    out.update({"acc_overflow_high": high, "acc_overflow_low": low, "acc_overflow_back": back})
+    return out
 
 
 @dataclasses.dataclass

@@ -10,7 +10,7 @@ import numpy as np
 
 from pyref.config import QmacConfig
 
-from .fp32_values import pow2_mult
+from .fp32_values import fit_mult, pow2_mult
 
 
 OVERFLOW_K_CAP = 1024
@@ -142,3 +142,32 @@ def overflow_lengths(cfg: QmacConfig) -> tuple[int | None, int | None]:
     down = (blo - acc_lo) // -pmin + 1 if pmin < 0 else None   # blo + down * pmin < acc_lo
     return (up if up is not None and up <= OVERFLOW_K_CAP else None,
             down if down is not None and down <= OVERFLOW_K_CAP else None)
+
+
+def fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
+                 mult: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(mult, shift)`` that scale accumulators of about ``|acc|`` into the output range
+    (give or take a bit, so that some saturate and some are small)."""
+    acc = np.abs(np.asarray(acc, dtype=np.float64))
+    m = acc.shape[0]
+    acc_bl = np.frexp(acc)[1].astype(np.int64)  # bit length of |acc| (0 for 0)
+    jitter = rng.integers(-1, 2, m)
+    if cfg.rounding == "gemmlowp":
+        if mult is None:
+            mult = rng.integers(1 << 30, 1 << 31, m)
+        # r ~ acc * M / 2^31 * 2^s with M / 2^31 in [1/2, 1)
+        s = (cfg.out_bits - 1) - acc_bl + 1 + jitter
+        lo, hi = cfg.shift_range
+        return np.asarray(mult, np.int64), np.clip(s, lo, hi).astype(np.int64)
+    if cfg.rounding == "fp32":
+        if mult is None:
+            mult = fit_mult(rng, acc, cfg.out_bits)
+        return np.asarray(mult, np.int64), np.zeros(m, np.int64)
+    if mult is None:
+        mult = (rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
+                if cfg.mult_bits else np.zeros(m, np.int64))
+    mult = np.asarray(mult, np.int64)
+    mult_bl = np.frexp(mult.astype(np.float64))[1].astype(np.int64) if cfg.mult_bits else 0
+    t = acc_bl + mult_bl - (cfg.out_bits - 1) + jitter
+    lo, hi = cfg.shift_range
+    return mult, np.clip(t, lo, hi).astype(np.int64)

@@ -19,6 +19,7 @@ kind               what the jobs are
 ``mult_extremes``  multiplier 0 and its maximum
 ``single_beat``    jobs of one beat (K <= lanes)
 ``long_k``         jobs of 16-40 beats whose K is not a multiple of lanes (padded last beat)
+``boundaries``     each side of every edge, built exactly (:mod:`tb.shared.boundaries`)
 ``vectors``        a layer replayed from a vector file, or given beats (:func:`from_beats`)
 =================  =========================================================================
 
@@ -36,14 +37,17 @@ import numpy as np
 from pyref.config import QmacConfig
 
 from . import fp32_values
+from .boundaries import VARIANTS as BOUNDARY_VARIANTS, gen_boundaries
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, corner_products,
                            exact_requant, extreme_x, overflow_lengths, realize_acc)
+from .exact_values import fit_requant as _fit_requant
 from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
 
 
 DEFAULT_MIX: dict[str, float] = {
-    "uniform": 0.52, "extremes": 0.04, "ties": 0.10, "clamp_edges": 0.08, "overflow": 0.04,
+    "uniform": 0.46, "extremes": 0.04, "ties": 0.10, "clamp_edges": 0.08, "overflow": 0.04,
     "shift_extremes": 0.05, "mult_extremes": 0.04, "single_beat": 0.11, "long_k": 0.02,
+    "boundaries": 0.06,
 }
 """Share of each kind in :func:`mixed_stimulus` (``uniform`` takes what the others leave)."""
 
@@ -51,6 +55,10 @@ DEFAULT_MIX: dict[str, float] = {
 MIN_DIRECTED_JOBS = 12
 """Each directed kind gets at least this many jobs when the run is big enough, so that every
 coverage bin is hit even in short regression runs."""
+
+
+MIN_JOBS = {"boundaries": 2 * len(BOUNDARY_VARIANTS)}
+"""Kinds that need more than :data:`MIN_DIRECTED_JOBS` jobs (every variant twice)."""
 
 
 def _rand_k(cfg: QmacConfig, rng: np.random.Generator, m: int) -> np.ndarray:
@@ -97,35 +105,6 @@ def _centred_out(cfg: QmacConfig, r_estimate: np.ndarray) -> dict[str, np.ndarra
     m = r_estimate.shape[0]
     return {"out_zp": np.clip(-r_estimate, lo, hi).astype(np.int64),
             "act_min": np.full(m, lo, np.int64), "act_max": np.full(m, hi, np.int64)}
-
-
-def _fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
-                 mult: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(mult, shift)`` that scale accumulators of about ``|acc|`` into the output range
-    (give or take a bit, so that some saturate and some are small)."""
-    acc = np.abs(np.asarray(acc, dtype=np.float64))
-    m = acc.shape[0]
-    acc_bl = np.frexp(acc)[1].astype(np.int64)  # bit length of |acc| (0 for 0)
-    jitter = rng.integers(-1, 2, m)
-    if cfg.rounding == "gemmlowp":
-        if mult is None:
-            mult = rng.integers(1 << 30, 1 << 31, m)
-        # r ~ acc * M / 2^31 * 2^s with M / 2^31 in [1/2, 1)
-        s = (cfg.out_bits - 1) - acc_bl + 1 + jitter
-        lo, hi = cfg.shift_range
-        return np.asarray(mult, np.int64), np.clip(s, lo, hi).astype(np.int64)
-    if cfg.rounding == "fp32":
-        if mult is None:
-            mult = fp32_values.fit_mult(rng, acc, cfg.out_bits)
-        return np.asarray(mult, np.int64), np.zeros(m, np.int64)
-    if mult is None:
-        mult = (rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
-                if cfg.mult_bits else np.zeros(m, np.int64))
-    mult = np.asarray(mult, np.int64)
-    mult_bl = np.frexp(mult.astype(np.float64))[1].astype(np.int64) if cfg.mult_bits else 0
-    t = acc_bl + mult_bl - (cfg.out_bits - 1) + jitter
-    lo, hi = cfg.shift_range
-    return mult, np.clip(t, lo, hi).astype(np.int64)
 
 
 def _uniform_requant(cfg: QmacConfig, rng: np.random.Generator, m: int
@@ -433,6 +412,7 @@ GENERATORS: dict[str, Callable[[QmacConfig, np.random.Generator, int], Stimulus]
     "mult_extremes": gen_mult_extremes,
     "single_beat": gen_single_beat,
     "long_k": gen_long_k,
+    "boundaries": gen_boundaries,
 }
 """The generators by kind (all but ``vectors``)."""
 
@@ -454,7 +434,7 @@ def mixed_stimulus(cfg: QmacConfig, rng: np.random.Generator, n_jobs: int,
     directed = [k for k, v in mix.items() if k != "uniform" and v > 0]
     counts = {k: int(round(mix[k] / total_w * n_jobs)) for k in directed}
     if n_jobs >= 4 * MIN_DIRECTED_JOBS * max(len(directed), 1):
-        counts = {k: max(c, MIN_DIRECTED_JOBS) for k, c in counts.items()}
+        counts = {k: max(c, MIN_DIRECTED_JOBS, MIN_JOBS.get(k, 0)) for k, c in counts.items()}
     parts = []
     for kind, count in counts.items():
         count = min(count, n_jobs - sum(p.n_jobs for p in parts))

@@ -3,8 +3,9 @@
 The same patterns serve as idle inserters on the input (``True``: present no beat this cycle)
 and as back-pressure on the output (``True``: hold ``out_ready_i`` low). Each named pattern is
 one numpy drawing function, ``draw(rng, n)`` -> ``n`` cycles as a bool array (:data:`PATTERNS`).
-The batch transport takes whole blocks of it (:func:`pauses`); the per-cycle driver steps through
-the same blocks as a generator (:func:`make_pattern`), as in alexforencich's cocotbext-axi, so a
+Both transports draw through a :class:`PatternStream` (fixed chunks, so runs are cut at the same
+places whatever block sizes are asked): the batch transport takes whole blocks of it; the
+per-cycle driver steps through it as a generator (:func:`make_pattern`), as in alexforencich's cocotbext-axi, so a
 test can also pass any iterator of bools (``itertools.cycle([False, False, True])``). Both
 transports therefore draw the same distributions.
 
@@ -164,10 +165,40 @@ def blocks(draw: Callable[[int], np.ndarray], block: int = BLOCK) -> Pattern:
         yield from draw(block).tolist()
 
 
+CHUNK = 1 << 16
+"""Cycles a :class:`PatternStream` draws at a time (even, like :data:`BLOCK`)."""
+
+
+class PatternStream:
+    """A named pattern as one continuous stream of cycles, drawn :data:`CHUNK` cycles at a time
+    whatever sizes are asked for. A drawing function starts its runs afresh at each call, so
+    blocks of different sizes would cut runs at different places; through this stream both
+    transports (the batch's blocks of up to 2^19 cycles, the per-cycle driver's blocks of
+    :data:`BLOCK`) cut them at the same places and draw the same distributions."""
+
+    def __init__(self, name: str, rng: np.random.Generator, chunk: int = CHUNK):
+        self.draw = pattern_info(name).draw
+        self.rng = rng
+        self.chunk = chunk
+        self.buf = np.zeros(0, dtype=bool)
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` cycles (True = pause)."""
+        parts = []
+        while n > 0:
+            if not len(self.buf):
+                self.buf = self.draw(self.rng, self.chunk)
+            k = min(n, len(self.buf))
+            parts.append(self.buf[:k])
+            self.buf = self.buf[k:]
+            n -= k
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
 def make_pattern(name: str, rng: np.random.Generator) -> Pattern:
-    """The named pattern as a generator drawing from ``rng`` (the per-cycle driver)."""
-    draw = pattern_info(name).draw
-    return blocks(lambda n: draw(rng, n))
+    """The named pattern as a generator drawing from ``rng`` (the per-cycle driver), through a
+    :class:`PatternStream` as the batch transport draws it."""
+    return blocks(PatternStream(name, rng).take)
 
 
 def never() -> Pattern:

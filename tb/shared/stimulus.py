@@ -20,7 +20,7 @@ from pyref.layer import Layer
 
 
 KINDS = ("uniform", "extremes", "ties", "clamp_edges", "overflow", "shift_extremes",
-         "mult_extremes", "single_beat", "long_k", "vectors")
+         "mult_extremes", "single_beat", "long_k", "boundaries", "vectors")
 """Job kinds, in the order of their code in :attr:`Stimulus.kind`."""
 
 

@@ -31,12 +31,19 @@ def test_every_named_pattern_draws_bools():
 
 @pytest.mark.parametrize("name", list(PATTERNS))
 def test_both_transports_draw_the_same_cycles(name):
-    """The per-cycle generator and the batch draw, from equal seeds, give the same cycles."""
-    n = 2 * bs.BLOCK
+    """The per-cycle generator and a PatternStream taken in blocks of any sizes, from equal
+    seeds, give the same cycles (runs are cut at the stream's chunks, not at the blocks)."""
+    n = 3 * bs.CHUNK // 2
     stepped = list(itertools.islice(bs.make_pattern(name, np.random.default_rng(9)), n))
-    rng = np.random.default_rng(9)
-    drawn = np.concatenate([bs.pauses(name, rng, bs.BLOCK), bs.pauses(name, rng, bs.BLOCK)])
+    stream = bs.PatternStream(name, np.random.default_rng(9))
+    sizes = [1000, 4096, 1, 70000, n]
+    taken = []
+    while sum(map(len, taken)) < n:
+        taken.append(stream.take(sizes[len(taken) % len(sizes)]))
+    drawn = np.concatenate(taken)[:n]
     assert stepped == drawn.tolist()
+    one = bs.pauses(name, np.random.default_rng(9), bs.CHUNK)
+    assert drawn[:bs.CHUNK].tolist() == one.tolist()
 
 
 def test_none_and_alternate_exact():
