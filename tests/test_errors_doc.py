@@ -299,7 +299,7 @@ def _interrupted(tmp, capsys, monkeypatch):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     writer = None
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # generous: a loaded machine imports slowly
         while writer is None:   # opens once the command has the FIFO open for reading
             try:
                 writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
