@@ -52,7 +52,7 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
     scales. Refuses (naming the operators) a model with other datapath operators or 16x8
     layers, which this oracle does not cover."""
     steps = []
-    refused = []
+    refused: dict[str, list[int]] = {}
     for step in model.steps:
         spec = step.dense
         if spec is None:
@@ -61,7 +61,7 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
         if (not isinstance(spec, DenseLayerSpec) or step.op.name not in LITERT_OPS
                 or spec.config != TFLITE_CONFIG):
             kind = "16x8 " if getattr(spec, "config", None) not in (None, TFLITE_CONFIG) else ""
-            refused.append(f"{step.op.label()} ({kind}{step.op.name})")
+            refused.setdefault(kind + step.op.name, []).append(step.op.index)
             continue
         try:
             mult = scale_to_mult(xnnpack_scales(model.graph, spec))
@@ -73,7 +73,9 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
     if refused:
         raise TfliteImportError(
             f"{model.graph.name}: the LiteRT oracle runs int8 {' and '.join(LITERT_OPS)} on the "
-            f"datapath; not: {', '.join(refused)} (use the default oracle, TFLite Micro)")
+            f"datapath; not: " + "; ".join(f"{name} (ops {', '.join(map(str, ops))})"
+                                          for name, ops in refused.items())
+            + " (use the default oracle, TFLite Micro)")
     return ImportedModel(model.graph, steps, FP32_CONFIG)
 
 
