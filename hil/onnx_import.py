@@ -39,7 +39,7 @@ ACTIVATION_TYPES = {np.dtype(np.int8): (FP32_CONFIG, -128, 127),
 @dataclasses.dataclass(frozen=True)
 class ConvWindow:
     """A 2-D convolution's window (NCHW): filter, strides, dilations, pads (top, left, bottom,
-    right), input and output size."""
+    right), input and output size, groups. ``cin`` is the input's channel count (all groups)."""
 
     cin: int
     kh: int
@@ -49,6 +49,7 @@ class ConvWindow:
     pads: tuple[int, int, int, int]
     in_hw: tuple[int, int]
     out_hw: tuple[int, int]
+    groups: int = 1
 
 
 @dataclasses.dataclass
@@ -114,11 +115,27 @@ class OnnxDense:
         _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
         return Layer.build(self.config, rows, self.w, self.bias, self.mult, 0, self.y_zp, lo, hi)
 
+    def layers(self, rows: np.ndarray) -> list[Layer]:
+        """The layers of ``rows`` (from :meth:`rows`): one, or one per group of a grouped
+        convolution (group ``j``: its input channels' patch columns against its output
+        channels; a depthwise convolution is ``kh*kw``-long dot products, one layer per input
+        channel, as for TFLite's DEPTHWISE_CONV_2D)."""
+        groups = 1 if self.conv is None else self.conv.groups
+        if groups == 1:
+            return [self.layer(rows)]
+        _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
+        k, cg = self.k, self.c // groups
+        return [Layer.build(self.config, rows[:, j * k:(j + 1) * k], self.w[j * cg:(j + 1) * cg],
+                            self.bias[j * cg:(j + 1) * cg], self.mult[j * cg:(j + 1) * cg], 0,
+                            self.y_zp, lo, hi)
+                for j in range(groups)]
+
     def describe(self) -> str:
         if self.conv is None:
             return f"K={self.k} C={self.c}"
         g = self.conv
-        return (f"{g.kh}x{g.kw}x{g.cin}->{self.c} s{g.strides[0]}x{g.strides[1]} "
+        grouped = f" group {g.groups}" if g.groups > 1 else ""
+        return (f"{g.kh}x{g.kw}x{g.cin}->{self.c}{grouped} s{g.strides[0]}x{g.strides[1]} "
                 f"p{','.join(map(str, g.pads))} out {g.out_hw[0]}x{g.out_hw[1]}")
 
 
@@ -201,17 +218,21 @@ def _in_shape(graph: OnnxGraph, node: Node, name: str) -> tuple:
 
 
 def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
-    """The window of a 2-D Conv / QLinearConv node (group 1) on an NCHW input."""
+    """The window of a 2-D Conv / QLinearConv node on an NCHW input (any ``group`` dividing
+    the input and output channels: grouped and depthwise convolutions)."""
     where = node.label()
     a = node.attrs
     if len(w_shape) != 4 or len(x_shape) != 4:
         raise OnnxImportError(f"{where}: only 2-D convolutions (4-D input and weights)")
-    if int(a.get("group", 1)) != 1:
-        raise OnnxImportError(f"{where}: group = {a['group']}; grouped and depthwise "
-                              "convolutions are not supported yet")
-    c, cin, kh, kw = (int(v) for v in w_shape)
+    groups = int(a.get("group", 1))
+    c, cin_g, kh, kw = (int(v) for v in w_shape)
+    if groups < 1 or c % groups:
+        raise OnnxImportError(f"{where}: group = {groups} does not divide the {c} output "
+                              f"channels (allowed: a divisor of {c})")
+    cin = cin_g * groups
     if x_shape[1] != cin:
-        raise OnnxImportError(f"{where}: input has {x_shape[1]} channels, weights {cin}")
+        raise OnnxImportError(f"{where}: input has {x_shape[1]} channels, weights "
+                              f"{cin_g} per group x group {groups} = {cin}")
     h, wd = int(x_shape[2]), int(x_shape[3])
     strides = tuple(int(v) for v in a.get("strides", (1, 1)))
     dil = tuple(int(v) for v in a.get("dilations", (1, 1)))
@@ -234,7 +255,7 @@ def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
         raise OnnxImportError(f"{where}: auto_pad = {auto!r} is not supported")
     oh = (h + pads[0] + pads[2] - ekh) // strides[0] + 1
     ow = (wd + pads[1] + pads[3] - ekw) // strides[1] + 1
-    return ConvWindow(cin, kh, kw, strides, dil, pads, (h, wd), (oh, ow))
+    return ConvWindow(cin, kh, kw, strides, dil, pads, (h, wd), (oh, ow), groups)
 
 
 def lower_qlinear(graph: OnnxGraph, node: Node) -> OnnxDense:

@@ -20,7 +20,8 @@ import numpy as np
 
 from pyref.config import QmacConfig
 
-from .backend import DenseBackend, PyrefBackend, as_backend, check_result
+from .backend import DenseBackend, PyrefBackend, as_backend
+from .layer_batch import run_layers
 from .network import LayerRun, first_mismatch
 from .onnx_graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .onnx_import import OnnxDense, lower_qdq, lower_qlinear
@@ -200,22 +201,27 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
             x = values.get(d.input)
             if x is None:
                 raise OnnxImportError(f"{node.label()}: input {d.input!r} has no value")
-            rows = d.rows(x)
-            layer = d.layer(rows)
-            result = be.run(layer, model.config)
-            y = check_result(result, layer, be.name)
-            ref_mm, ref_first, sat = None, None, result.saturated
+            parts = d.layers(d.rows(x))
+            results = run_layers(be, parts, model.config)
+            y = np.concatenate([r.y for r in results], axis=1)
+            sats = [r.saturated for r in results]
+            ref_mm, ref_first = None, None
             if ref is not None:
-                ref_res = ref.run(layer, model.config)
-                ref_mm, ref_first = first_mismatch(y, ref_res.y)
-                sat = ref_res.saturated if sat is None else sat
+                ref_res = [ref.run(part, model.config) for part in parts]
+                ref_mm, ref_first = first_mismatch(
+                    y, np.concatenate([r.y for r in ref_res], axis=1))
+                sats = [s if s is not None else r.saturated for s, r in zip(sats, ref_res)]
+            sat = (None if any(s is None for s in sats)
+                   else int(sum(np.count_nonzero(s) for s in sats)))
+            cycles = [r.cycles for r in results]
             values[d.output] = d.to_tensor(y, x.shape)
+            n_rows = parts[0].n
             layers.append(LayerRun(
-                op_index=node.index, op=d.pattern, n=layer.n, k=layer.k, c=layer.c,
-                quant=d.quant, detail=d.describe(), outputs=layer.n * layer.c,
-                saturated=None if sat is None else int(np.count_nonzero(sat)),
-                cycles=result.cycles, beats=layer.n * layer.c * -(-layer.k // model.config.lanes),
-                wall=result.wall, ref_mismatches=ref_mm, ref_first=ref_first))
+                op_index=node.index, op=d.pattern, n=n_rows, k=d.k, c=d.c,
+                quant=d.quant, detail=d.describe(), outputs=n_rows * d.c, saturated=sat,
+                cycles=None if any(c is None for c in cycles) else sum(cycles),
+                beats=sum(p.n * p.c * -(-p.k // model.config.lanes) for p in parts),
+                wall=sum(r.wall for r in results), ref_mismatches=ref_mm, ref_first=ref_first))
             continue
         if missing:
             raise OnnxImportError(f"{node.label()}: input(s) {missing} have no value")
