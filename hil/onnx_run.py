@@ -72,7 +72,20 @@ class OnnxModel:
         return "\n".join(lines)
 
 
-def ort_unfused(graph: OnnxGraph) -> set[str]:
+def ort_session_options(session_config: dict[str, str] | None = None):
+    """ONNX Runtime's session options: its defaults, plus ``session_config`` entries (e.g.
+    ``{"session.qdqisint8allowed": "1"}``, which makes x86 fuse int8 DQ-Conv-Q / DQ-MatMul-Q
+    as ARM does by default)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    for key, value in (session_config or {}).items():
+        so.add_session_config_entry(key, value)
+    return so
+
+
+def ort_unfused(graph: OnnxGraph, session_config: dict[str, str] | None = None) -> set[str]:
     """Output tensors of the float Conv / MatMul / Gemm nodes that are still float after ONNX
     Runtime's default graph optimizations (CPU provider): the QDQ patterns it does not fuse
     into QLinearConv / QLinearMatMul / QGemm here."""
@@ -82,19 +95,20 @@ def ort_unfused(graph: OnnxGraph) -> set[str]:
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
-        so = ort.SessionOptions()
+        so = ort_session_options(session_config)
         so.optimized_model_filepath = f"{tmp}/optimized.onnx"
-        so.log_severity_level = 3
         ort.InferenceSession(graph.model_bytes, so, providers=["CPUExecutionProvider"])
         optimized = onnx.load(so.optimized_model_filepath)
     return {o for n in optimized.graph.node if n.op_type in QDQ_OPS and n.domain in ("", "ai.onnx")
             for o in n.output}
 
 
-def import_onnx(source, *, check_fusion: bool = True) -> OnnxModel:
+def import_onnx(source, *, check_fusion: bool = True,
+                session_config: dict[str, str] | None = None) -> OnnxModel:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
-    leaves in float are marked (``OnnxDense.fused_by_ort``)."""
+    (with ``session_config``, see :func:`ort_session_options`) leaves in float are marked
+    (``OnnxDense.fused_by_ort``)."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
     steps: list[OnnxStep] = []
     absorbed: set[int] = set()
@@ -132,7 +146,7 @@ def import_onnx(source, *, check_fusion: bool = True) -> OnnxModel:
         raise OnnxImportError(f"{graph.name}: mixes int8 and uint8 activations; the datapath "
                               "runs one config per model")
     if check_fusion and any(d.float_output for d in dense):
-        unfused = ort_unfused(graph)
+        unfused = ort_unfused(graph, session_config)
         for d in dense:
             d.fused_by_ort = not (d.float_output and d.float_output in unfused)
     return OnnxModel(graph, steps, configs.pop())
@@ -231,7 +245,8 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
     return OnnxRun(outputs, layers, values, be.name, time.perf_counter() - t0)
 
 
-def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray],
+            session_config: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """ONNX Runtime's values of the model outputs and of every dense layer's output (added as
     graph outputs), with its default (full) graph optimizations, on the CPU provider."""
     import onnx
@@ -244,7 +259,8 @@ def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndar
         if s.dense.output not in have:
             m.graph.output.append(helper.make_tensor_value_info(
                 s.dense.output, helper.np_dtype_to_tensor_dtype(np.dtype(s.dense.dtype)), None))
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(m.SerializeToString(), ort_session_options(session_config),
+                                providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
     fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in model.graph.inputs)
     n = int(np.asarray(inputs[0]).shape[0])
