@@ -24,7 +24,7 @@ from .backend import DenseBackend, PyrefBackend, as_backend
 from .layer_batch import run_layers
 from .network import LayerRun, first_mismatch
 from .onnx_graph import Node, OnnxGraph, OnnxImportError, read_onnx
-from .onnx_import import OnnxDense, lower_qdq, lower_qlinear
+from .onnx_import import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .onnx_ops import SOFTWARE_OPS
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
@@ -104,11 +104,13 @@ def ort_unfused(graph: OnnxGraph, session_config: dict[str, str] | None = None) 
 
 
 def import_onnx(source, *, check_fusion: bool = True,
-                session_config: dict[str, str] | None = None) -> OnnxModel:
+                session_config: dict[str, str] | None = None, shift_only: bool = False
+                ) -> OnnxModel:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
     (with ``session_config``, see :func:`ort_session_options`) leaves in float are marked
-    (``OnnxDense.fused_by_ort``)."""
+    (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales are all powers of
+    two runs on the shift-only config (:func:`~hil.onnx_import.to_shift_only`)."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
     steps: list[OnnxStep] = []
     absorbed: set[int] = set()
@@ -145,6 +147,8 @@ def import_onnx(source, *, check_fusion: bool = True,
     if len(configs) > 1:
         raise OnnxImportError(f"{graph.name}: mixes int8 and uint8 activations; the datapath "
                               "runs one config per model")
+    if shift_only:
+        configs = {to_shift_only(dense)}
     if check_fusion and any(d.float_output for d in dense):
         unfused = ort_unfused(graph, session_config)
         for d in dense:
