@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.vectors import save_vectors
 
 from .backend import DenseBackend, PyrefBackend, as_backend
 from .layer_batch import run_layers
@@ -198,8 +200,12 @@ class OnnxRun:
 
 def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
              backend: DenseBackend | Callable | None = None, *,
-             check_against_pyref: bool = True) -> OnnxRun:
-    """Execute every node in order; the dense layers on ``backend`` (default pyref)."""
+             check_against_pyref: bool = True, vector_dir: str | Path | None = None,
+             vector_rows: int = 256) -> OnnxRun:
+    """Execute every node in order; the dense layers on ``backend`` (default pyref).
+    ``vector_dir`` writes each dense layer's first ``vector_rows`` rows as a vector file
+    ``node<index>.npz`` (a grouped convolution: ``node<index>_g<group>.npz``) with pyref's
+    expected outputs, for ``make sim VECTORS=``."""
     be = as_backend(backend)
     ref = PyrefBackend() if check_against_pyref and not isinstance(be, PyrefBackend) else None
     graph = model.graph
@@ -220,6 +226,13 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
             if x is None:
                 raise OnnxImportError(f"{node.label()}: input {d.input!r} has no value")
             parts = d.layers(d.rows(x))
+            if vector_dir is not None:
+                for j, part in enumerate(parts):
+                    suffix = f"_g{j}" if len(parts) > 1 else ""
+                    Path(vector_dir).mkdir(parents=True, exist_ok=True)
+                    save_vectors(Path(vector_dir) / f"node{node.index}{suffix}.npz", model.config,
+                                 dataclasses.replace(part, x=part.x[:vector_rows]),
+                                 compute_expected=True)
             results = run_layers(be, parts, model.config)
             y = np.concatenate([r.y for r in results], axis=1)
             sats = [r.saturated for r in results]
@@ -361,7 +374,8 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
               f"config: fp32 ({model.config.describe()})")
         inputs = random_inputs(model.graph, args.n, args.seed)
         print(f"inputs: {args.n} random int8 codes, seed {args.seed}", flush=True)
-        run = run_onnx(model, inputs, backend)
+        run = run_onnx(model, inputs, backend, vector_dir=args.vectors,
+                       vector_rows=args.vector_rows)
     finally:
         close = getattr(backend, "close", None)
         if close is not None:
@@ -372,5 +386,8 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
         checks = compare_with_ort(model, run, run_ort(model, inputs))
         print(f"ONNX Runtime: {args.n} inputs in {time.perf_counter() - t0:.2f} s")
     ok, text = report(run, checks, [s.dense.fused_by_ort for s in model.dense_steps])
+    if args.vectors:
+        print(f"vector files: {len(list(Path(args.vectors).glob('node*.npz')))} in "
+              f"{args.vectors}/ (first {args.vector_rows} rows of each layer, pyref's expected y)")
     print(text)
     return 0 if ok else 1

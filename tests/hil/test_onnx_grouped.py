@@ -149,3 +149,31 @@ def test_grouped_on_the_rtl_matches_onnxruntime(sim):
         _, run, checks, ok, text = _run_and_check(qlinear_grouped_model(), rtl)
     assert run.backend == "rtl" and [l.ref_mismatches for l in run.layers] == [0, 0], text
     assert [l.tflm_mismatches for l in run.layers] == [0, 0] and ok, text
+
+
+def test_vectors_of_an_onnx_run_hold_onnxruntimes_outputs(tmp_path, capsys):
+    """``--vectors`` for an ONNX model: one file per layer (per group of a grouped conv); the
+    expected y in them equals ONNX Runtime's output of that layer for those rows."""
+    from hil.cli import main
+    from pyref.vectors import load_vectors
+
+    path = tmp_path / "grouped.onnx"
+    path.write_bytes(qlinear_grouped_model())
+    out = tmp_path / "vec"
+    code = main(["run", str(path), "--backend", "pyref", "--n", "2", "--seed", "1",
+                 "--vectors", str(out), "--vector-rows", "40", "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    names = sorted(p.name for p in out.glob("*.npz"))
+    assert names == ["node1_g0.npz", "node1_g1.npz"] + [f"node2_g{j}.npz" for j in range(6)]
+    assert "vector files: 8 in" in text
+    model = import_onnx(qlinear_grouped_model())
+    inputs = random_inputs(model.graph, 2, seed=1)
+    ort = run_ort(model, inputs)
+    c1 = ort["c1"].transpose(0, 2, 3, 1).reshape(-1, 6)[:40]
+    ys = []
+    for j in range(2):
+        config, layer, y = load_vectors(out / f"node1_g{j}.npz")
+        assert config == model.config and layer.x.shape == (40, 18)
+        ys.append(y)
+    assert np.array_equal(np.concatenate(ys, axis=1), c1)
