@@ -21,6 +21,7 @@ import numpy as np
 
 from pyref.config import QmacConfig
 from pyref.vectors import save_vectors
+from tb.cli.errors import UsageError
 
 from .backend import DenseBackend, PyrefBackend, as_backend
 from .layer_batch import run_layers
@@ -366,6 +367,9 @@ def report(run: OnnxRun, checks: list[tuple[str, int, int]] | None,
 def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> int:
     """``python -m hil.cli run x.onnx``: plan, run on the backend, check against ONNX Runtime,
     print the table and the verdict; the exit status."""
+    if getattr(args, "oracle", "tflm") != "tflm":
+        raise UsageError(f"--oracle {args.oracle} is for .tflite models; an ONNX model is "
+                         "checked against ONNX Runtime")
     model = import_onnx(args.model)
     print(model.describe_ops())
     backend = make_backend(model.config)
