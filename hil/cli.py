@@ -50,6 +50,10 @@ def cmd_run(args) -> int:
             args.backend, args.sim, rtl_dir=args.rtl, config=config))
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
+    if args.oracle == "litert":
+        from .oracle_litert import to_xnnpack
+
+        model = to_xnnpack(model)
     print(model.describe_ops())
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl, config=model.config)
     try:
@@ -71,21 +75,28 @@ def _run_model(args, model, backend) -> int:
     run = run_network(model, inputs, backend, keep_tensors=True, progress=not args.no_progress,
                       vector_dir=args.vectors, vector_rows=args.vector_rows)
     checks = None
+    engine = "LiteRT" if args.oracle == "litert" else "TFLite Micro"
     if not args.no_oracle:
         dense_outputs = [s.dense.output_index for s in model.dense_steps]
-        oracle = run_tflm(model.graph, inputs, dense_outputs, progress=not args.no_progress)
+        if args.oracle == "litert":
+            from .oracle_litert import run_litert
+
+            oracle = run_litert(model, inputs, {i: v.array for i, v in run.tensors.items()},
+                                progress=not args.no_progress)
+        else:
+            oracle = run_tflm(model.graph, inputs, dense_outputs, progress=not args.no_progress)
         names = [model.graph.tensor(i).name for i in model.graph.outputs]
         checks = compare_with_oracle(run, oracle, names, dense_outputs)
-        print(f"TFLite Micro: {args.n} invokes in {oracle.wall:.2f} s")
+        print(f"{engine}: {args.n} invokes in {oracle.wall:.2f} s")
     print()
-    print(layer_table(run))
+    print(layer_table(run).replace("vs TFLM", "vs TFLM" if engine == "TFLite Micro" else "vs LiteRT"))
     print(f"\n{len(run.layers)} datapath layers, {sum(l.outputs for l in run.layers)} outputs; "
           f"network run {run.wall:.2f} s, total {time.perf_counter() - t0:.2f} s")
     if args.vectors:
         print(f"vector files: {len(run.layers)} in {args.vectors}/ (first {args.vector_rows} rows "
               f"of each layer, with pyref's expected y)")
     v = verdict(run, checks)
-    print("\n".join(v.lines))
+    print("\n".join(line.replace("TFLite Micro", engine) for line in v.lines))
     return 0 if v.passed else 1
 
 
@@ -129,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulator of the RTL backend (verilator)")
     r.add_argument("--rtl", metavar="DIR", type=_rtl_folder,
                    help="simulate the Verilog files (*.v, top module qmac) of DIR instead of rtl/")
-    r.add_argument("--no-oracle", action="store_true", help="skip the TFLite Micro check")
+    r.add_argument("--oracle", choices=("tflm", "litert"), default="tflm",
+                   help="check .tflite models against TFLite Micro (tflm) or LiteRT's default "
+                        "interpreter, XNNPACK, with FC and CONV_2D in the fp32 mode (tflm)")
+    r.add_argument("--no-oracle", action="store_true", help="skip the oracle check")
     r.add_argument("--vectors", metavar="DIR",
                    help="also write each datapath layer as a vector file DIR/op<index>.npz")
     r.add_argument("--vector-rows", type=int_at_least(1), default=256,

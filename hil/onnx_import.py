@@ -39,7 +39,7 @@ ACTIVATION_TYPES = {np.dtype(np.int8): (FP32_CONFIG, -128, 127),
 @dataclasses.dataclass(frozen=True)
 class ConvWindow:
     """A 2-D convolution's window (NCHW): filter, strides, dilations, pads (top, left, bottom,
-    right), input and output size."""
+    right), input and output size, groups. ``cin`` is the input's channel count (all groups)."""
 
     cin: int
     kh: int
@@ -49,6 +49,7 @@ class ConvWindow:
     pads: tuple[int, int, int, int]
     in_hw: tuple[int, int]
     out_hw: tuple[int, int]
+    groups: int = 1
 
 
 @dataclasses.dataclass
@@ -75,10 +76,14 @@ class OnnxDense:
     float_output: str = ""
     """The float node's output tensor (QDQ patterns): present in ORT's optimized graph exactly
     when ORT did not fuse the pattern."""
+    shift: np.ndarray | int = 0
+    """(C,) right shifts of the shift-only config (power-of-two scales); 0 in fp32 mode."""
+    datapath: QmacConfig | None = None
+    """The config when not the fp32 one of the activation type (:func:`to_shift_only`)."""
 
     @property
     def config(self) -> QmacConfig:
-        return ACTIVATION_TYPES[np.dtype(self.dtype)][0]
+        return self.datapath or ACTIVATION_TYPES[np.dtype(self.dtype)][0]
 
     @property
     def c(self) -> int:
@@ -112,13 +117,36 @@ class OnnxDense:
 
     def layer(self, rows: np.ndarray) -> Layer:
         _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
-        return Layer.build(self.config, rows, self.w, self.bias, self.mult, 0, self.y_zp, lo, hi)
+        return Layer.build(self.config, rows, self.w, self.bias, self._mult(), self.shift,
+                           self.y_zp, lo, hi)
+
+    def _mult(self):
+        return None if self.config.mult_bits == 0 else self.mult
+
+    def layers(self, rows: np.ndarray) -> list[Layer]:
+        """The layers of ``rows`` (from :meth:`rows`): one, or one per group of a grouped
+        convolution (group ``j``: its input channels' patch columns against its output
+        channels; a depthwise convolution is ``kh*kw``-long dot products, one layer per input
+        channel, as for TFLite's DEPTHWISE_CONV_2D)."""
+        groups = 1 if self.conv is None else self.conv.groups
+        if groups == 1:
+            return [self.layer(rows)]
+        _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
+        k, cg = self.k, self.c // groups
+        mult = None if self.config.mult_bits == 0 else self.mult
+        shift = np.broadcast_to(np.asarray(self.shift), (self.c,))
+        return [Layer.build(self.config, rows[:, j * k:(j + 1) * k], self.w[j * cg:(j + 1) * cg],
+                            self.bias[j * cg:(j + 1) * cg],
+                            None if mult is None else mult[j * cg:(j + 1) * cg],
+                            shift[j * cg:(j + 1) * cg], self.y_zp, lo, hi)
+                for j in range(groups)]
 
     def describe(self) -> str:
         if self.conv is None:
             return f"K={self.k} C={self.c}"
         g = self.conv
-        return (f"{g.kh}x{g.kw}x{g.cin}->{self.c} s{g.strides[0]}x{g.strides[1]} "
+        grouped = f" group {g.groups}" if g.groups > 1 else ""
+        return (f"{g.kh}x{g.kw}x{g.cin}->{self.c}{grouped} s{g.strides[0]}x{g.strides[1]} "
                 f"p{','.join(map(str, g.pads))} out {g.out_hw[0]}x{g.out_hw[1]}")
 
 
@@ -201,17 +229,21 @@ def _in_shape(graph: OnnxGraph, node: Node, name: str) -> tuple:
 
 
 def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
-    """The window of a 2-D Conv / QLinearConv node (group 1) on an NCHW input."""
+    """The window of a 2-D Conv / QLinearConv node on an NCHW input (any ``group`` dividing
+    the input and output channels: grouped and depthwise convolutions)."""
     where = node.label()
     a = node.attrs
     if len(w_shape) != 4 or len(x_shape) != 4:
         raise OnnxImportError(f"{where}: only 2-D convolutions (4-D input and weights)")
-    if int(a.get("group", 1)) != 1:
-        raise OnnxImportError(f"{where}: group = {a['group']}; grouped and depthwise "
-                              "convolutions are not supported yet")
-    c, cin, kh, kw = (int(v) for v in w_shape)
+    groups = int(a.get("group", 1))
+    c, cin_g, kh, kw = (int(v) for v in w_shape)
+    if groups < 1 or c % groups:
+        raise OnnxImportError(f"{where}: group = {groups} does not divide the {c} output "
+                              f"channels (allowed: a divisor of {c})")
+    cin = cin_g * groups
     if x_shape[1] != cin:
-        raise OnnxImportError(f"{where}: input has {x_shape[1]} channels, weights {cin}")
+        raise OnnxImportError(f"{where}: input has {x_shape[1]} channels, weights "
+                              f"{cin_g} per group x group {groups} = {cin}")
     h, wd = int(x_shape[2]), int(x_shape[3])
     strides = tuple(int(v) for v in a.get("strides", (1, 1)))
     dil = tuple(int(v) for v in a.get("dilations", (1, 1)))
@@ -234,7 +266,7 @@ def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
         raise OnnxImportError(f"{where}: auto_pad = {auto!r} is not supported")
     oh = (h + pads[0] + pads[2] - ekh) // strides[0] + 1
     ow = (wd + pads[1] + pads[3] - ekw) // strides[1] + 1
-    return ConvWindow(cin, kh, kw, strides, dil, pads, (h, wd), (oh, ow))
+    return ConvWindow(cin, kh, kw, strides, dil, pads, (h, wd), (oh, ow), groups)
 
 
 def lower_qlinear(graph: OnnxGraph, node: Node) -> OnnxDense:
@@ -343,3 +375,58 @@ def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
                      _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where), mult, x_zp,
                      int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv,
                      absorbed, float_output=node.outputs[0])
+
+
+SHIFT_ONLY_ACC_LIMIT = 1 << 24
+"""Below this |accumulator| bound, fl32(acc) is acc itself, so with a power-of-two scale
+``2^-s`` the fp32 mode's ``rhe(fl32(fl32(acc) * 2^-s))`` is exactly ``rhe(acc / 2^s)``."""
+
+
+def shift_only_config(config: QmacConfig, max_shift: int) -> QmacConfig:
+    """``config`` (fp32 mode) as a shift-only one: no multiplier, round half to even, a shift
+    field wide enough for ``max_shift``."""
+    return config.replace(rounding="half_even", mult_bits=0,
+                          shift_bits=max(1, int(max_shift).bit_length()))
+
+
+def pow2_shifts(d: OnnxDense) -> np.ndarray | None:
+    """``s[c]`` with ``scale[c] = 2^-s[c]`` (``s >= 0``) for every channel, or None when a scale
+    is not a power of two of at most 1."""
+    bits = np.asarray(d.mult, dtype=np.int64)
+    if np.any(bits & 0x7FFFFF):
+        return None
+    shifts = 127 - (bits >> 23)
+    return shifts if np.all(shifts >= 0) else None
+
+
+def acc_bound(d: OnnxDense) -> int:
+    """The largest |accumulator| any input can give: |bias'| + sum_k |w[c][k]| * max|x|."""
+    _, lo, hi = ACTIVATION_TYPES[np.dtype(d.dtype)]
+    xmax = max(abs(lo), abs(hi))
+    return int(np.max(np.abs(d.bias) + np.abs(d.w).sum(axis=1) * xmax))
+
+
+def to_shift_only(dense: list[OnnxDense]) -> QmacConfig:
+    """Put every layer of a model whose scales are all powers of two (Brevitas fixed point) on
+    the shift-only config (``mult_bits = 0``, round half to even), exactly equal to the fp32
+    mode; returns that config. Raises :class:`OnnxImportError` naming the first layer whose
+    scale is not a power of two of at most 1, or whose accumulator can reach 2^24 (where the
+    fp32 mode rounds the accumulator and a shift does not)."""
+    shifts = []
+    for d in dense:
+        s = pow2_shifts(d)
+        if s is None:
+            c = int(np.argmax((np.asarray(d.mult) & 0x7FFFFF) != 0))
+            value = np.asarray(d.mult, np.int64)[c:c + 1].astype(np.uint32).view(np.float32)[0]
+            raise OnnxImportError(f"{d.node.label()}: scale[{c}] = {value!r} is not a power of two "
+                                  "<= 1; the shift-only config needs every scale 2^-s")
+        bound = acc_bound(d)
+        if bound >= SHIFT_ONLY_ACC_LIMIT:
+            raise OnnxImportError(f"{d.node.label()}: the accumulator can reach {bound} >= 2^24, "
+                                  "where ONNX Runtime's binary32 rounds it; use the fp32 config")
+        shifts.append(s)
+    config = shift_only_config(dense[0].config, max(int(s.max()) for s in shifts))
+    for d, s in zip(dense, shifts):
+        d.shift = s.astype(np.int64)
+        d.datapath = config
+    return config

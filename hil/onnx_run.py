@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.vectors import save_vectors
+from tb.cli.errors import UsageError
 
-from .backend import DenseBackend, PyrefBackend, as_backend, check_result
+from .backend import DenseBackend, PyrefBackend, as_backend
+from .layer_batch import run_layers
 from .network import LayerRun, first_mismatch
 from .onnx_graph import Node, OnnxGraph, OnnxImportError, read_onnx
-from .onnx_import import OnnxDense, lower_qdq, lower_qlinear
+from .onnx_import import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .onnx_ops import SOFTWARE_OPS
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
@@ -71,7 +75,20 @@ class OnnxModel:
         return "\n".join(lines)
 
 
-def ort_unfused(graph: OnnxGraph) -> set[str]:
+def ort_session_options(session_config: dict[str, str] | None = None):
+    """ONNX Runtime's session options: its defaults, plus ``session_config`` entries (e.g.
+    ``{"session.qdqisint8allowed": "1"}``, which makes x86 fuse int8 DQ-Conv-Q / DQ-MatMul-Q
+    as ARM does by default)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    for key, value in (session_config or {}).items():
+        so.add_session_config_entry(key, value)
+    return so
+
+
+def ort_unfused(graph: OnnxGraph, session_config: dict[str, str] | None = None) -> set[str]:
     """Output tensors of the float Conv / MatMul / Gemm nodes that are still float after ONNX
     Runtime's default graph optimizations (CPU provider): the QDQ patterns it does not fuse
     into QLinearConv / QLinearMatMul / QGemm here."""
@@ -81,19 +98,22 @@ def ort_unfused(graph: OnnxGraph) -> set[str]:
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
-        so = ort.SessionOptions()
+        so = ort_session_options(session_config)
         so.optimized_model_filepath = f"{tmp}/optimized.onnx"
-        so.log_severity_level = 3
         ort.InferenceSession(graph.model_bytes, so, providers=["CPUExecutionProvider"])
         optimized = onnx.load(so.optimized_model_filepath)
     return {o for n in optimized.graph.node if n.op_type in QDQ_OPS and n.domain in ("", "ai.onnx")
             for o in n.output}
 
 
-def import_onnx(source, *, check_fusion: bool = True) -> OnnxModel:
+def import_onnx(source, *, check_fusion: bool = True,
+                session_config: dict[str, str] | None = None, shift_only: bool = False
+                ) -> OnnxModel:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
-    leaves in float are marked (``OnnxDense.fused_by_ort``)."""
+    (with ``session_config``, see :func:`ort_session_options`) leaves in float are marked
+    (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales are all powers of
+    two runs on the shift-only config (:func:`~hil.onnx_import.to_shift_only`)."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
     steps: list[OnnxStep] = []
     absorbed: set[int] = set()
@@ -130,8 +150,10 @@ def import_onnx(source, *, check_fusion: bool = True) -> OnnxModel:
     if len(configs) > 1:
         raise OnnxImportError(f"{graph.name}: mixes int8 and uint8 activations; the datapath "
                               "runs one config per model")
+    if shift_only:
+        configs = {to_shift_only(dense)}
     if check_fusion and any(d.float_output for d in dense):
-        unfused = ort_unfused(graph)
+        unfused = ort_unfused(graph, session_config)
         for d in dense:
             d.fused_by_ort = not (d.float_output and d.float_output in unfused)
     return OnnxModel(graph, steps, configs.pop())
@@ -179,8 +201,12 @@ class OnnxRun:
 
 def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
              backend: DenseBackend | Callable | None = None, *,
-             check_against_pyref: bool = True) -> OnnxRun:
-    """Execute every node in order; the dense layers on ``backend`` (default pyref)."""
+             check_against_pyref: bool = True, vector_dir: str | Path | None = None,
+             vector_rows: int = 256) -> OnnxRun:
+    """Execute every node in order; the dense layers on ``backend`` (default pyref).
+    ``vector_dir`` writes each dense layer's first ``vector_rows`` rows as a vector file
+    ``node<index>.npz`` (a grouped convolution: ``node<index>_g<group>.npz``) with pyref's
+    expected outputs, for ``make sim VECTORS=``."""
     be = as_backend(backend)
     ref = PyrefBackend() if check_against_pyref and not isinstance(be, PyrefBackend) else None
     graph = model.graph
@@ -200,22 +226,34 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
             x = values.get(d.input)
             if x is None:
                 raise OnnxImportError(f"{node.label()}: input {d.input!r} has no value")
-            rows = d.rows(x)
-            layer = d.layer(rows)
-            result = be.run(layer, model.config)
-            y = check_result(result, layer, be.name)
-            ref_mm, ref_first, sat = None, None, result.saturated
+            parts = d.layers(d.rows(x))
+            if vector_dir is not None:
+                for j, part in enumerate(parts):
+                    suffix = f"_g{j}" if len(parts) > 1 else ""
+                    Path(vector_dir).mkdir(parents=True, exist_ok=True)
+                    save_vectors(Path(vector_dir) / f"node{node.index}{suffix}.npz", model.config,
+                                 dataclasses.replace(part, x=part.x[:vector_rows]),
+                                 compute_expected=True)
+            results = run_layers(be, parts, model.config)
+            y = np.concatenate([r.y for r in results], axis=1)
+            sats = [r.saturated for r in results]
+            ref_mm, ref_first = None, None
             if ref is not None:
-                ref_res = ref.run(layer, model.config)
-                ref_mm, ref_first = first_mismatch(y, ref_res.y)
-                sat = ref_res.saturated if sat is None else sat
+                ref_res = [ref.run(part, model.config) for part in parts]
+                ref_mm, ref_first = first_mismatch(
+                    y, np.concatenate([r.y for r in ref_res], axis=1))
+                sats = [s if s is not None else r.saturated for s, r in zip(sats, ref_res)]
+            sat = (None if any(s is None for s in sats)
+                   else int(sum(np.count_nonzero(s) for s in sats)))
+            cycles = [r.cycles for r in results]
             values[d.output] = d.to_tensor(y, x.shape)
+            n_rows = parts[0].n
             layers.append(LayerRun(
-                op_index=node.index, op=d.pattern, n=layer.n, k=layer.k, c=layer.c,
-                quant=d.quant, detail=d.describe(), outputs=layer.n * layer.c,
-                saturated=None if sat is None else int(np.count_nonzero(sat)),
-                cycles=result.cycles, beats=layer.n * layer.c * -(-layer.k // model.config.lanes),
-                wall=result.wall, ref_mismatches=ref_mm, ref_first=ref_first))
+                op_index=node.index, op=d.pattern, n=n_rows, k=d.k, c=d.c,
+                quant=d.quant, detail=d.describe(), outputs=n_rows * d.c, saturated=sat,
+                cycles=None if any(c is None for c in cycles) else sum(cycles),
+                beats=sum(p.n * p.c * -(-p.k // model.config.lanes) for p in parts),
+                wall=sum(r.wall for r in results), ref_mismatches=ref_mm, ref_first=ref_first))
             continue
         if missing:
             raise OnnxImportError(f"{node.label()}: input(s) {missing} have no value")
@@ -225,7 +263,8 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
     return OnnxRun(outputs, layers, values, be.name, time.perf_counter() - t0)
 
 
-def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray],
+            session_config: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """ONNX Runtime's values of the model outputs and of every dense layer's output (added as
     graph outputs), with its default (full) graph optimizations, on the CPU provider."""
     import onnx
@@ -238,7 +277,8 @@ def run_ort(model: OnnxModel, inputs: Sequence[np.ndarray]) -> dict[str, np.ndar
         if s.dense.output not in have:
             m.graph.output.append(helper.make_tensor_value_info(
                 s.dense.output, helper.np_dtype_to_tensor_dtype(np.dtype(s.dense.dtype)), None))
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(m.SerializeToString(), ort_session_options(session_config),
+                                providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
     fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in model.graph.inputs)
     n = int(np.asarray(inputs[0]).shape[0])
@@ -327,6 +367,9 @@ def report(run: OnnxRun, checks: list[tuple[str, int, int]] | None,
 def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> int:
     """``python -m hil.cli run x.onnx``: plan, run on the backend, check against ONNX Runtime,
     print the table and the verdict; the exit status."""
+    if getattr(args, "oracle", "tflm") != "tflm":
+        raise UsageError(f"--oracle {args.oracle} is for .tflite models; an ONNX model is "
+                         "checked against ONNX Runtime")
     model = import_onnx(args.model)
     print(model.describe_ops())
     backend = make_backend(model.config)
@@ -335,7 +378,8 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
               f"config: fp32 ({model.config.describe()})")
         inputs = random_inputs(model.graph, args.n, args.seed)
         print(f"inputs: {args.n} random int8 codes, seed {args.seed}", flush=True)
-        run = run_onnx(model, inputs, backend)
+        run = run_onnx(model, inputs, backend, vector_dir=args.vectors,
+                       vector_rows=args.vector_rows)
     finally:
         close = getattr(backend, "close", None)
         if close is not None:
@@ -346,5 +390,8 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
         checks = compare_with_ort(model, run, run_ort(model, inputs))
         print(f"ONNX Runtime: {args.n} inputs in {time.perf_counter() - t0:.2f} s")
     ok, text = report(run, checks, [s.dense.fused_by_ort for s in model.dense_steps])
+    if args.vectors:
+        print(f"vector files: {len(list(Path(args.vectors).glob('node*.npz')))} in "
+              f"{args.vectors}/ (first {args.vector_rows} rows of each layer, pyref's expected y)")
     print(text)
     return 0 if ok else 1
