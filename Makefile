@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
+PLOTS_STAMP  := $(VENV)/.plots-stamp
 
 .PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
 
@@ -36,6 +37,11 @@ $(STAMP): pyproject.toml
 # scikit-learn and matplotlib (the digits example and its tests), installed on first use.
 $(DIGITS_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,digits]'
+	@touch $@
+
+# matplotlib (the sweep report's plots), installed on first use.
+$(PLOTS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,plots]'
 	@touch $@
 
 # Make variables. Each target takes the ones listed and passes on those given: on the command
@@ -112,10 +118,10 @@ soak: $(STAMP)
 	$(PY) -m soak $(call args,soak)
 
 # Bit-width sweeps (docs/sweep.md): sweeps/<SWEEP>.toml, one report per spec in build/sweep/<spec>/.
-sweep: $(STAMP)
+sweep: $(PLOTS_STAMP)
 	$(PY) -m sweep run $(call args,sweep)
 
-sweep-merge: $(STAMP)
+sweep-merge: $(PLOTS_STAMP)
 	$(PY) -m sweep merge $(call args,sweep-merge)
 
 clean:
