@@ -111,12 +111,16 @@ def _visible_r(cfg: QmacConfig, rng: np.random.Generator, acc: int) -> dict:
     """Requantization that scales ``acc`` into reach of ``out_zp``, and the ``out_zp`` that
     brings it to 0 (so the output shows it, unclamped)."""
     lo, hi = cfg.out_range
-    for _ in range(32):
-        mult, shift = fit_requant(cfg, rng, np.array([acc]))
+    tries = [lambda: fit_requant(cfg, rng, np.array([acc]))] * 32
+    if cfg.mult_bits and cfg.rounding not in ("gemmlowp", "fp32"):
+        # The smallest multiplier and the largest shift reach the widest accumulators.
+        tries.append(lambda: (np.array([1]), np.array([cfg.shift_range[1]])))
+    for requant in tries:
+        mult, shift = requant()
         r = int(np.asarray(requantize(np.array([acc]), mult, shift, cfg))[0])
         if -hi <= r <= -lo:
-            break
-    return {"mult": int(mult[0]), "shift": int(shift[0]), **_centred(cfg, r)}
+            return {"mult": int(mult[0]), "shift": int(shift[0]), **_centred(cfg, r)}
+    raise Unrealizable(f"no multiplier and shift bring {acc} into the output range unclamped")
 
 
 def _requant_clamp_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: int
