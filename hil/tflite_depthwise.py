@@ -18,46 +18,21 @@ from pyref.layer import Layer
 
 from .software_base import UnsupportedOpError, Value
 from .tflite_graph import Graph, OpSpec
-from .tflite_operands import TFLITE_CONFIG, datapath_multipliers, fold_bias, read_operands
+from .tflite_operands import (TFLITE_CONFIG, DatapathOperands, datapath_multipliers, fold_bias,
+                              read_operands)
 from .tflite_params import window_padding
 from .tflite_windows import ConvGeometry, window_patches
 
 
 @dataclasses.dataclass
-class DepthwiseSpec:
+class DepthwiseSpec(DatapathOperands):
     """One DEPTHWISE_CONV_2D in the datapath's terms: ``w (C, kh*kw)`` (one filter column per
     output channel), the folded bias and the per-channel requantization."""
 
-    op: OpSpec
-    input_index: int
-    output_index: int
-    w: np.ndarray
-    bias: np.ndarray
-    mult: np.ndarray
-    shift: np.ndarray
-    in_zp: int
-    out_zp: int
-    act_min: int
-    act_max: int
-    per_channel: bool
-    activation: str
-    out_shape: tuple[int, ...]
     conv: ConvGeometry
     depth_multiplier: int
     config: QmacConfig = TFLITE_CONFIG
     out_dtype: np.dtype = np.dtype(np.int8)
-
-    @property
-    def c(self) -> int:
-        return self.w.shape[0]
-
-    @property
-    def k(self) -> int:
-        return self.w.shape[1]
-
-    @property
-    def quant(self) -> str:
-        return "per-channel" if self.per_channel else "per-tensor"
 
     def windows(self, v: Value) -> np.ndarray:
         """``(R, kh*kw, Cin)``: every output position's window, per input channel."""

@@ -28,6 +28,7 @@ from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .tflite_lstm import LstmSpec, lower_lstm  # noqa: F401
 from .tflite_svdf import SvdfSpec, lower_svdf
 from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
+                              DatapathOperands,
                               datapath_multipliers, fold_bias, read_operands)
 from .tflite_params import Padding2D, window_padding
 from .tflite_windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
@@ -37,39 +38,13 @@ DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CO
 """Operators that run on the datapath (the dense backend)."""
 
 @dataclasses.dataclass
-class DenseLayerSpec:
+class DenseLayerSpec(DatapathOperands):
     """One FULLY_CONNECTED, CONV_2D or TRANSPOSE_CONV in the datapath's terms: every input row
     against every channel's weight row."""
 
-    op: OpSpec
-    input_index: int
-    output_index: int
-    w: np.ndarray          # (C, K) int64, K in (kh, kw, cin) order for a conv
-    bias: np.ndarray       # (C,) int64: TFLite's bias with the input zero point folded in
-    mult: np.ndarray       # (C,) datapath mult (int8: TFLite M)
-    shift: np.ndarray      # (C,) datapath shift (int8: TFLite s)
-    in_zp: int
-    out_zp: int
-    act_min: int
-    act_max: int
-    per_channel: bool
-    activation: str
-    out_shape: tuple[int, ...]
     conv: ConvGeometry | None = None
     config: QmacConfig = TFLITE_CONFIG
     out_dtype: np.dtype = np.dtype(np.int8)
-
-    @property
-    def c(self) -> int:
-        return self.w.shape[0]
-
-    @property
-    def k(self) -> int:
-        return self.w.shape[1]
-
-    @property
-    def quant(self) -> str:
-        return "per-channel" if self.per_channel else "per-tensor"
 
     def rows(self, v: Value) -> np.ndarray:
         """The ``(R, K)`` input rows of this layer for a batched input value."""

@@ -35,6 +35,40 @@ and rounds once, ``(acc * m16 + 2^(t-1)) >> t``, which is ``half_up`` with ``mul
 (:func:`hil.tflite_params.reduce_multiplier_16x8`)."""
 
 
+@dataclasses.dataclass
+class DatapathOperands:
+    """The operands every datapath operator carries: its tensors, weights ``w (C, K)``, the
+    folded bias, per-channel requantization and the output clamp."""
+
+    op: OpSpec
+    input_index: int
+    output_index: int
+    w: np.ndarray          # (C, K) int64
+    bias: np.ndarray       # (C,) int64: TFLite's bias with the input zero point folded in
+    mult: np.ndarray       # (C,) datapath mult (int8: TFLite M)
+    shift: np.ndarray      # (C,) datapath shift (int8: TFLite s)
+    in_zp: int
+    out_zp: int
+    act_min: int
+    act_max: int
+    per_channel: bool
+    activation: str
+    out_shape: tuple[int, ...]
+
+    @property
+    def c(self) -> int:
+        return self.w.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.w.shape[1]
+
+    @property
+    def quant(self) -> str:
+        return "per-channel" if self.per_channel else "per-tensor"
+
+
+
 class BiasRangeError(TfliteImportError):
     """A folded bias does not fit the datapath's ``bias_bits``."""
 
