@@ -14,8 +14,13 @@ from typing import Callable
 from .apply import apply_mutant
 from .equiv import PROVEN, prove
 from .generate import Mutant
+from .param_probe import first_disagreement
 from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
+
+
+PARAM_PROBE = "param-ranges"
+"""The ``by`` of a mutant killed by the parameter-range probe rather than a config's run."""
 
 
 class BaselineFailed(RuntimeError):
@@ -32,6 +37,8 @@ class Settings:
     top: str = "qmac"
     keep: bool = False
     """Keep each mutant's folder (RTL copy, build, logs) after its run."""
+    probe_params: bool = True
+    """Check a surviving mutant's parameter ranges against pyref (:mod:`mutate.param_probe`)."""
 
 
 class _ConfigOrder:
@@ -64,6 +71,11 @@ def baseline(settings: Settings) -> Verdict:
         raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
                              f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
                              f"(log: {work})")
+    if settings.probe_params:
+        wrong = first_disagreement(rtl, top=settings.top)
+        if wrong:
+            raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} {wrong}; fix its "
+                                 f"parameter checks, or mutate with PARAM_PROBE=0")
     return v
 
 
@@ -79,6 +91,10 @@ def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str
     proofs: dict = {}
     if v.status != SURVIVED:
         return v, proofs
+    wrong = first_disagreement(rtl, top=settings.top) if settings.probe_params else ""
+    if wrong:
+        return Verdict(KILLED, by=PARAM_PROBE, detail=f"the RTL {wrong}",
+                       configs_run=v.configs_run, outputs_checked=v.outputs_checked), proofs
     regressed, total = {order[0]}, v
     for i, name in enumerate(order):
         proofs[name] = prove(gold, rtl, params[name], top=settings.top,

@@ -12,6 +12,8 @@ FAMILIES       comma-separated operator families (default all: see mutate.genera
 FILES          comma-separated file names to mutate (default every ``*.v`` / ``*.vh``)
 LIMIT          run only every k-th mutant so that at most LIMIT run (default all)
 KEEP=1         keep each mutant's folder under build/mutate/
+PARAM_PROBE=0  skip the parameter-range probe (mutate.param_probe: needs Icarus; for an RTL
+               without qmac's parameter checks)
 =============  ==================================================================================
 
 Exit status: 0 every non-equivalent mutant killed, 1 survivors, 2 bad options or a failing
@@ -48,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--files", default="")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--keep", default="0")
+    p.add_argument("--param-probe", default="1")
     p.add_argument("--work", default=str(REPO / "build" / "mutate"))
     p.add_argument("--equiv-timeout", type=float, default=120.0)
     return p
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         mutants = mutants[::step]
     spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
     settings = Settings(rtl_dir=rtl, work=Path(args.work).resolve(), spec=spec, jobs=args.jobs,
-                        equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""))
+                        equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""),
+                        probe_params=args.param_probe not in ("0", ""))
     print(f"qmac mutate: {len(mutants)} mutants of {rtl}"
           + (f" (every {step}th of {total})" if len(mutants) < total else "")
           + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "

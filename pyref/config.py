@@ -303,6 +303,14 @@ NAMED_CONFIGS: dict[str, QmacConfig] = {
     "lanes1": QmacConfig(lanes=1, rounding="half_down"),
     # Thirty-two multipliers.
     "lanes32": QmacConfig(lanes=32, rounding="trunc"),
+    # Six lanes of unsigned 4-bit activations x 4-bit weights into a saturating 10-bit
+    # accumulator, 8-bit outputs: the accumulator is exactly as wide as the requantizer's
+    # saturated result (out_bits + 2), and 6 lanes leave a remainder after the 4-lane adder
+    # groups, so this config reaches the equal-width saturator and the unsigned remainder lanes.
+    "narrow_acc": QmacConfig(
+        lanes=6, in_bits=4, in_signed=False, w_bits=4, acc_bits=10, acc_mode="saturate",
+        bias_bits=10, shift_bits=4, rounding="half_even", out_bits=8,
+    ),
 }
 """Configs shared by the tests, the testbench and the CI sweep. Together they use every rounding mode."""
 

@@ -60,7 +60,7 @@ module qmac #(
 
   // Derived widths.
   localparam integer MULT_W      = (MULT_BITS > 0) ? MULT_BITS : 1;
-  localparam integer P_LANE_BITS = IN_BITS + ((IN_SIGNED != 0) ? 0 : 1) + W_BITS;
+  localparam integer P_LANE_BITS = IN_BITS + W_BITS;  // one product, signed or unsigned x
   localparam integer SUM_BITS    = P_LANE_BITS + $clog2(LANES);  // exact beat sum
   localparam integer P_BITS      = ACC_BITS + MULT_BITS;          // exact acc * mult
   localparam integer R_BITS      = OUT_BITS + 2;                  // saturated requant result
@@ -146,7 +146,7 @@ module qmac #(
   reg [OUT_BITS-1:0]   s1_max_q;
 
   always @(posedge clk_i) begin
-    if (adv && beat_ok) begin
+    if (beat_ok) begin  // beat_ok implies adv (in_ready_o = adv && !rst_i)
       s1_first_q <= in_first_i;
       s1_last_q  <= in_last_i;
       s1_sum_q   <= beat_sum;

@@ -3,8 +3,9 @@
 // w is signed; x is signed (IN_SIGNED = 1) or unsigned (IN_SIGNED = 0). Each x lane is taken as
 // a signed IN_BITS+1-bit value, its top bit a copy of the sign bit (signed x) or 0 (unsigned
 // x), so one loop serves both. The result is signed and
-// SUM_BITS = IN_BITS + W_BITS (+1 if x is unsigned) + clog2(LANES) bits wide, so the sum is
-// exact. Lane l of x_i is at [l*IN_BITS +: IN_BITS], of w_i at [l*W_BITS +: W_BITS].
+// SUM_BITS = IN_BITS + W_BITS + clog2(LANES) bits wide, so the sum is exact (an unsigned x needs
+// no extra bit: (2^IN_BITS - 1) * -2^(W_BITS-1) > -2^(IN_BITS+W_BITS-1)). Lane l of x_i is at
+// [l*IN_BITS +: IN_BITS], of w_i at [l*W_BITS +: W_BITS].
 // Written as one function (a loop over the lanes, SUM_BITS-bit signed arithmetic) rather than a
 // netlist of per-lane multipliers and an adder tree: synthesis still gets LANES multipliers and
 // balances the sum as it likes, and an event-driven simulator (Icarus) evaluates it once per
@@ -20,10 +21,10 @@ module qmac_beat_sum #(
   input  wire [LANES*IN_BITS-1:0] x_i,
   input  wire [LANES*W_BITS-1:0]  w_i,
   // SUM_BITS wide, signed
-  output wire [IN_BITS + ((IN_SIGNED != 0) ? 0 : 1) + W_BITS + $clog2(LANES) - 1:0] sum_o
+  output wire [IN_BITS + W_BITS + $clog2(LANES) - 1:0] sum_o
 );
 
-  localparam integer P_BITS   = IN_BITS + ((IN_SIGNED != 0) ? 0 : 1) + W_BITS;  // one product
+  localparam integer P_BITS   = IN_BITS + W_BITS;  // one product, signed or unsigned x
   localparam integer SUM_BITS = P_BITS + $clog2(LANES);
   localparam integer LANES4   = LANES - LANES % 4;  // lanes summed four at a time
   localparam [0:0]   X_SIGN   = (IN_SIGNED != 0) ? 1'b1 : 1'b0;  // keep x's sign bit

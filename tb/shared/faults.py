@@ -123,7 +123,7 @@ FAULTS: tuple[Fault, ...] = (
           "qmac_beat_sum.v",
           (("localparam [0:0]   X_SIGN   = (IN_SIGNED != 0) ? 1'b1 : 1'b0;",
             "localparam [0:0]   X_SIGN   = 1'b1;"),),
-          config="unsigned_in", overrides=(("lanes", 6),), caught_by=("value",)),
+          config="narrow_acc", caught_by=("value",)),
     Fault("last_lane_dropped", "the last lane's product is left out of the beat sum",
           "qmac_beat_sum.v",
           (("for (l = LANES4; l < LANES; l = l + 1) begin",
@@ -142,12 +142,10 @@ FAULTS: tuple[Fault, ...] = (
             "wire [OUT_W-1:0] min_c = {1'b1, {(OUT_W-2){1'b0}}, 1'b1};"),),
           config="int4_sat", caught_by=("value",)),
     Fault("sat_equal_width", "the saturator's equal-width branch (IN_W == OUT_W) drops the "
-          "sign bit; reached by the requantizer when acc_bits + mult_bits == out_bits + 2 "
-          "(no named config has it)",
+          "sign bit; reached by the requantizer when acc_bits + mult_bits == out_bits + 2",
           "qmac_sat.v",
           (("assign s_o = v_i;", "assign s_o = {1'b0, v_i[IN_W-2:0]};"),),
-          config="int4_sat", overrides=(("acc_bits", 8), ("bias_bits", 8), ("out_bits", 6)),
-          caught_by=("value",)),
+          config="narrow_acc", caught_by=("value",)),
     Fault("gemmlowp_nudge_plus_one", "gemmlowp high multiply nudged by 2^30 + 1 (x' * M one "
           "below a tie rounds up)",
           "qmac_requant_round.v",
@@ -173,7 +171,7 @@ FAULTS: tuple[Fault, ...] = (
             "              * $signed(w[l*W_BITS +: W_BITS]);",
             "$signed({x[l*IN_BITS + IN_BITS-1], x[l*IN_BITS +: IN_BITS]})\n"
             "              * $signed(w[l*W_BITS +: W_BITS]);"),),
-          config="unsigned_in", overrides=(("lanes", 6),), caught_by=("value",)),
+          config="narrow_acc", caught_by=("value",)),
     Fault("backpressure", "input accepted while the output stalls",
           "qmac.v",
           (("assign in_ready_o = adv && !rst_i;", "assign in_ready_o = !rst_i;"),),

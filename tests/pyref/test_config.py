@@ -183,7 +183,8 @@ def test_rtl_parameters_of_named_configs():
     }
     codes = {name: named_config(name).rtl_parameters()["ROUNDING"] for name in NAMED_CONFIGS}
     assert codes == {"default": 2, "per_channel": 6, "tflite": 7, "int4_sat": 5, "int16x8": 4,
-                     "unsigned_in": 0, "lanes1": 3, "lanes32": 1, "fp32": 8}
+                     "unsigned_in": 0, "lanes1": 3, "lanes32": 1, "fp32": 8,
+                     "narrow_acc": 6}
     assert named_config("unsigned_in").rtl_parameters()["IN_SIGNED"] == 0
     assert named_config("tflite").rtl_parameters()["MULT_BITS"] == 32
 

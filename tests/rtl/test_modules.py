@@ -160,7 +160,8 @@ def test_beat_sum(lanes, signed_x, tmp_path):
     """qmac_beat_sum, 2-bit x and w: every beat for up to 3 lanes, 50 000 random beats above
     (unsigned x with LANES % 4 != 0 exercises the remainder lanes' zero extension)."""
     in_bits, w_bits = 2, 2
-    sum_bits = in_bits + (0 if signed_x else 1) + w_bits + max(lanes - 1, 0).bit_length()
+    # in_bits + w_bits hold one product for unsigned x too: 3 * -2 = -6 >= -8.
+    sum_bits = in_bits + w_bits + max(lanes - 1, 0).bit_length()
     total = lanes * (in_bits + w_bits)
     vin, vout = run_module("qmac_beat_sum",
                            {"LANES": lanes, "IN_BITS": in_bits, "IN_SIGNED": signed_x,
