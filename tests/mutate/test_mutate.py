@@ -102,10 +102,11 @@ def test_mutants_of_rtl_apply_to_a_copy(tmp_path):
 
 @pytest.mark.rtl
 def test_campaign_kills_reports_and_proves(tmp_path):
-    """Three planted mutants under the default config: a wrong saturation flag (killed), the
-    requantizer's clamp bound one below its maximum (masked by the output clamp: it survives
-    any stimulus, and the proof, which pairs internal registers, cannot show it harmless), and
-    the two terms of an OR swapped (proven equivalent by Yosys)."""
+    """Four planted mutants under the default config: a wrong saturation flag (killed); the
+    flag also raised for one rare (r, out_zp) pair, a hole that 400 random outputs miss and the
+    proof must not call harmless (survived); the requantizer's clamp bound one below its
+    maximum, masked by the output clamp (proven equivalent only once the proof releases the
+    internal pairs it leaves unproven); and the two terms of an OR swapped (equivalent)."""
     from sim_skip import require_simulator
 
     from mutate.campaign import Settings, run_campaign
@@ -118,21 +119,27 @@ def test_campaign_kills_reports_and_proves(tmp_path):
     sat = (RTL / "qmac_sat.v").read_text()
     kill = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
                    "assign sat_o = below & above;", "saturation flag needs both sides")
-    survive = planted(sat, "qmac_sat.v", "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
-                      "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};", "positive bound one below")
+    survive = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
+                      "assign sat_o = below | above | (r_i == 5 && out_zp_i == 3);",
+                      "saturation flag on one rare input")
+    masked = planted(sat, "qmac_sat.v", "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
+                     "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};", "positive bound one below")
     same = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
                    "assign sat_o = above | below;", "OR operands swapped")
     spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=3, n=400)
     settings = Settings(rtl_dir=RTL, work=tmp_path / "work", spec=spec, jobs=2)
-    outcomes, wall = run_campaign([kill, survive, same], settings)
+    outcomes, wall = run_campaign([kill, survive, masked, same], settings)
     status = {o.mutant.what: o for o in outcomes}
     assert status["saturation flag needs both sides"].status == KILLED
     assert status["saturation flag needs both sides"].verdict.by == "default"
-    s = status["positive bound one below"]
+    s = status["saturation flag on one rare input"]
     assert s.status == SURVIVED and s.proofs["default"].status == "not-proven"
+    assert "out_sat_o" in s.proofs["default"].detail
     text = survivor_text(s)
-    assert f"qmac_sat.v:{s.mutant.line}" in text and "{(OUT_W-2){1'b1}}, 1'b0}" in text
+    assert f"qmac_out_stage.v:{s.mutant.line}" in text and "out_zp_i == 3" in text
+    m = status["positive bound one below"]
+    assert m.status == EQUIVALENT and "internal pairs released" in m.proofs["default"].detail
     assert status["OR operands swapped"].status == EQUIVALENT
     assert status["OR operands swapped"].proofs["default"].status == "equivalent"
     summary = table(outcomes, wall).splitlines()[1].split()
-    assert summary[:6] == ["all", "3", "1", "1", "1", "0"] and summary[6] == "50.0"
+    assert summary[:6] == ["all", "4", "1", "1", "2", "0"] and summary[6] == "50.0"
