@@ -10,7 +10,7 @@ from pathlib import Path
 from tb.cli.errors import ArgumentParser, int_at_least, run_main
 
 from .backend import BackendUnavailable, PyrefBackend, choose_backend
-from .inputs import random_inputs
+from .inputs import describe_inputs, random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
 from .network import run_network
 from .oracle import run_tflm
@@ -68,7 +68,8 @@ def _run_model(args, model, backend) -> int:
     print(f"backend: {getattr(backend, 'description', backend.name)}  "
           + "; ".join(f"config: {config_name(c)} ({c.describe()})" for c in model.configs()))
     inputs = random_inputs(model.graph, args.n, args.seed)
-    print(f"inputs: {args.n} random int8 vectors, seed {args.seed}", flush=True)
+    print(f"inputs: {args.n} random vectors of {describe_inputs(model.graph)}, seed {args.seed}",
+          flush=True)
     if backend.name == "rtl":
         print(_rtl_estimate(model, inputs, args.n, args.sim), flush=True)
     t0 = time.perf_counter()

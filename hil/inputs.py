@@ -12,6 +12,20 @@ import numpy as np
 from .tflite_graph import Graph
 
 
+def describe_inputs(graph: Graph) -> str:
+    """What :func:`random_inputs` draws for each model input, for the log ("int16 codes")."""
+    kinds = []
+    for idx in graph.inputs:
+        t = graph.tensor(idx)
+        if t.type_name == "FLOAT32":
+            scale, _, info = _quantize_params_of_consumer(graph, idx)
+            kinds.append("float32" if scale is None
+                         else f"float32 at {np.dtype(info.dtype).name} code points")
+        else:
+            kinds.append(f"{t.type_name.lower()} codes")
+    return ", ".join(dict.fromkeys(kinds))
+
+
 def random_inputs(graph: Graph, n: int, seed: int = 0) -> list[np.ndarray]:
     """One ``(n, *input_shape)`` array per model input."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

@@ -206,6 +206,7 @@ def test_cli_prints_the_config_each_layer_uses(tmp_path, capsys):
     assert "CONV_2D            x1   datapath (dense backend, config 'tflite16x8')" in out
     assert f"config: tflite16x8 ({TFLITE_16X8_CONFIG.describe()})" in out
     assert "config: tflite (" not in out
+    assert "inputs: 4 random vectors of float32 at int16 code points" in out
     svdf = import_model(svdf_bytes())
     assert [c.out_bits for c in svdf.configs()] == [16, 8]
     assert "configs 'tflite+out_bits=16', 'tflite+in_bits=16,w_bits=16'" in svdf.describe_ops()
