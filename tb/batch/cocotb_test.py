@@ -8,8 +8,9 @@ stimulus, predictions, scoreboard and coverage model. The beats are played in ba
 which hands its outputs with their cycles to the shared
 :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle driver
 plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat, the
-scoreboard drops every job in flight, and the rest of the cut job is played after the reset. The report is the same :class:`~tb.shared.job.SimReport`,
-plus ``batch-result.json`` beside it with the batch figures.
+scoreboard drops every job in flight, and the rest of the cut job is played after the reset.
+The report is the same :class:`~tb.shared.job.SimReport`, plus ``batch-result.json`` beside it
+with the batch figures.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ The expected value of every job comes from :func:`pyref.beats.predict_jobs` (or 
 file). Outputs must come in job order, one per job whose last beat was accepted, and never
 before that beat; a job cut by a reset, and every job still in flight at the reset, produces
 no output, and neither do the rest of the cut job's beats, played after the reset outside any
-job (its orphan beats, :meth:`Scoreboard.orphans_sent`). A check reports, per output: the value, the saturation flag, X/Z on the output bus,
-an output with no finished job to belong to (extra, duplicated or early), and at the end every
-finished job that never produced one (missing).
+job (its orphan beats, :meth:`Scoreboard.orphans_sent`). A check reports, per output: the
+value, the saturation flag, X/Z on the output bus, an output with no finished job to belong to
+(extra, duplicated, early, or caused by orphan beats), and at the end every finished job that
+never produced one (missing).
 
 Two entry points share the same bookkeeping: :meth:`Scoreboard.check_one` for a monitor that
 samples one output per call, and :meth:`Scoreboard.check` for a whole captured batch ("these N
@@ -311,15 +312,16 @@ class Scoreboard:
         return hint + (f" ({', '.join(around)})" if around else "")
 
     def _extra(self, j: int, y, sat, cycle: int, why: str | None = None) -> None:
-        if why is not None:
-            pass
-        elif j >= self.n_jobs:
-            why = "every job has produced its output already"
-        elif self.accept_cycle[j] < 0:
-            why = f"the next job ({j}) has not had its last beat accepted yet"
-        else:
-            why = (f"the next job ({j}) had its last beat accepted on cycle "
-                   f"{int(self.accept_cycle[j])}, not before this one")
+        """Report an output on ``cycle`` that is not job ``j``'s (``why``: the reason, if not
+        the usual ones), naming the cut job when orphan beats came just before it."""
+        if why is None:
+            if j >= self.n_jobs:
+                why = "every job has produced its output already"
+            elif self.accept_cycle[j] < 0:
+                why = f"the next job ({j}) has not had its last beat accepted yet"
+            else:
+                why = (f"the next job ({j}) had its last beat accepted on cycle "
+                       f"{int(self.accept_cycle[j])}, not before this one")
         k = self.last_checked_job
         prev = (f"; the last output checked was job {k} (y = {int(self.exp_y[k])}, cycle "
                 f"{int(self.out_cycle[k])})" if k >= 0 else "")
