@@ -23,8 +23,11 @@ from .transport import Trace
 class BatchChecker:
     """Checks the batches of one run, in order.
 
-    ``stream`` holds the beats the wrapper plays (a job cut by a reset keeps only its first
-    beat, marked in ``cut``); job numbers are those of the run (the scoreboard's).
+    ``stream`` holds the beats the wrapper plays (every beat of the run); ``cut`` marks the
+    first beat of each job a reset cuts. The rest of such a job (its orphan beats,
+    :func:`tb.batch.plan.orphan_beats`) goes in after the reset and must produce nothing: its
+    last beat finishes no job, and an output it causes is an extra one. Job numbers are those
+    of the run (the scoreboard's).
     """
 
     def __init__(self, config: QmacConfig, stream: BeatStream, cut: np.ndarray,
@@ -32,10 +35,11 @@ class BatchChecker:
         self.config = config
         self.stream = stream
         self.cut = np.asarray(cut, dtype=bool)
+        self.orphan = plan.orphan_beats(stream, self.cut)
         self.scoreboard = scoreboard
         self.latency: int | None = None
         """Pipeline advances from a job's last beat to its output (set by the first output)."""
-        self.events: dict[str, int] = {"reset_mid_job": 0}
+        self.events: dict[str, int] = {"reset_mid_job": 0, "orphan_beats": 0}
         """Handshake coverage events so far (names of :data:`tb.shared.coverage.EVENT_BINS`)."""
         self.cut_jobs: list[int] = []
         """Jobs a reset has cut so far."""
@@ -51,9 +55,16 @@ class BatchChecker:
         hs = trace.check_handshake(f, out, sub, job_offset=j0, cycle0=c0)
         # When each job's last beat went in, then the outputs with their cycles (global cycle
         # numbers: the rising edge that ends the cycle), a reset at a time.
-        lasts = np.flatnonzero(sub.last)
-        lasts = lasts[lasts < len(out.accept)]
+        taken = len(out.accept)
+        orphan = self.orphan[b0:b1]
+        lasts = np.flatnonzero(sub.last & ~orphan)
+        lasts = lasts[lasts < taken]
         sb.jobs_sent(j0 + sub.job_of_beat[lasts], c0 + out.accept[lasts])
+        ends = np.flatnonzero(sub.last & orphan)
+        ends = ends[ends < taken]
+        for b in ends:
+            sb.orphans_sent(j0 + int(sub.job_of_beat[b]), c0 + int(out.accept[b]))
+        self.events["orphan_beats"] += int(np.count_nonzero(orphan[:taken]))
         cuts = j0 + sub.job_of_beat[np.flatnonzero(self.cut[b0:b1])]
         bounds = trace.reset_starts(f)
         lo = 0

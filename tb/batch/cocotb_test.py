@@ -7,14 +7,14 @@ stimulus, predictions, scoreboard and coverage model. The beats are played in ba
 :class:`~tb.batch.checker.BatchChecker` (handshake and timing rules, :mod:`tb.batch.trace`),
 which hands its outputs with their cycles to the shared
 :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle driver
-plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and the
-scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
-plus ``batch-result.json`` beside it with the batch figures.
+plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat, the
+scoreboard drops every job in flight, and the rest of the cut job is played after the reset.
+The report is the same :class:`~tb.shared.job.SimReport`, plus ``batch-result.json`` beside it
+with the batch figures.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -23,8 +23,6 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-
-from pyref.beats import BeatStream
 
 from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
@@ -60,20 +58,11 @@ def make_transport(sim: str):
 
 
 def play_stream(stim, cut_jobs) -> tuple:
-    """The beats the wrapper plays: a job cut by a reset keeps only its first beat, marked
-    ``cut`` (the per-cycle driver does the same: reset after the first beat, skip the rest)."""
-    stream = stim.stream
-    cut = np.zeros(len(stream), dtype=bool)
-    keep = np.ones(len(stream), dtype=bool)
-    for j in cut_jobs:
-        b0, nb = int(stim.job_starts[j]), int(stim.beats_per_job[j])
-        if nb > 1:
-            cut[b0] = True
-            keep[b0 + 1:b0 + nb] = False
-    if keep.all():
-        return stream, cut
-    fields = {f.name: getattr(stream, f.name)[keep] for f in dataclasses.fields(BeatStream)}
-    return BeatStream(**fields), cut[keep]
+    """The beats the wrapper plays and the cut mark of each: every beat of the stimulus; a job
+    cut by a reset is marked ``cut`` on its first beat, and the rest of it (its orphan beats,
+    :func:`tb.batch.plan.orphan_beats`) is played after the reset, as the per-cycle driver
+    does."""
+    return stim.stream, plan.cut_beats(stim.stream, cut_jobs)
 
 
 async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
@@ -91,7 +80,7 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
              else pack.pack_beats(stream, config, cut))
     jobs = pack.pack_jobs(stim.stream, config)   # every job, cut ones too
     bbits, jbits = pack.beat_bits(config), pack.job_bits(config)
-    batches = plan.split(stream, batch_beats(job.sim, patterns.full_speed), cut=cut)
+    batches = plan.split(stream, batch_beats(job.sim, patterns.full_speed))
     pat_limit = transport.depths["PAT_LEN"] if isinstance(transport, MemhTransport) else None
     session.prepare_seconds += time.perf_counter() - t0
     detail.update(transport=transport.name, batches=len(batches), batches_played=0,

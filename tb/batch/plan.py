@@ -9,17 +9,14 @@ import numpy as np
 
 from pyref.beats import BeatStream
 
-def split(stream: BeatStream, batch_beats: int, batch_jobs: int | None = None,
-          cut: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+def split(stream: BeatStream, batch_beats: int, batch_jobs: int | None = None
+          ) -> list[tuple[int, int, int, int]]:
     """Batches of whole jobs of at most ``batch_beats`` beats (at least one job each):
-    ``(first beat, end beat, first job, end job)``. A job cut by a reset (``cut`` marks its
-    only beat) counts as a job of one beat."""
+    ``(first beat, end beat, first job, end job)``. A job cut by a reset stays whole: its
+    orphan beats (:func:`orphan_beats`) are played after the reset in the same batch."""
     if batch_beats < 1:
         raise ValueError(f"batch_beats = {batch_beats} must be at least 1")
-    ends_mask = stream.last.astype(bool)
-    if cut is not None:
-        ends_mask = ends_mask | np.asarray(cut, dtype=bool)
-    ends = np.flatnonzero(ends_mask) + 1   # beat index after each job
+    ends = np.flatnonzero(stream.last) + 1   # beat index after each job
     out = []
     b0 = j0 = 0
     n_jobs = len(ends)
@@ -32,6 +29,32 @@ def split(stream: BeatStream, batch_beats: int, batch_jobs: int | None = None,
         out.append((b0, b1, j0, j1))
         b0, j0 = b1, j1
     return out
+
+
+def cut_beats(stream: BeatStream, cut_jobs) -> np.ndarray:
+    """Per beat: True on the first beat of each job of ``cut_jobs`` that has more than one
+    beat (the wrapper resets the DUT once that beat is taken; a one-beat job is not cut)."""
+    cut = np.zeros(len(stream), dtype=bool)
+    starts, ends = stream.job_starts, stream.job_ends
+    for j in np.asarray(cut_jobs, dtype=np.int64).reshape(-1):
+        if not 0 <= j < len(starts):
+            raise ValueError(f"cut_jobs holds job {int(j)}, outside 0 .. {len(starts) - 1}")
+        if ends[j] > starts[j]:
+            cut[starts[j]] = True
+    return cut
+
+
+def orphan_beats(stream: BeatStream, cut: np.ndarray) -> np.ndarray:
+    """Per beat: True on the beats of a job cut by a reset that come after its cut beat (marked
+    in ``cut``). They are played after the reset outside any job, as an upstream that does not
+    know about the reset sends them; the DUT must take them and produce nothing for them."""
+    cut = np.asarray(cut, dtype=bool)
+    if len(cut) != len(stream):
+        raise ValueError(f"cut has {len(cut)} entries for a stream of {len(stream)} beats")
+    job = stream.job_of_beat
+    cut_job = np.zeros(stream.n_jobs, dtype=bool)
+    cut_job[job[cut]] = True
+    return cut_job[job] & ~stream.first.astype(bool)
 
 
 def slice_stream(stream: BeatStream, b0: int, b1: int) -> BeatStream:

@@ -7,8 +7,9 @@ The batch wrapper records one 32-bit word per cycle (``tb/batch/hdl/qmac_batch_t
 
 - no unknown (X/Z) handshake bit in any cycle (X/Z on ``out_y``/``out_sat`` of a transfer is
   passed on to the scoreboard);
-- every beat is taken, in order, and ``in_ready`` is low only in cycles where the output is
-  back-pressured (``out_valid && !out_ready``), so jobs run back to back at one beat per clock;
+- every beat is taken, in order (the orphan beats of a job cut by a reset too), and
+  ``in_ready`` is low only in cycles where the output is back-pressured
+  (``out_valid && !out_ready``), so jobs run back to back at one beat per clock;
 - while ``out_valid && !out_ready``, the next cycle keeps ``out_valid`` and the same y and flag;
 - each output becomes valid a fixed number of pipeline advances after its job's last beat is
   taken (its latency; an edge is an advance unless the output is back-pressured in that cycle),
@@ -139,9 +140,10 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
                     max_failures: int = 10) -> HandshakeCheck:
     """The handshake rules of the module docstring (not the outputs' count, values or latency).
 
-    ``stream`` holds the beats the wrapper played (whole jobs, or a job's first beat when a
-    reset cuts it), ``job_offset`` the index of its first job in the run, ``cycle0`` the global
-    cycle of trace cycle 0. Cycles with rst high are exempt.
+    ``stream`` holds the beats the wrapper played (whole jobs; the beats of a job cut by a
+    reset after its first one are played after the reset), ``job_offset`` the index of its
+    first job in the run, ``cycle0`` the global cycle of trace cycle 0. Cycles with rst high
+    are exempt.
     """
     n = len(f.y_raw)
     n_beats = len(stream)

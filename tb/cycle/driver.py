@@ -65,9 +65,12 @@ class BeatDriver:
 
     ``cut_jobs``: jobs to cut with a reset after their first beat. Such a beat follows the
     previous job's last beat without an idle cycle; when it is accepted the driver lowers
-    ``in_valid_i``, awaits ``on_cut(job)`` (the testbench asserts the reset there) and carries
-    on with the next job. ``on_job_sent(job, cycle)`` is called when a job's last
-    beat is accepted; ``should_stop()`` ends the run early.
+    ``in_valid_i`` and awaits ``on_cut(job)`` (the testbench asserts the reset there). Then it
+    carries on as an upstream that does not know about the reset: it plays the rest of the cut
+    job (its orphan beats: ``in_first_i`` low, the last with ``in_last_i``; the DUT must take
+    and drop them) and then the next job. ``on_job_sent(job, cycle)`` is called when a job's
+    last beat is accepted, ``on_orphans_sent(job, cycle)`` when a cut job's last orphan beat
+    is; ``should_stop()`` ends the run early.
     """
 
     def __init__(self, dut, cycle: Callable[[], int]):
@@ -76,7 +79,7 @@ class BeatDriver:
         self.cycle = cycle
         self.done = Event()
         self.beats_accepted = 0
-        self.stats = {"back_to_back_jobs": 0, "in_stall": 0, "idle_gap": 0}
+        self.stats = {"back_to_back_jobs": 0, "in_stall": 0, "idle_gap": 0, "orphan_beats": 0}
         self._task = None
         self._stop = False
         self.error: Exception | None = None
@@ -96,6 +99,7 @@ class BeatDriver:
     def start(self, stim: Stimulus, idle: Iterator[bool], *, cut_jobs=(),
               on_cut: CutHook | None = None,
               on_job_sent: Callable[[int, int], None] | None = None,
+              on_orphans_sent: Callable[[int, int], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> None:
         import cocotb
 
@@ -108,6 +112,7 @@ class BeatDriver:
             raise ValueError("cut_jobs given without an on_cut hook")
         self._on_cut = on_cut
         self._on_job_sent = on_job_sent or (lambda job, cycle: None)
+        self._on_orphans_sent = on_orphans_sent or (lambda job, cycle: None)
         self._should_stop = should_stop or (lambda: False)
         self._task = cocotb.start_soon(self._run())
 
@@ -141,6 +146,7 @@ class BeatDriver:
         first_v = last_v = None
         last_sent_cycle = -10
         stalled = 0
+        orphans_end = 0   # beats i < orphans_end are the orphans of a job cut by a reset
         while i < n and not self._stop:
             if self._should_stop():
                 break
@@ -200,9 +206,15 @@ class BeatDriver:
                     valid_h.value = 0
                     valid = False
                     await self._on_cut(job)
-                    i = b.job_start[job] + b.job_beats[job]
+                    orphans_end = b.job_start[job] + b.job_beats[job]
+                    i += 1
                     continue
-            if b.last[i]:
+            if i < orphans_end:
+                stats["orphan_beats"] += 1
+                if b.last[i]:
+                    last_sent_cycle = self.cycle()
+                    self._on_orphans_sent(job, last_sent_cycle)
+            elif b.last[i]:
                 last_sent_cycle = self.cycle()
                 self._on_job_sent(job, last_sent_cycle)
             i += 1

@@ -103,6 +103,7 @@ class QmacTB:
                            on_protocol_error=sb.protocol_error)
         self.driver.start(session.stim, session.idle, cut_jobs=session.cut_jobs,
                           on_cut=self._cut, on_job_sent=sb.job_sent,
+                          on_orphans_sent=sb.orphans_sent,
                           should_stop=lambda: sb.stop)
         await self.driver.done.wait()
         if self.driver.error is not None:

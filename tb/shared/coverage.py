@@ -91,12 +91,14 @@ BINS: dict[str, str] = {
     "nudge_above": "gemmlowp: x' * M one above a tie of the doubling high multiply (shift 0, "
                    "visible)",
     "reset_mid_job": "reset asserted in the middle of a job",
+    "orphan_beats": "a beat of a job cut by a reset, played after the reset outside any job "
+                    "(the DUT must take it and produce nothing for it)",
     "exact_after_reset": "the first job after a mid-job reset checked exact",
 }
 """Every bin, with what it means."""
 
 EVENT_BINS = ("back_to_back_jobs", "back_to_back_outputs", "out_stall", "in_stall", "idle_gap",
-              "reset_mid_job", "exact_after_reset")
+              "reset_mid_job", "orphan_beats", "exact_after_reset")
 """Bins counted by the testbench rather than computed from the jobs."""
 
 
@@ -177,7 +179,8 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         why["out_stall"] = why["in_stall"] = "the ready pattern never lowers out_ready_i"
     why.update(boundary_reasons(cfg))
     if run.resets <= 0:
-        why["reset_mid_job"] = why["exact_after_reset"] = "the run asserts no reset mid-job"
+        for name in ("reset_mid_job", "orphan_beats", "exact_after_reset"):
+            why[name] = "the run asserts no reset mid-job"
     return why
 
 

@@ -182,6 +182,12 @@ FAULTS: tuple[Fault, ...] = (
           (("reg  s2_valid_q;", "reg  s2_valid_q = 1'b0;"),
            ("      s2_valid_q  <= 1'b0;\n", "")),
           caught_by=("extra", "value")),
+    Fault("reset_in_job", "after a reset the job state says 'inside a job', so stray beats "
+          "(the rest of a job cut by the reset, played after it) are taken as the continuation "
+          "of a job and produce an output",
+          "qmac.v",
+          (("      in_job_q    <= 1'b0;\n", "      in_job_q    <= 1'b1;\n"),),
+          caught_by=("extra", "value")),
 )
 """The fault table (one row per fault; each is applied alone)."""
 

@@ -3,9 +3,11 @@
 The expected value of every job comes from :func:`pyref.beats.predict_jobs` (or from a vector
 file). Outputs must come in job order, one per job whose last beat was accepted, and never
 before that beat; a job cut by a reset, and every job still in flight at the reset, produces
-no output. A check reports, per output: the value, the saturation flag, X/Z on the output bus,
-an output with no finished job to belong to (extra, duplicated or early), and at the end every
-finished job that never produced one (missing).
+no output, and neither do the rest of the cut job's beats, played after the reset outside any
+job (its orphan beats, :meth:`Scoreboard.orphans_sent`). A check reports, per output: the
+value, the saturation flag, X/Z on the output bus, an output with no finished job to belong to
+(extra, duplicated, early, or caused by orphan beats), and at the end every finished job that
+never produced one (missing).
 
 Two entry points share the same bookkeeping: :meth:`Scoreboard.check_one` for a monitor that
 samples one output per call, and :meth:`Scoreboard.check` for a whole captured batch ("these N
@@ -73,6 +75,8 @@ class Scoreboard:
         self.got_xz = np.zeros(self.n_jobs, bool)
         """The job's output held X/Z."""
         self.dropped = np.zeros(self.n_jobs, bool)
+        self.orphan_cycle = np.full(self.n_jobs, -1, np.int64)
+        """For a job cut by a reset: cycle its last orphan beat was accepted (-1: none)."""
         self.failed_jobs = np.zeros(self.n_jobs, bool)
         self.next_job = 0
         self.n_outputs = 0
@@ -84,6 +88,8 @@ class Scoreboard:
         self.max_detailed = max_detailed
         self.stop = False
         self.last_checked_job = -1
+        self._held: tuple | None = None
+        """An output held by :meth:`check_one` until the next one says whose it is."""
 
     # -- events from the driver and the testbench --------------------------------------------
 
@@ -104,6 +110,12 @@ class Scoreboard:
         self.next_job = hi
         return hi - lo
 
+    def orphans_sent(self, job: int, cycle: int) -> None:
+        """The rest of ``job``, cut by a reset, was played after the reset (its orphan beats,
+        outside any job); the last was accepted on ``cycle``. They must produce no output: an
+        output that comes instead is reported as extra, naming ``job``."""
+        self.orphan_cycle[job] = cycle
+
     def protocol_error(self, cycle: int, message: str) -> None:
         """A handshake signal held X/Z (or another protocol breach) on ``cycle``."""
         self._record(Mismatch("xz", None, cycle, None, None, f"cycle {cycle}: {message}"))
@@ -111,8 +123,40 @@ class Scoreboard:
     # -- checks --------------------------------------------------------------------------------
 
     def check_one(self, y: int | None, sat: int | None, cycle: int) -> bool:
-        """Check one output seen on ``cycle`` (``y``/``sat`` None: X/Z); True when right."""
+        """Check one output seen on ``cycle`` (``y``/``sat`` None: X/Z); True when right.
+
+        The first output after a cut job's orphan beats that is wrong for the next job is held
+        until the one after it: when that one is the next job's right output, the held one was
+        the orphans' (reported as extra, naming the cut job); otherwise it is the next job's
+        wrong output, reported as such."""
         self.n_outputs += 1
+        held = self._held
+        if held is not None:
+            self._held = None
+            if self._fits(y, sat, cycle):
+                hy, hs, hc = held
+                self._extra(self.next_job, hy, hs, hc,
+                            why=f"the next output, on cycle {cycle}, is job {self.next_job}'s")
+            else:
+                self._check(*held)
+        elif self._orphan_before(self.next_job, cycle) is not None and self._causal(cycle) \
+                and not self._fits(y, sat, cycle):
+            self._held = (y, sat, cycle)
+            return False
+        return self._check(y, sat, cycle)
+
+    def _causal(self, cycle: int) -> bool:
+        """An output on ``cycle`` may be the next job's."""
+        j = self.next_job
+        return j < self.n_jobs and 0 <= self.accept_cycle[j] < cycle
+
+    def _fits(self, y, sat, cycle: int) -> bool:
+        """An output on ``cycle`` is the next job's right output."""
+        j = self.next_job
+        return (self._causal(cycle) and y is not None and sat is not None and y == self._y[j]
+                and bool(sat) == self._sat[j])
+
+    def _check(self, y: int | None, sat: int | None, cycle: int) -> bool:
         j = self.next_job
         if j >= self.n_jobs or self.accept_cycle[j] < 0 or cycle <= self.accept_cycle[j]:
             self._extra(j, y, sat, cycle)
@@ -156,6 +200,12 @@ class Scoreboard:
             return 0
         before = self.n_mismatches
         j0 = self.next_job
+        if self._held is not None or self._orphan_before(j0, int(cycles[0])) is not None:
+            # The first outputs after orphan beats: one by one (see check_one), then the rest.
+            self.check_one(None if xz[0] else int(y[0]), None if xz[0] else bool(sat[0]),
+                           int(cycles[0]))
+            self.check(y[1:], sat[1:], cycles[1:], xz[1:])
+            return self.n_mismatches - before
         jobs = j0 + np.arange(n)
         causal = jobs[-1] < self.n_jobs
         if causal:
@@ -194,6 +244,9 @@ class Scoreboard:
     def finish(self) -> None:
         """End of run: every job whose last beat was accepted and that was neither output nor
         dropped by a reset is missing (not counted when the run was stopped early)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._check(*held)
         if self.stop:
             return
         missing = np.flatnonzero((self.accept_cycle >= 0) & ~self.checked & ~self.dropped)
@@ -258,19 +311,43 @@ class Scoreboard:
             around.append(f"job {j + 1} expects {int(self.exp_y[j + 1])}")
         return hint + (f" ({', '.join(around)})" if around else "")
 
-    def _extra(self, j: int, y, sat, cycle: int) -> None:
-        if j >= self.n_jobs:
-            why = "every job has produced its output already"
-        elif self.accept_cycle[j] < 0:
-            why = f"the next job ({j}) has not had its last beat accepted yet"
-        else:
-            why = (f"the next job ({j}) had its last beat accepted on cycle "
-                   f"{int(self.accept_cycle[j])}, not before this one")
+    def _extra(self, j: int, y, sat, cycle: int, why: str | None = None) -> None:
+        """Report an output on ``cycle`` that is not job ``j``'s (``why``: the reason, if not
+        the usual ones), naming the cut job when orphan beats came just before it."""
+        if why is None:
+            if j >= self.n_jobs:
+                why = "every job has produced its output already"
+            elif self.accept_cycle[j] < 0:
+                why = f"the next job ({j}) has not had its last beat accepted yet"
+            else:
+                why = (f"the next job ({j}) had its last beat accepted on cycle "
+                       f"{int(self.accept_cycle[j])}, not before this one")
         k = self.last_checked_job
         prev = (f"; the last output checked was job {k} (y = {int(self.exp_y[k])}, cycle "
                 f"{int(self.out_cycle[k])})" if k >= 0 else "")
-        self._record(Mismatch("extra", None, cycle, None, {"y": y, "sat": sat},
-                              f"extra output y = {y} on cycle {cycle}: {why}{prev}"))
+        orphan = self._orphan_before(j, cycle)
+        if orphan is None:
+            self._record(Mismatch("extra", None, cycle, None, {"y": y, "sat": sat},
+                                  f"extra output y = {y} on cycle {cycle}: {why}{prev}"))
+            return
+        oc = int(self.orphan_cycle[orphan])
+        self._record(Mismatch("extra", orphan, cycle, None, {"y": y, "sat": sat},
+                              f"job {orphan}: extra output y = {y} on cycle {cycle} after the "
+                              f"orphan beats of job {orphan} (cut by a reset; the rest of its "
+                              f"beats, the last taken on cycle {oc}, came outside any job and "
+                              f"must be dropped): {why}{prev}"))
+
+    def _orphan_before(self, j: int, cycle: int) -> int | None:
+        """The cut job whose orphan beats most likely caused an extra output on ``cycle``: the
+        latest one before job ``j`` whose beats went in before ``cycle``, with no output
+        checked since."""
+        lo = self.last_checked_job + 1
+        hi = min(j, self.n_jobs)
+        if hi <= lo:
+            return None
+        cand = np.flatnonzero((self.orphan_cycle[lo:hi] >= 0)
+                              & (self.orphan_cycle[lo:hi] < cycle))
+        return lo + int(cand[-1]) if cand.size else None
 
     def _fail(self, kind: str, j: int, y, sat, cycle, message: str) -> None:
         self.failed_jobs[j] = True

@@ -5,10 +5,12 @@
 // Python wakes once per batch, not once per cycle.
 //
 //   beats : one word per beat  {cut, last, first, w[LANES], x[LANES]}      (x at bit 0);
-//           `cut`: once this (first) beat is taken, hold rst for cut_cycles cycles and drop
-//           the job, as the per-cycle testbench does with a mid-job reset
+//           `cut`: once this (first) beat is taken, hold rst for cut_cycles cycles, as the
+//           per-cycle testbench does with a mid-job reset; the rest of the job (its orphan
+//           beats) is played after the reset, outside any job, and must produce no output
 //   jobs  : one word per job   {act_max, act_min, out_zp, shift, mult, bias}; the wrapper holds
-//           the job's word on the DUT's channel ports for every beat of the job
+//           the job's word on the DUT's channel ports for every beat of the job (orphan beats
+//           too); the job index advances on each last beat taken
 //   pattern: per cycle c, bit 0 = the driver may offer a beat (idle gaps when 0),
 //           bit 1 = out_ready (back-pressure when 0); index c & pat_mask (a power of two
 //           minus one; Python makes the pattern as long as the batch's cycle budget)
@@ -151,11 +153,12 @@ module qmac_batch_tb #(
   reg  [31:0] beat_i = 32'd0;   // beat on the bus (or next to offer)
   reg  [31:0] job_i = 32'd0;    // job of that beat
   reg  [31:0] pending = 32'd0;  // jobs in, outputs not yet out (signed; a reset drops them all)
+  reg         in_job = 1'b0;    // a first beat was taken, its last not yet and no reset since
   reg  [31:0] left = 32'd0;     // cycles left in RESET / DRAIN
   reg  [31:0] rst_left = 32'd0; // cycles left of a mid-job reset
 
   // next-cycle values, computed with blocking assignments inside the clocked block
-  reg          t_take, t_fire, t_cut, t_rst, t_done;
+  reg          t_take, t_own, t_fire, t_cut, t_rst, t_done;
   reg  [31:0]  t_beat, t_job, t_pend;
   reg  [1:0]   t_pat;
   reg  [31:0]  t_pat32;
@@ -175,6 +178,7 @@ module qmac_batch_tb #(
           beat_i  <= 32'd0;
           job_i   <= 32'd0;
           pending <= 32'd0;
+          in_job  <= 1'b0;
           cyc     <= 32'd0;
           if (reset_cycles != 0) begin
             rst   <= 1'b1;
@@ -202,11 +206,14 @@ module qmac_batch_tb #(
         trace_mem[cyc] = trace_word;
 `endif
         t_take = in_valid && in_ready;
+        t_own  = t_take && (beat[BW-3] || in_job); // a beat of a job, not an orphan of a cut one
         t_fire = out_valid && out_ready && !rst;  // outputs during a reset do not count
         t_cut  = t_take && beat[BW-1];            // a beat after which the job is cut by reset
         t_beat = beat_i + {31'd0, t_take};
-        t_job  = job_i + {31'd0, t_take && (beat[BW-2] || beat[BW-1])};
-        t_pend = pending + {31'd0, t_take && beat[BW-2]} - {31'd0, t_fire};
+        t_job  = job_i + {31'd0, t_take && beat[BW-2]};
+        t_pend = pending + {31'd0, t_own && beat[BW-2]} - {31'd0, t_fire};
+        if (t_cut) in_job <= 1'b0;
+        else if (t_own) in_job <= !beat[BW-2];
 `ifdef QB_DPI
         t_pat32 = qb_pattern(cyc + 32'd1);
         t_pat = t_pat32[1:0];

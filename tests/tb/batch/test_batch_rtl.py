@@ -87,3 +87,27 @@ def test_batch_mode_unmutated_copy_passes(tmp_path):
     rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run",
                   build_root=tmp_path / "build").report
     assert rep.passed, (rep.error, rep.details[:2])
+
+
+def test_both_transports_play_the_orphan_beats(tmp_path):
+    """After a mid-job reset both transports play the rest of the cut job (its orphan beats):
+    every beat of the stimulus goes in on both, the same orphans, and the clean RTL drops them."""
+    require_simulator("icarus")
+    from pyref.config import named_config
+    from tb.shared.prepare import prepare
+
+    cfg = named_config("default")
+    reps = {}
+    for mode in ("cycle", "batch"):
+        job = SimJob(config=cfg.to_dict(), config_name="default", sim="icarus", seed=5, n=300,
+                     mode=mode, idle="bursts", ready="mixed", resets=3)
+        reps[mode] = run_sim(job, test_dir=tmp_path / mode).report
+        assert reps[mode].passed, (mode, reps[mode].error, reps[mode].details[:2])
+    session = prepare(job)
+    stim = session.stim
+    orphans = sum(int(stim.beats_per_job[j]) - 1 for j in session.cut_jobs)
+    assert len(session.cut_jobs) == 3 and orphans >= 3
+    for mode, rep in reps.items():
+        assert rep.beats == stim.n_beats, mode
+        assert rep.events["orphan_beats"] == orphans, mode
+        assert rep.resets == 3 and rep.events["exact_after_reset"] == 3, mode

@@ -22,13 +22,13 @@ from tb.shared.scoreboard import Scoreboard
 CFG = QmacConfig(lanes=2)
 
 
-def stream_of(ks: list[int], seed: int = 0) -> BeatStream:
+def stream_of(ks: list[int], seed: int = 0, shift: int = 4) -> BeatStream:
     rng = np.random.default_rng(seed)
     parts = []
     for k in ks:
         x = rng.integers(-128, 128, (1, k))
         w = rng.integers(-128, 128, (1, k))
-        parts.append(jobs_to_beats(CFG, x, w, bias=int(rng.integers(-500, 500)), shift=4))
+        parts.append(jobs_to_beats(CFG, x, w, bias=int(rng.integers(-500, 500)), shift=shift))
     return BeatStream.concat(parts)
 
 
@@ -225,3 +225,102 @@ def test_handshake_events_counted():
     hs = bt.check_handshake(f, bt.extract(f, CFG), s)
     assert hs.events["idle_gap"] == s.n_jobs - 1
     assert hs.events["back_to_back_jobs"] == 0
+
+
+RESET_CYCLES = 3
+
+
+def model_trace_with_resets(stream: BeatStream, y, sat, latency: int, cut, *,
+                            orphan_output: bool = False) -> np.ndarray:
+    """Trace words of the wrapper and a DUT with mid-job resets, every beat offered as soon as
+    it may be and out_ready always high: once a beat marked in ``cut`` is taken, rst is high
+    for RESET_CYCLES cycles (no beat offered, nothing valid after the first reset edge), then
+    the rest of the cut job is played. The DUT follows the contract (a beat counts only after
+    a first beat, until a last beat, with no reset between), or with ``orphan_output`` takes
+    the beats after a reset as part of the cut job and outputs that job's value for them."""
+    n_beats = len(stream)
+    pipe = [None] * (latency - 1)
+    out = None
+    in_job = False
+    rst_left = 0
+    words = []
+    b = 0
+    in_valid = False
+    c = 0
+    idle_after = 0
+    while True:
+        rst = rst_left > 0
+        in_ready = not rst
+        word = (int(in_valid) << bt.BIT_IN_VALID) | (int(in_ready) << bt.BIT_IN_READY)
+        word |= (int(out is not None) << bt.BIT_OUT_VALID) | (1 << bt.BIT_OUT_READY)
+        word |= int(rst) << bt.BIT_RST
+        if out is not None:
+            word |= (int(y[out]) & 0xFF) | (int(sat[out]) << bt.BIT_SAT)
+        words.append(word)
+        take = in_valid and in_ready
+        if rst:
+            pipe, out, in_job = [None] * (latency - 1), None, orphan_output
+            rst_left -= 1
+        else:
+            new = None
+            if take and (stream.first[b] or in_job):
+                in_job = not stream.last[b]
+                if stream.last[b]:
+                    new = int(stream.job_of_beat[b])
+            out = pipe[-1] if pipe else new
+            pipe = ([new] + pipe[:-1]) if pipe else []
+        if take and cut[b]:
+            rst_left = RESET_CYCLES
+        if take:
+            b += 1
+        c += 1
+        in_valid = b < n_beats and rst_left == 0
+        if b == n_beats and out is None and all(p is None for p in pipe) and rst_left == 0:
+            idle_after += 1
+            if idle_after > 3:
+                return np.array(words, dtype=np.uint32)
+        assert c < 10000
+
+
+def reset_run(cut_jobs, *, orphan_output=False, ks=(5, 1, 4, 2, 6, 3, 4), latency=5):
+    from tb.batch.plan import cut_beats
+    s = stream_of(list(ks), seed=1, shift=8)   # outputs of distinct values, none saturated
+    e = predict_jobs(s, CFG)
+    assert len(set(e.y.tolist())) == len(ks) and not e.saturated.any()
+    cut = cut_beats(s, cut_jobs)
+    words = model_trace_with_resets(s, e.y, e.saturated, latency, cut,
+                                    orphan_output=orphan_output)
+    sb = Scoreboard(predict_jobs(s, CFG))
+    checker = BatchChecker(CFG, s, cut, sb)
+    played = Trace(np.asarray(words, dtype=np.uint32), None, 0)
+    failures = checker.check(played, 0, len(s), 0, s.n_jobs)
+    sb.finish()
+    return s, words, checker, sb, failures
+
+
+def test_orphan_beats_are_taken_and_must_produce_nothing():
+    # Jobs of 3, 1, 2, 1, 3, 2, 2 beats; job 2 (beats 4-5) and job 4 (beats 7-9) are cut.
+    s, words, checker, sb, failures = reset_run([2, 4])
+    f = bt.decode(words)
+    assert failures == [] and sb.passed, (failures, [m.message for m in sb.mismatches])
+    assert int(np.count_nonzero(f.in_valid & f.in_ready)) == len(s) == 14   # orphans taken
+    assert checker.events["reset_mid_job"] == 2
+    assert checker.events["orphan_beats"] == 1 + 2
+    assert checker.cut_jobs == [2, 4]
+    # The orphans' last beat finishes no job: jobs 2 and 4 were never sent, only dropped.
+    assert (sb.accept_cycle[[2, 4]] == -1).all() and sb.dropped[[2, 4]].all()
+    assert sb.orphan_cycle[2] > 0 and sb.orphan_cycle[4] > sb.orphan_cycle[2]
+    assert sb.checked[[5, 6]].all() and checker.latency == 5
+
+
+def test_output_for_orphan_beats_is_extra_naming_the_cut_job():
+    # Jobs of 3, 1, 2, 1, 3, 2, 2, 4, 1 beats; jobs 2 and 6 cut. Job 2's orphan output comes
+    # after job 3 (one beat) finished: it is held, then called extra when job 3's comes.
+    s, words, checker, sb, failures = reset_run([2, 6], orphan_output=True,
+                                                ks=(5, 1, 4, 2, 6, 3, 4, 8, 2))
+    rows = [(m.kind, m.job) for m in sb.mismatches]
+    assert rows == [("extra", 2), ("extra", 6)], [m.message for m in sb.mismatches]
+    assert "orphan beats of job 2" in sb.mismatches[0].message
+    assert sb.checked[[3, 7, 8]].all() and not sb.failed_jobs.any()   # 4, 5 in flight at a reset
+    # The latency check still holds for the real outputs; the extra ones are the scoreboard's.
+    assert failures == [] and checker.latency == 5

@@ -104,6 +104,24 @@ def test_split_keeps_jobs_whole():
         batch_plan.split(s, 0)
 
 
+def test_cut_and_orphan_beats_hand_worked():
+    cfg = QmacConfig(lanes=2)
+    # Jobs of 3, 1, 2, 3 beats: beats 0-2 | 3 | 4-5 | 6-8.
+    s = BeatStream.concat([jobs_to_beats(cfg, np.ones((1, k), int), np.ones((1, k), int))
+                           for k in (6, 2, 4, 6)])
+    cut = batch_plan.cut_beats(s, [0, 1, 3])        # job 1 has one beat: nothing to cut
+    assert cut.tolist() == [1, 0, 0, 0, 0, 0, 1, 0, 0]
+    orphan = batch_plan.orphan_beats(s, cut)
+    assert orphan.tolist() == [0, 1, 1, 0, 0, 0, 0, 1, 1]
+    assert not batch_plan.cut_beats(s, []).any()
+    # A cut job stays whole in its batch: its orphans follow the reset in the same batch.
+    assert batch_plan.split(s, 2) == [(0, 3, 0, 1), (3, 4, 1, 2), (4, 6, 2, 3), (6, 9, 3, 4)]
+    with pytest.raises(ValueError, match="job 4, outside 0 .. 3"):
+        batch_plan.cut_beats(s, [4])
+    with pytest.raises(ValueError, match="cut has 3 entries for a stream of 9 beats"):
+        batch_plan.orphan_beats(s, np.zeros(3, bool))
+
+
 def test_pattern_length_is_a_covering_power_of_two():
     assert batch_plan.pattern_length(1000) == 1024
     assert batch_plan.pattern_length(1024) == 2048

@@ -44,7 +44,7 @@ def test_reachability_follows_the_config():
     no_hs = reachable(NAMED_CONFIGS["default"], RunShape(idle_pauses=False, ready_pauses=False,
                                                          ready_runs=False, resets=0))
     for b in ("out_stall", "in_stall", "idle_gap", "back_to_back_outputs", "reset_mid_job",
-              "exact_after_reset"):
+              "orphan_beats", "exact_after_reset"):
         assert no_hs[b], b
     assert no_hs["back_to_back_jobs"] is None
     assert set(d) == set(BINS)

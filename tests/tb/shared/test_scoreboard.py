@@ -116,3 +116,77 @@ def test_scoreboard_counts_accumulator_overflows_of_checked_jobs():
         sb.job_sent(j, j)
     assert sb.check_one(1, 0, 10) and sb.check_one(2, 0, 11) and sb.check_one(3, 0, 12)
     assert sb.overflowed_checked() == 2          # jobs 0 and 2; job 3 not output yet
+
+
+def _after_orphans(y=(1, 2, 3, 4, 5)):
+    """Jobs 0, 1 sent and checked; job 2 cut by a reset, its orphan beats ended on cycle 20;
+    jobs 3 and 4 finished on cycles 22 and 23."""
+    sb = _board(list(y))
+    sb.job_sent(0, 1)
+    sb.job_sent(1, 2)
+    assert sb.check_one(1, 0, 5) and sb.check_one(2, 0, 6)
+    sb.drop_through(2)
+    sb.orphans_sent(2, 20)
+    sb.job_sent(3, 22)
+    sb.job_sent(4, 23)
+    return sb
+
+
+def test_scoreboard_orphan_output_before_the_next_job_is_extra_naming_the_cut_job():
+    sb = _after_orphans()
+    assert not sb.check_one(9, 0, 22)          # job 3's last beat went in on 22: not job 3's
+    assert sb.check_one(4, 0, 26) and sb.check_one(5, 0, 27)
+    sb.finish()
+    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("extra", 2, 22)]
+    assert "orphan beats of job 2" in sb.mismatches[0].message
+    assert "cycle 20" in sb.mismatches[0].message
+    assert sb.n_checked == 4 and sb.mismatches[0].inputs == {"job": 2}
+
+
+def test_scoreboard_orphan_output_after_the_next_job_finished_is_held_then_extra():
+    # The orphans' output (9) comes after job 3's last beat: it could be job 3's. The next
+    # output is job 3's right value, so the first was the orphans'.
+    sb = _after_orphans()
+    assert not sb.check_one(9, 0, 24)
+    assert sb.pending == 2 and sb.n_mismatches == 0      # held, nothing decided yet
+    assert sb.check_one(4, 0, 26) and sb.check_one(5, 0, 27)
+    sb.finish()
+    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("extra", 2, 24)]
+    assert "the next output, on cycle 26, is job 3's" in sb.mismatches[0].message
+    assert sb.n_checked == 4 and sb.out_cycle[3] == 26
+
+
+def test_scoreboard_wrong_output_after_orphans_is_still_a_value_mismatch():
+    # A wrong value for job 3 followed by job 4's output: job 3's output was wrong.
+    sb = _after_orphans()
+    assert not sb.check_one(9, 0, 24)
+    assert sb.check_one(5, 0, 27)
+    sb.finish()
+    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("value", 3, 24)]
+    # The same when the wrong output is the last of the run.
+    sb = _after_orphans()
+    assert not sb.check_one(9, 0, 24)
+    sb.finish()
+    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("value", 3, 24),
+                                                                  ("missing", 4, None)]
+
+
+def test_scoreboard_right_outputs_after_orphans_pass():
+    sb = _after_orphans()
+    assert sb.check_one(4, 0, 26) and sb.check_one(5, 0, 27)
+    sb.finish()
+    assert sb.passed and sb.n_checked == 4 and sb.n_dropped == 1
+
+
+def test_scoreboard_batch_after_orphans_equals_one_by_one():
+    for got, cycles in (([9, 4, 5], [24, 26, 27]), ([9, 4, 5], [22, 26, 27]),
+                        ([9, 5], [24, 27]), ([4, 5], [26, 27]), ([9, 9, 4, 5], [21, 24, 26, 27])):
+        one, batch = _after_orphans(), _after_orphans()
+        for y, c in zip(got, cycles):
+            one.check_one(y, 0, c)
+        batch.check(got, [0] * len(got), cycles)
+        one.finish()
+        batch.finish()
+        rows = [(m.kind, m.job, m.cycle, m.message) for m in one.mismatches]
+        assert rows == [(m.kind, m.job, m.cycle, m.message) for m in batch.mismatches], got
+        assert np.array_equal(one.checked, batch.checked)
