@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from tb.cli.errors import ArgumentParser, int_at_least, run_main
+from tb.cli.errors import ArgumentParser, UsageError, int_at_least, run_main
 
 from .backend import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import describe_inputs, random_inputs
@@ -48,6 +48,9 @@ def cmd_run(args) -> int:
 
         return run_onnx_cli(args, lambda config: choose_backend(
             args.backend, args.sim, rtl_dir=args.rtl, config=config))
+    if args.shift_only:
+        raise UsageError("--shift-only is for .onnx models with power-of-two scales (Brevitas "
+                         "fixed point); a .tflite model runs on its own (M, s) config")
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     if args.oracle == "litert":
@@ -145,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check .tflite models against TFLite Micro (tflm) or LiteRT's default "
                         "interpreter, XNNPACK, with FC and CONV_2D in the fp32 mode (tflm)")
     r.add_argument("--no-oracle", action="store_true", help="skip the oracle check")
+    r.add_argument("--shift-only", action="store_true",
+                   help="an .onnx model whose scales are all powers of two runs on the "
+                        "shift-only config (mult_bits = 0, half_even) instead of fp32")
     r.add_argument("--vectors", metavar="DIR",
                    help="also write each datapath layer as a vector file DIR/op<index>.npz")
     r.add_argument("--vector-rows", type=int_at_least(1), default=256,

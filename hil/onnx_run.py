@@ -22,6 +22,7 @@ import numpy as np
 from pyref.config import QmacConfig
 from pyref.vectors import save_vectors
 from tb.cli.errors import UsageError
+from tb.run.build import config_name
 
 from .backend import DenseBackend, PyrefBackend, as_backend
 from .layer_batch import run_layers
@@ -370,14 +371,15 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
     if getattr(args, "oracle", "tflm") != "tflm":
         raise UsageError(f"--oracle {args.oracle} is for .tflite models; an ONNX model is "
                          "checked against ONNX Runtime")
-    model = import_onnx(args.model)
+    model = import_onnx(args.model, shift_only=getattr(args, "shift_only", False))
     print(model.describe_ops())
     backend = make_backend(model.config)
     try:
         print(f"backend: {getattr(backend, 'description', backend.name)}  "
-              f"config: fp32 ({model.config.describe()})")
+              f"config: {config_name(model.config)} ({model.config.describe()})")
         inputs = random_inputs(model.graph, args.n, args.seed)
-        print(f"inputs: {args.n} random int8 codes, seed {args.seed}", flush=True)
+        kind = f"{'' if model.config.in_signed else 'u'}int{model.config.in_bits}"
+        print(f"inputs: {args.n} random {kind} codes, seed {args.seed}", flush=True)
         run = run_onnx(model, inputs, backend, vector_dir=args.vectors,
                        vector_rows=args.vector_rows)
     finally:

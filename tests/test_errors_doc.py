@@ -206,7 +206,7 @@ MAKE = {
                                          "mean VECTORS?); make sim takes: ACC_BITS"),
     "`make sim n=200 sim=icarus`": (2, "unknown variable n=200 for make sim (did you mean N?)"),
     "`make hil SEDE=5`": (2, "unknown variable SEDE=5 for make hil (did you mean SEED?); "
-                             "make hil takes: MODEL N ORACLE PYTHON RTL SEED SIM"),
+                             "make hil takes: MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM"),
     "`make lint SIM=icarus`": (2, "unknown variable SIM=icarus for make lint; make lint takes: "
                                   "CONFIG PYTHON"),
     "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PYTHON"),

@@ -105,3 +105,20 @@ def test_pow2_model_on_the_rtl():
     checks = compare_with_ort(model, run, run_ort(model, inputs))
     assert [l.ref_mismatches for l in run.layers] == [0, 0, 0]
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0] and checks[0][2] == 0
+
+
+def test_cli_shift_only(tmp_path, capsys):
+    """``hil run x.onnx --shift-only`` runs a power-of-two model on the shift-only config and
+    checks it against ONNX Runtime; ``--shift-only`` on a .tflite model is refused."""
+    from hil.cli import main
+
+    path = tmp_path / "pow2.onnx"
+    path.write_bytes(pow2_model())
+    assert main(["run", str(path), "--n", "3", "--backend", "pyref", "--shift-only"]) == 0
+    out = capsys.readouterr().out
+    assert "shift4 half_even out=8)" in out and "inputs: 3 random int8 codes" in out
+    assert "config: fp32" not in out and "VERDICT: PASS" in out
+    assert main(["run", str(path), "--n", "3", "--backend", "pyref"]) == 0
+    assert "config: fp32 (" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "x.tflite"), "--shift-only"]) == 2
+    assert "--shift-only is for .onnx models" in capsys.readouterr().err
