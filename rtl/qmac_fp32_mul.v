@@ -27,13 +27,15 @@ module qmac_fp32_mul (
     .exp_o  (exp_a)
   );
 
-  wire [23:0] mant_s = {1'b1, scale_i[22:0]};
+  // The scale's magnitude; its sign bit is dropped here, once: a positive scale is part of the
+  // mode's contract.
+  wire [30:0] scale_mag = scale_i[30:0];
+  wire [23:0] mant_s    = {1'b1, scale_mag[22:0]};
 
   assign sign_o = sign_a;
-  assign exp_o  = {3'd0, exp_a} + {1'b0, scale_i[30:23]};
+  assign exp_o  = {3'd0, exp_a} + {1'b0, scale_mag[30:23]};
   assign prod_o = {24'd0, mant_a} * {24'd0, mant_s};
 
-  // The scale's sign bit: a positive scale is part of the mode's contract.
   /* verilator lint_off UNUSED */
   wire unused_scale_sign = scale_i[31];
   /* verilator lint_on UNUSED */
