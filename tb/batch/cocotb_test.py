@@ -8,8 +8,13 @@ stimulus, predictions, scoreboard and coverage model. The beats are played in ba
 which hands its outputs with their cycles to the shared
 :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle driver
 plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat and the
-scoreboard drops every job in flight. The report is the same :class:`~tb.shared.job.SimReport`,
-plus ``batch-result.json`` beside it with the batch figures.
+scoreboard drops every job in flight. On Verilator the packing and the checking run on worker
+threads while the simulator plays (:mod:`tb.batch.pipeline`, :func:`overlap_enabled`). The
+report is the same :class:`~tb.shared.job.SimReport`, plus ``batch-result.json`` beside it with
+the batch figures and where the time went (``t_pack``, ``t_check``: the workers' seconds;
+``t_sim``: handing over and waiting for the simulator, of which ``t_sim_only`` from hand-over
+to the wrapper's last cycle and ``t_handback`` from there to Python running again; ``t_wait``:
+waiting for a worker).
 """
 
 from __future__ import annotations
