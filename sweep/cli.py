@@ -88,7 +88,8 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     spec = spec_mod.load(args.sweep)
-    points, skipped, impossible = spec.expand(args.n)
+    auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
+    points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
     if args.sim:
         points = [p for p in points if p.sim == args.sim]
         skipped = [s for s in skipped if s.sim == args.sim]
@@ -102,8 +103,11 @@ def cmd_run(args) -> int:
         spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
     what = f"shard {args.shard}" if part else "all points"
     print(f"qmac sweep {spec.name}: {len(points)} points ({what}"
-          f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped by pyref",
+          f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped",
           flush=True)
+    if spec.uses_auto():
+        print(f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
+              "point (tb/run/cost.py)", flush=True)
     opts = RunOptions(jobs=args.jobs or 0, force=args.force,
                       cache_root=Path(args.out) / "cache", synth=args.synth,
                       progress=args.progress)
@@ -112,6 +116,7 @@ def cmd_run(args) -> int:
     records, facts = run_points(points, opts)
     run = {"spec": spec.name, "spec_path": str(spec.path), "spec_digest": spec_mod.spec_digest(spec),
            "shard": args.shard, "sim_filter": args.sim, "n_override": args.n,
+           "auto_sims": list(auto_sims),
            "points": records, "skipped": [s.to_dict() for s in skipped],
            "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
            "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}

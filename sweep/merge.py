@@ -29,6 +29,18 @@ def shard_runs(spec_out: Path) -> list[tuple[Path, dict]]:
     return found
 
 
+def shard_auto_sims(runs: list[tuple[Path, dict]]) -> tuple[str, ...] | None:
+    """The simulators the shards' ``sim = "auto"`` points chose among (the merge expands the
+    spec with them, not with what is installed where it runs); None when no shard says."""
+    seen = {tuple(run["auto_sims"]): path for path, run in runs if "auto_sims" in run}
+    if len(seen) > 1:
+        text = "; ".join(f"{p.parent.name}: {', '.join(s) or 'none'}" for s, p in seen.items())
+        raise MergeError("the shards chose the simulators of sim = auto among different "
+                         f"installed simulators ({text}): install the same simulators on every "
+                         "runner and run them again")
+    return next(iter(seen)) if seen else None
+
+
 def merge(spec: Spec, spec_out: Path) -> dict:
     """The merged run of the shards under ``spec_out`` (raises :class:`MergeError`)."""
     runs = shard_runs(spec_out)
@@ -41,7 +53,8 @@ def merge(spec: Spec, spec_out: Path) -> dict:
     if len(n_override) != 1:
         raise MergeError(f"the shards ran with different N: {sorted(map(str, n_override))}")
     n_override = n_override.pop()
-    points, skipped, _ = spec.expand(n_override)
+    auto_sims = shard_auto_sims(runs)
+    points, skipped, _ = spec.expand(n_override, auto_sims=auto_sims)
     expected = [p.key for p in points]
     seen: dict[str, tuple[Path, dict]] = {}
     for path, run in runs:
@@ -71,6 +84,7 @@ def merge(spec: Spec, spec_out: Path) -> dict:
         "spec": spec.name, "spec_path": str(spec.path), "spec_digest": digest,
         "shard": None, "merged_from": [str(p.parent.name) for p, _ in runs],
         "n_override": n_override, "sim_filter": None,
+        "auto_sims": list(auto_sims) if auto_sims is not None else [],
         "points": [seen[k][1] for k in expected],
         "skipped": [s.to_dict() for s in skipped],
         "impossible": first.get("impossible", []),

@@ -12,6 +12,12 @@ A spec has one or more groups (``[[group]]``); each group has axes over any
 ``acc_bits = "in_bits + w_bits + 8"``; integers, field names, ``+ - * //``, ``min``, ``max``).
 ``[[include]]`` lists configs always swept (``config = "tflite"`` plus field overrides).
 A combination pyref refuses (:class:`~pyref.config.ConfigError`) is skipped, with pyref's reason.
+
+``sim = "auto"`` (the default when neither the spec, the group's axes nor the include names a
+simulator) gives each point the simulator with the lowest predicted build + run seconds for its
+config and N (:func:`tb.run.cost.cheapest_simulator`) among those installed; the point is then
+exactly the point that names that simulator (same key, seed and digest). With no simulator
+installed an auto point is skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ else:  # pragma: no cover
 
 from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig
 
+from . import tb_adapter
 from .covering import pairwise
 from .points import Point, Skipped
 
@@ -42,7 +49,9 @@ CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(QmacConfig))
 EXTRA_AXES = ("sim", "n")
 STRATEGIES = ("product", "pairwise", "random")
 DEFAULT_N = 2000
-DEFAULT_SIM = "icarus"
+AUTO_SIM = "auto"
+SIM_CHOICES = (*tb_adapter.SIMULATORS, AUTO_SIM)
+DEFAULT_SIM = AUTO_SIM
 
 
 class SpecError(ValueError):
@@ -72,12 +81,20 @@ class Spec:
     groups: list[Group]
     include: list[dict]
 
-    def expand(self, n_override: int | None = None) -> tuple[list[Point], list[Skipped], list]:
+    def expand(self, n_override: int | None = None, auto_sims: tuple[str, ...] | None = None
+               ) -> tuple[list[Point], list[Skipped], list]:
         """The spec's points (deduplicated, in spec order), the skipped combinations (with
-        pyref's reason) and the pairs no valid point can hold (pairwise groups)."""
+        pyref's reason) and the pairs no valid point can hold (pairwise groups).
+
+        ``auto_sims``: the simulators a ``sim = "auto"`` point may get (default: the installed
+        ones, :func:`installed_for_auto`)."""
         points: dict[str, Point] = {}
         skipped: dict[str, Skipped] = {}
         impossible: list = []
+        uses_auto = self.uses_auto()
+        if auto_sims is None:
+            auto_sims = installed_for_auto() if uses_auto else ()
+        auto_sims = tuple(s for s in tb_adapter.SIMULATORS if s in auto_sims)
 
         def add(fields: dict, origin: str) -> None:
             sim = fields.pop("sim", self.sim)
@@ -90,6 +107,16 @@ class Spec:
                 skipped.setdefault(key, Skipped(fields=dict(fields), sim=sim, reason=str(exc),
                                                 origin=origin))
                 return
+            if sim == AUTO_SIM:
+                if not auto_sims:
+                    key = f"{sim}/n{n}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
+                    why = [f"{s}: {tb_adapter.simulator_missing(s) or 'not offered'}"
+                           for s in tb_adapter.SIMULATORS]
+                    skipped.setdefault(key, Skipped(
+                        fields={**fields, "n": n}, sim=sim, origin=origin,
+                        reason=f"sim = auto: no simulator installed ({'; '.join(why)})"))
+                    return
+                sim = tb_adapter.cheapest_simulator(config, n, sims=auto_sims)
             p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin)
             points.setdefault(p.key, p)
 
@@ -101,6 +128,13 @@ class Spec:
             for row in rows:
                 add(row, g.name)
         return list(points.values()), list(skipped.values()), impossible
+
+    def uses_auto(self) -> bool:
+        """Whether some point of the spec may have ``sim = "auto"``."""
+        if self.sim == AUTO_SIM:
+            return True
+        return (any(inc.get("sim") == AUTO_SIM for inc in self.include)
+                or any(AUTO_SIM in g.axes.get("sim", ()) for g in self.groups))
 
     def _config(self, fields: Mapping[str, Any]) -> QmacConfig:
         fields = dict(fields)
@@ -118,6 +152,11 @@ def _base_fields_cached(name: str) -> tuple:
 
 def _base_fields(name: str) -> dict:
     return dict(_base_fields_cached(name))
+
+
+def installed_for_auto() -> tuple[str, ...]:
+    """The simulators ``sim = "auto"`` chooses among here: the installed ones."""
+    return tb_adapter.installed_simulators()
 
 
 def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
@@ -228,7 +267,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
                         f"({', '.join(NAMED_CONFIGS)})")
     seed = _int(data.get("seed", 1), path, "seed", 0)
     n = _int(data.get("n", DEFAULT_N), path, "n", 1)
-    sim = data.get("sim", DEFAULT_SIM)
+    sim = _sim(data.get("sim", DEFAULT_SIM), f"{path}: sim")
     groups = []
     for i, g in enumerate(data.get("group", [])):
         where = f"{path}: group {i + 1}"
@@ -246,6 +285,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
                                 f"({', '.join(CONFIG_FIELDS)}) nor one of {EXTRA_AXES}")
             if not isinstance(values, list) or not values:
                 raise SpecError(f"{where}: axis {axis!r} must be a non-empty list, got {values!r}")
+            if axis == "sim":
+                for v in values:
+                    _sim(v, f"{where}: axis 'sim'")
         derive = dict(g.get("derive", {}))
         for field in derive:
             if field not in CONFIG_FIELDS:
@@ -261,11 +303,19 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
         bad = sorted(set(inc) - set(CONFIG_FIELDS) - set(EXTRA_AXES) - {"config"})
         if bad:
             raise SpecError(f"{path}: include {j + 1}: unknown key(s) {bad}")
+        if "sim" in inc:
+            _sim(inc["sim"], f"{path}: include {j + 1}: sim")
     if not groups and not include:
         raise SpecError(f"{path}: no [[group]] and no [[include]]: the sweep has no points")
     return Spec(name=str(data.get("name", path.stem)), path=path,
                 description=str(data.get("description", "")), seed=seed, n=n, sim=sim, base=base,
                 groups=groups, include=include)
+
+
+def _sim(value, where: str) -> str:
+    if value not in SIM_CHOICES:
+        raise SpecError(f"{where} = {value!r} is not one of {', '.join(SIM_CHOICES)}")
+    return value
 
 
 def _int(value, path, key, lo) -> int:

@@ -6,7 +6,8 @@ the file to re-point. The functions used are the ones ``make sim`` uses (``pytho
 :class:`tb.shared.job.SimJob` (with the run defaults of :mod:`tb.shared.defaults`),
 :func:`tb.run.runner.run_sim`, :func:`tb.cli.sim.repro_command`,
 :func:`tb.run.toolchain.simulator_version` / :func:`tb.run.toolchain.simulator_missing` and
-:func:`tb.run.build.copy_rtl` / :data:`tb.run.build.RTL_DIR`.
+:func:`tb.run.build.copy_rtl` / :data:`tb.run.build.RTL_DIR`, and
+:func:`tb.run.cost.cheapest_simulator` for ``sim = "auto"``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pyref.config import NAMED_CONFIGS, QmacConfig
 import tb
 from tb.cli.sim import repro_command
 from tb.run.build import BUILD_ROOT, RTL_DIR, copy_rtl, rtl_headers, rtl_sources
+from tb.run.cost import cheapest_simulator
 from tb.run.runner import run_sim
 from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
 from tb.shared.job import SimJob
 
-__all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "SimOutcome", "copy_rtl", "rtl_files",
-           "run_point_sim", "simulator_missing", "simulator_version", "testbench_files",
-           "repro"]
+__all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "SimOutcome", "cheapest_simulator",
+           "copy_rtl", "installed_simulators", "rtl_files", "run_point_sim", "simulator_missing",
+           "simulator_version", "testbench_files", "repro"]
 
 TB_DIR = Path(tb.__file__).resolve().parent
 TB_SUFFIXES = {".py", ".sv", ".v", ".c", ".cpp", ".h"}
@@ -48,6 +50,11 @@ class SimOutcome:
     compiled: bool = False
     wall_seconds: float = 0.0
     log_file: str = ""
+
+
+def installed_simulators() -> tuple[str, ...]:
+    """The simulators that can run here, in the order of :data:`SIMULATORS`."""
+    return tuple(sim for sim in SIMULATORS if simulator_missing(sim) is None)
 
 
 def rtl_files(rtl_dir: Path = RTL_DIR) -> list[Path]:

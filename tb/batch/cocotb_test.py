@@ -9,14 +9,19 @@ which hands its outputs with their cycles to the shared
 :class:`~tb.shared.scoreboard.Scoreboard`. Mid-job resets are played as the per-cycle driver
 plays them: the wrapper holds rst for 3 cycles right after the cut job's first beat, the
 scoreboard drops every job in flight, and the rest of the cut job is played after the reset.
-The report is the same :class:`~tb.shared.job.SimReport`, plus ``batch-result.json`` beside it
-with the batch figures.
+On Verilator the packing and the checking run on worker threads while the simulator plays
+(:mod:`tb.batch.pipeline`, :func:`overlap_enabled`). The report is the same
+:class:`~tb.shared.job.SimReport`, plus ``batch-result.json`` beside it with the batch figures
+and where the time went (``t_pack``, ``t_check``: the workers' seconds; ``t_sim``: handing over
+and waiting for the simulator, of which ``t_sim_only`` from hand-over to the wrapper's last
+cycle and ``t_handback`` from there to Python running again; ``t_wait``: waiting for a worker).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -28,7 +33,7 @@ from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
 from tb.shared.scoreboard import Scoreboard
 
-from . import harness, pack, plan
+from . import harness, pack, pipeline, plan
 from .checker import BatchChecker
 from .patterns import PatternSource
 from .transport import BatchPlayer, DpiTransport, MemhTransport
@@ -38,6 +43,13 @@ DEFAULT_BATCH_BEATS = {"verilator": 65536, "icarus": 16384}
 bounded by the wrapper's memories and its cycle budget."""
 BATCH_BEATS_ENV = "QMAC_BATCH_BEATS"
 """Environment override of the batch size (the benchmark sweeps it)."""
+OVERLAP_ENV = "QMAC_BATCH_OVERLAP"
+"""``1`` / ``0`` / ``auto`` (default): worker threads pack and check while the simulator plays
+(:func:`overlap_enabled`)."""
+
+
+SWITCH_INTERVAL = 0.0002
+"""Python's thread switch interval (seconds) while the workers run (default 0.005)."""
 
 
 def batch_beats(sim: str, full_speed: bool) -> int:
@@ -65,54 +77,124 @@ def play_stream(stim, cut_jobs) -> tuple:
     return stim.stream, plan.cut_beats(stim.stream, cut_jobs)
 
 
+def overlap_enabled(transport) -> bool:
+    """Whether worker threads pack and check while the simulator plays
+    (:mod:`tb.batch.pipeline`). Only where the simulator lets go of the GIL meanwhile (the DPI
+    transport's main loop on Verilator). ``QMAC_BATCH_OVERLAP=1`` / ``0`` forces it on / off;
+    by default (``auto``) it is on when a core is free: at least two cores and a 1-minute load
+    average at most one below their number. The workers can only use a core the simulation
+    leaves free: on a fully loaded machine they would slow the simulation down instead (see
+    docs/performance.md). Either way the results are the same."""
+    if not hasattr(transport, "release_gil"):
+        return False
+    mode = os.environ.get(OVERLAP_ENV, "auto").strip().lower()
+    if mode in ("0", "false", "no", "off"):
+        return False
+    if mode in ("1", "true", "yes", "on"):
+        return True
+    if mode != "auto":
+        raise ValueError(f"{OVERLAP_ENV} = {mode!r} must be 0, 1 or auto")
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cores = os.cpu_count() or 1
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1
+
+
 async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
                    detail: dict, beat_words: np.ndarray | None = None) -> tuple[dict, str | None]:
     """Play and check every batch; returns the handshake events and the first handshake or
-    timing failure (None when there was none)."""
+    timing failure (None when there was none). On Verilator worker threads pack the next
+    batches and check the last ones while the simulator plays (:mod:`tb.batch.pipeline`: the
+    same results as the serial loop, bit for bit)."""
     config, stim, sb = session.config, session.stim, session.scoreboard
     t0 = time.perf_counter()
     transport = make_transport(job.sim)
     player = BatchPlayer(dut, transport)
     patterns = PatternSource(job.idle, job.ready, rng)
     stream, cut = play_stream(stim, session.cut_jobs)
+    job_ends = stim.stream.job_ends   # last beat of every job of the run, cut ones too
     # Words packed by the caller are the stream's own when no reset cuts a job.
-    beats = (beat_words if beat_words is not None and not cut.any()
-             else pack.pack_beats(stream, config, cut))
-    jobs = pack.pack_jobs(stim.stream, config)   # every job, cut ones too
+    prepacked = beat_words if beat_words is not None and not cut.any() else None
     bbits, jbits = pack.beat_bits(config), pack.job_bits(config)
     batches = plan.split(stream, batch_beats(job.sim, patterns.full_speed))
     pat_limit = transport.depths["PAT_LEN"] if isinstance(transport, MemhTransport) else None
+    overlap = overlap_enabled(transport)
     session.prepare_seconds += time.perf_counter() - t0
-    detail.update(transport=transport.name, batches=len(batches), batches_played=0,
-                  cycles=0, latency=None, t_pack=time.perf_counter() - t0, t_sim=0.0,
-                  t_check=0.0)
+    detail.update(transport=transport.name, overlap=overlap, batches=len(batches),
+                  batches_played=0, cycles=0, latency=None, t_pack=time.perf_counter() - t0,
+                  t_sim=0.0, t_check=0.0, t_wait=0.0)
     checker = BatchChecker(config, stream, cut, sb)
-    for i, (b0, b1, j0, j1) in enumerate(batches):
+    first_failure: list[str] = []
+
+    def prepare_batch(i: int) -> tuple:
+        """Beat and job words, pattern and cycle budget of batch ``i`` (on a worker)."""
         ta = time.perf_counter()
+        b0, b1, j0, j1 = batches[i]
+        words = (prepacked[b0:b1] if prepacked is not None
+                 else pack.pack_beats(plan.slice_stream(stream, b0, b1), config, cut[b0:b1]))
+        jobs = pack.pack_jobs(stim.stream, config, job_ends[j0:j1])   # cut jobs too
         budget = min(plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
                      transport.max_cycles)
         # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
         span = min(budget, 4 * (b1 - b0 + j1 - j0))
         pattern = patterns.take(plan.pattern_length(span, pat_limit))
-        played = await player.play(beats[b0:b1], bbits, jobs[j0:j1], jbits, pattern,
-                                   max_cycles=budget, reset_cycles=3 if i == 0 else 0)
-        tb_ = time.perf_counter()
-        failures = checker.check(played, b0, b1, j0, j1)
-        detail["t_sim"] += tb_ - ta
-        detail["t_check"] += time.perf_counter() - tb_
+        return words, jobs, pattern, budget, time.perf_counter() - ta
+
+    async def play_batch(i: int, prepared: tuple):
+        words, jobs, pattern, budget, seconds = prepared
+        detail["t_pack"] += seconds
+        played = await player.play(words, bbits, jobs, jbits, pattern, max_cycles=budget,
+                                   reset_cycles=3 if i == 0 else 0)
+        if played.sim_seconds is not None:
+            detail["t_sim_only"] = detail.get("t_sim_only", 0.0) + played.sim_seconds
+            detail["t_handback"] = detail.get("t_handback", 0.0) + played.handback_seconds
+        return played
+
+    def check_batch(i: int, played) -> tuple:
+        """Check batch ``i`` (on a worker): its failures, the scoreboard's state after it."""
+        ta = time.perf_counter()
+        failures = checker.check(played, *batches[i])
+        return (i, len(played.words), failures, bool(sb.pending) and not sb.stop, sb.stop,
+                checker.latency, time.perf_counter() - ta)
+
+    def stops(checked: tuple) -> bool:
+        """A handshake or timing failure, a job that never came out (reported now, before
+        later outputs are matched to the wrong jobs) or the scoreboard's mismatch limit."""
+        _, _, failures, missing, stop, _, _ = checked
+        return bool(failures) or missing or stop
+
+    def settle(checked: tuple) -> None:
+        """Book a checked batch (on the cocotb side, in batch order)."""
+        i, n_cycles, failures, missing, _, latency, seconds = checked
+        detail["t_check"] += seconds
         detail["batches_played"] += 1
-        detail["cycles"] += len(played.words)
-        detail["latency"] = checker.latency
+        detail["cycles"] += n_cycles
+        detail["latency"] = latency
         if failures:
             detail["handshake_failures"] = [str(x) for x in failures]
-            return checker.events, str(failures[0])
-        if sb.pending and not sb.stop:
-            # The batch drained but some job that went in never came out: report it now,
-            # before later outputs are matched to the wrong jobs.
+            first_failure.append(str(failures[0]))
+        elif missing:
             detail["missing_after_batch"] = i
-            break
-        if sb.stop:
-            break
+
+    timers = pipeline.Timers()
+    switch = sys.getswitchinterval()
+    if overlap:
+        transport.release_gil(True)
+        # The simulator's thread needs the GIL back quickly when a batch is done.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        await pipeline.run_batches(len(batches), prepare_batch, play_batch, check_batch, stops,
+                                   settle, overlap=overlap, timers=timers)
+    finally:
+        if overlap:
+            transport.release_gil(False)
+            sys.setswitchinterval(switch)
+        detail.update(t_sim=timers.play, t_wait=timers.wait)
+        if timers.dropped:
+            detail["dropped_after_stop"] = timers.dropped
+    if first_failure:
+        return checker.events, first_failure[0]
     return {**checker.events, "exact_after_reset": checker.exact_after_reset()}, None
 
 

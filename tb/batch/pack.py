@@ -39,9 +39,11 @@ def pack_beats(stream: BeatStream, config: QmacConfig, cut: np.ndarray | None = 
     return pack_fields(n, fields)
 
 
-def pack_jobs(stream: BeatStream, config: QmacConfig) -> np.ndarray:
-    """Job words of ``stream``, one row per job, values taken from each job's last beat."""
-    ends = stream.job_ends
+def pack_jobs(stream: BeatStream, config: QmacConfig, ends: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Job words of ``stream``, one row per job, values taken from each job's last beat;
+    ``ends`` (beat indices of last beats) picks some jobs, by default every job."""
+    ends = stream.job_ends if ends is None else np.asarray(ends)
     n = len(ends)
     mult = stream.mult[ends] if config.mult_bits else np.zeros(n, dtype=np.int64)
     fields = [

@@ -77,8 +77,15 @@ class TraceFields:
 def decode(words: np.ndarray, unknown_digits: np.ndarray | None = None) -> TraceFields:
     """Split trace words into fields. ``unknown_digits`` ``(n, 8)`` marks X/Z hex digits (most
     significant first) from a 4-state simulator."""
-    w = np.asarray(words, dtype=np.uint32)
-    bit = lambda b: ((w >> np.uint32(b)) & np.uint32(1)).astype(bool)  # noqa: E731
+    w = np.ascontiguousarray(words, dtype="<u4")
+    # The bytes of each word, lowest first: one pass over a byte per flag instead of three
+    # passes over a 32-bit word (about 3x faster).
+    by = w.view(np.uint8).reshape(-1, 4)
+    planes = {2: np.ascontiguousarray(by[:, 2]), 3: np.ascontiguousarray(by[:, 3])}
+
+    def bit(b: int) -> np.ndarray:
+        return ((planes[b // 8] >> np.uint8(b % 8)) & np.uint8(1)).view(bool)
+
     if unknown_digits is None:
         hs_x = np.zeros(len(w), dtype=bool)
         data_x = hs_x
@@ -86,7 +93,7 @@ def decode(words: np.ndarray, unknown_digits: np.ndarray | None = None) -> Trace
         hs_x = unknown_digits[:, 1] | unknown_digits[:, 2]     # bits 20..27
         data_x = unknown_digits[:, 3:].any(axis=1)             # bits 0..19
     return TraceFields(
-        y_raw=(w & np.uint32(0xFFFF)).astype(np.int64), sat=bit(BIT_SAT),
+        y_raw=w.view("<u2")[0::2].astype(np.int64), sat=bit(BIT_SAT),
         out_ready=bit(BIT_OUT_READY), out_valid=bit(BIT_OUT_VALID), in_ready=bit(BIT_IN_READY),
         in_valid=bit(BIT_IN_VALID), rst=bit(BIT_RST), hs_unknown=hs_x, data_unknown=data_x,
     )
@@ -155,13 +162,13 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
             fails.append(Failure(kind, None if job is None else job_offset + int(job), g,
                                  edge_time_ns(g), msg))
 
-    taken = f.in_valid & f.in_ready
-    fired = f.out_valid & f.out_ready & ~f.rst
     stalled = f.out_valid & ~f.out_ready & ~f.rst
-    outs_before = np.concatenate([[0], np.cumsum(fired)[:-1]]) if n else np.zeros(0, np.int64)
-    beats_before = np.concatenate([[0], np.cumsum(taken)[:-1]]) if n else np.zeros(0, np.int64)
     job_of_beat = stream.job_of_beat
-    accept = out.accept
+    accept = out.accept   # cycles of the taken beats (in_valid && in_ready), ascending
+
+    def beats_before(c):
+        """Beats taken in the cycles before ``c`` (an index or an array of them)."""
+        return np.searchsorted(accept, c)
 
     c = _first(f.hs_unknown)
     if c is not None:
@@ -170,7 +177,7 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
     # --- input side: all beats taken, in_ready low only under back-pressure -----------------
     c = _first(f.in_valid & ~f.in_ready & ~stalled & ~f.hs_unknown & ~f.rst)
     if c is not None:
-        b = int(beats_before[c])
+        b = int(beats_before(c))
         job = int(job_of_beat[b]) if b < n_beats else None
         fail("handshake", job, c, f"in_ready is low while the output is not back-pressured "
              f"(beat {b} offered): the input may stall only while out_valid && !out_ready")
@@ -190,13 +197,15 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
             what = "out_valid fell" if dropped[c] else (
                 f"out_y/out_sat changed from {int(f.y_raw[c]):#x}/{int(f.sat[c])} to "
                 f"{int(f.y_raw[c + 1]):#x}/{int(f.sat[c + 1])}")
-            fail("handshake", None, c + 1, f"{what} while output {int(outs_before[c])} of the "
+            # out.fire: the cycles of the output transfers, so this counts those before c.
+            outs_before = int(np.searchsorted(out.fire, c))
+            fail("handshake", None, c + 1, f"{what} while output {outs_before} of the "
                  "batch was back-pressured in the cycle before")
 
     # --- handshake coverage events ------------------------------------------------------------
     firsts = np.flatnonzero(stream.first[:len(accept)])
     firsts = firsts[firsts > 0]
-    b_idle = beats_before[~f.in_valid & ~f.rst]
+    b_idle = beats_before(np.flatnonzero(~f.in_valid & ~f.rst))
     events = {
         "back_to_back_jobs": int(np.count_nonzero(accept[firsts] == accept[firsts - 1] + 1)),
         "back_to_back_outputs": int(np.count_nonzero(np.diff(out.fire) == 1)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ class _QbBuffers(ctypes.Structure):
         ("n_jobs", ctypes.c_uint32), ("job_words", ctypes.c_uint32),
         ("pat_mask", ctypes.c_uint32), ("trace_cap", ctypes.c_uint32),
         ("errors", ctypes.c_uint32), ("running", ctypes.c_uint32),
+        ("release_gil", ctypes.c_uint32), ("finish_ns", ctypes.c_uint64),
     ]
 
 
@@ -42,6 +44,11 @@ class Trace:
     words: np.ndarray                     # uint32 per cycle
     unknown_digits: np.ndarray | None     # (n, 8) bool per hex digit, 4-state simulators only
     cycle0: int                           # global cycle number of trace cycle 0
+    sim_seconds: float | None = None
+    """From handing the batch over to the wrapper's last cycle (DPI transport only)."""
+    handback_seconds: float | None = None
+    """From the wrapper's last cycle to Python running again (DPI transport only): the rest of
+    the simulator's time step, the wait for the GIL, cocotb's wake-up."""
 
 
 class DpiTransport:
@@ -78,6 +85,15 @@ class DpiTransport:
         """The batch is handed over: the main loop's fast path may run until the wrapper calls
         qb_finish()."""
         self.buf.running = 1
+
+    def finished_ns(self) -> int:
+        """``CLOCK_MONOTONIC`` nanoseconds when the wrapper finished the last batch."""
+        return int(self.buf.finish_ns)
+
+    def release_gil(self, on: bool) -> None:
+        """Let the main loop release Python's GIL while a batch plays (``qmac_batch_main.cpp``),
+        so that a Python thread runs meanwhile."""
+        self.buf.release_gil = int(bool(on))
 
     def read_trace(self, n_cycles: int) -> tuple[np.ndarray, None]:
         if self.buf.errors:
@@ -149,9 +165,16 @@ class BatchPlayer:
         d.pat_mask.value = len(pattern) - 1
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         d.cmd_seq.value = self.seq
+        t_arm = time.monotonic_ns()
         self.transport.arm()
         while int(d.ack_seq.value) != self.seq:
             await d.ack_seq.value_change
+        t_back = time.monotonic_ns()
         n_cycles = int(d.n_cycles.value)
         words, unknown = self.transport.read_trace(n_cycles)
-        return Trace(words=words, unknown_digits=unknown, cycle0=int(d.cycle0.value))
+        trace = Trace(words=words, unknown_digits=unknown, cycle0=int(d.cycle0.value))
+        if hasattr(self.transport, "finished_ns"):
+            t_fin = self.transport.finished_ns()
+            trace.sim_seconds = (t_fin - t_arm) * 1e-9
+            trace.handback_seconds = (t_back - t_fin) * 1e-9
+        return trace

@@ -10,7 +10,10 @@ For the default config (8 lanes) and ``lanes32`` it measures, in one run:
   harness and by a plain Verilog testbench under Icarus (:mod:`tb.bench.native`);
 - the ratio ceiling / batch path per simulator;
 - on Verilator at 8 lanes, the batch path on cocotb's own main loop with a ``--timing`` clock,
-  and a sweep of the batch size, to show what the design choices buy;
+  serial and with its packing and checking overlapped with the simulation (worker threads,
+  :mod:`tb.batch.pipeline`), and a sweep of the batch size, to show what the design choices buy;
+- where each batch row's time went (simulation, hand-back, packing, checking, waiting for the
+  workers: the run's ``batch-result.json``);
 - the wall time of a warm ``make sim``;
 - the Verilator build seconds: cold, with the shared runtime warm, after a one-line RTL edit
   (:mod:`tb.bench.build_time`; ``--no-build-time`` skips them).
@@ -32,7 +35,7 @@ import time
 
 from pyref.config import named_config
 
-from tb.batch.cocotb_test import BATCH_BEATS_ENV
+from tb.batch.cocotb_test import BATCH_BEATS_ENV, OVERLAP_ENV
 from tb.run.build import PROFILE_ENV, REPO_ROOT
 from tb.run.runner import run_sim
 from tb.run.toolchain import simulator_missing
@@ -66,6 +69,8 @@ class Row(bench_native.Throughput):
     outputs: int
     seconds: float
     note: str = ""
+    detail: dict = dataclasses.field(default_factory=dict)
+    """The batch path's ``batch-result.json`` of the best run (where its time went)."""
 
 
 def _job(config_name: str, sim: str, mode: str, n: int, seed: int) -> SimJob:
@@ -90,14 +95,19 @@ def _env(**values):
 
 
 def measure_sim(config_name: str, sim: str, mode: str, n: int, seed: int, note: str = "",
-                batch_beats: int | None = None, repeats: int = 1) -> Row:
+                batch_beats: int | None = None, repeats: int = 1,
+                overlap: str | None = None) -> Row:
     """Simulator runs; the time is the report's (first beat to last check), the best of
-    ``repeats`` runs (other jobs on the machine only ever make a run slower)."""
+    ``repeats`` runs (other jobs on the machine only ever make a run slower). ``overlap``
+    sets ``QMAC_BATCH_OVERLAP`` (default: the run's own choice)."""
     job = _job(config_name, sim, mode, n, seed)
     best = None
+    detail: dict = {}
     compiled = False
+    env = {**({BATCH_BEATS_ENV: batch_beats} if batch_beats else {}),
+           **({OVERLAP_ENV: overlap} if overlap is not None else {})}
     for _ in range(repeats):
-        with _env(**({BATCH_BEATS_ENV: batch_beats} if batch_beats else {})):
+        with _env(**env):
             res = run_sim(job, test_dir=OUT_DIR / "bench" / f"run-{mode}-{sim}")
         rep = res.report
         compiled |= res.compiled
@@ -106,11 +116,32 @@ def measure_sim(config_name: str, sim: str, mode: str, n: int, seed: int, note: 
                                f"{rep.error or rep.details[:1]}")
         if best is None or rep.sim_seconds < best.sim_seconds:
             best = rep
+            found = res.test_dir / "batch-result.json"
+            detail = json.loads(found.read_text()) if found.is_file() else {}
     label = mode if mode != "batch-timing" else "batch (cocotb main, --timing clock)"
     tag = f"(best of {repeats})" if repeats > 1 else ""
     return Row(config_name, job.qmac_config().lanes, label, sim, best.beats,
                best.outputs_checked, best.sim_seconds,
-               " ".join(t for t in (note, tag, "(built this run)" if compiled else "") if t))
+               " ".join(t for t in (note, tag, "(built this run)" if compiled else "") if t),
+               detail)
+
+
+def format_breakdown(rows: list[Row]) -> str:
+    """Where each batch row's time went (milliseconds, from its ``batch-result.json``)."""
+    keys = (("t_run", "total"), ("t_sim_only", "simulation"), ("t_handback", "hand-back"),
+            ("t_pack", "pack*"), ("t_check", "check*"), ("t_wait", "wait for workers"))
+    head = f"{'config':9s} {'sim':9s} {'overlap':8s}" + "".join(f" {t:>11s}" for _, t in keys)
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if not r.detail:
+            continue
+        d = r.detail
+        cells = "".join(f" {d[k] * 1000:11.1f}" if k in d else f" {'-':>11s}" for k, _ in keys)
+        lines.append(f"{r.config:9s} {r.sim:9s} {str(d.get('overlap', '-')):8s}{cells} "
+                     f"{r.path} {r.note}")
+    lines.append("* on the worker threads when overlap is on (then they run while the simulator "
+                 "plays; total = what the cocotb side waited)")
+    return "\n".join(lines)
 
 
 def measure_ceiling(config_name: str, sim: str, n: int, seed: int, repeats: int = 1) -> Row:
@@ -188,13 +219,19 @@ def main(argv: list[str] | None = None) -> int:
             ratios.append(f"{cfg:9s} {sim:9s} ceiling / batch = "
                           f"{ceil_row.beats_per_s / batch_row.beats_per_s:6.2f}x  "
                           f"(batch / per-cycle = "
-                          f"{batch_row.beats_per_s / rows[-3].beats_per_s:6.1f}x)")
+                          f"{batch_row.beats_per_s / rows[-3].beats_per_s:6.1f}x; worker "
+                          f"threads {'on' if batch_row.detail.get('overlap') else 'off'})")
     extra: list[Row] = []
     if "verilator" in sims and "default" in args.configs.split(","):
         n = max(int(SIZES[("batch", "verilator")] * scale), 100)
         print("  default / verilator / batch on cocotb's main loop ...", flush=True)
         extra.append(measure_sim("default", "verilator", "batch-timing", n, args.seed,
                                  repeats=3))
+        for label, value in (("serial: no worker threads", "0"),
+                             ("overlapped: worker threads forced on", "1")):
+            print(f"  default / verilator / batch, {label} ...", flush=True)
+            extra.append(measure_sim("default", "verilator", "batch", n, args.seed,
+                                     note=f"({label})", overlap=value, repeats=3))
         for size in (512, 4096, 16384):
             print(f"  default / verilator / batch of {size} beats ...", flush=True)
             extra.append(measure_sim("default", "verilator", "batch", n, args.seed,
@@ -220,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "what the batch design choices buy (Verilator, 8 lanes):",
         format_table(extra) if extra else "  (not measured)",
+        "",
+        "where the batch path's time goes (best run of each; milliseconds):",
+        format_breakdown([r for r in rows + extra if r.path.startswith("batch")]),
         "",
         f"warm `make sim` (100000 outputs, Verilator, batch, default patterns and resets): "
         f"{make_sim_wall:.1f} s wall",

@@ -143,9 +143,15 @@ def test_unknown_sweep_name_lists_the_known_ones():
 
 
 def test_shipped_specs():
-    ci, skipped, impossible = spec_mod.load("ci").expand()
+    ci_spec = spec_mod.load("ci")
+    assert ci_spec.sim == "auto"
+    ci, skipped, impossible = ci_spec.expand(auto_sims=("verilator", "icarus"))
     assert len(ci) >= 150
     assert {p.sim for p in ci} == {"icarus", "verilator"}
+    # By cost every N = 2 000 point goes to Icarus; Verilator runs the named configs' longer
+    # runs, which name it.
+    assert {p.sim for p in ci if p.n == 2000} == {"icarus"}
+    assert sorted(p.n for p in ci if p.sim == "verilator") == [20000] * 9
     # gemmlowp and fp32 each need mult_bits = 32 and acc_bits = 32: 4 + 4 pairs of the modes
     # group each.
     assert len(impossible) == 16

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     const uint32_t *beats;   /* n_beats x beat_words, {last, first, w, x} little-endian words */
@@ -19,6 +20,9 @@ typedef struct {
     uint32_t trace_cap;
     uint32_t errors;         /* out-of-range requests seen (a wrapper bug if ever nonzero) */
     uint32_t running;        /* set by Python with a batch, cleared by the wrapper when done */
+    uint32_t release_gil;    /* set by Python: the main loop lets go of Python's GIL while a
+                                batch plays, so a Python thread can pack and check meanwhile */
+    uint64_t finish_ns;      /* CLOCK_MONOTONIC when the wrapper finished the last batch */
 } qb_buffers_t;
 
 qb_buffers_t qb_buffers;
@@ -46,7 +50,15 @@ void qb_trace(int cycle, int word) {
         qb_buffers.errors++;
 }
 
-void qb_finish(void) { qb_buffers.running = 0; }
+void qb_finish(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    qb_buffers.finish_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    qb_buffers.running = 0;
+}
 
 /* Called by the simulation main loop (qmac_batch_main.cpp) to choose its fast path. */
 int qb_running(void) { return qb_buffers.running != 0; }
+
+/* Called by the main loop before its fast path: may it release Python's GIL? */
+int qb_release_gil(void) { return qb_buffers.release_gil != 0; }

@@ -12,9 +12,18 @@
 //   and evaluates the model, still running cocotb's value-change callbacks after every edge. The
 //   moment one fires (for the batch: the wrapper's ack_seq) the loop hands the time step back to
 //   the regular cocotb schedule below.
+// - while the fast path runs, and when Python asked for it (qb_release_gil(), the overlapping
+//   batch loop of tb/batch/cocotb_test.py), the loop releases Python's global interpreter lock:
+//   cocotb holds it all the time the simulator runs, so without this no Python thread could
+//   pack or check a batch while the simulator plays the next. cocotb's callbacks take the lock
+//   back themselves (PyGILState_Ensure); the loop takes it back before it leaves the fast path.
 
+#include <dlfcn.h>
+#include <link.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <algorithm>
 #include <memory>
@@ -36,6 +45,64 @@ double sc_time_stamp() { return main_time; }
 extern "C" {
 void vlog_startup_routines_bootstrap(void);
 int qb_running(void);
+int qb_release_gil(void);
+}
+
+// Python's C API, looked up at run time: the simulator is not linked against libpython, cocotb
+// loads it. All four or none (then the GIL is never released).
+struct PythonGil {
+    void *(*save)(void) = nullptr;          // PyEval_SaveThread
+    void (*restore)(void *) = nullptr;      // PyEval_RestoreThread
+    int (*initialized)(void) = nullptr;     // Py_IsInitialized
+    int (*held)(void) = nullptr;            // PyGILState_Check
+};
+
+static const PythonGil &python_gil() {
+    static PythonGil api;
+    static bool looked = false;
+    if (!looked) {
+        looked = true;
+        void *lib = RTLD_DEFAULT;  // (a null pointer)
+        bool found = dlsym(lib, "PyEval_SaveThread") != nullptr;
+        if (!found) {
+            // cocotb loads libpython without RTLD_GLOBAL: find it among the loaded objects.
+            std::string path;
+            dl_iterate_phdr(
+                [](struct dl_phdr_info *info, size_t, void *out) {
+                    const char *name = info->dlpi_name;
+                    if (name && strstr(name, "libpython")) {
+                        *static_cast<std::string *>(out) = name;
+                        return 1;
+                    }
+                    return 0;
+                },
+                &path);
+            lib = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+            found = lib != nullptr;
+        }
+        if (found) {
+            api.save = reinterpret_cast<void *(*)(void)>(dlsym(lib, "PyEval_SaveThread"));
+            api.restore = reinterpret_cast<void (*)(void *)>(dlsym(lib, "PyEval_RestoreThread"));
+            api.initialized = reinterpret_cast<int (*)(void)>(dlsym(lib, "Py_IsInitialized"));
+            api.held = reinterpret_cast<int (*)(void)>(dlsym(lib, "PyGILState_Check"));
+        }
+        if (!api.save || !api.restore || !api.initialized || !api.held) api = PythonGil();
+    }
+    return api;
+}
+
+// Release the GIL if Python asked for it and this thread holds it; the thread state to restore.
+static void *release_gil() {
+    if (!qb_release_gil()) return nullptr;
+    const PythonGil &py = python_gil();
+    if (!py.save || !py.initialized() || !py.held()) return nullptr;
+    return py.save();
+}
+
+// Take the GIL back, unless Python was finalized meanwhile (cocotb ends it from a callback when
+// the last test is done; its thread states are gone then).
+static void restore_gil(void *state) {
+    if (state && python_gil().initialized()) python_gil().restore(state);
 }
 
 static inline bool settle_value_callbacks() {
@@ -119,6 +186,7 @@ int main(int argc, char **argv) {
             !VerilatedVpi::hasCbs(cbReadWriteSynch) && !VerilatedVpi::hasCbs(cbReadOnlySynch)) {
             const vluint64_t deadline = VerilatedVpi::cbNextDeadline();
             bool handed_back = false;
+            void *python_state = release_gil();
             while (qb_running() && next_edge < deadline && !Verilated::gotFinish()) {
                 main_time = next_edge;
                 next_edge += half;
@@ -130,6 +198,7 @@ int main(int argc, char **argv) {
                     break;
                 }
             }
+            restore_gil(python_state);
             if (handed_back) continue;  // finish this time step on the regular schedule
         }
 
