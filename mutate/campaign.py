@@ -14,6 +14,8 @@ from typing import Callable
 from .apply import apply_mutant
 from .equiv import PROVEN, prove
 from .generate import Mutant
+from .module_tests import NAME as MODULE_TESTS
+from .module_tests import first_module_failure
 from .param_probe import first_disagreement
 from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
@@ -39,6 +41,9 @@ class Settings:
     """Keep each mutant's folder (RTL copy, build, logs) after its run."""
     probe_params: bool = True
     """Check a surviving mutant's parameter ranges against pyref (:mod:`mutate.param_probe`)."""
+    module_tests: bool = True
+    """Run the per-module tests on a surviving mutant (:mod:`mutate.module_tests`); switched
+    off by :func:`baseline` when the unmutated RTL does not pass them (another datapath)."""
 
 
 class _ConfigOrder:
@@ -71,6 +76,8 @@ def baseline(settings: Settings) -> Verdict:
         raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
                              f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
                              f"(log: {work})")
+    if settings.module_tests and first_module_failure(rtl, work / "modules"):
+        settings.module_tests = False   # not qmac's modules: the stage says nothing here
     if settings.probe_params:
         wrong = first_disagreement(rtl, top=settings.top)
         if wrong:
@@ -95,6 +102,10 @@ def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str
     if wrong:
         return Verdict(KILLED, by=PARAM_PROBE, detail=f"the RTL {wrong}",
                        configs_run=v.configs_run, outputs_checked=v.outputs_checked), proofs
+    failed = first_module_failure(rtl, work / "modules") if settings.module_tests else ""
+    if failed:
+        return Verdict(KILLED, by=MODULE_TESTS, detail=failed, configs_run=v.configs_run,
+                       outputs_checked=v.outputs_checked), proofs
     regressed, total = {order[0]}, v
     for i, name in enumerate(order):
         proofs[name] = prove(gold, rtl, params[name], top=settings.top,

@@ -12,6 +12,8 @@ FAMILIES       comma-separated operator families (default all: see mutate.genera
 FILES          comma-separated file names to mutate (default every ``*.v`` / ``*.vh``)
 LIMIT          run only every k-th mutant so that at most LIMIT run (default all)
 KEEP=1         keep each mutant's folder under build/mutate/
+MODULE_TESTS=0 skip the per-module tests (mutate.module_tests; off by itself for an RTL that
+               does not pass them)
 PARAM_PROBE=0  skip the parameter-range probe (mutate.param_probe: needs Icarus; for an RTL
                without qmac's parameter checks)
 =============  ==================================================================================
@@ -31,6 +33,7 @@ from pyref.config import NAMED_CONFIGS
 
 from .campaign import BaselineFailed, Settings, run_campaign
 from .generate import FAMILIES, mutants_of_dir
+from .module_tests import module_tests_available
 from .regress import SURVIVED, RegressionSpec
 from .report import Outcome, kill_rate, save_json, survivor_text, table
 from .tb_api import simulator_missing
@@ -51,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--keep", default="0")
     p.add_argument("--param-probe", default="1")
+    p.add_argument("--module-tests", default="1")
     p.add_argument("--work", default=str(REPO / "build" / "mutate"))
     p.add_argument("--equiv-timeout", type=float, default=120.0)
     return p
@@ -101,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
     settings = Settings(rtl_dir=rtl, work=Path(args.work).resolve(), spec=spec, jobs=args.jobs,
                         equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""),
-                        probe_params=args.param_probe not in ("0", ""))
+                        probe_params=args.param_probe not in ("0", ""),
+                        module_tests=(args.module_tests not in ("0", "")
+                                      and module_tests_available()))
     print(f"qmac mutate: {len(mutants)} mutants of {rtl}"
           + (f" (every {step}th of {total})" if len(mutants) < total else "")
           + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
@@ -121,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     survivors = [o for o in outcomes if o.status == SURVIVED]
-    print("\nqmac mutate: results")
+    print("\nqmac mutate: results (a mutant surviving its first config also went through "
+          f"{'the module tests, ' if settings.module_tests else ''}"
+          f"{'the parameter-range probe, ' if settings.probe_params else ''}"
+          "the Yosys proof and the other configs)")
     print(table(outcomes, wall))
     if survivors:
         print(f"\nsurvivors not proven equivalent ({len(survivors)}): holes in the testbench, "

@@ -1,0 +1,52 @@
+"""The RTL's per-module tests as a stage of a mutant's regression.
+
+``tests/rtl/test_modules.py`` drives each module of ``rtl/`` on its own, exhaustively at small
+widths or over chosen values, and compares every output port with pyref: a module whose outputs
+break its documented form (a mantissa left unnormalized that the next module happens to
+tolerate) fails there even when the datapath's outputs do not change for the stimulus a top-level
+run gives. The tests read the folder of the modules from ``QMAC_MODULE_RTL``, so a mutated copy
+can be tested without touching ``rtl/``. A team's regression runs them beside the named configs;
+so does ``make mutate``, for the mutants that survive the first config.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODULE_TESTS = REPO / "tests" / "rtl" / "test_modules.py"
+ENV = "QMAC_MODULE_RTL"
+NAME = "module-tests"
+"""The ``by`` of a mutant killed by this stage."""
+
+
+def module_tests_available() -> bool:
+    """Whether the project's module tests are present (a source checkout with ``tests/``)."""
+    return MODULE_TESTS.is_file()
+
+
+def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 600.0,
+                         select: str = "") -> str:
+    """Run the module tests against ``rtl_dir``; "" when they pass, else the first failing
+    test and its message. The test that plants faults of its own in ``rtl/`` is left out (it
+    says nothing about ``rtl_dir``); ``select`` narrows the tests further (a pytest ``-k``)."""
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, ENV: str(Path(rtl_dir).resolve())}
+    env.pop("COVERAGE", None)
+    cmd = [sys.executable, "-m", "pytest", str(MODULE_TESTS), "-x", "-q", "-rf",
+           "-p", "no:cacheprovider", "--basetemp", str(work / "pytest"),
+           "-k", "not boundary_faults" + (f" and ({select})" if select else "")]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"the module tests hung (stopped after {timeout:.0f} s)"
+    if proc.returncode == 0:
+        return ""
+    lines = proc.stdout.splitlines()
+    failed = [ln for ln in lines if ln.startswith("FAILED") or ln.startswith("ERROR")]
+    return (failed[0] if failed else (lines[-1] if lines else proc.stderr.strip()[-300:]))[:300]
