@@ -96,6 +96,8 @@ def near_half(rng: np.random.Generator, n: int, sign: int, mode: str,
     v = Fraction(2 * n + 1, 2)
     ulp = _fl32_ulp(v)
     if mode == "below":
+        if cap < 1 << 16:
+            return None
         for _ in range(64):
             acc = int(rng.integers(1 << 16, min(cap, 1 << 24) + 1))
             exact = v / acc

@@ -118,3 +118,25 @@ def test_product_sticky_respects_the_caps():
     for _ in range(20):
         acc, _, n = FV.product_sticky(rng, 2, -1, 1 << 24)
         assert n == 2 and -(1 << 24) <= acc < 0
+
+
+def test_near_half_below_needs_a_large_accumulator():
+    # A small accumulator cannot bring n + 1/2 - d within 2^-18 of n + 1/2: no pair (it used to
+    # raise from numpy instead, for a config with a small bias and narrow products).
+    assert FV.near_half(np.random.default_rng(0), 3, 1, "below", 383) is None
+
+
+@pytest.mark.parametrize("out_bits", [3, 16])
+def test_product_sticky_other_output_widths(out_bits):
+    n_max = (1 << (out_bits - 1)) - 2
+    rng = np.random.default_rng(out_bits)
+    ns = set()
+    for i in range(40):
+        sign = 1 - 2 * (i % 2)
+        acc, mult, n = FV.product_sticky(rng, n_max, sign, 2**31 - 1)
+        fl = np.float32(float(acc * _binary32(mult)))
+        assert int(np.rint(np.float64(fl))) == sign * (n + 1)
+        assert int(fp32_requantize(acc, mult)) == sign * (n + 1)
+        assert n % 2 == 0 and 2 <= n <= n_max
+        ns.add(n)
+    assert ns == {2} if n_max == 2 else len(ns) >= 10
