@@ -1,11 +1,11 @@
 """Exact values for the ``fp32`` rounding mode's directed stimulus: binary32 scales that bring
 accumulators into the output range, and (acc, scale) pairs that land on each rounding step's
-edge (a tie of the accumulator's rounding to binary32 that decides the output, a tie of the product's rounding to 24
-bits, a tie of the final rounding to an integer, and the double-rounding cases where the
-product's rounding makes a half-integer out of ``n + 1/2 - d``, and products one LSB above a
-tie of their rounding to 24 bits, where the exact product's last bit decides the output).
-Plain integers and ``fractions``; the generators in :mod:`tb.shared.generators` turn them into
-jobs.
+edge: a tie of the accumulator's rounding to binary32 that decides the output, a tie of the
+product's rounding to 24 bits, a tie of the final rounding to an integer, the double-rounding
+cases where the product's rounding makes a half-integer out of ``n + 1/2 - d``, and products
+one LSB above a tie of their rounding to 24 bits, where the exact product's last bit decides the
+output. Plain integers and ``fractions``; the generators in :mod:`tb.shared.generators` turn
+them into jobs.
 """
 
 from __future__ import annotations
@@ -130,14 +130,16 @@ def _fl32(v: Fraction) -> Fraction:
 
 
 def _round_half_even(v: Fraction) -> int:
+    """``v`` rounded to an integer, ties to even."""
     q = v.numerator // v.denominator
     rem = v - q
     return q + (rem > Fraction(1, 2) or (rem == Fraction(1, 2) and q % 2 == 1))
 
 
 def _odd_inverses(a: np.ndarray) -> np.ndarray:
-    """``a^-1 mod 2^64`` for odd uint64 ``a`` (Newton: each step doubles the correct low bits,
-    starting from 3 since ``a * a == 1 mod 8``; uint64 arithmetic wraps mod 2^64)."""
+    """``a^-1 mod 2^64`` for odd uint64 ``a`` (Newton: each step doubles the number of correct
+    low bits, from 3 for ``x = a`` since ``a * a == 1 mod 8``; uint64 arithmetic wraps mod
+    2^64)."""
     x = a.copy()
     for _ in range(5):
         x *= np.uint64(2) - a * x
@@ -179,11 +181,12 @@ def product_sticky_table(n_max: int) -> np.ndarray:
 
 def product_sticky(rng: np.random.Generator, n_max: int, sign: int,
                    cap: int) -> tuple[int, int, int] | None:
-    """``(acc, mult, n)`` with ``fl32(acc) = acc`` and a product ``fl32(acc) * scale`` one LSB of the
-    exact 48-bit mantissa product above a tie of its rounding to 24 bits, whose lower neighbour
-    is ``n + 1/2`` (``n`` even, ``2 <= n <= n_max``): the product rounds up, past ``n + 1/2``,
-    and the result is ``sign * (n + 1)``, where a datapath that loses the product's last bit
-    sees an exact tie, keeps ``n + 1/2`` (its 24-bit mantissa is even) and gives ``sign * n``.
+    """``(acc, mult, n)`` with ``fl32(acc) = acc`` and a product ``fl32(acc) * scale`` one LSB
+    of the exact 48-bit mantissa product above a tie of its rounding to 24 bits, whose lower
+    neighbour is ``n + 1/2`` (``n`` even, ``2 <= n <= n_max``): the product rounds up, past
+    ``n + 1/2``, and the result is ``sign * (n + 1)``, where a datapath that loses the product's
+    last bit sees an exact tie, keeps ``n + 1/2`` (its 24-bit mantissa is even) and gives
+    ``sign * n``.
 
     ``acc = sign * mant_a * 2^j`` (``mant_a`` odd, ``|acc| <= cap``),
     ``scale = mant_s * 2^-(k+u+j)`` (:func:`product_sticky_table`). None when the table has no
