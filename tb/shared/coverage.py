@@ -28,7 +28,9 @@ from pyref.rounding import round_shift_scalar
 from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
-from .exact_values import OVERFLOW_K_CAP, Unrealizable, extreme_x, overflow_lengths
+from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
+                           overflow_lengths)
+from .fp32_values import product_sticky
 from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
@@ -43,6 +45,9 @@ BINS: dict[str, str] = {
     "fp32_acc_rounded": "fp32: |acc| >= 2^24 is not a binary32 and is rounded",
     "fp32_acc_tie": "fp32: |acc| exactly halfway between two binary32 values",
     "fp32_product_tie": "fp32: fl32(acc) * scale exactly halfway between two binary32 values",
+    "fp32_product_sticky": "fp32: fl32(acc) * scale one product LSB above a tie of its rounding "
+                           "to 24 bits, and the output shows it (the tie would round to even "
+                           "and give another r; visible)",
     "sat_high": "output clamped at act_max",
     "sat_low": "output clamped at act_min",
     "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
@@ -149,8 +154,15 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         for name in ("tie_high_mul_pos", "tie_high_mul_neg", "shift_min"):
             why[name] = f"only in gemmlowp mode (rounding is {cfg.rounding!r})"
     if not fp32:
-        for name in ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie"):
+        for name in ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie",
+                     "fp32_product_sticky"):
             why[name] = f"only in fp32 mode (rounding is {cfg.rounding!r})"
+    elif product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
+                        acc_cap(cfg)) is None:
+        why["fp32_product_sticky"] = (
+            f"no product one LSB above a tie at n + 1/2 with an even 2 <= n <= "
+            f"2^(out_bits-1) - 2 (out_bits = {cfg.out_bits}) and an odd 24-bit |acc| <= "
+            f"{acc_cap(cfg)}")
     if not (gemm or fp32):
         why["double_rounding"] = f"only in gemmlowp and fp32 modes (rounding is {cfg.rounding!r})"
     n_up, n_down = overflow_lengths(cfg)
@@ -273,7 +285,7 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
         out.update(_fp32_features(acc, mult, r, visible))
         return out
     out.update({n: np.zeros(m, bool) for n in ("fp32_acc_rounded", "fp32_acc_tie",
-                                                 "fp32_product_tie")})
+                                                 "fp32_product_tie", "fp32_product_sticky")})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
     for j in range(m):
@@ -314,13 +326,14 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
 
 def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     """fp32 mode: ties of the final rounding (of fl32(fl32(acc) * scale)), of the rounding of
-    acc and of the product to 24 bits, and results that differ from rounding the exact
-    acc * scale once."""
+    acc and of the product to 24 bits, products one LSB above such a tie whose last bit decides
+    the output, and results that differ from rounding the exact acc * scale once."""
     m = len(acc)
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
     out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
                                           "tie_neg_down", "double_rounding", "fp32_acc_rounded",
-                                          "fp32_acc_tie", "fp32_product_tie", "tie_below",
+                                          "fp32_acc_tie", "fp32_product_tie",
+                                          "fp32_product_sticky", "tie_below",
                                           "tie_above", "nudge_below", "nudge_on", "nudge_above")}
     accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
 
@@ -338,6 +351,15 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
             continue  # the clamp hides how the value was rounded
         sign = -1 if st["neg"][j] else 1
         v, t = sign * st["fl_mant"][j], -st["fl_exp"][j]
+        # One LSB above a tie: would the tie (the kept bits prod >> drop rounded to even)
+        # give another r than the job's?
+        drop = max(prod.bit_length() - 24, 0)
+        if drop > 0 and prod % (1 << drop) == (1 << (drop - 1)) + 1:
+            kept = prod >> drop
+            k_tie = sign * (kept + (kept & 1))
+            e = st["prod_exp"][j] + drop
+            r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
+            out["fp32_product_sticky"][j] = r_tie != rs[j]
         if tie(v, t):
             up = rs[j] == (v >> t) + 1
             out[f"tie_{'pos' if v > 0 else 'neg'}_{'up' if up else 'down'}"][j] = True

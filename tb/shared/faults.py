@@ -80,6 +80,13 @@ FAULTS: tuple[Fault, ...] = (
           "qmac_fp32_round.v",
           (("wire        up     = guard & (sticky | kept[0]);", "wire        up     = guard;"),),
           config="fp32", caught_by=("value",)),
+    Fault("fp32_product_lsb_lost", "fp32: the exact product's last bit is lost (prod_o bit 0 "
+          "stuck at 0): a product one LSB above a tie of its rounding to 24 bits becomes a tie "
+          "and rounds to even",
+          "qmac_fp32_mul.v",
+          (("assign prod_o = {24'd0, mant_a} * {24'd0, mant_s};",
+            "assign prod_o = ({24'd0, mant_a} * {24'd0, mant_s}) & ~48'd1;"),),
+          config="fp32", caught_by=("value",)),
     Fault("fp32_final_half_up", "fp32: the final rounding to an integer sends ties up (away "
           "from zero), not to even",
           "qmac_fp32_round.v",

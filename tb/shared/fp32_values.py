@@ -1,13 +1,16 @@
 """Exact values for the ``fp32`` rounding mode's directed stimulus: binary32 scales that bring
 accumulators into the output range, and (acc, scale) pairs that land on each rounding step's
-edge (a tie of the accumulator's rounding to binary32 that decides the output, a tie of the product's rounding to 24
-bits, a tie of the final rounding to an integer, and the double-rounding cases where the
-product's rounding makes a half-integer out of ``n + 1/2 - d``). Plain integers and
-``fractions``; the generators in :mod:`tb.shared.generators` turn them into jobs.
+edge: a tie of the accumulator's rounding to binary32 that decides the output, a tie of the
+product's rounding to 24 bits, a tie of the final rounding to an integer, the double-rounding
+cases where the product's rounding makes a half-integer out of ``n + 1/2 - d``, and products
+one LSB above a tie of their rounding to 24 bits, where the exact product's last bit decides the
+output. Plain integers and ``fractions``; the generators in :mod:`tb.shared.generators` turn
+them into jobs.
 """
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -93,6 +96,8 @@ def near_half(rng: np.random.Generator, n: int, sign: int, mode: str,
     v = Fraction(2 * n + 1, 2)
     ulp = _fl32_ulp(v)
     if mode == "below":
+        if cap < 1 << 16:
+            return None
         for _ in range(64):
             acc = int(rng.integers(1 << 16, min(cap, 1 << 24) + 1))
             exact = v / acc
@@ -111,3 +116,99 @@ def near_half(rng: np.random.Generator, n: int, sign: int, mode: str,
             j = int(rng.integers(0, max(1, min(8, int(np.log2(cap // a)) + 1))))
             return sign * (a << j), _mult_of(Fraction(num // a, den) / (1 << j))
     return None
+
+
+_MANT_LO, _MANT_HI = 1 << 23, 1 << 24     # a 24-bit mantissa, the hidden one included
+
+
+def _fl32(v: Fraction) -> Fraction:
+    """``v`` (normal range) rounded to 24 significant bits, ties to even."""
+    ulp = _fl32_ulp(v)
+    q, rem = divmod(abs(v), ulp)
+    q += rem > ulp / 2 or (rem == ulp / 2 and q % 2 == 1)
+    return (q * ulp) if v >= 0 else -(q * ulp)
+
+
+def _round_half_even(v: Fraction) -> int:
+    """``v`` rounded to an integer, ties to even."""
+    q = v.numerator // v.denominator
+    rem = v - q
+    return q + (rem > Fraction(1, 2) or (rem == Fraction(1, 2) and q % 2 == 1))
+
+
+def _odd_inverses(a: np.ndarray) -> np.ndarray:
+    """``a^-1 mod 2^64`` for odd uint64 ``a`` (Newton: each step doubles the number of correct
+    low bits, from 3 for ``x = a`` since ``a * a == 1 mod 8``; uint64 arithmetic wraps mod
+    2^64)."""
+    x = a.copy()
+    for _ in range(5):
+        x *= np.uint64(2) - a * x
+    return x
+
+
+@functools.lru_cache(maxsize=None)
+def product_sticky_table(n_max: int) -> np.ndarray:
+    """Every ``(mant_a, mant_s, k, u)`` (int64 rows) of two 24-bit mantissas, ``mant_a`` odd,
+    whose product ``P`` has ``k = bitlen(P) - 24`` dropped bits equal to ``2^(k-1) + 1`` (one
+    product LSB above a tie of its rounding to 24 bits) and whose kept bits ``K = P >> k``
+    are ``n * 2^u + 2^(u-1)`` with ``n`` even, ``2 <= n <= n_max``: ``K * 2^-u = n + 1/2``.
+
+    Found by solving ``mant_s = c * mant_a^-1 mod 2^(k+u+1)`` for the low bits ``c`` of such a
+    product, for every odd ``mant_a`` (about a second, once per ``n_max``).
+    """
+    rows = []
+    if n_max < 2:
+        return np.zeros((0, 4), np.int64)
+    u_lo = max(1, 23 - (n_max.bit_length() - 1))     # n >= 2^(23-u) must reach n_max
+    chunk = 1 << 20
+    for start in range(_MANT_LO + 1, _MANT_HI, 2 * chunk):
+        a = np.arange(start, min(start + 2 * chunk, _MANT_HI), 2, dtype=np.uint64)
+        inv = _odd_inverses(a)
+        for k in (23, 24):
+            for u in range(u_lo, 23):
+                m = k + u + 1                            # bit k+u of P is 0: n is even
+                c = (1 << (k + u - 1)) + (1 << (k - 1)) + 1
+                s = (np.uint64(c) * inv) & np.uint64((1 << m) - 1)
+                ok = (s >= _MANT_LO) & (s < _MANT_HI)
+                a_ok, s_ok = a[ok], s[ok]
+                p = a_ok * s_ok                          # < 2^48: exact
+                n = p >> np.uint64(k + u)
+                keep = ((p >> np.uint64(k + 23)) == 1) & (n >= 2) & (n <= n_max)
+                for ai, si in zip(a_ok[keep].tolist(), s_ok[keep].tolist()):
+                    rows.append((ai, si, k, u))
+    return np.array(sorted(rows), np.int64).reshape(-1, 4)
+
+
+def product_sticky(rng: np.random.Generator, n_max: int, sign: int,
+                   cap: int) -> tuple[int, int, int] | None:
+    """``(acc, mult, n)`` with ``fl32(acc) = acc`` and a product ``fl32(acc) * scale`` one LSB
+    of the exact 48-bit mantissa product above a tie of its rounding to 24 bits, whose lower
+    neighbour is ``n + 1/2`` (``n`` even, ``2 <= n <= n_max``): the product rounds up, past
+    ``n + 1/2``, and the result is ``sign * (n + 1)``, where a datapath that loses the product's
+    last bit sees an exact tie, keeps ``n + 1/2`` (its 24-bit mantissa is even) and gives
+    ``sign * n``.
+
+    ``acc = sign * mant_a * 2^j`` (``mant_a`` odd, ``|acc| <= cap``),
+    ``scale = mant_s * 2^-(k+u+j)`` (:func:`product_sticky_table`). None when the table has no
+    row for ``n_max`` and ``cap``. Each pair is checked with exact fractions.
+    """
+    table = product_sticky_table(n_max)
+    table = table[table[:, 0] <= cap]
+    if not len(table):
+        return None
+    a, s, k, u = (int(v) for v in table[int(rng.integers(0, len(table)))])
+    j = int(rng.integers(0, (cap // a).bit_length()))     # a * 2^j <= cap
+    acc = sign * (a << j)
+    scale = Fraction(s, 1 << (k + u + j))
+    mult = _mult_of(scale)
+    exact = acc * scale
+    n = (a * s) >> (k + u)
+    half = Fraction(2 * n + 1, 2)                        # n + 1/2 = K * 2^-u
+    mid = half + Fraction(1, 1 << (u + 1))               # the tie between K and K + 1
+    step = Fraction(1, 1 << (k + u))                     # one LSB of the exact product
+    if not (n % 2 == 0 and abs(exact) == mid + step
+            and _fl32(exact) == sign * (half + Fraction(1, 1 << u))
+            and _round_half_even(_fl32(exact)) == sign * (n + 1)
+            and _fl32(sign * mid) == sign * half and _round_half_even(sign * half) == sign * n):
+        raise AssertionError(f"product_sticky built a wrong pair: acc = {acc}, mult = {mult:#x}")
+    return acc, mult, n

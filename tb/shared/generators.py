@@ -260,13 +260,31 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
 
 def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
-    double-rounding cases and ties of the product's rounding (tb.shared.fp32_values)."""
-    variant = i % 6
-    sign = 1 if (i // 6) % 2 == 0 else -1
+    double-rounding cases, ties of the product's rounding and products one LSB above such a
+    tie (tb.shared.fp32_values)."""
+    variant = i % 7
+    sign = 1 if (i // 7) % 2 == 0 else -1
     cap = acc_cap(cfg)
-    pair = None
+    if variant == 6:
+        # n + 1 and n must both be seen through out_zp = -sign * n: n <= 2^(out_bits-1) - 2.
+        found = fp32_values.product_sticky(rng, (1 << (cfg.out_bits - 1)) - 2, sign, cap)
+        if found is None:
+            raise Unrealizable("no fp32 product one LSB above a tie fits the output range")
+        acc, mult, n = found
+    else:
+        acc, mult, n = _fp32_half_pair(cfg, rng, variant, sign, (i // 14) % 2)
+    x, w, bias = realize_acc(cfg, rng, acc)
+    out = _centred_out(cfg, np.array([sign * n]))
+    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
+            **{k: int(v[0]) for k, v in out.items()}}
+
+
+def _fp32_half_pair(cfg: QmacConfig, rng: np.random.Generator, variant: int, sign: int,
+                    parity: int) -> tuple[int, int, int]:
+    """``(acc, mult, n)`` of fp32 tie variants 0-5 around ``sign * (n + 1/2)``."""
+    cap = acc_cap(cfg)
     for _ in range(16):  # a near-half case needs an n with a small odd divisor: try a few
-        n = 2 * int(rng.integers(0, max(1, (1 << cfg.out_bits) // 4))) + (i // 12) % 2
+        n = 2 * int(rng.integers(0, max(1, (1 << cfg.out_bits) // 4))) + parity
         if variant == 0:
             pair = fp32_values.final_tie(rng, n, sign, cap)
         elif variant in (1, 2):
@@ -275,14 +293,8 @@ def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
             pair = fp32_values.near_half(rng, n, sign,
                                            ("below", "tie_below", "tie_above")[variant - 3], cap)
         if pair is not None:
-            break
-    if pair is None:
-        raise Unrealizable(f"no fp32 near-half case found (variant {variant})")
-    acc, mult = pair
-    x, w, bias = realize_acc(cfg, rng, acc)
-    out = _centred_out(cfg, np.array([sign * n]))
-    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
-            **{k: int(v[0]) for k, v in out.items()}}
+            return pair[0], pair[1], n
+    raise Unrealizable(f"no fp32 near-half case found (variant {variant})")
 
 
 def gen_clamp_edges(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from pyref.beats import predict_jobs
 from pyref.config import NAMED_CONFIGS
 from tb.shared import stimulus as ST
 from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
+from tb.shared.generators import mixed_stimulus
 
 CONFIGS = list(NAMED_CONFIGS.items())
 
@@ -94,3 +97,53 @@ def test_job_features_gemmlowp_double_rounding():
     assert f["double_rounding"].tolist() == [True, False, False]
     assert f["tie_high_mul_pos"].tolist() == [True, True, False]
     assert f["tie_pos_up"].tolist() == [True, False, True]
+
+
+def _mult(mant: int, e: int) -> int:
+    """Bit pattern of the binary32 ``mant * 2^e`` (struct, not pyref)."""
+    return struct.unpack("<I", struct.pack("<f", mant * 2.0 ** e))[0]
+
+
+def test_fp32_product_sticky_hand_worked():
+    cfg = NAMED_CONFIGS["fp32"]
+    # 8463219 * 16759227 = 0x8100_0080_0001: dropped 0x800001, one above the tie; kept
+    # 0x810000 (even) * 2^-17 = 64.5: 65 exactly, 64 had the product lost its bit 0.
+    sticky = _mult(16759227, -41)
+    # 8388615 * 10186167 = 0x4DB6_DFC0_0001: dropped (23 bits) 0x400001, but kept 0x9B6DBF is
+    # odd: a tie would round up as well (0x9B6DC0 * 2^-20 = 9.71...: 10).
+    odd_kept = _mult(10186167, -43)
+    # 8388609 * 12582913 = 0x6000_0140_0001: kept 0xC00002 * 2^-20 = 12 + 2^-19: 12 either way.
+    far = _mult(12582913, -43)
+    stim = _stim_of(cfg, [
+        ([0], [1], 8463219, sticky, 0, 0, -128, 127),
+        ([0], [1], -8463219, sticky, 0, 0, -128, 127),
+        ([0], [1], 8463219 << 3, _mult(16759227, -44), 0, 0, -128, 127),   # acc * 2^3
+        ([0], [1], 8463219, sticky, 0, 0, -128, 60),                        # clamped at 60
+        ([0], [1], 8388615, odd_kept, 0, 0, -128, 127),
+        ([0], [1], 8388609, far, 0, 0, -128, 127),
+        ([0], [1], 8463218, sticky, 0, 0, -128, 127),                       # P - 16759227
+    ])
+    assert 8463219 * 16759227 == 0x8100_0080_0001
+    assert 8388615 * 10186167 == 0x4DB6_DFC0_0001 and 8388609 * 12582913 == 0x6000_0140_0001
+    res = predict_jobs(stim.stream, cfg)
+    assert res.y.tolist() == [65, -65, 65, 60, 10, 12, 64]
+    f = job_features(stim, res)
+    assert f["fp32_product_sticky"].tolist() == [True, True, True, False, False, False, False]
+    assert not f["fp32_product_tie"].any()
+
+
+def test_fp32_product_sticky_reachability():
+    assert reachable(NAMED_CONFIGS["fp32"])["fp32_product_sticky"] is None
+    assert "fp32 mode" in reachable(NAMED_CONFIGS["default"])["fp32_product_sticky"]
+    assert "out_bits = 2" in reachable(NAMED_CONFIGS["fp32"].replace(out_bits=2))[
+        "fp32_product_sticky"]
+
+
+def test_fp32_product_sticky_hit_in_a_make_sim_sized_run():
+    """``make sim CONFIG=fp32`` (100 000 jobs): one in seven fp32 ties jobs (10 %) is one."""
+    cfg = NAMED_CONFIGS["fp32"]
+    stim = mixed_stimulus(cfg, np.random.default_rng(1), 100_000)
+    f = job_features(stim, predict_jobs(stim.stream, cfg))
+    hits = int(f["fp32_product_sticky"].sum())
+    print(f"fp32_product_sticky: {hits} of {stim.n_jobs} jobs")
+    assert 1300 <= hits <= 1500
