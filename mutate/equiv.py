@@ -106,6 +106,17 @@ def output_ports(rtl_dir: Path, top: str = "qmac") -> set[str]:
     return set()
 
 
+def parameterless_modules(verilog: str) -> list[str]:
+    """The modules a Verilog text declares when none of them takes parameters (their ports then
+    mean the same in every instance, so a proof on the module alone holds for every config);
+    [] otherwise."""
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", " ", verilog, flags=re.S)
+    heads = re.findall(r"\bmodule\s+(\w+)\s*(#?)", code)
+    if not heads or any(h for _, h in heads):
+        return []
+    return [name for name, _ in heads]
+
+
 def unproven_pairs(log: str) -> tuple[int, set[str]] | None:
     """From ``equiv_status``'s report: the number of unproven pairs and their signal names, or
     None when the report is missing (the proof did not get that far)."""

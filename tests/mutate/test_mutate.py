@@ -146,3 +146,35 @@ def test_campaign_kills_reports_and_proves(tmp_path):
     assert status["OR operands swapped"].proofs["default"].status == "equivalent"
     summary = table(outcomes, wall).splitlines()[1].split()
     assert summary[:6] == ["all", "4", "1", "1", "2", "0"] and summary[6] == "50.0"
+
+
+def test_parameterless_modules():
+    from mutate.equiv import parameterless_modules
+
+    assert parameterless_modules((RTL / "qmac_fp32_normalize.v").read_text()) == [
+        "qmac_fp32_normalize"]
+    assert parameterless_modules((RTL / "qmac_sat.v").read_text()) == []   # IN_W, OUT_W
+    assert parameterless_modules("// module fake #(\nmodule a (input x);\nendmodule\n") == ["a"]
+
+
+@pytest.mark.rtl
+def test_module_level_proof(tmp_path):
+    """A parameterless module is proven on its own ports: the binary search's second step
+    testing t[16:8] instead of t[15:8] is harmless (t < 2^16 after the first step), testing
+    t[31:16] against all ones instead of zero is not (the mantissa is left unnormalized)."""
+    import shutil
+
+    from mutate.equiv import prove
+
+    text = (RTL / "qmac_fp32_normalize.v").read_text()
+    gold = tmp_path / "gold"   # beside the mutants: Yosys (WebAssembly) sees one folder tree
+    shutil.copytree(RTL, gold)
+    verdicts = {}
+    for name, old, new in (("wider", "t[15:8] != 8'd0", "t[16:8] != 8'd0"),
+                           ("ones", "t[31:16] != 16'd0", "t[31:16] != 16'd65535")):
+        copy = tmp_path / name
+        shutil.copytree(RTL, copy)
+        assert text.count(old) == 1
+        (copy / "qmac_fp32_normalize.v").write_text(text.replace(old, new))
+        verdicts[name] = prove(gold, copy, {}, top="qmac_fp32_normalize").status
+    assert verdicts == {"wider": "equivalent", "ones": "not-proven"}
