@@ -52,9 +52,9 @@ module qmac_fp32_round #(
     .r_o (r_mag)
   );
 
-  // f >= 0 with a non-zero product: |r| >= 2^23, beyond every R_BITS, so saturate.
-  wire        huge  = !f_neg && (m != 25'd0);
-  wire [26:0] mag   = huge ? 27'h2000000 : {1'b0, r_mag};
+  // f >= 0 (t = 0): r_mag = m, which is at least 2^23 for a non-zero product, beyond every
+  // R_BITS, so the saturator below clamps it as it would the true m * 2^f.
+  wire [26:0] mag   = {1'b0, r_mag};
   wire [26:0] r_sgn = sign_i ? (~mag + 27'd1) : mag;
 
   // 3. Saturate.
