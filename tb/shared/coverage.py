@@ -163,6 +163,11 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
             f"no product one LSB above a tie at n + 1/2 with an even 2 <= n <= "
             f"2^(out_bits-1) - 2 (out_bits = {cfg.out_bits}) and an odd 24-bit |acc| <= "
             f"{acc_cap(cfg)}")
+    if fp32 and acc_cap(cfg) <= 1 << 24:
+        for name in ("fp32_acc_rounded", "fp32_acc_tie"):
+            why[name] = (f"directed jobs keep |acc| <= {acc_cap(cfg)} (bias_bits = "
+                         f"{cfg.bias_bits}, {cfg.lanes} lanes): fl32(acc) first rounds above "
+                         f"2^24")
     if not (gemm or fp32):
         why["double_rounding"] = f"only in gemmlowp and fp32 modes (rounding is {cfg.rounding!r})"
     n_up, n_down = overflow_lengths(cfg)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pyref.beats import predict_jobs
-from pyref.config import NAMED_CONFIGS
+from pyref.config import NAMED_CONFIGS, QmacConfig
 from tb.shared import stimulus as ST
 from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
 from tb.shared.generators import mixed_stimulus
@@ -147,3 +147,17 @@ def test_fp32_product_sticky_hit_in_a_make_sim_sized_run():
     hits = int(f["fp32_product_sticky"].sum())
     print(f"fp32_product_sticky: {hits} of {stim.n_jobs} jobs")
     assert 1300 <= hits <= 1500
+
+
+def test_fp32_acc_rounding_bins_need_accumulators_past_2_24():
+    """fl32(acc) rounds only above 2^24: a config whose directed jobs cannot get there (found
+    by `make soak`: 61 lanes of u4 x 4, 21-bit bias, cap 1 077 855) has those bins unreachable,
+    with the cap in the reason; the fp32 named config (cap 2^31 - 1) requires them."""
+    small = QmacConfig(lanes=61, in_bits=4, in_signed=False, w_bits=4, acc_bits=32,
+                       acc_mode="saturate", bias_bits=21, mult_bits=32, shift_bits=6,
+                       rounding="fp32", out_bits=3)
+    why = reachable(small)
+    # 2^20 - 1 + 4 lanes-worth of the largest product: 1048575 + 4 * 61 * 15 * 8
+    assert "|acc| <= 1077855" in why["fp32_acc_rounded"] and why["fp32_acc_tie"]
+    named = reachable(NAMED_CONFIGS["fp32"])
+    assert named["fp32_acc_rounded"] is None and named["fp32_acc_tie"] is None
