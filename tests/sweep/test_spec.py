@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyref.config import ConfigError, QmacConfig
+from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig
 from sweep import shard, spec as spec_mod
 from sweep.covering import all_pairs, pairwise, row_pairs
 from sweep.points import Point
@@ -151,7 +151,7 @@ def test_shipped_specs():
     # By cost every N = 2 000 point goes to Icarus; Verilator runs the named configs' longer
     # runs, which name it.
     assert {p.sim for p in ci if p.n == 2000} == {"icarus"}
-    assert sorted(p.n for p in ci if p.sim == "verilator") == [20000] * 9
+    assert sorted(p.n for p in ci if p.sim == "verilator") == [20000] * len(NAMED_CONFIGS)
     # gemmlowp and fp32 each need mult_bits = 32 and acc_bits = 32: 4 + 4 pairs of the modes
     # group each.
     assert len(impossible) == 16
