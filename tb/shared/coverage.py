@@ -30,7 +30,7 @@ from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
                            overflow_lengths)
-from .fp32_values import product_sticky
+from .fp32_values import product_sticky, tie_neighbour_ns
 from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
@@ -48,6 +48,16 @@ BINS: dict[str, str] = {
     "fp32_product_sticky": "fp32: fl32(acc) * scale one product LSB above a tie of its rounding "
                            "to 24 bits, and the output shows it (the tie would round to even "
                            "and give another r; visible)",
+    "fp32_ulp_below_p47": "fp32: fl32(acc) * scale exactly a binary32 one ulp below n + 1/2 "
+                          "(nothing dropped), its mantissa product of 47 bits, visible (the "
+                          "tie n + 1/2 would give another r)",
+    "fp32_ulp_below_p48": "fp32: as fp32_ulp_below_p47, the mantissa product of 48 bits",
+    "fp32_ulp_above": "fp32: fl32(acc) * scale exactly a binary32 one ulp above n + 1/2, visible "
+                      "(the tie n + 1/2 would give another r)",
+    "fp32_sticky_high_p47": "fp32: fl32(acc) * scale whose dropped bits are exactly half plus "
+                            "the bit right below the half (the top end of the sticky bit), its "
+                            "mantissa product of 47 bits, visible (a tie would give another r)",
+    "fp32_sticky_high_p48": "fp32: as fp32_sticky_high_p47, the mantissa product of 48 bits",
     "sat_high": "output clamped at act_max",
     "sat_low": "output clamped at act_min",
     "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
@@ -154,10 +164,15 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         for name in ("tie_high_mul_pos", "tie_high_mul_neg", "shift_min"):
             why[name] = f"only in gemmlowp mode (rounding is {cfg.rounding!r})"
     if not fp32:
-        for name in ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie",
-                     "fp32_product_sticky"):
+        for name in FP32_BINS:
             why[name] = f"only in fp32 mode (rounding is {cfg.rounding!r})"
-    elif product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
+    else:
+        n_max = (1 << (cfg.out_bits - 1)) - 1
+        for name, kind, tops in FP32_NEIGHBOUR_BINS:
+            if not any(tie_neighbour_ns(kind, top, n_max, acc_cap(cfg)) for top in tops):
+                why[name] = (f"no {kind} product of this shape at n + 1/2 with 0 <= n <= "
+                             f"{n_max} (out_bits = {cfg.out_bits}) and |acc| <= {acc_cap(cfg)}")
+    if fp32 and product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
                         acc_cap(cfg)) is None:
         why["fp32_product_sticky"] = (
             f"no product one LSB above a tie at n + 1/2 with an even 2 <= n <= "
@@ -194,6 +209,19 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         for name in ("reset_mid_job", "orphan_beats", "exact_after_reset"):
             why[name] = "the run asserts no reset mid-job"
     return why
+
+
+FP32_BINS = ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie", "fp32_product_sticky",
+             "fp32_ulp_below_p47", "fp32_ulp_below_p48", "fp32_ulp_above",
+             "fp32_sticky_high_p47", "fp32_sticky_high_p48")
+"""The bins only the fp32 mode reaches."""
+
+FP32_NEIGHBOUR_BINS = (("fp32_ulp_below_p47", "ulp_below", (0,)),
+                       ("fp32_ulp_below_p48", "ulp_below", (1,)),
+                       ("fp32_ulp_above", "ulp_above", (0, 1)),
+                       ("fp32_sticky_high_p47", "sticky_high", (0,)),
+                       ("fp32_sticky_high_p48", "sticky_high", (1,)))
+"""``(bin, kind of tb.shared.fp32_values.tie_neighbour, product shapes that hit it)``."""
 
 
 BOUNDARY_BINS = tuple(name for name, _ in BOUNDARY_VARIANTS)
@@ -284,8 +312,7 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
         return out
-    out.update({n: np.zeros(m, bool) for n in ("fp32_acc_rounded", "fp32_acc_tie",
-                                                 "fp32_product_tie", "fp32_product_sticky")})
+    out.update({n: np.zeros(m, bool) for n in FP32_BINS})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
     for j in range(m):
@@ -332,9 +359,8 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
     out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
                                           "tie_neg_down", "double_rounding", "fp32_acc_rounded",
-                                          "fp32_acc_tie", "fp32_product_tie",
-                                          "fp32_product_sticky", "tie_below",
-                                          "tie_above", "nudge_below", "nudge_on", "nudge_above")}
+                                          "tie_below", "tie_above", "nudge_below", "nudge_on",
+                                          "nudge_above", *FP32_BINS)}
     accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
 
     def tie(v: int, t: int) -> bool:
@@ -360,6 +386,24 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
             e = st["prod_exp"][j] + drop
             r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
             out["fp32_product_sticky"][j] = r_tie != rs[j]
+        # Exact binary32 products one ulp from n + 1/2, and products a quarter ulp above a tie
+        # of their rounding (dropped bits: half and the bit right below it): would the half
+        # (a neighbour of the kept bits) or the tie give another r? p47 / p48: the RTL's
+        # product of the normalized mantissas has 47 / 48 bits.
+        shape = "p48" if prod.bit_length() == st["acc_mant"][j].bit_length() + 24 else "p47"
+        e = st["prod_exp"][j] + drop
+        if prod and prod % (1 << drop) == 0:
+            kept = prod >> drop
+            norm = max(24 - kept.bit_length(), 0)      # a small exact product: 24 bits
+            kept, e = kept << norm, e - norm
+            for nb, name in ((kept + 1, f"fp32_ulp_below_{shape}"), (kept - 1, "fp32_ulp_above")):
+                if nb >= 1 << 23 and tie(nb, -e):
+                    out[name][j] = round_shift_scalar(sign * nb, -e, "half_even") != rs[j]
+        if drop >= 2 and prod % (1 << drop) == 3 << (drop - 2):
+            kept = prod >> drop
+            k_tie = sign * (kept + (kept & 1))
+            r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
+            out[f"fp32_sticky_high_{shape}"][j] = r_tie != rs[j]
         if tie(v, t):
             up = rs[j] == (v >> t) + 1
             out[f"tie_{'pos' if v > 0 else 'neg'}_{'up' if up else 'down'}"][j] = True
