@@ -353,8 +353,10 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
 
 def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     """fp32 mode: ties of the final rounding (of fl32(fl32(acc) * scale)), of the rounding of
-    acc and of the product to 24 bits, products one LSB above such a tie whose last bit decides
-    the output, and results that differ from rounding the exact acc * scale once."""
+    acc and of the product to 24 bits, products one LSB (or half plus the bit right below the
+    half) above such a tie where that decides the output, exact binary32 products one ulp from
+    n + 1/2 where the ulp decides it, and results that differ from rounding the exact
+    acc * scale once. The product's bits are those of the RTL (normalized mantissas)."""
     m = len(acc)
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
     out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
@@ -371,39 +373,39 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
         drop = st["acc_exp"][j]
         out["fp32_acc_rounded"][j] = st["acc_mant"][j] << drop != a
         out["fp32_acc_tie"][j] = tie(a, drop)
+        # The RTL's product of the two normalized 24-bit mantissas (prod_i of qmac_fp32_round):
+        # 48 bits ("p48") or 47 ("p47"), k = 24 or 23 bits dropped by its rounding; |acc * scale|
+        # = p * 2^e_p. pyref's prod is that without the normalization of a small accumulator.
         prod = st["prod"][j]
-        out["fp32_product_tie"][j] = tie(prod, max(prod.bit_length() - 24, 0))
+        am = st["acc_mant"][j]
+        p = prod << max(24 - am.bit_length(), 0) >> max(am.bit_length() - 24, 0)
+        e_p = st["prod_exp"][j] + prod.bit_length() - p.bit_length()
+        k = max(p.bit_length() - 24, 0)
+        low, kept, e = p % (1 << k), p >> k, e_p + k
+        shape = "p48" if p.bit_length() == 48 else "p47"
+        out["fp32_product_tie"][j] = tie(p, k)
         if not visible[j]:
             continue  # the clamp hides how the value was rounded
         sign = -1 if st["neg"][j] else 1
         v, t = sign * st["fl_mant"][j], -st["fl_exp"][j]
-        # One LSB above a tie: would the tie (the kept bits prod >> drop rounded to even)
-        # give another r than the job's?
-        drop = max(prod.bit_length() - 24, 0)
-        if drop > 0 and prod % (1 << drop) == (1 << (drop - 1)) + 1:
-            kept = prod >> drop
-            k_tie = sign * (kept + (kept & 1))
-            e = st["prod_exp"][j] + drop
-            r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
-            out["fp32_product_sticky"][j] = r_tie != rs[j]
-        # Exact binary32 products one ulp from n + 1/2, and products a quarter ulp above a tie
-        # of their rounding (dropped bits: half and the bit right below it): would the half
-        # (a neighbour of the kept bits) or the tie give another r? p47 / p48: the RTL's
-        # product of the normalized mantissas has 47 / 48 bits.
-        shape = "p48" if prod.bit_length() == st["acc_mant"][j].bit_length() + 24 else "p47"
-        e = st["prod_exp"][j] + drop
-        if prod and prod % (1 << drop) == 0:
-            kept = prod >> drop
-            norm = max(24 - kept.bit_length(), 0)      # a small exact product: 24 bits
-            kept, e = kept << norm, e - norm
+
+        def r_of(mant: int) -> int:
+            """r of sign * mant * 2^e, rounded half to even."""
+            return (round_shift_scalar(sign * mant, -e, "half_even") if e < 0
+                    else sign * mant << e)
+
+        # Would the tie (the kept bits rounded to even) give another r than the job's? For
+        # dropped bits one LSB above the half, and half plus the bit right below it.
+        if p and low == (1 << (k - 1)) + 1:
+            out["fp32_product_sticky"][j] = r_of(kept + (kept & 1)) != rs[j]
+        if p and low == 3 << (k - 2):
+            out[f"fp32_sticky_high_{shape}"][j] = r_of(kept + (kept & 1)) != rs[j]
+        # An exact binary32 product one ulp below / above n + 1/2: would that half give another
+        # r than the job's?
+        if p and low == 0:
             for nb, name in ((kept + 1, f"fp32_ulp_below_{shape}"), (kept - 1, "fp32_ulp_above")):
                 if nb >= 1 << 23 and tie(nb, -e):
-                    out[name][j] = round_shift_scalar(sign * nb, -e, "half_even") != rs[j]
-        if drop >= 2 and prod % (1 << drop) == 3 << (drop - 2):
-            kept = prod >> drop
-            k_tie = sign * (kept + (kept & 1))
-            r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
-            out[f"fp32_sticky_high_{shape}"][j] = r_tie != rs[j]
+                    out[name][j] = r_of(nb) != rs[j]
         if tie(v, t):
             up = rs[j] == (v >> t) + 1
             out[f"tie_{'pos' if v > 0 else 'neg'}_{'up' if up else 'down'}"][j] = True
