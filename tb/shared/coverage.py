@@ -30,7 +30,7 @@ from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
                            overflow_lengths)
-from .fp32_values import product_sticky, tie_neighbour_ns
+from .fp32_values import product_carry_pairs, product_sticky, tie_neighbour_ns
 from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
@@ -58,6 +58,9 @@ BINS: dict[str, str] = {
                             "the bit right below the half (the top end of the sticky bit), its "
                             "mantissa product of 47 bits, visible (a tie would give another r)",
     "fp32_sticky_high_p48": "fp32: as fp32_sticky_high_p47, the mantissa product of 48 bits",
+    "fp32_product_carry": "fp32: fl32(acc) * scale's rounding to 24 bits carries into the next "
+                          "binade (kept bits all ones, rounded up to 2^24), visible, r != 0 (a "
+                          "lost carry would give 0)",
     "sat_high": "output clamped at act_max",
     "sat_low": "output clamped at act_min",
     "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
@@ -172,6 +175,9 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
             if not any(tie_neighbour_ns(kind, top, n_max, acc_cap(cfg)) for top in tops):
                 why[name] = (f"no {kind} product of this shape at n + 1/2 with 0 <= n <= "
                              f"{n_max} (out_bits = {cfg.out_bits}) and |acc| <= {acc_cap(cfg)}")
+        if not product_carry_pairs(acc_cap(cfg)):
+            why["fp32_product_carry"] = (f"no odd |acc| <= {acc_cap(cfg)} has a scale whose "
+                                         "product rounds up to the next binade")
     if fp32 and product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
                         acc_cap(cfg)) is None:
         why["fp32_product_sticky"] = (
@@ -213,7 +219,7 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
 
 FP32_BINS = ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie", "fp32_product_sticky",
              "fp32_ulp_below_p47", "fp32_ulp_below_p48", "fp32_ulp_above",
-             "fp32_sticky_high_p47", "fp32_sticky_high_p48")
+             "fp32_sticky_high_p47", "fp32_sticky_high_p48", "fp32_product_carry")
 """The bins only the fp32 mode reaches."""
 
 FP32_NEIGHBOUR_BINS = (("fp32_ulp_below_p47", "ulp_below", (0,)),
@@ -400,6 +406,9 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
             out["fp32_product_sticky"][j] = r_of(kept + (kept & 1)) != rs[j]
         if p and low == 3 << (k - 2):
             out[f"fp32_sticky_high_{shape}"][j] = r_of(kept + (kept & 1)) != rs[j]
+        # The rounding carries out of the 24 kept bits (all ones, guard set: kept is odd).
+        if p and kept == (1 << 24) - 1 and low >> (k - 1):
+            out["fp32_product_carry"][j] = rs[j] != 0
         # An exact binary32 product one ulp below / above n + 1/2: would that half give another
         # r than the job's?
         if p and low == 0:

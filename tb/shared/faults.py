@@ -113,6 +113,12 @@ FAULTS: tuple[Fault, ...] = (
           (("wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[21:0]);",
             "wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[20:0]);"),),
           config="fp32", caught_by=("value",)),
+    Fault("fp32_product_carry_lost", "fp32: the product's rounding to 24 bits loses its carry "
+          "(kept + up in 24 bits): kept bits all ones rounded up become 0 instead of 2^24",
+          "qmac_fp32_round.v",
+          (("wire [24:0] m      = {1'b0, kept} + {24'd0, up};",
+            "wire [24:0] m      = {1'b0, kept + {23'd0, up}};"),),
+          config="fp32", caught_by=("value",)),
     Fault("fp32_final_half_up", "fp32: the final rounding to an integer sends ties up (away "
           "from zero), not to even",
           "qmac_fp32_round.v",

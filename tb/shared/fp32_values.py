@@ -316,3 +316,59 @@ def tie_neighbour_ns(kind: str, top: int, n_max: int, cap: int) -> tuple[int, ..
             if len(found) == 64:
                 break
     return tuple(found)
+
+
+# --- Products whose rounding to 24 bits carries into the next binade ----------------------------
+#
+# Only a 47-bit mantissa product can have all 24 kept bits ones (a 48-bit one is at most
+# (2^24 - 1)^2 = (2^24 - 2) * 2^24 + 1, kept bits 2^24 - 2), so the carry always lands at 2^47.
+
+_CARRY_LO = (1 << 47) - (1 << 22)   # (2^24 - 1) * 2^23 + 2^22: kept all ones, guard set
+
+
+def _carry_scale(ma: int) -> int | None:
+    """The 24-bit mantissa s with ma * s in [2^47 - 2^22, 2^47), if any."""
+    s = -(-_CARRY_LO // ma)
+    return s if _MANT_LO <= s < _MANT_HI and ma * s < 1 << 47 else None
+
+
+@functools.lru_cache(maxsize=None)
+def product_carry_pairs(cap: int) -> tuple[tuple[int, int], ...]:
+    """Up to 64 ``(a, s)``: ``a`` odd, ``a <= min(cap, 2^24 - 1)``, whose normalized mantissa
+    times ``s`` lies in ``[2^47 - 2^22, 2^47)``: the 47-bit product's kept bits are all ones
+    and its guard bit is set, so its rounding to 24 bits carries into the next binade. Odd ``a``
+    up to 2^12 first, then a fixed random sample."""
+    hi = min(cap, _MANT_HI - 1)
+    cands = list(range(3, min(hi, 4095) + 1, 2))
+    if hi > 4095:
+        cands += (2 * np.random.default_rng(0).integers(2048, (hi + 1) // 2, 4096) + 1).tolist()
+    out = []
+    for a in cands:
+        s = _carry_scale(a << (24 - a.bit_length()))
+        if s is not None:
+            out.append((a, s))
+            if len(out) == 64:
+                break
+    return tuple(out)
+
+
+def product_carry(rng: np.random.Generator, p: int, sign: int,
+                  cap: int) -> tuple[int, int] | None:
+    """``(acc, mult)`` whose product rounds to 24 bits with a carry into the next binade, to
+    exactly ``2^p``: ``r = sign * 2^p`` (``p >= 0``), where a datapath that loses the carry
+    gives 0. None when no odd ``|acc| <= cap`` has such a scale."""
+    pairs = product_carry_pairs(cap)
+    if not pairs:
+        return None
+    a, s = pairs[int(rng.integers(0, len(pairs)))]
+    j = int(rng.integers(0, (cap // a).bit_length()))
+    ma = a << (24 - a.bit_length())
+    scale = Fraction(s) * Fraction(2) ** (p - 47 + 24 - a.bit_length() - j)
+    acc = sign * (a << j)
+    mult = _mult_of(scale)
+    exact = acc * scale
+    if not (exact == sign * Fraction(ma * s, 1 << 47) * 2 ** p and abs(exact) < 2 ** p
+            and _fl32(exact) == sign * 2 ** p
+            and _round_half_even(_fl32(exact)) == sign * (1 << p)):
+        raise AssertionError(f"product_carry built a wrong pair: acc = {acc}, mult = {mult:#x}")
+    return acc, mult

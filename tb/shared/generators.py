@@ -263,14 +263,16 @@ FP32_TIE_NEIGHBOURS = (("ulp_below", 0), ("ulp_below", 1), ("ulp_above", None),
 """fp32 tie variants 7-11: (kind of :func:`tb.shared.fp32_values.tie_neighbour`, shape of the
 mantissa product: 1 = 48 bits, 0 = 47, None = alternating)."""
 
-_FP32_TIE_VARIANTS = 7 + len(FP32_TIE_NEIGHBOURS)
+_FP32_TIE_VARIANTS = 8 + len(FP32_TIE_NEIGHBOURS)
+"""Variant 12 (the last): a product whose rounding to 24 bits carries into the next binade."""
 
 
 def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
     double-rounding cases, ties of the product's rounding, products one LSB above such a
-    tie, and exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp above
-    a tie of their rounding, for both shapes of the mantissa product (tb.shared.fp32_values)."""
+    tie, exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp above a
+    tie of their rounding, for both shapes of the mantissa product, and products whose rounding
+    carries into the next binade (tb.shared.fp32_values)."""
     nv = _FP32_TIE_VARIANTS
     variant = i % nv
     sign = 1 if (i // nv) % 2 == 0 else -1
@@ -281,6 +283,13 @@ def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
         if found is None:
             raise Unrealizable("no fp32 product one LSB above a tie fits the output range")
         acc, mult, n = found
+    elif variant == _FP32_TIE_VARIANTS - 1:
+        # r = sign * 2^p, and 2^p must be seen through out_zp = -sign * 2^p.
+        n = 1 << int(rng.integers(0, cfg.out_bits - 1))
+        found = fp32_values.product_carry(rng, n.bit_length() - 1, sign, cap)
+        if found is None:
+            raise Unrealizable("no fp32 product whose rounding carries fits the accumulator")
+        acc, mult = found
     elif variant > 6:
         kind, top = FP32_TIE_NEIGHBOURS[variant - 7]
         top = (i // (2 * nv)) % 2 if top is None else top

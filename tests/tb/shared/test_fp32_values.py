@@ -150,7 +150,8 @@ def _mantissa(v: int) -> int:
     return v << (24 - b) if b <= 24 else v >> (b - 24)
 
 
-def _rtl_r(acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0) -> int:
+def _rtl_r(acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0,
+           carry_lost: bool = False) -> int:
     """r as rtl/qmac_fp32_round.v computes it, from the 48-bit product of the normalized
     mantissas (plain ints): ``guard_up = 1`` reads the guard bit one place higher (from the kept
     bits' LSB), ``sticky_lo = 1`` leaves the bit right below the guard out of the sticky bit."""
@@ -164,6 +165,7 @@ def _rtl_r(acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0) -> int:
     guard = (p >> (k - 1 + guard_up)) & 1
     sticky = p % (1 << (k - 1 - sticky_lo)) != 0
     m = kept + (guard & (sticky | kept & 1))
+    m = m % (1 << 24) if carry_lost else m
     # |acc * scale| = p * 2^E exactly; 2^E from the binary32 values (struct).
     scale_e = Fraction(abs(acc)) * _binary32(mult) / p
     v = m * (1 << k) * scale_e
@@ -254,3 +256,49 @@ def test_tie_neighbour_ns_none_and_parity():
     assert FV.tie_neighbour(rng, "ulp_below", 4, 1, 0, 2**31 - 1) is None  # n even
     assert FV.tie_neighbour(rng, "ulp_above", 3, 1, 0, 2**31 - 1) is None  # n odd
     assert set(FV.tie_neighbour_ns("ulp_below", 1, 127, 2**31 - 1)) <= set(range(1, 128, 2))
+
+
+def test_product_carry_hand_worked():
+    # acc = 25 (mantissa 25 * 2^19), mantissa 10737418: product 0x7FFF_FFC0_0000 + ..., in
+    # [2^47 - 2^22, 2^47): 47 bits, kept 2^24 - 1, guard set: rounds to 2^47. Scale
+    # 10737418 * 2^-25: |acc * scale| = P * 2^-44 just below 8, r = 8; a lost carry gives 0.
+    p = (25 << 19) * 10737418
+    assert p == 140737485209600 and (1 << 47) - (1 << 22) <= p < 1 << 47
+    assert p >> 23 == (1 << 24) - 1 and (p >> 22) & 1
+    mult = struct.unpack("<I", struct.pack("<f", 10737418 * 2.0 ** -25))[0]
+    assert _rtl_r(25, mult) == 8 == int(fp32_requantize(25, mult))
+    assert _rtl_r(-25, mult, carry_lost=True) == 0 and _rtl_r(-25, mult) == -8
+    assert (25, 10737418) in FV.product_carry_pairs(2**31 - 1)
+
+
+@pytest.mark.parametrize("cap", [100, 5000, 2**31 - 1])
+def test_product_carry_against_binary32_pyref_and_the_lost_carry(cap):
+    pairs = FV.product_carry_pairs(cap)
+    assert len(pairs) >= 12
+    for a, s in pairs:
+        ma = a << (24 - a.bit_length())
+        assert a % 2 == 1 and a <= cap and (1 << 47) - (1 << 22) <= ma * s < 1 << 47
+    rng = np.random.default_rng(cap % 1000)
+    for i in range(40):
+        sign, p = 1 - 2 * (i % 2), i % 8
+        acc, mult = FV.product_carry(rng, p, sign, cap)
+        a = abs(acc)
+        assert (acc > 0) == (sign > 0) and a <= cap
+        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0   # a binary32
+        exact = acc * _binary32(mult)
+        assert 2**p - Fraction(2**p, 1 << 25) <= abs(exact) < 2**p    # within half an ulp
+        fl = np.float32(float(exact))
+        assert fl == sign * 2.0**p and int(np.rint(np.float64(fl))) == sign * 2**p
+        assert int(fp32_requantize(acc, mult)) == sign * 2**p == _rtl_r(acc, mult)
+        assert _rtl_r(acc, mult, carry_lost=True) == 0
+
+
+def test_product_carry_needs_a_large_enough_accumulator():
+    # No odd a <= 17 has a multiple of its mantissa in [2^47 - 2^22, 2^47) (brute force over
+    # the two candidates around the interval's bottom).
+    lo = (1 << 47) - (1 << 22)
+    for a in range(3, 18, 2):
+        ma = a << (24 - a.bit_length())
+        assert not any(lo <= ma * s < 1 << 47 for s in range(lo // ma - 1, lo // ma + 3))
+    assert FV.product_carry_pairs(17) == ()
+    assert FV.product_carry(np.random.default_rng(0), 0, 1, 17) is None
