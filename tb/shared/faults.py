@@ -119,6 +119,11 @@ FAULTS: tuple[Fault, ...] = (
           (("wire [24:0] m      = {1'b0, kept} + {24'd0, up};",
             "wire [24:0] m      = {1'b0, kept + {23'd0, up}};"),),
           config="fp32", caught_by=("value",)),
+    Fault("fp32_round_shift_narrow", "fp32: the final rounding shift one bit too narrow (W = "
+          "25 for the 25-bit m): m = 2^24 (a product rounded into the next binade) overflows",
+          "qmac_fp32_round.v",
+          ((".W        (26),", ".W        (25),"),),
+          config="fp32", caught_by=("value",)),
     Fault("fp32_final_half_up", "fp32: the final rounding to an integer sends ties up (away "
           "from zero), not to even",
           "qmac_fp32_round.v",
