@@ -30,7 +30,7 @@ from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
                            overflow_lengths)
-from .fp32_values import product_sticky
+from .fp32_values import product_carry_pairs, product_sticky, tie_neighbour_ns
 from .stimulus import LONG_JOB_BEATS, Stimulus
 
 BINS: dict[str, str] = {
@@ -48,6 +48,19 @@ BINS: dict[str, str] = {
     "fp32_product_sticky": "fp32: fl32(acc) * scale one product LSB above a tie of its rounding "
                            "to 24 bits, and the output shows it (the tie would round to even "
                            "and give another r; visible)",
+    "fp32_ulp_below_p47": "fp32: fl32(acc) * scale exactly a binary32 one ulp below n + 1/2 "
+                          "(nothing dropped), its mantissa product of 47 bits, visible (the "
+                          "tie n + 1/2 would give another r)",
+    "fp32_ulp_below_p48": "fp32: as fp32_ulp_below_p47, the mantissa product of 48 bits",
+    "fp32_ulp_above": "fp32: fl32(acc) * scale exactly a binary32 one ulp above n + 1/2, visible "
+                      "(the tie n + 1/2 would give another r)",
+    "fp32_sticky_high_p47": "fp32: fl32(acc) * scale whose dropped bits are exactly half plus "
+                            "the bit right below the half (the top end of the sticky bit), its "
+                            "mantissa product of 47 bits, visible (a tie would give another r)",
+    "fp32_sticky_high_p48": "fp32: as fp32_sticky_high_p47, the mantissa product of 48 bits",
+    "fp32_product_carry": "fp32: fl32(acc) * scale's rounding to 24 bits carries into the next "
+                          "binade (kept bits all ones, rounded up to 2^24), visible, r != 0 (a "
+                          "lost carry would give 0)",
     "sat_high": "output clamped at act_max",
     "sat_low": "output clamped at act_min",
     "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
@@ -154,10 +167,18 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         for name in ("tie_high_mul_pos", "tie_high_mul_neg", "shift_min"):
             why[name] = f"only in gemmlowp mode (rounding is {cfg.rounding!r})"
     if not fp32:
-        for name in ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie",
-                     "fp32_product_sticky"):
+        for name in FP32_BINS:
             why[name] = f"only in fp32 mode (rounding is {cfg.rounding!r})"
-    elif product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
+    else:
+        n_max = (1 << (cfg.out_bits - 1)) - 1
+        for name, kind, tops in FP32_NEIGHBOUR_BINS:
+            if not any(tie_neighbour_ns(kind, top, n_max, acc_cap(cfg)) for top in tops):
+                why[name] = (f"no {kind} product of this shape at n + 1/2 with 0 <= n <= "
+                             f"{n_max} (out_bits = {cfg.out_bits}) and |acc| <= {acc_cap(cfg)}")
+        if not product_carry_pairs(acc_cap(cfg)):
+            why["fp32_product_carry"] = (f"no odd |acc| <= {acc_cap(cfg)} has a scale whose "
+                                         "product rounds up to the next binade")
+    if fp32 and product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
                         acc_cap(cfg)) is None:
         why["fp32_product_sticky"] = (
             f"no product one LSB above a tie at n + 1/2 with an even 2 <= n <= "
@@ -199,6 +220,19 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         for name in ("reset_mid_job", "orphan_beats", "exact_after_reset"):
             why[name] = "the run asserts no reset mid-job"
     return why
+
+
+FP32_BINS = ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie", "fp32_product_sticky",
+             "fp32_ulp_below_p47", "fp32_ulp_below_p48", "fp32_ulp_above",
+             "fp32_sticky_high_p47", "fp32_sticky_high_p48", "fp32_product_carry")
+"""The bins only the fp32 mode reaches."""
+
+FP32_NEIGHBOUR_BINS = (("fp32_ulp_below_p47", "ulp_below", (0,)),
+                       ("fp32_ulp_below_p48", "ulp_below", (1,)),
+                       ("fp32_ulp_above", "ulp_above", (0, 1)),
+                       ("fp32_sticky_high_p47", "sticky_high", (0,)),
+                       ("fp32_sticky_high_p48", "sticky_high", (1,)))
+"""``(bin, kind of tb.shared.fp32_values.tie_neighbour, product shapes that hit it)``."""
 
 
 BOUNDARY_BINS = tuple(name for name, _ in BOUNDARY_VARIANTS)
@@ -289,8 +323,7 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
         return out
-    out.update({n: np.zeros(m, bool) for n in ("fp32_acc_rounded", "fp32_acc_tie",
-                                                 "fp32_product_tie", "fp32_product_sticky")})
+    out.update({n: np.zeros(m, bool) for n in FP32_BINS})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
     for j in range(m):
@@ -331,15 +364,16 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
 
 def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     """fp32 mode: ties of the final rounding (of fl32(fl32(acc) * scale)), of the rounding of
-    acc and of the product to 24 bits, products one LSB above such a tie whose last bit decides
-    the output, and results that differ from rounding the exact acc * scale once."""
+    acc and of the product to 24 bits, products one LSB (or half plus the bit right below the
+    half) above such a tie where that decides the output, exact binary32 products one ulp from
+    n + 1/2 where the ulp decides it, and results that differ from rounding the exact
+    acc * scale once. The product's bits are those of the RTL (normalized mantissas)."""
     m = len(acc)
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
     out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
                                           "tie_neg_down", "double_rounding", "fp32_acc_rounded",
-                                          "fp32_acc_tie", "fp32_product_tie",
-                                          "fp32_product_sticky", "tie_below",
-                                          "tie_above", "nudge_below", "nudge_on", "nudge_above")}
+                                          "tie_below", "tie_above", "nudge_below", "nudge_on",
+                                          "nudge_above", *FP32_BINS)}
     accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
 
     def tie(v: int, t: int) -> bool:
@@ -350,21 +384,42 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
         drop = st["acc_exp"][j]
         out["fp32_acc_rounded"][j] = st["acc_mant"][j] << drop != a
         out["fp32_acc_tie"][j] = tie(a, drop)
+        # The RTL's product of the two normalized 24-bit mantissas (prod_i of qmac_fp32_round):
+        # 48 bits ("p48") or 47 ("p47"), k = 24 or 23 bits dropped by its rounding; |acc * scale|
+        # = p * 2^e_p. pyref's prod is that without the normalization of a small accumulator.
         prod = st["prod"][j]
-        out["fp32_product_tie"][j] = tie(prod, max(prod.bit_length() - 24, 0))
+        am = st["acc_mant"][j]
+        p = prod << max(24 - am.bit_length(), 0) >> max(am.bit_length() - 24, 0)
+        e_p = st["prod_exp"][j] + prod.bit_length() - p.bit_length()
+        k = max(p.bit_length() - 24, 0)
+        low, kept, e = p % (1 << k), p >> k, e_p + k
+        shape = "p48" if p.bit_length() == 48 else "p47"
+        out["fp32_product_tie"][j] = tie(p, k)
         if not visible[j]:
             continue  # the clamp hides how the value was rounded
         sign = -1 if st["neg"][j] else 1
         v, t = sign * st["fl_mant"][j], -st["fl_exp"][j]
-        # One LSB above a tie: would the tie (the kept bits prod >> drop rounded to even)
-        # give another r than the job's?
-        drop = max(prod.bit_length() - 24, 0)
-        if drop > 0 and prod % (1 << drop) == (1 << (drop - 1)) + 1:
-            kept = prod >> drop
-            k_tie = sign * (kept + (kept & 1))
-            e = st["prod_exp"][j] + drop
-            r_tie = round_shift_scalar(k_tie, -e, "half_even") if e < 0 else k_tie << e
-            out["fp32_product_sticky"][j] = r_tie != rs[j]
+
+        def r_of(mant: int) -> int:
+            """r of sign * mant * 2^e, rounded half to even."""
+            return (round_shift_scalar(sign * mant, -e, "half_even") if e < 0
+                    else sign * mant << e)
+
+        # Would the tie (the kept bits rounded to even) give another r than the job's? For
+        # dropped bits one LSB above the half, and half plus the bit right below it.
+        if p and low == (1 << (k - 1)) + 1:
+            out["fp32_product_sticky"][j] = r_of(kept + (kept & 1)) != rs[j]
+        if p and low == 3 << (k - 2):
+            out[f"fp32_sticky_high_{shape}"][j] = r_of(kept + (kept & 1)) != rs[j]
+        # The rounding carries out of the 24 kept bits (all ones, guard set: kept is odd).
+        if p and kept == (1 << 24) - 1 and low >> (k - 1):
+            out["fp32_product_carry"][j] = rs[j] != 0
+        # An exact binary32 product one ulp below / above n + 1/2: would that half give another
+        # r than the job's?
+        if p and low == 0:
+            for nb, name in ((kept + 1, f"fp32_ulp_below_{shape}"), (kept - 1, "fp32_ulp_above")):
+                if nb >= 1 << 23 and tie(nb, -e):
+                    out[name][j] = r_of(nb) != rs[j]
         if tie(v, t):
             up = rs[j] == (v >> t) + 1
             out[f"tie_{'pos' if v > 0 else 'neg'}_{'up' if up else 'down'}"][j] = True

@@ -87,6 +87,43 @@ FAULTS: tuple[Fault, ...] = (
           (("assign prod_o = {24'd0, mant_a} * {24'd0, mant_s};",
             "assign prod_o = ({24'd0, mant_a} * {24'd0, mant_s}) & ~48'd1;"),),
           config="fp32", caught_by=("value",)),
+    Fault("fp32_guard_is_kept0_p48", "fp32: a 48-bit product's guard bit read from its kept "
+          "bits' LSB (prod_i[24] for prod_i[23]): an odd product rounds up by one ulp, so an "
+          "exact n + 1/2 - ulp (n odd) becomes the tie n + 1/2 and gives n + 1",
+          "qmac_fp32_round.v",
+          (("wire        guard  = top ? prod_i[23] : prod_i[22];",
+            "wire        guard  = top ? prod_i[24] : prod_i[22];"),),
+          config="fp32", caught_by=("value",)),
+    Fault("fp32_guard_is_kept0_p47", "fp32: as fp32_guard_is_kept0_p48 for a 47-bit product "
+          "(prod_i[23] for prod_i[22])",
+          "qmac_fp32_round.v",
+          (("wire        guard  = top ? prod_i[23] : prod_i[22];",
+            "wire        guard  = top ? prod_i[23] : prod_i[23];"),),
+          config="fp32", caught_by=("value",)),
+    Fault("fp32_sticky_misses_top_p48", "fp32: a 48-bit product's sticky bit misses the bit "
+          "right below the guard (|prod_i[21:0] for |prod_i[22:0]): dropped bits half plus "
+          "that bit become a tie, kept at n + 1/2 (even), giving n instead of n + 1",
+          "qmac_fp32_round.v",
+          (("wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[21:0]);",
+            "wire        sticky = top ? (|prod_i[21:0]) : (|prod_i[21:0]);"),),
+          config="fp32", caught_by=("value",)),
+    Fault("fp32_sticky_misses_top_p47", "fp32: as fp32_sticky_misses_top_p48 for a 47-bit "
+          "product (|prod_i[20:0] for |prod_i[21:0])",
+          "qmac_fp32_round.v",
+          (("wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[21:0]);",
+            "wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[20:0]);"),),
+          config="fp32", caught_by=("value",)),
+    Fault("fp32_product_carry_lost", "fp32: the product's rounding to 24 bits loses its carry "
+          "(kept + up in 24 bits): kept bits all ones rounded up become 0 instead of 2^24",
+          "qmac_fp32_round.v",
+          (("wire [24:0] m      = {1'b0, kept} + {24'd0, up};",
+            "wire [24:0] m      = {1'b0, kept + {23'd0, up}};"),),
+          config="fp32", caught_by=("value",)),
+    Fault("fp32_round_shift_narrow", "fp32: the final rounding shift one bit too narrow (W = "
+          "25 for the 25-bit m): m = 2^24 (a product rounded into the next binade) overflows",
+          "qmac_fp32_round.v",
+          ((".W        (26),", ".W        (25),"),),
+          config="fp32", caught_by=("value",)),
     Fault("fp32_final_half_up", "fp32: the final rounding to an integer sends ties up (away "
           "from zero), not to even",
           "qmac_fp32_round.v",

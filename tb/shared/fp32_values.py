@@ -4,13 +4,18 @@ edge: a tie of the accumulator's rounding to binary32 that decides the output, a
 product's rounding to 24 bits, a tie of the final rounding to an integer, the double-rounding
 cases where the product's rounding makes a half-integer out of ``n + 1/2 - d``, and products
 one LSB above a tie of their rounding to 24 bits, where the exact product's last bit decides the
-output. Plain integers and ``fractions``; the generators in :mod:`tb.shared.generators` turn
-them into jobs.
+output. The neighbours of the final rounding's ties, built exactly: products that are
+binary32 values one binary32 spacing (ulp) below or above ``n + 1/2`` (the product's rounding
+must leave them alone), products whose dropped bits are half plus the bit right below it (the
+sticky bit's top end), for each shape of the 48-bit mantissa product (leading one at bit 46 or
+47), and products whose rounding carries into the next binade. Plain integers and
+``fractions``; the generators in :mod:`tb.shared.generators` turn them into jobs.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -212,3 +217,158 @@ def product_sticky(rng: np.random.Generator, n_max: int, sign: int,
             and _fl32(sign * mid) == sign * half and _round_half_even(sign * half) == sign * n):
         raise AssertionError(f"product_sticky built a wrong pair: acc = {acc}, mult = {mult:#x}")
     return acc, mult, n
+
+
+# --- Exact products of a chosen value: factor its significant bits ------------------------------
+#
+# A product with nothing (or little) dropped has trailing zeros, so its significant bits q are a
+# small odd number (24 or 26 bits) that trial division factors at once: q = a * s with two odd
+# 24-bit-or-less factors gives acc = a * 2^j and a scale with mantissa s. The RTL's 48-bit
+# product of the two normalized mantissas is then q * 2^(48 - bitlen(a) - bitlen(s)); its
+# leading one is at bit 47 ("top", a 48-bit product) when bitlen(a) + bitlen(s) = bitlen(q),
+# else at bit 46 (47 bits).
+
+ULP_KINDS = ("ulp_below", "ulp_above", "sticky_high")
+"""The kinds of :func:`tie_neighbour`."""
+
+
+def _odd_splits(q: int, cap: int) -> list[tuple[int, int]]:
+    """Every ``(a, s)`` with ``a * s = q`` (``q`` odd, below 2^28), ``a <= cap`` and both below
+    2^24 (each fits a binary32 mantissa)."""
+    d = np.arange(1, math.isqrt(q) + 1, 2, dtype=np.int64)
+    out = set()
+    for x in d[q % d == 0].tolist():
+        for a, s in ((x, q // x), (q // x, x)):
+            if a <= cap and a < _MANT_HI and s < _MANT_HI:
+                out.add((a, s))
+    return sorted(out)
+
+
+def _split_pairs(q: int, cap: int, top: int) -> list[tuple[int, int]]:
+    """The :func:`_odd_splits` of ``q`` whose normalized mantissa product has 48 bits (``top =
+    1``) or 47 (``top = 0``)."""
+    return [(a, s) for a, s in _odd_splits(q, cap)
+            if (a.bit_length() + s.bit_length() == q.bit_length()) == bool(top)]
+
+
+def _target(kind: str, n: int) -> Fraction | None:
+    """The exact product ``|acc * scale|`` of a :func:`tie_neighbour` kind at ``n`` (None when
+    ``n`` has the wrong parity or is out of reach):
+
+    - ``ulp_below``: ``n + 1/2 - ulp`` (``n`` odd), a binary32: exact rounding gives ``n``, the
+      product rounded up by one ulp would be the tie ``n + 1/2`` and give ``n + 1``;
+    - ``ulp_above``: ``n + 1/2 + ulp`` (``n`` even): ``n + 1``, one ulp down would give ``n``;
+    - ``sticky_high``: ``n + 1/2 + ulp * 3/4`` (``n`` even): its rounding to 24 bits drops
+      exactly half an ulp plus the bit right below it, rounds up (``n + 1``); without that bit
+      it is a tie, which keeps ``n + 1/2`` (even) and gives ``n``.
+    ``ulp`` is the binary32 spacing at ``n + 1/2``.
+    """
+    half = Fraction(2 * n + 1, 2)
+    if n < 0 or n >= 1 << 21 or n % 2 != (kind == "ulp_below"):
+        return None
+    ulp = _fl32_ulp(half)
+    return half + {"ulp_below": -ulp, "ulp_above": ulp, "sticky_high": 3 * ulp / 4}[kind]
+
+
+def tie_neighbour(rng: np.random.Generator, kind: str, n: int, sign: int, top: int,
+                  cap: int) -> tuple[int, int] | None:
+    """``(acc, mult)`` with ``acc`` a binary32 (``|acc| <= cap``) and ``acc * scale = sign *``
+    the :func:`_target` of ``kind`` at ``n``, whose 48-bit mantissa product has its leading one
+    at bit 47 (``top = 1``) or 46 (``top = 0``); None when there is no such pair. Checked with
+    exact fractions: the result is ``sign * n`` (``ulp_below``) or ``sign * (n + 1)``, and the
+    product moved by the one bit the kind is about gives the other one."""
+    v = _target(kind, n)
+    if v is None:
+        return None
+    q, w = v.numerator, v.denominator.bit_length() - 1          # v = q * 2^-w, q odd
+    pairs = _split_pairs(q, cap, top)
+    if not pairs:
+        return None
+    a, s = pairs[int(rng.integers(0, len(pairs)))]
+    j = int(rng.integers(0, (cap // a).bit_length()))           # a * 2^j <= cap
+    acc = sign * (a << j)
+    mult = _mult_of(Fraction(s) / Fraction(2) ** (w + j))
+    exact = acc * (Fraction(s) / Fraction(2) ** (w + j))
+    ulp = _fl32_ulp(Fraction(2 * n + 1, 2))
+    r = n if kind == "ulp_below" else n + 1
+    # The one bit: ulp_* rounded the wrong way by one ulp; sticky_high with its quarter lost.
+    moved = {"ulp_below": v + ulp, "ulp_above": v - ulp, "sticky_high": v - ulp / 4}[kind]
+    ok = (exact == sign * v and _round_half_even(_fl32(exact)) == sign * r
+          and _round_half_even(_fl32(sign * moved)) == sign * (2 * n + 1 - r)
+          and (kind == "sticky_high") != (_fl32(exact) == exact))
+    if not ok:
+        raise AssertionError(f"tie_neighbour({kind!r}, n = {n}) built a wrong pair: acc = "
+                             f"{acc}, mult = {mult:#x}")
+    return acc, mult
+
+
+@functools.lru_cache(maxsize=None)
+def tie_neighbour_ns(kind: str, top: int, n_max: int, cap: int) -> tuple[int, ...]:
+    """Up to 64 ``n`` in ``[0, n_max]`` for which :func:`tie_neighbour` has a pair (looked for
+    in a fixed shuffled order, so they spread over the range); empty when none has."""
+    cands = [n for n in range(0, n_max + 1) if _target(kind, n) is not None]
+    found = []
+    for i in np.random.default_rng(0).permutation(len(cands)).tolist():
+        n = cands[i]
+        v = _target(kind, n)
+        if _split_pairs(v.numerator, cap, top):
+            found.append(n)
+            if len(found) == 64:
+                break
+    return tuple(found)
+
+
+# --- Products whose rounding to 24 bits carries into the next binade ----------------------------
+#
+# Only a 47-bit mantissa product can have all 24 kept bits ones (a 48-bit one is at most
+# (2^24 - 1)^2 = (2^24 - 2) * 2^24 + 1, kept bits 2^24 - 2), so the carry always lands at 2^47.
+
+_CARRY_LO = (1 << 47) - (1 << 22)   # (2^24 - 1) * 2^23 + 2^22: kept all ones, guard set
+
+
+def _carry_scale(ma: int) -> int | None:
+    """The 24-bit mantissa s with ma * s in [2^47 - 2^22, 2^47), if any."""
+    s = -(-_CARRY_LO // ma)
+    return s if _MANT_LO <= s < _MANT_HI and ma * s < 1 << 47 else None
+
+
+@functools.lru_cache(maxsize=None)
+def product_carry_pairs(cap: int) -> tuple[tuple[int, int], ...]:
+    """Up to 64 ``(a, s)``: ``a`` odd, ``a <= min(cap, 2^24 - 1)``, whose normalized mantissa
+    times ``s`` lies in ``[2^47 - 2^22, 2^47)``: the 47-bit product's kept bits are all ones
+    and its guard bit is set, so its rounding to 24 bits carries into the next binade. Odd ``a``
+    up to 2^12 first, then a fixed random sample."""
+    hi = min(cap, _MANT_HI - 1)
+    cands = list(range(3, min(hi, 4095) + 1, 2))
+    if hi > 4095:
+        cands += (2 * np.random.default_rng(0).integers(2048, (hi + 1) // 2, 4096) + 1).tolist()
+    out = []
+    for a in cands:
+        s = _carry_scale(a << (24 - a.bit_length()))
+        if s is not None:
+            out.append((a, s))
+            if len(out) == 64:
+                break
+    return tuple(out)
+
+
+def product_carry(rng: np.random.Generator, p: int, sign: int,
+                  cap: int) -> tuple[int, int] | None:
+    """``(acc, mult)`` whose product rounds to 24 bits with a carry into the next binade, to
+    exactly ``2^p``: ``r = sign * 2^p`` (``p >= 0``), where a datapath that loses the carry
+    gives 0. None when no odd ``|acc| <= cap`` has such a scale."""
+    pairs = product_carry_pairs(cap)
+    if not pairs:
+        return None
+    a, s = pairs[int(rng.integers(0, len(pairs)))]
+    j = int(rng.integers(0, (cap // a).bit_length()))
+    ma = a << (24 - a.bit_length())
+    scale = Fraction(s) * Fraction(2) ** (p - 47 + 24 - a.bit_length() - j)
+    acc = sign * (a << j)
+    mult = _mult_of(scale)
+    exact = acc * scale
+    if not (exact == sign * Fraction(ma * s, 1 << 47) * 2 ** p and abs(exact) < 2 ** p
+            and _fl32(exact) == sign * 2 ** p
+            and _round_half_even(_fl32(exact)) == sign * (1 << p)):
+        raise AssertionError(f"product_carry built a wrong pair: acc = {acc}, mult = {mult:#x}")
+    return acc, mult

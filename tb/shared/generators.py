@@ -258,12 +258,24 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
             **{k: int(v[0]) for k, v in out.items()}}
 
 
+FP32_TIE_NEIGHBOURS = (("ulp_below", 0), ("ulp_below", 1), ("ulp_above", None),
+                       ("sticky_high", 0), ("sticky_high", 1))
+"""fp32 tie variants 7-11: (kind of :func:`tb.shared.fp32_values.tie_neighbour`, shape of the
+mantissa product: 1 = 48 bits, 0 = 47, None = alternating)."""
+
+_FP32_TIE_VARIANTS = 8 + len(FP32_TIE_NEIGHBOURS)
+"""Variant 12 (the last): a product whose rounding to 24 bits carries into the next binade."""
+
+
 def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
-    double-rounding cases, ties of the product's rounding and products one LSB above such a
-    tie (tb.shared.fp32_values)."""
-    variant = i % 7
-    sign = 1 if (i // 7) % 2 == 0 else -1
+    double-rounding cases, ties of the product's rounding, products one LSB above such a
+    tie, exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp above a
+    tie of their rounding, for both shapes of the mantissa product, and products whose rounding
+    carries into the next binade (tb.shared.fp32_values)."""
+    nv = _FP32_TIE_VARIANTS
+    variant = i % nv
+    sign = 1 if (i // nv) % 2 == 0 else -1
     cap = acc_cap(cfg)
     if variant == 6:
         # n + 1 and n must both be seen through out_zp = -sign * n: n <= 2^(out_bits-1) - 2.
@@ -271,8 +283,23 @@ def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
         if found is None:
             raise Unrealizable("no fp32 product one LSB above a tie fits the output range")
         acc, mult, n = found
+    elif variant == _FP32_TIE_VARIANTS - 1:
+        # r = sign * 2^p, and 2^p must be seen through out_zp = -sign * 2^p.
+        n = 1 << int(rng.integers(0, cfg.out_bits - 1))
+        found = fp32_values.product_carry(rng, n.bit_length() - 1, sign, cap)
+        if found is None:
+            raise Unrealizable("no fp32 product whose rounding carries fits the accumulator")
+        acc, mult = found
+    elif variant > 6:
+        kind, top = FP32_TIE_NEIGHBOURS[variant - 7]
+        top = (i // (2 * nv)) % 2 if top is None else top
+        ns = fp32_values.tie_neighbour_ns(kind, top, (1 << (cfg.out_bits - 1)) - 1, cap)
+        if not ns:
+            raise Unrealizable(f"no fp32 {kind} product (top = {top}) fits the output range")
+        n = ns[int(rng.integers(0, len(ns)))]
+        acc, mult = fp32_values.tie_neighbour(rng, kind, n, sign, top, cap)
     else:
-        acc, mult, n = _fp32_half_pair(cfg, rng, variant, sign, (i // 14) % 2)
+        acc, mult, n = _fp32_half_pair(cfg, rng, variant, sign, (i // (2 * nv)) % 2)
     x, w, bias = realize_acc(cfg, rng, acc)
     out = _centred_out(cfg, np.array([sign * n]))
     return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,

@@ -256,6 +256,16 @@ def test_fp32_mul_and_round(tmp_path):
             if pair is not None:
                 accs.append(int(pair[0]))
                 scales.append(int(pair[1]))
+    # exact products one ulp from n + 1/2, a quarter ulp above a product tie (both product
+    # shapes), and products whose rounding carries into the next binade
+    for i in range(240):
+        kind, top, sign = fp32_values.ULP_KINDS[i % 3], (i // 3) % 2, (1, -1)[(i // 6) % 2]
+        ns = fp32_values.tie_neighbour_ns(kind, top, 127, (1 << 31) - 1)
+        for pair in (fp32_values.tie_neighbour(rng, kind, ns[i % len(ns)], sign, top,
+                                               (1 << 31) - 1),
+                     fp32_values.product_carry(rng, i % 7, sign, (1 << 31) - 1)):
+            accs.append(int(pair[0]))
+            scales.append(int(pair[1]))
     _, vmul = run_module("qmac_fp32_mul", {}, [("acc_i", 32), ("scale_i", 32)],
                          [("sign_o", 1), ("exp_o", 9), ("prod_o", 48)], tmp_path / "mul",
                          values=[{"acc_i": a, "scale_i": s} for a, s in zip(accs, scales)])

@@ -139,14 +139,18 @@ def test_fp32_product_sticky_reachability():
         "fp32_product_sticky"]
 
 
-def test_fp32_product_sticky_hit_in_a_make_sim_sized_run():
-    """``make sim CONFIG=fp32`` (100 000 jobs): one in seven fp32 ties jobs (10 %) is one."""
+def test_fp32_directed_bins_hit_in_a_make_sim_sized_run():
+    """``make sim CONFIG=fp32`` (100 000 jobs): one in thirteen fp32 ties jobs (10 %) is each
+    of these (fp32_ulp_above: both product shapes, one in thirteen together)."""
     cfg = NAMED_CONFIGS["fp32"]
     stim = mixed_stimulus(cfg, np.random.default_rng(1), 100_000)
     f = job_features(stim, predict_jobs(stim.stream, cfg))
-    hits = int(f["fp32_product_sticky"].sum())
-    print(f"fp32_product_sticky: {hits} of {stim.n_jobs} jobs")
-    assert 1300 <= hits <= 1500
+    for name in ("fp32_product_sticky", "fp32_ulp_below_p47", "fp32_ulp_below_p48",
+                 "fp32_ulp_above", "fp32_sticky_high_p47", "fp32_sticky_high_p48",
+                 "fp32_product_carry"):
+        hits = int(f[name].sum())
+        print(f"{name}: {hits} of {stim.n_jobs} jobs")
+        assert 690 <= hits <= 850, name
 
 
 def test_fp32_acc_rounding_bins_need_accumulators_past_2_24():
@@ -161,3 +165,64 @@ def test_fp32_acc_rounding_bins_need_accumulators_past_2_24():
     assert "|acc| <= 1077855" in why["fp32_acc_rounded"] and why["fp32_acc_tie"]
     named = reachable(NAMED_CONFIGS["fp32"])
     assert named["fp32_acc_rounded"] is None and named["fp32_acc_tie"] is None
+
+
+def test_fp32_tie_neighbour_bins_hand_worked():
+    cfg = NAMED_CONFIGS["fp32"]
+    below48 = _mult(213373, -19)      # 43 * 213373 = 35 * 2^18 - 1: 17.5 - 2^-19, 48 bits
+    below47 = _mult((3 << 22) - 1, -23)   # acc 1: 1.5 - 2^-23, mantissas 2^23 * ..: 47 bits
+    above = _mult(953251, -22)        # 11 * 953251 = 5 * 2^21 + 1: 2.5 + 2^-22
+    high48 = _mult(12582913, -23)     # 3 * 12582913 = 4 * 9 * 2^20 + 3: 4.5 + 3/4 * 2^-21
+    high47 = _mult(67979, -24)        # 617 * 67979 = 4 * 5 * 2^21 + 3: 2.5 + 3/4 * 2^-22
+    assert 43 * 213373 == 35 * 2**18 - 1 and 11 * 953251 == 5 * 2**21 + 1
+    assert 3 * 12582913 == 36 * 2**20 + 3 and 617 * 67979 == 20 * 2**21 + 3
+    stim = _stim_of(cfg, [
+        ([0], [1], 43, below48, 0, 0, -128, 127),        # 17
+        ([0], [1], -43 << 5, _mult(213373, -24), 0, 0, -128, 127),   # -17, acc * 2^5
+        ([0], [1], 1, below47, 0, 0, -128, 127),         # 1
+        ([0], [1], 11, above, 0, 0, -128, 127),          # 3
+        ([0], [1], 3, high48, 0, 0, -128, 127),          # 5
+        ([0], [1], -617, high47, 0, 0, -128, 127),       # -3
+        ([0], [1], 43, below48, 0, 0, -128, 10),         # clamped at 10: not visible
+        ([0], [1], 43, _mult(213373, -20), 0, 0, -128, 127),   # 8.75 - 2^-20: no half near
+        ([0], [1], 3, _mult(12582915, -23), 0, 0, -128, 127),  # dropped 0xC00000 + 3 * 2^22
+    ])
+    res = predict_jobs(stim.stream, cfg)
+    assert res.y.tolist() == [17, -17, 1, 3, 5, -3, 10, 9, 5]
+    f = job_features(stim, res)
+    expect = {"fp32_ulp_below_p48": [0, 1], "fp32_ulp_below_p47": [2], "fp32_ulp_above": [3],
+              "fp32_sticky_high_p48": [4], "fp32_sticky_high_p47": [5]}
+    for name, rows in expect.items():
+        assert np.flatnonzero(f[name]).tolist() == rows, name
+    assert not f["fp32_product_tie"].any() and not f["fp32_product_sticky"].any()
+
+
+def test_fp32_tie_neighbour_reachability():
+    d = reachable(NAMED_CONFIGS["fp32"])
+    for name in ("fp32_ulp_below_p47", "fp32_ulp_below_p48", "fp32_ulp_above",
+                 "fp32_sticky_high_p47", "fp32_sticky_high_p48"):
+        assert d[name] is None, name
+        assert "fp32 mode" in reachable(NAMED_CONFIGS["default"])[name]
+    two = reachable(NAMED_CONFIGS["fp32"].replace(out_bits=2))
+    assert "sticky_high" in two["fp32_sticky_high_p47"] and "out_bits = 2" in two[
+        "fp32_sticky_high_p47"]
+    assert two["fp32_sticky_high_p48"] is None and two["fp32_ulp_below_p47"] is None
+
+
+def test_fp32_product_carry_bin():
+    cfg = NAMED_CONFIGS["fp32"]
+    carry = _mult(10737418, -25)      # (25 * 2^19 * 10737418) * 2^-44: just below 8
+    stim = _stim_of(cfg, [
+        ([0], [1], 25, carry, 0, 0, -128, 127),                      # 8
+        ([0], [1], -25 << 4, _mult(10737418, -29), 0, 0, -128, 127),  # -8, acc * 2^4
+        ([0], [1], 25, _mult(10737418, -29), 0, 0, -128, 127),       # 0.5: 0, as a lost carry
+        ([0], [1], 25, carry, 0, 0, -128, 5),                        # clamped at 5
+        ([0], [1], 25, _mult(10737417, -25), 0, 0, -128, 127),  # s - 1: below the carry range
+    ])
+    res = predict_jobs(stim.stream, cfg)
+    assert res.y.tolist() == [8, -8, 0, 5, 8]
+    f = job_features(stim, res)
+    assert f["fp32_product_carry"].tolist() == [True, True, False, False, False]
+    assert reachable(cfg)["fp32_product_carry"] is None
+    small = cfg.replace(bias_bits=2, in_bits=2, w_bits=2, lanes=1)   # |acc| <= 17
+    assert "17" in reachable(small)["fp32_product_carry"]

@@ -140,3 +140,165 @@ def test_product_sticky_other_output_widths(out_bits):
         assert n % 2 == 0 and 2 <= n <= n_max
         ns.add(n)
     assert ns == {2} if n_max == 2 else len(ns) >= 10
+
+
+# --- tie_neighbour: exact products one ulp from n + 1/2, a quarter ulp above a product tie ------
+
+def _mantissa(v: int) -> int:
+    """The 24-bit normalized mantissa of a positive integer below 2^24 * 2^k (exact)."""
+    b = v.bit_length()
+    return v << (24 - b) if b <= 24 else v >> (b - 24)
+
+
+def _rtl_r(acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0,
+           carry_lost: bool = False) -> int:
+    """r as rtl/qmac_fp32_round.v computes it, from the 48-bit product of the normalized
+    mantissas (plain ints): ``guard_up = 1`` reads the guard bit one place higher (from the kept
+    bits' LSB), ``sticky_lo = 1`` leaves the bit right below the guard out of the sticky bit."""
+    sign = -1 if acc < 0 else 1
+    a = abs(acc)
+    assert _mantissa(a) << (a.bit_length() - 24) == a if a.bit_length() > 24 else True
+    ms = (mult & 0x7F_FFFF) | 0x80_0000
+    p = _mantissa(a) * ms
+    k = 24 if p >> 47 else 23
+    kept = p >> k
+    guard = (p >> (k - 1 + guard_up)) & 1
+    sticky = p % (1 << (k - 1 - sticky_lo)) != 0
+    m = kept + (guard & (sticky | kept & 1))
+    m = m % (1 << 24) if carry_lost else m
+    # |acc * scale| = p * 2^E exactly; 2^E from the binary32 values (struct).
+    scale_e = Fraction(abs(acc)) * _binary32(mult) / p
+    v = m * (1 << k) * scale_e
+    q, rem = divmod(v, 1)
+    r = int(q) + (rem > Fraction(1, 2) or (rem == Fraction(1, 2) and int(q) % 2 == 1))
+    return sign * r
+
+
+def test_tie_neighbour_hand_worked():
+    # n = 17, ulp at 17.5 = 2^-19: 17.5 - 2^-19 = 9175039 * 2^-19 = 43 * 213373 * 2^-19; the
+    # mantissas 43 * 2^18 and 213373 * 2^6 give 9175039 * 2^24: 48 bits, nothing dropped, kept
+    # odd. Exact: 17. Reading the guard from kept[0] rounds up to 17.5, then to even: 18.
+    assert 43 * 213373 == 9175039 == 35 * (1 << 18) - 1
+    mult = struct.unpack("<I", struct.pack("<f", 213373 * 2.0 ** -19))[0]
+    assert _rtl_r(43, mult) == 17 == int(fp32_requantize(43, mult))
+    assert _rtl_r(43, mult, guard_up=1) == 18
+    assert _rtl_r(-43, mult) == -17 and _rtl_r(-43, mult, guard_up=1) == -18
+    # 47 bits: acc = 1 (mantissa 2^23), scale 1.5 - 2^-23 = (3 * 2^22 - 1) * 2^-23: r = 1, the
+    # mutant 2.
+    mult = struct.unpack("<I", struct.pack("<f", 1.5 - 2.0 ** -23))[0]
+    assert (1 << 23) * ((mult & 0x7F_FFFF) | 0x80_0000) < 1 << 47
+    assert _rtl_r(1, mult) == 1 == int(fp32_requantize(1, mult)) and _rtl_r(1, mult, 1) == 2
+    # sticky_high, n = 4 (ulp 2^-21): 4.5 + 3/4 * 2^-21 = (4 * 9437184 + 3) * 2^-23 = 37748739 *
+    # 2^-23 = 3 * 12582913 * 2^-23. Mantissas 3 * 2^22 and 12582913: 37748739 * 2^22, 48 bits;
+    # dropped (24 bits) 0xC00000: half and the bit below. r = 5; without that bit: tie, 4.
+    assert 3 * 12582913 == 37748739 == 4 * 9437184 + 3 and 9437184 == 9 << 20
+    assert (3 << 22) * 12582913 == 37748739 << 22 and ((37748739 << 22) & 0xFF_FFFF) == 0xC0_0000
+    mult = struct.unpack("<I", struct.pack("<f", 12582913 * 2.0 ** -23))[0]
+    assert _rtl_r(3, mult) == 5 == int(fp32_requantize(3, mult))
+    assert _rtl_r(3, mult, sticky_lo=1) == 4
+    assert _rtl_r(3, mult, guard_up=1) == 4        # kept even: that guard never rounds up
+    # 47 bits: n = 2 (ulp 2^-22), q = 4 * 5 * 2^21 + 3 = 41943043 = 617 * 67979.
+    assert 617 * 67979 == 41943043 == 20 * (1 << 21) + 3
+    mult = struct.unpack("<I", struct.pack("<f", 67979 * 2.0 ** -24))[0]
+    assert _mantissa(617) * ((mult & 0x7F_FFFF) | 0x80_0000) < 1 << 47
+    assert _rtl_r(617, mult) == 3 == int(fp32_requantize(617, mult))
+    assert _rtl_r(617, mult, sticky_lo=1) == 2
+
+
+@pytest.mark.parametrize("kind", FV.ULP_KINDS)
+@pytest.mark.parametrize("top", [0, 1])
+@pytest.mark.parametrize("n_max,cap", [(127, 2**31 - 1), (127, 5000), (32767, 2**31 - 1)])
+def test_tie_neighbour_against_binary32_pyref_and_the_mutants(kind, top, n_max, cap):
+    ns = FV.tie_neighbour_ns(kind, top, n_max, cap)
+    assert len(ns) >= 16 and len(set(ns)) == len(ns)
+    assert max(ns) > n_max // 2 and min(ns) < n_max // 2        # spread over the range
+    rng = np.random.default_rng(top + 2 * n_max)
+    for i, n in enumerate(ns):
+        sign = 1 - 2 * (i % 2)
+        acc, mult = FV.tie_neighbour(rng, kind, n, sign, top, cap)
+        a = abs(acc)
+        assert (acc > 0) == (sign > 0) and a <= cap
+        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0   # a binary32
+        # The exact product, against the target worked out here (ulp from n's bit length).
+        ulp = Fraction(1, 1 << (25 - (2 * n + 1).bit_length()))          # spacing at n + 1/2
+        half = Fraction(2 * n + 1, 2)
+        target = {"ulp_below": half - ulp, "ulp_above": half + ulp,
+                  "sticky_high": half + 3 * ulp / 4}[kind]
+        exact = acc * _binary32(mult)
+        assert exact == sign * target
+        assert n % 2 == (kind == "ulp_below")
+        # numpy: one binary32 rounding of the exact value (float64 holds it), then rint.
+        assert Fraction(float(exact)) == exact
+        r = n if kind == "ulp_below" else n + 1
+        assert int(np.rint(np.float64(np.float32(float(exact))))) == sign * r
+        assert (Fraction(float(np.float32(float(exact)))) == exact) == (kind != "sticky_high")
+        # The product's shape, pyref, the RTL's arithmetic and its mutants.
+        p = _mantissa(a) * ((mult & 0x7F_FFFF) | 0x80_0000)
+        assert p >> 47 == top and p >> 46 >= 1
+        assert int(fp32_requantize(acc, mult)) == sign * r == _rtl_r(acc, mult)
+        other = sign * (2 * n + 1 - r)
+        if kind == "ulp_below":
+            assert _rtl_r(acc, mult, guard_up=1) == other
+        elif kind == "sticky_high":
+            assert _rtl_r(acc, mult, sticky_lo=1) == other
+
+
+def test_tie_neighbour_ns_none_and_parity():
+    # n_max = 1: sticky_high only at n = 0, q = 4 * 2^23 + 3 = 2^25 + 3 = 5 * 6710887 (prime
+    # cofactor): the only split of two 24-bit factors has 3 + 23 = 26 bits = bitlen(q), so the
+    # product has 48 bits, never 47.
+    assert 5 * 6710887 == (1 << 25) + 3
+    assert [d for d in range(3, 5794, 2) if ((1 << 25) + 3) % d == 0] == [5]
+    assert FV.tie_neighbour_ns("sticky_high", 0, 1, 2**31 - 1) == ()
+    assert FV.tie_neighbour_ns("sticky_high", 1, 1, 2**31 - 1) == (0,)
+    assert FV.tie_neighbour_ns("sticky_high", 1, 1, 4) == ()               # 5 > cap
+    rng = np.random.default_rng(0)
+    assert FV.tie_neighbour(rng, "ulp_below", 4, 1, 0, 2**31 - 1) is None  # n even
+    assert FV.tie_neighbour(rng, "ulp_above", 3, 1, 0, 2**31 - 1) is None  # n odd
+    assert set(FV.tie_neighbour_ns("ulp_below", 1, 127, 2**31 - 1)) <= set(range(1, 128, 2))
+
+
+def test_product_carry_hand_worked():
+    # acc = 25 (mantissa 25 * 2^19), mantissa 10737418: product 0x7FFF_FFC0_0000 + ..., in
+    # [2^47 - 2^22, 2^47): 47 bits, kept 2^24 - 1, guard set: rounds to 2^47. Scale
+    # 10737418 * 2^-25: |acc * scale| = P * 2^-44 just below 8, r = 8; a lost carry gives 0.
+    p = (25 << 19) * 10737418
+    assert p == 140737485209600 and (1 << 47) - (1 << 22) <= p < 1 << 47
+    assert p >> 23 == (1 << 24) - 1 and (p >> 22) & 1
+    mult = struct.unpack("<I", struct.pack("<f", 10737418 * 2.0 ** -25))[0]
+    assert _rtl_r(25, mult) == 8 == int(fp32_requantize(25, mult))
+    assert _rtl_r(-25, mult, carry_lost=True) == 0 and _rtl_r(-25, mult) == -8
+    assert (25, 10737418) in FV.product_carry_pairs(2**31 - 1)
+
+
+@pytest.mark.parametrize("cap", [100, 5000, 2**31 - 1])
+def test_product_carry_against_binary32_pyref_and_the_lost_carry(cap):
+    pairs = FV.product_carry_pairs(cap)
+    assert len(pairs) >= 12
+    for a, s in pairs:
+        ma = a << (24 - a.bit_length())
+        assert a % 2 == 1 and a <= cap and (1 << 47) - (1 << 22) <= ma * s < 1 << 47
+    rng = np.random.default_rng(cap % 1000)
+    for i in range(40):
+        sign, p = 1 - 2 * (i % 2), i % 8
+        acc, mult = FV.product_carry(rng, p, sign, cap)
+        a = abs(acc)
+        assert (acc > 0) == (sign > 0) and a <= cap
+        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0   # a binary32
+        exact = acc * _binary32(mult)
+        assert 2**p - Fraction(2**p, 1 << 25) <= abs(exact) < 2**p    # within half an ulp
+        fl = np.float32(float(exact))
+        assert fl == sign * 2.0**p and int(np.rint(np.float64(fl))) == sign * 2**p
+        assert int(fp32_requantize(acc, mult)) == sign * 2**p == _rtl_r(acc, mult)
+        assert _rtl_r(acc, mult, carry_lost=True) == 0
+
+
+def test_product_carry_needs_a_large_enough_accumulator():
+    # No odd a <= 17 has a multiple of its mantissa in [2^47 - 2^22, 2^47) (brute force over
+    # the two candidates around the interval's bottom).
+    lo = (1 << 47) - (1 << 22)
+    for a in range(3, 18, 2):
+        ma = a << (24 - a.bit_length())
+        assert not any(lo <= ma * s < 1 << 47 for s in range(lo // ma - 1, lo // ma + 3))
+    assert FV.product_carry_pairs(17) == ()
+    assert FV.product_carry(np.random.default_rng(0), 0, 1, 17) is None
