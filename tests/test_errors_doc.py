@@ -295,8 +295,11 @@ def _interrupted(tmp, capsys, monkeypatch):
     """Ctrl-C while the command reads its vector file: a FIFO that never gets data."""
     fifo = tmp / "slow.npz"
     os.mkfifo(fifo)
+    # As from a terminal: SIGINT at its default in the child. A parent that ignores SIGINT
+    # (a pytest-xdist worker can) would pass that on, and Python then installs no handler.
     proc = subprocess.Popen([sys.executable, "-m", "tb.cli.sim", f"VECTORS={fifo}"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     writer = None
     try:
         deadline = time.monotonic() + 300  # generous: a loaded machine imports slowly
