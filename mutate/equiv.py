@@ -34,6 +34,8 @@ from typing import Mapping
 
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 
+from .generate import code_view
+
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
 MAX_ROUNDS = 6
@@ -99,7 +101,7 @@ def script(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int],
 def output_ports(rtl_dir: Path, top: str = "qmac") -> set[str]:
     """The output ports of module ``top`` in ``rtl_dir`` (never released by the proof)."""
     for f in sorted(Path(rtl_dir).glob("*.v")):
-        text = re.sub(r"//[^\n]*|/\*.*?\*/", " ", f.read_text(errors="replace"), flags=re.S)
+        text = code_view(f.read_text(errors="replace"))
         m = re.search(rf"\bmodule\s+{re.escape(top)}\b(.*?)\);", text, re.S)
         if m:
             return set(_PORT.findall(m.group(1)))
@@ -110,7 +112,7 @@ def parameterless_modules(verilog: str) -> list[str]:
     """The modules a Verilog text declares when none of them takes parameters (their ports then
     mean the same in every instance, so a proof on the module alone holds for every config);
     [] otherwise."""
-    code = re.sub(r"//[^\n]*|/\*.*?\*/", " ", verilog, flags=re.S)
+    code = code_view(verilog)
     heads = re.findall(r"\bmodule\s+(\w+)\s*(#?)", code)
     if not heads or any(h for _, h in heads):
         return []
