@@ -15,7 +15,7 @@ from .apply import apply_mutant
 from .equiv import PROVEN, parameterless_modules, prove
 from .generate import Mutant
 from .module_tests import NAME as MODULE_TESTS
-from .module_tests import first_module_failure
+from .module_tests import first_module_failure, selection_for
 from .param_probe import first_disagreement
 from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
@@ -47,23 +47,31 @@ class Settings:
 
 
 class _ConfigOrder:
-    """Configs that killed mutants of a file go first for that file's next mutants (a mutant
-    stops at the first failing config, so this saves most of the runs)."""
+    """Configs that killed mutants of a file go first for that file's next mutants, and a
+    config tried first that did not kill goes back (a mutant stops at the first failing config,
+    so this saves most of the runs: the fp32 files' mutants soon start with an fp32 config)."""
 
     def __init__(self, names: list[str]):
         self.names = names
         self.kills: dict[str, dict[str, int]] = {}
+        self.misses: dict[str, dict[str, int]] = {}
         self.lock = threading.Lock()
 
     def order(self, file: str) -> list[str]:
         with self.lock:
-            k = self.kills.get(file, {})
-            return sorted(self.names, key=lambda n: (-k.get(n, 0), self.names.index(n)))
+            k, m = self.kills.get(file, {}), self.misses.get(file, {})
+            return sorted(self.names,
+                          key=lambda n: (-k.get(n, 0), m.get(n, 0), self.names.index(n)))
 
-    def killed(self, file: str, name: str) -> None:
+    def book(self, file: str, first: str, v: Verdict) -> None:
+        """Book the verdict of a mutant of ``file`` whose regression began with ``first``."""
         with self.lock:
-            k = self.kills.setdefault(file, {})
-            k[name] = k.get(name, 0) + 1
+            if v.status == KILLED and v.by in self.names:
+                k = self.kills.setdefault(file, {})
+                k[v.by] = k.get(v.by, 0) + 1
+            if v.by != first:
+                m = self.misses.setdefault(file, {})
+                m[first] = m.get(first, 0) + 1
 
 
 def baseline(settings: Settings) -> Verdict:
@@ -102,7 +110,8 @@ def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str
     if wrong:
         return Verdict(KILLED, by=PARAM_PROBE, detail=f"the RTL {wrong}",
                        configs_run=v.configs_run, outputs_checked=v.outputs_checked), proofs
-    failed = first_module_failure(rtl, work / "modules") if settings.module_tests else ""
+    select = selection_for(rtl, m.file, settings.top) if settings.module_tests else ""
+    failed = first_module_failure(rtl, work / "modules", select=select) if select else ""
     if failed:
         return Verdict(KILLED, by=MODULE_TESTS, detail=failed, configs_run=v.configs_run,
                        outputs_checked=v.outputs_checked), proofs
@@ -148,10 +157,10 @@ def run_mutants(mutants: list[Mutant], settings: Settings,
     def one(i: int, m: Mutant) -> Outcome:
         t0 = time.perf_counter()
         work = settings.work / f"m{i:04d}"
-        v, proofs = judge(m, settings, work, gold, order.order(m.file))
+        configs = order.order(m.file)
+        v, proofs = judge(m, settings, work, gold, configs)
         v.seconds = time.perf_counter() - t0
-        if v.status == KILLED:
-            order.killed(m.file, v.by)
+        order.book(m.file, configs[0], v)
         if not settings.keep:
             shutil.rmtree(work, ignore_errors=True)
         o = Outcome(m, v, m.diff(texts[m.file]), proofs)

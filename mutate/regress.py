@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,7 +74,11 @@ def run_child(spec_file: Path) -> None:
                 rec.update(status="pass" if res.passed else "fail", message=res.first_failure,
                            outputs=res.outputs_checked)
             except BuildFailed as exc:
-                rec.update(status="build", message=str(exc).splitlines()[0])
+                refusal = re.search(r"qmac_bad_\w+", str(exc))
+                if refusal:   # the RTL's own parameter check refuses this valid config
+                    rec.update(status="refused", message=refusal.group(0))
+                else:
+                    rec.update(status="build", message=str(exc).splitlines()[0])
             except RuntimeError as exc:
                 rec.update(status="crash", message=str(exc).splitlines()[0])
             rec["seconds"] = time.perf_counter() - t0
@@ -126,6 +131,9 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     elif last and last["status"] == "crash":
         v.status, v.by = KILLED, last["config"]
         v.detail = f"the simulation died: {last['message']}"
+    elif last and last["status"] == "refused":
+        v.status, v.by = KILLED, last["config"]
+        v.detail = f"the RTL refuses this valid config ({last['message']})"
     elif last and last["status"] == "build":
         v.status, v.by, v.detail = NO_BUILD, last["config"], last["message"]
     elif len(records) < len(names):

@@ -31,3 +31,27 @@ def test_module_stage_passes_rtl_and_kills_an_unnormalized_mantissa(tmp_path):
     f.write_text(f.read_text().replace(old, "if (t[31:16] != 16'd65535)"))
     found = first_module_failure(copy, tmp_path / "mutant", select="fp32")
     assert found.startswith("FAILED") and "test_fp32_normalize" in found
+
+
+def test_selection_follows_the_instantiation_tree():
+    """Hand-read from rtl/: qmac_sat is instantiated by qmac_accum, qmac_fp32_round and
+    qmac_requant_round (which also instantiates qmac_fp32_round); qmac_rounding.vh is included
+    by the rounding, requantizer and parameter-check files; the top module has no module test."""
+    from mutate.module_tests import affected_modules, selection_for
+
+    assert affected_modules(RTL, "qmac_sat.v") == {
+        "qmac_sat", "qmac_accum", "qmac_fp32_round", "qmac_requant_round", "qmac"}
+    assert selection_for(RTL, "qmac_sat.v") == "accum or fp32_round or requant_round or sat"
+    assert selection_for(RTL, "qmac_fp32_normalize.v") == \
+        "fp32_mul or fp32_normalize or requant_mul"
+    assert set(selection_for(RTL, "qmac_rounding.vh").split(" or ")) == {
+        "fp32_round", "param_check", "requant_mul", "requant_round", "round_shift"}
+    assert selection_for(RTL, "qmac.v") == ""
+
+
+def test_a_selection_without_tests_passes(tmp_path):
+    """qmac_param_check has no module test: the stage has nothing to say (not a failure)."""
+    from sim_skip import require_simulator
+
+    require_simulator("icarus")
+    assert first_module_failure(RTL, tmp_path, select="param_check") == ""

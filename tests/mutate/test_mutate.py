@@ -178,3 +178,41 @@ def test_module_level_proof(tmp_path):
         (copy / "qmac_fp32_normalize.v").write_text(text.replace(old, new))
         verdicts[name] = prove(gold, copy, {}, top="qmac_fp32_normalize").status
     assert verdicts == {"wider": "equivalent", "ones": "not-proven"}
+
+
+def test_config_order_learns_from_kills_and_misses():
+    """A config that killed mutants of a file goes first for it; one tried first that did not
+    kill goes behind those that were not tried; other files keep their own order."""
+    from mutate.campaign import _ConfigOrder
+    from mutate.regress import Verdict
+
+    order = _ConfigOrder(["default", "int4_sat", "fp32"])
+    f = "qmac_fp32_round.v"
+    order.book(f, "default", Verdict(KILLED, by="module-tests"))
+    assert order.order(f) == ["int4_sat", "fp32", "default"]
+    order.book(f, "int4_sat", Verdict(KILLED, by="fp32"))
+    assert order.order(f) == ["fp32", "default", "int4_sat"]   # one miss each: by name order
+    order.book(f, "fp32", Verdict(KILLED, by="fp32"))
+    order.book(f, "fp32", Verdict(EQUIVALENT))
+    assert order.order(f)[0] == "fp32"
+    assert order.order("qmac_sat.v") == ["default", "int4_sat", "fp32"]
+
+
+@pytest.mark.rtl
+def test_a_valid_config_refused_is_a_kill(tmp_path):
+    """A parameter check tightened so that it refuses the config under test (LANES 8 of
+    `default` no longer allowed) does not build; it is killed, not counted as did-not-build."""
+    from sim_skip import require_simulator
+
+    from mutate.regress import RegressionSpec, regress
+    from pyref.config import NAMED_CONFIGS
+
+    require_simulator("icarus")
+    text = (RTL / "qmac_param_check.v").read_text()
+    m = planted(text, "qmac_param_check.v", "LANES < 1 || LANES > 64", "LANES < 9 || LANES > 64",
+                "LANES below 9 refused")
+    rtl = apply_mutant(m, RTL, tmp_path / "rtl")
+    spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", n=50)
+    v = regress(rtl, spec, tmp_path / "work")
+    assert (v.status, v.by) == (KILLED, "default")
+    assert "qmac_bad_LANES_allowed_1_to_64" in v.detail and "refuses" in v.detail

@@ -236,7 +236,7 @@ def test_fp32_normalize(tmp_path):
         assert got == fl, (v, mant, exp, fl)
 
 
-def test_fp32_mul_and_round(tmp_path):
+def test_fp32_mul_then_fp32_round(tmp_path):
     """qmac_fp32_mul then qmac_fp32_round (through qmac_requant_mul / _round's fp32 word):
     r = round_half_even(fl32(fl32(acc) * scale)), saturated to OUT_BITS + 2 bits, against
     numpy float32 arithmetic and Fraction."""
