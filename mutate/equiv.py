@@ -35,6 +35,7 @@ from typing import Mapping
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 
 from .generate import code_view
+from .proc import run_in_group
 
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
@@ -151,15 +152,12 @@ def prove(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int], *,
             ys = Path(tmp) / "equiv.ys"
             ys.write_text(script(gold_dir, gate_dir, parameters, top, cwd,
                                  os.path.relpath(bl, cwd) if released else ""))
-            proc = subprocess.Popen([*yosys_command(), "-s", os.path.relpath(ys, cwd)], cwd=cwd,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
-            try:
-                out, _ = proc.communicate(timeout=left)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.communicate()
+            proc = run_in_group([*yosys_command(), "-s", os.path.relpath(ys, cwd)], left,
+                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+            if proc is None:
                 return Proof(TIMEOUT, f"no proof within {timeout:.0f} s", time.perf_counter() - t0)
+            out = proc.stdout
             status = unproven_pairs(out) if proc.returncode == 0 else None
             if status is None:
                 errors = [ln.strip() for ln in out.splitlines() if ln.startswith("ERROR")]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from .generate import code_view
+from .proc import run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE_TESTS = REPO / "tests" / "rtl" / "test_modules.py"
@@ -61,7 +62,7 @@ def selection_for(rtl_dir: Path, file: str, top: str = "qmac") -> str:
     return " or ".join(keys)
 
 
-def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 600.0,
+def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 180.0,
                          select: str = "") -> str:
     """Run the module tests against ``rtl_dir``; "" when they pass (or ``select`` matches
     none), else the first failing test and its message. The test that plants faults of its own
@@ -74,10 +75,9 @@ def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 600.0,
     cmd = [sys.executable, "-m", "pytest", str(MODULE_TESTS), "-x", "-q", "-rf",
            "-p", "no:cacheprovider", "--basetemp", str(work / "pytest"),
            "-k", "not boundary_faults" + (f" and ({select})" if select else "")]
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
+    proc = run_in_group(cmd, timeout, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+    if proc is None:
         return f"the module tests hung (stopped after {timeout:.0f} s)"
     if proc.returncode in (0, 5):   # 5: pytest collected no test (``select`` matched none)
         return ""

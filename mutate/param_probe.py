@@ -20,6 +20,8 @@ from typing import Iterable, Mapping
 
 from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
 
+from .proc import run_in_group
+
 BASES = ("default", "tflite", "fp32", "int4_sat", "unsigned_in", "int16x8", "narrow_acc")
 """Named configs whose parameters are probed one at a time, each also with ``bias_bits = 1`` and
 ``out_bits = 2`` (so that ``acc_bits`` can go down to ``in_bits + w_bits``): between them every
@@ -88,8 +90,10 @@ def _elaborate(rtl_dir: Path, params: Mapping[str, int], top: str) -> tuple[bool
     sources = sorted(str(p) for p in Path(rtl_dir).glob("*.v"))
     cmd = ["iverilog", "-g2012", f"-I{rtl_dir}", "-s", top, "-o", os.devnull,
            *[f"-P{top}.{k}={v}" for k, v in params.items()], *sources]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
-    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+    proc = run_in_group(cmd, 60, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc is None:
+        return False, "the elaboration hung (stopped after 60 s)"
+    return proc.returncode == 0, proc.stdout.strip()
 
 
 def first_disagreement(rtl_dir: Path, top: str = "qmac",

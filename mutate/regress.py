@@ -11,13 +11,14 @@ import dataclasses
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from pyref.config import QmacConfig
+
+from .proc import run_in_group
 
 KILLED, SURVIVED, NO_BUILD, EQUIVALENT = "killed", "survived", "did-not-build", "equivalent"
 
@@ -45,14 +46,15 @@ class RegressionSpec:
     seed: int = 1
     n: int = 2000
     timeout: float = 0.0
-    """Seconds for the whole regression of one folder (0: 40 s per config + 30 s)."""
+    """Seconds for one regression of a folder (0: 40 s per config it runs + 30 s)."""
 
     def seed_of(self, name: str) -> int:
         # A config's seed does not depend on the order configs are tried in.
         return self.seed + sum(map(ord, name))
 
-    def limit(self) -> float:
-        return self.timeout or 40.0 * len(self.configs) + 30.0
+    def limit(self, configs: int) -> float:
+        """The time limit of a regression of ``configs`` configs."""
+        return self.timeout or 40.0 * configs + 30.0
 
 
 def run_child(spec_file: Path) -> None:
@@ -108,16 +110,11 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     env.pop("COVERAGE", None)  # cocotb reads it as a request for Python coverage
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "mutate.regress", str(spec_file)],
-                            stdout=subprocess.DEVNULL, stderr=open(work / "child.log", "w"),
-                            env=env, start_new_session=True)
-    timed_out = False
-    try:
-        proc.wait(timeout=spec.limit())
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    limit = spec.limit(len(names))
+    with open(work / "child.log", "w") as log:
+        proc = run_in_group([sys.executable, "-m", "mutate.regress", str(spec_file)], limit,
+                            stdout=subprocess.DEVNULL, stderr=log, env=env)
+    timed_out = proc is None
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     v = Verdict(SURVIVED, configs_run=len(records), seconds=time.perf_counter() - t0,
                 outputs_checked=sum(r.get("outputs", 0) for r in records))
@@ -125,7 +122,7 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     if timed_out:
         running = names[len(records)] if len(records) < len(names) else "?"
         v.status, v.by = KILLED, running
-        v.detail = f"the simulation hung (stopped after {spec.limit():.0f} s)"
+        v.detail = f"the simulation hung (stopped after {limit:.0f} s)"
     elif last and last["status"] == "fail":
         v.status, v.by, v.detail = KILLED, last["config"], last["message"]
     elif last and last["status"] == "crash":

@@ -55,3 +55,33 @@ def test_a_selection_without_tests_passes(tmp_path):
 
     require_simulator("icarus")
     assert first_module_failure(RTL, tmp_path, select="param_check") == ""
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of the running processes that name ``folder``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in text:
+            found.append(text)
+    return found
+
+
+def test_a_hanging_module_test_is_stopped_with_its_simulator(tmp_path):
+    """A loop that never ends in qmac_beat_sum (``l = l + 0``) hangs the module test's
+    simulator: the stage reports the hang after its time limit and leaves no vvp running."""
+    from sim_skip import require_simulator
+
+    require_simulator("icarus")
+    copy = tmp_path / "rtl"
+    shutil.copytree(RTL, copy)
+    f = copy / "qmac_beat_sum.v"
+    old = "for (l = LANES4; l < LANES; l = l + 1)"
+    assert f.read_text().count(old) == 1
+    f.write_text(f.read_text().replace(old, "for (l = LANES4; l < LANES; l = l + 0)"))
+    found = first_module_failure(copy, tmp_path / "work", timeout=20, select="beat_sum")
+    assert found == "the module tests hung (stopped after 20 s)"
+    assert _processes_under(tmp_path) == []
