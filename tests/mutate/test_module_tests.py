@@ -1,14 +1,16 @@
-"""The module-test stage of ``make mutate`` (mutate/module_tests.py): rtl/ passes it, and a
+"""The module-test stage of ``make mutate`` (mutate/module_tests.py): rtl/ passes it; a
 mutant that leaves fl32(acc)'s mantissa unnormalized, which the next module tolerates so that
-the datapath's outputs do not change, fails it."""
+the datapath's outputs do not change, fails it; the tests chosen for a mutated file follow the
+instantiation tree; a hang is stopped with its simulator."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from mutate.apply import apply_mutant
+from mutate.generate import planted
 from mutate.module_tests import first_module_failure
 
 RTL = Path(__file__).resolve().parents[2] / "rtl"
@@ -16,19 +18,22 @@ RTL = Path(__file__).resolve().parents[2] / "rtl"
 pytestmark = pytest.mark.rtl
 
 
+def _edited_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of rtl/ under ``tmp_path`` with ``old`` (found exactly once) in ``file`` made
+    ``new``."""
+    m = planted((RTL / file).read_text(), file, old, new, "edited for this test")
+    return apply_mutant(m, RTL, tmp_path / "rtl")
+
+
 def test_module_stage_passes_rtl_and_kills_an_unnormalized_mantissa(tmp_path):
     from sim_skip import require_simulator
 
     require_simulator("icarus")
     assert first_module_failure(RTL, tmp_path / "clean", select="fp32") == ""
-    copy = tmp_path / "rtl"
-    shutil.copytree(RTL, copy)
-    f = copy / "qmac_fp32_normalize.v"
-    old = "if (t[31:16] != 16'd0)"
-    assert f.read_text().count(old) == 1
     # |acc| < 2^16 now takes the 16-bit step: mant_o keeps leading zeros, exp_o is 16; the
     # value mant * 2^(exp - 23) is unchanged, so qmac's outputs are too.
-    f.write_text(f.read_text().replace(old, "if (t[31:16] != 16'd65535)"))
+    copy = _edited_copy(tmp_path, "qmac_fp32_normalize.v", "if (t[31:16] != 16'd0)",
+                        "if (t[31:16] != 16'd65535)")
     found = first_module_failure(copy, tmp_path / "mutant", select="fp32")
     assert found.startswith("FAILED") and "test_fp32_normalize" in found
 
@@ -76,12 +81,8 @@ def test_a_hanging_module_test_is_stopped_with_its_simulator(tmp_path):
     from sim_skip import require_simulator
 
     require_simulator("icarus")
-    copy = tmp_path / "rtl"
-    shutil.copytree(RTL, copy)
-    f = copy / "qmac_beat_sum.v"
-    old = "for (l = LANES4; l < LANES; l = l + 1)"
-    assert f.read_text().count(old) == 1
-    f.write_text(f.read_text().replace(old, "for (l = LANES4; l < LANES; l = l + 0)"))
+    copy = _edited_copy(tmp_path, "qmac_beat_sum.v", "for (l = LANES4; l < LANES; l = l + 1)",
+                        "for (l = LANES4; l < LANES; l = l + 0)")
     found = first_module_failure(copy, tmp_path / "work", timeout=20, select="beat_sum")
     assert found == "the module tests hung (stopped after 20 s)"
     assert _processes_under(tmp_path) == []
