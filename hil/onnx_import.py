@@ -80,6 +80,8 @@ class OnnxDense:
     """(C,) right shifts of the shift-only config (power-of-two scales); 0 in fp32 mode."""
     datapath: QmacConfig | None = None
     """The config when not the fp32 one of the activation type (:func:`to_shift_only`)."""
+    weight: str = ""
+    """The name of the int8 weight initializer (ONNX Runtime's fused node keeps it)."""
 
     @property
     def config(self) -> QmacConfig:
@@ -311,7 +313,8 @@ def lower_qlinear(graph: OnnxGraph, node: Node) -> OnnxDense:
     mult = requant_scales(x_scale, w_scale, y_scale, c, where)
     return OnnxDense(node, op, x_name, node.outputs[0], w,
                      _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where), mult, x_zp,
-                     int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv)
+                     int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv,
+                     weight=node.inputs[w_i])
 
 
 def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
@@ -374,7 +377,7 @@ def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
     return OnnxDense(node, f"QDQ {node.op_type}", x_name, q.outputs[0], w,
                      _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where), mult, x_zp,
                      int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv,
-                     absorbed, float_output=node.outputs[0])
+                     absorbed, float_output=node.outputs[0], weight=dq_w.inputs[0])
 
 
 SHIFT_ONLY_ACC_LIMIT = 1 << 24

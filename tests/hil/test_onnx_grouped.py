@@ -13,7 +13,8 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from hil.onnx_graph import OnnxImportError  # noqa: E402
-from hil.onnx_run import compare_with_ort, import_onnx, random_inputs, report, run_onnx, run_ort  # noqa: E402
+from hil.onnx_run import (check_with_ort, import_onnx, ort_layer_outputs, random_inputs,  # noqa: E402
+                          report, run_onnx)
 
 N = 6
 
@@ -91,8 +92,8 @@ def _run_and_check(data: bytes, backend=None):
     model = import_onnx(data)
     inputs = random_inputs(model.graph, N, seed=2)
     run = run_onnx(model, inputs, backend)
-    checks = compare_with_ort(model, run, run_ort(model, inputs))
-    ok, text = report(run, checks, [s.dense.fused_by_ort for s in model.dense_steps])
+    checks = check_with_ort(model, run, inputs)
+    ok, text = report(run, checks)
     return model, run, checks, ok, text
 
 
@@ -102,7 +103,8 @@ def test_grouped_and_depthwise_qlinearconv_match_onnxruntime():
     assert [(l.n, l.k, l.c) for l in run.layers] == [(N * 5 * 6, 18, 6), (N * 5 * 6, 9, 12)]
     assert [s.dense.conv.groups for s in model.dense_steps] == [2, 6]
     assert [l.tflm_mismatches for l in run.layers] == [0, 0], text
-    assert checks == [("y", N * 12 * 5 * 6, 0)] and ok, text
+    assert [(o.name, o.size, o.unexplained) for o in checks.outputs] == [("y", N * 12 * 5 * 6, 0)]
+    assert ok, text
     # One layer per group: beats add up over the groups (ceil(k / lanes) each).
     lanes = model.config.lanes
     assert run.layers[0].beats == 2 * (N * 30 * 3 * -(-18 // lanes))
@@ -128,7 +130,7 @@ def test_qdq_depthwise_uint8_is_fused_and_matches():
     assert step.dense.fused_by_ort and step.dense.conv.groups == 5
     # SAME_UPPER, 8x7 at stride 2: total pads 1 and 2, the odd one at the end.
     assert step.dense.conv.pads == (0, 1, 1, 1) and step.dense.conv.out_hw == (4, 4)
-    assert run.layers[0].tflm_mismatches == 0 and checks[0][2] == 0 and ok, text
+    assert run.layers[0].tflm_mismatches == 0 and checks.outputs[0].unexplained == 0 and ok, text
 
 
 def test_group_that_does_not_divide_is_refused():
@@ -169,7 +171,7 @@ def test_vectors_of_an_onnx_run_hold_onnxruntimes_outputs(tmp_path, capsys):
     assert "vector files: 8 in" in text
     model = import_onnx(qlinear_grouped_model())
     inputs = random_inputs(model.graph, 2, seed=1)
-    ort = run_ort(model, inputs)
+    ort = ort_layer_outputs(model, run_onnx(model, inputs))
     c1 = ort["c1"].transpose(0, 2, 3, 1).reshape(-1, 6)[:40]
     ys = []
     for j in range(2):
