@@ -15,6 +15,7 @@ from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
 from .network import run_network
 from .oracle import run_tflm
 from .report import compare_with_oracle, layer_table, verdict
+from .onnx_graph import OnnxImportError
 from .tflite_graph import TfliteImportError
 from .tflite_import import config_name, import_model
 
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hil.cli``: 0 PASS, 1 FAIL, 2 a model or option that cannot run, 3 the
     simulator failed, 4 a bug in qmac, 130 interrupted (:mod:`tb.cli.errors`)."""
     return run_main(lambda: _main(argv), prog="python -m hil.cli",
-                    usage_errors=(TfliteImportError, ModelFetchError, BackendUnavailable))
+                    usage_errors=(TfliteImportError, OnnxImportError, ModelFetchError,
+                                  BackendUnavailable))
 
 
 def _main(argv: list[str] | None) -> int:

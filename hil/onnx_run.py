@@ -122,8 +122,17 @@ def import_onnx(source, *, check_fusion: bool = True,
                                       + "; software: " + ", ".join(SOFTWARE_OPS) + ")")
         except OnnxImportError as exc:
             problems.append(str(exc))
+    if problems and not any(s.dense for s in steps) and any(
+            n.op_type in QDQ_OPS for n in graph.nodes) and not any(
+            n.op_type in QLINEAR_OPS or n.op_type == "DequantizeLinear" for n in graph.nodes):
+        raise OnnxImportError(
+            f"{graph.name}: a float model (no quantized node; {len(problems)} node(s) cannot "
+            "run): quantize it first, e.g. with onnxruntime.quantization.quantize_static")
+    if len(problems) == 1:
+        raise OnnxImportError(f"{graph.name}: cannot run this model: {problems[0]}")
     if problems:
-        raise OnnxImportError(f"{graph.name}: cannot run this model\n  " + "\n  ".join(problems))
+        raise OnnxImportError(f"{graph.name}: cannot run this model: {len(problems)} nodes "
+                              "nothing here runs\n  " + "\n  ".join(problems))
     dense = [s.dense for s in steps if s.dense is not None]
     if not dense:
         raise OnnxImportError(f"{graph.name}: no node runs on the datapath")

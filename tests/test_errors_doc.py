@@ -237,6 +237,13 @@ HIL = {
                                     "files (*.v)"),
     "`run --vector-rows 0`": (2, "argument --vector-rows: 0 is out of range: allowed 1 or more"),
     "`digits --seed -1`": (2, "argument --seed: -1 is out of range: allowed 0 or more"),
+    "`run tests/data/onnx/not_a_model.onnx`": (2, "not_a_model.onnx: not a readable ONNX model"),
+    "`run tests/data/onnx/float_only.onnx`": (
+        2, "float_only: a float model (no quantized node; 1 node(s) cannot run): quantize it "
+           "first, e.g. with onnxruntime.quantization.quantize_static"),
+    "`run tests/data/onnx/unsupported_op.onnx`": (
+        2, "unsupported_op: cannot run this model: node 2 (Sigmoid): operator Sigmoid is not "
+           "supported"),
 }
 
 
