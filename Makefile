@@ -8,13 +8,15 @@ STAMP  := $(VENV)/.installed-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 PLOTS_STAMP  := $(VENV)/.plots-stamp
 
-.PHONY: help venv sim lint test test-model bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
+.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
 	@echo "make lint         verilator --lint-only -Wall on rtl/ for every named config (CONFIG=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"
 	@echo "make test-model   the tests that need no simulator (pyref, testbench parts, hil)"
+	@echo "make coverage     RTL code coverage (line/branch/toggle/expression) over the named configs:"
+	@echo "                  lcov, Cobertura, HTML in build/coverage/ (CONFIGS=, N=, SEED=, RTL=, OUT=, JOBS=)"
 	@echo "make bench        checked beats/s: per-cycle vs batch transport vs native ceilings"
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx)"
@@ -51,6 +53,7 @@ VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL
              REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
              MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
 VARS_lint := CONFIG
+VARS_coverage := CONFIGS N SEED RTL OUT JOBS
 VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
 VARS_hil-digits := SIM SEED RTL
 VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP PARAM_PROBE MODULE_TESTS
@@ -83,6 +86,10 @@ lint: $(STAMP)
 test: $(STAMP) $(DIGITS_STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
+
+# RTL code coverage over the named configs (docs/coverage.md): Verilator coverage builds, merged.
+coverage: $(STAMP)
+	$(PY) -m tb.cli.coverage $(call args,coverage)
 
 test-model: $(STAMP) $(DIGITS_STAMP)
 	$(PY) -m pytest -m "not rtl" tests

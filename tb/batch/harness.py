@@ -40,13 +40,15 @@ DPI_SOURCE = HDL_DIR / "qmac_batch_dpi.c"
 MAIN_SOURCE = HDL_DIR / "qmac_batch_main.cpp"
 TOPLEVEL = "qmac_batch_tb"
 DPI_LIB_NAME = "libqmac_batch_dpi.so"
-VARIANTS = ("fast", "timing")
+VARIANTS = ("fast", "timing", "coverage")
 
 VERILATOR_COMMON = ("-O3", "--x-assign", "fast", "--x-initial", "fast",
                     "-Wno-fatal", "-Wno-lint", "-Wno-style", "-DQB_DPI")
 VERILATOR_VARIANT = {
     "fast": ("-DQB_EXTCLK",),
     "timing": ("--timing", "-CFLAGS", "-std=c++20"),
+    # RTL code coverage (make coverage): the fast main loop writes the points at the end.
+    "coverage": ("-DQB_EXTCLK", "--coverage-line", "--coverage-toggle", "--coverage-expr"),
 }
 MAKE_FLAGS = ("OPT_FAST=-O2", "OPT_GLOBAL=-O2", "OPT_SLOW=-O1")
 """C++ optimization of the Verilated model (Verilator's default is -Os): the ``speed`` profile."""
@@ -109,7 +111,7 @@ def _fast_verilator_runner(variant: str, spec: BuildSpec):
         def _build_command(self):
             cmds = super()._build_command()
             verilate = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
-            if variant == "fast":
+            if variant in ("fast", "coverage"):
                 verilate = [str(MAIN_SOURCE) if arg.endswith("verilator.cpp") else arg
                             for arg in verilate]
             cmds[0] = verilate

@@ -23,6 +23,10 @@ from . import run_dirs
 from .build import (BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, build_profile,
                     log_tail)
 
+COVERAGE_FILE = "coverage.dat"
+"""What a run of the ``batch-coverage`` transport leaves in its folder: Verilator's points."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Transport:
     """How a mode gets beats into the design: its cocotb test module and its build."""
@@ -38,6 +42,10 @@ TRANSPORTS: dict[str, Transport] = {
     # The batch testbench on cocotb's own Verilator main loop with a --timing clock (make bench).
     "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test",
                               harness.HARNESSES["timing"]),
+    # The batch testbench built with Verilator's line, toggle and expression coverage
+    # (make coverage): each run writes its points to coverage.dat in its own folder.
+    "batch-coverage": Transport("batch-coverage", "tb.batch.cocotb_test",
+                                harness.HARNESSES["coverage"]),
 }
 """The transports by ``mode``."""
 
@@ -129,6 +137,8 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
     waves_file = None
     plusargs: list[str] = []
     test_args: list[str] = []
+    if transport.harness is harness.HARNESSES["coverage"]:
+        plusargs.append(f"+verilator+coverage+file+{test_dir / COVERAGE_FILE}")
     if job.waves:
         if job.sim == "icarus":
             waves_file = test_dir / f"{spec.toplevel}.fst"

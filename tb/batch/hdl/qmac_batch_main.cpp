@@ -18,6 +18,9 @@
 //   pack or check a batch while the simulator plays the next. cocotb's callbacks take the lock
 //   back themselves (PyGILState_Ensure); the loop takes it back before it leaves the fast path.
 
+#if VM_COVERAGE
+#include "verilated_cov.h"
+#endif
 #include <dlfcn.h>
 #include <link.h>
 #include <libgen.h>
@@ -118,6 +121,14 @@ static void wrap_up() {
     VerilatedVpi::callCbs(cbEndOfSimulation);
 #if VM_TRACE
     if (tfp) tfp->close();
+#endif
+#if VM_COVERAGE
+    // Written once, to +verilator+coverage+file+<path> (coverage.dat by default).
+    static bool coverage_written = false;
+    if (!coverage_written) {
+        coverage_written = true;
+        VerilatedCov::write();
+    }
 #endif
 }
 

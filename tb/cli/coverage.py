@@ -1,0 +1,218 @@
+"""``make coverage`` (``python -m tb.cli.coverage``): RTL code coverage over the named configs.
+
+Each config runs once through the batch transport on a Verilator build with line, toggle and
+expression coverage (its own cached build, ``build/sim/verilator/<config>-batch-coverage``), every
+output checked as in ``make sim``, and writes its own ``coverage.dat``. The points are merged
+here (:mod:`tb.rtl_coverage`) and written to ``OUT`` (default ``build/coverage/``):
+
+- ``coverage.info`` (lcov), ``coverage.xml`` (Cobertura), ``merged.dat`` (Verilator's format),
+- ``html/index.html``: the per-module table and each source file annotated,
+- ``summary.md``: the per-module table, the ranking of configs, the points not hit with their
+  reasons.
+
+The bar: every line and branch point, and each toggle of every port bit, is hit or waived with
+a reason in ``coverage.toml`` of the RTL folder (:mod:`tb.rtl_coverage.waivers`); otherwise status 1, naming each point.
+
+Variables: ``CONFIGS`` (comma-separated named configs; default all), ``N`` (outputs per config,
+default 20 000), ``SEED``, ``RTL``, ``OUT``, ``JOBS`` (parallel runs, default the cores).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+from pyref.config import NAMED_CONFIGS
+
+from tb.rtl_coverage import rank, waivers
+from tb.rtl_coverage.points import Point, merge, read_dat, write_dat
+from tb.rtl_coverage.summary import port_names, port_toggles, table_markdown
+from tb.rtl_coverage.writers import write_cobertura, write_html, write_lcov
+from tb.run.build import BUILD_ROOT, REPO_ROOT, RTL_DIR, config_name, rtl_sources
+from tb.run.runner import COVERAGE_FILE, run_sim
+from tb.run.toolchain import SimulatorMissing
+from tb.shared.job import SimJob
+
+from .errors import ToolFailure, UsageError, int_at_least, run_main, unknown_variable
+
+DEFAULT_N = 20_000
+VARIABLES = ("CONFIGS", "N", "SEED", "RTL", "OUT", "JOBS")
+
+
+@dataclasses.dataclass
+class ConfigRun:
+    """One config's run: its points, and what the scoreboard said."""
+
+    name: str
+    counts: dict[Point, int]
+    passed: bool
+    summary: str
+    seconds: float
+
+
+def run_config(name: str, n: int, seed: int, rtl_dir: str, build_root: str) -> ConfigRun:
+    """Run the named config ``name`` on the coverage build; its points (in a worker process)."""
+    t0 = time.perf_counter()
+    config = NAMED_CONFIGS[name]
+    job = SimJob(config=config.to_dict(), config_name=name, sim="verilator", seed=seed, n=n,
+                 mode="batch-coverage", max_mismatches=10)
+    result = run_sim(job, rtl_dir=Path(rtl_dir), build_root=Path(build_root))
+    dat = result.test_dir / COVERAGE_FILE
+    if not dat.is_file():
+        raise ToolFailure(f"the coverage run of {name} wrote no {COVERAGE_FILE} "
+                          f"(log: {result.log_file})")
+    rep = result.report
+    counts = read_dat(dat, [p.name for p in rtl_sources(Path(rtl_dir))])
+    functional = rep.coverage_report()
+    summary = (f"{rep.outputs_checked} outputs checked, {rep.mismatches} mismatches"
+               + ("" if functional is None else f"; functional: {functional.summary()}")
+               + ("" if rep.passed else f": {rep.details[0]['message'] if rep.details else ''}"))
+    return ConfigRun(name, counts, rep.passed, summary, time.perf_counter() - t0)
+
+
+@dataclasses.dataclass
+class CoverageResult:
+    runs: list[ConfigRun]
+    merged: dict[Point, int]
+    verdict: waivers.Verdict
+    out: Path
+    seconds: float
+
+    full: bool = True
+    """Every named config ran: only then is the bar (waivers) applied."""
+
+    @property
+    def passed(self) -> bool:
+        return (self.verdict.passed or not self.full) and all(r.passed for r in self.runs)
+
+
+def collect(configs: list[str], *, n: int = DEFAULT_N, seed: int = 1, rtl_dir: Path = RTL_DIR,
+            out: Path | None = None, jobs: int = 0, build_root: Path = BUILD_ROOT,
+            log=print) -> CoverageResult:
+    """Run ``configs`` with coverage, merge, write every report to ``out``; the result."""
+    if not configs:
+        raise UsageError("CONFIGS names no config: a coverage run needs at least one")
+    t0 = time.perf_counter()
+    out = Path(out or REPO_ROOT / "build" / "coverage")
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = jobs or os.cpu_count() or 1
+    runs: dict[str, ConfigRun] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(configs))) as ex:
+        futures = {ex.submit(run_config, c, n, seed, str(rtl_dir), str(build_root)): c
+                   for c in configs}
+        for fut in concurrent.futures.as_completed(futures):
+            run = fut.result()
+            runs[run.name] = run
+            log(f"  {run.name:<14} {len(run.counts):5d} points, "
+                f"{sum(1 for v in run.counts.values() if v):5d} hit; {run.summary} "
+                f"({run.seconds:.1f} s)")
+    ordered = [runs[c] for c in configs]
+    merged = merge(r.counts for r in ordered)
+    ports = port_toggles(merged, port_names(rtl_sources(Path(rtl_dir))))
+    verdict = waivers.check(merged, waivers.load(rtl_dir), also=set(ports),
+                            full=set(configs) == set(NAMED_CONFIGS))
+    write_dat(out / "merged.dat", merged)
+    write_lcov(out / "coverage.info", merged, rtl_dir)
+    write_cobertura(out / "coverage.xml", merged, rtl_dir)
+    write_html(out / "html", merged, rtl_dir, f"qmac RTL coverage: {', '.join(configs)}",
+               notes=verdict.waived)
+    result = CoverageResult(ordered, merged, verdict, out, time.perf_counter() - t0,
+                            full=set(configs) == set(NAMED_CONFIGS))
+    (out / "summary.md").write_text(summary_text(result, rtl_dir) + "\n", encoding="utf-8")
+    return result
+
+
+def summary_text(result: CoverageResult, rtl_dir: Path) -> str:
+    """The per-module table, port toggles, the ranking and the points not hit, as Markdown."""
+    runs = {r.name: r.counts for r in result.runs}
+    lines = [f"RTL code coverage over {len(result.runs)} config(s): "
+             f"{', '.join(runs)} ({Path(rtl_dir)})", "", table_markdown(result.merged), ""]
+    ports = port_toggles(result.merged, port_names(rtl_sources(Path(rtl_dir))))
+    quiet = sorted(p for p, n in ports.items() if n == 0)
+    lines.append(f"port-bit toggles: {len(ports) - len(quiet)} of {len(ports)} hit"
+                 + ("" if not quiet else ": not toggled " + ", ".join(
+                     f"{p.module}.{p.text}" for p in quiet[:12])
+                    + (f" and {len(quiet) - 12} more" if len(quiet) > 12 else "")))
+    lines += ["", "Configs in the order that reaches every hit point soonest (points each adds):"]
+    order = rank.greedy_order(runs)
+    unique = rank.unique_hits(runs)
+    lines += [f"- `{name}`: +{gain} ({len(unique[name])} only it hits)" for name, gain in order]
+    rest = [n for n in runs if n not in dict(order)]
+    if rest:
+        lines.append("- add nothing beyond those: " + ", ".join(f"`{n}`" for n in rest))
+    v = result.verdict
+    lines += ["", f"Line, branch and port-bit toggle points not hit: "
+              f"{len(v.missed) + len(v.waived)} "
+              f"({len(v.waived)} waived with a reason, {len(v.missed)} not)"]
+    lines += [f"- `{p.label()}`: {reason}" for p, reason in v.waived.items()]
+    lines += [f"- `{p.label()}`: NOT WAIVED (no reason in {waivers.WAIVER_FILE})"
+              for p in v.missed]
+    if v.stale:
+        lines += ["", "Stale waivers (the point is hit now, or there is no such point):"]
+        lines += [f"- `{label}`" for label in v.stale]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str]) -> dict:
+    """The ``KEY=VALUE`` words of ``make coverage``."""
+    values = {"CONFIGS": ",".join(NAMED_CONFIGS), "N": str(DEFAULT_N), "SEED": "1",
+              "RTL": str(RTL_DIR), "OUT": "", "JOBS": "0"}
+    for word in argv:
+        key, eq, value = word.partition("=")
+        if not eq or key.upper() not in VARIABLES:
+            raise unknown_variable(word, VARIABLES, "make coverage")
+        values[key.upper()] = value
+    configs = [c.strip() for c in values["CONFIGS"].split(",") if c.strip()]
+    bad = [c for c in configs if c not in NAMED_CONFIGS]
+    if bad:
+        raise UsageError(f"CONFIGS: {bad[0]!r} is not a named config; named: "
+                         f"{', '.join(NAMED_CONFIGS)}")
+    ints = {}
+    for key, lo in (("N", 1), ("SEED", 0), ("JOBS", 0)):
+        try:
+            ints[key] = int_at_least(lo)(values[key])
+        except Exception as exc:  # argparse's ArgumentTypeError
+            raise UsageError(f"{key}={values[key]}: {exc}") from None
+    rtl = Path(values["RTL"])
+    if not rtl.is_dir() or not list(rtl.glob("*.v")):
+        raise UsageError(f"RTL={values['RTL']}: not a folder of Verilog files (*.v)")
+    return {"configs": configs, "n": ints["N"], "seed": ints["SEED"], "jobs": ints["JOBS"],
+            "rtl_dir": rtl, "out": Path(values["OUT"]) if values["OUT"] else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0 when every config passed and every line and branch point is hit or waived, else 1."""
+
+    def body() -> int:
+        opts = parse(list(sys.argv[1:] if argv is None else argv))
+        print(f"coverage builds of {len(opts['configs'])} config(s), {opts['n']} outputs each, "
+              f"Verilator (line, branch, toggle, expression):", flush=True)
+        try:
+            result = collect(**opts)
+        except SimulatorMissing as exc:
+            raise ToolFailure(str(exc)) from None
+        print(summary_text(result, opts["rtl_dir"]))
+        print(f"\nreports in {result.out}/: coverage.info (lcov), coverage.xml (Cobertura), "
+              f"html/index.html, summary.md ({result.seconds:.1f} s)")
+        failed = [r.name for r in result.runs if not r.passed]
+        if failed:
+            print(f"FAIL: mismatches in {', '.join(failed)}")
+        if not result.full:
+            print("bar not applied: CONFIGS is a part of the named configs, whose points the "
+                  "others may reach")
+        elif not result.verdict.passed:
+            print(f"FAIL: {len(result.verdict.missed)} line/branch/port point(s) not hit and not "
+                  f"waived in {Path(opts['rtl_dir']) / waivers.WAIVER_FILE}")
+        if result.passed and result.full:
+            print("PASS: every line, branch and port-bit toggle point hit or waived with a reason")
+        return 0 if result.passed else 1
+
+    return run_main(body, prog="make coverage", tool_errors=(SimulatorMissing,))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
