@@ -577,7 +577,7 @@ def test_make_sim_variables_are_the_options_of_the_sim_command():
     text = (ROOT / "Makefile").read_text()
     block = re.search(r"^VARS_sim\s*:=((?:.*\\\n)*.*)$", text, re.M).group(1)
     make_vars = set(block.replace("\\\n", " ").split())
-    module = re.search(r"-m (\S+)", _recipe("sim")).group(1)
+    module = re.search(r"-m (tb\S+)", _recipe("sim")).group(1)
     parser = __import__(module, fromlist=["parser"]).parser()
     options = {a.dest.removeprefix("cfg_").upper() for a in parser._actions if a.dest != "help"}
     assert make_vars == options
@@ -595,7 +595,7 @@ def test_the_sim_refuses_an_empty_vector_file_with_the_checkers_message(tmp_path
     path = _npz(tmp_path, x=np.zeros((0, 2), dtype=np.int64))
     assert vectors_main([str(path)]) == 2
     checker = capsys.readouterr().err.strip()
-    module = re.search(r"-m (\S+)", _recipe("sim")).group(1)
+    module = re.search(r"-m (tb\S+)", _recipe("sim")).group(1)
     r = subprocess.run([sys.executable, "-m", module, f"VECTORS={path}"], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
