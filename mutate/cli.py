@@ -36,7 +36,7 @@ from .generate import FAMILIES, mutants_of_dir
 from .module_tests import module_tests_available
 from .regress import SURVIVED, RegressionSpec
 from .report import Outcome, kill_rate, save_json, survivor_text, table
-from .tb_api import simulator_missing
+from tb.api import simulator_missing
 
 REPO = Path(__file__).resolve().parent.parent
 

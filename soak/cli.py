@@ -53,12 +53,12 @@ def plan(n: int, seed: int, sims: list[str], icarus_share: float, per_run: int
 
 
 def _run(args: tuple) -> dict:
-    from mutate.tb_api import run_config
+    from tb.api import run_config
 
     i, sim, cfg, n, seed, root = args
     t0 = time.perf_counter()
     try:
-        res = run_config(REPO / "rtl", cfg, sim=sim, seed=seed, n=n,
+        res = run_config(cfg, sim=sim, seed=seed, n=n,
                          build_root=Path(root) / "sim", test_dir=Path(root) / "runs" / str(i),
                          max_mismatches=5)
     except Exception as exc:  # a build or simulator failure is a failed run, reported
@@ -97,7 +97,7 @@ def _check(a: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     from mutate.cli import normalize_argv
-    from mutate.tb_api import simulator_missing
+    from tb.api import simulator_missing
 
     a = parser().parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
     try:

@@ -39,7 +39,7 @@ else:  # pragma: no cover
 
 from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig
 
-from . import tb_adapter
+from tb import api as tb_api
 from .covering import pairwise
 from .points import Point, Skipped
 
@@ -50,7 +50,7 @@ EXTRA_AXES = ("sim", "n")
 STRATEGIES = ("product", "pairwise", "random")
 DEFAULT_N = 2000
 AUTO_SIM = "auto"
-SIM_CHOICES = (*tb_adapter.SIMULATORS, AUTO_SIM)
+SIM_CHOICES = (*tb_api.SIMULATORS, AUTO_SIM)
 DEFAULT_SIM = AUTO_SIM
 
 
@@ -94,7 +94,7 @@ class Spec:
         uses_auto = self.uses_auto()
         if auto_sims is None:
             auto_sims = installed_for_auto() if uses_auto else ()
-        auto_sims = tuple(s for s in tb_adapter.SIMULATORS if s in auto_sims)
+        auto_sims = tuple(s for s in tb_api.SIMULATORS if s in auto_sims)
 
         def add(fields: dict, origin: str) -> None:
             sim = fields.pop("sim", self.sim)
@@ -110,13 +110,13 @@ class Spec:
             if sim == AUTO_SIM:
                 if not auto_sims:
                     key = f"{sim}/n{n}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
-                    why = [f"{s}: {tb_adapter.simulator_missing(s) or 'not offered'}"
-                           for s in tb_adapter.SIMULATORS]
+                    why = [f"{s}: {tb_api.simulator_missing(s) or 'not offered'}"
+                           for s in tb_api.SIMULATORS]
                     skipped.setdefault(key, Skipped(
                         fields={**fields, "n": n}, sim=sim, origin=origin,
                         reason=f"sim = auto: no simulator installed ({'; '.join(why)})"))
                     return
-                sim = tb_adapter.cheapest_simulator(config, n, sims=auto_sims)
+                sim = tb_api.cheapest_simulator(config, n, sims=auto_sims)
             p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin)
             points.setdefault(p.key, p)
 
@@ -156,7 +156,7 @@ def _base_fields(name: str) -> dict:
 
 def installed_for_auto() -> tuple[str, ...]:
     """The simulators ``sim = "auto"`` chooses among here: the installed ones."""
-    return tb_adapter.installed_simulators()
+    return tb_api.installed_simulators()
 
 
 def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:

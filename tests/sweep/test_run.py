@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pyref.config import QmacConfig
-from sweep import cli, tb_adapter
+from sweep import cli
+from tb import api as tb_api
 from sweep.points import Point
 from sweep.runner import RunOptions, run_points
 from tests.sim_skip import require_simulator
@@ -32,7 +33,7 @@ LATCH = ("qmac_out_stage.v", "assign sat_o = below | above;",
 
 def _edited_rtl(dest: Path, edit: tuple[str, str, str]) -> Path:
     file, old, new = edit
-    rtl = tb_adapter.copy_rtl(dest)
+    rtl = tb_api.copy_rtl(dest)
     text = (rtl / file).read_text()
     assert text.count(old) == 1, f"{old!r} must occur once in {file}"
     (rtl / file).write_text(text.replace(old, new))
