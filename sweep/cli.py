@@ -15,7 +15,9 @@ SYNTH=0   leave out synthesis (simulation only)
 PLOTS=0   leave out the PNG plots
 ========  ======================================================================================
 
-Exit status: 0 every point passed, 1 some point failed, 2 bad options / spec / shards.
+Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed, 2 bad options,
+spec or shards (also options that leave no point to run), 3 a simulator the points name is
+missing, 4 a bug in qmac, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import json
 import sys
 import time
 from pathlib import Path
+
+from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
+from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
+                           run_main)
 
 from . import report, shard, spec as spec_mod
 from .merge import MergeError, merge
@@ -54,8 +60,8 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sweep",
-                                description="Sweep qmac configs: simulate, synthesize, report.")
+    p = ArgumentParser(prog="python -m sweep",
+                       description="Sweep qmac configs: simulate, synthesize, report.")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep (or one shard of it)")
     merge_p = sub.add_parser("merge", help="join the shards' results into one report")
@@ -64,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--out", default=str(DEFAULT_OUT))
         q.add_argument("--plots", type=_bool, default=True)
     run.add_argument("--shard")
-    run.add_argument("--sim")
+    run.add_argument("--sim", choices=SIMULATORS)
     run.add_argument("--jobs", type=_positive)
     run.add_argument("--n", type=_positive)
     run.add_argument("--force", type=_bool, default=False)
@@ -72,12 +78,6 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--synth", type=_bool, default=True)
     run.add_argument("--progress", type=_bool, default=True)
     return p
-
-
-def normalize_argv(argv: list[str]) -> list[str]:
-    """``KEY=VALUE`` tokens become ``--key=VALUE``."""
-    return [f"--{t.split('=', 1)[0].lower().replace('_', '-')}={t.split('=', 1)[1]}"
-            if "=" in t and not t.startswith("-") else t for t in argv]
 
 
 def shard_label(sim: str | None, k: int, n: int) -> str:
@@ -89,15 +89,33 @@ def cmd_run(args) -> int:
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     spec = spec_mod.load(args.sweep)
     auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
+    if spec.uses_auto() and not auto_sims:
+        raise ToolFailure("sim = auto: no simulator installed ("
+                          + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS) + ")")
     points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
     if args.sim:
+        all_points = points
         points = [p for p in points if p.sim == args.sim]
         skipped = [s for s in skipped if s.sim == args.sim]
+        if not points:
+            raise no_work("SIM", args.sim, f"none of the {len(all_points)} points of "
+                          f"{spec.name} runs on it (they run on "
+                          f"{', '.join(sorted({p.sim for p in all_points})) or 'nothing'})")
     part = shard.parse_shard(args.shard)
     if part:
+        total = len(points)
         points = shard.select(points, *part)
+        if not points:
+            raise no_work("SHARD", args.shard, f"shard {part[0]} of {part[1]} gets none of the "
+                          f"{total} points; use at most {total} shards")
+    if not points:
+        raise no_work("SWEEP", args.sweep, "the spec expands to no point")
     if args.rtl and not Path(args.rtl).is_dir():
-        raise ValueError(f"RTL = {args.rtl} is not a folder")
+        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    for sim in sorted({p.sim for p in points}):
+        why = simulator_missing(sim)
+        if why:
+            raise ToolFailure(why)
     spec_out = Path(args.out) / spec.name
     where = spec_out if not (part or args.sim) else \
         spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
@@ -149,10 +167,14 @@ def _finish(run: dict, files: dict) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m sweep``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    args = parser().parse_args(normalize_argv(argv))
-    try:
-        return cmd_run(args) if args.command == "run" else cmd_merge(args)
-    except (spec_mod.SpecError, MergeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_main(lambda: _main(argv), prog="python -m sweep",
+                    usage_errors=(spec_mod.SpecError, MergeError),
+                    tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
+    p = parser()
+    args = p.parse_args(normalize_argv(argv, p))
+    return cmd_run(args) if args.command == "run" else cmd_merge(args)
