@@ -35,6 +35,7 @@ from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, nor
 
 from . import report, shard, spec as spec_mod
 from .merge import MergeError, merge
+from .skips import summary_lines
 from .runner import REPO_ROOT, RunOptions, run_points
 
 DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
@@ -93,6 +94,10 @@ def cmd_run(args) -> int:
         raise ToolFailure("sim = auto: no simulator installed ("
                           + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS) + ")")
     points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
+    if not points:
+        raise no_work("SWEEP", args.sweep, f"pyref refuses all {len(skipped)} combinations of "
+                      f"the spec (first: {skipped[0].reason})" if skipped
+                      else "the spec expands to no point")
     if args.sim:
         all_points = points
         points = [p for p in points if p.sim == args.sim]
@@ -108,8 +113,6 @@ def cmd_run(args) -> int:
         if not points:
             raise no_work("SHARD", args.shard, f"shard {part[0]} of {part[1]} gets none of the "
                           f"{total} points; use at most {total} shards")
-    if not points:
-        raise no_work("SWEEP", args.sweep, "the spec expands to no point")
     if args.rtl and not Path(args.rtl).is_dir():
         raise UsageError(f"RTL = {args.rtl} is not a folder")
     for sim in sorted({p.sim for p in points}):
@@ -123,6 +126,10 @@ def cmd_run(args) -> int:
     print(f"qmac sweep {spec.name}: {len(points)} points ({what}"
           f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped",
           flush=True)
+    refused = [s for s in skipped if not s.expected]
+    if refused:
+        print(f"  {len(refused)} point(s) pyref refuses that the spec does not expect "
+              f"(allow_skip): the sweep will fail; first: {refused[0].reason}", flush=True)
     if spec.uses_auto():
         print(f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
               "point (tb/run/cost.py)", flush=True)
@@ -134,7 +141,7 @@ def cmd_run(args) -> int:
     records, facts = run_points(points, opts)
     run = {"spec": spec.name, "spec_path": str(spec.path), "spec_digest": spec_mod.spec_digest(spec),
            "shard": args.shard, "sim_filter": args.sim, "n_override": args.n,
-           "auto_sims": list(auto_sims),
+           "auto_sims": list(auto_sims), "axes": spec.axes_by_origin(),
            "points": records, "skipped": [s.to_dict() for s in skipped],
            "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
            "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}
@@ -158,12 +165,14 @@ def _finish(run: dict, files: dict) -> int:
     for rec in run["points"]:
         if rec["verdict"] != "pass":
             print(f"FAIL {rec['name']}\n  " + "\n  ".join(rec["failure"].splitlines()[:6]))
-    print(f"qmac sweep {run['spec']}: {'PASS' if not h['failed'] else 'FAIL'}: "
-          f"{h['passed']} passed, {h['failed']} failed, {h['skipped']} skipped "
+    verdict = report.verdict(run)
+    print(f"qmac sweep {run['spec']}: {verdict}: {report.counts(h)} "
           f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "
           f"{h['points_per_minute']:.0f} points/min")
+    for line in summary_lines(run):
+        print(f"  {line}")
     print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
-    return 1 if h["failed"] else 0
+    return 0 if verdict == "PASS" else 1
 
 
 def main(argv: list[str] | None = None) -> int:

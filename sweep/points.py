@@ -83,6 +83,8 @@ class Skipped:
     sim: str
     reason: str
     origin: str = ""
+    expected: bool = False
+    """The spec expects this refusal (``allow_skip``); an unexpected one fails the sweep."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -465,6 +465,41 @@ SWEEP = {
                  no_path=True), 3, "error: Icarus Verilog not found"),
 }
 
+def _spec_run(text: str):
+    """``python -m sweep run SWEEP=<a spec file with text>``."""
+    return _main_of("sweep.cli", "run", "SWEEP={spec}", "OUT={tmp}", "PLOTS=0", spec=text)
+
+
+SPECS = {
+    "`in_bits = [4, 40]` (a typo)": (
+        _spec_run("[[group]]\naxes = { in_bits = [4, 40] }\n"), 2,
+        "group 1: axis 'in_bits': in_bits = 40 is out of range: allowed 2 .. 16"),
+    "`rounding = [\"half_up\", \"gemlowp\"]`": (
+        _spec_run('[[group]]\naxes = { rounding = ["half_up", "gemlowp"] }\n'), 2,
+        "axis 'rounding': rounding = 'gemlowp' is not one of floor, trunc,"),
+    "`in_signed = [1, 0]`": (
+        _spec_run("[[group]]\naxes = { in_signed = [1, 0] }\n"), 2,
+        "axis 'in_signed': in_signed = 1 is not one of true, false"),
+    "`n = [0]`": (_spec_run("[[group]]\naxes = { n = [0] }\n"), 2,
+                  "axis 'n': n = 0 must be an integer >= 1"),
+    "an include with `lanes = 65`": (
+        _spec_run('[[include]]\nconfig = "default"\nlanes = 65\n'), 2,
+        "include 1: lanes: lanes = 65 is out of range: allowed 1 .. 64"),
+    "a derived value out of range": (
+        _spec_run('[[group]]\naxes = { in_bits = [8, 16] }\n'
+                  'derive = { acc_bits = "in_bits * 8" }\n'), 2,
+        "derive.acc_bits (for {'in_bits': 16, 'acc_bits': 128}): acc_bits = 128 is out of "
+        "range: allowed 4 .. 64"),
+    "`allow_skip = \"yes\"`": (
+        _spec_run('allow_skip = "yes"\n[[group]]\naxes = { lanes = [1] }\n'), 2,
+        "allow_skip = 'yes' must be true, false or a non-empty list of reason excerpts"),
+    "every combination refused": (
+        _spec_run('allow_skip = true\n[[group]]\n'
+                  'axes = { rounding = ["gemmlowp"], mult_bits = [0, 16] }\n'), 2,
+        "pyref refuses all 2 combinations of the spec (first: rounding = 'gemmlowp' needs "
+        "mult_bits = 32, got 0); nothing to run"),
+}
+
 MUTATE = {
     "`FILES=nosuch.v`": (_main_of("mutate.cli", "FILES=nosuch.v", "WORK={tmp}"), 2,
                          "FILES = 'nosuch.v': no file nosuch.v in"),
@@ -474,7 +509,8 @@ MUTATE = {
         "run"),
     "`FAMILIES=operators`": (_main_of("mutate.cli", "FAMILIES=operators"), 2,
                              "FAMILIES: unknown operators; allowed: operator"),
-    "`JOBS=0`": (_main_of("mutate.cli", "JOBS=0"), 2, "JOBS = 0 is out of range: allowed 1 or more"),
+    "`JOBS=0`": (_main_of("mutate.cli", "JOBS=0"), 2,
+                 "JOBS = 0 is out of range: allowed 1 or more"),
     "`RTL=` a folder without `*.v` files": (_main_of("mutate.cli", "RTL={tmp}"), 2,
                                             "no Verilog files (*.v) in it"),
     "`files=qmac.v` (lower case)": (_main_of("mutate.cli", "files=qmac.v"), 2,
@@ -503,10 +539,12 @@ SOAK = {
 }
 
 
-@pytest.mark.parametrize("table, key", [("sweep", k) for k in SWEEP]
-                         + [("mutate", k) for k in MUTATE] + [("soak", k) for k in SOAK])
+LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK}
+
+
+@pytest.mark.parametrize("table, key", [(t, k) for t, cases in LONG_RUNS.items() for k in cases])
 def test_long_run_command_case(table, key, tmp_path, capsys, monkeypatch):
-    run, status, excerpt = {"sweep": SWEEP, "mutate": MUTATE, "soak": SOAK}[table][key]
+    run, status, excerpt = LONG_RUNS[table][key]
     got, err = run(tmp_path, capsys, monkeypatch)
     assert got == status, err
     assert excerpt in err, err
@@ -515,6 +553,7 @@ def test_long_run_command_case(table, key, tmp_path, capsys, monkeypatch):
 
 def test_doc_long_run_tables_match_the_cases():
     for section, cases in (("Sweep command line (`python -m sweep`, `make sweep`)", SWEEP),
+                           ("Sweep specs (`SWEEP=spec.toml`)", SPECS),
                            ("Mutate command line (`python -m mutate`, `make mutate`)", MUTATE),
                            ("Soak command line (`python -m soak`, `make soak`)", SOAK)):
         rows = doc_rows(section)
