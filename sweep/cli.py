@@ -15,9 +15,10 @@ SYNTH=0   leave out synthesis (simulation only)
 PLOTS=0   leave out the PNG plots
 ========  ======================================================================================
 
-Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed, 2 bad options,
-spec or shards (also options that leave no point to run), 3 a simulator the points name is
-missing, 4 a bug in qmac, 130 interrupted.
+Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
+point the spec does not expect (``allow_skip``), 2 bad options, spec or shards (also options
+that leave no point to run), 3 a simulator the points name is missing, 4 a bug in qmac,
+130 interrupted.
 """
 
 from __future__ import annotations
