@@ -18,8 +18,9 @@ PARAM_PROBE=0  skip the parameter-range probe (mutate.param_probe: needs Icarus;
                without qmac's parameter checks)
 =============  ==================================================================================
 
-Exit status: 0 every non-equivalent mutant killed, 1 survivors, 2 bad options or a failing
-baseline.
+Exit status (:mod:`tb.cli.errors`): 0 every non-equivalent mutant killed, 1 survivors, 2 bad
+options, options that leave no mutant to run (``FILES=nosuch.v``) or a failing baseline, 3 the
+simulator missing, 4 a bug in qmac, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -31,18 +32,21 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS
 
+from tb.api import SimulatorMissing, simulator_missing
+from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
+                           run_main)
+
 from .campaign import BaselineFailed, Settings, run_campaign
-from .generate import FAMILIES, mutants_of_dir
+from .generate import FAMILIES, Mutant, mutants_of_dir, source_files
 from .module_tests import module_tests_available
 from .regress import SURVIVED, RegressionSpec
 from .report import Outcome, kill_rate, save_json, survivor_text, table
-from .tb_api import simulator_missing
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mutate",
+    p = ArgumentParser(prog="python -m mutate",
                                 description="Mutation testing of the RTL against the testbench.")
     p.add_argument("--rtl", default=str(REPO / "rtl"))
     p.add_argument("--jobs", type=int, default=2)
@@ -60,44 +64,59 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def normalize_argv(argv: list[str]) -> list[str]:
-    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``."""
-    return [f"--{t.split('=', 1)[0].lower().replace('_', '-')}={t.split('=', 1)[1]}"
-            if "=" in t and not t.startswith("-") else t for t in argv]
-
-
 def _check(args: argparse.Namespace) -> None:
     for name in ("jobs", "n"):
         if getattr(args, name) < 1:
-            raise ValueError(f"{name.upper()} = {getattr(args, name)} is out of range: "
+            raise UsageError(f"{name.upper()} = {getattr(args, name)} is out of range: "
                              "allowed 1 or more")
     if args.limit < 0:
-        raise ValueError(f"LIMIT = {args.limit} is out of range: allowed 0 (all) or more")
+        raise UsageError(f"LIMIT = {args.limit} is out of range: allowed 0 (all) or more")
     if not Path(args.rtl).is_dir():
-        raise ValueError(f"RTL = {args.rtl}: no such folder")
+        raise UsageError(f"RTL = {args.rtl}: no such folder")
+    if not any(Path(args.rtl).glob("*.v")):
+        raise UsageError(f"RTL = {args.rtl}: no Verilog files (*.v) in it")
     bad = [f for f in args.families.split(",") if f not in FAMILIES]
     if bad:
-        raise ValueError(f"FAMILIES: unknown {', '.join(bad)}; allowed: {', '.join(FAMILIES)}")
+        raise UsageError(f"FAMILIES: unknown {', '.join(bad)}; allowed: {', '.join(FAMILIES)}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parser().parse_args(normalize_argv(argv))
-    try:
-        _check(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    why = simulator_missing(args.sim)
-    if why:
-        print(f"error: {why}", file=sys.stderr)
-        return 2
-    rtl = Path(args.rtl).resolve()
+def select_mutants(args: argparse.Namespace, rtl: Path) -> list[Mutant]:
+    """The mutants ``FAMILIES`` and ``FILES`` ask for; a :class:`UsageError` naming the option
+    when they leave none (a campaign of zero mutants is not a pass)."""
     top_params = next(iter(NAMED_CONFIGS.values())).rtl_parameters().keys()
     mutants = mutants_of_dir(rtl, top_params, args.families.split(","))
     if args.files:
-        keep = set(args.files.split(","))
+        keep = [f for f in args.files.split(",") if f]
+        known = [p.name for p in source_files(rtl)]
+        unknown = [f for f in keep if f not in known]
+        if unknown or not keep:
+            raise no_work("FILES", args.files, f"no file {', '.join(unknown) or '(none)'} in "
+                          f"{rtl}; its Verilog files: {', '.join(known) or '(none)'}")
         mutants = [m for m in mutants if m.file in keep]
+        if not mutants:
+            raise no_work("FILES", args.files, f"no mutants of families {args.families} in "
+                          "these files")
+    if not mutants:
+        raise no_work("FAMILIES", args.families, f"no mutants of these families in {rtl}")
+    return mutants
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mutate``: the exit status (module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_main(lambda: _main(argv), prog="python -m mutate",
+                    usage_errors=(BaselineFailed,), tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
+    p = parser()
+    args = p.parse_args(normalize_argv(argv, p))
+    _check(args)
+    why = simulator_missing(args.sim)
+    if why:
+        raise ToolFailure(why)
+    rtl = Path(args.rtl).resolve()
+    mutants = select_mutants(args, rtl)
     total = len(mutants)
     if args.limit and total > args.limit:
         step = -(-total // args.limit)
@@ -121,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{i:4d}/{len(mutants)}] {v.status:13s}{by:16s} {o.mutant.file}:{o.mutant.line} "
               f"{o.mutant.what}  {v.seconds:.1f} s", flush=True)
 
-    try:
-        outcomes, wall = run_campaign(mutants, settings, progress)
-    except BaselineFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    outcomes, wall = run_campaign(mutants, settings, progress)
     survivors = [o for o in outcomes if o.status == SURVIVED]
     print("\nqmac mutate: results (a mutant surviving its first config also went through "
           f"{'the module tests, ' if settings.module_tests else ''}"

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
+from tb.api import YosysUnavailable, yosys_command, yosys_version
 
 from .generate import code_view
 from .proc import run_in_group

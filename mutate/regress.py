@@ -60,7 +60,7 @@ class RegressionSpec:
 def run_child(spec_file: Path) -> None:
     """The child process: run the spec's configs in order, one JSON line each, stop at the
     first that does not pass."""
-    from .tb_api import BuildFailed, run_config
+    from tb.api import BuildFailed, run_config
 
     spec = json.loads(Path(spec_file).read_text())
     out = Path(spec["out"])
@@ -69,10 +69,11 @@ def run_child(spec_file: Path) -> None:
             t0 = time.perf_counter()
             rec = {"config": name}
             try:
-                res = run_config(Path(spec["rtl_dir"]), QmacConfig.from_dict(cfg),
+                res = run_config(QmacConfig.from_dict(cfg), rtl_dir=Path(spec["rtl_dir"]),
                                  sim=spec["sim"], seed=spec["seeds"][name], n=spec["n"],
                                  build_root=Path(spec["work"]) / "build",
-                                 test_dir=Path(spec["work"]) / "run" / name, name=name)
+                                 test_dir=Path(spec["work"]) / "run" / name, name=name,
+                                 max_mismatches=1)
                 rec.update(status="pass" if res.passed else "fail", message=res.first_failure,
                            outputs=res.outputs_checked)
             except BuildFailed as exc:
@@ -81,7 +82,7 @@ def run_child(spec_file: Path) -> None:
                     rec.update(status="refused", message=refusal.group(0))
                 else:
                     rec.update(status="build", message=str(exc).splitlines()[0])
-            except RuntimeError as exc:
+            except RuntimeError as exc:  # SimulationFailed, or the run broke otherwise
                 rec.update(status="crash", message=str(exc).splitlines()[0])
             rec["seconds"] = time.perf_counter() - t0
             fh.write(json.dumps(rec) + "\n")

@@ -32,8 +32,37 @@ ACC_MODES = ("wrap", "saturate")
 """Accumulator overflow modes, in the order of their Verilog ``ACC_MODE`` code."""
 
 
+FIELD_RANGES: dict[str, tuple[int, int]] = {
+    "lanes": (1, 64), "in_bits": (2, 16), "w_bits": (2, 16), "acc_bits": (4, 64),
+    "bias_bits": (1, 64), "mult_bits": (0, 32), "shift_bits": (1, 8), "out_bits": (2, 16),
+}
+"""The range of each integer field on its own. A config also checks the fields against each
+other: ``acc_bits >= in_bits + w_bits``, ``bias_bits <= acc_bits``, ``out_bits <= acc_bits``,
+and what ``gemmlowp`` and ``fp32`` need."""
+
+FIELD_CHOICES: dict[str, tuple] = {
+    "in_signed": (True, False), "acc_mode": ACC_MODES, "rounding": ROUNDING_MODES,
+}
+"""The values of each field that is not an integer."""
+
+
 class ConfigError(ValueError):
     """A configuration that the datapath cannot implement."""
+
+
+def check_field(name: str, value: Any) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a value field ``name`` can take in some
+    config (its own range or choices; the rules between fields are left to the config)."""
+    if name in FIELD_CHOICES:
+        allowed = FIELD_CHOICES[name]
+        if isinstance(value, bool) != (name == "in_signed") or value not in allowed:
+            shown = "true, false" if name == "in_signed" else ", ".join(allowed)
+            raise ConfigError(f"{name} = {value!r} is not one of {shown}")
+    elif name in FIELD_RANGES:
+        _check_int(name, value, *FIELD_RANGES[name])
+    else:
+        raise ConfigError(f"{name!r} is not a config field; fields: "
+                          f"{', '.join(f.name for f in dataclasses.fields(QmacConfig))}")
 
 
 class AccumulatorOverflowWarning(UserWarning):
@@ -69,25 +98,27 @@ class QmacConfig:
     out_bits: int = 8
 
     def __post_init__(self) -> None:
-        _check_int("lanes", self.lanes, 1, 64)
-        _check_int("in_bits", self.in_bits, 2, 16)
+        _check_int("lanes", self.lanes, *FIELD_RANGES["lanes"])
+        _check_int("in_bits", self.in_bits, *FIELD_RANGES["in_bits"])
         if not isinstance(self.in_signed, bool):
             raise ConfigError(f"in_signed must be true or false, got {self.in_signed!r}")
-        _check_int("w_bits", self.w_bits, 2, 16)
+        _check_int("w_bits", self.w_bits, *FIELD_RANGES["w_bits"])
         _check_int(
-            "acc_bits", self.acc_bits, self.in_bits + self.w_bits, 64,
+            "acc_bits", self.acc_bits, self.in_bits + self.w_bits, FIELD_RANGES["acc_bits"][1],
             f"at least in_bits + w_bits = {self.in_bits} + {self.w_bits}",
         )
         if self.acc_mode not in ACC_MODES:
             raise ConfigError(f"acc_mode = {self.acc_mode!r} is not one of {', '.join(ACC_MODES)}")
         _check_int("bias_bits", self.bias_bits, 1, self.acc_bits, "at most acc_bits")
-        _check_int("mult_bits", self.mult_bits, 0, 32, "0 means shift-only requantization")
-        _check_int("shift_bits", self.shift_bits, 1, 8)
+        _check_int("mult_bits", self.mult_bits, *FIELD_RANGES["mult_bits"],
+                   "0 means shift-only requantization")
+        _check_int("shift_bits", self.shift_bits, *FIELD_RANGES["shift_bits"])
         if self.rounding not in ROUNDING_MODES:
             raise ConfigError(
                 f"rounding = {self.rounding!r} is not one of {', '.join(ROUNDING_MODES)}"
             )
-        _check_int("out_bits", self.out_bits, 2, min(16, self.acc_bits), "at most 16 and acc_bits")
+        _check_int("out_bits", self.out_bits, FIELD_RANGES["out_bits"][0],
+                   min(FIELD_RANGES["out_bits"][1], self.acc_bits), "at most 16 and acc_bits")
         if self.rounding == "gemmlowp":
             if self.mult_bits != 32:
                 raise ConfigError(f"rounding = 'gemmlowp' needs mult_bits = 32, got {self.mult_bits}")

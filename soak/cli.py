@@ -12,8 +12,9 @@ JOBS            runs in parallel (default 2)
 ==============  =================================================================================
 
 Each run is a fresh random config (:mod:`soak.random_config`) through the batch transport,
-every output checked against pyref. Exit status 1 on any mismatch, with the config, seed and
-first failure of each failing run.
+every output checked against pyref. Exit status (:mod:`tb.cli.errors`): 0 every run passed,
+1 a mismatch (with the config, seed and first failure of each failing run), 2 bad options or
+options that leave a simulator no run, 3 a simulator missing, 4 a bug, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from pyref.config import QmacConfig
+
+from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
+from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
+                           run_main)
 
 from .random_config import random_config
 
@@ -53,12 +58,12 @@ def plan(n: int, seed: int, sims: list[str], icarus_share: float, per_run: int
 
 
 def _run(args: tuple) -> dict:
-    from mutate.tb_api import run_config
+    from tb.api import run_config
 
     i, sim, cfg, n, seed, root = args
     t0 = time.perf_counter()
     try:
-        res = run_config(REPO / "rtl", cfg, sim=sim, seed=seed, n=n,
+        res = run_config(cfg, sim=sim, seed=seed, n=n,
                          build_root=Path(root) / "sim", test_dir=Path(root) / "runs" / str(i),
                          max_mismatches=5)
     except Exception as exc:  # a build or simulator failure is a failed run, reported
@@ -70,7 +75,7 @@ def _run(args: tuple) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m soak", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m soak", description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=10_000_000)
     p.add_argument("--seed", type=int)
     p.add_argument("--sims", default="verilator,icarus")
@@ -83,35 +88,46 @@ def parser() -> argparse.ArgumentParser:
 
 def _check(a: argparse.Namespace) -> list[str]:
     sims = [s for s in a.sims.split(",") if s]
-    bad = [s for s in sims if s not in ("verilator", "icarus")]
+    bad = [s for s in sims if s not in SIMULATORS]
     if bad or not sims:
-        raise ValueError(f"SIMS = {a.sims!r}: allowed verilator, icarus (comma-separated)")
+        raise UsageError(f"SIMS = {a.sims!r}: allowed verilator, icarus (comma-separated)")
     for name in ("n", "per_run", "jobs"):
         if getattr(a, name) < 1:
-            raise ValueError(f"{name.upper()} = {getattr(a, name)} is out of range: allowed 1 "
+            raise UsageError(f"{name.upper()} = {getattr(a, name)} is out of range: allowed 1 "
                              "or more")
     if not 0.0 <= a.icarus_share <= 1.0:
-        raise ValueError(f"ICARUS_SHARE = {a.icarus_share} is out of range: allowed 0 .. 1")
+        raise UsageError(f"ICARUS_SHARE = {a.icarus_share} is out of range: allowed 0 .. 1")
     return sims
 
 
-def main(argv: list[str] | None = None) -> int:
-    from mutate.cli import normalize_argv
-    from mutate.tb_api import simulator_missing
+def check_plan(runs: list, sims: list[str], a: argparse.Namespace) -> None:
+    """A :class:`UsageError` when a simulator of ``SIMS`` gets no run (a soak that checks
+    nothing on it is not a pass)."""
+    for sim in sims:
+        if not any(r[0] == sim for r in runs):
+            raise no_work("ICARUS_SHARE" if len(sims) > 1 else "N",
+                          a.icarus_share if len(sims) > 1 else a.n,
+                          f"{sim} (in SIMS = {a.sims}) gets no outputs of N = {a.n}")
 
-    a = parser().parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
-    try:
-        sims = _check(a)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m soak``: the exit status (module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_main(lambda: _main(argv), prog="python -m soak",
+                    tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
+    p = parser()
+    a = p.parse_args(normalize_argv(argv, p))
+    sims = _check(a)
     for sim in sims:
         why = simulator_missing(sim)
         if why:
-            print(f"error: {why}", file=sys.stderr)
-            return 2
+            raise ToolFailure(why)
     seed = a.seed if a.seed is not None else secrets.randbelow(2**31)
     runs = plan(a.n, seed, sims, a.icarus_share, a.per_run)
+    check_plan(runs, sims, a)
     root = Path(a.work).resolve()
     print(f"qmac soak: {a.n} outputs over {len(runs)} random configs on {', '.join(sims)}, "
           f"seed {seed}, {a.jobs} in parallel", flush=True)

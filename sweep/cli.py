@@ -15,7 +15,10 @@ SYNTH=0   leave out synthesis (simulation only)
 PLOTS=0   leave out the PNG plots
 ========  ======================================================================================
 
-Exit status: 0 every point passed, 1 some point failed, 2 bad options / spec / shards.
+Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
+point the spec does not expect (``allow_skip``), 2 bad options, spec or shards (also options
+that leave no point to run), 3 a simulator the points name is missing, 4 a bug in qmac,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -27,8 +30,13 @@ import sys
 import time
 from pathlib import Path
 
+from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
+from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
+                           run_main)
+
 from . import report, shard, spec as spec_mod
 from .merge import MergeError, merge
+from .skips import summary_lines
 from .runner import REPO_ROOT, RunOptions, run_points
 
 DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
@@ -54,8 +62,8 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sweep",
-                                description="Sweep qmac configs: simulate, synthesize, report.")
+    p = ArgumentParser(prog="python -m sweep",
+                       description="Sweep qmac configs: simulate, synthesize, report.")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep (or one shard of it)")
     merge_p = sub.add_parser("merge", help="join the shards' results into one report")
@@ -64,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
         q.add_argument("--out", default=str(DEFAULT_OUT))
         q.add_argument("--plots", type=_bool, default=True)
     run.add_argument("--shard")
-    run.add_argument("--sim")
+    run.add_argument("--sim", choices=SIMULATORS)
     run.add_argument("--jobs", type=_positive)
     run.add_argument("--n", type=_positive)
     run.add_argument("--force", type=_bool, default=False)
@@ -72,12 +80,6 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--synth", type=_bool, default=True)
     run.add_argument("--progress", type=_bool, default=True)
     return p
-
-
-def normalize_argv(argv: list[str]) -> list[str]:
-    """``KEY=VALUE`` tokens become ``--key=VALUE``."""
-    return [f"--{t.split('=', 1)[0].lower().replace('_', '-')}={t.split('=', 1)[1]}"
-            if "=" in t and not t.startswith("-") else t for t in argv]
 
 
 def shard_label(sim: str | None, k: int, n: int) -> str:
@@ -89,15 +91,35 @@ def cmd_run(args) -> int:
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     spec = spec_mod.load(args.sweep)
     auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
+    if spec.uses_auto() and not auto_sims:
+        raise ToolFailure("sim = auto: no simulator installed ("
+                          + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS) + ")")
     points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
+    if not points:
+        raise no_work("SWEEP", args.sweep, f"pyref refuses all {len(skipped)} combinations of "
+                      f"the spec (first: {skipped[0].reason})" if skipped
+                      else "the spec expands to no point")
     if args.sim:
+        all_points = points
         points = [p for p in points if p.sim == args.sim]
         skipped = [s for s in skipped if s.sim == args.sim]
+        if not points:
+            raise no_work("SIM", args.sim, f"none of the {len(all_points)} points of "
+                          f"{spec.name} runs on it (they run on "
+                          f"{', '.join(sorted({p.sim for p in all_points})) or 'nothing'})")
     part = shard.parse_shard(args.shard)
     if part:
+        total = len(points)
         points = shard.select(points, *part)
+        if not points:
+            raise no_work("SHARD", args.shard, f"shard {part[0]} of {part[1]} gets none of the "
+                          f"{total} points; use at most {total} shards")
     if args.rtl and not Path(args.rtl).is_dir():
-        raise ValueError(f"RTL = {args.rtl} is not a folder")
+        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    for sim in sorted({p.sim for p in points}):
+        why = simulator_missing(sim)
+        if why:
+            raise ToolFailure(why)
     spec_out = Path(args.out) / spec.name
     where = spec_out if not (part or args.sim) else \
         spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
@@ -105,6 +127,10 @@ def cmd_run(args) -> int:
     print(f"qmac sweep {spec.name}: {len(points)} points ({what}"
           f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped",
           flush=True)
+    refused = [s for s in skipped if not s.expected]
+    if refused:
+        print(f"  {len(refused)} point(s) pyref refuses that the spec does not expect "
+              f"(allow_skip): the sweep will fail; first: {refused[0].reason}", flush=True)
     if spec.uses_auto():
         print(f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
               "point (tb/run/cost.py)", flush=True)
@@ -116,7 +142,7 @@ def cmd_run(args) -> int:
     records, facts = run_points(points, opts)
     run = {"spec": spec.name, "spec_path": str(spec.path), "spec_digest": spec_mod.spec_digest(spec),
            "shard": args.shard, "sim_filter": args.sim, "n_override": args.n,
-           "auto_sims": list(auto_sims),
+           "auto_sims": list(auto_sims), "axes": spec.axes_by_origin(),
            "points": records, "skipped": [s.to_dict() for s in skipped],
            "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
            "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}
@@ -140,19 +166,25 @@ def _finish(run: dict, files: dict) -> int:
     for rec in run["points"]:
         if rec["verdict"] != "pass":
             print(f"FAIL {rec['name']}\n  " + "\n  ".join(rec["failure"].splitlines()[:6]))
-    print(f"qmac sweep {run['spec']}: {'PASS' if not h['failed'] else 'FAIL'}: "
-          f"{h['passed']} passed, {h['failed']} failed, {h['skipped']} skipped "
+    verdict = report.verdict(run)
+    print(f"qmac sweep {run['spec']}: {verdict}: {report.counts(h)} "
           f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "
           f"{h['points_per_minute']:.0f} points/min")
+    for line in summary_lines(run):
+        print(f"  {line}")
     print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
-    return 1 if h["failed"] else 0
+    return 0 if verdict == "PASS" else 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m sweep``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    args = parser().parse_args(normalize_argv(argv))
-    try:
-        return cmd_run(args) if args.command == "run" else cmd_merge(args)
-    except (spec_mod.SpecError, MergeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_main(lambda: _main(argv), prog="python -m sweep",
+                    usage_errors=(spec_mod.SpecError, MergeError),
+                    tool_errors=(SimulatorMissing,))
+
+
+def _main(argv: list[str]) -> int:
+    p = parser()
+    args = p.parse_args(normalize_argv(argv, p))
+    return cmd_run(args) if args.command == "run" else cmd_merge(args)

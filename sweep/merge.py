@@ -85,6 +85,7 @@ def merge(spec: Spec, spec_out: Path) -> dict:
         "shard": None, "merged_from": [str(p.parent.name) for p, _ in runs],
         "n_override": n_override, "sim_filter": None,
         "auto_sims": list(auto_sims) if auto_sims is not None else [],
+        "axes": spec.axes_by_origin(),
         "points": [seen[k][1] for k in expected],
         "skipped": [s.to_dict() for s in skipped],
         "impossible": first.get("impossible", []),

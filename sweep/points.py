@@ -19,7 +19,7 @@ from pyref.config import QmacConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIGEST_VERSION = 1
 """Bump when the way a point is checked changes in a way the digest cannot see."""
-VERDICT_MODULES = ("tb_adapter.py", "synth.py", "points.py")
+VERDICT_MODULES = ("runner.py", "synth.py", "points.py")
 """The sweep's own modules that decide a verdict (part of the digest; the report code is not)."""
 
 
@@ -83,6 +83,8 @@ class Skipped:
     sim: str
     reason: str
     origin: str = ""
+    expected: bool = False
+    """The spec expects this refusal (``allow_skip``); an unexpected one fails the sweep."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -11,6 +11,8 @@ import statistics
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from .skips import summary_lines, unexpected
+
 MATRIX_AXES = ("in_bits", "w_bits", "out_bits", "acc_bits", "lanes", "rounding", "acc_mode",
                "mult_bits", "in_signed", "sim")
 """Axes the pass matrices may use."""
@@ -36,9 +38,22 @@ def headline(run: dict) -> dict:
     passed = sum(r["verdict"] == "pass" for r in pts)
     wall = float(run.get("wall_seconds") or 0.0)
     return {"points": len(pts), "passed": passed, "failed": len(pts) - passed,
-            "skipped": len(run.get("skipped", [])), "wall_seconds": wall,
+            "skipped": len(run.get("skipped", [])), "unexpected": len(unexpected(run)),
+            "wall_seconds": wall,
             "points_per_minute": len(pts) / wall * 60 if wall else 0.0,
             "reused": sum(bool(r.get("cached")) for r in pts)}
+
+
+def verdict(run: dict) -> str:
+    """``PASS`` when some point ran, every point passed and every skip was expected."""
+    h = headline(run)
+    return "PASS" if h["points"] and not h["failed"] and not h["unexpected"] else "FAIL"
+
+
+def counts(h: dict) -> str:
+    """``3 passed, 1 failed, 2 skipped`` (and how many skips the spec did not allow)."""
+    bad = f" ({h['unexpected']} not allowed by the spec)" if h["unexpected"] else ""
+    return f"{h['passed']} passed, {h['failed']} failed, {h['skipped']} skipped{bad}"
 
 
 def write_all(run: dict, out: Path, *, plots: bool = True) -> dict[str, Path]:
@@ -87,10 +102,13 @@ def write_csv(run: dict, path: Path) -> None:
 
 def write_junit(run: dict, path: Path) -> None:
     """JUnit XML: one testcase per point (named by its config); a failure's text is the mismatch
-    summary and the ``make sim ...`` that reproduces it; skipped combinations are skipped cases."""
+    summary and the ``make sim ...`` that reproduces it; skipped combinations are skipped cases
+    when the spec expects them, failures when it does not."""
     h = headline(run)
-    suite = ET.Element("testsuite", name=f"sweep.{run['spec']}", tests=str(h["points"] + h["skipped"]),
-                       failures=str(h["failed"]), skipped=str(h["skipped"]), errors="0",
+    suite = ET.Element("testsuite", name=f"sweep.{run['spec']}",
+                       tests=str(h["points"] + h["skipped"]),
+                       failures=str(h["failed"] + h["unexpected"]),
+                       skipped=str(h["skipped"] - h["unexpected"]), errors="0",
                        time=f"{h['wall_seconds']:.3f}")
     for rec in run["points"]:
         case = ET.SubElement(suite, "testcase", classname=f"sweep.{run['spec']}.{rec['sim']}",
@@ -103,7 +121,13 @@ def write_junit(run: dict, path: Path) -> None:
         fields = " ".join(f"{k}={v}" for k, v in s["fields"].items())
         case = ET.SubElement(suite, "testcase", classname=f"sweep.{run['spec']}.{s['sim']}",
                              name=f"{s['sim']} {fields}", time="0")
-        ET.SubElement(case, "skipped", message=s["reason"])
+        if s.get("expected"):
+            ET.SubElement(case, "skipped", message=s["reason"])
+        else:
+            fail = ET.SubElement(case, "failure", message=f"pyref refuses it: {s['reason']}",
+                                 type="UnexpectedSkip")
+            fail.text = (f"pyref refuses this config ({s['reason']}) and the spec does not "
+                         "expect it: fix the spec, or add allow_skip (docs/sweep.md)")
     ET.indent(suite)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
@@ -137,11 +161,13 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
     """``report.md``: what a reviewer reads first."""
     h = headline(run)
     pts = run["points"]
-    verdict = "PASS" if h["failed"] == 0 and h["points"] else "FAIL"
-    lines = [f"# Sweep `{run['spec']}`: {verdict}", "",
-             f"**{h['passed']} passed, {h['failed']} failed, {h['skipped']} skipped** "
+    lines = [f"# Sweep `{run['spec']}`: {verdict(run)}", "",
+             f"**{counts(h)}** "
              f"({h['points']} points, {h['reused']} reused from earlier passes) in "
              f"{h['wall_seconds']:.0f} s wall: {h['points_per_minute']:.0f} points/min"]
+    skips = summary_lines(run)
+    if skips:
+        lines += ["", f"**{skips[0]}**", "", *(f"- {ln.strip()}" for ln in skips[1:])]
     if run.get("merged_from"):
         lines.append(f"(merged from {len(run['merged_from'])} shards: "
                      f"{', '.join(run['merged_from'])}; shard time total "

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from pyref.config import QmacConfig
 
-from . import synth, tb_adapter
+from tb import api as tb_api
+
+from . import synth
 from .points import Point, context_digest, point_digest, tree_digest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +43,7 @@ class RunOptions:
     """Points run at the same time (0: one per core)."""
     force: bool = False
     """Run every point even when its digest already passed."""
-    rtl_dir: Path = tb_adapter.RTL_DIR
+    rtl_dir: Path = tb_api.RTL_DIR
     build_root: Path | None = None
     """Where the simulator builds go (default: make sim's ``build/sim``, shared with it)."""
     cache_root: Path = CACHE_ROOT
@@ -55,7 +57,7 @@ def tool_versions(sims: set[str], with_synth: bool) -> dict:
 
     tools = {"cocotb": cocotb.__version__, "python": sys.version.split()[0]}
     for sim in sorted(sims):
-        tools[sim] = tb_adapter.simulator_version(sim)
+        tools[sim] = tb_api.simulator_version(sim)
     if with_synth:
         tools["yosys"] = synth.yosys_version()
     return tools
@@ -66,9 +68,9 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     facts about the run (tool versions, wall time, how many were run / reused)."""
     t0 = time.perf_counter()
     rtl_dir = Path(opts.rtl_dir)
-    rtl_files = tb_adapter.rtl_files(rtl_dir)
+    rtl_files = tb_api.rtl_files(rtl_dir)
     tools = tool_versions({p.sim for p in points}, opts.synth) if points else {}
-    context = context_digest(rtl_files, tb_adapter.testbench_files(),
+    context = context_digest(rtl_files, tb_api.testbench_files(),
                              {**tools, "synth": opts.synth})
     passed_dir = Path(opts.cache_root) / "passed"
     records: dict[str, dict] = {}
@@ -144,11 +146,10 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
     t0 = time.perf_counter()
     p = Point.from_dict(point)
     rtl = Path(rtl_dir)
-    sim = tb_adapter.run_point_sim(p.config, p.sim, p.n, p.seed, rtl_dir=rtl,
-                                   build_root=None if build_root is None else Path(build_root))
+    sim = _simulate(p, rtl, build_root)
     syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth \
         else None
-    repro = tb_adapter.repro(p.config, p.sim, p.n, p.seed, rtl)
+    repro = tb_api.repro(p.config, p.sim, p.n, p.seed, rtl)
     failures = []
     if not sim.passed:
         failures.append(f"simulation: {sim.summary}")
@@ -165,6 +166,20 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
     return rec
 
 
+def _simulate(p: Point, rtl: Path, build_root: str | None) -> tb_api.RunOutcome:
+    """The point's simulation, every reachable coverage bin required; a build, simulator or
+    tool failure is a failed outcome with the error."""
+    root = {} if build_root is None else {"build_root": Path(build_root)}
+    try:
+        return tb_api.run_config(p.config, sim=p.sim, seed=p.seed, n=p.n, rtl_dir=rtl,
+                                 require_coverage=True, **root)
+    except (tb_api.SimulatorMissing, RuntimeError, ValueError, OSError) as exc:
+        text = str(exc)
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return tb_api.RunOutcome(False, f"error: {first}", text.splitlines()[:40],
+                                 first_failure=first)
+
+
 def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str,
                   yosys: str) -> synth.SynthResult:
     """Synthesis of ``config``, reusing an earlier successful one of the same RTL, parameters,
@@ -177,7 +192,7 @@ def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: s
     hit = _read_json(path)
     if hit is not None and hit.get("ok"):
         return synth.SynthResult(**hit)
-    res = synth.synthesize(tb_adapter.rtl_files(rtl), config)
+    res = synth.synthesize(tb_api.rtl_files(rtl), config)
     if res.ok:
         _write_json(path, res.to_dict())
     return res

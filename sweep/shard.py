@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from tb.cli.errors import UsageError
+
 from .points import Point
 
 # Rough seconds on one core of the 2-core machine this was measured on (not a contract: a wrong
@@ -36,10 +38,10 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
         return None
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
     if not m:
-        raise ValueError(f"SHARD = {text!r} must look like k/n (e.g. 1/4)")
+        raise UsageError(f"SHARD = {text!r} must look like k/n (e.g. 1/4)")
     k, n = int(m.group(1)), int(m.group(2))
     if n < 1 or not 1 <= k <= n:
-        raise ValueError(f"SHARD = {text!r} is out of range: allowed 1 <= k <= n, n >= 1")
+        raise UsageError(f"SHARD = {text!r} is out of range: allowed 1 <= k <= n, n >= 1")
     return k, n
 
 

@@ -11,7 +11,13 @@ A spec has one or more groups (``[[group]]``); each group has axes over any
 ``[group.derive]`` computes fields from others (``bias_bits = "acc_bits"``,
 ``acc_bits = "in_bits + w_bits + 8"``; integers, field names, ``+ - * //``, ``min``, ``max``).
 ``[[include]]`` lists configs always swept (``config = "tflite"`` plus field overrides).
-A combination pyref refuses (:class:`~pyref.config.ConfigError`) is skipped, with pyref's reason.
+
+Every value a spec names (axis values, include fields, derived values) must be one the field can
+take on its own (:func:`pyref.config.check_field`), else the spec is refused before anything
+runs. A combination pyref refuses (:class:`~pyref.config.ConfigError`) is skipped, with pyref's
+reason, and fails the sweep unless the spec expects it: ``allow_skip = true`` (any reason) or
+``allow_skip = ["needs mult_bits = 32", ...]`` (reasons containing one of these), at the top
+level (for every group and include) or per group (overriding the top level).
 
 ``sim = "auto"`` (the default when neither the spec, the group's axes nor the include names a
 simulator) gives each point the simulator with the lowest predicted build + run seconds for its
@@ -37,9 +43,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig
+from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig, check_field
 
-from . import tb_adapter
+from tb import api as tb_api
 from .covering import pairwise
 from .points import Point, Skipped
 
@@ -50,7 +56,7 @@ EXTRA_AXES = ("sim", "n")
 STRATEGIES = ("product", "pairwise", "random")
 DEFAULT_N = 2000
 AUTO_SIM = "auto"
-SIM_CHOICES = (*tb_adapter.SIMULATORS, AUTO_SIM)
+SIM_CHOICES = (*tb_api.SIMULATORS, AUTO_SIM)
 DEFAULT_SIM = AUTO_SIM
 
 
@@ -65,6 +71,8 @@ class Group:
     axes: dict[str, list]
     derive: dict[str, str]
     count: int = 0
+    allow_skip: bool | list[str] | None = None
+    """Skips this group expects (None: the spec's top-level ``allow_skip``)."""
 
 
 @dataclasses.dataclass
@@ -80,6 +88,22 @@ class Spec:
     base: str
     groups: list[Group]
     include: list[dict]
+    allow_skip: bool | list[str] = False
+
+    def expects_skip(self, origin: str, reason: str) -> bool:
+        """Whether the spec expects pyref to refuse a point of ``origin`` (a group's name or
+        ``include``) for ``reason``."""
+        allow = next((g.allow_skip for g in self.groups if g.name == origin), None)
+        allow = self.allow_skip if allow is None else allow
+        if isinstance(allow, bool):
+            return allow
+        return any(text in reason for text in allow)
+
+    def axes_by_origin(self) -> dict[str, list[str]]:
+        """The axis names of each group (and of the includes: the fields they set)."""
+        axes = {g.name: list(g.axes) for g in self.groups}
+        axes["include"] = sorted({k for inc in self.include for k in inc if k != "config"})
+        return axes
 
     def expand(self, n_override: int | None = None, auto_sims: tuple[str, ...] | None = None
                ) -> tuple[list[Point], list[Skipped], list]:
@@ -94,7 +118,7 @@ class Spec:
         uses_auto = self.uses_auto()
         if auto_sims is None:
             auto_sims = installed_for_auto() if uses_auto else ()
-        auto_sims = tuple(s for s in tb_adapter.SIMULATORS if s in auto_sims)
+        auto_sims = tuple(s for s in tb_api.SIMULATORS if s in auto_sims)
 
         def add(fields: dict, origin: str) -> None:
             sim = fields.pop("sim", self.sim)
@@ -104,19 +128,20 @@ class Spec:
                 config = self._config(fields)
             except ConfigError as exc:
                 key = f"{sim}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
-                skipped.setdefault(key, Skipped(fields=dict(fields), sim=sim, reason=str(exc),
-                                                origin=origin))
+                skipped.setdefault(key, Skipped(
+                    fields=dict(fields), sim=sim, reason=str(exc), origin=origin,
+                    expected=self.expects_skip(origin, str(exc))))
                 return
             if sim == AUTO_SIM:
                 if not auto_sims:
                     key = f"{sim}/n{n}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
-                    why = [f"{s}: {tb_adapter.simulator_missing(s) or 'not offered'}"
-                           for s in tb_adapter.SIMULATORS]
+                    why = [f"{s}: {tb_api.simulator_missing(s) or 'not offered'}"
+                           for s in tb_api.SIMULATORS]
                     skipped.setdefault(key, Skipped(
                         fields={**fields, "n": n}, sim=sim, origin=origin,
                         reason=f"sim = auto: no simulator installed ({'; '.join(why)})"))
                     return
-                sim = tb_adapter.cheapest_simulator(config, n, sims=auto_sims)
+                sim = tb_api.cheapest_simulator(config, n, sims=auto_sims)
             p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin)
             points.setdefault(p.key, p)
 
@@ -156,7 +181,7 @@ def _base_fields(name: str) -> dict:
 
 def installed_for_auto() -> tuple[str, ...]:
     """The simulators ``sim = "auto"`` chooses among here: the installed ones."""
-    return tb_adapter.installed_simulators()
+    return tb_api.installed_simulators()
 
 
 def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
@@ -166,8 +191,9 @@ def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
     def complete(row: dict) -> dict:
         row = dict(row)
         for field, expr in g.derive.items():
-            row[field] = evaluate(expr, {**_base_fields(spec.base), **row},
-                                  where=f"{spec.path}: group {g.name!r} derive.{field}")
+            where = f"{spec.path}: group {g.name!r} derive.{field}"
+            row[field] = evaluate(expr, {**_base_fields(spec.base), **row}, where=where)
+            _check_value(field, row[field], f"{where} (for {row})")
         return row
 
     memo: dict = {}
@@ -252,8 +278,8 @@ def load(name_or_path: str) -> Spec:
     return parse(data, path)
 
 
-TOP_KEYS = {"name", "description", "seed", "n", "sim", "base", "group", "include"}
-GROUP_KEYS = {"name", "strategy", "axes", "derive", "count"}
+TOP_KEYS = {"name", "description", "seed", "n", "sim", "base", "group", "include", "allow_skip"}
+GROUP_KEYS = {"name", "strategy", "axes", "derive", "count", "allow_skip"}
 
 
 def parse(data: Mapping[str, Any], path: Path) -> Spec:
@@ -285,9 +311,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
                                 f"({', '.join(CONFIG_FIELDS)}) nor one of {EXTRA_AXES}")
             if not isinstance(values, list) or not values:
                 raise SpecError(f"{where}: axis {axis!r} must be a non-empty list, got {values!r}")
-            if axis == "sim":
-                for v in values:
-                    _sim(v, f"{where}: axis 'sim'")
+            for v in values:
+                _check_value(axis, v, f"{where}: axis {axis!r}")
         derive = dict(g.get("derive", {}))
         for field in derive:
             if field not in CONFIG_FIELDS:
@@ -297,25 +322,54 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
         count = _int(g.get("count", 0), path, f"group {i + 1} count", 0)
         if strategy == "random" and count < 1:
             raise SpecError(f"{where}: strategy 'random' needs count >= 1")
-        groups.append(Group(g.get("name", f"group{i + 1}"), strategy, axes, derive, count))
+        allow = _allow(g["allow_skip"], f"{where}: allow_skip") if "allow_skip" in g else None
+        groups.append(Group(g.get("name", f"group{i + 1}"), strategy, axes, derive, count,
+                            allow))
     include = [dict(x) for x in data.get("include", [])]
     for j, inc in enumerate(include):
         bad = sorted(set(inc) - set(CONFIG_FIELDS) - set(EXTRA_AXES) - {"config"})
         if bad:
             raise SpecError(f"{path}: include {j + 1}: unknown key(s) {bad}")
-        if "sim" in inc:
-            _sim(inc["sim"], f"{path}: include {j + 1}: sim")
+        for key, value in inc.items():
+            if key != "config":
+                _check_value(key, value, f"{path}: include {j + 1}: {key}")
     if not groups and not include:
         raise SpecError(f"{path}: no [[group]] and no [[include]]: the sweep has no points")
     return Spec(name=str(data.get("name", path.stem)), path=path,
                 description=str(data.get("description", "")), seed=seed, n=n, sim=sim, base=base,
-                groups=groups, include=include)
+                groups=groups, include=include,
+                allow_skip=_allow(data.get("allow_skip", False), f"{path}: allow_skip"))
 
 
 def _sim(value, where: str) -> str:
     if value not in SIM_CHOICES:
         raise SpecError(f"{where} = {value!r} is not one of {', '.join(SIM_CHOICES)}")
     return value
+
+
+def _check_value(field: str, value, where: str) -> None:
+    """A :class:`SpecError` naming ``where``, the field and the value unless ``field`` (a config
+    field, ``sim`` or ``n``) can take ``value`` on its own."""
+    if field == "sim":
+        _sim(value, where)
+    elif field == "n":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"{where}: n = {value!r} must be an integer >= 1")
+    else:
+        try:
+            check_field(field, value)
+        except ConfigError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+
+def _allow(value, where: str) -> bool | list[str]:
+    """``allow_skip``: true / false, or a list of reason excerpts."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return list(value)
+    raise SpecError(f"{where} = {value!r} must be true, false or a non-empty list of reason "
+                    "excerpts (e.g. [\"needs mult_bits = 32\"])")
 
 
 def _int(value, path, key, lo) -> int:

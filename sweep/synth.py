@@ -13,7 +13,8 @@ Yosys exits 0; the log ends with ``End of script``; the statistics file of the m
 exists and names the top module; every cell in it is a fine-grained gate (no coarse ``$add`` /
 ``$mul`` left: technology mapping ran to the end); no latch; and the ``ltp`` line is in the log.
 
-Yosys is started through :mod:`tb.run.yosys` (which compiles yowasp's Yosys once, under a lock).
+Yosys is started through :mod:`tb.api` (from :mod:`tb.run.yosys`, which compiles yowasp's
+Yosys once, under a lock).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 from pyref.config import QmacConfig
-from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
+from tb.api import YosysUnavailable, yosys_command, yosys_version
 
 TOP = "qmac"
 SCRIPT_VERSION = 2

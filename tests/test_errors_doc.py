@@ -415,6 +415,159 @@ def test_lint_command_case(key, capsys):
     assert excerpt in err and "Traceback" not in err, err
 
 
+# ---------------------------------------------------------------- sweep, mutate, soak
+
+def _main_of(module: str, *words, spec: str | None = None, no_path: bool = False):
+    """Run ``<module>.main`` in this process with ``words`` (``{tmp}`` is the test's folder,
+    ``{spec}`` a spec file written from ``spec``); ``no_path``: no simulator on ``PATH``."""
+    def run(tmp, capsys, monkeypatch):
+        import importlib
+
+        from tb.run import toolchain
+
+        if spec is not None:
+            (tmp / "spec.toml").write_text(spec)
+        main = importlib.import_module(module).main
+        argv = [w.replace("{tmp}", str(tmp)).replace("{spec}", str(tmp / "spec.toml"))
+                for w in words]
+        old = os.environ.get("PATH", "")
+        try:
+            if no_path:
+                os.environ["PATH"] = str(tmp)
+                monkeypatch.setenv("VERILATOR_ROOT", str(tmp / "none"))
+                toolchain.simulator_missing.cache_clear()
+            status = main(argv)
+        finally:
+            os.environ["PATH"] = old
+            toolchain.simulator_missing.cache_clear()
+        return status, capsys.readouterr().err
+    return run
+
+
+ICARUS_SPEC = 'name = "i"\nsim = "icarus"\n[[group]]\naxes = { out_bits = [4, 8] }\n'
+
+SWEEP = {
+    "`run SWEEP=nosuch`": (_main_of("sweep.cli", "run", "SWEEP=nosuch"), 2,
+                           "no sweep spec 'nosuch': not a file and not one of ci, full, tiny"),
+    "`run shard=1/2` (lower case)": (_main_of("sweep.cli", "run", "shard=1/2"), 2,
+                                     "unknown variable shard=1/2 for python -m sweep (did you "
+                                     "mean SHARD?)"),
+    "`run SHARD=3/2`": (_main_of("sweep.cli", "run", "SWEEP=tiny", "SHARD=3/2"), 2,
+                        "SHARD = '3/2' is out of range: allowed 1 <= k <= n, n >= 1"),
+    "`run SWEEP=tiny SHARD=5/8` (more shards than points)": (
+        _main_of("sweep.cli", "run", "SWEEP=tiny", "SHARD=5/8", "OUT={tmp}"), 2,
+        "SHARD = '5/8': shard 5 of 8 gets none of the 4 points; use at most 4 shards; "
+        "nothing to run"),
+    "`run SIM=verilator` on a spec whose points all name icarus": (
+        _main_of("sweep.cli", "run", "SWEEP={spec}", "SIM=verilator", "OUT={tmp}",
+                 spec=ICARUS_SPEC), 2,
+        "SIM = 'verilator': none of the 2 points of i runs on it (they run on icarus); "
+        "nothing to run"),
+    "`run SIM=questa`": (_main_of("sweep.cli", "run", "SIM=questa"), 2,
+                         "argument --sim: invalid choice: 'questa'"),
+    "`merge` with no shards run": (_main_of("sweep.cli", "merge", "SWEEP=tiny", "OUT={tmp}"), 2,
+                                   "no shard results under"),
+    "the simulator the points name is not installed": (
+        _main_of("sweep.cli", "run", "SWEEP={spec}", "OUT={tmp}", spec=ICARUS_SPEC,
+                 no_path=True), 3, "error: Icarus Verilog not found"),
+}
+
+def _spec_run(text: str):
+    """``python -m sweep run SWEEP=<a spec file with text>``."""
+    return _main_of("sweep.cli", "run", "SWEEP={spec}", "OUT={tmp}", "PLOTS=0", spec=text)
+
+
+SPECS = {
+    "`in_bits = [4, 40]` (a typo)": (
+        _spec_run("[[group]]\naxes = { in_bits = [4, 40] }\n"), 2,
+        "group 1: axis 'in_bits': in_bits = 40 is out of range: allowed 2 .. 16"),
+    "`rounding = [\"half_up\", \"gemlowp\"]`": (
+        _spec_run('[[group]]\naxes = { rounding = ["half_up", "gemlowp"] }\n'), 2,
+        "axis 'rounding': rounding = 'gemlowp' is not one of floor, trunc,"),
+    "`in_signed = [1, 0]`": (
+        _spec_run("[[group]]\naxes = { in_signed = [1, 0] }\n"), 2,
+        "axis 'in_signed': in_signed = 1 is not one of true, false"),
+    "`n = [0]`": (_spec_run("[[group]]\naxes = { n = [0] }\n"), 2,
+                  "axis 'n': n = 0 must be an integer >= 1"),
+    "an include with `lanes = 65`": (
+        _spec_run('[[include]]\nconfig = "default"\nlanes = 65\n'), 2,
+        "include 1: lanes: lanes = 65 is out of range: allowed 1 .. 64"),
+    "a derived value out of range": (
+        _spec_run('[[group]]\naxes = { in_bits = [8, 16] }\n'
+                  'derive = { acc_bits = "in_bits * 8" }\n'), 2,
+        "derive.acc_bits (for {'in_bits': 16, 'acc_bits': 128}): acc_bits = 128 is out of "
+        "range: allowed 4 .. 64"),
+    "`allow_skip = \"yes\"`": (
+        _spec_run('allow_skip = "yes"\n[[group]]\naxes = { lanes = [1] }\n'), 2,
+        "allow_skip = 'yes' must be true, false or a non-empty list of reason excerpts"),
+    "every combination refused": (
+        _spec_run('allow_skip = true\n[[group]]\n'
+                  'axes = { rounding = ["gemmlowp"], mult_bits = [0, 16] }\n'), 2,
+        "pyref refuses all 2 combinations of the spec (first: rounding = 'gemmlowp' needs "
+        "mult_bits = 32, got 0); nothing to run"),
+}
+
+MUTATE = {
+    "`FILES=nosuch.v`": (_main_of("mutate.cli", "FILES=nosuch.v", "WORK={tmp}"), 2,
+                         "FILES = 'nosuch.v': no file nosuch.v in"),
+    "`FILES=qmac_rounding.vh FAMILIES=stuck` (no mutant there)": (
+        _main_of("mutate.cli", "FILES=qmac_rounding.vh", "FAMILIES=stuck", "WORK={tmp}"), 2,
+        "FILES = 'qmac_rounding.vh': no mutants of families stuck in these files; nothing to "
+        "run"),
+    "`FAMILIES=operators`": (_main_of("mutate.cli", "FAMILIES=operators"), 2,
+                             "FAMILIES: unknown operators; allowed: operator"),
+    "`JOBS=0`": (_main_of("mutate.cli", "JOBS=0"), 2,
+                 "JOBS = 0 is out of range: allowed 1 or more"),
+    "`RTL=` a folder without `*.v` files": (_main_of("mutate.cli", "RTL={tmp}"), 2,
+                                            "no Verilog files (*.v) in it"),
+    "`files=qmac.v` (lower case)": (_main_of("mutate.cli", "files=qmac.v"), 2,
+                                    "unknown variable files=qmac.v for python -m mutate (did you "
+                                    "mean FILES?)"),
+    "Icarus not installed": (_main_of("mutate.cli", "WORK={tmp}", no_path=True), 3,
+                             "error: Icarus Verilog not found"),
+}
+
+SOAK = {
+    "`N=0`": (_main_of("soak.cli", "N=0"), 2, "N = 0 is out of range: allowed 1 or more"),
+    "`SIMS=modelsim`": (_main_of("soak.cli", "SIMS=modelsim"), 2,
+                        "SIMS = 'modelsim': allowed verilator, icarus (comma-separated)"),
+    "`N=1 ICARUS_SHARE=0.5` (too few outputs for both)": (
+        _main_of("soak.cli", "N=1", "ICARUS_SHARE=0.5", "WORK={tmp}"), 2,
+        "ICARUS_SHARE = 0.5: verilator (in SIMS = verilator,icarus) gets no outputs of N = 1; "
+        "nothing to run"),
+    "`ICARUS_SHARE=0` with Icarus in `SIMS`": (
+        _main_of("soak.cli", "ICARUS_SHARE=0", "WORK={tmp}"), 2,
+        "ICARUS_SHARE = 0.0: icarus (in SIMS = verilator,icarus) gets no outputs of "
+        "N = 10000000; nothing to run"),
+    "`n=5` (lower case)": (_main_of("soak.cli", "n=5"), 2,
+                           "unknown variable n=5 for python -m soak (did you mean N?)"),
+    "Icarus not installed": (_main_of("soak.cli", "SIMS=icarus", "WORK={tmp}", no_path=True), 3,
+                             "error: Icarus Verilog not found"),
+}
+
+
+LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK}
+
+
+@pytest.mark.parametrize("table, key", [(t, k) for t, cases in LONG_RUNS.items() for k in cases])
+def test_long_run_command_case(table, key, tmp_path, capsys, monkeypatch):
+    run, status, excerpt = LONG_RUNS[table][key]
+    got, err = run(tmp_path, capsys, monkeypatch)
+    assert got == status, err
+    assert excerpt in err, err
+    assert "Traceback" not in err, err
+
+
+def test_doc_long_run_tables_match_the_cases():
+    for section, cases in (("Sweep command line (`python -m sweep`, `make sweep`)", SWEEP),
+                           ("Sweep specs (`SWEEP=spec.toml`)", SPECS),
+                           ("Mutate command line (`python -m mutate`, `make mutate`)", MUTATE),
+                           ("Soak command line (`python -m soak`, `make soak`)", SOAK)):
+        rows = doc_rows(section)
+        got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
+        assert got == {k: (v[2], v[1]) for k, v in cases.items()}, section
+
+
 # ---------------------------------------------------------------- the Python API of tb.stream
 
 def _stream_api():

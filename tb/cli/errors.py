@@ -1,5 +1,7 @@
-"""How the command lines end (``tb.cli.sim``, ``tb.cli.lint``, ``hil.cli``): one line for a
-user mistake, one status per kind of failure, and a traceback only for a bug in qmac.
+"""The one command-line module of every command (``tb.cli.sim``, ``tb.cli.lint``, ``hil.cli``,
+``python -m sweep``, ``mutate``, ``soak``): how ``KEY=VALUE`` words are read
+(:func:`normalize_argv`) and how a command ends (:func:`run_main`): one line for a user
+mistake, one status per kind of failure, and a traceback only for a bug in qmac.
 
 =====  =========================================================================================
 0      everything checked, and right
@@ -19,6 +21,8 @@ import sys
 import traceback
 from typing import Callable, Sequence
 
+EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
 EXIT_BUG = 4
@@ -69,6 +73,41 @@ def unknown_variable(token: str, known: Sequence[str], prog: str) -> UsageError:
     hint = f" (did you mean {near[0]}?)" if near else ""
     return UsageError(f"unknown variable {token} for {prog}{hint}; {prog} takes: "
                       f"{' '.join(sorted(known))}")
+
+
+def option_names(p: argparse.ArgumentParser) -> list[str]:
+    """The make-style (upper-case) names of the options of ``p`` and of its sub-commands."""
+    names: set[str] = set()
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                names.update(option_names(sub))
+        elif action.option_strings and action.dest != "help":
+            names.add(action.dest.removeprefix("cfg_").upper())
+    return sorted(names)
+
+
+def normalize_argv(argv: Sequence[str], p: argparse.ArgumentParser) -> list[str]:
+    """``KEY=VALUE`` words (make style) become ``--key=VALUE``; a key that is not one of the
+    upper-case option names of ``p`` (a typo, a lower-case spelling) is a :class:`UsageError`
+    with the nearest name, as make says it."""
+    known = option_names(p)
+    out = []
+    for tok in argv:
+        if "=" in tok and not tok.startswith("-"):
+            key, value = tok.split("=", 1)
+            if key not in known:
+                raise unknown_variable(tok, known, p.prog)
+            out.append(f"--{key.lower().replace('_', '-')}={value}")
+        else:
+            out.append(tok)
+    return out
+
+
+def no_work(option: str, value, why: str) -> UsageError:
+    """The error for options that leave a command nothing to run (a run that checks nothing is
+    never a pass): names the option and its value."""
+    return UsageError(f"{option} = {value!r}: {why}; nothing to run")
 
 
 def describe_os_error(exc: OSError) -> str:

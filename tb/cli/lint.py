@@ -13,7 +13,7 @@ from pyref.config import NAMED_CONFIGS, QmacConfig
 from tb.run.build import RTL_DIR, rtl_sources
 from tb.run.toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
 
-from .errors import ArgumentParser, UsageError, run_main, unknown_variable
+from .errors import ArgumentParser, UsageError, normalize_argv, run_main
 
 
 def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "qmac") -> list[str]:
@@ -46,14 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     p = ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
     p.add_argument("--config", help="lint one named config (default: all)")
-    words = []
-    for a in argv:
-        if "=" in a and not a.startswith("-"):
-            if a.split("=", 1)[0] != "CONFIG":
-                raise unknown_variable(a, ["CONFIG"], p.prog)
-            a = f"--config={a.split('=', 1)[1]}"
-        words.append(a)
-    args = p.parse_args(words)
+    args = p.parse_args(normalize_argv(argv, p))
     names = [args.config] if args.config else list(NAMED_CONFIGS)
     for name in names:
         if name not in NAMED_CONFIGS:

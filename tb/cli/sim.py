@@ -40,13 +40,14 @@ from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, 
 from pyref.checks import ShapeError, ValueRangeError
 from pyref.vectors import VectorFileError
 
-from tb.run.build import BUILD_ROOT, RTL_DIR, config_name
+from tb.run.build import BUILD_ROOT, RTL_DIR, BuildFailed, config_name
 from tb.run.toolchain import SIMULATORS, SimulatorMissing
 from tb.shared.job import SimJob
 from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.patterns import PATTERNS
 
-from .errors import ArgumentParser, ToolFailure, UsageError, run_main, unknown_variable
+from . import errors
+from .errors import ArgumentParser, UsageError, run_main
 from .report import format_summary
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(QmacConfig)]
@@ -143,27 +144,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def option_names(p: argparse.ArgumentParser) -> list[str]:
-    """The make-style (upper-case) names of the options of ``p``."""
-    return sorted(a.dest.removeprefix("cfg_").upper() for a in p._actions if a.dest != "help")
-
-
 def normalize_argv(argv: list[str], p: argparse.ArgumentParser | None = None) -> list[str]:
-    """``KEY=VALUE`` tokens (make style) become ``--key=VALUE``; a key that is not one of the
-    upper-case option names (a typo, a lower-case spelling) is a :class:`UsageError` with the
-    nearest name, as make says it."""
-    p = p or parser()
-    known = option_names(p)
-    out = []
-    for tok in argv:
-        if "=" in tok and not tok.startswith("-"):
-            key, value = tok.split("=", 1)
-            if key not in known:
-                raise unknown_variable(tok, known, p.prog)
-            out.append(f"--{key.lower().replace('_', '-')}={value}")
-        else:
-            out.append(tok)
-    return out
+    """:func:`tb.cli.errors.normalize_argv` with this command's options."""
+    return errors.normalize_argv(argv, p or parser())
 
 
 def _rtl_dir(text: str) -> str:
@@ -251,10 +234,12 @@ def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = N
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tb.cli.sim``: the exit status (module docstring)."""
+    from tb.run.runner import SimulationFailed
+
     argv = sys.argv[1:] if argv is None else argv
     return run_main(lambda: _main(argv), prog="python -m tb.cli.sim",
                     usage_errors=(ConfigError, VectorFileError, ValueRangeError, ShapeError),
-                    tool_errors=(SimulatorMissing,))
+                    tool_errors=(SimulatorMissing, BuildFailed, SimulationFailed))
 
 
 def _main(argv: list[str]) -> int:
@@ -267,13 +252,8 @@ def _main(argv: list[str]) -> int:
     args = p.parse_args(normalize_argv(argv, p))
     job, _ = job_from_args(args)
     print(f"qmac sim: {job.config_name} on {job.sim}, seed {job.seed}, N = {job.n} ...", flush=True)
-    try:
-        result = run_sim(job, rtl_dir=Path(args.rtl) if args.rtl else RTL_DIR,
-                         build_root=BUILD_ROOT)
-    except RuntimeError as exc:  # the build failed, or the simulation died without a report
-        if isinstance(exc, SimulatorMissing):
-            raise
-        raise ToolFailure(str(exc)) from None
+    result = run_sim(job, rtl_dir=Path(args.rtl) if args.rtl else RTL_DIR,
+                     build_root=BUILD_ROOT)
     print(format_summary(result, job, show_bins=args.coverage))
     rep = result.report
     cov = rep.coverage_report()

@@ -28,14 +28,21 @@ from typing import Callable, Iterator
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
+from tb.shared.rtl_folder import (  # noqa: F401 (the RTL folder, re-exported)
+    REPO_ROOT, RTL_DIR, copy_rtl, rtl_headers, rtl_sources)
+
 from . import toolchain
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
+
 BUILD_ROOT = REPO_ROOT / "build" / "sim"
 STAMP_NAME = "qmac-build.json"
 HARNESS_VERSION = 2
 """Bump when the way builds are made changes in a way the digest cannot see."""
+
+
+class BuildFailed(RuntimeError):
+    """A build that failed (the RTL does not compile, the compiler stopped): the message names
+    the build and the log, with the log's tail."""
 
 # Verilator's own C++ flags (-Os) are the sweet spot: -O0 compiles 20% faster but halves the
 # simulation speed, -O1 compiles 30% slower for no gain (Python dominates the run time).
@@ -73,20 +80,6 @@ def config_name(config: QmacConfig) -> str:
         if named == config:
             return name
     return "cfg-" + hashlib.sha256(config.to_json().encode()).hexdigest()[:8]
-
-
-def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """The Verilog files of the datapath (every ``*.v`` in ``rtl_dir``), sorted."""
-    files = sorted(Path(rtl_dir).glob("*.v"))
-    if not files:
-        raise FileNotFoundError(f"no Verilog sources (*.v) in {rtl_dir}")
-    return files
-
-
-def rtl_headers(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """The datapath's include files (every ``*.vh`` in ``rtl_dir``, which is on the include path
-    of every build, lint and copy), sorted."""
-    return sorted(Path(rtl_dir).glob("*.vh"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +209,7 @@ def cached(build_dir: Path, digest: str, product: str, make: Callable[[Path], No
     (simulator models, the benchmark's harnesses): a lock so parallel workers build a folder one
     at a time, the folder emptied before a build, the stamp written after a good one.
 
-    Raises ``RuntimeError`` naming ``what``, with the log's tail, when ``make`` fails.
+    Raises :class:`BuildFailed` naming ``what``, with the log's tail, when ``make`` fails.
     """
     build_dir = Path(build_dir)
     stamp = build_dir / STAMP_NAME
@@ -230,9 +223,9 @@ def cached(build_dir: Path, digest: str, product: str, make: Callable[[Path], No
         try:
             make(log)
         except (RuntimeError, SystemExit, OSError, subprocess.CalledProcessError) as exc:
-            raise RuntimeError(f"{what} failed ({exc}); log: {log}\n{log_tail(log)}") from None
+            raise BuildFailed(f"{what} failed ({exc}); log: {log}\n{log_tail(log)}") from None
         if not (build_dir / product).exists():
-            raise RuntimeError(f"{what} left no {product}; log: {log}\n{log_tail(log)}")
+            raise BuildFailed(f"{what} left no {product}; log: {log}\n{log_tail(log)}")
         stamp.write_text(json.dumps({"digest": digest, **(record or {})}, indent=1, default=str))
     return True
 
@@ -242,7 +235,7 @@ def build(spec: BuildSpec, *, force: bool = False) -> Build:
     runner for it.
 
     Raises :class:`tb.run.toolchain.SimulatorMissing` when the simulator is not installed and
-    ``RuntimeError`` (with the log file's path) when compilation fails.
+    :class:`BuildFailed` (with the log file's path) when compilation fails.
     """
     toolchain.use_simulator(spec.sim)
     os.environ.pop("WAVES", None)  # the runner lets $WAVES override the argument; callers decide
@@ -305,15 +298,6 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
-    """Copy the RTL sources and include files to ``dest`` (for fault injection on a copy);
-    returns ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for src in rtl_sources(rtl_dir) + rtl_headers(rtl_dir):
-        shutil.copy2(src, dest / src.name)
-    return dest
 
 
 # -- shared objects: what does not depend on the parameters, compiled once ------------------------

@@ -27,6 +27,11 @@ COVERAGE_FILE = "coverage.dat"
 """What a run of the ``batch-coverage`` transport leaves in its folder: Verilator's points."""
 
 
+class SimulationFailed(RuntimeError):
+    """The simulation ended without a report (it crashed or exited early); the message has the
+    log's path and tail."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Transport:
     """How a mode gets beats into the design: its cocotb test module and its build."""
@@ -105,8 +110,9 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     The run works in ``test_dir``, by default a new folder of its own under the build's
     ``runs/`` (:func:`tb.run.run_dirs.run_dir`: parallel runs of one build do not collide).
 
-    Raises :class:`tb.run.toolchain.SimulatorMissing` when the simulator is not installed and
-    ``RuntimeError`` when the build fails or the simulation dies without a report.
+    Raises :class:`tb.run.toolchain.SimulatorMissing` when the simulator is not installed,
+    :class:`tb.run.build.BuildFailed` when the build fails and :class:`SimulationFailed` when
+    the simulation dies without a report.
     """
     t_wall = time.perf_counter()
     transport = get_transport(job.mode)
@@ -164,9 +170,9 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
             )
         except SystemExit as exc:
             if not results.exists():
-                raise RuntimeError(f"the {job.sim} simulation exited ({exc.code}) without a "
+                raise SimulationFailed(f"the {job.sim} simulation exited ({exc.code}) without a "
                                    f"report; log: {log_file}\n{log_tail(log_file, 40)}") from None
     if not results.exists():
-        raise RuntimeError(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
+        raise SimulationFailed(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
                            f"{log_tail(log_file, 40)}")
     return SimReport.load(results), log_file, waves_file

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
-from tb.run.build import RTL_DIR, copy_rtl
+from .rtl_folder import RTL_DIR, edit_copy
 
 
 class FaultNotApplicable(RuntimeError):
@@ -249,19 +249,19 @@ def apply_fault(fault: Fault | None, dest: Path, rtl_dir: Path = RTL_DIR) -> Pat
 
     Raises :class:`FaultNotApplicable` unless the fault's original text occurs exactly once.
     """
-    dest = copy_rtl(Path(dest), rtl_dir)
     if fault is None:
-        return dest
-    path = dest / fault.file
-    if not path.exists():
+        return edit_copy(rtl_dir, Path(dest), None)
+    if not (Path(rtl_dir) / fault.file).is_file():
         raise FaultNotApplicable(f"fault {fault.name}: no file {fault.file} in {rtl_dir}")
-    text = path.read_text()
-    for find, replace in fault.subs:
-        count = text.count(find)
-        if count != 1:
-            raise FaultNotApplicable(
-                f"fault {fault.name}: the text {find!r} occurs {count} times in {fault.file} "
-                "(expected exactly once); update the fault table to the current RTL")
-        text = text.replace(find, replace)
-    path.write_text(text)
-    return dest
+
+    def substitute(text: str) -> str:
+        for find, replace in fault.subs:
+            count = text.count(find)
+            if count != 1:
+                raise FaultNotApplicable(
+                    f"fault {fault.name}: the text {find!r} occurs {count} times in {fault.file} "
+                    "(expected exactly once); update the fault table to the current RTL")
+            text = text.replace(find, replace)
+        return text
+
+    return edit_copy(rtl_dir, Path(dest), fault.file, substitute)

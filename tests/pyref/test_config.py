@@ -270,3 +270,32 @@ def test_check_headroom_warns_raises_or_passes():
     sat = cfg.replace(acc_mode="saturate")
     with pytest.warns(AccumulatorOverflowWarning, match="saturate"):
         sat.check_headroom(600)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("lanes", 1), ("lanes", 64), ("in_bits", 2), ("w_bits", 16), ("acc_bits", 4),
+    ("acc_bits", 64), ("bias_bits", 1), ("mult_bits", 0), ("mult_bits", 32), ("shift_bits", 8),
+    ("out_bits", 16), ("in_signed", False), ("acc_mode", "saturate"), ("rounding", "fp32"),
+])
+def test_check_field_accepts_each_fields_own_range(name, value):
+    from pyref.config import check_field
+
+    check_field(name, value)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("in_bits", 40, "in_bits = 40 is out of range: allowed 2 .. 16"),
+    ("lanes", 65, "lanes = 65 is out of range: allowed 1 .. 64"),
+    ("acc_bits", 3, "acc_bits = 3 is out of range: allowed 4 .. 64"),
+    ("shift_bits", 0, "shift_bits = 0 is out of range: allowed 1 .. 8"),
+    ("lanes", True, "lanes must be an integer, got True (bool)"),
+    ("in_signed", 1, "in_signed = 1 is not one of true, false"),
+    ("rounding", "gemlowp", "rounding = 'gemlowp' is not one of floor, trunc,"),
+    ("widths", 4, "'widths' is not a config field"),
+])
+def test_check_field_refuses_a_value_no_config_can_take(name, value, message):
+    from pyref.config import check_field
+
+    with pytest.raises(ConfigError) as info:
+        check_field(name, value)
+    assert message in str(info.value)

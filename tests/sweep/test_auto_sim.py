@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pyref.config import named_config
-from sweep import spec as spec_mod, tb_adapter
+from sweep import spec as spec_mod
+from tb import api as tb_api
 from sweep.merge import MergeError, merge
 from sweep.points import Point
 
@@ -65,7 +66,7 @@ def test_short_runs_go_to_icarus_long_runs_to_verilator(tmp_path):
     # The chosen simulator is in the name (the report and JUnit use it) and in the repro.
     for p in points:
         assert p.name.startswith(f"{p.sim} ")
-        assert f" SIM={p.sim}" in tb_adapter.repro(p.config, p.sim, p.n, p.seed)
+        assert f" SIM={p.sim}" in tb_api.repro(p.config, p.sim, p.n, p.seed)
 
 
 def test_an_auto_point_is_the_point_that_names_its_simulator(tmp_path):
@@ -97,13 +98,13 @@ def test_a_missing_simulator_is_never_chosen(tmp_path):
 
 
 def test_auto_chooses_among_the_installed_simulators(tmp_path, monkeypatch):
-    real = tb_adapter.simulator_missing
-    monkeypatch.setattr(tb_adapter, "simulator_missing",
+    real = tb_api.simulator_missing
+    monkeypatch.setattr(tb_api, "simulator_missing",
                         lambda sim: "not here" if sim == "verilator" else real(sim))
     assert "verilator" not in spec_mod.installed_for_auto()
     points, _, _ = _spec(tmp_path).expand()   # the default: what is installed
     assert "verilator" not in {p.sim for p in points}
-    monkeypatch.setattr(tb_adapter, "simulator_missing", lambda sim: "not here")
+    monkeypatch.setattr(tb_api, "simulator_missing", lambda sim: "not here")
     points, skipped, _ = _spec(tmp_path).expand()
     assert points == [] and "verilator: not here; icarus: not here" in skipped[0].reason
 
@@ -138,9 +139,9 @@ def test_unknown_simulators_are_refused(tmp_path, text, where):
 
 def test_cost_model_refuses_bad_candidates():
     with pytest.raises(ValueError, match="sims is empty"):
-        tb_adapter.cheapest_simulator(named_config("default"), 10, sims=())
+        tb_api.cheapest_simulator(named_config("default"), 10, sims=())
     with pytest.raises(ValueError, match="'ghdl' is not one of"):
-        tb_adapter.cheapest_simulator(named_config("default"), 10, sims=("ghdl",))
+        tb_api.cheapest_simulator(named_config("default"), 10, sims=("ghdl",))
 
 
 def _write_shard(out: Path, label: str, spec: spec_mod.Spec, points: list[Point],

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pyref.config import QmacConfig
-from sweep import cli, tb_adapter
+from sweep import cli
+from tb import api as tb_api
 from sweep.points import Point
 from sweep.runner import RunOptions, run_points
 from tests.sim_skip import require_simulator
@@ -32,7 +33,7 @@ LATCH = ("qmac_out_stage.v", "assign sat_o = below | above;",
 
 def _edited_rtl(dest: Path, edit: tuple[str, str, str]) -> Path:
     file, old, new = edit
-    rtl = tb_adapter.copy_rtl(dest)
+    rtl = tb_api.copy_rtl(dest)
     text = (rtl / file).read_text()
     assert text.count(old) == 1, f"{old!r} must occur once in {file}"
     (rtl / file).write_text(text.replace(old, new))
@@ -113,3 +114,50 @@ def test_a_config_that_does_not_synthesize_is_a_failing_point(tmp_path):
     assert rec["verdict"] == "fail"
     assert rec["failure"].startswith("synthesis: ") and "latch" in rec["failure"].lower()
     assert rec["synth"]["ok"] is False
+
+
+# half_up with mult_bits 0 and 32, gemmlowp with 32: three points; gemmlowp with mult_bits = 0 is
+# refused by pyref (gemmlowp needs mult_bits = 32), one skip.
+SKIPPING = """name = "skipping"
+n = 2000
+sim = "icarus"
+{allow}
+[[group]]
+name = "modes"
+strategy = "product"
+axes = {{ rounding = ["half_up", "gemmlowp"], mult_bits = [0, 32] }}
+"""
+
+
+def _skipping_sweep(tmp_path: Path, capsys, allow: str) -> tuple[int, str, Path]:
+    spec = tmp_path / "skipping.toml"
+    spec.write_text(SKIPPING.format(allow=allow))
+    out = tmp_path / "out"
+    rc = cli.main(["run", f"SWEEP={spec}", f"OUT={out}", "PLOTS=0", "PROGRESS=0", "SYNTH=0",
+                   "JOBS=2"])
+    return rc, capsys.readouterr().out, out / "skipping"
+
+
+def test_a_product_with_a_refused_point_fails_unless_the_spec_allows_it(tmp_path, capsys):
+    require_simulator("icarus")
+    rc, out, where = _skipping_sweep(tmp_path, capsys, "")
+    assert rc == 1, out
+    assert "qmac sweep skipping: FAIL: 3 passed, 0 failed, 1 skipped (1 not allowed by the " \
+           "spec)" in out
+    reason = "rounding = 'gemmlowp' needs mult_bits = 32, got 0"
+    assert f"rounding = gemmlowp: 1 of 2 skipped, 1 not allowed: {reason}" in out
+    assert f"mult_bits = 0: 1 of 2 skipped, 1 not allowed: {reason}" in out
+    suite = ET.parse(where / "junit.xml").getroot()
+    assert suite.get("failures") == "1" and suite.get("skipped") == "0"
+    assert (where / "report.md").read_text().startswith("# Sweep `skipping`: FAIL")
+
+    # The same spec expecting the skip passes, and still shows it at the top.
+    rc, out, where = _skipping_sweep(tmp_path, capsys, "allow_skip = true")
+    assert rc == 0, out
+    assert "qmac sweep skipping: PASS: 3 passed, 0 failed, 1 skipped (" in out
+    assert f"rounding = gemmlowp: 1 of 2 skipped: {reason}" in out
+    suite = ET.parse(where / "junit.xml").getroot()
+    assert suite.get("failures") == "0" and suite.get("skipped") == "1"
+    md = (where / "report.md").read_text()
+    assert md.startswith("# Sweep `skipping`: PASS")
+    assert md.index("all allowed by the spec") < md.index("## Pass matrices")

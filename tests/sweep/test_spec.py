@@ -197,3 +197,48 @@ def test_shards_partition_the_points_and_balance_the_cost(n):
 def test_bad_shard(text):
     with pytest.raises(ValueError, match="SHARD"):
         shard.parse_shard(text)
+
+
+GEMMLOWP_PRODUCT = """
+{top}
+[[group]]
+name = "modes"
+{group}
+axes = {{ rounding = ["half_up", "gemmlowp"], mult_bits = [0, 16, 32] }}
+"""
+
+
+@pytest.mark.parametrize("top, group, expected", [
+    ("", "", [False, False]),
+    ("allow_skip = true", "", [True, True]),
+    ("allow_skip = true", "allow_skip = false", [False, False]),      # the group wins
+    ("", 'allow_skip = ["needs mult_bits = 32, got 0"]', [True, False]),
+    ("", 'allow_skip = ["needs acc_bits = 32"]', [False, False]),     # another reason
+])
+def test_allow_skip_says_which_refusals_the_spec_expects(tmp_path, top, group, expected):
+    s = _spec(tmp_path, GEMMLOWP_PRODUCT.format(top=top, group=group))
+    points, skipped, _ = s.expand()
+    assert len(points) == 4   # half_up x 3, gemmlowp with mult_bits = 32
+    assert [(k.fields["mult_bits"], k.expected) for k in skipped] == list(zip([0, 16], expected))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[group]]\naxes = { in_bits = [4, 40] }",
+     r"group 1: axis 'in_bits': in_bits = 40 is out of range: allowed 2 \.\. 16"),
+    ('[[group]]\naxes = { acc_mode = ["wrap", "sat"] }',
+     r"axis 'acc_mode': acc_mode = 'sat' is not one of wrap, saturate"),
+    ('[[group]]\naxes = { sim = ["icarus", "ghdl"] }', r"axis 'sim' = 'ghdl' is not one of"),
+    ('[[include]]\nconfig = "tflite"\nout_bits = 1',
+     r"include 1: out_bits: out_bits = 1 is out of range: allowed 2 \.\. 16"),
+    ('allow_skip = []\n[[group]]\naxes = { lanes = [1] }', r"allow_skip = \[\] must be"),
+])
+def test_a_value_no_config_can_take_is_refused_before_expanding(tmp_path, text, message):
+    with pytest.raises(spec_mod.SpecError, match=message):
+        _spec(tmp_path, text)
+
+
+def test_shipped_specs_expect_no_skip():
+    # ci.toml and full.toml need no allow_skip: pyref accepts every point they expand to.
+    for name in ("ci", "full", "tiny"):
+        points, skipped, _ = spec_mod.load(name).expand(auto_sims=("icarus", "verilator"))
+        assert points and skipped == [], name

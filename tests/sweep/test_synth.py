@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pyref.config import QmacConfig
-from sweep import synth, tb_adapter
+from sweep import synth
+from tb import api as tb_api
 from tb.run.yosys import YosysUnavailable
 
 GOOD_LOG = "...\nLongest topological path in qmac (length=53):\n...\nEnd of script. Logfile hash\n"
@@ -62,8 +63,8 @@ def yosys():
         pytest.skip(str(exc))
 
 
-def _synth(cfg: QmacConfig, rtl: Path = tb_adapter.RTL_DIR) -> synth.SynthResult:
-    return synth.synthesize(tb_adapter.rtl_files(rtl), cfg)
+def _synth(cfg: QmacConfig, rtl: Path = tb_api.RTL_DIR) -> synth.SynthResult:
+    return synth.synthesize(tb_api.rtl_files(rtl), cfg)
 
 
 def test_cells_grow_with_lanes_and_widths(yosys):
@@ -83,7 +84,7 @@ def test_cells_grow_with_lanes_and_widths(yosys):
 
 
 def _edited_rtl(tmp_path: Path, file: str, old: str, new: str) -> Path:
-    rtl = tb_adapter.copy_rtl(tmp_path / "rtl")
+    rtl = tb_api.copy_rtl(tmp_path / "rtl")
     text = (rtl / file).read_text()
     assert text.count(old) == 1, f"{old!r} must occur once in {file}"
     (rtl / file).write_text(text.replace(old, new))

@@ -155,3 +155,19 @@ def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path, mon
     assert icarus.profile == "speed" and icarus.build_dir.name == "default-batch"
     with pytest.raises(ValueError, match="profile = 'fastest'"):
         make_spec(QmacConfig(), "verilator", build_root=tmp_path, profile="fastest")
+
+
+def test_a_failing_build_raises_build_failed_with_the_log(tmp_path):
+    from tb.run.build import BuildFailed, cached
+
+    def broken(log):
+        log.write_text("syntax error in qmac.v\n")
+        raise subprocess.CalledProcessError(1, ["iverilog"])
+
+    with pytest.raises(BuildFailed) as info:
+        cached(tmp_path / "b", "d1", "sim.vvp", broken, what="icarus batch build of default")
+    text = str(info.value)
+    assert text.startswith("icarus batch build of default failed (")
+    assert "syntax error in qmac.v" in text and str(tmp_path / "b" / "build.log") in text
+    with pytest.raises(BuildFailed, match="left no sim.vvp"):   # exited 0, built nothing
+        cached(tmp_path / "c", "d1", "sim.vvp", lambda log: None, what="icarus build")

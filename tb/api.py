@@ -1,0 +1,139 @@
+"""The testbench as a library, for the packages built on it (``sweep``, ``mutate``, ``soak``).
+
+One way in: :func:`run_config` runs a config on an RTL folder (simulator, seed, N, transport)
+exactly as ``make sim`` does, and returns one :class:`RunOutcome`; :func:`repro` is the
+``make sim ...`` that repeats it. A build that fails raises :class:`BuildFailed` (raised by the
+build code itself), a simulation that dies without a report :class:`SimulationFailed`, a
+missing simulator :class:`SimulatorMissing`. Also here: the simulators (installed, versions,
+the cheaper one for a run), Yosys, and the RTL folder helpers (its files, edited copies).
+
+It sits on top of ``tb``'s layers (docs/testbench.md): nothing in ``tb`` imports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from pyref.config import NAMED_CONFIGS, QmacConfig
+
+import tb
+from tb.cli.sim import repro_command
+from tb.run.build import BUILD_ROOT, BuildFailed, config_name
+from tb.run.cost import cheapest_simulator
+from tb.run.runner import SimulationFailed, run_sim
+from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
+from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
+from tb.shared.defaults import RUN_DEFAULTS
+from tb.shared.job import SimJob
+from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
+
+__all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "BuildFailed", "RunOutcome",
+           "SimulationFailed", "SimulatorMissing", "YosysUnavailable", "cheapest_simulator",
+           "config_name", "copy_rtl", "edit_copy", "installed_simulators", "repro",
+           "rtl_files", "run_config", "simulator_missing", "simulator_version",
+           "testbench_files", "yosys_command", "yosys_version"]
+
+TB_DIR = Path(tb.__file__).resolve().parent
+TB_SUFFIXES = {".py", ".sv", ".v", ".c", ".cpp", ".h"}
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """What one run of one config found."""
+
+    passed: bool
+    """Every output right (and, when coverage was required, every reachable bin hit)."""
+    summary: str
+    """One line: outputs checked, mismatches, coverage (and the run's error, if any)."""
+    details: list[str]
+    """The first mismatches, the coverage holes (when required), the run's error, as text."""
+    first_failure: str = ""
+    """The scoreboard's first mismatch message (or the run's error); "" when it passed."""
+    outputs_checked: int = 0
+    mismatches: int = 0
+    mismatch_counts: dict = dataclasses.field(default_factory=dict)
+    coverage: dict = dataclasses.field(default_factory=dict)
+    """``{"summary": text, "holes": [...], "hits": {bin: n}, "required": [...]}`` ({} when the
+    run bins nothing)."""
+    beats: int = 0
+    sim_seconds: float = 0.0
+    build_seconds: float = 0.0
+    compiled: bool = False
+    wall_seconds: float = 0.0
+    log_file: str = ""
+
+
+def installed_simulators() -> tuple[str, ...]:
+    """The simulators that can run here, in the order of :data:`SIMULATORS`."""
+    return tuple(sim for sim in SIMULATORS if simulator_missing(sim) is None)
+
+
+def testbench_files() -> list[Path]:
+    """Every source file of the testbench (Python, harness HDL and C), sorted."""
+    return sorted(p for p in TB_DIR.rglob("*")
+                  if p.is_file() and p.suffix in TB_SUFFIXES and "__pycache__" not in p.parts)
+
+
+def _job(config: QmacConfig, sim: str, n: int, seed: int, name: str, **run) -> SimJob:
+    # Transport, handshake patterns and resets not given: make sim's (RUN_DEFAULTS).
+    given = {k: v for k, v in run.items() if v is not None}
+    return SimJob(config=config.to_dict(), config_name=name, sim=sim, seed=seed, n=n, **given)
+
+
+def _overrides(config: QmacConfig) -> dict:
+    base = NAMED_CONFIGS[RUN_DEFAULTS["config"]]
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(QmacConfig)
+            if getattr(config, f.name) != getattr(base, f.name)}
+
+
+def repro(config: QmacConfig, sim: str, n: int, seed: int, rtl_dir: Path | None = None,
+          mode: str | None = None) -> str:
+    """The exact ``make sim ...`` command that repeats :func:`run_config` with these values."""
+    job = _job(config, sim, n, seed, "repro", mode=mode)
+    rtl = None
+    if rtl_dir is not None and Path(rtl_dir).resolve() != RTL_DIR.resolve():
+        rtl = str(rtl_dir)
+    return repro_command(job, RUN_DEFAULTS["config"], _overrides(config), rtl)
+
+
+def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path = RTL_DIR,
+               build_root: Path = BUILD_ROOT, test_dir: Path | None = None,
+               name: str | None = None, mode: str | None = None,
+               max_mismatches: int | None = None, require_coverage: bool = False
+               ) -> RunOutcome:
+    """Build (or reuse ``make sim``'s build of) ``config`` on ``sim`` from the Verilog of
+    ``rtl_dir`` and check ``n`` random outputs (seed ``seed``), with make sim's transport,
+    handshake patterns and resets unless given. ``require_coverage``: a reachable coverage bin
+    left empty fails the run.
+
+    Raises :class:`BuildFailed`, :class:`SimulationFailed` or :class:`SimulatorMissing`.
+    """
+    os.environ.pop("COVERAGE", None)  # cocotb reads it as a request for Python coverage
+    job = _job(config, sim, n, seed, name or config_name(config), mode=mode,
+               max_mismatches=max_mismatches)
+    result = run_sim(job, rtl_dir=Path(rtl_dir), build_root=Path(build_root),
+                     test_dir=None if test_dir is None else Path(test_dir))
+    rep = result.report
+    cov = rep.coverage_report()
+    holes = list(cov.holes) if cov is not None else []
+    details = [f"error: {rep.error}"] if rep.error else []
+    details += [f"[{m.get('kind')}] {m.get('message')}" for m in rep.details[:5]]
+    passed = bool(rep.passed) and not (require_coverage and holes)
+    if require_coverage and rep.passed and holes:
+        details.append(f"coverage holes (reachable bins never hit): {', '.join(holes)}")
+    summary = (f"{rep.outputs_checked} outputs checked, {rep.mismatches} mismatches"
+               + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
+               + f"; coverage {'n/a' if cov is None else cov.summary()}")
+    if rep.error:
+        summary = f"error: {rep.error}; " + summary
+    first = ""
+    if not rep.passed:
+        first = rep.details[0]["message"] if rep.details else (rep.error or "failed")
+    coverage = {} if cov is None else {"summary": cov.summary(), "holes": holes,
+                                       "hits": dict(cov.hits), "required": list(cov.required)}
+    return RunOutcome(passed, summary, details, first, rep.outputs_checked, rep.mismatches,
+                      dict(rep.mismatch_counts), coverage, rep.beats, rep.sim_seconds or 0.0,
+                      result.build_seconds, result.compiled, result.wall_seconds,
+                      str(result.log_file))
