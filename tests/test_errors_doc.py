@@ -546,7 +546,21 @@ SOAK = {
 }
 
 
-LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK}
+COVERAGE = {
+    "`CONFIGS=`": (_main_of("tb.cli.coverage", "CONFIGS="), 2,
+                   "CONFIGS = '': no named config; nothing to run"),
+    "`CONFIGS=nosuch`": (_main_of("tb.cli.coverage", "CONFIGS=nosuch"), 2,
+                         "CONFIGS: 'nosuch' is not a named config"),
+    "`N=0`": (_main_of("tb.cli.coverage", "N=0"), 2,
+              "argument --n: 0 is out of range: allowed 1 or more"),
+    "`NN=3`": (_main_of("tb.cli.coverage", "NN=3"), 2,
+               "unknown variable NN=3 for make coverage (did you mean N?)"),
+    "`RTL=/nonexistent`": (_main_of("tb.cli.coverage", "RTL=/nonexistent"), 2,
+                           "RTL = '/nonexistent': not a folder of Verilog files (*.v)"),
+}
+
+
+LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK, "coverage": COVERAGE}
 
 
 @pytest.mark.parametrize("table, key", [(t, k) for t, cases in LONG_RUNS.items() for k in cases])
@@ -562,7 +576,9 @@ def test_doc_long_run_tables_match_the_cases():
     for section, cases in (("Sweep command line (`python -m sweep`, `make sweep`)", SWEEP),
                            ("Sweep specs (`SWEEP=spec.toml`)", SPECS),
                            ("Mutate command line (`python -m mutate`, `make mutate`)", MUTATE),
-                           ("Soak command line (`python -m soak`, `make soak`)", SOAK)):
+                           ("Soak command line (`python -m soak`, `make soak`)", SOAK),
+                           ("Coverage command line (`python -m tb.cli.coverage`, "
+                            "`make coverage`)", COVERAGE)):
         rows = doc_rows(section)
         got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
         assert got == {k: (v[2], v[1]) for k, v in cases.items()}, section

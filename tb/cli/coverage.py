@@ -19,6 +19,7 @@ default 20 000), ``SEED``, ``RTL``, ``OUT``, ``JOBS`` (parallel runs, default th
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import dataclasses
 import os
@@ -37,10 +38,10 @@ from tb.run.runner import COVERAGE_FILE, run_sim
 from tb.run.toolchain import SimulatorMissing
 from tb.shared.job import SimJob
 
-from .errors import ToolFailure, UsageError, int_at_least, run_main, unknown_variable
+from .errors import (ArgumentParser, ToolFailure, UsageError, int_at_least, no_work,
+                     normalize_argv, run_main)
 
 DEFAULT_N = 20_000
-VARIABLES = ("CONFIGS", "N", "SEED", "RTL", "OUT", "JOBS")
 
 
 @dataclasses.dataclass
@@ -95,7 +96,7 @@ def collect(configs: list[str], *, n: int = DEFAULT_N, seed: int = 1, rtl_dir: P
             log=print) -> CoverageResult:
     """Run ``configs`` with coverage, merge, write every report to ``out``; the result."""
     if not configs:
-        raise UsageError("CONFIGS names no config: a coverage run needs at least one")
+        raise no_work("CONFIGS", "", "no named config")
     t0 = time.perf_counter()
     out = Path(out or REPO_ROOT / "build" / "coverage")
     out.mkdir(parents=True, exist_ok=True)
@@ -157,31 +158,35 @@ def summary_text(result: CoverageResult, rtl_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def parser() -> argparse.ArgumentParser:
+    """The options of ``make coverage`` (``KEY=VALUE`` words or ``--key value``)."""
+    p = ArgumentParser(prog="make coverage", description="RTL code coverage over named configs")
+    p.add_argument("--configs", default=",".join(NAMED_CONFIGS),
+                   help="comma-separated named configs (default: all)")
+    p.add_argument("--n", type=int_at_least(1), default=DEFAULT_N, help="outputs per config")
+    p.add_argument("--seed", type=int_at_least(0), default=1)
+    p.add_argument("--rtl", default=str(RTL_DIR), help="the RTL folder")
+    p.add_argument("--out", default="", help="report folder (default build/coverage)")
+    p.add_argument("--jobs", type=int_at_least(0), default=0, help="parallel runs (0: cores)")
+    return p
+
+
 def parse(argv: list[str]) -> dict:
-    """The ``KEY=VALUE`` words of ``make coverage``."""
-    values = {"CONFIGS": ",".join(NAMED_CONFIGS), "N": str(DEFAULT_N), "SEED": "1",
-              "RTL": str(RTL_DIR), "OUT": "", "JOBS": "0"}
-    for word in argv:
-        key, eq, value = word.partition("=")
-        if not eq or key.upper() not in VARIABLES:
-            raise unknown_variable(word, VARIABLES, "make coverage")
-        values[key.upper()] = value
-    configs = [c.strip() for c in values["CONFIGS"].split(",") if c.strip()]
+    """The options as :func:`collect`'s arguments; bad values are a :class:`UsageError`."""
+    p = parser()
+    a = p.parse_args(normalize_argv(argv, p))
+    configs = [c.strip() for c in a.configs.split(",") if c.strip()]
+    if not configs:
+        raise no_work("CONFIGS", a.configs, "no named config")
     bad = [c for c in configs if c not in NAMED_CONFIGS]
     if bad:
         raise UsageError(f"CONFIGS: {bad[0]!r} is not a named config; named: "
                          f"{', '.join(NAMED_CONFIGS)}")
-    ints = {}
-    for key, lo in (("N", 1), ("SEED", 0), ("JOBS", 0)):
-        try:
-            ints[key] = int_at_least(lo)(values[key])
-        except Exception as exc:  # argparse's ArgumentTypeError
-            raise UsageError(f"{key}={values[key]}: {exc}") from None
-    rtl = Path(values["RTL"])
+    rtl = Path(a.rtl)
     if not rtl.is_dir() or not list(rtl.glob("*.v")):
-        raise UsageError(f"RTL={values['RTL']}: not a folder of Verilog files (*.v)")
-    return {"configs": configs, "n": ints["N"], "seed": ints["SEED"], "jobs": ints["JOBS"],
-            "rtl_dir": rtl, "out": Path(values["OUT"]) if values["OUT"] else None}
+        raise UsageError(f"RTL = {a.rtl!r}: not a folder of Verilog files (*.v)")
+    return {"configs": configs, "n": a.n, "seed": a.seed, "jobs": a.jobs, "rtl_dir": rtl,
+            "out": Path(a.out) if a.out else None}
 
 
 def main(argv: list[str] | None = None) -> int:
