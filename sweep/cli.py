@@ -12,6 +12,7 @@ FORCE=1   rerun points whose digest already passed
 RTL       simulate and synthesize the Verilog files of another folder
 OUT       output root (default ``build/sweep``); the report goes to ``OUT/<spec>/``
 SYNTH=0   leave out synthesis (simulation only)
+COVERAGE  ``1``: RTL code coverage of every Verilator point, merged (``OUT/<spec>/coverage/``)
 PLOTS=0   leave out the PNG plots
 ========  ======================================================================================
 
@@ -37,7 +38,7 @@ from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, nor
 from . import report, shard, spec as spec_mod
 from .merge import MergeError, merge
 from .skips import summary_lines
-from .runner import REPO_ROOT, RunOptions, run_points
+from .runner import REPO_ROOT, RunOptions, code_coverage_reports, run_points
 
 DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
 
@@ -78,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", type=_bool, default=False)
     run.add_argument("--rtl")
     run.add_argument("--synth", type=_bool, default=True)
+    run.add_argument("--coverage", type=_bool, default=False)
     run.add_argument("--progress", type=_bool, default=True)
     return p
 
@@ -94,6 +96,11 @@ def cmd_run(args) -> int:
     if spec.uses_auto() and not auto_sims:
         raise ToolFailure("sim = auto: no simulator installed ("
                           + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS) + ")")
+    if args.coverage and spec.uses_auto():
+        # RTL code coverage comes from Verilator's coverage build: auto points run there.
+        auto_sims = tuple(s for s in auto_sims if s == "verilator")
+        if not auto_sims:
+            raise ToolFailure("COVERAGE=1 needs Verilator: " + str(simulator_missing("verilator")))
     points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
     if not points:
         raise no_work("SWEEP", args.sweep, f"pyref refuses all {len(skipped)} combinations of "
@@ -131,12 +138,15 @@ def cmd_run(args) -> int:
     if refused:
         print(f"  {len(refused)} point(s) pyref refuses that the spec does not expect "
               f"(allow_skip): the sweep will fail; first: {refused[0].reason}", flush=True)
-    if spec.uses_auto():
+    if args.coverage:
+        print(f"  RTL code coverage from the {sum(p.sim == 'verilator' for p in points)} "
+              "Verilator point(s) (coverage builds; sim = auto picks Verilator)", flush=True)
+    elif spec.uses_auto():
         print(f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
               "point (tb/run/cost.py)", flush=True)
     opts = RunOptions(jobs=args.jobs or 0, force=args.force,
                       cache_root=Path(args.out) / "cache", synth=args.synth,
-                      progress=args.progress)
+                      progress=args.progress, coverage=args.coverage)
     if args.rtl:
         opts.rtl_dir = Path(args.rtl).resolve()
     records, facts = run_points(points, opts)
@@ -147,6 +157,8 @@ def cmd_run(args) -> int:
            "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
            "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}
     where.mkdir(parents=True, exist_ok=True)
+    if args.coverage:
+        run["code_coverage"] = code_coverage_reports(records, opts.rtl_dir, where / "coverage")
     (where / "run.json").write_text(json.dumps(run, indent=1))
     files = report.write_all(run, where, plots=args.plots)
     return _finish(run, files)
@@ -172,6 +184,10 @@ def _finish(run: dict, files: dict) -> int:
           f"{h['points_per_minute']:.0f} points/min")
     for line in summary_lines(run):
         print(f"  {line}")
+    if run.get("code_coverage"):
+        table = [l for l in run["code_coverage"].splitlines() if l.startswith("| **total**")]
+        print(f"  RTL code coverage (line | branch | toggle | expression): "
+              f"{table[0].split('|', 2)[2].strip(' |') if table else 'n/a'}")
     print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
     return 0 if verdict == "PASS" else 1
 

@@ -186,6 +186,10 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
             lines.append(f"  - reproduce: `{r['repro']}`")
         if len(failed) > 30:
             lines.append(f"- ... and {len(failed) - 30} more (results.csv)")
+    if run.get("code_coverage"):
+        body = run["code_coverage"].splitlines()
+        lines += ["", "## RTL code coverage (merged over the Verilator points)", "", *body, "", "(lcov, Cobertura and HTML in `coverage/`; functional "
+                  "coverage: every reachable bin is required at every point)"]
     axes = set(varied_axes(pts))
     pairs = [(a, b) for a, b in MATRIX_PAIRS if a in axes and b in axes][:MAX_MATRICES]
     if pairs:

@@ -49,6 +49,8 @@ class RunOptions:
     cache_root: Path = CACHE_ROOT
     synth: bool = True
     progress: bool = True
+    coverage: bool = False
+    """Collect RTL code coverage from every Verilator point (``make sweep COVERAGE=1``)."""
 
 
 def tool_versions(sims: set[str], with_synth: bool) -> dict:
@@ -71,13 +73,16 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     rtl_files = tb_api.rtl_files(rtl_dir)
     tools = tool_versions({p.sim for p in points}, opts.synth) if points else {}
     context = context_digest(rtl_files, tb_api.testbench_files(),
-                             {**tools, "synth": opts.synth})
+                             {**tools, "synth": opts.synth, "coverage": opts.coverage})
     passed_dir = Path(opts.cache_root) / "passed"
     records: dict[str, dict] = {}
     todo: list[tuple[Point, str]] = []
     for p in points:
         digest = point_digest(p, context)
         cached = None if opts.force else _read_json(passed_dir / f"{digest}.json")
+        dat = cached and cached.get("coverage_dat")
+        if dat and not Path(dat).is_file():
+            cached = None      # its coverage points are gone: run it again
         if cached is not None and cached.get("verdict") == "pass" and cached.get("key") == p.key:
             cached.update(cached=True, origin=p.origin)
             records[p.key] = cached
@@ -87,7 +92,8 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     jobs = opts.jobs or default_jobs()
     args = [(p.to_dict(), digest, str(rtl_dir),
              None if opts.build_root is None else str(opts.build_root), str(opts.cache_root),
-             opts.synth, rtl_digest, tools.get("yosys", "")) for p, digest in todo]
+             opts.synth, rtl_digest, tools.get("yosys", ""), opts.coverage)
+            for p, digest in todo]
     if args:
         # Expensive points first, so the last ones to finish are short.
         from .shard import predicted_seconds
@@ -117,6 +123,20 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     return [records[p.key] for p in points], facts
 
 
+def code_coverage_reports(records: list[dict], rtl_dir: Path, out: Path) -> str | None:
+    """Merge the RTL code coverage of every point that has it and write the reports to
+    ``out`` (:func:`tb.api.write_code_coverage`); the summary's Markdown (None: no point
+    has coverage)."""
+    files = [f.name for f in tb_api.rtl_files(rtl_dir) if f.suffix == ".v"]
+    runs = {r["name"]: tb_api.read_code_coverage(r["coverage_dat"], files)
+            for r in records if r.get("coverage_dat")}
+    if not runs:
+        return None
+    tb_api.write_code_coverage(runs, rtl_dir, out, title=f"RTL coverage over {len(runs)} "
+                               "sweep points", full=False, what="point")
+    return (Path(out) / "summary.md").read_text()
+
+
 def _progress(total: int, enabled: bool):
     """A progress callback: a tqdm bar on stderr (or nothing)."""
     if not enabled:
@@ -141,12 +161,16 @@ def _progress(total: int, enabled: bool):
 
 
 def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cache_root: str,
-            with_synth: bool, rtl_digest: str, yosys: str) -> dict:
-    """Simulate and synthesize one point; its record (never raises for a failing point)."""
+            with_synth: bool, rtl_digest: str, yosys: str, coverage: bool = False) -> dict:
+    """Simulate and synthesize one point; its record (never raises for a failing point).
+    With ``coverage``, a Verilator point also leaves its RTL code coverage points in
+    ``<cache_root>/coverage/<digest>.dat`` (the record's ``coverage_dat``)."""
     t0 = time.perf_counter()
     p = Point.from_dict(point)
     rtl = Path(rtl_dir)
-    sim = _simulate(p, rtl, build_root)
+    dat = Path(cache_root) / "coverage" / f"{digest}.dat" \
+        if coverage and p.sim == "verilator" else None
+    sim = _simulate(p, rtl, build_root, dat)
     syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth \
         else None
     repro = tb_api.repro(p.config, p.sim, p.n, p.seed, rtl)
@@ -161,18 +185,21 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
            "failure": "\n".join(failures), "repro": repro,
            "sim_result": dataclasses.asdict(sim),
            "synth": syn.to_dict() if syn is not None else None,
-           "wall_seconds": time.perf_counter() - t0, "cached": False}
+           "wall_seconds": time.perf_counter() - t0, "cached": False,
+           "coverage_dat": str(dat) if dat is not None and dat.is_file() else ""}
     rec["beats_per_s"] = sim.beats / sim.sim_seconds if sim.sim_seconds else 0.0
     return rec
 
 
-def _simulate(p: Point, rtl: Path, build_root: str | None) -> tb_api.RunOutcome:
-    """The point's simulation, every reachable coverage bin required; a build, simulator or
-    tool failure is a failed outcome with the error."""
+def _simulate(p: Point, rtl: Path, build_root: str | None,
+              code_coverage: Path | None = None) -> tb_api.RunOutcome:
+    """The point's simulation, every reachable coverage bin required (and its RTL code coverage
+    points written to ``code_coverage``); a build, simulator or tool failure is a failed
+    outcome with the error."""
     root = {} if build_root is None else {"build_root": Path(build_root)}
     try:
         return tb_api.run_config(p.config, sim=p.sim, seed=p.seed, n=p.n, rtl_dir=rtl,
-                                 require_coverage=True, **root)
+                                 require_coverage=True, code_coverage=code_coverage, **root)
     except (tb_api.SimulatorMissing, RuntimeError, ValueError, OSError) as exc:
         text = str(exc)
         first = text.splitlines()[0] if text else type(exc).__name__

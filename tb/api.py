@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
@@ -22,7 +23,9 @@ import tb
 from tb.cli.sim import repro_command
 from tb.run.build import BUILD_ROOT, BuildFailed, config_name
 from tb.run.cost import cheapest_simulator
-from tb.run.runner import SimulationFailed, run_sim
+from tb.rtl_coverage.points import read_dat as read_code_coverage
+from tb.rtl_coverage.report import write_reports as write_code_coverage
+from tb.run.runner import COVERAGE_FILE, SimulationFailed, run_sim
 from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 from tb.shared.defaults import RUN_DEFAULTS
@@ -31,7 +34,8 @@ from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
 
 __all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "BuildFailed", "RunOutcome",
            "SimulationFailed", "SimulatorMissing", "YosysUnavailable", "cheapest_simulator",
-           "config_name", "copy_rtl", "edit_copy", "installed_simulators", "repro",
+           "config_name", "copy_rtl", "edit_copy", "installed_simulators", "read_code_coverage",
+           "repro", "write_code_coverage",
            "rtl_files", "run_config", "simulator_missing", "simulator_version",
            "testbench_files", "yosys_command", "yosys_version"]
 
@@ -101,20 +105,34 @@ def repro(config: QmacConfig, sim: str, n: int, seed: int, rtl_dir: Path | None 
 def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path = RTL_DIR,
                build_root: Path = BUILD_ROOT, test_dir: Path | None = None,
                name: str | None = None, mode: str | None = None,
-               max_mismatches: int | None = None, require_coverage: bool = False
-               ) -> RunOutcome:
+               max_mismatches: int | None = None, require_coverage: bool = False,
+               code_coverage: Path | None = None) -> RunOutcome:
     """Build (or reuse ``make sim``'s build of) ``config`` on ``sim`` from the Verilog of
     ``rtl_dir`` and check ``n`` random outputs (seed ``seed``), with make sim's transport,
     handshake patterns and resets unless given. ``require_coverage``: a reachable coverage bin
     left empty fails the run.
 
+    ``code_coverage``: run on the Verilator coverage build (:mod:`tb.rtl_coverage`) and copy
+    the run's RTL code coverage points (Verilator's ``coverage.dat``) to that file.
+
     Raises :class:`BuildFailed`, :class:`SimulationFailed` or :class:`SimulatorMissing`.
     """
     os.environ.pop("COVERAGE", None)  # cocotb reads it as a request for Python coverage
+    if code_coverage is not None:
+        if sim != "verilator":
+            raise ValueError(f"RTL code coverage needs Verilator, not {sim}")
+        mode = "batch-coverage"
     job = _job(config, sim, n, seed, name or config_name(config), mode=mode,
                max_mismatches=max_mismatches)
     result = run_sim(job, rtl_dir=Path(rtl_dir), build_root=Path(build_root),
                      test_dir=None if test_dir is None else Path(test_dir))
+    if code_coverage is not None:
+        dat = result.test_dir / COVERAGE_FILE
+        if not dat.is_file():
+            raise SimulationFailed(f"the coverage run wrote no {COVERAGE_FILE} in "
+                                   f"{result.test_dir}")
+        Path(code_coverage).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dat, code_coverage)
     rep = result.report
     cov = rep.coverage_report()
     holes = list(cov.holes) if cov is not None else []

@@ -29,11 +29,10 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS
 
-from tb.rtl_coverage import rank, waivers
-from tb.rtl_coverage.points import Point, merge, read_dat, write_dat
-from tb.rtl_coverage.summary import port_names, port_toggles, table_markdown
-from tb.rtl_coverage.writers import write_cobertura, write_html, write_lcov
-from tb.run.build import BUILD_ROOT, REPO_ROOT, RTL_DIR, config_name, rtl_sources
+from tb.rtl_coverage import waivers
+from tb.rtl_coverage.points import Point, read_dat
+from tb.rtl_coverage.report import summary_text, write_reports
+from tb.run.build import BUILD_ROOT, REPO_ROOT, RTL_DIR, rtl_sources
 from tb.run.runner import COVERAGE_FILE, run_sim
 from tb.run.toolchain import SimulatorMissing
 from tb.shared.job import SimJob
@@ -112,50 +111,10 @@ def collect(configs: list[str], *, n: int = DEFAULT_N, seed: int = 1, rtl_dir: P
                 f"{sum(1 for v in run.counts.values() if v):5d} hit; {run.summary} "
                 f"({run.seconds:.1f} s)")
     ordered = [runs[c] for c in configs]
-    merged = merge(r.counts for r in ordered)
-    ports = port_toggles(merged, port_names(rtl_sources(Path(rtl_dir))))
-    verdict = waivers.check(merged, waivers.load(rtl_dir), also=set(ports),
-                            full=set(configs) == set(NAMED_CONFIGS))
-    write_dat(out / "merged.dat", merged)
-    write_lcov(out / "coverage.info", merged, rtl_dir)
-    write_cobertura(out / "coverage.xml", merged, rtl_dir)
-    write_html(out / "html", merged, rtl_dir, f"qmac RTL coverage: {', '.join(configs)}",
-               notes=verdict.waived)
-    result = CoverageResult(ordered, merged, verdict, out, time.perf_counter() - t0,
-                            full=set(configs) == set(NAMED_CONFIGS))
-    (out / "summary.md").write_text(summary_text(result, rtl_dir) + "\n", encoding="utf-8")
-    return result
-
-
-def summary_text(result: CoverageResult, rtl_dir: Path) -> str:
-    """The per-module table, port toggles, the ranking and the points not hit, as Markdown."""
-    runs = {r.name: r.counts for r in result.runs}
-    lines = [f"RTL code coverage over {len(result.runs)} config(s): "
-             f"{', '.join(runs)} ({Path(rtl_dir)})", "", table_markdown(result.merged), ""]
-    ports = port_toggles(result.merged, port_names(rtl_sources(Path(rtl_dir))))
-    quiet = sorted(p for p, n in ports.items() if n == 0)
-    lines.append(f"port-bit toggles: {len(ports) - len(quiet)} of {len(ports)} hit"
-                 + ("" if not quiet else ": not toggled " + ", ".join(
-                     f"{p.module}.{p.text}" for p in quiet[:12])
-                    + (f" and {len(quiet) - 12} more" if len(quiet) > 12 else "")))
-    lines += ["", "Configs in the order that reaches every hit point soonest (points each adds):"]
-    order = rank.greedy_order(runs)
-    unique = rank.unique_hits(runs)
-    lines += [f"- `{name}`: +{gain} ({len(unique[name])} only it hits)" for name, gain in order]
-    rest = [n for n in runs if n not in dict(order)]
-    if rest:
-        lines.append("- add nothing beyond those: " + ", ".join(f"`{n}`" for n in rest))
-    v = result.verdict
-    lines += ["", f"Line, branch and port-bit toggle points not hit: "
-              f"{len(v.missed) + len(v.waived)} "
-              f"({len(v.waived)} waived with a reason, {len(v.missed)} not)"]
-    lines += [f"- `{p.label()}`: {reason}" for p, reason in v.waived.items()]
-    lines += [f"- `{p.label()}`: NOT WAIVED (no reason in {waivers.WAIVER_FILE})"
-              for p in v.missed]
-    if v.stale:
-        lines += ["", "Stale waivers (the point is hit now, or there is no such point):"]
-        lines += [f"- `{label}`" for label in v.stale]
-    return "\n".join(lines)
+    full = set(configs) == set(NAMED_CONFIGS)
+    merged, verdict = write_reports({r.name: r.counts for r in ordered}, rtl_dir, out,
+                                    title=f"qmac RTL coverage: {', '.join(configs)}", full=full)
+    return CoverageResult(ordered, merged, verdict, out, time.perf_counter() - t0, full=full)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -200,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             result = collect(**opts)
         except SimulatorMissing as exc:
             raise ToolFailure(str(exc)) from None
-        print(summary_text(result, opts["rtl_dir"]))
+        print((result.out / "summary.md").read_text().rstrip())
         print(f"\nreports in {result.out}/: coverage.info (lcov), coverage.xml (Cobertura), "
               f"html/index.html, summary.md ({result.seconds:.1f} s)")
         failed = [r.name for r in result.runs if not r.passed]

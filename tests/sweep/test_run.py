@@ -161,3 +161,23 @@ def test_a_product_with_a_refused_point_fails_unless_the_spec_allows_it(tmp_path
     md = (where / "report.md").read_text()
     assert md.startswith("# Sweep `skipping`: PASS")
     assert md.index("all allowed by the spec") < md.index("## Pass matrices")
+
+
+def test_coverage_1_merges_rtl_code_coverage_over_the_points(tmp_path, capsys):
+    """``make sweep COVERAGE=1``: auto points run on Verilator's coverage build, each leaves its
+    points, and the report gets the merged per-module table (lcov, Cobertura, HTML beside)."""
+    require_simulator("verilator")
+    out = tmp_path / "out"
+    code = cli.main(["run", "SWEEP=tiny", "COVERAGE=1", "SYNTH=0", "PLOTS=0", f"OUT={out}",
+                     "PROGRESS=0"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    run = json.loads((out / "tiny" / "run.json").read_text())
+    assert {p["sim"] for p in run["points"]} == {"verilator"}
+    assert all(Path(p["coverage_dat"]).is_file() for p in run["points"])
+    report = (out / "tiny" / "report.md").read_text()
+    assert "## RTL code coverage (merged over the Verilator points)" in report
+    assert "| **total** |" in report and "RTL code coverage over 4 point(s)" in report
+    for name in ("coverage.info", "coverage.xml", "html/index.html", "merged.dat"):
+        assert (out / "tiny" / "coverage" / name).is_file()
+    assert "RTL code coverage (line | branch | toggle | expression):" in text
