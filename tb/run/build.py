@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
+from tb.shared.rtl_files import REPO_ROOT, RTL_DIR, copy_rtl, rtl_headers, rtl_sources
 
 from . import toolchain
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
 BUILD_ROOT = REPO_ROOT / "build" / "sim"
 STAMP_NAME = "qmac-build.json"
 HARNESS_VERSION = 2
@@ -73,20 +72,6 @@ def config_name(config: QmacConfig) -> str:
         if named == config:
             return name
     return "cfg-" + hashlib.sha256(config.to_json().encode()).hexdigest()[:8]
-
-
-def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """The Verilog files of the datapath (every ``*.v`` in ``rtl_dir``), sorted."""
-    files = sorted(Path(rtl_dir).glob("*.v"))
-    if not files:
-        raise FileNotFoundError(f"no Verilog sources (*.v) in {rtl_dir}")
-    return files
-
-
-def rtl_headers(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """The datapath's include files (every ``*.vh`` in ``rtl_dir``, which is on the include path
-    of every build, lint and copy), sorted."""
-    return sorted(Path(rtl_dir).glob("*.vh"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,15 +290,6 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
-    """Copy the RTL sources and include files to ``dest`` (for fault injection on a copy);
-    returns ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for src in rtl_sources(rtl_dir) + rtl_headers(rtl_dir):
-        shutil.copy2(src, dest / src.name)
-    return dest
 
 
 # -- shared objects: what does not depend on the parameters, compiled once ------------------------

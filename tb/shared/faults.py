@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
-from tb.run.build import RTL_DIR, copy_rtl
+from .rtl_files import RTL_DIR, copy_rtl
 
 
 class FaultNotApplicable(RuntimeError):
