@@ -1,7 +1,7 @@
 """Building the RTL, once per (simulator, config, harness): the one build cache of the testbench.
 
 A :class:`Harness` says what is compiled around the RTL and how (its hooks): :data:`CYCLE` here
-(the per-cycle transport), ``tb.batch.harness.BATCH`` (the batch wrapper, DPI library and fast
+(the per-cycle transport), ``tb.run.batch_harness.BATCH`` (the batch wrapper, DPI library and fast
 main loop), and the benchmark's native harnesses (:mod:`tb.bench.native`, through
 :func:`cached`). Each (simulator, config, harness) gets its own folder
 ``build/sim/<sim>/<name>/`` where ``<name>`` is the named config (``default``, ``tflite`` ...) or

@@ -140,7 +140,7 @@ class RtlSession:
         """Build (or reuse the build) and start the simulator; returns self."""
         if self._conn is not None:
             return self
-        from tb.batch.harness import make_spec
+        from tb.run.batch_harness import make_spec
         from tb.run.build import build
 
         t0 = time.perf_counter()
