@@ -188,7 +188,8 @@ def test_multiply_by_quantized_multiplier_variants_hand_worked():
     # GreaterThanOne: x << s, then the doubling high multiply; 3 * 4 * 0.5 = 6.
     assert int(multiply_by_quantized_multiplier_greater_than_one(3, 1 << 30, 2)) == 6
     # 2^30 << 1 wraps to -2^31 (as C does in practice): -2^31 * 0.5 = -2^30.
-    assert int(multiply_by_quantized_multiplier_greater_than_one(1 << 30, 1 << 30, 1)) == -(1 << 30)
+    got = multiply_by_quantized_multiplier_greater_than_one(1 << 30, 1 << 30, 1)
+    assert int(got) == -(1 << 30)
     # SmallerThanOneExp: 10 * 0.5 = 5, / 2^2 = 1.25 -> 1; -6 * 0.5 = -3, / 2 = -1.5 -> -2.
     assert int(multiply_by_quantized_multiplier_smaller_than_one_exp(10, 1 << 30, -2)) == 1
     assert int(multiply_by_quantized_multiplier_smaller_than_one_exp(-6, 1 << 30, -1)) == -2
