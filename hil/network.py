@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import beats_per_job
 from pyref.layer import Layer
 from pyref.vectors import save_vectors
 
@@ -193,7 +194,7 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
             sat_total = None
         step_cycles = [r.cycles for r in results]
         cycles = None if cycles is None or any(c is None for c in step_cycles) else cycles + sum(step_cycles)
-        beats += sum(layer.n * layer.c * -(-layer.k // config.lanes) for layer in layers)
+        beats += sum(layer.n * layer.c * beats_per_job(layer.k, config.lanes) for layer in layers)
         wall += sum(r.wall for r in results)
         if rows is None:
             rows = layers[0].n       # the first stage's rows (an LSTM's: every time step)

@@ -11,11 +11,14 @@ import math
 
 import numpy as np
 
-from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier, std_round
+from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier,
+                               rounding_divide_by_pot, saturating_doubling_high_mul,
+                               saturate, saturating_rounding_multiply_by_pot, wrap)
+from pyref.fixed_point import saturating_rounding_doubling_high_mul as srdhm
+from pyref.tflite_math import quantize_multiplier, std_round
 
 from .software_base import SoftwareOp, Value, clip_to
-from .softmax_int8 import (INT32_MAX, _wrap32, exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
-                           rounding_divide_by_pot, saturating_rounding_multiply_by_pot, srdhm)
+from .softmax_int8 import exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1
 
 INPUT_INTEGER_BITS = 4
 """int8 LOGISTIC/TANH rescale their input to Q4.27."""
@@ -53,12 +56,12 @@ def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     s = a + INT32_MAX                                   # RoundingHalfSum(a, One)
     s = s + np.where(s >= 0, 1, -1)
     half_denominator = np.where(s >= 0, s // 2, -((-s) // 2))
-    x = _wrap32(1515870810 + srdhm(half_denominator, -1010580540))
+    x = wrap(1515870810 + srdhm(half_denominator, -1010580540), 32)
     one_q2 = 1 << 29
     for _ in range(3):
-        one_minus = _wrap32(one_q2 - srdhm(half_denominator, x))
-        x = _wrap32(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2))
-    return saturating_rounding_multiply_by_pot(_wrap32(x - one_q2), 2)
+        one_minus = wrap(one_q2 - srdhm(half_denominator, x), 32)
+        x = wrap(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2), 32)
+    return saturating_rounding_multiply_by_pot(wrap(x - one_q2, 32), 2)
 
 
 def logistic_q0(a: np.ndarray) -> np.ndarray:
@@ -68,7 +71,7 @@ def logistic_q0(a: np.ndarray) -> np.ndarray:
     abs_input = np.where(positive, a, -a)
     if_positive = one_over_one_plus_x_for_x_in_0_1(
         exp_on_negative_values(-abs_input, INPUT_INTEGER_BITS))
-    if_negative = _wrap32(INT32_MAX - if_positive)
+    if_negative = wrap(INT32_MAX - if_positive, 32)
     return np.where(a == 0, 1 << 30, np.where(positive, if_positive, if_negative))
 
 
@@ -221,31 +224,8 @@ class Tanh(_SigmoidLike):
 
 # ----- HARD_SWISH ----------------------------------------------------------------------------------
 
-def _wrap16(v: np.ndarray) -> np.ndarray:
-    return ((np.asarray(v, dtype=np.int64) + (1 << 15)) & 0xFFFF) - (1 << 15)
-
-
-def srdhm16(a, b) -> np.ndarray:
-    """gemmlowp ``SaturatingRoundingDoublingHighMul`` on int16."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    ab = a * b
-    num = ab + np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
-    q = np.where(num >= 0, num >> 15, -((-num) >> 15))
-    return np.where((a == -32768) & (b == -32768), 32767, _wrap16(q))
-
-
-def sdhm16(a, b) -> np.ndarray:
-    """``SaturatingDoublingHighMul`` on int16: like :func:`srdhm16`, rounding toward zero."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    ab = a * b
-    q = np.where(ab >= 0, ab >> 15, -((-ab) >> 15))
-    return np.where((a == -32768) & (b == -32768), 32767, _wrap16(q))
-
-
 def saturating_left_shift16(v: np.ndarray, amount: int) -> np.ndarray:
-    return np.clip(np.asarray(v, dtype=np.int64) * (1 << amount), -32768, 32767)
+    return saturate(np.asarray(v, dtype=np.int64) * (1 << amount), 16)[0]
 
 
 def downscale_to_int16_multiplier(m: int) -> int:
@@ -278,20 +258,20 @@ class HardSwish(SoftwareOp):
 
     def run(self, inputs):
         v = inputs[0]
-        x = _wrap16(v.array.astype(np.int64) - self.in_zp)
-        hires = _wrap16(x * 128)
-        preshift_out = srdhm16(hires, self.out_mult)
+        x = wrap(v.array.astype(np.int64) - self.in_zp, 16)
+        hires = wrap(x * 128, 16)
+        preshift_out = srdhm(hires, self.out_mult, 16)
         reluish = hires
         if self.reluish_exp > 0:
             reluish = saturating_left_shift16(reluish, self.reluish_exp - 1)
-        reluish = srdhm16(reluish, self.reluish_mult)
+        reluish = srdhm(reluish, self.reluish_mult, 16)
         if self.reluish_exp > 0:
             reluish = saturating_left_shift16(reluish, 1)
         if self.reluish_exp < 0:
             reluish = rounding_divide_by_pot(reluish, -self.reluish_exp)
         reluish = (reluish + (1 << 15)) >> 1
-        out = sdhm16(reluish, preshift_out)
-        out = _wrap16(rounding_divide_by_pot(out, -self.out_exp) + self.out_zp)
+        out = saturating_doubling_high_mul(reluish, preshift_out, 16)
+        out = wrap(rounding_divide_by_pot(out, -self.out_exp) + self.out_zp, 16)
         return [Value(np.clip(out, -128, 127).astype(np.int8), v.batched)]
 
 

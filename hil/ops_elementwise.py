@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
+from pyref.fixed_point import multiply_by_quantized_multiplier
+from pyref.tflite_math import quantize_multiplier
 
 from .software_base import SoftwareOp, Value
 from .software_ops import Add

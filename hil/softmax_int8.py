@@ -2,8 +2,9 @@
 bit: gemmlowp fixed-point ``exp`` of the scaled differences to the row maximum, their sum in Q12,
 a Newton-Raphson reciprocal, and the rounding shift to int8 with zero point -128, scale 1/256.
 
-The fixed-point helpers work on int64 numpy arrays that hold int32 values; each follows the
-function of the same name in gemmlowp's ``fixedpoint.h`` or TFLite's ``common.h``.
+The fixed-point functions work on int64 numpy arrays that hold int32 values; each follows the
+function of the same name in gemmlowp's ``fixedpoint.h``; the basic helpers are
+:mod:`pyref.fixed_point`'s.
 """
 
 from __future__ import annotations
@@ -12,61 +13,27 @@ import math
 
 import numpy as np
 
+from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier_greater_than_one,
+                               rounding_divide_by_pot, saturating_rounding_multiply_by_pot, wrap)
+from pyref.fixed_point import saturating_rounding_doubling_high_mul as srdhm
 from pyref.tflite_math import quantize_multiplier
 
-INT32_MIN = -(1 << 31)
-INT32_MAX = (1 << 31) - 1
 SCALED_DIFF_INTEGER_BITS = 5      # the exp() input is Q5.26
 ACCUMULATION_INTEGER_BITS = 12    # the sum of exps is Q12.19
-
-
-def _wrap32(v: np.ndarray) -> np.ndarray:
-    return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-
-
-def srdhm(a, b) -> np.ndarray:
-    """``SaturatingRoundingDoublingHighMul``: ``(a*b + nudge) / 2^31`` truncated, saturating
-    only for ``INT32_MIN * INT32_MIN``."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    ab = a * b
-    num = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    q = np.where(num >= 0, num >> 31, -((-num) >> 31))      # C division truncates toward zero
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, q)
-
-
-def rounding_divide_by_pot(x, exponent) -> np.ndarray:
-    """``RoundingDivideByPOT``: ``x / 2^exponent``, ties away from zero (exponent may be an array)."""
-    x = np.asarray(x, dtype=np.int64)
-    e = np.asarray(exponent, dtype=np.int64)
-    mask = (np.int64(1) << e) - 1
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> e) + ((x & mask) > threshold)
-
-
-def saturating_rounding_multiply_by_pot(x, exponent: int) -> np.ndarray:
-    """``SaturatingRoundingMultiplyByPOT<exponent>``: saturating left shift, or rounding right."""
-    x = np.asarray(x, dtype=np.int64)
-    if exponent == 0:
-        return x
-    if exponent < 0:
-        return rounding_divide_by_pot(x, -exponent)
-    threshold = (1 << (31 - exponent)) - 1
-    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
 
 
 def exp_on_interval_between_negative_one_quarter_and_0_excl(a) -> np.ndarray:
     """exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor series around -1/8."""
     constant_term = 1895147668          # exp(-1/8)
     constant_1_over_3 = 715827883
-    x = _wrap32(np.asarray(a, dtype=np.int64) + (1 << 28))
+    x = wrap(np.asarray(a, dtype=np.int64) + (1 << 28), 32)
     x2 = srdhm(x, x)
     x3 = srdhm(x2, x)
     x4 = srdhm(x2, x2)
     x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2)
     poly = saturating_rounding_multiply_by_pot(
-        _wrap32(srdhm(_wrap32(x4_over_4 + x3), constant_1_over_3) + x2), -1)
-    return _wrap32(constant_term + srdhm(constant_term, _wrap32(x + poly)))
+        wrap(srdhm(wrap(x4_over_4 + x3, 32), constant_1_over_3) + x2, 32), -1)
+    return wrap(constant_term + srdhm(constant_term, wrap(x + poly, 32)), 32)
 
 
 _BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
@@ -79,10 +46,10 @@ def exp_on_negative_values(a, integer_bits: int = SCALED_DIFF_INTEGER_BITS) -> n
     a = np.asarray(a, dtype=np.int64)
     frac = 31 - integer_bits
     one_quarter = 1 << (frac - 2)
-    a_mod_quarter_minus_one_quarter = _wrap32((a & (one_quarter - 1)) - one_quarter)
+    a_mod_quarter_minus_one_quarter = wrap((a & (one_quarter - 1)) - one_quarter, 32)
     result = exp_on_interval_between_negative_one_quarter_and_0_excl(
         saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, integer_bits))
-    remainder = _wrap32(a_mod_quarter_minus_one_quarter - a)
+    remainder = wrap(a_mod_quarter_minus_one_quarter - a, 32)
     for exponent, multiplier in _BARREL:
         if integer_bits > exponent:
             bit = (remainder & (1 << (frac + exponent))) != 0
@@ -99,11 +66,11 @@ def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     half_denominator = np.where(s + np.where(s >= 0, 1, -1) >= 0,
                                 (s + np.where(s >= 0, 1, -1)) // 2,
                                 -((-(s + np.where(s >= 0, 1, -1))) // 2))
-    x = _wrap32(1515870810 + srdhm(half_denominator, -1010580540))    # 48/17 - 32/17 d
+    x = wrap(1515870810 + srdhm(half_denominator, -1010580540), 32)    # 48/17 - 32/17 d
     one_q2 = 1 << 29
     for _ in range(3):
-        one_minus = _wrap32(one_q2 - srdhm(half_denominator, x))
-        x = _wrap32(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2))
+        one_minus = wrap(one_q2 - srdhm(half_denominator, x), 32)
+        x = wrap(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2), 32)
     return saturating_rounding_multiply_by_pot(x, 1)
 
 
@@ -114,7 +81,7 @@ def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
     headroom_plus_one = 32 - np.array([int(v).bit_length() for v in u.ravel()],
                                       dtype=np.int64).reshape(u.shape)
     num_bits_over_unit = x_integer_digits - headroom_plus_one
-    shifted_sum_minus_one = _wrap32(((u << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
+    shifted_sum_minus_one = wrap(((u << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31), 32)
     return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
 
 
@@ -137,10 +104,10 @@ def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
     x = np.asarray(x, dtype=np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
     inside = diff >= diff_min
-    rescaled = srdhm(_wrap32(diff * (1 << left_shift)), multiplier)
+    rescaled = multiply_by_quantized_multiplier_greater_than_one(diff, multiplier, left_shift)
     exps = exp_on_negative_values(np.where(inside, rescaled, 0))
     in_accum = saturating_rounding_multiply_by_pot(exps, -ACCUMULATION_INTEGER_BITS)
-    sum_of_exps = _wrap32(np.where(inside, in_accum, 0).sum(axis=-1, keepdims=True))
+    sum_of_exps = wrap(np.where(inside, in_accum, 0).sum(axis=-1, keepdims=True), 32)
     shifted_scale, bits_over_unit = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
     exponent = bits_over_unit + 31 - 8
     out = rounding_divide_by_pot(srdhm(shifted_scale, exps), exponent) - 128

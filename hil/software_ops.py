@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
+from pyref.fixed_point import multiply_by_quantized_multiplier
+from pyref.tflite_math import quantize_multiplier
 
 from .software_base import SoftwareOp, UnsupportedOpError, Value, _int8, as_nhwc, clip_to  # noqa: F401
 from .softmax_int8 import softmax_int8, softmax_params

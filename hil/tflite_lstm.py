@@ -28,8 +28,9 @@ import dataclasses
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import multiply_by_quantized_multiplier
 from pyref.layer import Layer
-from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
+from pyref.tflite_math import quantize_multiplier
 
 from .ops_activation import checked_log2, logistic_int16, tanh_int16
 from .software_base import UnsupportedOpError, Value

@@ -15,7 +15,7 @@ import numpy as np
 
 from pyref.checks import ValueRangeError
 from pyref.config import QmacConfig, named_config
-from pyref.quant_layer import fold_input_zero_point
+from pyref.quantize.layer import fold_input_zero_point
 
 from .software_base import UnsupportedOpError
 from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
@@ -182,7 +182,7 @@ def datapath_multipliers(o: Operands, channels: int, fully_connected: bool = Fal
 
 
 def fold_bias(bias: np.ndarray, w: np.ndarray, in_zp: int, config: QmacConfig, where: str) -> np.ndarray:
-    """``bias - in_zp * sum_k w[c][k]`` (:func:`pyref.quant_layer.fold_input_zero_point`), checked
+    """``bias - in_zp * sum_k w[c][k]`` (:func:`pyref.quantize.layer.fold_input_zero_point`), checked
     against the config's ``bias_bits``; the error names the operator."""
     try:
         return fold_input_zero_point(bias, w, in_zp, config.bias_bits)

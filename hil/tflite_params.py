@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from pyref.quant_tflite import activation_range as tflite_activation_range
-from pyref.quant_tflite import tflite_multipliers
+from pyref.quantize.tflite import activation_range as tflite_activation_range
+from pyref.quantize.tflite import tflite_multipliers
 
 from .tflite_schema import ACTIVATION_NAMES, schema
 
@@ -21,7 +21,7 @@ from .tflite_schema import ACTIVATION_NAMES, schema
 def activation_range(activation: int, out_scale: float, out_zp: int, bits: int = 8
                      ) -> tuple[int, int]:
     """``CalculateActivationRangeQuantized`` for a fused-activation code of the schema: the
-    ``bits``-wide (int8, int16) output clamp (:func:`pyref.quant_tflite.activation_range`; ``q(f) = zp + round(float32(f) /
+    ``bits``-wide (int8, int16) output clamp (:func:`pyref.quantize.tflite.activation_range`; ``q(f) = zp + round(float32(f) /
     scale)``). TANH and SIGN_BIT are not clamps and raise :class:`ActivationError`."""
     return tflite_activation_range(ActivationError.check(activation), out_scale, out_zp, bits)
 
@@ -42,7 +42,7 @@ class ActivationError(ValueError):
 def fully_connected_multipliers(in_scale: float, w_scales: np.ndarray, out_scale: float
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """``(M, s)`` of an int8 FULLY_CONNECTED layer: one pair (per-tensor) or one per channel,
-    by TFLite Micro's rule (:func:`pyref.quant_tflite.tflite_multipliers`, ``engine="tflm"``)."""
+    by TFLite Micro's rule (:func:`pyref.quantize.tflite.tflite_multipliers`, ``engine="tflm"``)."""
     w_scales = np.asarray(w_scales, dtype=np.float32).ravel()
     return tflite_multipliers(in_scale, w_scales, out_scale, per_channel=w_scales.size > 1,
                               engine="tflm")

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import wrap
 from pyref.layer import Layer
 from pyref.tflite_math import quantize_multiplier
 
@@ -105,7 +106,7 @@ class SvdfSpec:
         f = self.w_feature.shape[0]
         # TFLite Micro clamps to the state type, then adds the zero point in the state type.
         bits = self.feature_config.out_bits
-        stored = ((feature + self.state_zp + (1 << (bits - 1))) & ((1 << bits) - 1)) - (1 << (bits - 1))
+        stored = wrap(feature + self.state_zp, bits)
         seq = stored.reshape(-1, b, f)                                      # (T, B, F)
         start = np.full((m - 1, b, f), self.state_init, dtype=np.int64)
         padded = np.concatenate([start, seq.astype(np.int64)])              # (T + M - 1, B, F)

@@ -10,36 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from .config import QmacConfig
+from .fixed_point import multiply_by_quantized_multiplier
 from .fp32_math import fp32_requantize
 from .rounding import round_shift
-from .tflite_math import multiply_by_quantized_multiplier
 
 # Largest width whose sums of two values still fit int64 without overflow.
 INT64_SAFE_BITS = 62
-
-
-def wrap(v: np.ndarray, bits: int) -> np.ndarray:
-    """Two's complement wrap of ``v`` to ``bits`` bits (int64 in, int64 out for bits <= 64)."""
-    v = np.asarray(v)
-    if v.dtype == object:
-        m = 1 << bits
-        h = 1 << (bits - 1)
-        return np.asarray(((v + h) % m) - h).astype(np.int64) if bits <= 64 else (v + h) % m - h
-    if bits >= 64:
-        return v.astype(np.int64)
-    shift = np.int64(64 - bits)
-    return (v.astype(np.int64) << shift) >> shift
-
-
-def saturate(v: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Clip ``v`` to the ``bits``-bit signed range; returns ``(clipped, was_clipped)``."""
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    v = np.asarray(v)
-    clipped = (v < lo) | (v > hi)
-    out = np.where(v < lo, lo, np.where(v > hi, hi, v))
-    if v.dtype != object or bits <= 64:
-        out = out.astype(np.int64)
-    return out, np.asarray(clipped, dtype=bool)
 
 
 def requantize(acc: np.ndarray, mult, shift, config: QmacConfig) -> np.ndarray:

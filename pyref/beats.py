@@ -8,9 +8,10 @@ import dataclasses
 
 import numpy as np
 
-from .arith import INT64_SAFE_BITS, clamp_output, requantize, saturate, wrap
+from .arith import INT64_SAFE_BITS, clamp_output, requantize
 from .checks import ShapeError, as_int_array, check_range, check_shape
 from .config import QmacConfig
+from .fixed_point import beats_per_job, saturate, wrap
 from .layer import Layer, check_config, check_layer_and_config
 
 JOB_FIELDS = ("bias", "mult", "shift", "out_zp", "act_min", "act_max")
@@ -126,7 +127,7 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
     if k == 0:
         raise ShapeError("K = 0: a job needs at least one element")
     lanes = config.lanes
-    per_job = -(-k // lanes)
+    per_job = beats_per_job(k, lanes)
     pad = per_job * lanes - k
     if pad:  # (np.pad copies even when there is nothing to pad)
         x, w = np.pad(x, ((0, 0), (0, pad))), np.pad(w, ((0, 0), (0, pad)))

@@ -15,6 +15,7 @@ import numpy as np
 from .checks import (
     ValueRangeError, as_int_array, as_real_array, check_path, check_range, check_shape, describe,
 )
+from .fixed_point import beats_per_job, ceil_div
 
 
 class HexFormatError(ValueError):
@@ -37,7 +38,7 @@ def _check_count(name: str, value) -> None:
 
 def hex_digits(bits: int) -> int:
     """Hex digits of a ``bits``-wide word: ``ceil(bits / 4)``."""
-    return -(-bits // 4)
+    return ceil_div(bits, 4)
 
 
 def to_hex_words(values, bits: int, *, signed: bool = True, name: str = "value") -> list[str]:
@@ -136,7 +137,7 @@ def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
     lo, hi = value_range(bits, signed)
     check_range(name, arr, lo, hi, f"{bits}-bit {'signed' if signed else 'unsigned'}")
     m, k = arr.shape
-    beats = -(-k // lanes)
+    beats = beats_per_job(k, lanes)
     padded = np.zeros((m, beats * lanes), dtype=np.int64)
     padded[:, :k] = arr
     lane_values = padded.reshape(m * beats, lanes) & ((1 << bits) - 1)   # two's complement
@@ -152,7 +153,7 @@ def unpack_beats(words, bits: int, lanes: int, k: int, *, signed: bool = True) -
     value_range(bits)
     _check_count("lanes", lanes)
     _check_count("k", k)
-    beats = -(-k // lanes)
+    beats = beats_per_job(k, lanes)
     if len(words) % beats:
         raise ValueError(f"{len(words)} beat word(s) is not a multiple of {beats} beat(s) per row "
                          f"(K = {k}, lanes = {lanes})")

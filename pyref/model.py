@@ -11,8 +11,9 @@ import dataclasses
 
 import numpy as np
 
-from .arith import INT64_SAFE_BITS, clamp_output, requantize, saturate, wrap
+from .arith import INT64_SAFE_BITS, clamp_output, requantize
 from .config import QmacConfig
+from .fixed_point import beats_per_job, saturate, wrap
 from .layer import Layer, check_layer_and_config
 
 # float64 holds every integer below 2^53 exactly, so a BLAS matmul is exact while the largest
@@ -77,7 +78,7 @@ def accumulate(layer: Layer, config: QmacConfig) -> tuple[np.ndarray, np.ndarray
     # exact matmul (saturating them one by one would change nothing); the others go beat by beat.
     lanes = config.lanes
     k = layer.k
-    beats = -(-k // lanes)
+    beats = beats_per_job(k, lanes)
     beat_bound = lanes * prod_bound           # |beat_sum_j| <= beat_bound
     wide = config.acc_bits > INT64_SAFE_BITS
     acc = np.broadcast_to(bias[None, :], (layer.n, layer.c))

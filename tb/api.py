@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 
-import tb
 from tb.cli.sim import repro_command
 from tb.run.build import BUILD_ROOT, BuildFailed, config_name
 from tb.run.cost import cheapest_simulator
@@ -39,7 +38,7 @@ __all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "BuildFailed", "RunOutcome",
            "rtl_files", "run_config", "simulator_missing", "simulator_version",
            "testbench_files", "yosys_command", "yosys_version"]
 
-TB_DIR = Path(tb.__file__).resolve().parent
+TB_DIR = Path(__file__).resolve().parent
 TB_SUFFIXES = {".py", ".sv", ".v", ".c", ".cpp", ".h"}
 
 

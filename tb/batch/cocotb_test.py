@@ -33,7 +33,7 @@ from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
 from tb.shared.scoreboard import Scoreboard
 
-from . import harness, pack, pipeline, plan
+from . import pack, pipeline, plan, wrapper
 from .checker import BatchChecker
 from .patterns import PatternSource
 from .transport import BatchPlayer, DpiTransport, MemhTransport
@@ -56,7 +56,7 @@ def batch_beats(sim: str, full_speed: bool) -> int:
     """Beats per batch for ``sim`` (and for Icarus whether the handshake patterns pause)."""
     n = int(os.environ.get(BATCH_BEATS_ENV, DEFAULT_BATCH_BEATS[sim]))
     if sim == "icarus":
-        d = harness.ICARUS_DEPTHS
+        d = wrapper.ICARUS_DEPTHS
         fit = (d["MAX_CYCLES"] - 1024) // (4 if full_speed else 24)
         n = min(n, d["MAX_BEATS"], d["MAX_JOBS"], fit)
     return max(n, 1)
@@ -66,7 +66,7 @@ def make_transport(sim: str):
     """The batch transport of ``sim``: DPI-C buffers on Verilator, $readmemh files on Icarus."""
     if sim == "verilator":
         return DpiTransport()
-    return MemhTransport(os.getcwd(), dict(harness.ICARUS_DEPTHS))
+    return MemhTransport(os.getcwd(), dict(wrapper.ICARUS_DEPTHS))
 
 
 def play_stream(stim, cut_jobs) -> tuple:

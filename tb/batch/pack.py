@@ -13,6 +13,7 @@ import numpy as np
 
 from pyref.beats import BeatStream
 from pyref.config import QmacConfig
+from pyref.fixed_point import ceil_div
 from tb.shared.packing import pack_fields
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -60,7 +61,7 @@ def pack_jobs(stream: BeatStream, config: QmacConfig, ends: np.ndarray | None = 
 def to_hex_lines(words: np.ndarray, bits: int) -> bytes:
     """``$readmemh`` text: one line of ``ceil(bits / 4)`` hex digits per row of ``words``."""
     n, nw = words.shape
-    digits = -(-bits // 4)
+    digits = ceil_div(bits, 4)
     if n == 0:
         return b""
     be = np.ascontiguousarray(words[:, ::-1]).astype(">u4").view(np.uint8).reshape(n, nw * 4)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pyref.config import QmacConfig, named_config
 
-from tb.batch.harness import make_spec
+from tb.run.batch_harness import make_spec
 from tb.run import toolchain
 from tb.run.build import BUILD_PROFILES, REPO_ROOT, build, copy_rtl
 

@@ -24,7 +24,7 @@ from pyref.beats import BeatStream, JobResult
 from pyref.config import QmacConfig
 
 from tb.batch import pack as batch_pack
-from tb.batch.harness import MAKE_FLAGS
+from tb.run.batch_harness import MAKE_FLAGS
 from tb.run import toolchain
 from tb.run.build import (REPO_ROOT, RTL_DIR, cached, config_name, content_digest, rtl_headers,
                           rtl_sources)

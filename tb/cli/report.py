@@ -1,39 +1,15 @@
-"""The end-of-run summary of ``make sim`` and the lines a scoreboard mismatch prints as.
-
-Shared by the command line (:mod:`tb.cli.sim`), the HIL session (:mod:`tb.stream.session`) and
-the RTL backend of :mod:`hil`, so a failure reads the same wherever it shows up.
+"""The end-of-run summary of ``make sim``, with the scoreboard's mismatch lines
+(:func:`tb.shared.scoreboard.format_mismatch`, also reached here by the RTL backend of :mod:`hil`
+and used by :mod:`tb.stream.session`, so a failure reads the same wherever it shows up).
 """
 
 from __future__ import annotations
 
 from tb.run.toolchain import simulator_version
 from tb.shared.job import SimJob
+from tb.shared.scoreboard import format_mismatch
 
-
-def format_mismatch(m: dict) -> str:
-    """A scoreboard mismatch record as the indented lines the summary prints."""
-    at = ""
-    if m.get("cycle") is not None:
-        at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"
-    lines = [f"  [{m['kind']}] {m['message']}{at}"]
-    if m.get("expected"):
-        e = m["expected"]
-        lines.append(f"      expected y = {e['y']}, sat = {int(e['sat'])} (accumulator {e['acc']})")
-    if m.get("actual"):
-        a = m["actual"]
-        sat = "X" if a.get("sat") is None else int(a["sat"])
-        lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
-    inp = m.get("inputs")
-    if inp:
-        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
-                     f"from beat {inp['first_beat']} of the stream")
-        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
-                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
-                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
-        more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
-        lines.append(f"      x        {inp['x']}{more}")
-        lines.append(f"      w        {inp['w']}")
-    return "\n".join(lines)
+__all__ = ["format_mismatch", "format_summary"]
 
 
 def _overflow_text(n: int, acc_mode: str) -> str:

@@ -1,7 +1,7 @@
 """Building the RTL, once per (simulator, config, harness): the one build cache of the testbench.
 
 A :class:`Harness` says what is compiled around the RTL and how (its hooks): :data:`CYCLE` here
-(the per-cycle transport), ``tb.batch.harness.BATCH`` (the batch wrapper, DPI library and fast
+(the per-cycle transport), ``tb.run.batch_harness.BATCH`` (the batch wrapper, DPI library and fast
 main loop), and the benchmark's native harnesses (:mod:`tb.bench.native`, through
 :func:`cached`). Each (simulator, config, harness) gets its own folder
 ``build/sim/<sim>/<name>/`` where ``<name>`` is the named config (``default``, ``tflite`` ...) or
@@ -27,12 +27,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
-
 from tb.shared.rtl_folder import (  # noqa: F401 (the RTL folder, re-exported)
     REPO_ROOT, RTL_DIR, copy_rtl, rtl_headers, rtl_sources)
 
 from . import toolchain
-
 
 BUILD_ROOT = REPO_ROOT / "build" / "sim"
 STAMP_NAME = "qmac-build.json"

@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from tb.batch import harness
 from tb.shared.job import ENV_VAR, SimJob, SimReport
 
-from . import run_dirs
+from . import batch_harness, run_dirs
 from .build import (BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, build_profile,
                     log_tail)
 
@@ -43,14 +42,14 @@ class Transport:
 
 TRANSPORTS: dict[str, Transport] = {
     "cycle": Transport("cycle", "tb.cycle.cocotb_test", CYCLE),
-    "batch": Transport("batch", "tb.batch.cocotb_test", harness.HARNESSES["fast"]),
+    "batch": Transport("batch", "tb.batch.cocotb_test", batch_harness.HARNESSES["fast"]),
     # The batch testbench on cocotb's own Verilator main loop with a --timing clock (make bench).
     "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test",
-                              harness.HARNESSES["timing"]),
+                              batch_harness.HARNESSES["timing"]),
     # The batch testbench built with Verilator's line, toggle and expression coverage
     # (make coverage): each run writes its points to coverage.dat in its own folder.
     "batch-coverage": Transport("batch-coverage", "tb.batch.cocotb_test",
-                                harness.HARNESSES["coverage"]),
+                                batch_harness.HARNESSES["coverage"]),
 }
 """The transports by ``mode``."""
 
@@ -143,7 +142,7 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
     waves_file = None
     plusargs: list[str] = []
     test_args: list[str] = []
-    if transport.harness is harness.HARNESSES["coverage"]:
+    if transport.harness is batch_harness.HARNESSES["coverage"]:
         plusargs.append(f"+verilator+coverage+file+{test_dir / COVERAGE_FILE}")
     if job.waves:
         if job.sim == "icarus":

@@ -23,9 +23,9 @@ import numpy as np
 from pyref.arith import requantize
 from pyref.beats import JobResult, beat_sums
 from pyref.config import QmacConfig
+from pyref.fixed_point import saturating_rounding_doubling_high_mul_scalar
 from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift_scalar
-from pyref.tflite_math import saturating_rounding_doubling_high_mul_scalar
 
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import ceil_div
 
 from .fp32_values import fit_mult, pow2_mult
 
@@ -79,7 +80,7 @@ def realize_acc(cfg: QmacConfig, rng: np.random.Generator, target: int, *, k_min
     x_part, rest = divmod(rest, wmag)
     n_unit = 0
     if not blo <= bias + sgn * rest <= bhi:
-        n_unit = -(-rest // xp)  # finish with w = +-1 (narrow bias)
+        n_unit = ceil_div(rest, xp)  # finish with w = +-1 (narrow bias)
     if len(xs) + n_full + (x_part > 0) + n_unit > k_cap:
         raise Unrealizable(f"accumulator {target} needs more than {k_cap} products")
     xs += [xp] * n_full

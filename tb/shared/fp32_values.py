@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from pyref.fixed_point import ceil_div
 from pyref.fp32_math import scale_to_mult
 
 ONE = 0x3F80_0000
@@ -328,7 +329,7 @@ _CARRY_LO = (1 << 47) - (1 << 22)   # (2^24 - 1) * 2^23 + 2^22: kept all ones, g
 
 def _carry_scale(ma: int) -> int | None:
     """The 24-bit mantissa s with ma * s in [2^47 - 2^22, 2^47), if any."""
-    s = -(-_CARRY_LO // ma)
+    s = ceil_div(_CARRY_LO, ma)
     return s if _MANT_LO <= s < _MANT_HI and ma * s < 1 << 47 else None
 
 

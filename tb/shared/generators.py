@@ -35,6 +35,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import beats_per_job, ceil_div
 
 from . import fp32_values
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS, gen_boundaries
@@ -374,13 +375,13 @@ def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
             bias = blo + int(rng.integers(0, min(-pmin, bhi - blo) + 1))
             need = (bias - acc_lo) // -pmin + 1
         # Whole beats of extreme products, plus possibly one beat more.
-        n_p = (-(-need // lanes) + int(rng.integers(0, 2))) * lanes
+        n_p = (beats_per_job(need, lanes) + int(rng.integers(0, 2))) * lanes
         xs = [px if up else nx] * n_p
         ws = [pw if up else nw] * n_p
         if recover and back != 0:
             # Just far enough back that the exact sum is in range again, plus a few more.
             over = (bias + n_p * step - acc_hi) if up else (acc_lo - bias - n_p * step)
-            n_b = -(-over // abs(back)) + int(rng.integers(0, 2 * lanes + 1))
+            n_b = ceil_div(over, abs(back)) + int(rng.integers(0, 2 * lanes + 1))
             xs += [nx if up else px] * n_b
             ws += [nw if up else pw] * n_b
         if len(xs) > OVERFLOW_K_CAP:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyref.fixed_point import ceil_div
+
 
 def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
     """Pack fields, the first at bit 0, into ``(n, words)`` uint32 rows.
@@ -19,7 +21,7 @@ def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
     ``2**bits`` (``bits`` <= 64).
     """
     total = sum(bits * (1 if np.ndim(v) == 1 else np.shape(v)[1]) for v, bits in fields)
-    n64 = max(1, -(-total // 64))
+    n64 = max(1, ceil_div(total, 64))
     out = np.zeros((n, n64), dtype=np.uint64)
     as_bytes = out.view(np.uint8)
     off = 0
@@ -54,7 +56,7 @@ def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
             if sh and sh + bits > 64:
                 out[:, word + 1] |= u >> np.uint64(64 - sh)
             off += bits
-    words32 = -(-total // 32)
+    words32 = ceil_div(total, 32)
     if not n:
         return np.zeros((0, words32), np.uint32)
     return np.ascontiguousarray(out.view(np.uint32)[:, :words32])

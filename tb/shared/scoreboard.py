@@ -45,6 +45,32 @@ class Mismatch:
         return dataclasses.asdict(self)
 
 
+def format_mismatch(m: dict) -> str:
+    """A scoreboard mismatch record as the indented lines the summary prints."""
+    at = ""
+    if m.get("cycle") is not None:
+        at = f" (cycle {m['cycle']}: the rising edge at {m['cycle'] * 10 + 5} ns)"
+    lines = [f"  [{m['kind']}] {m['message']}{at}"]
+    if m.get("expected"):
+        e = m["expected"]
+        lines.append(f"      expected y = {e['y']}, sat = {int(e['sat'])} (accumulator {e['acc']})")
+    if m.get("actual"):
+        a = m["actual"]
+        sat = "X" if a.get("sat") is None else int(a["sat"])
+        lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
+    inp = m.get("inputs")
+    if inp:
+        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
+                     f"from beat {inp['first_beat']} of the stream")
+        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
+                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
+                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
+        more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
+        lines.append(f"      x        {inp['x']}{more}")
+        lines.append(f"      w        {inp['w']}")
+    return "\n".join(lines)
+
+
 class Scoreboard:
     """Expected outputs for every job of a run, and the record of what the DUT produced.
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from pyref.beats import JOB_FIELDS, BeatStream, layer_to_beats
 from pyref.config import QmacConfig
+from pyref.fixed_point import beats_per_job
 from pyref.layer import Layer
 
 
@@ -68,7 +69,7 @@ class Stimulus:
         if self.stream.n_jobs != self.n_jobs:
             raise ValueError(f"{self.stream.n_jobs} jobs in the stream but {self.n_jobs} K values")
         beats = self.beats_per_job
-        want = -(-self.k // self.config.lanes)
+        want = beats_per_job(self.k, self.config.lanes)
         if np.any(beats != want):
             j = int(np.argmax(beats != want))
             raise ValueError(f"job {j}: K = {self.k[j]} needs {want[j]} beats, has {beats[j]}")
@@ -125,7 +126,7 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     lanes = cfg.lanes
     k = np.asarray(k, dtype=np.int64)
     m = k.shape[0]
-    beats = -(-k // lanes)
+    beats = beats_per_job(k, lanes)
     n_beats = int(beats.sum())
     slots = n_beats * lanes
     xx = np.zeros(slots, np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 
 from pyref.beats import JOB_FIELDS, BeatStream, JobResult
 from pyref.config import QmacConfig
+from pyref.fixed_point import beats_per_job, ceil_div
 from pyref.layer import Layer
 from tb.batch import pack
 from tb.shared.stimulus import KINDS, Stimulus, from_beats
@@ -69,7 +70,7 @@ def layer_beats(config: QmacConfig, layer: Layer, operands: bool = True) -> Beat
     n, k = layer.x.shape
     c = layer.w.shape[0]
     lanes = config.lanes
-    per_job = -(-k // lanes)
+    per_job = beats_per_job(k, lanes)
     pad = per_job * lanes - k
 
     def padded(a: np.ndarray) -> np.ndarray:
@@ -108,7 +109,7 @@ def layer_words(config: QmacConfig, layer: Layer) -> np.ndarray | None:
     n, k = layer.x.shape
     c = layer.w.shape[0]
     lanes = config.lanes
-    per_job = -(-k // lanes)
+    per_job = beats_per_job(k, lanes)
     pad = per_job * lanes - k
 
     def lane_bytes(a: np.ndarray, bits: int) -> np.ndarray:
@@ -119,7 +120,7 @@ def layer_words(config: QmacConfig, layer: Layer) -> np.ndarray | None:
 
     xb, wb = lane_bytes(layer.x, config.in_bits), lane_bytes(layer.w, config.w_bits)
     nx, nw = xb.shape[-1], wb.shape[-1]
-    words = -(-(pack.beat_bits(config)) // 32)
+    words = ceil_div(pack.beat_bits(config), 32)
     out = np.zeros((n, c, per_job, 4 * words), np.uint8)
     out[..., :nx] = xb[:, None]
     out[..., nx:nx + nw] = wb[None]

@@ -45,6 +45,7 @@ from pyref.layer import Layer, check_config, check_layer_and_config
 
 from tb.run import run_dirs
 from tb.shared.job import SimJob, SimReport
+from tb.shared.scoreboard import format_mismatch
 
 from . import request
 from .channel import SERVER_ENV, Channel, ChannelClosed
@@ -90,8 +91,6 @@ class StreamResult:
 
     def failure_lines(self, limit: int = 5) -> list[str]:
         """The report's error and first failures, formatted as ``make sim`` prints them."""
-        from tb.cli.report import format_mismatch
-
         lines = [f"error: {self.report.error}"] if self.report.error else []
         lines += [format_mismatch(m) for m in self.report.details[:limit]]
         return lines
@@ -140,7 +139,7 @@ class RtlSession:
         """Build (or reuse the build) and start the simulator; returns self."""
         if self._conn is not None:
             return self
-        from tb.batch.harness import make_spec
+        from tb.run.batch_harness import make_spec
         from tb.run.build import build
 
         t0 = time.perf_counter()

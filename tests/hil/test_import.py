@@ -15,8 +15,8 @@ from hil.tflite_build import ModelBuilder, conv2d_model, fully_connected_model
 from hil.tflite_graph import TfliteFormatError
 from hil.tflite_import import BiasRangeError, im2col, import_model
 from hil.tflite_params import Padding2D, activation_range, fully_connected_multipliers
-from pyref.quant_tflite import tflite_multipliers
-from pyref.tflite_math import multiply_by_quantized_multiplier
+from pyref.fixed_point import multiply_by_quantized_multiplier
+from pyref.quantize.tflite import tflite_multipliers
 
 RNG = np.random.default_rng(20240611)
 

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from pyref.checks import ValueRangeError
 from pyref.config import QmacConfig
+from pyref.fixed_point import multiply_by_quantized_multiplier_scalar
 from pyref.model import run_layer
-from pyref.quant_layer import fold_input_zero_point, make_layer, requant_params
-from pyref.tflite_math import multiply_by_quantized_multiplier_scalar, quantize_multiplier
+from pyref.quantize.layer import fold_input_zero_point, make_layer, requant_params
+from pyref.tflite_math import quantize_multiplier
 
 # ----- requant_params ---------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyref.quant_brevitas import brevitas_fixed_point_weight
-from pyref.quant_qkeras import qkeras_quantized_bits
+from pyref.quantize.brevitas import brevitas_fixed_point_weight
+from pyref.quantize.qkeras import qkeras_quantized_bits
 
 # ---------------------------------------------------------------- Brevitas scaling_min_val
 

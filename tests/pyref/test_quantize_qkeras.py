@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from pyref.quant_qkeras import qkeras_quantized_bits
-from pyref.quant_symmetric import requant_shift
+from pyref.quantize.qkeras import qkeras_quantized_bits
+from pyref.quantize.symmetric import requant_shift
 
 # ----- by hand ----------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from pyref.checks import ValueRangeError
 from pyref.config import QmacConfig
 from pyref.model import run_layer
-from pyref.quant_layer import make_layer, real_multiplier
-from pyref.quant_symmetric import (
+from pyref.quantize.layer import make_layer, real_multiplier
+from pyref.quantize.symmetric import (
     REAL_ROUNDING_MODES, abs_max, frac_bits, int_range, po2_exponent, po2_scale,
     quantize_symmetric, quantize_to_scale, requant_shift, round_real,
 )

@@ -8,9 +8,9 @@ import pytest
 
 from pyref.checks import ValueRangeError
 from pyref.export import ap_fixed_literal, to_hex_words
-from pyref.quant_brevitas import brevitas_bias, brevitas_fixed_point_weight
-from pyref.quant_symmetric import frac_bits
-from pyref.quant_tflite import activation_range, tflite_multipliers, tflite_real_multipliers
+from pyref.quantize.brevitas import brevitas_bias, brevitas_fixed_point_weight
+from pyref.quantize.symmetric import frac_bits
+from pyref.quantize.tflite import activation_range, tflite_multipliers, tflite_real_multipliers
 
 # ----- TFLite -----------------------------------------------------------------------------------
 

@@ -16,14 +16,14 @@ from pyref.layer import Layer
 from pyref.model import run_layer
 from pyref.config import QmacConfig, named_config
 from pyref.rounding import round_shift, round_shift_scalar
-from pyref.tflite_math import (
+from pyref.fixed_point import (
     multiply_by_quantized_multiplier,
     multiply_by_quantized_multiplier_scalar,
-    quantize_multiplier,
     rounding_divide_by_pot_scalar,
     saturating_rounding_doubling_high_mul_scalar,
-    wrap_int32_scalar,
+    wrap_scalar,
 )
+from pyref.tflite_math import quantize_multiplier
 from spec_reference import gemmlowp_requant, round_fraction
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -305,7 +305,7 @@ def test_vectorized_gemmlowp_int32_extremes_grid():
 def test_single_and_double_rounding_differ_by_at_most_one(x, m, s):
     # A consequence of both being roundings of the same real number: a tie-only difference when
     # no left-shift overflow happens.
-    if s > 0 and wrap_int32_scalar(x << s) != x << s:
+    if s > 0 and wrap_scalar(x << s, 32) != x << s:
         return
     assert abs(single_rounding(x, m, s) - multiply_by_quantized_multiplier_scalar(x, m, s)) <= 1
 

@@ -74,7 +74,7 @@ def test_requant_round_gemmlowp_nudge_edges(tmp_path):
     """qmac_requant_round, gemmlowp: random products and the ones one below / on / one above a
     tie of the nudge (p mod 2^31 = 2^30 - 1, 2^30, 2^30 + 1), against the formula
     h = floor((p + 2^30) / 2^31), r = round half away (h / 2^-s), saturated."""
-    from pyref.tflite_math import rounding_divide_by_pot_scalar
+    from pyref.fixed_point import rounding_divide_by_pot_scalar
 
     def half_away(h: int, e: int) -> int:   # also for e = 32, past gemmlowp's own range
         if e <= 31:

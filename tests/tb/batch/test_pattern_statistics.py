@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tb.batch import plan
-from tb.batch.harness import ICARUS_DEPTHS
 from tb.batch.patterns import PatternSource
+from tb.batch.wrapper import ICARUS_DEPTHS
 from tb.shared.patterns import PATTERNS, draw_mixed, draw_random, draw_runs, make_pattern
 
 N = 1 << 20

@@ -1,4 +1,4 @@
-"""The build cache's speed-ups (tb/run/build.py, tb/batch/harness.py): Verilator's runtime is
+"""The build cache's speed-ups (tb/run/build.py, tb/run/batch_harness.py): Verilator's runtime is
 compiled once and reused by every config's build, ccache is optional, and an RTL edit still
 rebuilds the model."""
 
@@ -10,8 +10,8 @@ import pytest
 from sim_skip import require_simulator
 
 from pyref.config import QmacConfig, named_config
-from tb.batch.harness import make_spec, shared_key
 from tb.run import toolchain
+from tb.run.batch_harness import make_spec, shared_key
 from tb.run.build import build, copy_rtl, shared_dir, shared_files, verilator_runtime_objects
 
 PROBE = '  initial if ($test$plusargs("qmac_edit_probe")) $display("qmac edit probe");\n'

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from tb.cli.report import format_mismatch
 from tb.run.build import RTL_DIR, config_name
 from tb.run.runner import run_sim
 from tb.shared.faults import FAULTS, apply_fault
 from tb.shared.job import SimJob
+from tb.shared.scoreboard import format_mismatch
 
 from sim_skip import require_simulator
 

@@ -47,8 +47,8 @@ import dataclasses
 
 import numpy as np
 
-from .checks import as_real_array
-from .quant_symmetric import po2_exponent, round_real
+from ..checks import as_real_array
+from .symmetric import po2_exponent, round_real
 
 EPSILON = np.float32(1e-7)
 """``K.epsilon()``."""

@@ -4,7 +4,7 @@ shifts.
 Convention: a quantized tensor is ``real ~= q * scale`` with integer ``q`` and a positive float
 ``scale`` (the value of one integer step). Per-tensor quantization has one scale; per-channel has
 one per index of the channel axis. The datapath's output requantizer then multiplies the
-accumulator by ``s_in * s_w / s_out`` (see :mod:`pyref.quant_layer`).
+accumulator by ``s_in * s_w / s_out`` (see :mod:`pyref.quantize.layer`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .checks import ValueRangeError, _fmt_index, as_real_array
+from ..checks import ValueRangeError, _fmt_index, as_real_array
 
 REAL_ROUNDING_MODES = (
     "half_even", "half_away", "half_up", "half_down", "half_zero", "floor", "trunc",

@@ -8,15 +8,15 @@ import math
 
 import numpy as np
 
-from .checks import ValueRangeError, _fmt_index, as_int_array, as_real_array, check_shape
-from .config import QmacConfig
-from .layer import Layer, check_config
-from .tflite_math import quantize_multiplier, std_round
+from ..checks import ValueRangeError, _fmt_index, as_int_array, as_real_array, check_shape
+from ..config import QmacConfig
+from ..layer import Layer, check_config
+from ..tflite_math import quantize_multiplier, std_round
 
 
 def real_multiplier(s_in, s_w, s_out) -> np.ndarray:
     """``s_in * s_w / s_out`` in float64, per channel when ``s_w`` is (for TFLite's exact float
-    formulas see :func:`pyref.quant_tflite.tflite_real_multipliers`)."""
+    formulas see :func:`pyref.quantize.tflite.tflite_real_multipliers`)."""
     return as_real_array("s_in", s_in) * as_real_array("s_w", s_w) / as_real_array("s_out", s_out)
 
 

@@ -1,4 +1,5 @@
-"""The batch testbench's build hooks (``tb/batch/hdl/qmac_batch_tb.sv`` around the RTL).
+"""The batch testbench's build hooks (``tb/batch/hdl/qmac_batch_tb.sv`` around the RTL, its files
+and parameters from :mod:`tb.batch.wrapper`).
 
 :data:`BATCH` is a :class:`tb.run.build.Harness`: :func:`tb.run.build.build` makes it, cached by
 content like every build, in ``build/sim/<sim>/<config>-batch[-<variant>]/`` next to the
@@ -30,16 +31,12 @@ from pathlib import Path
 
 from pyref.config import QmacConfig
 
-from tb.run.build import (BUILD_ROOT, BuildSpec, Harness, build, ccache_dir, cocotb_runner,
-                          keep_shared, shared_dir, shared_files, simulator_product,
-                          verilator_runtime_objects, with_shared_objects)
+from tb.batch.wrapper import DPI_LIB_NAME, DPI_SOURCE, MAIN_SOURCE, TOPLEVEL, WRAPPER, parameters
 
-HDL_DIR = Path(__file__).resolve().parent / "hdl"
-WRAPPER = HDL_DIR / "qmac_batch_tb.sv"
-DPI_SOURCE = HDL_DIR / "qmac_batch_dpi.c"
-MAIN_SOURCE = HDL_DIR / "qmac_batch_main.cpp"
-TOPLEVEL = "qmac_batch_tb"
-DPI_LIB_NAME = "libqmac_batch_dpi.so"
+from .build import (BUILD_ROOT, BuildSpec, Harness, build, ccache_dir, cocotb_runner, keep_shared,
+                    shared_dir, shared_files, simulator_product, verilator_runtime_objects,
+                    with_shared_objects)
+
 VARIANTS = ("fast", "timing", "coverage")
 
 VERILATOR_COMMON = ("-O3", "--x-assign", "fast", "--x-initial", "fast",
@@ -63,17 +60,6 @@ runtime) is the same in both, so both share one set of prebuilt runtime objects.
 def make_flags(spec: BuildSpec) -> tuple[str, ...]:
     """The make flags of the batch build ``spec`` (by its profile)."""
     return MAKE_FLAGS_BY_PROFILE[spec.profile]
-
-ICARUS_DEPTHS = {"MAX_BEATS": 16384, "MAX_JOBS": 16384, "MAX_CYCLES": 65536, "PAT_LEN": 65536}
-"""Memory depths of the file transport on Icarus; a batch never exceeds them."""
-
-
-def parameters(config: QmacConfig, sim: str) -> dict[str, int]:
-    """Verilog parameters of the wrapper for ``config`` (plus the memory depths on Icarus)."""
-    params = dict(config.rtl_parameters())
-    if sim == "icarus":
-        params.update(ICARUS_DEPTHS)
-    return params
 
 
 def verilator_args(variant: str) -> list[str]:
@@ -174,7 +160,7 @@ HARNESSES: dict[str, Harness] = {variant: _harness(variant) for variant in VARIA
 BATCH = HARNESSES["fast"]
 
 
-if __name__ == "__main__":  # python -m tb.batch.harness [verilator|icarus] [fast|timing]
+if __name__ == "__main__":  # python -m tb.run.batch_harness [verilator|icarus] [fast|timing]
     b = build(make_spec(QmacConfig(), sys.argv[1] if len(sys.argv) > 1 else "verilator",
                         variant=sys.argv[2] if len(sys.argv) > 2 else "fast"))
     print(b.build_dir, "compiled" if b.compiled else "cached", f"{b.seconds:.1f} s")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_real_array, describe
-from .tflite_math import quantize_multiplier, std_round
+from ..checks import as_real_array, describe
+from ..tflite_math import quantize_multiplier, std_round
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 """Fused activations of TFLite's quantized FULLY_CONNECTED / CONV_2D."""

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import ValueRangeError, as_real_array
-from .quant_symmetric import Quantized, _norm_axis, int_range, round_real
+from ..checks import ValueRangeError, as_real_array
+from .symmetric import Quantized, _norm_axis, int_range, round_real
 
 SCALING_MIN_VAL = np.float32(1e-10)
 """``MaxStatsScaling.scaling_min_val``: the smallest threshold Brevitas lets through."""
