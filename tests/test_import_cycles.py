@@ -302,8 +302,8 @@ LAYERED_TREE = {
     "hil/__init__.py": "", "hil/cli.py": "from tb.cli.errors import x\n",
     "hil/rtl_backend.py": "def f():\n    from tb.stream.session import s\n",
     "hil/onnx_run.py": "from tb.api import run\n",
-    "soak/__init__.py": "", "soak/cli.py": "def f():\n    from mutate import tb_api\n",
-    "mutate/__init__.py": "", "mutate/tb_api.py": "from tb.run import build\n",
+    "soak/__init__.py": "", "soak/cli.py": "def f():\n    from tb import api\n",
+    "mutate/__init__.py": "", "mutate/cli.py": "from tb.cli.errors import x\n",
 }
 
 
