@@ -177,7 +177,10 @@ def _finish(run: dict, files: dict) -> int:
     h = report.headline(run)
     for rec in run["points"]:
         if rec["verdict"] != "pass":
-            print(f"FAIL {rec['name']}\n  " + "\n  ".join(rec["failure"].splitlines()[:6]))
+            lines = [ln.strip() for ln in rec["failure"].splitlines()
+                     if not ln.strip().startswith("reproduce:")][:6]
+            print(f"FAIL {rec['name']}\n  " + "\n  ".join(lines)
+                  + f"\n  reproduce: {rec['repro']}")
     verdict = report.verdict(run)
     print(f"qmac sweep {run['spec']}: {verdict}: {report.counts(h)} "
           f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "

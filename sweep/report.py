@@ -182,7 +182,8 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
         for r in failed[:30]:
             lines.append(f"- `{r['name']}`")
             lines += [f"  {ln}" if ln.startswith(" ") else f"  - {ln}"
-                      for ln in r["failure"].splitlines()[:8]]
+                      for ln in r["failure"].splitlines()[:8]
+                      if not ln.strip().startswith("reproduce:")]
             lines.append(f"  - reproduce: `{r['repro']}`")
         if len(failed) > 30:
             lines.append(f"- ... and {len(failed) - 30} more (results.csv)")

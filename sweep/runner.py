@@ -153,9 +153,7 @@ def _progress(total: int, enabled: bool):
             return
         failed[0] += rec["verdict"] != "pass"
         bar.set_postfix_str(f"failed {failed[0]}")
-        bar.update(1)
-        if rec["verdict"] != "pass":
-            bar.write(f"FAIL {rec['name']}: {rec['failure'].splitlines()[0]}")
+        bar.update(1)   # failed points are printed once, at the end (cli._finish)
 
     return step
 

@@ -140,9 +140,13 @@ def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path
     passed = bool(rep.passed) and not (require_coverage and holes)
     if require_coverage and rep.passed and holes:
         details.append(f"coverage holes (reachable bins never hit): {', '.join(holes)}")
-    summary = (f"{rep.outputs_checked} outputs checked, {rep.mismatches} mismatches"
+    cov_text = "n/a" if cov is None else (cov.summary() if rep.passed
+                                          else cov.summary().split(";")[0])
+    summary = ((f"stopped ({rep.stopped}): {rep.outputs_checked} of {n} outputs checked"
+                if rep.stopped else f"{rep.outputs_checked} outputs checked")
+               + f", {rep.mismatches} mismatches"
                + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
-               + f"; coverage {'n/a' if cov is None else cov.summary()}")
+               + f"; coverage {cov_text}")
     if rep.error:
         summary = f"error: {rep.error}; " + summary
     first = ""

@@ -122,7 +122,8 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     overlap = overlap_enabled(transport)
     session.prepare_seconds += time.perf_counter() - t0
     detail.update(transport=transport.name, overlap=overlap, batches=len(batches),
-                  batches_played=0, cycles=0, latency=None, t_pack=time.perf_counter() - t0,
+                  batches_played=0, beats_played=0, cycles=0, latency=None,
+                  t_pack=time.perf_counter() - t0,
                   t_sim=0.0, t_check=0.0, t_wait=0.0)
     checker = BatchChecker(config, stream, cut, sb)
     first_failure: list[str] = []
@@ -169,6 +170,7 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
         i, n_cycles, failures, missing, _, latency, seconds = checked
         detail["t_check"] += seconds
         detail["batches_played"] += 1
+        detail["beats_played"] += batches[i][1] - batches[i][0]
         detail["cycles"] += n_cycles
         detail["latency"] = latency
         if failures:
@@ -198,6 +200,17 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     return {**checker.events, "exact_after_reset": checker.exact_after_reset()}, None
 
 
+def stop_reason(sb, job: SimJob, detail: dict, error: str | None) -> str:
+    """Why the batches stopped before the last one ("" when every batch played)."""
+    if detail.get("batches_played", 0) >= detail.get("batches", 0):
+        return ""
+    if sb.stop:
+        return f"MAX_MISMATCHES = {job.max_mismatches} reached"
+    if error:
+        return "a handshake or timing failure"
+    return "a job with no output"
+
+
 async def run_job(dut, job: SimJob, *, stim=None, expected=None,
                   beat_words=None) -> tuple[SimReport, Scoreboard]:
     """Play and check every beat of ``job`` on ``dut`` (a ``qmac_batch_tb``); save its report to
@@ -222,8 +235,9 @@ async def run_job(dut, job: SimJob, *, stim=None, expected=None,
     seconds = time.perf_counter() - t0
     if error is None:
         session.scoreboard.finish()
-    report = make_report(session, beats=int(session.stim.n_beats), cycles=detail.get("cycles", 0),
-                         seconds=seconds, events=events, error=error)
+    report = make_report(session, beats=int(detail.get("beats_played", 0)),
+                         cycles=detail.get("cycles", 0), seconds=seconds, events=events,
+                         error=error, stopped=stop_reason(session.scoreboard, job, detail, error))
     detail.update(t_run=seconds, prepare_seconds=session.prepare_seconds)
     if job.results:
         report.save(job.results)

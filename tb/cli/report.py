@@ -18,11 +18,14 @@ def _overflow_text(n: int, acc_mode: str) -> str:
     return f"{n} accumulator overflow{'' if n == 1 else 's'} ({acc_mode})"
 
 
-def _coverage_line(cov, passed: bool) -> str:
+def _coverage_line(cov, passed: bool, stopped: str = "") -> str:
     if cov is None:
         return "n/a"
-    # Holes of a failed run say nothing: it stopped early.
-    return cov.summary() if passed else cov.summary().split(";")[0]
+    if passed:
+        return cov.summary()
+    # Holes of a failed run say nothing: it stopped early, or its outputs were wrong anyway.
+    return cov.summary().split(";")[0] + (" (bins left empty are not counted: the run stopped "
+                                          "early)" if stopped else "")
 
 
 def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
@@ -36,13 +39,17 @@ def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
              f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
              f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
              f"  seed       {job.seed}",
-             f"  outputs    {rep.outputs_checked} checked, {rep.mismatches} mismatches"
+             f"  outputs    "
+             + (f"stopped ({rep.stopped}): {rep.outputs_checked} of {job.n} checked, "
+                if rep.stopped else f"{rep.outputs_checked} checked, ")
+             + f"{rep.mismatches} mismatches"
              + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
              + f", {rep.saturated} saturated, {_overflow_text(rep.overflowed, cfg.acc_mode)}"
              + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
                 if rep.resets else ""),
-             f"  coverage   {_coverage_line(cov, rep.passed)}",
-             f"  speed      {rep.beats} beats, {rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
+             f"  coverage   {_coverage_line(cov, rep.passed, rep.stopped)}",
+             f"  speed      {rep.beats} beats{' played' if rep.stopped else ''}, "
+             f"{rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
              f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
              f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
              f"stimulus+model {rep.prepare_seconds:.1f} s)"]

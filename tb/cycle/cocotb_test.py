@@ -39,7 +39,9 @@ async def qmac_stream(dut):
     report = make_report(session, beats=stats.beats if stats else tb.driver.beats_accepted,
                          cycles=stats.cycles if stats else tb.cycle(),
                          seconds=stats.seconds if stats else time.perf_counter() - t0,
-                         events=stats.events if stats else {}, error=error)
+                         events=stats.events if stats else {}, error=error,
+                         stopped=(f"MAX_MISMATCHES = {job.max_mismatches} reached"
+                                  if session.scoreboard.stop else ""))
     if job.results:
         report.save(job.results)
     for m in report.details:

@@ -91,6 +91,9 @@ class SimReport:
     events: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
     error: str | None = None
+    stopped: str = ""
+    """Why the run stopped before its last output ("" when it played everything), e.g.
+    ``MAX_MISMATCHES = 10 reached``; ``beats`` then counts only the beats played."""
 
     @property
     def sim_job(self) -> SimJob:

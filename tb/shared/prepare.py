@@ -101,7 +101,7 @@ def prepare(job: SimJob, *, stim: Stimulus | None = None,
 
 
 def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
-                events: dict, error: str | None = None) -> SimReport:
+                events: dict, error: str | None = None, stopped: str = "") -> SimReport:
     """The report of a finished run (``events``: counts for the coverage event bins)."""
     sb, cov = session.scoreboard, session.coverage
     coverage = {}
@@ -131,4 +131,5 @@ def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
         events={k: int(v) for k, v in events.items()},
         notes=list(session.notes),
         error=error,
+        stopped=stopped,
     )

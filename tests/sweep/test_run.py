@@ -48,12 +48,22 @@ def _verdicts(run: dict) -> dict[str, tuple[str, int, str]]:
     return {r["key"]: (r["verdict"], r["seed"], r["repro"]) for r in run["points"]}
 
 
-def test_planted_fault_fails_exactly_its_points_and_shards_merge_to_the_same(tmp_path):
+def test_planted_fault_fails_exactly_its_points_and_shards_merge_to_the_same(tmp_path, capsys):
     require_simulator("icarus")
     rtl = _edited_rtl(tmp_path / "rtl", FAULT)
     out = tmp_path / "out"
+    capsys.readouterr()
     assert _sweep(f"OUT={out}", f"RTL={rtl}") == 1
+    printed = capsys.readouterr()
     run = json.loads((out / "tiny" / "results.json").read_text())
+    # Each failed point printed once, with one reproduce line; report.md the same.
+    text = printed.out + printed.err
+    md = (out / "tiny" / "report.md").read_text()
+    for r in run["points"]:
+        if r["verdict"] == "fail":
+            assert text.count(f"FAIL {r['name']}") == 1, text
+            assert text.count(f"reproduce: {r['repro']}") == 1, text
+            assert md.count(r["repro"]) == 1, md
     assert len(run["points"]) == 4
     failed = {r["key"] for r in run["points"] if r["verdict"] == "fail"}
     assert failed == {r["key"] for r in run["points"] if r["config"]["out_bits"] == 4}

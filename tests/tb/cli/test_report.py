@@ -55,3 +55,28 @@ def test_make_sim_says_every_output_overflowed(tmp_path):
     assert "qmac sim: PASS" in r.stdout
     assert "outputs    4 checked, 0 mismatches" in r.stdout
     assert ", 4 accumulator overflows (wrap)\n" in r.stdout
+
+
+@pytest.mark.rtl
+def test_a_run_stopped_at_the_mismatch_limit_says_so(tmp_path):
+    """A planted fault with MAX_MISMATCHES=10: the summary says the run stopped and how much of
+    N it checked, counts only the beats played, and lists no coverage holes."""
+    from tb.shared.faults import apply_fault, fault_by_name
+
+    require_simulator("verilator")
+    rtl = apply_fault(fault_by_name("rounding_constant"), tmp_path / "rtl")
+    r = subprocess.run([sys.executable, "-m", "tb.sim", f"RTL={rtl}", "N=40000",
+                        "MAX_MISMATCHES=10", "SEED=3"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600)
+    out = r.stdout
+    assert r.returncode == 1, out + r.stderr
+    line = next(l for l in out.splitlines() if l.strip().startswith("outputs"))
+    assert "stopped (MAX_MISMATCHES = 10 reached): " in line
+    checked = int(line.split("): ")[1].split(" of ")[0])
+    assert int(line.split("checked, ")[1].split()[0]) >= 10   # mismatches
+    assert 0 < checked < 40000 and " of 40000 checked" in line
+    speed = next(l for l in out.splitlines() if l.strip().startswith("speed"))
+    beats, cycles = int(speed.split()[1]), int(speed.split("played, ")[1].split()[0])
+    assert " beats played, " in speed and beats <= cycles
+    cov = next(l for l in out.splitlines() if l.strip().startswith("coverage"))
+    assert "EMPTY" not in cov and "not counted: the run stopped early" in cov
