@@ -38,8 +38,9 @@ from pyref.config import QmacConfig
 
 from . import fp32_values
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS, gen_boundaries
-from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, corner_products,
-                           exact_requant, extreme_x, overflow_lengths, realize_acc)
+from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, bitlens,
+                           corner_products, exact_requant, exact_requants, extreme_x, int64_exact,
+                           overflow_lengths, pick_odds, realize_acc, realize_accs)
 from .exact_values import fit_requant as _fit_requant
 from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
 
@@ -183,7 +184,95 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     """Accumulators that land exactly on a rounding tie of the shift in use, alternating
     positive / negative and the parity of the lower neighbour (so ``half_even`` rounds both
     ways). In gemmlowp mode: ties of the doubling high multiply, ties of the final
-    rounding divide, and values where the two roundings differ from one rounding."""
+    rounding divide, and values where the two roundings differ from one rounding.
+
+    All jobs at once (:func:`_shift_ties`, :func:`_gemmlowp_ties`); the job-by-job builders
+    below are the readable definition and build the fp32 ties and, past int64, every kind."""
+    if cfg.rounding != "fp32" and int64_exact(cfg):
+        if cfg.rounding == "gemmlowp":
+            acc, mult, shift, r_est = _gemmlowp_ties(cfg, rng, m)
+        else:
+            acc, mult, shift, r_est = _shift_ties(cfg, rng, m)
+        return realize_jobs(cfg, rng, acc, {"mult": mult, "shift": shift,
+                                            **_centred_out(cfg, r_est)}, "ties")
+    return gen_ties_by_job(cfg, rng, m)
+
+
+def realize_jobs(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
+                 values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+    """Jobs whose accumulators are exactly ``acc`` (:func:`realize_accs`), with the other job
+    values given; a job the length cap cannot build is left out."""
+    rz = realize_accs(cfg, rng, acc)
+    if not rz.ok.all():
+        values = {name: np.asarray(v)[rz.ok] if np.ndim(v) else v for name, v in values.items()}
+        rz = rz.select(rz.ok)
+    if not rz.k.shape[0]:
+        return empty_stimulus(cfg, kind)
+    return assemble(cfg, rng, rz.k, rz.x, rz.w, {**values, "bias": rz.bias}, kind)
+
+
+def _shift_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
+    """``(acc, mult, shift, r_est)`` of ``m`` ties of the shift modes (:func:`_shift_tie_job`,
+    for all jobs at once: the parity of the lower neighbour is reached by moving an odd ``a``
+    that misses it by 2, not by drawing it again)."""
+    i = np.arange(m)
+    sign = np.where(i % 2 == 0, 1, -1)
+    parity = (i // 2) % 2
+    c_max = (1 << cfg.out_bits) - 1
+    cap = acc_cap(cfg)
+    shift_max = cfg.shift_range[1]
+    if cfg.mult_bits == 0:
+        m_odd, j = np.ones(m, np.int64), np.zeros(m, np.int64)
+    else:
+        m_odd = pick_odds(rng, np.full(m, min((1 << min(cfg.mult_bits, cfg.out_bits)) - 1,
+                                              c_max)))
+        j = rng.integers(0, np.minimum(cfg.mult_bits - bitlens(m_odd), shift_max - 1) + 1)
+    a_max = np.maximum(1, c_max // m_odd)
+    a_abs = pick_odds(rng, a_max)
+    wrong = ((sign * a_abs * m_odd - 1) // 2) % 2 != parity
+    a_abs = np.where(wrong & (a_abs + 2 <= a_max), a_abs + 2,
+                     np.where(wrong & (a_abs >= 3), a_abs - 2, a_abs))
+    a = sign * a_abs
+    c = a * m_odd
+    t_room = np.maximum(bitlens(cap // a_abs) - 1, 0)          # |a| * 2^(t-1-j) <= cap
+    t = rng.integers(j + 1, np.maximum(j + 1, np.minimum(shift_max, j + 1 + t_room)) + 1)
+    acc = a << (t - 1 - j)
+    mult = m_odd << j if cfg.mult_bits else np.zeros(m, np.int64)
+    return acc, mult, t, (c - 1) // 2
+
+
+def _gemmlowp_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
+    """``(acc, mult, shift, r_est)`` of ``m`` gemmlowp ties (:func:`_gemmlowp_tie_job` for all
+    jobs at once, variant by variant)."""
+    i = np.arange(m)
+    variant = i % 3
+    sign = np.where((i // 3) % 2 == 0, 1, -1)
+    c_max = (1 << cfg.out_bits) - 1
+    acc = np.zeros(m, np.int64)
+    mult = np.full(m, 1 << 30, np.int64)
+    shift = np.zeros(m, np.int64)
+    r_est = np.zeros(m, np.int64)
+    # Tie in SaturatingRoundingDoublingHighMul: x * M = odd * 2^30.
+    v = variant == 0
+    n = int(v.sum())
+    m_odd = pick_odds(rng, np.full(n, min(c_max, (1 << 15) - 1)))
+    a = sign[v] * pick_odds(rng, np.maximum(1, c_max // m_odd))
+    j = rng.integers(np.maximum(0, bitlens(a) - 1), 31 - bitlens(m_odd) + 1)
+    acc[v], mult[v], r_est[v] = a << (30 - j), m_odd << j, (a * m_odd + 1) // 2
+    # Tie in RoundingDivideByPOT: M = 2^30, x = C * 2^e, h = C * 2^(e-1), C odd.
+    v = variant == 1
+    cc = sign[v] * pick_odds(rng, np.full(int(v.sum()), c_max))
+    e = rng.integers(1, 31 - bitlens(cc) + 1)
+    acc[v], shift[v], r_est[v] = cc << e, -e, cc // 2
+    # Both roundings round up where one rounding would not (x = 1, M = 2^30, s = -1).
+    v = variant == 2
+    a = 4 * rng.integers(0, max(1, c_max // 2), int(v.sum())) + 1
+    acc[v], shift[v], r_est[v] = a, -1, a // 4
+    return acc, mult, shift, r_est
+
+
+def gen_ties_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
+    """:func:`gen_ties` job by job."""
     jobs = []
     for i in range(m):
         try:
@@ -326,7 +415,25 @@ def _fp32_half_pair(cfg: QmacConfig, rng: np.random.Generator, variant: int, sig
 
 def gen_clamp_edges(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     """``r + out_zp`` exactly one inside, on, and one outside act_max and act_min, with random
-    clamp ranges and zero points."""
+    clamp ranges and zero points (all jobs at once; :func:`gen_clamp_edges_by_job` is the same
+    job by job, used past int64)."""
+    if not int64_exact(cfg):
+        return gen_clamp_edges_by_job(cfg, rng, m)
+    lo, hi = cfg.out_range
+    edge = np.arange(m) % 6
+    # A clamp range at least 3 wide when the output width allows it.
+    span = np.minimum(hi - lo, np.maximum(2, rng.integers(0, hi - lo + 1, m)))
+    act_min = rng.integers(lo, hi - span + 1)
+    act_max = act_min + span
+    zp = rng.integers(lo, hi + 1, m)
+    z = np.where(edge < 3, act_max, act_min) + edge % 3 - 1   # -1, 0, +1 around the bound
+    acc, mult, shift = exact_requants(cfg, rng, z - zp)
+    return realize_jobs(cfg, rng, acc, {"mult": mult, "shift": shift, "out_zp": zp,
+                                        "act_min": act_min, "act_max": act_max}, "clamp_edges")
+
+
+def gen_clamp_edges_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
+    """:func:`gen_clamp_edges` job by job."""
     lo, hi = cfg.out_range
     jobs = []
     for i in range(m):
