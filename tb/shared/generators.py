@@ -117,9 +117,11 @@ def _uniform_requant(cfg: QmacConfig, rng: np.random.Generator, m: int
 
 def _dots(k: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per-job dot products as float (for magnitude estimates only)."""
-    prod = x.astype(np.float64) * w.astype(np.float64)
     starts = np.cumsum(k) - k
-    return np.add.reduceat(prod, starts) if len(k) else prod[:0]
+    if not len(k):
+        return np.zeros(0)
+    # Exact in int64 (products of at most 32 bits, at most a few thousand per job), then float.
+    return np.add.reduceat(np.multiply(x, w, dtype=np.int64), starts).astype(np.float64)
 
 
 def _random_jobs(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, kind: str,
@@ -608,8 +610,9 @@ def plan_resets(stim: Stimulus, rng: np.random.Generator, n_resets: int) -> np.n
         edges = np.linspace(0, stim.n_jobs, n_resets + 1)
         for a, b in zip(edges[:-1], edges[1:]):
             inside = cand[(cand >= a) & (cand < b)]
-            inside = inside[[all(abs(int(c) - p) >= 3 for p in chosen) for c in inside]] \
-                if chosen else inside
+            if chosen:   # at least three jobs from every job chosen so far
+                inside = inside[np.all(np.abs(inside[:, None] - np.array(chosen)[None, :]) >= 3,
+                                       axis=1)]
             if inside.size:
                 chosen.append(int(rng.choice(inside)))
     return np.array(sorted(chosen), np.int64)

@@ -88,9 +88,11 @@ class Stimulus:
     def take(self, jobs: np.ndarray) -> "Stimulus":
         """The jobs ``jobs`` (indices, any order) as a new stimulus."""
         jobs = np.asarray(jobs, dtype=np.int64)
-        starts, counts = self.job_starts[jobs], self.beats_per_job[jobs]
+        all_starts = self.job_starts
+        starts = all_starts[jobs]
+        counts = (np.append(all_starts[1:], self.n_beats) - all_starts)[jobs]
         beat_idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        fields = {f.name: getattr(self.stream, f.name)[beat_idx]
+        fields = {f.name: np.take(getattr(self.stream, f.name), beat_idx, axis=0)
                   for f in dataclasses.fields(BeatStream)}
         return Stimulus(self.config, BeatStream(**fields), self.k[jobs], self.kind[jobs])
 
@@ -128,33 +130,40 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     beats = -(-k // lanes)
     n_beats = int(beats.sum())
     slots = n_beats * lanes
-    xx = np.zeros(slots, np.int64)
-    ww = np.zeros(slots, np.int64)
-    elem_job = np.repeat(np.arange(m), k)
-    within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-    pos = ((np.cumsum(beats) - beats) * lanes)[elem_job] + within
-    xx[pos] = np.asarray(x, dtype=np.int64)
-    ww[pos] = np.asarray(w, dtype=np.int64)
-    pad = np.ones(slots, bool)
-    pad[pos] = False
-    n_pad = int(pad.sum())
-    if n_pad:
+    n_elem = int(k.sum())
+    slot0 = (np.cumsum(beats) - beats) * lanes     # each job's first slot
+    elem0 = np.cumsum(k) - k                       # each job's first element in x / w
+    if n_elem == slots:                            # no padding: the elements are the slots
+        xx = np.array(x, dtype=np.int64)
+        ww = np.array(w, dtype=np.int64)
+    else:
+        xx = np.empty(slots, np.int64)
+        ww = np.empty(slots, np.int64)
+        pos = np.repeat(slot0 - elem0, k) + np.arange(n_elem)
+        xx[pos] = x
+        ww[pos] = w
+        # Padding: the slots after each job's K, a zero product with the other operand random.
+        n_padj = beats * lanes - k
+        n_pad = slots - n_elem
+        pad = np.repeat(slot0 + k - (np.cumsum(n_padj) - n_padj), n_padj) + np.arange(n_pad)
         zero_x = rng.random(n_pad) < 0.5
         xx[pad] = np.where(zero_x, 0, rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n_pad))
         ww[pad] = np.where(zero_x, rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n_pad), 0)
-    beat_job = np.repeat(np.arange(m), beats)
-    bpos = np.arange(n_beats) - np.repeat(np.cumsum(beats) - beats, beats)
+    first = np.zeros(n_beats, bool)
+    last = np.zeros(n_beats, bool)
+    first[slot0 // lanes] = True
+    last[(slot0 // lanes) + beats - 1] = True
     fields = {}
     for name in JOB_FIELDS:
         v = values.get(name)
         if v is None:
             if name != "mult":
                 raise KeyError(f"job value {name!r} missing")
-            v = np.zeros(m, np.int64)
-        v = np.broadcast_to(np.asarray(v, dtype=np.int64), (m,))
-        fields[name] = v[beat_job]
+            v = 0
+        v = np.asarray(v, dtype=np.int64)
+        fields[name] = np.full(n_beats, v, np.int64) if v.ndim == 0 else np.repeat(v, beats)
     stream = BeatStream(x=xx.reshape(n_beats, lanes), w=ww.reshape(n_beats, lanes),
-                        first=bpos == 0, last=bpos == beats[beat_job] - 1, **fields)
+                        first=first, last=last, **fields)
     return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
 
 
