@@ -190,6 +190,10 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
 
     All jobs at once (:func:`_shift_ties`, :func:`_gemmlowp_ties`); the job-by-job builders
     below are the readable definition and build the fp32 ties and, past int64, every kind."""
+    if cfg.rounding == "fp32" and int64_exact(cfg):
+        acc, mult, r_est, keep = _fp32_ties(cfg, rng, m)
+        return realize_jobs(cfg, rng, acc[keep], {"mult": mult[keep], "shift": 0,
+                                                  **_centred_out(cfg, r_est[keep])}, "ties")
     if cfg.rounding != "fp32" and int64_exact(cfg):
         if cfg.rounding == "gemmlowp":
             acc, mult, shift, r_est = _gemmlowp_ties(cfg, rng, m)
@@ -271,6 +275,72 @@ def _gemmlowp_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
     a = 4 * rng.integers(0, max(1, c_max // 2), int(v.sum())) + 1
     acc[v], shift[v], r_est[v] = a, -1, a // 4
     return acc, mult, shift, r_est
+
+
+FP32_TIE_POOL = 24
+"""fp32 tie variants 3-12 (near-half, sticky, tie-neighbour and carry products, found by
+search with exact fractions) build at most this many distinct ``(acc, scale)`` pairs per
+variant and run; their other jobs reuse one of these pairs of the same sign, each with its own
+operands (x, w, bias). Variants 0-2 build every job afresh."""
+
+
+def _fp32_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
+    """``(acc, mult, r_est, keep)`` of ``m`` fp32 ties: variants 0-2 (ties of the final
+    rounding and of the accumulator's rounding to binary32) computed for all their jobs at
+    once, variants 3-12 from a pool of :data:`FP32_TIE_POOL` pairs per variant built by
+    :func:`_fp32_tie_value`."""
+    nv = _FP32_TIE_VARIANTS
+    i = np.arange(m)
+    variant = i % nv
+    sign = np.where((i // nv) % 2 == 0, 1, -1)
+    parity = (i // (2 * nv)) % 2
+    cap = acc_cap(cfg)
+    acc = np.zeros(m, np.int64)
+    mult = np.zeros(m, np.int64)
+    r_est = np.zeros(m, np.int64)
+    keep = np.ones(m, bool)
+    # Variants 0-2: n + 1/2 (n of the given parity) from acc * 2^-t, or from an accumulator
+    # halfway between two binary32 values whose even neighbour times the scale is n + 1/2.
+    v = variant <= 2
+    nn = 2 * rng.integers(0, max(1, (1 << cfg.out_bits) // 4), int(v.sum())) + parity[v]
+    a = 2 * nn + 1
+    t_max = np.maximum(1, np.minimum(24 - bitlens(a), bitlens(np.maximum(cap // a, 1))))
+    t = rng.integers(1, t_max + 1)
+    j = rng.integers(0, 7, a.shape[0])
+    kind1 = variant[v] == 2
+    acc_v = np.where(variant[v] == 0, a << (t - 1),
+                     np.where(kind1, ((1 << 25) - 1) << j, ((1 << 24) + 1) << j))
+    # scale = a * 2^-e exactly: a odd below 2^24 is the mantissa, shifted to 24 bits.
+    e = np.where(variant[v] == 0, t, np.where(kind1, 26 + j, 25 + j))
+    la = bitlens(a)
+    mult_v = np.where(variant[v] == 0, (127 - t) << 23,                 # 2^-t
+                      ((la - 1 - e + 127) << 23) | ((a << (24 - la)) & 0x7F_FFFF))
+    acc[v], mult[v], r_est[v] = sign[v] * acc_v, mult_v, sign[v] * nn
+    # Variants 3-12: a pool per variant.
+    for var in range(3, nv):
+        idx = np.flatnonzero(variant == var)
+        pool = []
+        for jj in idx[:FP32_TIE_POOL].tolist():
+            try:
+                pool.append((jj, *_fp32_tie_value(cfg, rng, jj)))
+            except Unrealizable:
+                keep[jj] = False
+        built = {p[0] for p in pool}
+        for sgn in (1, -1):
+            mine = [p for p in pool if sign[p[0]] == sgn]
+            rest = np.array([jj for jj in idx.tolist() if sign[jj] == sgn and jj not in built],
+                            np.int64)
+            if not rest.size:
+                continue
+            if not mine:
+                keep[rest] = False
+                continue
+            table = np.array([p[1:] for p in mine], np.int64)
+            pick = table[rng.integers(0, len(mine), rest.size)]
+            acc[rest], mult[rest], r_est[rest] = pick[:, 0], pick[:, 1], pick[:, 2]
+        for jj, a_, m_, r_ in pool:
+            acc[jj], mult[jj], r_est[jj] = a_, m_, r_
+    return acc, mult, r_est, keep
 
 
 def gen_ties_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
@@ -358,8 +428,9 @@ _FP32_TIE_VARIANTS = 8 + len(FP32_TIE_NEIGHBOURS)
 """Variant 12 (the last): a product whose rounding to 24 bits carries into the next binade."""
 
 
-def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
-    """fp32 mode: ties of the final rounding, accumulator ties that decide the output, the
+def _fp32_tie_value(cfg: QmacConfig, rng: np.random.Generator, i: int
+                    ) -> tuple[int, int, int]:
+    """``(acc, mult, r)`` of fp32 tie job ``i``: ties of the final rounding, accumulator ties that decide the output, the
     double-rounding cases, ties of the product's rounding, products one LSB above such a
     tie, exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp above a
     tie of their rounding, for both shapes of the mantissa product, and products whose rounding
@@ -391,8 +462,14 @@ def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
         acc, mult = fp32_values.tie_neighbour(rng, kind, n, sign, top, cap)
     else:
         acc, mult, n = _fp32_half_pair(cfg, rng, variant, sign, (i // (2 * nv)) % 2)
+    return acc, mult, sign * n
+
+
+def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
+    """fp32 tie job ``i`` (:func:`_fp32_tie_value`, realized)."""
+    acc, mult, r = _fp32_tie_value(cfg, rng, i)
     x, w, bias = realize_acc(cfg, rng, acc)
-    out = _centred_out(cfg, np.array([sign * n]))
+    out = _centred_out(cfg, np.array([r]))
     return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
             **{k: int(v[0]) for k, v in out.items()}}
 

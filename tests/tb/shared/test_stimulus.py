@@ -254,3 +254,19 @@ def test_exact_requants_hit_r_exactly(name, cfg):
         for a, mu, t in zip(acc.tolist(), mult.tolist(), shift.tolist()):
             p = a * mu if cfg.mult_bits else a
             assert p % (1 << t) == 0                     # no rounding involved
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_tie_jobs_are_visible(name, cfg):
+    """Each tie job's out_zp brings its r next to 0: the output shows which way it rounded
+    (r + out_zp is -1, 0 or 1, inside the clamp), for the jobs built at once and the pooled
+    fp32 ones alike."""
+    from pyref.arith import requantize
+    for seed in (5, 6):
+        stim = S.gen_ties(cfg, np.random.default_rng(seed), 300)
+        res = predict_jobs(stim.stream, cfg)
+        ends = stim.stream.job_ends
+        r = np.asarray(requantize(res.acc, stim.stream.mult[ends], stim.stream.shift[ends], cfg))
+        z = r.astype(np.int64) + stim.stream.out_zp[ends]
+        assert np.all(np.abs(z) <= 1), (name, np.flatnonzero(np.abs(z) > 1)[:5])
+        assert not res.saturated.any()
