@@ -668,8 +668,7 @@ def mixed_stimulus(cfg: QmacConfig, rng: np.random.Generator, n_jobs: int,
     rest = n_jobs - sum(p.n_jobs for p in parts)
     if rest > 0:
         parts.append(gen_uniform(cfg, rng, rest))
-    stim = Stimulus.concat(parts)
-    stim = stim.take(rng.permutation(stim.n_jobs))
+    stim = Stimulus.concat_take(parts, rng.permutation(sum(p.n_jobs for p in parts)))
     stim.validate()
     return stim
 

@@ -270,3 +270,20 @@ def test_tie_jobs_are_visible(name, cfg):
         z = r.astype(np.int64) + stim.stream.out_zp[ends]
         assert np.all(np.abs(z) <= 1), (name, np.flatnonzero(np.abs(z) > 1)[:5])
         assert not res.saturated.any()
+
+
+def test_concat_take_is_concat_then_take():
+    cfg = NAMED_CONFIGS["narrow_acc"]
+    rng = np.random.default_rng(21)
+    parts = [S.gen_uniform(cfg, rng, 50), S.gen_long_k(cfg, rng, 7),
+             S.gen_boundaries(cfg, rng, 30)]
+    n = sum(p.n_jobs for p in parts)
+    for perm in (np.arange(n), rng.permutation(n), np.arange(n)[::-1]):
+        a = ST.Stimulus.concat(parts).take(perm)
+        b = ST.Stimulus.concat_take(parts, perm)
+        for name in ("x", "w", "first", "last", "bias", "mult", "shift", "out_zp", "act_min",
+                     "act_max"):
+            assert np.array_equal(getattr(a.stream, name), getattr(b.stream, name)), name
+        assert np.array_equal(a.k, b.k) and np.array_equal(a.kind, b.kind)
+    with pytest.raises(ValueError):
+        ST.Stimulus.concat_take(parts, np.arange(n - 1))
