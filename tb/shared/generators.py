@@ -40,7 +40,7 @@ from . import fp32_values
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS, gen_boundaries
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, bitlens,
                            corner_products, exact_requant, exact_requants, extreme_x, int64_exact,
-                           overflow_lengths, pick_odds, realize_acc, realize_accs)
+                           overflow_lengths, pick_odds, place, realize_acc, realize_accs)
 from .exact_values import fit_requant as _fit_requant
 from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
 
@@ -538,7 +538,47 @@ def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     """Bias near the top (bottom) plus extreme products past the accumulator's range;
     every other job then comes back in range with products of the other sign, where wrapping
     and saturating accumulators give different answers. Empty when the config cannot
-    overflow within :data:`OVERFLOW_K_CAP` products."""
+    overflow within :data:`OVERFLOW_K_CAP` products. All jobs at once
+    (:func:`gen_overflow_by_job` is the same job by job, used past int64)."""
+    if not int64_exact(cfg):
+        return gen_overflow_by_job(cfg, rng, m)
+    (px, pw, pmax), (nx, nw, pmin) = corner_products(cfg)
+    acc_lo, acc_hi = cfg.acc_range
+    blo, bhi = cfg.bias_range
+    lanes = cfg.lanes
+    n_up, n_down = overflow_lengths(cfg)
+    if n_up is None and n_down is None:
+        return empty_stimulus(cfg, "overflow")
+    i = np.arange(m)
+    up = i % 2 == 0 if n_up is not None and n_down is not None else np.full(m, n_up is not None)
+    recover = (i // 2) % 2 == 1
+    step, back = np.where(up, pmax, pmin), np.where(up, pmin, pmax)
+    off = rng.integers(0, np.where(up, min(pmax, bhi - blo), min(-pmin, bhi - blo)) + 1)
+    bias = np.where(up, bhi - off, blo + off)
+    need = np.where(up, (acc_hi - bias) // max(pmax, 1) + 1, (bias - acc_lo) // max(-pmin, 1) + 1)
+    # Whole beats of extreme products, plus possibly one beat more.
+    n_p = (-(-need // lanes) + rng.integers(0, 2, m)) * lanes
+    # Just far enough back that the exact sum is in range again, plus a few more.
+    over = np.where(up, bias + n_p * step - acc_hi, acc_lo - bias - n_p * step)
+    more = rng.integers(0, 2 * lanes + 1, m)
+    n_b = np.where(recover & (back != 0), -(-over // np.maximum(np.abs(back), 1)) + more, 0)
+    keep = n_p + n_b <= OVERFLOW_K_CAP
+    n_p, n_b, up, bias = n_p[keep], n_b[keep], up[keep], bias[keep]
+    n = int(keep.sum())
+    if not n:
+        return empty_stimulus(cfg, "overflow")
+    k, x, w = place([n_p, n_b], [(np.repeat(np.where(up, px, nx), n_p),
+                                  np.repeat(np.where(up, pw, nw), n_p)),
+                                 (np.repeat(np.where(up, nx, px), n_b),
+                                  np.repeat(np.where(up, nw, pw), n_b))])
+    # Accumulators end anywhere up to the full range: scale for that.
+    mult, shift = _fit_requant(cfg, rng, np.full(n, float(acc_hi)))
+    values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, n)}
+    return assemble(cfg, rng, k, x, w, values, "overflow")
+
+
+def gen_overflow_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
+    """:func:`gen_overflow` job by job."""
     (px, pw, pmax), (nx, nw, pmin) = corner_products(cfg)
     acc_lo, acc_hi = cfg.acc_range
     blo, bhi = cfg.bias_range
