@@ -65,6 +65,12 @@ class Stimulus:
         """Shapes, framing and ranges of the beats (pyref), K against the beat count, and
         ``act_min <= act_max`` for every job."""
         self.stream.validate(self.config)
+        self.validate_jobs()
+
+    def validate_jobs(self) -> None:
+        """The checks of :meth:`validate` beyond the stream's own (``BeatStream.validate``,
+        which ``pyref.beats.predict_jobs`` runs itself): K against the beat count,
+        ``act_min <= act_max``."""
         if self.stream.n_jobs != self.n_jobs:
             raise ValueError(f"{self.stream.n_jobs} jobs in the stream but {self.n_jobs} K values")
         beats = self.beats_per_job
