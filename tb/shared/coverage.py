@@ -533,7 +533,9 @@ def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndar
     s = stim.stream
     m = stim.n_jobs
     lo, hi = cfg.acc_range
-    sums = beat_sums(s)
+    # pyref's beat_sums, without its int64 copies of x and w when they are int64 already.
+    int64 = s.x.dtype == np.int64 and s.w.dtype == np.int64
+    sums = np.einsum("jl,jl->j", s.x, s.w) if int64 else beat_sums(s)
     starts = s.job_starts
     bias = s.bias[starts]
     names = ("acc_max_on", "acc_max_past", "acc_min_on", "acc_min_past")

@@ -94,8 +94,7 @@ class Stimulus:
     @classmethod
     def concat_take(cls, parts: list["Stimulus"], jobs: np.ndarray) -> "Stimulus":
         """``Stimulus.concat(parts).take(jobs)`` for a permutation ``jobs`` of all the parts'
-        jobs, without the intermediate copy: each part's beats are written once, straight to
-        their places."""
+        jobs, with one gather per field (``np.take``) and no intermediate stimulus."""
         parts = [p for p in parts if p.n_jobs]
         if not parts:
             raise ValueError("no jobs to concatenate")
@@ -104,22 +103,14 @@ class Stimulus:
         n_jobs = counts.shape[0]
         if jobs.shape != (n_jobs,):
             raise ValueError(f"jobs must be a permutation of the {n_jobs} jobs")
-        # New first beat of every old job: the beats of the jobs placed before it.
-        new_counts = counts[jobs]
-        new_start = np.empty(n_jobs, np.int64)
-        new_start[jobs] = np.cumsum(new_counts) - new_counts
-        # Destination of every old beat, in the old (concatenated) order.
+        # Source beat (in the parts' concatenated order) of every new beat.
         old_start = np.cumsum(counts) - counts
-        dest = np.repeat(new_start - old_start, counts) + np.arange(int(counts.sum()))
-        fields = {}
-        for f in dataclasses.fields(BeatStream):
-            arrays = [getattr(p.stream, f.name) for p in parts]
-            out = np.empty((dest.shape[0],) + arrays[0].shape[1:], arrays[0].dtype)
-            b0 = 0
-            for a in arrays:
-                out[dest[b0:b0 + a.shape[0]]] = a
-                b0 += a.shape[0]
-            fields[f.name] = out
+        starts, new_counts = old_start[jobs], counts[jobs]
+        src = np.repeat(starts - (np.cumsum(new_counts) - new_counts), new_counts) \
+            + np.arange(int(counts.sum()))
+        fields = {f.name: np.take(np.concatenate([getattr(p.stream, f.name) for p in parts]),
+                                  src, axis=0)
+                  for f in dataclasses.fields(BeatStream)}
         k = np.concatenate([p.k for p in parts])[jobs]
         kind = np.concatenate([p.kind for p in parts])[jobs]
         return cls(parts[0].config, BeatStream(**fields), k, kind)
