@@ -42,7 +42,8 @@ from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, bitlen
                            corner_products, exact_requant, exact_requants, extreme_x, int64_exact,
                            overflow_lengths, pick_odds, place, realize_acc, realize_accs)
 from .exact_values import fit_requant as _fit_requant
-from .stimulus import LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus
+from .stimulus import (LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus,
+                       from_slots, padding_slots)
 
 
 DEFAULT_MIX: dict[str, float] = {
@@ -126,18 +127,32 @@ def _dots(k: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _random_jobs(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, kind: str,
                  uniform_requant: float = 0.5) -> Stimulus:
+    """Jobs of lengths ``k`` with x and w uniform, drawn straight into their beats: every lane
+    slot gets a random x and w, then each padding slot (after a job's K elements) loses one of
+    the two (a zero product with the other operand random)."""
     m = k.shape[0]
-    n = int(k.sum())
-    x = rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n)
-    w = rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n)
+    lanes = cfg.lanes
+    beats = -(-k // lanes)
+    slots = int(beats.sum()) * lanes
+    xx = rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, slots)
+    ww = rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, slots)
+    pad = padding_slots(cfg, k)
+    if pad.size:
+        zero_x = rng.random(pad.size) < 0.5
+        xx[pad[zero_x]] = 0
+        ww[pad[~zero_x]] = 0
     bias = _rand_bias(cfg, rng, m)
-    acc = bias + _dots(k, x, w)
+    # The exact dot product of each job (its padding products are 0), as float for the scale.
+    sums = np.einsum("jl,jl->j", xx.reshape(-1, lanes), ww.reshape(-1, lanes))
+    dots = (np.add.reduceat(sums, np.cumsum(beats) - beats).astype(np.float64) if m
+            else np.zeros(0))
+    acc = bias + dots
     mult, shift = _fit_requant(cfg, rng, acc)
     um, us = _uniform_requant(cfg, rng, m)
     pick = rng.random(m) < uniform_requant
     values = {"bias": bias, "mult": np.where(pick, um, mult), "shift": np.where(pick, us, shift),
               **_rand_out(cfg, rng, m)}
-    return assemble(cfg, rng, k, x, w, values, kind)
+    return from_slots(cfg, k, xx, ww, values, kind)
 
 
 def gen_uniform(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:

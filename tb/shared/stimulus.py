@@ -148,6 +148,18 @@ class Stimulus:
         return d
 
 
+def padding_slots(cfg: QmacConfig, k: np.ndarray) -> np.ndarray:
+    """The lane slots (in the beats of jobs of lengths ``k``, back to back) after each job's K
+    elements: its last beat's padding, in order."""
+    lanes = cfg.lanes
+    k = np.asarray(k, dtype=np.int64)
+    beats = -(-k // lanes)
+    slot0 = (np.cumsum(beats) - beats) * lanes
+    n_padj = beats * lanes - k
+    n_pad = int(n_padj.sum())
+    return np.repeat(slot0 + k - (np.cumsum(n_padj) - n_padj), n_padj) + np.arange(n_pad)
+
+
 def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.ndarray,
              w: np.ndarray, values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
     """Beats from jobs of varying length: ``x``/``w`` hold all jobs' elements back to back
@@ -156,33 +168,43 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     random other operand."""
     lanes = cfg.lanes
     k = np.asarray(k, dtype=np.int64)
-    m = k.shape[0]
     beats = -(-k // lanes)
-    n_beats = int(beats.sum())
-    slots = n_beats * lanes
+    slots = int(beats.sum()) * lanes
     n_elem = int(k.sum())
-    slot0 = (np.cumsum(beats) - beats) * lanes     # each job's first slot
-    elem0 = np.cumsum(k) - k                       # each job's first element in x / w
     if n_elem == slots:                            # no padding: the elements are the slots
         xx = np.array(x, dtype=np.int64)
         ww = np.array(w, dtype=np.int64)
     else:
         xx = np.empty(slots, np.int64)
         ww = np.empty(slots, np.int64)
+        slot0 = (np.cumsum(beats) - beats) * lanes     # each job's first slot
+        elem0 = np.cumsum(k) - k                       # each job's first element in x / w
         pos = np.repeat(slot0 - elem0, k) + np.arange(n_elem)
         xx[pos] = x
         ww[pos] = w
         # Padding: the slots after each job's K, a zero product with the other operand random.
-        n_padj = beats * lanes - k
-        n_pad = slots - n_elem
-        pad = np.repeat(slot0 + k - (np.cumsum(n_padj) - n_padj), n_padj) + np.arange(n_pad)
+        pad = padding_slots(cfg, k)
+        n_pad = pad.shape[0]
         zero_x = rng.random(n_pad) < 0.5
         xx[pad] = np.where(zero_x, 0, rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n_pad))
         ww[pad] = np.where(zero_x, rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n_pad), 0)
+    return from_slots(cfg, k, xx, ww, values, kind)
+
+
+def from_slots(cfg: QmacConfig, k: np.ndarray, xx: np.ndarray, ww: np.ndarray,
+               values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+    """A stimulus from jobs of lengths ``k`` whose lanes are already laid out in beats:
+    ``xx``/``ww`` hold every lane slot (padding included, each job's beats back to back)."""
+    lanes = cfg.lanes
+    k = np.asarray(k, dtype=np.int64)
+    m = k.shape[0]
+    beats = -(-k // lanes)
+    n_beats = int(beats.sum())
+    beat0 = np.cumsum(beats) - beats
     first = np.zeros(n_beats, bool)
     last = np.zeros(n_beats, bool)
-    first[slot0 // lanes] = True
-    last[(slot0 // lanes) + beats - 1] = True
+    first[beat0] = True
+    last[beat0 + beats - 1] = True
     fields = {}
     for name in JOB_FIELDS:
         v = values.get(name)
@@ -192,7 +214,8 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
             v = 0
         v = np.asarray(v, dtype=np.int64)
         fields[name] = np.full(n_beats, v, np.int64) if v.ndim == 0 else np.repeat(v, beats)
-    stream = BeatStream(x=xx.reshape(n_beats, lanes), w=ww.reshape(n_beats, lanes),
+    stream = BeatStream(x=np.asarray(xx, np.int64).reshape(n_beats, lanes),
+                        w=np.asarray(ww, np.int64).reshape(n_beats, lanes),
                         first=first, last=last, **fields)
     return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
 
