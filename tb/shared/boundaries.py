@@ -20,15 +20,20 @@ A variant the config cannot build raises :class:`Unrealizable` and is left out; 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from pyref.arith import requantize
+from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
+from pyref.fixed_point import ceil_div
 
-from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, exact_requant, fit_requant,
-                           realize_acc)
+from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, exact_requant,
+                           exact_requants, fit_requant, int64_exact, job_sums, place, realize_acc,
+                           realize_accs)
 from .fp32_values import pow2_mult
-from .stimulus import Stimulus, assemble_jobs
+from .stimulus import Stimulus, assemble, assemble_jobs, empty_stimulus
 
 
 def _centred(cfg: QmacConfig, r: int) -> dict:
@@ -265,7 +270,307 @@ VARIANTS = (
 
 
 def gen_boundaries(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
-    """``m`` boundary jobs, cycling through :data:`VARIANTS` (those the config can build)."""
+    """``m`` boundary jobs, cycling through :data:`VARIANTS` (those the config can build).
+
+    Built variant by variant for all its jobs at once (:data:`BATCH_VARIANTS`, the same jobs as
+    the builders of :data:`VARIANTS`, which stay the readable definition, decide reachability
+    and build every job past int64: :func:`gen_boundaries_by_job`); a job its builder cannot
+    build is left out, as there."""
+    if not int64_exact(cfg):
+        return gen_boundaries_by_job(cfg, rng, m)
+    idx_all = np.arange(m)
+    parts = []
+    for v, (name, _) in enumerate(VARIANTS):
+        idx = idx_all[idx_all % len(VARIANTS) == v]
+        if not idx.size:
+            continue
+        batch = BATCH_VARIANTS[name](cfg, rng, idx.size)
+        if batch is None:
+            continue
+        parts.append((idx[batch.keep], batch.select(batch.keep)))
+    if not parts:
+        return empty_stimulus(cfg, "boundaries")
+    order = np.argsort(np.concatenate([i for i, _ in parts]), kind="stable")
+    k = np.concatenate([b.k for _, b in parts])
+    x = np.concatenate([b.x for _, b in parts])
+    w = np.concatenate([b.w for _, b in parts])
+    values = {name: np.concatenate([np.broadcast_to(np.asarray(b.values[name], np.int64),
+                                                    b.k.shape) for _, b in parts])[order]
+              for name in JOB_FIELDS}
+    starts = np.cumsum(k) - k
+    ko = k[order]
+    elem = np.repeat(starts[order] - (np.cumsum(ko) - ko), ko) + np.arange(int(ko.sum()))
+    return assemble(cfg, rng, ko, x[elem], w[elem], values, "boundaries")
+
+
+@dataclasses.dataclass
+class JobBatch:
+    """Jobs of one variant: ``k[j]`` elements each in ``x``/``w`` (back to back), the job
+    values (arrays or scalars), and ``keep``: False for a job the variant could not build."""
+
+    k: np.ndarray
+    x: np.ndarray
+    w: np.ndarray
+    values: dict
+    keep: np.ndarray
+
+    def select(self, keep: np.ndarray) -> "JobBatch":
+        elem = np.repeat(keep, self.k)
+        vals = {n: (np.asarray(v)[keep] if np.ndim(v) else v) for n, v in self.values.items()}
+        return JobBatch(self.k[keep], self.x[elem], self.w[elem], vals,
+                        np.ones(int(np.count_nonzero(keep)), bool))
+
+
+def _centred_many(cfg: QmacConfig, r: np.ndarray) -> dict:
+    lo, hi = cfg.out_range
+    return {"out_zp": np.clip(-np.asarray(r, np.int64), lo, hi), "act_min": lo, "act_max": hi}
+
+
+def _realized(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray, values: dict,
+              keep: np.ndarray | None = None) -> JobBatch:
+    """Jobs whose accumulator is exactly ``acc`` (:func:`realize_accs`); ``keep`` also drops
+    jobs (their accumulator is replaced by 0 before realizing)."""
+    keep = np.ones(len(acc), bool) if keep is None else np.asarray(keep, bool)
+    rz = realize_accs(cfg, rng, np.where(keep, acc, 0))
+    return JobBatch(rz.k, rz.x, rz.w, {**values, "bias": rz.bias}, keep & rz.ok)
+
+
+def same_sign_products_many(cfg: QmacConfig, amount: np.ndarray, cap: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`same_sign_products` for many amounts: ``(ok, k, x, w)``, ``ok`` False where there
+    is no product of that sign or more than ``cap`` are needed (those jobs hold nothing)."""
+    amount = np.asarray(amount, np.int64)
+    xhi = cfg.in_range[1]
+    wlo, whi = cfg.w_range
+    sgn = np.where(amount >= 0, 1, -1)
+    wmag = np.where(sgn > 0, whi, -wlo)
+    ok = (xhi >= 1) & (wmag >= 1)
+    big = np.maximum(xhi * wmag, 1)
+    n_full, rest = np.divmod(np.abs(amount), big)
+    ok &= n_full <= cap
+    part, rest = np.divmod(rest, np.maximum(wmag, 1))
+    n_part = (part > 0).astype(np.int64)
+    n_unit = ceil_div(rest, max(xhi, 1))
+    keep = ok.astype(np.int64)
+    n_full, n_part, n_unit = n_full * keep, n_part * keep, n_unit * keep
+    unit_x = np.full(int(n_unit.sum()), xhi, np.int64)
+    has = n_unit > 0
+    unit_x[np.cumsum(n_unit)[has] - 1] = (rest - (n_unit - 1) * xhi)[has]
+    sw = sgn * wmag
+    k, x, w = place([n_full, n_part, n_unit],
+                    [(np.full(int(n_full.sum()), xhi, np.int64), np.repeat(sw, n_full)),
+                     (part[n_part > 0], sw[n_part > 0]),
+                     (unit_x, np.repeat(sgn, n_unit))])
+    return ok, k, x, w
+
+
+def _visible_rs(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray
+                ) -> tuple[dict, np.ndarray]:
+    """:func:`_visible_r` for many accumulators: ``(values, ok)``; 32 rounds of
+    :func:`fit_requant` for the jobs still without a visible r, then the smallest multiplier
+    with the largest shift (shift modes with a multiplier)."""
+    lo, hi = cfg.out_range
+    acc = np.asarray(acc, np.int64)
+    n = acc.shape[0]
+    mult, shift, r = (np.zeros(n, np.int64) for _ in range(3))
+    done = np.zeros(n, bool)
+    rounds = [None] * 32
+    if cfg.mult_bits and cfg.rounding not in ("gemmlowp", "fp32"):
+        rounds.append((1, cfg.shift_range[1]))
+    for fixed in rounds:
+        pend = np.flatnonzero(~done)
+        if not pend.size:
+            break
+        if fixed is None:
+            mu, sh = fit_requant(cfg, rng, acc[pend])
+        else:
+            mu, sh = np.full(pend.size, fixed[0], np.int64), np.full(pend.size, fixed[1], np.int64)
+        rr = np.asarray(requantize(acc[pend], mu, sh, cfg))
+        good = np.asarray((rr >= -hi) & (rr <= -lo), dtype=bool)
+        g = pend[good]
+        mult[g], shift[g], r[g] = mu[good], sh[good], rr[good].astype(np.int64)
+        done[g] = True
+    return {"mult": mult, "shift": shift, **_centred_many(cfg, r)}, done
+
+
+def _acc_limit_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool,
+                     past: int) -> JobBatch:
+    lo, hi = cfg.acc_range
+    peak = hi + past if high else lo - past
+    rz = realize_accs(cfg, rng, np.full(n, peak, np.int64))
+    pad = (-rz.k) % cfg.lanes
+    pad_w = rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, int(pad.sum()))
+    quarter = 1 << (cfg.out_bits - 2)
+    target = rng.integers(-quarter, quarter + 1, n)
+    mult, shift = unit_requant(cfg)
+    held = hi if high else lo
+    used = rz.k + pad
+    ok_b, kb, xb, wb = same_sign_products_many(cfg, target - held, OVERFLOW_K_CAP - used)
+    back = ok_b & (kb > 0) & (used + kb <= OVERFLOW_K_CAP)
+    kb_used = np.where(back, kb, 0)
+    elem_b = np.repeat(back, kb)
+    xb, wb = xb[elem_b], wb[elem_b]
+    k, x, w = place([rz.k, pad, kb_used],
+                    [(rz.x, rz.w), (np.zeros(pad_w.shape[0], np.int64), pad_w), (xb, wb)])
+    values = {"bias": rz.bias, "mult": np.full(n, mult, np.int64),
+              "shift": np.full(n, shift, np.int64), **_centred_many(cfg, target)}
+    keep = rz.ok.copy()
+    if not back.all():
+        # No way back within the cap: show the accumulator (the limit, or where the peak
+        # wrapped to) through a large shift.
+        final = held if cfg.acc_mode == "saturate" else (lo if high else hi) if past else peak
+        rest = np.flatnonzero(~back)
+        vis, ok_v = _visible_rs(cfg, rng, np.full(rest.size, final, np.int64))
+        for name in ("mult", "shift", "out_zp"):
+            values[name][rest] = vis[name]
+        keep[rest] &= ok_v
+    return JobBatch(k, x, w, values, keep)
+
+
+def _requant_clamp_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool,
+                         past: int) -> JobBatch:
+    edge = (1 << (cfg.out_bits + 1)) - 1 if high else -(1 << (cfg.out_bits + 1))
+    r = edge + past if high else edge - past
+    acc, mult, shift = exact_requants(cfg, rng, np.full(n, r, np.int64))
+    lo, hi = cfg.out_range
+    fits = (acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1])
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": shift,
+                                     "out_zp": hi if not high else lo, "act_min": lo,
+                                     "act_max": hi}, fits)
+
+
+def _bias_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool) -> JobBatch:
+    blo, bhi = cfg.bias_range
+    bias = bhi if high else blo
+    k = rng.integers(1, 2 * cfg.lanes + 1, n)
+    x = rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, int(k.sum()))
+    w = rng.integers(-1, 2, x.shape[0])
+    acc = bias + job_sums(k, x * w)
+    out = ~((acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1]))
+    w = np.where(np.repeat(out, k), 0, w)
+    acc = np.where(out, bias, acc)
+    vis, ok = _visible_rs(cfg, rng, acc)
+    return JobBatch(k, x, w, {"bias": bias, **vis}, ok)
+
+
+def _shift_one_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBatch | None:
+    if cfg.rounding == "fp32" or cfg.shift_range[1] < 1:
+        return None
+    q = 1 << (cfg.out_bits - 2)
+    a = 2 * rng.integers(-q, q, n) + 1
+    if cfg.rounding == "gemmlowp":
+        mult, r = 1 << 30, a
+    else:
+        mult, r = (1 if cfg.mult_bits else 0), a // 2
+    return _realized(cfg, rng, a, {"mult": mult, "shift": 1, **_centred_many(cfg, r)})
+
+
+def _mult_one_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBatch | None:
+    if cfg.mult_bits == 0 or cfg.rounding == "fp32":
+        return None
+    if cfg.rounding == "gemmlowp":
+        r = rng.choice(np.array([-1, 1]), n)
+        s = rng.integers(0, 31, n)
+        a = (r << 30) >> s
+        a = np.where(a == 0, r, a)
+        rr = np.asarray(requantize(a, np.ones(n, np.int64), s, cfg)).astype(np.int64)
+        return _realized(cfg, rng, a, {"mult": 1, "shift": s, **_centred_many(cfg, rr)})
+    h = 1 << (cfg.out_bits - 1)
+    a = rng.integers(-h, h, n)
+    return _realized(cfg, rng, a, {"mult": 1, "shift": 0, **_centred_many(cfg, a)})
+
+
+def _lane_corner_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
+                       corner: int) -> JobBatch:
+    xv = cfg.in_range[corner // 2]
+    wv = cfg.w_range[corner % 2]
+    k = cfg.lanes * rng.integers(1, 3, n)
+    acc = k * xv * wv
+    fits = (acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1])
+    vis, ok = _visible_rs(cfg, rng, np.where(fits, acc, 0))
+    total = int(k.sum())
+    return JobBatch(k, np.full(total, xv, np.int64), np.full(total, wv, np.int64),
+                    {"bias": 0, **vis}, ok & fits)
+
+
+def _tie_neighbour_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
+                         side: int) -> JobBatch | None:
+    if cfg.rounding in ("gemmlowp", "fp32") or cfg.shift_range[1] < 2:
+        return None
+    mult = 1 if cfg.mult_bits else 0
+    cap = acc_cap(cfg)
+    t_hi = min(cfg.shift_range[1], max(2, cap.bit_length() - cfg.out_bits))
+    t = rng.integers(2, t_hi + 1, n)
+    q = 1 << (cfg.out_bits - 2)
+    c = 2 * rng.integers(-q, q, n) + 1
+    acc = (c << (t - 1)) + side
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": t, **_centred_many(cfg, c // 2)},
+                     np.abs(acc) <= cap)
+
+
+def _odd_inverses_31(a: np.ndarray) -> np.ndarray:
+    """``a^-1 mod 2^31`` for odd ``a`` (Newton's iteration on uint64, wrapping mod 2^64)."""
+    a = a.astype(np.uint64)
+    x = a.copy()
+    for _ in range(5):
+        x *= np.uint64(2) - a * x
+    return (x & np.uint64((1 << 31) - 1)).astype(np.int64)
+
+
+def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
+                 offset: int) -> JobBatch | None:
+    if cfg.rounding != "gemmlowp":
+        return None
+    acc_lo, acc_hi = cfg.acc_range
+    mults = np.zeros(n, np.int64)
+    xs = np.zeros(n, np.int64)
+    done = np.zeros(n, bool)
+    for _ in range(64):
+        pend = np.flatnonzero(~done)
+        if not pend.size:
+            break
+        mm = 2 * rng.integers(0, 1 << (cfg.out_bits - 1), pend.size) + 1
+        inv = _odd_inverses_31(mm)
+        x = (((1 << 30) + offset) * inv) % (1 << 31)          # < 2^62: exact
+        x = np.where(rng.random(pend.size) < 0.5, x - (1 << 31), x)
+        good = (x >= acc_lo) & (x <= acc_hi) & (x >= -(1 << 31)) & (x < (1 << 31))
+        mults[pend[good]], xs[pend[good]] = mm[good], x[good]
+        done[pend[good]] = True
+    if not np.all(((xs * mults - offset) % (1 << 31))[done] == 1 << 30):
+        raise AssertionError("a nudge job is off its tie")
+    r = np.asarray(requantize(xs, mults, np.zeros(n, np.int64), cfg)).astype(np.int64)
+    return _realized(cfg, rng, xs, {"mult": mults, "shift": 0, **_centred_many(cfg, r)}, done)
+
+
+BATCH_VARIANTS = {
+    "acc_max_on": lambda c, g, n: _acc_limit_batch(c, g, n, True, 0),
+    "acc_max_past": lambda c, g, n: _acc_limit_batch(c, g, n, True, 1),
+    "acc_min_on": lambda c, g, n: _acc_limit_batch(c, g, n, False, 0),
+    "acc_min_past": lambda c, g, n: _acc_limit_batch(c, g, n, False, 1),
+    "requant_clamp_max_on": lambda c, g, n: _requant_clamp_batch(c, g, n, True, 0),
+    "requant_clamp_max_past": lambda c, g, n: _requant_clamp_batch(c, g, n, True, 1),
+    "requant_clamp_min_on": lambda c, g, n: _requant_clamp_batch(c, g, n, False, 0),
+    "requant_clamp_min_past": lambda c, g, n: _requant_clamp_batch(c, g, n, False, 1),
+    "bias_max": lambda c, g, n: _bias_batch(c, g, n, True),
+    "bias_min": lambda c, g, n: _bias_batch(c, g, n, False),
+    "shift_one": _shift_one_batch,
+    "mult_one": _mult_one_batch,
+    "lanes_xmin_wmin": lambda c, g, n: _lane_corner_batch(c, g, n, 0),
+    "lanes_xmin_wmax": lambda c, g, n: _lane_corner_batch(c, g, n, 1),
+    "lanes_xmax_wmin": lambda c, g, n: _lane_corner_batch(c, g, n, 2),
+    "lanes_xmax_wmax": lambda c, g, n: _lane_corner_batch(c, g, n, 3),
+    "tie_below": lambda c, g, n: _tie_neighbour_batch(c, g, n, -1),
+    "tie_above": lambda c, g, n: _tie_neighbour_batch(c, g, n, 1),
+    "nudge_below": lambda c, g, n: _nudge_batch(c, g, n, -1),
+    "nudge_on": lambda c, g, n: _nudge_batch(c, g, n, 0),
+    "nudge_above": lambda c, g, n: _nudge_batch(c, g, n, 1),
+}
+"""The variants of :data:`VARIANTS`, each building ``n`` jobs at once (None: the config has no
+such job)."""
+
+
+def gen_boundaries_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
+    """:func:`gen_boundaries` job by job, with the builders of :data:`VARIANTS`."""
     jobs = []
     for i in range(m):
         _, build = VARIANTS[i % len(VARIANTS)]

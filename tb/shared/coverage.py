@@ -20,12 +20,12 @@ from typing import Mapping
 
 import numpy as np
 
-from pyref.arith import requantize
+from pyref.arith import INT64_SAFE_BITS, requantize
 from pyref.beats import JobResult, beat_sums
 from pyref.config import QmacConfig
 from pyref.fixed_point import saturating_rounding_doubling_high_mul_scalar
 from pyref.fp32_math import fp32_stages
-from pyref.rounding import round_shift_scalar
+from pyref.rounding import round_shift, round_shift_scalar
 
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
@@ -262,7 +262,333 @@ def boundary_reasons(cfg: QmacConfig) -> dict[str, str | None]:
 
 
 def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
-    """A boolean ``(M,)`` array per value bin: does job j fall into the bin."""
+    """A boolean ``(M,)`` array per value bin: does job j fall into the bin.
+
+    Computed for all jobs at once, in int64 where every value of the run fits (Python integers
+    in object arrays where it does not); :func:`job_features_reference` is the same definition
+    job by job."""
+    cfg = stim.config
+    s = stim.stream
+    m = stim.n_jobs
+    starts, ends = s.job_starts, s.job_ends
+    mult, shift = s.mult[ends], s.shift[ends]
+    zp, amin, amax = s.out_zp[ends], s.act_min[ends], s.act_max[ends]
+    acc = np.asarray(expected.acc)
+    r = np.asarray(requantize(acc, mult, shift, cfg))
+    r64 = _as_int64(r, 1 << 61)
+    if r64 is not None:
+        z, amin_, amax_ = r64 + zp, amin, amax
+        rr = r64
+    else:
+        z, amin_, amax_ = r.astype(object) + zp.astype(object), amin.astype(object), amax.astype(object)
+        rr = r.astype(object)
+    visible = ~np.asarray(expected.saturated, dtype=bool)
+    f: dict[str, np.ndarray] = {}
+    f.update(_tie_features(cfg, acc, mult, shift, r, visible))
+    f["sat_high"] = np.asarray(z > amax_, dtype=bool)
+    f["sat_low"] = np.asarray(z < amin_, dtype=bool)
+    f["clamp_max_in"] = np.asarray(z == amax_, dtype=bool)
+    f["clamp_max_out"] = np.asarray(z == amax_ + 1, dtype=bool)
+    f["clamp_min_in"] = np.asarray(z == amin_, dtype=bool)
+    f["clamp_min_out"] = np.asarray(z == amin_ - 1, dtype=bool)
+    f.update(_overflow_features(stim, visible))
+    redge = 1 << (cfg.out_bits + 1)
+    f["requant_clamp_max_on"] = np.asarray(rr == redge - 1, dtype=bool)
+    f["requant_clamp_max_past"] = np.asarray(rr == redge, dtype=bool)
+    f["requant_clamp_min_on"] = np.asarray(rr == -redge, dtype=bool)
+    f["requant_clamp_min_past"] = np.asarray(rr == -redge - 1, dtype=bool)
+    bias = s.bias[starts] if m else s.bias[:0]
+    f["bias_max"] = bias == cfg.bias_range[1]
+    f["bias_min"] = bias == cfg.bias_range[0]
+    f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
+    f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
+    # Per beat: is every x at its min / max, every w at its min / max (one pass over the lanes
+    # each: all lanes equal to lane 0, then lane 0's value).
+    x_same = np.all(s.x == s.x[:, :1], axis=1)
+    w_same = np.all(s.w == s.w[:, :1], axis=1)
+    x_at = [x_same & (s.x[:, 0] == v) for v in cfg.in_range]
+    w_at = [w_same & (s.w[:, 0] == v) for v in cfg.w_range]
+
+    def any_beat(beat: np.ndarray) -> np.ndarray:
+        return (np.logical_or.reduceat(beat, starts) if m else beat[:0]).astype(bool)
+
+    for xi, xname in ((0, "xmin"), (1, "xmax")):
+        for wi, wname in ((0, "wmin"), (1, "wmax")):
+            f[f"lanes_{xname}_{wname}"] = any_beat(x_at[xi] & w_at[wi])
+    slo, shi = cfg.shift_range
+    f["shift_zero"] = shift == 0
+    f["shift_max"] = shift == shi
+    f["shift_min"] = (shift == slo) & (slo < 0)
+    mhi = cfg.mult_range[1] if cfg.mult_bits else -1
+    f["mult_zero"] = (mult == 0) & (cfg.mult_bits > 0)
+    f["mult_max"] = mult == mhi
+    ext_x = x_at[0] if extreme_x(cfg) == cfg.in_range[0] else x_at[1]
+    f["extreme_beat"] = any_beat(ext_x & w_at[0])
+    beats = stim.beats_per_job
+    f["single_beat_job"] = beats == 1
+    f["long_job"] = beats >= LONG_JOB_BEATS
+    f["padded_job"] = stim.k % cfg.lanes != 0
+    return f
+
+
+def _as_int64(v: np.ndarray, limit: int) -> np.ndarray | None:
+    """``v`` as int64 when every value is within ``[-limit, limit]``, else None."""
+    v = np.asarray(v)
+    if v.dtype != object:
+        v = v.astype(np.int64, copy=False)
+        if v.size and (int(v.min()) < -limit or int(v.max()) > limit):
+            return None
+        return v
+    if v.size and (min(v) < -limit or max(v) > limit):
+        return None
+    return v.astype(np.int64)
+
+
+def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
+    """:func:`_tie_features_reference` for all jobs at once."""
+    m = len(acc)
+    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
+             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "tie_below", "tie_above",
+             "nudge_below", "nudge_on", "nudge_above")
+    out = {n: np.zeros(m, bool) for n in names}
+    if cfg.rounding == "fp32":
+        out.update(_fp32_features(acc, mult, r, visible))
+        return out
+    out.update({n: np.zeros(m, bool) for n in FP32_BINS})
+    if not m:
+        return out
+    vis = np.asarray(visible, dtype=bool)
+    if cfg.rounding == "gemmlowp":
+        r64 = _as_int64(r, 1 << 62)
+        if r64 is None:
+            return _tie_features_reference(cfg, acc, mult, shift, np.asarray(r).astype(object),
+                                           visible)
+        s = shift.astype(np.int64)
+        left, right = np.maximum(s, 0), np.maximum(-s, 0)
+        if int(left.max()) > 31 or int(right.max()) > 31 or int(mult.min()) < 0 \
+                or int(mult.max()) >= 1 << 31:
+            return _tie_features_reference(cfg, acc, mult, shift, r.astype(object), visible)
+        # (acc << left) wrapped to int32, on the low 32 bits of acc (uint64: no overflow).
+        low32 = np.asarray(acc).astype(np.int64).view(np.uint64) & np.uint64(0xFFFF_FFFF)
+        u = (low32 << left.astype(np.uint64)) & np.uint64(0xFFFF_FFFF)
+        xs = u.astype(np.int64) - np.where(u >= np.uint64(1 << 31), np.int64(1 << 32), 0)
+        ab = xs * mult.astype(np.int64)                        # |ab| < 2^62
+        mod31 = ab % (1 << 31)
+        on_tie = vis & (mod31 == 1 << 30)
+        out["tie_high_mul_pos"] = on_tie & (ab > 0)
+        out["tie_high_mul_neg"] = on_tie & ~(ab > 0)
+        for off, name in ((-1, "nudge_below"), (0, "nudge_on"), (1, "nudge_above")):
+            out[name] = vis & (s == 0) & (mod31 == (1 << 30) + off)
+        num = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+        q = np.abs(num) >> 31
+        v = np.where(num >= 0, q, -q)                          # the doubling high multiply
+        t = right
+        den = np.int64(1) << (31 + right)                      # <= 2^62
+        qa = np.abs(ab)
+        single = (qa >> (31 + right)) + (2 * (qa & (den - 1)) >= den)
+        out["double_rounding"] = vis & (np.where(ab < 0, -single, single) != r64)
+        r_t = r64
+    else:
+        wide = cfg.product_bits > INT64_SAFE_BITS if cfg.mult_bits else cfg.acc_bits > 62
+        r_t = None if wide else _as_int64(r, 1 << 62)
+        if r_t is None:
+            # Python integers (object arrays): the same operations, exact at every width.
+            a = np.asarray(acc).astype(object)
+            v = a * mult.astype(object) if cfg.mult_bits else a
+            t = shift.astype(object)
+            r_t = np.asarray(r).astype(object)
+            in_reach = np.ones(m, bool)
+        else:
+            a = np.asarray(acc).astype(np.int64)
+            v = a * mult.astype(np.int64) if cfg.mult_bits else a   # |v| <= 2^61
+            # A shift past 62 leaves |v| <= 2^61 far from any tie (v % 2^t is v or 2^t + v).
+            in_reach = shift <= 62
+            t = np.minimum(shift, 62).astype(np.int64)
+        tp = np.maximum(t, 1)
+        mod = v % (1 << tp) if r_t.dtype == object else v % (np.int64(1) << tp)
+        half = (1 << (tp - 1)) if r_t.dtype == object else (np.int64(1) << (tp - 1))
+        ok = vis & in_reach
+        two = ok & np.asarray(t >= 2, dtype=bool)
+        below = two & np.asarray(mod == half - 1, dtype=bool)
+        out["tie_below"] = below
+        out["tie_above"] = two & ~below & np.asarray(mod == half + 1, dtype=bool)
+    # The last rounding step's ties (t = right for gemmlowp).
+    tp = np.maximum(t, 1)
+    if r_t.dtype == object:
+        mod, half = v % (1 << tp), 1 << (tp - 1)
+    else:
+        mod, half = v % (np.int64(1) << tp), np.int64(1) << (tp - 1)
+    tie = vis & np.asarray((t > 0) & (mod == half), dtype=bool)
+    if cfg.rounding != "gemmlowp":
+        tie &= in_reach
+    pos = np.asarray(v > 0, dtype=bool)
+    up = np.asarray(r_t == (v >> t) + 1, dtype=bool)
+    out["tie_pos_up"] = tie & pos & up
+    out["tie_pos_down"] = tie & pos & ~up
+    out["tie_neg_up"] = tie & ~pos & up
+    out["tie_neg_down"] = tie & ~pos & ~up
+    return out
+
+
+def _bitlen(v: np.ndarray) -> np.ndarray:
+    """Bit length of non-negative int64 values below 2^53."""
+    return np.frexp(v.astype(np.float64))[1].astype(np.int64)
+
+
+def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
+    """:func:`_fp32_features_reference` for all jobs at once (int64: |acc| < 2^31 in fp32 mode,
+    mantissa products < 2^48)."""
+    m = len(acc)
+    acc = np.asarray(acc).astype(np.int64)
+    mult = np.asarray(mult).astype(np.int64)
+    r = np.asarray(r)
+    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down", "double_rounding",
+             "fp32_acc_rounded", "tie_below", "tie_above", "nudge_below", "nudge_on",
+             "nudge_above", *FP32_BINS)
+    out = {n: np.zeros(m, bool) for n in names}
+    if not m:
+        return out
+    if int(np.abs(acc).max()) > 1 << 31 or r.dtype == object:
+        return _fp32_features_reference(acc, mult, r.astype(object), visible)
+    r = r.astype(np.int64)
+    one = np.int64(1)
+    st = fp32_stages(acc, mult)
+
+    def pow2(t):
+        return one << t
+
+    def tie(v, t):
+        """t > 0 and v % 2^t == 2^(t-1), for |v| < 2^26 (a shift past 27 cannot be a tie)."""
+        tc = np.clip(t, 1, 62)
+        return (t > 0) & (v % pow2(tc) == pow2(tc - 1))
+
+    a = np.abs(acc)
+    drop = st["acc_exp"]
+    am = st["acc_mant"]
+    out["fp32_acc_rounded"] = (am << drop) != a
+    out["fp32_acc_tie"] = tie(a, drop)
+    prod = st["prod"]
+    am_bl = _bitlen(am)
+    p = (prod << np.maximum(24 - am_bl, 0)) >> np.maximum(am_bl - 24, 0)
+    p_bl = _bitlen(p)
+    e_p = st["prod_exp"] + _bitlen(prod) - p_bl
+    k = np.maximum(p_bl - 24, 0)
+    low, kept, e = p & (pow2(k) - 1), p >> k, e_p + k
+    p48 = p_bl == 48
+    out["fp32_product_tie"] = tie(p, k)
+    vis = np.asarray(visible, dtype=bool)
+    neg = st["neg"]
+    sign = np.where(neg, -1, 1)
+
+    def r_differs(mant):
+        """r of sign * mant * 2^e, rounded half to even, != the job's r (mant < 2^25)."""
+        sm = sign * mant
+        down = round_shift(sm, np.minimum(np.maximum(-e, 0), 62), "half_even")
+        upv = sm << np.clip(e, 0, 30)
+        val = np.where(e < 0, down, upv)
+        # e > 30: |mant * 2^e| >= 2^53 (mant >= 2^23 here), past every r (|r| <= 2^31).
+        return np.where(e > 30, True, val != r)
+
+    has = vis & (p != 0)
+    kk = np.maximum(k, 2)
+    rounded_tie = r_differs(kept + (kept & 1))
+    sticky = has & (low == pow2(kk - 1) + 1)
+    out["fp32_product_sticky"] = sticky & rounded_tie
+    sh = has & (low == 3 * pow2(kk - 2))
+    out["fp32_sticky_high_p48"] = sh & p48 & rounded_tie
+    out["fp32_sticky_high_p47"] = sh & ~p48 & rounded_tie
+    out["fp32_product_carry"] = has & (kept == (1 << 24) - 1) & ((low >> (kk - 1)) != 0) & (r != 0)
+    exact0 = has & (low == 0)
+    nb = kept + 1
+    hit = exact0 & (nb >= 1 << 23) & tie(nb, -e) & r_differs(nb)
+    out["fp32_ulp_below_p48"] = hit & p48
+    out["fp32_ulp_below_p47"] = hit & ~p48
+    nb = kept - 1
+    out["fp32_ulp_above"] = exact0 & (nb >= 1 << 23) & tie(nb, -e) & r_differs(nb)
+    v, t = sign * st["fl_mant"], -st["fl_exp"]
+    tie_v = vis & tie(v, t)
+    pos = v > 0
+    up = r == (v >> np.clip(t, 0, 62)) + 1
+    out["tie_pos_up"] = tie_v & pos & up
+    out["tie_pos_down"] = tie_v & pos & ~up
+    out["tie_neg_up"] = tie_v & ~pos & up
+    out["tie_neg_down"] = tie_v & ~pos & ~up
+    # The exact acc * scale, rounded once: acc * ms / 2^(150 - es).
+    ms = (mult & 0x7FFFFF) | 0x800000
+    sh_ = 150 - ((mult >> 23) & 0xFF)
+    prod_x = acc * ms                                          # |.| < 2^55
+    exact_down = round_shift(prod_x, np.clip(sh_, 0, 62), "half_even")
+    exact_up = prod_x << np.clip(-sh_, 0, 7)
+    exact_diff = np.where(sh_ > 0, exact_down != r, exact_up != r)
+    for j in np.flatnonzero(vis & (-sh_ > 7)).tolist():   # a scale of 2^8 or more: rare
+        exact_diff[j] = int(prod_x[j]) << int(-sh_[j]) != int(r[j])
+    out["double_rounding"] = vis & exact_diff
+    return out
+
+
+def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`_overflow_features_reference` for all jobs at once: int64 running sums (a cumulative
+    sum per job in wrap mode; beat by beat over the jobs still running in saturate mode)."""
+    cfg = stim.config
+    s = stim.stream
+    m = stim.n_jobs
+    lo, hi = cfg.acc_range
+    # pyref's beat_sums, without its int64 copies of x and w when they are int64 already.
+    int64 = s.x.dtype == np.int64 and s.w.dtype == np.int64
+    sums = np.einsum("jl,jl->j", s.x, s.w) if int64 else beat_sums(s)
+    starts = s.job_starts
+    bias = s.bias[starts]
+    names = ("acc_max_on", "acc_max_past", "acc_min_on", "acc_min_past")
+    if not m:
+        out = {name: np.zeros(0, bool) for name in names}
+        out.update({n: np.zeros(0, bool) for n in ("acc_overflow_high", "acc_overflow_low",
+                                                    "acc_overflow_back")})
+        return out
+    bound = float(np.abs(bias).max()) + float(np.abs(sums).sum()) + 2.0 ** 40
+    if cfg.acc_bits > 60 or bound >= 2.0 ** 62 or sums.dtype == object or bias.dtype == object:
+        return _overflow_features_reference(stim, visible)
+    sums = sums.astype(np.int64, copy=False)
+    bias = bias.astype(np.int64, copy=False)
+    edges = (("acc_max_on", hi), ("acc_max_past", hi + 1), ("acc_min_on", lo),
+             ("acc_min_past", lo - 1))
+    lengths = stim.beats_per_job
+    if cfg.acc_mode == "saturate":
+        high = np.zeros(m, bool)
+        low = np.zeros(m, bool)
+        edge = {name: np.zeros(m, bool) for name, _ in edges}
+        run = bias.copy()
+        exact = bias.copy()
+        order = np.argsort(-lengths, kind="stable")      # the jobs still running come first
+        n_live = np.searchsorted(-lengths[order], -np.arange(int(lengths.max())), side="left")
+        for p, n in enumerate(n_live.tolist()):
+            live = order[:n]
+            step = sums[starts[live] + p]
+            exact[live] += step
+            v = run[live] + step
+            high[live] |= v > hi
+            low[live] |= v < lo
+            run[live] = np.minimum(np.maximum(v, lo), hi)
+            for name, value in edges:
+                edge[name][live] |= v == value
+    else:
+        # The exact running sum at every beat end: bias + the job's beat sums so far.
+        cs = np.cumsum(sums)
+        job = np.repeat(np.arange(m), lengths)
+        run = cs + (bias - (cs[starts] - sums[starts]))[job]
+        high = np.maximum.reduceat(run, starts) > hi
+        low = np.minimum.reduceat(run, starts) < lo
+        edge = {name: np.logical_or.reduceat(run == value, starts) for name, value in edges}
+        exact = run[s.job_ends]
+    back = (high | low) & (exact >= lo) & (exact <= hi)
+    out = {name: hit & visible for name, hit in edge.items()}
+    out.update({"acc_overflow_high": high, "acc_overflow_low": low, "acc_overflow_back": back})
+    return out
+
+
+def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
+    """The readable definition of :func:`job_features`: the same bins, job by job on Python
+    integers (exact at every width). :func:`job_features` must give the same arrays
+    (tests/tb/shared/test_coverage.py checks it on random and directed jobs)."""
     cfg = stim.config
     s = stim.stream
     m = stim.n_jobs
@@ -274,14 +600,14 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
     z = r + zp.astype(object)
     visible = ~np.asarray(expected.saturated, dtype=bool)
     f: dict[str, np.ndarray] = {}
-    f.update(_tie_features(cfg, acc, mult, shift, r, visible))
+    f.update(_tie_features_reference(cfg, acc, mult, shift, r, visible))
     f["sat_high"] = np.asarray(z > amax.astype(object), dtype=bool)
     f["sat_low"] = np.asarray(z < amin.astype(object), dtype=bool)
     f["clamp_max_in"] = np.asarray(z == amax.astype(object), dtype=bool)
     f["clamp_max_out"] = np.asarray(z == amax.astype(object) + 1, dtype=bool)
     f["clamp_min_in"] = np.asarray(z == amin.astype(object), dtype=bool)
     f["clamp_min_out"] = np.asarray(z == amin.astype(object) - 1, dtype=bool)
-    f.update(_overflow_features(stim, visible))
+    f.update(_overflow_features_reference(stim, visible))
     redge = 1 << (cfg.out_bits + 1)
     f["requant_clamp_max_on"] = np.asarray(r == redge - 1, dtype=bool)
     f["requant_clamp_max_past"] = np.asarray(r == redge, dtype=bool)
@@ -314,19 +640,20 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
     return f
 
 
-def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
+def _tie_features_reference(cfg, acc, mult, shift, r, visible, jobs=None) -> dict[str, np.ndarray]:
+    """The tie bins job by job (``jobs``: only these indices; the others stay False)."""
     m = len(acc)
     names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
              "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "tie_below", "tie_above",
              "nudge_below", "nudge_on", "nudge_above")
     out = {n: np.zeros(m, bool) for n in names}
     if cfg.rounding == "fp32":
-        out.update(_fp32_features(acc, mult, r, visible))
+        out.update(_fp32_features_reference(acc, mult, r, visible, jobs))
         return out
     out.update({n: np.zeros(m, bool) for n in FP32_BINS})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
-    for j in range(m):
+    for j in (range(m) if jobs is None else jobs):
         if not visible[j]:
             continue  # the clamp hides how the value was rounded
         if gemm:
@@ -362,7 +689,7 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     return out
 
 
-def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
+def _fp32_features_reference(acc, mult, r, visible, jobs=None) -> dict[str, np.ndarray]:
     """fp32 mode: ties of the final rounding (of fl32(fl32(acc) * scale)), of the rounding of
     acc and of the product to 24 bits, products one LSB (or half plus the bit right below the
     half) above such a tie where that decides the output, exact binary32 products one ulp from
@@ -379,7 +706,7 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     def tie(v: int, t: int) -> bool:
         return t > 0 and v % (1 << t) == 1 << (t - 1)
 
-    for j in range(m):
+    for j in (range(m) if jobs is None else jobs):
         a = abs(accs[j])
         drop = st["acc_exp"][j]
         out["fp32_acc_rounded"][j] = st["acc_mant"][j] << drop != a
@@ -432,7 +759,7 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     return out
 
 
-def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndarray]:
+def _overflow_features_reference(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndarray]:
     """Per job: did the running sum (beat by beat, as the hardware adds) pass the top or the
     bottom of the accumulator, and is the exact final sum back in range; did it land exactly
     on a limit or one past it at a beat end (with the output not clamped)."""

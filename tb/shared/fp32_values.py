@@ -152,8 +152,32 @@ def _odd_inverses(a: np.ndarray) -> np.ndarray:
     return x
 
 
+PRODUCT_STICKY_TABLES = {
+    126: ((8463219, 16759227, 24, 17), (8716041, 14696249, 23, 17), (8753347, 11116523, 23, 17),
+          (8916787, 10912763, 23, 17), (8974597, 12006349, 23, 19), (9057785, 12745801, 23, 18),
+          (9072935, 9694871, 23, 22), (9515923, 12247707, 23, 19), (9694871, 9072935, 23, 22),
+          (10245171, 12502779, 23, 17), (10481665, 10489857, 23, 20),
+          (10489857, 10481665, 23, 20), (10912763, 8916787, 23, 17), (11116523, 8753347, 23, 17),
+          (11518409, 16132217, 24, 17), (12006349, 8974597, 23, 19), (12247707, 9515923, 23, 19),
+          (12502779, 10245171, 23, 17), (12578817, 12587009, 24, 21),
+          (12587009, 12578817, 24, 21), (12745801, 9057785, 23, 18), (14696249, 8716041, 23, 17),
+          (15360431, 16749903, 24, 18), (16132217, 11518409, 24, 17),
+          (16749903, 15360431, 24, 18), (16759227, 8463219, 24, 17)),
+}
+"""The :func:`product_sticky_table` of ``out_bits = 8`` (``n_max = 126``: the fp32 named config),
+kept here because finding it takes about a second, in every process that needs it (a test
+holds it equal to the search)."""
+
+
 @functools.lru_cache(maxsize=None)
 def product_sticky_table(n_max: int) -> np.ndarray:
+    """:func:`search_product_sticky_table`, or its stored copy (:data:`PRODUCT_STICKY_TABLES`)."""
+    if n_max in PRODUCT_STICKY_TABLES:
+        return np.array(PRODUCT_STICKY_TABLES[n_max], np.int64).reshape(-1, 4)
+    return search_product_sticky_table(n_max)
+
+
+def search_product_sticky_table(n_max: int) -> np.ndarray:
     """Every ``(mant_a, mant_s, k, u)`` (int64 rows) of two 24-bit mantissas, ``mant_a`` odd,
     whose product ``P`` has ``k = bitlen(P) - 24`` dropped bits equal to ``2^(k-1) + 1`` (one
     product LSB above a tie of its rounding to 24 bits) and whose kept bits ``K = P >> k``

@@ -77,7 +77,9 @@ def prepare(job: SimJob, *, stim: Stimulus | None = None,
         resets = 0  # a replay checks every output of the file
     else:
         config = job.qmac_config()
-        stim = mixed_stimulus(config, rng_stim, job.n, job.mix)
+        # The stream's checks run once, in predict_jobs (below, unless a prediction is given).
+        stim = mixed_stimulus(config, rng_stim, job.n, job.mix,
+                              validate_stream=expected is not None)
     if expected is None:
         expected = predict_jobs(stim.stream, config)
     if expected_y is not None:

@@ -66,6 +66,12 @@ class Stimulus:
         """Shapes, framing and ranges of the beats (pyref), K against the beat count, and
         ``act_min <= act_max`` for every job."""
         self.stream.validate(self.config)
+        self.validate_jobs()
+
+    def validate_jobs(self) -> None:
+        """The checks of :meth:`validate` beyond the stream's own (``BeatStream.validate``,
+        which ``pyref.beats.predict_jobs`` runs itself): K against the beat count,
+        ``act_min <= act_max``."""
         if self.stream.n_jobs != self.n_jobs:
             raise ValueError(f"{self.stream.n_jobs} jobs in the stream but {self.n_jobs} K values")
         beats = self.beats_per_job
@@ -86,12 +92,38 @@ class Stimulus:
         return cls(parts[0].config, BeatStream.concat([p.stream for p in parts]),
                    np.concatenate([p.k for p in parts]), np.concatenate([p.kind for p in parts]))
 
+    @classmethod
+    def concat_take(cls, parts: list["Stimulus"], jobs: np.ndarray) -> "Stimulus":
+        """``Stimulus.concat(parts).take(jobs)`` for a permutation ``jobs`` of all the parts'
+        jobs, with one gather per field (``np.take``) and no intermediate stimulus."""
+        parts = [p for p in parts if p.n_jobs]
+        if not parts:
+            raise ValueError("no jobs to concatenate")
+        jobs = np.asarray(jobs, dtype=np.int64)
+        counts = np.concatenate([p.beats_per_job for p in parts])
+        n_jobs = counts.shape[0]
+        if jobs.shape != (n_jobs,):
+            raise ValueError(f"jobs must be a permutation of the {n_jobs} jobs")
+        # Source beat (in the parts' concatenated order) of every new beat.
+        old_start = np.cumsum(counts) - counts
+        starts, new_counts = old_start[jobs], counts[jobs]
+        src = np.repeat(starts - (np.cumsum(new_counts) - new_counts), new_counts) \
+            + np.arange(int(counts.sum()))
+        fields = {f.name: np.take(np.concatenate([getattr(p.stream, f.name) for p in parts]),
+                                  src, axis=0)
+                  for f in dataclasses.fields(BeatStream)}
+        k = np.concatenate([p.k for p in parts])[jobs]
+        kind = np.concatenate([p.kind for p in parts])[jobs]
+        return cls(parts[0].config, BeatStream(**fields), k, kind)
+
     def take(self, jobs: np.ndarray) -> "Stimulus":
         """The jobs ``jobs`` (indices, any order) as a new stimulus."""
         jobs = np.asarray(jobs, dtype=np.int64)
-        starts, counts = self.job_starts[jobs], self.beats_per_job[jobs]
+        all_starts = self.job_starts
+        starts = all_starts[jobs]
+        counts = (np.append(all_starts[1:], self.n_beats) - all_starts)[jobs]
         beat_idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        fields = {f.name: getattr(self.stream, f.name)[beat_idx]
+        fields = {f.name: np.take(getattr(self.stream, f.name), beat_idx, axis=0)
                   for f in dataclasses.fields(BeatStream)}
         return Stimulus(self.config, BeatStream(**fields), self.k[jobs], self.kind[jobs])
 
@@ -117,6 +149,18 @@ class Stimulus:
         return d
 
 
+def padding_slots(cfg: QmacConfig, k: np.ndarray) -> np.ndarray:
+    """The lane slots (in the beats of jobs of lengths ``k``, back to back) after each job's K
+    elements: its last beat's padding, in order."""
+    lanes = cfg.lanes
+    k = np.asarray(k, dtype=np.int64)
+    beats = beats_per_job(k, lanes)
+    slot0 = (np.cumsum(beats) - beats) * lanes
+    n_padj = beats * lanes - k
+    n_pad = int(n_padj.sum())
+    return np.repeat(slot0 + k - (np.cumsum(n_padj) - n_padj), n_padj) + np.arange(n_pad)
+
+
 def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.ndarray,
              w: np.ndarray, values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
     """Beats from jobs of varying length: ``x``/``w`` hold all jobs' elements back to back
@@ -125,37 +169,55 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     random other operand."""
     lanes = cfg.lanes
     k = np.asarray(k, dtype=np.int64)
-    m = k.shape[0]
     beats = beats_per_job(k, lanes)
-    n_beats = int(beats.sum())
-    slots = n_beats * lanes
-    xx = np.zeros(slots, np.int64)
-    ww = np.zeros(slots, np.int64)
-    elem_job = np.repeat(np.arange(m), k)
-    within = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-    pos = ((np.cumsum(beats) - beats) * lanes)[elem_job] + within
-    xx[pos] = np.asarray(x, dtype=np.int64)
-    ww[pos] = np.asarray(w, dtype=np.int64)
-    pad = np.ones(slots, bool)
-    pad[pos] = False
-    n_pad = int(pad.sum())
-    if n_pad:
+    slots = int(beats.sum()) * lanes
+    n_elem = int(k.sum())
+    if n_elem == slots:                            # no padding: the elements are the slots
+        xx = np.array(x, dtype=np.int64)
+        ww = np.array(w, dtype=np.int64)
+    else:
+        xx = np.empty(slots, np.int64)
+        ww = np.empty(slots, np.int64)
+        slot0 = (np.cumsum(beats) - beats) * lanes     # each job's first slot
+        elem0 = np.cumsum(k) - k                       # each job's first element in x / w
+        pos = np.repeat(slot0 - elem0, k) + np.arange(n_elem)
+        xx[pos] = x
+        ww[pos] = w
+        # Padding: the slots after each job's K, a zero product with the other operand random.
+        pad = padding_slots(cfg, k)
+        n_pad = pad.shape[0]
         zero_x = rng.random(n_pad) < 0.5
         xx[pad] = np.where(zero_x, 0, rng.integers(cfg.in_range[0], cfg.in_range[1] + 1, n_pad))
         ww[pad] = np.where(zero_x, rng.integers(cfg.w_range[0], cfg.w_range[1] + 1, n_pad), 0)
-    beat_job = np.repeat(np.arange(m), beats)
-    bpos = np.arange(n_beats) - np.repeat(np.cumsum(beats) - beats, beats)
+    return from_slots(cfg, k, xx, ww, values, kind)
+
+
+def from_slots(cfg: QmacConfig, k: np.ndarray, xx: np.ndarray, ww: np.ndarray,
+               values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+    """A stimulus from jobs of lengths ``k`` whose lanes are already laid out in beats:
+    ``xx``/``ww`` hold every lane slot (padding included, each job's beats back to back)."""
+    lanes = cfg.lanes
+    k = np.asarray(k, dtype=np.int64)
+    m = k.shape[0]
+    beats = beats_per_job(k, lanes)
+    n_beats = int(beats.sum())
+    beat0 = np.cumsum(beats) - beats
+    first = np.zeros(n_beats, bool)
+    last = np.zeros(n_beats, bool)
+    first[beat0] = True
+    last[beat0 + beats - 1] = True
     fields = {}
     for name in JOB_FIELDS:
         v = values.get(name)
         if v is None:
             if name != "mult":
                 raise KeyError(f"job value {name!r} missing")
-            v = np.zeros(m, np.int64)
-        v = np.broadcast_to(np.asarray(v, dtype=np.int64), (m,))
-        fields[name] = v[beat_job]
-    stream = BeatStream(x=xx.reshape(n_beats, lanes), w=ww.reshape(n_beats, lanes),
-                        first=bpos == 0, last=bpos == beats[beat_job] - 1, **fields)
+            v = 0
+        v = np.asarray(v, dtype=np.int64)
+        fields[name] = np.full(n_beats, v, np.int64) if v.ndim == 0 else np.repeat(v, beats)
+    stream = BeatStream(x=np.asarray(xx, np.int64).reshape(n_beats, lanes),
+                        w=np.asarray(ww, np.int64).reshape(n_beats, lanes),
+                        first=first, last=last, **fields)
     return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
 
 

@@ -10,7 +10,8 @@ import pytest
 from pyref.beats import predict_jobs
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from tb.shared import stimulus as ST
-from tb.shared.coverage import BINS, RunShape, job_features, reachable, tie_outcomes
+from tb.shared.coverage import (BINS, RunShape, job_features, job_features_reference, reachable,
+                               tie_outcomes)
 from tb.shared.generators import mixed_stimulus
 
 CONFIGS = list(NAMED_CONFIGS.items())
@@ -226,3 +227,57 @@ def test_fp32_product_carry_bin():
     assert reachable(cfg)["fp32_product_carry"] is None
     small = cfg.replace(bias_bits=2, in_bits=2, w_bits=2, lanes=1)   # |acc| <= 17
     assert "17" in reachable(small)["fp32_product_carry"]
+
+
+EXTRA_CONFIGS = {
+    # Products past int64 and shifts past 62 (the object-array path of the vectorized bins).
+    "wide64": QmacConfig(acc_bits=64, bias_bits=64, mult_bits=32, shift_bits=7,
+                         rounding="half_even"),
+    # A saturating accumulator with wide operands (running sums beat by beat).
+    "sat_wide": QmacConfig(acc_bits=40, acc_mode="saturate", bias_bits=16, in_bits=16,
+                           w_bits=16, lanes=4, rounding="half_up"),
+    "gemm_narrow": QmacConfig(mult_bits=32, rounding="gemmlowp", bias_bits=16, out_bits=6,
+                              lanes=3),
+    "no_mult_shift7": QmacConfig(shift_bits=7, rounding="half_zero", lanes=2),
+}
+
+
+@pytest.mark.parametrize("name", [*NAMED_CONFIGS, *EXTRA_CONFIGS])
+def test_vectorized_features_match_the_reference(name):
+    """job_features (all jobs at once) == job_features_reference (job by job, Python ints) on
+    every kind of stimulus, and on uniform jobs alone."""
+    cfg = NAMED_CONFIGS.get(name) or EXTRA_CONFIGS[name]
+    for seed, mix in ((1, None), (2, None), (3, {"uniform": 1.0})):
+        stim = mixed_stimulus(cfg, np.random.default_rng(seed), 1500, mix)
+        res = predict_jobs(stim.stream, cfg)
+        fast, ref = job_features(stim, res), job_features_reference(stim, res)
+        assert fast.keys() == ref.keys()
+        for b in ref:
+            assert fast[b].dtype == bool and fast[b].shape == ref[b].shape, b
+            bad = np.flatnonzero(fast[b] != ref[b])
+            assert not bad.size, (name, seed, b, bad[:5])
+
+
+def test_vectorized_features_on_hand_picked_edges():
+    """Values where int64 shortcuts would go wrong: shift 63 with the largest products, the
+    fp32 accumulator -2^31, scales of 2^8 and more, gemmlowp at shift -31 and 30."""
+    cases = [
+        (NAMED_CONFIGS["default"], [([-128] * 8, [-128] * 8, 2**31 - 1 - 8 * 2**14, 0, 63),
+                                    ([1], [1], -(2**31) + 1, 0, 63), ([0], [1], 2**30, 0, 62),
+                                    ([0], [1], -(2**30), 0, 31), ([0], [1], 3 * 2**29, 0, 30)]),
+        (NAMED_CONFIGS["fp32"], [([0], [1], -(2**31), 0x3F80_0000, 0),
+                                 ([1], [1], 0, 0x4380_0000, 0),     # scale 256: r = 2^8
+                                 ([1], [1], 2**23 - 1, 0x4380_0000, 0),
+                                 ([0], [1], 3, 0x3F00_0000, 0), ([0], [1], -5, 0x3E80_0000, 0)]),
+        (NAMED_CONFIGS["tflite"], [([0], [1], 2**30, 2**30, -31), ([0], [1], -(2**31), 2**31 - 1, 30),
+                                   ([0], [1], 3, 2**30, 0), ([0], [1], -3, 2**30, -1)]),
+    ]
+    for cfg, jobs in cases:
+        lo, hi = cfg.out_range
+        dicts = [dict(x=x, w=w, bias=b, mult=m, shift=s, out_zp=0, act_min=lo, act_max=hi)
+                 for x, w, b, m, s in jobs]
+        stim = ST.assemble_jobs(cfg, np.random.default_rng(0), dicts, "uniform")
+        res = predict_jobs(stim.stream, cfg)
+        fast, ref = job_features(stim, res), job_features_reference(stim, res)
+        for b in ref:
+            assert np.array_equal(fast[b], ref[b]), (cfg.rounding, b, fast[b], ref[b])

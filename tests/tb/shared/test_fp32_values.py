@@ -302,3 +302,9 @@ def test_product_carry_needs_a_large_enough_accumulator():
         assert not any(lo <= ma * s < 1 << 47 for s in range(lo // ma - 1, lo // ma + 3))
     assert FV.product_carry_pairs(17) == ()
     assert FV.product_carry(np.random.default_rng(0), 0, 1, 17) is None
+
+
+def test_stored_product_sticky_table_is_the_search():
+    from tb.shared.fp32_values import PRODUCT_STICKY_TABLES, search_product_sticky_table
+    for n_max, rows in PRODUCT_STICKY_TABLES.items():
+        assert search_product_sticky_table(n_max).tolist() == [list(r) for r in rows]

@@ -210,3 +210,80 @@ def test_from_layer_orders_jobs_like_y():
             q, rem = divmod(p, 2**t)                    # half_even by hand
             r = q + (rem * 2 > 2**t or (rem * 2 == 2**t and q % 2 == 1))
             assert y[n, c] == max(-128, min(127, r))
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_realize_accs_is_exact(name, cfg):
+    """The vectorized builder: bias + sum(x * w) == target for every job, every value in range,
+    the products after the random prefix all of the target's sign side; past the length cap a
+    job is marked and holds nothing."""
+    rng = np.random.default_rng(11)
+    cap = EV.acc_cap(cfg)
+    lo, hi = cfg.acc_range
+    targets = np.concatenate([rng.integers(-cap, cap + 1, 3000), [0, 1, -1, cap, -cap, lo, hi]])
+    rz = EV.realize_accs(cfg, rng, targets)
+    assert rz.ok.all()
+    starts = np.cumsum(rz.k) - rz.k
+    for j in range(0, len(targets), 7):
+        x = rz.x[starts[j]:starts[j] + rz.k[j]].tolist()
+        w = rz.w[starts[j]:starts[j] + rz.k[j]].tolist()
+        assert rz.k[j] >= 1 and _acc(x, w, int(rz.bias[j])) == targets[j]
+    assert np.all((rz.x >= cfg.in_range[0]) & (rz.x <= cfg.in_range[1]))
+    assert np.all((rz.w >= cfg.w_range[0]) & (rz.w <= cfg.w_range[1]))
+    assert np.all((rz.bias >= cfg.bias_range[0]) & (rz.bias <= cfg.bias_range[1]))
+    assert np.array_equal(rz.bias + EV.job_sums(rz.k, rz.x * rz.w), targets)
+    # A cap of 3 products: the far targets cannot be built and hold no elements.
+    capped = EV.realize_accs(cfg, np.random.default_rng(1), targets, k_cap=3)
+    assert not capped.ok.all() or cfg.bias_bits >= cfg.acc_bits
+    assert np.all(capped.k[~capped.ok] == 0) and np.all(capped.k[capped.ok] <= 3)
+    ok = capped.ok
+    assert np.array_equal((capped.bias + EV.job_sums(capped.k, capped.x * capped.w))[ok],
+                          targets[ok])
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_exact_requants_hit_r_exactly(name, cfg):
+    from pyref.arith import requantize
+    rng = np.random.default_rng(12)
+    lim = min(1 << (cfg.out_bits + 1), EV.acc_cap(cfg) - 1)   # r itself must fit the cap
+    r = np.concatenate([rng.integers(-lim - 1, lim + 1, 2000), [0, 1, -1, lim, -lim - 1]])
+    acc, mult, shift = EV.exact_requants(cfg, rng, r)
+    assert np.all(np.abs(acc) <= EV.acc_cap(cfg))
+    assert np.array_equal(np.asarray(requantize(acc, mult, shift, cfg)).astype(np.int64), r)
+    if cfg.rounding not in ("gemmlowp", "fp32"):
+        for a, mu, t in zip(acc.tolist(), mult.tolist(), shift.tolist()):
+            p = a * mu if cfg.mult_bits else a
+            assert p % (1 << t) == 0                     # no rounding involved
+
+
+@pytest.mark.parametrize("name,cfg", CONFIGS)
+def test_tie_jobs_are_visible(name, cfg):
+    """Each tie job's out_zp brings its r next to 0: the output shows which way it rounded
+    (r + out_zp is -1, 0 or 1, inside the clamp), for the jobs built at once and the pooled
+    fp32 ones alike."""
+    from pyref.arith import requantize
+    for seed in (5, 6):
+        stim = S.gen_ties(cfg, np.random.default_rng(seed), 300)
+        res = predict_jobs(stim.stream, cfg)
+        ends = stim.stream.job_ends
+        r = np.asarray(requantize(res.acc, stim.stream.mult[ends], stim.stream.shift[ends], cfg))
+        z = r.astype(np.int64) + stim.stream.out_zp[ends]
+        assert np.all(np.abs(z) <= 1), (name, np.flatnonzero(np.abs(z) > 1)[:5])
+        assert not res.saturated.any()
+
+
+def test_concat_take_is_concat_then_take():
+    cfg = NAMED_CONFIGS["narrow_acc"]
+    rng = np.random.default_rng(21)
+    parts = [S.gen_uniform(cfg, rng, 50), S.gen_long_k(cfg, rng, 7),
+             S.gen_boundaries(cfg, rng, 30)]
+    n = sum(p.n_jobs for p in parts)
+    for perm in (np.arange(n), rng.permutation(n), np.arange(n)[::-1]):
+        a = ST.Stimulus.concat(parts).take(perm)
+        b = ST.Stimulus.concat_take(parts, perm)
+        for name in ("x", "w", "first", "last", "bias", "mult", "shift", "out_zp", "act_min",
+                     "act_max"):
+            assert np.array_equal(getattr(a.stream, name), getattr(b.stream, name)), name
+        assert np.array_equal(a.k, b.k) and np.array_equal(a.kind, b.kind)
+    with pytest.raises(ValueError):
+        ST.Stimulus.concat_take(parts, np.arange(n - 1))
