@@ -1,18 +1,18 @@
 """hil: hardware in the loop for the qmac datapath.
 
-Import an int8 or 16x8 TFLite model (:mod:`hil.tflite_import`), run it with every
+Import an int8 or 16x8 TFLite model (:mod:`hil.tflite.importer`), run it with every
 multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, SVDF's
-two stages, the gate FCs of UNIDIRECTIONAL_SEQUENCE_LSTM) on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the
-other operators in numpy (:mod:`hil.kernels`, :mod:`hil.network`), and check it three ways:
+two stages, the gate FCs of UNIDIRECTIONAL_SEQUENCE_LSTM) on a dense backend (the RTL in a simulator, :mod:`hil.backends.rtl`, or pyref) and the
+other operators in numpy (:mod:`hil.kernels`, :mod:`hil.executor`), and check it three ways:
 backend vs pyref per layer, every layer and the outputs vs the TFLite Micro interpreter
-(:mod:`hil.oracle`).
+(:mod:`hil.oracles.tflm`).
 """
 
-from .backend import BackendResult, DenseBackend, PyrefBackend, as_backend
-from .network import NetworkRun, run_network
-from .software_ops import UnsupportedOpError
-from .tflite_graph import TfliteFormatError, TfliteImportError, read_tflite
-from .tflite_import import ImportedModel, import_model
+from .backends.select import BackendResult, DenseBackend, PyrefBackend, as_backend
+from .executor import NetworkRun, run_network
+from .kernels.reshape import UnsupportedOpError
+from .tflite.graph import TfliteFormatError, TfliteImportError, read_tflite
+from .tflite.importer import ImportedModel, import_model
 
 __all__ = [
     "BackendResult", "DenseBackend", "ImportedModel", "NetworkRun", "PyrefBackend",

@@ -9,15 +9,15 @@ from pathlib import Path
 
 from tb.cli.errors import ArgumentParser, UsageError, int_at_least, run_main
 
-from .backend import BackendUnavailable, PyrefBackend, choose_backend
+from .backends.select import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import describe_inputs, random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
-from .network import run_network
-from .oracle import run_tflm
+from .executor import run_network
+from .oracles.tflm import run_tflm
 from .report import compare_with_oracle, layer_table, verdict
-from .onnx_graph import OnnxImportError
-from .tflite_graph import TfliteImportError
-from .tflite_import import config_name, import_model
+from .onnx.graph import OnnxImportError
+from .tflite.graph import TfliteImportError
+from .tflite.importer import config_name, import_model
 
 
 def _model_path(spec: str, build_dir: str) -> Path:
@@ -32,7 +32,7 @@ def _model_path(spec: str, build_dir: str) -> Path:
 
 def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
     """Beats the run will simulate and a rough time (from a one-input pyref run)."""
-    from .rtl_backend import estimate_seconds
+    from .backends.rtl import estimate_seconds
 
     one = run_network(model, [x[:1] for x in inputs], PyrefBackend(), check_against_pyref=False)
     beats = n * sum(layer.beats for layer in one.layers)
@@ -45,7 +45,7 @@ def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
 def cmd_run(args) -> int:
     """``run``: a model through the dense backend, checked; returns the exit status."""
     if str(args.model).endswith(".onnx"):
-        from .onnx_run import run_onnx_cli
+        from .onnx.run import run_onnx_cli
 
         return run_onnx_cli(args, lambda config: choose_backend(
             args.backend, args.sim, rtl_dir=args.rtl, config=config))
@@ -55,7 +55,7 @@ def cmd_run(args) -> int:
     path = _model_path(args.model, args.build_dir)
     model = import_model(path)
     if args.oracle == "litert":
-        from .oracle_litert import to_xnnpack
+        from .oracles.litert import to_xnnpack
 
         model = to_xnnpack(model)
     print(model.describe_ops())
@@ -84,7 +84,7 @@ def _run_model(args, model, backend) -> int:
     if not args.no_oracle:
         dense_outputs = [s.dense.output_index for s in model.dense_steps]
         if args.oracle == "litert":
-            from .oracle_litert import run_litert
+            from .oracles.litert import run_litert
 
             oracle = run_litert(model, inputs, {i: v.array for i, v in run.tensors.items()},
                                 progress=not args.no_progress)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tflite_graph import Graph
+from .tflite.graph import Graph
 
 
 def describe_inputs(graph: Graph) -> str:

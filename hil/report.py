@@ -7,8 +7,8 @@ import dataclasses
 
 import numpy as np
 
-from .network import NetworkRun, first_mismatch
-from .oracle import OracleResult
+from .executor import NetworkRun, first_mismatch
+from .oracles.tflm import OracleResult
 
 
 @dataclasses.dataclass

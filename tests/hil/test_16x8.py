@@ -1,5 +1,5 @@
 """The 16x8 kernels (int16 activations, int8 weights, int64 bias and accumulator) on the datapath
-config :data:`hil.tflite_import.TFLITE_16X8_CONFIG`: TFLite's 64-bit
+config :data:`hil.tflite.importer.TFLITE_16X8_CONFIG`: TFLite's 64-bit
 ``MultiplyByQuantizedMultiplier`` rounds the multiplier to 16 bits and rounds once, half up.
 Checked against hand-worked values and the TFLite Micro interpreter; the alternatives (the full
 32-bit multiplier, other tie rules) are shown to differ from it."""
@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.tflite_build import conv2d_model, depthwise_model, fully_connected_model
-from hil.tflite_import import TFLITE_16X8_CONFIG, import_model
-from hil.tflite_params import reduce_multiplier_16x8
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.tflite.build import conv2d_model, depthwise_model, fully_connected_model
+from hil.tflite.importer import TFLITE_16X8_CONFIG, import_model
+from hil.tflite.params import reduce_multiplier_16x8
 from pyref.arith import requantize
 from pyref.layer import Layer
 from pyref.model import run_layer
@@ -77,7 +77,7 @@ def random_16x8(kind: str, per_channel: bool, seed: int) -> bytes:
                             in_hw=(7, 6), in_scale=0.0005, in_zp=0, w_scale=ws, out_scale=0.01,
                             out_zp=0, stride=(2, 1), act_type="INT16")
     if kind == "transpose":
-        from hil.tflite_build import transpose_conv_model
+        from hil.tflite.build import transpose_conv_model
 
         c = 3
         ws = rng.uniform(0.002, 0.02, c) if per_channel else 0.01
@@ -117,7 +117,7 @@ def test_the_full_32_bit_multiplier_would_not_match_tflm():
     xs = np.random.default_rng(120).integers(-32768, 32768, size=(200, 3, 40)).astype(np.int16)
     theirs = run_tflm(model.graph, [xs]).outputs[0].reshape(-1, spec.c).astype(np.int64)
     rows = xs.reshape(-1, 40).astype(np.int64)
-    from hil.tflite_params import fully_connected_multipliers
+    from hil.tflite.params import fully_connected_multipliers
 
     o = model.graph.tensor(model.graph.inputs[0])
     w_t = model.graph.tensor(model.graph.ops[0].inputs[1])
@@ -134,7 +134,7 @@ def test_the_full_32_bit_multiplier_would_not_match_tflm():
 def audio_16x8_model() -> bytes:
     """float32 (1, 8, 6, 2) -> QUANTIZE int16 -> CONV_2D 3x3 -> DEPTHWISE 3x3 -> RESHAPE ->
     FULLY_CONNECTED -> TANH -> DEQUANTIZE: a small 16x8 network end to end."""
-    from hil.tflite_build import ModelBuilder
+    from hil.tflite.build import ModelBuilder
 
     rng = np.random.default_rng(16)
     b = ModelBuilder()
@@ -184,7 +184,7 @@ def test_a_16x8_network_end_to_end_matches_tflm():
 
 
 def test_int16_activations_with_a_zero_point_are_refused():
-    from hil.software_ops import UnsupportedOpError
+    from hil.kernels.reshape import UnsupportedOpError
 
     data = fully_connected_model(np.ones((2, 4), np.int64), None, in_scale=0.001, in_zp=3,
                                  w_scale=0.01, out_scale=0.01, out_zp=0, act_type="INT16")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.software_ops import UnsupportedOpError
-from hil.tflite_build import ModelBuilder, depthwise_model, transpose_conv_model
-from hil.tflite_import import import_model
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.kernels.reshape import UnsupportedOpError
+from hil.tflite.build import ModelBuilder, depthwise_model, transpose_conv_model
+from hil.tflite.importer import import_model
 
 def ours_and_tflm(data: bytes, n: int = 4, seed: int = 0):
     model = import_model(data)
@@ -113,7 +113,7 @@ def test_depthwise_layers_go_as_one_stream_to_a_backend_that_plays_streams():
     """A backend with ``run_stream`` gets one stream of all channels' jobs (in layer order); one
     without gets one ``run`` per input channel; both give TFLite Micro's outputs."""
     rng = np.random.default_rng(138)   # its own data, whatever ran before
-    from hil.backend import BackendResult, PyrefBackend
+    from hil.backends.select import BackendResult, PyrefBackend
     from pyref.beats import predict_jobs
 
     calls = {"stream": 0, "run": 0}

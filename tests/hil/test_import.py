@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from hil.inputs import random_inputs
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.software_ops import UnsupportedOpError
-from hil.tflite_build import ModelBuilder, conv2d_model, fully_connected_model
-from hil.tflite_graph import TfliteFormatError
-from hil.tflite_import import BiasRangeError, im2col, import_model
-from hil.tflite_params import Padding2D, activation_range, fully_connected_multipliers
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.kernels.reshape import UnsupportedOpError
+from hil.tflite.build import ModelBuilder, conv2d_model, fully_connected_model
+from hil.tflite.graph import TfliteFormatError
+from hil.tflite.importer import BiasRangeError, im2col, import_model
+from hil.tflite.params import Padding2D, activation_range, fully_connected_multipliers
 from pyref.quant_tflite import tflite_multipliers
 from pyref.tflite_math import multiply_by_quantized_multiplier
 
@@ -66,7 +66,7 @@ def test_activation_ranges_by_hand():
 
 
 def test_im2col_patches_by_hand():
-    from hil.tflite_import import ConvGeometry
+    from hil.tflite.importer import ConvGeometry
 
     img = np.arange(1, 10).reshape(1, 3, 3, 1)          # 1 2 3 / 4 5 6 / 7 8 9
     # 2x2 filter, stride 1, SAME on 3x3: out 3x3, total padding 1 -> 0 on top/left, 1 bottom/right

@@ -1,6 +1,6 @@
 """The LiteRT oracle (``--oracle litert``): .tflite FULLY_CONNECTED and CONV_2D layers in the fp32
 mode at XNNPACK's scales, checked against LiteRT's default interpreter (XNNPACK delegate) layer
-by layer and end to end. Models built with hil.tflite_build (flatbuffer object API)."""
+by layer and end to end. Models built with hil.tflite.build (flatbuffer object API)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 pytest.importorskip("ai_edge_litert.interpreter", reason="pip install -e '.[dev]' (ai-edge-litert)")
 
 from hil.inputs import random_inputs  # noqa: E402
-from hil.network import run_network  # noqa: E402
-from hil.oracle_litert import run_litert, single_op_model, to_xnnpack, xnnpack_scales  # noqa: E402
+from hil.executor import run_network  # noqa: E402
+from hil.oracles.litert import run_litert, single_op_model, to_xnnpack, xnnpack_scales  # noqa: E402
 from hil.report import compare_with_oracle, verdict  # noqa: E402
-from hil.tflite_build import ModelBuilder, _weight_and_bias, depthwise_model  # noqa: E402
-from hil.tflite_graph import TfliteImportError  # noqa: E402
-from hil.tflite_import import import_model  # noqa: E402
+from hil.tflite.build import ModelBuilder, _weight_and_bias, depthwise_model  # noqa: E402
+from hil.tflite.graph import TfliteImportError  # noqa: E402
+from hil.tflite.importer import import_model  # noqa: E402
 from pyref.config import named_config  # noqa: E402
 
 N = 48
@@ -148,7 +148,7 @@ def test_other_datapath_operators_are_refused_by_name():
 def test_chain_on_the_rtl_matches_litert(sim, chain):
     from sim_skip import require_simulator
 
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator(sim)
     model, inputs = chain

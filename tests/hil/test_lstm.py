@@ -9,11 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.software_base import UnsupportedOpError
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.kernels.base import UnsupportedOpError
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 
 from sim_skip import require_simulator
 
@@ -152,7 +152,7 @@ def test_lstm_without_input_gate_cifg_is_refused():
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_lstm_on_the_rtl(sim):
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator(sim)
     data = lstm_model(**CASES["time-major B3, hidden zp -7"])

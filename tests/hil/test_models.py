@@ -14,10 +14,10 @@ import pytest
 
 from hil.inputs import random_inputs
 from hil.models import MODELS
-from hil.network import run_network
-from hil.oracle import run_tflm
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, verdict
-from hil.tflite_import import import_model
+from hil.tflite.importer import import_model
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "build" / "models"
 
@@ -90,7 +90,7 @@ def test_packaged_model_matches_tflite_micro(name):
 @pytest.mark.parametrize("name,n", [("keyword_spotting", 2), ("visual_wake_words", 1)])
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
 def test_mlperf_tiny_model_on_the_rtl(name, n, sim):
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
     from sim_skip import require_simulator
 
     require_simulator(sim)

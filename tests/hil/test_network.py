@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import hil.backend as backend_mod
-from hil.backend import BackendResult, PyrefBackend
+import hil.backends.select as backend_mod
+from hil.backends.select import BackendResult, PyrefBackend
 from hil.cli import main
 from hil.inputs import random_inputs
-from hil.network import run_network
-from hil.oracle import run_tflm
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, layer_table, verdict
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 from pyref.model import run_layer
 
 RNG = np.random.default_rng(5)
@@ -147,12 +147,12 @@ def test_cli_run_passes_and_reports(tmp_path, capsys):
 
 
 def test_cli_without_rtl_backend_says_so(tmp_path, capsys, monkeypatch):
-    import hil.rtl_backend
+    import hil.backends.rtl
 
     def unavailable(**kw):
         raise backend_mod.BackendUnavailable("RTL backend: unavailable (no simulator in this test)")
 
-    monkeypatch.setattr(hil.rtl_backend, "make_backend", unavailable)
+    monkeypatch.setattr(hil.backends.rtl, "make_backend", unavailable)
     path = tmp_path / "two.tflite"
     path.write_bytes(two_layer_model())
     assert main(["run", str(path), "--n", "3", "--no-progress", "--no-oracle"]) == 0

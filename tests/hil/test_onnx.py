@@ -13,8 +13,8 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from hil.onnx_graph import OnnxImportError  # noqa: E402
-from hil.onnx_run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.onnx.graph import OnnxImportError  # noqa: E402
+from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
 
 RNG_SEED = 31
 
@@ -178,7 +178,7 @@ def test_float_conv_outside_qdq_is_refused():
 @pytest.mark.parametrize("kind", MODELS)
 def test_model_on_the_rtl_matches_onnxruntime(kind):
     from sim_skip import require_simulator
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator("icarus")
     model = import_onnx(MODELS[kind]())

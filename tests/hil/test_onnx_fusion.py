@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)")
 
-from hil.onnx_run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
 from test_onnx import qdq_model  # noqa: E402
 
 INT8_ON_X86 = {"session.qdqisint8allowed": "1"}

@@ -12,8 +12,8 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from hil.onnx_graph import OnnxImportError  # noqa: E402
-from hil.onnx_run import (check_with_ort, import_onnx, ort_layer_outputs, random_inputs,  # noqa: E402
+from hil.onnx.graph import OnnxImportError  # noqa: E402
+from hil.onnx.run import (check_with_ort, import_onnx, ort_layer_outputs, random_inputs,  # noqa: E402
                           report, run_onnx)
 
 N = 6
@@ -143,7 +143,7 @@ def test_group_that_does_not_divide_is_refused():
 def test_grouped_on_the_rtl_matches_onnxruntime(sim):
     from sim_skip import require_simulator
 
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator(sim)
     model = import_onnx(qlinear_grouped_model())

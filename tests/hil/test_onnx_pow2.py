@@ -12,8 +12,8 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 
 from onnx import helper  # noqa: E402
 
-from hil.onnx_graph import OnnxImportError  # noqa: E402
-from hil.onnx_run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.onnx.graph import OnnxImportError  # noqa: E402
+from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
 from pyref.model import run_layer  # noqa: E402
 from test_onnx_grouped import _c, _model  # noqa: E402
 
@@ -95,7 +95,7 @@ def test_a_scale_that_is_not_a_power_of_two_is_refused():
 def test_pow2_model_on_the_rtl():
     from sim_skip import require_simulator
 
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator("icarus")
     model = import_onnx(pow2_model(), shift_only=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.ops_activation import SIGMOID_TABLE_UINT16
-from hil.ops_layout import mean_multiplier
-from hil.software_ops import UnsupportedOpError
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.kernels.activations import SIGMOID_TABLE_UINT16
+from hil.kernels.layout import mean_multiplier
+from hil.kernels.reshape import UnsupportedOpError
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 from pyref.tflite_math import quantize_multiplier
 
 

@@ -1,4 +1,4 @@
-"""The ONNX Runtime oracle on this CPU and on an AVX2-only one (hil.ort_kernels, hil.ort_oracle):
+"""The ONNX Runtime oracle on this CPU and on an AVX2-only one (hil.oracles.ort_kernels, hil.oracles.ort):
 the kernel probe, the graph the user runs, and differences explained by the emulation of MLAS's
 int16 product pairs. The AVX2-only CPU is QEMU's Haswell model (tests/avx2_cpu.py)."""
 
@@ -12,8 +12,8 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnx, onnxru
 from avx2_cpu import run_as_avx2_only  # noqa: E402
 from quantize_static_models import quantize_static_model  # noqa: E402
 
-from hil.onnx_run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
-from hil.ort_kernels import EXACT, KERNELS, PAIRS16, UNEXPLAINED, _run_one, probe_kernels  # noqa: E402
+from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.oracles.ort_kernels import EXACT, KERNELS, PAIRS16, UNEXPLAINED, _run_one, probe_kernels  # noqa: E402
 
 U8S8 = [k for k in KERNELS if k[1:3] == ("uint8", "int8") and not k[3]]
 
@@ -35,7 +35,7 @@ def test_the_probe_operands_tell_the_two_paths_apart(kernel):
 
 
 def test_describe_names_the_clipping_kernels():
-    from hil.ort_kernels import KernelProbe
+    from hil.oracles.ort_kernels import KernelProbe
 
     probe = KernelProbe("1.0", "x86_64", ("avx2",), {k: PAIRS16 if k in U8S8 else EXACT
                                                       for k in KERNELS})
@@ -67,8 +67,8 @@ def test_quantize_static_int8_cnn_checked_on_the_graph_the_user_runs(int8_cnn):
 AVX2_CHECK = """
 import numpy as np, onnx, onnxruntime as ort
 from onnx import helper
-from hil.onnx_run import check_with_ort, import_onnx, random_inputs, report, run_onnx
-from hil.ort_kernels import probe_kernels
+from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx
+from hil.oracles.ort_kernels import probe_kernels
 print(probe_kernels().describe())
 model = import_onnx({path!r})
 inputs = random_inputs(model.graph, {n}, seed=1)
@@ -104,7 +104,7 @@ def test_avx2_only_cpu_clips_and_every_difference_is_explained(int8_cnn):
 
 
 def test_avx2_only_probe_finds_the_clipping_kernels():
-    out = run_as_avx2_only("from hil.ort_kernels import probe_kernels, kernel_name\n"
+    out = run_as_avx2_only("from hil.oracles.ort_kernels import probe_kernels, kernel_name\n"
                            "p = probe_kernels()\n"
                            "for k, v in p.paths.items(): print(kernel_name(*k), '=', v)")
     got = dict(line.split(" = ") for line in out.strip().splitlines())

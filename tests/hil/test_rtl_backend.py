@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.backend import PyrefBackend
+from hil.backends.select import PyrefBackend
 from hil.cli import main
-from hil.network import run_network
-from hil.oracle import run_tflm
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, layer_table, verdict
-from hil.rtl_backend import RtlBackend
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.backends.rtl import RtlBackend
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 from hil.inputs import random_inputs
 from tb.shared.faults import apply_fault, fault_by_name
 

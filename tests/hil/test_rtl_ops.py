@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from hil.inputs import random_inputs
-from hil.network import run_network
-from hil.oracle import run_tflm
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, verdict
-from hil.rtl_backend import RtlBackend
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import TFLITE_16X8_CONFIG, TFLITE_CONFIG, import_model
+from hil.backends.rtl import RtlBackend
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import TFLITE_16X8_CONFIG, TFLITE_CONFIG, import_model
 
 from sim_skip import require_simulator
 

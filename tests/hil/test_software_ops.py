@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 
 RNG = np.random.default_rng(99)
 
@@ -71,7 +71,7 @@ def test_dequantize_is_float32_exact():
                                                  ("SAME", (2, 2), (1, 1))])
 def test_pooling_matches_tflm(op, padding, filt, stride):
     b = ModelBuilder()
-    from hil.tflite_params import window_padding
+    from hil.tflite.params import window_padding
 
     pad = window_padding(0 if padding == "SAME" else 1, 7, 6, filt[0], filt[1], stride[0], stride[1])
     x = b.tensor("x", (1, 7, 6, 3), "INT8", scale=0.1, zero_point=-5)
@@ -156,6 +156,6 @@ def test_softmax_output_quantization_is_checked():
     x = b.tensor("x", (1, 4), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 4), "INT8", scale=1 / 128, zero_point=0)
     b.op("SOFTMAX", [x], [y], beta=1.0)
-    from hil.software_ops import UnsupportedOpError
+    from hil.kernels.reshape import UnsupportedOpError
     with pytest.raises(UnsupportedOpError, match="zero point -128 and scale 1/256"):
         import_model(b.build([x], [y]))

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.network import run_network
-from hil.oracle import run_tflm
-from hil.tflite_build import ModelBuilder
-from hil.tflite_import import import_model
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
+from hil.tflite.build import ModelBuilder
+from hil.tflite.importer import import_model
 
 from sim_skip import require_simulator
 
@@ -77,7 +77,7 @@ def test_svdf_state_order_matters():
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_svdf_on_the_rtl(sim):
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
 
     require_simulator(sim)
     data = svdf_model(**CASES["int8 state and time weights"])
@@ -91,7 +91,7 @@ def test_svdf_on_the_rtl(sim):
 def test_missing_operator_is_refused_by_name():
     """BIDIRECTIONAL_SEQUENCE_LSTM is not implemented: the model is refused before anything
     runs, naming the operator and its index."""
-    from hil.software_ops import UnsupportedOpError
+    from hil.kernels.reshape import UnsupportedOpError
 
     b = ModelBuilder()
     x = b.tensor("x", (1, 3, 4), "INT8", scale=0.05, zero_point=0)
@@ -103,7 +103,7 @@ def test_missing_operator_is_refused_by_name():
 
 
 def test_float_svdf_is_refused_naming_the_tensor():
-    from hil.software_ops import UnsupportedOpError
+    from hil.kernels.reshape import UnsupportedOpError
 
     b = ModelBuilder()
     x = b.tensor("x", (1, 4), "FLOAT32")

@@ -11,7 +11,7 @@
 - A QDQ layer the optimized graph leaves in float is rebuilt from the original
   DequantizeLinear -> Conv/MatMul/Gemm -> QuantizeLinear nodes and run without optimizations:
   the float kernels ONNX Runtime runs for it (reported, not required to match).
-- Where this CPU's kernel adds product pairs in int16 (:mod:`hil.ort_kernels`), the layer's
+- Where this CPU's kernel adds product pairs in int16 (:mod:`hil.oracles.ort_kernels`), the layer's
   expected ONNX Runtime output is :func:`pyref.mlas_pairs.run_layer_pairs16`; a difference from
   the hardware is *explained* when that emulation gives ONNX Runtime's value.
 """
@@ -197,7 +197,7 @@ def float_layer_reference(graph, dense, x: np.ndarray) -> np.ndarray:
 class KernelEmulation:
     """How to compute ONNX Runtime's result of one dense layer on this CPU with pyref."""
 
-    path: str                 # EXACT / PAIRS16 / UNEXPLAINED (:mod:`hil.ort_kernels`)
+    path: str                 # EXACT / PAIRS16 / UNEXPLAINED (:mod:`hil.oracles.ort_kernels`)
     a_offset: int = 0         # 128 where ORT turned int8 activations into uint8
     order: np.ndarray | None = None   # the kernel's K order (per group), NCHW -> NHWC patch
 
@@ -211,7 +211,7 @@ class KernelEmulation:
 
 
 def emulation_for(dense, kernel: OrtKernel | None, probe: KernelProbe) -> KernelEmulation:
-    """The emulation of ``dense`` (an :class:`~hil.onnx_import.OnnxDense`) on ``kernel``."""
+    """The emulation of ``dense`` (an :class:`~hil.onnx.dense.OnnxDense`) on ``kernel``."""
     if kernel is None:
         return KernelEmulation(EXACT)
     path = probe.path(kernel.op, kernel.act, kernel.weight, kernel.depthwise)

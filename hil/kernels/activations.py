@@ -13,8 +13,8 @@ import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier, std_round
 
-from .software_base import SoftwareOp, Value, clip_to
-from .softmax_int8 import (INT32_MAX, _wrap32, exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
+from .base import SoftwareOp, Value, clip_to
+from .softmax import (INT32_MAX, _wrap32, exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
                            rounding_divide_by_pot, saturating_rounding_multiply_by_pot, srdhm)
 
 INPUT_INTEGER_BITS = 4
@@ -48,7 +48,7 @@ SIGMOID_TABLE_UINT16 = np.array([
 
 def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     """(1 - a) / (1 + a) for a in [0, 1), Q0.31: the Newton-Raphson reciprocal of
-    :func:`hil.softmax_int8.one_over_one_plus_x_for_x_in_0_1`, then ``x - 1`` rescaled."""
+    :func:`hil.kernels.softmax.one_over_one_plus_x_for_x_in_0_1`, then ``x - 1`` rescaled."""
     a = np.asarray(a, dtype=np.int64)
     s = a + INT32_MAX                                   # RoundingHalfSum(a, One)
     s = s + np.where(s >= 0, 1, -1)

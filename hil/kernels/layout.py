@@ -9,7 +9,7 @@ import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier, std_round
 
-from .software_base import SoftwareOp, Value, clip_to
+from .base import SoftwareOp, Value, clip_to
 
 
 def _sample_axis(v: Value, axis: int, rank: int) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 from pyref.quant_tflite import activation_range as tflite_activation_range
 from pyref.quant_tflite import tflite_multipliers
 
-from .tflite_schema import ACTIVATION_NAMES, schema
+from .schema import ACTIVATION_NAMES, schema
 
 
 def activation_range(activation: int, out_scale: float, out_zp: int, bits: int = 8

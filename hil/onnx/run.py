@@ -1,13 +1,13 @@
 """Run an int8 ONNX model with its dense layers on a backend (the RTL, or pyref) and check it
 against ONNX Runtime: ``make hil MODEL=x.onnx``.
 
-:func:`import_onnx` plans the nodes (:mod:`hil.onnx_import` for the dense layers, config
-``fp32``; :mod:`hil.onnx_ops` for the rest), :func:`run_onnx` executes them in order on a batch
+:func:`import_onnx` plans the nodes (:mod:`hil.onnx.dense` for the dense layers, config
+``fp32``; :mod:`hil.onnx.ops` for the rest), :func:`run_onnx` executes them in order on a batch
 of inputs (each dense layer's output, as the backend computed it, feeds the next node; with a
 backend other than pyref every layer is also compared with pyref), and :func:`check_with_ort`
-checks every layer and model output against ONNX Runtime (:mod:`hil.ort_oracle`: the unmodified
+checks every layer and model output against ONNX Runtime (:mod:`hil.oracles.ort`: the unmodified
 model for the outputs, each fused integer node alone for the layers, and this CPU's kernel
-behaviour from :mod:`hil.ort_kernels`).
+behaviour from :mod:`hil.oracles.ort_kernels`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from pyref.vectors import save_vectors
 from tb.cli.errors import UsageError
 from tb.run.build import config_name
 
-from .backend import BackendResult, DenseBackend, PyrefBackend, as_backend
-from .layer_batch import run_layers
-from .network import LayerRun, Mismatch, first_mismatch
-from .onnx_graph import Node, OnnxGraph, OnnxImportError, read_onnx
-from .onnx_import import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
-from .onnx_ops import SOFTWARE_OPS
+from ..backends.select import BackendResult, DenseBackend, PyrefBackend, as_backend
+from ..backends.stream import run_layers
+from ..executor import LayerRun, Mismatch, first_mismatch
+from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
+from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
+from .ops import SOFTWARE_OPS
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
 QDQ_OPS = ("Conv", "MatMul", "Gemm")
@@ -82,7 +82,7 @@ def ort_fusion(graph: OnnxGraph, session_config: dict[str, str] | None = None) -
     """``{weight name: OrtKernel}``: the integer nodes of the graph ONNX Runtime runs (CPU
     provider, default optimizations, ``session_config`` entries); a QDQ layer whose weight no
     integer node reads is computed in float there."""
-    from .ort_oracle import integer_kernels, optimized_model
+    from ..oracles.ort import integer_kernels, optimized_model
 
     return integer_kernels(optimized_model(graph.model_bytes, session_config))
 
@@ -94,7 +94,7 @@ def import_onnx(source, *, check_fusion: bool = True,
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
     (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed": "1"}``) leaves in float are marked
     (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales are all powers of
-    two runs on the shift-only config (:func:`~hil.onnx_import.to_shift_only`)."""
+    two runs on the shift-only config (:func:`~hil.onnx.dense.to_shift_only`)."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
     steps: list[OnnxStep] = []
     absorbed: set[int] = set()
@@ -194,7 +194,7 @@ def run_onnx(model: OnnxModel, inputs: Sequence[np.ndarray],
              check_against_pyref: bool = True, vector_dir: str | Path | None = None,
              vector_rows: int = 256, emulate: dict | None = None) -> OnnxRun:
     """Execute every node in order; the dense layers on ``backend`` (default pyref), or, for a
-    node index in ``emulate``, on that :class:`~hil.ort_oracle.KernelEmulation` (ONNX Runtime's
+    node index in ``emulate``, on that :class:`~hil.oracles.ort.KernelEmulation` (ONNX Runtime's
     kernel on this CPU, in pyref; not compared with pyref).
     ``vector_dir`` writes each dense layer's first ``vector_rows`` rows as a vector file
     ``node<index>.npz`` (a grouped convolution: ``node<index>_g<group>.npz``) with pyref's
@@ -310,7 +310,7 @@ class OrtOutputCheck:
 @dataclasses.dataclass
 class OrtCheck:
     probe: object
-    """The :class:`~hil.ort_kernels.KernelProbe` of this CPU."""
+    """The :class:`~hil.oracles.ort_kernels.KernelProbe` of this CPU."""
     layers: list[OrtLayerCheck]
     outputs: list[OrtOutputCheck]
 
@@ -320,13 +320,13 @@ class OrtCheck:
 
 
 def check_with_ort(model: OnnxModel, run: OnnxRun, inputs: Sequence[np.ndarray]) -> OrtCheck:
-    """Check ``run`` (of ``inputs``) against ONNX Runtime (:mod:`hil.ort_oracle`): each dense
+    """Check ``run`` (of ``inputs``) against ONNX Runtime (:mod:`hil.oracles.ort`): each dense
     layer against its own kernel on the same input, explained by this CPU's kernel behaviour
     where it clips, and the unmodified model's outputs against the run (or, where a kernel
     clips, against the run with those kernels emulated). Fills each layer's ``tflm_*`` fields
     (here: ONNX Runtime) with the unexplained differences."""
-    from .ort_kernels import probe_kernels
-    from .ort_oracle import (emulation_for, float_layer_reference, integer_kernels,
+    from ..oracles.ort_kernels import probe_kernels
+    from ..oracles.ort import (emulation_for, float_layer_reference, integer_kernels,
                              layer_reference, optimized_model, run_model)
 
     graph = model.graph
@@ -385,7 +385,7 @@ def _differ(got: np.ndarray, exp: np.ndarray) -> int:
 def ort_layer_outputs(model: OnnxModel, run: OnnxRun) -> dict[str, np.ndarray]:
     """``{layer output name: ONNX Runtime's value}``: each fused layer's own kernel on the
     layer's input from ``run``."""
-    from .ort_oracle import integer_kernels, layer_reference, optimized_model
+    from ..oracles.ort import integer_kernels, layer_reference, optimized_model
 
     optimized = optimized_model(model.graph.model_bytes, model.session_config)
     kernels = integer_kernels(optimized)
@@ -468,7 +468,7 @@ def run_onnx_cli(args, make_backend: Callable[[QmacConfig], DenseBackend]) -> in
     model = import_onnx(args.model, shift_only=getattr(args, "shift_only", False))
     print(model.describe_ops())
     if not args.no_oracle:
-        from .ort_kernels import probe_kernels
+        from ..oracles.ort_kernels import probe_kernels
 
         print(f"oracle: {probe_kernels().describe()}")
     backend = make_backend(model.config)

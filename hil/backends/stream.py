@@ -16,7 +16,7 @@ from pyref.beats import BeatStream, layer_to_beats
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .backend import BackendResult, DenseBackend, check_result
+from .select import BackendResult, DenseBackend, check_result
 
 
 def run_layers(backend: DenseBackend, layers: list[Layer], config: QmacConfig

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .onnx_graph import Node, OnnxGraph, OnnxImportError
+from .graph import Node, OnnxGraph, OnnxImportError
 
 _INT_RANGES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255),
                np.dtype(np.int32): (-(1 << 31), (1 << 31) - 1)}

@@ -2,9 +2,9 @@
 :class:`pyref.layer.Layer`). The network executor calls it once per datapath layer.
 
 A backend is anything with ``run(layer, config) -> BackendResult`` (:class:`DenseBackend`, in
-:mod:`hil.backend_api`), or a plain callable ``(layer, config) -> y`` wrapped by
+:mod:`hil.backends.api`), or a plain callable ``(layer, config) -> y`` wrapped by
 :func:`as_backend`. :class:`PyrefBackend` is the reference model; the RTL backend
-(:mod:`hil.rtl_backend`: the cocotb testbench driving the Verilog) plugs in the same way and
+(:mod:`hil.backends.rtl`: the cocotb testbench driving the Verilog) plugs in the same way and
 reports the simulated clock cycles. :func:`choose_backend` picks one for the command lines.
 """
 
@@ -20,7 +20,7 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.model import run_layer
 
-from .backend_api import BackendResult, BackendUnavailable, DenseBackend
+from .api import BackendResult, BackendUnavailable, DenseBackend
 
 
 class PyrefBackend:
@@ -93,7 +93,7 @@ def choose_backend(kind: str = "auto", sim: str = "verilator", *, rtl_dir: str |
         if not path.is_dir() or not any(path.glob("*.v")):
             raise BackendUnavailable(f"--rtl {rtl_dir}: not a folder of Verilog files (*.v)")
         options["rtl_dir"] = path.resolve()
-    from .rtl_backend import make_backend
+    from .rtl import make_backend
 
     try:
         return make_backend(sim=sim, config=config, **options)

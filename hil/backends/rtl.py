@@ -20,7 +20,7 @@ from typing import Callable
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .backend_api import BackendResult, BackendUnavailable
+from .api import BackendResult, BackendUnavailable
 
 BEATS_PER_SECOND = {"verilator": 4_000_000, "icarus": 50_000}
 """Rough checked beats per second of the batch transport at 8 lanes (docs/performance.md), for
@@ -75,7 +75,7 @@ class RtlBackend:
 
     def run_stream(self, stream, config: QmacConfig) -> BackendResult:
         """Play a :class:`pyref.beats.BeatStream` of any jobs (e.g. the per-channel layers of a
-        depthwise conv, :mod:`hil.layer_batch`): ``y``/``saturated`` per job, in job order."""
+        depthwise conv, :mod:`hil.backends.stream`): ``y``/``saturated`` per job, in job order."""
         t0 = time.perf_counter()
         res = self._session_for(config).run(stream)
         index = self.layers_run
@@ -142,7 +142,7 @@ def make_backend(sim: str = "verilator", config: QmacConfig | None = None, *,
                  rtl_dir: str | Path | None = None) -> RtlBackend:
     """The RTL backend on ``sim`` (the Verilog of ``rtl_dir``, default ``rtl/``); with ``config``
     its simulator starts now (else at the first layer). Raises
-    :class:`hil.backend.BackendUnavailable` when ``sim`` is not installed."""
+    :class:`hil.backends.select.BackendUnavailable` when ``sim`` is not installed."""
     return RtlBackend(sim, config, rtl_dir=None if rtl_dir is None else Path(rtl_dir))
 
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
 
-from .software_base import SoftwareOp, Value
-from .software_ops import Add
-from .tflite_params import ActivationError, activation_range
+from .base import SoftwareOp, Value
+from .reshape import Add
+from ..tflite.params import ActivationError, activation_range
 
 
 def _operands(inputs: list[Value]) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .tflite_schema import FILE_IDENTIFIER, NUMPY_DTYPES, OP_NAMES, TYPE_NAMES, schema
+from .schema import FILE_IDENTIFIER, NUMPY_DTYPES, OP_NAMES, TYPE_NAMES, schema
 
 
 class TfliteImportError(ValueError):

@@ -186,7 +186,7 @@ def probe_kernels() -> KernelProbe:
     return KernelProbe(ort.__version__, platform.machine(), cpu_flags(), paths)
 
 
-if __name__ == "__main__":   # python -m hil.ort_kernels: what this CPU does
+if __name__ == "__main__":   # python -m hil.oracles.ort_kernels: what this CPU does
     probe = probe_kernels()
     print(probe.describe())
     for key, path in probe.paths.items():

@@ -2,12 +2,12 @@
 TRANSPOSE_CONV becomes a :class:`DenseLayerSpec` in the datapath's terms (weights ``w (C,K)``, the
 input zero point folded into the bias, the per-channel multipliers, output zero point and
 activation clamp; config ``tflite`` for int8, :data:`TFLITE_16X8_CONFIG` for 16x8), each
-DEPTHWISE_CONV_2D a :class:`~hil.tflite_depthwise.DepthwiseSpec`, every other operator a numpy
-kernel from :mod:`hil.software_ops`.
+DEPTHWISE_CONV_2D a :class:`~hil.tflite.depthwise.DepthwiseSpec`, every other operator a numpy
+kernel from :mod:`hil.kernels.reshape`.
 
 A CONV_2D is the dot product over im2col patches; its padded positions hold ``in_zp``, so they
-add nothing, as in TFLite where they are skipped (:mod:`hil.tflite_operands`,
-:mod:`hil.tflite_windows`). A TRANSPOSE_CONV is the same over the patches that gather its scatter.
+add nothing, as in TFLite where they are skipped (:mod:`hil.tflite.operands`,
+:mod:`hil.tflite.windows`). A TRANSPOSE_CONV is the same over the patches that gather its scatter.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ import numpy as np
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from pyref.layer import Layer
 
-from .kernels import SOFTWARE_OPS
-from .software_base import SoftwareOp, UnsupportedOpError, Value
-from .tflite_depthwise import DepthwiseSpec, lower_depthwise
-from .tflite_graph import Graph, OpSpec, TfliteImportError, read_tflite
-from .tflite_lstm import LstmSpec, lower_lstm  # noqa: F401
-from .tflite_svdf import SvdfSpec, lower_svdf
-from .tflite_operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
+from ..kernels import SOFTWARE_OPS
+from ..kernels.base import SoftwareOp, UnsupportedOpError, Value
+from .depthwise import DepthwiseSpec, lower_depthwise
+from .graph import Graph, OpSpec, TfliteImportError, read_tflite
+from .lstm import LstmSpec, lower_lstm  # noqa: F401
+from .svdf import SvdfSpec, lower_svdf
+from .operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
                               DatapathOperands,
                               datapath_multipliers, fold_bias, read_operands)
-from .tflite_params import Padding2D, window_padding
-from .tflite_windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
+from .params import Padding2D, window_padding
+from .windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
 
 DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF",
                 "UNIDIRECTIONAL_SEQUENCE_LSTM")

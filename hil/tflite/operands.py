@@ -17,11 +17,11 @@ from pyref.checks import ValueRangeError
 from pyref.config import QmacConfig, named_config
 from pyref.quant_layer import fold_input_zero_point
 
-from .software_base import UnsupportedOpError
-from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
-from .tflite_params import (ActivationError, activation_range, conv_multipliers,
+from ..kernels.base import UnsupportedOpError
+from .graph import Graph, OpSpec, TensorSpec, TfliteImportError
+from .params import (ActivationError, activation_range, conv_multipliers,
                             fully_connected_multipliers, reduce_multiplier_16x8)
-from .tflite_schema import ACTIVATION_NAMES
+from .schema import ACTIVATION_NAMES
 
 TFLITE_CONFIG: QmacConfig = named_config("tflite")
 """The datapath config that reproduces TFLite's int8 arithmetic (gemmlowp double rounding)."""
@@ -32,7 +32,7 @@ TFLITE_16X8_CONFIG: QmacConfig = QmacConfig(in_bits=16, w_bits=8, acc_bits=64, b
 """The datapath config of TFLite's 16x8 kernels (int16 activations, int8 weights, int64
 accumulator and bias): their 64-bit ``MultiplyByQuantizedMultiplier`` rounds ``M`` to 16 bits
 and rounds once, ``(acc * m16 + 2^(t-1)) >> t``, which is ``half_up`` with ``mult_bits = 16``
-(:func:`hil.tflite_params.reduce_multiplier_16x8`)."""
+(:func:`hil.tflite.params.reduce_multiplier_16x8`)."""
 
 
 @dataclasses.dataclass

@@ -28,9 +28,9 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.tflite_math import quantize_multiplier
 
-from .software_base import UnsupportedOpError, Value
-from .tflite_graph import Graph, OpSpec
-from .tflite_operands import TFLITE_CONFIG, fold_bias
+from ..kernels.base import UnsupportedOpError, Value
+from .graph import Graph, OpSpec
+from .operands import TFLITE_CONFIG, fold_bias
 
 _BITS = {"INT8": 8, "INT16": 16}
 

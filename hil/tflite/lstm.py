@@ -31,12 +31,12 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
 
-from .ops_activation import checked_log2, logistic_int16, tanh_int16
-from .software_base import UnsupportedOpError, Value
-from .tflite_graph import Graph, OpSpec
-from .tflite_operands import TFLITE_CONFIG, fold_bias
-from .tflite_params import fully_connected_multipliers
-from .tflite_schema import ACTIVATION_NAMES
+from ..kernels.activations import checked_log2, logistic_int16, tanh_int16
+from ..kernels.base import UnsupportedOpError, Value
+from .graph import Graph, OpSpec
+from .operands import TFLITE_CONFIG, fold_bias
+from .params import fully_connected_multipliers
+from .schema import ACTIVATION_NAMES
 
 LSTM_CONFIG: QmacConfig = TFLITE_CONFIG.replace(out_bits=16)
 """The gate FCs: TFLite's int8 FULLY_CONNECTED arithmetic with an int16 output."""

@@ -16,12 +16,12 @@ import numpy as np
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 
-from .software_base import UnsupportedOpError, Value
-from .tflite_graph import Graph, OpSpec
-from .tflite_operands import (TFLITE_CONFIG, DatapathOperands, datapath_multipliers, fold_bias,
+from ..kernels.base import UnsupportedOpError, Value
+from .graph import Graph, OpSpec
+from .operands import (TFLITE_CONFIG, DatapathOperands, datapath_multipliers, fold_bias,
                               read_operands)
-from .tflite_params import window_padding
-from .tflite_windows import ConvGeometry, window_patches
+from .params import window_padding
+from .windows import ConvGeometry, window_patches
 
 
 @dataclasses.dataclass

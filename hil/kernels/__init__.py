@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .ops_activation import ACTIVATION_OPS
-from .ops_elementwise import ELEMENTWISE_OPS
-from .ops_layout import LAYOUT_OPS
-from .software_base import SoftwareOp
-from .software_ops import BASIC_OPS
+from .activations import ACTIVATION_OPS
+from .elementwise import ELEMENTWISE_OPS
+from .layout import LAYOUT_OPS
+from .base import SoftwareOp
+from .reshape import BASIC_OPS
 
 SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
     name: cls

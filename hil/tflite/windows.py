@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from .tflite_params import Padding2D
+from .params import Padding2D
 
 
 @dataclasses.dataclass(frozen=True)

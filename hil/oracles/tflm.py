@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .tflite_graph import Graph
+from ..tflite.graph import Graph
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .tflite_graph import Graph, OpSpec, TensorSpec, TfliteImportError
+from ..tflite.graph import Graph, OpSpec, TensorSpec, TfliteImportError
 
 
 class UnsupportedOpError(TfliteImportError):

@@ -25,10 +25,10 @@ from tqdm import tqdm
 from pyref.config import named_config
 from pyref.fp32_math import scale_to_mult
 
-from .oracle import OracleResult
-from .tflite_graph import Graph, TfliteImportError
-from .tflite_import import DenseLayerSpec, ImportedModel
-from .tflite_operands import TFLITE_CONFIG
+from .tflm import OracleResult
+from ..tflite.graph import Graph, TfliteImportError
+from ..tflite.importer import DenseLayerSpec, ImportedModel
+from ..tflite.operands import TFLITE_CONFIG
 
 LITERT_OPS = ("FULLY_CONNECTED", "CONV_2D")
 """The operators this oracle runs on the datapath in ``fp32`` mode."""
@@ -84,7 +84,7 @@ def single_op_model(model_bytes: bytes, op_index: int) -> bytes:
     non-constant input as the model input and its first output as the model output."""
     import flatbuffers
 
-    from .tflite_schema import FILE_IDENTIFIER, schema
+    from ..tflite.schema import FILE_IDENTIFIER, schema
 
     m = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
     sub = m.subgraphs[0]

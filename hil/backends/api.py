@@ -1,6 +1,6 @@
 """What a dense backend is: the :class:`DenseBackend` protocol, the :class:`BackendResult` of one
 layer, and :class:`BackendUnavailable` for a backend that cannot run here. The RTL backend
-(:mod:`hil.rtl_backend`) and the choice among backends (:mod:`hil.backend`) both build on it.
+(:mod:`hil.backends.rtl`) and the choice among backends (:mod:`hil.backends.select`) both build on it.
 """
 
 from __future__ import annotations

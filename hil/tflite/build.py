@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import flatbuffers
 import numpy as np
 
-from .tflite_schema import FILE_IDENTIFIER, OP_CODES, TENSOR_TYPES, TYPE_NAMES, schema
+from .schema import FILE_IDENTIFIER, OP_CODES, TENSOR_TYPES, TYPE_NAMES, schema
 
 _TYPE_CODES = {name: code for code, name in TYPE_NAMES.items()}
 
@@ -52,7 +52,7 @@ _PADDINGS = {"SAME": 0, "VALID": 1}
 class ModelBuilder:
     """Collects tensors and operators of one subgraph and packs them into .tflite bytes."""
 
-    def __init__(self, description: str = "built by hil.tflite_build") -> None:
+    def __init__(self, description: str = "built by hil.tflite.build") -> None:
         self.description = description
         self.tensors: list[Any] = []
         self.buffers: list[Any] = [schema.BufferT()]  # buffer 0 is the empty sentinel
@@ -178,7 +178,7 @@ def conv2d_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, in
                  padding: str = "SAME", activation: str = "NONE", act_type: str = "INT8") -> bytes:
     """A one-operator CONV_2D model: input ``(1, H, W, Cin)``, filter ``w (Cout, KH, KW, Cin)``
     (``act_type = "INT16"``: 16x8)."""
-    from .tflite_params import window_padding
+    from .params import window_padding
 
     w = np.asarray(w)
     cout, kh, kw, cin = w.shape
@@ -212,7 +212,7 @@ def depthwise_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int,
     """A one-operator DEPTHWISE_CONV_2D model: input ``(batch, H, W, cin)``, filter
     ``w (1, KH, KW, Cout)`` (``Cout = cin * depth_multiplier``); per-channel when ``w_scale``
     has Cout values. ``act_type = "INT16"`` makes it a 16x8 kernel (int64 bias)."""
-    from .tflite_params import window_padding
+    from .params import window_padding
 
     w = np.asarray(w)
     _, kh, kw, cout = w.shape

@@ -20,10 +20,10 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.vectors import save_vectors
 
-from .backend import DenseBackend, PyrefBackend, as_backend
-from .layer_batch import run_layers
-from .software_ops import Value
-from .tflite_import import ImportedModel, Step
+from .backends.select import DenseBackend, PyrefBackend, as_backend
+from .backends.stream import run_layers
+from .kernels.reshape import Value
+from .tflite.importer import ImportedModel, Step
 
 
 @dataclasses.dataclass

@@ -2,7 +2,7 @@
 requantization): every QLinearConv, QLinearMatMul and QGemm (QOperator format), and every Conv,
 MatMul or Gemm between DequantizeLinear inputs and one QuantizeLinear output (QDQ format, the
 patterns ONNX Runtime fuses into those kernels), becomes an :class:`OnnxDense` layer; the other
-nodes run in numpy (:mod:`hil.onnx_ops`).
+nodes run in numpy (:mod:`hil.onnx.ops`).
 
 The datapath computes ``clamp(rhe(fl32(fl32(bias' + sum_k x[k] w[c][k]) * scale[c])) + y_zp)``
 on the raw int8 ``x``; ONNX Runtime computes the same with ``sum_k (x[k] - x_zp) w[c][k]`` and
@@ -22,7 +22,7 @@ from pyref.config import QmacConfig, named_config
 from pyref.fp32_math import scale_to_mult
 from pyref.layer import Layer
 
-from .onnx_graph import Node, OnnxGraph, OnnxImportError
+from .graph import Node, OnnxGraph, OnnxImportError
 
 FP32_CONFIG: QmacConfig = named_config("fp32")
 """The datapath config of ONNX models with int8 activations: binary32 per-channel scales."""

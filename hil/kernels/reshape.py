@@ -15,10 +15,10 @@ import numpy as np
 
 from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multiplier
 
-from .software_base import SoftwareOp, UnsupportedOpError, Value, _int8, as_nhwc, clip_to  # noqa: F401
-from .softmax_int8 import softmax_int8, softmax_params
-from .tflite_graph import Graph, OpSpec
-from .tflite_params import ActivationError, activation_range, window_padding
+from .base import SoftwareOp, UnsupportedOpError, Value, _int8, as_nhwc, clip_to  # noqa: F401
+from .softmax import softmax_int8, softmax_params
+from ..tflite.graph import Graph, OpSpec
+from ..tflite.params import ActivationError, activation_range, window_padding
 
 
 class Reshape(SoftwareOp):
@@ -271,7 +271,7 @@ def _smaller_than_one(real: float) -> tuple[int, int]:
 
 
 class Softmax(SoftwareOp):
-    """SOFTMAX int8 -> int8 over the last axis (:mod:`hil.softmax_int8`)."""
+    """SOFTMAX int8 -> int8 over the last axis (:mod:`hil.kernels.softmax`)."""
 
     names = ("SOFTMAX",)
     summary = "int8 softmax (gemmlowp fixed point)"

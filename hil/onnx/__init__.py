@@ -1,0 +1,1 @@
+"""onnx: see docs/hil.md."""

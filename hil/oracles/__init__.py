@@ -1,0 +1,1 @@
+"""oracles: see docs/hil.md."""

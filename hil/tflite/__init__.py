@@ -1,0 +1,1 @@
+"""tflite: see docs/hil.md."""
