@@ -10,7 +10,7 @@ backend vs pyref per layer, every layer and the outputs vs the TFLite Micro inte
 
 from .backends.select import BackendResult, DenseBackend, PyrefBackend, as_backend
 from .executor import NetworkRun, run_network
-from .kernels.reshape import UnsupportedOpError
+from .kernels.base import UnsupportedOpError
 from .tflite.graph import TfliteFormatError, TfliteImportError, read_tflite
 from .tflite.importer import ImportedModel, import_model
 

@@ -22,7 +22,7 @@ from pyref.vectors import save_vectors
 
 from .backends.select import DenseBackend, PyrefBackend, as_backend
 from .backends.stream import run_layers
-from .kernels.reshape import Value
+from .kernels.base import Value
 from .tflite.importer import ImportedModel, Step
 
 

@@ -1,16 +1,18 @@
-"""Every numpy kernel of hil by operator name (the registry the importer plans with)."""
+"""Every numpy kernel of hil by operator name (the registry the TFLite importer plans with).
+
+One module per operator family, named after the TFLite Micro kernel it follows; each lists its
+kernel classes in ``OPS``.
+"""
 
 from __future__ import annotations
 
-from .activations import ACTIVATION_OPS
-from .elementwise import ELEMENTWISE_OPS
-from .layout import LAYOUT_OPS
+from . import activations, elementwise, layout, pooling, quantize, reduce, reshape, softmax
 from .base import SoftwareOp
-from .reshape import BASIC_OPS
 
 SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
     name: cls
-    for cls in BASIC_OPS + ACTIVATION_OPS + ELEMENTWISE_OPS + LAYOUT_OPS
+    for module in (reshape, quantize, pooling, elementwise, softmax, activations, reduce, layout)
+    for cls in module.OPS
     for name in cls.names
 }
 """Operator name -> numpy kernel class."""

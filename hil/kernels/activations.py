@@ -327,4 +327,4 @@ class LeakyRelu(SoftwareOp):
         return [Value(clip_to(out, self.dtype), v.batched)]
 
 
-ACTIVATION_OPS = (Logistic, Tanh, HardSwish, LeakyRelu)
+OPS = (Logistic, Tanh, HardSwish, LeakyRelu)

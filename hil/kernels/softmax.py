@@ -14,6 +14,8 @@ import numpy as np
 
 from pyref.tflite_math import quantize_multiplier
 
+from .base import SoftwareOp, Value
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 SCALED_DIFF_INTEGER_BITS = 5      # the exp() input is Q5.26
@@ -145,3 +147,33 @@ def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
     exponent = bits_over_unit + 31 - 8
     out = rounding_divide_by_pot(srdhm(shifted_scale, exps), exponent) - 128
     return np.where(inside, np.clip(out, -128, 127), -128).astype(np.int8)
+
+
+class Softmax(SoftwareOp):
+    """SOFTMAX int8 -> int8 over the last axis (:mod:`hil.kernels.softmax`)."""
+
+    names = ("SOFTMAX",)
+    summary = "int8 softmax (gemmlowp fixed point)"
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8",))
+        self.need_types("output", y, ("INT8",))
+        s_in, _ = self.need_per_tensor("input", x)
+        s_out, zp_out = self.need_per_tensor("output", y)
+        if zp_out != -128 or np.float32(s_out) != np.float32(1 / 256):
+            raise self.refuse(f"int8 output must have zero point -128 and scale 1/256 "
+                              f"(TFLite Micro requires it), has {zp_out} and {s_out}")
+        beta = float(op.options.beta) if op.options is not None else 1.0
+        try:
+            self.params = softmax_params(beta, s_in)
+        except ValueError as exc:
+            raise self.refuse(str(exc)) from None
+
+    def run(self, inputs):
+        v = inputs[0]
+        return [Value(softmax_int8(v.array, *self.params), v.batched)]
+
+
+OPS = (Softmax,)

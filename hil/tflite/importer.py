@@ -3,7 +3,7 @@ TRANSPOSE_CONV becomes a :class:`DenseLayerSpec` in the datapath's terms (weight
 input zero point folded into the bias, the per-channel multipliers, output zero point and
 activation clamp; config ``tflite`` for int8, :data:`TFLITE_16X8_CONFIG` for 16x8), each
 DEPTHWISE_CONV_2D a :class:`~hil.tflite.depthwise.DepthwiseSpec`, every other operator a numpy
-kernel from :mod:`hil.kernels.reshape`.
+kernel from :mod:`hil.kernels`.
 
 A CONV_2D is the dot product over im2col patches; its padded positions hold ``in_zp``, so they
 add nothing, as in TFLite where they are skipped (:mod:`hil.tflite.operands`,

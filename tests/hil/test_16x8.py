@@ -184,7 +184,7 @@ def test_a_16x8_network_end_to_end_matches_tflm():
 
 
 def test_int16_activations_with_a_zero_point_are_refused():
-    from hil.kernels.reshape import UnsupportedOpError
+    from hil.kernels.base import UnsupportedOpError
 
     data = fully_connected_model(np.ones((2, 4), np.int64), None, in_scale=0.001, in_zp=3,
                                  w_scale=0.01, out_scale=0.01, out_zp=0, act_type="INT16")

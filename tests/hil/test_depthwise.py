@@ -9,7 +9,7 @@ import pytest
 
 from hil.executor import run_network
 from hil.oracles.tflm import run_tflm
-from hil.kernels.reshape import UnsupportedOpError
+from hil.kernels.base import UnsupportedOpError
 from hil.tflite.build import ModelBuilder, depthwise_model, transpose_conv_model
 from hil.tflite.importer import import_model
 

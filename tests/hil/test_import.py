@@ -10,7 +10,7 @@ import pytest
 from hil.inputs import random_inputs
 from hil.executor import run_network
 from hil.oracles.tflm import run_tflm
-from hil.kernels.reshape import UnsupportedOpError
+from hil.kernels.base import UnsupportedOpError
 from hil.tflite.build import ModelBuilder, conv2d_model, fully_connected_model
 from hil.tflite.graph import TfliteFormatError
 from hil.tflite.importer import BiasRangeError, im2col, import_model

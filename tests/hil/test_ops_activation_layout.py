@@ -11,8 +11,8 @@ import pytest
 from hil.executor import run_network
 from hil.oracles.tflm import run_tflm
 from hil.kernels.activations import SIGMOID_TABLE_UINT16
-from hil.kernels.layout import mean_multiplier
-from hil.kernels.reshape import UnsupportedOpError
+from hil.kernels.reduce import mean_multiplier
+from hil.kernels.base import UnsupportedOpError
 from hil.tflite.build import ModelBuilder
 from hil.tflite.importer import import_model
 from pyref.tflite_math import quantize_multiplier

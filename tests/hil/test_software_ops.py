@@ -156,6 +156,6 @@ def test_softmax_output_quantization_is_checked():
     x = b.tensor("x", (1, 4), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 4), "INT8", scale=1 / 128, zero_point=0)
     b.op("SOFTMAX", [x], [y], beta=1.0)
-    from hil.kernels.reshape import UnsupportedOpError
+    from hil.kernels.base import UnsupportedOpError
     with pytest.raises(UnsupportedOpError, match="zero point -128 and scale 1/256"):
         import_model(b.build([x], [y]))

@@ -91,7 +91,7 @@ def test_svdf_on_the_rtl(sim):
 def test_missing_operator_is_refused_by_name():
     """BIDIRECTIONAL_SEQUENCE_LSTM is not implemented: the model is refused before anything
     runs, naming the operator and its index."""
-    from hil.kernels.reshape import UnsupportedOpError
+    from hil.kernels.base import UnsupportedOpError
 
     b = ModelBuilder()
     x = b.tensor("x", (1, 3, 4), "INT8", scale=0.05, zero_point=0)
@@ -103,7 +103,7 @@ def test_missing_operator_is_refused_by_name():
 
 
 def test_float_svdf_is_refused_naming_the_tensor():
-    from hil.kernels.reshape import UnsupportedOpError
+    from hil.kernels.base import UnsupportedOpError
 
     b = ModelBuilder()
     x = b.tensor("x", (1, 4), "FLOAT32")
