@@ -8,7 +8,7 @@ backend vs pyref per layer, every layer and the outputs vs the TFLite Micro inte
 (:mod:`hil.oracles.tflm`).
 """
 
-from .backends.select import BackendResult, DenseBackend, PyrefBackend, as_backend
+from .backends import BackendResult, DenseBackend, PyrefBackend, as_backend
 from .executor import NetworkRun, run_network
 from .kernels.base import UnsupportedOpError
 from .tflite.graph import TfliteFormatError, TfliteImportError, read_tflite

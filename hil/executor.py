@@ -1,6 +1,6 @@
-"""The network executor: runs an imported model's operators in order on a batch of inputs, each
-multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV)
-through a dense backend (its output feeds the next operator), every other operator in numpy.
+"""The executor: runs a plan's steps (:mod:`hil.plan`, from a TFLite or an ONNX model) in order
+on a batch of inputs, each datapath operator's layers through a dense backend (its output feeds
+the next step), every other step in numpy.
 
 When the backend is not pyref itself, every datapath layer is also run on pyref with the same
 operands and the two outputs are compared bit for bit (the RTL-vs-model leg of the check).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -23,7 +23,7 @@ from pyref.vectors import save_vectors
 from .backends.select import DenseBackend, PyrefBackend, as_backend
 from .backends.stream import run_layers
 from .kernels.base import Value
-from .tflite.importer import ImportedModel, Step
+from .plan import Plan, PlanInput, Step, stages_of
 
 
 @dataclasses.dataclass
@@ -64,7 +64,7 @@ class NetworkRun:
 
     outputs: list[Value]
     layers: list[LayerRun]
-    tensors: dict[int, Value]
+    tensors: dict[Hashable, Value]
     backend: str
     n_samples: int
     wall: float
@@ -83,89 +83,100 @@ def first_mismatch(got: np.ndarray, expected: np.ndarray) -> tuple[int, Mismatch
     return count, Mismatch(r, c, int(got[r, c]), int(expected[r, c]))
 
 
-def run_network(model: ImportedModel, inputs: Sequence[np.ndarray],
+def run_network(model: Plan, inputs: Sequence[np.ndarray],
                 backend: DenseBackend | Callable | None = None, *, check_against_pyref: bool = True,
                 keep_tensors: bool = False, progress: bool = False,
                 vector_dir: str | Path | None = None, vector_rows: int = 256) -> NetworkRun:
-    """Run every operator of ``model`` on ``inputs`` (one ``(N, *shape)`` array per model input).
+    """Run every step of ``model`` (a :class:`~hil.plan.Plan` from either frontend) on
+    ``inputs`` (one ``(N, *shape)`` array per model input).
 
-    ``backend`` runs the datapath layers (default pyref). With ``check_against_pyref`` and a
-    backend other than pyref, each layer is also run on pyref and the outputs compared.
-    ``keep_tensors`` keeps every tensor's value (else only the datapath layers' outputs).
-    ``vector_dir`` writes each datapath layer's first ``vector_rows`` rows as a vector file.
+    ``backend`` runs the datapath layers (default pyref; a backend with ``for_step(step)`` picks
+    one per step). With ``check_against_pyref`` and a backend other than pyref, each layer is
+    also run on pyref and the outputs compared. Every datapath layer's input and output tensor
+    is kept in ``tensors``; ``keep_tensors`` keeps every tensor's value. ``vector_dir`` writes
+    each datapath layer's first ``vector_rows`` rows as a vector file.
     """
     be = as_backend(backend)
     ref = PyrefBackend() if (check_against_pyref and not isinstance(be, PyrefBackend)) else None
-    graph = model.graph
-    if len(inputs) != len(graph.inputs):
-        raise ValueError(f"the model has {len(graph.inputs)} input(s), got {len(inputs)} array(s)")
+    if len(inputs) != len(model.inputs):
+        raise ValueError(f"the model has {len(model.inputs)} input(s), got {len(inputs)} array(s)")
     n = int(np.asarray(inputs[0]).shape[0])
-    values: dict[int, Value] = {}
-    for idx, arr in zip(graph.inputs, inputs):
-        t = graph.tensor(idx)
-        arr = np.asarray(arr)
-        if arr.shape != (n,) + t.shape:
-            raise ValueError(f"input {t.name!r}: expected shape (N,) + {t.shape} = "
-                             f"{(n,) + t.shape}, got {arr.shape}")
-        if t.dtype is not None and arr.dtype != t.dtype:
-            raise ValueError(f"input {t.name!r}: expected dtype {t.dtype}, got {arr.dtype}")
-        values[idx] = Value(arr, True)
-    for t in graph.tensors:
-        if t.data is not None:
-            values[t.index] = Value(t.data, False)
+    values: dict[Hashable, Value] = dict(model.constants)
+    for spec, arr in zip(model.inputs, inputs):
+        values[spec.key] = Value(_checked_input(spec, np.asarray(arr), n), True)
     layers: list[LayerRun] = []
-    kept: dict[int, Value] = {}
+    kept: dict[Hashable, Value] = {}
+    vectors = Path(vector_dir) if vector_dir is not None else None
     t_start = time.perf_counter()
     desc = f"{be.name} layers"
-    for step in tqdm(model.steps, desc=desc, unit="op", disable=None if progress else True, leave=False):
-        needed = (step.dense.input_index,) if step.dense is not None else step.op.inputs
-        ins = [values.get(i) if i >= 0 else None for i in step.op.inputs]
-        missing = [i for i in needed if i >= 0 and values.get(i) is None]
+    for step in tqdm(model.steps, desc=desc, unit="op", disable=None if progress else True,
+                     leave=False):
+        if step.dense is None and step.kernel is None:
+            continue                      # absorbed into a datapath layer
+        needed = (step.dense_input,) if step.dense is not None else step.inputs
+        missing = [i for i in needed if i is not None and values.get(i) is None]
         if missing:
-            raise ValueError(f"{step.op.label()}: input tensor(s) {missing} have no value "
-                             f"(graph not in execution order?)")
+            raise model.error(f"{step.label()}: input tensor(s) {missing} have no value "
+                              f"(graph not in execution order?)")
         if step.dense is not None:
-            out, record = _run_dense(step, values[step.dense.input_index], be, ref, model, n,
-                                     Path(vector_dir) if vector_dir is not None else None,
-                                     vector_rows)
+            x = values[step.dense_input]
+            step_be = be.for_step(step) if hasattr(be, "for_step") else be
+            out, record = _run_dense(step, x, step_be, ref, n, vectors, vector_rows)
             layers.append(record)
             outs = [out]
-            kept[step.op.outputs[0]] = out
+            kept[step.dense_input] = x
+            kept[step.outputs[0]] = out
         else:
-            outs = step.kernel.run(ins)
-        for idx, v in zip(step.op.outputs, outs):
-            values[idx] = v
+            outs = step.kernel.run([values.get(i) if i is not None else None
+                                    for i in step.inputs])
+        for key, v in zip(step.outputs, outs):
+            values[key] = v
             if keep_tensors:
-                kept[idx] = v
+                kept[key] = v
     wall = time.perf_counter() - t_start
-    outputs = [values[i] for i in graph.outputs]
+    outputs = [values[o.key] for o in model.outputs]
     return NetworkRun(outputs, layers, kept, be.name, n, wall)
 
 
-def save_layer_vectors(directory: Path, step: Step, layer: Layer, config: QmacConfig,
-                       rows: int) -> Path:
-    """The layer's first ``rows`` input rows as a vector file (``op<index>.npz``) with pyref's
-    expected outputs, for the testbench to replay on the RTL."""
-    directory.mkdir(parents=True, exist_ok=True)
+def _checked_input(spec: PlanInput, arr: np.ndarray, n: int) -> np.ndarray:
+    """``arr`` when it has the input's shape (after the sample axis) and type."""
+    want = (n,) + tuple(spec.shape)
+    if len(arr.shape) != len(want) or any(w is not None and w != a
+                                          for w, a in zip(want, arr.shape)):
+        raise ValueError(f"input {spec.name!r}: expected shape (N,) + {tuple(spec.shape)} = "
+                         f"{want}, got {arr.shape}")
+    if spec.dtype is not None and arr.dtype != spec.dtype:
+        raise ValueError(f"input {spec.name!r}: expected dtype {spec.dtype}, got {arr.dtype}")
+    return arr
+
+
+def save_layer_vectors(path: Path, layer: Layer, config: QmacConfig, rows: int) -> Path:
+    """The layer's first ``rows`` input rows as a vector file with pyref's expected outputs,
+    for the testbench to replay on the RTL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     part = dataclasses.replace(layer, x=layer.x[:rows])
-    return Path(save_vectors(directory / f"op{step.op.index}.npz", config, part,
-                             compute_expected=True))
+    return Path(save_vectors(path, config, part, compute_expected=True))
 
 
-def _single_stage(spec, x: Value):
-    """The stages of an operator that is one set of layers (all but SVDF)."""
-    ys = yield spec.config, spec.layers(x)
-    return spec.assemble(ys)
+def _save_vectors(directory: Path, step: Step, layers: list[Layer], config: QmacConfig,
+                  rows: int) -> None:
+    """``<stem>.npz`` for a one-layer stage; an operator whose layers are groups
+    (``vector_parts``) also ``<stem>_g<j>.npz`` per group."""
+    if len(layers) == 1:
+        save_layer_vectors(directory / f"{step.vector_stem}.npz", layers[0], config, rows)
+    elif getattr(step.dense, "vector_parts", False):
+        for j, layer in enumerate(layers):
+            save_layer_vectors(directory / f"{step.vector_stem}_g{j}.npz", layer, config, rows)
 
 
 def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
-               model: ImportedModel, n_samples: int, vector_dir: Path | None = None,
+               n_samples: int, vector_dir: Path | None = None,
                vector_rows: int = 256) -> tuple[Value, LayerRun]:
     """Run one multiply-accumulate operator: each of its stages (a config and a set of layers,
     built from the previous stage's outputs) on the backend, each layer also on pyref when
     ``ref``; one record for the operator."""
     spec = step.dense
-    stages = spec.stages(x) if hasattr(spec, "stages") else _single_stage(spec, x)
+    stages = stages_of(spec, x)
     config, layers = next(stages)
     ref_mm, ref_first = (0, None) if ref is not None else (None, None)
     sat_total: int | None = 0
@@ -174,8 +185,8 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
     wall = 0.0
     rows = None
     while True:
-        if vector_dir is not None and len(layers) == 1:
-            save_layer_vectors(vector_dir, step, layers[0], config, vector_rows)
+        if vector_dir is not None:
+            _save_vectors(vector_dir, step, layers, config, vector_rows)
         results = run_layers(be, layers, config)
         ys = [r.y for r in results]
         sats = [r.saturated for r in results]
@@ -192,7 +203,8 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
         else:
             sat_total = None
         step_cycles = [r.cycles for r in results]
-        cycles = None if cycles is None or any(c is None for c in step_cycles) else cycles + sum(step_cycles)
+        cycles = (None if cycles is None or any(c is None for c in step_cycles)
+                  else cycles + sum(step_cycles))
         beats += sum(layer.n * layer.c * -(-layer.k // config.lanes) for layer in layers)
         wall += sum(r.wall for r in results)
         if rows is None:
@@ -203,9 +215,9 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
             y = done.value
             break
     record = LayerRun(
-        op_index=step.op.index, op=step.op.name, n=rows, k=spec.k, c=spec.c,
+        op_index=step.index, op=step.name, n=rows, k=spec.k, c=spec.c,
         quant=spec.quant, detail=spec.describe(), outputs=int(np.asarray(y).size),
         saturated=sat_total, cycles=cycles, beats=beats, wall=wall, ref_mismatches=ref_mm,
         ref_first=ref_first,
     )
-    return spec.output(y, n_samples), record
+    return spec.output_value(y, n_samples), record

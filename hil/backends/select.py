@@ -1,56 +1,18 @@
-"""The dense backend: what runs one FULLY_CONNECTED / CONV_2D layer (``y (N,C)`` from a
-:class:`pyref.layer.Layer`). The network executor calls it once per datapath layer.
-
-A backend is anything with ``run(layer, config) -> BackendResult`` (:class:`DenseBackend`, in
-:mod:`hil.backends.api`), or a plain callable ``(layer, config) -> y`` wrapped by
-:func:`as_backend`. :class:`PyrefBackend` is the reference model; the RTL backend
-(:mod:`hil.backends.rtl`: the cocotb testbench driving the Verilog) plugs in the same way and
-reports the simulated clock cycles. :func:`choose_backend` picks one for the command lines.
+"""Which dense backend runs: :func:`as_backend` makes one of a backend, a plain callable
+``(layer, config) -> y`` or None (pyref); :func:`choose_backend` picks the one a command line
+asks for (the RTL of :mod:`hil.backends.rtl`, imported only then, or pyref).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from pyref.config import QmacConfig
-from pyref.layer import Layer
-from pyref.model import run_layer
 
-from .api import BackendResult, BackendUnavailable, DenseBackend
-
-
-class PyrefBackend:
-    """The bit-exact reference model (:func:`pyref.model.run_layer`)."""
-
-    name = "pyref"
-
-    def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
-        t0 = time.perf_counter()
-        res = run_layer(layer, config)
-        return BackendResult(y=res.y, cycles=None, wall=time.perf_counter() - t0,
-                             saturated=res.saturated)
-
-
-class CallableBackend:
-    """Adapts a function ``(layer, config) -> y`` (or ``-> BackendResult``) to a backend."""
-
-    def __init__(self, fn: Callable[[Layer, QmacConfig], object], name: str | None = None) -> None:
-        self.fn = fn
-        self.name = name or getattr(fn, "__name__", "callable")
-
-    def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
-        t0 = time.perf_counter()
-        out = self.fn(layer, config)
-        wall = time.perf_counter() - t0
-        if isinstance(out, BackendResult):
-            if not out.wall:
-                out.wall = wall
-            return out
-        return BackendResult(y=np.asarray(out), wall=wall)
+from .api import BackendResult, BackendUnavailable, DenseBackend, check_result  # noqa: F401
+from .callable import CallableBackend
+from .pyref import PyrefBackend
 
 
 def as_backend(backend: DenseBackend | Callable | None) -> DenseBackend:
@@ -62,17 +24,6 @@ def as_backend(backend: DenseBackend | Callable | None) -> DenseBackend:
     if callable(backend):
         return CallableBackend(backend)
     raise TypeError(f"a dense backend must have run(layer, config) or be callable, got {backend!r}")
-
-
-def check_result(result: BackendResult, layer: Layer, backend_name: str) -> np.ndarray:
-    """The result's ``y`` as an int64 ``(N, C)`` array, or an error naming the backend."""
-    y = np.asarray(result.y)
-    if y.shape != (layer.n, layer.c):
-        raise ValueError(f"backend {backend_name!r} returned y of shape {y.shape}, "
-                         f"expected (N, C) = ({layer.n}, {layer.c})")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"backend {backend_name!r} returned y of dtype {y.dtype}, expected integers")
-    return y.astype(np.int64)
 
 
 def choose_backend(kind: str = "auto", sim: str = "verilator", *, rtl_dir: str | Path | None = None,

@@ -1,7 +1,7 @@
 """RESHAPE / SQUEEZE / EXPAND_DIMS, SHAPE, PACK and STRIDED_SLICE in numpy, as TFLite Micro's
 ``reshape.cc``, ``shape.cc``, ``pack.cc`` and ``strided_slice.cc``: no arithmetic on the values.
 
-Every kernel module of :mod:`hil.kernels` works on :class:`~hil.kernels.base.Value`\ s: the array
+Every kernel module of :mod:`hil.kernels` works on :class:`~hil.kernels.base.Value` objects: the array
 and whether its leading axis is the sample index (activations, ``batched``) or it is the same
 for every sample (constants and shape arithmetic); TFLite's own batch dimension (usually 1) is
 kept after the sample axis. Each operator is a class: ``__init__`` checks the operator's types

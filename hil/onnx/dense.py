@@ -15,6 +15,7 @@ dot product over im2col patches (NCHW, weights ``(C, Cin, kh, kw)``); padded pos
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from pyref.config import QmacConfig, named_config
 from pyref.fp32_math import scale_to_mult
 from pyref.layer import Layer
 
+from ..kernels.base import Value
 from .graph import Node, OnnxGraph, OnnxImportError
 
 FP32_CONFIG: QmacConfig = named_config("fp32")
@@ -98,6 +100,20 @@ class OnnxDense:
     @property
     def quant(self) -> str:
         return "per-channel" if self.per_channel else "per-tensor"
+
+    vector_parts: ClassVar[bool] = True
+    """Each group of a grouped convolution gets its own vector file."""
+
+    def stages(self, x: Value):
+        """The one stage of the plan's executor: the layers of ``x``'s rows in, the output
+        tensor (batch first, the model's layout) out."""
+        parts = self.layers(self.rows(x.array))
+        ys = yield self.config, parts
+        return self.to_tensor(np.concatenate(ys, axis=1), x.array.shape)
+
+    def output_value(self, y: np.ndarray, n_samples: int) -> Value:
+        """The output tensor's value (``y`` from :meth:`stages`)."""
+        return Value(y, True)
 
     def rows(self, x: np.ndarray) -> np.ndarray:
         """``(R, K)`` input rows from the activation ``x`` (batch first)."""

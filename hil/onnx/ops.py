@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..kernels.base import Value
 from .graph import Node, OnnxGraph, OnnxImportError
 
 _INT_RANGES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255),
@@ -110,7 +111,7 @@ def max_pool(graph: OnnxGraph, node: Node, ins: list) -> list:
     return [out]
 
 
-SOFTWARE_OPS: dict[str, Callable[[OnnxGraph, Node, list], list]] = {
+NODE_KERNELS: dict[str, Callable[[OnnxGraph, Node, list], list]] = {
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
     "Reshape": reshape,
@@ -121,3 +122,17 @@ SOFTWARE_OPS: dict[str, Callable[[OnnxGraph, Node, list], list]] = {
     "MaxPool": max_pool,
 }
 """Nodes that run in numpy, by op type."""
+
+
+class NodeKernel:
+    """One node's function of :data:`NODE_KERNELS` as a plan kernel (``run(values) -> values``,
+    as :class:`hil.kernels.base.SoftwareOp`): a result is batched when an input is."""
+
+    def __init__(self, fn: Callable[[OnnxGraph, Node, list], list], graph: OnnxGraph,
+                 node: Node) -> None:
+        self.fn, self.graph, self.node = fn, graph, node
+
+    def run(self, inputs: list[Value | None]) -> list[Value]:
+        arrays = [None if v is None else v.array for v in inputs]
+        batched = any(v is not None and v.batched for v in inputs)
+        return [Value(np.asarray(a), batched) for a in self.fn(self.graph, self.node, arrays)]

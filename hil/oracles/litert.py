@@ -25,10 +25,10 @@ from tqdm import tqdm
 from pyref.config import named_config
 from pyref.fp32_math import scale_to_mult
 
-from .tflm import OracleResult
 from ..tflite.graph import Graph, TfliteImportError
 from ..tflite.importer import DenseLayerSpec, ImportedModel
 from ..tflite.operands import TFLITE_CONFIG
+from .api import LITERT, OracleResult
 
 LITERT_OPS = ("FULLY_CONNECTED", "CONV_2D")
 """The operators this oracle runs on the datapath in ``fp32`` mode."""
@@ -76,7 +76,7 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
             f"datapath; not: " + "; ".join(f"{name} (ops {', '.join(map(str, ops))})"
                                           for name, ops in refused.items())
             + " (use the default oracle, TFLite Micro)")
-    return ImportedModel(model.graph, steps, FP32_CONFIG)
+    return dataclasses.replace(model, steps=steps, config=FP32_CONFIG)
 
 
 def single_op_model(model_bytes: bytes, op_index: int) -> bytes:
@@ -141,4 +141,16 @@ def run_litert(model: ImportedModel, inputs: Sequence[np.ndarray],
         one = single_op_model(graph.model_bytes, step.op.index)
         tensors[step.dense.output_index] = _invoke_each(one, [x], f"LiteRT {step.op.label()}",
                                                         progress)[0]
-    return OracleResult(outputs=outputs, tensors=tensors, wall=time.perf_counter() - t0)
+    return OracleResult(outputs=outputs, tensors=tensors, wall=time.perf_counter() - t0,
+                        engine=LITERT, names=[graph.tensor(i).name for i in graph.outputs])
+
+
+class LiteRtOracle:
+    """LiteRT behind the :class:`~hil.oracles.api.Oracle` interface (on a model from
+    :func:`to_xnnpack`): the model outputs, and each datapath layer fed its input from ``run``."""
+
+    name = LITERT
+
+    def run(self, model, inputs, run=None, progress: bool = False) -> OracleResult:
+        layer_inputs = {} if run is None else {k: v.array for k, v in run.tensors.items()}
+        return run_litert(model, inputs, layer_inputs, progress=progress)

@@ -7,7 +7,6 @@ Besides the model outputs it can hand back any intermediate tensor (the interpre
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Iterable, Sequence
 
@@ -15,15 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..tflite.graph import Graph
-
-
-@dataclasses.dataclass
-class OracleResult:
-    """TFLite Micro's outputs ``(N, *shape)`` per model output, and the requested tensors."""
-
-    outputs: list[np.ndarray]
-    tensors: dict[int, np.ndarray]
-    wall: float
+from .api import TFLM, OracleResult
 
 
 def _arena_size(graph: Graph) -> int:
@@ -67,4 +58,17 @@ def run_tflm(graph: Graph, inputs: Sequence[np.ndarray], tensor_indices: Iterabl
         outputs=[np.stack(o) for o in outputs],
         tensors={i: np.stack(v) for i, v in tensors.items()},
         wall=time.perf_counter() - t0,
+        engine=TFLM,
+        names=[graph.tensor(i).name for i in graph.outputs],
     )
+
+
+class TflmOracle:
+    """TFLite Micro behind the :class:`~hil.oracles.api.Oracle` interface: the model outputs
+    and every datapath layer's output tensor."""
+
+    name = TFLM
+
+    def run(self, model, inputs, run=None, progress: bool = False) -> OracleResult:
+        dense = [s.dense.output_index for s in model.dense_steps]
+        return run_tflm(model.graph, inputs, dense, progress=progress)

@@ -58,7 +58,7 @@ class DepthwiseSpec(DatapathOperands):
         """``(R, C)`` from the per-input-channel ``(R, depth_multiplier)`` outputs."""
         return np.concatenate([np.asarray(y) for y in ys], axis=1)
 
-    def output(self, y: np.ndarray, n_samples: int) -> Value:
+    def output_value(self, y: np.ndarray, n_samples: int) -> Value:
         return Value(np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True)
 
     def describe(self) -> str:

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
 
 import numpy as np
 
-from pyref.config import NAMED_CONFIGS, QmacConfig
+from pyref.config import QmacConfig
 from pyref.layer import Layer
 
 from ..kernels import SOFTWARE_OPS
-from ..kernels.base import SoftwareOp, UnsupportedOpError, Value
+from ..kernels.base import UnsupportedOpError, Value
 from .depthwise import DepthwiseSpec, lower_depthwise
 from .graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .lstm import LstmSpec, lower_lstm  # noqa: F401
-from .svdf import SvdfSpec, lower_svdf
+from .svdf import lower_svdf
+from ..plan import CONFIG_NAMES, Plan, PlanInput, PlanOutput, Step, config_name  # noqa: F401
 from .operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
                               DatapathOperands,
                               datapath_multipliers, fold_bias, read_operands)
@@ -67,7 +67,7 @@ class DenseLayerSpec(DatapathOperands):
         """The ``(R, C)`` outputs from the layers' outputs."""
         return np.asarray(ys[0])
 
-    def output(self, y: np.ndarray, n_samples: int) -> Value:
+    def output_value(self, y: np.ndarray, n_samples: int) -> Value:
         """Fold the ``(R, C)`` outputs back into the output tensor's shape, per sample."""
         return Value(np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True)
 
@@ -147,87 +147,8 @@ def lower_dense(op: OpSpec, graph: Graph, config: QmacConfig = TFLITE_CONFIG) ->
     )
 
 
-@dataclasses.dataclass
-class Step:
-    """One operator of the plan: on the datapath (``dense``) or in software (``kernel``)."""
-
-    op: OpSpec
-    dense: DenseLayerSpec | DepthwiseSpec | SvdfSpec | LstmSpec | None = None
-    kernel: SoftwareOp | None = None
-
-    @property
-    def where(self) -> str:
-        return "datapath" if self.dense is not None else "software"
-
-
-@dataclasses.dataclass
-class ImportedModel:
-    """A model ready to run: the graph and one :class:`Step` per operator, in order."""
-
-    graph: Graph
-    steps: list[Step]
-    config: QmacConfig
-
-    @property
-    def dense_steps(self) -> list[Step]:
-        return [s for s in self.steps if s.dense is not None]
-
-    def configs(self) -> list[QmacConfig]:
-        """Every datapath config the model's layers use (an SVDF's two stages each), in order."""
-        out: list[QmacConfig] = []
-        for s in self.dense_steps:
-            for c in _spec_configs(s.dense):
-                if c not in out:
-                    out.append(c)
-        return out
-
-    def op_table(self) -> list[tuple[str, int, str]]:
-        """``(op name, count, where it runs)`` for each operator the model uses (a datapath
-        operator lists every config its layers use)."""
-        rows: dict[str, list[Any]] = {}
-        for s in self.steps:
-            if s.op.name not in rows:
-                rows[s.op.name] = [s.op.name, 0, [] if s.dense else s.kernel.summary]
-            rows[s.op.name][1] += 1
-            if s.dense:
-                for c in _spec_configs(s.dense):
-                    if config_name(c) not in rows[s.op.name][2]:
-                        rows[s.op.name][2].append(config_name(c))
-        table = []
-        for name, count, how in rows.values():
-            if isinstance(how, list):
-                label = "config" if len(how) == 1 else "configs"
-                how = f"datapath (dense backend, {label} {', '.join(repr(h) for h in how)})"
-            else:
-                how = f"software (numpy: {how})"
-            table.append((name, count, how))
-        return table
-
-    def describe_ops(self) -> str:
-        lines = [f"{self.graph.name}: {len(self.steps)} operators, "
-                 f"{len(self.dense_steps)} on the datapath"]
-        for name, count, how in self.op_table():
-            lines.append(f"  {name:<18} x{count:<3} {how}")
-        return "\n".join(lines)
-
-
-def _spec_configs(spec) -> tuple[QmacConfig, ...]:
-    return tuple(getattr(spec, "configs", (spec.config,)))
-
-
-def config_name(config: QmacConfig) -> str:
-    """The config's name (``tflite``, ``tflite16x8``, a named config), or ``tflite`` with the
-    fields that differ (an SVDF's or LSTM's widened stages), else its description."""
-    if config == TFLITE_16X8_CONFIG:
-        return "tflite16x8"
-    for name, c in NAMED_CONFIGS.items():
-        if c == config:
-            return name
-    diff = [f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config)
-            if getattr(config, f.name) != getattr(TFLITE_CONFIG, f.name)]
-    if len(diff) <= 3:
-        return f"tflite+{','.join(diff)}"
-    return config.describe()
+ImportedModel = Plan
+"""A TFLite model's plan (:class:`hil.plan.Plan`)."""
 
 
 def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig = TFLITE_CONFIG,
@@ -243,15 +164,15 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
     for op in graph.ops:
         try:
             if op.name == "SVDF":
-                steps.append(Step(op, dense=lower_svdf(op, graph)))
+                steps.append(_step(op, dense=lower_svdf(op, graph)))
             elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
-                steps.append(Step(op, dense=lower_lstm(op, graph)))
+                steps.append(_step(op, dense=lower_lstm(op, graph)))
             elif op.name == "DEPTHWISE_CONV_2D":
-                steps.append(Step(op, dense=lower_depthwise(op, graph, config)))
+                steps.append(_step(op, dense=lower_depthwise(op, graph, config)))
             elif op.name in DATAPATH_OPS:
-                steps.append(Step(op, dense=lower_dense(op, graph, config)))
+                steps.append(_step(op, dense=lower_dense(op, graph, config)))
             elif op.name in SOFTWARE_OPS:
-                steps.append(Step(op, kernel=SOFTWARE_OPS[op.name](op, graph)))
+                steps.append(_step(op, kernel=SOFTWARE_OPS[op.name](op, graph)))
             else:
                 missing.setdefault(op.name, []).append(op.index)
         except UnsupportedOpError as exc:
@@ -265,4 +186,34 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
         msg.append(f"  datapath: {', '.join(DATAPATH_OPS)}; software: {', '.join(sorted(SOFTWARE_OPS))}")
         raise UnsupportedOpError("\n".join(msg))
     dense_configs = [s.dense.config for s in steps if s.dense is not None]
-    return ImportedModel(graph, steps, dense_configs[0] if dense_configs else config)
+    return Plan(graph, steps, dense_configs[0] if dense_configs else config,
+                inputs=[_plan_input(graph, i) for i in graph.inputs],
+                outputs=[PlanOutput(i, graph.tensor(i).name) for i in graph.outputs],
+                constants={t.index: Value(t.data, False) for t in graph.tensors
+                           if t.data is not None},
+                error=TfliteImportError)
+
+
+def _step(op: OpSpec, dense=None, kernel=None) -> Step:
+    return Step(op, op.index, op.name, tuple(i if i >= 0 else None for i in op.inputs),
+                op.outputs, dense=dense, kernel=kernel,
+                dense_input=None if dense is None else dense.input_index,
+                vector_stem=f"op{op.index}")
+
+
+def _plan_input(graph: Graph, index: int) -> PlanInput:
+    t = graph.tensor(index)
+    codes = quantizer_of(graph, index) if t.type_name == "FLOAT32" else None
+    known = t.type_name in ("INT8", "INT16", "UINT8", "FLOAT32")
+    return PlanInput(index, t.name, tuple(t.shape), t.dtype, codes, None if known else
+                     f"cannot make inputs for {t.type_name} input tensor {t.name!r}")
+
+
+def quantizer_of(graph: Graph, tensor: int) -> tuple[float, int, np.dtype] | None:
+    """Scale, zero point and code type of the QUANTIZE that reads ``tensor`` (or None)."""
+    for op in graph.ops:
+        if op.name == "QUANTIZE" and op.inputs and op.inputs[0] == tensor:
+            out = graph.tensor(op.outputs[0])
+            if out.scale.size == 1 and out.dtype is not None:
+                return float(out.scale[0]), int(out.zero_point[0]), np.dtype(out.dtype)
+    return None

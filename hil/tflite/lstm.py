@@ -162,7 +162,7 @@ class LstmSpec:
             out[t] = hidden
         return out
 
-    def output(self, y: np.ndarray, n_samples: int) -> Value:
+    def output_value(self, y: np.ndarray, n_samples: int) -> Value:
         y = np.asarray(y).reshape(n_samples, self.steps, self.batch, self.n_state)
         if not self.time_major:
             y = y.transpose(0, 2, 1, 3)

@@ -18,6 +18,7 @@ from pyref.config import QmacConfig, named_config
 from pyref.quant_layer import fold_input_zero_point
 
 from ..kernels.base import UnsupportedOpError
+from ..plan import CONFIG_NAMES
 from .graph import Graph, OpSpec, TensorSpec, TfliteImportError
 from .params import (ActivationError, activation_range, conv_multipliers,
                             fully_connected_multipliers, reduce_multiplier_16x8)
@@ -33,6 +34,8 @@ TFLITE_16X8_CONFIG: QmacConfig = QmacConfig(in_bits=16, w_bits=8, acc_bits=64, b
 accumulator and bias): their 64-bit ``MultiplyByQuantizedMultiplier`` rounds ``M`` to 16 bits
 and rounds once, ``(acc * m16 + 2^(t-1)) >> t``, which is ``half_up`` with ``mult_bits = 16``
 (:func:`hil.tflite.params.reduce_multiplier_16x8`)."""
+
+CONFIG_NAMES["tflite16x8"] = TFLITE_16X8_CONFIG
 
 
 @dataclasses.dataclass

@@ -125,7 +125,7 @@ class SvdfSpec:
         ys = yield self.time_config, self.time_layers(feature)
         return np.concatenate(ys, axis=1)
 
-    def output(self, y: np.ndarray, n_samples: int) -> Value:
+    def output_value(self, y: np.ndarray, n_samples: int) -> Value:
         return Value(np.asarray(y).reshape((n_samples,) + self.out_shape).astype(np.int8), True)
 
 

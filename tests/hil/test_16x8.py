@@ -174,7 +174,7 @@ def test_a_16x8_network_end_to_end_matches_tflm():
     model = import_model(audio_16x8_model())
     assert [s.where for s in model.steps] == ["software", "datapath", "datapath", "software",
                                              "datapath", "software", "software"]
-    inputs = random_inputs(model.graph, 20, seed=3)
+    inputs = random_inputs(model, 20, seed=3)
     run = run_network(model, inputs, keep_tensors=True)
     dense = [s.dense.output_index for s in model.dense_steps]
     checks = compare_with_oracle(run, run_tflm(model.graph, inputs, dense), ["y"], dense)

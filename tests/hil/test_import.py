@@ -24,7 +24,7 @@ RNG = np.random.default_rng(20240611)
 def run_both(model_bytes: bytes, n: int = 64, seed: int = 1):
     """Our run (pyref backend) and TFLite Micro's, on the same random int8 inputs."""
     model = import_model(model_bytes)
-    inputs = random_inputs(model.graph, n, seed)
+    inputs = random_inputs(model, n, seed)
     ours = run_network(model, inputs).outputs[0].array
     theirs = run_tflm(model.graph, inputs).outputs[0].reshape(ours.shape)
     return model, ours, theirs

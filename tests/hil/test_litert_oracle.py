@@ -81,7 +81,7 @@ def check(model, inputs, backend=None):
 @pytest.fixture(scope="module")
 def chain():
     model = to_xnnpack(import_model(chain_model(), name="chain"))
-    return model, random_inputs(model.graph, N, seed=3)
+    return model, random_inputs(model, N, seed=3)
 
 
 def test_scales_are_xnnpacks_two_binary32_roundings(chain):

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 def test_anomaly_detection_matches_tflite_micro():
     model = import_model(cached("anomaly_detection"))
     assert [s.op.name for s in model.dense_steps] == ["FULLY_CONNECTED"] * 10
-    inputs = random_inputs(model.graph, 200, seed=11)
+    inputs = random_inputs(model, 200, seed=11)
     run = run_network(model, inputs, keep_tensors=True)
     dense = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, dense)
@@ -49,7 +49,7 @@ def test_image_classification_matches_tflite_micro():
     model = import_model(cached("image_classification"))
     ops = [s.op.name for s in model.steps]
     assert ops.count("CONV_2D") == 9 and {"ADD", "AVERAGE_POOL_2D", "SOFTMAX"} <= set(ops)
-    inputs = random_inputs(model.graph, 8, seed=12)
+    inputs = random_inputs(model, 8, seed=12)
     run = run_network(model, inputs, keep_tensors=True)
     dense = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, dense)
@@ -76,7 +76,7 @@ def test_packaged_model_matches_tflite_micro(name):
     model = import_model(cached(name))
     dense = [s.op.name for s in model.dense_steps]
     assert {op: dense.count(op) for op in set(dense)} == EXPECTED_OPS[name]
-    inputs = random_inputs(model.graph, 3, seed=13)
+    inputs = random_inputs(model, 3, seed=13)
     run = run_network(model, inputs, keep_tensors=True)
     outs = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, outs)
@@ -95,7 +95,7 @@ def test_mlperf_tiny_model_on_the_rtl(name, n, sim):
 
     require_simulator(sim)
     model = import_model(cached(name))
-    inputs = random_inputs(model.graph, n, seed=14)
+    inputs = random_inputs(model, n, seed=14)
     with RtlBackend(sim, model.config) as rtl:
         run = run_network(model, inputs, rtl, keep_tensors=True)
     outs = [s.dense.output_index for s in model.dense_steps]

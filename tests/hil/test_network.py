@@ -48,7 +48,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def inputs(model):
-    return random_inputs(model.graph, 50, seed=3)
+    return random_inputs(model, 50, seed=3)
 
 
 def oracle_check(model, inputs, run):

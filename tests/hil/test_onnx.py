@@ -14,7 +14,11 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from hil.onnx.graph import OnnxImportError  # noqa: E402
-from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.importer import import_onnx  # noqa: E402
+from hil.oracles.ort_check import check_with_ort  # noqa: E402
+from hil.report import ort_report  # noqa: E402
 
 RNG_SEED = 31
 
@@ -131,17 +135,17 @@ def test_model_on_pyref_matches_onnxruntime(kind, batch):
     model = import_onnx(MODELS[kind](batch))
     assert len(model.dense_steps) == (4 if kind == "qoperator" else 3)
     assert all(s.dense.fused_by_ort for s in model.dense_steps)
-    inputs = random_inputs(model.graph, 40, seed=3)
-    run = run_onnx(model, inputs)
+    inputs = random_inputs(model, 40, seed=3)
+    run = run_network(model, inputs)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     print(model.describe_ops() + "\n" + text)
     assert ok, text
     assert all(l.tflm_mismatches == 0 for l in run.layers)
     assert checks and all(o.unexplained == 0 for o in checks.outputs)
     # not a vacuous pass: outputs vary and are not all clamped
     assert all(l.saturated < l.outputs / 2 for l in run.layers)
-    assert np.unique(run.outputs[0]).size > 10
+    assert np.unique(run.outputs[0].array).size > 10
 
 
 def test_qdq_int8_patterns_onnxruntime_leaves_in_float_are_reported():
@@ -152,10 +156,10 @@ def test_qdq_int8_patterns_onnxruntime_leaves_in_float_are_reported():
     fused = {s.dense.pattern: s.dense.fused_by_ort for s in model.dense_steps}
     assert fused == {"QDQ Conv": False, "QDQ MatMul": False, "QDQ Gemm": True}
     assert "does NOT fuse" in model.describe_ops()
-    inputs = random_inputs(model.graph, 40, seed=3)
-    run = run_onnx(model, inputs)
+    inputs = random_inputs(model, 40, seed=3)
+    run = run_network(model, inputs)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     print(text)
     assert ok and "computes it in float" in text
     assert run.layers[0].tflm_mismatches <= run.layers[0].outputs // 100   # near-ties only
@@ -182,11 +186,11 @@ def test_model_on_the_rtl_matches_onnxruntime(kind):
 
     require_simulator("icarus")
     model = import_onnx(MODELS[kind]())
-    inputs = random_inputs(model.graph, 6, seed=5)
+    inputs = random_inputs(model, 6, seed=5)
     with RtlBackend("icarus", model.config, log=lambda s: None) as backend:
-        run = run_onnx(model, inputs, backend)
+        run = run_network(model, inputs, backend)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     print(text)
     assert ok, text
     assert run.backend == "rtl" and all(l.ref_mismatches == 0 for l in run.layers)

@@ -9,7 +9,11 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)")
 
-from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.importer import import_onnx  # noqa: E402
+from hil.oracles.ort_check import check_with_ort  # noqa: E402
+from hil.report import ort_report  # noqa: E402
 from test_onnx import qdq_model  # noqa: E402
 
 INT8_ON_X86 = {"session.qdqisint8allowed": "1"}
@@ -42,9 +46,9 @@ def test_int8_qdq_with_int8_fusion_allowed_is_bit_exact():
     """With session.qdqisint8allowed = 1 every int8 pattern runs on ONNX Runtime's integer
     kernels, and the datapath matches every layer and output."""
     model = import_onnx(qdq_model(act=np.int8), session_config=INT8_ON_X86)
-    inputs = random_inputs(model.graph, 16, seed=4)
-    run = run_onnx(model, inputs)
+    inputs = random_inputs(model, 16, seed=4)
+    run = run_network(model, inputs)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0], text
     assert all(o.unexplained == 0 for o in checks.outputs) and ok, text

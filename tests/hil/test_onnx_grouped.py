@@ -13,8 +13,11 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from hil.onnx.graph import OnnxImportError  # noqa: E402
-from hil.onnx.run import (check_with_ort, import_onnx, ort_layer_outputs, random_inputs,  # noqa: E402
-                          report, run_onnx)
+from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.importer import import_onnx  # noqa: E402
+from hil.oracles.ort_check import check_with_ort, ort_layer_outputs  # noqa: E402
+from hil.report import ort_report  # noqa: E402
 
 N = 6
 
@@ -90,10 +93,10 @@ def qdq_depthwise_model() -> bytes:
 
 def _run_and_check(data: bytes, backend=None):
     model = import_onnx(data)
-    inputs = random_inputs(model.graph, N, seed=2)
-    run = run_onnx(model, inputs, backend)
+    inputs = random_inputs(model, N, seed=2)
+    run = run_network(model, inputs, backend)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     return model, run, checks, ok, text
 
 
@@ -115,11 +118,11 @@ def test_grouped_conv_is_not_a_full_conv():
     """The grouping matters: the same weights read as group 1 over 2 input channels give other
     outputs, so a lowering that ignored ``group`` would be caught."""
     model = import_onnx(qlinear_grouped_model())
-    x = random_inputs(model.graph, N, seed=2)[0]
+    x = random_inputs(model, N, seed=2)[0]
     x2 = x.copy()
     x2[:, 2:] = -x2[:, 2:] + 0.5     # change input channels 2, 3 (group 1) only
-    a = run_onnx(model, [x]).tensors["c1"]
-    b = run_onnx(model, [x2]).tensors["c1"]
+    a = run_network(model, [x]).tensors["c1"].array
+    b = run_network(model, [x2]).tensors["c1"].array
     assert a.shape == (N, 6, 5, 6)
     assert np.array_equal(a[:, :3], b[:, :3]) and not np.array_equal(a[:, 3:], b[:, 3:])
 
@@ -170,8 +173,8 @@ def test_vectors_of_an_onnx_run_hold_onnxruntimes_outputs(tmp_path, capsys):
     assert names == ["node1_g0.npz", "node1_g1.npz"] + [f"node2_g{j}.npz" for j in range(6)]
     assert "vector files: 8 in" in text
     model = import_onnx(qlinear_grouped_model())
-    inputs = random_inputs(model.graph, 2, seed=1)
-    ort = ort_layer_outputs(model, run_onnx(model, inputs))
+    inputs = random_inputs(model, 2, seed=1)
+    ort = ort_layer_outputs(model, run_network(model, inputs))
     c1 = ort["c1"].transpose(0, 2, 3, 1).reshape(-1, 6)[:40]
     ys = []
     for j in range(2):

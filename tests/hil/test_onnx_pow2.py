@@ -13,7 +13,11 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 from onnx import helper  # noqa: E402
 
 from hil.onnx.graph import OnnxImportError  # noqa: E402
-from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.importer import import_onnx  # noqa: E402
+from hil.oracles.ort_check import check_with_ort  # noqa: E402
+from hil.report import ort_report  # noqa: E402
 from pyref.model import run_layer  # noqa: E402
 from test_onnx_grouped import _c, _model  # noqa: E402
 
@@ -57,10 +61,10 @@ def test_pow2_model_on_the_shift_only_config_matches_onnxruntime():
     # 2^-1 * 2^-7 / 2^-2 = 2^-6 (depthwise), 2^-2 * 2^-9 / 2^-1 = 2^-10 (matmul).
     assert [list(s.dense.shift) for s in model.dense_steps] == [
         [8, 9, 10, 11, 9, 8], [6] * 6, [10] * 7]
-    inputs = random_inputs(model.graph, N, seed=5)
-    run = run_onnx(model, inputs)
+    inputs = random_inputs(model, N, seed=5)
+    run = run_network(model, inputs)
     checks = check_with_ort(model, run, inputs)
-    ok, text = report(run, checks)
+    ok, text = ort_report(run, checks)
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0], text
     assert checks.outputs[0].unexplained == 0 and ok, text
 
@@ -70,8 +74,8 @@ def test_ties_are_there_and_decide():
     would differ: the test above would catch a wrong rounding mode."""
     model = import_onnx(pow2_model(), shift_only=True)
     d = model.dense_steps[0].dense
-    x = random_inputs(model.graph, 64, seed=5)[0]
-    xq = run_onnx(model, [x]).tensors["xq"]
+    x = random_inputs(model, 64, seed=5)[0]
+    xq = run_network(model, [x]).tensors["xq"].array
     layer = d.layer(d.rows(xq))
     acc = layer.x @ layer.w.T + layer.bias
     s = np.asarray(d.shift)
@@ -99,9 +103,9 @@ def test_pow2_model_on_the_rtl():
 
     require_simulator("icarus")
     model = import_onnx(pow2_model(), shift_only=True)
-    inputs = random_inputs(model.graph, 2, seed=5)
+    inputs = random_inputs(model, 2, seed=5)
     with RtlBackend("icarus", model.config) as rtl:
-        run = run_onnx(model, inputs, rtl)
+        run = run_network(model, inputs, rtl)
     checks = check_with_ort(model, run, inputs)
     assert [l.ref_mismatches for l in run.layers] == [0, 0, 0]
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0] and checks.outputs[0].unexplained == 0

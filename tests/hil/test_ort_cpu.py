@@ -12,7 +12,11 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnx, onnxru
 from avx2_cpu import run_as_avx2_only  # noqa: E402
 from quantize_static_models import quantize_static_model  # noqa: E402
 
-from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx  # noqa: E402
+from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.importer import import_onnx  # noqa: E402
+from hil.oracles.ort_check import check_with_ort  # noqa: E402
+from hil.report import ort_report  # noqa: E402
 from hil.oracles.ort_kernels import EXACT, KERNELS, PAIRS16, UNEXPLAINED, _run_one, probe_kernels  # noqa: E402
 
 U8S8 = [k for k in KERNELS if k[1:3] == ("uint8", "int8") and not k[3]]
@@ -54,10 +58,10 @@ def test_quantize_static_int8_cnn_checked_on_the_graph_the_user_runs(int8_cnn):
     that from ONNX Runtime's optimized graph) and matches, exactly or explained."""
     model = import_onnx(int8_cnn)
     assert [s.dense.pattern for s in model.dense_steps] == ["QDQ Conv", "QDQ Conv", "QDQ Gemm"]
-    inputs = random_inputs(model.graph, 60, seed=1)
-    run = run_onnx(model, inputs)
+    inputs = random_inputs(model, 60, seed=1)
+    run = run_network(model, inputs)
     check = check_with_ort(model, run, inputs)
-    ok, text = report(run, check)
+    ok, text = ort_report(run, check)
     assert ok and check.all_fused, text
     assert all(c.unexplained == 0 for c in check.layers), text
     assert check.outputs[0].unexplained == 0 and check.outputs[0].size == 600
@@ -67,14 +71,18 @@ def test_quantize_static_int8_cnn_checked_on_the_graph_the_user_runs(int8_cnn):
 AVX2_CHECK = """
 import numpy as np, onnx, onnxruntime as ort
 from onnx import helper
-from hil.onnx.run import check_with_ort, import_onnx, random_inputs, report, run_onnx
+from hil.executor import run_network
+from hil.inputs import random_inputs
+from hil.onnx.importer import import_onnx
+from hil.oracles.ort_check import check_with_ort
+from hil.report import ort_report
 from hil.oracles.ort_kernels import probe_kernels
 print(probe_kernels().describe())
 model = import_onnx({path!r})
-inputs = random_inputs(model.graph, {n}, seed=1)
-run = run_onnx(model, inputs)
+inputs = random_inputs(model, {n}, seed=1)
+run = run_network(model, inputs)
 check = check_with_ort(model, run, inputs)
-ok, text = report(run, check)
+ok, text = ort_report(run, check)
 print(text)
 print("EXPLAINED", sum(c.explained for c in check.layers), check.outputs[0].differ)
 # what the old oracle did: every layer output exposed as a graph output

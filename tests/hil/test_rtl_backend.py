@@ -51,7 +51,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def inputs(model):
-    return random_inputs(model.graph, N_INPUTS, seed=4)
+    return random_inputs(model, N_INPUTS, seed=4)
 
 
 def run_and_check(model, inputs, backend):
