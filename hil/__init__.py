@@ -1,11 +1,11 @@
-"""hil: hardware in the loop for the qmac datapath.
+"""hil: hardware in the loop for the qmac datapath, in packages that follow the flow.
 
-Import an int8 or 16x8 TFLite model (:mod:`hil.tflite.importer`), run it with every
-multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, SVDF's
-two stages, the gate FCs of UNIDIRECTIONAL_SEQUENCE_LSTM) on a dense backend (the RTL in a simulator, :mod:`hil.backends.rtl`, or pyref) and the
-other operators in numpy (:mod:`hil.kernels`, :mod:`hil.executor`), and check it three ways:
-backend vs pyref per layer, every layer and the outputs vs the TFLite Micro interpreter
-(:mod:`hil.oracles.tflm`).
+A frontend (:mod:`hil.tflite`, :mod:`hil.onnx`) turns a model into a plan (:mod:`hil.plan`):
+dense layers for the datapath, numpy kernels (:mod:`hil.kernels`) for the rest. The executor
+(:mod:`hil.executor`) runs the plan, the dense layers on a backend (:mod:`hil.backends`: pyref,
+the RTL in a simulator, a callable); the oracles (:mod:`hil.oracles`: TFLite Micro, LiteRT, ONNX
+Runtime) run the same model, and the report (:mod:`hil.report`) compares backend vs pyref per
+layer, every layer and the outputs vs the oracle. :mod:`hil.cli` is the command line.
 """
 
 from .backends import BackendResult, DenseBackend, PyrefBackend, as_backend

@@ -1,6 +1,6 @@
 """What a dense backend is: the :class:`DenseBackend` protocol, the :class:`BackendResult` of one
-layer, and :class:`BackendUnavailable` for a backend that cannot run here. The RTL backend
-(:mod:`hil.backends.rtl`) and the choice among backends (:mod:`hil.backends.select`) both build on it.
+layer, :class:`BackendUnavailable` for a backend that cannot run here, and :func:`check_result`.
+Every backend of :mod:`hil.backends` builds on it.
 """
 
 from __future__ import annotations
@@ -53,5 +53,6 @@ def check_result(result: BackendResult, layer: Layer, backend_name: str) -> np.n
         raise ValueError(f"backend {backend_name!r} returned y of shape {y.shape}, "
                          f"expected (N, C) = ({layer.n}, {layer.c})")
     if y.dtype.kind not in "iu":
-        raise ValueError(f"backend {backend_name!r} returned y of dtype {y.dtype}, expected integers")
+        raise ValueError(f"backend {backend_name!r} returned y of dtype {y.dtype}, "
+                         "expected integers")
     return y.astype(np.int64)

@@ -2,9 +2,11 @@
 
 Each layer's beats (:func:`pyref.beats.layer_to_beats`: job ``n * C + c`` computes ``y[n, c]``)
 go through the testbench's batch transport at full rate (:mod:`tb.stream.session`), with its
-scoreboard checking every output against pyref (predicted once, in this process). The backend returns what the RTL produced — its outputs and
-saturation flags as captured from the simulator, right or wrong — with the simulated cycles and
-the wall time; a mismatch is printed with its job, row, channel, cycle and inputs.
+scoreboard checking every output against pyref (predicted once, in this process). The backend
+returns what the RTL produced — its outputs and saturation flags as captured from the
+simulator, right or wrong — with the simulated cycles and the wall time; a mismatch is printed
+with its job, row, channel, cycle and inputs. This module and :mod:`hil.cli` are the only ones
+of hil that import the testbench (:mod:`tb`), each where it needs it.
 
 One simulator process serves all the layers of a config (a network runs in one simulation); a
 new config (the digits sweep's bit-widths) closes it and starts the next, each on its own cached

@@ -1,9 +1,10 @@
 """Several small layers of one operator through a backend in one go.
 
 A DEPTHWISE_CONV_2D is one small layer per input channel (short dot products, a few channels
-each). A backend that can play a stream of jobs (``run_stream(stream, config)``, the RTL
-backend) gets them all as one stream: the beats of each layer in turn, one request, batches
-filled to the brim. Any other backend runs them one by one through ``run(layer, config)``.
+each), an ONNX grouped convolution one per group, an SVDF's time stage one per unit. A backend
+that can play a stream of jobs (``run_stream(stream, config)``, the RTL backend) gets them all
+as one stream: the beats of each layer in turn, one request, batches filled to the brim. Any
+other backend runs them one by one through ``run(layer, config)``.
 """
 
 from __future__ import annotations

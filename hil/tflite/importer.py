@@ -1,9 +1,10 @@
-"""Import an int8 or 16x8 TFLite model for the datapath: each FULLY_CONNECTED / CONV_2D /
-TRANSPOSE_CONV becomes a :class:`DenseLayerSpec` in the datapath's terms (weights ``w (C,K)``, the
-input zero point folded into the bias, the per-channel multipliers, output zero point and
-activation clamp; config ``tflite`` for int8, :data:`TFLITE_16X8_CONFIG` for 16x8), each
-DEPTHWISE_CONV_2D a :class:`~hil.tflite.depthwise.DepthwiseSpec`, every other operator a numpy
-kernel from :mod:`hil.kernels`.
+"""Plan an int8 or 16x8 TFLite model (a :class:`~hil.plan.Plan`): each FULLY_CONNECTED /
+CONV_2D / TRANSPOSE_CONV becomes a :class:`DenseLayerSpec` in the datapath's terms (weights
+``w (C,K)``, the input zero point folded into the bias, the per-channel multipliers, output zero
+point and activation clamp; config ``tflite`` for int8, :data:`TFLITE_16X8_CONFIG` for 16x8),
+each DEPTHWISE_CONV_2D a :class:`~hil.tflite.depthwise.DepthwiseSpec`, SVDF and
+UNIDIRECTIONAL_SEQUENCE_LSTM their own specs (:mod:`hil.tflite.svdf`, :mod:`hil.tflite.lstm`),
+every other operator a numpy kernel from :mod:`hil.kernels`.
 
 A CONV_2D is the dot product over im2col patches; its padded positions hold ``in_zp``, so they
 add nothing, as in TFLite where they are skipped (:mod:`hil.tflite.operands`,
