@@ -1,8 +1,9 @@
-"""The ONNX Runtime check of a run (:mod:`hil.oracles.ort` for the engine): each dense layer
-against the kernel ONNX Runtime's optimized graph runs for it, fed the same input, explained by
-this CPU's kernel behaviour where it clips product pairs (:mod:`hil.oracles.ort_kernels`); the
-unmodified model's outputs against the run, or, where a kernel clips, against the run with those
-kernels emulated (the executor on an :class:`~hil.backends.pyref.EmulatedBackend`).
+"""ONNX Runtime as an oracle (:class:`OrtOracle`, the engine in :mod:`hil.oracles.ort`) and
+the check of a run against it (:func:`check_with_ort`): each dense layer against the kernel ONNX
+Runtime's optimized graph runs for it, fed the same input, explained by this CPU's kernel
+behaviour where it clips product pairs (:mod:`hil.oracles.ort_kernels`); the unmodified model's
+outputs against the run, or, where a kernel clips, against the run with those kernels emulated
+(the executor on an :class:`~hil.backends.pyref.EmulatedBackend`).
 """
 
 from __future__ import annotations
@@ -77,32 +78,63 @@ class OrtCheck:
         return all(layer.fused for layer in self.layers)
 
 
+class OrtOracle:
+    """ONNX Runtime behind the :class:`~hil.oracles.api.Oracle` interface: the unmodified
+    model's outputs (default optimizations, as the user runs it), and each datapath layer's
+    output tensor from the kernel ONNX Runtime's optimized graph runs for it (a fused integer
+    node; a pattern it leaves in float: the float nodes), fed the layer's input from ``run``.
+    After :meth:`run`, ``optimized`` and ``kernels`` hold that graph and its integer nodes."""
+
+    name = ORT
+
+    def __init__(self) -> None:
+        self.optimized = None
+        self.kernels: dict = {}
+
+    def run(self, model: Plan, inputs: Sequence[np.ndarray], run: NetworkRun | None = None,
+            progress: bool = False) -> OracleResult:
+        t0 = time.perf_counter()
+        graph = model.graph
+        self.optimized = optimized_model(graph.model_bytes, model.session_config)
+        self.kernels = integer_kernels(self.optimized)
+        tensors = {}
+        for step in model.dense_steps if run is not None else ():
+            d = step.dense
+            x = run.tensors[d.input].array
+            kernel = self.kernels.get(d.weight)
+            tensors[d.output] = (float_layer_reference(graph, d, x) if kernel is None
+                                 else layer_reference(self.optimized, kernel, x))
+        fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in graph.inputs)
+        outputs = run_model(graph.model_bytes, [spec.name for spec in graph.inputs], inputs,
+                            fixed_batch, model.session_config)
+        return OracleResult(outputs, tensors, time.perf_counter() - t0, ORT,
+                            [spec.name for spec in graph.outputs])
+
+
 def check_with_ort(model: Plan, run: NetworkRun, inputs: Sequence[np.ndarray]) -> OrtCheck:
-    """Check ``run`` (of ``inputs``) against ONNX Runtime (:mod:`hil.oracles.ort`): each dense
+    """Check ``run`` (of ``inputs``) against ONNX Runtime (:class:`OrtOracle`): each dense
     layer against its own kernel on the same input, explained by this CPU's kernel behaviour
     where it clips, and the unmodified model's outputs against the run (or, where a kernel
     clips, against the run with those kernels emulated). Fills each layer's ``tflm_*`` fields
     (here: ONNX Runtime) with the unexplained differences."""
-    graph = model.graph
     probe = probe_kernels()
-    optimized = optimized_model(graph.model_bytes, model.session_config)
-    kernels = integer_kernels(optimized)
+    oracle = OrtOracle()
+    result = oracle.run(model, inputs, run)
     emulate = {}
     layers = []
     for layer, step in zip(run.layers, model.dense_steps):
         d = step.dense
         x = run.tensors[d.input].array
         got = _rows_of(d, run.tensors[d.output].array)
-        kernel = kernels.get(d.weight)
+        kernel = oracle.kernels.get(d.weight)
+        ref = _rows_of(d, result.tensors[d.output])
         if kernel is None:
-            ref = _rows_of(d, float_layer_reference(graph, d, x))
             bad = got != ref
             layers.append(OrtLayerCheck(step.index, False, f"float {d.node.op_type}",
                                         got.size, int(np.count_nonzero(bad)), 0))
             layer.tflm_mismatches, layer.tflm_first = first_mismatch(got, ref)
             continue
         emu = emulation_for(d, kernel, probe)
-        ref = _rows_of(d, layer_reference(optimized, kernel, x))
         bad = got != ref
         explained = np.zeros_like(bad)
         if emu.clips:
@@ -115,13 +147,11 @@ def check_with_ort(model: Plan, run: NetworkRun, inputs: Sequence[np.ndarray]) -
         layers.append(OrtLayerCheck(step.index, True, f"{kernel.name()}: {emu.path}",
                                     got.size, int(np.count_nonzero(bad)),
                                     int(np.count_nonzero(explained)), first))
-    fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in graph.inputs)
-    ort_out = run_model(graph.model_bytes, [spec.name for spec in graph.inputs], inputs,
-                        fixed_batch, model.session_config)
     emulated = run_network(model, inputs, EmulatedBackend(emulate), check_against_pyref=False
                            ).outputs if emulate else run.outputs
     outputs = []
-    for spec, got_v, emu_v, exp in zip(graph.outputs, run.outputs, emulated, ort_out):
+    for spec, got_v, emu_v, exp in zip(model.graph.outputs, run.outputs, emulated,
+                                       result.outputs):
         got, emu_got = got_v.array, emu_v.array
         exp = np.asarray(exp).reshape(got.shape)
         outputs.append(OrtOutputCheck(spec.name, int(got.size), _differ(got, exp),
@@ -145,22 +175,3 @@ def ort_layer_outputs(model: Plan, run: NetworkRun) -> dict[str, np.ndarray]:
     return {s.dense.output: layer_reference(optimized, kernels[s.dense.weight],
                                             run.tensors[s.dense.input].array)
             for s in model.dense_steps if s.dense.weight in kernels}
-
-
-class OrtOracle:
-    """ONNX Runtime behind the :class:`~hil.oracles.api.Oracle` interface: the unmodified
-    model's outputs, and each fused layer's own kernel fed its input from ``run``
-    (:func:`check_with_ort` adds what this CPU's kernels explain)."""
-
-    name = ORT
-
-    def run(self, model: Plan, inputs: Sequence[np.ndarray], run: NetworkRun | None = None,
-            progress: bool = False) -> OracleResult:
-        t0 = time.perf_counter()
-        graph = model.graph
-        fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in graph.inputs)
-        outputs = run_model(graph.model_bytes, [spec.name for spec in graph.inputs], inputs,
-                            fixed_batch, model.session_config)
-        tensors = {} if run is None else ort_layer_outputs(model, run)
-        return OracleResult(outputs, tensors, time.perf_counter() - t0, ORT,
-                            [spec.name for spec in graph.outputs])
