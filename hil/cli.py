@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a .tflite model through the dense backend and check it")
     r.add_argument("model", nargs="?", default=DEFAULT_MODEL,
-                   help=f"a .tflite path or a known model ({', '.join(MODELS)}); default {DEFAULT_MODEL}")
+                   help=f"a .tflite or .onnx path or a known model ({', '.join(MODELS)}); "
+                        f"default {DEFAULT_MODEL}")
     r.add_argument("--n", type=int_at_least(1), default=300, help="number of inputs (300)")
     r.add_argument("--seed", type=int_at_least(0), default=0,
                    help="seed of the random inputs (0)")

@@ -51,12 +51,13 @@ def compare_with_oracle(run: NetworkRun, oracle: OracleResult, output_names: lis
         got = got_v.array
         exp = exp.reshape(got.shape)
         if got.dtype.kind == "f":
-            same = (got.view(np.uint32) == exp.astype(got.dtype).view(np.uint32)) if got.dtype == np.float32 \
-                else (got == exp)
+            same = ((got.view(np.uint32) == exp.astype(got.dtype).view(np.uint32))
+                    if got.dtype == np.float32 else (got == exp))
         else:
             same = got.astype(np.int64) == exp.astype(np.int64)
         diff = np.abs(got.astype(np.float64) - exp.astype(np.float64))
-        checks.append(OutputCheck(name, str(got.dtype), int(got.size), int(got.size - np.count_nonzero(same)),
+        checks.append(OutputCheck(name, str(got.dtype), int(got.size),
+                                  int(got.size - np.count_nonzero(same)),
                                   float(diff.max()) if diff.size else 0.0))
     return checks
 
@@ -75,7 +76,8 @@ def layer_table(run: NetworkRun, oracle: str = TFLM) -> str:
         rows.append([
             str(l.op_index), l.op, f"{l.n} x {l.k} -> {l.c}", l.quant, str(l.outputs),
             "self" if l.ref_mismatches is None else str(l.ref_mismatches),
-            _fmt(l.tflm_mismatches), _fmt(l.saturated), _fmt(l.cycles), str(l.beats), f"{l.wall:.3f}",
+            _fmt(l.tflm_mismatches), _fmt(l.saturated), _fmt(l.cycles), str(l.beats),
+            f"{l.wall:.3f}",
         ])
     return "\n".join(_table(head, rows))
 
@@ -105,8 +107,8 @@ def verdict(run: NetworkRun, outputs: list[OutputCheck] | None, oracle: str = TF
         for l in run.layers:
             if l.ref_first is not None:
                 m = l.ref_first
-                lines.append(f"  op {l.op_index}: first mismatch at row {m.row} channel {m.channel}: "
-                             f"{run.backend} {m.got}, pyref {m.expected}")
+                lines.append(f"  op {l.op_index}: first mismatch at row {m.row} channel "
+                             f"{m.channel}: {run.backend} {m.got}, pyref {m.expected}")
     checked = [l for l in run.layers if l.tflm_mismatches is not None]
     if checked:
         bad = sum(l.tflm_mismatches for l in checked)

@@ -1,12 +1,12 @@
 """RESHAPE / SQUEEZE / EXPAND_DIMS, SHAPE, PACK and STRIDED_SLICE in numpy, as TFLite Micro's
 ``reshape.cc``, ``shape.cc``, ``pack.cc`` and ``strided_slice.cc``: no arithmetic on the values.
 
-Every kernel module of :mod:`hil.kernels` works on :class:`~hil.kernels.base.Value` objects: the array
-and whether its leading axis is the sample index (activations, ``batched``) or it is the same
-for every sample (constants and shape arithmetic); TFLite's own batch dimension (usually 1) is
-kept after the sample axis. Each operator is a class: ``__init__`` checks the operator's types
-and options once, at import, raising :class:`~hil.kernels.base.UnsupportedOpError` for a case it
-does not implement; ``run`` computes.
+Every kernel module of :mod:`hil.kernels` works on :class:`~hil.kernels.base.Value` objects:
+the array and whether its leading axis is the sample index (activations, ``batched``) or it is
+the same for every sample (constants and shape arithmetic); TFLite's own batch dimension
+(usually 1) is kept after the sample axis. Each operator is a class: ``__init__`` checks the
+operator's types and options once, at import, raising :class:`~hil.kernels.base.UnsupportedOpError`
+for a case it does not implement; ``run`` computes.
 """
 
 from __future__ import annotations

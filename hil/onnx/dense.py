@@ -1,8 +1,8 @@
-"""Plan an int8 ONNX model for the datapath (config ``fp32``, ONNX Runtime's binary32
-requantization): every QLinearConv, QLinearMatMul and QGemm (QOperator format), and every Conv,
-MatMul or Gemm between DequantizeLinear inputs and one QuantizeLinear output (QDQ format, the
-patterns ONNX Runtime fuses into those kernels), becomes an :class:`OnnxDense` layer; the other
-nodes run in numpy (:mod:`hil.onnx.ops`).
+"""The dense layers of an int8 ONNX model on the datapath (config ``fp32``, ONNX Runtime's
+binary32 requantization): every QLinearConv, QLinearMatMul and QGemm (QOperator format), and
+every Conv, MatMul or Gemm between DequantizeLinear inputs and one QuantizeLinear output (QDQ
+format, the patterns ONNX Runtime fuses into those kernels), becomes an :class:`OnnxDense`
+layer; the other nodes run in numpy (:mod:`hil.onnx.ops`).
 
 The datapath computes ``clamp(rhe(fl32(fl32(bias' + sum_k x[k] w[c][k]) * scale[c])) + y_zp)``
 on the raw int8 ``x``; ONNX Runtime computes the same with ``sum_k (x[k] - x_zp) w[c][k]`` and

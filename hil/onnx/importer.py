@@ -32,9 +32,10 @@ def import_onnx(source, *, check_fusion: bool = True,
                 ) -> Plan:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
-    (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed": "1"}``) leaves in float are marked
-    (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales are all powers of
-    two runs on the shift-only config (:func:`~hil.onnx.dense.to_shift_only`)."""
+    (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed": "1"}``) leaves in
+    float are marked (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales
+    are all powers of two runs on the shift-only config (:func:`~hil.onnx.dense.to_shift_only`).
+    Returns the :class:`~hil.plan.Plan`."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
     steps: list[Step] = []
     absorbed: set[int] = set()
