@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tb.cli.errors import ArgumentParser, UsageError, int_at_least, run_main
 
-from .backends.select import BackendUnavailable, PyrefBackend, choose_backend
+from .backends import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import describe_inputs, random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
 from .executor import run_network

@@ -20,7 +20,7 @@ from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.vectors import save_vectors
 
-from .backends.select import DenseBackend, PyrefBackend, as_backend
+from .backends import DenseBackend, PyrefBackend, as_backend
 from .backends.stream import run_layers
 from .kernels.base import Value
 from .plan import Plan, PlanInput, Step, stages_of
