@@ -1,18 +1,18 @@
-"""hil: hardware in the loop for the qmac datapath.
+"""hil: hardware in the loop for the qmac datapath, in packages that follow the flow.
 
-Import an int8 or 16x8 TFLite model (:mod:`hil.tflite_import`), run it with every
-multiply-accumulate operator (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, SVDF's
-two stages, the gate FCs of UNIDIRECTIONAL_SEQUENCE_LSTM) on a dense backend (the RTL in a simulator, :mod:`hil.rtl_backend`, or pyref) and the
-other operators in numpy (:mod:`hil.kernels`, :mod:`hil.network`), and check it three ways:
-backend vs pyref per layer, every layer and the outputs vs the TFLite Micro interpreter
-(:mod:`hil.oracle`).
+A frontend (:mod:`hil.tflite`, :mod:`hil.onnx`) turns a model into a plan (:mod:`hil.plan`):
+dense layers for the datapath, numpy kernels (:mod:`hil.kernels`) for the rest. The executor
+(:mod:`hil.executor`) runs the plan, the dense layers on a backend (:mod:`hil.backends`: pyref,
+the RTL in a simulator, a callable); the oracles (:mod:`hil.oracles`: TFLite Micro, LiteRT, ONNX
+Runtime) run the same model, and the report (:mod:`hil.report`) compares backend vs pyref per
+layer, every layer and the outputs vs the oracle. :mod:`hil.cli` is the command line.
 """
 
-from .backend import BackendResult, DenseBackend, PyrefBackend, as_backend
-from .network import NetworkRun, run_network
-from .software_ops import UnsupportedOpError
-from .tflite_graph import TfliteFormatError, TfliteImportError, read_tflite
-from .tflite_import import ImportedModel, import_model
+from .backends import BackendResult, DenseBackend, PyrefBackend, as_backend
+from .executor import NetworkRun, run_network
+from .kernels.base import UnsupportedOpError
+from .tflite.graph import TfliteFormatError, TfliteImportError, read_tflite
+from .tflite.importer import ImportedModel, import_model
 
 __all__ = [
     "BackendResult", "DenseBackend", "ImportedModel", "NetworkRun", "PyrefBackend",

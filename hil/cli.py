@@ -9,15 +9,16 @@ from pathlib import Path
 
 from tb.cli.errors import ArgumentParser, UsageError, int_at_least, run_main
 
-from .backend import BackendUnavailable, PyrefBackend, choose_backend
+from .backends import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import describe_inputs, random_inputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
-from .network import run_network
-from .oracle import run_tflm
-from .report import compare_with_oracle, layer_table, verdict
-from .onnx_graph import OnnxImportError
-from .tflite_graph import TfliteImportError
-from .tflite_import import config_name, import_model
+from .executor import run_network
+from .oracles.api import LITERT, ORT, TFLM
+from .report import compare_with_oracle, layer_table, ort_table, ort_verdict, verdict
+from .onnx.graph import OnnxImportError
+from .tflite.graph import TfliteImportError
+from .plan import config_name
+from .tflite.importer import import_model
 
 
 def _model_path(spec: str, build_dir: str) -> Path:
@@ -32,7 +33,7 @@ def _model_path(spec: str, build_dir: str) -> Path:
 
 def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
     """Beats the run will simulate and a rough time (from a one-input pyref run)."""
-    from .rtl_backend import estimate_seconds
+    from .backends.rtl import estimate_seconds
 
     one = run_network(model, [x[:1] for x in inputs], PyrefBackend(), check_against_pyref=False)
     beats = n * sum(layer.beats for layer in one.layers)
@@ -44,64 +45,80 @@ def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
 
 def cmd_run(args) -> int:
     """``run``: a model through the dense backend, checked; returns the exit status."""
-    if str(args.model).endswith(".onnx"):
-        from .onnx_run import run_onnx_cli
-
-        return run_onnx_cli(args, lambda config: choose_backend(
-            args.backend, args.sim, rtl_dir=args.rtl, config=config))
-    if args.shift_only:
+    onnx = str(args.model).endswith(".onnx")
+    if onnx and args.oracle != "tflm":
+        raise UsageError(f"--oracle {args.oracle} is for .tflite models; an ONNX model is "
+                         "checked against ONNX Runtime")
+    if args.shift_only and not onnx:
         raise UsageError("--shift-only is for .onnx models with power-of-two scales (Brevitas "
                          "fixed point); a .tflite model runs on its own (M, s) config")
-    path = _model_path(args.model, args.build_dir)
-    model = import_model(path)
+    if onnx:
+        from .onnx.importer import import_onnx
+
+        model = import_onnx(args.model, shift_only=args.shift_only)
+    else:
+        model = import_model(_model_path(args.model, args.build_dir))
     if args.oracle == "litert":
-        from .oracle_litert import to_xnnpack
+        from .oracles.litert import to_xnnpack
 
         model = to_xnnpack(model)
     print(model.describe_ops())
+    if onnx and not args.no_oracle:
+        from .oracles.ort_kernels import probe_kernels
+
+        print(f"oracle: {probe_kernels().describe()}")
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl, config=model.config)
     try:
-        return _run_model(args, model, backend)
+        return _run_model(args, model, backend, ORT if onnx else
+                          LITERT if args.oracle == "litert" else TFLM)
     finally:
         close = getattr(backend, "close", None)
         if close is not None:
             close()
 
 
-def _run_model(args, model, backend) -> int:
+def _run_model(args, model, backend, oracle: str) -> int:
     print(f"backend: {getattr(backend, 'description', backend.name)}  "
           + "; ".join(f"config: {config_name(c)} ({c.describe()})" for c in model.configs()))
-    inputs = random_inputs(model.graph, args.n, args.seed)
-    print(f"inputs: {args.n} random vectors of {describe_inputs(model.graph)}, seed {args.seed}",
+    inputs = random_inputs(model, args.n, args.seed)
+    print(f"inputs: {args.n} random {describe_inputs(model)}, seed {args.seed}",
           flush=True)
     if backend.name == "rtl":
         print(_rtl_estimate(model, inputs, args.n, args.sim), flush=True)
     t0 = time.perf_counter()
     run = run_network(model, inputs, backend, keep_tensors=True, progress=not args.no_progress,
                       vector_dir=args.vectors, vector_rows=args.vector_rows)
-    checks = None
-    engine = "LiteRT" if args.oracle == "litert" else "TFLite Micro"
-    if not args.no_oracle:
-        dense_outputs = [s.dense.output_index for s in model.dense_steps]
-        if args.oracle == "litert":
-            from .oracle_litert import run_litert
+    ort_check, checks = None, None
+    if not args.no_oracle and oracle == ORT:
+        from .oracles.ort_check import check_with_ort
 
-            oracle = run_litert(model, inputs, {i: v.array for i, v in run.tensors.items()},
-                                progress=not args.no_progress)
+        t1 = time.perf_counter()
+        ort_check = check_with_ort(model, run, inputs)
+        print(f"{oracle}: {args.n} inputs in {time.perf_counter() - t1:.2f} s")
+    elif not args.no_oracle:
+        if oracle == LITERT:
+            from .oracles.litert import LiteRtOracle as Oracle
         else:
-            oracle = run_tflm(model.graph, inputs, dense_outputs, progress=not args.no_progress)
-        names = [model.graph.tensor(i).name for i in model.graph.outputs]
-        checks = compare_with_oracle(run, oracle, names, dense_outputs)
-        print(f"{engine}: {args.n} invokes in {oracle.wall:.2f} s")
+            from .oracles.tflm import TflmOracle as Oracle
+        result = Oracle().run(model, inputs, run, progress=not args.no_progress)
+        checks = compare_with_oracle(run, result, result.names,
+                                     [s.outputs[0] for s in model.dense_steps])
+        print(f"{oracle}: {args.n} invokes in {result.wall:.2f} s")
     print()
-    print(layer_table(run).replace("vs TFLM", "vs TFLM" if engine == "TFLite Micro" else "vs LiteRT"))
+    if oracle == ORT:
+        print(ort_table(run, ort_check))
+        v = ort_verdict(run, ort_check)
+    else:
+        print(layer_table(run, oracle))
+        v = verdict(run, checks, oracle)
     print(f"\n{len(run.layers)} datapath layers, {sum(l.outputs for l in run.layers)} outputs; "
           f"network run {run.wall:.2f} s, total {time.perf_counter() - t0:.2f} s")
     if args.vectors:
-        print(f"vector files: {len(run.layers)} in {args.vectors}/ (first {args.vector_rows} rows "
+        files = sum(len(list(Path(args.vectors).glob(f"{s.vector_stem}{tail}.npz")))
+                    for s in model.dense_steps for tail in ("", "_g*"))
+        print(f"vector files: {files} in {args.vectors}/ (first {args.vector_rows} rows "
               f"of each layer, with pyref's expected y)")
-    v = verdict(run, checks)
-    print("\n".join(line.replace("TFLite Micro", engine) for line in v.lines))
+    print("\n".join(v.lines))
     return 0 if v.passed else 1
 
 
@@ -135,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a .tflite model through the dense backend and check it")
     r.add_argument("model", nargs="?", default=DEFAULT_MODEL,
-                   help=f"a .tflite path or a known model ({', '.join(MODELS)}); default {DEFAULT_MODEL}")
+                   help=f"a .tflite or .onnx path or a known model ({', '.join(MODELS)}); "
+                        f"default {DEFAULT_MODEL}")
     r.add_argument("--n", type=int_at_least(1), default=300, help="number of inputs (300)")
     r.add_argument("--seed", type=int_at_least(0), default=0,
                    help="seed of the random inputs (0)")

@@ -28,7 +28,7 @@ from pyref.layer import Layer
 from pyref.model import run_layer
 from pyref.vectors import save_vectors
 
-from .backend import DenseBackend, as_backend, check_result, choose_backend
+from .backends import DenseBackend, as_backend, check_result, choose_backend
 
 HIDDEN = 32
 BIAS_BITS = 16

@@ -1,32 +1,35 @@
-"""Test inputs for a model: uniformly random int8 codes from a seeded generator.
+"""Test inputs for a plan (either frontend): uniformly random integer codes from a seeded
+generator.
 
-For an int8 (int16) input tensor the codes are the input. For a float32 input that the model
-quantizes first (QUANTIZE), the codes are turned into the floats they stand for,
-``(q - zp) * scale``, so that the whole int8 (int16) range reaches the first datapath layer.
+For an int8 / int16 / uint8 input the codes are the input. For a float32 input that the model
+quantizes first (TFLite's QUANTIZE, ONNX's QuantizeLinear), the codes are turned into the floats
+they stand for, ``(q - zp) * scale``, so that the whole code range reaches the first datapath
+layer; any other float32 input gets standard normal values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .tflite_graph import Graph
+from .plan import Plan
 
 
-def describe_inputs(graph: Graph) -> str:
-    """What :func:`random_inputs` draws for each model input, for the log ("int16 codes")."""
+def describe_inputs(model: Plan) -> str:
+    """What :func:`random_inputs` draws, for the log, in the plan's words (``inputs_phrase``:
+    "vectors of float32 at int16 code points", "int8 codes")."""
     kinds = []
-    for idx in graph.inputs:
-        t = graph.tensor(idx)
-        if t.type_name == "FLOAT32":
-            scale, _, info = _quantize_params_of_consumer(graph, idx)
-            kinds.append("float32" if scale is None
-                         else f"float32 at {np.dtype(info.dtype).name} code points")
+    for spec in model.inputs:
+        if spec.dtype == np.float32:
+            kinds.append("float32" if spec.codes is None
+                         else f"float32 at {np.dtype(spec.codes[2]).name} code points")
         else:
-            kinds.append(f"{t.type_name.lower()} codes")
-    return ", ".join(dict.fromkeys(kinds))
+            kinds.append(f"{np.dtype(spec.dtype).name} codes")
+    c = model.config
+    codes = f"{'' if c.in_signed else 'u'}int{c.in_bits}"
+    return model.inputs_phrase.format(inputs=", ".join(dict.fromkeys(kinds)), codes=codes)
 
 
-def random_inputs(graph: Graph, n: int, seed: int = 0) -> list[np.ndarray]:
+def random_inputs(model: Plan, n: int, seed: int = 0) -> list[np.ndarray]:
     """One ``(n, *input_shape)`` array per model input."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n = {n!r} is out of range: allowed an integer >= 1 (inputs per model "
@@ -35,31 +38,20 @@ def random_inputs(graph: Graph, n: int, seed: int = 0) -> list[np.ndarray]:
         raise ValueError(f"seed = {seed!r} is out of range: allowed an integer >= 0")
     rng = np.random.default_rng(seed)
     arrays = []
-    for idx in graph.inputs:
-        t = graph.tensor(idx)
-        shape = (n,) + t.shape
-        if t.type_name in ("INT8", "INT16"):
-            info = np.iinfo(t.dtype)
-            arrays.append(rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64).astype(t.dtype))
-        elif t.type_name == "UINT8":
-            arrays.append(rng.integers(0, 256, size=shape, dtype=np.int64).astype(np.uint8))
-        elif t.type_name == "FLOAT32":
-            scale, zp, info = _quantize_params_of_consumer(graph, idx)
-            if scale is None:
-                arrays.append(rng.standard_normal(shape).astype(np.float32))
-            else:
-                q = rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64)
-                arrays.append(((q - zp).astype(np.float32) * np.float32(scale)).astype(np.float32))
+    for spec in model.inputs:
+        if spec.problem is not None:
+            raise model.error(spec.problem)
+        shape = (n,) + tuple(spec.shape)
+        dtype = np.dtype(spec.dtype)
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            arrays.append(rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64)
+                          .astype(dtype))
+        elif spec.codes is None:
+            arrays.append(rng.standard_normal(shape).astype(np.float32))
         else:
-            raise ValueError(f"cannot make inputs for {t.type_name} input tensor {t.name!r}")
+            scale, zp, code_type = spec.codes
+            info = np.iinfo(code_type)
+            q = rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64)
+            arrays.append(((q - zp).astype(np.float32) * np.float32(scale)).astype(np.float32))
     return arrays
-
-
-def _quantize_params_of_consumer(graph: Graph, tensor: int):
-    """Scale, zero point and integer range of the QUANTIZE that reads ``tensor`` (or None)."""
-    for op in graph.ops:
-        if op.name == "QUANTIZE" and op.inputs and op.inputs[0] == tensor:
-            out = graph.tensor(op.outputs[0])
-            if out.scale.size == 1 and out.dtype is not None:
-                return float(out.scale[0]), int(out.zero_point[0]), np.iinfo(out.dtype)
-    return None, 0, None

@@ -10,7 +10,7 @@ pytest.importorskip("sklearn", reason="the digits example needs the 'digits' ext
                                       "make hil-digits (or pip install -e '.[digits]') installs it")
 
 from hil import digits  # noqa: E402
-from hil.backend import PyrefBackend  # noqa: E402
+from hil.backends.select import PyrefBackend  # noqa: E402
 from pyref.export import read_hex, unpack_beats
 from pyref.vectors import load_vectors
 

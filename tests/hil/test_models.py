@@ -14,10 +14,10 @@ import pytest
 
 from hil.inputs import random_inputs
 from hil.models import MODELS
-from hil.network import run_network
-from hil.oracle import run_tflm
+from hil.executor import run_network
+from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, verdict
-from hil.tflite_import import import_model
+from hil.tflite.importer import import_model
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "build" / "models"
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 def test_anomaly_detection_matches_tflite_micro():
     model = import_model(cached("anomaly_detection"))
     assert [s.op.name for s in model.dense_steps] == ["FULLY_CONNECTED"] * 10
-    inputs = random_inputs(model.graph, 200, seed=11)
+    inputs = random_inputs(model, 200, seed=11)
     run = run_network(model, inputs, keep_tensors=True)
     dense = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, dense)
@@ -49,7 +49,7 @@ def test_image_classification_matches_tflite_micro():
     model = import_model(cached("image_classification"))
     ops = [s.op.name for s in model.steps]
     assert ops.count("CONV_2D") == 9 and {"ADD", "AVERAGE_POOL_2D", "SOFTMAX"} <= set(ops)
-    inputs = random_inputs(model.graph, 8, seed=12)
+    inputs = random_inputs(model, 8, seed=12)
     run = run_network(model, inputs, keep_tensors=True)
     dense = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, dense)
@@ -76,7 +76,7 @@ def test_packaged_model_matches_tflite_micro(name):
     model = import_model(cached(name))
     dense = [s.op.name for s in model.dense_steps]
     assert {op: dense.count(op) for op in set(dense)} == EXPECTED_OPS[name]
-    inputs = random_inputs(model.graph, 3, seed=13)
+    inputs = random_inputs(model, 3, seed=13)
     run = run_network(model, inputs, keep_tensors=True)
     outs = [s.dense.output_index for s in model.dense_steps]
     oracle = run_tflm(model.graph, inputs, outs)
@@ -90,12 +90,12 @@ def test_packaged_model_matches_tflite_micro(name):
 @pytest.mark.parametrize("name,n", [("keyword_spotting", 2), ("visual_wake_words", 1)])
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
 def test_mlperf_tiny_model_on_the_rtl(name, n, sim):
-    from hil.rtl_backend import RtlBackend
+    from hil.backends.rtl import RtlBackend
     from sim_skip import require_simulator
 
     require_simulator(sim)
     model = import_model(cached(name))
-    inputs = random_inputs(model.graph, n, seed=14)
+    inputs = random_inputs(model, n, seed=14)
     with RtlBackend(sim, model.config) as rtl:
         run = run_network(model, inputs, rtl, keep_tensors=True)
     outs = [s.dense.output_index for s in model.dense_steps]

@@ -1,6 +1,6 @@
 """The fp32 rounding mode against the engines it reproduces: ONNX Runtime's QLinearConv and
 QLinearMatMul (models built with ``onnx.helper``) and LiteRT's default interpreter, whose
-XNNPACK delegate runs FULLY_CONNECTED and CONV_2D (models built with hil.tflite_build).
+XNNPACK delegate runs FULLY_CONNECTED and CONV_2D (models built with hil.tflite.build).
 
 Hand-built cases: the double-rounding cases of the issue (``acc * scale = n + 1/2 - d``, n odd,
 ``0 < d <= 2^-18``: the engines give n + 1), ties of the final rounding, accumulator ties that
@@ -24,7 +24,7 @@ litert = pytest.importorskip("ai_edge_litert.interpreter",
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from hil.tflite_build import conv2d_model, fully_connected_model  # noqa: E402
+from hil.tflite.build import conv2d_model, fully_connected_model  # noqa: E402
 from pyref.config import named_config  # noqa: E402
 from pyref.layer import Layer  # noqa: E402
 from pyref.model import run_layer  # noqa: E402

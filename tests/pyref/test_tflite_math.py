@@ -332,7 +332,7 @@ def test_tflite_micro_rounds_twice_like_gemmlowp_mode(out_exp):
     # multiplier exact, 2^-(2 + out_exp) -> (M, s) = (2^30, -1 - out_exp), so many accumulators
     # land on ties, where single and double rounding part.
     runtime = pytest.importorskip("tflite_micro", exc_type=ImportError).runtime
-    build = pytest.importorskip("hil.tflite_build", exc_type=ImportError)
+    build = pytest.importorskip("hil.tflite.build", exc_type=ImportError)
     w = np.array([[1], [-1], [3], [127], [-128]], dtype=np.int8)
     model = build.fully_connected_model(w, np.array([0, 5, -7, 0, 1], dtype=np.int32),
                                         in_scale=0.5, in_zp=0, w_scale=0.5,

@@ -1,0 +1,18 @@
+"""Every numpy kernel of hil by operator name (the registry the TFLite importer plans with).
+
+One module per operator family, named after the TFLite Micro kernel it follows; each lists its
+kernel classes in ``OPS``.
+"""
+
+from __future__ import annotations
+
+from . import activations, elementwise, layout, pooling, quantize, reduce, reshape, softmax
+from .base import SoftwareOp
+
+SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
+    name: cls
+    for module in (reshape, quantize, pooling, elementwise, softmax, activations, reduce, layout)
+    for cls in module.OPS
+    for name in cls.names
+}
+"""Operator name -> numpy kernel class."""
