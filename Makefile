@@ -72,7 +72,7 @@ $(PLOTS_STAMP): $(SYNTH_STAMP)
 # Make variables. Each target takes the ones listed and passes on those given: on the command
 # line, or (ENV_VARS, as cocotb users set them) in the environment. Any other variable on the
 # command line stops make (status 2) with the list and a "did you mean" (docs/errors.md).
-VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL MAX_MISMATCHES \
+VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL PNR MAX_MISMATCHES \
              REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
              MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
 VARS_lint := CONFIG
@@ -81,7 +81,7 @@ VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
 VARS_hil-digits := SIM SEED RTL
 VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP PARAM_PROBE MODULE_TESTS
 VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
-VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS COVERAGE
+VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS COVERAGE PNR
 VARS_sweep-merge := SWEEP OUT PLOTS
 ENV_VARS  := SIM WAVES
 GOALS     := $(or $(MAKECMDGOALS),help)

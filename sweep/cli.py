@@ -12,6 +12,8 @@ FORCE=1   rerun points whose digest already passed
 RTL       simulate and synthesize the Verilog files of another folder
 OUT       output root (default ``build/sweep``); the report goes to ``OUT/<spec>/``
 SYNTH=0   leave out synthesis (simulation only)
+PNR       ``1``: place and route every point on the ECP5 FPGA (``tb/run/fpga.py``); without
+          it only the points the spec marks ``pnr = true``
 COVERAGE  ``1``: RTL code coverage of every Verilator point, merged (``OUT/<spec>/coverage/``)
 PLOTS=0   leave out the PNG plots
 ========  ======================================================================================
@@ -80,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--rtl")
     run.add_argument("--synth", type=_bool, default=True)
     run.add_argument("--coverage", type=_bool, default=False)
+    run.add_argument("--pnr", type=_bool, default=False)
     run.add_argument("--progress", type=_bool, default=True)
     return p
 
@@ -146,7 +149,7 @@ def cmd_run(args) -> int:
               "point (tb/run/cost.py)", flush=True)
     opts = RunOptions(jobs=args.jobs or 0, force=args.force,
                       cache_root=Path(args.out) / "cache", synth=args.synth,
-                      progress=args.progress, coverage=args.coverage)
+                      progress=args.progress, coverage=args.coverage, pnr=args.pnr)
     if args.rtl:
         opts.rtl_dir = Path(args.rtl).resolve()
     records, facts = run_points(points, opts)

@@ -20,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DIGEST_VERSION = 1
 """Bump when the way a point is checked changes in a way the digest cannot see."""
 VERDICT_MODULES = ("runner.py", "synth.py", "points.py")
+# (the FPGA flow, tb/run/fpga.py, is part of the testbench files every digest covers)
 """The sweep's own modules that decide a verdict (part of the digest; the report code is not)."""
 
 
@@ -42,14 +43,16 @@ class Point:
     seed: int
     origin: str = ""
     """The spec group (or ``include``) that produced it."""
+    pnr: bool = False
+    """Also place and route it on the FPGA (``pnr = true`` in the spec, or ``PNR=1``)."""
 
     @classmethod
-    def make(cls, config: QmacConfig, sim: str, n: int, *, spec_seed: int, origin: str = ""
-             ) -> "Point":
+    def make(cls, config: QmacConfig, sim: str, n: int, *, spec_seed: int, origin: str = "",
+             pnr: bool = False) -> "Point":
         key = _key(config, sim, n)
         seed = int.from_bytes(hashlib.sha256(f"{spec_seed}/{key}".encode()).digest()[:4],
                               "big") & 0x7FFFFFFF
-        return cls(config, sim, n, seed, origin)
+        return cls(config, sim, n, seed, origin, pnr)
 
     @property
     def key(self) -> str:
@@ -63,12 +66,13 @@ class Point:
 
     def to_dict(self) -> dict:
         return {"key": self.key, "name": self.name, "sim": self.sim, "n": self.n,
-                "seed": self.seed, "origin": self.origin, "config": self.config.to_dict()}
+                "seed": self.seed, "origin": self.origin, "config": self.config.to_dict(),
+                "pnr": self.pnr}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Point":
         return cls(QmacConfig.from_dict(d["config"]), d["sim"], int(d["n"]), int(d["seed"]),
-                   d.get("origin", ""))
+                   d.get("origin", ""), bool(d.get("pnr", False)))
 
 
 def _key(config: QmacConfig, sim: str, n: int) -> str:
@@ -120,5 +124,6 @@ def point_digest(point: Point, context: str) -> str:
     """The digest of ``point`` given the run's :func:`context_digest`."""
     h = hashlib.sha256(context.encode())
     h.update(json.dumps({"config": point.config.rtl_parameters(), "sim": point.sim,
-                         "n": point.n, "seed": point.seed}, sort_keys=True).encode())
+                         "n": point.n, "seed": point.seed, "pnr": point.pnr},
+                        sort_keys=True).encode())
     return h.hexdigest()

@@ -65,6 +65,9 @@ def write_all(run: dict, out: Path, *, plots: bool = True) -> dict[str, Path]:
     files["json"].write_text(json.dumps(run, indent=1))
     write_csv(run, files["csv"])
     write_junit(run, files["junit"])
+    if any(rec.get("fpga") for rec in run["points"]):
+        files["fpga_csv"] = out / "fpga.csv"
+        write_fpga_csv(run, files["fpga_csv"])
     images = {}
     if plots:
         from .plots import write_plots
@@ -89,6 +92,50 @@ def _row(rec: dict) -> dict:
             "wall_seconds": round(rec.get("wall_seconds", 0.0), 3),
             "beats_per_s": round(rec.get("beats_per_s", 0.0)), "cached": int(bool(rec.get("cached"))),
             "repro": rec["repro"], "failure": rec["failure"]}
+
+
+FPGA_FIELDS = ["key", "part", "luts", "ffs", "dsps", "brams", "fmax_mhz", "target_mhz",
+               "critical_ns", "seconds", "ok", "error"]
+
+
+def fpga_rows(run: dict) -> list[dict]:
+    """One row per point placed and routed (config key and the figures), in run order."""
+    rows = []
+    for rec in run["points"]:
+        f = rec.get("fpga")
+        if f:
+            rows.append({"key": rec["key"], **{k: f.get(k, "") for k in FPGA_FIELDS[1:]}})
+    return rows
+
+
+def write_fpga_csv(run: dict, path: Path) -> None:
+    """``fpga.csv``: every placed-and-routed point, sortable."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FPGA_FIELDS)
+        w.writeheader()
+        for row in fpga_rows(run):
+            w.writerow(row)
+
+
+def fpga_table(run: dict) -> list[str]:
+    """The FPGA table of report.md (every point placed and routed), or no lines."""
+    rows = fpga_rows(run)
+    if not rows:
+        return []
+    tools = next((r["fpga"].get("tools") for r in run["points"] if (r.get("fpga") or {}).get(
+        "tools")), {})
+    lines = ["", "## FPGA implementation (ECP5, Yosys synth_ecp5 + nextpnr out of context)", "",
+             "Tools: " + "; ".join(f"{k} {v}" for k, v in sorted(tools.items())), "",
+             "| point | part | LUT | FF | DSP | BRAM | Fmax MHz | critical path ns |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["ok"]:
+            lines.append(f"| {r['key']} | {r['part']} | {r['luts']} | {r['ffs']} | {r['dsps']} | "
+                         f"{r['brams']} | {r['fmax_mhz']:.1f} | {r['critical_ns']:.2f} |")
+        else:
+            lines.append(f"| {r['key']} | failed: {r['error'][:60]} | | | | | | |")
+    lines += ["", "(all of them in `fpga.csv`)"]
+    return lines
 
 
 def write_csv(run: dict, path: Path) -> None:
@@ -187,6 +234,7 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
             lines.append(f"  - reproduce: `{r['repro']}`")
         if len(failed) > 30:
             lines.append(f"- ... and {len(failed) - 30} more (results.csv)")
+    lines += fpga_table(run)
     if run.get("code_coverage"):
         body = run["code_coverage"].splitlines()
         lines += ["", "## RTL code coverage (merged over the Verilator points)", "", *body, "", "(lcov, Cobertura and HTML in `coverage/`; functional "

@@ -51,6 +51,8 @@ class RunOptions:
     progress: bool = True
     coverage: bool = False
     """Collect RTL code coverage from every Verilator point (``make sweep COVERAGE=1``)."""
+    pnr: bool = False
+    """Place and route every point on the FPGA (``PNR=1``), not only those the spec marks."""
 
 
 def tool_versions(sims: set[str], with_synth: bool) -> dict:
@@ -73,7 +75,8 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     rtl_files = tb_api.rtl_files(rtl_dir)
     tools = tool_versions({p.sim for p in points}, opts.synth) if points else {}
     context = context_digest(rtl_files, tb_api.testbench_files(),
-                             {**tools, "synth": opts.synth, "coverage": opts.coverage})
+                             {**tools, "synth": opts.synth, "coverage": opts.coverage,
+                              "pnr": opts.pnr})
     passed_dir = Path(opts.cache_root) / "passed"
     records: dict[str, dict] = {}
     todo: list[tuple[Point, str]] = []
@@ -92,8 +95,8 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     jobs = opts.jobs or default_jobs()
     args = [(p.to_dict(), digest, str(rtl_dir),
              None if opts.build_root is None else str(opts.build_root), str(opts.cache_root),
-             opts.synth, rtl_digest, tools.get("yosys", ""), opts.coverage)
-            for p, digest in todo]
+             opts.synth, rtl_digest, tools.get("yosys", ""), opts.coverage,
+             opts.pnr or p.pnr) for p, digest in todo]
     if args:
         # Expensive points first, so the last ones to finish are short.
         from .shard import predicted_seconds
@@ -159,7 +162,8 @@ def _progress(total: int, enabled: bool):
 
 
 def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cache_root: str,
-            with_synth: bool, rtl_digest: str, yosys: str, coverage: bool = False) -> dict:
+            with_synth: bool, rtl_digest: str, yosys: str, coverage: bool = False,
+            pnr: bool = False) -> dict:
     """Simulate and synthesize one point; its record (never raises for a failing point).
     With ``coverage``, a Verilator point also leaves its RTL code coverage points in
     ``<cache_root>/coverage/<digest>.dat`` (the record's ``coverage_dat``)."""
@@ -171,6 +175,7 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
     sim = _simulate(p, rtl, build_root, dat)
     syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth \
         else None
+    fpga = _fpga_cached(p.config, rtl, Path(cache_root), rtl_digest) if pnr else None
     repro = tb_api.repro(p.config, p.sim, p.n, p.seed, rtl)
     failures = []
     if not sim.passed:
@@ -179,10 +184,13 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
         failures.append(f"  reproduce: {repro}")
     if syn is not None and not syn.ok:
         failures.append(f"synthesis: {syn.error}")
+    if fpga is not None and not fpga.ok:
+        failures.append(f"FPGA implementation: {fpga.error}")
     rec = {**p.to_dict(), "digest": digest, "verdict": "fail" if failures else "pass",
            "failure": "\n".join(failures), "repro": repro,
            "sim_result": dataclasses.asdict(sim),
            "synth": syn.to_dict() if syn is not None else None,
+           "fpga": fpga.to_dict() if fpga is not None else None,
            "wall_seconds": time.perf_counter() - t0, "cached": False,
            "coverage_dat": str(dat) if dat is not None and dat.is_file() else ""}
     rec["beats_per_s"] = sim.beats / sim.sim_seconds if sim.sim_seconds else 0.0
@@ -218,6 +226,23 @@ def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: s
     if hit is not None and hit.get("ok"):
         return synth.SynthResult(**hit)
     res = synth.synthesize(tb_api.rtl_files(rtl), config)
+    if res.ok:
+        _write_json(path, res.to_dict())
+    return res
+
+
+def _fpga_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str
+                 ) -> tb_api.FpgaResult:
+    """The FPGA implementation of ``config``, reusing an earlier successful one of the same RTL,
+    parameters, flow and tools."""
+    key = hashlib.sha256(json.dumps({
+        "rtl": rtl_digest, "params": config.rtl_parameters(),
+        "flow": tb_api.fpga_flow_digest()}, sort_keys=True).encode()).hexdigest()
+    path = cache_root / "fpga" / f"{key}.json"
+    hit = _read_json(path)
+    if hit is not None and hit.get("ok"):
+        return tb_api.FpgaResult(**hit)
+    res = tb_api.implement_fpga(tb_api.rtl_files(rtl), config)
     if res.ok:
         _write_json(path, res.to_dict())
     return res

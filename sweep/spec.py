@@ -121,6 +121,7 @@ class Spec:
         auto_sims = tuple(s for s in tb_api.SIMULATORS if s in auto_sims)
 
         def add(fields: dict, origin: str) -> None:
+            pnr = bool(fields.pop("pnr", False))
             sim = fields.pop("sim", self.sim)
             n = int(n_override if n_override is not None else fields.pop("n", self.n))
             fields.pop("n", None)
@@ -142,7 +143,7 @@ class Spec:
                         reason=f"sim = auto: no simulator installed ({'; '.join(why)})"))
                     return
                 sim = tb_api.cheapest_simulator(config, n, sims=auto_sims)
-            p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin)
+            p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin, pnr=pnr)
             points.setdefault(p.key, p)
 
         for inc in self.include:
@@ -327,11 +328,14 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
                             allow))
     include = [dict(x) for x in data.get("include", [])]
     for j, inc in enumerate(include):
-        bad = sorted(set(inc) - set(CONFIG_FIELDS) - set(EXTRA_AXES) - {"config"})
+        bad = sorted(set(inc) - set(CONFIG_FIELDS) - set(EXTRA_AXES) - {"config", "pnr"})
         if bad:
             raise SpecError(f"{path}: include {j + 1}: unknown key(s) {bad}")
+        if not isinstance(inc.get("pnr", False), bool):
+            raise SpecError(f"{path}: include {j + 1}: pnr = {inc['pnr']!r} must be true or "
+                            "false")
         for key, value in inc.items():
-            if key != "config":
+            if key not in ("config", "pnr"):
                 _check_value(key, value, f"{path}: include {j + 1}: {key}")
     if not groups and not include:
         raise SpecError(f"{path}: no [[group]] and no [[include]]: the sweep has no points")

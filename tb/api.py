@@ -23,6 +23,9 @@ from tb.cli.sim import repro_command
 from tb.run.build import BUILD_ROOT, BuildFailed, config_name
 from tb.run.cost import cheapest_simulator
 from tb.rtl_coverage.points import read_dat as read_code_coverage
+from tb.run import fpga as _fpga
+from tb.run.fpga import FpgaResult
+from tb.run.fpga import implement as implement_fpga
 from tb.rtl_coverage.report import write_reports as write_code_coverage
 from tb.run.runner import COVERAGE_FILE, SimulationFailed, run_sim
 from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
@@ -34,7 +37,7 @@ from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
 __all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "BuildFailed", "RunOutcome",
            "SimulationFailed", "SimulatorMissing", "YosysUnavailable", "cheapest_simulator",
            "config_name", "copy_rtl", "edit_copy", "installed_simulators", "read_code_coverage",
-           "repro", "write_code_coverage",
+           "repro", "write_code_coverage", "FpgaResult", "implement_fpga", "fpga_flow_digest",
            "rtl_files", "run_config", "simulator_missing", "simulator_version",
            "testbench_files", "yosys_command", "yosys_version"]
 
@@ -158,3 +161,17 @@ def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path
                       dict(rep.mismatch_counts), coverage, rep.beats, rep.sim_seconds or 0.0,
                       result.build_seconds, result.compiled, result.wall_seconds,
                       str(result.log_file))
+
+
+def fpga_flow_digest() -> str:
+    """A hash of the FPGA flow (its code and tool versions): a cached result of another flow is
+    not reused."""
+    import hashlib
+
+    text = Path(_fpga.__file__).read_text() + _fpga.PACKAGE + str(_fpga.TARGET_MHZ)
+    try:
+        text += yosys_version() + _fpga._nextpnr_version()
+    except (YosysUnavailable, RuntimeError):
+        pass
+    return hashlib.sha256(text.encode()).hexdigest()
+

@@ -136,6 +136,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-mismatches", default="10")
     p.add_argument("--coverage", default="0", help="1: print every coverage bin")
     p.add_argument("--rtl", help="folder of Verilog files to simulate instead of rtl/")
+    p.add_argument("--pnr", default="0", help="1: also place and route the config on an ECP5 "
+                   "FPGA (LUT, FF, DSP, Fmax; tb/run/fpga.py)")
     p.add_argument("--require-coverage", default="0",
                    help="1: fail when a reachable coverage bin stays empty")
     for f in CONFIG_FIELDS:
@@ -177,7 +179,7 @@ def check_options(args: argparse.Namespace) -> None:
     args.max_mismatches = _int("MAX_MISMATCHES", args.max_mismatches, 1)
     if args.seed is not None:
         args.seed = _int("SEED", args.seed, 0, SEED_MAX)
-    for key in ("waves", "coverage", "require_coverage"):
+    for key in ("waves", "coverage", "require_coverage", "pnr"):
         setattr(args, key, _bool(key.upper(), getattr(args, key)))
     if args.rtl is not None:
         args.rtl = _rtl_dir(args.rtl)
@@ -255,6 +257,18 @@ def _main(argv: list[str]) -> int:
     result = run_sim(job, rtl_dir=Path(args.rtl) if args.rtl else RTL_DIR,
                      build_root=BUILD_ROOT)
     print(format_summary(result, job, show_bins=args.coverage))
+    if args.pnr:
+        from tb.run.fpga import implement
+        from tb.run.build import rtl_sources
+
+        fpga = implement(rtl_sources(Path(args.rtl) if args.rtl else RTL_DIR), job.qmac_config())
+        print(f"  fpga       {fpga.summary().removeprefix('FPGA ')}")
+        if fpga.ok:
+            print(f"             critical path {fpga.critical_ns:.2f} ns: "
+                  + " -> ".join(c for c, _ in fpga.critical_path[:5])
+                  + f"; {fpga.seconds:.0f} s; {fpga.tools.get('nextpnr', '')}")
+        else:
+            return 3
     rep = result.report
     cov = rep.coverage_report()
     if cov and cov.holes and rep.passed:

