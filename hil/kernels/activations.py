@@ -15,7 +15,7 @@ from pyref.tflite_math import multiply_by_quantized_multiplier, quantize_multipl
 
 from .base import SoftwareOp, Value, clip_to
 from .softmax import (INT32_MAX, _wrap32, exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
-                           rounding_divide_by_pot, saturating_rounding_multiply_by_pot, srdhm)
+                      rounding_divide_by_pot, saturating_rounding_multiply_by_pot, srdhm)
 
 INPUT_INTEGER_BITS = 4
 """int8 LOGISTIC/TANH rescale their input to Q4.27."""
