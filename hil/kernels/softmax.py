@@ -117,7 +117,7 @@ def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
 
 
 class Softmax(SoftwareOp):
-    """SOFTMAX int8 -> int8 over the last axis (:mod:`hil.kernels.softmax`)."""
+    """SOFTMAX int8 -> int8 over the last axis (:func:`softmax_int8`)."""
 
     names = ("SOFTMAX",)
     summary = "int8 softmax (gemmlowp fixed point)"
