@@ -27,98 +27,12 @@ from pyref.fixed_point import saturating_rounding_doubling_high_mul_scalar
 from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift, round_shift_scalar
 
+from .bins import BINS, EVENT_BINS  # noqa: F401 (declared in tb/shared/bins.py, used here)
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
                            overflow_lengths)
 from .fp32_values import product_carry_pairs, product_sticky, tie_neighbour_ns
 from .stimulus import LONG_JOB_BEATS, Stimulus
-
-BINS: dict[str, str] = {
-    "tie_pos_up": "positive value exactly halfway, rounded up (visible in the output)",
-    "tie_pos_down": "positive value exactly halfway, rounded down",
-    "tie_neg_up": "negative value exactly halfway, rounded up (toward zero)",
-    "tie_neg_down": "negative value exactly halfway, rounded down (away from zero)",
-    "tie_high_mul_pos": "gemmlowp: positive tie in SaturatingRoundingDoublingHighMul",
-    "tie_high_mul_neg": "gemmlowp: negative tie in SaturatingRoundingDoublingHighMul",
-    "double_rounding": "gemmlowp / fp32: the roundings give another result than one rounding "
-                       "of the exact value",
-    "fp32_acc_rounded": "fp32: |acc| >= 2^24 is not a binary32 and is rounded",
-    "fp32_acc_tie": "fp32: |acc| exactly halfway between two binary32 values",
-    "fp32_product_tie": "fp32: fl32(acc) * scale exactly halfway between two binary32 values",
-    "fp32_product_sticky": "fp32: fl32(acc) * scale one product LSB above a tie of its rounding "
-                           "to 24 bits, and the output shows it (the tie would round to even "
-                           "and give another r; visible)",
-    "fp32_ulp_below_p47": "fp32: fl32(acc) * scale exactly a binary32 one ulp below n + 1/2 "
-                          "(nothing dropped), its mantissa product of 47 bits, visible (the "
-                          "tie n + 1/2 would give another r)",
-    "fp32_ulp_below_p48": "fp32: as fp32_ulp_below_p47, the mantissa product of 48 bits",
-    "fp32_ulp_above": "fp32: fl32(acc) * scale exactly a binary32 one ulp above n + 1/2, visible "
-                      "(the tie n + 1/2 would give another r)",
-    "fp32_sticky_high_p47": "fp32: fl32(acc) * scale whose dropped bits are exactly half plus "
-                            "the bit right below the half (the top end of the sticky bit), its "
-                            "mantissa product of 47 bits, visible (a tie would give another r)",
-    "fp32_sticky_high_p48": "fp32: as fp32_sticky_high_p47, the mantissa product of 48 bits",
-    "fp32_product_carry": "fp32: fl32(acc) * scale's rounding to 24 bits carries into the next "
-                          "binade (kept bits all ones, rounded up to 2^24), visible, r != 0 (a "
-                          "lost carry would give 0)",
-    "sat_high": "output clamped at act_max",
-    "sat_low": "output clamped at act_min",
-    "clamp_max_in": "r + out_zp == act_max (on the bound, not flagged)",
-    "clamp_max_out": "r + out_zp == act_max + 1 (one outside, flagged)",
-    "clamp_min_in": "r + out_zp == act_min (on the bound, not flagged)",
-    "clamp_min_out": "r + out_zp == act_min - 1 (one outside, flagged)",
-    "acc_overflow_high": "the running sum passed the accumulator's top",
-    "acc_overflow_low": "the running sum passed the accumulator's bottom",
-    "acc_overflow_back": "the running sum overflowed, the exact final sum is in range again",
-    "shift_zero": "shift 0",
-    "shift_max": "the largest shift",
-    "shift_min": "gemmlowp: the most negative shift (-31)",
-    "mult_zero": "multiplier 0",
-    "mult_max": "the largest multiplier",
-    "extreme_beat": "a beat with every lane at x_extreme * -2^(w_bits-1)",
-    "single_beat_job": "a job of one beat",
-    "long_job": f"a job of {LONG_JOB_BEATS} beats or more",
-    "padded_job": "a job whose last beat is padded (K not a multiple of lanes)",
-    "back_to_back_jobs": "a job's first beat accepted right after the previous job's last",
-    "back_to_back_outputs": "outputs on two consecutive cycles",
-    "out_stall": "out_valid_o held while out_ready_i is low",
-    "in_stall": "in_valid_i held while in_ready_o is low",
-    "idle_gap": "a cycle without a beat between jobs",
-    "acc_max_on": "the running sum exactly 2^(acc_bits-1) - 1 at a beat end (output not clamped)",
-    "acc_max_past": "the running sum exactly 2^(acc_bits-1) at a beat end, one past the top",
-    "acc_min_on": "the running sum exactly -2^(acc_bits-1) at a beat end",
-    "acc_min_past": "the running sum exactly -2^(acc_bits-1) - 1 at a beat end, one past",
-    "requant_clamp_max_on": "r exactly 2^(out_bits+1) - 1, the top of the requantizer's clamp",
-    "requant_clamp_max_past": "r exactly 2^(out_bits+1), one past that clamp's top",
-    "requant_clamp_min_on": "r exactly -2^(out_bits+1), the bottom of the requantizer's clamp",
-    "requant_clamp_min_past": "r exactly -2^(out_bits+1) - 1, one past that clamp's bottom",
-    "bias_max": "the largest bias",
-    "bias_min": "the smallest bias",
-    "shift_one": "shift 1",
-    "mult_one": "multiplier 1",
-    "lanes_xmin_wmin": "a beat with every lane at the smallest x and the smallest w",
-    "lanes_xmin_wmax": "a beat with every lane at the smallest x and the largest w",
-    "lanes_xmax_wmin": "a beat with every lane at the largest x and the smallest w",
-    "lanes_xmax_wmax": "a beat with every lane at the largest x and the largest w",
-    "tie_below": "a value one below a rounding tie (shift >= 2, visible in the output)",
-    "tie_above": "a value one above a rounding tie (shift >= 2, visible in the output)",
-    "nudge_below": "gemmlowp: x' * M one below a tie of the doubling high multiply (shift 0, "
-                   "visible)",
-    "nudge_on": "gemmlowp: x' * M exactly on a tie of the doubling high multiply (shift 0, "
-                "visible)",
-    "nudge_above": "gemmlowp: x' * M one above a tie of the doubling high multiply (shift 0, "
-                   "visible)",
-    "reset_mid_job": "reset asserted in the middle of a job",
-    "orphan_beats": "a beat of a job cut by a reset, played after the reset outside any job "
-                    "(the DUT must take it and produce nothing for it)",
-    "exact_after_reset": "the first job after a mid-job reset checked exact",
-}
-"""Every bin, with what it means."""
-
-EVENT_BINS = ("back_to_back_jobs", "back_to_back_outputs", "out_stall", "in_stall", "idle_gap",
-              "reset_mid_job", "orphan_beats", "exact_after_reset")
-"""Bins counted by the testbench rather than computed from the jobs."""
-
 
 @dataclasses.dataclass(frozen=True)
 class RunShape:
