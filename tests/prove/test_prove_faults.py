@@ -54,7 +54,7 @@ def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     require_simulator("icarus")
     fault, rtl, r = _fails(name, tmp_path)
     assert r.check.kind == MODULE
-    cmd = cex.replay_command(r, {fault.config: fault.qmac_config()}, tmp_path / "cex", rtl)
+    cmd = cex.replay_command(r, {"fault": fault.qmac_config()}, tmp_path / "cex", rtl)
     assert cmd.startswith("make sim VECTORS=")
     words = cmd.split()[2:]
     sim = [sys.executable, "-m", "tb.cli.sim", "SIM=icarus", *words]
