@@ -92,7 +92,7 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m tb.cli.lint $(call args,lint)
 
-test: $(STAMP) $(DIGITS_STAMP)
+test: $(STAMP) $(DIGITS_STAMP) $(FORMAL_STAMP)
 	@mkdir -p build
 	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
 

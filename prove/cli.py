@@ -12,7 +12,7 @@ JOBS        proofs run in parallel (default 2)
 TIMEOUT     seconds per proof (default 300); a proof past it is ``timeout``, never a pass
 CHECKS      modules, multipliers, protocol, or module / property names, comma-separated
             (default: all)
-DEPTH       cycles of the protocol properties' BMC and induction (default 16)
+DEPTH       cycles of the protocol properties' BMC and induction (default 12)
 OUT         the output folder (default build/prove)
 ==========  =====================================================================================
 

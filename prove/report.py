@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from pyref.config import NAMED_CONFIGS
+
 from .plan import MODULE, MULTIPLIER
 from .run import Result
 from .sby import BOUNDED, FAILED, PROVEN
@@ -12,8 +14,9 @@ from .sby import BOUNDED, FAILED, PROVEN
 
 def _configs(r: Result) -> str:
     if r.check.kind == MODULE:
-        return ",".join(r.check.configs)
-    return "-" if r.check.kind == MULTIPLIER else "LANES=2 IN/W=3 ACC=OUT=6"
+        every = set(r.check.configs) == set(NAMED_CONFIGS)
+        return "all named" if every else ",".join(r.check.configs)
+    return "-" if r.check.kind == MULTIPLIER else "qmac_protocol.v"
 
 
 def table(results: list[Result]) -> str:
