@@ -7,7 +7,8 @@ Options, make-style (``CONFIG=tflite JOBS=2``):
 ==========  =====================================================================================
 CONFIG      named configs, comma-separated (default: all of pyref.config.NAMED_CONFIGS)
 RTL=dir     the Verilog folder to prove (default rtl/; modules named as qmac's)
-SOLVER      yices, boolector or z3 (default: auto, each proof with the fastest measured)
+SOLVER      yices, boolector or z3 (default: auto, each kind of proof with the fastest
+            measured: z3 for modules and multipliers, boolector for the protocol)
 JOBS        proofs run in parallel (default 2)
 TIMEOUT     seconds per proof (default 300); a proof past it is ``timeout``, never a pass
 CHECKS      modules, multipliers, protocol, or module / property names, comma-separated
@@ -40,8 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 KEYS = ("CONFIG", "RTL", "SOLVER", "JOBS", "TIMEOUT", "CHECKS", "DEPTH", "OUT")
 GROUPS = ("modules", "multipliers", "protocol")
 
-BEST_SOLVER = {plan.MODULE: "yices", plan.MULTIPLIER: "yices", plan.PROTOCOL: "yices"}
-"""SOLVER=auto: the solver per kind of check, by measurement (docs/prove.md)."""
+BEST_SOLVER = {plan.MODULE: "z3", plan.MULTIPLIER: "z3", plan.PROTOCOL: "boolector"}
+"""SOLVER=auto: the solver per kind of check, by measurement (docs/prove.md, "Solvers")."""
 
 
 def parser() -> ArgumentParser:

@@ -32,11 +32,6 @@ def protocol_checks(depth: int = DEPTH) -> list[Check]:
             for code, name in PROPERTIES.items()]
 
 
-def is_complete(check: Check) -> bool:
-    """k-induction: a pass is a proof for every input sequence."""
-    return True
-
-
 def task_text(check: Check, rtl_dir: Path, solver: str) -> tuple[str, int]:
     """The .sby file of a protocol property, and its depth."""
     params = dict(check.params)

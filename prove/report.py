@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from pyref.config import NAMED_CONFIGS
 
@@ -56,7 +56,7 @@ def write_junit(path: Path, results: list[Result]) -> Path:
             body = f"<failure message={quoteattr(msg)}/>"
         elif r.status not in (PROVEN, BOUNDED):
             body = f"<error message={quoteattr(r.status + ': ' + r.detail)}/>"
-        cases.append(f"{head}>{escape(body) and body}</testcase>" if body else f"{head}/>")
+        cases.append(f"{head}>{body}</testcase>" if body else f"{head}/>")
     total = sum(r.seconds for r in results)
     path.write_text('<?xml version="1.0" encoding="utf-8"?>\n'
                     f'<testsuite name="prove" tests="{len(results)}" failures="{bad}" '

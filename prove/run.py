@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import miter, protocol, sby
-from .plan import MODULE, MULTIPLIER, PROTOCOL, Check
+from .plan import PROTOCOL, Check
 
 
 @dataclasses.dataclass
@@ -37,11 +37,10 @@ def run_check(check: Check, rtl_dir: Path, work: Path, solver: str,
               timeout: float) -> Result:
     """Prove one check; its task folder is ``work``/<check.slug>."""
     if check.kind == PROTOCOL:
-        text, depth = protocol.task_text(check, rtl_dir, solver)
-        complete = protocol.is_complete(check)
+        text, depth = protocol.task_text(check, rtl_dir, solver)   # k-induction
     else:
-        text, depth, complete = miter.task_text(check, rtl_dir, solver), 1, True
-    out = sby.run(Path(work) / check.slug, text, timeout=timeout, complete=complete)
+        text, depth = miter.task_text(check, rtl_dir, solver), 1      # combinational miter
+    out = sby.run(Path(work) / check.slug, text, timeout=timeout, complete=True)
     return Result(check, out.status, out.seconds, solver, depth, out.detail, out.workdir)
 
 
@@ -71,6 +70,3 @@ def run_all(checks: list[Check], ladders: list[list[Check]], rtl_dir: Path, work
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return [r for rs in pool.map(one, [*checks, *ladders]) for r in rs]
-
-
-__all__ = ["MODULE", "MULTIPLIER", "PROTOCOL", "Result", "run_all", "run_check"]

