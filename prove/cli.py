@@ -115,6 +115,8 @@ def _main(argv: list[str]) -> int:
         checks = plan.module_checks(rtl, configs)
     except (YosysUnavailable, ElaborationError) as exc:
         raise ToolFailure(str(exc)) from None
+    unspecified = sorted({c.module for c in checks if not plan.has_spec(c.module)})
+    checks = [c for c in checks if plan.has_spec(c.module)]
     ladders = plan.multiplier_checks({c.module for c in checks if c.shared})
     wanted = {w for w in args.checks.split(",") if w}
     checks, ladders, props = _select(wanted, checks, ladders,
@@ -142,6 +144,8 @@ def _main(argv: list[str]) -> int:
     junit = report.write_junit(out / "junit.xml", results)
     print(f"\n{report.summary(results)}; wall {time.perf_counter() - t0:.0f} s; "
           f"JUnit: {junit}")
+    if unspecified:
+        print(f"not proven (no spec in prove/spec/): {', '.join(unspecified)}")
     for r in results:
         if r.status == FAILED:
             print(f"FAILED {r.check.label}: trace {r.workdir}/engine_0/trace.vcd")

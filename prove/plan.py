@@ -62,8 +62,15 @@ def needs_shared_product(module: str, params: Mapping[str, int]) -> bool:
     return module in SHARED_PRODUCT
 
 
+def has_spec(module: str) -> bool:
+    """Whether prove/spec/ specifies ``module`` (a user's RTL may have more modules)."""
+    name = "spec_" + module.removeprefix("qmac_")
+    return (Path(__file__).resolve().parent / "spec" / f"{name}.v").exists()
+
+
 def module_checks(rtl_dir: Path, configs: Mapping[str, QmacConfig]) -> list[Check]:
-    """One check per (module, parameters) pair of ``configs``, each naming its configs."""
+    """One check per (module, parameters) pair of ``configs``, each naming its configs (the
+    command leaves out, and names, the modules without a spec: :func:`has_spec`)."""
     users: dict[tuple, list[str]] = {}
     for name, cfg in configs.items():
         for module, params in submodules(rtl_dir, cfg.rtl_parameters()):

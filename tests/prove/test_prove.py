@@ -44,6 +44,13 @@ def test_plan_marks_the_shared_product_modules():
     assert lanes32 and lanes32[0].configs == ("lanes32",)
 
 
+def test_every_rtl_module_has_a_spec():
+    """Each datapath module of rtl/ (not the top, not the range check) is specified."""
+    modules = {p.stem for p in RTL.glob("qmac_*.v")} - {"qmac_param_check"}
+    assert modules and all(plan.has_spec(m) for m in modules)
+    assert not plan.has_spec("my_adder")
+
+
 def _miter_check(spec_dir: Path, work: Path, timeout: float = 300):
     check = plan.Check(plan.MODULE, "qmac_round_shift",
                        (("ROUNDING", 6), ("T_BITS", 6), ("W", 32)))
