@@ -109,3 +109,39 @@ def test_bad_options_are_one_line_errors(args, message):
                        text=True, timeout=600)
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
+
+
+def _protocol(name: str, rtl: Path, work: Path):
+    from prove import protocol
+
+    check = next(c for c in protocol.protocol_checks(10) if c.module == name)
+    return run_check(check, rtl, work, "yices", timeout=600)
+
+
+def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
+    """The output register loading whenever stage 4 is valid, stalled or not."""
+    rtl = tmp_path / "rtl"
+    shutil.copytree(RTL, rtl)
+    f = rtl / "qmac.v"
+    text = f.read_text()
+    assert text.count("if (adv && s4_valid_q) begin") == 1
+    f.write_text(text.replace("if (adv && s4_valid_q) begin", "if (s4_valid_q) begin"))
+    assert _protocol("hold_while_stalled", rtl, tmp_path / "w").status == sby.FAILED
+
+
+@pytest.mark.parametrize("name,find,replace", [
+    ("latency", "if (lat_v[4]) assert", "if (lat_v[3]) assert"),
+    ("nothing_dropped", "assert (wait_run <= 4'd4)", "assert (wait_run <= 4'd3)"),
+])
+def test_protocol_checker_bounds_are_tight(name, find, replace, tmp_path, monkeypatch):
+    """One cycle less latency, or one cycle less wait, than the RTL has: the property fails
+    (the bounded properties can fail)."""
+    from prove import protocol
+
+    spec = tmp_path / "spec"
+    shutil.copytree(miter.SPEC_DIR, spec)
+    f = spec / "qmac_protocol.v"
+    assert f.read_text().count(find) == 1
+    f.write_text(f.read_text().replace(find, replace))
+    monkeypatch.setattr(protocol, "SPEC_DIR", spec)
+    assert _protocol(name, RTL, tmp_path / "w").status == sby.FAILED
