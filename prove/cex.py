@@ -11,8 +11,10 @@ from pathlib import Path
 from pyref.config import QmacConfig
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
+from pyref.tflite_math import multiply_by_quantized_multiplier_scalar
 from pyref.vectors import save_vectors
 
+from . import miter, sby
 from .plan import Check
 
 SHIFT_MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
@@ -25,7 +27,7 @@ def witness_inputs(workdir: Path) -> dict[str, int]:
     bits = data["steps"][0]["bits"][::-1]
     out, lo = {}, 0
     for sig in data["signals"]:
-        name, width = sig["path"][-1].lstrip("\\"), sig["width"]
+        name, width = sig["path"][-1].lstrip("\\").rsplit(".", 1)[-1], sig["width"]
         out[name.removeprefix("in_")] = int(bits[lo:lo + width][::-1] or "0", 2)
         lo += width
     return out
@@ -91,14 +93,37 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | No
                        shift=[t], out_zp=zp, act_min=lo, act_max=hi)
 
 
+def gemmlowp_layer(check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path,
+                   timeout: float = 300) -> Layer | None:
+    """gemmlowp's rounding stage: the proof run again with the spec's QMAC_REPLAY assumptions
+    (the product is acc * M, shift <= 0), whose counterexample is a layer's bias, mult, shift."""
+    if check.module != "qmac_requant_round" or cfg.rounding != "gemmlowp":
+        return None
+    out = sby.run(Path(work) / (check.slug + "_replay"),
+                  miter.task_text(check, rtl_dir, "yices", replay=True), timeout=timeout,
+                  complete=True)
+    if out.status != sby.FAILED:
+        return None
+    vals = witness_inputs(out.workdir)
+    acc, m = signed(vals["replay_acc"], 32), vals["replay_m"]
+    s = signed(vals["shift_i"], cfg.shift_bits)
+    lo, hi = cfg.out_range
+    r = multiply_by_quantized_multiplier_scalar(acc, m, s)
+    return Layer.build(cfg, x=[[0] * cfg.lanes], w=[[0] * cfg.lanes], bias=[acc], mult=[m],
+                       shift=[s], out_zp=min(max(-r, lo), hi), act_min=lo, act_max=hi)
+
+
 def replay_command(result, configs: dict[str, QmacConfig], out_dir: Path,
-                   rtl: Path | None = None) -> str:
+                   rtl: Path | None = None, rtl_dir: Path | None = None) -> str:
     """Write the vector file of ``result``'s counterexample and return the ``make sim`` line
-    that replays it ('' when the module's values cannot be reached by a one-job layer)."""
+    that replays it ('' when the module's values cannot be reached by a one-job layer);
+    ``rtl``: the RTL= of the command (None: rtl/), ``rtl_dir``: the RTL proven."""
     vals = witness_inputs(result.workdir)
     for name in result.check.configs:
         cfg = configs.get(name)
         layer = layer_for(result.check, cfg, vals) if cfg else None
+        if layer is None and cfg and rtl_dir is not None:
+            layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir.parent)
         if layer is None:
             continue
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -138,7 +138,7 @@ def _main(argv: list[str]) -> int:
     for r in results:
         if r.status == FAILED and r.check.kind == plan.MODULE:
             r.replay = cex.replay_command(r, configs, out / "cex",
-                                            None if rtl == REPO / "rtl" else rtl)
+                                          None if rtl == REPO / "rtl" else rtl, rtl)
     print()
     print(report.table(results))
     junit = report.write_junit(out / "junit.xml", results)

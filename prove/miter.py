@@ -22,11 +22,13 @@ def sources(rtl_dir: Path) -> dict[str, Path]:
     return files
 
 
-def script(check: Check, files: dict[str, Path]) -> str:
-    """The Yosys script of the miter of ``check.module`` and its spec."""
+def script(check: Check, files: dict[str, Path], replay: bool = False) -> str:
+    """The Yosys script of the miter of ``check.module`` and its spec; ``replay``: with the
+    spec's QMAC_REPLAY assumptions (inputs a layer can give, prove/cex.py)."""
     rtl = " ".join(f for f in files if f.startswith("rtl/") and f.endswith(".v"))
     spec = " ".join(f for f in files if f.startswith("spec/"))
-    define = "-D QMAC_SHARED_PRODUCT " if check.shared else ""
+    define = ("-D QMAC_SHARED_PRODUCT " if check.shared else "") + \
+        ("-D QMAC_REPLAY " if replay else "")
     sets = " ".join(f"-set {k} {v}" for k, v in check.params)
     lines = [f"read_verilog -I rtl {rtl}", f"read_verilog -formal {define}{spec}"]
     if sets:
@@ -37,7 +39,7 @@ def script(check: Check, files: dict[str, Path]) -> str:
     return "\n".join(lines)
 
 
-def task_text(check: Check, rtl_dir: Path, solver: str) -> str:
+def task_text(check: Check, rtl_dir: Path, solver: str, replay: bool = False) -> str:
     """The .sby file of ``check`` on the RTL in ``rtl_dir``."""
     files = sources(rtl_dir)
-    return sby_text(script(check, files), files, mode="bmc", depth=1, solver=solver)
+    return sby_text(script(check, files, replay), files, mode="bmc", depth=1, solver=solver)

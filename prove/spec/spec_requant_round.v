@@ -45,6 +45,16 @@ module spec_requant_round #(
         assume (s >= -31 && s <= 30);
       end
 `endif
+`ifdef QMAC_REPLAY
+      // Replay search (prove/cex.py): p is acc * M for an int32 acc and a shift s <= 0, so
+      // the counterexample is a layer's (bias, mult, shift); |r| < 2^(OUT_BITS-1) keeps the
+      // result inside the output range, where a wrong one shows.
+      (* anyconst *) reg [31:0] replay_acc;
+      (* anyconst *) reg [30:0] replay_m;
+      wire signed [63:0] replay_p = $signed(replay_acc) * $signed({1'b0, replay_m});
+      always @* assume (ab == replay_p && s <= 0 && r < (64'sd1 <<< (OUT_BITS - 1))
+                        && r > -(64'sd1 <<< (OUT_BITS - 1)));
+`endif
     end else if (ROUNDING == 8) begin : g_fp32
       spec_fp32_round #(.OUT_BITS(OUT_BITS)) u_fp32 (
         .sign_i (p_i[57]), .exp_i (p_i[56:48]), .prod_i (p_i[47:0]), .r_o (r_o));
