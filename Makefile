@@ -10,10 +10,11 @@ HIL_STAMP    := $(VENV)/.hil-stamp
 SYNTH_STAMP  := $(VENV)/.synth-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 PLOTS_STAMP  := $(VENV)/.plots-stamp
+FORMAL_STAMP := $(VENV)/.formal-stamp
 # PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate soak sweep sweep-merge clean
+.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -27,6 +28,8 @@ help:
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
 	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
+	@echo "make prove        formal proofs: RTL modules = prove/spec/ for every named config, protocol"
+	@echo "                  properties of qmac (CONFIG=, RTL=, SOLVER=, JOBS=, TIMEOUT=, CHECKS=, DEPTH=, OUT=)"
 	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=)"
 	@echo "make sweep        simulate + synthesize every point of a sweep spec, report in build/sweep/<spec>/"
 	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=)"
@@ -69,6 +72,11 @@ $(PLOTS_STAMP): $(SYNTH_STAMP)
 	@$(PIP) -e '.[synth,plots]'
 	@touch $@
 
+$(FORMAL_STAMP): $(SYNTH_STAMP)
+	@echo "qmac: installing the SMT solvers of make prove (yices, z3, boolector; once)"
+	@$(PIP) -e '.[synth,formal]'
+	@touch $@
+
 # Make variables. Each target takes the ones listed and passes on those given: on the command
 # line, or (ENV_VARS, as cocotb users set them) in the environment. Any other variable on the
 # command line stops make (status 2) with the list and a "did you mean" (docs/errors.md).
@@ -80,6 +88,7 @@ VARS_coverage := CONFIGS N SEED RTL OUT JOBS
 VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
 VARS_hil-digits := SIM SEED RTL
 VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP PARAM_PROBE MODULE_TESTS
+VARS_prove := CONFIG RTL SOLVER JOBS TIMEOUT CHECKS DEPTH OUT
 VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
 VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS COVERAGE PNR
 VARS_sweep-merge := SWEEP OUT PLOTS
@@ -143,6 +152,11 @@ hil-digits: $(DIGITS_STAMP)
 # through a quick regression of every named config, survivors through a Yosys equivalence proof.
 mutate: $(SYNTH_STAMP)
 	$(PY) -m mutate $(call args,mutate)
+
+# Formal proofs (docs/prove.md): each RTL module against the HDL spec in prove/spec/ for every
+# named config's parameters, and qmac's protocol properties; table + build/prove/junit.xml.
+prove: $(FORMAL_STAMP)
+	$(PY) -m prove $(call args,prove)
 
 # A long run over random valid configs on both simulators (not part of make test).
 soak: $(STAMP)

@@ -1,0 +1,39 @@
+"""Which proof each fault of tb/shared/faults.py must fail: the module checks of the fault's
+file at the fault's config, or (qmac.v) the protocol property it breaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prove import plan, protocol
+from prove.run import Result, run_check
+from prove.sby import FAILED
+from tb.shared.faults import Fault
+
+PROTOCOL_FAULTS = {
+    "backpressure": "in_ready",
+    "reset_in_flight": "no_output_without_job",
+    "reset_in_job": "no_output_without_job",
+    "bias_load": "job_order_values",
+}
+"""The faults of qmac.v (the protocol and the job state) and the property each must fail."""
+
+
+def checks_for(fault: Fault, rtl: Path) -> list[plan.Check]:
+    """The checks that may fail on ``fault`` (the planted RTL in ``rtl``), cheapest first."""
+    if fault.file == "qmac.v":
+        name = PROTOCOL_FAULTS[fault.name]
+        return [c for c in protocol.protocol_checks(12) if c.module == name]
+    module = fault.file.removesuffix(".v")
+    cfg = fault.qmac_config()
+    checks = [c for c in plan.module_checks(rtl, {"fault": cfg}) if c.module == module]
+    return sorted(checks, key=lambda c: sum(v for _, v in c.params))
+
+
+def first_failure(fault: Fault, rtl: Path, work: Path, timeout: float = 300) -> Result | None:
+    """Run :func:`checks_for` until one fails; that result, or None."""
+    for check in checks_for(fault, rtl):
+        r = run_check(check, rtl, work, "yices", timeout)
+        if r.status == FAILED:
+            return r
+    return None
