@@ -80,10 +80,11 @@ $(FORMAL_STAMP): $(SYNTH_STAMP)
 # Make variables. Each target takes the ones listed and passes on those given: on the command
 # line, or (ENV_VARS, as cocotb users set them) in the environment. Any other variable on the
 # command line stops make (status 2) with the list and a "did you mean" (docs/errors.md).
-VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL PNR MAX_MISMATCHES \
+VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL PORTS PNR \
+             MAX_MISMATCHES \
              REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
              MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
-VARS_lint := CONFIG
+VARS_lint := CONFIG RTL PORTS
 VARS_coverage := CONFIGS N SEED RTL OUT JOBS
 VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
 VARS_hil-digits := SIM SEED RTL

@@ -46,14 +46,27 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     p = ArgumentParser(prog="python -m tb.cli.lint", description=__doc__)
     p.add_argument("--config", help="lint one named config (default: all)")
+    p.add_argument("--rtl", help="folder of Verilog files to lint instead of rtl/")
+    p.add_argument("--ports", help="ports.toml mapping qmac's names to the DUT's (needs RTL)")
     args = p.parse_args(normalize_argv(argv, p))
+    rtl = Path(args.rtl) if args.rtl else RTL_DIR
+    if not rtl.is_dir() or not list(rtl.glob("*.v")):
+        raise UsageError(f"RTL = {str(rtl)!r}: not a folder of Verilog files (*.v)")
+    if args.ports:
+        from tb.run.build import BUILD_ROOT
+        from tb.shared.ports import PortsError, adapted_folder
+
+        try:
+            rtl = adapted_folder(rtl, Path(args.ports), BUILD_ROOT.parent)
+        except PortsError as exc:
+            raise UsageError(str(exc)) from None
     names = [args.config] if args.config else list(NAMED_CONFIGS)
     for name in names:
         if name not in NAMED_CONFIGS:
             raise UsageError(f"no named config {name!r}; choose one of {', '.join(NAMED_CONFIGS)}")
     status = 0
     for name in names:
-        clean, text = lint(NAMED_CONFIGS[name])
+        clean, text = lint(NAMED_CONFIGS[name], rtl)
         print(f"lint {name:12s} {'clean' if clean else 'WARNINGS'}")
         if not clean:
             print(text)

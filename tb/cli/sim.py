@@ -136,6 +136,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-mismatches", default="10")
     p.add_argument("--coverage", default="0", help="1: print every coverage bin")
     p.add_argument("--rtl", help="folder of Verilog files to simulate instead of rtl/")
+    p.add_argument("--ports", help="ports.toml mapping qmac's port and parameter names to the "
+                   "DUT's (tb/shared/ports.py); needs RTL")
     p.add_argument("--pnr", default="0", help="1: also place and route the config on an ECP5 "
                    "FPGA (LUT, FF, DSP, Fmax; tb/run/fpga.py)")
     p.add_argument("--require-coverage", default="0",
@@ -253,15 +255,25 @@ def _main(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(normalize_argv(argv, p))
     job, _ = job_from_args(args)
+    rtl = Path(args.rtl) if args.rtl else RTL_DIR
+    if args.ports:
+        from tb.shared.ports import PortsError, adapted_folder
+
+        if not args.rtl:
+            raise UsageError("PORTS maps the names of your RTL: give RTL=<folder> too")
+        try:
+            rtl = adapted_folder(rtl, Path(args.ports), BUILD_ROOT.parent)
+        except PortsError as exc:
+            raise UsageError(str(exc)) from None
+        job.repro += f" PORTS={args.ports}"
     print(f"qmac sim: {job.config_name} on {job.sim}, seed {job.seed}, N = {job.n} ...", flush=True)
-    result = run_sim(job, rtl_dir=Path(args.rtl) if args.rtl else RTL_DIR,
-                     build_root=BUILD_ROOT)
+    result = run_sim(job, rtl_dir=rtl, build_root=BUILD_ROOT)
     print(format_summary(result, job, show_bins=args.coverage))
     if args.pnr:
         from tb.run.fpga import implement
         from tb.run.build import rtl_sources
 
-        fpga = implement(rtl_sources(Path(args.rtl) if args.rtl else RTL_DIR), job.qmac_config())
+        fpga = implement(rtl_sources(rtl), job.qmac_config())
         print(f"  fpga       {fpga.summary().removeprefix('FPGA ')}")
         if fpga.ok:
             print(f"             critical path {fpga.critical_ns:.2f} ns: "
