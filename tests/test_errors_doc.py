@@ -208,7 +208,7 @@ MAKE = {
     "`make hil SEDE=5`": (2, "unknown variable SEDE=5 for make hil (did you mean SEED?); "
                              "make hil takes: MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM"),
     "`make lint SIM=icarus`": (2, "unknown variable SIM=icarus for make lint; make lint takes: "
-                                  "CONFIG PYTHON"),
+                                  "CONFIG PORTS PYTHON RTL"),
     "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PYTHON"),
 }
 
