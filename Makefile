@@ -85,6 +85,7 @@ VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL
              REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
              MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
 VARS_lint := CONFIG RTL PORTS
+VARS_test := RTL PORTS
 VARS_coverage := CONFIGS N SEED RTL OUT JOBS
 VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
 VARS_hil-digits := SIM SEED RTL
@@ -116,9 +117,11 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m tb.cli.lint $(call args,lint)
 
+# RTL=<folder> (and PORTS=): the RTL regression on that folder (qmac test); else the test suite.
 test: $(DEV_STAMP)
 	@mkdir -p build
-	$(PY) -m pytest -n 2 --junitxml=build/junit.xml tests
+	$(if $(call given,test,RTL),$(PY) -m qmac test $(call args,test),\
+	  $(PY) -m pytest -n 2 --junitxml=build/junit.xml tests)
 
 # RTL code coverage over the named configs (docs/coverage.md): Verilator coverage builds, merged.
 coverage: $(STAMP)

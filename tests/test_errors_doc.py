@@ -209,7 +209,8 @@ MAKE = {
                              "make hil takes: MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM"),
     "`make lint SIM=icarus`": (2, "unknown variable SIM=icarus for make lint; make lint takes: "
                                   "CONFIG PORTS PYTHON RTL"),
-    "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PYTHON"),
+    "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PORTS PYTHON "
+                           "RTL"),
 }
 
 
