@@ -19,9 +19,12 @@ class MergeError(RuntimeError):
 
 
 def shard_runs(spec_out: Path) -> list[tuple[Path, dict]]:
-    """The shard runs found under ``spec_out/shards/`` (sorted by folder)."""
+    """The shard runs found under ``spec_out/shards/`` at any depth (sorted by path): a shard
+    folder copied there as it is, or as a CI artifact keeps it (actions/upload-artifact keeps
+    the folders after the first wildcard of its path:
+    ``shards/<artifact>/<spec>/shards/<sim>-<k>-of-<n>/run.json``)."""
     found = []
-    for path in sorted(Path(spec_out).glob("shards/*/run.json")):
+    for path in sorted(Path(spec_out).glob("shards/**/run.json")):
         try:
             found.append((path, json.loads(path.read_text())))
         except (OSError, ValueError) as exc:

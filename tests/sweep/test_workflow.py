@@ -45,3 +45,63 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     out = _lint(broken)
     assert out.returncode != 0
     assert "shards" in out.stdout
+
+
+def _step(job: str, name: str) -> dict:
+    import yaml
+
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"][job]["steps"]
+    return next(s for s in steps if s.get("name") == name)
+
+
+@pytest.mark.rtl
+def test_the_report_job_gathers_shards_in_the_layout_upload_artifact_makes(tmp_path):
+    """Two shards of sweeps/tiny.toml run as the matrix jobs run them; each shard folder is laid
+    out as actions/upload-artifact keeps it (the folders after the first wildcard of
+    ``build/sweep/*/shards/<sim>-<k>-of-2/``) under download-artifact's ``shards/<name>/``; the
+    workflow's own "Gather the shards" step (run by bash, as the runner would) and the merge
+    then give the report of the whole sweep."""
+    from sim_skip import require_simulator
+
+    from sweep import cli
+    from sweep.merge import merge
+    from sweep.spec import load
+
+    require_simulator("icarus")
+    out = tmp_path / "build" / "sweep"
+    for k in (1, 2):
+        assert cli.main(["run", "SWEEP=tiny", "SIM=icarus", f"SHARD={k}/2", f"OUT={out}",
+                         "PLOTS=0", "SYNTH=0", "PROGRESS=0"]) in (0, 1)
+    work = tmp_path / "runner"
+    for k in (1, 2):
+        shard = out / "tiny" / "shards" / f"icarus-{k}-of-2"
+        # upload path build/sweep/*/shards/icarus-k-of-2/: the artifact keeps tiny/shards/...
+        dest = work / "shards" / f"sweep-icarus-{k}" / "tiny" / "shards" / shard.name
+        shutil.copytree(shard, dest)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sweeps", work / "sweeps")
+    env_file = tmp_path / "github_env"
+    env_file.write_text("")
+    step = _step("sweep-report", "Gather the shards")
+    r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, capture_output=True,
+                       text=True, env={"PATH": "/usr/bin:/bin", "SWEEP": "tiny",
+                                       "GITHUB_ENV": str(env_file)}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "SWEEP_NAME=tiny" in env_file.read_text()
+    spec = load("tiny")
+    run = merge(spec, work / "build" / "sweep" / "tiny")
+    assert len(run["points"]) == 4 and len(run["merged_from"]) == 2
+    # The summary step: text and tables only, no image a job summary cannot show.
+    from sweep.report import write_all
+
+    write_all(run, work / "build" / "sweep" / "tiny", plots=True)
+    md = (work / "build" / "sweep" / "tiny" / "report.md").read_text()
+    assert "![" in md                       # report.md links its plots
+    summary = tmp_path / "summary.md"
+    step = _step("sweep-report", "Report into the job summary (text and tables; the plots are "
+                 "in the artifact)")
+    r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, capture_output=True,
+                       text=True, env={"PATH": "/usr/bin:/bin", "SWEEP_NAME": "tiny",
+                                       "GITHUB_STEP_SUMMARY": str(summary)}, timeout=60)
+    assert r.returncode == 0, r.stderr
+    text = summary.read_text()
+    assert "![" not in text and "# Sweep `tiny`" in text and "|---" in text
