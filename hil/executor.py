@@ -49,12 +49,16 @@ class LayerRun:
     quant: str
     detail: str
     outputs: int                # n * c
-    saturated: int | None      # outputs the clamp changed (None: backend gave no flags)
+    saturated: int | None      # outputs the clamp changed, activation's included (None: no flags)
     cycles: int | None          # from the backend, if it reports them
     beats: int                  # n * c * ceil(k / lanes): cycles at one beat per clock
     wall: float
     ref_mismatches: int | None  # backend vs pyref; None when the backend is pyref
     ref_first: Mismatch | None = None
+    beyond_activation: int | None = None
+    """Of the clamped outputs, those clamped at a limit of the ``out_bits`` range that the fused
+    activation leaves as it is: true overflow, not the activation's clamp (a ReLU's clamp at the
+    zero point is not counted, a clamp at 127 is)."""
     tflm_mismatches: int | None = None   # filled in by the oracle comparison
     tflm_first: Mismatch | None = None
 
@@ -170,6 +174,25 @@ def _save_vectors(directory: Path, step: Step, layers: list[Layer], config: Qmac
             save_layer_vectors(directory / f"{step.vector_stem}_g{j}.npz", layer, config, rows)
 
 
+LOWER_BOUND_ACTIVATIONS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1")
+"""Fused activations that clamp from below: their clamp at the bottom is the activation's."""
+
+
+def overflow_clamps(y, saturated, layer: Layer, config: QmacConfig,
+                    activation: str = "NONE") -> int:
+    """Clamped outputs of ``layer`` that overflow the ``out_bits`` range rather than meet the
+    fused ``activation``'s bound: on the top limit where the channel's upper bound is that limit,
+    or on the bottom limit when the activation has no lower bound (a ReLU's clamp at its zero
+    point, -128 included, is the activation's)."""
+    lo, hi = -(1 << (config.out_bits - 1)), (1 << (config.out_bits - 1)) - 1
+    y, sat = np.asarray(y), np.asarray(saturated, dtype=bool)
+    at_hi = (y == hi) & (np.asarray(layer.act_max)[None, :] == hi)
+    at_lo = (y == lo) & (np.asarray(layer.act_min)[None, :] == lo)
+    if activation in LOWER_BOUND_ACTIVATIONS:
+        at_lo = np.zeros_like(at_lo)
+    return int(np.count_nonzero(sat & (at_lo | at_hi)))
+
+
 def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
                n_samples: int, vector_dir: Path | None = None,
                vector_rows: int = 256) -> tuple[Value, LayerRun]:
@@ -181,6 +204,7 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
     config, layers = next(stages)
     ref_mm, ref_first = (0, None) if ref is not None else (None, None)
     sat_total: int | None = 0
+    beyond = 0
     cycles: int | None = 0
     beats = 0
     wall = 0.0
@@ -201,6 +225,9 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
             sats = [s if s is not None else r.saturated for s, r in zip(sats, ref_res)]
         if sat_total is not None and all(s is not None for s in sats):
             sat_total += sum(int(np.count_nonzero(s)) for s in sats)
+            act = str(getattr(spec, "activation", "NONE") or "NONE")
+            beyond += sum(overflow_clamps(y, s, layer, config, act)
+                          for y, s, layer in zip(ys, sats, layers))
         else:
             sat_total = None
         step_cycles = [r.cycles for r in results]
@@ -219,6 +246,6 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
         op_index=step.index, op=step.name, n=rows, k=spec.k, c=spec.c,
         quant=spec.quant, detail=spec.describe(), outputs=int(np.asarray(y).size),
         saturated=sat_total, cycles=cycles, beats=beats, wall=wall, ref_mismatches=ref_mm,
-        ref_first=ref_first,
+        ref_first=ref_first, beyond_activation=None if sat_total is None else beyond,
     )
     return spec.output_value(y, n_samples), record

@@ -62,6 +62,11 @@ def compare_with_oracle(run: NetworkRun, oracle: OracleResult, output_names: lis
     return checks
 
 
+CLAMP_NOTE = ("* clamped: outputs the output clamp changed, the fused activation's clamp (RELU, "
+              "RELU6, ...) included; beyond act.: those clamped at a limit of the output range "
+              "that the activation leaves open (overflow)")
+
+
 def _fmt(v, width: int = 0) -> str:
     return "-" if v is None else str(v)
 
@@ -70,16 +75,17 @@ def layer_table(run: NetworkRun, oracle: str = TFLM) -> str:
     """The per-layer table: shape, quantization, outputs checked, mismatches (vs pyref, vs the
     ``oracle``), saturation, cycles, wall time."""
     head = ["op", "layer", "shape N x K -> C", "quant", "checked", "vs pyref",
-            f"vs {SHORT_NAMES.get(oracle, oracle)}", "saturated", "cycles", "beats", "wall s"]
+            f"vs {SHORT_NAMES.get(oracle, oracle)}", "clamped*", "beyond act.", "cycles",
+            "beats", "wall s"]
     rows = []
     for l in run.layers:
         rows.append([
             str(l.op_index), l.op, f"{l.n} x {l.k} -> {l.c}", l.quant, str(l.outputs),
             "self" if l.ref_mismatches is None else str(l.ref_mismatches),
-            _fmt(l.tflm_mismatches), _fmt(l.saturated), _fmt(l.cycles), str(l.beats),
-            f"{l.wall:.3f}",
+            _fmt(l.tflm_mismatches), _fmt(l.saturated), _fmt(l.beyond_activation),
+            _fmt(l.cycles), str(l.beats), f"{l.wall:.3f}",
         ])
-    return "\n".join(_table(head, rows))
+    return "\n".join(_table(head, rows) + [CLAMP_NOTE])
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:

@@ -176,3 +176,23 @@ def test_pyref_backend_reports_saturation(model, inputs):
     res = PyrefBackend().run(import_model(two_layer_model()).dense_steps[0].dense.layer(
         inputs[0].reshape(50, 12).astype(np.int64)), model.config)
     assert res.saturated is not None and res.saturated.shape == (50, 10) and res.cycles is None
+
+
+def test_overflow_clamps_leave_out_the_activations_own_clamp():
+    """``beyond act.``: a clamp at 127 (or, without a lower-bound activation, at -128) is
+    overflow; a ReLU's clamp at its zero point -128, or a RELU6 clamp at 6, is the activation's."""
+    from pyref.config import named_config
+    from pyref.layer import Layer
+
+    from hil.executor import overflow_clamps
+
+    cfg = named_config("tflite")
+    full = Layer.build(cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128,
+                       act_max=127)
+    y, sat = np.array([[127, -128, 5]]), np.array([[True, True, False]])
+    assert overflow_clamps(y, sat, full, cfg, "NONE") == 2
+    assert overflow_clamps(y, sat, full, cfg, "RELU") == 1
+    relu6 = Layer.build(cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128,
+                        act_max=6)
+    assert overflow_clamps(np.array([[6, -128, 6]]), np.array([[True, True, True]]), relu6,
+                           cfg, "RELU6") == 0
