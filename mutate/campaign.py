@@ -20,7 +20,6 @@ from .param_probe import first_disagreement
 from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
 
-
 PARAM_PROBE = "param-ranges"
 """The ``by`` of a mutant killed by the parameter-range probe rather than a config's run."""
 
@@ -60,8 +59,9 @@ class _ConfigOrder:
     def order(self, file: str) -> list[str]:
         with self.lock:
             k, m = self.kills.get(file, {}), self.misses.get(file, {})
-            return sorted(self.names,
-                          key=lambda n: (-k.get(n, 0), m.get(n, 0), self.names.index(n)))
+            return sorted(
+                self.names, key=lambda n: (-k.get(n, 0), m.get(n, 0), self.names.index(n))
+            )
 
     def book(self, file: str, first: str, v: Verdict) -> None:
         """Book the verdict of a mutant of ``file`` whose regression began with ``first``."""
@@ -81,21 +81,26 @@ def baseline(settings: Settings) -> Verdict:
     rtl = apply_mutant(None, settings.rtl_dir, work / "rtl")
     v = regress(rtl, settings.spec, work)
     if v.status != SURVIVED:
-        raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
-                             f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
-                             f"(log: {work})")
+        raise BaselineFailed(
+            f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
+            f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
+            f"(log: {work})"
+        )
     if settings.module_tests and first_module_failure(rtl, work / "modules"):
-        settings.module_tests = False   # not qmac's modules: the stage says nothing here
+        settings.module_tests = False  # not qmac's modules: the stage says nothing here
     if settings.probe_params:
         wrong = first_disagreement(rtl, top=settings.top)
         if wrong:
-            raise BaselineFailed(f"the unmutated RTL of {settings.rtl_dir} {wrong}; fix its "
-                                 f"parameter checks, or mutate with PARAM_PROBE=0")
+            raise BaselineFailed(
+                f"the unmutated RTL of {settings.rtl_dir} {wrong}; fix its "
+                f"parameter checks, or mutate with PARAM_PROBE=0"
+            )
     return v
 
 
-def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str]
-          ) -> tuple[Verdict, dict]:
+def judge(
+    m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str]
+) -> tuple[Verdict, dict]:
     """Regress one mutant: first the config most likely to kill it; then, config by config,
     the Yosys proof, and the regression only where the proof fails (a config under which the
     mutant is proven equivalent cannot kill it). Returns the verdict and the proofs."""
@@ -108,28 +113,41 @@ def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str
         return v, proofs
     wrong = first_disagreement(rtl, top=settings.top) if settings.probe_params else ""
     if wrong:
-        return Verdict(KILLED, by=PARAM_PROBE, detail=f"the RTL {wrong}",
-                       configs_run=v.configs_run, outputs_checked=v.outputs_checked), proofs
+        return Verdict(
+            KILLED,
+            by=PARAM_PROBE,
+            detail=f"the RTL {wrong}",
+            configs_run=v.configs_run,
+            outputs_checked=v.outputs_checked,
+        ), proofs
     select = selection_for(rtl, m.file, settings.top) if settings.module_tests else ""
     failed = first_module_failure(rtl, work / "modules", select=select) if select else ""
     if failed:
-        return Verdict(KILLED, by=MODULE_TESTS, detail=failed, configs_run=v.configs_run,
-                       outputs_checked=v.outputs_checked), proofs
+        return Verdict(
+            KILLED,
+            by=MODULE_TESTS,
+            detail=failed,
+            configs_run=v.configs_run,
+            outputs_checked=v.outputs_checked,
+        ), proofs
     # A file of parameterless modules: prove each module on its own ports first (the rest of
     # the design is the same text, so that settles every config at once, and it keeps the
     # proof away from the multipliers downstream).
     gate_file = rtl / m.file
     modules = parameterless_modules(gate_file.read_text()) if gate_file.suffix == ".v" else []
     if modules:
-        local = {f"module {mod}": prove(gold, rtl, {}, top=mod, timeout=settings.equiv_timeout)
-                 for mod in modules}
+        local = {
+            f"module {mod}": prove(gold, rtl, {}, top=mod, timeout=settings.equiv_timeout)
+            for mod in modules
+        }
         if all(p.status == PROVEN for p in local.values()):
             v.status = EQUIVALENT
             return v, local
     regressed, total = {order[0]}, v
     for i, name in enumerate(order):
-        proofs[name] = prove(gold, rtl, params[name], top=settings.top,
-                             timeout=settings.equiv_timeout)
+        proofs[name] = prove(
+            gold, rtl, params[name], top=settings.top, timeout=settings.equiv_timeout
+        )
         if proofs[name].status == PROVEN or name in regressed:
             continue
         v = regress(rtl, spec, work / f"r{i}", [name])
@@ -145,8 +163,11 @@ def judge(m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str
     return total, proofs
 
 
-def run_mutants(mutants: list[Mutant], settings: Settings,
-                progress: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+def run_mutants(
+    mutants: list[Mutant],
+    settings: Settings,
+    progress: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome]:
     """Judge every mutant (:func:`judge`), ``settings.jobs`` at a time."""
     texts = {m.file: (settings.rtl_dir / m.file).read_text() for m in mutants}
     order = _ConfigOrder([n for n, _ in settings.spec.configs])
@@ -174,8 +195,9 @@ def run_mutants(mutants: list[Mutant], settings: Settings,
         return list(pool.map(lambda a: one(*a), enumerate(mutants)))
 
 
-def run_campaign(mutants: list[Mutant], settings: Settings, progress=None
-                 ) -> tuple[list[Outcome], float]:
+def run_campaign(
+    mutants: list[Mutant], settings: Settings, progress=None
+) -> tuple[list[Outcome], float]:
     """The baseline, then every mutant judged; the outcomes and the wall time."""
     t0 = time.perf_counter()
     baseline(settings)

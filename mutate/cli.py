@@ -31,10 +31,8 @@ import time
 from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS
-
 from tb.api import SimulatorMissing, simulator_missing
-from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
-                           run_main)
+from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
 from .campaign import BaselineFailed, Settings, run_campaign
 from .generate import FAMILIES, Mutant, mutants_of_dir, source_files
@@ -46,8 +44,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="python -m mutate",
-                                description="Mutation testing of the RTL against the testbench.")
+    p = ArgumentParser(
+        prog="python -m mutate", description="Mutation testing of the RTL against the testbench."
+    )
     p.add_argument("--rtl", default=str(REPO / "rtl"))
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
@@ -67,8 +66,9 @@ def parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> None:
     for name in ("jobs", "n"):
         if getattr(args, name) < 1:
-            raise UsageError(f"{name.upper()} = {getattr(args, name)} is out of range: "
-                             "allowed 1 or more")
+            raise UsageError(
+                f"{name.upper()} = {getattr(args, name)} is out of range: allowed 1 or more"
+            )
     if args.limit < 0:
         raise UsageError(f"LIMIT = {args.limit} is out of range: allowed 0 (all) or more")
     if not Path(args.rtl).is_dir():
@@ -90,12 +90,17 @@ def select_mutants(args: argparse.Namespace, rtl: Path) -> list[Mutant]:
         known = [p.name for p in source_files(rtl)]
         unknown = [f for f in keep if f not in known]
         if unknown or not keep:
-            raise no_work("FILES", args.files, f"no file {', '.join(unknown) or '(none)'} in "
-                          f"{rtl}; its Verilog files: {', '.join(known) or '(none)'}")
+            raise no_work(
+                "FILES",
+                args.files,
+                f"no file {', '.join(unknown) or '(none)'} in "
+                f"{rtl}; its Verilog files: {', '.join(known) or '(none)'}",
+            )
         mutants = [m for m in mutants if m.file in keep]
         if not mutants:
-            raise no_work("FILES", args.files, f"no mutants of families {args.families} in "
-                          "these files")
+            raise no_work(
+                "FILES", args.files, f"no mutants of families {args.families} in these files"
+            )
     if not mutants:
         raise no_work("FAMILIES", args.families, f"no mutants of these families in {rtl}")
     return mutants
@@ -104,8 +109,12 @@ def select_mutants(args: argparse.Namespace, rtl: Path) -> list[Mutant]:
 def main(argv: list[str] | None = None) -> int:
     """``python -m mutate``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: _main(argv), prog="python -m mutate",
-                    usage_errors=(BaselineFailed,), tool_errors=(SimulatorMissing,))
+    return run_main(
+        lambda: _main(argv),
+        prog="python -m mutate",
+        usage_errors=(BaselineFailed,),
+        tool_errors=(SimulatorMissing,),
+    )
 
 
 def _main(argv: list[str]) -> int:
@@ -122,44 +131,71 @@ def _main(argv: list[str]) -> int:
         step = -(-total // args.limit)
         mutants = mutants[::step]
     spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
-    settings = Settings(rtl_dir=rtl, work=Path(args.work).resolve(), spec=spec, jobs=args.jobs,
-                        equiv_timeout=args.equiv_timeout, keep=args.keep not in ("0", ""),
-                        probe_params=args.param_probe not in ("0", ""),
-                        module_tests=(args.module_tests not in ("0", "")
-                                      and module_tests_available()))
-    print(f"qmac mutate: {len(mutants)} mutants of {rtl}"
-          + (f" (every {step}th of {total})" if len(mutants) < total else "")
-          + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
-          f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel", flush=True)
+    settings = Settings(
+        rtl_dir=rtl,
+        work=Path(args.work).resolve(),
+        spec=spec,
+        jobs=args.jobs,
+        equiv_timeout=args.equiv_timeout,
+        keep=args.keep not in ("0", ""),
+        probe_params=args.param_probe not in ("0", ""),
+        module_tests=(args.module_tests not in ("0", "") and module_tests_available()),
+    )
+    print(
+        f"qmac mutate: {len(mutants)} mutants of {rtl}"
+        + (f" (every {step}th of {total})" if len(mutants) < total else "")
+        + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
+        f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel",
+        flush=True,
+    )
 
     t0 = time.perf_counter()
 
     def progress(i: int, o: Outcome) -> None:
         v = o.verdict
         by = f" by {v.by}" if v.by else f" ({v.configs_run} configs)"
-        print(f"  [{i:4d}/{len(mutants)}] {v.status:13s}{by:16s} {o.mutant.file}:{o.mutant.line} "
-              f"{o.mutant.what}  {v.seconds:.1f} s", flush=True)
+        print(
+            f"  [{i:4d}/{len(mutants)}] {v.status:13s}{by:16s} {o.mutant.file}:{o.mutant.line} "
+            f"{o.mutant.what}  {v.seconds:.1f} s",
+            flush=True,
+        )
 
     outcomes, wall = run_campaign(mutants, settings, progress)
     survivors = [o for o in outcomes if o.status == SURVIVED]
-    print("\nqmac mutate: results (a mutant surviving its first config also went through "
-          f"{'the module tests, ' if settings.module_tests else ''}"
-          f"{'the parameter-range probe, ' if settings.probe_params else ''}"
-          "the Yosys proof and the other configs)")
+    print(
+        "\nqmac mutate: results (a mutant surviving its first config also went through "
+        f"{'the module tests, ' if settings.module_tests else ''}"
+        f"{'the parameter-range probe, ' if settings.probe_params else ''}"
+        "the Yosys proof and the other configs)"
+    )
     print(table(outcomes, wall))
     if survivors:
-        print(f"\nsurvivors not proven equivalent ({len(survivors)}): holes in the testbench, "
-              "or equivalent in a way the proof does not see")
+        print(
+            f"\nsurvivors not proven equivalent ({len(survivors)}): holes in the testbench, "
+            "or equivalent in a way the proof does not see"
+        )
         for o in survivors:
             print(survivor_text(o))
     out = Path(args.work) / "report.json"
-    save_json(out, outcomes, {"rtl": str(rtl), "sim": args.sim, "seed": args.seed, "n": args.n,
-                              "jobs": args.jobs, "wall_seconds": round(wall, 1),
-                              "configs": [n for n, _ in spec.configs]})
+    save_json(
+        out,
+        outcomes,
+        {
+            "rtl": str(rtl),
+            "sim": args.sim,
+            "seed": args.seed,
+            "n": args.n,
+            "jobs": args.jobs,
+            "wall_seconds": round(wall, 1),
+            "configs": [n for n, _ in spec.configs],
+        },
+    )
     rate = kill_rate(outcomes)
-    print(f"\nkill rate over non-equivalent mutants: "
-          f"{'n/a' if rate is None else f'{100 * rate:.1f} %'}; report: {out}; "
-          f"wall {time.perf_counter() - t0:.0f} s")
+    print(
+        f"\nkill rate over non-equivalent mutants: "
+        f"{'n/a' if rate is None else f'{100 * rate:.1f} %'}; report: {out}; "
+        f"wall {time.perf_counter() - t0:.0f} s"
+    )
     return 1 if survivors else 0
 
 

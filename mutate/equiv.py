@@ -86,16 +86,27 @@ def _sources(rtl_dir: Path, cwd: Path) -> str:
     return " ".join(f'"{os.path.relpath(p, cwd)}"' for p in files)
 
 
-def script(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int],
-           top: str = "qmac", cwd: Path = Path("."), blacklist: str = "") -> str:
+def script(
+    gold_dir: Path,
+    gate_dir: Path,
+    parameters: Mapping[str, int],
+    top: str = "qmac",
+    cwd: Path = Path("."),
+    blacklist: str = "",
+) -> str:
     """The Yosys script that proves ``gate_dir`` equivalent to ``gold_dir`` for
     ``parameters`` (paths relative to ``cwd``: the WebAssembly Yosys sees only the folder it
     starts in and below); ``blacklist`` names a file of signals not to pair."""
     params = "".join(f" -chparam {k} {int(v)}" for k, v in parameters.items())
     out = ""
     for name, folder in (("gold", gold_dir), ("gate", gate_dir)):
-        out += _ELABORATE.format(inc=f'"{os.path.relpath(folder, cwd)}"',
-                                 files=_sources(folder, cwd), top=top, params=params, name=name)
+        out += _ELABORATE.format(
+            inc=f'"{os.path.relpath(folder, cwd)}"',
+            files=_sources(folder, cwd),
+            top=top,
+            params=params,
+            name=name,
+        )
     return out + _PROVE.format(blacklist=f" -blacklist {blacklist}" if blacklist else "")
 
 
@@ -129,8 +140,14 @@ def unproven_pairs(log: str) -> tuple[int, set[str]] | None:
     return int(counts[-1][1]), set(_UNPROVEN.findall(log))
 
 
-def prove(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int], *,
-          top: str = "qmac", timeout: float = 120.0) -> Proof:
+def prove(
+    gold_dir: Path,
+    gate_dir: Path,
+    parameters: Mapping[str, int],
+    *,
+    top: str = "qmac",
+    timeout: float = 120.0,
+) -> Proof:
     """Try to prove the design in ``gate_dir`` equivalent to the one in ``gold_dir`` on its
     output ports, releasing internal pairs left unproven (see the module's docstring)."""
     t0 = time.perf_counter()
@@ -150,19 +167,33 @@ def prove(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int], *,
             bl = Path(tmp) / "blacklist.txt"
             bl.write_text("".join(f"{n}\n" for n in sorted(released)))
             ys = Path(tmp) / "equiv.ys"
-            ys.write_text(script(gold_dir, gate_dir, parameters, top, cwd,
-                                 os.path.relpath(bl, cwd) if released else ""))
-            proc = run_in_group([*yosys_command(), "-s", os.path.relpath(ys, cwd)], left,
-                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+            ys.write_text(
+                script(
+                    gold_dir,
+                    gate_dir,
+                    parameters,
+                    top,
+                    cwd,
+                    os.path.relpath(bl, cwd) if released else "",
+                )
+            )
+            proc = run_in_group(
+                [*yosys_command(), "-s", os.path.relpath(ys, cwd)],
+                left,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             if proc is None:
                 return Proof(TIMEOUT, f"no proof within {timeout:.0f} s", time.perf_counter() - t0)
             out = proc.stdout
             status = unproven_pairs(out) if proc.returncode == 0 else None
             if status is None:
                 errors = [ln.strip() for ln in out.splitlines() if ln.startswith("ERROR")]
-                return Proof(ERROR, errors[-1] if errors else out.strip()[-300:],
-                             time.perf_counter() - t0)
+                return Proof(
+                    ERROR, errors[-1] if errors else out.strip()[-300:], time.perf_counter() - t0
+                )
             count, names = status
             note = f" ({len(released)} internal pairs released)" if released else ""
             if count == 0:
@@ -172,12 +203,19 @@ def prove(gold_dir: Path, gate_dir: Path, parameters: Mapping[str, int], *,
                 break
             released |= internal
     shown = ", ".join(sorted(names)[:4]) + (" ..." if len(names) > 4 else "")
-    return Proof(NOT_PROVEN, f"{count} unproven $equiv cells ({shown}){note}",
-                 time.perf_counter() - t0)
+    return Proof(
+        NOT_PROVEN, f"{count} unproven $equiv cells ({shown}){note}", time.perf_counter() - t0
+    )
 
 
-def prove_all(gold_dir: Path, gate_dir: Path, configs: Mapping[str, Mapping[str, int]], *,
-              top: str = "qmac", timeout: float = 120.0) -> dict[str, Proof]:
+def prove_all(
+    gold_dir: Path,
+    gate_dir: Path,
+    configs: Mapping[str, Mapping[str, int]],
+    *,
+    top: str = "qmac",
+    timeout: float = 120.0,
+) -> dict[str, Proof]:
     """:func:`prove` for each named parameter set, stopping at the first that is not proven."""
     out = {}
     for name, params in configs.items():

@@ -19,8 +19,16 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-FAMILIES = ("operator", "compare", "const", "sign_ext", "invert", "assign_off", "stuck",
-            "swap_lanes")
+FAMILIES = (
+    "operator",
+    "compare",
+    "const",
+    "sign_ext",
+    "invert",
+    "assign_off",
+    "stuck",
+    "swap_lanes",
+)
 """Mutation operator families, in the order they are generated."""
 
 SOURCE_GLOBS = ("*.v", "*.vh")
@@ -71,8 +79,10 @@ _DIRECTIVE = re.compile(r"^[ \t]*`[^\n]*", re.M)
 def code_view(text: str) -> str:
     """``text`` with comments, strings and compiler directives blanked (same length, same
     line breaks), so a search never lands in them."""
+
     def blank(m: re.Match) -> str:
         return re.sub(r"[^\n]", " ", m.group(0))
+
     return _DIRECTIVE.sub(blank, _COMMENT_OR_STRING.sub(blank, text))
 
 
@@ -159,10 +169,38 @@ def _operand_before(view: str, i: int) -> int:
 
 _VALUE_END = set(")]}_'$") | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
-_KEYWORDS = {"assign", "wire", "reg", "input", "output", "inout", "parameter", "localparam",
-             "integer", "genvar", "signed", "begin", "end", "if", "else", "for", "case",
-             "endcase", "default", "module", "endmodule", "function", "endfunction", "generate",
-             "endgenerate", "always", "posedge", "negedge", "or", "initial"}
+_KEYWORDS = {
+    "assign",
+    "wire",
+    "reg",
+    "input",
+    "output",
+    "inout",
+    "parameter",
+    "localparam",
+    "integer",
+    "genvar",
+    "signed",
+    "begin",
+    "end",
+    "if",
+    "else",
+    "for",
+    "case",
+    "endcase",
+    "default",
+    "module",
+    "endmodule",
+    "function",
+    "endfunction",
+    "generate",
+    "endgenerate",
+    "always",
+    "posedge",
+    "negedge",
+    "or",
+    "initial",
+}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -170,8 +208,10 @@ _KEYWORDS = {"assign", "wire", "reg", "input", "output", "inout", "parameter", "
 # ------------------------------------------------------------------------------------------------
 
 _MODULE = re.compile(r"\bmodule\s+(\w+)")
-_PARAM_DECL = re.compile(r"\bparameter\b(?:\s+(?:integer|signed|real))?(?:\s*\[[^\]]*\])?\s*"
-                         r"(\w+)\s*=")
+_PARAM_DECL = re.compile(
+    r"\bparameter\b(?:\s+(?:integer|signed|real))?(?:\s*\[[^\]]*\])?\s*"
+    r"(\w+)\s*="
+)
 _INSTANCE = re.compile(r"\b(\w+)\s*#\s*\(")
 _DECL_RANGE = re.compile(r"\b(?:wire|reg|input|output|inout|signed|function)\s*\[")
 
@@ -184,8 +224,9 @@ def _module_spans(view: str) -> list[tuple[str, int, int]]:
     return spans
 
 
-def overridden_parameters(views: Iterable[str], top_params: Iterable[str] = ()
-                          ) -> dict[str, set[str]]:
+def overridden_parameters(
+    views: Iterable[str], top_params: Iterable[str] = ()
+) -> dict[str, set[str]]:
     """Per module, the parameters every instantiation sets (for modules never instantiated,
     i.e. the top: ``top_params``)."""
     views = list(views)
@@ -193,9 +234,9 @@ def overridden_parameters(views: Iterable[str], top_params: Iterable[str] = ()
     seen: dict[str, list[set[str]]] = {}
     for view in views:
         for m in _INSTANCE.finditer(view):
-            if m.group(1) not in modules or re.search(r"\bmodule\s*$", view[:m.start(1)]):
+            if m.group(1) not in modules or re.search(r"\bmodule\s*$", view[: m.start(1)]):
                 continue
-            body = view[m.end() - 1:_match_close(view, m.end() - 1) + 1]
+            body = view[m.end() - 1 : _match_close(view, m.end() - 1) + 1]
             seen.setdefault(m.group(1), []).append(set(re.findall(r"\.(\w+)\s*\(", body)))
     out = {}
     for mod in modules:
@@ -235,11 +276,25 @@ def _frozen_spans(view: str, overridden: dict[str, set[str]]) -> list[tuple[int,
 # The mutation families
 # ------------------------------------------------------------------------------------------------
 
-_OP_TOKEN = re.compile(r">>>|<<<|>>|<<|===|!==|==|!=|<=|>=|&&|\|\||~\^|\^~|~&|~\||\+:|-:|"
-                       r"[-+*/%&|^~!<>?:=]")
+_OP_TOKEN = re.compile(
+    r">>>|<<<|>>|<<|===|!==|==|!=|<=|>=|&&|\|\||~\^|\^~|~&|~\||\+:|-:|"
+    r"[-+*/%&|^~!<>?:=]"
+)
 
-_BINARY_SWAP = {"+": "-", "-": "+", "*": "+", "&": "|", "|": "&", "^": "|", "&&": "||",
-                "||": "&&", "<<": ">>", ">>": "<<", "==": "!=", "!=": "=="}
+_BINARY_SWAP = {
+    "+": "-",
+    "-": "+",
+    "*": "+",
+    "&": "|",
+    "|": "&",
+    "^": "|",
+    "&&": "||",
+    "||": "&&",
+    "<<": ">>",
+    ">>": "<<",
+    "==": "!=",
+    "!=": "==",
+}
 _COMPARE_EDGE = {"<": "<=", "<=": "<", ">": ">=", ">=": ">"}
 
 
@@ -268,8 +323,13 @@ def _operator_sites(view: str, depth: list[int]) -> Iterator[tuple[str, int, int
             start = _operand_before(view, s)
             if start >= 0:
                 cond = view[start:s].rstrip()
-                yield ("invert", start, start, "!" if cond[0] == "(" else "!",
-                       f"condition of '?:' inverted ({' '.join(cond.split())})")
+                yield (
+                    "invert",
+                    start,
+                    start,
+                    "!" if cond[0] == "(" else "!",
+                    f"condition of '?:' inverted ({' '.join(cond.split())})",
+                )
 
 
 _IF = re.compile(r"\bif\s*\(")
@@ -279,7 +339,7 @@ def _if_sites(view: str) -> Iterator[tuple[str, int, int, str, str]]:
     for m in _IF.finditer(view):
         open_ = m.end() - 1
         close = _match_close(view, open_)
-        cond = " ".join(view[open_ + 1:close].split())
+        cond = " ".join(view[open_ + 1 : close].split())
         yield "invert", open_ + 1, close, None, f"if condition inverted ({cond})"
 
 
@@ -330,15 +390,25 @@ _PAIR_SIGN = re.compile(r"\{\s*(\w+)\s*\[[^\]]+\]\s*,\s*\1\s*\}")
 
 def _sign_ext_sites(view: str) -> Iterator[tuple[str, int, int, str, str]]:
     for m in _SIGNED_CALL.finditer(view):
-        yield "sign_ext", m.start(), m.start() + len("$signed"), "$unsigned", \
-            "$signed(...) -> $unsigned(...)"
+        yield (
+            "sign_ext",
+            m.start(),
+            m.start() + len("$signed"),
+            "$unsigned",
+            "$signed(...) -> $unsigned(...)",
+        )
     for m in _REPL_SIGN.finditer(view):
         s, e = m.start(2), m.end(2)
         yield "sign_ext", s, e, "1'b0", f"sign extension by {m.group(2)} -> zero extension"
     for m in _PAIR_SIGN.finditer(view):
         close = view.index(",", m.start())
-        yield "sign_ext", m.start() + 1, close, "1'b0", \
-            f"sign bit {view[m.start() + 1:close].strip()} -> 0"
+        yield (
+            "sign_ext",
+            m.start() + 1,
+            close,
+            "1'b0",
+            f"sign bit {view[m.start() + 1 : close].strip()} -> 0",
+        )
 
 
 _ASSIGN_TARGET = re.compile(r"(?<![\w$.])([A-Za-z_]\w*)(\s*\[[^\]\n]*\])?\s*(<=|=)(?!=)")
@@ -354,7 +424,7 @@ def _statement_start(view: str, i: int) -> int:
             return j + 1
         if ch == ")":
             k = _match_open(view, j)
-            before = view[max(0, k - 8):k].rstrip()
+            before = view[max(0, k - 8) : k].rstrip()
             if re.search(r"(\bif|\bfor|@|\bcase)$", before):
                 return j + 1
             j = k - 1
@@ -364,7 +434,7 @@ def _statement_start(view: str, i: int) -> int:
             continue
         if ch == ":" and j > 0 and view[j - 1] not in "+-":
             return j + 1
-        m = re.search(r"\b(begin|end|else|endcase|generate)\s*$", view[max(0, j - 12):j + 1])
+        m = re.search(r"\b(begin|end|else|endcase|generate)\s*$", view[max(0, j - 12) : j + 1])
         if m and (j + 1 >= len(view) or not (view[j + 1].isalnum() or view[j + 1] == "_")):
             return j + 1
         j -= 1
@@ -381,9 +451,11 @@ def _assignments(view: str, depth: list[int]) -> Iterator[tuple[str, str, int, i
         if _prev_char(view, op_at) in "!<>=":
             continue
         start = _statement_start(view, m.start())
-        prefix = view[start:m.start()].split()
-        if any(w in ("parameter", "localparam", "integer", "genvar", "input", "output", "for")
-               for w in prefix):
+        prefix = view[start : m.start()].split()
+        if any(
+            w in ("parameter", "localparam", "integer", "genvar", "input", "output", "for")
+            for w in prefix
+        ):
             continue
         if prefix and prefix[0] == "assign":
             kind = "assign"
@@ -408,14 +480,15 @@ def _assign_off_sites(view: str, depth: list[int]) -> Iterator[tuple[str, int, i
             yield "assign_off", s, e, None, f"{kind} value of {target} {op} 1"
 
 
-_OUTPUT = re.compile(r"\boutput\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
-                     r"(?:\[\s*([^:\]]+?)\s*:\s*([^\]]+?)\s*\]\s*)?(\w+)")
+_OUTPUT = re.compile(
+    r"\boutput\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
+    r"(?:\[\s*([^:\]]+?)\s*:\s*([^\]]+?)\s*\]\s*)?(\w+)"
+)
 
 
 def _stuck_sites(view: str, depth: list[int]) -> Iterator[tuple[str, int, int, str, str]]:
     for mod, mstart, mend in _module_spans(view):
-        ports = {m.group(3): (m.group(1), m.group(2))
-                 for m in _OUTPUT.finditer(view, mstart, mend)}
+        ports = {m.group(3): (m.group(1), m.group(2)) for m in _OUTPUT.finditer(view, mstart, mend)}
         for kind, target, vs, ve, st in _assignments(view, depth):
             if kind != "assign" or target not in ports or not mstart <= st < mend:
                 continue
@@ -424,20 +497,33 @@ def _stuck_sites(view: str, depth: list[int]) -> Iterator[tuple[str, int, int, s
             whole_start = view.index("assign", st)
             if msb is None:
                 for bit in "01":
-                    yield ("stuck", whole_start, ve, f"assign {target} = 1'b{bit}",
-                           f"output {target} stuck at {bit}")
+                    yield (
+                        "stuck",
+                        whole_start,
+                        ve,
+                        f"assign {target} = 1'b{bit}",
+                        f"output {target} stuck at {bit}",
+                    )
                 continue
             if lsb.strip() != "0":
                 continue
             tmp = f"mutant_{target}"
             decl = f"wire [{msb}:0] {tmp} = {value}; "
             for bit in "01":
-                yield ("stuck", whole_start, ve,
-                       decl + f"assign {target} = {{{tmp}[{msb}:1], 1'b{bit}}}",
-                       f"output {target} bit 0 stuck at {bit}")
-                yield ("stuck", whole_start, ve,
-                       decl + f"assign {target} = {{1'b{bit}, {tmp}[({msb})-1:0]}}",
-                       f"output {target} top bit stuck at {bit}")
+                yield (
+                    "stuck",
+                    whole_start,
+                    ve,
+                    decl + f"assign {target} = {{{tmp}[{msb}:1], 1'b{bit}}}",
+                    f"output {target} bit 0 stuck at {bit}",
+                )
+                yield (
+                    "stuck",
+                    whole_start,
+                    ve,
+                    decl + f"assign {target} = {{1'b{bit}, {tmp}[({msb})-1:0]}}",
+                    f"output {target} top bit stuck at {bit}",
+                )
 
 
 _PART_SELECT = re.compile(r"([A-Za-z_]\w*)\s*\[([^\[\]]+?)\s*\+:\s*([^\[\]]+?)\s*\]")
@@ -453,8 +539,10 @@ def _swap_lane_sites(view: str, depth: list[int]) -> Iterator[tuple[str, tuple, 
                 ia, ib = a.group(2).strip(), b.group(2).strip()
                 if ia == ib:
                     continue
-                edits = ((a.start(2), a.end(2), view[b.start(2):b.end(2)]),
-                         (b.start(2), b.end(2), view[a.start(2):a.end(2)]))
+                edits = (
+                    (a.start(2), a.end(2), view[b.start(2) : b.end(2)]),
+                    (b.start(2), b.end(2), view[a.start(2) : a.end(2)]),
+                )
                 yield "swap_lanes", edits, f"lanes of {sig} swapped: [{ia} +:] <-> [{ib} +:]"
 
 
@@ -462,8 +550,13 @@ def _swap_lane_sites(view: str, depth: list[int]) -> Iterator[tuple[str, tuple, 
 # Putting it together
 # ------------------------------------------------------------------------------------------------
 
-def mutants_of_text(text: str, file: str, overridden: dict[str, set[str]] | None = None,
-                    families: Iterable[str] = FAMILIES) -> list[Mutant]:
+
+def mutants_of_text(
+    text: str,
+    file: str,
+    overridden: dict[str, set[str]] | None = None,
+    families: Iterable[str] = FAMILIES,
+) -> list[Mutant]:
     """Every single-site mutant of one file's ``text`` (``overridden``: see
     :func:`overridden_parameters`)."""
     view = code_view(text)
@@ -471,8 +564,14 @@ def mutants_of_text(text: str, file: str, overridden: dict[str, set[str]] | None
     frozen = _frozen_spans(view, overridden or {})
     families = set(families)
     raw: list[tuple[str, tuple, str]] = []
-    sites = [*_operator_sites(view, depth), *_if_sites(view), *_const_sites(view),
-             *_sign_ext_sites(view), *_assign_off_sites(view, depth), *_stuck_sites(view, depth)]
+    sites = [
+        *_operator_sites(view, depth),
+        *_if_sites(view),
+        *_const_sites(view),
+        *_sign_ext_sites(view),
+        *_assign_off_sites(view, depth),
+        *_stuck_sites(view, depth),
+    ]
     plus_minus: dict[tuple[int, int], int] = {}
     for family, s, e, repl, what in sites:
         if repl is None:
@@ -510,8 +609,9 @@ def source_files(rtl_dir: Path) -> list[Path]:
     return files
 
 
-def mutants_of_dir(rtl_dir: Path, top_params: Iterable[str] = (),
-                   families: Iterable[str] = FAMILIES) -> list[Mutant]:
+def mutants_of_dir(
+    rtl_dir: Path, top_params: Iterable[str] = (), families: Iterable[str] = FAMILIES
+) -> list[Mutant]:
     """Every mutant of every source of ``rtl_dir`` (``top_params``: the parameters the
     testbench sets on the top module)."""
     texts = {p.name: p.read_text() for p in source_files(rtl_dir)}
@@ -522,12 +622,12 @@ def mutants_of_dir(rtl_dir: Path, top_params: Iterable[str] = (),
     return out
 
 
-def planted(text: str, file: str, old: str, new: str, what: str,
-            family: str = "planted") -> Mutant:
+def planted(text: str, file: str, old: str, new: str, what: str, family: str = "planted") -> Mutant:
     """A hand-made mutant of ``text``: ``old`` (which must occur exactly once) becomes ``new``."""
     count = text.count(old)
     if count != 1:
         raise ValueError(f"{file}: {old!r} occurs {count} times (expected exactly once)")
     start = text.index(old)
-    return Mutant(file, family, what, ((start, start + len(old), new),),
-                  text.count("\n", 0, start) + 1)
+    return Mutant(
+        file, family, what, ((start, start + len(old), new),), text.count("\n", 0, start) + 1
+    )

@@ -43,10 +43,16 @@ def affected_modules(rtl_dir: Path, file: str) -> set[str]:
     texts = {p.name: p.read_text() for p in sorted(Path(rtl_dir).glob("*.v"))}
     declared = {f: _MODULE.findall(code_view(t)) for f, t in texts.items()}
     names = {m for mods in declared.values() for m in mods}
-    uses = {f: set(re.findall(r"\b(\w+)\s+(?:#\s*\(|\w+\s*\()", code_view(t))) & names
-            for f, t in texts.items()}
-    hit = {m for f, mods in declared.items()
-           if f == file or file in _INCLUDE.findall(texts[f]) for m in mods}
+    uses = {
+        f: set(re.findall(r"\b(\w+)\s+(?:#\s*\(|\w+\s*\()", code_view(t))) & names
+        for f, t in texts.items()
+    }
+    hit = {
+        m
+        for f, mods in declared.items()
+        if f == file or file in _INCLUDE.findall(texts[f])
+        for m in mods
+    }
     while True:
         more = {m for f, mods in declared.items() if uses[f] & hit for m in mods} - hit
         if not more:
@@ -62,8 +68,9 @@ def selection_for(rtl_dir: Path, file: str, top: str = "qmac") -> str:
     return " or ".join(keys)
 
 
-def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 180.0,
-                         select: str = "") -> str:
+def first_module_failure(
+    rtl_dir: Path, work: Path, timeout: float = 180.0, select: str = ""
+) -> str:
     """Run the module tests against ``rtl_dir``; "" when they pass (or ``select`` matches
     none), else the first failing test and its message. The test that plants faults of its own
     in ``rtl/`` is left out (it says nothing about ``rtl_dir``); ``select`` narrows the tests
@@ -72,14 +79,27 @@ def first_module_failure(rtl_dir: Path, work: Path, timeout: float = 180.0,
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, ENV: str(Path(rtl_dir).resolve())}
     env.pop("COVERAGE", None)
-    cmd = [sys.executable, "-m", "pytest", str(MODULE_TESTS), "-x", "-q", "-rf",
-           "-p", "no:cacheprovider", "--basetemp", str(work / "pytest"),
-           "-k", "not boundary_faults" + (f" and ({select})" if select else "")]
-    proc = run_in_group(cmd, timeout, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(MODULE_TESTS),
+        "-x",
+        "-q",
+        "-rf",
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        str(work / "pytest"),
+        "-k",
+        "not boundary_faults" + (f" and ({select})" if select else ""),
+    ]
+    proc = run_in_group(
+        cmd, timeout, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     if proc is None:
         return f"the module tests hung (stopped after {timeout:.0f} s)"
-    if proc.returncode in (0, 5):   # 5: pytest collected no test (``select`` matched none)
+    if proc.returncode in (0, 5):  # 5: pytest collected no test (``select`` matched none)
         return ""
     lines = proc.stdout.splitlines()
     failed = [ln for ln in lines if ln.startswith("FAILED") or ln.startswith("ERROR")]

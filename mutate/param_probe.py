@@ -51,11 +51,15 @@ def config_of(params: Mapping[str, int]) -> QmacConfig:
             raise ConfigError(f"{name} = {params[name]}: allowed 0 .. {len(table) - 1}")
     if params["IN_SIGNED"] not in (0, 1):
         raise ConfigError(f"IN_SIGNED = {params['IN_SIGNED']}: allowed 0 or 1")
-    fields = {k.lower(): v for k, v in params.items()
-              if k not in ("ROUNDING", "ACC_MODE", "IN_SIGNED")}
-    return QmacConfig(**fields, in_signed=bool(params["IN_SIGNED"]),
-                      rounding=ROUNDING_MODES[params["ROUNDING"]],
-                      acc_mode=ACC_MODES[params["ACC_MODE"]])
+    fields = {
+        k.lower(): v for k, v in params.items() if k not in ("ROUNDING", "ACC_MODE", "IN_SIGNED")
+    }
+    return QmacConfig(
+        **fields,
+        in_signed=bool(params["IN_SIGNED"]),
+        rounding=ROUNDING_MODES[params["ROUNDING"]],
+        acc_mode=ACC_MODES[params["ACC_MODE"]],
+    )
 
 
 def _verdict(params: Mapping[str, int]) -> tuple[bool, str]:
@@ -88,16 +92,24 @@ def probes(bases: Iterable[str] = BASES) -> list[Probe]:
 
 def _elaborate(rtl_dir: Path, params: Mapping[str, int], top: str) -> tuple[bool, str]:
     sources = sorted(str(p) for p in Path(rtl_dir).glob("*.v"))
-    cmd = ["iverilog", "-g2012", f"-I{rtl_dir}", "-s", top, "-o", os.devnull,
-           *[f"-P{top}.{k}={v}" for k, v in params.items()], *sources]
+    cmd = [
+        "iverilog",
+        "-g2012",
+        f"-I{rtl_dir}",
+        "-s",
+        top,
+        "-o",
+        os.devnull,
+        *[f"-P{top}.{k}={v}" for k, v in params.items()],
+        *sources,
+    ]
     proc = run_in_group(cmd, 60, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc is None:
         return False, "the elaboration hung (stopped after 60 s)"
     return proc.returncode == 0, proc.stdout.strip()
 
 
-def first_disagreement(rtl_dir: Path, top: str = "qmac",
-                       cases: list[Probe] | None = None) -> str:
+def first_disagreement(rtl_dir: Path, top: str = "qmac", cases: list[Probe] | None = None) -> str:
     """Elaborate every probe on ``rtl_dir`` with Icarus; the first set where the RTL and pyref
     disagree, as a sentence ("" when they agree on all, or when Icarus is not installed)."""
     if shutil.which("iverilog") is None:
@@ -105,7 +117,7 @@ def first_disagreement(rtl_dir: Path, top: str = "qmac",
     for probe in probes() if cases is None else cases:
         params = dict(probe.params)
         built, log = _elaborate(Path(rtl_dir), params, top)
-        refused = not built and "qmac_bad_" in log   # refused by a check, with its message
+        refused = not built and "qmac_bad_" in log  # refused by a check, with its message
         if built if probe.valid else refused:
             continue
         shown = " ".join(f"{k}={v}" for k, v in params.items())
@@ -115,6 +127,8 @@ def first_disagreement(rtl_dir: Path, top: str = "qmac",
         if built:
             return f"elaborates an invalid parameter set ({probe.why}): {shown}"
         first = next((ln for ln in log.splitlines() if "error" in ln.lower()), log[:200])
-        return (f"fails on an invalid parameter set ({probe.why}) without a qmac_bad_ "
-                f"message naming the parameter: {shown}: {first}")
+        return (
+            f"fails on an invalid parameter set ({probe.why}) without a qmac_bad_ "
+            f"message naming the parameter: {shown}: {first}"
+        )
     return ""

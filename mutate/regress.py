@@ -69,16 +69,25 @@ def run_child(spec_file: Path) -> None:
             t0 = time.perf_counter()
             rec = {"config": name}
             try:
-                res = run_config(QmacConfig.from_dict(cfg), rtl_dir=Path(spec["rtl_dir"]),
-                                 sim=spec["sim"], seed=spec["seeds"][name], n=spec["n"],
-                                 build_root=Path(spec["work"]) / "build",
-                                 test_dir=Path(spec["work"]) / "run" / name, name=name,
-                                 max_mismatches=1)
-                rec.update(status="pass" if res.passed else "fail", message=res.first_failure,
-                           outputs=res.outputs_checked)
+                res = run_config(
+                    QmacConfig.from_dict(cfg),
+                    rtl_dir=Path(spec["rtl_dir"]),
+                    sim=spec["sim"],
+                    seed=spec["seeds"][name],
+                    n=spec["n"],
+                    build_root=Path(spec["work"]) / "build",
+                    test_dir=Path(spec["work"]) / "run" / name,
+                    name=name,
+                    max_mismatches=1,
+                )
+                rec.update(
+                    status="pass" if res.passed else "fail",
+                    message=res.first_failure,
+                    outputs=res.outputs_checked,
+                )
             except BuildFailed as exc:
                 refusal = re.search(r"qmac_bad_\w+", str(exc))
-                if refusal:   # the RTL's own parameter check refuses this valid config
+                if refusal:  # the RTL's own parameter check refuses this valid config
                     rec.update(status="refused", message=refusal.group(0))
                 else:
                     rec.update(status="build", message=str(exc).splitlines()[0])
@@ -91,8 +100,9 @@ def run_child(spec_file: Path) -> None:
                 break
 
 
-def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
-            order: list[str] | None = None) -> Verdict:
+def regress(
+    rtl_dir: Path, spec: RegressionSpec, work: Path, order: list[str] | None = None
+) -> Verdict:
     """Run the quick regression on ``rtl_dir`` (configs in ``order``, default the spec's)
     in a child process, working in ``work``."""
     work = Path(work).resolve()  # the simulator runs in another folder
@@ -102,10 +112,19 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     out = work / "results.jsonl"
     out.unlink(missing_ok=True)
     spec_file = work / "spec.json"
-    spec_file.write_text(json.dumps({
-        "rtl_dir": str(Path(rtl_dir).resolve()), "work": str(work), "out": str(out),
-        "sim": spec.sim, "n": spec.n, "configs": [(n, configs[n].to_dict()) for n in names],
-        "seeds": {n: spec.seed_of(n) for n in names}}))
+    spec_file.write_text(
+        json.dumps(
+            {
+                "rtl_dir": str(Path(rtl_dir).resolve()),
+                "work": str(work),
+                "out": str(out),
+                "sim": spec.sim,
+                "n": spec.n,
+                "configs": [(n, configs[n].to_dict()) for n in names],
+                "seeds": {n: spec.seed_of(n) for n in names},
+            }
+        )
+    )
     t0 = time.perf_counter()
     env = dict(os.environ)
     env.pop("COVERAGE", None)  # cocotb reads it as a request for Python coverage
@@ -113,12 +132,21 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     limit = spec.limit(len(names))
     with open(work / "child.log", "w") as log:
-        proc = run_in_group([sys.executable, "-m", "mutate.regress", str(spec_file)], limit,
-                            stdout=subprocess.DEVNULL, stderr=log, env=env)
+        proc = run_in_group(
+            [sys.executable, "-m", "mutate.regress", str(spec_file)],
+            limit,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
     timed_out = proc is None
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    v = Verdict(SURVIVED, configs_run=len(records), seconds=time.perf_counter() - t0,
-                outputs_checked=sum(r.get("outputs", 0) for r in records))
+    v = Verdict(
+        SURVIVED,
+        configs_run=len(records),
+        seconds=time.perf_counter() - t0,
+        outputs_checked=sum(r.get("outputs", 0) for r in records),
+    )
     last = records[-1] if records else None
     if timed_out:
         running = names[len(records)] if len(records) < len(names) else "?"
@@ -136,8 +164,10 @@ def regress(rtl_dir: Path, spec: RegressionSpec, work: Path,
         v.status, v.by, v.detail = NO_BUILD, last["config"], last["message"]
     elif len(records) < len(names):
         log = (work / "child.log").read_text(errors="replace").strip().splitlines()
-        raise RuntimeError(f"the regression child stopped after {len(records)} of {len(names)} "
-                           f"configs (exit {proc.returncode}): {log[-1] if log else 'no log'}")
+        raise RuntimeError(
+            f"the regression child stopped after {len(records)} of {len(names)} "
+            f"configs (exit {proc.returncode}): {log[-1] if log else 'no log'}"
+        )
     return v
 
 

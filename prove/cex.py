@@ -4,14 +4,13 @@ those values, with pyref's expected y; ``make sim VECTORS=<file>`` replays it.""
 
 from __future__ import annotations
 
-
 import json
 from pathlib import Path
 
 from pyref.config import QmacConfig
+from pyref.fixed_point import multiply_by_quantized_multiplier_scalar
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
-from pyref.fixed_point import multiply_by_quantized_multiplier_scalar
 from pyref.vectors import save_vectors
 
 from . import miter, sby
@@ -28,7 +27,7 @@ def witness_inputs(workdir: Path) -> dict[str, int]:
     out, lo = {}, 0
     for sig in data["signals"]:
         name, width = sig["path"][-1].lstrip("\\").rsplit(".", 1)[-1], sig["width"]
-        out[name.removeprefix("in_")] = int(bits[lo:lo + width][::-1] or "0", 2)
+        out[name.removeprefix("in_")] = int(bits[lo : lo + width][::-1] or "0", 2)
         lo += width
     return out
 
@@ -59,8 +58,11 @@ def _requant_input(check: Check, cfg: QmacConfig, vals: dict[str, int]):
         return signed(vals["v_i"], p_bits), vals["t_i"]
     if check.module == "qmac_requant_round":
         return signed(vals["p_i"], p_bits), vals["shift_i"]
-    if check.module == "qmac_sat" and params.get("IN_W") == p_bits \
-            and params.get("OUT_W") == cfg.out_bits + 2:
+    if (
+        check.module == "qmac_sat"
+        and params.get("IN_W") == p_bits
+        and params.get("OUT_W") == cfg.out_bits + 2
+    ):
         return signed(vals["v_i"], p_bits), 0
     return None
 
@@ -75,10 +77,16 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | No
         am = _acc_mult(cfg, r)
         if am is None or cfg.rounding not in SHIFT_MODES:
             return None
-        return Layer.build(cfg, **zero, bias=[am[0]], mult=[am[1]] if cfg.mult_bits else None,
-                           shift=[0], out_zp=signed(vals["out_zp_i"], cfg.out_bits),
-                           act_min=signed(vals["act_min_i"], cfg.out_bits),
-                           act_max=signed(vals["act_max_i"], cfg.out_bits))
+        return Layer.build(
+            cfg,
+            **zero,
+            bias=[am[0]],
+            mult=[am[1]] if cfg.mult_bits else None,
+            shift=[0],
+            out_zp=signed(vals["out_zp_i"], cfg.out_bits),
+            act_min=signed(vals["act_min_i"], cfg.out_bits),
+            act_max=signed(vals["act_max_i"], cfg.out_bits),
+        )
     got = _requant_input(check, cfg, vals)
     if got is None:
         return None
@@ -89,19 +97,31 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | No
     # out_zp brings the right result into the output range, where a wrong one shows
     r = round_shift_scalar(p, t, cfg.rounding)
     zp = min(max(-r, lo), hi)
-    return Layer.build(cfg, **zero, bias=[am[0]], mult=[am[1]] if cfg.mult_bits else None,
-                       shift=[t], out_zp=zp, act_min=lo, act_max=hi)
+    return Layer.build(
+        cfg,
+        **zero,
+        bias=[am[0]],
+        mult=[am[1]] if cfg.mult_bits else None,
+        shift=[t],
+        out_zp=zp,
+        act_min=lo,
+        act_max=hi,
+    )
 
 
-def gemmlowp_layer(check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path,
-                   timeout: float = 300) -> Layer | None:
+def gemmlowp_layer(
+    check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path, timeout: float = 300
+) -> Layer | None:
     """gemmlowp's rounding stage: the proof run again with the spec's QMAC_REPLAY assumptions
     (the product is acc * M, shift <= 0), whose counterexample is a layer's bias, mult, shift."""
     if check.module != "qmac_requant_round" or cfg.rounding != "gemmlowp":
         return None
-    out = sby.run(Path(work) / (check.slug + "_replay"),
-                  miter.task_text(check, rtl_dir, "yices", replay=True), timeout=timeout,
-                  complete=True)
+    out = sby.run(
+        Path(work) / (check.slug + "_replay"),
+        miter.task_text(check, rtl_dir, "yices", replay=True),
+        timeout=timeout,
+        complete=True,
+    )
     if out.status != sby.FAILED:
         return None
     vals = witness_inputs(out.workdir)
@@ -109,12 +129,26 @@ def gemmlowp_layer(check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path,
     s = signed(vals["shift_i"], cfg.shift_bits)
     lo, hi = cfg.out_range
     r = multiply_by_quantized_multiplier_scalar(acc, m, s)
-    return Layer.build(cfg, x=[[0] * cfg.lanes], w=[[0] * cfg.lanes], bias=[acc], mult=[m],
-                       shift=[s], out_zp=min(max(-r, lo), hi), act_min=lo, act_max=hi)
+    return Layer.build(
+        cfg,
+        x=[[0] * cfg.lanes],
+        w=[[0] * cfg.lanes],
+        bias=[acc],
+        mult=[m],
+        shift=[s],
+        out_zp=min(max(-r, lo), hi),
+        act_min=lo,
+        act_max=hi,
+    )
 
 
-def replay_command(result, configs: dict[str, QmacConfig], out_dir: Path,
-                   rtl: Path | None = None, rtl_dir: Path | None = None) -> str:
+def replay_command(
+    result,
+    configs: dict[str, QmacConfig],
+    out_dir: Path,
+    rtl: Path | None = None,
+    rtl_dir: Path | None = None,
+) -> str:
     """Write the vector file of ``result``'s counterexample and return the ``make sim`` line
     that replays it ('' when the module's values cannot be reached by a one-job layer);
     ``rtl``: the RTL= of the command (None: rtl/), ``rtl_dir``: the RTL proven."""
@@ -127,7 +161,8 @@ def replay_command(result, configs: dict[str, QmacConfig], out_dir: Path,
         if layer is None:
             continue
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = save_vectors(out_dir / f"{result.check.slug}_{name}.npz", cfg, layer,
-                            compute_expected=True)
+        path = save_vectors(
+            out_dir / f"{result.check.slug}_{name}.npz", cfg, layer, compute_expected=True
+        )
         return f"make sim VECTORS={path}" + (f" RTL={rtl}" if rtl else "")
     return ""

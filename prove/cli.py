@@ -34,7 +34,7 @@ from tb.run.yosys import YosysUnavailable, yosys_version
 from . import cex, plan, protocol, report
 from .params import ElaborationError
 from .run import Result, run_all
-from .sby import FAILED, PROVEN, BOUNDED
+from .sby import BOUNDED, FAILED, PROVEN
 from .tools import SOLVERS, solver_available, warm_up
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +66,7 @@ def normalize_argv(argv: list[str]) -> list[str]:
             key, _, value = t.partition("=")
             if key.upper() not in KEYS or key != key.upper():
                 from tb.cli.errors import unknown_variable
+
                 raise unknown_variable(t, KEYS, "python -m prove")
             t = f"--{key.lower()}={value}"
         out.append(t)
@@ -76,8 +77,10 @@ def _configs(text: str) -> dict:
     names = [n for n in text.split(",") if n]
     bad = [n for n in names if n not in NAMED_CONFIGS]
     if bad or not names:
-        raise UsageError(f"CONFIG = {text!r}: no named config {', '.join(bad) or '(empty)'}; "
-                         f"choose from {', '.join(NAMED_CONFIGS)}")
+        raise UsageError(
+            f"CONFIG = {text!r}: no named config {', '.join(bad) or '(empty)'}; "
+            f"choose from {', '.join(NAMED_CONFIGS)}"
+        )
     return {n: NAMED_CONFIGS[n] for n in names}
 
 
@@ -87,12 +90,16 @@ def _select(wanted: set[str], checks: list, ladders: list, props: list):
     known = {c.module for c in checks} | {c.module for c in props} | set(GROUPS)
     bad = sorted(wanted - known)
     if bad:
-        raise UsageError(f"CHECKS: unknown {', '.join(bad)}; allowed: "
-                         f"{', '.join(GROUPS)} or one of {', '.join(sorted(known - set(GROUPS)))}")
+        raise UsageError(
+            f"CHECKS: unknown {', '.join(bad)}; allowed: "
+            f"{', '.join(GROUPS)} or one of {', '.join(sorted(known - set(GROUPS)))}"
+        )
     keep = lambda c, group: group in wanted or c.module in wanted  # noqa: E731
-    return ([c for c in checks if keep(c, "modules")],
-            [lad for lad in ladders if keep(lad[0], "multipliers")],
-            [c for c in props if keep(c, "protocol")])
+    return (
+        [c for c in checks if keep(c, "modules")],
+        [lad for lad in ladders if keep(lad[0], "multipliers")],
+        [c for c in props if keep(c, "protocol")],
+    )
 
 
 def _main(argv: list[str]) -> int:
@@ -107,8 +114,10 @@ def _main(argv: list[str]) -> int:
     solvers = [args.solver] if args.solver != "auto" else sorted(set(BEST_SOLVER.values()))
     for s in solvers:
         if not solver_available(s, work):
-            raise UsageError(f"SOLVER = {s}: its executable is not installed (make prove "
-                             "installs the formal extra: pip install -e '.[formal]')")
+            raise UsageError(
+                f"SOLVER = {s}: its executable is not installed (make prove "
+                "installs the formal extra: pip install -e '.[formal]')"
+            )
         warm_up(s, work)
     try:
         yosys_version()
@@ -119,31 +128,40 @@ def _main(argv: list[str]) -> int:
     checks = [c for c in checks if plan.has_spec(c.module)]
     ladders = plan.multiplier_checks({c.module for c in checks if c.shared})
     wanted = {w for w in args.checks.split(",") if w}
-    checks, ladders, props = _select(wanted, checks, ladders,
-                                     protocol.protocol_checks(args.depth))
+    checks, ladders, props = _select(wanted, checks, ladders, protocol.protocol_checks(args.depth))
 
     def solver(check) -> str:
         return args.solver if args.solver != "auto" else BEST_SOLVER[check.kind]
 
     def progress(r: Result) -> None:
-        print(f"  {r.verdict:20s} {r.seconds:6.1f} s  {r.solver:9s} {r.check.label}",
-              flush=True)
+        print(f"  {r.verdict:20s} {r.seconds:6.1f} s  {r.solver:9s} {r.check.label}", flush=True)
 
     n = len(checks) + sum(len(lad) for lad in ladders) + len(props)
-    print(f"qmac prove: {rtl} against prove/spec/, {len(configs)} configs, {n} proofs, "
-          f"{args.jobs} at a time, {args.timeout} s each", flush=True)
+    print(
+        f"qmac prove: {rtl} against prove/spec/, {len(configs)} configs, {n} proofs, "
+        f"{args.jobs} at a time, {args.timeout} s each",
+        flush=True,
+    )
     t0 = time.perf_counter()
-    results = run_all([*checks, *props], ladders, rtl, work, solver=solver,
-                      timeout=args.timeout, jobs=args.jobs, progress=progress)
+    results = run_all(
+        [*checks, *props],
+        ladders,
+        rtl,
+        work,
+        solver=solver,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        progress=progress,
+    )
     for r in results:
         if r.status == FAILED and r.check.kind == plan.MODULE:
-            r.replay = cex.replay_command(r, configs, out / "cex",
-                                          None if rtl == REPO / "rtl" else rtl, rtl)
+            r.replay = cex.replay_command(
+                r, configs, out / "cex", None if rtl == REPO / "rtl" else rtl, rtl
+            )
     print()
     print(report.table(results))
     junit = report.write_junit(out / "junit.xml", results)
-    print(f"\n{report.summary(results)}; wall {time.perf_counter() - t0:.0f} s; "
-          f"JUnit: {junit}")
+    print(f"\n{report.summary(results)}; wall {time.perf_counter() - t0:.0f} s; JUnit: {junit}")
     if unspecified:
         print(f"not proven (no spec in prove/spec/): {', '.join(unspecified)}")
     for r in results:

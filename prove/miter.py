@@ -27,15 +27,20 @@ def script(check: Check, files: dict[str, Path], replay: bool = False) -> str:
     spec's QMAC_REPLAY assumptions (inputs a layer can give, prove/cex.py)."""
     rtl = " ".join(f for f in files if f.startswith("rtl/") and f.endswith(".v"))
     spec = " ".join(f for f in files if f.startswith("spec/"))
-    define = ("-D QMAC_SHARED_PRODUCT " if check.shared else "") + \
-        ("-D QMAC_REPLAY " if replay else "")
+    define = ("-D QMAC_SHARED_PRODUCT " if check.shared else "") + (
+        "-D QMAC_REPLAY " if replay else ""
+    )
     sets = " ".join(f"-set {k} {v}" for k, v in check.params)
     lines = [f"read_verilog -I rtl {rtl}", f"read_verilog -formal {define}{spec}"]
     if sets:
         lines.append(f"chparam {sets} {check.module} {check.spec}")
-    lines += ["hierarchy -check", "proc",
-              f"miter -equiv -flatten -make_assert {check.module} {check.spec} miter",
-              "hierarchy -top miter", "prep -top miter"]
+    lines += [
+        "hierarchy -check",
+        "proc",
+        f"miter -equiv -flatten -make_assert {check.module} {check.spec} miter",
+        "hierarchy -top miter",
+        "prep -top miter",
+    ]
     return "\n".join(lines)
 
 

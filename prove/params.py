@@ -39,8 +39,9 @@ def _value(bits: str) -> int:
     return int(bits, 2) if set(bits) <= {"0", "1"} else int(bits)
 
 
-def submodules(rtl_dir: Path, qmac_params: Mapping[str, int],
-               timeout: float = 300.0) -> list[tuple[str, dict[str, int]]]:
+def submodules(
+    rtl_dir: Path, qmac_params: Mapping[str, int], timeout: float = 300.0
+) -> list[tuple[str, dict[str, int]]]:
     """The (module, parameters) pairs of qmac's hierarchy under ``qmac_params``, sorted."""
     yosys_version()
     rtl_dir = Path(rtl_dir).resolve()
@@ -51,11 +52,20 @@ def submodules(rtl_dir: Path, qmac_params: Mapping[str, int],
         rel = os.path.relpath(rtl_dir, tmp)
         sets = " ".join(f"-set {k} {int(v)}" for k, v in qmac_params.items())
         ys = Path(tmp) / "params.ys"
-        ys.write_text(f"read_verilog -I {rel} " + " ".join(f"{rel}/{f.name}" for f in files)
-                      + f"\nchparam {sets} qmac\nhierarchy -top qmac\nproc\n"
-                      "write_json params.json\n")
-        proc = run_in_group([*yosys_command(), "-q", "params.ys"], timeout, cwd=tmp,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ys.write_text(
+            f"read_verilog -I {rel} "
+            + " ".join(f"{rel}/{f.name}" for f in files)
+            + f"\nchparam {sets} qmac\nhierarchy -top qmac\nproc\n"
+            "write_json params.json\n"
+        )
+        proc = run_in_group(
+            [*yosys_command(), "-q", "params.ys"],
+            timeout,
+            cwd=tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         if proc is None or proc.returncode != 0:
             why = "timed out" if proc is None else proc.stdout.strip().splitlines()[-1:]
             raise ElaborationError(f"yosys could not elaborate qmac in {rtl_dir}: {why}")

@@ -18,10 +18,12 @@ SHARED_PRODUCT = {"qmac_beat_sum", "qmac_fp32_mul"}
 product shared by both sides. qmac_requant_mul joins them when it multiplies (MULT_BITS > 0)."""
 
 MULTIPLIER_LADDER = {
-    "qmac_beat_sum": [{"LANES": 1, "IN_BITS": b, "IN_SIGNED": s, "W_BITS": b}
-                      for b in (4, 6, 8) for s in (1, 0)],
-    "qmac_requant_mul": [{"ACC_BITS": b, "MULT_BITS": b, "SHIFT_BITS": 6, "ROUNDING": 2}
-                         for b in (4, 6, 8)],
+    "qmac_beat_sum": [
+        {"LANES": 1, "IN_BITS": b, "IN_SIGNED": s, "W_BITS": b} for b in (4, 6, 8) for s in (1, 0)
+    ],
+    "qmac_requant_mul": [
+        {"ACC_BITS": b, "MULT_BITS": b, "SHIFT_BITS": 6, "ROUNDING": 2} for b in (4, 6, 8)
+    ],
 }
 """The multipliers proven against the spec's shift-and-add product (no sharing), smallest
 first; a ladder stops at its first timeout. 10 x 10 has no verdict in 300 s (docs/prove.md)."""
@@ -75,11 +77,16 @@ def module_checks(rtl_dir: Path, configs: Mapping[str, QmacConfig]) -> list[Chec
     for name, cfg in configs.items():
         for module, params in submodules(rtl_dir, cfg.rtl_parameters()):
             users.setdefault((module, tuple(sorted(params.items()))), []).append(name)
-    return [Check(MODULE, m, p, tuple(c), needs_shared_product(m, dict(p)))
-            for (m, p), c in sorted(users.items())]
+    return [
+        Check(MODULE, m, p, tuple(c), needs_shared_product(m, dict(p)))
+        for (m, p), c in sorted(users.items())
+    ]
 
 
 def multiplier_checks(modules: Iterable[str]) -> list[list[Check]]:
     """The multiplier ladders of the modules among ``modules`` (each a list, smallest first)."""
-    return [[Check(MULTIPLIER, m, tuple(sorted(p.items()))) for p in MULTIPLIER_LADDER[m]]
-            for m in sorted(set(modules)) if m in MULTIPLIER_LADDER]
+    return [
+        [Check(MULTIPLIER, m, tuple(sorted(p.items()))) for p in MULTIPLIER_LADDER[m]]
+        for m in sorted(set(modules))
+        if m in MULTIPLIER_LADDER
+    ]

@@ -28,8 +28,10 @@ reset in between (job_order_values takes minutes at 16)."""
 
 def protocol_checks(depth: int = DEPTH) -> list[Check]:
     """One check per property."""
-    return [Check(PROTOCOL, name, (("PROP", code), ("DEPTH", depth)))
-            for code, name in PROPERTIES.items()]
+    return [
+        Check(PROTOCOL, name, (("PROP", code), ("DEPTH", depth)))
+        for code, name in PROPERTIES.items()
+    ]
 
 
 def task_text(check: Check, rtl_dir: Path, solver: str) -> tuple[str, int]:
@@ -39,11 +41,13 @@ def task_text(check: Check, rtl_dir: Path, solver: str) -> tuple[str, int]:
     files.update({f"rtl/{p.name}": p for p in sorted(Path(rtl_dir).glob("*.vh"))})
     files["spec/qmac_protocol.v"] = SPEC_DIR / "qmac_protocol.v"
     rtl = " ".join(f for f in files if f.startswith("rtl/") and f.endswith(".v"))
-    script = "\n".join([
-        f"read_verilog -I rtl {rtl}",
-        "read_verilog -formal spec/qmac_protocol.v",
-        f"chparam -set PROP {params['PROP']} qmac_protocol",
-        "prep -top qmac_protocol",
-    ])
+    script = "\n".join(
+        [
+            f"read_verilog -I rtl {rtl}",
+            "read_verilog -formal spec/qmac_protocol.v",
+            f"chparam -set PROP {params['PROP']} qmac_protocol",
+            "prep -top qmac_protocol",
+        ]
+    )
     depth = params["DEPTH"]
     return sby_text(script, files, mode="prove", depth=depth, solver=solver), depth

@@ -24,8 +24,9 @@ def table(results: list[Result]) -> str:
     rows = [("check", "configs", "verdict", "time", "solver")]
     for r in results:
         what = r.check.label if r.check.kind != "protocol" else f"qmac: {r.check.module}"
-        rows.append((f"[{r.check.kind}] {what}", _configs(r), r.verdict,
-                     f"{r.seconds:.1f} s", r.solver))
+        rows.append(
+            (f"[{r.check.kind}] {what}", _configs(r), r.verdict, f"{r.seconds:.1f} s", r.solver)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -34,8 +35,10 @@ def table(results: list[Result]) -> str:
 
 def summary(results: list[Result]) -> str:
     """``41 proven, 3 bounded, 0 failed, 0 timeout, 0 error``."""
-    count = {s: sum(r.status == s for r in results)
-             for s in (PROVEN, BOUNDED, FAILED, "timeout", "error")}
+    count = {
+        s: sum(r.status == s for r in results)
+        for s in (PROVEN, BOUNDED, FAILED, "timeout", "error")
+    }
     return ", ".join(f"{n} {s}" for s, n in count.items())
 
 
@@ -58,8 +61,9 @@ def write_junit(path: Path, results: list[Result]) -> Path:
             body = f"<error message={quoteattr(r.status + ': ' + r.detail)}/>"
         cases.append(f"{head}>{body}</testcase>" if body else f"{head}/>")
     total = sum(r.seconds for r in results)
-    path.write_text('<?xml version="1.0" encoding="utf-8"?>\n'
-                    f'<testsuite name="prove" tests="{len(results)}" failures="{bad}" '
-                    f'errors="{err}" time="{total:.2f}">\n' + "\n".join(cases) +
-                    "\n</testsuite>\n")
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuite name="prove" tests="{len(results)}" failures="{bad}" '
+        f'errors="{err}" time="{total:.2f}">\n' + "\n".join(cases) + "\n</testsuite>\n"
+    )
     return path

@@ -33,19 +33,19 @@ class Result:
         return self.status
 
 
-def run_check(check: Check, rtl_dir: Path, work: Path, solver: str,
-              timeout: float) -> Result:
+def run_check(check: Check, rtl_dir: Path, work: Path, solver: str, timeout: float) -> Result:
     """Prove one check; its task folder is ``work``/<check.slug>."""
     if check.kind == PROTOCOL:
-        text, depth = protocol.task_text(check, rtl_dir, solver)   # k-induction
+        text, depth = protocol.task_text(check, rtl_dir, solver)  # k-induction
     else:
-        text, depth = miter.task_text(check, rtl_dir, solver), 1      # combinational miter
+        text, depth = miter.task_text(check, rtl_dir, solver), 1  # combinational miter
     out = sby.run(Path(work) / check.slug, text, timeout=timeout, complete=True)
     return Result(check, out.status, out.seconds, solver, depth, out.detail, out.workdir)
 
 
-def run_ladder(ladder: list[Check], rtl_dir: Path, work: Path, solver: str,
-               timeout: float) -> list[Result]:
+def run_ladder(
+    ladder: list[Check], rtl_dir: Path, work: Path, solver: str, timeout: float
+) -> list[Result]:
     """The checks of a multiplier ladder, smallest first, up to the first that is not proven."""
     out = []
     for check in ladder:
@@ -55,10 +55,19 @@ def run_ladder(ladder: list[Check], rtl_dir: Path, work: Path, solver: str,
     return out
 
 
-def run_all(checks: list[Check], ladders: list[list[Check]], rtl_dir: Path, work: Path, *,
-            solver: Callable[[Check], str], timeout: float, jobs: int,
-            progress: Callable[[Result], None] = lambda r: None) -> list[Result]:
+def run_all(
+    checks: list[Check],
+    ladders: list[list[Check]],
+    rtl_dir: Path,
+    work: Path,
+    *,
+    solver: Callable[[Check], str],
+    timeout: float,
+    jobs: int,
+    progress: Callable[[Result], None] = lambda r: None,
+) -> list[Result]:
     """Every check and ladder, ``jobs`` at a time, in the order given."""
+
     def one(item):
         if isinstance(item, list):
             res = run_ladder(item, rtl_dir, work, solver(item[0]), timeout)

@@ -35,11 +35,21 @@ class Outcome:
     workdir: Path | None = None
 
 
-def sby_text(script: str, files: dict[str, Path], *, mode: str, depth: int,
-             solver: str) -> str:
+def sby_text(script: str, files: dict[str, Path], *, mode: str, depth: int, solver: str) -> str:
     """The .sby file: ``files`` maps a name in the task's src/ folder to its source."""
-    lines = ["[options]", f"mode {mode}", f"depth {depth}", "", "[engines]",
-             f"smtbmc {solver}", "", "[script]", script.strip(), "", "[files]"]
+    lines = [
+        "[options]",
+        f"mode {mode}",
+        f"depth {depth}",
+        "",
+        "[engines]",
+        f"smtbmc {solver}",
+        "",
+        "[script]",
+        script.strip(),
+        "",
+        "[files]",
+    ]
     lines += [f"{dest} {Path(src).resolve()}" for dest, src in files.items()]
     return "\n".join(lines) + "\n"
 
@@ -53,9 +63,15 @@ def run(task: Path, text: str, *, timeout: float, complete: bool) -> Outcome:
     sby_file = task.with_suffix(".sby")
     sby_file.write_text(text)
     t0 = time.perf_counter()
-    proc = run_in_group(sby_command(sby_file), timeout, cwd=task.parent,
-                        env=environment(task.parent), stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT, text=True)
+    proc = run_in_group(
+        sby_command(sby_file),
+        timeout,
+        cwd=task.parent,
+        env=environment(task.parent),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
     if proc is None:
         return Outcome(TIMEOUT, seconds, f"no verdict within {timeout:.0f} s", task)

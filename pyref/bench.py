@@ -34,8 +34,18 @@ def blas_threads(n: int):
     except ImportError:
         yield "library default threads (threadpoolctl not installed)"
         return
-    libs = ", ".join(sorted({i.get("internal_api", "?") for i in threadpool_info()
-                             if i.get("user_api") == "blas"})) or "none found"
+    libs = (
+        ", ".join(
+            sorted(
+                {
+                    i.get("internal_api", "?")
+                    for i in threadpool_info()
+                    if i.get("user_api") == "blas"
+                }
+            )
+        )
+        or "none found"
+    )
     if n <= 0:
         yield f"{libs}, library default threads"
         return
@@ -68,13 +78,15 @@ def make_layer(config_name: str, n: int, k: int, c: int, seed: int) -> Layer:
         scales = 2.0 ** (cfg.out_bits - 2 - acc_bits + rng.uniform(-1, 1, c))
         mult, shift = map(np.array, zip(*(quantize_multiplier(float(s)) for s in scales)))
     else:
-        mult = None if cfg.mult_bits == 0 else rng.integers(1 << (cfg.mult_bits - 1),
-                                                            1 << cfg.mult_bits, size=c)
+        mult = (
+            None
+            if cfg.mult_bits == 0
+            else rng.integers(1 << (cfg.mult_bits - 1), 1 << cfg.mult_bits, size=c)
+        )
         aim = acc_bits + cfg.mult_bits - (cfg.out_bits - 2)
         shift = np.clip(aim + rng.integers(-1, 1, size=c, endpoint=True), *cfg.shift_range)
     out_lo, out_hi = cfg.out_range
-    return Layer.build(cfg, x, w, bias, mult, shift, out_zp=0, act_min=out_lo + 1,
-                       act_max=out_hi)
+    return Layer.build(cfg, x, w, bias, mult, shift, out_zp=0, act_min=out_lo + 1, act_max=out_hi)
 
 
 def bench_config(config_name: str, n: int, k: int, c: int, repeat: int, seed: int) -> dict:
@@ -85,8 +97,9 @@ def bench_config(config_name: str, n: int, k: int, c: int, repeat: int, seed: in
 
     def requant_and_clamp():
         r = requantize(acc, layer.mult[None, :], layer.shift[None, :], cfg)
-        return clamp_output(r, layer.out_zp[None, :], layer.act_min[None, :],
-                            layer.act_max[None, :])
+        return clamp_output(
+            r, layer.out_zp[None, :], layer.act_min[None, :], layer.act_max[None, :]
+        )
 
     return {
         "config": config_name,
@@ -107,14 +120,15 @@ def numpy_int_matmul(n: int, k: int, c: int, repeat: int, seed: int) -> float:
 LABELS = {"default": "default (8-bit, shift-only)", "tflite": "tflite (8-bit, 32-bit gemmlowp)"}
 
 
-def report(n: int, k: int, c: int, repeat: int, seed: int,
-           configs: tuple[str, ...] = ("default", "tflite")) -> str:
+def report(
+    n: int, k: int, c: int, repeat: int, seed: int, configs: tuple[str, ...] = ("default", "tflite")
+) -> str:
     """The benchmark table: the layer model per config next to numpy's integer matmul."""
     outputs = n * c
     t_np = numpy_int_matmul(n, k, c, repeat, seed)
     rows = [bench_config(name, n, k, c, repeat, seed) for name in configs]
-    ms = lambda t: f"{t * 1e3:9.2f}"                      # noqa: E731
-    rate = lambda t: f"{outputs / t / 1e6:13.2f}"          # noqa: E731
+    ms = lambda t: f"{t * 1e3:9.2f}"  # noqa: E731
+    rate = lambda t: f"{outputs / t / 1e6:13.2f}"  # noqa: E731
     lines = [
         f"qmac layer model: N={n} K={k} C={c} ({outputs} outputs, {n * k * c / 1e6:.0f}M MACs), "
         f"best of {repeat}",
@@ -136,9 +150,11 @@ def report(n: int, k: int, c: int, repeat: int, seed: int,
     lines.append("")
     for row in rows:
         share = row["requant_clamp"] / row["accumulate"]
-        lines.append(f"{row['config']}: requantize + clamp cost {100 * share:.1f}% of the "
-                     f"accumulation, {100 * row['requant_clamp'] / t_np:.2f}% of numpy's int64 "
-                     f"matmul")
+        lines.append(
+            f"{row['config']}: requantize + clamp cost {100 * share:.1f}% of the "
+            f"accumulation, {100 * row['requant_clamp'] / t_np:.2f}% of numpy's int64 "
+            f"matmul"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -149,12 +165,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--c", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--configs", default="default,tflite",
-                        help="comma-separated named configs (default: default,tflite)")
+    parser.add_argument(
+        "--configs",
+        default="default,tflite",
+        help="comma-separated named configs (default: default,tflite)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench-model.txt"))
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="BLAS threads while measuring (default 1, like numpy's int64 "
-                             "matmul; 0 = the library default). Needs threadpoolctl.")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads while measuring (default 1, like numpy's int64 "
+        "matmul; 0 = the library default). Needs threadpoolctl.",
+    )
     args = parser.parse_args(argv)
     configs = tuple(name.strip() for name in args.configs.split(",") if name.strip())
     for name in configs:

@@ -47,8 +47,9 @@ def as_int_array(name: str, value: Any) -> np.ndarray:
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueRangeError(
-                f"{name}{_fmt_index(idx)} = {arr[idx].item()!r} is not an integer")
-        if arr.size and float(np.max(np.abs(arr))) >= 2.0 ** 63:
+                f"{name}{_fmt_index(idx)} = {arr[idx].item()!r} is not an integer"
+            )
+        if arr.size and float(np.max(np.abs(arr))) >= 2.0**63:
             # Past int64 a cast would wrap; keep the exact values so range checks report them.
             return np.vectorize(int, otypes=[object])(arr)
         return arr.astype(np.int64)
@@ -89,8 +90,7 @@ def as_real_array(name: str, value: Any, dtype=np.float64) -> np.ndarray:
     if arr.dtype == object:
         for idx, v in np.ndenumerate(arr):
             if not isinstance(v, numbers.Real):
-                raise TypeError(f"{name}{_fmt_index(idx)} must be a real number, got "
-                                f"{describe(v)}")
+                raise TypeError(f"{name}{_fmt_index(idx)} must be a real number, got {describe(v)}")
     elif arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(dtype)

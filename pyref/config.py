@@ -23,7 +23,8 @@ ROUNDING_MODES = (
     "gemmlowp",
     "fp32",
 )
-"""Rounding modes, in the order of their Verilog ``ROUNDING`` code (``floor`` = 0 ... ``fp32`` = 8)."""
+"""Rounding modes, in the order of their Verilog ``ROUNDING`` code (``floor`` = 0 ...
+``fp32`` = 8)."""
 
 FP32_MULT_RANGE = (0x0080_0000, 0x7F7F_FFFF)
 """``mult`` in ``fp32`` mode: the bit patterns of the positive normal binary32 numbers."""
@@ -33,15 +34,23 @@ ACC_MODES = ("wrap", "saturate")
 
 
 FIELD_RANGES: dict[str, tuple[int, int]] = {
-    "lanes": (1, 64), "in_bits": (2, 16), "w_bits": (2, 16), "acc_bits": (4, 64),
-    "bias_bits": (1, 64), "mult_bits": (0, 32), "shift_bits": (1, 8), "out_bits": (2, 16),
+    "lanes": (1, 64),
+    "in_bits": (2, 16),
+    "w_bits": (2, 16),
+    "acc_bits": (4, 64),
+    "bias_bits": (1, 64),
+    "mult_bits": (0, 32),
+    "shift_bits": (1, 8),
+    "out_bits": (2, 16),
 }
 """The range of each integer field on its own. A config also checks the fields against each
 other: ``acc_bits >= in_bits + w_bits``, ``bias_bits <= acc_bits``, ``out_bits <= acc_bits``,
 and what ``gemmlowp`` and ``fp32`` need."""
 
 FIELD_CHOICES: dict[str, tuple] = {
-    "in_signed": (True, False), "acc_mode": ACC_MODES, "rounding": ROUNDING_MODES,
+    "in_signed": (True, False),
+    "acc_mode": ACC_MODES,
+    "rounding": ROUNDING_MODES,
 }
 """The values of each field that is not an integer."""
 
@@ -61,8 +70,10 @@ def check_field(name: str, value: Any) -> None:
     elif name in FIELD_RANGES:
         _check_int(name, value, *FIELD_RANGES[name])
     else:
-        raise ConfigError(f"{name!r} is not a config field; fields: "
-                          f"{', '.join(f.name for f in dataclasses.fields(QmacConfig))}")
+        raise ConfigError(
+            f"{name!r} is not a config field; fields: "
+            f"{', '.join(f.name for f in dataclasses.fields(QmacConfig))}"
+        )
 
 
 class AccumulatorOverflowWarning(UserWarning):
@@ -104,24 +115,38 @@ class QmacConfig:
             raise ConfigError(f"in_signed must be true or false, got {self.in_signed!r}")
         _check_int("w_bits", self.w_bits, *FIELD_RANGES["w_bits"])
         _check_int(
-            "acc_bits", self.acc_bits, self.in_bits + self.w_bits, FIELD_RANGES["acc_bits"][1],
+            "acc_bits",
+            self.acc_bits,
+            self.in_bits + self.w_bits,
+            FIELD_RANGES["acc_bits"][1],
             f"at least in_bits + w_bits = {self.in_bits} + {self.w_bits}",
         )
         if self.acc_mode not in ACC_MODES:
             raise ConfigError(f"acc_mode = {self.acc_mode!r} is not one of {', '.join(ACC_MODES)}")
         _check_int("bias_bits", self.bias_bits, 1, self.acc_bits, "at most acc_bits")
-        _check_int("mult_bits", self.mult_bits, *FIELD_RANGES["mult_bits"],
-                   "0 means shift-only requantization")
+        _check_int(
+            "mult_bits",
+            self.mult_bits,
+            *FIELD_RANGES["mult_bits"],
+            "0 means shift-only requantization",
+        )
         _check_int("shift_bits", self.shift_bits, *FIELD_RANGES["shift_bits"])
         if self.rounding not in ROUNDING_MODES:
             raise ConfigError(
                 f"rounding = {self.rounding!r} is not one of {', '.join(ROUNDING_MODES)}"
             )
-        _check_int("out_bits", self.out_bits, FIELD_RANGES["out_bits"][0],
-                   min(FIELD_RANGES["out_bits"][1], self.acc_bits), "at most 16 and acc_bits")
+        _check_int(
+            "out_bits",
+            self.out_bits,
+            FIELD_RANGES["out_bits"][0],
+            min(FIELD_RANGES["out_bits"][1], self.acc_bits),
+            "at most 16 and acc_bits",
+        )
         if self.rounding == "gemmlowp":
             if self.mult_bits != 32:
-                raise ConfigError(f"rounding = 'gemmlowp' needs mult_bits = 32, got {self.mult_bits}")
+                raise ConfigError(
+                    f"rounding = 'gemmlowp' needs mult_bits = 32, got {self.mult_bits}"
+                )
             if self.acc_bits != 32:
                 raise ConfigError(f"rounding = 'gemmlowp' needs acc_bits = 32, got {self.acc_bits}")
             if self.shift_bits < 6:
@@ -131,8 +156,10 @@ class QmacConfig:
                 )
         if self.rounding == "fp32":
             if self.mult_bits != 32:
-                raise ConfigError(f"rounding = 'fp32' needs mult_bits = 32 (a binary32 scale), "
-                                  f"got {self.mult_bits}")
+                raise ConfigError(
+                    f"rounding = 'fp32' needs mult_bits = 32 (a binary32 scale), "
+                    f"got {self.mult_bits}"
+                )
             if self.acc_bits != 32:
                 raise ConfigError(f"rounding = 'fp32' needs acc_bits = 32, got {self.acc_bits}")
 
@@ -174,7 +201,7 @@ class QmacConfig:
         if self.rounding == "gemmlowp":
             return -31, 30
         if self.rounding == "fp32":
-            return 0, 0   # unused: the scale is a binary32 in mult
+            return 0, 0  # unused: the scale is a binary32 in mult
         return 0, (1 << self.shift_bits) - 1
 
     @property
@@ -204,8 +231,9 @@ class QmacConfig:
             raise ConfigError(f"bias_bound = {bias_bound!r} must be an integer >= 0")
         return max(lo, -bias_bound), min(hi, bias_bound)
 
-    def max_k_without_overflow(self, bias_bound: int | None = None,
-                               acc_bits: int | None = None) -> int:
+    def max_k_without_overflow(
+        self, bias_bound: int | None = None, acc_bits: int | None = None
+    ) -> int:
         """The largest K for which bias + any K products fits the accumulator.
 
         ``bias_bound`` is the largest |bias| to allow for; by default the full ``bias_bits`` range.
@@ -214,13 +242,14 @@ class QmacConfig:
         bits = self.acc_bits if acc_bits is None else acc_bits
         acc_lo, acc_hi = signed_range(bits)
         b_lo, b_hi = self._bias_interval(bias_bound)
-        p_lo, p_hi = self._product_range()   # p_lo < 0 < p_hi for every valid config
+        p_lo, p_hi = self._product_range()  # p_lo < 0 < p_hi for every valid config
         # Worst cases: b_hi + K * p_hi <= acc_hi and b_lo + K * p_lo >= acc_lo.
         k = min((acc_hi - b_hi) // p_hi, (b_lo - acc_lo) // -p_lo)
         return max(k, 0)
 
-    def check_headroom(self, k: int, bias_bound: int | None = None, *,
-                       strict: bool = False) -> bool:
+    def check_headroom(
+        self, k: int, bias_bound: int | None = None, *, strict: bool = False
+    ) -> bool:
         """Say whether a K-long dot product plus bias can overflow the accumulator.
 
         Returns True when it cannot. Otherwise warns (:class:`AccumulatorOverflowWarning`), or with
@@ -233,7 +262,7 @@ class QmacConfig:
         need = self.acc_bits
         while self.max_k_without_overflow(bias_bound, acc_bits=need) < k:
             need += 1
-        bias_what = ("full-range bias" if bias_bound is None else f"|bias| <= {bias_bound}")
+        bias_what = "full-range bias" if bias_bound is None else f"|bias| <= {bias_bound}"
         msg = (
             f"acc_bits = {self.acc_bits} can overflow for K = {k}: it holds K <= {limit} with "
             f"{bias_what}; K = {k} needs acc_bits >= {need}. acc_mode = {self.acc_mode!r} will "
@@ -272,7 +301,9 @@ class QmacConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "QmacConfig":
         """Build from a mapping of section-2 names; keys left out take their defaults."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a config must be a JSON object / mapping, got {type(data).__name__}")
+            raise ConfigError(
+                f"a config must be a JSON object / mapping, got {type(data).__name__}"
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -294,11 +325,16 @@ class QmacConfig:
     def describe(self) -> str:
         """A one-line summary such as ``lanes=8 in=s8 w=8 acc=32/wrap ...``."""
         sign = "s" if self.in_signed else "u"
-        req = f"shift{self.shift_bits}" if self.mult_bits == 0 else f"mult{self.mult_bits}*shift{self.shift_bits}"
+        req = (
+            f"shift{self.shift_bits}"
+            if self.mult_bits == 0
+            else f"mult{self.mult_bits}*shift{self.shift_bits}"
+        )
         if self.rounding == "fp32":
             req = "binary32 scale"
         return (
-            f"lanes={self.lanes} in={sign}{self.in_bits} w={self.w_bits} acc={self.acc_bits}/{self.acc_mode} "
+            f"lanes={self.lanes} in={sign}{self.in_bits} w={self.w_bits} "
+            f"acc={self.acc_bits}/{self.acc_mode} "
             f"bias={self.bias_bits} {req} {self.rounding} out={self.out_bits}"
         )
 
@@ -317,13 +353,24 @@ NAMED_CONFIGS: dict[str, QmacConfig] = {
     "tflite": QmacConfig(mult_bits=32, rounding="gemmlowp"),
     # 4-bit weights and activations, saturating 16-bit accumulator, 4-bit outputs.
     "int4_sat": QmacConfig(
-        in_bits=4, w_bits=4, acc_bits=16, acc_mode="saturate", bias_bits=16,
-        shift_bits=5, rounding="half_away", out_bits=4,
+        in_bits=4,
+        w_bits=4,
+        acc_bits=16,
+        acc_mode="saturate",
+        bias_bits=16,
+        shift_bits=5,
+        rounding="half_away",
+        out_bits=4,
     ),
     # 16-bit activations x 8-bit weights, 48-bit accumulator, 16-bit outputs.
     "int16x8": QmacConfig(
-        in_bits=16, acc_bits=48, bias_bits=48, mult_bits=32, shift_bits=7,
-        rounding="half_zero", out_bits=16,
+        in_bits=16,
+        acc_bits=48,
+        bias_bits=48,
+        mult_bits=32,
+        shift_bits=7,
+        rounding="half_zero",
+        out_bits=16,
     ),
     # ONNX Runtime (QLinearConv / QLinearMatMul) and LiteRT/XNNPACK int8: per-channel binary32
     # scales, r = round_half_even(fl32(fl32(acc) * scale)).
@@ -339,11 +386,20 @@ NAMED_CONFIGS: dict[str, QmacConfig] = {
     # saturated result (out_bits + 2), and 6 lanes leave a remainder after the 4-lane adder
     # groups, so this config reaches the equal-width saturator and the unsigned remainder lanes.
     "narrow_acc": QmacConfig(
-        lanes=6, in_bits=4, in_signed=False, w_bits=4, acc_bits=10, acc_mode="saturate",
-        bias_bits=10, shift_bits=4, rounding="half_even", out_bits=8,
+        lanes=6,
+        in_bits=4,
+        in_signed=False,
+        w_bits=4,
+        acc_bits=10,
+        acc_mode="saturate",
+        bias_bits=10,
+        shift_bits=4,
+        rounding="half_even",
+        out_bits=8,
     ),
 }
-"""Configs shared by the tests, the testbench and the CI sweep. Together they use every rounding mode."""
+"""Configs shared by the tests, the testbench and the CI sweep. Together they use every rounding
+mode."""
 
 
 def named_config(name: str) -> QmacConfig:

@@ -13,7 +13,13 @@ from fractions import Fraction
 import numpy as np
 
 from .checks import (
-    ValueRangeError, as_int_array, as_real_array, check_path, check_range, check_shape, describe,
+    ValueRangeError,
+    as_int_array,
+    as_real_array,
+    check_path,
+    check_range,
+    check_shape,
+    describe,
 )
 from .fixed_point import beats_per_job, ceil_div
 
@@ -62,12 +68,14 @@ def _parse_word(word: str, bits: int, signed: bool) -> int:
         w = w[2:]
     w = w.replace("_", "")  # $readmemh allows underscores between digits
     if not w or len(w) > digits or any(ch not in "0123456789abcdef" for ch in w):
-        raise HexFormatError(f"{word!r} is not a hex word of at most {digits} digit(s) "
-                             f"({bits} bits)")
+        raise HexFormatError(
+            f"{word!r} is not a hex word of at most {digits} digit(s) ({bits} bits)"
+        )
     u = int(w, 16)
     if u >> bits:
-        raise HexFormatError(f"{word!r} = {u} does not fit {bits} bits "
-                             f"(at most {(1 << bits) - 1:#x})")
+        raise HexFormatError(
+            f"{word!r} = {u} does not fit {bits} bits (at most {(1 << bits) - 1:#x})"
+        )
     return u - (1 << bits) if signed and u >> (bits - 1) else u
 
 
@@ -84,8 +92,9 @@ def from_hex_words(words, bits: int, *, signed: bool = True, name: str = "hex") 
     return out
 
 
-def write_hex(path: str | os.PathLike, values, bits: int, *, signed: bool = True,
-              name: str = "value") -> int:
+def write_hex(
+    path: str | os.PathLike, values, bits: int, *, signed: bool = True, name: str = "value"
+) -> int:
     """Write ``values`` (flattened in C order) to ``path`` for ``$readmemh``: one word a line.
     Returns the number of words."""
     path = check_path("path", path)
@@ -95,8 +104,9 @@ def write_hex(path: str | os.PathLike, values, bits: int, *, signed: bool = True
     return len(words)
 
 
-def read_hex(path: str | os.PathLike, bits: int, *, signed: bool = True,
-             count: int | None = None) -> np.ndarray:
+def read_hex(
+    path: str | os.PathLike, bits: int, *, signed: bool = True, count: int | None = None
+) -> np.ndarray:
     """Read a ``$readmemh`` file written by :func:`write_hex` (blank lines and ``//`` comments
     are skipped; one word a line). ``count`` checks the number of words."""
     path = check_path("path", path)
@@ -109,7 +119,8 @@ def read_hex(path: str | os.PathLike, bits: int, *, signed: bool = True,
                 continue
             if text.startswith("@"):
                 raise HexFormatError(
-                    f"{path}:{lineno}: address records ({text!r}) are not supported")
+                    f"{path}:{lineno}: address records ({text!r}) are not supported"
+                )
             if len(text.split()) != 1:
                 raise HexFormatError(f"{path}:{lineno}: expected one word a line, got {text!r}")
             try:
@@ -125,8 +136,9 @@ def read_hex(path: str | os.PathLike, bits: int, *, signed: bool = True,
 # ----- memory images: one line per beat ---------------------------------------------------------
 
 
-def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
-               name: str = "matrix") -> list[int]:
+def pack_beats(
+    matrix, bits: int, lanes: int, *, signed: bool = True, name: str = "matrix"
+) -> list[int]:
     """Pack a ``(M, K)`` matrix into beats of ``lanes`` values: row by row, ``K`` padded with
     zeros to a multiple of ``lanes``; lane ``l`` at bits ``[l*bits +: bits]`` (lane 0 least
     significant), as the RTL's ``in_x_i`` / ``in_w_i`` buses carry them. Returns unsigned words
@@ -140,7 +152,7 @@ def pack_beats(matrix, bits: int, lanes: int, *, signed: bool = True,
     beats = beats_per_job(k, lanes)
     padded = np.zeros((m, beats * lanes), dtype=np.int64)
     padded[:, :k] = arr
-    lane_values = padded.reshape(m * beats, lanes) & ((1 << bits) - 1)   # two's complement
+    lane_values = padded.reshape(m * beats, lanes) & ((1 << bits) - 1)  # two's complement
     if lanes * bits <= 63:
         shifts = np.arange(lanes, dtype=np.int64) * bits
         return (lane_values << shifts).sum(axis=1).tolist()
@@ -155,8 +167,10 @@ def unpack_beats(words, bits: int, lanes: int, k: int, *, signed: bool = True) -
     _check_count("k", k)
     beats = beats_per_job(k, lanes)
     if len(words) % beats:
-        raise ValueError(f"{len(words)} beat word(s) is not a multiple of {beats} beat(s) per row "
-                         f"(K = {k}, lanes = {lanes})")
+        raise ValueError(
+            f"{len(words)} beat word(s) is not a multiple of {beats} beat(s) per row "
+            f"(K = {k}, lanes = {lanes})"
+        )
     shifts = np.array([lane * bits for lane in range(lanes)], dtype=object)
     raw = (np.array([int(w) for w in words], dtype=object)[:, None] >> shifts) & ((1 << bits) - 1)
     vals = raw.astype(np.int64)
@@ -165,8 +179,15 @@ def unpack_beats(words, bits: int, lanes: int, k: int, *, signed: bool = True) -
     return vals.reshape(-1, beats * lanes)[:, :k]
 
 
-def write_memory_image(path: str | os.PathLike, matrix, bits: int, lanes: int, *,
-                       signed: bool = True, name: str = "matrix") -> int:
+def write_memory_image(
+    path: str | os.PathLike,
+    matrix,
+    bits: int,
+    lanes: int,
+    *,
+    signed: bool = True,
+    name: str = "matrix",
+) -> int:
     """Write :func:`pack_beats` words for ``$readmemh``: one beat a line,
     ``ceil(lanes*bits/4)`` hex digits. Returns the number of lines."""
     path = check_path("path", path)
@@ -177,20 +198,23 @@ def write_memory_image(path: str | os.PathLike, matrix, bits: int, lanes: int, *
     return len(words)
 
 
-def read_memory_image(path: str | os.PathLike, bits: int, lanes: int, k: int, *,
-                      signed: bool = True) -> np.ndarray:
+def read_memory_image(
+    path: str | os.PathLike, bits: int, lanes: int, k: int, *, signed: bool = True
+) -> np.ndarray:
     """Read a :func:`write_memory_image` file back to the ``(M, K)`` matrix."""
     value_range(bits)
     _check_count("lanes", lanes)
-    return unpack_beats(read_hex(path, lanes * bits, signed=False).tolist(), bits, lanes, k,
-                        signed=signed)
+    return unpack_beats(
+        read_hex(path, lanes * bits, signed=False).tolist(), bits, lanes, k, signed=signed
+    )
 
 
 # ----- ap_fixed literals ------------------------------------------------------------------------
 
 
-def ap_fixed_int(value, width: int, integer: int, *, signed: bool = True,
-                 name: str = "value") -> np.ndarray:
+def ap_fixed_int(
+    value, width: int, integer: int, *, signed: bool = True, name: str = "value"
+) -> np.ndarray:
     """The raw integers of ``ap_fixed<width, integer>`` values: ``value * 2^(width - integer)``,
     refused (naming the index) unless exactly representable and in range."""
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or not 1 <= width <= 63:
@@ -204,8 +228,10 @@ def ap_fixed_int(value, width: int, integer: int, *, signed: bool = True,
     for idx, r in np.ndenumerate(raw):
         where = f"{name}{'' if idx == () else list(idx)} = {float(arr[idx])!r}"
         if not math.isfinite(r) or r != math.floor(r):
-            raise ValueRangeError(f"{where} is not a multiple of 2^-{frac}: not exactly "
-                                  f"representable as {_ap_type(width, integer, signed)}")
+            raise ValueRangeError(
+                f"{where} is not a multiple of 2^-{frac}: not exactly "
+                f"representable as {_ap_type(width, integer, signed)}"
+            )
         if not lo <= r <= hi:
             raise ValueRangeError(
                 f"{where} is out of range for {_ap_type(width, integer, signed)}: allowed "
@@ -254,8 +280,10 @@ def ap_fixed_from_raw(raw: int, width: int, integer: int) -> str:
 
 def _check_identifier(name) -> None:
     if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
-        raise ValueError(f"name must be a C / Verilog identifier (letters, digits and _, not "
-                         f"starting with a digit), got {describe(name)}")
+        raise ValueError(
+            f"name must be a C / Verilog identifier (letters, digits and _, not "
+            f"starting with a digit), got {describe(name)}"
+        )
 
 
 def _c_type(bits: int, signed: bool) -> str:
@@ -274,7 +302,7 @@ def c_array(name: str, values, bits: int, *, signed: bool = True, per_line: int 
     lo = value_range(bits, signed)[0]
     # -2^31 / -2^63 are not literals in C (the minus applies to a too-large constant).
     items = [f"({v + 1} - 1)" if signed and v == lo and bits > 16 else str(v) for v in arr.tolist()]
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(items)}] = {{\n    {body}\n}};\n"
 
@@ -285,6 +313,6 @@ def verilog_localparam(name: str, values, bits: int, *, signed: bool = True) -> 
     _check_identifier(name)
     words = to_hex_words(values, bits, signed=signed, name=name)
     items = [f"{bits}'h{w}" for w in reversed(words)]
-    lines = [", ".join(items[i:i + 8]) for i in range(0, len(items), 8)]
+    lines = [", ".join(items[i : i + 8]) for i in range(0, len(items), 8)]
     body = ",\n  ".join(lines)
     return f"localparam [{len(words) * bits - 1}:0] {name} = {{\n  {body}\n}};\n"

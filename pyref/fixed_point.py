@@ -32,6 +32,7 @@ def beats_per_job(k, lanes):
 
 # ----- wrap and saturate to a bit width ----------------------------------------------------------
 
+
 def wrap_scalar(v: int, bits: int = 32) -> int:
     """Two's complement wrap of a Python int to ``bits`` bits (what C does on overflow)."""
     half = 1 << (bits - 1)
@@ -63,6 +64,7 @@ def saturate(v: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----- gemmlowp, vectorized ----------------------------------------------------------------------
+
 
 def _truncating_shift(num: np.ndarray, bits: int) -> np.ndarray:
     """``num / 2^bits`` truncated toward zero, as C's integer division does."""
@@ -136,6 +138,7 @@ def multiply_by_quantized_multiplier(x, m, s) -> np.ndarray:
 
 # ----- gemmlowp, scalar --------------------------------------------------------------------------
 
+
 def saturating_rounding_doubling_high_mul_scalar(a: int, b: int) -> int:
     """gemmlowp ``SaturatingRoundingDoublingHighMul(int32 a, int32 b)``."""
     if a == b == INT32_MIN:
@@ -164,7 +167,8 @@ def multiply_by_quantized_multiplier_scalar(x: int, quantized_multiplier: int, s
     left_shift = shift if shift > 0 else 0
     right_shift = 0 if shift > 0 else -shift
     return rounding_divide_by_pot_scalar(
-        saturating_rounding_doubling_high_mul_scalar(wrap_scalar(x * (1 << left_shift)),
-                                                     quantized_multiplier),
+        saturating_rounding_doubling_high_mul_scalar(
+            wrap_scalar(x * (1 << left_shift)), quantized_multiplier
+        ),
         right_shift,
     )

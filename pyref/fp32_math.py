@@ -25,7 +25,7 @@ MULT_MAX = 0x7F7F_FFFF
 R_LIMIT = 1 << 31
 """|r| is saturated to this (any such r is far outside every output range)."""
 
-_MANT_BITS = 24      # significant bits of a binary32, the hidden one included
+_MANT_BITS = 24  # significant bits of a binary32, the hidden one included
 _EXP_BIAS = 127 + 23  # scale = mantissa * 2^(exponent field - 150)
 
 
@@ -41,8 +41,10 @@ def scale_to_mult(scale) -> np.ndarray:
     if np.any(bad):
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if f.ndim else ()
         where = "[" + ", ".join(map(str, idx)) + "]" if idx else ""
-        raise ValueRangeError(f"scale{where} = {f[idx]!r} as binary32 is not a "
-                              f"positive normal number (allowed 2^-126 .. 3.4028235e38)")
+        raise ValueRangeError(
+            f"scale{where} = {f[idx]!r} as binary32 is not a "
+            f"positive normal number (allowed 2^-126 .. 3.4028235e38)"
+        )
     return bits
 
 
@@ -75,13 +77,20 @@ def fp32_stages(acc, mult) -> dict[str, np.ndarray]:
     acc = np.asarray(acc, dtype=np.int64)
     mult = np.asarray(mult, dtype=np.int64)
     acc_mant, acc_exp = round_to_24_bits(np.abs(acc))
-    ms = (mult & 0x7F_FFFF) | 0x80_0000                    # scale = ms * 2^(es - 150)
+    ms = (mult & 0x7F_FFFF) | 0x80_0000  # scale = ms * 2^(es - 150)
     es = (mult >> 23) & 0xFF
-    prod = acc_mant * ms                                   # < 2^49: exact in int64
+    prod = acc_mant * ms  # < 2^49: exact in int64
     prod_exp = acc_exp + es - _EXP_BIAS
     fl_mant, drop = round_to_24_bits(prod)
-    return {"neg": acc < 0, "acc_mant": acc_mant, "acc_exp": acc_exp, "prod": prod,
-            "prod_exp": prod_exp, "fl_mant": fl_mant, "fl_exp": prod_exp + drop}
+    return {
+        "neg": acc < 0,
+        "acc_mant": acc_mant,
+        "acc_exp": acc_exp,
+        "prod": prod,
+        "prod_exp": prod_exp,
+        "fl_mant": fl_mant,
+        "fl_exp": prod_exp + drop,
+    }
 
 
 def fp32_requantize(acc, mult) -> np.ndarray:

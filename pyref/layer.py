@@ -71,7 +71,8 @@ class Layer:
         act_min: Any = None,
         act_max: Any = None,
     ) -> "Layer":
-        """Convert and validate every operand against ``config``; raise naming array, index, range."""
+        """Convert and validate every operand against ``config``; raise naming the array, the
+        index and the range."""
         check_config(config)
         x = as_int_array("x", x)
         w = as_int_array("w", w)
@@ -91,7 +92,10 @@ class Layer:
                 raise ValueError(f"mult is required when mult_bits = {config.mult_bits}")
             mult = 0
         per_channel = {
-            "bias": bias, "mult": mult, "shift": shift, "out_zp": out_zp,
+            "bias": bias,
+            "mult": mult,
+            "shift": shift,
+            "out_zp": out_zp,
             "act_min": out_lo if act_min is None else act_min,
             "act_max": out_hi if act_max is None else act_max,
         }
@@ -117,17 +121,31 @@ class Layer:
         check_not_empty(x, w)
         for name in ("bias", "mult", "shift", "out_zp", "act_min", "act_max"):
             check_shape(name, np.asarray(getattr(self, name)), (w.shape[0],))
-        check_range("x", self.x, *config.in_range, f"in_bits = {config.in_bits}, "
-                    f"{'signed' if config.in_signed else 'unsigned'}")
+        check_range(
+            "x",
+            self.x,
+            *config.in_range,
+            f"in_bits = {config.in_bits}, {'signed' if config.in_signed else 'unsigned'}",
+        )
         check_range("w", self.w, *config.w_range, f"w_bits = {config.w_bits}, signed")
-        check_range("bias", self.bias, *config.bias_range, f"bias_bits = {config.bias_bits}, signed")
+        check_range(
+            "bias", self.bias, *config.bias_range, f"bias_bits = {config.bias_bits}, signed"
+        )
         if config.mult_bits == 0:
             check_range("mult", self.mult, 0, 0, "mult_bits = 0: shift-only requantization")
         else:
-            check_range("mult", self.mult, *config.mult_range, _MULT_WHAT.get(
-                config.rounding, f"mult_bits = {config.mult_bits}, unsigned"))
-        check_range("shift", self.shift, *config.shift_range, _SHIFT_WHAT.get(
-            config.rounding, f"shift_bits = {config.shift_bits}, unsigned"))
+            check_range(
+                "mult",
+                self.mult,
+                *config.mult_range,
+                _MULT_WHAT.get(config.rounding, f"mult_bits = {config.mult_bits}, unsigned"),
+            )
+        check_range(
+            "shift",
+            self.shift,
+            *config.shift_range,
+            _SHIFT_WHAT.get(config.rounding, f"shift_bits = {config.shift_bits}, unsigned"),
+        )
         out_what = f"out_bits = {config.out_bits}, signed"
         check_range("out_zp", self.out_zp, *config.out_range, out_what)
         check_range("act_min", self.act_min, *config.out_range, out_what)
@@ -152,8 +170,10 @@ def check_config(config: Any, name: str = "config") -> None:
         hint = " (use pyref.QmacConfig(**fields) or QmacConfig.from_dict(fields))"
     elif isinstance(config, Layer):
         hint = " (a Layer: are the arguments swapped?)"
-    raise TypeError(f"{name} must be a pyref.QmacConfig (e.g. pyref.named_config('default') or "
-                    f"pyref.QmacConfig(lanes=4)), got {describe(config)}{hint}")
+    raise TypeError(
+        f"{name} must be a pyref.QmacConfig (e.g. pyref.named_config('default') or "
+        f"pyref.QmacConfig(lanes=4)), got {describe(config)}{hint}"
+    )
 
 
 def check_layer_and_config(signature: str, layer: Any, config: Any) -> None:
@@ -161,18 +181,27 @@ def check_layer_and_config(signature: str, layer: Any, config: Any) -> None:
     ``signature`` is the function's, e.g. ``"run_layer(layer, config)"``."""
     call = signature.split("(")[0]
     if isinstance(layer, QmacConfig) and isinstance(config, Layer):
-        raise TypeError(f"{call}: got a QmacConfig as layer and a Layer as config: the arguments "
-                        f"are swapped, the order is {signature}")
+        raise TypeError(
+            f"{call}: got a QmacConfig as layer and a Layer as config: the arguments "
+            f"are swapped, the order is {signature}"
+        )
     if not isinstance(layer, Layer):
-        raise TypeError(f"{call}: layer must be a pyref.Layer (pyref.Layer.build(config, x, w, "
-                        f"...) or pyref.quantize.make_layer), got {describe(layer)}")
+        raise TypeError(
+            f"{call}: layer must be a pyref.Layer (pyref.Layer.build(config, x, w, "
+            f"...) or pyref.quantize.make_layer), got {describe(layer)}"
+        )
     check_config(config)
 
 
 def check_not_empty(x: np.ndarray, w: np.ndarray) -> None:
     """:class:`EmptyLayerError` when ``x (N, K)`` or ``w (C, K)`` has no rows."""
     if x.shape[0] == 0 or w.shape[0] == 0:
-        which = f"x has N = 0 rows (shape {x.shape})" if x.shape[0] == 0 else \
-            f"w has C = 0 rows (shape {w.shape})"
-        raise EmptyLayerError(f"empty layer: {which}; a layer needs N >= 1 input rows and C >= 1 "
-                              f"output channels, so that at least one output is checked")
+        which = (
+            f"x has N = 0 rows (shape {x.shape})"
+            if x.shape[0] == 0
+            else f"w has C = 0 rows (shape {w.shape})"
+        )
+        raise EmptyLayerError(
+            f"empty layer: {which}; a layer needs N >= 1 input rows and C >= 1 "
+            f"output channels, so that at least one output is checked"
+        )

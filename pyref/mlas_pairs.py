@@ -50,8 +50,10 @@ def pair_clip_offset(a: np.ndarray, w: np.ndarray, order: np.ndarray | None = No
         raise ValueError(f"a (R, K) and w (C, K) must share K: got a {a.shape}, w {w.shape}")
     if a.size and (a.min() < 0 or a.max() > 255):
         bad = np.argwhere((a < 0) | (a > 255))[0]
-        raise ValueError(f"a[{bad[0]}, {bad[1]}] = {a[tuple(bad)]} is out of range: the kernel's "
-                         "activation codes are 0 .. 255")
+        raise ValueError(
+            f"a[{bad[0]}, {bad[1]}] = {a[tuple(bad)]} is out of range: the kernel's "
+            "activation codes are 0 .. 255"
+        )
     if order is not None:
         a, w = a[:, order], w[:, order]
     k = a.shape[1]
@@ -66,8 +68,9 @@ def pair_clip_offset(a: np.ndarray, w: np.ndarray, order: np.ndarray | None = No
     return offset
 
 
-def run_layer_pairs16(layer: Layer, config: QmacConfig, a_offset: int = 0,
-                      order: np.ndarray | None = None) -> LayerResult:
+def run_layer_pairs16(
+    layer: Layer, config: QmacConfig, a_offset: int = 0, order: np.ndarray | None = None
+) -> LayerResult:
     """:func:`pyref.model.run_layer` with the accumulator of the clipping kernel: the exact
     accumulator plus :func:`pair_clip_offset` of the codes ``layer.x + a_offset`` (``a_offset``
     is 128 where the engine turned int8 activations into uint8)."""

@@ -27,10 +27,10 @@ _SMALL_K = 64
 class LayerResult:
     """Outputs of a layer and what happened on the way."""
 
-    y: np.ndarray          # (N, C) int64 outputs
+    y: np.ndarray  # (N, C) int64 outputs
     saturated: np.ndarray  # (N, C) bool: the output clamp changed the value
-    acc: np.ndarray        # (N, C) accumulator after the last beat
-    overflow: np.ndarray   # (N, C) bool: the accumulator wrapped or saturated
+    acc: np.ndarray  # (N, C) accumulator after the last beat
+    overflow: np.ndarray  # (N, C) bool: the accumulator wrapped or saturated
 
     @property
     def n_saturated(self) -> int:
@@ -50,8 +50,9 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, max_abs_product: int) -> np.ndarr
     """
     k = a.shape[-1]
     if k * max_abs_product >= (1 << 63):
-        raise OverflowError(f"a dot product of K = {k} terms of up to {max_abs_product} "
-                            "does not fit int64")
+        raise OverflowError(
+            f"a dot product of K = {k} terms of up to {max_abs_product} does not fit int64"
+        )
     if k <= _SMALL_K:
         return np.einsum("...ik,...kj->...ij", a.astype(np.int64), b.astype(np.int64))
     if k * max_abs_product < _FLOAT_EXACT:
@@ -79,7 +80,7 @@ def accumulate(layer: Layer, config: QmacConfig) -> tuple[np.ndarray, np.ndarray
     lanes = config.lanes
     k = layer.k
     beats = beats_per_job(k, lanes)
-    beat_bound = lanes * prod_bound           # |beat_sum_j| <= beat_bound
+    beat_bound = lanes * prod_bound  # |beat_sum_j| <= beat_bound
     wide = config.acc_bits > INT64_SAFE_BITS
     acc = np.broadcast_to(bias[None, :], (layer.n, layer.c))
     acc = acc.astype(object) if wide else acc.astype(np.int64)
@@ -92,9 +93,9 @@ def accumulate(layer: Layer, config: QmacConfig) -> tuple[np.ndarray, np.ndarray
         step = exact_matmul(layer.x[:, cols], layer.w[:, cols].T, prod_bound)
         step = step.astype(object) if wide else step
         if safe >= run:
-            acc = acc + step                  # no partial sum of this run can reach a rail
+            acc = acc + step  # no partial sum of this run can reach a rail
         else:
-            acc, clipped = saturate(acc + step, config.acc_bits)   # run == 1: one beat
+            acc, clipped = saturate(acc + step, config.acc_bits)  # run == 1: one beat
             if wide:
                 acc = acc.astype(object)
             overflow |= clipped
@@ -112,7 +113,8 @@ def run_layer(layer: Layer, config: QmacConfig) -> LayerResult:
     return LayerResult(y=y, saturated=sat, acc=acc, overflow=overflow)
 
 
-def compute(config: QmacConfig, x, w, bias=0, mult=None, shift=0, out_zp=0,
-            act_min=None, act_max=None) -> LayerResult:
+def compute(
+    config: QmacConfig, x, w, bias=0, mult=None, shift=0, out_zp=0, act_min=None, act_max=None
+) -> LayerResult:
     """Validate the operands and run the layer: the one-call form of :func:`run_layer`."""
     return run_layer(Layer.build(config, x, w, bias, mult, shift, out_zp, act_min, act_max), config)

@@ -23,14 +23,14 @@ def round_shift_scalar(v: int, t: int, mode: str) -> int:
         raise ValueError(f"rounding mode {mode!r} is not one of {SHIFT_MODES}")
     if t == 0:
         return v
-    q = v >> t                      # floor(v / 2^t)
-    rem = v - (q << t)              # 0 <= rem < 2^t
+    q = v >> t  # floor(v / 2^t)
+    rem = v - (q << t)  # 0 <= rem < 2^t
     half = 1 << (t - 1)
     if mode == "floor":
         return q
     if mode == "trunc":
         return q + 1 if (rem and v < 0) else q
-    if rem != half:                 # not a tie: every "half_*" mode rounds to nearest
+    if rem != half:  # not a tie: every "half_*" mode rounds to nearest
         return q + 1 if rem > half else q
     # Exactly halfway between q and q + 1.
     if mode == "half_up":
@@ -41,7 +41,7 @@ def round_shift_scalar(v: int, t: int, mode: str) -> int:
         return q + 1 if v < 0 else q
     if mode == "half_away":
         return q if v < 0 else q + 1
-    return q + 1 if q & 1 else q    # half_even
+    return q + 1 if q & 1 else q  # half_even
 
 
 def round_shift(v: np.ndarray, t, mode: str) -> np.ndarray:
@@ -66,7 +66,9 @@ def round_shift(v: np.ndarray, t, mode: str) -> np.ndarray:
         one = np.int64(1)
     q = v >> t
     rem = v - (q << t)
-    half = np.where(t > 0, one << np.maximum(t - 1, 0), one)  # t = 0: rem is 0, never a tie or above
+    half = np.where(
+        t > 0, one << np.maximum(t - 1, 0), one
+    )  # t = 0: rem is 0, never a tie or above
     if mode == "floor":
         up = np.zeros(np.broadcast(v, t).shape, dtype=bool)
     elif mode == "trunc":

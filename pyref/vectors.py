@@ -56,8 +56,14 @@ def expected_outputs(config: QmacConfig, layer: Layer) -> np.ndarray:
     return run_layer(layer, config).y
 
 
-def save_vectors(path: str | os.PathLike, config: QmacConfig, layer: Layer, y=None, *,
-                 compute_expected: bool = False) -> str:
+def save_vectors(
+    path: str | os.PathLike,
+    config: QmacConfig,
+    layer: Layer,
+    y=None,
+    *,
+    compute_expected: bool = False,
+) -> str:
     """Write ``layer`` (validated against ``config``) and optional expected ``y`` to ``path``.
 
     ``compute_expected`` stores pyref's own outputs as ``y``. Returns the path written (numpy
@@ -108,8 +114,10 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
 
 def _parse_config(path: str, raw: np.ndarray) -> QmacConfig:
     if raw.ndim != 0 or raw.dtype.kind not in "US":
-        raise VectorFileError(f"{path}: config must be a JSON string (0-d str array), got "
-                              f"dtype {raw.dtype} shape {raw.shape}")
+        raise VectorFileError(
+            f"{path}: config must be a JSON string (0-d str array), got "
+            f"dtype {raw.dtype} shape {raw.shape}"
+        )
     text = raw.item()
     if isinstance(text, bytes):
         text = text.decode("utf-8")
@@ -119,8 +127,9 @@ def _parse_config(path: str, raw: np.ndarray) -> QmacConfig:
         raise VectorFileError(f"{path}: bad config: {exc}") from None
 
 
-def load_vectors(path: str | os.PathLike, *, check_expected: bool = True
-                 ) -> tuple[QmacConfig, Layer, np.ndarray | None]:
+def load_vectors(
+    path: str | os.PathLike, *, check_expected: bool = True
+) -> tuple[QmacConfig, Layer, np.ndarray | None]:
     """Read and validate a vector file: ``(config, layer, y or None)``.
 
     Every error names the file; range errors name the array, the first offending index and the
@@ -132,24 +141,35 @@ def load_vectors(path: str | os.PathLike, *, check_expected: bool = True
     data = _read_npz(path)
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
-        raise VectorFileError(f"{path}: missing key(s) {missing}; a vector file needs "
-                              f"{list(REQUIRED_KEYS)} and may have {list(OPTIONAL_KEYS)}")
+        raise VectorFileError(
+            f"{path}: missing key(s) {missing}; a vector file needs "
+            f"{list(REQUIRED_KEYS)} and may have {list(OPTIONAL_KEYS)}"
+        )
     unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
     if unknown:
-        raise VectorFileError(f"{path}: unknown key(s) {unknown}; known keys: "
-                              f"{list(REQUIRED_KEYS + OPTIONAL_KEYS)}")
+        raise VectorFileError(
+            f"{path}: unknown key(s) {unknown}; known keys: {list(REQUIRED_KEYS + OPTIONAL_KEYS)}"
+        )
     config = _parse_config(path, data["config"])
     if config.mult_bits and "mult" not in data:
-        raise VectorFileError(f"{path}: missing key 'mult' (required when mult_bits = "
-                              f"{config.mult_bits})")
+        raise VectorFileError(
+            f"{path}: missing key 'mult' (required when mult_bits = {config.mult_bits})"
+        )
     try:
         values = {k: as_int_array(k, data[k]) for k in data if k != "config"}
         for k in ("x", "w"):
             check_shape(k, values[k], (None, None))
-        layer = Layer.build(config, values["x"], values["w"], bias=values["bias"],
-                            mult=values.get("mult"), shift=values["shift"],
-                            out_zp=values.get("out_zp", 0), act_min=values.get("act_min"),
-                            act_max=values.get("act_max"))
+        layer = Layer.build(
+            config,
+            values["x"],
+            values["w"],
+            bias=values["bias"],
+            mult=values.get("mult"),
+            shift=values["shift"],
+            out_zp=values.get("out_zp", 0),
+            act_min=values.get("act_min"),
+            act_max=values.get("act_max"),
+        )
         y = _check_y(values["y"], config, layer) if "y" in values else None
     except (ValueRangeError, ShapeError) as exc:
         raise type(exc)(f"{path}: {exc}") from None
@@ -171,8 +191,10 @@ def validate_vectors(path: str | os.PathLike) -> str:
     """Load and check a vector file (including ``y`` against pyref); a one-line summary."""
     config, layer, y = load_vectors(path)
     checked = f"y checked ({y.size} outputs)" if y is not None else "no y"
-    return (f"{os.fspath(path)}: ok: N={layer.n} K={layer.k} C={layer.c}, {checked}; "
-            f"{config.describe()}")
+    return (
+        f"{os.fspath(path)}: ok: N={layer.n} K={layer.k} C={layer.c}, {checked}; "
+        f"{config.describe()}"
+    )
 
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USER_ERROR = 0, 1, 2

@@ -15,7 +15,10 @@ def usage() -> str:
         lines.append(f"  {c.name:<{width}}  {c.summary}")
         if c.variables:
             lines.append(f"  {'':<{width}}  ({' '.join(c.variables)})")
-    lines += ["", "The same options and exit statuses as the make targets (README, docs/errors.md)."]
+    lines += [
+        "",
+        "The same options and exit statuses as the make targets (README, docs/errors.md).",
+    ]
     return "\n".join(lines)
 
 

@@ -38,8 +38,14 @@ def _hil(argv: list[str]) -> int:
             if key not in VARIABLES["hil"]:
                 raise unknown_variable(f"{key}={words[key]}", VARIABLES["hil"], "qmac hil")
         sim = words.get("SIM", "verilator")
-        args = ["run", words.get("MODEL", "anomaly_detection"), "--sim", sim,
-                "--n", words.get("N", "20" if sim == "icarus" else "300")]
+        args = [
+            "run",
+            words.get("MODEL", "anomaly_detection"),
+            "--sim",
+            sim,
+            "--n",
+            words.get("N", "20" if sim == "icarus" else "300"),
+        ]
         for key, opt in (("SEED", "--seed"), ("RTL", "--rtl"), ("ORACLE", "--oracle")):
             if key in words:
                 args += [opt, words[key]]
@@ -76,52 +82,146 @@ def _test(argv: list[str]) -> int:
 
 
 VARIABLES: dict[str, tuple[str, ...]] = {
-    "sim": ("SIM", "CONFIG", "SEED", "N", "WAVES", "VECTORS", "MODE", "IDLE", "READY", "RESETS",
-            "COVERAGE", "RTL", "PORTS", "PNR", "MAX_MISMATCHES", "REQUIRE_COVERAGE", "LANES",
-            "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS", "ACC_MODE", "BIAS_BITS", "MULT_BITS",
-            "SHIFT_BITS", "ROUNDING", "OUT_BITS"),
+    "sim": (
+        "SIM",
+        "CONFIG",
+        "SEED",
+        "N",
+        "WAVES",
+        "VECTORS",
+        "MODE",
+        "IDLE",
+        "READY",
+        "RESETS",
+        "COVERAGE",
+        "RTL",
+        "PORTS",
+        "PNR",
+        "MAX_MISMATCHES",
+        "REQUIRE_COVERAGE",
+        "LANES",
+        "IN_BITS",
+        "IN_SIGNED",
+        "W_BITS",
+        "ACC_BITS",
+        "ACC_MODE",
+        "BIAS_BITS",
+        "MULT_BITS",
+        "SHIFT_BITS",
+        "ROUNDING",
+        "OUT_BITS",
+    ),
     "lint": ("CONFIG", "RTL", "PORTS"),
     "coverage": ("CONFIGS", "N", "SEED", "RTL", "OUT", "JOBS"),
     "hil": ("MODEL", "SIM", "N", "SEED", "RTL", "ORACLE", "SHIFT_ONLY"),
     "hil-digits": ("SIM", "SEED", "RTL"),
-    "mutate": ("RTL", "JOBS", "SEED", "N", "SIM", "FAMILIES", "FILES", "LIMIT", "KEEP",
-               "PARAM_PROBE", "MODULE_TESTS"),
+    "mutate": (
+        "RTL",
+        "JOBS",
+        "SEED",
+        "N",
+        "SIM",
+        "FAMILIES",
+        "FILES",
+        "LIMIT",
+        "KEEP",
+        "PARAM_PROBE",
+        "MODULE_TESTS",
+    ),
     "prove": ("CONFIG", "RTL", "SOLVER", "JOBS", "TIMEOUT", "CHECKS", "DEPTH", "OUT"),
     "soak": ("N", "SEED", "JOBS", "SIMS", "ICARUS_SHARE", "PER_RUN"),
-    "sweep": ("SWEEP", "SHARD", "SIM", "JOBS", "N", "FORCE", "RTL", "OUT", "SYNTH", "PLOTS",
-              "COVERAGE", "PNR"),
+    "sweep": (
+        "SWEEP",
+        "SHARD",
+        "SIM",
+        "JOBS",
+        "N",
+        "FORCE",
+        "RTL",
+        "OUT",
+        "SYNTH",
+        "PLOTS",
+        "COVERAGE",
+        "PNR",
+    ),
     "sweep-merge": ("SWEEP", "OUT", "PLOTS"),
 }
 """The variables of each command: the Makefile's ``VARS_<command>``."""
 
-COMMANDS: dict[str, Command] = {c.name: c for c in (
-    Command("sim", "the RTL against pyref, every output checked", VARIABLES["sim"],
-            _module_main("tb.cli.sim")),
-    Command("lint", "verilator --lint-only -Wall for every named config", VARIABLES["lint"],
-            _module_main("tb.cli.lint")),
-    Command("test", "the RTL regression on an RTL folder: every named config it accepts, both "
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command(
+            "sim",
+            "the RTL against pyref, every output checked",
+            VARIABLES["sim"],
+            _module_main("tb.cli.sim"),
+        ),
+        Command(
+            "lint",
+            "verilator --lint-only -Wall for every named config",
+            VARIABLES["lint"],
+            _module_main("tb.cli.lint"),
+        ),
+        Command(
+            "test",
+            "the RTL regression on an RTL folder: every named config it accepts, both "
             "transports, both simulators, every reachable coverage bin",
             ("RTL", "PORTS", "N", "SEED", "SIMS", "JOBS", "CONFIGS"),
-            _test),
-    Command("coverage", "RTL code coverage over the named configs", VARIABLES["coverage"],
-            _module_main("tb.cli.coverage")),
-    Command("hil", "a .tflite or .onnx model's dense layers on the RTL", VARIABLES["hil"], _hil),
-    Command("hil-digits", "the digits MLP from float on the RTL at 2..8 bits",
-            VARIABLES["hil-digits"], _hil_digits),
-    Command("mutate", "mutation testing of the RTL", VARIABLES["mutate"],
-            _module_main("mutate.cli")),
-    Command("prove", "formal proofs of the datapath and the stream protocol",
-            VARIABLES["prove"], _module_main("prove.cli")),
-    Command("soak", "long runs over random valid configs", VARIABLES["soak"],
-            _module_main("soak.cli")),
-    Command("sweep", "simulate and synthesize every point of a sweep spec", VARIABLES["sweep"],
-            _module_main("sweep.cli", "run")),
-    Command("sweep-merge", "join the shards of a sweep into one report",
-            VARIABLES["sweep-merge"], _module_main("sweep.cli", "merge")),
-    Command("bench", "checked beats/s of the transports next to their ceilings", (),
+            _test,
+        ),
+        Command(
+            "coverage",
+            "RTL code coverage over the named configs",
+            VARIABLES["coverage"],
+            _module_main("tb.cli.coverage"),
+        ),
+        Command(
+            "hil", "a .tflite or .onnx model's dense layers on the RTL", VARIABLES["hil"], _hil
+        ),
+        Command(
+            "hil-digits",
+            "the digits MLP from float on the RTL at 2..8 bits",
+            VARIABLES["hil-digits"],
+            _hil_digits,
+        ),
+        Command(
+            "mutate", "mutation testing of the RTL", VARIABLES["mutate"], _module_main("mutate.cli")
+        ),
+        Command(
+            "prove",
+            "formal proofs of the datapath and the stream protocol",
+            VARIABLES["prove"],
+            _module_main("prove.cli"),
+        ),
+        Command(
+            "soak",
+            "long runs over random valid configs",
+            VARIABLES["soak"],
+            _module_main("soak.cli"),
+        ),
+        Command(
+            "sweep",
+            "simulate and synthesize every point of a sweep spec",
+            VARIABLES["sweep"],
+            _module_main("sweep.cli", "run"),
+        ),
+        Command(
+            "sweep-merge",
+            "join the shards of a sweep into one report",
+            VARIABLES["sweep-merge"],
+            _module_main("sweep.cli", "merge"),
+        ),
+        Command(
+            "bench",
+            "checked beats/s of the transports next to their ceilings",
+            (),
             lambda argv: __import__("tb.bench.__main__", fromlist=["main"]).main()
-            if not argv else _no_options("bench", argv)),
-)}
+            if not argv
+            else _no_options("bench", argv),
+        ),
+    )
+}
 
 
 def _no_options(name: str, argv: list[str]) -> int:

@@ -20,8 +20,14 @@ from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS
 from tb import api as tb_api
-from tb.cli.errors import (ArgumentParser, UsageError, int_at_least, no_work, normalize_argv,
-                           run_main)
+from tb.cli.errors import (
+    ArgumentParser,
+    UsageError,
+    int_at_least,
+    no_work,
+    normalize_argv,
+    run_main,
+)
 
 CYCLE_SHARE = 10
 """Per-cycle runs check N / CYCLE_SHARE outputs (they drive every cycle from Python)."""
@@ -43,21 +49,37 @@ def _one(name: str, sim: str, mode: str, n: int, seed: int, rtl: str) -> dict:
     """One run (in a worker): its verdict and one line."""
     t0 = time.perf_counter()
     try:
-        out = tb_api.run_config(NAMED_CONFIGS[name], sim=sim, seed=seed, n=n,
-                                rtl_dir=Path(rtl), name=name, mode=mode,
-                                require_coverage=(mode == "batch"))
+        out = tb_api.run_config(
+            NAMED_CONFIGS[name],
+            sim=sim,
+            seed=seed,
+            n=n,
+            rtl_dir=Path(rtl),
+            name=name,
+            mode=mode,
+            require_coverage=(mode == "batch"),
+        )
     except tb_api.BuildFailed as exc:
         text = str(exc)
         refused = "qmac_bad_" in text or "refuse" in text.lower()
-        return {"verdict": "not accepted" if refused else "FAIL",
-                "line": text.splitlines()[0][:160], "seconds": time.perf_counter() - t0}
-    except (tb_api.SimulationFailed, RuntimeError) as exc:
-        return {"verdict": "FAIL", "line": str(exc).splitlines()[0][:160],
-                "seconds": time.perf_counter() - t0}
-    line = out.summary if out.passed else "; ".join([out.summary, *out.details[:2]])
-    return {"verdict": "pass" if out.passed else "FAIL", "line": line,
+        return {
+            "verdict": "not accepted" if refused else "FAIL",
+            "line": text.splitlines()[0][:160],
             "seconds": time.perf_counter() - t0,
-            "repro": tb_api.repro(NAMED_CONFIGS[name], sim, n, seed, Path(rtl))}
+        }
+    except (tb_api.SimulationFailed, RuntimeError) as exc:
+        return {
+            "verdict": "FAIL",
+            "line": str(exc).splitlines()[0][:160],
+            "seconds": time.perf_counter() - t0,
+        }
+    line = out.summary if out.passed else "; ".join([out.summary, *out.details[:2]])
+    return {
+        "verdict": "pass" if out.passed else "FAIL",
+        "line": line,
+        "seconds": time.perf_counter() - t0,
+        "repro": tb_api.repro(NAMED_CONFIGS[name], sim, n, seed, Path(rtl)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,24 +113,33 @@ def main(argv: list[str] | None = None) -> int:
         configs = [c.strip() for c in a.configs.split(",") if c.strip()]
         unknown = [c for c in configs if c not in NAMED_CONFIGS]
         if unknown or not configs:
-            raise UsageError(f"CONFIGS = {a.configs!r}: named configs are "
-                             f"{', '.join(NAMED_CONFIGS)}")
+            raise UsageError(
+                f"CONFIGS = {a.configs!r}: named configs are {', '.join(NAMED_CONFIGS)}"
+            )
         runs = [(c, s, m) for c in configs for s in sims for m in ("batch", "cycle")]
-        print(f"qmac test: {len(runs)} runs of {rtl} ({len(configs)} named configs x "
-              f"{'/'.join(sims)} x batch/cycle), N = {a.n} (cycle {a.n // CYCLE_SHARE})",
-              flush=True)
+        print(
+            f"qmac test: {len(runs)} runs of {rtl} ({len(configs)} named configs x "
+            f"{'/'.join(sims)} x batch/cycle), N = {a.n} (cycle {a.n // CYCLE_SHARE})",
+            flush=True,
+        )
         jobs = a.jobs or os.cpu_count() or 1
         results = {}
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = {ex.submit(_one, c, s, m, a.n if m == "batch" else a.n // CYCLE_SHARE,
-                              a.seed, str(rtl)): (c, s, m) for c, s, m in runs}
+            futs = {
+                ex.submit(
+                    _one, c, s, m, a.n if m == "batch" else a.n // CYCLE_SHARE, a.seed, str(rtl)
+                ): (c, s, m)
+                for c, s, m in runs
+            }
             for fut in concurrent.futures.as_completed(futs):
                 results[futs[fut]] = fut.result()
         width = max(len(c) for c in NAMED_CONFIGS)
         for key in runs:
             r = results[key]
-            print(f"  {key[0]:<{width}} {key[1]:<9} {key[2]:<5} {r['verdict']:<12} "
-                  f"{r['seconds']:5.1f} s  {r['line']}")
+            print(
+                f"  {key[0]:<{width}} {key[1]:<9} {key[2]:<5} {r['verdict']:<12} "
+                f"{r['seconds']:5.1f} s  {r['line']}"
+            )
             if r["verdict"] == "FAIL" and r.get("repro"):
                 print(f"  {'':<{width}} reproduce: {r['repro']}")
         verdicts = [r["verdict"] for r in results.values()]
@@ -116,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         if not accepted:
             raise no_work("RTL", str(a.rtl), "it accepts none of the named configs")
         failed = verdicts.count("FAIL")
-        print(f"qmac test: {'PASS' if not failed else 'FAIL'}: {verdicts.count('pass')} passed, "
-              f"{failed} failed, {verdicts.count('not accepted')} not accepted by the RTL")
+        print(
+            f"qmac test: {'PASS' if not failed else 'FAIL'}: {verdicts.count('pass')} passed, "
+            f"{failed} failed, {verdicts.count('not accepted')} not accepted by the RTL"
+        )
         return 1 if failed else 0
 
     return run_main(body, prog="qmac test", tool_errors=(tb_api.SimulatorMissing,))

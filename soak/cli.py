@@ -29,22 +29,23 @@ from pathlib import Path
 import numpy as np
 
 from pyref.config import QmacConfig
-
 from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
-from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
-                           run_main)
+from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
 from .random_config import random_config
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def plan(n: int, seed: int, sims: list[str], icarus_share: float, per_run: int
-         ) -> list[tuple[str, QmacConfig, int, int]]:
+def plan(
+    n: int, seed: int, sims: list[str], icarus_share: float, per_run: int
+) -> list[tuple[str, QmacConfig, int, int]]:
     """The runs: ``(simulator, config, outputs, seed)``, Verilator's and Icarus's interleaved."""
     rng = np.random.default_rng(seed)
-    shares = {"icarus": icarus_share if "verilator" in sims else 1.0,
-              "verilator": 1.0 - icarus_share if "icarus" in sims else 1.0}
+    shares = {
+        "icarus": icarus_share if "verilator" in sims else 1.0,
+        "verilator": 1.0 - icarus_share if "icarus" in sims else 1.0,
+    }
     sizes = {"verilator": per_run, "icarus": max(1, per_run // 20)}
     runs = []
     for sim in sims:
@@ -63,15 +64,31 @@ def _run(args: tuple) -> dict:
     i, sim, cfg, n, seed, root = args
     t0 = time.perf_counter()
     try:
-        res = run_config(cfg, sim=sim, seed=seed, n=n,
-                         build_root=Path(root) / "sim", test_dir=Path(root) / "runs" / str(i),
-                         max_mismatches=5)
+        res = run_config(
+            cfg,
+            sim=sim,
+            seed=seed,
+            n=n,
+            build_root=Path(root) / "sim",
+            test_dir=Path(root) / "runs" / str(i),
+            max_mismatches=5,
+        )
     except Exception as exc:  # a build or simulator failure is a failed run, reported
-        return {"i": i, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
-                "wall": time.perf_counter() - t0}
-    return {"i": i, "passed": res.passed, "checked": res.outputs_checked,
-            "mismatches": res.mismatches, "first": res.first_failure, "coverage": res.coverage,
-            "wall": time.perf_counter() - t0, "sim_seconds": res.sim_seconds}
+        return {
+            "i": i,
+            "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
+            "wall": time.perf_counter() - t0,
+        }
+    return {
+        "i": i,
+        "passed": res.passed,
+        "checked": res.outputs_checked,
+        "mismatches": res.mismatches,
+        "first": res.first_failure,
+        "coverage": res.coverage,
+        "wall": time.perf_counter() - t0,
+        "sim_seconds": res.sim_seconds,
+    }
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,8 +110,9 @@ def _check(a: argparse.Namespace) -> list[str]:
         raise UsageError(f"SIMS = {a.sims!r}: allowed verilator, icarus (comma-separated)")
     for name in ("n", "per_run", "jobs"):
         if getattr(a, name) < 1:
-            raise UsageError(f"{name.upper()} = {getattr(a, name)} is out of range: allowed 1 "
-                             "or more")
+            raise UsageError(
+                f"{name.upper()} = {getattr(a, name)} is out of range: allowed 1 or more"
+            )
     if not 0.0 <= a.icarus_share <= 1.0:
         raise UsageError(f"ICARUS_SHARE = {a.icarus_share} is out of range: allowed 0 .. 1")
     return sims
@@ -105,16 +123,17 @@ def check_plan(runs: list, sims: list[str], a: argparse.Namespace) -> None:
     nothing on it is not a pass)."""
     for sim in sims:
         if not any(r[0] == sim for r in runs):
-            raise no_work("ICARUS_SHARE" if len(sims) > 1 else "N",
-                          a.icarus_share if len(sims) > 1 else a.n,
-                          f"{sim} (in SIMS = {a.sims}) gets no outputs of N = {a.n}")
+            raise no_work(
+                "ICARUS_SHARE" if len(sims) > 1 else "N",
+                a.icarus_share if len(sims) > 1 else a.n,
+                f"{sim} (in SIMS = {a.sims}) gets no outputs of N = {a.n}",
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m soak``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: _main(argv), prog="python -m soak",
-                    tool_errors=(SimulatorMissing,))
+    return run_main(lambda: _main(argv), prog="python -m soak", tool_errors=(SimulatorMissing,))
 
 
 def _main(argv: list[str]) -> int:
@@ -129,8 +148,11 @@ def _main(argv: list[str]) -> int:
     runs = plan(a.n, seed, sims, a.icarus_share, a.per_run)
     check_plan(runs, sims, a)
     root = Path(a.work).resolve()
-    print(f"qmac soak: {a.n} outputs over {len(runs)} random configs on {', '.join(sims)}, "
-          f"seed {seed}, {a.jobs} in parallel", flush=True)
+    print(
+        f"qmac soak: {a.n} outputs over {len(runs)} random configs on {', '.join(sims)}, "
+        f"seed {seed}, {a.jobs} in parallel",
+        flush=True,
+    )
     t0 = time.perf_counter()
     totals = {s: [0, 0, 0] for s in sims}  # checked, mismatches, runs
     hits: dict[str, int] = {}
@@ -153,9 +175,12 @@ def _main(argv: list[str]) -> int:
             required |= set(cov.get("required", []))
             if not r["passed"]:
                 failures.append((sim, cfg, s, r["first"]))
-            print(f"  [{k:3d}/{len(runs)}] {sim:9s} {r['checked']:8d} outputs "
-                  f"{r['mismatches']:3d} mismatches  {cov.get('summary', 'no coverage')}  "
-                  f"{r['wall']:5.1f} s  {cfg.describe()}", flush=True)
+            print(
+                f"  [{k:3d}/{len(runs)}] {sim:9s} {r['checked']:8d} outputs "
+                f"{r['mismatches']:3d} mismatches  {cov.get('summary', 'no coverage')}  "
+                f"{r['wall']:5.1f} s  {cfg.describe()}",
+                flush=True,
+            )
     wall = time.perf_counter() - t0
     checked = sum(t[0] for t in totals.values())
     mismatches = sum(t[1] for t in totals.values())
@@ -163,10 +188,13 @@ def _main(argv: list[str]) -> int:
     print("\nqmac soak: " + ("PASS" if not failures else "FAIL"))
     for sim, (c, m, nr) in totals.items():
         print(f"  {sim:10s} {c:10d} outputs checked, {m} mismatches, {nr} configs")
-    print(f"  total      {checked:10d} outputs checked, {mismatches} mismatches, "
-          f"{len(runs)} configs")
-    print(f"  coverage   {len(required) - len(holes)}/{len(required)} bins required by some "
-          f"config hit" + (f"; never hit: {', '.join(holes)}" if holes else ""))
+    print(
+        f"  total      {checked:10d} outputs checked, {mismatches} mismatches, {len(runs)} configs"
+    )
+    print(
+        f"  coverage   {len(required) - len(holes)}/{len(required)} bins required by some "
+        f"config hit" + (f"; never hit: {', '.join(holes)}" if holes else "")
+    )
     print(f"  wall       {wall:.0f} s ({checked / wall:.0f} checked outputs/s)")
     for sim, cfg, s, why in failures:
         print(f"  failed     {sim} seed {s} config {cfg.to_json()}: {why}")

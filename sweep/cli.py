@@ -34,13 +34,13 @@ import time
 from pathlib import Path
 
 from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
-from tb.cli.errors import (ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv,
-                           run_main)
+from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
-from . import report, shard, spec as spec_mod
+from . import report, shard
+from . import spec as spec_mod
 from .merge import MergeError, merge
-from .skips import summary_lines
 from .runner import REPO_ROOT, RunOptions, code_coverage_reports, run_points
+from .skips import summary_lines
 
 DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
 
@@ -65,8 +65,9 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="python -m sweep",
-                       description="Sweep qmac configs: simulate, synthesize, report.")
+    p = ArgumentParser(
+        prog="python -m sweep", description="Sweep qmac configs: simulate, synthesize, report."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep (or one shard of it)")
     merge_p = sub.add_parser("merge", help="join the shards' results into one report")
@@ -97,8 +98,11 @@ def cmd_run(args) -> int:
     spec = spec_mod.load(args.sweep)
     auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
     if spec.uses_auto() and not auto_sims:
-        raise ToolFailure("sim = auto: no simulator installed ("
-                          + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS) + ")")
+        raise ToolFailure(
+            "sim = auto: no simulator installed ("
+            + "; ".join(f"{s}: {simulator_missing(s)}" for s in SIMULATORS)
+            + ")"
+        )
     if args.coverage and spec.uses_auto():
         # RTL code coverage comes from Verilator's coverage build: auto points run there.
         auto_sims = tuple(s for s in auto_sims if s == "verilator")
@@ -106,24 +110,37 @@ def cmd_run(args) -> int:
             raise ToolFailure("COVERAGE=1 needs Verilator: " + str(simulator_missing("verilator")))
     points, skipped, impossible = spec.expand(args.n, auto_sims=auto_sims)
     if not points:
-        raise no_work("SWEEP", args.sweep, f"pyref refuses all {len(skipped)} combinations of "
-                      f"the spec (first: {skipped[0].reason})" if skipped
-                      else "the spec expands to no point")
+        raise no_work(
+            "SWEEP",
+            args.sweep,
+            f"pyref refuses all {len(skipped)} combinations of "
+            f"the spec (first: {skipped[0].reason})"
+            if skipped
+            else "the spec expands to no point",
+        )
     if args.sim:
         all_points = points
         points = [p for p in points if p.sim == args.sim]
         skipped = [s for s in skipped if s.sim == args.sim]
         if not points:
-            raise no_work("SIM", args.sim, f"none of the {len(all_points)} points of "
-                          f"{spec.name} runs on it (they run on "
-                          f"{', '.join(sorted({p.sim for p in all_points})) or 'nothing'})")
+            raise no_work(
+                "SIM",
+                args.sim,
+                f"none of the {len(all_points)} points of "
+                f"{spec.name} runs on it (they run on "
+                f"{', '.join(sorted({p.sim for p in all_points})) or 'nothing'})",
+            )
     part = shard.parse_shard(args.shard)
     if part:
         total = len(points)
         points = shard.select(points, *part)
         if not points:
-            raise no_work("SHARD", args.shard, f"shard {part[0]} of {part[1]} gets none of the "
-                          f"{total} points; use at most {total} shards")
+            raise no_work(
+                "SHARD",
+                args.shard,
+                f"shard {part[0]} of {part[1]} gets none of the "
+                f"{total} points; use at most {total} shards",
+            )
     if args.rtl and not Path(args.rtl).is_dir():
         raise UsageError(f"RTL = {args.rtl} is not a folder")
     for sim in sorted({p.sim for p in points}):
@@ -131,34 +148,64 @@ def cmd_run(args) -> int:
         if why:
             raise ToolFailure(why)
     spec_out = Path(args.out) / spec.name
-    where = spec_out if not (part or args.sim) else \
-        spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
+    where = (
+        spec_out
+        if not (part or args.sim)
+        else spec_out / "shards" / shard_label(args.sim, *(part or (1, 1)))
+    )
     what = f"shard {args.shard}" if part else "all points"
-    print(f"qmac sweep {spec.name}: {len(points)} points ({what}"
-          f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped",
-          flush=True)
+    print(
+        f"qmac sweep {spec.name}: {len(points)} points ({what}"
+        f"{', ' + args.sim + ' only' if args.sim else ''}), {len(skipped)} skipped",
+        flush=True,
+    )
     refused = [s for s in skipped if not s.expected]
     if refused:
-        print(f"  {len(refused)} point(s) pyref refuses that the spec does not expect "
-              f"(allow_skip): the sweep will fail; first: {refused[0].reason}", flush=True)
+        print(
+            f"  {len(refused)} point(s) pyref refuses that the spec does not expect "
+            f"(allow_skip): the sweep will fail; first: {refused[0].reason}",
+            flush=True,
+        )
     if args.coverage:
-        print(f"  RTL code coverage from the {sum(p.sim == 'verilator' for p in points)} "
-              "Verilator point(s) (coverage builds; sim = auto picks Verilator)", flush=True)
+        print(
+            f"  RTL code coverage from the {sum(p.sim == 'verilator' for p in points)} "
+            "Verilator point(s) (coverage builds; sim = auto picks Verilator)",
+            flush=True,
+        )
     elif spec.uses_auto():
-        print(f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
-              "point (tb/run/cost.py)", flush=True)
-    opts = RunOptions(jobs=args.jobs or 0, force=args.force,
-                      cache_root=Path(args.out) / "cache", synth=args.synth,
-                      progress=args.progress, coverage=args.coverage, pnr=args.pnr)
+        print(
+            f"  sim = auto: the cheaper of {', '.join(auto_sims) or '(none installed)'} per "
+            "point (tb/run/cost.py)",
+            flush=True,
+        )
+    opts = RunOptions(
+        jobs=args.jobs or 0,
+        force=args.force,
+        cache_root=Path(args.out) / "cache",
+        synth=args.synth,
+        progress=args.progress,
+        coverage=args.coverage,
+        pnr=args.pnr,
+    )
     if args.rtl:
         opts.rtl_dir = Path(args.rtl).resolve()
     records, facts = run_points(points, opts)
-    run = {"spec": spec.name, "spec_path": str(spec.path), "spec_digest": spec_mod.spec_digest(spec),
-           "shard": args.shard, "sim_filter": args.sim, "n_override": args.n,
-           "auto_sims": list(auto_sims), "axes": spec.axes_by_origin(),
-           "points": records, "skipped": [s.to_dict() for s in skipped],
-           "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
-           "facts": facts, "wall_seconds": time.perf_counter() - t0, "started": started}
+    run = {
+        "spec": spec.name,
+        "spec_path": str(spec.path),
+        "spec_digest": spec_mod.spec_digest(spec),
+        "shard": args.shard,
+        "sim_filter": args.sim,
+        "n_override": args.n,
+        "auto_sims": list(auto_sims),
+        "axes": spec.axes_by_origin(),
+        "points": records,
+        "skipped": [s.to_dict() for s in skipped],
+        "impossible": [[g, [list(a), list(b)]] for g, (a, b) in impossible],
+        "facts": facts,
+        "wall_seconds": time.perf_counter() - t0,
+        "started": started,
+    }
     where.mkdir(parents=True, exist_ok=True)
     if args.coverage:
         run["code_coverage"] = code_coverage_reports(records, opts.rtl_dir, where / "coverage")
@@ -180,20 +227,26 @@ def _finish(run: dict, files: dict) -> int:
     h = report.headline(run)
     for rec in run["points"]:
         if rec["verdict"] != "pass":
-            lines = [ln.strip() for ln in rec["failure"].splitlines()
-                     if not ln.strip().startswith("reproduce:")][:6]
-            print(f"FAIL {rec['name']}\n  " + "\n  ".join(lines)
-                  + f"\n  reproduce: {rec['repro']}")
+            lines = [
+                ln.strip()
+                for ln in rec["failure"].splitlines()
+                if not ln.strip().startswith("reproduce:")
+            ][:6]
+            print(f"FAIL {rec['name']}\n  " + "\n  ".join(lines) + f"\n  reproduce: {rec['repro']}")
     verdict = report.verdict(run)
-    print(f"qmac sweep {run['spec']}: {verdict}: {report.counts(h)} "
-          f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "
-          f"{h['points_per_minute']:.0f} points/min")
+    print(
+        f"qmac sweep {run['spec']}: {verdict}: {report.counts(h)} "
+        f"({h['reused']} reused) in {h['wall_seconds']:.0f} s, "
+        f"{h['points_per_minute']:.0f} points/min"
+    )
     for line in summary_lines(run):
         print(f"  {line}")
     if run.get("code_coverage"):
         table = [l for l in run["code_coverage"].splitlines() if l.startswith("| **total**")]
-        print(f"  RTL code coverage (line | branch | toggle | expression): "
-              f"{table[0].split('|', 2)[2].strip(' |') if table else 'n/a'}")
+        print(
+            f"  RTL code coverage (line | branch | toggle | expression): "
+            f"{table[0].split('|', 2)[2].strip(' |') if table else 'n/a'}"
+        )
     print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
     return 0 if verdict == "PASS" else 1
 
@@ -201,9 +254,12 @@ def _finish(run: dict, files: dict) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweep``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: _main(argv), prog="python -m sweep",
-                    usage_errors=(spec_mod.SpecError, MergeError),
-                    tool_errors=(SimulatorMissing,))
+    return run_main(
+        lambda: _main(argv),
+        prog="python -m sweep",
+        usage_errors=(spec_mod.SpecError, MergeError),
+        tool_errors=(SimulatorMissing,),
+    )
 
 
 def _main(argv: list[str]) -> int:

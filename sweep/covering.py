@@ -25,8 +25,12 @@ Pair = tuple[tuple[str, object], tuple[str, object]]
 def all_pairs(axes: Mapping[str, Sequence]) -> list[Pair]:
     """Every pair ``((axis_a, value), (axis_b, value))`` with axis_a before axis_b."""
     names = list(axes)
-    return [((a, va), (b, vb)) for a, b in itertools.combinations(names, 2)
-            for va in axes[a] for vb in axes[b]]
+    return [
+        ((a, va), (b, vb))
+        for a, b in itertools.combinations(names, 2)
+        for va in axes[a]
+        for vb in axes[b]
+    ]
 
 
 def row_pairs(row: Mapping, names: Sequence[str]) -> set[Pair]:
@@ -34,8 +38,10 @@ def row_pairs(row: Mapping, names: Sequence[str]) -> set[Pair]:
     return {((a, row[a]), (b, row[b])) for a, b in itertools.combinations(names, 2)}
 
 
-def pairwise(axes: Mapping[str, Sequence], valid: Callable[[Row], bool] = lambda r: True,
-             ) -> tuple[list[Row], list[Pair]]:
+def pairwise(
+    axes: Mapping[str, Sequence],
+    valid: Callable[[Row], bool] = lambda r: True,
+) -> tuple[list[Row], list[Pair]]:
     """Rows covering every pair of axis values that some valid row can hold.
 
     Returns ``(rows, impossible)``: ``impossible`` lists the pairs no valid row contains (found by
@@ -74,8 +80,11 @@ def _fill(axes, names, seed_pair: Pair, uncovered: set, valid) -> Row | None:
     def gain(row: Row, name: str, value) -> int:
         n = 0
         for other, ov in row.items():
-            pair = ((name, value), (other, ov)) if names.index(name) < names.index(other) \
+            pair = (
+                ((name, value), (other, ov))
+                if names.index(name) < names.index(other)
                 else ((other, ov), (name, value))
+            )
             n += pair in uncovered
         return n
 

@@ -13,8 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 DPI = 110
-FAMILIES = {"shift": ("o", "tab:blue"), "shift+mult": ("s", "tab:green"),
-            "gemmlowp": ("^", "tab:orange"), "fp32": ("D", "tab:red")}
+FAMILIES = {
+    "shift": ("o", "tab:blue"),
+    "shift+mult": ("s", "tab:green"),
+    "gemmlowp": ("^", "tab:orange"),
+    "fp32": ("D", "tab:red"),
+}
 """Rounding families: a shift-only requantizer, a multiplier and a shift, TFLite's gemmlowp, the
 binary32 scale; the marker and colour of each."""
 
@@ -57,16 +61,25 @@ def pass_matrix_fig(run: dict):
     ws = sorted({r["config"]["w_bits"] for r in pts})
     cols = min(3, len(modes))
     rows = (len(modes) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(1.0 + 0.55 * len(ws) * cols,
-                                                  1.4 + 0.5 * len(ins) * rows),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(1.0 + 0.55 * len(ws) * cols, 1.4 + 0.5 * len(ins) * rows),
+        squeeze=False,
+        layout="constrained",
+    )
     image = None
     for ax, mode in zip(axes.flat, modes):
         grid = np.full((len(ins), len(ws)), np.nan)
         for i, a in enumerate(ins):
             for j, b in enumerate(ws):
-                sel = [r for r in pts if r["config"]["rounding"] == mode
-                       and r["config"]["in_bits"] == a and r["config"]["w_bits"] == b]
+                sel = [
+                    r
+                    for r in pts
+                    if r["config"]["rounding"] == mode
+                    and r["config"]["in_bits"] == a
+                    and r["config"]["w_bits"] == b
+                ]
                 if sel:
                     ok = sum(r["verdict"] == "pass" for r in sel)
                     grid[i, j] = ok / len(sel)
@@ -77,7 +90,7 @@ def pass_matrix_fig(run: dict):
         ax.set_title(f"rounding = {mode}", fontsize=9)
         ax.set_xlabel("w_bits (bits)", fontsize=8)
         ax.set_ylabel("in_bits (bits)", fontsize=8)
-    for ax in list(axes.flat)[len(modes):]:
+    for ax in list(axes.flat)[len(modes) :]:
         ax.axis("off")
     if image is not None:
         fig.colorbar(image, ax=axes, label="points passed (fraction)", shrink=0.8)
@@ -89,13 +102,20 @@ def _scatter_families(ax, recs: list[dict], x, y) -> None:
     for fam, (marker, colour) in FAMILIES.items():
         sel = [r for r in recs if family(r["config"]) == fam]
         if sel:
-            ax.scatter([x(r) for r in sel], [y(r) for r in sel], marker=marker, c=colour,
-                       s=22, alpha=0.8, label=fam, edgecolors="none")
+            ax.scatter(
+                [x(r) for r in sel],
+                [y(r) for r in sel],
+                marker=marker,
+                c=colour,
+                s=22,
+                alpha=0.8,
+                label=fam,
+                edgecolors="none",
+            )
     for r in recs:
         name = named(r["config"])
         if name:
-            ax.annotate(name, (x(r), y(r)), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(name, (x(r), y(r)), fontsize=7, xytext=(3, 3), textcoords="offset points")
 
 
 def area_fig(run: dict):
@@ -103,9 +123,12 @@ def area_fig(run: dict):
     plt = _plt()
     recs = [r for r in run["points"] if (r.get("synth") or {}).get("ok")]
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    _scatter_families(ax, _unique(recs),
-                      lambda r: r["config"]["lanes"] * r["config"]["in_bits"]
-                      * r["config"]["w_bits"], lambda r: r["synth"]["cells"])
+    _scatter_families(
+        ax,
+        _unique(recs),
+        lambda r: r["config"]["lanes"] * r["config"]["in_bits"] * r["config"]["w_bits"],
+        lambda r: r["synth"]["cells"],
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("lanes x in_bits x w_bits (multiplier bits, log)")
@@ -146,11 +169,11 @@ def pareto_front(recs: list[dict]) -> list[dict]:
 def pareto_fig(run: dict):
     """Cells against output bits, the Pareto front drawn and its points named."""
     plt = _plt()
-    recs = _unique([r for r in run["points"] if (r.get("synth") or {}).get("ok")
-                    and r["verdict"] == "pass"])
+    recs = _unique(
+        [r for r in run["points"] if (r.get("synth") or {}).get("ok") and r["verdict"] == "pass"]
+    )
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    _scatter_families(ax, recs, lambda r: r["config"]["out_bits"],
-                      lambda r: r["synth"]["cells"])
+    _scatter_families(ax, recs, lambda r: r["config"]["out_bits"], lambda r: r["synth"]["cells"])
     front = pareto_front(recs)
     if front:
         xs = [r["config"]["out_bits"] for r in front]
@@ -158,9 +181,13 @@ def pareto_fig(run: dict):
         ax.step(xs, ys, where="post", color="black", lw=1, label="Pareto front")
         for r in front:
             c = r["config"]
-            ax.annotate(f"{c['lanes']}x{c['in_bits']}x{c['w_bits']} {c['rounding']}",
-                        (c["out_bits"], r["synth"]["cells"]), fontsize=7, xytext=(3, -9),
-                        textcoords="offset points")
+            ax.annotate(
+                f"{c['lanes']}x{c['in_bits']}x{c['w_bits']} {c['rounding']}",
+                (c["out_bits"], r["synth"]["cells"]),
+                fontsize=7,
+                xytext=(3, -9),
+                textcoords="offset points",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("output bits (out_bits)")
     ax.set_ylabel("Yosys generic cells (log)")
@@ -172,21 +199,30 @@ def pareto_fig(run: dict):
 def speed_fig(run: dict, limit: int = 40):
     """Checked beats per second per point, named (the ``limit`` slowest when there are more)."""
     plt = _plt()
-    recs = sorted([r for r in run["points"] if r.get("beats_per_s")],
-                  key=lambda r: r["beats_per_s"])
+    recs = sorted(
+        [r for r in run["points"] if r.get("beats_per_s")], key=lambda r: r["beats_per_s"]
+    )
     shown = recs[:limit]
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.22 * len(shown)), layout="constrained")
     colours = ["tab:blue" if r["sim"] == "verilator" else "tab:orange" for r in shown]
     labels = [named(r["config"]) or r["key"].split("/")[1] for r in shown]
     ax.barh(range(len(shown)), [r["beats_per_s"] for r in shown], color=colours)
-    ax.set_yticks(range(len(shown)), [f"{lab} ({r['sim']}, N={r['n']})"
-                                      for lab, r in zip(labels, shown)], fontsize=7)
+    ax.set_yticks(
+        range(len(shown)),
+        [f"{lab} ({r['sim']}, N={r['n']})" for lab, r in zip(labels, shown)],
+        fontsize=7,
+    )
     ax.set_xscale("log")
     ax.set_xlabel("checked beats per second (log)")
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color="tab:blue", label="Verilator"),
-                       Patch(color="tab:orange", label="Icarus")], fontsize=8)
+    ax.legend(
+        handles=[
+            Patch(color="tab:blue", label="Verilator"),
+            Patch(color="tab:orange", label="Icarus"),
+        ],
+        fontsize=8,
+    )
     more = f", the {limit} slowest of {len(recs)}" if len(recs) > limit else ""
     ax.set_title(f"Sweep {run['spec']}: simulation speed per point{more}")
     return fig

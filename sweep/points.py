@@ -29,8 +29,10 @@ def short_config(cfg: QmacConfig) -> str:
     there is a multiplier, ``u`` for unsigned inputs)."""
     sign = "s" if cfg.in_signed else "u"
     mult = f"-m{cfg.mult_bits}" if cfg.mult_bits else ""
-    return (f"l{cfg.lanes}-{sign}{cfg.in_bits}x{cfg.w_bits}-a{cfg.acc_bits}{cfg.acc_mode[0]}"
-            f"-b{cfg.bias_bits}{mult}-s{cfg.shift_bits}-{cfg.rounding}-o{cfg.out_bits}")
+    return (
+        f"l{cfg.lanes}-{sign}{cfg.in_bits}x{cfg.w_bits}-a{cfg.acc_bits}{cfg.acc_mode[0]}"
+        f"-b{cfg.bias_bits}{mult}-s{cfg.shift_bits}-{cfg.rounding}-o{cfg.out_bits}"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +49,21 @@ class Point:
     """Also place and route it on the FPGA (``pnr = true`` in the spec, or ``PNR=1``)."""
 
     @classmethod
-    def make(cls, config: QmacConfig, sim: str, n: int, *, spec_seed: int, origin: str = "",
-             pnr: bool = False) -> "Point":
+    def make(
+        cls,
+        config: QmacConfig,
+        sim: str,
+        n: int,
+        *,
+        spec_seed: int,
+        origin: str = "",
+        pnr: bool = False,
+    ) -> "Point":
         key = _key(config, sim, n)
-        seed = int.from_bytes(hashlib.sha256(f"{spec_seed}/{key}".encode()).digest()[:4],
-                              "big") & 0x7FFFFFFF
+        seed = (
+            int.from_bytes(hashlib.sha256(f"{spec_seed}/{key}".encode()).digest()[:4], "big")
+            & 0x7FFFFFFF
+        )
         return cls(config, sim, n, seed, origin, pnr)
 
     @property
@@ -65,14 +77,27 @@ class Point:
         return f"{self.sim} {self.config.describe()} N={self.n}"
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "name": self.name, "sim": self.sim, "n": self.n,
-                "seed": self.seed, "origin": self.origin, "config": self.config.to_dict(),
-                "pnr": self.pnr}
+        return {
+            "key": self.key,
+            "name": self.name,
+            "sim": self.sim,
+            "n": self.n,
+            "seed": self.seed,
+            "origin": self.origin,
+            "config": self.config.to_dict(),
+            "pnr": self.pnr,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Point":
-        return cls(QmacConfig.from_dict(d["config"]), d["sim"], int(d["n"]), int(d["seed"]),
-                   d.get("origin", ""), bool(d.get("pnr", False)))
+        return cls(
+            QmacConfig.from_dict(d["config"]),
+            d["sim"],
+            int(d["n"]),
+            int(d["seed"]),
+            d.get("origin", ""),
+            bool(d.get("pnr", False)),
+        )
 
 
 def _key(config: QmacConfig, sim: str, n: int) -> str:
@@ -110,8 +135,10 @@ def _python_files(folder: str) -> tuple[Path, ...]:
 def context_digest(rtl_files: list[Path], tb_files: list[Path], tools: dict) -> str:
     """The part of every point's digest shared by the whole run: RTL, testbench, reference model,
     the sweep's own checks and the tool versions."""
-    own = [*_python_files(str(REPO_ROOT / "pyref")),
-           *(REPO_ROOT / "sweep" / f for f in VERDICT_MODULES)]
+    own = [
+        *_python_files(str(REPO_ROOT / "pyref")),
+        *(REPO_ROOT / "sweep" / f for f in VERDICT_MODULES),
+    ]
     h = hashlib.sha256()
     h.update(tree_digest(list(rtl_files)).encode())
     h.update(tree_digest(list(tb_files)).encode())
@@ -123,7 +150,16 @@ def context_digest(rtl_files: list[Path], tb_files: list[Path], tools: dict) -> 
 def point_digest(point: Point, context: str) -> str:
     """The digest of ``point`` given the run's :func:`context_digest`."""
     h = hashlib.sha256(context.encode())
-    h.update(json.dumps({"config": point.config.rtl_parameters(), "sim": point.sim,
-                         "n": point.n, "seed": point.seed, "pnr": point.pnr},
-                        sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {
+                "config": point.config.rtl_parameters(),
+                "sim": point.sim,
+                "n": point.n,
+                "seed": point.seed,
+                "pnr": point.pnr,
+            },
+            sort_keys=True,
+        ).encode()
+    )
     return h.hexdigest()

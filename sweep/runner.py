@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from pyref.config import QmacConfig
-
 from tb import api as tb_api
 
 from . import synth
@@ -74,9 +73,11 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     rtl_dir = Path(opts.rtl_dir)
     rtl_files = tb_api.rtl_files(rtl_dir)
     tools = tool_versions({p.sim for p in points}, opts.synth) if points else {}
-    context = context_digest(rtl_files, tb_api.testbench_files(),
-                             {**tools, "synth": opts.synth, "coverage": opts.coverage,
-                              "pnr": opts.pnr})
+    context = context_digest(
+        rtl_files,
+        tb_api.testbench_files(),
+        {**tools, "synth": opts.synth, "coverage": opts.coverage, "pnr": opts.pnr},
+    )
     passed_dir = Path(opts.cache_root) / "passed"
     records: dict[str, dict] = {}
     todo: list[tuple[Point, str]] = []
@@ -85,7 +86,7 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
         cached = None if opts.force else _read_json(passed_dir / f"{digest}.json")
         dat = cached and cached.get("coverage_dat")
         if dat and not Path(dat).is_file():
-            cached = None      # its coverage points are gone: run it again
+            cached = None  # its coverage points are gone: run it again
         if cached is not None and cached.get("verdict") == "pass" and cached.get("key") == p.key:
             cached.update(cached=True, origin=p.origin)
             records[p.key] = cached
@@ -93,10 +94,21 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
             todo.append((p, digest))
     rtl_digest = tree_digest(rtl_files)
     jobs = opts.jobs or default_jobs()
-    args = [(p.to_dict(), digest, str(rtl_dir),
-             None if opts.build_root is None else str(opts.build_root), str(opts.cache_root),
-             opts.synth, rtl_digest, tools.get("yosys", ""), opts.coverage,
-             opts.pnr or p.pnr) for p, digest in todo]
+    args = [
+        (
+            p.to_dict(),
+            digest,
+            str(rtl_dir),
+            None if opts.build_root is None else str(opts.build_root),
+            str(opts.cache_root),
+            opts.synth,
+            rtl_digest,
+            tools.get("yosys", ""),
+            opts.coverage,
+            opts.pnr or p.pnr,
+        )
+        for p, digest in todo
+    ]
     if args:
         # Expensive points first, so the last ones to finish are short.
         from .shard import predicted_seconds
@@ -120,9 +132,15 @@ def run_points(points: list[Point], opts: RunOptions) -> tuple[list[dict], dict]
     for rec in records.values():
         if rec["verdict"] == "pass" and not rec.get("cached"):
             _write_json(passed_dir / f"{rec['digest']}.json", rec)
-    facts = {"tools": tools, "wall_seconds": time.perf_counter() - t0, "jobs": jobs,
-             "ran": len(todo), "reused": len(points) - len(todo), "rtl_dir": str(rtl_dir),
-             "rtl_digest": rtl_digest[:16]}
+    facts = {
+        "tools": tools,
+        "wall_seconds": time.perf_counter() - t0,
+        "jobs": jobs,
+        "ran": len(todo),
+        "reused": len(points) - len(todo),
+        "rtl_dir": str(rtl_dir),
+        "rtl_digest": rtl_digest[:16],
+    }
     return [records[p.key] for p in points], facts
 
 
@@ -131,12 +149,21 @@ def code_coverage_reports(records: list[dict], rtl_dir: Path, out: Path) -> str 
     ``out`` (:func:`tb.api.write_code_coverage`); the summary's Markdown (None: no point
     has coverage)."""
     files = [f.name for f in tb_api.rtl_files(rtl_dir) if f.suffix == ".v"]
-    runs = {r["name"]: tb_api.read_code_coverage(r["coverage_dat"], files)
-            for r in records if r.get("coverage_dat")}
+    runs = {
+        r["name"]: tb_api.read_code_coverage(r["coverage_dat"], files)
+        for r in records
+        if r.get("coverage_dat")
+    }
     if not runs:
         return None
-    tb_api.write_code_coverage(runs, rtl_dir, out, title=f"RTL coverage over {len(runs)} "
-                               "sweep points", full=False, what="point")
+    tb_api.write_code_coverage(
+        runs,
+        rtl_dir,
+        out,
+        title=f"RTL coverage over {len(runs)} sweep points",
+        full=False,
+        what="point",
+    )
     return (Path(out) / "summary.md").read_text()
 
 
@@ -146,8 +173,9 @@ def _progress(total: int, enabled: bool):
         return lambda rec: None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="point", file=sys.stderr, dynamic_ncols=True,
-               desc="sweep", smoothing=0.1)
+    bar = tqdm(
+        total=total, unit="point", file=sys.stderr, dynamic_ncols=True, desc="sweep", smoothing=0.1
+    )
     failed = [0]
 
     def step(rec):
@@ -156,25 +184,36 @@ def _progress(total: int, enabled: bool):
             return
         failed[0] += rec["verdict"] != "pass"
         bar.set_postfix_str(f"failed {failed[0]}")
-        bar.update(1)   # failed points are printed once, at the end (cli._finish)
+        bar.update(1)  # failed points are printed once, at the end (cli._finish)
 
     return step
 
 
-def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cache_root: str,
-            with_synth: bool, rtl_digest: str, yosys: str, coverage: bool = False,
-            pnr: bool = False) -> dict:
+def run_one(
+    point: dict,
+    digest: str,
+    rtl_dir: str,
+    build_root: str | None,
+    cache_root: str,
+    with_synth: bool,
+    rtl_digest: str,
+    yosys: str,
+    coverage: bool = False,
+    pnr: bool = False,
+) -> dict:
     """Simulate and synthesize one point; its record (never raises for a failing point).
     With ``coverage``, a Verilator point also leaves its RTL code coverage points in
     ``<cache_root>/coverage/<digest>.dat`` (the record's ``coverage_dat``)."""
     t0 = time.perf_counter()
     p = Point.from_dict(point)
     rtl = Path(rtl_dir)
-    dat = Path(cache_root) / "coverage" / f"{digest}.dat" \
-        if coverage and p.sim == "verilator" else None
-    sim = _simulate(p, rtl, build_root, dat)
-    syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth \
+    dat = (
+        Path(cache_root) / "coverage" / f"{digest}.dat"
+        if coverage and p.sim == "verilator"
         else None
+    )
+    sim = _simulate(p, rtl, build_root, dat)
+    syn = _synth_cached(p.config, rtl, Path(cache_root), rtl_digest, yosys) if with_synth else None
     fpga = _fpga_cached(p.config, rtl, Path(cache_root), rtl_digest) if pnr else None
     repro = tb_api.repro(p.config, p.sim, p.n, p.seed, rtl)
     failures = []
@@ -186,41 +225,66 @@ def run_one(point: dict, digest: str, rtl_dir: str, build_root: str | None, cach
         failures.append(f"synthesis: {syn.error}")
     if fpga is not None and not fpga.ok:
         failures.append(f"FPGA implementation: {fpga.error}")
-    rec = {**p.to_dict(), "digest": digest, "verdict": "fail" if failures else "pass",
-           "failure": "\n".join(failures), "repro": repro,
-           "sim_result": dataclasses.asdict(sim),
-           "synth": syn.to_dict() if syn is not None else None,
-           "fpga": fpga.to_dict() if fpga is not None else None,
-           "wall_seconds": time.perf_counter() - t0, "cached": False,
-           "coverage_dat": str(dat) if dat is not None and dat.is_file() else ""}
+    rec = {
+        **p.to_dict(),
+        "digest": digest,
+        "verdict": "fail" if failures else "pass",
+        "failure": "\n".join(failures),
+        "repro": repro,
+        "sim_result": dataclasses.asdict(sim),
+        "synth": syn.to_dict() if syn is not None else None,
+        "fpga": fpga.to_dict() if fpga is not None else None,
+        "wall_seconds": time.perf_counter() - t0,
+        "cached": False,
+        "coverage_dat": str(dat) if dat is not None and dat.is_file() else "",
+    }
     rec["beats_per_s"] = sim.beats / sim.sim_seconds if sim.sim_seconds else 0.0
     return rec
 
 
-def _simulate(p: Point, rtl: Path, build_root: str | None,
-              code_coverage: Path | None = None) -> tb_api.RunOutcome:
+def _simulate(
+    p: Point, rtl: Path, build_root: str | None, code_coverage: Path | None = None
+) -> tb_api.RunOutcome:
     """The point's simulation, every reachable coverage bin required (and its RTL code coverage
     points written to ``code_coverage``); a build, simulator or tool failure is a failed
     outcome with the error."""
     root = {} if build_root is None else {"build_root": Path(build_root)}
     try:
-        return tb_api.run_config(p.config, sim=p.sim, seed=p.seed, n=p.n, rtl_dir=rtl,
-                                 require_coverage=True, code_coverage=code_coverage, **root)
+        return tb_api.run_config(
+            p.config,
+            sim=p.sim,
+            seed=p.seed,
+            n=p.n,
+            rtl_dir=rtl,
+            require_coverage=True,
+            code_coverage=code_coverage,
+            **root,
+        )
     except (tb_api.SimulatorMissing, RuntimeError, ValueError, OSError) as exc:
         text = str(exc)
         first = text.splitlines()[0] if text else type(exc).__name__
-        return tb_api.RunOutcome(False, f"error: {first}", text.splitlines()[:40],
-                                 first_failure=first)
+        return tb_api.RunOutcome(
+            False, f"error: {first}", text.splitlines()[:40], first_failure=first
+        )
 
 
-def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str,
-                  yosys: str) -> synth.SynthResult:
+def _synth_cached(
+    config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str, yosys: str
+) -> synth.SynthResult:
     """Synthesis of ``config``, reusing an earlier successful one of the same RTL, parameters,
     script and Yosys."""
-    key = hashlib.sha256(json.dumps({
-        "rtl": rtl_digest, "params": config.rtl_parameters(), "yosys": yosys,
-        "script": synth.SCRIPT_VERSION,
-        "code": Path(synth.__file__).read_text()}, sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "rtl": rtl_digest,
+                "params": config.rtl_parameters(),
+                "yosys": yosys,
+                "script": synth.SCRIPT_VERSION,
+                "code": Path(synth.__file__).read_text(),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     path = cache_root / "synth" / f"{key}.json"
     hit = _read_json(path)
     if hit is not None and hit.get("ok"):
@@ -231,13 +295,21 @@ def _synth_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: s
     return res
 
 
-def _fpga_cached(config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str
-                 ) -> tb_api.FpgaResult:
+def _fpga_cached(
+    config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str
+) -> tb_api.FpgaResult:
     """The FPGA implementation of ``config``, reusing an earlier successful one of the same RTL,
     parameters, flow and tools."""
-    key = hashlib.sha256(json.dumps({
-        "rtl": rtl_digest, "params": config.rtl_parameters(),
-        "flow": tb_api.fpga_flow_digest()}, sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "rtl": rtl_digest,
+                "params": config.rtl_parameters(),
+                "flow": tb_api.fpga_flow_digest(),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     path = cache_root / "fpga" / f"{key}.json"
     hit = _read_json(path)
     if hit is not None and hit.get("ok"):

@@ -26,8 +26,11 @@ OUTPUTS_PER_SECOND = {"icarus": 4000.0, "verilator": 60000.0}
 def predicted_seconds(p: Point) -> float:
     """Predicted build + run + synthesis time of ``p`` on one core."""
     cfg = p.config
-    sim = (BUILD_SECONDS.get(p.sim, 15.0) + START_SECONDS.get(p.sim, 2.0)
-           + p.n / OUTPUTS_PER_SECOND.get(p.sim, 4000.0))
+    sim = (
+        BUILD_SECONDS.get(p.sim, 15.0)
+        + START_SECONDS.get(p.sim, 2.0)
+        + p.n / OUTPUTS_PER_SECOND.get(p.sim, 4000.0)
+    )
     synth = 0.8 + 0.1 * cfg.lanes * cfg.in_bits * cfg.w_bits / 64
     return sim + synth
 

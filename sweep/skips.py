@@ -43,10 +43,27 @@ def by_axis_value(run: dict) -> list[dict]:
             skipped[key] += 1
             bad[key] += not s.get("expected")
             reasons[key][s["reason"]] += 1
-    rows = [{"axis": a, "value": v, "skipped": n, "of": total[(a, v)], "unexpected": bad[(a, v)],
-             "reasons": dict(reasons[(a, v)].most_common())} for (a, v), n in skipped.items()]
-    return sorted(rows, key=lambda r: (-r["unexpected"], -r["skipped"] / r["of"],
-                                       -r["skipped"], r["axis"], str(r["value"])))
+    rows = [
+        {
+            "axis": a,
+            "value": v,
+            "skipped": n,
+            "of": total[(a, v)],
+            "unexpected": bad[(a, v)],
+            "reasons": dict(reasons[(a, v)].most_common()),
+        }
+        for (a, v), n in skipped.items()
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (
+            -r["unexpected"],
+            -r["skipped"] / r["of"],
+            -r["skipped"],
+            r["axis"],
+            str(r["value"]),
+        ),
+    )
 
 
 def _shown(value) -> str:
@@ -60,17 +77,21 @@ def summary_lines(run: dict) -> list[str]:
     if not skipped:
         return []
     bad = unexpected(run)
-    head = (f"skipped {len(skipped)} combination(s) pyref refuses: "
-            + (f"{len(bad)} not allowed by the spec (allow_skip): the sweep fails"
-               if bad else "all allowed by the spec (allow_skip)"))
+    head = f"skipped {len(skipped)} combination(s) pyref refuses: " + (
+        f"{len(bad)} not allowed by the spec (allow_skip): the sweep fails"
+        if bad
+        else "all allowed by the spec (allow_skip)"
+    )
     lines = [head]
     rows = by_axis_value(run)
     for r in rows[:MAX_LINES]:
         reason, *others = r["reasons"]
         more = f" (+{len(others)} other reason(s))" if others else ""
         flag = f", {r['unexpected']} not allowed" if r["unexpected"] else ""
-        lines.append(f"  {r['axis']} = {_shown(r['value'])}: {r['skipped']} of {r['of']} "
-                     f"skipped{flag}: {reason}{more}")
+        lines.append(
+            f"  {r['axis']} = {_shown(r['value'])}: {r['skipped']} of {r['of']} "
+            f"skipped{flag}: {reason}{more}"
+        )
     if len(rows) > MAX_LINES:
         lines.append(f"  ... and {len(rows) - MAX_LINES} more axis value(s) (results.json)")
     return lines

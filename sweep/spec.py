@@ -44,8 +44,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig, check_field
-
 from tb import api as tb_api
+
 from .covering import pairwise
 from .points import Point, Skipped
 
@@ -105,8 +105,9 @@ class Spec:
         axes["include"] = sorted({k for inc in self.include for k in inc if k != "config"})
         return axes
 
-    def expand(self, n_override: int | None = None, auto_sims: tuple[str, ...] | None = None
-               ) -> tuple[list[Point], list[Skipped], list]:
+    def expand(
+        self, n_override: int | None = None, auto_sims: tuple[str, ...] | None = None
+    ) -> tuple[list[Point], list[Skipped], list]:
         """The spec's points (deduplicated, in spec order), the skipped combinations (with
         pyref's reason) and the pairs no valid point can hold (pairwise groups).
 
@@ -129,18 +130,33 @@ class Spec:
                 config = self._config(fields)
             except ConfigError as exc:
                 key = f"{sim}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
-                skipped.setdefault(key, Skipped(
-                    fields=dict(fields), sim=sim, reason=str(exc), origin=origin,
-                    expected=self.expects_skip(origin, str(exc))))
+                skipped.setdefault(
+                    key,
+                    Skipped(
+                        fields=dict(fields),
+                        sim=sim,
+                        reason=str(exc),
+                        origin=origin,
+                        expected=self.expects_skip(origin, str(exc)),
+                    ),
+                )
                 return
             if sim == AUTO_SIM:
                 if not auto_sims:
                     key = f"{sim}/n{n}/" + ",".join(f"{k}={v}" for k, v in sorted(fields.items()))
-                    why = [f"{s}: {tb_api.simulator_missing(s) or 'not offered'}"
-                           for s in tb_api.SIMULATORS]
-                    skipped.setdefault(key, Skipped(
-                        fields={**fields, "n": n}, sim=sim, origin=origin,
-                        reason=f"sim = auto: no simulator installed ({'; '.join(why)})"))
+                    why = [
+                        f"{s}: {tb_api.simulator_missing(s) or 'not offered'}"
+                        for s in tb_api.SIMULATORS
+                    ]
+                    skipped.setdefault(
+                        key,
+                        Skipped(
+                            fields={**fields, "n": n},
+                            sim=sim,
+                            origin=origin,
+                            reason=f"sim = auto: no simulator installed ({'; '.join(why)})",
+                        ),
+                    )
                     return
                 sim = tb_api.cheapest_simulator(config, n, sims=auto_sims)
             p = Point.make(config, sim, n, spec_seed=self.seed, origin=origin, pnr=pnr)
@@ -159,15 +175,17 @@ class Spec:
         """Whether some point of the spec may have ``sim = "auto"``."""
         if self.sim == AUTO_SIM:
             return True
-        return (any(inc.get("sim") == AUTO_SIM for inc in self.include)
-                or any(AUTO_SIM in g.axes.get("sim", ()) for g in self.groups))
+        return any(inc.get("sim") == AUTO_SIM for inc in self.include) or any(
+            AUTO_SIM in g.axes.get("sim", ()) for g in self.groups
+        )
 
     def _config(self, fields: Mapping[str, Any]) -> QmacConfig:
         fields = dict(fields)
         name = fields.pop("config", self.base)
         if name not in NAMED_CONFIGS:
-            raise SpecError(f"{self.path}: no named config {name!r}; choose one of "
-                            f"{', '.join(NAMED_CONFIGS)}")
+            raise SpecError(
+                f"{self.path}: no named config {name!r}; choose one of {', '.join(NAMED_CONFIGS)}"
+            )
         return QmacConfig(**{**_base_fields(name), **fields})
 
 
@@ -221,8 +239,12 @@ def _expand_group(g: Group, spec: Spec) -> tuple[list[dict], list]:
     return [complete(r) for r in rows], []
 
 
-_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-           ast.Mult: lambda a, b: a * b, ast.FloorDiv: lambda a, b: a // b}
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+}
 _FUNCS = {"min": min, "max": max}
 
 
@@ -240,15 +262,21 @@ def evaluate(expr: str, names: Mapping[str, Any], where: str = "expression") -> 
             return node.value
         if isinstance(node, ast.Name):
             if node.id not in names:
-                raise SpecError(f"{where}: unknown name {node.id!r} in {expr!r}; known: "
-                                f"{', '.join(sorted(names))}")
+                raise SpecError(
+                    f"{where}: unknown name {node.id!r} in {expr!r}; known: "
+                    f"{', '.join(sorted(names))}"
+                )
             return names[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -ev(node.operand)
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in _FUNCS and not node.keywords):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCS
+            and not node.keywords
+        ):
             return _FUNCS[node.func.id](*(ev(a) for a in node.args))
         raise SpecError(f"{where}: {expr!r} may use integers, field names, + - * //, min, max")
 
@@ -290,8 +318,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
         raise SpecError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(TOP_KEYS)}")
     base = data.get("base", "default")
     if base not in NAMED_CONFIGS:
-        raise SpecError(f"{path}: base = {base!r} is not a named config "
-                        f"({', '.join(NAMED_CONFIGS)})")
+        raise SpecError(
+            f"{path}: base = {base!r} is not a named config ({', '.join(NAMED_CONFIGS)})"
+        )
     seed = _int(data.get("seed", 1), path, "seed", 0)
     n = _int(data.get("n", DEFAULT_N), path, "n", 1)
     sim = _sim(data.get("sim", DEFAULT_SIM), f"{path}: sim")
@@ -303,13 +332,16 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
             raise SpecError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(GROUP_KEYS)}")
         strategy = g.get("strategy", "product")
         if strategy not in STRATEGIES:
-            raise SpecError(f"{where}: strategy = {strategy!r} is not one of "
-                            f"{', '.join(STRATEGIES)}")
+            raise SpecError(
+                f"{where}: strategy = {strategy!r} is not one of {', '.join(STRATEGIES)}"
+            )
         axes = dict(g.get("axes", {}))
         for axis, values in axes.items():
             if axis not in CONFIG_FIELDS and axis not in EXTRA_AXES:
-                raise SpecError(f"{where}: axis {axis!r} is not a config field "
-                                f"({', '.join(CONFIG_FIELDS)}) nor one of {EXTRA_AXES}")
+                raise SpecError(
+                    f"{where}: axis {axis!r} is not a config field "
+                    f"({', '.join(CONFIG_FIELDS)}) nor one of {EXTRA_AXES}"
+                )
             if not isinstance(values, list) or not values:
                 raise SpecError(f"{where}: axis {axis!r} must be a non-empty list, got {values!r}")
             for v in values:
@@ -324,25 +356,31 @@ def parse(data: Mapping[str, Any], path: Path) -> Spec:
         if strategy == "random" and count < 1:
             raise SpecError(f"{where}: strategy 'random' needs count >= 1")
         allow = _allow(g["allow_skip"], f"{where}: allow_skip") if "allow_skip" in g else None
-        groups.append(Group(g.get("name", f"group{i + 1}"), strategy, axes, derive, count,
-                            allow))
+        groups.append(Group(g.get("name", f"group{i + 1}"), strategy, axes, derive, count, allow))
     include = [dict(x) for x in data.get("include", [])]
     for j, inc in enumerate(include):
         bad = sorted(set(inc) - set(CONFIG_FIELDS) - set(EXTRA_AXES) - {"config", "pnr"})
         if bad:
             raise SpecError(f"{path}: include {j + 1}: unknown key(s) {bad}")
         if not isinstance(inc.get("pnr", False), bool):
-            raise SpecError(f"{path}: include {j + 1}: pnr = {inc['pnr']!r} must be true or "
-                            "false")
+            raise SpecError(f"{path}: include {j + 1}: pnr = {inc['pnr']!r} must be true or false")
         for key, value in inc.items():
             if key not in ("config", "pnr"):
                 _check_value(key, value, f"{path}: include {j + 1}: {key}")
     if not groups and not include:
         raise SpecError(f"{path}: no [[group]] and no [[include]]: the sweep has no points")
-    return Spec(name=str(data.get("name", path.stem)), path=path,
-                description=str(data.get("description", "")), seed=seed, n=n, sim=sim, base=base,
-                groups=groups, include=include,
-                allow_skip=_allow(data.get("allow_skip", False), f"{path}: allow_skip"))
+    return Spec(
+        name=str(data.get("name", path.stem)),
+        path=path,
+        description=str(data.get("description", "")),
+        seed=seed,
+        n=n,
+        sim=sim,
+        base=base,
+        groups=groups,
+        include=include,
+        allow_skip=_allow(data.get("allow_skip", False), f"{path}: allow_skip"),
+    )
 
 
 def _sim(value, where: str) -> str:
@@ -372,8 +410,10 @@ def _allow(value, where: str) -> bool | list[str]:
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
         return list(value)
-    raise SpecError(f"{where} = {value!r} must be true, false or a non-empty list of reason "
-                    "excerpts (e.g. [\"needs mult_bits = 32\"])")
+    raise SpecError(
+        f"{where} = {value!r} must be true, false or a non-empty list of reason "
+        'excerpts (e.g. ["needs mult_bits = 32"])'
+    )
 
 
 def _int(value, path, key, lo) -> int:

@@ -69,22 +69,35 @@ def script(sources: list[Path], config: QmacConfig) -> str:
     # Paths relative to Yosys's working folder; include files are found through -I.
     files = " ".join(f'"{p}"' for p in sources if Path(p).suffix == ".v")
     includes = " ".join(sorted({f'-I"{Path(p).parent}"' for p in sources}))
-    return "\n".join([
-        f"read_verilog -defer {includes} {files}",
-        f"hierarchy -check -top {TOP} {chparams}",
-        # The coarse steps of `synth` up to alumacc: here the multipliers are still $mul cells.
-        "proc -latches error", "flatten", "opt_expr", "opt_clean", "opt -nodffe -nosdff", "wreduce", "peepopt",
-        "opt_clean",
-        f"tee -q -o {PRE_STAT} stat -json",
-        f"synth -top {TOP} -flatten -noabc -latches error -run coarse:",
-        f"tee -q -o {STAT} stat -json",
-        "ltp -noff",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"read_verilog -defer {includes} {files}",
+            f"hierarchy -check -top {TOP} {chparams}",
+            # The coarse steps of `synth` up to alumacc: here the multipliers are still $mul cells.
+            "proc -latches error",
+            "flatten",
+            "opt_expr",
+            "opt_clean",
+            "opt -nodffe -nosdff",
+            "wreduce",
+            "peepopt",
+            "opt_clean",
+            f"tee -q -o {PRE_STAT} stat -json",
+            f"synth -top {TOP} -flatten -noabc -latches error -run coarse:",
+            f"tee -q -o {STAT} stat -json",
+            "ltp -noff",
+            "",
+        ]
+    )
 
 
-def synthesize(sources: list[Path], config: QmacConfig, *, work_dir: Path | None = None,
-               timeout: float = YOSYS_TIMEOUT) -> SynthResult:
+def synthesize(
+    sources: list[Path],
+    config: QmacConfig,
+    *,
+    work_dir: Path | None = None,
+    timeout: float = YOSYS_TIMEOUT,
+) -> SynthResult:
     """Synthesize the RTL ``sources`` (Verilog files and the include files they need) for
     ``config``; a failure is a result with ``ok=False`` and
     the reason (it does not raise)."""
@@ -108,9 +121,14 @@ def synthesize(sources: list[Path], config: QmacConfig, *, work_dir: Path | None
         log = work_dir / "yosys.log"
         try:
             yosys_version()
-            proc = subprocess.run([*yosys_command(), "-q", "-l", "yosys.log", "synth.ys"],
-                                  cwd=work_dir, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+            proc = subprocess.run(
+                [*yosys_command(), "-q", "-l", "yosys.log", "synth.ys"],
+                cwd=work_dir,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
             rc, err = proc.returncode, proc.stderr
         except subprocess.TimeoutExpired:
             rc, err = None, f"stopped after {timeout:.0f} s"
@@ -134,13 +152,18 @@ def _load_stat(path: Path) -> dict | None:
     return None
 
 
-def parse(log_text: str, returncode: int | None, pre_stat: Path, stat: Path, *,
-          stderr: str = "") -> SynthResult:
+def parse(
+    log_text: str, returncode: int | None, pre_stat: Path, stat: Path, *, stderr: str = ""
+) -> SynthResult:
     """Turn Yosys's log and statistics files into a :class:`SynthResult`, failing unless every
     sign of a finished synthesis is there (see the module docstring)."""
+
     def fail(why: str) -> SynthResult:
-        errors = [ln.strip() for ln in (log_text + "\n" + (stderr or "")).splitlines()
-                  if ln.startswith("ERROR") or "error" in ln.lower()[:20]]
+        errors = [
+            ln.strip()
+            for ln in (log_text + "\n" + (stderr or "")).splitlines()
+            if ln.startswith("ERROR") or "error" in ln.lower()[:20]
+        ]
         extra = f": {errors[0]}" if errors else ""
         return SynthResult(False, error=why + extra)
 
@@ -152,14 +175,18 @@ def parse(log_text: str, returncode: int | None, pre_stat: Path, stat: Path, *,
         return fail("the Yosys log has no 'End of script.': the synthesis stopped early")
     mapped = _load_stat(stat)
     if mapped is None:
-        return fail(f"no statistics of module {TOP} after mapping ({stat.name} missing or "
-                    "empty): the synthesis stopped early")
+        return fail(
+            f"no statistics of module {TOP} after mapping ({stat.name} missing or "
+            "empty): the synthesis stopped early"
+        )
     by_type = dict(mapped.get("num_cells_by_type") or {})
     by_type.pop("$scopeinfo", None)
     coarse = sorted(t for t in by_type if not t.startswith("$_"))
     if coarse:
-        return fail(f"coarse cells left after mapping ({', '.join(coarse)}): technology mapping "
-                    "did not finish")
+        return fail(
+            f"coarse cells left after mapping ({', '.join(coarse)}): technology mapping "
+            "did not finish"
+        )
     if not by_type:
         return fail(f"the mapped {TOP} has no cells")
     latches = sum(n for t, n in by_type.items() if "DLATCH" in t)
@@ -169,8 +196,15 @@ def parse(log_text: str, returncode: int | None, pre_stat: Path, stat: Path, *,
         return fail("no 'Longest topological path' line in the log: the synthesis stopped early")
     pre = _load_stat(pre_stat) or {}
     muls = int((pre.get("num_cells_by_type") or {}).get("$mul", 0))
-    res = SynthResult(True, cells=sum(by_type.values()), ffs=ffs, multipliers=muls,
-                      depth=int(m.group(1)), latches=latches, cell_types=by_type)
+    res = SynthResult(
+        True,
+        cells=sum(by_type.values()),
+        ffs=ffs,
+        multipliers=muls,
+        depth=int(m.group(1)),
+        latches=latches,
+        cell_types=by_type,
+    )
     if latches:
         res.ok = False
         res.error = f"{latches} latch(es) inferred"

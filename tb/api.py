@@ -18,15 +18,14 @@ import shutil
 from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
-
 from tb.cli.sim import repro_command
+from tb.rtl_coverage.points import read_dat as read_code_coverage
+from tb.rtl_coverage.report import write_reports as write_code_coverage
+from tb.run import fpga as _fpga
 from tb.run.build import BUILD_ROOT, BuildFailed, config_name
 from tb.run.cost import cheapest_simulator
-from tb.rtl_coverage.points import read_dat as read_code_coverage
-from tb.run import fpga as _fpga
 from tb.run.fpga import FpgaResult
 from tb.run.fpga import implement as implement_fpga
-from tb.rtl_coverage.report import write_reports as write_code_coverage
 from tb.run.runner import COVERAGE_FILE, SimulationFailed, run_sim
 from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
@@ -34,12 +33,34 @@ from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.job import SimJob
 from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
 
-__all__ = ["BUILD_ROOT", "RTL_DIR", "SIMULATORS", "BuildFailed", "RunOutcome",
-           "SimulationFailed", "SimulatorMissing", "YosysUnavailable", "cheapest_simulator",
-           "config_name", "copy_rtl", "edit_copy", "installed_simulators", "read_code_coverage",
-           "repro", "write_code_coverage", "FpgaResult", "implement_fpga", "fpga_flow_digest",
-           "rtl_files", "run_config", "simulator_missing", "simulator_version",
-           "testbench_files", "yosys_command", "yosys_version"]
+__all__ = [
+    "BUILD_ROOT",
+    "RTL_DIR",
+    "SIMULATORS",
+    "BuildFailed",
+    "RunOutcome",
+    "SimulationFailed",
+    "SimulatorMissing",
+    "YosysUnavailable",
+    "cheapest_simulator",
+    "config_name",
+    "copy_rtl",
+    "edit_copy",
+    "installed_simulators",
+    "read_code_coverage",
+    "repro",
+    "write_code_coverage",
+    "FpgaResult",
+    "implement_fpga",
+    "fpga_flow_digest",
+    "rtl_files",
+    "run_config",
+    "simulator_missing",
+    "simulator_version",
+    "testbench_files",
+    "yosys_command",
+    "yosys_version",
+]
 
 TB_DIR = Path(__file__).resolve().parent
 TB_SUFFIXES = {".py", ".sv", ".v", ".c", ".cpp", ".h"}
@@ -78,8 +99,11 @@ def installed_simulators() -> tuple[str, ...]:
 
 def testbench_files() -> list[Path]:
     """Every source file of the testbench (Python, harness HDL and C), sorted."""
-    return sorted(p for p in TB_DIR.rglob("*")
-                  if p.is_file() and p.suffix in TB_SUFFIXES and "__pycache__" not in p.parts)
+    return sorted(
+        p
+        for p in TB_DIR.rglob("*")
+        if p.is_file() and p.suffix in TB_SUFFIXES and "__pycache__" not in p.parts
+    )
 
 
 def _job(config: QmacConfig, sim: str, n: int, seed: int, name: str, **run) -> SimJob:
@@ -90,12 +114,21 @@ def _job(config: QmacConfig, sim: str, n: int, seed: int, name: str, **run) -> S
 
 def _overrides(config: QmacConfig) -> dict:
     base = NAMED_CONFIGS[RUN_DEFAULTS["config"]]
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(QmacConfig)
-            if getattr(config, f.name) != getattr(base, f.name)}
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(QmacConfig)
+        if getattr(config, f.name) != getattr(base, f.name)
+    }
 
 
-def repro(config: QmacConfig, sim: str, n: int, seed: int, rtl_dir: Path | None = None,
-          mode: str | None = None) -> str:
+def repro(
+    config: QmacConfig,
+    sim: str,
+    n: int,
+    seed: int,
+    rtl_dir: Path | None = None,
+    mode: str | None = None,
+) -> str:
     """The exact ``make sim ...`` command that repeats :func:`run_config` with these values."""
     job = _job(config, sim, n, seed, "repro", mode=mode)
     rtl = None
@@ -104,11 +137,21 @@ def repro(config: QmacConfig, sim: str, n: int, seed: int, rtl_dir: Path | None 
     return repro_command(job, RUN_DEFAULTS["config"], _overrides(config), rtl)
 
 
-def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path = RTL_DIR,
-               build_root: Path = BUILD_ROOT, test_dir: Path | None = None,
-               name: str | None = None, mode: str | None = None,
-               max_mismatches: int | None = None, require_coverage: bool = False,
-               code_coverage: Path | None = None) -> RunOutcome:
+def run_config(
+    config: QmacConfig,
+    *,
+    sim: str,
+    seed: int,
+    n: int,
+    rtl_dir: Path = RTL_DIR,
+    build_root: Path = BUILD_ROOT,
+    test_dir: Path | None = None,
+    name: str | None = None,
+    mode: str | None = None,
+    max_mismatches: int | None = None,
+    require_coverage: bool = False,
+    code_coverage: Path | None = None,
+) -> RunOutcome:
     """Build (or reuse ``make sim``'s build of) ``config`` on ``sim`` from the Verilog of
     ``rtl_dir`` and check ``n`` random outputs (seed ``seed``), with make sim's transport,
     handshake patterns and resets unless given. ``require_coverage``: a reachable coverage bin
@@ -124,15 +167,21 @@ def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path
         if sim != "verilator":
             raise ValueError(f"RTL code coverage needs Verilator, not {sim}")
         mode = "batch-coverage"
-    job = _job(config, sim, n, seed, name or config_name(config), mode=mode,
-               max_mismatches=max_mismatches)
-    result = run_sim(job, rtl_dir=Path(rtl_dir), build_root=Path(build_root),
-                     test_dir=None if test_dir is None else Path(test_dir))
+    job = _job(
+        config, sim, n, seed, name or config_name(config), mode=mode, max_mismatches=max_mismatches
+    )
+    result = run_sim(
+        job,
+        rtl_dir=Path(rtl_dir),
+        build_root=Path(build_root),
+        test_dir=None if test_dir is None else Path(test_dir),
+    )
     if code_coverage is not None:
         dat = result.test_dir / COVERAGE_FILE
         if not dat.is_file():
-            raise SimulationFailed(f"the coverage run wrote no {COVERAGE_FILE} in "
-                                   f"{result.test_dir}")
+            raise SimulationFailed(
+                f"the coverage run wrote no {COVERAGE_FILE} in {result.test_dir}"
+            )
         Path(code_coverage).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dat, code_coverage)
     rep = result.report
@@ -143,24 +192,50 @@ def run_config(config: QmacConfig, *, sim: str, seed: int, n: int, rtl_dir: Path
     passed = bool(rep.passed) and not (require_coverage and holes)
     if require_coverage and rep.passed and holes:
         details.append(f"coverage holes (reachable bins never hit): {', '.join(holes)}")
-    cov_text = "n/a" if cov is None else (cov.summary() if rep.passed
-                                          else cov.summary().split(";")[0])
-    summary = ((f"stopped ({rep.stopped}): {rep.outputs_checked} of {n} outputs checked"
-                if rep.stopped else f"{rep.outputs_checked} outputs checked")
-               + f", {rep.mismatches} mismatches"
-               + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
-               + f"; coverage {cov_text}")
+    cov_text = (
+        "n/a" if cov is None else (cov.summary() if rep.passed else cov.summary().split(";")[0])
+    )
+    summary = (
+        (
+            f"stopped ({rep.stopped}): {rep.outputs_checked} of {n} outputs checked"
+            if rep.stopped
+            else f"{rep.outputs_checked} outputs checked"
+        )
+        + f", {rep.mismatches} mismatches"
+        + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
+        + f"; coverage {cov_text}"
+    )
     if rep.error:
         summary = f"error: {rep.error}; " + summary
     first = ""
     if not rep.passed:
         first = rep.details[0]["message"] if rep.details else (rep.error or "failed")
-    coverage = {} if cov is None else {"summary": cov.summary(), "holes": holes,
-                                       "hits": dict(cov.hits), "required": list(cov.required)}
-    return RunOutcome(passed, summary, details, first, rep.outputs_checked, rep.mismatches,
-                      dict(rep.mismatch_counts), coverage, rep.beats, rep.sim_seconds or 0.0,
-                      result.build_seconds, result.compiled, result.wall_seconds,
-                      str(result.log_file))
+    coverage = (
+        {}
+        if cov is None
+        else {
+            "summary": cov.summary(),
+            "holes": holes,
+            "hits": dict(cov.hits),
+            "required": list(cov.required),
+        }
+    )
+    return RunOutcome(
+        passed,
+        summary,
+        details,
+        first,
+        rep.outputs_checked,
+        rep.mismatches,
+        dict(rep.mismatch_counts),
+        coverage,
+        rep.beats,
+        rep.sim_seconds or 0.0,
+        result.build_seconds,
+        result.compiled,
+        result.wall_seconds,
+        str(result.log_file),
+    )
 
 
 def fpga_flow_digest() -> str:
@@ -174,4 +249,3 @@ def fpga_flow_digest() -> str:
     except (YosysUnavailable, RuntimeError):
         pass
     return hashlib.sha256(text.encode()).hexdigest()
-

@@ -23,8 +23,10 @@ def require_qemu() -> str:
         pytest.skip("the AVX2-only CPU model is for x86_64 hosts")
     path = shutil.which(QEMU)
     if path is None:
-        pytest.skip("qemu-x86_64 is not installed: apt-get install qemu-user (runs ONNX "
-                    "Runtime as on an AVX2-only CPU)")
+        pytest.skip(
+            "qemu-x86_64 is not installed: apt-get install qemu-user (runs ONNX "
+            "Runtime as on an AVX2-only CPU)"
+        )
     return path
 
 
@@ -32,8 +34,14 @@ def run_as_avx2_only(code: str, timeout: float = 600) -> str:
     """Standard output of ``python -c code`` on the emulated AVX2-only CPU (fails on error)."""
     qemu = require_qemu()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([qemu, "-cpu", "Haswell", sys.executable, "-c", code], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [qemu, "-cpu", "Haswell", sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     err = "\n".join(l for l in proc.stderr.splitlines() if "TCG doesn't support" not in l)
     assert proc.returncode == 0, f"status {proc.returncode}\n{proc.stdout}\n{err}"
     return proc.stdout

@@ -2,8 +2,8 @@
 
 Independent of pyref on purpose: no numpy, no bit tricks. Each rounding mode is written as the
 textbook formula on the exact quotient (fractions.Fraction), the gemmlowp requantizer as the
-formula of its definition, the fp32 requantizer with an explicit rounding to binary32, and one layer as a triple loop over n, c and the beats of k. The
-tests compare pyref against these.
+formula of its definition, the fp32 requantizer with an explicit rounding to binary32, and one
+layer as a triple loop over n, c and the beats of k. The tests compare pyref against these.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def round_div_pow2(v: int, t: int, mode: str) -> int:
 def wrap_to(v: int, bits: int) -> int:
     """Two's complement wrap to ``bits`` bits, by repeated addition of the modulus."""
     m = 1 << bits
-    v = v % m            # Python's % is non-negative for a positive modulus
+    v = v % m  # Python's % is non-negative for a positive modulus
     return v - m if v >= m >> 1 else v
 
 
@@ -84,13 +84,13 @@ def fl32(q: Fraction):
     if q == 0:
         return Fraction(0)
     a = abs(q)
-    e = a.numerator.bit_length() - a.denominator.bit_length()   # 2^e <= a < 2^(e+2)
+    e = a.numerator.bit_length() - a.denominator.bit_length()  # 2^e <= a < 2^(e+2)
     while Fraction(2) ** (e + 1) <= a:
         e += 1
     while Fraction(2) ** e > a:
         e -= 1
-    quantum = Fraction(2) ** (max(e, -126) - 23)   # 24 significant bits, or the subnormal step
-    v = round(a / quantum) * quantum                 # Fraction rounds ties to even
+    quantum = Fraction(2) ** (max(e, -126) - 23)  # 24 significant bits, or the subnormal step
+    v = round(a / quantum) * quantum  # Fraction rounds ties to even
     if v >= Fraction(2) ** 128:
         return math.inf if q > 0 else -math.inf
     return v if q > 0 else -v
@@ -123,8 +123,8 @@ def layer(cfg, x, w, bias, mult, shift, out_zp, act_min, act_max):
     for n in range(n_rows):
         y_row, sat_row, acc_row, ovf_row = [], [], [], []
         for c in range(n_ch):
-            acc = bias[c]             # acc_0 = bias
-            exact = bias[c]           # the unbounded sum, for the wrap-mode overflow flag
+            acc = bias[c]  # acc_0 = bias
+            exact = bias[c]  # the unbounded sum, for the wrap-mode overflow flag
             overflow = False
             for start in range(0, k_len, cfg.lanes):
                 # One beat: `lanes` products; lanes past K are padding (zero products).

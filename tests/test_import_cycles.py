@@ -40,23 +40,25 @@ the top layer of :data:`TB_LAYERS`)."""
 TB_REACH: dict[str, dict[str, str]] = {
     # hil reaches the RTL inside the functions that need it, and ends through tb/cli/errors.py.
     "hil.cli": {"tb.cli.errors": "module", "tb.stream.session": "function"},
-    "hil.backends.rtl": {t: "function" for t in (
-        "tb.stream.session", "tb.cli.report", "tb.run.build", "tb.run.toolchain")},
+    "hil.backends.rtl": {
+        t: "function"
+        for t in ("tb.stream.session", "tb.cli.report", "tb.run.build", "tb.run.toolchain")
+    },
     # sweep, mutate and soak reach the testbench through tb/api.py (public, so not listed) and
     # end through tb/cli/errors.py, the one command-line module.
-    **{m: {"tb.cli.errors": "module"} for m in ("sweep.cli", "sweep.shard", "mutate.cli",
-                                                  "soak.cli")},
+    **{
+        m: {"tb.cli.errors": "module"}
+        for m in ("sweep.cli", "sweep.shard", "mutate.cli", "soak.cli")
+    },
 }
 """Which modules of hil, sweep, mutate and soak may import which non-public tb modules, and
 where: ``module`` (anywhere) or ``function`` (only inside functions). Any other import of tb's
 sub-packages from these packages fails."""
 
-TOOL_REACH: dict[str, set[str]] = {
-}
+TOOL_REACH: dict[str, set[str]] = {}
 """hil, sweep, mutate and soak import none of each other but these."""
 
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 """Edges the rules refuse but that are allowed for now, each with the reason; do not add to it."""
 
 
@@ -79,7 +81,7 @@ def _resolve(module: str, is_package: bool, level: int, target: str | None) -> s
     base = module.split(".")
     if not is_package:
         base = base[:-1]
-    base = base[:len(base) - (level - 1)]
+    base = base[: len(base) - (level - 1)]
     return ".".join(base + ([target] if target else []))
 
 
@@ -104,8 +106,10 @@ def import_sites(modules: dict[str, Path]) -> dict[str, dict[str, str]]:
                 targets = [a.name for a in node.names]
             else:
                 base = _resolve(name, is_package, node.level, node.module)
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
-                           for a in node.names]
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                    for a in node.names
+                ]
             for t in targets:
                 # "import a.b.c" names a.b.c; keep the longest prefix that is a project module.
                 while t and t not in modules:
@@ -123,7 +127,7 @@ def import_edges(modules: dict[str, Path]) -> dict[str, set[str]]:
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
     """One import cycle as a list of modules (first == last), or None."""
-    state: dict[str, int] = {}   # 1 = on the stack, 2 = done
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
     stack: list[str] = []
 
     def visit(m: str) -> list[str] | None:
@@ -131,7 +135,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(m)
         for n in sorted(edges.get(m, ())):
             if state.get(n) == 1:
-                return stack[stack.index(n):] + [n]
+                return stack[stack.index(n) :] + [n]
             if n not in state:
                 found = visit(n)
                 if found:
@@ -165,8 +169,9 @@ def _public(module: str) -> bool:
     return any(module == p or module.startswith(p + ".") for p in TB_PUBLIC)
 
 
-def layering_violations(sites: dict[str, dict[str, str]], modules: dict[str, Path],
-                        exceptions=KNOWN_EXCEPTIONS) -> list[str]:
+def layering_violations(
+    sites: dict[str, dict[str, str]], modules: dict[str, Path], exceptions=KNOWN_EXCEPTIONS
+) -> list[str]:
     """Every import that breaks the layering, as ``importer -> imported: rule``:
 
     - pyref imports nothing of the project;
@@ -224,8 +229,11 @@ def test_no_import_cycles():
 
 def test_pyref_imports_nothing_from_tb_or_hil():
     edges = import_edges(module_files())
-    bad = {m: sorted(t for t in ts if not t.startswith("pyref"))
-           for m, ts in edges.items() if m.startswith("pyref")}
+    bad = {
+        m: sorted(t for t in ts if not t.startswith("pyref"))
+        for m, ts in edges.items()
+        if m.startswith("pyref")
+    }
     assert not any(bad.values()), {m: t for m, t in bad.items() if t}
 
 
@@ -237,8 +245,11 @@ def test_the_layering_holds():
 
 
 def test_every_tb_sub_package_is_in_a_layer():
-    subs = {".".join(m.split(".")[:2]) for m, p in module_files().items()
-            if m.startswith("tb.") and m.count(".") == 1 and p.name == "__init__.py"}
+    subs = {
+        ".".join(m.split(".")[:2])
+        for m, p in module_files().items()
+        if m.startswith("tb.") and m.count(".") == 1 and p.name == "__init__.py"
+    }
     assert subs == {s for layer in TB_LAYERS for s in layer}
 
 
@@ -250,13 +261,16 @@ def _write(tmp: Path, files: dict[str, str]) -> None:
 
 
 def test_finds_a_cycle_through_an_import_inside_a_function(tmp_path):
-    _write(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "from .b import f\n",
-        "pkg/b.py": "def f():\n    from pkg.sub import c\n",
-        "pkg/sub/__init__.py": "",
-        "pkg/sub/c.py": "from .. import a\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from .b import f\n",
+            "pkg/b.py": "def f():\n    from pkg.sub import c\n",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/c.py": "from .. import a\n",
+        },
+    )
     edges = import_edges(module_files(tmp_path, ("pkg",)))
     assert edges["pkg.a"] == {"pkg.b"}
     assert edges["pkg.b"] == {"pkg.sub.c"}
@@ -265,42 +279,59 @@ def test_finds_a_cycle_through_an_import_inside_a_function(tmp_path):
 
 
 def test_no_cycle_in_a_chain(tmp_path):
-    _write(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "import pkg.b\nimport numpy\n",
-        "pkg/b.py": "from pkg import c\n",
-        "pkg/c.py": "x = 1\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "import pkg.b\nimport numpy\n",
+            "pkg/b.py": "from pkg import c\n",
+            "pkg/c.py": "x = 1\n",
+        },
+    )
     edges = import_edges(module_files(tmp_path, ("pkg",)))
     assert edges == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.c"}, "pkg.c": set()}
     assert find_cycle(edges) is None
 
 
-@pytest.mark.parametrize("module,is_package,level,target,want", [
-    ("tb.cli.sim", False, 1, "report", "tb.cli.report"),
-    ("tb.cli.sim", False, 2, "run.build", "tb.run.build"),
-    ("tb.cli", True, 1, "sim", "tb.cli.sim"),
-    ("tb.cli.sim", False, 0, "pyref.beats", "pyref.beats"),
-])
+@pytest.mark.parametrize(
+    "module,is_package,level,target,want",
+    [
+        ("tb.cli.sim", False, 1, "report", "tb.cli.report"),
+        ("tb.cli.sim", False, 2, "run.build", "tb.run.build"),
+        ("tb.cli", True, 1, "sim", "tb.cli.sim"),
+        ("tb.cli.sim", False, 0, "pyref.beats", "pyref.beats"),
+    ],
+)
 def test_resolve_relative_imports(module, is_package, level, target, want):
     assert _resolve(module, is_package, level, target) == want
 
 
 LAYERED_TREE = {
-    "pyref/__init__.py": "", "pyref/a.py": "x = 1\n",
-    "tb/__init__.py": "", "tb/api.py": "from tb.cli import sim\n",
-    "tb/shared/__init__.py": "", "tb/shared/job.py": "from pyref import a\n",
-    "tb/batch/__init__.py": "", "tb/batch/pack.py": "from ..shared import job\n",
-    "tb/run/__init__.py": "", "tb/run/build.py": "from tb.batch import pack\n",
-    "tb/stream/__init__.py": "", "tb/stream/session.py": "from tb.run import build\n",
-    "tb/cli/__init__.py": "", "tb/cli/sim.py": "from tb.run import build\n",
-    "tb/cli/errors.py": "x = 1\n", "tb/cli/report.py": "x = 1\n",
-    "hil/__init__.py": "", "hil/cli.py": "from tb.cli.errors import x\n",
+    "pyref/__init__.py": "",
+    "pyref/a.py": "x = 1\n",
+    "tb/__init__.py": "",
+    "tb/api.py": "from tb.cli import sim\n",
+    "tb/shared/__init__.py": "",
+    "tb/shared/job.py": "from pyref import a\n",
+    "tb/batch/__init__.py": "",
+    "tb/batch/pack.py": "from ..shared import job\n",
+    "tb/run/__init__.py": "",
+    "tb/run/build.py": "from tb.batch import pack\n",
+    "tb/stream/__init__.py": "",
+    "tb/stream/session.py": "from tb.run import build\n",
+    "tb/cli/__init__.py": "",
+    "tb/cli/sim.py": "from tb.run import build\n",
+    "tb/cli/errors.py": "x = 1\n",
+    "tb/cli/report.py": "x = 1\n",
+    "hil/__init__.py": "",
+    "hil/cli.py": "from tb.cli.errors import x\n",
     "hil/backends/__init__.py": "",
     "hil/backends/rtl.py": "def f():\n    from tb.stream.session import s\n",
     "hil/onnx_run.py": "from tb.api import run\n",
-    "soak/__init__.py": "", "soak/cli.py": "def f():\n    from tb import api\n",
-    "mutate/__init__.py": "", "mutate/cli.py": "from tb.cli.errors import x\n",
+    "soak/__init__.py": "",
+    "soak/cli.py": "def f():\n    from tb import api\n",
+    "mutate/__init__.py": "",
+    "mutate/cli.py": "from tb.cli.errors import x\n",
 }
 
 
@@ -314,34 +345,61 @@ def test_a_layered_tree_passes(tmp_path):
     assert layering(tmp_path, {}) == []
 
 
-SIDE = {"tb/cycle/__init__.py": "", "tb/cycle/x.py": "", "tb/newpkg/__init__.py": "",
-        "tb/newpkg/m.py": "", "sweep/__init__.py": "", "sweep/x.py": ""}
+SIDE = {
+    "tb/cycle/__init__.py": "",
+    "tb/cycle/x.py": "",
+    "tb/newpkg/__init__.py": "",
+    "tb/newpkg/m.py": "",
+    "sweep/__init__.py": "",
+    "sweep/x.py": "",
+}
 
 
-@pytest.mark.parametrize("path, text, want", [
-    # upward inside tb, also from inside a function
-    ("tb/shared/faults.py", "from tb.run.build import RTL_DIR\n",
-     "tb.shared.faults -> tb.run.build (module level): "
-     "tb imports go down its layers (layer 0 -> 2)"),
-    ("tb/stream/session.py", "def f():\n    from tb.cli import report\n",
-     "tb.stream.session -> tb.cli.report (function level): tb imports go down its layers"),
-    # sideways within a layer, into the public module, into and out of a sub-package in no layer
-    ("tb/batch/pack.py", "import tb.cycle.x\n", "tb.batch.pack -> tb.cycle.x"),
-    ("tb/run/build.py", "from tb import api\n", "tb.run.build -> tb.api"),
-    ("tb/cli/sim.py", "from tb.newpkg import m\n", "tb.newpkg is in no layer of TB_LAYERS"),
-    ("tb/newpkg/m.py", "from tb.shared import job\n", "tb.newpkg is in no layer of TB_LAYERS"),
-    ("pyref/a.py", "def f():\n    import tb.shared.job\n",
-     "pyref.a -> tb.shared.job (function level): pyref imports nothing of the project"),
-    ("tb/shared/job.py", "from hil import cli\n", "tb imports only tb and pyref"),
-    # hil: at module level where TB_REACH says inside functions; a module not in TB_REACH
-    ("hil/backends/rtl.py", "from tb.stream.session import s\n",
-     "TB_REACH allows this import inside functions only"),
-    ("hil/digits.py", "def f():\n    from tb.run import build\n",
-     "hil reaches this tb module only through TB_REACH"),
-    ("mutate/tb_api.py", "from tb.batch import pack\n",
-     "mutate reaches this tb module only through TB_REACH"),
-    ("soak/cli.py", "from sweep import x\n", "soak imports sweep only as TOOL_REACH says"),
-])
+@pytest.mark.parametrize(
+    "path, text, want",
+    [
+        # upward inside tb, also from inside a function
+        (
+            "tb/shared/faults.py",
+            "from tb.run.build import RTL_DIR\n",
+            "tb.shared.faults -> tb.run.build (module level): "
+            "tb imports go down its layers (layer 0 -> 2)",
+        ),
+        (
+            "tb/stream/session.py",
+            "def f():\n    from tb.cli import report\n",
+            "tb.stream.session -> tb.cli.report (function level): tb imports go down its layers",
+        ),
+        # sideways within a layer, into the public module, into and out of a sub-package in no layer
+        ("tb/batch/pack.py", "import tb.cycle.x\n", "tb.batch.pack -> tb.cycle.x"),
+        ("tb/run/build.py", "from tb import api\n", "tb.run.build -> tb.api"),
+        ("tb/cli/sim.py", "from tb.newpkg import m\n", "tb.newpkg is in no layer of TB_LAYERS"),
+        ("tb/newpkg/m.py", "from tb.shared import job\n", "tb.newpkg is in no layer of TB_LAYERS"),
+        (
+            "pyref/a.py",
+            "def f():\n    import tb.shared.job\n",
+            "pyref.a -> tb.shared.job (function level): pyref imports nothing of the project",
+        ),
+        ("tb/shared/job.py", "from hil import cli\n", "tb imports only tb and pyref"),
+        # hil: at module level where TB_REACH says inside functions; a module not in TB_REACH
+        (
+            "hil/backends/rtl.py",
+            "from tb.stream.session import s\n",
+            "TB_REACH allows this import inside functions only",
+        ),
+        (
+            "hil/digits.py",
+            "def f():\n    from tb.run import build\n",
+            "hil reaches this tb module only through TB_REACH",
+        ),
+        (
+            "mutate/tb_api.py",
+            "from tb.batch import pack\n",
+            "mutate reaches this tb module only through TB_REACH",
+        ),
+        ("soak/cli.py", "from sweep import x\n", "soak imports sweep only as TOOL_REACH says"),
+    ],
+)
 def test_the_layering_finds(tmp_path, path, text, want):
     assert layering(tmp_path / "ok", SIDE) == []
     bad = layering(tmp_path / "bad", {**SIDE, path: text})
@@ -353,19 +411,25 @@ def test_known_exceptions_are_the_only_ones_allowed(tmp_path):
     modules = module_files(tmp_path)
     sites = import_sites(modules)
     allowed = {("hil.onnx_run", "tb.run.build"): "an example exception"}
-    assert KNOWN_EXCEPTIONS == {}          # hil's restructure removed the last one
+    assert KNOWN_EXCEPTIONS == {}  # hil's restructure removed the last one
     assert layering_violations(sites, modules, exceptions=allowed) == []
     assert layering_violations(sites, modules, exceptions={}) == [
         "hil.onnx_run -> tb.run.build (module level): "
-        "hil reaches this tb module only through TB_REACH"]
+        "hil reaches this tb module only through TB_REACH"
+    ]
 
 
 def test_import_sites_tell_module_level_from_function_level(tmp_path):
-    _write(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "import pkg.b\ndef f():\n    import pkg.c\n"
-                    "class K:\n    from pkg import d\n    def g(self):\n        import pkg.b\n",
-        "pkg/b.py": "", "pkg/c.py": "", "pkg/d.py": "",
-    })
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "import pkg.b\ndef f():\n    import pkg.c\n"
+            "class K:\n    from pkg import d\n    def g(self):\n        import pkg.b\n",
+            "pkg/b.py": "",
+            "pkg/c.py": "",
+            "pkg/d.py": "",
+        },
+    )
     sites = import_sites(module_files(tmp_path, ("pkg",)))
     assert sites["pkg.a"] == {"pkg.b": "module", "pkg.c": "function", "pkg.d": "module"}

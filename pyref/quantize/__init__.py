@@ -13,15 +13,41 @@ from .brevitas import brevitas_bias, brevitas_fixed_point_weight
 from .layer import fold_input_zero_point, make_layer, real_multiplier, requant_params
 from .qkeras import QKerasQuantized, qkeras_quantized_bits
 from .symmetric import (
-    Quantized, abs_max, frac_bits, int_range, po2_exponent, po2_scale, quantize_symmetric,
-    quantize_to_scale, requant_shift, round_real, symmetric_scale,
+    Quantized,
+    abs_max,
+    frac_bits,
+    int_range,
+    po2_exponent,
+    po2_scale,
+    quantize_symmetric,
+    quantize_to_scale,
+    requant_shift,
+    round_real,
+    symmetric_scale,
 )
 from .tflite import activation_range, tflite_multipliers, tflite_real_multipliers
 
 __all__ = [
-    "QKerasQuantized", "Quantized", "abs_max", "activation_range", "brevitas_bias",
-    "brevitas_fixed_point_weight", "fold_input_zero_point", "frac_bits", "int_range",
-    "make_layer", "po2_exponent", "po2_scale", "qkeras_quantized_bits", "quantize_symmetric",
-    "quantize_to_scale", "real_multiplier", "requant_params", "requant_shift", "round_real",
-    "symmetric_scale", "tflite_multipliers", "tflite_real_multipliers",
+    "QKerasQuantized",
+    "Quantized",
+    "abs_max",
+    "activation_range",
+    "brevitas_bias",
+    "brevitas_fixed_point_weight",
+    "fold_input_zero_point",
+    "frac_bits",
+    "int_range",
+    "make_layer",
+    "po2_exponent",
+    "po2_scale",
+    "qkeras_quantized_bits",
+    "quantize_symmetric",
+    "quantize_to_scale",
+    "real_multiplier",
+    "requant_params",
+    "requant_shift",
+    "round_real",
+    "symmetric_scale",
+    "tflite_multipliers",
+    "tflite_real_multipliers",
 ]

@@ -24,19 +24,20 @@ def _mult_shift_one(real: float, mult_bits: int, shift_max: int) -> tuple[int, i
     """Largest-precision ``(mult, shift)`` with ``mult < 2^mult_bits``, ``shift <= shift_max``."""
     if real == 0.0:
         return 0, 0
-    q, e = math.frexp(real)                   # real = q * 2^e, q in [0.5, 1)
-    shift = mult_bits - e                     # mult = q * 2^mult_bits in [2^(mb-1), 2^mb)
+    q, e = math.frexp(real)  # real = q * 2^e, q in [0.5, 1)
+    shift = mult_bits - e  # mult = q * 2^mult_bits in [2^(mb-1), 2^mb)
     if shift > shift_max:
         shift = shift_max
-    mult = std_round(math.ldexp(real, shift))   # exact scaling by a power of two
-    if mult >= 1 << mult_bits:                # rounding carried into a new bit
+    mult = std_round(math.ldexp(real, shift))  # exact scaling by a power of two
+    if mult >= 1 << mult_bits:  # rounding carried into a new bit
         mult = std_round(math.ldexp(real, shift - 1))
         shift -= 1
     return mult, shift
 
 
-def requant_params(real, config: QmacConfig, *, tflite_single_rounding: bool = False,
-                   name: str = "real multiplier") -> tuple[np.ndarray, np.ndarray]:
+def requant_params(
+    real, config: QmacConfig, *, tflite_single_rounding: bool = False, name: str = "real multiplier"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(mult, shift)`` arrays that make the config's requantizer compute ``acc * real``.
 
     - ``rounding='gemmlowp'``: TFLite's ``QuantizeMultiplier`` pairs ``(M, s)``.
@@ -64,20 +65,25 @@ def requant_params(real, config: QmacConfig, *, tflite_single_rounding: bool = F
         elif config.mult_bits == 0:
             q, e = math.frexp(r)
             if q != 0.5:
-                raise ValueError(f"{where} is not a power of two: mult_bits = 0 can only shift; "
-                                 f"use power-of-two scales or a config with mult_bits > 0")
+                raise ValueError(
+                    f"{where} is not a power of two: mult_bits = 0 can only shift; "
+                    f"use power-of-two scales or a config with mult_bits > 0"
+                )
             m, s = 0, 1 - e
         elif tflite_single_rounding:
             if config.mult_bits < 31:
                 raise ValueError(
-                    f"tflite_single_rounding needs mult_bits >= 31, got {config.mult_bits}")
+                    f"tflite_single_rounding needs mult_bits >= 31, got {config.mult_bits}"
+                )
             m, s = quantize_multiplier(r)
             s = 31 - s
         else:
             m, s = _mult_shift_one(r, config.mult_bits, shift_hi)
             if r > 0 and m == 0:
-                raise ValueError(f"{where} is too small for shift <= {shift_hi} "
-                                 f"(shift_bits = {config.shift_bits}): mult rounds to 0")
+                raise ValueError(
+                    f"{where} is too small for shift <= {shift_hi} "
+                    f"(shift_bits = {config.shift_bits}): mult rounds to 0"
+                )
         if not shift_lo <= s <= shift_hi:
             raise ValueError(
                 f"{where} needs shift = {s}, outside the allowed {shift_lo} .. {shift_hi} "
@@ -147,5 +153,14 @@ def make_layer(
         mult = None
     if in_zp:
         bias = fold_input_zero_point(bias, w, in_zp, config.bias_bits)
-    return Layer.build(config, x, w, bias=bias, mult=mult, shift=shift, out_zp=out_zp,
-                       act_min=act_min, act_max=act_max)
+    return Layer.build(
+        config,
+        x,
+        w,
+        bias=bias,
+        mult=mult,
+        shift=shift,
+        out_zp=out_zp,
+        act_min=act_min,
+        act_max=act_max,
+    )

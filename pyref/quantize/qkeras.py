@@ -164,8 +164,9 @@ def qkeras_quantized_bits(
     if qkeras_version not in QKERAS_VERSIONS:
         raise ValueError(f"qkeras_version = {qkeras_version!r} must be one of {QKERAS_VERSIONS}")
     if isinstance(bits, bool) or not isinstance(bits, int) or bits < 2:
-        raise ValueError(f"bits = {bits!r} must be an integer >= 2 (1-bit sign quantizer "
-                         f"is not supported)")
+        raise ValueError(
+            f"bits = {bits!r} must be an integer >= 2 (1-bit sign quantizer is not supported)"
+        )
     auto = isinstance(alpha, str)
     if auto and alpha not in ("auto", "auto_po2"):
         raise ValueError(f"alpha = {alpha!r} must be None, a number/array, 'auto' or 'auto_po2'")
@@ -185,14 +186,22 @@ def qkeras_quantized_bits(
         z = np.clip(round_real(p, "half_even"), lo, float(m) - 1).astype(np.float32)
         scale = np.asarray(1.0 if alpha is None else alpha, dtype=np.float32)
         xq = _ste_output(x, _ftz(scale * _ftz(m_i * z / m)))
-        return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
-                               m_i=float(m_i), xq=xq, bits=bits, integer=integer)
+        return QKerasQuantized(
+            z=z.astype(np.int64),
+            scale=scale.astype(np.float64),
+            m=float(m),
+            m_i=float(m_i),
+            xq=xq,
+            bits=bits,
+            integer=integer,
+        )
 
     axes = _scaling_axes(x.ndim, scale_axis) if x.ndim > 1 else (0,)
     xs = _ftz(x / m_i)
     levels = (2 ** (bits - 1) - 1) * 2
-    scale = _ftz(_ftz(np.max(np.abs(xs), axis=axes, keepdims=True) * np.float32(2))
-                 / np.float32(levels))
+    scale = _ftz(
+        _ftz(np.max(np.abs(xs), axis=axes, keepdims=True) * np.float32(2)) / np.float32(levels)
+    )
     z = None
     if alpha == "auto_po2":
         scale = _po2_round(scale)
@@ -203,5 +212,12 @@ def qkeras_quantized_bits(
         z = _quantize_z(xs, scale, levels)
     scale = _ftz(scale * m)
     xq = _ste_output(_ftz(m_i * xs), _ftz(scale * _ftz(m_i * z / m)))
-    return QKerasQuantized(z=z.astype(np.int64), scale=scale.astype(np.float64), m=float(m),
-                           m_i=float(m_i), xq=xq, bits=bits, integer=integer)
+    return QKerasQuantized(
+        z=z.astype(np.int64),
+        scale=scale.astype(np.float64),
+        m=float(m),
+        m_i=float(m_i),
+        xq=xq,
+        bits=bits,
+        integer=integer,
+    )

@@ -17,7 +17,13 @@ import numpy as np
 from ..checks import ValueRangeError, _fmt_index, as_real_array
 
 REAL_ROUNDING_MODES = (
-    "half_even", "half_away", "half_up", "half_down", "half_zero", "floor", "trunc",
+    "half_even",
+    "half_away",
+    "half_up",
+    "half_down",
+    "half_zero",
+    "floor",
+    "trunc",
 )
 """How a real value is rounded to an integer; same names as the datapath's shift rounding."""
 
@@ -55,7 +61,7 @@ def round_real(v, mode: str = "half_even") -> np.ndarray:
     fl = np.floor(a)
     d = a - fl
     tie = d == 0.5
-    if mode == "floor":     # toward -inf: magnitude up for negatives
+    if mode == "floor":  # toward -inf: magnitude up for negatives
         up = neg & (d > 0)
     elif mode == "trunc":
         up = np.zeros(v.shape, dtype=bool)
@@ -65,9 +71,9 @@ def round_real(v, mode: str = "half_even") -> np.ndarray:
             up |= tie & (np.mod(fl, 2) == 1)
         elif mode == "half_away":
             up |= tie
-        elif mode == "half_up":      # toward +inf
+        elif mode == "half_up":  # toward +inf
             up |= tie & ~neg
-        elif mode == "half_down":    # toward -inf
+        elif mode == "half_down":  # toward -inf
             up |= tie & neg
         # half_zero: a tie keeps the smaller magnitude
     mag = (fl + up).astype(np.int64)
@@ -173,8 +179,15 @@ def quantize_symmetric(
     return Quantized(q=q.astype(np.int64), scale=scale, bits=bits, axis=axis)
 
 
-def quantize_to_scale(values, scale, bits: int, *, rounding: str = "half_even", name: str = "bias",
-                      narrow: bool = False) -> np.ndarray:
+def quantize_to_scale(
+    values,
+    scale,
+    bits: int,
+    *,
+    rounding: str = "half_even",
+    name: str = "bias",
+    narrow: bool = False,
+) -> np.ndarray:
     """Quantize ``values`` with a given ``scale`` (e.g. a bias at ``s_in * s_w``) and refuse,
     naming the index and the range, any value that does not fit ``bits`` (no silent clamp)."""
     values = as_real_array(name, values)

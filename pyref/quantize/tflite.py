@@ -27,8 +27,9 @@ ENGINES = ("tflm", "tflite")
 that the hardware-in-the-loop runs check against) or TFLite/LiteRT's ``kernel_util.cc``."""
 
 
-def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
-                            engine: str = "tflm") -> np.ndarray:
+def tflite_real_multipliers(
+    s_in, s_w, s_out, *, per_channel: bool | None = None, engine: str = "tflm"
+) -> np.ndarray:
     """The real multiplier(s) of a quantized FC/conv layer, bit for bit as the engine computes them.
 
     - per-channel, and per-tensor with ``engine="tflm"`` (TFLite Micro's
@@ -48,8 +49,10 @@ def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None
     for key, v in scales.items():
         # a weight scale of 0 (an all-zero channel) gives the multiplier 0, which TFLite accepts
         if not np.all(np.isfinite(v) & ((v >= 0) if key == "s_w" else (v > 0))):
-            raise ValueError(f"{key} must be finite and {'>=' if key == 's_w' else '>'} 0 "
-                             f"(a TFLite scale), got {v}")
+            raise ValueError(
+                f"{key} must be finite and {'>=' if key == 's_w' else '>'} 0 "
+                f"(a TFLite scale), got {v}"
+            )
     s_in, s_w, s_out = scales["s_in"], scales["s_w"], scales["s_out"]
     if s_in.ndim or s_out.ndim:
         raise ValueError("s_in and s_out must be scalars (per-tensor activations)")
@@ -62,20 +65,27 @@ def tflite_real_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None
         return real if per_channel else np.asarray(real[0])
     if s_w.size != 1:
         raise ValueError(f"per-tensor quantization needs one weight scale, got {s_w.size}")
-    product = np.float32(s_in * s_w.reshape(()))     # float32 * float32 -> float32, as in C++
+    product = np.float32(s_in * s_w.reshape(()))  # float32 * float32 -> float32, as in C++
     return np.asarray(np.float64(product) / np.float64(s_out))
 
 
-def tflite_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
-                       channels: int | None = None, engine: str = "tflm"
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def tflite_multipliers(
+    s_in,
+    s_w,
+    s_out,
+    *,
+    per_channel: bool | None = None,
+    channels: int | None = None,
+    engine: str = "tflm",
+) -> tuple[np.ndarray, np.ndarray]:
     """TFLite's ``(M, s)`` arrays (int64) for :func:`tflite_real_multipliers`.
 
     With ``channels``, a per-tensor pair is repeated to that many channels (the vector file
     and :class:`~pyref.layer.Layer` carry one value per channel).
     """
-    real = np.atleast_1d(tflite_real_multipliers(s_in, s_w, s_out, per_channel=per_channel,
-                                                 engine=engine))
+    real = np.atleast_1d(
+        tflite_real_multipliers(s_in, s_w, s_out, per_channel=per_channel, engine=engine)
+    )
     pairs = [quantize_multiplier(float(r)) for r in real]
     m = np.array([p[0] for p in pairs], dtype=np.int64)
     s = np.array([p[1] for p in pairs], dtype=np.int64)
@@ -87,8 +97,9 @@ def tflite_multipliers(s_in, s_w, s_out, *, per_channel: bool | None = None,
     return m, s
 
 
-def activation_range(activation: str, out_scale: float, out_zp: int,
-                     out_bits: int = 8) -> tuple[int, int]:
+def activation_range(
+    activation: str, out_scale: float, out_zp: int, out_bits: int = 8
+) -> tuple[int, int]:
     """``(act_min, act_max)`` of a fused activation: TFLite's ``CalculateActivationRangeQuantized``.
 
     ``quantize(f) = zp + int(TfLiteRound(float32(f) / float32(scale)))`` (float32 division,
@@ -98,8 +109,10 @@ def activation_range(activation: str, out_scale: float, out_zp: int,
     range.
     """
     if not isinstance(activation, str):
-        raise TypeError(f"activation must be one of {', '.join(ACTIVATIONS)} (a str), got "
-                        f"{describe(activation)}")
+        raise TypeError(
+            f"activation must be one of {', '.join(ACTIVATIONS)} (a str), got "
+            f"{describe(activation)}"
+        )
     activation = activation.upper()
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation = {activation!r} is not one of {', '.join(ACTIVATIONS)}")
@@ -114,7 +127,7 @@ def activation_range(activation: str, out_scale: float, out_zp: int,
             t = np.float32(np.float32(f) / scale)
         if not np.isfinite(t) or not -(2.0**31) <= float(t) < 2.0**31:
             raise ValueError(f"activation bound {f} / out_scale {out_scale} overflows int32")
-        return out_zp + std_round(float(t))   # float32 -> double is exact
+        return out_zp + std_round(float(t))  # float32 -> double is exact
 
     if activation == "RELU":
         return max(qmin, quantize(0.0)), qmax

@@ -30,8 +30,9 @@ class BatchChecker:
     of the run (the scoreboard's).
     """
 
-    def __init__(self, config: QmacConfig, stream: BeatStream, cut: np.ndarray,
-                 scoreboard: Scoreboard):
+    def __init__(
+        self, config: QmacConfig, stream: BeatStream, cut: np.ndarray, scoreboard: Scoreboard
+    ):
         self.config = config
         self.stream = stream
         self.cut = np.asarray(cut, dtype=bool)
@@ -91,8 +92,9 @@ class BatchChecker:
         mine = np.arange(j0, j1)
         mine = mine[sb.checked[mine] & (sb.out_cycle[mine] >= c0)]
         idx = np.searchsorted(out.fire, sb.out_cycle[mine] - c0)
-        self.latency, bad = trace.check_latency(f, out, idx, sb.accept_cycle[mine] - c0, mine,
-                                                cycle0=c0, latency=self.latency)
+        self.latency, bad = trace.check_latency(
+            f, out, idx, sb.accept_cycle[mine] - c0, mine, cycle0=c0, latency=self.latency
+        )
         return bad
 
     def exact_after_reset(self) -> int:

@@ -101,8 +101,14 @@ def overlap_enabled(transport) -> bool:
     return cores >= 2 and os.getloadavg()[0] <= cores - 1
 
 
-async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
-                   detail: dict, beat_words: np.ndarray | None = None) -> tuple[dict, str | None]:
+async def play_all(
+    dut,
+    session,
+    job: SimJob,
+    rng: np.random.Generator,
+    detail: dict,
+    beat_words: np.ndarray | None = None,
+) -> tuple[dict, str | None]:
     """Play and check every batch; returns the handshake events and the first handshake or
     timing failure (None when there was none). On Verilator worker threads pack the next
     batches and check the last ones while the simulator plays (:mod:`tb.batch.pipeline`: the
@@ -113,7 +119,7 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     player = BatchPlayer(dut, transport)
     patterns = PatternSource(job.idle, job.ready, rng)
     stream, cut = play_stream(stim, session.cut_jobs)
-    job_ends = stim.stream.job_ends   # last beat of every job of the run, cut ones too
+    job_ends = stim.stream.job_ends  # last beat of every job of the run, cut ones too
     # Words packed by the caller are the stream's own when no reset cuts a job.
     prepacked = beat_words if beat_words is not None and not cut.any() else None
     bbits, jbits = pack.beat_bits(config), pack.job_bits(config)
@@ -121,10 +127,19 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     pat_limit = transport.depths["PAT_LEN"] if isinstance(transport, MemhTransport) else None
     overlap = overlap_enabled(transport)
     session.prepare_seconds += time.perf_counter() - t0
-    detail.update(transport=transport.name, overlap=overlap, batches=len(batches),
-                  batches_played=0, beats_played=0, cycles=0, latency=None,
-                  t_pack=time.perf_counter() - t0,
-                  t_sim=0.0, t_check=0.0, t_wait=0.0)
+    detail.update(
+        transport=transport.name,
+        overlap=overlap,
+        batches=len(batches),
+        batches_played=0,
+        beats_played=0,
+        cycles=0,
+        latency=None,
+        t_pack=time.perf_counter() - t0,
+        t_sim=0.0,
+        t_check=0.0,
+        t_wait=0.0,
+    )
     checker = BatchChecker(config, stream, cut, sb)
     first_failure: list[str] = []
 
@@ -132,11 +147,13 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
         """Beat and job words, pattern and cycle budget of batch ``i`` (on a worker)."""
         ta = time.perf_counter()
         b0, b1, j0, j1 = batches[i]
-        words = (prepacked[b0:b1] if prepacked is not None
-                 else pack.pack_beats(plan.slice_stream(stream, b0, b1), config, cut[b0:b1]))
-        jobs = pack.pack_jobs(stim.stream, config, job_ends[j0:j1])   # cut jobs too
-        budget = min(plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed),
-                     transport.max_cycles)
+        words = (
+            prepacked[b0:b1]
+            if prepacked is not None
+            else pack.pack_beats(plan.slice_stream(stream, b0, b1), config, cut[b0:b1])
+        )
+        jobs = pack.pack_jobs(stim.stream, config, job_ends[j0:j1])  # cut jobs too
+        budget = min(plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed), transport.max_cycles)
         # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
         span = min(budget, 4 * (b1 - b0 + j1 - j0))
         pattern = patterns.take(plan.pattern_length(span, pat_limit))
@@ -145,8 +162,9 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
     async def play_batch(i: int, prepared: tuple):
         words, jobs, pattern, budget, seconds = prepared
         detail["t_pack"] += seconds
-        played = await player.play(words, bbits, jobs, jbits, pattern, max_cycles=budget,
-                                   reset_cycles=3 if i == 0 else 0)
+        played = await player.play(
+            words, bbits, jobs, jbits, pattern, max_cycles=budget, reset_cycles=3 if i == 0 else 0
+        )
         if played.sim_seconds is not None:
             detail["t_sim_only"] = detail.get("t_sim_only", 0.0) + played.sim_seconds
             detail["t_handback"] = detail.get("t_handback", 0.0) + played.handback_seconds
@@ -156,8 +174,15 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
         """Check batch ``i`` (on a worker): its failures, the scoreboard's state after it."""
         ta = time.perf_counter()
         failures = checker.check(played, *batches[i])
-        return (i, len(played.words), failures, bool(sb.pending) and not sb.stop, sb.stop,
-                checker.latency, time.perf_counter() - ta)
+        return (
+            i,
+            len(played.words),
+            failures,
+            bool(sb.pending) and not sb.stop,
+            sb.stop,
+            checker.latency,
+            time.perf_counter() - ta,
+        )
 
     def stops(checked: tuple) -> bool:
         """A handshake or timing failure, a job that never came out (reported now, before
@@ -186,8 +211,16 @@ async def play_all(dut, session, job: SimJob, rng: np.random.Generator,
         # The simulator's thread needs the GIL back quickly when a batch is done.
         sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        await pipeline.run_batches(len(batches), prepare_batch, play_batch, check_batch, stops,
-                                   settle, overlap=overlap, timers=timers)
+        await pipeline.run_batches(
+            len(batches),
+            prepare_batch,
+            play_batch,
+            check_batch,
+            stops,
+            settle,
+            overlap=overlap,
+            timers=timers,
+        )
     finally:
         if overlap:
             transport.release_gil(False)
@@ -211,8 +244,9 @@ def stop_reason(sb, job: SimJob, detail: dict, error: str | None) -> str:
     return "a job with no output"
 
 
-async def run_job(dut, job: SimJob, *, stim=None, expected=None,
-                  beat_words=None) -> tuple[SimReport, Scoreboard]:
+async def run_job(
+    dut, job: SimJob, *, stim=None, expected=None, beat_words=None
+) -> tuple[SimReport, Scoreboard]:
     """Play and check every beat of ``job`` on ``dut`` (a ``qmac_batch_tb``); save its report to
     ``job.results`` when it names a file (with ``batch-result.json`` beside it). ``stim`` and
     ``expected`` play given jobs against a given prediction (:func:`tb.shared.prepare.prepare`);
@@ -221,8 +255,14 @@ async def run_job(dut, job: SimJob, *, stim=None, expected=None,
     session = prepare(job, stim=stim, expected=expected)
     # The patterns draw from their own stream; the stimulus is the per-cycle run's.
     rng = np.random.default_rng([job.seed, 0xBA7C])
-    dut._log.info("qmac batch: %d jobs, %d beats, seed %d, idle=%s ready=%s",
-                  session.stim.n_jobs, session.stim.n_beats, job.seed, job.idle, job.ready)
+    dut._log.info(
+        "qmac batch: %d jobs, %d beats, seed %d, idle=%s ready=%s",
+        session.stim.n_jobs,
+        session.stim.n_beats,
+        job.seed,
+        job.idle,
+        job.ready,
+    )
     detail: dict = {}
     error = None
     t0 = time.perf_counter()
@@ -235,9 +275,15 @@ async def run_job(dut, job: SimJob, *, stim=None, expected=None,
     seconds = time.perf_counter() - t0
     if error is None:
         session.scoreboard.finish()
-    report = make_report(session, beats=int(detail.get("beats_played", 0)),
-                         cycles=detail.get("cycles", 0), seconds=seconds, events=events,
-                         error=error, stopped=stop_reason(session.scoreboard, job, detail, error))
+    report = make_report(
+        session,
+        beats=int(detail.get("beats_played", 0)),
+        cycles=detail.get("cycles", 0),
+        seconds=seconds,
+        events=events,
+        error=error,
+        stopped=stop_reason(session.scoreboard, job, detail, error),
+    )
     detail.update(t_run=seconds, prepare_seconds=session.prepare_seconds)
     if job.results:
         report.save(job.results)
@@ -254,6 +300,8 @@ async def qmac_batch(dut):
     """Every output of the job's stimulus checked against pyref, a batch at a time."""
     job = SimJob.from_env()
     report, _ = await run_job(dut, job)
-    assert report.passed, (f"{report.mismatches} mismatch(es)"
-                           + (f"; {report.error}" if report.error else "")
-                           + f"; reproduce with: {job.repro}")
+    assert report.passed, (
+        f"{report.mismatches} mismatch(es)"
+        + (f"; {report.error}" if report.error else "")
+        + f"; reproduce with: {job.repro}"
+    )

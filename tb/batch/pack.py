@@ -29,19 +29,21 @@ def job_bits(config: QmacConfig) -> int:
     return config.bias_bits + max(config.mult_bits, 1) + config.shift_bits + 3 * config.out_bits
 
 
-def pack_beats(stream: BeatStream, config: QmacConfig, cut: np.ndarray | None = None
-               ) -> np.ndarray:
+def pack_beats(stream: BeatStream, config: QmacConfig, cut: np.ndarray | None = None) -> np.ndarray:
     """Beat words of ``stream``, one ``(words,)`` uint32 row per beat; ``cut`` marks beats after
     which the wrapper resets the DUT mid-job."""
     n = len(stream)
-    fields = [(stream.x, config.in_bits), (stream.w, config.w_bits),
-              (stream.first, 1), (stream.last, 1),
-              (np.zeros(n, np.int64) if cut is None else cut, 1)]
+    fields = [
+        (stream.x, config.in_bits),
+        (stream.w, config.w_bits),
+        (stream.first, 1),
+        (stream.last, 1),
+        (np.zeros(n, np.int64) if cut is None else cut, 1),
+    ]
     return pack_fields(n, fields)
 
 
-def pack_jobs(stream: BeatStream, config: QmacConfig, ends: np.ndarray | None = None
-              ) -> np.ndarray:
+def pack_jobs(stream: BeatStream, config: QmacConfig, ends: np.ndarray | None = None) -> np.ndarray:
     """Job words of ``stream``, one row per job, values taken from each job's last beat;
     ``ends`` (beat indices of last beats) picks some jobs, by default every job."""
     ends = stream.job_ends if ends is None else np.asarray(ends)
@@ -69,7 +71,7 @@ def to_hex_lines(words: np.ndarray, bits: int) -> bytes:
     nib[:, 0::2] = be >> 4
     nib[:, 1::2] = be & 15
     text = np.empty((n, digits + 1), dtype=np.uint8)
-    text[:, :digits] = _HEX[nib[:, nw * 8 - digits:]]
+    text[:, :digits] = _HEX[nib[:, nw * 8 - digits :]]
     text[:, digits] = ord("\n")
     return text.tobytes()
 
@@ -90,6 +92,6 @@ def parse_hex_words(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
     is_hex = (lower >= ord("a")) & (lower <= ord("f"))
     unknown = ~(is_digit | is_hex)
     nib = np.where(is_digit, chars - ord("0"), np.where(is_hex, lower - ord("a") + 10, 0))
-    weights = (np.uint32(1) << (np.uint32(4) * np.arange(7, -1, -1, dtype=np.uint32)))
+    weights = np.uint32(1) << (np.uint32(4) * np.arange(7, -1, -1, dtype=np.uint32))
     values = (nib.astype(np.uint32) * weights).sum(axis=1, dtype=np.uint64).astype(np.uint32)
     return values, unknown

@@ -27,4 +27,4 @@ class PatternSource:
             return np.full(n, 3, dtype=np.uint8)
         pause_in = self.idle.take(n)
         pause_out = self.ready.take(n)
-        return ((~pause_in).astype(np.uint8) | ((~pause_out).astype(np.uint8) << 1))
+        return (~pause_in).astype(np.uint8) | ((~pause_out).astype(np.uint8) << 1)

@@ -69,8 +69,10 @@ def make_worker(overlap: bool, name: str):
     """A one-thread worker when ``overlap``, else an :class:`InlineWorker`."""
     if overlap:
         return concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix=f"qmac-{name}",
-            initializer=_lower_priority if WORKER_NICE else None)
+            1,
+            thread_name_prefix=f"qmac-{name}",
+            initializer=_lower_priority if WORKER_NICE else None,
+        )
     return InlineWorker()
 
 
@@ -86,11 +88,17 @@ class Timers:
     """Exceptions of work a serial loop would not have done (after a stop), as text."""
 
 
-async def run_batches(n: int, prepare: Callable[[int], Any],
-                      play: Callable[[int, Any], Awaitable[Any]],
-                      check: Callable[[int, Any], Any], stops: Callable[[Any], bool],
-                      settle: Callable[[Any], None], *, overlap: bool,
-                      timers: Timers | None = None) -> None:
+async def run_batches(
+    n: int,
+    prepare: Callable[[int], Any],
+    play: Callable[[int, Any], Awaitable[Any]],
+    check: Callable[[int, Any], Any],
+    stops: Callable[[Any], bool],
+    settle: Callable[[Any], None],
+    *,
+    overlap: bool,
+    timers: Timers | None = None,
+) -> None:
     """Play batches ``0 .. n-1``.
 
     ``prepare(i)`` and ``check(i, played)`` run on the workers; ``play(i, prepared)`` (awaited)
@@ -101,7 +109,7 @@ async def run_batches(n: int, prepare: Callable[[int], Any],
     if n <= 0:
         return
     preparer, checker = make_worker(overlap, "pack"), make_worker(overlap, "check")
-    stopped = False   # set by the check worker: later checks are skipped
+    stopped = False  # set by the check worker: later checks are skipped
 
     def guarded_check(i: int, played) -> Any:
         nonlocal stopped
@@ -139,13 +147,13 @@ async def run_batches(n: int, prepare: Callable[[int], Any],
         for fut in futures:
             if fut.cancel():
                 continue
-            exc = fut.exception()   # waits for it
+            exc = fut.exception()  # waits for it
             if exc is not None:
                 timers.dropped.append(f"{type(exc).__name__}: {exc}")
 
     try:
         for i in range(n):
-            if book(block=False):   # always books the last batch when serial
+            if book(block=False):  # always books the last batch when serial
                 return
             try:
                 prepared = take(ahead.popleft())
@@ -166,6 +174,6 @@ async def run_batches(n: int, prepare: Callable[[int], Any],
         book(block=True)
     finally:
         drop(ahead)
-        drop(checks)   # only after a stop or an exception: skipped checks
+        drop(checks)  # only after a stop or an exception: skipped checks
         preparer.shutdown(wait=True, cancel_futures=True)
         checker.shutdown(wait=True, cancel_futures=True)

@@ -9,14 +9,16 @@ import numpy as np
 
 from pyref.beats import BeatStream
 
-def split(stream: BeatStream, batch_beats: int, batch_jobs: int | None = None
-          ) -> list[tuple[int, int, int, int]]:
+
+def split(
+    stream: BeatStream, batch_beats: int, batch_jobs: int | None = None
+) -> list[tuple[int, int, int, int]]:
     """Batches of whole jobs of at most ``batch_beats`` beats (at least one job each):
     ``(first beat, end beat, first job, end job)``. A job cut by a reset stays whole: its
     orphan beats (:func:`orphan_beats`) are played after the reset in the same batch."""
     if batch_beats < 1:
         raise ValueError(f"batch_beats = {batch_beats} must be at least 1")
-    ends = np.flatnonzero(stream.last) + 1   # beat index after each job
+    ends = np.flatnonzero(stream.last) + 1  # beat index after each job
     out = []
     b0 = j0 = 0
     n_jobs = len(ends)
@@ -59,8 +61,9 @@ def orphan_beats(stream: BeatStream, cut: np.ndarray) -> np.ndarray:
 
 def slice_stream(stream: BeatStream, b0: int, b1: int) -> BeatStream:
     """Beats ``b0:b1`` (whole jobs) as a stream of their own (views, no copy)."""
-    return BeatStream(**{f.name: getattr(stream, f.name)[b0:b1]
-                         for f in dataclasses.fields(BeatStream)})
+    return BeatStream(
+        **{f.name: getattr(stream, f.name)[b0:b1] for f in dataclasses.fields(BeatStream)}
+    )
 
 
 def cycle_budget(n_beats: int, n_jobs: int, full_speed: bool) -> int:

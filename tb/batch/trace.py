@@ -90,12 +90,18 @@ def decode(words: np.ndarray, unknown_digits: np.ndarray | None = None) -> Trace
         hs_x = np.zeros(len(w), dtype=bool)
         data_x = hs_x
     else:
-        hs_x = unknown_digits[:, 1] | unknown_digits[:, 2]     # bits 20..27
-        data_x = unknown_digits[:, 3:].any(axis=1)             # bits 0..19
+        hs_x = unknown_digits[:, 1] | unknown_digits[:, 2]  # bits 20..27
+        data_x = unknown_digits[:, 3:].any(axis=1)  # bits 0..19
     return TraceFields(
-        y_raw=w.view("<u2")[0::2].astype(np.int64), sat=bit(BIT_SAT),
-        out_ready=bit(BIT_OUT_READY), out_valid=bit(BIT_OUT_VALID), in_ready=bit(BIT_IN_READY),
-        in_valid=bit(BIT_IN_VALID), rst=bit(BIT_RST), hs_unknown=hs_x, data_unknown=data_x,
+        y_raw=w.view("<u2")[0::2].astype(np.int64),
+        sat=bit(BIT_SAT),
+        out_ready=bit(BIT_OUT_READY),
+        out_valid=bit(BIT_OUT_VALID),
+        in_ready=bit(BIT_IN_READY),
+        in_valid=bit(BIT_IN_VALID),
+        rst=bit(BIT_RST),
+        hs_unknown=hs_x,
+        data_unknown=data_x,
     )
 
 
@@ -104,12 +110,12 @@ class BatchOutputs:
     """What one batch's trace says happened: when each beat was taken, and every output that
     was taken (``out_valid && out_ready``) with its cycle (trace index), in order."""
 
-    accept: np.ndarray        # cycle each taken beat was accepted, in beat order
-    fire: np.ndarray          # cycle of each output transfer
-    start: np.ndarray         # first cycle each output was valid
-    y: np.ndarray             # signed value of each output transfer
+    accept: np.ndarray  # cycle each taken beat was accepted, in beat order
+    fire: np.ndarray  # cycle of each output transfer
+    start: np.ndarray  # first cycle each output was valid
+    y: np.ndarray  # signed value of each output transfer
     sat: np.ndarray
-    xz: np.ndarray            # X/Z on out_y/out_sat at the transfer
+    xz: np.ndarray  # X/Z on out_y/out_sat at the transfer
 
 
 @dataclasses.dataclass
@@ -131,9 +137,13 @@ def extract(f: TraceFields, config: QmacConfig) -> BatchOutputs:
     prev_stalled = np.concatenate([[False], stalled[:-1]]) if n else stalled
     fire = np.flatnonzero(fired)
     return BatchOutputs(
-        accept=np.flatnonzero(f.in_valid & f.in_ready), fire=fire,
+        accept=np.flatnonzero(f.in_valid & f.in_ready),
+        fire=fire,
         start=np.flatnonzero(f.out_valid & ~prev_stalled & ~f.rst),
-        y=_signed(f.y_raw[fire], config.out_bits), sat=f.sat[fire], xz=f.data_unknown[fire])
+        y=_signed(f.y_raw[fire], config.out_bits),
+        sat=f.sat[fire],
+        xz=f.data_unknown[fire],
+    )
 
 
 def reset_starts(f: TraceFields) -> np.ndarray:
@@ -142,9 +152,15 @@ def reset_starts(f: TraceFields) -> np.ndarray:
     return np.flatnonzero(f.rst & ~prev)
 
 
-def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
-                    job_offset: int = 0, cycle0: int = 0,
-                    max_failures: int = 10) -> HandshakeCheck:
+def check_handshake(
+    f: TraceFields,
+    out: BatchOutputs,
+    stream: BeatStream,
+    *,
+    job_offset: int = 0,
+    cycle0: int = 0,
+    max_failures: int = 10,
+) -> HandshakeCheck:
     """The handshake rules of the module docstring (not the outputs' count, values or latency).
 
     ``stream`` holds the beats the wrapper played (whole jobs; the beats of a job cut by a
@@ -159,12 +175,15 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
     def fail(kind: str, job: int | None, cycle: int, msg: str) -> None:
         if len(fails) < max_failures:
             g = cycle0 + int(cycle)
-            fails.append(Failure(kind, None if job is None else job_offset + int(job), g,
-                                 edge_time_ns(g), msg))
+            fails.append(
+                Failure(
+                    kind, None if job is None else job_offset + int(job), g, edge_time_ns(g), msg
+                )
+            )
 
     stalled = f.out_valid & ~f.out_ready & ~f.rst
     job_of_beat = stream.job_of_beat
-    accept = out.accept   # cycles of the taken beats (in_valid && in_ready), ascending
+    accept = out.accept  # cycles of the taken beats (in_valid && in_ready), ascending
 
     def beats_before(c):
         """Beats taken in the cycles before ``c`` (an index or an array of them)."""
@@ -179,13 +198,22 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
     if c is not None:
         b = int(beats_before(c))
         job = int(job_of_beat[b]) if b < n_beats else None
-        fail("handshake", job, c, f"in_ready is low while the output is not back-pressured "
-             f"(beat {b} offered): the input may stall only while out_valid && !out_ready")
+        fail(
+            "handshake",
+            job,
+            c,
+            f"in_ready is low while the output is not back-pressured "
+            f"(beat {b} offered): the input may stall only while out_valid && !out_ready",
+        )
     if len(accept) != n_beats:
         b = len(accept)
         job = int(job_of_beat[b]) if b < n_beats else None
-        fail("timeout" if b < n_beats else "protocol", job, n - 1,
-             f"{b} of {n_beats} beats were taken in {n} cycles")
+        fail(
+            "timeout" if b < n_beats else "protocol",
+            job,
+            n - 1,
+            f"{b} of {n_beats} beats were taken in {n} cycles",
+        )
 
     # --- output holds while back-pressured ----------------------------------------------------
     if n > 1:
@@ -194,16 +222,26 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
         changed = s & f.out_valid[1:] & ((f.y_raw[1:] != f.y_raw[:-1]) | (f.sat[1:] != f.sat[:-1]))
         c = _first(dropped | changed)
         if c is not None:
-            what = "out_valid fell" if dropped[c] else (
-                f"out_y/out_sat changed from {int(f.y_raw[c]):#x}/{int(f.sat[c])} to "
-                f"{int(f.y_raw[c + 1]):#x}/{int(f.sat[c + 1])}")
+            what = (
+                "out_valid fell"
+                if dropped[c]
+                else (
+                    f"out_y/out_sat changed from {int(f.y_raw[c]):#x}/{int(f.sat[c])} to "
+                    f"{int(f.y_raw[c + 1]):#x}/{int(f.sat[c + 1])}"
+                )
+            )
             # out.fire: the cycles of the output transfers, so this counts those before c.
             outs_before = int(np.searchsorted(out.fire, c))
-            fail("handshake", None, c + 1, f"{what} while output {outs_before} of the "
-                 "batch was back-pressured in the cycle before")
+            fail(
+                "handshake",
+                None,
+                c + 1,
+                f"{what} while output {outs_before} of the "
+                "batch was back-pressured in the cycle before",
+            )
 
     # --- handshake coverage events ------------------------------------------------------------
-    firsts = np.flatnonzero(stream.first[:len(accept)])
+    firsts = np.flatnonzero(stream.first[: len(accept)])
     firsts = firsts[firsts > 0]
     b_idle = beats_before(np.flatnonzero(~f.in_valid & ~f.rst))
     events = {
@@ -211,15 +249,25 @@ def check_handshake(f: TraceFields, out: BatchOutputs, stream: BeatStream, *,
         "back_to_back_outputs": int(np.count_nonzero(np.diff(out.fire) == 1)),
         "out_stall": int(np.count_nonzero(stalled)),
         "in_stall": int(np.count_nonzero(f.in_valid & ~f.in_ready & ~f.rst)),
-        "idle_gap": int(np.count_nonzero((b_idle > 0) & (b_idle < n_beats)
-                                         & stream.first[np.minimum(b_idle, n_beats - 1)])),
+        "idle_gap": int(
+            np.count_nonzero(
+                (b_idle > 0) & (b_idle < n_beats) & stream.first[np.minimum(b_idle, n_beats - 1)]
+            )
+        ),
     }
     return HandshakeCheck(fails, events, int(np.count_nonzero(stalled)))
 
 
-def check_latency(f: TraceFields, out: BatchOutputs, fire_index: np.ndarray,
-                  accept_last: np.ndarray, jobs: np.ndarray, *, cycle0: int = 0,
-                  latency: int | None = None) -> tuple[int | None, Failure | None]:
+def check_latency(
+    f: TraceFields,
+    out: BatchOutputs,
+    fire_index: np.ndarray,
+    accept_last: np.ndarray,
+    jobs: np.ndarray,
+    *,
+    cycle0: int = 0,
+    latency: int | None = None,
+) -> tuple[int | None, Failure | None]:
     """Causality and a fixed latency for the outputs ``out.fire[fire_index]``, whose jobs
     (``jobs``, run indices) had their last beat taken in cycles ``accept_last`` (trace indices).
 
@@ -241,17 +289,23 @@ def check_latency(f: TraceFields, out: BatchOutputs, fire_index: np.ndarray,
 
     j = _first(v <= a)
     if j is not None:
-        return latency, failure(j, f"output valid in cycle {cycle0 + int(v[j])}, before its last "
-                                   f"beat was taken (cycle {cycle0 + int(a[j])})")
-    advance = np.cumsum(~stalled)                 # advances in cycles 0..c
-    lat = advance[v - 1] - advance[a] + 1         # edges from the accepting one to valid
+        return latency, failure(
+            j,
+            f"output valid in cycle {cycle0 + int(v[j])}, before its last "
+            f"beat was taken (cycle {cycle0 + int(a[j])})",
+        )
+    advance = np.cumsum(~stalled)  # advances in cycles 0..c
+    lat = advance[v - 1] - advance[a] + 1  # edges from the accepting one to valid
     measured = int(lat[0]) if latency is None else latency
     j = _first(lat != measured)
     if j is not None:
-        return measured, failure(j, f"output valid after {int(lat[j])} pipeline advances from its "
-                                    f"last beat (cycle {cycle0 + int(a[j])}); "
-                                    f"{'the first output took' if latency is None else 'expected'}"
-                                    f" {measured}")
+        return measured, failure(
+            j,
+            f"output valid after {int(lat[j])} pipeline advances from its "
+            f"last beat (cycle {cycle0 + int(a[j])}); "
+            f"{'the first output took' if latency is None else 'expected'}"
+            f" {measured}",
+        )
     return measured, None
 
 

@@ -27,13 +27,20 @@ from . import pack
 
 class _QbBuffers(ctypes.Structure):
     _fields_ = [
-        ("beats", ctypes.c_void_p), ("jobs", ctypes.c_void_p), ("pattern", ctypes.c_void_p),
+        ("beats", ctypes.c_void_p),
+        ("jobs", ctypes.c_void_p),
+        ("pattern", ctypes.c_void_p),
         ("trace", ctypes.c_void_p),
-        ("n_beats", ctypes.c_uint32), ("beat_words", ctypes.c_uint32),
-        ("n_jobs", ctypes.c_uint32), ("job_words", ctypes.c_uint32),
-        ("pat_mask", ctypes.c_uint32), ("trace_cap", ctypes.c_uint32),
-        ("errors", ctypes.c_uint32), ("running", ctypes.c_uint32),
-        ("release_gil", ctypes.c_uint32), ("finish_ns", ctypes.c_uint64),
+        ("n_beats", ctypes.c_uint32),
+        ("beat_words", ctypes.c_uint32),
+        ("n_jobs", ctypes.c_uint32),
+        ("job_words", ctypes.c_uint32),
+        ("pat_mask", ctypes.c_uint32),
+        ("trace_cap", ctypes.c_uint32),
+        ("errors", ctypes.c_uint32),
+        ("running", ctypes.c_uint32),
+        ("release_gil", ctypes.c_uint32),
+        ("finish_ns", ctypes.c_uint64),
     ]
 
 
@@ -41,9 +48,9 @@ class _QbBuffers(ctypes.Structure):
 class Trace:
     """The cycles of one played batch."""
 
-    words: np.ndarray                     # uint32 per cycle
-    unknown_digits: np.ndarray | None     # (n, 8) bool per hex digit, 4-state simulators only
-    cycle0: int                           # global cycle number of trace cycle 0
+    words: np.ndarray  # uint32 per cycle
+    unknown_digits: np.ndarray | None  # (n, 8) bool per hex digit, 4-state simulators only
+    cycle0: int  # global cycle number of trace cycle 0
     sim_seconds: float | None = None
     """From handing the batch over to the wrapper's last cycle (DPI transport only)."""
     handback_seconds: float | None = None
@@ -65,8 +72,15 @@ class DpiTransport:
         self._keep: tuple = ()
         self._trace = np.zeros(0, dtype=np.uint32)
 
-    def load(self, beats: np.ndarray, beat_bits: int, jobs: np.ndarray, job_bits: int,
-             pattern: np.ndarray, trace_cap: int) -> None:
+    def load(
+        self,
+        beats: np.ndarray,
+        beat_bits: int,
+        jobs: np.ndarray,
+        job_bits: int,
+        pattern: np.ndarray,
+        trace_cap: int,
+    ) -> None:
         beats = np.ascontiguousarray(beats, dtype=np.uint32)
         jobs = np.ascontiguousarray(jobs, dtype=np.uint32)
         pattern = np.ascontiguousarray(pattern, dtype=np.uint8)
@@ -111,14 +125,24 @@ class MemhTransport:
         self.depths = depths
         self.max_cycles = depths["MAX_CYCLES"]
 
-    def load(self, beats: np.ndarray, beat_bits: int, jobs: np.ndarray, job_bits: int,
-             pattern: np.ndarray, trace_cap: int) -> None:
+    def load(
+        self,
+        beats: np.ndarray,
+        beat_bits: int,
+        jobs: np.ndarray,
+        job_bits: int,
+        pattern: np.ndarray,
+        trace_cap: int,
+    ) -> None:
         if len(beats) > self.depths["MAX_BEATS"] or len(jobs) > self.depths["MAX_JOBS"]:
-            raise ValueError(f"batch of {len(beats)} beats / {len(jobs)} jobs exceeds the memories "
-                             f"({self.depths['MAX_BEATS']} / {self.depths['MAX_JOBS']})")
+            raise ValueError(
+                f"batch of {len(beats)} beats / {len(jobs)} jobs exceeds the memories "
+                f"({self.depths['MAX_BEATS']} / {self.depths['MAX_JOBS']})"
+            )
         if len(pattern) > self.depths["PAT_LEN"]:
-            raise ValueError(f"pattern of {len(pattern)} cycles exceeds PAT_LEN = "
-                             f"{self.depths['PAT_LEN']}")
+            raise ValueError(
+                f"pattern of {len(pattern)} cycles exceeds PAT_LEN = {self.depths['PAT_LEN']}"
+            )
         (self.dir / "qb_beats.hex").write_bytes(pack.to_hex_lines(beats, beat_bits))
         (self.dir / "qb_jobs.hex").write_bytes(pack.to_hex_lines(jobs, job_bits))
         pat = np.asarray(pattern, dtype=np.uint32).reshape(-1, 1)
@@ -147,8 +171,16 @@ class BatchPlayer:
         # runs in one process, tb.stream.session) must not reuse a number the wrapper already acked.
         self.seq = int(dut.ack_seq.value)
 
-    async def play(self, beats: np.ndarray, beat_bits: int, jobs: np.ndarray, job_bits: int,
-                   pattern: np.ndarray, max_cycles: int, reset_cycles: int = 0) -> Trace:
+    async def play(
+        self,
+        beats: np.ndarray,
+        beat_bits: int,
+        jobs: np.ndarray,
+        job_bits: int,
+        pattern: np.ndarray,
+        max_cycles: int,
+        reset_cycles: int = 0,
+    ) -> Trace:
         """Play one batch; return its trace once the wrapper is done."""
         pattern = np.asarray(pattern, dtype=np.uint8)
         if len(pattern) & (len(pattern) - 1):

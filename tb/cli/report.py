@@ -24,8 +24,9 @@ def _coverage_line(cov, passed: bool, stopped: str = "") -> str:
     if passed:
         return cov.summary()
     # Holes of a failed run say nothing: it stopped early, or its outputs were wrong anyway.
-    return cov.summary().split(";")[0] + (" (bins left empty are not counted: the run stopped "
-                                          "early)" if stopped else "")
+    return cov.summary().split(";")[0] + (
+        " (bins left empty are not counted: the run stopped early)" if stopped else ""
+    )
 
 
 def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
@@ -34,25 +35,31 @@ def format_summary(result, job: SimJob, *, show_bins: bool = False) -> str:
     cfg = job.qmac_config()
     cov = rep.coverage_report()
     secs = rep.sim_seconds or float("nan")
-    lines = [f"qmac sim: {'PASS' if rep.passed else 'FAIL'}",
-             f"  config     {job.config_name}: {cfg.describe()}",
-             f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
-             f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
-             f"  seed       {job.seed}",
-             f"  outputs    "
-             + (f"stopped ({rep.stopped}): {rep.outputs_checked} of {job.n} checked, "
-                if rep.stopped else f"{rep.outputs_checked} checked, ")
-             + f"{rep.mismatches} mismatches"
-             + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
-             + f", {rep.saturated} saturated, {_overflow_text(rep.overflowed, cfg.acc_mode)}"
-             + (f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets"
-                if rep.resets else ""),
-             f"  coverage   {_coverage_line(cov, rep.passed, rep.stopped)}",
-             f"  speed      {rep.beats} beats{' played' if rep.stopped else ''}, "
-             f"{rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
-             f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
-             f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
-             f"stimulus+model {rep.prepare_seconds:.1f} s)"]
+    lines = [
+        f"qmac sim: {'PASS' if rep.passed else 'FAIL'}",
+        f"  config     {job.config_name}: {cfg.describe()}",
+        f"  simulator  {job.sim} ({simulator_version(job.sim)}), mode {job.mode}, "
+        f"build {'compiled' if result.compiled else 'reused'} in {result.build_dir}",
+        f"  seed       {job.seed}",
+        "  outputs    "
+        + (
+            f"stopped ({rep.stopped}): {rep.outputs_checked} of {job.n} checked, "
+            if rep.stopped
+            else f"{rep.outputs_checked} checked, "
+        )
+        + f"{rep.mismatches} mismatches"
+        + (f" {rep.mismatch_counts}" if rep.mismatch_counts else "")
+        + f", {rep.saturated} saturated, {_overflow_text(rep.overflowed, cfg.acc_mode)}"
+        + (
+            f", {rep.dropped_by_reset} dropped by {rep.resets} mid-job resets" if rep.resets else ""
+        ),
+        f"  coverage   {_coverage_line(cov, rep.passed, rep.stopped)}",
+        f"  speed      {rep.beats} beats{' played' if rep.stopped else ''}, "
+        f"{rep.cycles} cycles in {rep.sim_seconds:.1f} s: "
+        f"{rep.beats / secs:.0f} beats/s, {rep.outputs_checked / secs:.0f} outputs/s",
+        f"  wall       {result.wall_seconds:.1f} s (build {result.build_seconds:.1f} s, "
+        f"stimulus+model {rep.prepare_seconds:.1f} s)",
+    ]
     if show_bins and cov:
         lines.append("coverage bins:")
         lines.append(cov.table())

@@ -35,15 +35,13 @@ import secrets
 import sys
 from pathlib import Path
 
-from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
-
 from pyref.checks import ShapeError, ValueRangeError
+from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, QmacConfig
 from pyref.vectors import VectorFileError
-
 from tb.run.build import BUILD_ROOT, RTL_DIR, BuildFailed, config_name
 from tb.run.toolchain import SIMULATORS, SimulatorMissing
-from tb.shared.job import SimJob
 from tb.shared.defaults import RUN_DEFAULTS
+from tb.shared.job import SimJob
 from tb.shared.patterns import PATTERNS
 
 from . import errors
@@ -75,7 +73,7 @@ def _parse_int(text: str) -> int:
     try:
         return int(t, 0)
     except ValueError:
-        return int(t, 10)   # a decimal with leading zeros, which int(t, 0) refuses
+        return int(t, 10)  # a decimal with leading zeros, which int(t, 0) refuses
 
 
 def _int(key: str, text: str, lo: int, hi: int | None = None) -> int:
@@ -106,8 +104,10 @@ def _field_value(name: str, text: str):
         if text.isdigit() and int(text) < len(names):
             return names[int(text)]
         if text not in names:
-            raise UsageError(f"{key} = {text!r} is not one of {', '.join(names)} (or their "
-                             f"codes 0 .. {len(names) - 1})")
+            raise UsageError(
+                f"{key} = {text!r} is not one of {', '.join(names)} (or their "
+                f"codes 0 .. {len(names) - 1})"
+            )
         return text
     try:
         return _parse_int(text)
@@ -121,30 +121,41 @@ def parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
         prog="python -m tb.cli.sim",
         description="Run the qmac RTL against pyref in a simulator; every output is checked.",
-        epilog="Options may also be given make-style: SIM=icarus CONFIG=tflite SEED=3 N=1000")
+        epilog="Options may also be given make-style: SIM=icarus CONFIG=tflite SEED=3 N=1000",
+    )
     p.add_argument("--sim", help=f"simulator: {', '.join(SIMULATORS)}")
     p.add_argument("--config", help=f"named config: {', '.join(NAMED_CONFIGS)}")
     p.add_argument("--seed", help=f"the run's seed, 0 .. {SEED_MAX} (default: a fresh one)")
     p.add_argument("--n", help=f"outputs to check (default {RUN_DEFAULTS['n']})")
     p.add_argument("--waves", default="0", help="1: record a waveform")
     p.add_argument("--vectors", help="vector file (.npz) to replay")
-    p.add_argument("--mode", help="transport: batch (fastest) or cycle "
-                                  f"(default {RUN_DEFAULTS['mode']})")
+    p.add_argument(
+        "--mode", help=f"transport: batch (fastest) or cycle (default {RUN_DEFAULTS['mode']})"
+    )
     p.add_argument("--idle", help=f"input idle pattern: {', '.join(PATTERNS)}")
     p.add_argument("--ready", help=f"output back-pressure pattern: {', '.join(PATTERNS)}")
     p.add_argument("--resets", help="mid-job resets (0 or more)")
     p.add_argument("--max-mismatches", default="10")
     p.add_argument("--coverage", default="0", help="1: print every coverage bin")
     p.add_argument("--rtl", help="folder of Verilog files to simulate instead of rtl/")
-    p.add_argument("--ports", help="ports.toml mapping qmac's port and parameter names to the "
-                   "DUT's (tb/shared/ports.py); needs RTL")
-    p.add_argument("--pnr", default="0", help="1: also place and route the config on an ECP5 "
-                   "FPGA (LUT, FF, DSP, Fmax; tb/run/fpga.py)")
-    p.add_argument("--require-coverage", default="0",
-                   help="1: fail when a reachable coverage bin stays empty")
+    p.add_argument(
+        "--ports",
+        help="ports.toml mapping qmac's port and parameter names to the "
+        "DUT's (tb/shared/ports.py); needs RTL",
+    )
+    p.add_argument(
+        "--pnr",
+        default="0",
+        help="1: also place and route the config on an ECP5 "
+        "FPGA (LUT, FF, DSP, Fmax; tb/run/fpga.py)",
+    )
+    p.add_argument(
+        "--require-coverage", default="0", help="1: fail when a reachable coverage bin stays empty"
+    )
     for f in CONFIG_FIELDS:
-        p.add_argument(f"--{f.replace('_', '-')}", dest=f"cfg_{f}", metavar=f.upper(),
-                       help=argparse.SUPPRESS)
+        p.add_argument(
+            f"--{f.replace('_', '-')}", dest=f"cfg_{f}", metavar=f.upper(), help=argparse.SUPPRESS
+        )
     return p
 
 
@@ -190,12 +201,16 @@ def check_options(args: argparse.Namespace) -> None:
 def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
     """The job the options describe, and the overrides given (for the repro command)."""
     check_options(args)
-    overrides = {f: _field_value(f, getattr(args, f"cfg_{f}")) for f in CONFIG_FIELDS
-                 if getattr(args, f"cfg_{f}") is not None}
+    overrides = {
+        f: _field_value(f, getattr(args, f"cfg_{f}"))
+        for f in CONFIG_FIELDS
+        if getattr(args, f"cfg_{f}") is not None
+    }
     if args.vectors:
         if overrides or args.config != "default":
-            raise UsageError("VECTORS carries its own config: leave out CONFIG and the width "
-                             "overrides")
+            raise UsageError(
+                "VECTORS carries its own config: leave out CONFIG and the width overrides"
+            )
         from tb.shared.prepare import load_vectors
 
         # The simulator runs in its build folder: hand it an absolute path.
@@ -205,15 +220,30 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
         args.n = layer.n * layer.c
     else:
         if args.config not in NAMED_CONFIGS:
-            raise UsageError(f"no named config {args.config!r}; choose one of "
-                             f"{', '.join(NAMED_CONFIGS)}")
-        config = NAMED_CONFIGS[args.config].replace(**overrides) if overrides \
+            raise UsageError(
+                f"no named config {args.config!r}; choose one of {', '.join(NAMED_CONFIGS)}"
+            )
+        config = (
+            NAMED_CONFIGS[args.config].replace(**overrides)
+            if overrides
             else NAMED_CONFIGS[args.config]
+        )
         name = args.config if not overrides else f"{args.config}+{config_name(config)}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    job = SimJob(config=config.to_dict(), config_name=name, sim=args.sim, seed=seed, n=args.n,
-                 mode=args.mode, idle=args.idle, ready=args.ready, resets=args.resets,
-                 vectors=args.vectors, max_mismatches=args.max_mismatches, waves=args.waves)
+    job = SimJob(
+        config=config.to_dict(),
+        config_name=name,
+        sim=args.sim,
+        seed=seed,
+        n=args.n,
+        mode=args.mode,
+        idle=args.idle,
+        ready=args.ready,
+        resets=args.resets,
+        vectors=args.vectors,
+        max_mismatches=args.max_mismatches,
+        waves=args.waves,
+    )
     job.repro = repro_command(job, args.config, overrides, args.rtl)
     return job, overrides
 
@@ -225,8 +255,9 @@ def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = N
         parts.append(f"VECTORS={job.vectors}")
     else:
         parts.append(f"CONFIG={config}")
-        parts += [f"{k.upper()}={int(v) if isinstance(v, bool) else v}"
-                  for k, v in overrides.items()]
+        parts += [
+            f"{k.upper()}={int(v) if isinstance(v, bool) else v}" for k, v in overrides.items()
+        ]
     parts += [f"SEED={job.seed}", f"N={job.n}", f"SIM={job.sim}"]
     for key in ("mode", "idle", "ready", "resets"):
         if getattr(job, key) != RUN_DEFAULTS[key]:
@@ -241,9 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     from tb.run.runner import SimulationFailed
 
     argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: _main(argv), prog="python -m tb.cli.sim",
-                    usage_errors=(ConfigError, VectorFileError, ValueRangeError, ShapeError),
-                    tool_errors=(SimulatorMissing, BuildFailed, SimulationFailed))
+    return run_main(
+        lambda: _main(argv),
+        prog="python -m tb.cli.sim",
+        usage_errors=(ConfigError, VectorFileError, ValueRangeError, ShapeError),
+        tool_errors=(SimulatorMissing, BuildFailed, SimulationFailed),
+    )
 
 
 def _main(argv: list[str]) -> int:
@@ -270,22 +304,26 @@ def _main(argv: list[str]) -> int:
     result = run_sim(job, rtl_dir=rtl, build_root=BUILD_ROOT)
     print(format_summary(result, job, show_bins=args.coverage))
     if args.pnr:
-        from tb.run.fpga import implement
         from tb.run.build import rtl_sources
+        from tb.run.fpga import implement
 
         fpga = implement(rtl_sources(rtl), job.qmac_config())
         print(f"  fpga       {fpga.summary().removeprefix('FPGA ')}")
         if fpga.ok:
-            print(f"             critical path {fpga.critical_ns:.2f} ns: "
-                  + " -> ".join(c for c, _ in fpga.critical_path[:5])
-                  + f"; {fpga.seconds:.0f} s; {fpga.tools.get('nextpnr', '')}")
+            print(
+                f"             critical path {fpga.critical_ns:.2f} ns: "
+                + " -> ".join(c for c, _ in fpga.critical_path[:5])
+                + f"; {fpga.seconds:.0f} s; {fpga.tools.get('nextpnr', '')}"
+            )
         else:
             return 3
     rep = result.report
     cov = rep.coverage_report()
     if cov and cov.holes and rep.passed:
-        print(f"warning: coverage holes: {', '.join(cov.holes)}" + (
-            "" if args.require_coverage else " (run more outputs, or COVERAGE=1 for the bins)"))
+        print(
+            f"warning: coverage holes: {', '.join(cov.holes)}"
+            + ("" if args.require_coverage else " (run more outputs, or COVERAGE=1 for the bins)")
+        )
         if args.require_coverage and rep.passed:
             return 1
     return 0 if rep.passed else 1

@@ -23,9 +23,15 @@ async def qmac_stream(dut):
     """Every output of the job's stimulus checked against pyref, cycle by cycle."""
     job = SimJob.from_env()
     session = prepare(job)
-    dut._log.info("qmac: %d jobs, %d beats, seed %d, idle=%s ready=%s, %d mid-job resets",
-                  session.stim.n_jobs, session.stim.n_beats, job.seed, job.idle, job.ready,
-                  len(session.cut_jobs))
+    dut._log.info(
+        "qmac: %d jobs, %d beats, seed %d, idle=%s ready=%s, %d mid-job resets",
+        session.stim.n_jobs,
+        session.stim.n_beats,
+        job.seed,
+        job.idle,
+        job.ready,
+        len(session.cut_jobs),
+    )
     tb = QmacTB(dut)
     await tb.start()
     error = None
@@ -36,15 +42,23 @@ async def qmac_stream(dut):
         error = f"{type(exc).__name__}: {exc}"
         dut._log.error("%s", traceback.format_exc())
         stats = None
-    report = make_report(session, beats=stats.beats if stats else tb.driver.beats_accepted,
-                         cycles=stats.cycles if stats else tb.cycle(),
-                         seconds=stats.seconds if stats else time.perf_counter() - t0,
-                         events=stats.events if stats else {}, error=error,
-                         stopped=(f"MAX_MISMATCHES = {job.max_mismatches} reached"
-                                  if session.scoreboard.stop else ""))
+    report = make_report(
+        session,
+        beats=stats.beats if stats else tb.driver.beats_accepted,
+        cycles=stats.cycles if stats else tb.cycle(),
+        seconds=stats.seconds if stats else time.perf_counter() - t0,
+        events=stats.events if stats else {},
+        error=error,
+        stopped=(
+            f"MAX_MISMATCHES = {job.max_mismatches} reached" if session.scoreboard.stop else ""
+        ),
+    )
     if job.results:
         report.save(job.results)
     for m in report.details:
         dut._log.error("%s", m["message"])
-    assert report.passed, (f"{report.mismatches} mismatch(es)" + (f"; {error}" if error else "")
-                           + f"; reproduce with: {job.repro}")
+    assert report.passed, (
+        f"{report.mismatches} mismatch(es)"
+        + (f"; {error}" if error else "")
+        + f"; reproduce with: {job.repro}"
+    )

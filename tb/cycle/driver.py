@@ -18,7 +18,6 @@ import numpy as np
 from cocotb.triggers import Event, ReadOnly, RisingEdge
 
 from pyref.config import QmacConfig
-
 from tb.shared.packing import pack_lanes
 from tb.shared.stimulus import Stimulus
 
@@ -92,15 +91,29 @@ class BeatDriver:
         d.in_valid_i.value = 0
         d.in_first_i.value = 0
         d.in_last_i.value = 0
-        for name in ("in_x_i", "in_w_i", "in_bias_i", "in_mult_i", "in_shift_i", "in_out_zp_i",
-                     "in_act_min_i", "in_act_max_i"):
+        for name in (
+            "in_x_i",
+            "in_w_i",
+            "in_bias_i",
+            "in_mult_i",
+            "in_shift_i",
+            "in_out_zp_i",
+            "in_act_min_i",
+            "in_act_max_i",
+        ):
             getattr(d, name).value = 0
 
-    def start(self, stim: Stimulus, idle: Iterator[bool], *, cut_jobs=(),
-              on_cut: CutHook | None = None,
-              on_job_sent: Callable[[int, int], None] | None = None,
-              on_orphans_sent: Callable[[int, int], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> None:
+    def start(
+        self,
+        stim: Stimulus,
+        idle: Iterator[bool],
+        *,
+        cut_jobs=(),
+        on_cut: CutHook | None = None,
+        on_job_sent: Callable[[int, int], None] | None = None,
+        on_orphans_sent: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         import cocotb
 
         if self._task is not None:
@@ -133,8 +146,14 @@ class BeatDriver:
         b = self.beats
         valid_h, ready_h = d.in_valid_i, d.in_ready_o
         x_h, w_h, first_h, last_h = d.in_x_i, d.in_w_i, d.in_first_i, d.in_last_i
-        job_h = (d.in_bias_i, d.in_mult_i, d.in_shift_i, d.in_out_zp_i, d.in_act_min_i,
-                 d.in_act_max_i)
+        job_h = (
+            d.in_bias_i,
+            d.in_mult_i,
+            d.in_shift_i,
+            d.in_out_zp_i,
+            d.in_act_min_i,
+            d.in_act_max_i,
+        )
         job_v = (b.bias, b.mult, b.shift, b.out_zp, b.act_min, b.act_max)
         edge, read_only = RisingEdge(self.clk), ReadOnly()
         idle = self._idle
@@ -146,7 +165,7 @@ class BeatDriver:
         first_v = last_v = None
         last_sent_cycle = -10
         stalled = 0
-        orphans_end = 0   # beats i < orphans_end are the orphans of a job cut by a reset
+        orphans_end = 0  # beats i < orphans_end are the orphans of a job cut by a reset
         while i < n and not self._stop:
             if self._should_stop():
                 break
@@ -183,15 +202,17 @@ class BeatDriver:
                     fire = True
                     stalled = 0
                 elif r != "0":
-                    raise AssertionError(f"in_ready_o is {r} while in_valid_i is high "
-                                         f"(cycle {self.cycle()})")
+                    raise AssertionError(
+                        f"in_ready_o is {r} while in_valid_i is high (cycle {self.cycle()})"
+                    )
                 else:
                     stats["in_stall"] += 1
                     stalled += 1
                     if stalled > STALL_LIMIT:
                         raise AssertionError(
                             f"in_ready_o low for {STALL_LIMIT} cycles with a beat waiting "
-                            f"(beat {i}, job {b.job[i]}, cycle {self.cycle()}): deadlock")
+                            f"(beat {i}, job {b.job[i]}, cycle {self.cycle()}): deadlock"
+                        )
             await edge
             if not fire:
                 continue

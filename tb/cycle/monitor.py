@@ -34,9 +34,14 @@ class OutputMonitor:
         self._stop = False
         dut.out_ready_i.value = 1
 
-    def start(self, backpressure: Iterator[bool], on_output: OutputCallback, *,
-              in_reset: Callable[[], bool] = lambda: False,
-              on_protocol_error: Callable[[int, str], None] | None = None) -> None:
+    def start(
+        self,
+        backpressure: Iterator[bool],
+        on_output: OutputCallback,
+        *,
+        in_reset: Callable[[], bool] = lambda: False,
+        on_protocol_error: Callable[[int, str], None] | None = None,
+    ) -> None:
         import cocotb
 
         if self._task is not None:

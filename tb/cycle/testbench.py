@@ -45,7 +45,9 @@ class QmacTB:
         self.period_ns = period_ns
         self.reset_cycles = reset_cycles
         self._period_steps = convert(period_ns, "ns", to="step")
-        self.clock = Clock(dut.clk_i, period_ns, unit="ns", impl=os.environ.get("QMAC_CLOCK_IMPL", "gpi"))
+        self.clock = Clock(
+            dut.clk_i, period_ns, unit="ns", impl=os.environ.get("QMAC_CLOCK_IMPL", "gpi")
+        )
         self._in_reset = False
         dut.rst_i.value = 0
         self.driver = BeatDriver(dut, self.cycle)
@@ -99,12 +101,21 @@ class QmacTB:
         sb = session.scoreboard
         t0 = time.perf_counter()
         c0 = self.cycle()
-        self.monitor.start(session.ready, sb.check_one, in_reset=lambda: self._in_reset,
-                           on_protocol_error=sb.protocol_error)
-        self.driver.start(session.stim, session.idle, cut_jobs=session.cut_jobs,
-                          on_cut=self._cut, on_job_sent=sb.job_sent,
-                          on_orphans_sent=sb.orphans_sent,
-                          should_stop=lambda: sb.stop)
+        self.monitor.start(
+            session.ready,
+            sb.check_one,
+            in_reset=lambda: self._in_reset,
+            on_protocol_error=sb.protocol_error,
+        )
+        self.driver.start(
+            session.stim,
+            session.idle,
+            cut_jobs=session.cut_jobs,
+            on_cut=self._cut,
+            on_job_sent=sb.job_sent,
+            on_orphans_sent=sb.orphans_sent,
+            should_stop=lambda: sb.stop,
+        )
         await self.driver.done.wait()
         if self.driver.error is not None:
             self.monitor.stop()
@@ -113,8 +124,12 @@ class QmacTB:
         self.monitor.stop()
         await self.monitor.stopped.wait()
         sb.finish()
-        events = {**self.driver.stats, **self.monitor.stats,
-                  "reset_mid_job": len(self.cut_jobs),
-                  "exact_after_reset": sb.exact_after(self.cut_jobs)}
-        return RunStats(self.driver.beats_accepted, self.cycle() - c0,
-                        time.perf_counter() - t0, events)
+        events = {
+            **self.driver.stats,
+            **self.monitor.stats,
+            "reset_mid_job": len(self.cut_jobs),
+            "exact_after_reset": sb.exact_after(self.cut_jobs),
+        }
+        return RunStats(
+            self.driver.beats_accepted, self.cycle() - c0, time.perf_counter() - t0, events
+        )

@@ -26,12 +26,12 @@ _LINE = re.compile(r"^C '(?P<key>[^']*)' (?P<count>\d+)\s*$")
 class Point:
     """One coverage point, independent of the run and the instance."""
 
-    file: str          # the source file's name (no folder: the same RTL in any copy)
+    file: str  # the source file's name (no folder: the same RTL in any copy)
     line: int
     column: int
-    kind: str          # one of KINDS
+    kind: str  # one of KINDS
     module: str
-    text: str          # "if", "else", "s2_valid_q:0->1", "(below==1) => 1", "block" ...
+    text: str  # "if", "else", "s2_valid_q:0->1", "(below==1) => 1", "block" ...
     span: tuple[int, int] = (0, 0)
     """First and last line of the block a line point counts (its own line when not given)."""
 
@@ -79,8 +79,15 @@ def read_dat(path: Path, files: Iterable[str] | None = None) -> dict[Point, int]
                 continue
             line = int(fields.get("l", 0))
             module = fields.get("page", "/?").split("/", 1)[1].split("__")[0]
-            point = Point(name, line, int(fields.get("n", 0)), kind, module,
-                          fields.get("o", ""), _span(fields.get("S"), line))
+            point = Point(
+                name,
+                line,
+                int(fields.get("n", 0)),
+                kind,
+                module,
+                fields.get("o", ""),
+                _span(fields.get("S"), line),
+            )
             counts[point] = counts.get(point, 0) + int(m["count"])
     if not counts and files is None:
         raise ValueError(f"{path}: no coverage points (not a Verilator coverage file?)")
@@ -101,9 +108,17 @@ def write_dat(path: Path, counts: dict[Point, int]) -> None:
     """Write merged counts in Verilator's format (readable by ``verilator_coverage`` too)."""
     lines = ["# SystemC::Coverage-3"]
     for p in sorted(counts):
-        key = "".join(f"\x01{k}\x02{v}" for k, v in (
-            ("f", p.file), ("l", p.line), ("n", p.column), ("t", p.kind),
-            ("page", f"v_{p.kind}/{p.module}"), ("o", p.text),
-            ("S", f"{p.span[0]}-{p.span[1]}")))
+        key = "".join(
+            f"\x01{k}\x02{v}"
+            for k, v in (
+                ("f", p.file),
+                ("l", p.line),
+                ("n", p.column),
+                ("t", p.kind),
+                ("page", f"v_{p.kind}/{p.module}"),
+                ("o", p.text),
+                ("S", f"{p.span[0]}-{p.span[1]}"),
+            )
+        )
         lines.append(f"C '{key}' {counts[p]}")
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -61,8 +61,9 @@ def line_hits(counts: dict[Point, int]) -> dict[str, dict[int, int]]:
     return out
 
 
-_PORT = re.compile(r"\b(input|output|inout)\b[^;,)]*?\b([A-Za-z_][A-Za-z0-9_]*)\s*(?=[,;)]|$)",
-                   re.M)
+_PORT = re.compile(
+    r"\b(input|output|inout)\b[^;,)]*?\b([A-Za-z_][A-Za-z0-9_]*)\s*(?=[,;)]|$)", re.M
+)
 
 
 def port_names(rtl_files: list[Path]) -> dict[str, set[str]]:
@@ -70,9 +71,10 @@ def port_names(rtl_files: list[Path]) -> dict[str, set[str]]:
     ports: dict[str, set[str]] = {}
     for path in rtl_files:
         text = re.sub(r"//[^\n]*|/\*.*?\*/", "", Path(path).read_text(), flags=re.S)
-        text = re.sub(r"\[[^\]]*\]", "", text)   # widths may hold parentheses and commas
-        for m in re.finditer(r"\bmodule\s+(\w+)\s*(?:#\s*\((?:[^()]|\([^()]*\))*\))?\s*\((.*?)\);",
-                             text, re.S):
+        text = re.sub(r"\[[^\]]*\]", "", text)  # widths may hold parentheses and commas
+        for m in re.finditer(
+            r"\bmodule\s+(\w+)\s*(?:#\s*\((?:[^()]|\([^()]*\))*\))?\s*\((.*?)\);", text, re.S
+        ):
             names = {p.group(2) for p in _PORT.finditer(m.group(2))}
             ports[m.group(1)] = names
     return ports

@@ -50,9 +50,13 @@ def load(rtl_dir: Path) -> dict[str, str]:
     return out
 
 
-def check(counts: dict[Point, int], waivers: dict[str, str],
-          kinds: tuple[str, ...] = ("line", "branch"), also: set[Point] = frozenset(),
-          full: bool = True) -> Verdict:
+def check(
+    counts: dict[Point, int],
+    waivers: dict[str, str],
+    kinds: tuple[str, ...] = ("line", "branch"),
+    also: set[Point] = frozenset(),
+    full: bool = True,
+) -> Verdict:
     """The bar over the points of ``kinds`` and the points ``also`` (port-bit toggles): every
     one hit or waived. ``full`` is False for a run over part of the configs, whose waivers
     need not all be met (no stale list then)."""
@@ -65,6 +69,9 @@ def check(counts: dict[Point, int], waivers: dict[str, str],
             waived[p] = waivers[p.label()]
         else:
             missed.append(p)
-    stale = [label for label in waivers
-             if label not in labels or counts[labels[label]] > 0] if full else []
+    stale = (
+        [label for label in waivers if label not in labels or counts[labels[label]] > 0]
+        if full
+        else []
+    )
     return Verdict(missed, waived, stale)

@@ -19,8 +19,9 @@ def write_lcov(path: Path, counts: dict[Point, int], source_dir: Path) -> None:
     files = sorted({p.file for p in counts})
     for name in files:
         out.append(f"SF:{Path(source_dir).resolve() / name}")
-        branches = sorted((p, n) for p, n in counts.items() if p.file == name
-                          and p.kind == "branch")
+        branches = sorted(
+            (p, n) for p, n in counts.items() if p.file == name and p.kind == "branch"
+        )
         for i, (p, n) in enumerate(branches):
             out.append(f"BRDA:{p.line},{p.column},{i},{n}")
         if branches:
@@ -44,17 +45,31 @@ def write_cobertura(path: Path, counts: dict[Point, int], source_dir: Path) -> N
     def rate(values):
         return f"{(sum(1 for v in values if v) / len(values)) if values else 1.0:.4f}"
 
-    root = ET.Element("coverage", {
-        "line-rate": rate(all_lines), "branch-rate": rate(branches),
-        "lines-covered": str(sum(1 for v in all_lines if v)), "lines-valid": str(len(all_lines)),
-        "branches-covered": str(sum(1 for v in branches if v)),
-        "branches-valid": str(len(branches)), "complexity": "0", "version": "qmac",
-        "timestamp": str(int(time.time()))})
-    ET.SubElement(ET.SubElement(root, "sources"), "source").text = str(
-        Path(source_dir).resolve())
-    package = ET.SubElement(ET.SubElement(root, "packages"), "package", {
-        "name": "rtl", "line-rate": rate(all_lines), "branch-rate": rate(branches),
-        "complexity": "0"})
+    root = ET.Element(
+        "coverage",
+        {
+            "line-rate": rate(all_lines),
+            "branch-rate": rate(branches),
+            "lines-covered": str(sum(1 for v in all_lines if v)),
+            "lines-valid": str(len(all_lines)),
+            "branches-covered": str(sum(1 for v in branches if v)),
+            "branches-valid": str(len(branches)),
+            "complexity": "0",
+            "version": "qmac",
+            "timestamp": str(int(time.time())),
+        },
+    )
+    ET.SubElement(ET.SubElement(root, "sources"), "source").text = str(Path(source_dir).resolve())
+    package = ET.SubElement(
+        ET.SubElement(root, "packages"),
+        "package",
+        {
+            "name": "rtl",
+            "line-rate": rate(all_lines),
+            "branch-rate": rate(branches),
+            "complexity": "0",
+        },
+    )
     classes = ET.SubElement(package, "classes")
     for name in sorted({p.file for p in counts}):
         da = lines.get(name, {})
@@ -63,17 +78,30 @@ def write_cobertura(path: Path, counts: dict[Point, int], source_dir: Path) -> N
             if p.file == name and p.kind == "branch":
                 br.setdefault(p.line, []).append(n)
         file_br = [n for v in br.values() for n in v]
-        cls = ET.SubElement(classes, "class", {
-            "name": Path(name).stem, "filename": name, "line-rate": rate(list(da.values())),
-            "branch-rate": rate(file_br), "complexity": "0"})
+        cls = ET.SubElement(
+            classes,
+            "class",
+            {
+                "name": Path(name).stem,
+                "filename": name,
+                "line-rate": rate(list(da.values())),
+                "branch-rate": rate(file_br),
+                "complexity": "0",
+            },
+        )
         ET.SubElement(cls, "methods")
         xml_lines = ET.SubElement(cls, "lines")
         for line in sorted(set(da) | set(br)):
             attrs = {"number": str(line), "hits": str(da.get(line, max(br.get(line, [0]))))}
             if line in br:
                 hit = sum(1 for n in br[line] if n)
-                attrs.update({"branch": "true", "condition-coverage":
-                              f"{100 * hit // len(br[line])}% ({hit}/{len(br[line])})"})
+                attrs.update(
+                    {
+                        "branch": "true",
+                        "condition-coverage": f"{100 * hit // len(br[line])}% "
+                        f"({hit}/{len(br[line])})",
+                    }
+                )
             else:
                 attrs["branch"] = "false"
             ET.SubElement(xml_lines, "line", attrs)
@@ -87,8 +115,13 @@ text-align:left;white-space:pre}.hit{background:#dff5dd}.miss{background:#fbd3d3
 .n{color:#666;text-align:right!important}.pts{color:#555;font-size:85%}"""
 
 
-def write_html(folder: Path, counts: dict[Point, int], source_dir: Path, title: str,
-               notes: dict[Point, str] | None = None) -> Path:
+def write_html(
+    folder: Path,
+    counts: dict[Point, int],
+    source_dir: Path,
+    title: str,
+    notes: dict[Point, str] | None = None,
+) -> Path:
     """``index.html`` (the per-module table, a link per file) and one annotated page per source
     file: each line with its hit count, lines with a point not hit in red, the points of the
     line (branches, expressions, toggles not hit) beside it. Returns the index's path."""
@@ -96,16 +129,20 @@ def write_html(folder: Path, counts: dict[Point, int], source_dir: Path, title: 
     folder.mkdir(parents=True, exist_ok=True)
     notes = notes or {}
     rows = "".join(
-        f"<tr><td>{html.escape(m)}</td>" + "".join(
-            f"<td>{html.escape(r[k].cell())}</td>" for k in KINDS) + "</tr>"
-        for m, r in by_module(counts).items())
+        f"<tr><td>{html.escape(m)}</td>"
+        + "".join(f"<td>{html.escape(r[k].cell())}</td>" for k in KINDS)
+        + "</tr>"
+        for m, r in by_module(counts).items()
+    )
     files = sorted({p.file for p in counts})
     links = "".join(f'<li><a href="{f}.html">{f}</a></li>' for f in files)
     (folder / "index.html").write_text(
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style><h1>{html.escape(title)}</h1><table><tr><th>module</th>"
-        + "".join(f"<th>{k}</th>" for k in KINDS) + f"</tr>{rows}</table><ul>{links}</ul>",
-        encoding="utf-8")
+        + "".join(f"<th>{k}</th>" for k in KINDS)
+        + f"</tr>{rows}</table><ul>{links}</ul>",
+        encoding="utf-8",
+    )
     lines = line_hits(counts)
     for name in files:
         src = Path(source_dir) / name
@@ -121,15 +158,21 @@ def write_html(folder: Path, counts: dict[Point, int], source_dir: Path, title: 
             hits = lines.get(name, {}).get(i)
             cls = "miss" if missed or hits == 0 else ("hit" if pts or hits else "")
             shown = "" if hits is None else str(hits)
-            extra = "; ".join(f"{p.kind} {p.text} not hit" + (
-                f" ({notes[p]})" if p in notes else "") for p, _ in missed[:6])
+            extra = "; ".join(
+                f"{p.kind} {p.text} not hit" + (f" ({notes[p]})" if p in notes else "")
+                for p, _ in missed[:6]
+            )
             if len(missed) > 6:
                 extra += f"; and {len(missed) - 6} more"
-            body.append(f'<tr class="{cls}"><td class=n>{i}</td><td class=n>{shown}</td>'
-                        f"<td>{html.escape(code)}</td><td class=pts>{html.escape(extra)}"
-                        "</td></tr>")
+            body.append(
+                f'<tr class="{cls}"><td class=n>{i}</td><td class=n>{shown}</td>'
+                f"<td>{html.escape(code)}</td><td class=pts>{html.escape(extra)}"
+                "</td></tr>"
+            )
         (folder / f"{name}.html").write_text(
             f"<!doctype html><meta charset=utf-8><title>{html.escape(name)}</title>"
             f"<style>{_STYLE}</style><h1>{html.escape(name)}</h1><p><a href=index.html>"
-            f"all files</a></p><table class=src>{''.join(body)}</table>", encoding="utf-8")
+            f"all files</a></p><table class=src>{''.join(body)}</table>",
+            encoding="utf-8",
+        )
     return folder / "index.html"

@@ -28,7 +28,12 @@ from typing import Callable, Iterator
 
 from pyref.config import NAMED_CONFIGS, QmacConfig
 from tb.shared.rtl_folder import (  # noqa: F401 (the RTL folder, re-exported)
-    REPO_ROOT, RTL_DIR, copy_rtl, rtl_headers, rtl_sources)
+    REPO_ROOT,
+    RTL_DIR,
+    copy_rtl,
+    rtl_headers,
+    rtl_sources,
+)
 
 from . import toolchain
 
@@ -41,6 +46,7 @@ HARNESS_VERSION = 2
 class BuildFailed(RuntimeError):
     """A build that failed (the RTL does not compile, the compiler stopped): the message names
     the build and the log, with the log's tail."""
+
 
 # Verilator's own C++ flags (-Os) are the sweet spot: -O0 compiles 20% faster but halves the
 # simulation speed, -O1 compiles 30% slower for no gain (Python dominates the run time).
@@ -66,8 +72,9 @@ def build_profile(n: int | None) -> str:
     forced = os.environ.get(PROFILE_ENV, "").strip()
     if forced:
         if forced not in BUILD_PROFILES:
-            raise ValueError(f"{PROFILE_ENV} = {forced!r} is not one of "
-                             f"{', '.join(BUILD_PROFILES)}")
+            raise ValueError(
+                f"{PROFILE_ENV} = {forced!r} is not one of {', '.join(BUILD_PROFILES)}"
+            )
         return forced
     return "quick" if n is not None and n <= QUICK_BUILD_MAX_N else "speed"
 
@@ -124,8 +131,9 @@ class BuildSpec:
 
     def __post_init__(self) -> None:
         if self.profile not in BUILD_PROFILES:
-            raise ValueError(f"profile = {self.profile!r} is not one of "
-                             f"{', '.join(BUILD_PROFILES)}")
+            raise ValueError(
+                f"profile = {self.profile!r} is not one of {', '.join(BUILD_PROFILES)}"
+            )
         if self.sim != "verilator" or self.profile not in self.harness.profiles:
             object.__setattr__(self, "profile", self.harness.profiles[0])
 
@@ -155,9 +163,16 @@ class BuildSpec:
         """A hash of the sources' contents, the parameters, flags and tool versions."""
         import cocotb
 
-        meta = {"sim": self.sim, "harness": self.harness.name, "toplevel": self.toplevel,
-                "waves": self.waves, "version": HARNESS_VERSION, "cocotb": cocotb.__version__,
-                "simulator": toolchain.simulator_version(self.sim), **self.harness.meta(self)}
+        meta = {
+            "sim": self.sim,
+            "harness": self.harness.name,
+            "toplevel": self.toplevel,
+            "waves": self.waves,
+            "version": HARNESS_VERSION,
+            "cocotb": cocotb.__version__,
+            "simulator": toolchain.simulator_version(self.sim),
+            **self.harness.meta(self),
+        }
         files = [*self.sources, *rtl_headers(self.rtl_dir), *self.harness.digest_files]
         return content_digest(files, meta)
 
@@ -200,8 +215,16 @@ def build_lock(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def cached(build_dir: Path, digest: str, product: str, make: Callable[[Path], None], *,
-           force: bool = False, what: str = "build", record: dict | None = None) -> bool:
+def cached(
+    build_dir: Path,
+    digest: str,
+    product: str,
+    make: Callable[[Path], None],
+    *,
+    force: bool = False,
+    what: str = "build",
+    record: dict | None = None,
+) -> bool:
     """Make ``build_dir`` with ``make(log_file)`` unless its stamp records ``digest`` and
     ``build_dir / product`` exists; True when this call made it. The one cache of every build
     (simulator models, the benchmark's harnesses): a lock so parallel workers build a folder one
@@ -242,11 +265,19 @@ def build(spec: BuildSpec, *, force: bool = False) -> Build:
     runner = harness.runner(spec)
     bdir = spec.build_dir.resolve()
     compiled = cached(
-        bdir, spec.digest(), harness.product(spec),
-        lambda log: harness.compile(spec, runner, bdir, log), force=force,
+        bdir,
+        spec.digest(),
+        harness.product(spec),
+        lambda log: harness.compile(spec, runner, bdir, log),
+        force=force,
         what=f"{spec.sim} {harness.name} build of {config_name(spec.config)}",
-        record={"config": spec.config.to_dict(), "sim": spec.sim, "harness": harness.name,
-                "sources": [str(p) for p in spec.sources]})
+        record={
+            "config": spec.config.to_dict(),
+            "sim": spec.sim,
+            "harness": harness.name,
+            "sources": [str(p) for p in spec.sources],
+        },
+    )
     return Build(spec, runner, compiled, time.perf_counter() - t0)
 
 
@@ -260,6 +291,7 @@ def stamp_matches(stamp: Path, digest: str) -> bool:
 
 # -- the per-cycle harness: cocotb's own runner and main loop around the bare RTL ------------------
 
+
 def cocotb_runner(spec: BuildSpec):
     """cocotb's runner for ``spec.sim``."""
     from cocotb_tools.runner import get_runner
@@ -272,10 +304,18 @@ def _cycle_args(spec: BuildSpec) -> list[str]:
 
 
 def _compile_cycle(spec: BuildSpec, runner, build_dir: Path, log: Path) -> None:
-    runner.build(sources=[str(p) for p in spec.sources], includes=[str(spec.rtl_dir)],
-                 hdl_toplevel=spec.toplevel, parameters=spec.config.rtl_parameters(), build_args=_cycle_args(spec),
-                 build_dir=str(build_dir), always=True, waves=spec.waves,
-                 timescale=("1ns", "1ps"), log_file=str(log))
+    runner.build(
+        sources=[str(p) for p in spec.sources],
+        includes=[str(spec.rtl_dir)],
+        hdl_toplevel=spec.toplevel,
+        parameters=spec.config.rtl_parameters(),
+        build_args=_cycle_args(spec),
+        build_dir=str(build_dir),
+        always=True,
+        waves=spec.waves,
+        timescale=("1ns", "1ps"),
+        log_file=str(log),
+    )
 
 
 def simulator_product(spec: BuildSpec) -> str:
@@ -283,10 +323,13 @@ def simulator_product(spec: BuildSpec) -> str:
     return spec.toplevel if spec.sim == "verilator" else "sim.vvp"
 
 
-CYCLE = Harness("cycle", runner=cocotb_runner, compile=_compile_cycle,
-                meta=lambda spec: {"parameters": spec.config.rtl_parameters(),
-                                   "args": _cycle_args(spec)},
-                product=simulator_product)
+CYCLE = Harness(
+    "cycle",
+    runner=cocotb_runner,
+    compile=_compile_cycle,
+    meta=lambda spec: {"parameters": spec.config.rtl_parameters(), "args": _cycle_args(spec)},
+    product=simulator_product,
+)
 """The per-cycle transport's build: the bare ``qmac`` under cocotb's runner."""
 
 
@@ -319,11 +362,20 @@ CCACHE_ROOT_NAME = "ccache"
 def shared_dir(spec: "BuildSpec", key: dict) -> Path:
     """The folder of prebuilt objects for ``key`` (a dict of what they are compiled from)."""
     root = toolchain.verilator_root()
-    kit = [root / "include" / n for n in ("verilated.mk", "verilated.h", "verilated.cpp")
-           if root is not None and (root / "include" / n).is_file()]
-    meta = {"sim": spec.sim, "simulator": toolchain.simulator_version(spec.sim),
-            "root": str(root), "kit": content_digest(kit, {}), "version": HARNESS_VERSION,
-            "compilers": toolchain.compiler_id(), **key}
+    kit = [
+        root / "include" / n
+        for n in ("verilated.mk", "verilated.h", "verilated.cpp")
+        if root is not None and (root / "include" / n).is_file()
+    ]
+    meta = {
+        "sim": spec.sim,
+        "simulator": toolchain.simulator_version(spec.sim),
+        "root": str(root),
+        "kit": content_digest(kit, {}),
+        "version": HARNESS_VERSION,
+        "compilers": toolchain.compiler_id(),
+        **key,
+    }
     return Path(spec.build_root) / spec.sim / SHARED_DIR_NAME / content_digest([], meta)[:16]
 
 
@@ -349,8 +401,9 @@ def keep_shared(store: Path, build_dir: Path, names, key: dict) -> bool:
     tmp.mkdir()
     for f in files:
         shutil.copyfile(f, tmp / f.name)
-    (tmp / STAMP_NAME).write_text(json.dumps({"key": key, "files": list(names)}, indent=1,
-                                             default=str))
+    (tmp / STAMP_NAME).write_text(
+        json.dumps({"key": key, "files": list(names)}, indent=1, default=str)
+    )
     try:
         os.rename(tmp, store)
     except OSError:  # another build filled it first

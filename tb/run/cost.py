@@ -69,8 +69,9 @@ def _by_lanes(table: dict[int, float], lanes: int) -> float:
     return v1 + (v1 - v0) * (lanes - l1) / (l1 - l0)
 
 
-def predict(config: QmacConfig, n: int, sim: str, *, built: bool = False,
-            runtime_built: bool = True) -> Cost:
+def predict(
+    config: QmacConfig, n: int, sim: str, *, built: bool = False, runtime_built: bool = True
+) -> Cost:
     """Predicted CPU seconds to build (unless ``built``) and run ``n`` outputs of ``config`` on
     ``sim``; ``runtime_built=False`` adds the Verilator runtime's first compile."""
     if sim not in SIMULATORS:
@@ -89,8 +90,9 @@ def predict(config: QmacConfig, n: int, sim: str, *, built: bool = False,
     return Cost(sim, round(build_s, 3), round(run_s, 3))
 
 
-def cheapest_simulator(config: QmacConfig, n: int, *, built: tuple[str, ...] = (),
-                       sims: tuple[str, ...] = SIMULATORS) -> str:
+def cheapest_simulator(
+    config: QmacConfig, n: int, *, built: tuple[str, ...] = (), sims: tuple[str, ...] = SIMULATORS
+) -> str:
     """The simulator among ``sims`` with the lowest predicted build + run CPU seconds for ``n``
     outputs of ``config`` (``built``: simulators whose build of it is already cached). A tie goes
     to the first of :data:`~tb.run.toolchain.SIMULATORS`: the answer depends on the arguments
@@ -102,5 +104,3 @@ def cheapest_simulator(config: QmacConfig, n: int, *, built: tuple[str, ...] = (
         raise ValueError(f"sims: {unknown[0]!r} is not one of {', '.join(SIMULATORS)}")
     costs = [predict(config, n, sim, built=sim in built) for sim in SIMULATORS if sim in sims]
     return min(costs, key=lambda c: c.total_s).sim
-
-

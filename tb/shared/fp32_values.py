@@ -38,7 +38,7 @@ def fit_mult(rng: np.random.Generator, acc: np.ndarray, out_bits: int) -> np.nda
     mag = np.maximum(np.abs(np.asarray(acc, dtype=np.float64)), 1.0)
     jitter = rng.integers(-1, 2, mag.shape[0])
     scale = 2.0 ** (out_bits - 1 + jitter) / mag * rng.uniform(0.5, 1.0, mag.shape[0])
-    return scale_to_mult(np.clip(scale, 2.0 ** -126, 2.0 ** 127))
+    return scale_to_mult(np.clip(scale, 2.0**-126, 2.0**127))
 
 
 def _fl32_ulp(v: Fraction) -> Fraction:
@@ -80,7 +80,7 @@ def acc_tie(rng: np.random.Generator, n: int, sign: int, kind: int) -> tuple[int
     - kind 1: ``|acc| = (2^25 - 1) * 2^j`` rounds to ``2^(25+j)`` (the other one gives less),
       ``scale = (2n + 1) * 2^-(26+j)``.
     """
-    j = int(rng.integers(0, 7))                      # |acc| < 2^(25 + j) <= 2^31
+    j = int(rng.integers(0, 7))  # |acc| < 2^(25 + j) <= 2^31
     if kind == 0:
         acc, scale = ((1 << 24) + 1) << j, Fraction(2 * n + 1, 1 << (25 + j))
     else:
@@ -88,8 +88,9 @@ def acc_tie(rng: np.random.Generator, n: int, sign: int, kind: int) -> tuple[int
     return sign * acc, _mult_of(scale)
 
 
-def near_half(rng: np.random.Generator, n: int, sign: int, mode: str,
-              cap: int) -> tuple[int, int] | None:
+def near_half(
+    rng: np.random.Generator, n: int, sign: int, mode: str, cap: int
+) -> tuple[int, int] | None:
     """``(acc, mult)`` whose exact product is ``sign * (n + 1/2 + e)`` with a small ``e``:
 
     - ``mode = "below"``: ``e = -d``, ``0 < d <= 2^-18`` and ``d`` less than half the binary32
@@ -124,7 +125,7 @@ def near_half(rng: np.random.Generator, n: int, sign: int, mode: str,
     return None
 
 
-_MANT_LO, _MANT_HI = 1 << 23, 1 << 24     # a 24-bit mantissa, the hidden one included
+_MANT_LO, _MANT_HI = 1 << 23, 1 << 24  # a 24-bit mantissa, the hidden one included
 
 
 def _fl32(v: Fraction) -> Fraction:
@@ -153,16 +154,34 @@ def _odd_inverses(a: np.ndarray) -> np.ndarray:
 
 
 PRODUCT_STICKY_TABLES = {
-    126: ((8463219, 16759227, 24, 17), (8716041, 14696249, 23, 17), (8753347, 11116523, 23, 17),
-          (8916787, 10912763, 23, 17), (8974597, 12006349, 23, 19), (9057785, 12745801, 23, 18),
-          (9072935, 9694871, 23, 22), (9515923, 12247707, 23, 19), (9694871, 9072935, 23, 22),
-          (10245171, 12502779, 23, 17), (10481665, 10489857, 23, 20),
-          (10489857, 10481665, 23, 20), (10912763, 8916787, 23, 17), (11116523, 8753347, 23, 17),
-          (11518409, 16132217, 24, 17), (12006349, 8974597, 23, 19), (12247707, 9515923, 23, 19),
-          (12502779, 10245171, 23, 17), (12578817, 12587009, 24, 21),
-          (12587009, 12578817, 24, 21), (12745801, 9057785, 23, 18), (14696249, 8716041, 23, 17),
-          (15360431, 16749903, 24, 18), (16132217, 11518409, 24, 17),
-          (16749903, 15360431, 24, 18), (16759227, 8463219, 24, 17)),
+    126: (
+        (8463219, 16759227, 24, 17),
+        (8716041, 14696249, 23, 17),
+        (8753347, 11116523, 23, 17),
+        (8916787, 10912763, 23, 17),
+        (8974597, 12006349, 23, 19),
+        (9057785, 12745801, 23, 18),
+        (9072935, 9694871, 23, 22),
+        (9515923, 12247707, 23, 19),
+        (9694871, 9072935, 23, 22),
+        (10245171, 12502779, 23, 17),
+        (10481665, 10489857, 23, 20),
+        (10489857, 10481665, 23, 20),
+        (10912763, 8916787, 23, 17),
+        (11116523, 8753347, 23, 17),
+        (11518409, 16132217, 24, 17),
+        (12006349, 8974597, 23, 19),
+        (12247707, 9515923, 23, 19),
+        (12502779, 10245171, 23, 17),
+        (12578817, 12587009, 24, 21),
+        (12587009, 12578817, 24, 21),
+        (12745801, 9057785, 23, 18),
+        (14696249, 8716041, 23, 17),
+        (15360431, 16749903, 24, 18),
+        (16132217, 11518409, 24, 17),
+        (16749903, 15360431, 24, 18),
+        (16759227, 8463219, 24, 17),
+    ),
 }
 """The :func:`product_sticky_table` of ``out_bits = 8`` (``n_max = 126``: the fp32 named config),
 kept here because finding it takes about a second, in every process that needs it (a test
@@ -189,19 +208,19 @@ def search_product_sticky_table(n_max: int) -> np.ndarray:
     rows = []
     if n_max < 2:
         return np.zeros((0, 4), np.int64)
-    u_lo = max(1, 23 - (n_max.bit_length() - 1))     # n >= 2^(23-u) must reach n_max
+    u_lo = max(1, 23 - (n_max.bit_length() - 1))  # n >= 2^(23-u) must reach n_max
     chunk = 1 << 20
     for start in range(_MANT_LO + 1, _MANT_HI, 2 * chunk):
         a = np.arange(start, min(start + 2 * chunk, _MANT_HI), 2, dtype=np.uint64)
         inv = _odd_inverses(a)
         for k in (23, 24):
             for u in range(u_lo, 23):
-                m = k + u + 1                            # bit k+u of P is 0: n is even
+                m = k + u + 1  # bit k+u of P is 0: n is even
                 c = (1 << (k + u - 1)) + (1 << (k - 1)) + 1
                 s = (np.uint64(c) * inv) & np.uint64((1 << m) - 1)
                 ok = (s >= _MANT_LO) & (s < _MANT_HI)
                 a_ok, s_ok = a[ok], s[ok]
-                p = a_ok * s_ok                          # < 2^48: exact
+                p = a_ok * s_ok  # < 2^48: exact
                 n = p >> np.uint64(k + u)
                 keep = ((p >> np.uint64(k + 23)) == 1) & (n >= 2) & (n <= n_max)
                 for ai, si in zip(a_ok[keep].tolist(), s_ok[keep].tolist()):
@@ -209,8 +228,9 @@ def search_product_sticky_table(n_max: int) -> np.ndarray:
     return np.array(sorted(rows), np.int64).reshape(-1, 4)
 
 
-def product_sticky(rng: np.random.Generator, n_max: int, sign: int,
-                   cap: int) -> tuple[int, int, int] | None:
+def product_sticky(
+    rng: np.random.Generator, n_max: int, sign: int, cap: int
+) -> tuple[int, int, int] | None:
     """``(acc, mult, n)`` with ``fl32(acc) = acc`` and a product ``fl32(acc) * scale`` one LSB
     of the exact 48-bit mantissa product above a tie of its rounding to 24 bits, whose lower
     neighbour is ``n + 1/2`` (``n`` even, ``2 <= n <= n_max``): the product rounds up, past
@@ -227,19 +247,23 @@ def product_sticky(rng: np.random.Generator, n_max: int, sign: int,
     if not len(table):
         return None
     a, s, k, u = (int(v) for v in table[int(rng.integers(0, len(table)))])
-    j = int(rng.integers(0, (cap // a).bit_length()))     # a * 2^j <= cap
+    j = int(rng.integers(0, (cap // a).bit_length()))  # a * 2^j <= cap
     acc = sign * (a << j)
     scale = Fraction(s, 1 << (k + u + j))
     mult = _mult_of(scale)
     exact = acc * scale
     n = (a * s) >> (k + u)
-    half = Fraction(2 * n + 1, 2)                        # n + 1/2 = K * 2^-u
-    mid = half + Fraction(1, 1 << (u + 1))               # the tie between K and K + 1
-    step = Fraction(1, 1 << (k + u))                     # one LSB of the exact product
-    if not (n % 2 == 0 and abs(exact) == mid + step
-            and _fl32(exact) == sign * (half + Fraction(1, 1 << u))
-            and _round_half_even(_fl32(exact)) == sign * (n + 1)
-            and _fl32(sign * mid) == sign * half and _round_half_even(sign * half) == sign * n):
+    half = Fraction(2 * n + 1, 2)  # n + 1/2 = K * 2^-u
+    mid = half + Fraction(1, 1 << (u + 1))  # the tie between K and K + 1
+    step = Fraction(1, 1 << (k + u))  # one LSB of the exact product
+    if not (
+        n % 2 == 0
+        and abs(exact) == mid + step
+        and _fl32(exact) == sign * (half + Fraction(1, 1 << u))
+        and _round_half_even(_fl32(exact)) == sign * (n + 1)
+        and _fl32(sign * mid) == sign * half
+        and _round_half_even(sign * half) == sign * n
+    ):
         raise AssertionError(f"product_sticky built a wrong pair: acc = {acc}, mult = {mult:#x}")
     return acc, mult, n
 
@@ -272,8 +296,11 @@ def _odd_splits(q: int, cap: int) -> list[tuple[int, int]]:
 def _split_pairs(q: int, cap: int, top: int) -> list[tuple[int, int]]:
     """The :func:`_odd_splits` of ``q`` whose normalized mantissa product has 48 bits (``top =
     1``) or 47 (``top = 0``)."""
-    return [(a, s) for a, s in _odd_splits(q, cap)
-            if (a.bit_length() + s.bit_length() == q.bit_length()) == bool(top)]
+    return [
+        (a, s)
+        for a, s in _odd_splits(q, cap)
+        if (a.bit_length() + s.bit_length() == q.bit_length()) == bool(top)
+    ]
 
 
 def _target(kind: str, n: int) -> Fraction | None:
@@ -295,8 +322,9 @@ def _target(kind: str, n: int) -> Fraction | None:
     return half + {"ulp_below": -ulp, "ulp_above": ulp, "sticky_high": 3 * ulp / 4}[kind]
 
 
-def tie_neighbour(rng: np.random.Generator, kind: str, n: int, sign: int, top: int,
-                  cap: int) -> tuple[int, int] | None:
+def tie_neighbour(
+    rng: np.random.Generator, kind: str, n: int, sign: int, top: int, cap: int
+) -> tuple[int, int] | None:
     """``(acc, mult)`` with ``acc`` a binary32 (``|acc| <= cap``) and ``acc * scale = sign *``
     the :func:`_target` of ``kind`` at ``n``, whose 48-bit mantissa product has its leading one
     at bit 47 (``top = 1``) or 46 (``top = 0``); None when there is no such pair. Checked with
@@ -305,12 +333,12 @@ def tie_neighbour(rng: np.random.Generator, kind: str, n: int, sign: int, top: i
     v = _target(kind, n)
     if v is None:
         return None
-    q, w = v.numerator, v.denominator.bit_length() - 1          # v = q * 2^-w, q odd
+    q, w = v.numerator, v.denominator.bit_length() - 1  # v = q * 2^-w, q odd
     pairs = _split_pairs(q, cap, top)
     if not pairs:
         return None
     a, s = pairs[int(rng.integers(0, len(pairs)))]
-    j = int(rng.integers(0, (cap // a).bit_length()))           # a * 2^j <= cap
+    j = int(rng.integers(0, (cap // a).bit_length()))  # a * 2^j <= cap
     acc = sign * (a << j)
     mult = _mult_of(Fraction(s) / Fraction(2) ** (w + j))
     exact = acc * (Fraction(s) / Fraction(2) ** (w + j))
@@ -318,12 +346,16 @@ def tie_neighbour(rng: np.random.Generator, kind: str, n: int, sign: int, top: i
     r = n if kind == "ulp_below" else n + 1
     # The one bit: ulp_* rounded the wrong way by one ulp; sticky_high with its quarter lost.
     moved = {"ulp_below": v + ulp, "ulp_above": v - ulp, "sticky_high": v - ulp / 4}[kind]
-    ok = (exact == sign * v and _round_half_even(_fl32(exact)) == sign * r
-          and _round_half_even(_fl32(sign * moved)) == sign * (2 * n + 1 - r)
-          and (kind == "sticky_high") != (_fl32(exact) == exact))
+    ok = (
+        exact == sign * v
+        and _round_half_even(_fl32(exact)) == sign * r
+        and _round_half_even(_fl32(sign * moved)) == sign * (2 * n + 1 - r)
+        and (kind == "sticky_high") != (_fl32(exact) == exact)
+    )
     if not ok:
-        raise AssertionError(f"tie_neighbour({kind!r}, n = {n}) built a wrong pair: acc = "
-                             f"{acc}, mult = {mult:#x}")
+        raise AssertionError(
+            f"tie_neighbour({kind!r}, n = {n}) built a wrong pair: acc = {acc}, mult = {mult:#x}"
+        )
     return acc, mult
 
 
@@ -348,7 +380,7 @@ def tie_neighbour_ns(kind: str, top: int, n_max: int, cap: int) -> tuple[int, ..
 # Only a 47-bit mantissa product can have all 24 kept bits ones (a 48-bit one is at most
 # (2^24 - 1)^2 = (2^24 - 2) * 2^24 + 1, kept bits 2^24 - 2), so the carry always lands at 2^47.
 
-_CARRY_LO = (1 << 47) - (1 << 22)   # (2^24 - 1) * 2^23 + 2^22: kept all ones, guard set
+_CARRY_LO = (1 << 47) - (1 << 22)  # (2^24 - 1) * 2^23 + 2^22: kept all ones, guard set
 
 
 def _carry_scale(ma: int) -> int | None:
@@ -377,8 +409,7 @@ def product_carry_pairs(cap: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def product_carry(rng: np.random.Generator, p: int, sign: int,
-                  cap: int) -> tuple[int, int] | None:
+def product_carry(rng: np.random.Generator, p: int, sign: int, cap: int) -> tuple[int, int] | None:
     """``(acc, mult)`` whose product rounds to 24 bits with a carry into the next binade, to
     exactly ``2^p``: ``r = sign * 2^p`` (``p >= 0``), where a datapath that loses the carry
     gives 0. None when no odd ``|acc| <= cap`` has such a scale."""
@@ -392,8 +423,11 @@ def product_carry(rng: np.random.Generator, p: int, sign: int,
     acc = sign * (a << j)
     mult = _mult_of(scale)
     exact = acc * scale
-    if not (exact == sign * Fraction(ma * s, 1 << 47) * 2 ** p and abs(exact) < 2 ** p
-            and _fl32(exact) == sign * 2 ** p
-            and _round_half_even(_fl32(exact)) == sign * (1 << p)):
+    if not (
+        exact == sign * Fraction(ma * s, 1 << 47) * 2**p
+        and abs(exact) < 2**p
+        and _fl32(exact) == sign * 2**p
+        and _round_half_even(_fl32(exact)) == sign * (1 << p)
+    ):
         raise AssertionError(f"product_carry built a wrong pair: acc = {acc}, mult = {mult:#x}")
     return acc, mult

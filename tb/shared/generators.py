@@ -38,18 +38,46 @@ from pyref.config import QmacConfig
 from pyref.fixed_point import beats_per_job, ceil_div
 
 from . import fp32_values
-from .boundaries import VARIANTS as BOUNDARY_VARIANTS, gen_boundaries
-from .exact_values import (OVERFLOW_K_CAP, Unrealizable, acc_cap, bitlen, bitlens,
-                           corner_products, exact_requant, exact_requants, extreme_x, int64_exact,
-                           overflow_lengths, pick_odds, place, realize_acc, realize_accs)
+from .boundaries import VARIANTS as BOUNDARY_VARIANTS
+from .boundaries import gen_boundaries
+from .exact_values import (
+    OVERFLOW_K_CAP,
+    Unrealizable,
+    acc_cap,
+    bitlen,
+    bitlens,
+    corner_products,
+    exact_requant,
+    exact_requants,
+    extreme_x,
+    int64_exact,
+    overflow_lengths,
+    pick_odds,
+    place,
+    realize_acc,
+    realize_accs,
+)
 from .exact_values import fit_requant as _fit_requant
-from .stimulus import (LONG_JOB_BEATS, Stimulus, assemble, assemble_jobs, empty_stimulus,
-                       from_slots, padding_slots)
-
+from .stimulus import (
+    LONG_JOB_BEATS,
+    Stimulus,
+    assemble,
+    assemble_jobs,
+    empty_stimulus,
+    from_slots,
+    padding_slots,
+)
 
 DEFAULT_MIX: dict[str, float] = {
-    "uniform": 0.46, "extremes": 0.04, "ties": 0.10, "clamp_edges": 0.08, "overflow": 0.04,
-    "shift_extremes": 0.05, "mult_extremes": 0.04, "single_beat": 0.11, "long_k": 0.02,
+    "uniform": 0.46,
+    "extremes": 0.04,
+    "ties": 0.10,
+    "clamp_edges": 0.08,
+    "overflow": 0.04,
+    "shift_extremes": 0.05,
+    "mult_extremes": 0.04,
+    "single_beat": 0.11,
+    "long_k": 0.02,
     "boundaries": 0.06,
 }
 """Share of each kind in :func:`mixed_stimulus` (``uniform`` takes what the others leave)."""
@@ -68,9 +96,15 @@ def _rand_k(cfg: QmacConfig, rng: np.random.Generator, m: int) -> np.ndarray:
     """Random job lengths: mostly one to a few beats, some longer; any padding."""
     lanes = cfg.lanes
     u = rng.random(m)
-    beats = np.where(u < 0.5, 1,
-                     np.where(u < 0.8, rng.integers(2, 5, m),
-                              np.where(u < 0.95, rng.integers(5, 13, m), rng.integers(13, 33, m))))
+    beats = np.where(
+        u < 0.5,
+        1,
+        np.where(
+            u < 0.8,
+            rng.integers(2, 5, m),
+            np.where(u < 0.95, rng.integers(5, 13, m), rng.integers(13, 33, m)),
+        ),
+    )
     pad = rng.integers(0, lanes, m)
     return np.maximum(beats * lanes - pad, 1).astype(np.int64)
 
@@ -94,10 +128,14 @@ def _rand_out(cfg: QmacConfig, rng: np.random.Generator, m: int) -> dict[str, np
     sub_lo, sub_hi = np.minimum(a, b), np.maximum(a, b)
     relu_hi = rng.integers(np.maximum(zp, lo), hi + 1)
     act_min = np.select([mode <= 1, mode == 2], [lo, sub_lo], zp)
-    act_max = np.select([mode <= 1, mode == 2], [hi, sub_hi],
-                        np.where(rng.random(m) < 0.5, hi, relu_hi))
-    return {"out_zp": zp.astype(np.int64), "act_min": act_min.astype(np.int64),
-            "act_max": act_max.astype(np.int64)}
+    act_max = np.select(
+        [mode <= 1, mode == 2], [hi, sub_hi], np.where(rng.random(m) < 0.5, hi, relu_hi)
+    )
+    return {
+        "out_zp": zp.astype(np.int64),
+        "act_min": act_min.astype(np.int64),
+        "act_max": act_max.astype(np.int64),
+    }
 
 
 def _centred_out(cfg: QmacConfig, r_estimate: np.ndarray) -> dict[str, np.ndarray]:
@@ -106,12 +144,16 @@ def _centred_out(cfg: QmacConfig, r_estimate: np.ndarray) -> dict[str, np.ndarra
     lo, hi = cfg.out_range
     r_estimate = np.asarray(r_estimate, dtype=np.int64)
     m = r_estimate.shape[0]
-    return {"out_zp": np.clip(-r_estimate, lo, hi).astype(np.int64),
-            "act_min": np.full(m, lo, np.int64), "act_max": np.full(m, hi, np.int64)}
+    return {
+        "out_zp": np.clip(-r_estimate, lo, hi).astype(np.int64),
+        "act_min": np.full(m, lo, np.int64),
+        "act_max": np.full(m, hi, np.int64),
+    }
 
 
-def _uniform_requant(cfg: QmacConfig, rng: np.random.Generator, m: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _uniform_requant(
+    cfg: QmacConfig, rng: np.random.Generator, m: int
+) -> tuple[np.ndarray, np.ndarray]:
     mlo, mhi = cfg.mult_range if cfg.mult_bits else (0, 0)
     slo, shi = cfg.shift_range
     return rng.integers(mlo, mhi + 1, m), rng.integers(slo, shi + 1, m)
@@ -126,8 +168,13 @@ def _dots(k: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.add.reduceat(np.multiply(x, w, dtype=np.int64), starts).astype(np.float64)
 
 
-def _random_jobs(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, kind: str,
-                 uniform_requant: float = 0.5) -> Stimulus:
+def _random_jobs(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    k: np.ndarray,
+    kind: str,
+    uniform_requant: float = 0.5,
+) -> Stimulus:
     """Jobs of lengths ``k`` with x and w uniform, drawn straight into their beats: every lane
     slot gets a random x and w, then each padding slot (after a job's K elements) loses one of
     the two (a zero product with the other operand random)."""
@@ -145,14 +192,17 @@ def _random_jobs(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, kind:
     bias = _rand_bias(cfg, rng, m)
     # The exact dot product of each job (its padding products are 0), as float for the scale.
     sums = np.einsum("jl,jl->j", xx.reshape(-1, lanes), ww.reshape(-1, lanes))
-    dots = (np.add.reduceat(sums, np.cumsum(beats) - beats).astype(np.float64) if m
-            else np.zeros(0))
+    dots = np.add.reduceat(sums, np.cumsum(beats) - beats).astype(np.float64) if m else np.zeros(0)
     acc = bias + dots
     mult, shift = _fit_requant(cfg, rng, acc)
     um, us = _uniform_requant(cfg, rng, m)
     pick = rng.random(m) < uniform_requant
-    values = {"bias": bias, "mult": np.where(pick, um, mult), "shift": np.where(pick, us, shift),
-              **_rand_out(cfg, rng, m)}
+    values = {
+        "bias": bias,
+        "mult": np.where(pick, um, mult),
+        "shift": np.where(pick, us, shift),
+        **_rand_out(cfg, rng, m),
+    }
     return from_slots(cfg, k, xx, ww, values, kind)
 
 
@@ -183,7 +233,7 @@ def gen_extremes(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     k = rng.integers(1, 5, m) * lanes
     (px, pw, _), (nx, nw, _) = corner_products(cfg)
     ex, ew = extreme_x(cfg), cfg.w_range[0]
-    neg = (np.arange(m) % 2 == 1)
+    neg = np.arange(m) % 2 == 1
     x = np.repeat(np.where(neg, nx, ex), k)
     w = np.repeat(np.where(neg, nw, ew), k)
     bias = _rand_bias(cfg, rng, m) // 1024
@@ -208,20 +258,31 @@ def gen_ties(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     below are the readable definition and build the fp32 ties and, past int64, every kind."""
     if cfg.rounding == "fp32" and int64_exact(cfg):
         acc, mult, r_est, keep = _fp32_ties(cfg, rng, m)
-        return realize_jobs(cfg, rng, acc[keep], {"mult": mult[keep], "shift": 0,
-                                                  **_centred_out(cfg, r_est[keep])}, "ties")
+        return realize_jobs(
+            cfg,
+            rng,
+            acc[keep],
+            {"mult": mult[keep], "shift": 0, **_centred_out(cfg, r_est[keep])},
+            "ties",
+        )
     if cfg.rounding != "fp32" and int64_exact(cfg):
         if cfg.rounding == "gemmlowp":
             acc, mult, shift, r_est = _gemmlowp_ties(cfg, rng, m)
         else:
             acc, mult, shift, r_est = _shift_ties(cfg, rng, m)
-        return realize_jobs(cfg, rng, acc, {"mult": mult, "shift": shift,
-                                            **_centred_out(cfg, r_est)}, "ties")
+        return realize_jobs(
+            cfg, rng, acc, {"mult": mult, "shift": shift, **_centred_out(cfg, r_est)}, "ties"
+        )
     return gen_ties_by_job(cfg, rng, m)
 
 
-def realize_jobs(cfg: QmacConfig, rng: np.random.Generator, acc: np.ndarray,
-                 values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+def realize_jobs(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    acc: np.ndarray,
+    values: Mapping[str, np.ndarray],
+    kind: str,
+) -> Stimulus:
     """Jobs whose accumulators are exactly ``acc`` (:func:`realize_accs`), with the other job
     values given; a job the length cap cannot build is left out."""
     rz = realize_accs(cfg, rng, acc)
@@ -246,17 +307,17 @@ def _shift_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
     if cfg.mult_bits == 0:
         m_odd, j = np.ones(m, np.int64), np.zeros(m, np.int64)
     else:
-        m_odd = pick_odds(rng, np.full(m, min((1 << min(cfg.mult_bits, cfg.out_bits)) - 1,
-                                              c_max)))
+        m_odd = pick_odds(rng, np.full(m, min((1 << min(cfg.mult_bits, cfg.out_bits)) - 1, c_max)))
         j = rng.integers(0, np.minimum(cfg.mult_bits - bitlens(m_odd), shift_max - 1) + 1)
     a_max = np.maximum(1, c_max // m_odd)
     a_abs = pick_odds(rng, a_max)
     wrong = ((sign * a_abs * m_odd - 1) // 2) % 2 != parity
-    a_abs = np.where(wrong & (a_abs + 2 <= a_max), a_abs + 2,
-                     np.where(wrong & (a_abs >= 3), a_abs - 2, a_abs))
+    a_abs = np.where(
+        wrong & (a_abs + 2 <= a_max), a_abs + 2, np.where(wrong & (a_abs >= 3), a_abs - 2, a_abs)
+    )
     a = sign * a_abs
     c = a * m_odd
-    t_room = np.maximum(bitlens(cap // a_abs) - 1, 0)          # |a| * 2^(t-1-j) <= cap
+    t_room = np.maximum(bitlens(cap // a_abs) - 1, 0)  # |a| * 2^(t-1-j) <= cap
     t = rng.integers(j + 1, np.maximum(j + 1, np.minimum(shift_max, j + 1 + t_room)) + 1)
     acc = a << (t - 1 - j)
     mult = m_odd << j if cfg.mult_bits else np.zeros(m, np.int64)
@@ -324,13 +385,17 @@ def _fp32_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
     t = rng.integers(1, t_max + 1)
     j = rng.integers(0, 7, a.shape[0])
     kind1 = variant[v] == 2
-    acc_v = np.where(variant[v] == 0, a << (t - 1),
-                     np.where(kind1, ((1 << 25) - 1) << j, ((1 << 24) + 1) << j))
+    acc_v = np.where(
+        variant[v] == 0, a << (t - 1), np.where(kind1, ((1 << 25) - 1) << j, ((1 << 24) + 1) << j)
+    )
     # scale = a * 2^-e exactly: a odd below 2^24 is the mantissa, shifted to 24 bits.
     e = np.where(variant[v] == 0, t, np.where(kind1, 26 + j, 25 + j))
     la = bitlens(a)
-    mult_v = np.where(variant[v] == 0, (127 - t) << 23,                 # 2^-t
-                      ((la - 1 - e + 127) << 23) | ((a << (24 - la)) & 0x7F_FFFF))
+    mult_v = np.where(
+        variant[v] == 0,
+        (127 - t) << 23,  # 2^-t
+        ((la - 1 - e + 127) << 23) | ((a << (24 - la)) & 0x7F_FFFF),
+    )
     acc[v], mult[v], r_est[v] = sign[v] * acc_v, mult_v, sign[v] * nn
     # Variants 3-12: a pool per variant.
     for var in range(3, nv):
@@ -344,8 +409,9 @@ def _fp32_ties(cfg: QmacConfig, rng: np.random.Generator, m: int):
         built = {p[0] for p in pool}
         for sgn in (1, -1):
             mine = [p for p in pool if sign[p[0]] == sgn]
-            rest = np.array([jj for jj in idx.tolist() if sign[jj] == sgn and jj not in built],
-                            np.int64)
+            rest = np.array(
+                [jj for jj in idx.tolist() if sign[jj] == sgn and jj not in built], np.int64
+            )
             if not rest.size:
                 continue
             if not mine:
@@ -379,7 +445,7 @@ def gen_ties_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimul
 def _shift_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     sign = 1 if i % 2 == 0 else -1
     parity = (i // 2) % 2
-    c_max = (1 << cfg.out_bits) - 1          # r ~ C/2 stays within reach of out_zp
+    c_max = (1 << cfg.out_bits) - 1  # r ~ C/2 stays within reach of out_zp
     cap = acc_cap(cfg)
     shift_max = cfg.shift_range[1]
     if cfg.mult_bits == 0:
@@ -401,8 +467,14 @@ def _shift_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     x, w, bias = realize_acc(cfg, rng, acc)
     r_est = (c - 1) // 2
     out = _centred_out(cfg, np.array([r_est]))
-    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": t,
-            **{k: int(v[0]) for k, v in out.items()}}
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": mult,
+        "shift": t,
+        **{k: int(v[0]) for k, v in out.items()},
+    }
 
 
 def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
@@ -431,12 +503,23 @@ def _gemmlowp_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict
         r_est = a // 4
     x, w, bias = realize_acc(cfg, rng, acc)
     out = _centred_out(cfg, np.array([r_est]))
-    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": s,
-            **{k: int(v[0]) for k, v in out.items()}}
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": mult,
+        "shift": s,
+        **{k: int(v[0]) for k, v in out.items()},
+    }
 
 
-FP32_TIE_NEIGHBOURS = (("ulp_below", 0), ("ulp_below", 1), ("ulp_above", None),
-                       ("sticky_high", 0), ("sticky_high", 1))
+FP32_TIE_NEIGHBOURS = (
+    ("ulp_below", 0),
+    ("ulp_below", 1),
+    ("ulp_above", None),
+    ("sticky_high", 0),
+    ("sticky_high", 1),
+)
 """fp32 tie variants 7-11: (kind of :func:`tb.shared.fp32_values.tie_neighbour`, shape of the
 mantissa product: 1 = 48 bits, 0 = 47, None = alternating)."""
 
@@ -444,13 +527,12 @@ _FP32_TIE_VARIANTS = 8 + len(FP32_TIE_NEIGHBOURS)
 """Variant 12 (the last): a product whose rounding to 24 bits carries into the next binade."""
 
 
-def _fp32_tie_value(cfg: QmacConfig, rng: np.random.Generator, i: int
-                    ) -> tuple[int, int, int]:
-    """``(acc, mult, r)`` of fp32 tie job ``i``: ties of the final rounding, accumulator ties that decide the output, the
-    double-rounding cases, ties of the product's rounding, products one LSB above such a
-    tie, exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp above a
-    tie of their rounding, for both shapes of the mantissa product, and products whose rounding
-    carries into the next binade (tb.shared.fp32_values)."""
+def _fp32_tie_value(cfg: QmacConfig, rng: np.random.Generator, i: int) -> tuple[int, int, int]:
+    """``(acc, mult, r)`` of fp32 tie job ``i``: ties of the final rounding, accumulator ties that
+    decide the output, the double-rounding cases, ties of the product's rounding, products one LSB
+    above such a tie, exact products one binary32 ulp either side of ``n + 1/2`` or a quarter ulp
+    above a tie of their rounding, for both shapes of the mantissa product, and products whose
+    rounding carries into the next binade (tb.shared.fp32_values)."""
     nv = _FP32_TIE_VARIANTS
     variant = i % nv
     sign = 1 if (i // nv) % 2 == 0 else -1
@@ -486,12 +568,19 @@ def _fp32_tie_job(cfg: QmacConfig, rng: np.random.Generator, i: int) -> dict:
     acc, mult, r = _fp32_tie_value(cfg, rng, i)
     x, w, bias = realize_acc(cfg, rng, acc)
     out = _centred_out(cfg, np.array([r]))
-    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": 0,
-            **{k: int(v[0]) for k, v in out.items()}}
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": mult,
+        "shift": 0,
+        **{k: int(v[0]) for k, v in out.items()},
+    }
 
 
-def _fp32_half_pair(cfg: QmacConfig, rng: np.random.Generator, variant: int, sign: int,
-                    parity: int) -> tuple[int, int, int]:
+def _fp32_half_pair(
+    cfg: QmacConfig, rng: np.random.Generator, variant: int, sign: int, parity: int
+) -> tuple[int, int, int]:
     """``(acc, mult, n)`` of fp32 tie variants 0-5 around ``sign * (n + 1/2)``."""
     cap = acc_cap(cfg)
     for _ in range(16):  # a near-half case needs an n with a small odd divisor: try a few
@@ -501,8 +590,9 @@ def _fp32_half_pair(cfg: QmacConfig, rng: np.random.Generator, variant: int, sig
         elif variant in (1, 2):
             pair = fp32_values.acc_tie(rng, n, sign, variant - 1)
         else:
-            pair = fp32_values.near_half(rng, n, sign,
-                                           ("below", "tie_below", "tie_above")[variant - 3], cap)
+            pair = fp32_values.near_half(
+                rng, n, sign, ("below", "tie_below", "tie_above")[variant - 3], cap
+            )
         if pair is not None:
             return pair[0], pair[1], n
     raise Unrealizable(f"no fp32 near-half case found (variant {variant})")
@@ -521,10 +611,15 @@ def gen_clamp_edges(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimul
     act_min = rng.integers(lo, hi - span + 1)
     act_max = act_min + span
     zp = rng.integers(lo, hi + 1, m)
-    z = np.where(edge < 3, act_max, act_min) + edge % 3 - 1   # -1, 0, +1 around the bound
+    z = np.where(edge < 3, act_max, act_min) + edge % 3 - 1  # -1, 0, +1 around the bound
     acc, mult, shift = exact_requants(cfg, rng, z - zp)
-    return realize_jobs(cfg, rng, acc, {"mult": mult, "shift": shift, "out_zp": zp,
-                                        "act_min": act_min, "act_max": act_max}, "clamp_edges")
+    return realize_jobs(
+        cfg,
+        rng,
+        acc,
+        {"mult": mult, "shift": shift, "out_zp": zp, "act_min": act_min, "act_max": act_max},
+        "clamp_edges",
+    )
 
 
 def gen_clamp_edges_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
@@ -539,14 +634,24 @@ def gen_clamp_edges_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) ->
         act_max = act_min + span
         zp = int(rng.integers(lo, hi + 1))
         bound = act_max if edge < 3 else act_min
-        z = bound + (edge % 3) - 1           # -1, 0, +1 around the bound
+        z = bound + (edge % 3) - 1  # -1, 0, +1 around the bound
         try:
             acc, mult, shift = exact_requant(cfg, rng, z - zp)
             x, w, bias = realize_acc(cfg, rng, acc)
         except Unrealizable:
             continue
-        jobs.append({"x": x, "w": w, "bias": bias, "mult": mult, "shift": shift,
-                     "out_zp": zp, "act_min": act_min, "act_max": act_max})
+        jobs.append(
+            {
+                "x": x,
+                "w": w,
+                "bias": bias,
+                "mult": mult,
+                "shift": shift,
+                "out_zp": zp,
+                "act_min": act_min,
+                "act_max": act_max,
+            }
+        )
     return assemble_jobs(cfg, rng, jobs, "clamp_edges")
 
 
@@ -583,10 +688,13 @@ def gen_overflow(cfg: QmacConfig, rng: np.random.Generator, m: int) -> Stimulus:
     n = int(keep.sum())
     if not n:
         return empty_stimulus(cfg, "overflow")
-    k, x, w = place([n_p, n_b], [(np.repeat(np.where(up, px, nx), n_p),
-                                  np.repeat(np.where(up, pw, nw), n_p)),
-                                 (np.repeat(np.where(up, nx, px), n_b),
-                                  np.repeat(np.where(up, nw, pw), n_b))])
+    k, x, w = place(
+        [n_p, n_b],
+        [
+            (np.repeat(np.where(up, px, nx), n_p), np.repeat(np.where(up, pw, nw), n_p)),
+            (np.repeat(np.where(up, nx, px), n_b), np.repeat(np.where(up, nw, pw), n_b)),
+        ],
+    )
     # Accumulators end anywhere up to the full range: scale for that.
     mult, shift = _fit_requant(cfg, rng, np.full(n, float(acc_hi)))
     values = {"bias": bias, "mult": mult, "shift": shift, **_rand_out(cfg, rng, n)}
@@ -636,8 +744,12 @@ def gen_overflow_by_job(cfg: QmacConfig, rng: np.random.Generator, m: int) -> St
     w = np.concatenate([np.asarray(j[1], np.int64) for j in jobs])
     # Accumulators end anywhere up to the full range: scale for that.
     mult, shift = _fit_requant(cfg, rng, np.full(n, float(acc_hi)))
-    values = {"bias": np.array([j[2] for j in jobs], np.int64), "mult": mult, "shift": shift,
-              **_rand_out(cfg, rng, n)}
+    values = {
+        "bias": np.array([j[2] for j in jobs], np.int64),
+        "mult": mult,
+        "shift": shift,
+        **_rand_out(cfg, rng, n),
+    }
     return assemble(cfg, rng, k, x, w, values, "overflow")
 
 
@@ -698,9 +810,14 @@ GENERATORS: dict[str, Callable[[QmacConfig, np.random.Generator, int], Stimulus]
 """The generators by kind (all but ``vectors``)."""
 
 
-def mixed_stimulus(cfg: QmacConfig, rng: np.random.Generator, n_jobs: int,
-                   mix: Mapping[str, float] | None = None, *,
-                   validate_stream: bool = True) -> Stimulus:
+def mixed_stimulus(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    n_jobs: int,
+    mix: Mapping[str, float] | None = None,
+    *,
+    validate_stream: bool = True,
+) -> Stimulus:
     """``n_jobs`` jobs from every generator in ``mix`` (default :data:`DEFAULT_MIX`), shuffled.
 
     Each directed kind gets at least :data:`MIN_DIRECTED_JOBS` jobs when ``n_jobs`` leaves room;
@@ -748,9 +865,10 @@ def plan_resets(stim: Stimulus, rng: np.random.Generator, n_resets: int) -> np.n
         edges = np.linspace(0, stim.n_jobs, n_resets + 1)
         for a, b in zip(edges[:-1], edges[1:]):
             inside = cand[(cand >= a) & (cand < b)]
-            if chosen:   # at least three jobs from every job chosen so far
-                inside = inside[np.all(np.abs(inside[:, None] - np.array(chosen)[None, :]) >= 3,
-                                       axis=1)]
+            if chosen:  # at least three jobs from every job chosen so far
+                inside = inside[
+                    np.all(np.abs(inside[:, None] - np.array(chosen)[None, :]) >= 3, axis=1)
+                ]
             if inside.size:
                 chosen.append(int(rng.choice(inside)))
     return np.array(sorted(chosen), np.int64)

@@ -60,9 +60,11 @@ class SimJob:
     def from_env(cls) -> "SimJob":
         text = os.environ.get(ENV_VAR)
         if not text:
-            raise RuntimeError(f"{ENV_VAR} is not set: start this cocotb test through "
-                               "tb.run.runner (make sim / python -m tb.cli.sim), which passes "
-                               "the job in it")
+            raise RuntimeError(
+                f"{ENV_VAR} is not set: start this cocotb test through "
+                "tb.run.runner (make sim / python -m tb.cli.sim), which passes "
+                "the job in it"
+            )
         return cls.from_json(text)
 
 

@@ -35,7 +35,7 @@ def pack_fields(n: int, fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
         if bits in (8, 16, 32) and off % 8 == 0 and n:
             # Byte-aligned lanes: their little-endian bytes are the packed bits.
             raw = cols.astype(f"<i{bits // 8}").view(np.uint8)
-            as_bytes[:, off // 8: off // 8 + raw.shape[1]] = raw
+            as_bytes[:, off // 8 : off // 8 + raw.shape[1]] = raw
             off += bits * cols.shape[1]
             continue
         if bits < 8 and off // 8 == (off + bits * cols.shape[1] - 1) // 8 and n:

@@ -4,9 +4,9 @@ The same patterns serve as idle inserters on the input (``True``: present no bea
 and as back-pressure on the output (``True``: hold ``out_ready_i`` low). Each named pattern is
 one numpy drawing function, ``draw(rng, n)`` -> ``n`` cycles as a bool array (:data:`PATTERNS`).
 Both transports draw through a :class:`PatternStream` (fixed chunks, so runs are cut at the same
-places whatever block sizes are asked): the batch transport takes whole blocks of it; the
-per-cycle driver steps through it as a generator (:func:`make_pattern`), as in alexforencich's cocotbext-axi, so a
-test can also pass any iterator of bools (``itertools.cycle([False, False, True])``). Both
+places whatever block sizes are asked): the batch transport takes whole blocks of it; the per-cycle
+driver steps through it as a generator (:func:`make_pattern`), as in alexforencich's cocotbext-axi,
+so a test can also pass any iterator of bools (``itertools.cycle([False, False, True])``). Both
 transports therefore draw the same distributions.
 
 :data:`PATTERNS` also records what each pattern can produce, which the coverage model uses to
@@ -31,6 +31,7 @@ phase across blocks)."""
 
 # -- drawing functions: n cycles at once -----------------------------------------------------------
 
+
 def draw_never(rng: np.random.Generator, n: int) -> np.ndarray:
     """Never pause: full speed."""
     return np.zeros(n, dtype=bool)
@@ -43,8 +44,9 @@ def draw_random(rng: np.random.Generator, n: int, p: float = 0.3) -> np.ndarray:
     return rng.random(n) < p
 
 
-def draw_runs(rng: np.random.Generator, n: int, go: tuple[int, int] = (1, 32),
-              pause: tuple[int, int] = (1, 8)) -> np.ndarray:
+def draw_runs(
+    rng: np.random.Generator, n: int, go: tuple[int, int] = (1, 32), pause: tuple[int, int] = (1, 8)
+) -> np.ndarray:
     """Alternating runs: ``go`` cycles without pause, then ``pause`` paused (lengths uniform)."""
     mean = (go[0] + go[1] + pause[0] + pause[1]) / 2
     out: list[np.ndarray] = []
@@ -66,20 +68,29 @@ def draw_alternate(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.tile(np.array([False, True]), n // 2 + 1)[:n]
 
 
-def draw_long_stalls(rng: np.random.Generator, n: int,
-                     stall: tuple[int, int] = (20, 60)) -> np.ndarray:
+def draw_long_stalls(
+    rng: np.random.Generator, n: int, stall: tuple[int, int] = (20, 60)
+) -> np.ndarray:
     """One free cycle, then a long stall (fills every pipeline stage behind it)."""
     return draw_runs(rng, n, (1, 1), stall)
 
 
-MIXED_SHARES: dict[str, int] = {"none": 3, "random20": 2, "random50": 1, "bursts": 2,
-                                "alternate": 1, "mostly_paused": 1, "long_stalls": 1}
+MIXED_SHARES: dict[str, int] = {
+    "none": 3,
+    "random20": 2,
+    "random50": 1,
+    "bursts": 2,
+    "alternate": 1,
+    "mostly_paused": 1,
+    "long_stalls": 1,
+}
 """What ``mixed`` switches between, and how often: the fast patterns come up more often than
 the slow worst cases."""
 
 
-def draw_mixed(rng: np.random.Generator, n: int,
-               segment: tuple[int, int] = (50, 400)) -> np.ndarray:
+def draw_mixed(
+    rng: np.random.Generator, n: int, segment: tuple[int, int] = (50, 400)
+) -> np.ndarray:
     """Segments of ``segment`` cycles (lengths uniform), each from one of :data:`MIXED_SHARES`
     (weighted); each pattern's cycles are drawn in one go and scattered over its segments."""
     names = list(MIXED_SHARES)
@@ -116,6 +127,7 @@ _MIXED_PARTS: dict[str, Draw] = {
 
 # -- the table -------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class PatternInfo:
     """A named pattern and what it can produce."""
@@ -133,12 +145,11 @@ PATTERNS: dict[str, PatternInfo] = {
     "random": PatternInfo(draw_random, True, True, "pause 30% of cycles at random"),
     "bursts": PatternInfo(draw_runs, True, True, "runs of 1-32 go, 1-8 pause"),
     "alternate": PatternInfo(draw_alternate, True, False, "go/pause every other cycle"),
-    "mostly_paused": PatternInfo(lambda rng, n: draw_random(rng, n, 0.9), True, True,
-                                 "pause 90% of cycles"),
-    "long_stalls": PatternInfo(draw_long_stalls, True, False,
-                               "one go, then 20-60 paused cycles"),
-    "mixed": PatternInfo(draw_mixed, True, True,
-                         "switch between all of these every 50-400 cycles"),
+    "mostly_paused": PatternInfo(
+        lambda rng, n: draw_random(rng, n, 0.9), True, True, "pause 90% of cycles"
+    ),
+    "long_stalls": PatternInfo(draw_long_stalls, True, False, "one go, then 20-60 paused cycles"),
+    "mixed": PatternInfo(draw_mixed, True, True, "switch between all of these every 50-400 cycles"),
 }
 """The named patterns (the command line's IDLE= and READY=)."""
 
@@ -148,8 +159,9 @@ def pattern_info(name: str) -> PatternInfo:
     try:
         return PATTERNS[name]
     except KeyError:
-        raise ValueError(f"no handshake pattern {name!r}; choose one of "
-                         f"{', '.join(PATTERNS)}") from None
+        raise ValueError(
+            f"no handshake pattern {name!r}; choose one of {', '.join(PATTERNS)}"
+        ) from None
 
 
 def pauses(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -158,6 +170,7 @@ def pauses(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # -- generators: the same draws, a cycle per next() ------------------------------------------------
+
 
 def blocks(draw: Callable[[int], np.ndarray], block: int = BLOCK) -> Pattern:
     """Step through ``draw(block)``, block after block."""
@@ -208,12 +221,13 @@ def never() -> Pattern:
 
 def random_pauses(rng: np.random.Generator, p: float = 0.3) -> Pattern:
     """Pause each cycle independently with probability ``p``."""
-    draw_random(rng, 0, p)   # check p now, not at the first next()
+    draw_random(rng, 0, p)  # check p now, not at the first next()
     return blocks(lambda n: draw_random(rng, n, p))
 
 
-def bursts(rng: np.random.Generator, go: tuple[int, int] = (1, 32),
-           pause: tuple[int, int] = (1, 8)) -> Pattern:
+def bursts(
+    rng: np.random.Generator, go: tuple[int, int] = (1, 32), pause: tuple[int, int] = (1, 8)
+) -> Pattern:
     """Runs of ``go`` cycles without pause, then ``pause`` cycles of pause (lengths uniform)."""
     return blocks(lambda n: draw_runs(rng, n, go, pause))
 

@@ -19,10 +19,10 @@ from pyref.config import QmacConfig
 
 from .coverage import EVENT_BINS, CoverageModel, RunShape
 from .generators import mixed_stimulus, plan_resets
-from .stimulus import Stimulus, from_layer
 from .job import SimJob, SimReport
 from .patterns import PATTERNS, Pattern, make_pattern
 from .scoreboard import Scoreboard
+from .stimulus import Stimulus, from_layer
 
 
 @dataclasses.dataclass
@@ -51,8 +51,9 @@ def load_vectors(path: str):
     return _load(path, check_expected=False)
 
 
-def prepare(job: SimJob, *, stim: Stimulus | None = None,
-            expected: JobResult | None = None) -> Session:
+def prepare(
+    job: SimJob, *, stim: Stimulus | None = None, expected: JobResult | None = None
+) -> Session:
     """Stimulus, predictions, patterns, scoreboard and coverage for ``job`` (seeded by
     ``job.seed``: the same job gives the same run).
 
@@ -78,32 +79,62 @@ def prepare(job: SimJob, *, stim: Stimulus | None = None,
     else:
         config = job.qmac_config()
         # The stream's checks run once, in predict_jobs (below, unless a prediction is given).
-        stim = mixed_stimulus(config, rng_stim, job.n, job.mix,
-                              validate_stream=expected is not None)
+        stim = mixed_stimulus(
+            config, rng_stim, job.n, job.mix, validate_stream=expected is not None
+        )
     if expected is None:
         expected = predict_jobs(stim.stream, config)
     if expected_y is not None:
         differ = int(np.count_nonzero(expected_y != expected.y))
         if differ:
             j = int(np.argmax(expected_y != expected.y))
-            notes.append(f"the vector file's y disagrees with pyref on {differ} output(s) "
-                         f"(first: job {j}, file {int(expected_y[j])}, pyref {int(expected.y[j])});"
-                         " the RTL is checked against the file")
+            notes.append(
+                f"the vector file's y disagrees with pyref on {differ} output(s) "
+                f"(first: job {j}, file {int(expected_y[j])}, pyref {int(expected.y[j])});"
+                " the RTL is checked against the file"
+            )
     cut_jobs = plan_resets(stim, rng_reset, resets)
     idle_info, ready_info = PATTERNS[job.idle], PATTERNS[job.ready]
-    shape = RunShape(idle_pauses=idle_info.pauses, idle_runs=idle_info.runs,
-                     ready_pauses=ready_info.pauses, ready_runs=ready_info.runs,
-                     resets=len(cut_jobs), replay=bool(job.vectors) or given)
-    sb = Scoreboard(expected, expected_y=expected_y, describe_job=stim.job_detail,
-                    max_mismatches=job.max_mismatches)
+    shape = RunShape(
+        idle_pauses=idle_info.pauses,
+        idle_runs=idle_info.runs,
+        ready_pauses=ready_info.pauses,
+        ready_runs=ready_info.runs,
+        resets=len(cut_jobs),
+        replay=bool(job.vectors) or given,
+    )
+    sb = Scoreboard(
+        expected,
+        expected_y=expected_y,
+        describe_job=stim.job_detail,
+        max_mismatches=job.max_mismatches,
+    )
     cov = CoverageModel(stim, expected, shape) if job.coverage else None
-    return Session(job, config, stim, expected, cut_jobs, sb, cov,
-                   make_pattern(job.idle, rng_idle), make_pattern(job.ready, rng_ready),
-                   notes, time.perf_counter() - t0)
+    return Session(
+        job,
+        config,
+        stim,
+        expected,
+        cut_jobs,
+        sb,
+        cov,
+        make_pattern(job.idle, rng_idle),
+        make_pattern(job.ready, rng_ready),
+        notes,
+        time.perf_counter() - t0,
+    )
 
 
-def make_report(session: Session, *, beats: int, cycles: int, seconds: float,
-                events: dict, error: str | None = None, stopped: str = "") -> SimReport:
+def make_report(
+    session: Session,
+    *,
+    beats: int,
+    cycles: int,
+    seconds: float,
+    events: dict,
+    error: str | None = None,
+    stopped: str = "",
+) -> SimReport:
     """The report of a finished run (``events``: counts for the coverage event bins)."""
     sb, cov = session.scoreboard, session.coverage
     coverage = {}

@@ -46,8 +46,9 @@ def copy_rtl(dest: Path, rtl_dir: Path = RTL_DIR) -> Path:
     return dest
 
 
-def edit_copy(rtl_dir: Path, dest: Path, file: str | None,
-              edit: Callable[[str], str] | None = None) -> Path:
+def edit_copy(
+    rtl_dir: Path, dest: Path, file: str | None, edit: Callable[[str], str] | None = None
+) -> Path:
     """Copy ``rtl_dir`` to ``dest`` and replace the text of ``dest / file`` with
     ``edit(text)`` (``file`` None: a plain copy); returns ``dest``. Raises
     ``FileNotFoundError`` when ``file`` is not in the folder."""

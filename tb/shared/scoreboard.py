@@ -60,11 +60,15 @@ def format_mismatch(m: dict) -> str:
         lines.append(f"      actual   y = {'X' if a.get('y') is None else a['y']}, sat = {sat}")
     inp = m.get("inputs")
     if inp:
-        lines.append(f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
-                     f"from beat {inp['first_beat']} of the stream")
-        lines.append(f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
-                     f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
-                     f"act_min = {inp['act_min']}, act_max = {inp['act_max']}")
+        lines.append(
+            f"      inputs   {inp['kind']} job, K = {inp['K']} in {inp['beats']} beat(s) "
+            f"from beat {inp['first_beat']} of the stream"
+        )
+        lines.append(
+            f"      channel  bias = {inp['bias']}, mult = {inp['mult']}, "
+            f"shift = {inp['shift']}, out_zp = {inp['out_zp']}, "
+            f"act_min = {inp['act_min']}, act_max = {inp['act_max']}"
+        )
         more = f"  ({inp['truncated']})" if inp.get("truncated") else ""
         lines.append(f"      x        {inp['x']}{more}")
         lines.append(f"      w        {inp['w']}")
@@ -79,9 +83,15 @@ class Scoreboard:
     :attr:`stop` turns True so the testbench can end the run early.
     """
 
-    def __init__(self, expected: JobResult, *, expected_y: np.ndarray | None = None,
-                 describe_job: Callable[[int], dict] | None = None,
-                 max_mismatches: int = 10, max_detailed: int = 10):
+    def __init__(
+        self,
+        expected: JobResult,
+        *,
+        expected_y: np.ndarray | None = None,
+        describe_job: Callable[[int], dict] | None = None,
+        max_mismatches: int = 10,
+        max_detailed: int = 10,
+    ):
         y = np.asarray(expected.y if expected_y is None else expected_y, dtype=np.int64)
         self.n_jobs = int(y.shape[0])
         self.exp_y = y
@@ -161,12 +171,20 @@ class Scoreboard:
             self._held = None
             if self._fits(y, sat, cycle):
                 hy, hs, hc = held
-                self._extra(self.next_job, hy, hs, hc,
-                            why=f"the next output, on cycle {cycle}, is job {self.next_job}'s")
+                self._extra(
+                    self.next_job,
+                    hy,
+                    hs,
+                    hc,
+                    why=f"the next output, on cycle {cycle}, is job {self.next_job}'s",
+                )
             else:
                 self._check(*held)
-        elif self._orphan_before(self.next_job, cycle) is not None and self._causal(cycle) \
-                and not self._fits(y, sat, cycle):
+        elif (
+            self._orphan_before(self.next_job, cycle) is not None
+            and self._causal(cycle)
+            and not self._fits(y, sat, cycle)
+        ):
             self._held = (y, sat, cycle)
             return False
         return self._check(y, sat, cycle)
@@ -179,8 +197,13 @@ class Scoreboard:
     def _fits(self, y, sat, cycle: int) -> bool:
         """An output on ``cycle`` is the next job's right output."""
         j = self.next_job
-        return (self._causal(cycle) and y is not None and sat is not None and y == self._y[j]
-                and bool(sat) == self._sat[j])
+        return (
+            self._causal(cycle)
+            and y is not None
+            and sat is not None
+            and y == self._y[j]
+            and bool(sat) == self._sat[j]
+        )
 
     def _check(self, y: int | None, sat: int | None, cycle: int) -> bool:
         j = self.next_job
@@ -201,14 +224,21 @@ class Scoreboard:
             self._fail("value", j, y, sat, cycle, self._value_hint(j, y))
             return False
         if bool(sat) != self._sat[j]:
-            self._fail("sat", j, y, sat, cycle,
-                       f"out_sat_o = {int(sat)} but the clamp "
-                       f"{'did' if self._sat[j] else 'did not'} change the value")
+            self._fail(
+                "sat",
+                j,
+                y,
+                sat,
+                cycle,
+                f"out_sat_o = {int(sat)} but the clamp "
+                f"{'did' if self._sat[j] else 'did not'} change the value",
+            )
             return False
         return True
 
-    def check(self, y: np.ndarray, sat: np.ndarray, cycles: np.ndarray,
-              xz: np.ndarray | None = None) -> int:
+    def check(
+        self, y: np.ndarray, sat: np.ndarray, cycles: np.ndarray, xz: np.ndarray | None = None
+    ) -> int:
         """Check a batch of outputs in the order they appeared, each with its cycle.
 
         ``xz`` marks outputs whose bus held X/Z (their y/sat are ignored). Returns the number of
@@ -219,8 +249,10 @@ class Scoreboard:
         cycles = np.asarray(cycles, dtype=np.int64)
         n = y.shape[0]
         if not (sat.shape[0] == cycles.shape[0] == n):
-            raise ValueError(f"y, sat and cycles must have the same length, got {n}, "
-                             f"{sat.shape[0]}, {cycles.shape[0]}")
+            raise ValueError(
+                f"y, sat and cycles must have the same length, got {n}, "
+                f"{sat.shape[0]}, {cycles.shape[0]}"
+            )
         xz = np.zeros(n, bool) if xz is None else np.asarray(xz, dtype=bool)
         if not n:
             return 0
@@ -228,8 +260,9 @@ class Scoreboard:
         j0 = self.next_job
         if self._held is not None or self._orphan_before(j0, int(cycles[0])) is not None:
             # The first outputs after orphan beats: one by one (see check_one), then the rest.
-            self.check_one(None if xz[0] else int(y[0]), None if xz[0] else bool(sat[0]),
-                           int(cycles[0]))
+            self.check_one(
+                None if xz[0] else int(y[0]), None if xz[0] else bool(sat[0]), int(cycles[0])
+            )
             self.check(y[1:], sat[1:], cycles[1:], xz[1:])
             return self.n_mismatches - before
         jobs = j0 + np.arange(n)
@@ -240,8 +273,9 @@ class Scoreboard:
         if not causal:
             # An extra output shifts everything after it: take the exact one-by-one path.
             for i in range(n):
-                self.check_one(None if xz[i] else int(y[i]), None if xz[i] else bool(sat[i]),
-                               int(cycles[i]))
+                self.check_one(
+                    None if xz[i] else int(y[i]), None if xz[i] else bool(sat[i]), int(cycles[i])
+                )
             return self.n_mismatches - before
         self.n_outputs += n
         self.next_job = j0 + n
@@ -256,15 +290,33 @@ class Scoreboard:
         for i in np.flatnonzero(xz | bad_val | bad_sat):
             j = int(jobs[i])
             if xz[i]:
-                self._fail("xz", j, None, None, int(cycles[i]),
-                           "out_y_o/out_sat_o hold X or Z while out_valid_o")
+                self._fail(
+                    "xz",
+                    j,
+                    None,
+                    None,
+                    int(cycles[i]),
+                    "out_y_o/out_sat_o hold X or Z while out_valid_o",
+                )
             elif bad_val[i]:
-                self._fail("value", j, int(y[i]), bool(sat[i]), int(cycles[i]),
-                           self._value_hint(j, int(y[i])))
+                self._fail(
+                    "value",
+                    j,
+                    int(y[i]),
+                    bool(sat[i]),
+                    int(cycles[i]),
+                    self._value_hint(j, int(y[i])),
+                )
             else:
-                self._fail("sat", j, int(y[i]), bool(sat[i]), int(cycles[i]),
-                           f"out_sat_o = {int(sat[i])} but the clamp "
-                           f"{'did' if self.exp_sat[j] else 'did not'} change the value")
+                self._fail(
+                    "sat",
+                    j,
+                    int(y[i]),
+                    bool(sat[i]),
+                    int(cycles[i]),
+                    f"out_sat_o = {int(sat[i])} but the clamp "
+                    f"{'did' if self.exp_sat[j] else 'did not'} change the value",
+                )
         return self.n_mismatches - before
 
     def finish(self) -> None:
@@ -278,9 +330,15 @@ class Scoreboard:
         missing = np.flatnonzero((self.accept_cycle >= 0) & ~self.checked & ~self.dropped)
         for j in missing:
             j = int(j)
-            self._fail("missing", j, None, None, None,
-                       f"no output for job {j} (its last beat was accepted on cycle "
-                       f"{int(self.accept_cycle[j])})")
+            self._fail(
+                "missing",
+                j,
+                None,
+                None,
+                None,
+                f"no output for job {j} (its last beat was accepted on cycle "
+                f"{int(self.accept_cycle[j])})",
+            )
 
     # -- results -------------------------------------------------------------------------------
 
@@ -300,7 +358,7 @@ class Scoreboard:
     def pending(self) -> int:
         """Finished jobs whose output has not appeared yet."""
         sent = self.accept_cycle >= 0
-        return int(np.count_nonzero(sent[self.next_job:]))
+        return int(np.count_nonzero(sent[self.next_job :]))
 
     def exact_after(self, cut_jobs) -> int:
         """How many of the jobs a reset cut were followed by a job that was checked and right."""
@@ -346,22 +404,44 @@ class Scoreboard:
             elif self.accept_cycle[j] < 0:
                 why = f"the next job ({j}) has not had its last beat accepted yet"
             else:
-                why = (f"the next job ({j}) had its last beat accepted on cycle "
-                       f"{int(self.accept_cycle[j])}, not before this one")
+                why = (
+                    f"the next job ({j}) had its last beat accepted on cycle "
+                    f"{int(self.accept_cycle[j])}, not before this one"
+                )
         k = self.last_checked_job
-        prev = (f"; the last output checked was job {k} (y = {int(self.exp_y[k])}, cycle "
-                f"{int(self.out_cycle[k])})" if k >= 0 else "")
+        prev = (
+            f"; the last output checked was job {k} (y = {int(self.exp_y[k])}, cycle "
+            f"{int(self.out_cycle[k])})"
+            if k >= 0
+            else ""
+        )
         orphan = self._orphan_before(j, cycle)
         if orphan is None:
-            self._record(Mismatch("extra", None, cycle, None, {"y": y, "sat": sat},
-                                  f"extra output y = {y} on cycle {cycle}: {why}{prev}"))
+            self._record(
+                Mismatch(
+                    "extra",
+                    None,
+                    cycle,
+                    None,
+                    {"y": y, "sat": sat},
+                    f"extra output y = {y} on cycle {cycle}: {why}{prev}",
+                )
+            )
             return
         oc = int(self.orphan_cycle[orphan])
-        self._record(Mismatch("extra", orphan, cycle, None, {"y": y, "sat": sat},
-                              f"job {orphan}: extra output y = {y} on cycle {cycle} after the "
-                              f"orphan beats of job {orphan} (cut by a reset; the rest of its "
-                              f"beats, the last taken on cycle {oc}, came outside any job and "
-                              f"must be dropped): {why}{prev}"))
+        self._record(
+            Mismatch(
+                "extra",
+                orphan,
+                cycle,
+                None,
+                {"y": y, "sat": sat},
+                f"job {orphan}: extra output y = {y} on cycle {cycle} after the "
+                f"orphan beats of job {orphan} (cut by a reset; the rest of its "
+                f"beats, the last taken on cycle {oc}, came outside any job and "
+                f"must be dropped): {why}{prev}",
+            )
+        )
 
     def _orphan_before(self, j: int, cycle: int) -> int | None:
         """The cut job whose orphan beats most likely caused an extra output on ``cycle``: the
@@ -371,18 +451,24 @@ class Scoreboard:
         hi = min(j, self.n_jobs)
         if hi <= lo:
             return None
-        cand = np.flatnonzero((self.orphan_cycle[lo:hi] >= 0)
-                              & (self.orphan_cycle[lo:hi] < cycle))
+        cand = np.flatnonzero((self.orphan_cycle[lo:hi] >= 0) & (self.orphan_cycle[lo:hi] < cycle))
         return lo + int(cand[-1]) if cand.size else None
 
     def _fail(self, kind: str, j: int, y, sat, cycle, message: str) -> None:
         self.failed_jobs[j] = True
-        inputs = self.describe_job(j) if (self.describe_job and
-                                          len(self.mismatches) < self.max_detailed) else None
-        actual = None if y is None and kind != "xz" else {"y": y, "sat": None if sat is None
-                                                          else bool(sat)}
-        self._record(Mismatch(kind, j, cycle, self._expected(j), actual,
-                              f"job {j}: {message}", inputs))
+        inputs = (
+            self.describe_job(j)
+            if (self.describe_job and len(self.mismatches) < self.max_detailed)
+            else None
+        )
+        actual = (
+            None
+            if y is None and kind != "xz"
+            else {"y": y, "sat": None if sat is None else bool(sat)}
+        )
+        self._record(
+            Mismatch(kind, j, cycle, self._expected(j), actual, f"job {j}: {message}", inputs)
+        )
 
     def _record(self, mm: Mismatch) -> None:
         self.n_mismatches += 1

@@ -19,9 +19,19 @@ from pyref.config import QmacConfig
 from pyref.fixed_point import beats_per_job
 from pyref.layer import Layer
 
-
-KINDS = ("uniform", "extremes", "ties", "clamp_edges", "overflow", "shift_extremes",
-         "mult_extremes", "single_beat", "long_k", "boundaries", "vectors")
+KINDS = (
+    "uniform",
+    "extremes",
+    "ties",
+    "clamp_edges",
+    "overflow",
+    "shift_extremes",
+    "mult_extremes",
+    "single_beat",
+    "long_k",
+    "boundaries",
+    "vectors",
+)
 """Job kinds, in the order of their code in :attr:`Stimulus.kind`."""
 
 
@@ -30,8 +40,6 @@ LONG_JOB_BEATS = 16
 
 
 @dataclasses.dataclass
-
-
 class Stimulus:
     """``M`` jobs for one config: the beats and, per job, its K and its kind."""
 
@@ -89,8 +97,12 @@ class Stimulus:
         parts = [p for p in parts if p.n_jobs]
         if not parts:
             raise ValueError("no jobs to concatenate")
-        return cls(parts[0].config, BeatStream.concat([p.stream for p in parts]),
-                   np.concatenate([p.k for p in parts]), np.concatenate([p.kind for p in parts]))
+        return cls(
+            parts[0].config,
+            BeatStream.concat([p.stream for p in parts]),
+            np.concatenate([p.k for p in parts]),
+            np.concatenate([p.kind for p in parts]),
+        )
 
     @classmethod
     def concat_take(cls, parts: list["Stimulus"], jobs: np.ndarray) -> "Stimulus":
@@ -107,11 +119,13 @@ class Stimulus:
         # Source beat (in the parts' concatenated order) of every new beat.
         old_start = np.cumsum(counts) - counts
         starts, new_counts = old_start[jobs], counts[jobs]
-        src = np.repeat(starts - (np.cumsum(new_counts) - new_counts), new_counts) \
-            + np.arange(int(counts.sum()))
-        fields = {f.name: np.take(np.concatenate([getattr(p.stream, f.name) for p in parts]),
-                                  src, axis=0)
-                  for f in dataclasses.fields(BeatStream)}
+        src = np.repeat(starts - (np.cumsum(new_counts) - new_counts), new_counts) + np.arange(
+            int(counts.sum())
+        )
+        fields = {
+            f.name: np.take(np.concatenate([getattr(p.stream, f.name) for p in parts]), src, axis=0)
+            for f in dataclasses.fields(BeatStream)
+        }
         k = np.concatenate([p.k for p in parts])[jobs]
         kind = np.concatenate([p.kind for p in parts])[jobs]
         return cls(parts[0].config, BeatStream(**fields), k, kind)
@@ -123,8 +137,10 @@ class Stimulus:
         starts = all_starts[jobs]
         counts = (np.append(all_starts[1:], self.n_beats) - all_starts)[jobs]
         beat_idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        fields = {f.name: np.take(getattr(self.stream, f.name), beat_idx, axis=0)
-                  for f in dataclasses.fields(BeatStream)}
+        fields = {
+            f.name: np.take(getattr(self.stream, f.name), beat_idx, axis=0)
+            for f in dataclasses.fields(BeatStream)
+        }
         return Stimulus(self.config, BeatStream(**fields), self.k[jobs], self.kind[jobs])
 
     def job_values(self, name: str) -> np.ndarray:
@@ -136,10 +152,9 @@ class Stimulus:
         b0 = int(self.job_starts[j])
         nb = int(self.beats_per_job[j])
         k = int(self.k[j])
-        x = s.x[b0:b0 + nb].reshape(-1)[:k]
-        w = s.w[b0:b0 + nb].reshape(-1)[:k]
-        d = {"job": int(j), "kind": KINDS[int(self.kind[j])], "K": k, "beats": nb,
-             "first_beat": b0}
+        x = s.x[b0 : b0 + nb].reshape(-1)[:k]
+        w = s.w[b0 : b0 + nb].reshape(-1)[:k]
+        d = {"job": int(j), "kind": KINDS[int(self.kind[j])], "K": k, "beats": nb, "first_beat": b0}
         for name in JOB_FIELDS:
             d[name] = int(getattr(s, name)[b0])
         d["x"] = [int(v) for v in x[:max_elems]]
@@ -161,8 +176,15 @@ def padding_slots(cfg: QmacConfig, k: np.ndarray) -> np.ndarray:
     return np.repeat(slot0 + k - (np.cumsum(n_padj) - n_padj), n_padj) + np.arange(n_pad)
 
 
-def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.ndarray,
-             w: np.ndarray, values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+def assemble(
+    cfg: QmacConfig,
+    rng: np.random.Generator,
+    k: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    values: Mapping[str, np.ndarray],
+    kind: str,
+) -> Stimulus:
     """Beats from jobs of varying length: ``x``/``w`` hold all jobs' elements back to back
     (job j has ``k[j]`` of them), ``values`` one entry per job for each of ``JOB_FIELDS``
     (``mult`` may be left out when ``mult_bits = 0``). Padding lanes get a zero product with a
@@ -172,14 +194,14 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     beats = beats_per_job(k, lanes)
     slots = int(beats.sum()) * lanes
     n_elem = int(k.sum())
-    if n_elem == slots:                            # no padding: the elements are the slots
+    if n_elem == slots:  # no padding: the elements are the slots
         xx = np.array(x, dtype=np.int64)
         ww = np.array(w, dtype=np.int64)
     else:
         xx = np.empty(slots, np.int64)
         ww = np.empty(slots, np.int64)
-        slot0 = (np.cumsum(beats) - beats) * lanes     # each job's first slot
-        elem0 = np.cumsum(k) - k                       # each job's first element in x / w
+        slot0 = (np.cumsum(beats) - beats) * lanes  # each job's first slot
+        elem0 = np.cumsum(k) - k  # each job's first element in x / w
         pos = np.repeat(slot0 - elem0, k) + np.arange(n_elem)
         xx[pos] = x
         ww[pos] = w
@@ -192,8 +214,14 @@ def assemble(cfg: QmacConfig, rng: np.random.Generator, k: np.ndarray, x: np.nda
     return from_slots(cfg, k, xx, ww, values, kind)
 
 
-def from_slots(cfg: QmacConfig, k: np.ndarray, xx: np.ndarray, ww: np.ndarray,
-               values: Mapping[str, np.ndarray], kind: str) -> Stimulus:
+def from_slots(
+    cfg: QmacConfig,
+    k: np.ndarray,
+    xx: np.ndarray,
+    ww: np.ndarray,
+    values: Mapping[str, np.ndarray],
+    kind: str,
+) -> Stimulus:
     """A stimulus from jobs of lengths ``k`` whose lanes are already laid out in beats:
     ``xx``/``ww`` hold every lane slot (padding included, each job's beats back to back)."""
     lanes = cfg.lanes
@@ -215,14 +243,19 @@ def from_slots(cfg: QmacConfig, k: np.ndarray, xx: np.ndarray, ww: np.ndarray,
             v = 0
         v = np.asarray(v, dtype=np.int64)
         fields[name] = np.full(n_beats, v, np.int64) if v.ndim == 0 else np.repeat(v, beats)
-    stream = BeatStream(x=np.asarray(xx, np.int64).reshape(n_beats, lanes),
-                        w=np.asarray(ww, np.int64).reshape(n_beats, lanes),
-                        first=first, last=last, **fields)
+    stream = BeatStream(
+        x=np.asarray(xx, np.int64).reshape(n_beats, lanes),
+        w=np.asarray(ww, np.int64).reshape(n_beats, lanes),
+        first=first,
+        last=last,
+        **fields,
+    )
     return Stimulus(cfg, stream, k, np.full(m, KINDS.index(kind), np.int8))
 
 
-def assemble_jobs(cfg: QmacConfig, rng: np.random.Generator, jobs: list[dict], kind: str
-                   ) -> Stimulus:
+def assemble_jobs(
+    cfg: QmacConfig, rng: np.random.Generator, jobs: list[dict], kind: str
+) -> Stimulus:
     """``assemble`` from a list of per-job dicts with ``x``, ``w`` lists and scalar values."""
     if not jobs:
         return empty_stimulus(cfg, kind)
@@ -236,9 +269,13 @@ def assemble_jobs(cfg: QmacConfig, rng: np.random.Generator, jobs: list[dict], k
 def empty_stimulus(cfg: QmacConfig, kind: str) -> Stimulus:
     lanes = cfg.lanes
     z = np.zeros(0, np.int64)
-    stream = BeatStream(x=np.zeros((0, lanes), np.int64), w=np.zeros((0, lanes), np.int64),
-                        first=z.astype(bool), last=z.astype(bool),
-                        **{name: z for name in JOB_FIELDS})
+    stream = BeatStream(
+        x=np.zeros((0, lanes), np.int64),
+        w=np.zeros((0, lanes), np.int64),
+        first=z.astype(bool),
+        last=z.astype(bool),
+        **{name: z for name in JOB_FIELDS},
+    )
     return Stimulus(cfg, stream, z, z.astype(np.int8))
 
 
@@ -246,8 +283,9 @@ def from_layer(cfg: QmacConfig, layer: Layer) -> Stimulus:
     """The jobs of a layer in output order (job ``n * C + c`` computes ``y[n, c]``)."""
     stream = layer_to_beats(layer, cfg)
     m = layer.n * layer.c
-    return Stimulus(cfg, stream, np.full(m, layer.k, np.int64),
-                    np.full(m, KINDS.index("vectors"), np.int8))
+    return Stimulus(
+        cfg, stream, np.full(m, layer.k, np.int64), np.full(m, KINDS.index("vectors"), np.int8)
+    )
 
 
 def from_beats(cfg: QmacConfig, stream: BeatStream) -> Stimulus:

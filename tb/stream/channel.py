@@ -48,7 +48,7 @@ class Channel:
         while (end := self._buf.find(b"\n")) < 0:
             self._fill()
         head = json.loads(bytes(self._buf[:end]))
-        del self._buf[:end + 1]
+        del self._buf[: end + 1]
         arrays = {}
         for name, dtype, shape in head.pop("arrays", []):
             dt = np.dtype(dtype)

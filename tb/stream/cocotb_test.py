@@ -36,7 +36,7 @@ async def qmac_stream(dut):
     channel = Channel(sock)
     served = 0
     profile = None
-    if os.environ.get(PROFILE_ENV):            # profile the simulator side (docs/hil.md)
+    if os.environ.get(PROFILE_ENV):  # profile the simulator side (docs/hil.md)
         import cProfile
 
         profile = cProfile.Profile()
@@ -46,18 +46,23 @@ async def qmac_stream(dut):
             try:
                 message, arrays = channel.receive()
             except ChannelClosed:
-                break                       # the session is gone
+                break  # the session is gone
             if message.get("op") == "quit":
                 break
             try:
                 job = SimJob.from_json(message["job"])
                 config = job.qmac_config()
                 stim, expected, words = request.decode(config, arrays)
-                report, sb = await run_job(dut, job, stim=stim, expected=expected,
-                                           beat_words=words)
-                channel.send({"ok": True, "report": report.to_json()},
-                             {"y": sb.got_y, "sat": sb.got_sat, "produced": sb.produced(),
-                              "cycle": sb.out_cycle})
+                report, sb = await run_job(dut, job, stim=stim, expected=expected, beat_words=words)
+                channel.send(
+                    {"ok": True, "report": report.to_json()},
+                    {
+                        "y": sb.got_y,
+                        "sat": sb.got_sat,
+                        "produced": sb.produced(),
+                        "cycle": sb.out_cycle,
+                    },
+                )
             except Exception:  # answer with it: the session reports it and stays usable
                 error = traceback.format_exc()
                 dut._log.error("%s", error)

@@ -37,9 +37,14 @@ def _fields(prefix: str, obj) -> dict[str, np.ndarray]:
 
 
 def _take(prefix: str, cls, arrays: dict[str, np.ndarray]):
-    return cls(**{f.name: arrays[f"{prefix}.{f.name}"].astype(np.int64)
-                  if arrays[f"{prefix}.{f.name}"].dtype != bool else arrays[f"{prefix}.{f.name}"]
-                  for f in dataclasses.fields(cls)})
+    return cls(
+        **{
+            f.name: arrays[f"{prefix}.{f.name}"].astype(np.int64)
+            if arrays[f"{prefix}.{f.name}"].dtype != bool
+            else arrays[f"{prefix}.{f.name}"]
+            for f in dataclasses.fields(cls)
+        }
+    )
 
 
 def layer_arrays(layer: Layer, expected: JobResult) -> dict[str, np.ndarray]:
@@ -123,7 +128,7 @@ def layer_words(config: QmacConfig, layer: Layer) -> np.ndarray | None:
     words = ceil_div(pack.beat_bits(config), 32)
     out = np.zeros((n, c, per_job, 4 * words), np.uint8)
     out[..., :nx] = xb[:, None]
-    out[..., nx:nx + nw] = wb[None]
+    out[..., nx : nx + nw] = wb[None]
     pos = np.arange(per_job)
     out[..., nx + nw] = (pos == 0).astype(np.uint8) | ((pos == per_job - 1).astype(np.uint8) << 1)
     return out.reshape(n * c * per_job, 4 * words).view("<u4")
@@ -144,8 +149,9 @@ class LayerStimulus(Stimulus):
         return d
 
 
-def decode(config: QmacConfig, arrays: dict[str, np.ndarray]
-           ) -> tuple[Stimulus, JobResult, np.ndarray | None]:
+def decode(
+    config: QmacConfig, arrays: dict[str, np.ndarray]
+) -> tuple[Stimulus, JobResult, np.ndarray | None]:
     """The stimulus, the expected results and the packed beat words (None: the player packs
     them) of a request. A layer is validated, then made into beats in its own narrow types
     (with byte lanes: its words written straight from the operands, its beats without them);
@@ -156,16 +162,21 @@ def decode(config: QmacConfig, arrays: dict[str, np.ndarray]
         layer.validate(config)
         words = layer_words(config, layer)
         m = layer.n * layer.c
-        stim = LayerStimulus(config, layer_beats(config, layer, operands=words is None),
-                             np.full(m, layer.k), np.full(m, KINDS.index("vectors"), np.int8),
-                             layer=layer)
+        stim = LayerStimulus(
+            config,
+            layer_beats(config, layer, operands=words is None),
+            np.full(m, layer.k),
+            np.full(m, KINDS.index("vectors"), np.int8),
+            layer=layer,
+        )
     else:
         stim = from_beats(config, _take("beats", BeatStream, arrays))
         stim.validate()
     expected = _take("expected", JobResult, arrays)
     if len(expected.y) != stim.n_jobs:
-        raise ValueError(f"the request has {stim.n_jobs} jobs but {len(expected.y)} expected "
-                         f"results")
+        raise ValueError(
+            f"the request has {stim.n_jobs} jobs but {len(expected.y)} expected results"
+        )
     return stim, expected, words
 
 
@@ -174,5 +185,9 @@ def predict_layer(layer: Layer, config: QmacConfig) -> JobResult:
     from pyref.model import run_layer
 
     res = run_layer(layer, config)
-    return JobResult(y=res.y.reshape(-1), saturated=res.saturated.reshape(-1),
-                     acc=res.acc.reshape(-1), overflow=res.overflow.reshape(-1))
+    return JobResult(
+        y=res.y.reshape(-1),
+        saturated=res.saturated.reshape(-1),
+        acc=res.acc.reshape(-1),
+        overflow=res.overflow.reshape(-1),
+    )

@@ -42,7 +42,6 @@ import numpy as np
 from pyref.beats import BeatStream, JobResult, predict_jobs
 from pyref.config import QmacConfig
 from pyref.layer import Layer, check_config, check_layer_and_config
-
 from tb.run import run_dirs
 from tb.shared.job import SimJob, SimReport
 from tb.shared.scoreboard import format_mismatch
@@ -100,9 +99,12 @@ class StreamResult:
         if self.produced.all():
             return
         missing = np.flatnonzero(~self.produced)
-        lines = [f"the RTL produced no known output for {len(missing)} of {len(self.produced)} "
-                 f"jobs (first: job {int(missing[0])})", *self.failure_lines(),
-                 f"log: {self.run_dir / 'sim.log'}"]
+        lines = [
+            f"the RTL produced no known output for {len(missing)} of {len(self.produced)} "
+            f"jobs (first: job {int(missing[0])})",
+            *self.failure_lines(),
+            f"log: {self.run_dir / 'sim.log'}",
+        ]
         raise RtlRunError("\n".join(lines))
 
 
@@ -114,9 +116,15 @@ class RtlSession:
     ends the simulation. ``rtl_dir`` simulates the Verilog of another folder.
     """
 
-    def __init__(self, config: QmacConfig, sim: str = "verilator", *,
-                 rtl_dir: Path | None = None, build_root: Path | None = None,
-                 start_timeout: float = 600.0):
+    def __init__(
+        self,
+        config: QmacConfig,
+        sim: str = "verilator",
+        *,
+        rtl_dir: Path | None = None,
+        build_root: Path | None = None,
+        start_timeout: float = 600.0,
+    ):
         check_config(config)
         self.config = config
         self.sim = sim
@@ -150,7 +158,7 @@ class RtlSession:
             raise RtlRunError(f"the RTL does not build for {self.sim}: {exc}") from None
         try:
             self.run_dir = self._exit.enter_context(run_dirs.run_dir(spec.build_dir))
-            sock_dir = tempfile.mkdtemp(prefix="qmac-rtl-")   # short path: AF_UNIX limit
+            sock_dir = tempfile.mkdtemp(prefix="qmac-rtl-")  # short path: AF_UNIX limit
             self._exit.callback(shutil.rmtree, sock_dir, True)
             address = os.path.join(sock_dir, "sock")
             server = self._exit.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
@@ -158,10 +166,11 @@ class RtlSession:
             server.listen(1)
             server.settimeout(POLL_SECONDS)
             os.environ.pop("COCOTB_RESOLVE_X", None)  # X must stay X for the checks
-            os.environ.pop(SERVER_ENV, None)           # the runner lets os.environ win
+            os.environ.pop(SERVER_ENV, None)  # the runner lets os.environ win
             env = {SERVER_ENV: json.dumps({"address": address})}
-            self._thread = threading.Thread(target=self._simulate, args=(spec, env),
-                                            name=f"qmac-{self.sim}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._simulate, args=(spec, env), name=f"qmac-{self.sim}", daemon=True
+            )
             self._thread.start()
             deadline = time.monotonic() + self.start_timeout
             while self._conn is None:
@@ -171,8 +180,10 @@ class RtlSession:
                     if not self._thread.is_alive():
                         raise self._died("ended before it was ready") from None
                     if time.monotonic() > deadline:
-                        raise RtlRunError(f"the {self.sim} simulation did not start within "
-                                          f"{self.start_timeout:.0f} s; log: {self.log_file}")
+                        raise RtlRunError(
+                            f"the {self.sim} simulation did not start within "
+                            f"{self.start_timeout:.0f} s; log: {self.log_file}"
+                        )
             self._conn.settimeout(POLL_SECONDS)
             self._channel = Channel(self._conn, alive=self._thread.is_alive)
         except BaseException:
@@ -227,8 +238,9 @@ class RtlSession:
         if not result.passed or not result.produced.all():
             from pyref.vectors import save_vectors
 
-            result.request = Path(save_vectors(self.run_dir / f"req{self.runs - 1}-layer.npz",
-                                               self.config, layer))
+            result.request = Path(
+                save_vectors(self.run_dir / f"req{self.runs - 1}-layer.npz", self.config, layer)
+            )
         return result
 
     def _request(self, arrays: dict, expected: JobResult) -> StreamResult:
@@ -239,30 +251,54 @@ class RtlSession:
         i = self.runs
         self.runs += 1
         n_jobs = len(expected.y)
-        job = SimJob(config=self.config.to_dict(), config_name=config_name(self.config),
-                     sim=self.sim, seed=0, n=n_jobs, mode="batch", idle="none", ready="none",
-                     resets=0, coverage=False, max_mismatches=n_jobs + 1)
+        job = SimJob(
+            config=self.config.to_dict(),
+            config_name=config_name(self.config),
+            sim=self.sim,
+            seed=0,
+            n=n_jobs,
+            mode="batch",
+            idle="none",
+            ready="none",
+            resets=0,
+            coverage=False,
+            max_mismatches=n_jobs + 1,
+        )
         self._send({"job": job.to_json()}, arrays)
         reply, out = self._receive()
         if not reply.get("ok"):
-            raise RtlRunError(f"the {self.sim} simulation could not run request {i}:\n"
-                              f"{reply.get('error', reply)}")
+            raise RtlRunError(
+                f"the {self.sim} simulation could not run request {i}:\n{reply.get('error', reply)}"
+            )
         report = SimReport.from_json(reply["report"])
-        if not report.passed:   # keep the folder: the failure report names files in it
+        if not report.passed:  # keep the folder: the failure report names files in it
             run_dirs.mark_failed(self.run_dir, f"request {i}: {report.mismatches} mismatches")
-        return StreamResult(y=out["y"], sat=out["sat"], produced=out["produced"], report=report,
-                            cycles=report.cycles, wall=time.perf_counter() - t0,
-                            run_dir=self.run_dir, expected=expected)
+        return StreamResult(
+            y=out["y"],
+            sat=out["sat"],
+            produced=out["produced"],
+            report=report,
+            cycles=report.cycles,
+            wall=time.perf_counter() - t0,
+            run_dir=self.run_dir,
+            expected=expected,
+        )
 
     # -- plumbing --------------------------------------------------------------------------------
 
     def _simulate(self, spec, env: dict) -> None:
         try:
             self.build.runner.test(
-                test_module=TEST_MODULE, hdl_toplevel=spec.toplevel, hdl_toplevel_lang="verilog",
-                build_dir=str(spec.build_dir), test_dir=str(self.run_dir), seed=0,
-                extra_env=env, log_file=str(self.log_file),
-                results_xml=str(self.run_dir / "results.xml"))
+                test_module=TEST_MODULE,
+                hdl_toplevel=spec.toplevel,
+                hdl_toplevel_lang="verilog",
+                build_dir=str(spec.build_dir),
+                test_dir=str(self.run_dir),
+                seed=0,
+                extra_env=env,
+                log_file=str(self.log_file),
+                results_xml=str(self.run_dir / "results.xml"),
+            )
         except BaseException as exc:  # SystemExit from the runner included
             self._sim_error = exc
 
@@ -270,8 +306,10 @@ class RtlSession:
         from tb.run.build import log_tail
 
         why = f" ({self._sim_error})" if self._sim_error else ""
-        return RtlRunError(f"the {self.sim} simulation {what}{why}; log: {self.log_file}\n"
-                           f"{log_tail(self.log_file, 40)}")
+        return RtlRunError(
+            f"the {self.sim} simulation {what}{why}; log: {self.log_file}\n"
+            f"{log_tail(self.log_file, 40)}"
+        )
 
     def _send(self, message: dict, arrays: dict | None = None) -> None:
         if self._channel is None:
@@ -292,22 +330,27 @@ class RtlSession:
 def check_stream(stream) -> None:
     """``TypeError`` unless ``stream`` is a :class:`pyref.beats.BeatStream`."""
     if not isinstance(stream, BeatStream):
-        raise TypeError(f"stream must be a pyref.beats.BeatStream (pyref.beats.jobs_to_beats or "
-                        f"layer_to_beats), got {type(stream).__name__}")
+        raise TypeError(
+            f"stream must be a pyref.beats.BeatStream (pyref.beats.jobs_to_beats or "
+            f"layer_to_beats), got {type(stream).__name__}"
+        )
 
 
 def _swapped(call: str, config, second, second_type: type, second_name: str) -> None:
     # tb.stream takes (config, layer) like RtlSession(config); pyref.run_layer takes
     # (layer, config): the easy slip gets a message, not an AttributeError deep inside.
     if isinstance(config, second_type) and isinstance(second, QmacConfig):
-        raise TypeError(f"{call}: got a {second_type.__name__} as config and a QmacConfig as "
-                        f"{second_name}: the arguments are swapped, the order is "
-                        f"{call}(config, {second_name}, sim) (pyref.run_layer is the one that "
-                        f"takes (layer, config))")
+        raise TypeError(
+            f"{call}: got a {second_type.__name__} as config and a QmacConfig as "
+            f"{second_name}: the arguments are swapped, the order is "
+            f"{call}(config, {second_name}, sim) (pyref.run_layer is the one that "
+            f"takes (layer, config))"
+        )
 
 
-def run_stream(config: QmacConfig, stream: BeatStream, sim: str = "verilator",
-               **session_kw) -> StreamResult:
+def run_stream(
+    config: QmacConfig, stream: BeatStream, sim: str = "verilator", **session_kw
+) -> StreamResult:
     """Play ``stream`` on the RTL of ``config`` in ``sim`` (one simulator run); what the RTL
     produced for each job, the cycles, and the scoreboard's report against pyref.
     Bad arguments are refused before anything is built."""
@@ -319,8 +362,9 @@ def run_stream(config: QmacConfig, stream: BeatStream, sim: str = "verilator",
         return rtl.run(stream)
 
 
-def run_layer(config: QmacConfig, layer: Layer, sim: str = "verilator",
-              **session_kw) -> StreamResult:
+def run_layer(
+    config: QmacConfig, layer: Layer, sim: str = "verilator", **session_kw
+) -> StreamResult:
     """:func:`run_stream` of ``layer``'s beats (job ``n * C + c`` computes ``y[n, c]``).
     Bad arguments (swapped, an empty layer, values out of range) are refused before anything is
     built."""

@@ -32,8 +32,9 @@ def test_module_stage_passes_rtl_and_kills_an_unnormalized_mantissa(tmp_path):
     assert first_module_failure(RTL, tmp_path / "clean", select="fp32") == ""
     # |acc| < 2^16 now takes the 16-bit step: mant_o keeps leading zeros, exp_o is 16; the
     # value mant * 2^(exp - 23) is unchanged, so qmac's outputs are too.
-    copy = _edited_copy(tmp_path, "qmac_fp32_normalize.v", "if (t[31:16] != 16'd0)",
-                        "if (t[31:16] != 16'd65535)")
+    copy = _edited_copy(
+        tmp_path, "qmac_fp32_normalize.v", "if (t[31:16] != 16'd0)", "if (t[31:16] != 16'd65535)"
+    )
     found = first_module_failure(copy, tmp_path / "mutant", select="fp32")
     assert found.startswith("FAILED") and "test_fp32_normalize" in found
 
@@ -45,12 +46,23 @@ def test_selection_follows_the_instantiation_tree():
     from mutate.module_tests import affected_modules, selection_for
 
     assert affected_modules(RTL, "qmac_sat.v") == {
-        "qmac_sat", "qmac_accum", "qmac_fp32_round", "qmac_requant_round", "qmac"}
+        "qmac_sat",
+        "qmac_accum",
+        "qmac_fp32_round",
+        "qmac_requant_round",
+        "qmac",
+    }
     assert selection_for(RTL, "qmac_sat.v") == "accum or fp32_round or requant_round or sat"
-    assert selection_for(RTL, "qmac_fp32_normalize.v") == \
-        "fp32_mul or fp32_normalize or requant_mul"
+    assert (
+        selection_for(RTL, "qmac_fp32_normalize.v") == "fp32_mul or fp32_normalize or requant_mul"
+    )
     assert set(selection_for(RTL, "qmac_rounding.vh").split(" or ")) == {
-        "fp32_round", "param_check", "requant_mul", "requant_round", "round_shift"}
+        "fp32_round",
+        "param_check",
+        "requant_mul",
+        "requant_round",
+        "round_shift",
+    }
     assert selection_for(RTL, "qmac.v") == ""
 
 
@@ -81,8 +93,12 @@ def test_a_hanging_module_test_is_stopped_with_its_simulator(tmp_path):
     from sim_skip import require_simulator
 
     require_simulator("icarus")
-    copy = _edited_copy(tmp_path, "qmac_beat_sum.v", "for (l = LANES4; l < LANES; l = l + 1)",
-                        "for (l = LANES4; l < LANES; l = l + 0)")
+    copy = _edited_copy(
+        tmp_path,
+        "qmac_beat_sum.v",
+        "for (l = LANES4; l < LANES; l = l + 1)",
+        "for (l = LANES4; l < LANES; l = l + 0)",
+    )
     found = first_module_failure(copy, tmp_path / "work", timeout=20, select="beat_sum")
     assert found == "the module tests hung (stopped after 20 s)"
     assert _processes_under(tmp_path) == []

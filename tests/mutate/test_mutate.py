@@ -59,8 +59,7 @@ def test_generated_mutants_of_a_tiny_module():
     consts = {_changed(m) for m in _by(ms, "const") if m.line == 15}
     assert consts == {"assign lt_o = (q < 8'd8);", "assign lt_o = (q < 8'd6);"}
     # The lanes of x swapped in the register's next value.
-    assert [_changed(m) for m in _by(ms, "swap_lanes")] == \
-        ["q <= x_i[1*W +: W] + x_i[0*W +: W];"]
+    assert [_changed(m) for m in _by(ms, "swap_lanes")] == ["q <= x_i[1*W +: W] + x_i[0*W +: W];"]
     # Sign extension dropped.
     assert "assign y_o  = {{2{1'b0}}, q[W-1:2]};" in {_changed(m) for m in _by(ms, "sign_ext")}
     # Values one off where a net or register is assigned.
@@ -70,16 +69,19 @@ def test_generated_mutants_of_a_tiny_module():
     # Stuck output bits.
     stuck = {_changed(m) for m in _by(ms, "stuck")}
     assert "assign lt_o = 1'b0;" in stuck
-    assert ("wire [W-1:0] mutant_y_o = {{2{q[W-1]}}, q[W-1:2]}; "
-            "assign y_o = {mutant_y_o[W-1:1], 1'b1};") in stuck
+    assert (
+        "wire [W-1:0] mutant_y_o = {{2{q[W-1]}}, q[W-1:2]}; assign y_o = {mutant_y_o[W-1:1], 1'b1};"
+    ) in stuck
     # Not mutated: comments, declared ranges, the default of the overridden parameter W;
     # the derived default of D is.
     for m in ms:
         assert m.line != 1
         assert m.line not in (6, 7, 8, 9, 11), (m.line, m.what)
     assert not [m for m in ms if m.line == 3]
-    assert {_changed(m) for m in ms if m.line == 4} >= {"parameter integer D = W + 2",
-                                                         "parameter integer D = W - 1"}
+    assert {_changed(m) for m in ms if m.line == 4} >= {
+        "parameter integer D = W + 2",
+        "parameter integer D = W - 1",
+    }
     # Every mutant is one change of the text, and each is different.
     assert len({m.apply(TINY) for m in ms}) == len(ms)
     assert all(m.apply(TINY) != TINY for m in ms)
@@ -90,8 +92,16 @@ def test_mutants_of_rtl_apply_to_a_copy(tmp_path):
     ms = mutants_of_dir(RTL, ["LANES", "IN_BITS", "OUT_BITS"])
     assert len(ms) > 100
     families = {m.family for m in ms}
-    assert families == {"operator", "compare", "const", "sign_ext", "invert", "assign_off",
-                        "stuck", "swap_lanes"}
+    assert families == {
+        "operator",
+        "compare",
+        "const",
+        "sign_ext",
+        "invert",
+        "assign_off",
+        "stuck",
+        "swap_lanes",
+    }
     m = ms[len(ms) // 2]
     copy = apply_mutant(m, RTL, tmp_path / "rtl")
     assert (copy / m.file).read_text() == m.apply(before[m.file]) != before[m.file]
@@ -117,20 +127,38 @@ def test_campaign_kills_reports_and_proves(tmp_path):
     require_simulator("icarus")
     out_stage = (RTL / "qmac_out_stage.v").read_text()
     sat = (RTL / "qmac_sat.v").read_text()
-    kill = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
-                   "assign sat_o = below & above;", "saturation flag needs both sides")
-    survive = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
-                      "assign sat_o = below | above | (r_i == 5 && out_zp_i == 3);",
-                      "saturation flag on one rare input")
-    masked = planted(sat, "qmac_sat.v", "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
-                     "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};", "positive bound one below")
-    same = planted(out_stage, "qmac_out_stage.v", "assign sat_o = below | above;",
-                   "assign sat_o = above | below;", "OR operands swapped")
+    kill = planted(
+        out_stage,
+        "qmac_out_stage.v",
+        "assign sat_o = below | above;",
+        "assign sat_o = below & above;",
+        "saturation flag needs both sides",
+    )
+    survive = planted(
+        out_stage,
+        "qmac_out_stage.v",
+        "assign sat_o = below | above;",
+        "assign sat_o = below | above | (r_i == 5 && out_zp_i == 3);",
+        "saturation flag on one rare input",
+    )
+    masked = planted(
+        sat,
+        "qmac_sat.v",
+        "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
+        "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};",
+        "positive bound one below",
+    )
+    same = planted(
+        out_stage,
+        "qmac_out_stage.v",
+        "assign sat_o = below | above;",
+        "assign sat_o = above | below;",
+        "OR operands swapped",
+    )
     spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=3, n=400)
     # Without the module tests, which would catch the last three at the module's own ports
     # (tests/mutate/test_module_tests.py): this test is about the regression and the proof.
-    settings = Settings(rtl_dir=RTL, work=tmp_path / "work", spec=spec, jobs=2,
-                        module_tests=False)
+    settings = Settings(rtl_dir=RTL, work=tmp_path / "work", spec=spec, jobs=2, module_tests=False)
     outcomes, wall = run_campaign([kill, survive, masked, same], settings)
     status = {o.mutant.what: o for o in outcomes}
     assert status["saturation flag needs both sides"].status == KILLED
@@ -152,8 +180,9 @@ def test_parameterless_modules():
     from mutate.equiv import parameterless_modules
 
     assert parameterless_modules((RTL / "qmac_fp32_normalize.v").read_text()) == [
-        "qmac_fp32_normalize"]
-    assert parameterless_modules((RTL / "qmac_sat.v").read_text()) == []   # IN_W, OUT_W
+        "qmac_fp32_normalize"
+    ]
+    assert parameterless_modules((RTL / "qmac_sat.v").read_text()) == []  # IN_W, OUT_W
     assert parameterless_modules("// module fake #(\nmodule a (input x);\nendmodule\n") == ["a"]
 
 
@@ -167,11 +196,13 @@ def test_module_level_proof(tmp_path):
     from mutate.equiv import prove
 
     text = (RTL / "qmac_fp32_normalize.v").read_text()
-    gold = tmp_path / "gold"   # beside the mutants: Yosys (WebAssembly) sees one folder tree
+    gold = tmp_path / "gold"  # beside the mutants: Yosys (WebAssembly) sees one folder tree
     shutil.copytree(RTL, gold)
     verdicts = {}
-    for name, old, new in (("wider", "t[15:8] != 8'd0", "t[16:8] != 8'd0"),
-                           ("ones", "t[31:16] != 16'd0", "t[31:16] != 16'd65535")):
+    for name, old, new in (
+        ("wider", "t[15:8] != 8'd0", "t[16:8] != 8'd0"),
+        ("ones", "t[31:16] != 16'd0", "t[31:16] != 16'd65535"),
+    ):
         copy = tmp_path / name
         shutil.copytree(RTL, copy)
         assert text.count(old) == 1
@@ -191,7 +222,7 @@ def test_config_order_learns_from_kills_and_misses():
     order.book(f, "default", Verdict(KILLED, by="module-tests"))
     assert order.order(f) == ["int4_sat", "fp32", "default"]
     order.book(f, "int4_sat", Verdict(KILLED, by="fp32"))
-    assert order.order(f) == ["fp32", "default", "int4_sat"]   # one miss each: by name order
+    assert order.order(f) == ["fp32", "default", "int4_sat"]  # one miss each: by name order
     order.book(f, "fp32", Verdict(KILLED, by="fp32"))
     order.book(f, "fp32", Verdict(EQUIVALENT))
     assert order.order(f)[0] == "fp32"
@@ -209,8 +240,13 @@ def test_a_valid_config_refused_is_a_kill(tmp_path):
 
     require_simulator("icarus")
     text = (RTL / "qmac_param_check.v").read_text()
-    m = planted(text, "qmac_param_check.v", "LANES < 1 || LANES > 64", "LANES < 9 || LANES > 64",
-                "LANES below 9 refused")
+    m = planted(
+        text,
+        "qmac_param_check.v",
+        "LANES < 1 || LANES > 64",
+        "LANES < 9 || LANES > 64",
+        "LANES below 9 refused",
+    )
     rtl = apply_mutant(m, RTL, tmp_path / "rtl")
     spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", n=50)
     v = regress(rtl, spec, tmp_path / "work")

@@ -67,20 +67,31 @@ def test_rtl_agrees_with_pyref_on_every_probe():
 def _near_default(*names: str) -> list:
     """The probes one parameter of ``names`` away from the default config."""
     p0 = NAMED_CONFIGS["default"].rtl_parameters()
-    return [p for p in probes()
-            if {k for k, v in p.params if p0[k] != v} <= set(names)]
+    return [p for p in probes() if {k for k, v in p.params if p0[k] != v} <= set(names)]
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("old,new,says", [
-    ("if (LANES < 1 || LANES > 64)", "if (LANES < 1 || LANES > 65)",
-     "elaborates an invalid parameter set"),
-    ("if (LANES < 1 || LANES > 64)", "if (LANES < 1 || LANES > 63)",
-     "refuses a valid parameter set"),
-    ("if (SHIFT_BITS < 1 || SHIFT_BITS > 8)", "if (SHIFT_BITS < 0 || SHIFT_BITS > 8)",
-     "elaborates an invalid parameter set"),
-    ("if (LANES < 1 || LANES > 64)", "if (0)", "elaborates an invalid parameter set"),
-])
+@pytest.mark.parametrize(
+    "old,new,says",
+    [
+        (
+            "if (LANES < 1 || LANES > 64)",
+            "if (LANES < 1 || LANES > 65)",
+            "elaborates an invalid parameter set",
+        ),
+        (
+            "if (LANES < 1 || LANES > 64)",
+            "if (LANES < 1 || LANES > 63)",
+            "refuses a valid parameter set",
+        ),
+        (
+            "if (SHIFT_BITS < 1 || SHIFT_BITS > 8)",
+            "if (SHIFT_BITS < 0 || SHIFT_BITS > 8)",
+            "elaborates an invalid parameter set",
+        ),
+        ("if (LANES < 1 || LANES > 64)", "if (0)", "elaborates an invalid parameter set"),
+    ],
+)
 def test_probe_catches_changed_checks(tmp_path, old, new, says):
     from sim_skip import require_simulator
 

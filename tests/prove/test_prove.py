@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pyref.config import NAMED_CONFIGS
 from prove import miter, plan, report, sby
 from prove.params import module_name, submodules
 from prove.run import Result, run_check
+from pyref.config import NAMED_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "rtl"
@@ -30,8 +30,10 @@ def test_parameters_come_from_yosys():
     requantizer's product is 64 bits; qmac_fp32_mul has no parameters."""
     pairs = submodules(RTL, NAMED_CONFIGS["fp32"].rtl_parameters())
     assert ("qmac_round_shift", {"ROUNDING": 6, "T_BITS": 8, "W": 26}) in pairs
-    assert ("qmac_requant_round", {"OUT_BITS": 8, "P_BITS": 64, "ROUNDING": 8,
-                                   "SHIFT_BITS": 6}) in pairs
+    assert (
+        "qmac_requant_round",
+        {"OUT_BITS": 8, "P_BITS": 64, "ROUNDING": 8, "SHIFT_BITS": 6},
+    ) in pairs
     assert ("qmac_fp32_mul", {}) in pairs
     assert not any(m in ("qmac", "qmac_param_check") for m, _ in pairs)
 
@@ -52,12 +54,10 @@ def test_every_rtl_module_has_a_spec():
 
 
 def _miter_check(spec_dir: Path, work: Path, timeout: float = 300):
-    check = plan.Check(plan.MODULE, "qmac_round_shift",
-                       (("ROUNDING", 6), ("T_BITS", 6), ("W", 32)))
+    check = plan.Check(plan.MODULE, "qmac_round_shift", (("ROUNDING", 6), ("T_BITS", 6), ("W", 32)))
     files = miter.sources(RTL)
     files.update({f"spec/{p.name}": p for p in sorted(spec_dir.glob("*.v"))})
-    text = sby.sby_text(miter.script(check, files), files, mode="bmc", depth=1,
-                        solver="yices")
+    text = sby.sby_text(miter.script(check, files), files, mode="bmc", depth=1, solver="yices")
     return sby.run(work / "task", text, timeout=timeout, complete=True)
 
 
@@ -75,8 +75,11 @@ def test_a_wrong_spec_fails_the_proof(tmp_path):
 
 def test_a_timeout_is_reported_as_timeout(tmp_path):
     """8 lanes of 8 x 8 multipliers without the shared product: no verdict in 5 s."""
-    check = plan.Check(plan.MODULE, "qmac_beat_sum",
-                       (("IN_BITS", 8), ("IN_SIGNED", 1), ("LANES", 8), ("W_BITS", 8)))
+    check = plan.Check(
+        plan.MODULE,
+        "qmac_beat_sum",
+        (("IN_BITS", 8), ("IN_SIGNED", 1), ("LANES", 8), ("W_BITS", 8)),
+    )
     r = run_check(check, RTL, tmp_path, "yices", timeout=5)
     assert r.status == sby.TIMEOUT and r.verdict == "timeout"
     junit = report.write_junit(tmp_path / "j.xml", [r]).read_text()
@@ -86,8 +89,11 @@ def test_a_timeout_is_reported_as_timeout(tmp_path):
 def test_table_and_junit(tmp_path):
     c = plan.Check(plan.MODULE, "qmac_sat", (("IN_W", 33), ("OUT_W", 10)), ("default",))
     p = plan.Check(plan.PROTOCOL, "latency", (("PROP", 5), ("DEPTH", 16)))
-    rs = [Result(c, sby.PROVEN, 3.2, "yices"), Result(p, sby.BOUNDED, 9.0, "yices", 16),
-          Result(c, sby.FAILED, 2.0, "z3", workdir=tmp_path)]
+    rs = [
+        Result(c, sby.PROVEN, 3.2, "yices"),
+        Result(p, sby.BOUNDED, 9.0, "yices", 16),
+        Result(c, sby.FAILED, 2.0, "z3", workdir=tmp_path),
+    ]
     text = report.table(rs)
     assert "qmac_sat(IN_W=33, OUT_W=10)" in text and "bounded to depth 16" in text
     assert report.summary(rs) == "1 proven, 1 bounded, 1 failed, 0 timeout, 0 error"
@@ -95,18 +101,28 @@ def test_table_and_junit(tmp_path):
     assert 'tests="3" failures="1" errors="0"' in junit
 
 
-@pytest.mark.parametrize("args,message", [
-    (["CONFIG=nope"], "CONFIG = 'nope': no named config nope; choose from default"),
-    (["SOLVER=cvc5"], "argument --solver: invalid choice: 'cvc5'"),
-    (["TIMEOUT=0"], "0 is out of range: allowed 1 or more"),
-    (["CHECKS=qmac_nope"], "CHECKS: unknown qmac_nope"),
-    (["RTL=/nonexistent"], "RTL = /nonexistent: not a folder of Verilog sources (*.v)"),
-    (["CONFG=default"], "unknown variable CONFG=default for python -m prove (did you mean "
-                        "CONFIG?)"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["CONFIG=nope"], "CONFIG = 'nope': no named config nope; choose from default"),
+        (["SOLVER=cvc5"], "argument --solver: invalid choice: 'cvc5'"),
+        (["TIMEOUT=0"], "0 is out of range: allowed 1 or more"),
+        (["CHECKS=qmac_nope"], "CHECKS: unknown qmac_nope"),
+        (["RTL=/nonexistent"], "RTL = /nonexistent: not a folder of Verilog sources (*.v)"),
+        (
+            ["CONFG=default"],
+            "unknown variable CONFG=default for python -m prove (did you mean CONFIG?)",
+        ),
+    ],
+)
 def test_bad_options_are_one_line_errors(args, message):
-    p = subprocess.run([sys.executable, "-m", "prove", *args], cwd=ROOT, capture_output=True,
-                       text=True, timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-m", "prove", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
 
@@ -129,10 +145,13 @@ def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
     assert _protocol("hold_while_stalled", rtl, tmp_path / "w").status == sby.FAILED
 
 
-@pytest.mark.parametrize("name,find,replace", [
-    ("latency", "if (lat_v[4]) assert", "if (lat_v[3]) assert"),
-    ("nothing_dropped", "assert (wait_run <= 4'd4)", "assert (wait_run <= 4'd3)"),
-])
+@pytest.mark.parametrize(
+    "name,find,replace",
+    [
+        ("latency", "if (lat_v[4]) assert", "if (lat_v[3]) assert"),
+        ("nothing_dropped", "assert (wait_run <= 4'd4)", "assert (wait_run <= 4'd3)"),
+    ],
+)
 def test_protocol_checker_bounds_are_tight(name, find, replace, tmp_path, monkeypatch):
     """One cycle less latency, or one cycle less wait, than the RTL has: the property fails
     (the bounded properties can fail)."""

@@ -61,6 +61,7 @@ def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     bad = subprocess.run(sim, cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 1, bad.stdout[-2000:] + bad.stderr[-2000:]
     assert "mismatch" in (bad.stdout + bad.stderr).lower()
-    good = subprocess.run([w for w in sim if not w.startswith("RTL=")], cwd=ROOT,
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [w for w in sim if not w.startswith("RTL=")], cwd=ROOT, capture_output=True, text=True
+    )
     assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]

@@ -28,12 +28,12 @@ BAD_CONFIGS = [
     ({"in_bits": 17, "acc_bits": 40}, ["in_bits", "17", "2 .. 16"]),
     ({"w_bits": 1}, ["w_bits", "1", "2 .. 16"]),
     ({"w_bits": 17, "acc_bits": 40}, ["w_bits", "17", "2 .. 16"]),
-    ({"acc_bits": 15}, ["acc_bits", "15", "16 .. 64"]),           # in_bits + w_bits = 16
+    ({"acc_bits": 15}, ["acc_bits", "15", "16 .. 64"]),  # in_bits + w_bits = 16
     ({"acc_bits": 65}, ["acc_bits", "65", "16 .. 64"]),
     ({"in_bits": 12, "w_bits": 10, "acc_bits": 21}, ["acc_bits", "21", "22 .. 64"]),
     ({"acc_mode": "clip"}, ["acc_mode", "'clip'", "wrap", "saturate"]),
     ({"bias_bits": 0}, ["bias_bits", "0", "1 .. 32"]),
-    ({"bias_bits": 33}, ["bias_bits", "33", "1 .. 32"]),             # bias_bits > acc_bits
+    ({"bias_bits": 33}, ["bias_bits", "33", "1 .. 32"]),  # bias_bits > acc_bits
     ({"acc_bits": 24, "bias_bits": 25}, ["bias_bits", "25", "1 .. 24"]),
     ({"mult_bits": -1}, ["mult_bits", "-1", "0 .. 32"]),
     ({"mult_bits": 33}, ["mult_bits", "33", "0 .. 32"]),
@@ -43,19 +43,27 @@ BAD_CONFIGS = [
     ({"out_bits": 1}, ["out_bits", "1", "2 .. 16"]),
     ({"out_bits": 17}, ["out_bits", "17", "2 .. 16"]),
     # out_bits > acc_bits
-    ({"in_bits": 2, "w_bits": 2, "acc_bits": 6, "bias_bits": 6, "out_bits": 7},
-     ["out_bits", "7", "2 .. 6"]),
+    (
+        {"in_bits": 2, "w_bits": 2, "acc_bits": 6, "bias_bits": 6, "out_bits": 7},
+        ["out_bits", "7", "2 .. 6"],
+    ),
     # gemmlowp needs mult_bits = 32, acc_bits = 32 and shift_bits >= 6
     ({"rounding": "gemmlowp"}, ["gemmlowp", "mult_bits = 32", "0"]),
     ({"rounding": "gemmlowp", "mult_bits": 16}, ["gemmlowp", "mult_bits = 32", "16"]),
-    ({"rounding": "gemmlowp", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
-     ["gemmlowp", "acc_bits = 32", "48"]),
+    (
+        {"rounding": "gemmlowp", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
+        ["gemmlowp", "acc_bits = 32", "48"],
+    ),
     ({"rounding": "fp32"}, ["fp32", "mult_bits = 32", "0"]),
     ({"rounding": "fp32", "mult_bits": 16}, ["fp32", "mult_bits = 32", "16"]),
-    ({"rounding": "fp32", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
-     ["fp32", "acc_bits = 32", "48"]),
-    ({"rounding": "gemmlowp", "mult_bits": 32, "shift_bits": 5},
-     ["gemmlowp", "shift_bits >= 6", "5"]),
+    (
+        {"rounding": "fp32", "mult_bits": 32, "acc_bits": 48, "bias_bits": 32},
+        ["fp32", "acc_bits = 32", "48"],
+    ),
+    (
+        {"rounding": "gemmlowp", "mult_bits": 32, "shift_bits": 5},
+        ["gemmlowp", "shift_bits >= 6", "5"],
+    ),
     # wrong types
     ({"lanes": 8.0}, ["lanes", "integer", "8.0"]),
     ({"lanes": True}, ["lanes", "integer", "True"]),
@@ -83,12 +91,23 @@ def test_config_errors_are_value_errors():
 
 def test_extreme_valid_configs_build():
     # The ranges by hand: n signed bits hold -2^(n-1) .. 2^(n-1) - 1.
-    tiny = QmacConfig(lanes=1, in_bits=2, w_bits=2, acc_bits=4, bias_bits=1, out_bits=2,
-                      shift_bits=1)
+    tiny = QmacConfig(
+        lanes=1, in_bits=2, w_bits=2, acc_bits=4, bias_bits=1, out_bits=2, shift_bits=1
+    )
     assert (tiny.in_range, tiny.w_range, tiny.acc_range) == ((-2, 1), (-2, 1), (-8, 7))
     assert (tiny.bias_range, tiny.out_range, tiny.shift_range) == ((-1, 0), (-2, 1), (0, 1))
-    wide = QmacConfig(lanes=64, in_bits=16, w_bits=16, acc_bits=64, bias_bits=64, mult_bits=32,
-                      shift_bits=8, out_bits=16, rounding="half_even", acc_mode="saturate")
+    wide = QmacConfig(
+        lanes=64,
+        in_bits=16,
+        w_bits=16,
+        acc_bits=64,
+        bias_bits=64,
+        mult_bits=32,
+        shift_bits=8,
+        out_bits=16,
+        rounding="half_even",
+        acc_mode="saturate",
+    )
     assert wide.acc_range == (-(2**63), 2**63 - 1)
     assert (wide.mult_range, wide.shift_range) == ((0, 2**32 - 1), (0, 255))
     # gemmlowp: TFLite's Q31 multiplier and its signed shift
@@ -101,6 +120,7 @@ def test_extreme_valid_configs_build():
 
 
 # ----- named configs ----------------------------------------------------------------------------
+
 
 def test_named_configs_cover_every_rounding_mode():
     assert {c.rounding for c in NAMED_CONFIGS.values()} == set(ROUNDING_MODES)
@@ -115,14 +135,26 @@ def test_named_config_lookup():
 
 # ----- JSON -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(NAMED_CONFIGS))
 def test_json_round_trip_named(name):
     cfg = NAMED_CONFIGS[name]
     text = cfg.to_json()
     assert QmacConfig.from_json(text) == cfg
     data = json.loads(text)
-    assert set(data) == {"lanes", "in_bits", "in_signed", "w_bits", "acc_bits", "acc_mode",
-                         "bias_bits", "mult_bits", "shift_bits", "rounding", "out_bits"}
+    assert set(data) == {
+        "lanes",
+        "in_bits",
+        "in_signed",
+        "w_bits",
+        "acc_bits",
+        "acc_mode",
+        "bias_bits",
+        "mult_bits",
+        "shift_bits",
+        "rounding",
+        "out_bits",
+    }
     assert isinstance(data["in_signed"], bool)
 
 
@@ -138,10 +170,17 @@ def valid_configs(draw):
         acc_bits = draw(st.integers(in_bits + w_bits, 64))
         mult_bits, shift_bits = draw(st.integers(0, 32)), draw(st.integers(1, 8))
     return QmacConfig(
-        lanes=draw(st.integers(1, 64)), in_bits=in_bits, in_signed=draw(st.booleans()),
-        w_bits=w_bits, acc_bits=acc_bits, acc_mode=draw(st.sampled_from(("wrap", "saturate"))),
-        bias_bits=draw(st.integers(1, acc_bits)), mult_bits=mult_bits, shift_bits=shift_bits,
-        rounding=rounding, out_bits=draw(st.integers(2, min(16, acc_bits))),
+        lanes=draw(st.integers(1, 64)),
+        in_bits=in_bits,
+        in_signed=draw(st.booleans()),
+        w_bits=w_bits,
+        acc_bits=acc_bits,
+        acc_mode=draw(st.sampled_from(("wrap", "saturate"))),
+        bias_bits=draw(st.integers(1, acc_bits)),
+        mult_bits=mult_bits,
+        shift_bits=shift_bits,
+        rounding=rounding,
+        out_bits=draw(st.integers(2, min(16, acc_bits))),
     )
 
 
@@ -170,21 +209,49 @@ def test_from_json_refuses_non_objects_and_bad_json():
 
 # ----- Verilog parameters -----------------------------------------------------------------------
 
+
 def test_rtl_parameters_of_named_configs():
     # Codes from docs/interface.md: ACC_MODE wrap 0 / saturate 1; ROUNDING floor 0, trunc 1,
     # half_up 2, half_down 3, half_zero 4, half_away 5, half_even 6, gemmlowp 7.
     assert named_config("default").rtl_parameters() == {
-        "LANES": 8, "IN_BITS": 8, "IN_SIGNED": 1, "W_BITS": 8, "ACC_BITS": 32, "ACC_MODE": 0,
-        "BIAS_BITS": 32, "MULT_BITS": 0, "SHIFT_BITS": 6, "ROUNDING": 2, "OUT_BITS": 8,
+        "LANES": 8,
+        "IN_BITS": 8,
+        "IN_SIGNED": 1,
+        "W_BITS": 8,
+        "ACC_BITS": 32,
+        "ACC_MODE": 0,
+        "BIAS_BITS": 32,
+        "MULT_BITS": 0,
+        "SHIFT_BITS": 6,
+        "ROUNDING": 2,
+        "OUT_BITS": 8,
     }
     assert named_config("int4_sat").rtl_parameters() == {
-        "LANES": 8, "IN_BITS": 4, "IN_SIGNED": 1, "W_BITS": 4, "ACC_BITS": 16, "ACC_MODE": 1,
-        "BIAS_BITS": 16, "MULT_BITS": 0, "SHIFT_BITS": 5, "ROUNDING": 5, "OUT_BITS": 4,
+        "LANES": 8,
+        "IN_BITS": 4,
+        "IN_SIGNED": 1,
+        "W_BITS": 4,
+        "ACC_BITS": 16,
+        "ACC_MODE": 1,
+        "BIAS_BITS": 16,
+        "MULT_BITS": 0,
+        "SHIFT_BITS": 5,
+        "ROUNDING": 5,
+        "OUT_BITS": 4,
     }
     codes = {name: named_config(name).rtl_parameters()["ROUNDING"] for name in NAMED_CONFIGS}
-    assert codes == {"default": 2, "per_channel": 6, "tflite": 7, "int4_sat": 5, "int16x8": 4,
-                     "unsigned_in": 0, "lanes1": 3, "lanes32": 1, "fp32": 8,
-                     "narrow_acc": 6}
+    assert codes == {
+        "default": 2,
+        "per_channel": 6,
+        "tflite": 7,
+        "int4_sat": 5,
+        "int16x8": 4,
+        "unsigned_in": 0,
+        "lanes1": 3,
+        "lanes32": 1,
+        "fp32": 8,
+        "narrow_acc": 6,
+    }
     assert named_config("unsigned_in").rtl_parameters()["IN_SIGNED"] == 0
     assert named_config("tflite").rtl_parameters()["MULT_BITS"] == 32
 
@@ -193,30 +260,51 @@ def test_rtl_parameters_of_named_configs():
 @given(cfg=valid_configs())
 def test_rtl_parameters_mirror_the_config(cfg):
     p = cfg.rtl_parameters()
-    for name in ("lanes", "in_bits", "w_bits", "acc_bits", "bias_bits", "mult_bits",
-                 "shift_bits", "out_bits"):
+    for name in (
+        "lanes",
+        "in_bits",
+        "w_bits",
+        "acc_bits",
+        "bias_bits",
+        "mult_bits",
+        "shift_bits",
+        "out_bits",
+    ):
         assert p[name.upper()] == getattr(cfg, name)
     assert p["IN_SIGNED"] == (1 if cfg.in_signed else 0)
     assert p["ACC_MODE"] == {"wrap": 0, "saturate": 1}[cfg.acc_mode]
-    assert p["ROUNDING"] == ["floor", "trunc", "half_up", "half_down", "half_zero", "half_away",
-                             "half_even", "gemmlowp", "fp32"].index(cfg.rounding)
+    assert p["ROUNDING"] == [
+        "floor",
+        "trunc",
+        "half_up",
+        "half_down",
+        "half_zero",
+        "half_away",
+        "half_even",
+        "gemmlowp",
+        "fp32",
+    ].index(cfg.rounding)
     assert all(type(v) is int for v in p.values())
 
 
 # ----- accumulator headroom ---------------------------------------------------------------------
 
+
 def brute_force_max_k(cfg: QmacConfig, bias_bound: int | None = None) -> int:
     """Largest K such that bias + any K products stays in the accumulator, by enumeration of
     every (x, w) pair and every K in turn."""
-    xs = range(0, 1 << cfg.in_bits) if not cfg.in_signed else \
-        range(-(1 << (cfg.in_bits - 1)), 1 << (cfg.in_bits - 1))
+    xs = (
+        range(0, 1 << cfg.in_bits)
+        if not cfg.in_signed
+        else range(-(1 << (cfg.in_bits - 1)), 1 << (cfg.in_bits - 1))
+    )
     ws = range(-(1 << (cfg.w_bits - 1)), 1 << (cfg.w_bits - 1))
     products = {x * w for x in xs for w in ws}
     b_lo, b_hi = -(1 << (cfg.bias_bits - 1)), (1 << (cfg.bias_bits - 1)) - 1
     if bias_bound is not None:
         b_lo, b_hi = max(b_lo, -bias_bound), min(b_hi, bias_bound)
     a_lo, a_hi = -(1 << (cfg.acc_bits - 1)), (1 << (cfg.acc_bits - 1)) - 1
-    lo_sum = hi_sum = 0      # smallest / largest sum of k products
+    lo_sum = hi_sum = 0  # smallest / largest sum of k products
     k = 0
     while True:
         nxt_lo, nxt_hi = lo_sum + min(products), hi_sum + max(products)
@@ -229,9 +317,14 @@ def brute_force_max_k(cfg: QmacConfig, bias_bound: int | None = None) -> int:
 def small_configs(draw):
     in_bits, w_bits = draw(st.integers(2, 5)), draw(st.integers(2, 5))
     acc_bits = draw(st.integers(in_bits + w_bits, in_bits + w_bits + 7))
-    return QmacConfig(in_bits=in_bits, w_bits=w_bits, in_signed=draw(st.booleans()),
-                      acc_bits=acc_bits, bias_bits=draw(st.integers(1, acc_bits)),
-                      out_bits=min(8, acc_bits))
+    return QmacConfig(
+        in_bits=in_bits,
+        w_bits=w_bits,
+        in_signed=draw(st.booleans()),
+        acc_bits=acc_bits,
+        bias_bits=draw(st.integers(1, acc_bits)),
+        out_bits=min(8, acc_bits),
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -263,7 +356,7 @@ def test_check_headroom_warns_raises_or_passes():
         assert cfg.check_headroom(511) is False
     msg = str(rec[0].message)
     assert "acc_bits = 16" in msg and "K = 511" in msg and "510" in msg
-    assert "acc_bits >= 17" in msg          # (2^16 - 1 - 127) // 64 = 1022 >= 511
+    assert "acc_bits >= 17" in msg  # (2^16 - 1 - 127) // 64 = 1022 >= 511
     with pytest.raises(ConfigError) as info:
         cfg.check_headroom(511, strict=True)
     assert "acc_bits = 16" in str(info.value) and "K = 511" in str(info.value)
@@ -272,27 +365,44 @@ def test_check_headroom_warns_raises_or_passes():
         sat.check_headroom(600)
 
 
-@pytest.mark.parametrize("name, value", [
-    ("lanes", 1), ("lanes", 64), ("in_bits", 2), ("w_bits", 16), ("acc_bits", 4),
-    ("acc_bits", 64), ("bias_bits", 1), ("mult_bits", 0), ("mult_bits", 32), ("shift_bits", 8),
-    ("out_bits", 16), ("in_signed", False), ("acc_mode", "saturate"), ("rounding", "fp32"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("lanes", 1),
+        ("lanes", 64),
+        ("in_bits", 2),
+        ("w_bits", 16),
+        ("acc_bits", 4),
+        ("acc_bits", 64),
+        ("bias_bits", 1),
+        ("mult_bits", 0),
+        ("mult_bits", 32),
+        ("shift_bits", 8),
+        ("out_bits", 16),
+        ("in_signed", False),
+        ("acc_mode", "saturate"),
+        ("rounding", "fp32"),
+    ],
+)
 def test_check_field_accepts_each_fields_own_range(name, value):
     from pyref.config import check_field
 
     check_field(name, value)
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("in_bits", 40, "in_bits = 40 is out of range: allowed 2 .. 16"),
-    ("lanes", 65, "lanes = 65 is out of range: allowed 1 .. 64"),
-    ("acc_bits", 3, "acc_bits = 3 is out of range: allowed 4 .. 64"),
-    ("shift_bits", 0, "shift_bits = 0 is out of range: allowed 1 .. 8"),
-    ("lanes", True, "lanes must be an integer, got True (bool)"),
-    ("in_signed", 1, "in_signed = 1 is not one of true, false"),
-    ("rounding", "gemlowp", "rounding = 'gemlowp' is not one of floor, trunc,"),
-    ("widths", 4, "'widths' is not a config field"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("in_bits", 40, "in_bits = 40 is out of range: allowed 2 .. 16"),
+        ("lanes", 65, "lanes = 65 is out of range: allowed 1 .. 64"),
+        ("acc_bits", 3, "acc_bits = 3 is out of range: allowed 4 .. 64"),
+        ("shift_bits", 0, "shift_bits = 0 is out of range: allowed 1 .. 8"),
+        ("lanes", True, "lanes must be an integer, got True (bool)"),
+        ("in_signed", 1, "in_signed = 1 is not one of true, false"),
+        ("rounding", "gemlowp", "rounding = 'gemlowp' is not one of floor, trunc,"),
+        ("widths", 4, "'widths' is not a config field"),
+    ],
+)
 def test_check_field_refuses_a_value_no_config_can_take(name, value, message):
     from pyref.config import check_field
 

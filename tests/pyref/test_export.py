@@ -11,9 +11,21 @@ from hypothesis import strategies as st
 
 from pyref.checks import ValueRangeError
 from pyref.export import (
-    HexFormatError, ap_fixed_from_raw, ap_fixed_int, ap_fixed_literal, c_array, from_hex_words,
-    hex_digits, pack_beats, read_hex, read_memory_image, to_hex_words, unpack_beats, write_hex,
-    write_memory_image, verilog_localparam,
+    HexFormatError,
+    ap_fixed_from_raw,
+    ap_fixed_int,
+    ap_fixed_literal,
+    c_array,
+    from_hex_words,
+    hex_digits,
+    pack_beats,
+    read_hex,
+    read_memory_image,
+    to_hex_words,
+    unpack_beats,
+    verilog_localparam,
+    write_hex,
+    write_memory_image,
 )
 
 
@@ -26,7 +38,7 @@ def bitstring_hex(v: int, bits: int) -> str:
 
 def test_hex_words_by_hand():
     assert to_hex_words([-2, 6, 0, -128, 127], 8) == ["fe", "06", "00", "80", "7f"]
-    assert to_hex_words([-1, 5], 5) == ["1f", "05"]         # 5 bits -> 2 digits
+    assert to_hex_words([-1, 5], 5) == ["1f", "05"]  # 5 bits -> 2 digits
     assert to_hex_words([-32768, 1], 16) == ["8000", "0001"]
     assert to_hex_words([15, 0], 4, signed=False) == ["f", "0"]
     assert to_hex_words(np.array([[1, -1], [2, -2]]), 3) == ["1", "7", "2", "6"]
@@ -34,8 +46,14 @@ def test_hex_words_by_hand():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 40).flatmap(lambda b: st.tuples(
-    st.just(b), st.lists(st.integers(-(1 << (b - 1)), (1 << (b - 1)) - 1), min_size=1, max_size=8))))
+@given(
+    st.integers(1, 40).flatmap(
+        lambda b: st.tuples(
+            st.just(b),
+            st.lists(st.integers(-(1 << (b - 1)), (1 << (b - 1)) - 1), min_size=1, max_size=8),
+        )
+    )
+)
 def test_hex_words_match_bitstring_and_round_trip(case):
     bits, values = case
     words = to_hex_words(values, bits)
@@ -44,9 +62,13 @@ def test_hex_words_match_bitstring_and_round_trip(case):
 
 
 def test_hex_range_errors():
-    with pytest.raises(ValueRangeError, match=r"value\[2\] = 128 is out of range: allowed -128 \.\. 127"):
+    with pytest.raises(
+        ValueRangeError, match=r"value\[2\] = 128 is out of range: allowed -128 \.\. 127"
+    ):
         to_hex_words([0, 1, 128], 8)
-    with pytest.raises(ValueRangeError, match=r"w\[1, 0\] = -1 is out of range: allowed 0 \.\. 255"):
+    with pytest.raises(
+        ValueRangeError, match=r"w\[1, 0\] = -1 is out of range: allowed 0 \.\. 255"
+    ):
         to_hex_words([[0, 1], [-1, 0]], 8, signed=False, name="w")
     with pytest.raises(ValueRangeError, match=r"is not an integer"):
         to_hex_words([0.5], 8)
@@ -67,12 +89,15 @@ def test_read_hex_accepts_comments_and_blank_lines(tmp_path):
     assert read_hex(path, 8, count=2).tolist() == [-2, 6]
 
 
-@pytest.mark.parametrize("text,match", [
-    ("fe\n1ff\n", r":2: .*'1ff' is not a hex word of at most 2 digit"),
-    ("fe\nzz\n", r":2: .*'zz' is not a hex word"),
-    ("fe 06\n", r":1: expected one word a line"),
-    ("@10\nfe\n", r":1: address records"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("fe\n1ff\n", r":2: .*'1ff' is not a hex word of at most 2 digit"),
+        ("fe\nzz\n", r":2: .*'zz' is not a hex word"),
+        ("fe 06\n", r":1: expected one word a line"),
+        ("@10\nfe\n", r":1: address records"),
+    ],
+)
 def test_read_hex_errors(tmp_path, text, match):
     path = tmp_path / "bad.hex"
     path.write_text(text)
@@ -90,6 +115,7 @@ def test_read_hex_width_and_count_errors(tmp_path):
 
 
 # ----- memory images ----------------------------------------------------------------------------
+
 
 def test_pack_beats_by_hand():
     # K = 3, lanes = 2: row [1, -2, 3] -> beats [1, -2], [3, pad 0]; lane 0 in the low byte
@@ -109,8 +135,13 @@ def test_memory_image_file(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 16), st.integers(1, 9), st.integers(1, 20), st.integers(1, 4),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.integers(2, 16),
+    st.integers(1, 9),
+    st.integers(1, 20),
+    st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+)
 def test_pack_unpack_round_trip(bits, lanes, k, m, seed):
     rng = np.random.default_rng(seed)
     mat = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (m, k))
@@ -133,12 +164,13 @@ def test_pack_beats_errors():
 
 # ----- ap_fixed ---------------------------------------------------------------------------------
 
+
 def test_ap_fixed_literals_by_hand():
     assert ap_fixed_literal(0.09375, 8, 2) == "ap_fixed<8,2>(0.09375)"
-    assert ap_fixed_literal(-2.0, 8, 2) == "ap_fixed<8,2>(-2)"            # the minimum
+    assert ap_fixed_literal(-2.0, 8, 2) == "ap_fixed<8,2>(-2)"  # the minimum
     assert ap_fixed_literal(1.984375, 8, 2) == "ap_fixed<8,2>(1.984375)"  # the maximum
     assert ap_fixed_literal(0.0, 8, 2) == "ap_fixed<8,2>(0)"
-    assert ap_fixed_literal(12.0, 6, 8) == "ap_fixed<6,8>(12)"            # I > W: step 4
+    assert ap_fixed_literal(12.0, 6, 8) == "ap_fixed<6,8>(12)"  # I > W: step 4
     assert ap_fixed_literal(3.5, 4, 3, signed=False) == "ap_ufixed<4,3>(3.5)"
     assert ap_fixed_int([0.09375, -0.03125], 8, 2).tolist() == [6, -2]
     # every raw value of ap_fixed<16,1> gets an exact decimal: -1 * 2^-15
@@ -146,11 +178,17 @@ def test_ap_fixed_literals_by_hand():
 
 
 def test_ap_fixed_refuses_inexact_or_out_of_range():
-    with pytest.raises(ValueRangeError, match=r"0.1 is not a multiple of 2\^-6: not exactly "
-                                              r"representable as ap_fixed<8,2>"):
+    with pytest.raises(
+        ValueRangeError,
+        match=r"0.1 is not a multiple of 2\^-6: not exactly "
+        r"representable as ap_fixed<8,2>",
+    ):
         ap_fixed_literal(0.1, 8, 2)
-    with pytest.raises(ValueRangeError, match=r"= 2.0 is out of range for ap_fixed<8,2>: "
-                                              r"allowed -2 \.\. 1.984375"):
+    with pytest.raises(
+        ValueRangeError,
+        match=r"= 2.0 is out of range for ap_fixed<8,2>: "
+        r"allowed -2 \.\. 1.984375",
+    ):
         ap_fixed_literal(2.0, 8, 2)
     with pytest.raises(ValueRangeError, match=r"value\[1\] = 1.0"):
         ap_fixed_int([0.5, 1.0], 4, 1)
@@ -158,18 +196,22 @@ def test_ap_fixed_refuses_inexact_or_out_of_range():
 
 # ----- constant arrays --------------------------------------------------------------------------
 
+
 def test_c_array_and_verilog_localparam():
     assert c_array("w0", [-2, 6, 127], 8) == "static const int8_t w0[3] = {\n    -2, 6, 127\n};\n"
-    assert c_array("b", [-2**31, 5], 32) == (
-        "static const int32_t b[2] = {\n    (-2147483647 - 1), 5\n};\n")
+    assert c_array("b", [-(2**31), 5], 32) == (
+        "static const int32_t b[2] = {\n    (-2147483647 - 1), 5\n};\n"
+    )
     assert c_array("u", [1, 2], 12, signed=False).startswith("static const uint16_t u[2]")
     assert verilog_localparam("W0", [-2, 6, 127], 8) == (
-        "localparam [23:0] W0 = {\n  8'h7f, 8'h06, 8'hfe\n};\n")
+        "localparam [23:0] W0 = {\n  8'h7f, 8'h06, 8'hfe\n};\n"
+    )
     with pytest.raises(ValueRangeError, match=r"W0\[0\] = 200"):
         verilog_localparam("W0", [200], 8)
 
 
 # ----- what a simulator reads -------------------------------------------------------------------
+
 
 @pytest.mark.rtl
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
@@ -181,27 +223,27 @@ def test_icarus_reads_hex_memory_image_and_localparam(tmp_path):
     (tmp_path / "t.v").write_text(
         "module t;\n"
         "  reg [7:0] w [0:3];\n"
-        "  reg [15:0] x [0:3];\n"
-        + verilog_localparam("P", [-2, 6, 127], 8) +
-        "  integer i, l;\n"
+        "  reg [15:0] x [0:3];\n" + verilog_localparam("P", [-2, 6, 127], 8) + "  integer i, l;\n"
         "  initial begin\n"
-        "    $readmemh(\"w.hex\", w);\n"
-        "    $readmemh(\"x.mem\", x);\n"
-        "    for (i = 0; i < 4; i = i + 1) $display(\"w %0d\", $signed(w[i]));\n"
+        '    $readmemh("w.hex", w);\n'
+        '    $readmemh("x.mem", x);\n'
+        '    for (i = 0; i < 4; i = i + 1) $display("w %0d", $signed(w[i]));\n'
         "    for (i = 0; i < 4; i = i + 1) for (l = 0; l < 2; l = l + 1)\n"
-        "      $display(\"x %0d\", $signed(x[i][l*8 +: 8]));\n"
-        "    for (i = 0; i < 3; i = i + 1) $display(\"p %0d\", $signed(P[i*8 +: 8]));\n"
+        '      $display("x %0d", $signed(x[i][l*8 +: 8]));\n'
+        '    for (i = 0; i < 3; i = i + 1) $display("p %0d", $signed(P[i*8 +: 8]));\n'
         "  end\n"
-        "endmodule\n")
+        "endmodule\n"
+    )
     subprocess.run(["iverilog", "-g2005", "-o", "t.vvp", "t.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "-n", "t.vvp"], cwd=tmp_path, check=True, capture_output=True,
-                         text=True).stdout.split("\n")
+    out = subprocess.run(
+        ["vvp", "-n", "t.vvp"], cwd=tmp_path, check=True, capture_output=True, text=True
+    ).stdout.split("\n")
     got = {"w": [], "x": [], "p": []}
     for line in out:
         if line[:2] in ("w ", "x ", "p "):
             got[line[0]].append(int(line[2:]))
     assert got["w"] == [-2, 6, 127, -128]
-    assert got["x"] == [1, -2, 3, 0, -1, 0, 127, 0]     # beats of 2 lanes, padded
+    assert got["x"] == [1, -2, 3, 0, -1, 0, 127, 0]  # beats of 2 lanes, padded
     assert got["p"] == [-2, 6, 127]
 
 

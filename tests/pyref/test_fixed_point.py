@@ -11,12 +11,22 @@ import numpy as np
 import pytest
 
 from pyref.fixed_point import (
-    INT32_MAX, INT32_MIN, beats_per_job, ceil_div, multiply_by_quantized_multiplier,
+    INT32_MAX,
+    INT32_MIN,
+    beats_per_job,
+    ceil_div,
+    multiply_by_quantized_multiplier,
     multiply_by_quantized_multiplier_greater_than_one,
-    multiply_by_quantized_multiplier_smaller_than_one_exp, rounding_divide_by_pot,
-    rounding_divide_by_pot_scalar, saturate, saturating_doubling_high_mul,
-    saturating_rounding_doubling_high_mul, saturating_rounding_doubling_high_mul_scalar,
-    saturating_rounding_multiply_by_pot, wrap, wrap_scalar,
+    multiply_by_quantized_multiplier_smaller_than_one_exp,
+    rounding_divide_by_pot,
+    rounding_divide_by_pot_scalar,
+    saturate,
+    saturating_doubling_high_mul,
+    saturating_rounding_doubling_high_mul,
+    saturating_rounding_doubling_high_mul_scalar,
+    saturating_rounding_multiply_by_pot,
+    wrap,
+    wrap_scalar,
 )
 
 HALF = Fraction(1, 2)
@@ -38,16 +48,38 @@ def srdhm_exact(a: int, b: int, bits: int) -> int:
 def sample(rng, bits: int, n: int) -> list[int]:
     """Random ``bits``-bit values plus the extremes and the values next to 0 and +-2^(bits-2)."""
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    edges = [lo, lo + 1, -(1 << (bits - 2)) - 1, -(1 << (bits - 2)), -1, 0, 1,
-             1 << (bits - 2), (1 << (bits - 2)) + 1, hi - 1, hi]
+    edges = [
+        lo,
+        lo + 1,
+        -(1 << (bits - 2)) - 1,
+        -(1 << (bits - 2)),
+        -1,
+        0,
+        1,
+        1 << (bits - 2),
+        (1 << (bits - 2)) + 1,
+        hi - 1,
+        hi,
+    ]
     return edges + rng.integers(lo, hi, n, endpoint=True).tolist()
 
 
 # ----- beats per job ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("k, lanes, want", [
-    (1, 1, 1), (1, 8, 1), (7, 8, 1), (8, 8, 1), (9, 8, 2), (16, 8, 2), (17, 8, 3), (100, 3, 34),
-])
+
+@pytest.mark.parametrize(
+    "k, lanes, want",
+    [
+        (1, 1, 1),
+        (1, 8, 1),
+        (7, 8, 1),
+        (8, 8, 1),
+        (9, 8, 2),
+        (16, 8, 2),
+        (17, 8, 3),
+        (100, 3, 34),
+    ],
+)
 def test_beats_per_job_hand_worked(k, lanes, want):
     assert beats_per_job(k, lanes) == want
     assert ceil_div(k, lanes) == want
@@ -63,11 +95,22 @@ def test_beats_per_job_on_arrays_is_the_ceiling():
 
 # ----- wrap and saturate -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("v, bits, want", [
-    (127, 8, 127), (128, 8, -128), (-129, 8, 127), (255, 8, -1), (256, 8, 0),
-    (1 << 31, 32, INT32_MIN), (-(1 << 31) - 1, 32, INT32_MAX), (3 << 31, 32, INT32_MIN),
-    (1 << 15, 16, -(1 << 15)), (5, 3, -3),
-])
+
+@pytest.mark.parametrize(
+    "v, bits, want",
+    [
+        (127, 8, 127),
+        (128, 8, -128),
+        (-129, 8, 127),
+        (255, 8, -1),
+        (256, 8, 0),
+        (1 << 31, 32, INT32_MIN),
+        (-(1 << 31) - 1, 32, INT32_MAX),
+        (3 << 31, 32, INT32_MIN),
+        (1 << 15, 16, -(1 << 15)),
+        (5, 3, -3),
+    ],
+)
 def test_wrap_hand_worked(v, bits, want):
     assert wrap_scalar(v, bits) == want
     assert int(wrap(np.array([v], dtype=np.int64), bits)[0]) == want
@@ -82,7 +125,7 @@ def test_wrap_is_the_residue_in_the_signed_range():
         want = [(x - lo) % (1 << bits) + lo for x in v.tolist()]
         assert wrap(v, bits).tolist() == want
         assert [wrap_scalar(x, bits) for x in v.tolist()] == want
-    assert wrap_scalar(1 << 31) == INT32_MIN          # 32 bits by default
+    assert wrap_scalar(1 << 31) == INT32_MIN  # 32 bits by default
     wide = np.array([(1 << 95) + 5, -(1 << 95) - 5], dtype=object)
     assert wrap(wide, 96).tolist() == [-(1 << 95) + 5, (1 << 95) - 5]
 
@@ -98,18 +141,25 @@ def test_saturate_hand_worked():
 
 # ----- doubling high multiplies ----------------------------------------------------------------
 
-@pytest.mark.parametrize("a, b, bits, want", [
-    (INT32_MIN, INT32_MIN, 32, INT32_MAX),       # the one saturating case
-    (1 << 30, 1 << 30, 32, 1 << 29),             # 0.5 * 0.5 = 0.25
-    (1, 1 << 30, 32, 1),                         # +0.5 ulp rounds up
-    (-1, 1 << 30, 32, 0),                        # -0.5 ulp rounds up, toward +inf
-    (-3, 1 << 30, 32, -1),                       # -1.5 ulp -> -1
-    (-32768, -32768, 16, 32767),
-    (16384, 16384, 16, 8192),                    # 0.5 * 0.5 in Q0.15
-    (1, 16384, 16, 1), (-1, 16384, 16, 0), (-3, 16384, 16, -1), (3, 16384, 16, 2),
-    (32767, 32767, 16, 32766),                   # (2^15-1)^2 / 2^15 = 2^15 - 2 + 2^-15
-    (-32768, 32767, 16, -32767),
-])
+
+@pytest.mark.parametrize(
+    "a, b, bits, want",
+    [
+        (INT32_MIN, INT32_MIN, 32, INT32_MAX),  # the one saturating case
+        (1 << 30, 1 << 30, 32, 1 << 29),  # 0.5 * 0.5 = 0.25
+        (1, 1 << 30, 32, 1),  # +0.5 ulp rounds up
+        (-1, 1 << 30, 32, 0),  # -0.5 ulp rounds up, toward +inf
+        (-3, 1 << 30, 32, -1),  # -1.5 ulp -> -1
+        (-32768, -32768, 16, 32767),
+        (16384, 16384, 16, 8192),  # 0.5 * 0.5 in Q0.15
+        (1, 16384, 16, 1),
+        (-1, 16384, 16, 0),
+        (-3, 16384, 16, -1),
+        (3, 16384, 16, 2),
+        (32767, 32767, 16, 32766),  # (2^15-1)^2 / 2^15 = 2^15 - 2 + 2^-15
+        (-32768, 32767, 16, -32767),
+    ],
+)
 def test_saturating_rounding_doubling_high_mul_hand_worked(a, b, bits, want):
     for x, y in ((a, b), (b, a)):
         assert int(saturating_rounding_doubling_high_mul(x, y, bits)) == want
@@ -122,17 +172,26 @@ def test_saturating_rounding_doubling_high_mul_is_round_half_up(bits):
     rng = np.random.default_rng(bits)
     a = sample(rng, bits, 2000)
     b = sample(rng, bits, len(a) - 11)[::-1]
-    a, b = a + a[:11], b + a[:11]                # the edges against each other too
+    a, b = a + a[:11], b + a[:11]  # the edges against each other too
     got = saturating_rounding_doubling_high_mul(np.array(a), np.array(b), bits).tolist()
     assert got == [srdhm_exact(x, y, bits) for x, y in zip(a, b)]
     if bits == 32:
         assert got == [saturating_rounding_doubling_high_mul_scalar(x, y) for x, y in zip(a, b)]
 
 
-@pytest.mark.parametrize("a, b, want", [
-    (-32768, -32768, 32767), (16384, 16384, 8192), (1, 16384, 0), (-1, 16384, 0),
-    (3, 16384, 1), (-3, 16384, -1), (32767, 32767, 32766), (-32768, 32767, -32767),
-])
+@pytest.mark.parametrize(
+    "a, b, want",
+    [
+        (-32768, -32768, 32767),
+        (16384, 16384, 8192),
+        (1, 16384, 0),
+        (-1, 16384, 0),
+        (3, 16384, 1),
+        (-3, 16384, -1),
+        (32767, 32767, 32766),
+        (-32768, 32767, -32767),
+    ],
+)
 def test_saturating_doubling_high_mul_truncates(a, b, want):
     assert int(saturating_doubling_high_mul(a, b)) == want
     assert int(saturating_doubling_high_mul(b, a, 16)) == want
@@ -142,17 +201,31 @@ def test_saturating_doubling_high_mul_is_truncation_toward_zero():
     rng = np.random.default_rng(5)
     a, b = sample(rng, 16, 3000), sample(rng, 16, 3000)[::-1]
     got = saturating_doubling_high_mul(np.array(a), np.array(b), 16).tolist()
-    want = [32767 if x == y == -32768 else math.trunc(Fraction(x * y, 1 << 15))
-            for x, y in zip(a, b)]
+    want = [
+        32767 if x == y == -32768 else math.trunc(Fraction(x * y, 1 << 15)) for x, y in zip(a, b)
+    ]
     assert got == want
 
 
 # ----- power-of-two shifts ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("x, e, want", [
-    (3, 1, 2), (-3, 1, -2), (5, 2, 1), (-5, 2, -1), (6, 2, 2), (-6, 2, -2), (-2, 2, -1),
-    (1 << 30, 31, 1), (INT32_MIN, 31, -1), (INT32_MAX, 31, 1), (7, 0, 7),
-])
+
+@pytest.mark.parametrize(
+    "x, e, want",
+    [
+        (3, 1, 2),
+        (-3, 1, -2),
+        (5, 2, 1),
+        (-5, 2, -1),
+        (6, 2, 2),
+        (-6, 2, -2),
+        (-2, 2, -1),
+        (1 << 30, 31, 1),
+        (INT32_MIN, 31, -1),
+        (INT32_MAX, 31, 1),
+        (7, 0, 7),
+    ],
+)
 def test_rounding_divide_by_pot_hand_worked(x, e, want):
     assert int(rounding_divide_by_pot(x, e)) == want
     assert rounding_divide_by_pot_scalar(x, e) == want
@@ -174,8 +247,10 @@ def test_saturating_rounding_multiply_by_pot(bits):
     x = np.array(sample(rng, bits, 500) + [1 << 13, -(1 << 13), 1 << 12, -(1 << 12) - 1])
     for e in range(-(bits - 1), bits - 1):
         got = saturating_rounding_multiply_by_pot(x, e, bits).tolist()
-        want = [min(max(v << e, lo), hi) if e >= 0 else half_away(Fraction(v, 1 << -e))
-                for v in x.tolist()]
+        want = [
+            min(max(v << e, lo), hi) if e >= 0 else half_away(Fraction(v, 1 << -e))
+            for v in x.tolist()
+        ]
         assert got == want, e
     assert int(saturating_rounding_multiply_by_pot(1 << 30, 1)) == INT32_MAX
     assert int(saturating_rounding_multiply_by_pot((1 << 29) - 1, 1)) == (1 << 30) - 2
@@ -183,6 +258,7 @@ def test_saturating_rounding_multiply_by_pot(bits):
 
 
 # ----- MultiplyByQuantizedMultiplier and its variants ------------------------------------------
+
 
 def test_multiply_by_quantized_multiplier_variants_hand_worked():
     # GreaterThanOne: x << s, then the doubling high multiply; 3 * 4 * 0.5 = 6.
@@ -210,7 +286,11 @@ def test_multiply_by_quantized_multiplier_is_both_variants():
         want.append(half_away(Fraction(high, 1 << max(-ss, 0))))
     assert got == want
     up, down = s >= 0, s <= 0
-    assert (multiply_by_quantized_multiplier_greater_than_one(x[up], m[up], s[up])
-            == np.asarray(got)[up]).all()
-    assert (multiply_by_quantized_multiplier_smaller_than_one_exp(x[down], m[down], s[down])
-            == np.asarray(got)[down]).all()
+    assert (
+        multiply_by_quantized_multiplier_greater_than_one(x[up], m[up], s[up])
+        == np.asarray(got)[up]
+    ).all()
+    assert (
+        multiply_by_quantized_multiplier_smaller_than_one_exp(x[down], m[down], s[down])
+        == np.asarray(got)[down]
+    ).all()

@@ -44,8 +44,8 @@ def test_nhwc_patch_order_hand_worked():
 
 def test_the_order_decides_which_products_pair():
     a, w = [[255, 0, 255, 0]], [[127, 127, 127, 127]]
-    assert pair_clip_offset(a, w).tolist() == [[0]]      # pairs (0, 1), (2, 3): no clip
-    order = nhwc_patch_order(2, 1, 2)                    # pairs (0, 2), (1, 3)
+    assert pair_clip_offset(a, w).tolist() == [[0]]  # pairs (0, 1), (2, 3): no clip
+    order = nhwc_patch_order(2, 1, 2)  # pairs (0, 2), (1, 3)
     assert pair_clip_offset(a, w, order).tolist() == [[32767 - 64770]]
 
 
@@ -58,8 +58,12 @@ def _loop_offset(a, w, order):
             p = [int(row[i]) * int(wr[i]) for i in order]
             if len(p) % 2:
                 p.append(0)
-            out[-1].append(sum(max(-32768, min(32767, p[j] + p[j + 1])) - (p[j] + p[j + 1])
-                               for j in range(0, len(p), 2)))
+            out[-1].append(
+                sum(
+                    max(-32768, min(32767, p[j] + p[j + 1])) - (p[j] + p[j + 1])
+                    for j in range(0, len(p), 2)
+                )
+            )
     return out
 
 
@@ -74,14 +78,14 @@ def test_random_operands_against_a_python_loop(cin, kh, kw):
     order = nhwc_patch_order(cin, kh, kw)
     got = pair_clip_offset(a, w, order)
     assert got.tolist() == _loop_offset(a, w, order)
-    assert np.count_nonzero(got) > 0          # the operands do clip
+    assert np.count_nonzero(got) > 0  # the operands do clip
 
 
 def test_layer_emulation_adds_the_offset_before_requantizing():
     config = named_config("fp32").replace(in_signed=False, out_bits=9)
     x = np.array([[255, 255, 255, 255], [10, 20, 30, 40]])
     w = np.array([[127, 127, 127, 127]])
-    one = np.array([np.float32(1.0).view(np.uint32)])      # scale 1.0: r = acc exactly
+    one = np.array([np.float32(1.0).view(np.uint32)])  # scale 1.0: r = acc exactly
     layer = Layer.build(config, x, w, np.array([-129500]), one, 0, 0, -256, 255)
     exact = run_layer(layer, config)
     emulated = run_layer_pairs16(layer, config)

@@ -18,7 +18,7 @@ from pyref.tflite_math import quantize_multiplier
 
 
 def test_shift_only_needs_powers_of_two():
-    config = QmacConfig()                                  # mult_bits = 0, shift 0 .. 63
+    config = QmacConfig()  # mult_bits = 0, shift 0 .. 63
     mult, shift = requant_params([2.0**-7, 1.0, 2.0**-63], config)
     assert mult.tolist() == [0, 0, 0]
     assert shift.tolist() == [7, 0, 63]
@@ -48,7 +48,7 @@ def test_mult_shift_by_hand():
 @settings(max_examples=150, deadline=None)
 @given(st.floats(min_value=2.0**-40, max_value=2.0**10), st.integers(1, 32))
 def test_mult_shift_is_nearest_and_fits(real, mult_bits):
-    assume(real < 2.0 ** (mult_bits - 1))   # larger ones would need a left shift
+    assume(real < 2.0 ** (mult_bits - 1))  # larger ones would need a left shift
     config = QmacConfig(mult_bits=mult_bits, shift_bits=8)
     (mult,), (shift,) = (a.reshape(1).tolist() for a in requant_params(real, config))
     assert 0 < mult < 1 << mult_bits
@@ -102,8 +102,11 @@ def test_fold_by_hand():
 
 def test_fold_refuses_a_bias_that_does_not_fit():
     w = [[100, 100], [1, 1]]
-    with pytest.raises(ValueRangeError, match=r"folded bias\[0\] = 0 - 1 \* 200 = -200 does not "
-                                              r"fit bias_bits = 8: allowed -128 \.\. 127"):
+    with pytest.raises(
+        ValueRangeError,
+        match=r"folded bias\[0\] = 0 - 1 \* 200 = -200 does not "
+        r"fit bias_bits = 8: allowed -128 \.\. 127",
+    ):
         fold_input_zero_point([0, 0], w, 1, bias_bits=8)
 
 
@@ -126,20 +129,33 @@ def unfolded_tflite(x, w, bias, in_zp, m, s, out_zp, act_min, act_max):
 @given(st.data())
 def test_folded_bias_equals_unfolded_formula(data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    n, k, c = (data.draw(st.integers(1, 5)), data.draw(st.integers(1, 40)),
-               data.draw(st.integers(1, 4)))
+    n, k, c = (
+        data.draw(st.integers(1, 5)),
+        data.draw(st.integers(1, 40)),
+        data.draw(st.integers(1, 4)),
+    )
     in_zp = data.draw(st.integers(-128, 127))
     x = rng.integers(-128, 128, (n, k))
     w = rng.integers(-127, 128, (c, k))
-    bias = rng.integers(-2**20, 2**20, c)
+    bias = rng.integers(-(2**20), 2**20, c)
     reals = rng.uniform(1e-4, 0.05, c)
     pairs = [quantize_multiplier(float(r)) for r in reals]
     m = [p[0] for p in pairs]
     s = [p[1] for p in pairs]
     out_zp = data.draw(st.integers(-128, 127))
     config = QmacConfig(lanes=4, mult_bits=32, rounding="gemmlowp")
-    layer = make_layer(config, x, w, bias=bias, mult=m, shift=s, in_zp=in_zp, out_zp=out_zp,
-                       act_min=-128, act_max=127)
+    layer = make_layer(
+        config,
+        x,
+        w,
+        bias=bias,
+        mult=m,
+        shift=s,
+        in_zp=in_zp,
+        out_zp=out_zp,
+        act_min=-128,
+        act_max=127,
+    )
     want = unfolded_tflite(x.tolist(), w.tolist(), bias.tolist(), in_zp, m, s, out_zp, -128, 127)
     assert run_layer(layer, config).y.tolist() == want
 
@@ -150,8 +166,8 @@ def test_folding_matters():
     m, s = quantize_multiplier(0.5)
     folded = make_layer(config, [[10]], [[3]], bias=[0], mult=[m], shift=[s], in_zp=4)
     plain = make_layer(config, [[10]], [[3]], bias=[0], mult=[m], shift=[s])
-    assert run_layer(folded, config).y.tolist() == [[9]]    # (10 - 4) * 3 * 0.5 = 9
-    assert run_layer(plain, config).y.tolist() == [[15]]    # 10 * 3 * 0.5 = 15
+    assert run_layer(folded, config).y.tolist() == [[9]]  # (10 - 4) * 3 * 0.5 = 9
+    assert run_layer(plain, config).y.tolist() == [[15]]  # 10 * 3 * 0.5 = 15
 
 
 def test_make_layer_argument_errors():

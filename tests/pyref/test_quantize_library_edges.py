@@ -22,8 +22,7 @@ from pyref.quantize.qkeras import qkeras_quantized_bits
 
 # (C=4, K=3): an all-zero channel, a channel with 0 < max|w| < 1e-10, an ordinary one, and one
 # at max|w| = 1e-10 (float32 rounds 1e-10 up, so the clamp leaves it alone).
-BREVITAS_W = [[0.0, 0.0, 0.0], [3e-12, -1e-12, 7e-13], [0.75, -0.3, 0.01],
-              [1e-10, 5e-11, -2e-11]]
+BREVITAS_W = [[0.0, 0.0, 0.0], [3e-12, -1e-12, 7e-13], [0.75, -0.3, 0.01], [1e-10, 5e-11, -2e-11]]
 
 # bits -> (int weights, log2 of the per-channel scales) from Int8WeightPerChannelFixedPoint
 BREVITAS_PER_CHANNEL = {
@@ -40,11 +39,14 @@ def test_brevitas_per_channel_min_scale_matches_brevitas(bits):
     assert r.scale.tolist() == [2.0**e for e in log2_scale]
 
 
-@pytest.mark.parametrize("w, ints", [
-    (np.zeros((2, 3)), [[0, 0, 0], [0, 0, 0]]),
-    ([[1e-12, -3e-12, 0.0], [2.5e-13, 0.0, 1e-11]], [[1, -3, 0], [0, 0, 11]]),
-    ([[9e-11, -5e-11, 1e-11], [0.0, 0.0, 0.0]], [[99, -55, 11], [0, 0, 0]]),
-])
+@pytest.mark.parametrize(
+    "w, ints",
+    [
+        (np.zeros((2, 3)), [[0, 0, 0], [0, 0, 0]]),
+        ([[1e-12, -3e-12, 0.0], [2.5e-13, 0.0, 1e-11]], [[1, -3, 0], [0, 0, 11]]),
+        ([[9e-11, -5e-11, 1e-11], [0.0, 0.0, 0.0]], [[99, -55, 11], [0, 0, 0]]),
+    ],
+)
 def test_brevitas_per_tensor_min_scale_matches_brevitas(w, ints):
     # Int8WeightPerTensorFixedPoint: threshold max(max|w|, 1e-10) -> 2^ceil(log2) = 2^-33,
     # scale 2^-33 / 2^7 = 2^-40 (9.094947017729282e-13 as Brevitas printed it)
@@ -57,20 +59,27 @@ def test_brevitas_per_tensor_min_scale_matches_brevitas(w, ints):
 
 # (K=3, C=4) kernel: an ordinary channel, a channel of tiny normals/subnormals whose
 # 2 * max / levels is subnormal, a channel of subnormals only, a zero channel.
-QKERAS_X = np.array([[0.5, 1e-38, 1e-40, 0.0],
-                     [-0.25, -3e-39, -2e-41, 0.0],
-                     [0.1, 1.2e-38, 0.0, 0.0]], dtype=np.float32)
+QKERAS_X = np.array(
+    [[0.5, 1e-38, 1e-40, 0.0], [-0.25, -3e-39, -2e-41, 0.0], [0.1, 1.2e-38, 0.0, 0.0]],
+    dtype=np.float32,
+)
 
 _h = float.fromhex
 # (bits, integer, alpha) -> (column 0 of the output, per-channel QKeras scale); columns 1..3 of
 # the output are 0 in every case.
 QKERAS_FTZ = {
-    (8, 0, "auto"): ([_h("0x1p-1"), -_h("0x1.020408p-2"), _h("0x1.93264cp-4")],
-                     [_h("0x1.020408p-1"), 0.0, 0.0, 0.0]),
-    (4, 2, "auto"): ([_h("0x1p-1"), -_h("0x1.b6db7p-3"), _h("0x1.24924ap-4")],
-                     [_h("0x1.24924ap-3"), 0.0, 0.0, 0.0]),
-    (8, 0, "auto_po2"): ([_h("0x1.fcp-2"), -_h("0x1p-2"), _h("0x1.ap-4")],
-                         [_h("0x1p-1"), 2.0**-16, 2.0**-16, 2.0**-16]),
+    (8, 0, "auto"): (
+        [_h("0x1p-1"), -_h("0x1.020408p-2"), _h("0x1.93264cp-4")],
+        [_h("0x1.020408p-1"), 0.0, 0.0, 0.0],
+    ),
+    (4, 2, "auto"): (
+        [_h("0x1p-1"), -_h("0x1.b6db7p-3"), _h("0x1.24924ap-4")],
+        [_h("0x1.24924ap-3"), 0.0, 0.0, 0.0],
+    ),
+    (8, 0, "auto_po2"): (
+        [_h("0x1.fcp-2"), -_h("0x1p-2"), _h("0x1.ap-4")],
+        [_h("0x1p-1"), 2.0**-16, 2.0**-16, 2.0**-16],
+    ),
 }
 
 
@@ -83,8 +92,9 @@ def test_qkeras_subnormal_scale_flushes_to_zero_like_tensorflow(bits, integer, a
     assert r.scale.ravel().tolist() == scale
     # still xq == scale * m_i * z / m, with step 0 on the flushed channels
     np.testing.assert_array_equal(
-        r.xq, r.scale.astype(np.float32) * (np.float32(r.m_i) * r.z.astype(np.float32)
-                                            / np.float32(r.m)))
+        r.xq,
+        r.scale.astype(np.float32) * (np.float32(r.m_i) * r.z.astype(np.float32) / np.float32(r.m)),
+    )
 
 
 def test_qkeras_flushed_channel_keeps_tensorflows_internal_z():
@@ -101,14 +111,18 @@ def test_qkeras_returns_x_itself_where_the_quantization_error_is_subnormal():
     # times the step); channel 1 is ordinary. Output of QKeras 0.9.0 / tensorflow-cpu 2.15.1:
     x = np.array([[2.5e-36, 1.0], [6.0497857e-37, 0.3], [-9.629249e-37, -0.55]], dtype=np.float32)
     r = qkeras_quantized_bits(x, bits=8, alpha="auto")
-    assert r.xq[:, 0].tolist() == x[:, 0].tolist() == [
-        _h("0x1.a95a5cp-119"), _h("0x1.9bba22p-121"), -_h("0x1.47aa96p-120")]
+    assert (
+        r.xq[:, 0].tolist()
+        == x[:, 0].tolist()
+        == [_h("0x1.a95a5cp-119"), _h("0x1.9bba22p-121"), -_h("0x1.47aa96p-120")]
+    )
     assert r.xq[:, 1].tolist() == [1.0, _h("0x1.3264cap-2"), -_h("0x1.1a3468p-1")]
     assert r.z.tolist() == [[127, 127], [31, 38], [-49, -70]]
     assert r.scale.ravel().tolist() == [2.519685127100702e-36, 1.0078740119934082]
 
 
 # ---------------------------------------------------------------- QKeras auto_po2 versions
+
 
 def _non_converging():
     # 5^j copies of 2^-j, j = 0..6, bits = 2: the least-squares scale halves at every one of the

@@ -42,7 +42,7 @@ def test_auto_po2_refinement_changes_the_scale():
     r = qkeras_quantized_bits(x, bits=3, alpha="auto_po2")
     assert r.z.ravel().tolist() == [3] + [1] * 10
     assert r.channel_step().tolist() == 0.25
-    assert r.scale.ravel().tolist() == [1.0]          # 0.25 * m, m = 2^(3-1)
+    assert r.scale.ravel().tolist() == [1.0]  # 0.25 * m, m = 2^(3-1)
     assert r.frac_bits().tolist() == 2
 
 
@@ -55,7 +55,7 @@ def test_rank1_auto_po2_scales_each_element():
     assert r.channel_step().tolist() == [0.5, 0.25]
     assert r.z.tolist() == [2, 1]
     r = qkeras_quantized_bits(x, bits=3, alpha="auto")
-    assert r.channel_step().shape == ()                # one scale: 1.098 / 3
+    assert r.channel_step().shape == ()  # one scale: 1.098 / 3
 
 
 def test_alpha_none_fixed_point_by_hand():
@@ -70,15 +70,15 @@ def test_alpha_none_fixed_point_by_hand():
     # symmetric=1: the lower bound becomes -7; keep_negative=False: 0 .. m-1 with m = 2^4
     assert qkeras_quantized_bits(x, 4, 1, symmetric=1).z.tolist() == [1, -2, 0, 7, -7, 2]
     r = qkeras_quantized_bits(x, 4, 1, keep_negative=False)
-    assert r.z.tolist() == [2, 0, 1, 15, 0, 5]        # x * 16 / 2 = 2.4, ..., 1.0, 40, 5.0
+    assert r.z.tolist() == [2, 0, 1, 15, 0, 5]  # x * 16 / 2 = 2.4, ..., 1.0, 40, 5.0
     assert float(r.channel_step()) == 0.125
 
 
 def test_alpha_number_scales_the_output_only():
     x = np.array([0.3, -0.375])
     r = qkeras_quantized_bits(x, bits=4, integer=1, alpha=0.5)
-    assert r.z.tolist() == [1, -2]                    # as for alpha=None
-    assert r.xq.tolist() == [0.125, -0.25]            # 0.5 * z / 4
+    assert r.z.tolist() == [1, -2]  # as for alpha=None
+    assert r.xq.tolist() == [0.125, -0.25]  # 0.5 * z / 4
 
 
 def test_integer_bits_with_auto():
@@ -144,9 +144,10 @@ def reference_auto(x, bits, integer, po2):
     return z_all, np.array(scales)
 
 
-@pytest.mark.parametrize("bits,integer,alpha", [(8, 0, "auto"), (8, 0, "auto_po2"),
-                                                (4, 0, "auto_po2"), (6, 1, "auto"),
-                                                (5, 2, "auto_po2")])
+@pytest.mark.parametrize(
+    "bits,integer,alpha",
+    [(8, 0, "auto"), (8, 0, "auto_po2"), (4, 0, "auto_po2"), (6, 1, "auto"), (5, 2, "auto_po2")],
+)
 def test_matches_loop_rederivation(bits, integer, alpha):
     rng = np.random.default_rng(bits * 10 + integer)
     x = (rng.standard_normal((48, 6)) * rng.uniform(0.05, 3.0, 6)).astype(np.float32)
@@ -156,7 +157,9 @@ def test_matches_loop_rederivation(bits, integer, alpha):
     np.testing.assert_allclose(r.scale.ravel(), scale, rtol=1e-6)
     # the quantizer output is scale * m_i * z / m (the relation the QKeras issue derives)
     np.testing.assert_array_equal(
-        r.xq, (r.scale.astype(np.float32) * (np.float32(r.m_i) * z / np.float32(r.m))).astype(np.float32))
+        r.xq,
+        (r.scale.astype(np.float32) * (np.float32(r.m_i) * z / np.float32(r.m))).astype(np.float32),
+    )
     assert np.all(np.abs(z) <= 2 ** (bits - 1) - 1)
 
 
@@ -181,4 +184,4 @@ def test_auto_po2_exponent_clip_by_hand():
     assert r.z.ravel().tolist() == [127, 127]
     r = qkeras_quantized_bits(x, bits=8, alpha="auto_po2")
     assert r.channel_step().tolist() == 2.0**-7
-    assert r.z.ravel().tolist() == [127, 64]          # 1 / 2^-7 = 128 saturates to 127
+    assert r.z.ravel().tolist() == [127, 64]  # 1 / 2^-7 = 128 saturates to 127

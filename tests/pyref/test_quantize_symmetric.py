@@ -13,8 +13,16 @@ from pyref.config import QmacConfig
 from pyref.model import run_layer
 from pyref.quantize.layer import make_layer, real_multiplier
 from pyref.quantize.symmetric import (
-    REAL_ROUNDING_MODES, abs_max, frac_bits, int_range, po2_exponent, po2_scale,
-    quantize_symmetric, quantize_to_scale, requant_shift, round_real,
+    REAL_ROUNDING_MODES,
+    abs_max,
+    frac_bits,
+    int_range,
+    po2_exponent,
+    po2_scale,
+    quantize_symmetric,
+    quantize_to_scale,
+    requant_shift,
+    round_real,
 )
 
 
@@ -65,8 +73,9 @@ def test_round_real_no_double_rounding():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
-       st.sampled_from(REAL_ROUNDING_MODES))
+@given(
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.sampled_from(REAL_ROUNDING_MODES)
+)
 def test_round_real_matches_exact_rationals(v, mode):
     assert int(round_real(v, mode)) == round_fraction(Fraction(v), mode)
 
@@ -80,6 +89,7 @@ def test_round_real_errors():
 
 # ----- ranges and symmetric quantization --------------------------------------------------------
 
+
 def test_int_range():
     assert int_range(8) == (-127, 127)
     assert int_range(8, narrow=False) == (-128, 127)
@@ -92,14 +102,18 @@ def test_per_tensor_by_hand():
     # max |x| = 2.0, 4 bits: scale = 2/7; x/scale = [3.5, -7, 0.875, 1.75]
     qt = quantize_symmetric([1.0, -2.0, 0.25, 0.5], 4)
     assert qt.scale == pytest.approx(2 / 7, rel=1e-15)
-    assert qt.q.tolist() == [4, -7, 1, 2]          # 3.5 -> 4 (ties to even)
+    assert qt.q.tolist() == [4, -7, 1, 2]  # 3.5 -> 4 (ties to even)
     qt = quantize_symmetric([1.0, -2.0, 0.25, 0.5], 4, rounding="half_down")
     assert qt.q.tolist() == [3, -7, 1, 2]
 
 
 def test_per_channel_by_hand():
-    w = np.array([[0.5, -1.0, 0.25],     # channel 0: max 1.0 -> scale 1/127
-                  [3.0, 0.0, -1.5]])     # channel 1: max 3.0 -> scale 3/127
+    w = np.array(
+        [
+            [0.5, -1.0, 0.25],  # channel 0: max 1.0 -> scale 1/127
+            [3.0, 0.0, -1.5],
+        ]
+    )  # channel 1: max 3.0 -> scale 3/127
     qt = quantize_symmetric(w, 8, axis=0)
     assert qt.scale.tolist() == pytest.approx([1 / 127, 3 / 127], rel=1e-15)
     # 63.5 -> 64 (ties to even); 0.25 * 127 = 31.75 -> 32; -1.5 * 127 / 3 = -63.5 -> -64
@@ -108,23 +122,32 @@ def test_per_channel_by_hand():
 
 
 def test_per_channel_other_axis_and_zero_channel():
-    w = np.array([[0.0, 2.0], [0.0, -1.0]])   # per column: column 0 is all zero
-    qt = quantize_symmetric(w, 3, axis=1)     # qmax = 3
+    w = np.array([[0.0, 2.0], [0.0, -1.0]])  # per column: column 0 is all zero
+    qt = quantize_symmetric(w, 3, axis=1)  # qmax = 3
     assert qt.scale.tolist() == [1.0, 2 / 3]
     assert qt.q.tolist() == [[0, 3], [0, -2]]  # -1 / (2/3) = -1.5 -> -2
 
 
 def test_narrow_and_full_range_clip():
     # A fixed scale of 1: values beyond the range saturate to the narrow or full bound.
-    assert quantize_symmetric([-200, -128, 127, 300], 8, scale=1.0).q.tolist() == [-127, -127, 127, 127]
+    assert quantize_symmetric([-200, -128, 127, 300], 8, scale=1.0).q.tolist() == [
+        -127,
+        -127,
+        127,
+        127,
+    ]
     assert quantize_symmetric([-200, -128, 127, 300], 8, scale=1.0, narrow=False).q.tolist() == [
-        -128, -128, 127, 127]
+        -128,
+        -128,
+        127,
+        127,
+    ]
 
 
 def test_max_abs_clips_like_a_calibrated_range():
     qt = quantize_symmetric([0.5, 7.0, -9.0], 8, max_abs=6.0)
     assert qt.scale == pytest.approx(6 / 127, rel=1e-15)
-    assert qt.q.tolist() == [11, 127, -127]    # 0.5 * 127 / 6 = 10.58 -> 11
+    assert qt.q.tolist() == [11, 127, -127]  # 0.5 * 127 / 6 = 10.58 -> 11
 
 
 def test_quantize_symmetric_errors():
@@ -140,8 +163,11 @@ def test_quantize_symmetric_errors():
 
 def test_quantize_to_scale_refuses_what_does_not_fit():
     assert quantize_to_scale([1.0, -2.5], 0.5, 8).tolist() == [2, -5]
-    with pytest.raises(ValueRangeError, match=r"bias\[1\] = 100.0 quantizes to 200, which does not "
-                                              r"fit 8 bits: allowed -128 \.\. 127"):
+    with pytest.raises(
+        ValueRangeError,
+        match=r"bias\[1\] = 100.0 quantizes to 200, which does not "
+        r"fit 8 bits: allowed -128 \.\. 127",
+    ):
         quantize_to_scale([1.0, 100.0], 0.5, 8)
 
 
@@ -165,12 +191,12 @@ def test_worked_int8_example_number_by_number():
 
     wq = quantize_symmetric(np.array(SEED_W, dtype=float), 8)
     aq = quantize_symmetric(np.array(SEED_A, dtype=float), 8, max_abs=6.0)
-    assert wq.scale == pytest.approx(float(1 / inv_sw), rel=1e-15)   # 0.271890
-    assert aq.scale == pytest.approx(float(1 / inv_sa), rel=1e-15)   # 0.047244
+    assert wq.scale == pytest.approx(float(1 / inv_sw), rel=1e-15)  # 0.271890
+    assert aq.scale == pytest.approx(float(1 / inv_sa), rel=1e-15)  # 0.047244
     expect_w = [round_fraction(v * inv_sw, "half_even") for v in w_f]
     expect_a = [round_fraction(v * inv_sa, "half_even") for v in a_f]
-    assert expect_w == [-87, 31, 4, -46, 127]        # by hand: -86.59, 31.38, 3.72, -45.88, 127
-    assert expect_a == [7, 24, 5, 111, 90]           # by hand: 6.86, 23.77, 4.96, 110.79, 89.63
+    assert expect_w == [-87, 31, 4, -46, 127]  # by hand: -86.59, 31.38, 3.72, -45.88, 127
+    assert expect_a == [7, 24, 5, 111, 90]  # by hand: 6.86, 23.77, 4.96, 110.79, 89.63
     assert wq.q.tolist() == expect_w
     assert aq.q.tolist() == expect_a
 
@@ -178,15 +204,15 @@ def test_worked_int8_example_number_by_number():
     assert int(bias_q) == round_fraction(b_f * inv_sw * inv_sa, "half_even") == 2577  # 2576.84
 
     res_quant = sum(x * y for x, y in zip(expect_w, expect_a)) + 2577
-    assert res_quant == 9056                         # -609 + 744 + 20 - 5106 + 11430 + 2577
+    assert res_quant == 9056  # -609 + 744 + 20 - 5106 + 11430 + 2577
 
     # requant coefficient (seed: scale_layer2 / new_scale) = s_w * s_a / s_out
     coeff = inv_sout / (inv_sw * inv_sa)
     assert float(coeff) == pytest.approx(0.0108755905511811, rel=1e-12)
     real = real_multiplier(aq.scale, wq.scale, 150 / 127)
     assert float(real) == pytest.approx(float(coeff), rel=1e-14)
-    rescaled = coeff * res_quant                     # 98.489...
-    assert math.floor(rescaled) == 98                # the seed's astype(int8) truncates toward 0
+    rescaled = coeff * res_quant  # 98.489...
+    assert math.floor(rescaled) == 98  # the seed's astype(int8) truncates toward 0
     assert round_fraction(rescaled, "half_up") == 98
 
     # The same layer on the datapath: 16-bit multiplier, shift, rounding half up.
@@ -199,8 +225,14 @@ def test_worked_int8_example_number_by_number():
     assert int(result.y[0, 0]) == 98
     # Truncating like the seed gives the same here.
     trunc = QmacConfig(lanes=4, mult_bits=16, rounding="trunc")
-    assert int(run_layer(make_layer(trunc, aq.q[None, :], wq.q[None, :], bias=bias_q, real=real),
-                         trunc).y[0, 0]) == 98
+    assert (
+        int(
+            run_layer(
+                make_layer(trunc, aq.q[None, :], wq.q[None, :], bias=bias_q, real=real), trunc
+            ).y[0, 0]
+        )
+        == 98
+    )
 
     # dequantized: 98 * 150 / 127 = 115.748 against the float result 116.197
     dequant = int(result.y[0, 0]) * Fraction(150, 127)
@@ -210,6 +242,7 @@ def test_worked_int8_example_number_by_number():
 
 
 # ----- power-of-two scales ----------------------------------------------------------------------
+
 
 def test_po2_scale_ceil_and_round_by_hand():
     # 8 bits, qmax = 127. max 1.0: 1/127 -> ceil 2^-6 (127 * 2^-7 = 0.99 < 1), round 2^-7.

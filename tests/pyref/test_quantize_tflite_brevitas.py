@@ -36,7 +36,7 @@ def quantize_multiplier_exact(real: Fraction) -> tuple[int, int]:
     while Fraction(2) ** s <= real:
         s += 1
     q = real / Fraction(2) ** s
-    m = math.floor(q * 2**31 + Fraction(1, 2))   # half away from zero (q > 0)
+    m = math.floor(q * 2**31 + Fraction(1, 2))  # half away from zero (q > 0)
     if m == 2**31:
         m, s = m // 2, s + 1
     return m, s
@@ -53,9 +53,10 @@ def test_tflite_engine_rounds_the_per_tensor_product_to_float32_tflm_does_not():
     assert (int(m_t[0]), int(s_t[0])) == quantize_multiplier_exact(per_tensor)
     assert (int(m_c[0]), int(s_c[0])) == quantize_multiplier_exact(exact / Fraction(s_out))
     assert (int(m_m[0]), int(s_m[0])) == (int(m_c[0]), int(s_c[0]))
-    assert int(m_t[0]) != int(m_c[0])      # the two formulas really differ on these scales
+    assert int(m_t[0]) != int(m_c[0])  # the two formulas really differ on these scales
     assert float(tflite_real_multipliers(s_in, s_w, s_out, engine="tflite")) == float(
-        np.float64(np.float32(s_in) * np.float32(s_w)) / s_out)
+        np.float64(np.float32(s_in) * np.float32(s_w)) / s_out
+    )
     with pytest.raises(ValueError, match="engine = 'tf' is not one of tflm, tflite"):
         tflite_real_multipliers(s_in, s_w, s_out, engine="tf")
 
@@ -111,7 +112,7 @@ def test_brevitas_hex_example():
     qt = brevitas_fixed_point_weight(w, 8)
     # max |w| = 1.25 -> 2^ceil(log2 1.25) = 2 -> scale = 2 / 2^7 = 0.015625
     assert float(qt.scale) == 0.015625
-    assert frac_bits(qt.scale).tolist() == 6          # ap_fixed<8, 8 - 6>
+    assert frac_bits(qt.scale).tolist() == 6  # ap_fixed<8, 8 - 6>
     assert qt.q.tolist() == [6, -2, 80, -32]
     assert to_hex_words(qt.q, 8) == ["06", "fe", "50", "e0"]
     assert ap_fixed_literal(0.09375, 8, 2) == "ap_fixed<8,2>(0.09375)"
@@ -120,14 +121,14 @@ def test_brevitas_hex_example():
 
 def test_brevitas_weight_rounding_and_narrow_range():
     step = 2.0**-6
-    w = np.array([2.5 * step, 3.5 * step, -1.5 * step, 1.9])   # max 1.9 -> scale 2^-6
-    assert brevitas_fixed_point_weight(w).q.tolist() == [2, 4, -2, 122]   # ties to even
+    w = np.array([2.5 * step, 3.5 * step, -1.5 * step, 1.9])  # max 1.9 -> scale 2^-6
+    assert brevitas_fixed_point_weight(w).q.tolist() == [2, 4, -2, 122]  # ties to even
     # max exactly 2: scale 2^1 / 2^7; -2 / 2^-6 = -128 saturates to the narrow -127
     assert brevitas_fixed_point_weight([-2.0, 1.0]).q.tolist() == [-127, 64]
     # 4 bits: max 0.3 -> 2^ceil(log2 0.3) = 0.5 -> scale 0.5 / 8 = 1/16
     qt = brevitas_fixed_point_weight([0.3, -0.1, 0.03125], 4)
     assert float(qt.scale) == 1 / 16
-    assert qt.q.tolist() == [5, -2, 0]              # 4.8, -1.6, 0.5 -> 0 (even)
+    assert qt.q.tolist() == [5, -2, 0]  # 4.8, -1.6, 0.5 -> 0 (even)
 
 
 def test_brevitas_per_channel():
@@ -135,17 +136,20 @@ def test_brevitas_per_channel():
     qt = brevitas_fixed_point_weight(w, 8, axis=0)
     # channel 0: max 0.5 -> 2^-1 / 2^7 = 2^-8; channel 1: max 3 -> 4 / 2^7 = 2^-5
     assert qt.scale.tolist() == [2.0**-8, 2.0**-5]
-    assert qt.q.tolist() == [[127, -64], [96, 32]]   # 0.5 * 256 = 128 -> 127 (narrow)
+    assert qt.q.tolist() == [[127, -64], [96, 32]]  # 0.5 * 256 = 128 -> 127 (narrow)
 
 
 def test_brevitas_bias():
     # s_w = 2^-6, s_in = 2^-3 -> bias scale 2^-9
     b = brevitas_bias([0.1, -0.2, 2.5 * 2.0**-9], 2.0**-6, 2.0**-3, bits=8)
-    assert b.q.tolist() == [51, -102, 2]              # 51.2, -102.4, 2.5 -> 2 (even)
+    assert b.q.tolist() == [51, -102, 2]  # 51.2, -102.4, 2.5 -> 2 (even)
     assert float(b.scale) == 2.0**-9
-    with pytest.raises(ValueRangeError, match=r"bias\[1\] = 0.25 quantizes to 128 at scale s_w \* "
-                                              r"s_in, which does not fit Int8Bias: allowed "
-                                              r"-128 \.\. 127 \(Brevitas would clamp it\)"):
+    with pytest.raises(
+        ValueRangeError,
+        match=r"bias\[1\] = 0.25 quantizes to 128 at scale s_w \* "
+        r"s_in, which does not fit Int8Bias: allowed "
+        r"-128 \.\. 127 \(Brevitas would clamp it\)",
+    ):
         brevitas_bias([0.1, 0.25], 2.0**-6, 2.0**-3, bits=8)
     assert brevitas_bias([0.1, 0.25], 2.0**-6, 2.0**-3, bits=16).q.tolist() == [51, 128]
     # per-channel weight scales give per-channel bias scales

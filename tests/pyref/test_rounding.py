@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_reference import round_div_pow2
 
 from pyref.rounding import SHIFT_MODES, round_shift, round_shift_scalar
-from spec_reference import round_div_pow2
 
 MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
 
@@ -20,44 +20,44 @@ TABLE = {
     (5, 0): (5, 5, 5, 5, 5, 5, 5),
     (-5, 0): (-5, -5, -5, -5, -5, -5, -5),
     (0, 3): (0, 0, 0, 0, 0, 0, 0),
-    (1, 1): (0, 0, 1, 0, 0, 1, 0),                 # 0.5
-    (-1, 1): (-1, 0, 0, -1, 0, -1, 0),             # -0.5
-    (5, 1): (2, 2, 3, 2, 2, 3, 2),                 # 2.5
-    (-5, 1): (-3, -2, -2, -3, -2, -3, -2),         # -2.5
-    (7, 1): (3, 3, 4, 3, 3, 4, 4),                 # 3.5
-    (-7, 1): (-4, -3, -3, -4, -3, -4, -4),         # -3.5
-    (3, 2): (0, 0, 1, 1, 1, 1, 1),                 # 0.75
-    (-3, 2): (-1, 0, -1, -1, -1, -1, -1),          # -0.75
-    (5, 2): (1, 1, 1, 1, 1, 1, 1),                 # 1.25
-    (-5, 2): (-2, -1, -1, -1, -1, -1, -1),         # -1.25
-    (6, 2): (1, 1, 2, 1, 1, 2, 2),                 # 1.5
-    (-6, 2): (-2, -1, -1, -2, -1, -2, -2),         # -1.5
-    (10, 2): (2, 2, 3, 2, 2, 3, 2),                # 2.5
-    (-10, 2): (-3, -2, -2, -3, -2, -3, -2),        # -2.5
-    (-2, 2): (-1, 0, 0, -1, 0, -1, 0),             # -0.5
+    (1, 1): (0, 0, 1, 0, 0, 1, 0),  # 0.5
+    (-1, 1): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
+    (5, 1): (2, 2, 3, 2, 2, 3, 2),  # 2.5
+    (-5, 1): (-3, -2, -2, -3, -2, -3, -2),  # -2.5
+    (7, 1): (3, 3, 4, 3, 3, 4, 4),  # 3.5
+    (-7, 1): (-4, -3, -3, -4, -3, -4, -4),  # -3.5
+    (3, 2): (0, 0, 1, 1, 1, 1, 1),  # 0.75
+    (-3, 2): (-1, 0, -1, -1, -1, -1, -1),  # -0.75
+    (5, 2): (1, 1, 1, 1, 1, 1, 1),  # 1.25
+    (-5, 2): (-2, -1, -1, -1, -1, -1, -1),  # -1.25
+    (6, 2): (1, 1, 2, 1, 1, 2, 2),  # 1.5
+    (-6, 2): (-2, -1, -1, -2, -1, -2, -2),  # -1.5
+    (10, 2): (2, 2, 3, 2, 2, 3, 2),  # 2.5
+    (-10, 2): (-3, -2, -2, -3, -2, -3, -2),  # -2.5
+    (-2, 2): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
     # An 8-bit value shifted by 7, by its width (8) and past it.
-    (-128, 7): (-1, -1, -1, -1, -1, -1, -1),       # -1 exactly
-    (127, 7): (0, 0, 1, 1, 1, 1, 1),               # 0.992
-    (-127, 7): (-1, 0, -1, -1, -1, -1, -1),        # -0.992
-    (64, 7): (0, 0, 1, 0, 0, 1, 0),                # 0.5
-    (-64, 7): (-1, 0, 0, -1, 0, -1, 0),            # -0.5
-    (-128, 8): (-1, 0, 0, -1, 0, -1, 0),           # -0.5
-    (127, 8): (0, 0, 0, 0, 0, 0, 0),               # 0.496
-    (-128, 9): (-1, 0, 0, 0, 0, 0, 0),             # -0.25
+    (-128, 7): (-1, -1, -1, -1, -1, -1, -1),  # -1 exactly
+    (127, 7): (0, 0, 1, 1, 1, 1, 1),  # 0.992
+    (-127, 7): (-1, 0, -1, -1, -1, -1, -1),  # -0.992
+    (64, 7): (0, 0, 1, 0, 0, 1, 0),  # 0.5
+    (-64, 7): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
+    (-128, 8): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
+    (127, 8): (0, 0, 0, 0, 0, 0, 0),  # 0.496
+    (-128, 9): (-1, 0, 0, 0, 0, 0, 0),  # -0.25
     (127, 20): (0, 0, 0, 0, 0, 0, 0),
     (-1, 63): (-1, 0, 0, 0, 0, 0, 0),
     (-1, 200): (-1, 0, 0, 0, 0, 0, 0),
     # int64 extremes, by and past 63 bits.
     (-(1 << 63), 63): (-1, -1, -1, -1, -1, -1, -1),
-    (-(1 << 63), 64): (-1, 0, 0, -1, 0, -1, 0),    # -0.5
-    ((1 << 63) - 1, 63): (0, 0, 1, 1, 1, 1, 1),    # 1 - 2^-63
-    ((1 << 63) - 1, 62): (1, 1, 2, 2, 2, 2, 2),    # 2 - 2^-62
-    ((1 << 63) - 1, 64): (0, 0, 0, 0, 0, 0, 0),    # just below 0.5
+    (-(1 << 63), 64): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
+    ((1 << 63) - 1, 63): (0, 0, 1, 1, 1, 1, 1),  # 1 - 2^-63
+    ((1 << 63) - 1, 62): (1, 1, 2, 2, 2, 2, 2),  # 2 - 2^-62
+    ((1 << 63) - 1, 64): (0, 0, 0, 0, 0, 0, 0),  # just below 0.5
     # 96-bit products (64-bit accumulator times 32-bit multiplier).
-    (-(1 << 95), 96): (-1, 0, 0, -1, 0, -1, 0),    # -0.5
-    (3 << 94, 95): (1, 1, 2, 1, 1, 2, 2),          # 1.5
+    (-(1 << 95), 96): (-1, 0, 0, -1, 0, -1, 0),  # -0.5
+    (3 << 94, 95): (1, 1, 2, 1, 1, 2, 2),  # 1.5
     (-(3 << 94), 95): (-2, -1, -1, -2, -1, -2, -2),  # -1.5
-    ((1 << 95) + 1, 96): (0, 0, 1, 1, 1, 1, 1),    # just above 0.5
+    ((1 << 95) + 1, 96): (0, 0, 1, 1, 1, 1, 1),  # just above 0.5
 }
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -106,7 +106,7 @@ def test_result_dtypes():
     v = np.array([-5, 5], dtype=np.int64)
     assert round_shift(v, 3, "half_up").dtype == np.int64
     assert round_shift(v, 62, "half_up").dtype == np.int64
-    assert round_shift(v, 63, "half_up").dtype == object   # widened: 1 << 63 is not an int64
+    assert round_shift(v, 63, "half_up").dtype == object  # widened: 1 << 63 is not an int64
     assert round_shift(v.astype(object), 3, "half_up").dtype == object
 
 
@@ -127,8 +127,12 @@ modes = st.sampled_from(MODES)
 int64s = st.integers(INT64_MIN, INT64_MAX)
 wide_ints = st.integers(-(1 << 100), 1 << 100)
 # Values around powers of two are where the rounding decisions are.
-near_pow2 = st.builds(lambda e, d, s: s * ((1 << e) + d), st.integers(0, 98),
-                      st.integers(-2, 2), st.sampled_from((1, -1)))
+near_pow2 = st.builds(
+    lambda e, d, s: s * ((1 << e) + d),
+    st.integers(0, 98),
+    st.integers(-2, 2),
+    st.sampled_from((1, -1)),
+)
 shifts = st.integers(0, 130)
 
 
@@ -163,8 +167,9 @@ def test_int64_path_scalar_shift_matches_fraction(data, mode):
 def test_object_path_matches_fraction(data, mode):
     n = data.draw(st.integers(1, 20))
     v = data.draw(st.lists(st.one_of(wide_ints, near_pow2), min_size=n, max_size=n))
-    t = data.draw(st.one_of(st.integers(0, 130),
-                            st.lists(st.integers(0, 130), min_size=n, max_size=n)))
+    t = data.draw(
+        st.one_of(st.integers(0, 130), st.lists(st.integers(0, 130), min_size=n, max_size=n))
+    )
     got = round_shift(np.array(v, dtype=object), np.array(t), mode)
     tt = t if isinstance(t, list) else [t] * n
     assert [int(g) for g in got] == [round_div_pow2(a, b, mode) for a, b in zip(v, tt)]
@@ -175,8 +180,9 @@ def test_object_path_matches_fraction(data, mode):
 def test_two_dimensional_per_channel_shift(data, mode):
     # The model's use: (N, C) values, one shift per channel along the last axis.
     rows, cols = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
-    v = data.draw(st.lists(st.lists(int64s, min_size=cols, max_size=cols), min_size=rows,
-                           max_size=rows))
+    v = data.draw(
+        st.lists(st.lists(int64s, min_size=cols, max_size=cols), min_size=rows, max_size=rows)
+    )
     t = data.draw(st.lists(st.integers(0, 66), min_size=cols, max_size=cols))
     got = round_shift(np.array(v, dtype=np.int64), np.array(t)[None, :], mode)
     assert got.shape == (rows, cols)
@@ -186,16 +192,20 @@ def test_two_dimensional_per_channel_shift(data, mode):
 
 # ----- other engines that name these modes ------------------------------------------------------
 
-@pytest.mark.parametrize("mode, want_pos, want_neg", [
-    # Vitis HLS user guide (UG1399, "Quantization Modes"): ap_fixed<3, 2, Q, AP_SAT> = +-1.25
-    # yields: AP_RND 1.5 / -1.0, AP_RND_ZERO 1.0 / -1.0, AP_RND_MIN_INF 1.0 / -1.5,
-    # AP_RND_INF 1.5 / -1.5. ap_fixed<3, 2> has one fraction bit: 1.25 is 5 quarters, shifted
-    # right by 1 into halves (1.5 = 3 halves, 1.0 = 2, -1.0 = -2, -1.5 = -3).
-    ("half_up", 3, -2),        # AP_RND
-    ("half_zero", 2, -2),      # AP_RND_ZERO
-    ("half_down", 2, -3),      # AP_RND_MIN_INF
-    ("half_away", 3, -3),      # AP_RND_INF
-])
+
+@pytest.mark.parametrize(
+    "mode, want_pos, want_neg",
+    [
+        # Vitis HLS user guide (UG1399, "Quantization Modes"): ap_fixed<3, 2, Q, AP_SAT> = +-1.25
+        # yields: AP_RND 1.5 / -1.0, AP_RND_ZERO 1.0 / -1.0, AP_RND_MIN_INF 1.0 / -1.5,
+        # AP_RND_INF 1.5 / -1.5. ap_fixed<3, 2> has one fraction bit: 1.25 is 5 quarters, shifted
+        # right by 1 into halves (1.5 = 3 halves, 1.0 = 2, -1.0 = -2, -1.5 = -3).
+        ("half_up", 3, -2),  # AP_RND
+        ("half_zero", 2, -2),  # AP_RND_ZERO
+        ("half_down", 2, -3),  # AP_RND_MIN_INF
+        ("half_away", 3, -3),  # AP_RND_INF
+    ],
+)
 def test_ap_fixed_documented_examples(mode, want_pos, want_neg):
     assert round_shift_scalar(5, 1, mode) == want_pos
     assert round_shift_scalar(-5, 1, mode) == want_neg
@@ -205,14 +215,20 @@ def test_ap_fixed_documented_examples(mode, want_pos, want_neg):
 DECIMAL_MODES = {
     # Python's decimal module names: ROUND_HALF_UP rounds ties away from zero, ROUND_HALF_DOWN
     # toward zero, ROUND_DOWN truncates toward zero.
-    "floor": "ROUND_FLOOR", "trunc": "ROUND_DOWN", "half_zero": "ROUND_HALF_DOWN",
-    "half_away": "ROUND_HALF_UP", "half_even": "ROUND_HALF_EVEN",
+    "floor": "ROUND_FLOOR",
+    "trunc": "ROUND_DOWN",
+    "half_zero": "ROUND_HALF_DOWN",
+    "half_away": "ROUND_HALF_UP",
+    "half_even": "ROUND_HALF_EVEN",
 }
 
 
 @settings(max_examples=300, deadline=None)
-@given(v=st.one_of(wide_ints, near_pow2), t=st.integers(0, 110),
-       mode=st.sampled_from(sorted(DECIMAL_MODES)))
+@given(
+    v=st.one_of(wide_ints, near_pow2),
+    t=st.integers(0, 110),
+    mode=st.sampled_from(sorted(DECIMAL_MODES)),
+)
 def test_matches_python_decimal(v, t, mode):
     ctx = decimal.Context(prec=200, rounding=getattr(decimal, DECIMAL_MODES[mode]))
     q = ctx.divide(decimal.Decimal(v), ctx.power(decimal.Decimal(2), t))  # exact at 200 digits
@@ -220,12 +236,11 @@ def test_matches_python_decimal(v, t, mode):
 
 
 @settings(max_examples=200, deadline=None)
-@given(v=st.lists(st.integers(-(1 << 52), 1 << 52), min_size=1, max_size=30),
-       t=st.integers(0, 60))
+@given(v=st.lists(st.integers(-(1 << 52), 1 << 52), min_size=1, max_size=30), t=st.integers(0, 60))
 def test_matches_numpy_float_rounding(v, t):
     # |v| < 2^53 and a power-of-two divisor: v / 2^t is exact in float64, so numpy's own
     # np.round (ties to even), np.floor and np.trunc are exact references.
-    q = np.array(v, dtype=np.float64) / 2.0 ** t
+    q = np.array(v, dtype=np.float64) / 2.0**t
     arr = np.array(v, dtype=np.int64)
     assert round_shift(arr, t, "half_even").tolist() == np.round(q).astype(np.int64).tolist()
     assert round_shift(arr, t, "floor").tolist() == np.floor(q).astype(np.int64).tolist()

@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_reference import gemmlowp_requant, round_fraction
 
 from pyref.arith import requantize
-from pyref.layer import Layer
-from pyref.model import run_layer
 from pyref.config import QmacConfig, named_config
-from pyref.rounding import round_shift, round_shift_scalar
 from pyref.fixed_point import (
     multiply_by_quantized_multiplier,
     multiply_by_quantized_multiplier_scalar,
@@ -23,8 +21,10 @@ from pyref.fixed_point import (
     saturating_rounding_doubling_high_mul_scalar,
     wrap_scalar,
 )
+from pyref.layer import Layer
+from pyref.model import run_layer
+from pyref.rounding import round_shift, round_shift_scalar
 from pyref.tflite_math import quantize_multiplier
-from spec_reference import gemmlowp_requant, round_fraction
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 TFLITE = named_config("tflite")
@@ -49,8 +49,9 @@ def double_rounding_all_forms(x: int, m: int, s: int) -> set[int]:
 def single_rounding_all_forms(x: int, m: int, s: int) -> set[int]:
     return {
         single_rounding(x, m, s),
-        int(requantize(np.array([x], dtype=np.int64), np.array([m]), np.array([31 - s]),
-                       SINGLE)[0]),
+        int(
+            requantize(np.array([x], dtype=np.int64), np.array([m]), np.array([31 - s]), SINGLE)[0]
+        ),
     }
 
 
@@ -89,11 +90,11 @@ def test_quantize_multiplier_matches_tflite_tests(real, want):
 
 
 @settings(max_examples=300, deadline=None)
-@given(real=st.floats(min_value=2.0 ** -34, max_value=2.0 ** 29))
+@given(real=st.floats(min_value=2.0**-34, max_value=2.0**29))
 def test_quantize_multiplier_is_frexp_rounded(real):
     m, s = quantize_multiplier(real)
     if m == 0:
-        assert (m, s) == (0, 0) and real < 2.0 ** -32
+        assert (m, s) == (0, 0) and real < 2.0**-32
         return
     assert (1 << 30) <= m < (1 << 31) and -31 <= s <= 30
     # M * 2^(s-31) is the real scale rounded to 31 fraction bits: error <= half an ulp of M.
@@ -108,7 +109,7 @@ def test_quantize_multiplier_refuses_what_the_datapath_cannot_take():
     # TFLite's double-rounding build returns s = 31 here, which would shift an int32 left by
     # 31; qmac's shift range stops at 30.
     with pytest.raises(ValueError, match="s <= 30"):
-        quantize_multiplier(2.0 ** 30)
+        quantize_multiplier(2.0**30)
 
 
 # ----- MultiplyByQuantizedMultiplier: quantization_util_test.cc ---------------------------------
@@ -151,31 +152,47 @@ def test_multiply_by_quantized_multiplier_max_operands():
 # the int64 overload used by TFLite's 16x8 kernels. Its code (tensorflow/lite/kernels/internal/
 # common.cc, both builds) reduces M to 16 bits, M16 = (M + 2^15) >> 16 (0x7FFF from 0x7FFF0000
 # up), and rounds once, half up, by 15 - s bits: qmac with mult_bits = 16 and half_up.
-INT16X8 = QmacConfig(in_bits=16, w_bits=8, acc_bits=48, bias_bits=48, mult_bits=16,
-                     shift_bits=6, rounding="half_up", out_bits=16)
+INT16X8 = QmacConfig(
+    in_bits=16,
+    w_bits=8,
+    acc_bits=48,
+    bias_bits=48,
+    mult_bits=16,
+    shift_bits=6,
+    rounding="half_up",
+    out_bits=16,
+)
 
 
 def tflite_reduced_multiplier(m: int) -> int:
     return (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else 0x7FFF
 
 
-@pytest.mark.parametrize("x, m, s, want", [
-    (0, *quantize_multiplier(0.1), 0),
-    (1, *quantize_multiplier(0.0), 0),
-    (10000, *quantize_multiplier(0.00097656), 10),
-    (-10000, *quantize_multiplier(0.00097656), -10),
-    (-(1 << 47), *quantize_multiplier(0.00001), -1407385600),
-    ((1 << 47) - 1, *quantize_multiplier(0.00001), 1407385600),
-    ((1 << 47) - 1, INT32_MAX, -31, 65534),     # "maximum possible x and quantized_multiplier"
-    (-((1 << 47) - 1), INT32_MAX, -31, -65534),
-])
+@pytest.mark.parametrize(
+    "x, m, s, want",
+    [
+        (0, *quantize_multiplier(0.1), 0),
+        (1, *quantize_multiplier(0.0), 0),
+        (10000, *quantize_multiplier(0.00097656), 10),
+        (-10000, *quantize_multiplier(0.00097656), -10),
+        (-(1 << 47), *quantize_multiplier(0.00001), -1407385600),
+        ((1 << 47) - 1, *quantize_multiplier(0.00001), 1407385600),
+        ((1 << 47) - 1, INT32_MAX, -31, 65534),  # "maximum possible x and quantized_multiplier"
+        (-((1 << 47) - 1), INT32_MAX, -31, -65534),
+    ],
+)
 def test_tflite_int64_multiplier_is_a_16_bit_half_up_requant(x, m, s, want):
-    got = requantize(np.array([x], dtype=np.int64), np.array([tflite_reduced_multiplier(m)]),
-                     np.array([15 - s]), INT16X8)
+    got = requantize(
+        np.array([x], dtype=np.int64),
+        np.array([tflite_reduced_multiplier(m)]),
+        np.array([15 - s]),
+        INT16X8,
+    )
     assert int(got[0]) == want
 
 
 # ----- single vs double rounding ----------------------------------------------------------------
+
 
 def test_double_rounding_tie_differs_from_single_rounding():
     # x = 1, M = 2^30 (0.5), s = -1: exactly 0.25. gemmlowp rounds 0.5 up to 1 in the high
@@ -200,6 +217,7 @@ def test_single_rounding_is_tflites_c_expression():
 
 
 # ----- gemmlowp: test/test_fixedpoint.cc --------------------------------------------------------
+
 
 def gemmlowp_test_values() -> list[int]:
     """The deterministic part of MakeTestValsInt32() in gemmlowp's test/test_fixedpoint.cc."""
@@ -227,25 +245,42 @@ def test_rounding_divide_by_pot_matches_gemmlowp_reference(exponent):
         assert round_shift_scalar(x, exponent, "half_away") == want
 
 
-@pytest.mark.parametrize("x, e, want", [
-    (3, 1, 2), (-3, 1, -2), (5, 2, 1), (-5, 2, -1), (6, 2, 2), (-6, 2, -2), (-2, 2, -1),
-    (1 << 30, 31, 1), (-(1 << 30), 31, -1), (INT32_MIN, 31, -1), (INT32_MAX, 31, 1),
-    ((1 << 30) - 1, 31, 0), (-(1 << 30) + 1, 31, 0), (7, 0, 7),
-])
+@pytest.mark.parametrize(
+    "x, e, want",
+    [
+        (3, 1, 2),
+        (-3, 1, -2),
+        (5, 2, 1),
+        (-5, 2, -1),
+        (6, 2, 2),
+        (-6, 2, -2),
+        (-2, 2, -1),
+        (1 << 30, 31, 1),
+        (-(1 << 30), 31, -1),
+        (INT32_MIN, 31, -1),
+        (INT32_MAX, 31, 1),
+        ((1 << 30) - 1, 31, 0),
+        (-(1 << 30) + 1, 31, 0),
+        (7, 0, 7),
+    ],
+)
 def test_rounding_divide_by_pot_hand_worked(x, e, want):
     assert rounding_divide_by_pot_scalar(x, e) == want
 
 
-@pytest.mark.parametrize("a, b, want", [
-    (INT32_MIN, INT32_MIN, INT32_MAX),      # the one saturating case
-    (1 << 30, 1 << 30, 1 << 29),            # 0.5 * 0.5 = 0.25 in Q0.31
-    (1, 1 << 30, 1),                        # 0.5 ulp: ties round up
-    (-1, 1 << 30, 0),                       # -0.5 ulp: ties round up (toward +inf)
-    (-3, 1 << 30, -1),                      # -1.5 ulp -> -1
-    (INT32_MAX, INT32_MAX, INT32_MAX - 1),  # (2^31-1)^2 / 2^31 = 2^31 - 2 + tiny
-    (INT32_MIN, INT32_MAX, INT32_MIN + 1),  # -2^31 + 1 + 0.5 -> -2^31 + 1
-    (0, INT32_MIN, 0),
-])
+@pytest.mark.parametrize(
+    "a, b, want",
+    [
+        (INT32_MIN, INT32_MIN, INT32_MAX),  # the one saturating case
+        (1 << 30, 1 << 30, 1 << 29),  # 0.5 * 0.5 = 0.25 in Q0.31
+        (1, 1 << 30, 1),  # 0.5 ulp: ties round up
+        (-1, 1 << 30, 0),  # -0.5 ulp: ties round up (toward +inf)
+        (-3, 1 << 30, -1),  # -1.5 ulp -> -1
+        (INT32_MAX, INT32_MAX, INT32_MAX - 1),  # (2^31-1)^2 / 2^31 = 2^31 - 2 + tiny
+        (INT32_MIN, INT32_MAX, INT32_MIN + 1),  # -2^31 + 1 + 0.5 -> -2^31 + 1
+        (0, INT32_MIN, 0),
+    ],
+)
 def test_saturating_rounding_doubling_high_mul_hand_worked(a, b, want):
     assert saturating_rounding_doubling_high_mul_scalar(a, b) == want
     assert saturating_rounding_doubling_high_mul_scalar(b, a) == want
@@ -291,8 +326,12 @@ def test_vectorized_gemmlowp_matches_contract_formula(data):
 
 def test_vectorized_gemmlowp_int32_extremes_grid():
     extremes = [INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX]
-    grid = [(x, m, s) for x in extremes for m in (0, 1, 1 << 30, INT32_MAX)
-            for s in (-31, -30, -1, 0, 1, 29, 30)]
+    grid = [
+        (x, m, s)
+        for x in extremes
+        for m in (0, 1, 1 << 30, INT32_MAX)
+        for s in (-31, -30, -1, 0, 1, 29, 30)
+    ]
     xs, ms, ss = (np.array(v) for v in zip(*grid))
     got = multiply_by_quantized_multiplier(xs, ms, ss)
     for (x, m, s), g in zip(grid, got):
@@ -326,6 +365,7 @@ def test_round_shift_half_up_is_single_rounding_vectorized():
 
 # ----- the engine itself: TFLite Micro's reference FULLY_CONNECTED kernel -----------------------
 
+
 @pytest.mark.parametrize("out_exp", [0, 1, 3, 6])
 def test_tflite_micro_rounds_twice_like_gemmlowp_mode(out_exp):
     # A one-layer int8 model run by the tflite-micro wheel. Power-of-two scales make the real
@@ -334,9 +374,15 @@ def test_tflite_micro_rounds_twice_like_gemmlowp_mode(out_exp):
     runtime = pytest.importorskip("tflite_micro", exc_type=ImportError).runtime
     build = pytest.importorskip("hil.tflite.build", exc_type=ImportError)
     w = np.array([[1], [-1], [3], [127], [-128]], dtype=np.int8)
-    model = build.fully_connected_model(w, np.array([0, 5, -7, 0, 1], dtype=np.int32),
-                                        in_scale=0.5, in_zp=0, w_scale=0.5,
-                                        out_scale=2.0 ** out_exp, out_zp=0)
+    model = build.fully_connected_model(
+        w,
+        np.array([0, 5, -7, 0, 1], dtype=np.int32),
+        in_scale=0.5,
+        in_zp=0,
+        w_scale=0.5,
+        out_scale=2.0**out_exp,
+        out_zp=0,
+    )
     interp = runtime.Interpreter.from_bytes(model)
     m, s = quantize_multiplier(2.0 ** -(2 + out_exp))
     assert (m, s) == (1 << 30, -1 - out_exp)
@@ -347,9 +393,24 @@ def test_tflite_micro_rounds_twice_like_gemmlowp_mode(out_exp):
         interp.invoke()
         got.append(interp.get_output(0)[0].astype(np.int64))
     got = np.array(got)
-    res = run_layer(Layer.build(TFLITE, x[:, None], w.astype(np.int64), [0, 5, -7, 0, 1],
-                                [m] * 5, [s] * 5, act_min=-128, act_max=127), TFLITE)
+    res = run_layer(
+        Layer.build(
+            TFLITE,
+            x[:, None],
+            w.astype(np.int64),
+            [0, 5, -7, 0, 1],
+            [m] * 5,
+            [s] * 5,
+            act_min=-128,
+            act_max=127,
+        ),
+        TFLITE,
+    )
     assert np.array_equal(res.y, got)
-    single = run_layer(Layer.build(SINGLE, x[:, None], w.astype(np.int64), [0, 5, -7, 0, 1],
-                                   [m] * 5, [31 - s] * 5), SINGLE)
-    assert not np.array_equal(single.y, got)     # the ties are there, and TFLM rounds twice
+    single = run_layer(
+        Layer.build(
+            SINGLE, x[:, None], w.astype(np.int64), [0, 5, -7, 0, 1], [m] * 5, [31 - s] * 5
+        ),
+        SINGLE,
+    )
+    assert not np.array_equal(single.y, got)  # the ties are there, and TFLM rounds twice

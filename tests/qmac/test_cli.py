@@ -19,8 +19,10 @@ sys.path.insert(0, str(ROOT / "tests" / "tb" / "shared"))
 
 def _makefile_vars() -> dict[str, set[str]]:
     text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    return {m.group(1): set(m.group(2).split())
-            for m in re.finditer(r"^VARS_([\w-]+)\s*:=(.*)$", text, re.M)}
+    return {
+        m.group(1): set(m.group(2).split())
+        for m in re.finditer(r"^VARS_([\w-]+)\s*:=(.*)$", text, re.M)
+    }
 
 
 def test_the_make_variables_are_the_commands_options():
@@ -51,8 +53,13 @@ def test_qmac_sim_is_make_sim(tmp_path):
     from sim_skip import require_simulator
 
     require_simulator("icarus")
-    r = subprocess.run([sys.executable, "-m", "qmac", "sim", "SIM=icarus", "N=300", "SEED=2"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "qmac", "sim", "SIM=icarus", "N=300", "SEED=2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "qmac sim: PASS" in r.stdout
 
@@ -72,8 +79,9 @@ def test_qmac_test_regresses_a_renamed_rtl_and_catches_a_fault(tmp_path, capsys)
     src = rtl / "qmac_round_shift.v"
     text = src.read_text()
     assert "RND_HALF_UP:   inc = ge_half;" in text
-    src.write_text(text.replace("RND_HALF_UP:   inc = ge_half;",
-                                "RND_HALF_UP:   inc = ge_half & below_nz;"))
+    src.write_text(
+        text.replace("RND_HALF_UP:   inc = ge_half;", "RND_HALF_UP:   inc = ge_half & below_nz;")
+    )
     assert main(["test", *args]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "reproduce: make sim" in out

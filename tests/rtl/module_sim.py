@@ -21,9 +21,18 @@ RTL = Path(os.environ.get("QMAC_MODULE_RTL", Path(__file__).resolve().parents[2]
 """The folder of the modules (``QMAC_MODULE_RTL`` points the tests at a mutated copy)."""
 
 
-def run_module(module: str, params: dict[str, int], inputs: list[tuple[str, int]],
-               outputs: list[tuple[str, int]], work: Path, *, count: int | None = None,
-               seed: int = 1, values: list[dict[str, int]] | None = None, rtl: Path = RTL) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_module(
+    module: str,
+    params: dict[str, int],
+    inputs: list[tuple[str, int]],
+    outputs: list[tuple[str, int]],
+    work: Path,
+    *,
+    count: int | None = None,
+    seed: int = 1,
+    values: list[dict[str, int]] | None = None,
+    rtl: Path = RTL,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Drive ``module`` with every value of its concatenated ``inputs`` (``(port, width)``, the
     first port in the lowest bits), with ``count`` random values, or with the given ``values``
     (one dict of port values per vector, read with ``$readmemh``); returns the inputs and
@@ -41,9 +50,11 @@ def run_module(module: str, params: dict[str, int], inputs: list[tuple[str, int]
     conns += [f".{port} (o_{port})" for port, _ in outputs]
     pstr = ", ".join(f".{k}({v})" for k, v in params.items())
     words = (total + 31) // 32
-    rand = " ".join(f"vec[{32 * k + 31 if 32 * k + 31 < total else total - 1}:{32 * k}] = $random(seed);"
-                    for k in range(words))
-    step = ("vec = mem[i];" if values is not None else rand if count is not None else "vec = i;")
+    rand = " ".join(
+        f"vec[{32 * k + 31 if 32 * k + 31 < total else total - 1}:{32 * k}] = $random(seed);"
+        for k in range(words)
+    )
+    step = "vec = mem[i];" if values is not None else rand if count is not None else "vec = i;"
     mem = f"  reg [{total - 1}:0] mem [0:{max(n - 1, 0)}];" if values is not None else ""
     load = '$readmemh("vec.hex", mem);' if values is not None else ""
     outs = ", ".join(f"o_{p}" for p, _ in reversed(outputs))
@@ -79,10 +90,26 @@ endmodule
         (work / "vec.hex").write_text("\n".join(words_hex) + "\n")
     (work / "tb.v").write_text(tb)
     srcs = sorted(str(p) for p in Path(rtl).glob("*.v"))
-    subprocess.run([iverilog, "-g2005", "-I", str(rtl), "-s", "tb", "-o", str(work / "sim.vvp"),
-                    str(work / "tb.v"), *srcs], check=True, capture_output=True, text=True)
-    subprocess.run([vvp, "-n", str(work / "sim.vvp")], check=True, cwd=work, capture_output=True,
-                   text=True)
+    subprocess.run(
+        [
+            iverilog,
+            "-g2005",
+            "-I",
+            str(rtl),
+            "-s",
+            "tb",
+            "-o",
+            str(work / "sim.vvp"),
+            str(work / "tb.v"),
+            *srcs,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    subprocess.run(
+        [vvp, "-n", str(work / "sim.vvp")], check=True, cwd=work, capture_output=True, text=True
+    )
     lines = (work / "out.txt").read_text().split()
     assert len(lines) == 2 * n, f"{len(lines) // 2} vectors printed, {n} expected"
     vin = [int(v, 16) for v in lines[0::2]]

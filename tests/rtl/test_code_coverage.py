@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from sim_skip import require_simulator
+
 from tb.cli.coverage import collect
 from tb.rtl_coverage import waivers
 from tb.run.build import RTL_DIR
@@ -33,7 +33,7 @@ def test_every_line_and_branch_point_is_hit_or_waived(tmp_path):
     kinds = {p.kind for p in result.merged}
     assert {"line", "branch", "toggle", "expr"} <= kinds
     lines = [p for p in result.merged if p.kind in ("line", "branch")]
-    assert len(lines) >= 80        # the bar looks at real points, not an empty run
+    assert len(lines) >= 80  # the bar looks at real points, not an empty run
     for name in ("coverage.info", "coverage.xml", "merged.dat", "html/index.html"):
         assert (tmp_path / name).is_file()
 
@@ -52,9 +52,10 @@ def test_the_bar_fails_on_a_branch_no_run_takes(tmp_path):
     src.write_text(text.replace(old, "assign sat_o = (below & above) ? 1'b1 : (below | above);"))
     missed = {}
     for where, folder in (("copy", rtl), ("rtl", RTL_DIR)):
-        result = collect(["default"], n=1000, seed=1, rtl_dir=folder, out=tmp_path / where,
-                         log=lambda s: None)
-        assert all(r.passed for r in result.runs)        # the design still computes right
+        result = collect(
+            ["default"], n=1000, seed=1, rtl_dir=folder, out=tmp_path / where, log=lambda s: None
+        )
+        assert all(r.passed for r in result.runs)  # the design still computes right
         v = waivers.check(result.merged, waivers.load(folder), full=False)
         missed[where] = {p.label() for p in v.missed}
     assert missed["copy"] - missed["rtl"] == {"qmac_out_stage.v:34:36 branch cond_then"}

@@ -7,12 +7,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from module_sim import run_module, signed
+from sim_skip import require_simulator
 
 from pyref.config import ROUNDING_MODES as ROUNDINGS
 from pyref.rounding import round_shift_scalar
-
-from module_sim import run_module, signed
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -28,17 +27,29 @@ def _icarus():
 def test_round_shift_every_10_bit_value_and_shift(mode, tmp_path):
     """qmac_round_shift, W = 10: every value, every shift 0 .. 15 (past W + 1 = 11 too)."""
     code = ROUNDINGS.index(mode)
-    vin, vout = run_module("qmac_round_shift", {"W": 10, "T_BITS": 4, "ROUNDING": code},
-                           [("v_i", 10), ("t_i", 4)], [("r_o", 10)], tmp_path)
+    vin, vout = run_module(
+        "qmac_round_shift",
+        {"W": 10, "T_BITS": 4, "ROUNDING": code},
+        [("v_i", 10), ("t_i", 4)],
+        [("r_o", 10)],
+        tmp_path,
+    )
     v, t, r = signed(vin["v_i"], 10), vin["t_i"], signed(vout["r_o"], 10)
     want = np.array([round_shift_scalar(int(a), int(b), mode) for a, b in zip(v, t)], object)
     bad = np.flatnonzero(r != want)
-    assert len(v) == 1 << 14 and not len(bad), \
-        [(int(v[i]), int(t[i]), int(r[i]), int(want[i])) for i in bad[:5]]
+    assert len(v) == 1 << 14 and not len(bad), [
+        (int(v[i]), int(t[i]), int(r[i]), int(want[i])) for i in bad[:5]
+    ]
     # hand-worked: 6 / 4 and -6 / 4 (ties), 7 / 4
-    hand = {"floor": (1, -2, 1), "trunc": (1, -1, 1), "half_up": (2, -1, 2),
-            "half_down": (1, -2, 2), "half_zero": (1, -1, 2), "half_away": (2, -2, 2),
-            "half_even": (2, -2, 2)}[mode]
+    hand = {
+        "floor": (1, -2, 1),
+        "trunc": (1, -1, 1),
+        "half_up": (2, -1, 2),
+        "half_down": (1, -2, 2),
+        "half_zero": (1, -1, 2),
+        "half_away": (2, -2, 2),
+        "half_even": (2, -2, 2),
+    }[mode]
     got = tuple(int(r[(t == 2) & (v == a)][0]) for a in (6, -6, 7))
     assert got == hand
 
@@ -46,8 +57,9 @@ def test_round_shift_every_10_bit_value_and_shift(mode, tmp_path):
 @pytest.mark.parametrize("in_w,out_w", [(7, 4), (7, 7), (5, 8), (6, 2)])
 def test_sat_every_value(in_w, out_w, tmp_path):
     """qmac_sat: clip (IN_W > OUT_W), equal width, sign extension."""
-    vin, vout = run_module("qmac_sat", {"IN_W": in_w, "OUT_W": out_w}, [("v_i", in_w)],
-                           [("s_o", out_w)], tmp_path)
+    vin, vout = run_module(
+        "qmac_sat", {"IN_W": in_w, "OUT_W": out_w}, [("v_i", in_w)], [("s_o", out_w)], tmp_path
+    )
     v, s = signed(vin["v_i"], in_w), signed(vout["s_o"], out_w)
     lo, hi = -(1 << (out_w - 1)), (1 << (out_w - 1)) - 1
     want = np.array([min(max(int(a), lo), hi) for a in v], object)
@@ -60,12 +72,17 @@ def test_requant_round_shift_modes(mode, tmp_path):
     """qmac_requant_round, shift modes: round_shift then saturate to OUT_BITS + 2 bits; every
     10-bit product and shift 0 .. 7, OUT_BITS = 3 (so the intermediate clamp is hit both ways)."""
     code = ROUNDINGS.index(mode)
-    vin, vout = run_module("qmac_requant_round",
-                           {"P_BITS": 10, "SHIFT_BITS": 3, "ROUNDING": code, "OUT_BITS": 3},
-                           [("p_i", 10), ("shift_i", 3)], [("r_o", 5)], tmp_path)
+    vin, vout = run_module(
+        "qmac_requant_round",
+        {"P_BITS": 10, "SHIFT_BITS": 3, "ROUNDING": code, "OUT_BITS": 3},
+        [("p_i", 10), ("shift_i", 3)],
+        [("r_o", 5)],
+        tmp_path,
+    )
     p, t, r = signed(vin["p_i"], 10), vin["shift_i"], signed(vout["r_o"], 5)
-    want = np.array([min(max(round_shift_scalar(int(a), int(b), mode), -16), 15)
-                     for a, b in zip(p, t)], object)
+    want = np.array(
+        [min(max(round_shift_scalar(int(a), int(b), mode), -16), 15) for a, b in zip(p, t)], object
+    )
     assert (r == want).all()
     assert (want == 15).any() and (want == -16).any() and (want == 14).any()
 
@@ -76,16 +93,21 @@ def test_requant_round_gemmlowp_nudge_edges(tmp_path):
     h = floor((p + 2^30) / 2^31), r = round half away (h / 2^-s), saturated."""
     from pyref.fixed_point import rounding_divide_by_pot_scalar
 
-    def half_away(h: int, e: int) -> int:   # also for e = 32, past gemmlowp's own range
+    def half_away(h: int, e: int) -> int:  # also for e = 32, past gemmlowp's own range
         if e <= 31:
             return rounding_divide_by_pot_scalar(h, e)
         q = (abs(h) + (1 << (e - 1))) >> e
         return q if h >= 0 else -q
 
-    vin, vout = run_module("qmac_requant_round",
-                           {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
-                           [("p_i", 40), ("shift_i", 6)], [("r_o", 10)], tmp_path,
-                           count=20000, seed=3)
+    vin, vout = run_module(
+        "qmac_requant_round",
+        {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
+        [("p_i", 40), ("shift_i", 6)],
+        [("r_o", 10)],
+        tmp_path,
+        count=20000,
+        seed=3,
+    )
     p, s, r = signed(vin["p_i"], 40), signed(vin["shift_i"], 6), signed(vout["r_o"], 10)
     want = []
     for a, b in zip(p, s):
@@ -100,18 +122,26 @@ def test_requant_round_gemmlowp_nudge_edges(tmp_path):
 def test_requant_round_gemmlowp_nudge_exact(tmp_path):
     """Every edge of the nudge near zero and far out: p = c * 2^31 + 2^30 + d for d in -2 .. 2,
     c in -200 .. 199, shift 0 and -1 (hand-worked: d < 0 rounds h down, d >= 0 up)."""
-    values = [{"p_i": c * (1 << 31) + (1 << 30) + d, "shift_i": s}
-              for c in range(-200, 200) for d in range(-2, 3) for s in (0, 63)]
-    vin, vout = run_module("qmac_requant_round",
-                           {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
-                           [("p_i", 40), ("shift_i", 6)], [("r_o", 10)], tmp_path,
-                           values=values)
+    values = [
+        {"p_i": c * (1 << 31) + (1 << 30) + d, "shift_i": s}
+        for c in range(-200, 200)
+        for d in range(-2, 3)
+        for s in (0, 63)
+    ]
+    vin, vout = run_module(
+        "qmac_requant_round",
+        {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
+        [("p_i", 40), ("shift_i", 6)],
+        [("r_o", 10)],
+        tmp_path,
+        values=values,
+    )
     r = signed(vout["r_o"], 10)
     for i, v in enumerate(values):
         c, d = divmod(v["p_i"] - (1 << 30) + 2, 1 << 31)
-        d -= 2                                    # p = c 2^31 + 2^30 + d, d in -2 .. 2
-        h = c + (1 if d >= 0 else 0)              # floor((c 2^31 + 2^30 + d + 2^30) / 2^31)
-        if v["shift_i"] == 63:                    # s = -1: h / 2 rounded half away from zero
+        d -= 2  # p = c 2^31 + 2^30 + d, d in -2 .. 2
+        h = c + (1 if d >= 0 else 0)  # floor((c 2^31 + 2^30 + d + 2^30) / 2^31)
+        if v["shift_i"] == 63:  # s = -1: h / 2 rounded half away from zero
             h = (abs(h) + 1) // 2 * (1 if h >= 0 else -1)
         assert int(r[i]) == min(max(h, -512), 511), (v, int(r[i]), h)
 
@@ -120,10 +150,18 @@ def test_requant_round_gemmlowp_nudge_exact(tmp_path):
 def test_out_stage_every_input(out_bits, tmp_path):
     """qmac_out_stage: y = clamp(r + out_zp, act_min, act_max), sat when clamped; every r,
     out_zp, act_min <= act_max at OUT_BITS = 3."""
-    vin, vout = run_module("qmac_out_stage", {"OUT_BITS": out_bits},
-                           [("r_i", out_bits + 2), ("out_zp_i", out_bits),
-                            ("act_min_i", out_bits), ("act_max_i", out_bits)],
-                           [("y_o", out_bits), ("sat_o", 1)], tmp_path)
+    vin, vout = run_module(
+        "qmac_out_stage",
+        {"OUT_BITS": out_bits},
+        [
+            ("r_i", out_bits + 2),
+            ("out_zp_i", out_bits),
+            ("act_min_i", out_bits),
+            ("act_max_i", out_bits),
+        ],
+        [("y_o", out_bits), ("sat_o", 1)],
+        tmp_path,
+    )
     r = signed(vin["r_i"], out_bits + 2)
     zp, lo, hi = (signed(vin[k], out_bits) for k in ("out_zp_i", "act_min_i", "act_max_i"))
     y, sat = signed(vout["y_o"], out_bits), vout["sat_o"]
@@ -138,10 +176,13 @@ def test_out_stage_every_input(out_bits, tmp_path):
 @pytest.mark.parametrize("acc_mode", [0, 1])
 def test_accum_every_input(acc_mode, tmp_path):
     """qmac_accum, ACC_BITS = 6, BIAS_BITS = 5, SUM_BITS = 5: every first, bias, acc, sum."""
-    vin, vout = run_module("qmac_accum",
-                           {"ACC_BITS": 6, "ACC_MODE": acc_mode, "BIAS_BITS": 5, "SUM_BITS": 5},
-                           [("first_i", 1), ("bias_i", 5), ("acc_i", 6), ("sum_i", 5)],
-                           [("acc_d_o", 6)], tmp_path)
+    vin, vout = run_module(
+        "qmac_accum",
+        {"ACC_BITS": 6, "ACC_MODE": acc_mode, "BIAS_BITS": 5, "SUM_BITS": 5},
+        [("first_i", 1), ("bias_i", 5), ("acc_i", 6), ("sum_i", 5)],
+        [("acc_d_o", 6)],
+        tmp_path,
+    )
     first = vin["first_i"]
     base = np.where(first == 1, signed(vin["bias_i"], 5), signed(vin["acc_i"], 6))
     total = base + signed(vin["sum_i"], 5)
@@ -151,11 +192,10 @@ def test_accum_every_input(acc_mode, tmp_path):
         want = np.array([(int(v) + 32) % 64 - 32 for v in total], object)
     got = signed(vout["acc_d_o"], 6)
     assert (got == want).all()
-    assert (total == 32).any() and (total == -33).any()   # one past each limit is swept
+    assert (total == 32).any() and (total == -33).any()  # one past each limit is swept
 
 
-@pytest.mark.parametrize("lanes,signed_x", [(1, 1), (2, 0), (3, 1), (3, 0), (5, 0), (6, 0),
-                                            (6, 1)])
+@pytest.mark.parametrize("lanes,signed_x", [(1, 1), (2, 0), (3, 1), (3, 0), (5, 0), (6, 0), (6, 1)])
 def test_beat_sum(lanes, signed_x, tmp_path):
     """qmac_beat_sum, 2-bit x and w: every beat for up to 3 lanes, 50 000 random beats above
     (unsigned x with LANES % 4 != 0 exercises the remainder lanes' zero extension)."""
@@ -163,12 +203,15 @@ def test_beat_sum(lanes, signed_x, tmp_path):
     # in_bits + w_bits hold one product for unsigned x too: 3 * -2 = -6 >= -8.
     sum_bits = in_bits + w_bits + max(lanes - 1, 0).bit_length()
     total = lanes * (in_bits + w_bits)
-    vin, vout = run_module("qmac_beat_sum",
-                           {"LANES": lanes, "IN_BITS": in_bits, "IN_SIGNED": signed_x,
-                            "W_BITS": w_bits},
-                           [("x_i", lanes * in_bits), ("w_i", lanes * w_bits)],
-                           [("sum_o", sum_bits)], tmp_path,
-                           count=None if total <= 12 else 50000, seed=lanes)
+    vin, vout = run_module(
+        "qmac_beat_sum",
+        {"LANES": lanes, "IN_BITS": in_bits, "IN_SIGNED": signed_x, "W_BITS": w_bits},
+        [("x_i", lanes * in_bits), ("w_i", lanes * w_bits)],
+        [("sum_o", sum_bits)],
+        tmp_path,
+        count=None if total <= 12 else 50000,
+        seed=lanes,
+    )
     want = []
     for xv, wv in zip(vin["x_i"], vin["w_i"]):
         s = 0
@@ -189,16 +232,27 @@ def test_module_sweeps_catch_boundary_faults(tmp_path):
     from tb.shared.faults import apply_fault, fault_by_name
 
     rtl = apply_fault(fault_by_name("sat_max_one_off"), tmp_path / "sat")
-    vin, vout = run_module("qmac_sat", {"IN_W": 6, "OUT_W": 4}, [("v_i", 6)], [("s_o", 4)],
-                           tmp_path / "sat_run", rtl=rtl)
+    vin, vout = run_module(
+        "qmac_sat",
+        {"IN_W": 6, "OUT_W": 4},
+        [("v_i", 6)],
+        [("s_o", 4)],
+        tmp_path / "sat_run",
+        rtl=rtl,
+    )
     s = dict(zip(signed(vin["v_i"], 6).tolist(), signed(vout["s_o"], 4).tolist()))
-    assert s[7] == 7 and s[8] == 6                       # 8 must saturate to 7: one off
+    assert s[7] == 7 and s[8] == 6  # 8 must saturate to 7: one off
     rtl = apply_fault(fault_by_name("gemmlowp_nudge_plus_one"), tmp_path / "nudge")
-    p = 5 * (1 << 31) + (1 << 30) - 1                    # one below a tie: h = 5, not 6
-    vin, vout = run_module("qmac_requant_round",
-                           {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
-                           [("p_i", 40), ("shift_i", 6)], [("r_o", 10)], tmp_path / "nudge_run",
-                           values=[{"p_i": p, "shift_i": 0}], rtl=rtl)
+    p = 5 * (1 << 31) + (1 << 30) - 1  # one below a tie: h = 5, not 6
+    vin, vout = run_module(
+        "qmac_requant_round",
+        {"P_BITS": 40, "SHIFT_BITS": 6, "ROUNDING": 7, "OUT_BITS": 8},
+        [("p_i", 40), ("shift_i", 6)],
+        [("r_o", 10)],
+        tmp_path / "nudge_run",
+        values=[{"p_i": p, "shift_i": 0}],
+        rtl=rtl,
+    )
     assert int(signed(vout["r_o"], 10)[0]) == 6
 
 
@@ -221,9 +275,14 @@ def test_fp32_normalize(tmp_path):
     """qmac_fp32_normalize: fl32(|acc|) = mant * 2^(exp - 23), against numpy's float32
     conversion (round to nearest, ties to even)."""
     vals = _fp32_acc_values(np.random.default_rng(4))
-    _, vout = run_module("qmac_fp32_normalize", {}, [("acc_i", 32)],
-                         [("sign_o", 1), ("mant_o", 24), ("exp_o", 6)], tmp_path,
-                         values=[{"acc_i": v} for v in vals])
+    _, vout = run_module(
+        "qmac_fp32_normalize",
+        {},
+        [("acc_i", 32)],
+        [("sign_o", 1), ("mant_o", 24), ("exp_o", 6)],
+        tmp_path,
+        values=[{"acc_i": v} for v in vals],
+    )
     for i, v in enumerate(vals):
         mant, exp = int(vout["mant_o"][i]), int(vout["exp_o"][i])
         fl = int(np.float32(abs(v)))
@@ -250,9 +309,12 @@ def test_fp32_mul_then_fp32_round(tmp_path):
     # (the stimulus's builders; the expected values below do not use them)
     for i in range(600):
         n, sign = int(rng.integers(0, 100)), (1, -1)[i % 2]
-        for pair in (fp32_values.final_tie(rng, n, sign, (1 << 31) - 1),
-                     fp32_values.near_half(rng, n, sign, ("below", "tie_below", "tie_above")[i % 3],
-                                           (1 << 31) - 1)):
+        for pair in (
+            fp32_values.final_tie(rng, n, sign, (1 << 31) - 1),
+            fp32_values.near_half(
+                rng, n, sign, ("below", "tie_below", "tie_above")[i % 3], (1 << 31) - 1
+            ),
+        ):
             if pair is not None:
                 accs.append(int(pair[0]))
                 scales.append(int(pair[1]))
@@ -261,25 +323,42 @@ def test_fp32_mul_then_fp32_round(tmp_path):
     for i in range(240):
         kind, top, sign = fp32_values.ULP_KINDS[i % 3], (i // 3) % 2, (1, -1)[(i // 6) % 2]
         ns = fp32_values.tie_neighbour_ns(kind, top, 127, (1 << 31) - 1)
-        for pair in (fp32_values.tie_neighbour(rng, kind, ns[i % len(ns)], sign, top,
-                                               (1 << 31) - 1),
-                     fp32_values.product_carry(rng, i % 7, sign, (1 << 31) - 1)):
+        for pair in (
+            fp32_values.tie_neighbour(rng, kind, ns[i % len(ns)], sign, top, (1 << 31) - 1),
+            fp32_values.product_carry(rng, i % 7, sign, (1 << 31) - 1),
+        ):
             accs.append(int(pair[0]))
             scales.append(int(pair[1]))
-    _, vmul = run_module("qmac_fp32_mul", {}, [("acc_i", 32), ("scale_i", 32)],
-                         [("sign_o", 1), ("exp_o", 9), ("prod_o", 48)], tmp_path / "mul",
-                         values=[{"acc_i": a, "scale_i": s} for a, s in zip(accs, scales)])
-    words = [{"sign_i": int(vmul["sign_o"][i]), "exp_i": int(vmul["exp_o"][i]),
-              "prod_i": int(vmul["prod_o"][i])} for i in range(len(accs))]
-    _, vr = run_module("qmac_fp32_round", {"OUT_BITS": 8},
-                       [("sign_i", 1), ("exp_i", 9), ("prod_i", 48)], [("r_o", 10)],
-                       tmp_path / "round", values=words)
+    _, vmul = run_module(
+        "qmac_fp32_mul",
+        {},
+        [("acc_i", 32), ("scale_i", 32)],
+        [("sign_o", 1), ("exp_o", 9), ("prod_o", 48)],
+        tmp_path / "mul",
+        values=[{"acc_i": a, "scale_i": s} for a, s in zip(accs, scales)],
+    )
+    words = [
+        {
+            "sign_i": int(vmul["sign_o"][i]),
+            "exp_i": int(vmul["exp_o"][i]),
+            "prod_i": int(vmul["prod_o"][i]),
+        }
+        for i in range(len(accs))
+    ]
+    _, vr = run_module(
+        "qmac_fp32_round",
+        {"OUT_BITS": 8},
+        [("sign_i", 1), ("exp_i", 9), ("prod_i", 48)],
+        [("r_o", 10)],
+        tmp_path / "round",
+        values=words,
+    )
     r = signed(vr["r_o"], 10)
     for i, (a, s) in enumerate(zip(accs, scales)):
         scale = np.frombuffer(np.uint32(s).tobytes(), dtype=np.float32)[0]
-        v = np.float32(a) * scale                    # binary32 product, rounded once
+        v = np.float32(a) * scale  # binary32 product, rounded once
         q = Fraction(float(v))
-        n = q.numerator // q.denominator             # floor, then half to even
+        n = q.numerator // q.denominator  # floor, then half to even
         rem = q - n
         n += 1 if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and n % 2) else 0
         assert int(r[i]) == min(max(n, -512), 511), (a, hex(s), float(v), int(r[i]))

@@ -8,12 +8,11 @@ import os
 import subprocess
 
 import pytest
+from sim_skip import require_simulator
 
 from pyref.config import NAMED_CONFIGS
 from tb.run.build import RTL_DIR, rtl_sources
 from tb.run.toolchain import simulator_env, verilator_root
-
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -36,28 +35,54 @@ BAD = [
     ({"ROUNDING": 9}, "qmac_bad_ROUNDING_allowed_0_to_8"),
     ({"OUT_BITS": 17}, "qmac_bad_OUT_BITS_allowed_2_to_16_and_at_most_ACC_BITS"),
     ({"OUT_BITS": 1}, "qmac_bad_OUT_BITS_allowed_2_to_16_and_at_most_ACC_BITS"),
-    ({"ROUNDING": 7, "MULT_BITS": 32, "ACC_BITS": 48, "BIAS_BITS": 32},
-     "qmac_bad_ACC_BITS_gemmlowp_needs_ACC_BITS_32"),
+    (
+        {"ROUNDING": 7, "MULT_BITS": 32, "ACC_BITS": 48, "BIAS_BITS": 32},
+        "qmac_bad_ACC_BITS_gemmlowp_needs_ACC_BITS_32",
+    ),
     ({"ROUNDING": 7, "MULT_BITS": 16}, "qmac_bad_MULT_BITS_gemmlowp_needs_MULT_BITS_32"),
-    ({"ROUNDING": 7, "MULT_BITS": 32, "SHIFT_BITS": 5},
-     "qmac_bad_SHIFT_BITS_gemmlowp_needs_SHIFT_BITS_6_or_more"),
+    (
+        {"ROUNDING": 7, "MULT_BITS": 32, "SHIFT_BITS": 5},
+        "qmac_bad_SHIFT_BITS_gemmlowp_needs_SHIFT_BITS_6_or_more",
+    ),
     ({"ROUNDING": 8, "MULT_BITS": 32, "ACC_BITS": 40}, "qmac_bad_ACC_BITS_fp32_needs_ACC_BITS_32"),
     ({"ROUNDING": 8, "MULT_BITS": 24}, "qmac_bad_MULT_BITS_fp32_needs_MULT_BITS_32"),
 ]
 
 
 def _icarus(params: dict, generation: str = "2012") -> subprocess.CompletedProcess:
-    cmd = ["iverilog", f"-g{generation}", f"-I{RTL_DIR}", "-s", "qmac", "-o", os.devnull,
-           *[f"-Pqmac.{k}={v}" for k, v in params.items()], *map(str, rtl_sources())]
+    cmd = [
+        "iverilog",
+        f"-g{generation}",
+        f"-I{RTL_DIR}",
+        "-s",
+        "qmac",
+        "-o",
+        os.devnull,
+        *[f"-Pqmac.{k}={v}" for k, v in params.items()],
+        *map(str, rtl_sources()),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
 def _verilator(params: dict) -> subprocess.CompletedProcess:
     exe = str(verilator_root() / "bin" / "verilator")
-    cmd = [exe, "--lint-only", "-Wall", f"-I{RTL_DIR}", "--top-module", "qmac",
-           *[f"-G{k}={v}" for k, v in params.items()], *map(str, rtl_sources())]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False,
-                          env={**os.environ, **simulator_env("verilator")})
+    cmd = [
+        exe,
+        "--lint-only",
+        "-Wall",
+        f"-I{RTL_DIR}",
+        "--top-module",
+        "qmac",
+        *[f"-G{k}={v}" for k, v in params.items()],
+        *map(str, rtl_sources()),
+    ]
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **simulator_env("verilator")},
+    )
 
 
 @pytest.mark.parametrize("overrides,check", BAD, ids=[c for _, c in BAD])

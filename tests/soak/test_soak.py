@@ -32,8 +32,9 @@ def test_plan_splits_the_outputs_exactly():
     assert sum(n for s, _, n, _ in runs if s == "icarus") == 30_000
     assert max(n for s, _, n, _ in runs if s == "icarus") == 10_000
     assert max(n for s, _, n, _ in runs if s == "verilator") == 200_000
-    assert plan(1000, 5, ["verilator", "icarus"], 0.03, 200_000) == \
-        plan(1000, 5, ["verilator", "icarus"], 0.03, 200_000)  # the seed repeats it
+    assert plan(1000, 5, ["verilator", "icarus"], 0.03, 200_000) == plan(
+        1000, 5, ["verilator", "icarus"], 0.03, 200_000
+    )  # the seed repeats it
 
 
 def test_bad_options_are_named(capsys):
@@ -48,8 +49,7 @@ def test_tiny_soak_on_icarus(tmp_path, capsys):
     from sim_skip import require_simulator
 
     require_simulator("icarus")
-    rc = main(["N=400", "SEED=4", "SIMS=icarus", "PER_RUN=4000", "JOBS=2",
-               f"WORK={tmp_path}"])
+    rc = main(["N=400", "SEED=4", "SIMS=icarus", "PER_RUN=4000", "JOBS=2", f"WORK={tmp_path}"])
     out = capsys.readouterr().out
     assert rc == 0, out
     total = re.search(r"total\s+(\d+) outputs checked, (\d+) mismatches, (\d+) configs", out)

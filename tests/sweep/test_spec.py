@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pyref.config import NAMED_CONFIGS, ConfigError, QmacConfig
-from sweep import shard, spec as spec_mod
+from sweep import shard
+from sweep import spec as spec_mod
 from sweep.covering import all_pairs, pairwise, row_pairs
 from sweep.points import Point
 
@@ -25,8 +26,12 @@ def test_pairwise_covers_every_pair_of_unconstrained_axes():
     axes = {"a": [1, 2, 3], "b": ["x", "y"], "c": [True, False], "d": [0, 5, 7, 9]}
     rows, impossible = pairwise(axes)
     covered = set().union(*(row_pairs(r, list(axes)) for r in rows))
-    wanted = {((a, va), (b, vb)) for a, b in itertools.combinations(axes, 2)
-              for va in axes[a] for vb in axes[b]}
+    wanted = {
+        ((a, va), (b, vb))
+        for a, b in itertools.combinations(axes, 2)
+        for va in axes[a]
+        for vb in axes[b]
+    }
     assert len(wanted) == 3 * 2 + 3 * 2 + 3 * 4 + 2 * 2 + 2 * 4 + 2 * 4  # 44, by hand
     assert covered == wanted and not impossible
     # Fewer rows than the product (48), at least the largest pair count (3 x 4 = 12).
@@ -38,12 +43,15 @@ def test_pairwise_three_binary_axes_needs_four_rows():
     # The smallest covering array of three binary factors has 4 rows (a Latin square's rows).
     rows, _ = pairwise({"a": [0, 1], "b": [0, 1], "c": [0, 1]})
     assert len(rows) == 4
-    assert set().union(*(row_pairs(r, "abc") for r in rows)) == set(all_pairs(
-        {"a": [0, 1], "b": [0, 1], "c": [0, 1]}))
+    assert set().union(*(row_pairs(r, "abc") for r in rows)) == set(
+        all_pairs({"a": [0, 1], "b": [0, 1], "c": [0, 1]})
+    )
 
 
 def test_pairwise_with_pyref_rules_covers_every_pair_a_valid_config_can_hold(tmp_path):
-    s = _spec(tmp_path, """
+    s = _spec(
+        tmp_path,
+        """
 [[group]]
 strategy = "pairwise"
 derive = { bias_bits = "acc_bits" }
@@ -54,7 +62,8 @@ acc_bits = [24, 32, 48]
 out_bits = [4, 8]
 in_bits = [4, 8, 16]
 lanes = [1, 3]
-""")
+""",
+    )
     g = s.groups[0]
     rows, impossible = spec_mod._expand_group(g, s)
     names = list(g.axes)
@@ -81,20 +90,27 @@ lanes = [1, 3]
 
 
 def test_invalid_points_are_skipped_with_pyrefs_reason(tmp_path):
-    s = _spec(tmp_path, """
+    s = _spec(
+        tmp_path,
+        """
 seed = 3
 [[group]]
 axes = { in_bits = [8, 16], acc_bits = [20, 32] }
 derive = { bias_bits = "min(acc_bits, 20)" }
-""")
+""",
+    )
     points, skipped, _ = s.expand()
-    assert sorted((p.config.in_bits, p.config.acc_bits) for p in points) == [(8, 20), (8, 32),
-                                                                             (16, 32)]
+    assert sorted((p.config.in_bits, p.config.acc_bits) for p in points) == [
+        (8, 20),
+        (8, 32),
+        (16, 32),
+    ]
     assert len(skipped) == 1
     assert skipped[0].fields == {"in_bits": 16, "acc_bits": 20, "bias_bits": 20}
     # Worked by hand from the rule acc_bits >= in_bits + w_bits (w_bits = 8 by default).
-    assert skipped[0].reason == ("acc_bits = 20 is out of range: allowed 24 .. 64 "
-                                 "(at least in_bits + w_bits = 16 + 8)")
+    assert skipped[0].reason == (
+        "acc_bits = 20 is out of range: allowed 24 .. 64 (at least in_bits + w_bits = 16 + 8)"
+    )
 
 
 def test_random_strategy_is_seeded(tmp_path):
@@ -124,14 +140,17 @@ def test_derive_expressions():
         spec_mod.evaluate("__import__('os')", names)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('[[group]]\naxes = { widths = [1] }', "axis 'widths' is not a config field"),
-    ('[[group]]\nstrategy = "all"\naxes = { lanes = [1] }', "strategy = 'all' is not one of"),
-    ('[[group]]\naxes = { lanes = [] }', "axis 'lanes' must be a non-empty list"),
-    ('[[group]]\nstrategy = "random"\naxes = { lanes = [1] }', "needs count >= 1"),
-    ('speed = 1\n[[group]]\naxes = { lanes = [1] }', r"unknown key\(s\) \['speed'\]"),
-    ('seed = 1', "no \\[\\[group\\]\\] and no \\[\\[include\\]\\]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[group]]\naxes = { widths = [1] }", "axis 'widths' is not a config field"),
+        ('[[group]]\nstrategy = "all"\naxes = { lanes = [1] }', "strategy = 'all' is not one of"),
+        ("[[group]]\naxes = { lanes = [] }", "axis 'lanes' must be a non-empty list"),
+        ('[[group]]\nstrategy = "random"\naxes = { lanes = [1] }', "needs count >= 1"),
+        ("speed = 1\n[[group]]\naxes = { lanes = [1] }", r"unknown key\(s\) \['speed'\]"),
+        ("seed = 1", "no \\[\\[group\\]\\] and no \\[\\[include\\]\\]"),
+    ],
+)
 def test_bad_specs_name_the_problem(tmp_path, text, message):
     with pytest.raises(spec_mod.SpecError, match=message):
         _spec(tmp_path, text)
@@ -172,10 +191,13 @@ def test_shipped_specs():
 
 
 def _points(n: int) -> list[Point]:
-    cfgs = [QmacConfig(lanes=lanes, in_bits=b, w_bits=b) for lanes in (1, 2, 4, 8, 16)
-            for b in (4, 8)]
-    return [Point.make(c, sim, 1000 * (i % 3 + 1), spec_seed=1)
-            for i, (c, sim) in enumerate(itertools.product(cfgs, ("icarus", "verilator")))][:n]
+    cfgs = [
+        QmacConfig(lanes=lanes, in_bits=b, w_bits=b) for lanes in (1, 2, 4, 8, 16) for b in (4, 8)
+    ]
+    return [
+        Point.make(c, sim, 1000 * (i % 3 + 1), spec_seed=1)
+        for i, (c, sim) in enumerate(itertools.product(cfgs, ("icarus", "verilator")))
+    ][:n]
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7])
@@ -184,8 +206,9 @@ def test_shards_partition_the_points_and_balance_the_cost(n):
     shards = shard.split(pts, n)
     keys = [p.key for s in shards for p in s]
     assert sorted(keys) == sorted(p.key for p in pts) and len(set(keys)) == len(pts)
-    assert [[p.key for p in s] for s in shard.split(list(reversed(pts)), n)] == \
-        [[p.key for p in reversed(s)] for s in shards]  # order of the input does not matter
+    assert [[p.key for p in s] for s in shard.split(list(reversed(pts)), n)] == [
+        [p.key for p in reversed(s)] for s in shards
+    ]  # order of the input does not matter
     loads = [sum(shard.predicted_seconds(p) for p in s) for s in shards]
     biggest = max(shard.predicted_seconds(p) for p in pts)
     assert max(loads) - min(loads) <= biggest
@@ -208,30 +231,42 @@ axes = {{ rounding = ["half_up", "gemmlowp"], mult_bits = [0, 16, 32] }}
 """
 
 
-@pytest.mark.parametrize("top, group, expected", [
-    ("", "", [False, False]),
-    ("allow_skip = true", "", [True, True]),
-    ("allow_skip = true", "allow_skip = false", [False, False]),      # the group wins
-    ("", 'allow_skip = ["needs mult_bits = 32, got 0"]', [True, False]),
-    ("", 'allow_skip = ["needs acc_bits = 32"]', [False, False]),     # another reason
-])
+@pytest.mark.parametrize(
+    "top, group, expected",
+    [
+        ("", "", [False, False]),
+        ("allow_skip = true", "", [True, True]),
+        ("allow_skip = true", "allow_skip = false", [False, False]),  # the group wins
+        ("", 'allow_skip = ["needs mult_bits = 32, got 0"]', [True, False]),
+        ("", 'allow_skip = ["needs acc_bits = 32"]', [False, False]),  # another reason
+    ],
+)
 def test_allow_skip_says_which_refusals_the_spec_expects(tmp_path, top, group, expected):
     s = _spec(tmp_path, GEMMLOWP_PRODUCT.format(top=top, group=group))
     points, skipped, _ = s.expand()
-    assert len(points) == 4   # half_up x 3, gemmlowp with mult_bits = 32
+    assert len(points) == 4  # half_up x 3, gemmlowp with mult_bits = 32
     assert [(k.fields["mult_bits"], k.expected) for k in skipped] == list(zip([0, 16], expected))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[group]]\naxes = { in_bits = [4, 40] }",
-     r"group 1: axis 'in_bits': in_bits = 40 is out of range: allowed 2 \.\. 16"),
-    ('[[group]]\naxes = { acc_mode = ["wrap", "sat"] }',
-     r"axis 'acc_mode': acc_mode = 'sat' is not one of wrap, saturate"),
-    ('[[group]]\naxes = { sim = ["icarus", "ghdl"] }', r"axis 'sim' = 'ghdl' is not one of"),
-    ('[[include]]\nconfig = "tflite"\nout_bits = 1',
-     r"include 1: out_bits: out_bits = 1 is out of range: allowed 2 \.\. 16"),
-    ('allow_skip = []\n[[group]]\naxes = { lanes = [1] }', r"allow_skip = \[\] must be"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "[[group]]\naxes = { in_bits = [4, 40] }",
+            r"group 1: axis 'in_bits': in_bits = 40 is out of range: allowed 2 \.\. 16",
+        ),
+        (
+            '[[group]]\naxes = { acc_mode = ["wrap", "sat"] }',
+            r"axis 'acc_mode': acc_mode = 'sat' is not one of wrap, saturate",
+        ),
+        ('[[group]]\naxes = { sim = ["icarus", "ghdl"] }', r"axis 'sim' = 'ghdl' is not one of"),
+        (
+            '[[include]]\nconfig = "tflite"\nout_bits = 1',
+            r"include 1: out_bits: out_bits = 1 is out of range: allowed 2 \.\. 16",
+        ),
+        ("allow_skip = []\n[[group]]\naxes = { lanes = [1] }", r"allow_skip = \[\] must be"),
+    ],
+)
 def test_a_value_no_config_can_take_is_refused_before_expanding(tmp_path, text, message):
     with pytest.raises(spec_mod.SpecError, match=message):
         _spec(tmp_path, text)

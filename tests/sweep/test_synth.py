@@ -15,8 +15,19 @@ from tb import api as tb_api
 from tb.run.yosys import YosysUnavailable
 
 GOOD_LOG = "...\nLongest topological path in qmac (length=53):\n...\nEnd of script. Logfile hash\n"
-MAPPED = {"modules": {"\\qmac": {"num_cells_by_type": {
-    "$_AND_": 10, "$_XOR_": 5, "$_DFFE_PP_": 4, "$_SDFFE_PP0P_": 2, "$scopeinfo": 3}}}}
+MAPPED = {
+    "modules": {
+        "\\qmac": {
+            "num_cells_by_type": {
+                "$_AND_": 10,
+                "$_XOR_": 5,
+                "$_DFFE_PP_": 4,
+                "$_SDFFE_PP0P_": 2,
+                "$scopeinfo": 3,
+            }
+        }
+    }
+}
 PRE = {"modules": {"\\qmac": {"num_cells_by_type": {"$mul": 8, "$add": 9}}}}
 
 
@@ -36,19 +47,29 @@ def test_parse_reads_the_figures(tmp_path):
     assert (r.cells, r.ffs, r.multipliers, r.depth, r.latches) == (21, 6, 8, 53, 0)
 
 
-@pytest.mark.parametrize("log, rc, mapped, why", [
-    (GOOD_LOG, 1, MAPPED, "exited with status 1"),
-    (GOOD_LOG, None, MAPPED, "did not finish"),
-    (GOOD_LOG.replace("End of script", "ABC: starting"), 0, MAPPED, "stopped early"),
-    (GOOD_LOG, 0, None, "stat.json missing or empty"),
-    (GOOD_LOG, 0, {"modules": {"\\other": {}}}, "no statistics of module qmac"),
-    (GOOD_LOG, 0, {"modules": {"\\qmac": {"num_cells_by_type": {"$_AND_": 3, "$mul": 1}}}},
-     r"coarse cells left after mapping \(\$mul\)"),
-    (GOOD_LOG.replace("Longest", "Shortest"), 0, MAPPED, "no 'Longest topological path'"),
-    (GOOD_LOG, 0, {"modules": {"\\qmac": {"num_cells_by_type": {"$_DLATCH_P_": 1,
-                                                                 "$_AND_": 2}}}},
-     r"1 latch\(es\) inferred"),
-])
+@pytest.mark.parametrize(
+    "log, rc, mapped, why",
+    [
+        (GOOD_LOG, 1, MAPPED, "exited with status 1"),
+        (GOOD_LOG, None, MAPPED, "did not finish"),
+        (GOOD_LOG.replace("End of script", "ABC: starting"), 0, MAPPED, "stopped early"),
+        (GOOD_LOG, 0, None, "stat.json missing or empty"),
+        (GOOD_LOG, 0, {"modules": {"\\other": {}}}, "no statistics of module qmac"),
+        (
+            GOOD_LOG,
+            0,
+            {"modules": {"\\qmac": {"num_cells_by_type": {"$_AND_": 3, "$mul": 1}}}},
+            r"coarse cells left after mapping \(\$mul\)",
+        ),
+        (GOOD_LOG.replace("Longest", "Shortest"), 0, MAPPED, "no 'Longest topological path'"),
+        (
+            GOOD_LOG,
+            0,
+            {"modules": {"\\qmac": {"num_cells_by_type": {"$_DLATCH_P_": 1, "$_AND_": 2}}}},
+            r"1 latch\(es\) inferred",
+        ),
+    ],
+)
 def test_an_unfinished_or_failed_synthesis_fails(tmp_path, log, rc, mapped, why):
     r = synth.parse(log, rc, *_files(tmp_path, mapped=mapped))
     assert not r.ok
@@ -92,10 +113,8 @@ def _edited_rtl(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 def test_a_latch_fails_the_synthesis(yosys, tmp_path):
-    rtl = _edited_rtl(tmp_path, "qmac_out_stage.v", "assign sat_o = below | above;",
-                      LATCH_EDIT)
-    r = _synth(QmacConfig(lanes=1, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4),
-               rtl)
+    rtl = _edited_rtl(tmp_path, "qmac_out_stage.v", "assign sat_o = below | above;", LATCH_EDIT)
+    r = _synth(QmacConfig(lanes=1, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4), rtl)
     assert not r.ok
     assert "latch" in r.error.lower(), r.error
 
@@ -104,8 +123,9 @@ def test_a_synthesis_stopped_before_mapping_fails(yosys, monkeypatch):
     # The same flow cut after the coarse steps: Yosys exits 0 and prints statistics, but of a
     # design still made of $add/$mul cells; that must not pass.
     original = synth.script
-    monkeypatch.setattr(synth, "script", lambda s, c: original(s, c).replace(
-        "-run coarse:", "-run coarse:fine"))
+    monkeypatch.setattr(
+        synth, "script", lambda s, c: original(s, c).replace("-run coarse:", "-run coarse:fine")
+    )
     r = _synth(QmacConfig(lanes=1, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4))
     assert not r.ok
     assert "coarse cells left after mapping" in r.error, r.error

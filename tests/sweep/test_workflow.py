@@ -22,8 +22,13 @@ def _actionlint() -> str:
 
 
 def _lint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([_actionlint(), "-no-color", str(path)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [_actionlint(), "-no-color", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_workflow_passes_actionlint():
@@ -34,14 +39,16 @@ def test_workflow_passes_actionlint():
 def test_workflow_runs_the_sweep_shards_and_merges_them():
     text = WORKFLOW.read_text()
     assert "make test" in text
-    assert "make sweep SWEEP=\"$SWEEP\" SIM=${{ matrix.sim }} SHARD=${{ matrix.shard }}/2" in text
+    assert 'make sweep SWEEP="$SWEEP" SIM=${{ matrix.sim }} SHARD=${{ matrix.shard }}/2' in text
     assert "make sweep-merge" in text and "GITHUB_STEP_SUMMARY" in text
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     broken = tmp_path / ".github" / "workflows" / "ci.yml"
     broken.parent.mkdir(parents=True)
-    broken.write_text(WORKFLOW.read_text().replace("${{ matrix.shard }}/2", "${{ matrix.shards }}/2"))
+    broken.write_text(
+        WORKFLOW.read_text().replace("${{ matrix.shard }}/2", "${{ matrix.shards }}/2")
+    )
     out = _lint(broken)
     assert out.returncode != 0
     assert "shards" in out.stdout
@@ -70,8 +77,18 @@ def test_the_report_job_gathers_shards_in_the_layout_upload_artifact_makes(tmp_p
     require_simulator("icarus")
     out = tmp_path / "build" / "sweep"
     for k in (1, 2):
-        assert cli.main(["run", "SWEEP=tiny", "SIM=icarus", f"SHARD={k}/2", f"OUT={out}",
-                         "PLOTS=0", "SYNTH=0", "PROGRESS=0"]) in (0, 1)
+        assert cli.main(
+            [
+                "run",
+                "SWEEP=tiny",
+                "SIM=icarus",
+                f"SHARD={k}/2",
+                f"OUT={out}",
+                "PLOTS=0",
+                "SYNTH=0",
+                "PROGRESS=0",
+            ]
+        ) in (0, 1)
     work = tmp_path / "runner"
     for k in (1, 2):
         shard = out / "tiny" / "shards" / f"icarus-{k}-of-2"
@@ -82,9 +99,14 @@ def test_the_report_job_gathers_shards_in_the_layout_upload_artifact_makes(tmp_p
     env_file = tmp_path / "github_env"
     env_file.write_text("")
     step = _step("sweep-report", "Gather the shards")
-    r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, capture_output=True,
-                       text=True, env={"PATH": "/usr/bin:/bin", "SWEEP": "tiny",
-                                       "GITHUB_ENV": str(env_file)}, timeout=120)
+    r = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SWEEP": "tiny", "GITHUB_ENV": str(env_file)},
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "SWEEP_NAME=tiny" in env_file.read_text()
     spec = load("tiny")
@@ -95,13 +117,20 @@ def test_the_report_job_gathers_shards_in_the_layout_upload_artifact_makes(tmp_p
 
     write_all(run, work / "build" / "sweep" / "tiny", plots=True)
     md = (work / "build" / "sweep" / "tiny" / "report.md").read_text()
-    assert "![" in md                       # report.md links its plots
+    assert "![" in md  # report.md links its plots
     summary = tmp_path / "summary.md"
-    step = _step("sweep-report", "Report into the job summary (text and tables; the plots are "
-                 "in the artifact)")
-    r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, capture_output=True,
-                       text=True, env={"PATH": "/usr/bin:/bin", "SWEEP_NAME": "tiny",
-                                       "GITHUB_STEP_SUMMARY": str(summary)}, timeout=60)
+    step = _step(
+        "sweep-report",
+        "Report into the job summary (text and tables; the plots are in the artifact)",
+    )
+    r = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SWEEP_NAME": "tiny", "GITHUB_STEP_SUMMARY": str(summary)},
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     text = summary.read_text()
     assert "![" not in text and "# Sweep `tiny`" in text and "|---" in text

@@ -12,6 +12,7 @@ import os
 import zlib
 
 import pytest
+from sim_skip import require_simulator
 
 from pyref.config import NAMED_CONFIGS
 from tb.cli.report import format_summary
@@ -19,8 +20,6 @@ from tb.cli.sim import repro_command
 from tb.run.runner import run_sim
 from tb.run.toolchain import SIMULATORS
 from tb.shared.job import SimJob
-
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -38,8 +37,17 @@ def case_seed(sim: str, name: str) -> int:
 def test_batch_matches_pyref(sim, name, tmp_path):
     require_simulator(sim)
     cfg = NAMED_CONFIGS[name]
-    job = SimJob(config=cfg.to_dict(), config_name=name, sim=sim, seed=case_seed(sim, name),
-                 n=BATCH_N, mode="batch", idle="mixed", ready="mixed", resets=2)
+    job = SimJob(
+        config=cfg.to_dict(),
+        config_name=name,
+        sim=sim,
+        seed=case_seed(sim, name),
+        n=BATCH_N,
+        mode="batch",
+        idle="mixed",
+        ready="mixed",
+        resets=2,
+    )
     job.repro = repro_command(job, name, {})
     print(f"batch {sim}/{name}: seed {job.seed}; reproduce with: {job.repro}")
     result = run_sim(job, test_dir=tmp_path)

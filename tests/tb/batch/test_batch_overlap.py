@@ -9,6 +9,7 @@ import dataclasses
 import json
 
 import pytest
+from sim_skip import require_simulator
 
 from pyref.config import named_config
 from tb.batch.cocotb_test import BATCH_BEATS_ENV, OVERLAP_ENV
@@ -16,14 +17,12 @@ from tb.run.runner import run_sim
 from tb.shared.faults import FAULTS, apply_fault
 from tb.shared.job import SimJob
 
-from sim_skip import require_simulator
-
 pytestmark = pytest.mark.rtl
 
 
 def _run(monkeypatch, job, overlap: str, tmp_path, **kw):
     monkeypatch.setenv(OVERLAP_ENV, overlap)
-    monkeypatch.setenv(BATCH_BEATS_ENV, "300")   # many batches: the pipeline really runs
+    monkeypatch.setenv(BATCH_BEATS_ENV, "300")  # many batches: the pipeline really runs
     res = run_sim(job, test_dir=tmp_path / f"run-{overlap}", **kw)
     detail = json.loads((res.test_dir / "batch-result.json").read_text())
     rep = dataclasses.asdict(res.report)
@@ -34,8 +33,17 @@ def _run(monkeypatch, job, overlap: str, tmp_path, **kw):
 
 
 def _job(config, name, n, seed, resets):
-    return SimJob(config=config.to_dict(), config_name=name, sim="verilator", seed=seed, n=n,
-                  mode="batch", idle="bursts", ready="mixed", resets=resets)
+    return SimJob(
+        config=config.to_dict(),
+        config_name=name,
+        sim="verilator",
+        seed=seed,
+        n=n,
+        mode="batch",
+        idle="bursts",
+        ready="mixed",
+        resets=resets,
+    )
 
 
 def test_overlapped_equals_serial_clean(monkeypatch, tmp_path):

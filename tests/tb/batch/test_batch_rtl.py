@@ -10,12 +10,11 @@ Verilator is marked ``slow`` (a build per fault).
 from __future__ import annotations
 
 import pytest
+from sim_skip import require_simulator
 
 from tb.run.runner import run_sim
 from tb.shared.faults import FAULTS, apply_fault
 from tb.shared.job import SimJob
-
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -23,10 +22,28 @@ FAULT_JOBS = 600
 """Enough jobs that every directed stimulus kind (ties, clamp edges, overflow ...) is in."""
 
 
-def batch_job(config, name: str, sim: str, n: int, *, seed: int = 7, resets: int = 2,
-              idle: str = "bursts", ready: str = "mixed") -> SimJob:
-    return SimJob(config=config.to_dict(), config_name=name, sim=sim, seed=seed, n=n,
-                  mode="batch", idle=idle, ready=ready, resets=resets)
+def batch_job(
+    config,
+    name: str,
+    sim: str,
+    n: int,
+    *,
+    seed: int = 7,
+    resets: int = 2,
+    idle: str = "bursts",
+    ready: str = "mixed",
+) -> SimJob:
+    return SimJob(
+        config=config.to_dict(),
+        config_name=name,
+        sim=sim,
+        seed=seed,
+        n=n,
+        mode="batch",
+        idle=idle,
+        ready=ready,
+        resets=resets,
+    )
 
 
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
@@ -34,8 +51,9 @@ def test_batch_mode_passes_clean_rtl(sim, tmp_path):
     require_simulator(sim)
     from pyref.config import named_config
 
-    job = batch_job(named_config("default"), "default", sim, 3000 if sim == "verilator" else 800,
-                    resets=3)
+    job = batch_job(
+        named_config("default"), "default", sim, 3000 if sim == "verilator" else 800, resets=3
+    )
     res = run_sim(job, test_dir=tmp_path)
     rep = res.report
     assert rep.passed, (rep.error, rep.details[:2])
@@ -51,8 +69,7 @@ def test_batch_mode_passes_clean_rtl(sim, tmp_path):
 def check_fault_caught(fault, sim: str, tmp_path) -> None:
     rtl = apply_fault(fault, tmp_path / "rtl")
     job = batch_job(fault.qmac_config(), f"fault-{fault.name}", sim, FAULT_JOBS, resets=6)
-    rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run",
-                  build_root=tmp_path / "build").report
+    rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run", build_root=tmp_path / "build").report
     assert not rep.passed, f"fault {fault.name} ({fault.what}) was not caught in batch mode"
     # Caught the way the per-cycle regression catches it: the scoreboard's first mismatch is
     # of a kind the fault table names (a handshake or timing failure may come on top).
@@ -84,8 +101,7 @@ def test_batch_mode_unmutated_copy_passes(tmp_path):
     rtl = apply_fault(None, tmp_path / "rtl")
     cfg = FAULTS[0].qmac_config()
     job = batch_job(cfg, "copy", "icarus", FAULT_JOBS, resets=6)
-    rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run",
-                  build_root=tmp_path / "build").report
+    rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run", build_root=tmp_path / "build").report
     assert rep.passed, (rep.error, rep.details[:2])
 
 
@@ -99,8 +115,17 @@ def test_both_transports_play_the_orphan_beats(tmp_path):
     cfg = named_config("default")
     reps = {}
     for mode in ("cycle", "batch"):
-        job = SimJob(config=cfg.to_dict(), config_name="default", sim="icarus", seed=5, n=300,
-                     mode=mode, idle="bursts", ready="mixed", resets=3)
+        job = SimJob(
+            config=cfg.to_dict(),
+            config_name="default",
+            sim="icarus",
+            seed=5,
+            n=300,
+            mode=mode,
+            idle="bursts",
+            ready="mixed",
+            resets=3,
+        )
         reps[mode] = run_sim(job, test_dir=tmp_path / mode).report
         assert reps[mode].passed, (mode, reps[mode].error, reps[mode].details[:2])
     session = prepare(job)

@@ -36,7 +36,7 @@ def model_trace(stream: BeatStream, y, sat, latency: int, offer, ready) -> np.nd
     """Trace words of a legal DUT: ``offer[c]`` / ``ready[c]`` are the wrapper's per-cycle
     pattern; a beat once offered is held until taken; cycle 0 is idle."""
     n_beats, n_jobs = len(stream), stream.n_jobs
-    pipe = [None] * (latency - 1)   # job index or None, stage 0 first
+    pipe = [None] * (latency - 1)  # job index or None, stage 0 first
     out = None
     words = []
     b = 0
@@ -69,7 +69,7 @@ def model_trace(stream: BeatStream, y, sat, latency: int, offer, ready) -> np.nd
             in_valid = b < n_beats and bool(offer[c % len(offer)])
         out_ready = bool(ready[c % len(ready)])
         if done == n_jobs and b == n_beats and c > 4:
-            for _ in range(3):   # a few idle cycles, as the wrapper's drain
+            for _ in range(3):  # a few idle cycles, as the wrapper's drain
                 words.append(int(out_ready) << bt.BIT_OUT_READY | 1 << bt.BIT_IN_READY)
             return np.array(words, dtype=np.uint32)
         assert c < 10000
@@ -90,8 +90,10 @@ def run_check(words, stream, unknown=None, latency=None, cycle0=0):
     checker = BatchChecker(CFG, stream, np.zeros(len(stream), bool), sb)
     checker.latency = latency
     played = Trace(np.asarray(words, dtype=np.uint32), unknown, cycle0)
-    failures = [(f.kind, f.job, f.cycle, f.message)
-                for f in checker.check(played, 0, len(stream), 0, stream.n_jobs)]
+    failures = [
+        (f.kind, f.job, f.cycle, f.message)
+        for f in checker.check(played, 0, len(stream), 0, stream.n_jobs)
+    ]
     sb.finish()
     failures += [(m.kind, m.job, m.cycle, m.message) for m in sb.mismatches]
     if failures:
@@ -105,8 +107,9 @@ def legal(ks=(5, 1, 4, 2, 6), latency=5, offer=(1,), ready=(1,)):
     return s, e, model_trace(s, e.y, e.saturated, latency, offer, ready)
 
 
-@pytest.mark.parametrize("offer,ready", [((1,), (1,)), ((1, 0, 1), (1,)), ((1,), (1, 0, 0, 1)),
-                                         ((0, 1, 1), (1, 1, 0))])
+@pytest.mark.parametrize(
+    "offer,ready", [((1,), (1,)), ((1, 0, 1), (1,)), ((1,), (1, 0, 0, 1)), ((0, 1, 1), (1, 1, 0))]
+)
 def test_legal_trace_passes_and_measures_latency(offer, ready):
     s, _, words = legal(offer=offer, ready=ready)
     checker, sb = run_check(words, s)
@@ -130,7 +133,7 @@ def fire_cycles(words):
 def test_wrong_value_names_job_and_cycle():
     s, e, words = legal()
     c = int(fire_cycles(words)[3])
-    words[c] ^= 1   # flip y's lowest bit on job 3's transfer
+    words[c] ^= 1  # flip y's lowest bit on job 3's transfer
     with pytest.raises(Caught) as exc:
         run_check(words, s, cycle0=1000)
     kind, job, cycle, message = exc.value.failures[0]
@@ -158,7 +161,7 @@ def test_missing_output():
 def test_duplicate_output_is_extra():
     s, _, words = legal()
     c = int(fire_cycles(words)[-1])
-    words[c + 1] = words[c]   # the last output shows up again in the next cycle
+    words[c + 1] = words[c]  # the last output shows up again in the next cycle
     with pytest.raises(Caught, match="extra: .*extra output"):
         run_check(words, s)
 
@@ -179,7 +182,7 @@ def test_output_must_hold_while_backpressured():
     f = bt.decode(words)
     stalled = np.flatnonzero(f.out_valid & ~f.out_ready)
     c = int(stalled[0]) + 1
-    words[c] ^= 2   # y changes in the cycle after a stalled one
+    words[c] ^= 2  # y changes in the cycle after a stalled one
     with pytest.raises(Caught, match="changed .* while output 1 of the batch was back-pressured"):
         run_check(words, s)
 
@@ -193,12 +196,12 @@ def test_output_before_its_last_beat_is_timing_error():
 def test_x_on_handshake_and_on_output():
     s, _, words = legal()
     unknown = np.zeros((len(words), 8), dtype=bool)
-    unknown[7, 2] = True   # bits 20..23: a handshake digit
+    unknown[7, 2] = True  # bits 20..23: a handshake digit
     with pytest.raises(Caught, match="X: job None, cycle 7: .*handshake signal"):
         run_check(words, s, unknown=unknown)
     unknown[:] = False
     c = int(fire_cycles(words)[0])
-    unknown[c, 7] = True   # a y digit on an output transfer
+    unknown[c, 7] = True  # a y digit on an output transfer
     with pytest.raises(Caught, match="xz: job 0, .*hold X or Z"):
         run_check(words, s, unknown=unknown)
 
@@ -230,8 +233,9 @@ def test_handshake_events_counted():
 RESET_CYCLES = 3
 
 
-def model_trace_with_resets(stream: BeatStream, y, sat, latency: int, cut, *,
-                            orphan_output: bool = False) -> np.ndarray:
+def model_trace_with_resets(
+    stream: BeatStream, y, sat, latency: int, cut, *, orphan_output: bool = False
+) -> np.ndarray:
     """Trace words of the wrapper and a DUT with mid-job resets, every beat offered as soon as
     it may be and out_ready always high: once a beat marked in ``cut`` is taken, rst is high
     for RESET_CYCLES cycles (no beat offered, nothing valid after the first reset edge), then
@@ -284,12 +288,12 @@ def model_trace_with_resets(stream: BeatStream, y, sat, latency: int, cut, *,
 
 def reset_run(cut_jobs, *, orphan_output=False, ks=(5, 1, 4, 2, 6, 3, 4), latency=5):
     from tb.batch.plan import cut_beats
-    s = stream_of(list(ks), seed=1, shift=8)   # outputs of distinct values, none saturated
+
+    s = stream_of(list(ks), seed=1, shift=8)  # outputs of distinct values, none saturated
     e = predict_jobs(s, CFG)
     assert len(set(e.y.tolist())) == len(ks) and not e.saturated.any()
     cut = cut_beats(s, cut_jobs)
-    words = model_trace_with_resets(s, e.y, e.saturated, latency, cut,
-                                    orphan_output=orphan_output)
+    words = model_trace_with_resets(s, e.y, e.saturated, latency, cut, orphan_output=orphan_output)
     sb = Scoreboard(predict_jobs(s, CFG))
     checker = BatchChecker(CFG, s, cut, sb)
     played = Trace(np.asarray(words, dtype=np.uint32), None, 0)
@@ -303,7 +307,7 @@ def test_orphan_beats_are_taken_and_must_produce_nothing():
     s, words, checker, sb, failures = reset_run([2, 4])
     f = bt.decode(words)
     assert failures == [] and sb.passed, (failures, [m.message for m in sb.mismatches])
-    assert int(np.count_nonzero(f.in_valid & f.in_ready)) == len(s) == 14   # orphans taken
+    assert int(np.count_nonzero(f.in_valid & f.in_ready)) == len(s) == 14  # orphans taken
     assert checker.events["reset_mid_job"] == 2
     assert checker.events["orphan_beats"] == 1 + 2
     assert checker.cut_jobs == [2, 4]
@@ -316,11 +320,12 @@ def test_orphan_beats_are_taken_and_must_produce_nothing():
 def test_output_for_orphan_beats_is_extra_naming_the_cut_job():
     # Jobs of 3, 1, 2, 1, 3, 2, 2, 4, 1 beats; jobs 2 and 6 cut. Job 2's orphan output comes
     # after job 3 (one beat) finished: it is held, then called extra when job 3's comes.
-    s, words, checker, sb, failures = reset_run([2, 6], orphan_output=True,
-                                                ks=(5, 1, 4, 2, 6, 3, 4, 8, 2))
+    s, words, checker, sb, failures = reset_run(
+        [2, 6], orphan_output=True, ks=(5, 1, 4, 2, 6, 3, 4, 8, 2)
+    )
     rows = [(m.kind, m.job) for m in sb.mismatches]
     assert rows == [("extra", 2), ("extra", 6)], [m.message for m in sb.mismatches]
     assert "orphan beats of job 2" in sb.mismatches[0].message
-    assert sb.checked[[3, 7, 8]].all() and not sb.failed_jobs.any()   # 4, 5 in flight at a reset
+    assert sb.checked[[3, 7, 8]].all() and not sb.failed_jobs.any()  # 4, 5 in flight at a reset
     # The latency check still holds for the real outputs; the extra ones are the scoreboard's.
     assert failures == [] and checker.latency == 5

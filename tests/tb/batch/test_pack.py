@@ -35,8 +35,11 @@ def test_pack_fields_64_bit_negative():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 64), st.integers(-(2**63), 2**63 - 1)),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 64), st.integers(-(2**63), 2**63 - 1)), min_size=1, max_size=12
+    )
+)
 def test_pack_fields_matches_big_integer(fields):
     value, off = 0, 0
     for bits, v in fields:
@@ -50,10 +53,18 @@ def test_pack_fields_matches_big_integer(fields):
 
 def test_beat_word_layout_hand_worked():
     cfg = QmacConfig(lanes=2, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4)
-    s = BeatStream(x=np.array([[1, -1]]), w=np.array([[2, -8]]), first=np.array([True]),
-                   last=np.array([False]), bias=np.zeros(1, int), mult=np.zeros(1, int),
-                   shift=np.zeros(1, int), out_zp=np.zeros(1, int), act_min=np.zeros(1, int),
-                   act_max=np.zeros(1, int))
+    s = BeatStream(
+        x=np.array([[1, -1]]),
+        w=np.array([[2, -8]]),
+        first=np.array([True]),
+        last=np.array([False]),
+        bias=np.zeros(1, int),
+        mult=np.zeros(1, int),
+        shift=np.zeros(1, int),
+        out_zp=np.zeros(1, int),
+        act_min=np.zeros(1, int),
+        act_max=np.zeros(1, int),
+    )
     # x0 = 1 at 0, x1 = 0xf at 4, w0 = 2 at 8, w1 = 0x8 at 12, first at 16, last at 17,
     # cut at 18.
     assert batch_pack.pack_beats(s, cfg).tolist() == [[0x182F1]]
@@ -63,8 +74,17 @@ def test_beat_word_layout_hand_worked():
 
 def test_job_word_layout_hand_worked():
     cfg = QmacConfig(mult_bits=16, rounding="half_even")
-    s = jobs_to_beats(cfg, np.zeros((1, 3), int), np.zeros((1, 3), int), bias=-3, mult=0x1234,
-                      shift=5, out_zp=-1, act_min=-128, act_max=127)
+    s = jobs_to_beats(
+        cfg,
+        np.zeros((1, 3), int),
+        np.zeros((1, 3), int),
+        bias=-3,
+        mult=0x1234,
+        shift=5,
+        out_zp=-1,
+        act_min=-128,
+        act_max=127,
+    )
     # bias 32 bits, mult 16, shift 6, out_zp / act_min / act_max 8 bits each: 78 bits.
     value = ((-3) & 0xFFFFFFFF) | 0x1234 << 32 | 5 << 48 | 0xFF << 54 | 0x80 << 62 | 0x7F << 70
     words = batch_pack.pack_jobs(s, cfg)
@@ -107,9 +127,10 @@ def test_split_keeps_jobs_whole():
 def test_cut_and_orphan_beats_hand_worked():
     cfg = QmacConfig(lanes=2)
     # Jobs of 3, 1, 2, 3 beats: beats 0-2 | 3 | 4-5 | 6-8.
-    s = BeatStream.concat([jobs_to_beats(cfg, np.ones((1, k), int), np.ones((1, k), int))
-                           for k in (6, 2, 4, 6)])
-    cut = batch_plan.cut_beats(s, [0, 1, 3])        # job 1 has one beat: nothing to cut
+    s = BeatStream.concat(
+        [jobs_to_beats(cfg, np.ones((1, k), int), np.ones((1, k), int)) for k in (6, 2, 4, 6)]
+    )
+    cut = batch_plan.cut_beats(s, [0, 1, 3])  # job 1 has one beat: nothing to cut
     assert cut.tolist() == [1, 0, 0, 0, 0, 0, 1, 0, 0]
     orphan = batch_plan.orphan_beats(s, cut)
     assert orphan.tolist() == [0, 1, 1, 0, 0, 0, 0, 1, 1]
@@ -129,8 +150,12 @@ def test_pattern_length_is_a_covering_power_of_two():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.sampled_from([4, 5, 8, 16]), st.sampled_from([1, 3, 8]), st.integers(0, 3),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.sampled_from([4, 5, 8, 16]),
+    st.sampled_from([1, 3, 8]),
+    st.integers(0, 3),
+    st.integers(0, 2**32 - 1),
+)
 def test_lane_block_matches_lane_by_lane(bits, lanes, lead, seed):
     """The byte-aligned fast path and the bit loop give the same words as the big-integer sum."""
     rng = np.random.default_rng(seed)

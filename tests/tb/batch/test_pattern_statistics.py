@@ -3,10 +3,10 @@ batch transport plays (``PatternSource.take`` in the block sizes its batches use
 the per-cycle driver steps through (``make_pattern``) have the same pause fraction and the same
 distributions of pause-run and go-run lengths.
 
-The comparison is statistical and can fail: the pause fraction and the share of runs in each
-length bin, per chunk of the sequence, compared by Welch's t-test on the chunk values (robust to
-the correlation of runs and of mixed's segments). The last test shows that both statistics flag patterns that differ by as little as
-mixed's batch copy once did (33 % against 47 % paused) and much less.
+The comparison is statistical and can fail: the pause fraction and the share of runs in each length
+bin, per chunk of the sequence, compared by Welch's t-test on the chunk values (robust to the
+correlation of runs and of mixed's segments). The last test shows that both statistics flag patterns
+that differ by as little as mixed's batch copy once did (33 % against 47 % paused) and much less.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def batch_block_sizes() -> dict[str, int]:
     """The pattern length one batch carries, per simulator, for a run with pauses (as
     ``tb/batch/cocotb_test.py`` computes it: Icarus batches are bounded by its memories)."""
     out = {}
-    for sim, beats in (("verilator", 65536),
-                       ("icarus", (ICARUS_DEPTHS["MAX_CYCLES"] - 1024) // 24)):
+    for sim, beats in (
+        ("verilator", 65536),
+        ("icarus", (ICARUS_DEPTHS["MAX_CYCLES"] - 1024) // 24),
+    ):
         jobs = beats // 3
         budget = plan.cycle_budget(beats, jobs, False)
         span = min(budget, 4 * (beats + jobs))
@@ -57,8 +59,9 @@ def batch_pauses(name: str, role: str, block: int, seed: int) -> np.ndarray:
 
 def cycle_pauses(name: str, seed: int) -> np.ndarray:
     """``N`` cycles as the per-cycle driver and monitor step through them."""
-    return np.fromiter(itertools.islice(make_pattern(name, np.random.default_rng(seed)), N),
-                       dtype=bool, count=N)
+    return np.fromiter(
+        itertools.islice(make_pattern(name, np.random.default_rng(seed)), N), dtype=bool, count=N
+    )
 
 
 def run_lengths(p: np.ndarray, value: bool) -> np.ndarray:
@@ -124,7 +127,9 @@ def test_the_statistics_can_fail():
     assert any("pause fraction" in s for s in same_distribution(base, draw_random(rng, N, 0.31)))
     # runs of 1-32 go / 1-8 pause against 1-32 / 1-9: the pause fraction barely moves
     runs = draw_runs(rng, N)
-    assert any("pause runs" in s for s in same_distribution(runs, draw_runs(rng, N, (1, 32), (1, 9))))
+    assert any(
+        "pause runs" in s for s in same_distribution(runs, draw_runs(rng, N, (1, 32), (1, 9)))
+    )
     mixed = draw_mixed(rng, N)
     assert same_distribution(mixed, draw_mixed(rng, N)) == []
     # mixed with segments cut short (as drawing it in small blocks would): runs differ

@@ -22,8 +22,16 @@ class Run:
     """A fake run: ``prepare`` draws from a seeded stream (like the handshake patterns),
     ``check`` folds every played batch into a running digest (like the scoreboard)."""
 
-    def __init__(self, n: int, *, fail_at: int | None = None, raise_in: str | None = None,
-                 raise_at: int | None = None, jitter: float = 0.0, seed: int = 1):
+    def __init__(
+        self,
+        n: int,
+        *,
+        fail_at: int | None = None,
+        raise_in: str | None = None,
+        raise_at: int | None = None,
+        jitter: float = 0.0,
+        seed: int = 1,
+    ):
         self.n = n
         self.fail_at, self.raise_in, self.raise_at = fail_at, raise_in, raise_at
         self.rng = random.Random(seed)
@@ -73,8 +81,18 @@ class Run:
         self.settled.append(checked)
 
     def go(self, overlap: bool, timers=None):
-        asyncio.run(pipeline.run_batches(self.n, self.prepare, self.play, self.check, self.stops,
-                                         self.settle, overlap=overlap, timers=timers))
+        asyncio.run(
+            pipeline.run_batches(
+                self.n,
+                self.prepare,
+                self.play,
+                self.check,
+                self.stops,
+                self.settle,
+                overlap=overlap,
+                timers=timers,
+            )
+        )
         return self
 
 
@@ -123,8 +141,9 @@ def test_failure_stops_after_that_batch(overlap):
 
 
 @pytest.mark.parametrize("overlap", [False, True])
-@pytest.mark.parametrize("where,exc", [("check", KeyError), ("prepare", ValueError),
-                                       ("play", RuntimeError)])
+@pytest.mark.parametrize(
+    "where,exc", [("check", KeyError), ("prepare", ValueError), ("play", RuntimeError)]
+)
 def test_exceptions_are_raised(overlap, where, exc):
     run = Run(8, raise_in=where, raise_at=4, jitter=0.001)
     with pytest.raises(exc, match=f"{where} 4 broke"):

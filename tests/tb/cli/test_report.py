@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sim_skip import require_simulator
 
 from pyref import Layer
 from pyref.config import QmacConfig
@@ -16,24 +17,32 @@ from pyref.vectors import save_vectors
 from tb.cli.report import format_summary
 from tb.shared.job import SimJob, SimReport
 
-from sim_skip import require_simulator
-
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _summary(cfg: QmacConfig, **report) -> str:
     job = SimJob(config=cfg.to_dict(), config_name="x", sim="icarus", seed=1, n=4)
-    rep = SimReport(passed=True, job={}, outputs_checked=4, beats=8, cycles=20, sim_seconds=1.0,
-                    **report)
-    result = SimpleNamespace(report=rep, compiled=False, build_dir=Path("b"), wall_seconds=2.0,
-                             build_seconds=0.0, waves_file=None, log_file=Path("b/sim.log"))
+    rep = SimReport(
+        passed=True, job={}, outputs_checked=4, beats=8, cycles=20, sim_seconds=1.0, **report
+    )
+    result = SimpleNamespace(
+        report=rep,
+        compiled=False,
+        build_dir=Path("b"),
+        wall_seconds=2.0,
+        build_seconds=0.0,
+        waves_file=None,
+        log_file=Path("b/sim.log"),
+    )
     return format_summary(result, job)
 
 
 def test_the_outputs_line_counts_accumulator_overflows_next_to_saturations_per_mode():
     wrap = _summary(QmacConfig(acc_bits=16, bias_bits=16), saturated=1, overflowed=4)
-    assert "  outputs    4 checked, 0 mismatches, 1 saturated, 4 accumulator overflows (wrap)\n" \
+    assert (
+        "  outputs    4 checked, 0 mismatches, 1 saturated, 4 accumulator overflows (wrap)\n"
         in wrap
+    )
     sat = _summary(QmacConfig(acc_bits=16, bias_bits=16, acc_mode="saturate"), overflowed=1)
     assert "0 saturated, 1 accumulator overflow (saturate)" in sat
     assert "0 accumulator overflows (wrap)" in _summary(QmacConfig())
@@ -49,8 +58,13 @@ def test_make_sim_says_every_output_overflowed(tmp_path):
     x = np.full((2, 2000), 127)
     layer = Layer.build(cfg, x, x, bias=[0, 0], shift=[6, 6])
     path = save_vectors(tmp_path / "overflow.npz", cfg, layer)
-    r = subprocess.run([sys.executable, "-m", "tb.cli.sim", f"VECTORS={path}", "SIM=icarus"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "tb.cli.sim", f"VECTORS={path}", "SIM=icarus"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "qmac sim: PASS" in r.stdout
     assert "outputs    4 checked, 0 mismatches" in r.stdout
@@ -65,15 +79,19 @@ def test_a_run_stopped_at_the_mismatch_limit_says_so(tmp_path):
 
     require_simulator("verilator")
     rtl = apply_fault(fault_by_name("rounding_constant"), tmp_path / "rtl")
-    r = subprocess.run([sys.executable, "-m", "tb.sim", f"RTL={rtl}", "N=40000",
-                        "MAX_MISMATCHES=10", "SEED=3"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "tb.sim", f"RTL={rtl}", "N=40000", "MAX_MISMATCHES=10", "SEED=3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = r.stdout
     assert r.returncode == 1, out + r.stderr
     line = next(l for l in out.splitlines() if l.strip().startswith("outputs"))
     assert "stopped (MAX_MISMATCHES = 10 reached): " in line
     checked = int(line.split("): ")[1].split(" of ")[0])
-    assert int(line.split("checked, ")[1].split()[0]) >= 10   # mismatches
+    assert int(line.split("checked, ")[1].split()[0]) >= 10  # mismatches
     assert 0 < checked < 40000 and " of 40000 checked" in line
     speed = next(l for l in out.splitlines() if l.strip().startswith("speed"))
     beats, cycles = int(speed.split()[1]), int(speed.split("played, ")[1].split()[0])

@@ -13,8 +13,9 @@ def _args(*tokens):
 
 
 def test_cli_make_style_overrides_and_repro():
-    job, overrides = job_from_args(_args("SIM=icarus", "CONFIG=default", "LANES=4",
-                                         "ROUNDING=6", "SEED=9", "N=100"))
+    job, overrides = job_from_args(
+        _args("SIM=icarus", "CONFIG=default", "LANES=4", "ROUNDING=6", "SEED=9", "N=100")
+    )
     cfg = job.qmac_config()
     assert cfg.lanes == 4 and cfg.rounding == "half_even" and job.sim == "icarus"
     assert job.repro == "make sim CONFIG=default LANES=4 ROUNDING=half_even SEED=9 N=100 SIM=icarus"
@@ -33,12 +34,15 @@ def test_cli_errors_name_the_problem():
         job_from_args(_args("VECTORS=x.npz", "CONFIG=tflite"))
 
 
-@pytest.mark.parametrize("one, other", [
-    (["LANES=0x4"], ["LANES=4"]),
-    (["LANES=8"], []),                                    # the default's own value
-    (["IN_SIGNED=1", "ACC_MODE=1"], ["IN_SIGNED=true", "ACC_MODE=saturate"]),
-    (["ROUNDING=6", "OUT_BITS=06"], ["ROUNDING=half_even", "OUT_BITS=6"]),
-])
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        (["LANES=0x4"], ["LANES=4"]),
+        (["LANES=8"], []),  # the default's own value
+        (["IN_SIGNED=1", "ACC_MODE=1"], ["IN_SIGNED=true", "ACC_MODE=saturate"]),
+        (["ROUNDING=6", "OUT_BITS=06"], ["ROUNDING=half_even", "OUT_BITS=6"]),
+    ],
+)
 def test_the_same_config_spelled_differently_reuses_the_same_build(one, other):
     """The build's folder and digest come from the checked QmacConfig, never from the text."""
     from tb.run.build import BuildSpec
@@ -46,8 +50,9 @@ def test_the_same_config_spelled_differently_reuses_the_same_build(one, other):
 
     def spec(words):
         job, _ = job_from_args(_args("SIM=icarus", "SEED=1", *words))
-        return BuildSpec(sim=job.sim, config=job.qmac_config(),
-                         harness=get_transport(job.mode).harness)
+        return BuildSpec(
+            sim=job.sim, config=job.qmac_config(), harness=get_transport(job.mode).harness
+        )
 
     a, b = spec(one), spec(other)
     assert a.build_dir == b.build_dir and a.digest() == b.digest()

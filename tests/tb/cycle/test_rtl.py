@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
+from sim_skip import require_simulator
 
 from pyref.config import NAMED_CONFIGS
 from tb.cli.lint import lint
@@ -21,8 +22,6 @@ from tb.cli.sim import repro_command
 from tb.run.runner import run_sim
 from tb.run.toolchain import SIMULATORS
 from tb.shared.job import SimJob
-
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -41,8 +40,16 @@ def case_seed(sim: str, name: str) -> int:
 def test_rtl_matches_pyref(sim, name, tmp_path):
     require_simulator(sim)
     cfg = NAMED_CONFIGS[name]
-    job = SimJob(config=cfg.to_dict(), config_name=name, sim=sim, seed=case_seed(sim, name),
-                 n=REGRESSION_N, idle="mixed", ready="mixed", resets=2)
+    job = SimJob(
+        config=cfg.to_dict(),
+        config_name=name,
+        sim=sim,
+        seed=case_seed(sim, name),
+        n=REGRESSION_N,
+        idle="mixed",
+        ready="mixed",
+        resets=2,
+    )
     job.repro = repro_command(job, name, {})
     print(f"{sim}/{name}: seed {job.seed}; reproduce with: {job.repro}")
     result = run_sim(job, test_dir=tmp_path)
@@ -50,7 +57,7 @@ def test_rtl_matches_pyref(sim, name, tmp_path):
     print(summary)
     rep = result.report
     assert rep.passed, summary
-    assert rep.outputs_checked >= REGRESSION_N - 20, summary   # only a reset's few drop out
+    assert rep.outputs_checked >= REGRESSION_N - 20, summary  # only a reset's few drop out
     holes = rep.coverage_report().holes
     assert not holes, f"coverage bins reachable for {name} but empty: {holes}\n{summary}"
 
@@ -72,12 +79,27 @@ def test_vector_file_replay(tmp_path):
     cfg = NAMED_CONFIGS["tflite"]
     rng = np.random.default_rng(5)
     n, c, k = 6, 5, 37
-    layer = Layer.build(cfg, rng.integers(-128, 128, (n, k)), rng.integers(-127, 128, (c, k)),
-                        bias=rng.integers(-5000, 5000, c), mult=rng.integers(1 << 30, 1 << 31, c),
-                        shift=rng.integers(-10, 0, c), out_zp=-3, act_min=-128, act_max=127)
+    layer = Layer.build(
+        cfg,
+        rng.integers(-128, 128, (n, k)),
+        rng.integers(-127, 128, (c, k)),
+        bias=rng.integers(-5000, 5000, c),
+        mult=rng.integers(1 << 30, 1 << 31, c),
+        shift=rng.integers(-10, 0, c),
+        out_zp=-3,
+        act_min=-128,
+        act_max=127,
+    )
     good = save_vectors(tmp_path / "good.npz", cfg, layer, compute_expected=True)
-    job = SimJob(config=cfg.to_dict(), config_name="vectors", sim="icarus", seed=1, n=n * c,
-                 mode="cycle", vectors=str(good))
+    job = SimJob(
+        config=cfg.to_dict(),
+        config_name="vectors",
+        sim="icarus",
+        seed=1,
+        n=n * c,
+        mode="cycle",
+        vectors=str(good),
+    )
     rep = run_sim(job, test_dir=tmp_path / "good").report
     assert rep.passed and rep.outputs_checked == n * c and not rep.notes
 
@@ -87,8 +109,7 @@ def test_vector_file_replay(tmp_path):
     data["y"] = y
     bad = tmp_path / "bad.npz"
     np.savez(bad, **data)
-    rep = run_sim(SimJob(**{**job.__dict__, "vectors": str(bad)}),
-                  test_dir=tmp_path / "bad").report
+    rep = run_sim(SimJob(**{**job.__dict__, "vectors": str(bad)}), test_dir=tmp_path / "bad").report
     assert not rep.passed and rep.mismatch_counts == {"value": 1}
     assert rep.details[0]["job"] == 2 * c + 3
     assert "disagrees with pyref on 1 output" in rep.notes[0]

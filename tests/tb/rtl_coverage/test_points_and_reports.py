@@ -14,8 +14,14 @@ from tb.rtl_coverage.writers import write_cobertura, write_html, write_lcov
 
 
 def _c(file, line, col, kind, module, text, count, span=None, h="tb.dut"):
-    fields = [("f", f"/any/where/{file}"), ("l", line), ("n", col), ("t", kind),
-              ("page", f"v_{kind}/{module}"), ("o", text)]
+    fields = [
+        ("f", f"/any/where/{file}"),
+        ("l", line),
+        ("n", col),
+        ("t", kind),
+        ("page", f"v_{kind}/{module}"),
+        ("o", text),
+    ]
     if span:
         fields.append(("S", span))
     fields.append(("h", h))
@@ -56,7 +62,7 @@ def dats(tmp_path):
 def test_read_keeps_the_named_files_and_merge_adds_equal_points(dats):
     a, b = dats
     ra, rb = read_dat(a, ["m.v"]), read_dat(b, ["m.v"])
-    assert len(ra) == 6 and all(p.file == "m.v" for p in ra)          # tb.sv dropped
+    assert len(ra) == 6 and all(p.file == "m.v" for p in ra)  # tb.sv dropped
     merged = merge([ra, rb])
     by_label = {p.label(): n for p, n in merged.items()}
     # the else branch of another instance (other parameters, other hierarchy) is the same point
@@ -102,7 +108,7 @@ def test_html_marks_lines_with_points_not_hit(dats, tmp_path):
     index = write_html(tmp_path / "html", merged, tmp_path, "t")
     page = (tmp_path / "html" / "m.v.html").read_text()
     assert index.is_file() and "m.v.html" in index.read_text()
-    assert '<tr class="miss"><td class=n>11</td>' in page          # the else not hit
+    assert '<tr class="miss"><td class=n>11</td>' in page  # the else not hit
     assert "branch else not hit" in page
     assert '<tr class="hit"><td class=n>10</td><td class=n>5</td>' in page
 
@@ -118,7 +124,8 @@ def test_waivers_bar_and_stale(dats, tmp_path):
     merged = merge([read_dat(dats[0], ["m.v"])])
     (tmp_path / "coverage.toml").write_text(
         '[[waiver]]\npoint = "m.v:11:6 branch else"\nreason = "never taken here"\n'
-        '[[waiver]]\npoint = "m.v:10:3 line block"\nreason = "was missed once"\n')
+        '[[waiver]]\npoint = "m.v:10:3 line block"\nreason = "was missed once"\n'
+    )
     v = waivers.check(merged, waivers.load(tmp_path))
     assert v.passed and [p.label() for p in v.waived] == ["m.v:11:6 branch else"]
     assert v.stale == ["m.v:10:3 line block"]

@@ -20,17 +20,22 @@ PROBE = '  initial if ($test$plusargs("qmac_edit_probe")) $display("qmac edit pr
 def compiled_objects(build_dir) -> list[str]:
     """The objects make compiled in a build (from its log: ``... -c -o X.o ...``)."""
     log = (build_dir / "build.log").read_text()
-    return sorted(line.split(" -c -o ")[1].split()[0] for line in log.splitlines()
-                  if " -c -o " in line)
+    return sorted(
+        line.split(" -c -o ")[1].split()[0] for line in log.splitlines() if " -c -o " in line
+    )
 
 
 def test_runtime_objects_listed_from_classes_makefile(tmp_path):
     (tmp_path / "Vtop_classes.mk").write_text(
         "# Verilated -*- Makefile -*-\n\nVM_TRACE = 1\n\n# Global classes\nVM_GLOBAL_FAST += \\\n"
         "  verilated \\\n  verilated_vcd_c \\\n\n# Global classes, slow\nVM_GLOBAL_SLOW += \\\n"
-        "  verilated_threads \\\n\nVM_CLASSES_FAST += \\\n  Vtop \\\n")
-    assert verilator_runtime_objects(tmp_path) == ["verilated.o", "verilated_vcd_c.o",
-                                                   "verilated_threads.o"]
+        "  verilated_threads \\\n\nVM_CLASSES_FAST += \\\n  Vtop \\\n"
+    )
+    assert verilator_runtime_objects(tmp_path) == [
+        "verilated.o",
+        "verilated_vcd_c.o",
+        "verilated_threads.o",
+    ]
 
 
 def test_ccache_off_or_missing_gives_no_objcache(monkeypatch, tmp_path):
@@ -56,10 +61,16 @@ def test_shared_key_changes_with_waves_and_flags(tmp_path):
 
 
 def ccache_stats(cache_dir) -> dict[str, int]:
-    out = subprocess.run([toolchain.ccache_binary(), "--print-stats"], capture_output=True,
-                         text=True, check=True, env={"CCACHE_DIR": str(cache_dir)})
-    return {k: int(v) for k, v in (line.split("\t") for line in out.stdout.splitlines())
-            if v.isdigit()}
+    out = subprocess.run(
+        [toolchain.ccache_binary(), "--print-stats"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"CCACHE_DIR": str(cache_dir)},
+    )
+    return {
+        k: int(v) for k, v in (line.split("\t") for line in out.stdout.splitlines()) if v.isdigit()
+    }
 
 
 def set_ccache(monkeypatch, value: str) -> None:
@@ -124,8 +135,10 @@ def check_builds(tmp_path, monkeypatch, with_ccache: bool) -> None:
         forced = build(spec, force=True)
         after = ccache_stats(tmp_path / "ccache")
         assert forced.compiled
-        hits = sum(after.get(k, 0) - before.get(k, 0)
-                   for k in ("direct_cache_hit", "preprocessed_cache_hit"))
+        hits = sum(
+            after.get(k, 0) - before.get(k, 0)
+            for k in ("direct_cache_hit", "preprocessed_cache_hit")
+        )
         assert (hits, after.get("cache_miss", 0) - before.get("cache_miss", 0)) == (2, 0)
         assert (forced.build_dir / "qmac_batch_tb").read_bytes() == exe
 
@@ -148,8 +161,9 @@ def test_build_profile_by_n_names_the_folder_and_enters_the_digest(tmp_path, mon
     assert speed.build_dir.name == "default-batch"
     assert quick.digest() != speed.digest()
     # Both profiles share Verilator's runtime (same OPT_GLOBAL).
-    assert (shared_dir(quick, shared_key("fast", quick))
-            == shared_dir(speed, shared_key("fast", speed)))
+    assert shared_dir(quick, shared_key("fast", quick)) == shared_dir(
+        speed, shared_key("fast", speed)
+    )
     # Icarus has no profiles: a quick spec is the speed build.
     icarus = make_spec(QmacConfig(), "icarus", build_root=tmp_path, profile="quick")
     assert icarus.profile == "speed" and icarus.build_dir.name == "default-batch"
@@ -169,5 +183,5 @@ def test_a_failing_build_raises_build_failed_with_the_log(tmp_path):
     text = str(info.value)
     assert text.startswith("icarus batch build of default failed (")
     assert "syntax error in qmac.v" in text and str(tmp_path / "b" / "build.log") in text
-    with pytest.raises(BuildFailed, match="left no sim.vvp"):   # exited 0, built nothing
+    with pytest.raises(BuildFailed, match="left no sim.vvp"):  # exited 0, built nothing
         cached(tmp_path / "c", "d1", "sim.vvp", lambda log: None, what="icarus build")

@@ -22,7 +22,7 @@ def test_run_folders_are_per_run_and_pruned(tmp_path):
             with run_dirs.run_dir(build, keep=3):
                 pass
         names = sorted(p.name for p in (build / "runs").iterdir())
-        assert len(names) == 4 and names[0] == old.name   # the 3 newest + the locked one
+        assert len(names) == 4 and names[0] == old.name  # the 3 newest + the locked one
     finally:
         os.close(fd)
     run_dirs.prune(build / "runs", keep=3)

@@ -21,8 +21,10 @@ def renamed_rtl(dest: Path) -> tuple[Path, Path]:
     shutil.copytree(RTL_DIR, dest)
     top = dest / "qmac.v"
     text = top.read_text()
-    for old, new in {**RENAMED_PARAMS, **{p: n for p, n in RENAMED_PORTS.items()
-                                          if p != "rst_i"}}.items():
+    for old, new in {
+        **RENAMED_PARAMS,
+        **{p: n for p, n in RENAMED_PORTS.items() if p != "rst_i"},
+    }.items():
         text = re.sub(rf"(?<!\.)\b{old}\b", new, text)
     text = text.replace("module qmac #(", "module my_mac #(", 1)
     text = re.sub(r"\binput  wire(\s+)rst_i,", r"input  wire\1rst_n,", text, count=1)
@@ -30,8 +32,10 @@ def renamed_rtl(dest: Path) -> tuple[Path, Path]:
     (dest / "my_mac.v").write_text(text)
     top.unlink()
     ports = dest.parent / "ports.toml"
-    ports.write_text('top = "my_mac"\nreset_active_low = true\n[ports]\n'
-                     + "".join(f'{p} = "{n}"\n' for p, n in RENAMED_PORTS.items())
-                     + "[parameters]\n"
-                     + "".join(f'{p} = "{n}"\n' for p, n in RENAMED_PARAMS.items()))
+    ports.write_text(
+        'top = "my_mac"\nreset_active_low = true\n[ports]\n'
+        + "".join(f'{p} = "{n}"\n' for p, n in RENAMED_PORTS.items())
+        + "[parameters]\n"
+        + "".join(f'{p} = "{n}"\n' for p, n in RENAMED_PARAMS.items())
+    )
     return dest, ports

@@ -19,17 +19,22 @@ def test_each_bin_is_declared_once_with_a_source_and_a_group():
     names = [b.name for b in BIN_TABLE]
     assert len(names) == len(set(names)) == len(BINS) >= 60
     assert all(b.source in SOURCES and b.group in REACHABLE and b.description for b in BIN_TABLE)
-    assert set(REACHABLE) == {b.group for b in BIN_TABLE}     # no group without a bin
+    assert set(REACHABLE) == {b.group for b in BIN_TABLE}  # no group without a bin
 
 
 def test_the_sources_match_the_code_that_counts():
     assert {b.name for b in BIN_TABLE if b.source == "boundary"} == {n for n, _ in VARIANTS}
     assert set(EVENT_BINS) == {b.name for b in BIN_TABLE if b.source == "event"}
-    from tb.shared.prepare import prepare
     from tb.shared.job import SimJob
+    from tb.shared.prepare import prepare
 
-    job = SimJob(config=NAMED_CONFIGS["default"].to_dict(), config_name="default",
-                 sim="verilator", seed=1, n=2000)
+    job = SimJob(
+        config=NAMED_CONFIGS["default"].to_dict(),
+        config_name="default",
+        sim="verilator",
+        seed=1,
+        n=2000,
+    )
     s = prepare(job)
     features = coverage.job_features(s.stim, s.expected)
     job_bins = {b.name for b in BIN_TABLE if b.source != "event"}

@@ -20,8 +20,10 @@ CONFIGS = list(NAMED_CONFIGS.items())
 
 
 def _stim_of(cfg, jobs):
-    dicts = [dict(x=x, w=w, bias=b, mult=m, shift=s, out_zp=z, act_min=lo, act_max=hi)
-             for x, w, b, m, s, z, lo, hi in jobs]
+    dicts = [
+        dict(x=x, w=w, bias=b, mult=m, shift=s, out_zp=z, act_min=lo, act_max=hi)
+        for x, w, b, m, s, z, lo, hi in jobs
+    ]
     return ST.assemble_jobs(cfg, np.random.default_rng(0), dicts, "uniform")
 
 
@@ -48,22 +50,25 @@ def test_unreachable_boundaries_say_why():
 
 
 def test_boundary_features_hand_worked():
-    cfg = NAMED_CONFIGS["int4_sat"]   # 8 lanes, s4 x s4, acc 16 saturating, half_away, out 4
+    cfg = NAMED_CONFIGS["int4_sat"]  # 8 lanes, s4 x s4, acc 16 saturating, half_away, out 4
     top = 2**15 - 1
-    stim = _stim_of(cfg, [
-        # bias at the top, one past it after the first beat, then -5: held at 32767, then
-        # 32762, clamped at the output (out 4 bits): the acc edge bins need it visible
-        ([1] + [0] * 7 + [5], [1] + [0] * 7 + [-1], top, 0, 0, 0, -8, 7),
-        # bias at the top, then -448 - 1: 32318, clamped too
-        ([7] * 8 + [1], [-8] * 8 + [-1], top, 0, 0, 0, -8, 7),
-        ([0], [1], 13, 0, 3, 0, -8, 7),     # t = 3, tie at 4 mod 8: 13 % 8 = 5, one above
-        ([0], [1], 11, 0, 3, 0, -8, 7),     # 11 % 8 = 3: one below a tie
-        ([0], [1], -32768, 0, 1, 0, -8, 7),  # bias at its minimum, shift 1
-        ([-8] * 8, [7] * 8, 0, 0, 5, 0, -8, 7),  # every lane x min, w max
-    ])
+    stim = _stim_of(
+        cfg,
+        [
+            # bias at the top, one past it after the first beat, then -5: held at 32767, then
+            # 32762, clamped at the output (out 4 bits): the acc edge bins need it visible
+            ([1] + [0] * 7 + [5], [1] + [0] * 7 + [-1], top, 0, 0, 0, -8, 7),
+            # bias at the top, then -448 - 1: 32318, clamped too
+            ([7] * 8 + [1], [-8] * 8 + [-1], top, 0, 0, 0, -8, 7),
+            ([0], [1], 13, 0, 3, 0, -8, 7),  # t = 3, tie at 4 mod 8: 13 % 8 = 5, one above
+            ([0], [1], 11, 0, 3, 0, -8, 7),  # 11 % 8 = 3: one below a tie
+            ([0], [1], -32768, 0, 1, 0, -8, 7),  # bias at its minimum, shift 1
+            ([-8] * 8, [7] * 8, 0, 0, 5, 0, -8, 7),  # every lane x min, w max
+        ],
+    )
     res = predict_jobs(stim.stream, cfg)
     f = job_features(stim, res)
-    assert f["acc_max_past"].tolist() == [False] * 6   # its output is clamped: not visible
+    assert f["acc_max_past"].tolist() == [False] * 6  # its output is clamped: not visible
     assert not res.saturated[2] and not res.saturated[3]
     assert f["tie_above"].tolist() == [False, False, True, False, False, False]
     assert f["tie_below"].tolist() == [False, False, False, True, False, False]
@@ -85,13 +90,13 @@ def test_acc_limit_past_then_back_is_exact():
     w = [1] + [0] * 7 + back_w
     stim = _stim_of(cfg, [(x, w, top, 0, 0, 0, -8, 7)])
     res = predict_jobs(stim.stream, cfg)
-    assert int(res.acc[0]) == 3 and int(res.y[0]) == 3     # 32767 (held) - 32764
+    assert int(res.acc[0]) == 3 and int(res.y[0]) == 3  # 32767 (held) - 32764
     f = job_features(stim, res)
     # the first beat ends on 32768 (one past), none on 32767 itself
     assert f["acc_max_past"][0] and not f["acc_max_on"][0]
     wrap = cfg.replace(acc_mode="wrap")
     stim = _stim_of(wrap, [(x, w, top, 0, 0, 0, -8, 7)])
-    assert int(predict_jobs(stim.stream, wrap).acc[0]) == 4   # exact: 32768 - 32764
+    assert int(predict_jobs(stim.stream, wrap).acc[0]) == 4  # exact: 32768 - 32764
 
 
 @pytest.mark.parametrize("offset", [-1, 0, 1])

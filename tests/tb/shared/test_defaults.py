@@ -16,8 +16,15 @@ DOC = (Path(__file__).resolve().parents[3] / "docs" / "testbench.md").read_text(
 def test_make_sim_without_options_uses_the_table():
     job, overrides = job_from_args(parser().parse_args(normalize_argv(["SEED=1"])))
     assert overrides == {}
-    got = {"sim": job.sim, "config": job.config_name, "n": job.n, "mode": job.mode,
-           "idle": job.idle, "ready": job.ready, "resets": job.resets}
+    got = {
+        "sim": job.sim,
+        "config": job.config_name,
+        "n": job.n,
+        "mode": job.mode,
+        "idle": job.idle,
+        "ready": job.ready,
+        "resets": job.resets,
+    }
     assert got == RUN_DEFAULTS
     assert job.repro == "make sim CONFIG=default SEED=1 N=100000 SIM=verilator"
 

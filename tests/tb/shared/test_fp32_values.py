@@ -13,7 +13,7 @@ from pyref.fp32_math import fp32_requantize, fp32_stages, round_to_24_bits
 from pyref.rounding import round_shift
 from tb.shared import fp32_values as FV
 
-N_MAX = 126     # out_bits = 8: n and n + 1 both seen through out_zp = -n
+N_MAX = 126  # out_bits = 8: n and n + 1 both seen through out_zp = -n
 
 
 def _binary32(bits: int) -> Fraction:
@@ -29,7 +29,7 @@ def _sticky_row(a: int, s: int, n_max: int) -> tuple[int, int] | None:
     if p % (1 << k) != (1 << (k - 1)) + 1:
         return None
     kept = p >> k
-    u = (kept & -kept).bit_length()     # kept = (2n + 1) * 2^(u-1)
+    u = (kept & -kept).bit_length()  # kept = (2n + 1) * 2^(u-1)
     n = kept >> u
     return (k, u) if n % 2 == 0 and 2 <= n <= n_max else None
 
@@ -53,7 +53,7 @@ def test_table_rows_are_sticky_products():
         assert a % 2 == 1 and 1 << 23 <= a < 1 << 24 and 1 << 23 <= s < 1 << 24
         assert _sticky_row(a, s, N_MAX) == (k, u), (a, s)
         ns.add((a * s) >> (k + u))
-    assert min(ns) <= 4 and max(ns) >= 100      # small and large outputs
+    assert min(ns) <= 4 and max(ns) >= 100  # small and large outputs
 
 
 def test_table_is_complete_on_a_sample():
@@ -61,11 +61,12 @@ def test_table_is_complete_on_a_sample():
     direct solve with Python's modular inverse finds."""
     table = FV.product_sticky_table(N_MAX)
     rng = np.random.default_rng(4)
-    sample = set(table[:, 0].tolist()) | {2 * int(v) + 1 for v in
-                                          rng.integers(1 << 22, 1 << 23, 3000)}
+    sample = set(table[:, 0].tolist()) | {
+        2 * int(v) + 1 for v in rng.integers(1 << 22, 1 << 23, 3000)
+    }
     expected = set()
     for a in sample:
-        for m in range(23 + 17 + 1, 24 + 22 + 2):      # low bits fixed: k + u + 1
+        for m in range(23 + 17 + 1, 24 + 22 + 2):  # low bits fixed: k + u + 1
             for k in (23, 24):
                 u = m - k - 1
                 c = (1 << (k + u - 1)) + (1 << (k - 1)) + 1
@@ -85,7 +86,7 @@ def test_product_sticky_against_binary32_and_pyref(seed, sign):
         assert n % 2 == 0 and 2 <= n <= N_MAX and (acc > 0) == (sign > 0)
         assert abs(acc) < 2**31
         a = abs(acc)
-        assert a >> (a.bit_length() - 24) << (a.bit_length() - 24) == a   # a binary32
+        assert a >> (a.bit_length() - 24) << (a.bit_length() - 24) == a  # a binary32
         exact = acc * _binary32(mult)
         # 48 significant bits: exact in float64; numpy rounds it to binary32 once, then rint
         # rounds half to even.
@@ -98,7 +99,7 @@ def test_product_sticky_against_binary32_and_pyref(seed, sign):
         mant_s = (mult & 0x7F_FFFF) | 0x80_0000
         p = mant_a * mant_s
         assert p % 2 == 1
-        scale = exact / (sign * p)                      # a power of two
+        scale = exact / (sign * p)  # a power of two
         lost = sign * (p - 1) * scale
         fl_lost = np.float32(float(lost))
         assert Fraction(float(fl_lost)) == sign * Fraction(2 * n + 1, 2)
@@ -113,8 +114,8 @@ def test_product_sticky_against_binary32_and_pyref(seed, sign):
 
 def test_product_sticky_respects_the_caps():
     rng = np.random.default_rng(1)
-    assert FV.product_sticky(rng, N_MAX, 1, (1 << 23)) is None     # no odd 24-bit |acc|
-    assert FV.product_sticky(rng, 1, 1, 2**31 - 1) is None          # no even n >= 2
+    assert FV.product_sticky(rng, N_MAX, 1, (1 << 23)) is None  # no odd 24-bit |acc|
+    assert FV.product_sticky(rng, 1, 1, 2**31 - 1) is None  # no even n >= 2
     for _ in range(20):
         acc, _, n = FV.product_sticky(rng, 2, -1, 1 << 24)
         assert n == 2 and -(1 << 24) <= acc < 0
@@ -144,14 +145,16 @@ def test_product_sticky_other_output_widths(out_bits):
 
 # --- tie_neighbour: exact products one ulp from n + 1/2, a quarter ulp above a product tie ------
 
+
 def _mantissa(v: int) -> int:
     """The 24-bit normalized mantissa of a positive integer below 2^24 * 2^k (exact)."""
     b = v.bit_length()
     return v << (24 - b) if b <= 24 else v >> (b - 24)
 
 
-def _rtl_r(acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0,
-           carry_lost: bool = False) -> int:
+def _rtl_r(
+    acc: int, mult: int, guard_up: int = 0, sticky_lo: int = 0, carry_lost: bool = False
+) -> int:
     """r as rtl/qmac_fp32_round.v computes it, from the 48-bit product of the normalized
     mantissas (plain ints): ``guard_up = 1`` reads the guard bit one place higher (from the kept
     bits' LSB), ``sticky_lo = 1`` leaves the bit right below the guard out of the sticky bit."""
@@ -179,13 +182,13 @@ def test_tie_neighbour_hand_worked():
     # mantissas 43 * 2^18 and 213373 * 2^6 give 9175039 * 2^24: 48 bits, nothing dropped, kept
     # odd. Exact: 17. Reading the guard from kept[0] rounds up to 17.5, then to even: 18.
     assert 43 * 213373 == 9175039 == 35 * (1 << 18) - 1
-    mult = struct.unpack("<I", struct.pack("<f", 213373 * 2.0 ** -19))[0]
+    mult = struct.unpack("<I", struct.pack("<f", 213373 * 2.0**-19))[0]
     assert _rtl_r(43, mult) == 17 == int(fp32_requantize(43, mult))
     assert _rtl_r(43, mult, guard_up=1) == 18
     assert _rtl_r(-43, mult) == -17 and _rtl_r(-43, mult, guard_up=1) == -18
     # 47 bits: acc = 1 (mantissa 2^23), scale 1.5 - 2^-23 = (3 * 2^22 - 1) * 2^-23: r = 1, the
     # mutant 2.
-    mult = struct.unpack("<I", struct.pack("<f", 1.5 - 2.0 ** -23))[0]
+    mult = struct.unpack("<I", struct.pack("<f", 1.5 - 2.0**-23))[0]
     assert (1 << 23) * ((mult & 0x7F_FFFF) | 0x80_0000) < 1 << 47
     assert _rtl_r(1, mult) == 1 == int(fp32_requantize(1, mult)) and _rtl_r(1, mult, 1) == 2
     # sticky_high, n = 4 (ulp 2^-21): 4.5 + 3/4 * 2^-21 = (4 * 9437184 + 3) * 2^-23 = 37748739 *
@@ -193,13 +196,13 @@ def test_tie_neighbour_hand_worked():
     # dropped (24 bits) 0xC00000: half and the bit below. r = 5; without that bit: tie, 4.
     assert 3 * 12582913 == 37748739 == 4 * 9437184 + 3 and 9437184 == 9 << 20
     assert (3 << 22) * 12582913 == 37748739 << 22 and ((37748739 << 22) & 0xFF_FFFF) == 0xC0_0000
-    mult = struct.unpack("<I", struct.pack("<f", 12582913 * 2.0 ** -23))[0]
+    mult = struct.unpack("<I", struct.pack("<f", 12582913 * 2.0**-23))[0]
     assert _rtl_r(3, mult) == 5 == int(fp32_requantize(3, mult))
     assert _rtl_r(3, mult, sticky_lo=1) == 4
-    assert _rtl_r(3, mult, guard_up=1) == 4        # kept even: that guard never rounds up
+    assert _rtl_r(3, mult, guard_up=1) == 4  # kept even: that guard never rounds up
     # 47 bits: n = 2 (ulp 2^-22), q = 4 * 5 * 2^21 + 3 = 41943043 = 617 * 67979.
     assert 617 * 67979 == 41943043 == 20 * (1 << 21) + 3
-    mult = struct.unpack("<I", struct.pack("<f", 67979 * 2.0 ** -24))[0]
+    mult = struct.unpack("<I", struct.pack("<f", 67979 * 2.0**-24))[0]
     assert _mantissa(617) * ((mult & 0x7F_FFFF) | 0x80_0000) < 1 << 47
     assert _rtl_r(617, mult) == 3 == int(fp32_requantize(617, mult))
     assert _rtl_r(617, mult, sticky_lo=1) == 2
@@ -211,19 +214,22 @@ def test_tie_neighbour_hand_worked():
 def test_tie_neighbour_against_binary32_pyref_and_the_mutants(kind, top, n_max, cap):
     ns = FV.tie_neighbour_ns(kind, top, n_max, cap)
     assert len(ns) >= 16 and len(set(ns)) == len(ns)
-    assert max(ns) > n_max // 2 and min(ns) < n_max // 2        # spread over the range
+    assert max(ns) > n_max // 2 and min(ns) < n_max // 2  # spread over the range
     rng = np.random.default_rng(top + 2 * n_max)
     for i, n in enumerate(ns):
         sign = 1 - 2 * (i % 2)
         acc, mult = FV.tie_neighbour(rng, kind, n, sign, top, cap)
         a = abs(acc)
         assert (acc > 0) == (sign > 0) and a <= cap
-        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0   # a binary32
+        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0  # a binary32
         # The exact product, against the target worked out here (ulp from n's bit length).
-        ulp = Fraction(1, 1 << (25 - (2 * n + 1).bit_length()))          # spacing at n + 1/2
+        ulp = Fraction(1, 1 << (25 - (2 * n + 1).bit_length()))  # spacing at n + 1/2
         half = Fraction(2 * n + 1, 2)
-        target = {"ulp_below": half - ulp, "ulp_above": half + ulp,
-                  "sticky_high": half + 3 * ulp / 4}[kind]
+        target = {
+            "ulp_below": half - ulp,
+            "ulp_above": half + ulp,
+            "sticky_high": half + 3 * ulp / 4,
+        }[kind]
         exact = acc * _binary32(mult)
         assert exact == sign * target
         assert n % 2 == (kind == "ulp_below")
@@ -251,7 +257,7 @@ def test_tie_neighbour_ns_none_and_parity():
     assert [d for d in range(3, 5794, 2) if ((1 << 25) + 3) % d == 0] == [5]
     assert FV.tie_neighbour_ns("sticky_high", 0, 1, 2**31 - 1) == ()
     assert FV.tie_neighbour_ns("sticky_high", 1, 1, 2**31 - 1) == (0,)
-    assert FV.tie_neighbour_ns("sticky_high", 1, 1, 4) == ()               # 5 > cap
+    assert FV.tie_neighbour_ns("sticky_high", 1, 1, 4) == ()  # 5 > cap
     rng = np.random.default_rng(0)
     assert FV.tie_neighbour(rng, "ulp_below", 4, 1, 0, 2**31 - 1) is None  # n even
     assert FV.tie_neighbour(rng, "ulp_above", 3, 1, 0, 2**31 - 1) is None  # n odd
@@ -265,7 +271,7 @@ def test_product_carry_hand_worked():
     p = (25 << 19) * 10737418
     assert p == 140737485209600 and (1 << 47) - (1 << 22) <= p < 1 << 47
     assert p >> 23 == (1 << 24) - 1 and (p >> 22) & 1
-    mult = struct.unpack("<I", struct.pack("<f", 10737418 * 2.0 ** -25))[0]
+    mult = struct.unpack("<I", struct.pack("<f", 10737418 * 2.0**-25))[0]
     assert _rtl_r(25, mult) == 8 == int(fp32_requantize(25, mult))
     assert _rtl_r(-25, mult, carry_lost=True) == 0 and _rtl_r(-25, mult) == -8
     assert (25, 10737418) in FV.product_carry_pairs(2**31 - 1)
@@ -284,9 +290,9 @@ def test_product_carry_against_binary32_pyref_and_the_lost_carry(cap):
         acc, mult = FV.product_carry(rng, p, sign, cap)
         a = abs(acc)
         assert (acc > 0) == (sign > 0) and a <= cap
-        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0   # a binary32
+        assert a.bit_length() <= 24 or a % (1 << (a.bit_length() - 24)) == 0  # a binary32
         exact = acc * _binary32(mult)
-        assert 2**p - Fraction(2**p, 1 << 25) <= abs(exact) < 2**p    # within half an ulp
+        assert 2**p - Fraction(2**p, 1 << 25) <= abs(exact) < 2**p  # within half an ulp
         fl = np.float32(float(exact))
         assert fl == sign * 2.0**p and int(np.rint(np.float64(fl))) == sign * 2**p
         assert int(fp32_requantize(acc, mult)) == sign * 2**p == _rtl_r(acc, mult)
@@ -306,5 +312,6 @@ def test_product_carry_needs_a_large_enough_accumulator():
 
 def test_stored_product_sticky_table_is_the_search():
     from tb.shared.fp32_values import PRODUCT_STICKY_TABLES, search_product_sticky_table
+
     for n_max, rows in PRODUCT_STICKY_TABLES.items():
         assert search_product_sticky_table(n_max).tolist() == [list(r) for r in rows]

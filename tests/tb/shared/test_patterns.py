@@ -43,7 +43,7 @@ def test_both_transports_draw_the_same_cycles(name):
     drawn = np.concatenate(taken)[:n]
     assert stepped == drawn.tolist()
     one = bs.pauses(name, np.random.default_rng(9), bs.CHUNK)
-    assert drawn[:bs.CHUNK].tolist() == one.tolist()
+    assert drawn[: bs.CHUNK].tolist() == one.tolist()
 
 
 def test_none_and_alternate_exact():
@@ -77,8 +77,8 @@ def test_long_stalls_shape():
 def test_mixed_switches_between_shapes():
     a = bs.pauses("mixed", np.random.default_rng(4), N)
     assert 0.2 < a.mean() < 0.8
-    assert runs(a, True).max() >= 20        # long stalls occur
-    assert runs(a, False).max() >= 50       # so do stretches of full speed
+    assert runs(a, True).max() >= 20  # long stalls occur
+    assert runs(a, False).max() >= 50  # so do stretches of full speed
 
 
 def test_pattern_source_bits():

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from renamed_rtl import renamed_rtl
+
 from tb.shared.ports import PARAMETERS, PORTS, PortsError, adapt_rtl, load
 from tb.shared.rtl_folder import RTL_DIR
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_the_interface_table_is_qmacs_own():
     """PORTS and PARAMETERS (the wrapper's template) equal rtl/qmac.v's header."""
     text = re.sub(r"//[^\n]*", "", (RTL_DIR / "qmac.v").read_text())
-    head = text[text.index("module qmac"):].split(");", 1)[0]
+    head = text[text.index("module qmac") :].split(");", 1)[0]
     params = re.findall(r"parameter integer (\w+)\s*=\s*(\d+)", head)
     assert [(p, int(d)) for p, d in params] == list(PARAMETERS)
     body = head.split(") (", 1)[1]
@@ -59,15 +59,34 @@ def test_make_sim_runs_the_renamed_rtl_through_the_wrapper(tmp_path, sim):
 
     require_simulator(sim)
     rtl, ports = renamed_rtl(tmp_path / "rtl")
-    r = subprocess.run([sys.executable, "-m", "tb.sim", f"RTL={rtl}", f"PORTS={ports}",
-                        f"SIM={sim}", "N=3000", "SEED=4", "CONFIG=tflite"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tb.sim",
+            f"RTL={rtl}",
+            f"PORTS={ports}",
+            f"SIM={sim}",
+            "N=3000",
+            "SEED=4",
+            "CONFIG=tflite",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert " 0 mismatches" in r.stdout and "mid-job resets" in r.stdout
     assert f"PORTS={ports}" not in r.stdout or "reproduce" not in r.stdout
     # without the mapping the same folder has no qmac: refused or failed, never a pass
-    bad = subprocess.run([sys.executable, "-m", "tb.sim", f"RTL={rtl}", f"SIM={sim}", "N=100"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    bad = subprocess.run(
+        [sys.executable, "-m", "tb.sim", f"RTL={rtl}", f"SIM={sim}", "N=100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert bad.returncode != 0
 
 
@@ -77,6 +96,11 @@ def test_make_lint_takes_the_mapping(tmp_path):
 
     require_simulator("verilator")
     rtl, ports = renamed_rtl(tmp_path / "rtl")
-    r = subprocess.run([sys.executable, "-m", "tb.cli.lint", f"RTL={rtl}", f"PORTS={ports}",
-                        "CONFIG=default"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "tb.cli.lint", f"RTL={rtl}", f"PORTS={ports}", "CONFIG=default"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "lint default" in r.stdout, r.stdout + r.stderr

@@ -11,8 +11,9 @@ from tb.shared.scoreboard import Scoreboard
 def _board(y, sat=None, **kw):
     y = np.array(y)
     sat = np.zeros(len(y), bool) if sat is None else np.array(sat)
-    res = JobResult(y=y, saturated=sat, acc=np.zeros(len(y), np.int64),
-                    overflow=np.zeros(len(y), bool))
+    res = JobResult(
+        y=y, saturated=sat, acc=np.zeros(len(y), np.int64), overflow=np.zeros(len(y), bool)
+    )
     return Scoreboard(res, describe_job=lambda j: {"job": j}, **kw)
 
 
@@ -41,15 +42,15 @@ def test_scoreboard_reports_value_sat_xz_with_job_and_cycle():
 def test_scoreboard_extra_early_duplicate_and_missing():
     sb = _board([5, -3, 7])
     sb.job_sent(0, 10)
-    assert not sb.check_one(5, 0, 10)          # on the accepting cycle itself: too early
+    assert not sb.check_one(5, 0, 10)  # on the accepting cycle itself: too early
     assert sb.check_one(5, 0, 14)
-    assert not sb.check_one(5, 0, 15)          # duplicate before job 1 was even sent
+    assert not sb.check_one(5, 0, 15)  # duplicate before job 1 was even sent
     assert sb.mismatches[-1].kind == "extra"
     sb.job_sent(1, 16)
     sb.job_sent(2, 17)
-    assert not sb.check_one(5, 0, 20)          # duplicate again, now compared with job 1
+    assert not sb.check_one(5, 0, 20)  # duplicate again, now compared with job 1
     assert "job 0 expects 5" in sb.mismatches[-1].message
-    sb.finish()                                # job 2 never came
+    sb.finish()  # job 2 never came
     assert [m.kind for m in sb.mismatches] == ["extra", "extra", "value", "missing"]
 
 
@@ -68,8 +69,9 @@ def test_scoreboard_batch_equals_one_by_one():
         good.check_one(int(got_y[j]), int(sat[j]), int(cycles[j]))
     assert batch.check(got_y[:25], sat[:25], cycles[:25]) == 1
     assert batch.check(got_y[25:], sat[25:], cycles[25:]) == 1
-    assert [(m.kind, m.job, m.cycle) for m in good.mismatches] == \
-        [(m.kind, m.job, m.cycle) for m in batch.mismatches]
+    assert [(m.kind, m.job, m.cycle) for m in good.mismatches] == [
+        (m.kind, m.job, m.cycle) for m in batch.mismatches
+    ]
     assert np.array_equal(good.checked, batch.checked)
 
 
@@ -78,7 +80,7 @@ def test_scoreboard_batch_with_an_extra_output():
     sb.job_sent(0, 0)
     sb.job_sent(1, 1)
     sb.job_sent(2, 9)
-    assert sb.check([1, 2, 2, 3], [0, 0, 0, 0], [3, 4, 5, 12]) == 1   # job 2 not done at 5
+    assert sb.check([1, 2, 2, 3], [0, 0, 0, 0], [3, 4, 5, 12]) == 1  # job 2 not done at 5
     assert sb.mismatches[0].kind == "extra" and sb.n_checked == 3
 
 
@@ -87,7 +89,7 @@ def test_scoreboard_reset_drops_jobs_in_flight():
     sb.job_sent(0, 1)
     sb.job_sent(1, 2)
     assert sb.check_one(1, 0, 5)
-    assert sb.drop_through(2) == 2             # job 1 in flight, job 2 cut
+    assert sb.drop_through(2) == 2  # job 1 in flight, job 2 cut
     sb.job_sent(3, 20)
     sb.job_sent(4, 21)
     assert sb.check_one(4, 0, 25) and sb.check_one(5, 0, 26)
@@ -109,13 +111,17 @@ def test_scoreboard_counts_accumulator_overflows_of_checked_jobs():
     """pyref's overflow flags, counted over the outputs checked (a job dropped by a reset or
     never output does not count)."""
     y = np.array([1, 2, 3, 4])
-    res = JobResult(y=y, saturated=np.zeros(4, bool), acc=np.zeros(4, np.int64),
-                    overflow=np.array([True, False, True, True]))
+    res = JobResult(
+        y=y,
+        saturated=np.zeros(4, bool),
+        acc=np.zeros(4, np.int64),
+        overflow=np.array([True, False, True, True]),
+    )
     sb = Scoreboard(res)
     for j in range(4):
         sb.job_sent(j, j)
     assert sb.check_one(1, 0, 10) and sb.check_one(2, 0, 11) and sb.check_one(3, 0, 12)
-    assert sb.overflowed_checked() == 2          # jobs 0 and 2; job 3 not output yet
+    assert sb.overflowed_checked() == 2  # jobs 0 and 2; job 3 not output yet
 
 
 def _after_orphans(y=(1, 2, 3, 4, 5)):
@@ -134,7 +140,7 @@ def _after_orphans(y=(1, 2, 3, 4, 5)):
 
 def test_scoreboard_orphan_output_before_the_next_job_is_extra_naming_the_cut_job():
     sb = _after_orphans()
-    assert not sb.check_one(9, 0, 22)          # job 3's last beat went in on 22: not job 3's
+    assert not sb.check_one(9, 0, 22)  # job 3's last beat went in on 22: not job 3's
     assert sb.check_one(4, 0, 26) and sb.check_one(5, 0, 27)
     sb.finish()
     assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("extra", 2, 22)]
@@ -148,7 +154,7 @@ def test_scoreboard_orphan_output_after_the_next_job_finished_is_held_then_extra
     # output is job 3's right value, so the first was the orphans'.
     sb = _after_orphans()
     assert not sb.check_one(9, 0, 24)
-    assert sb.pending == 2 and sb.n_mismatches == 0      # held, nothing decided yet
+    assert sb.pending == 2 and sb.n_mismatches == 0  # held, nothing decided yet
     assert sb.check_one(4, 0, 26) and sb.check_one(5, 0, 27)
     sb.finish()
     assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("extra", 2, 24)]
@@ -167,8 +173,10 @@ def test_scoreboard_wrong_output_after_orphans_is_still_a_value_mismatch():
     sb = _after_orphans()
     assert not sb.check_one(9, 0, 24)
     sb.finish()
-    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [("value", 3, 24),
-                                                                  ("missing", 4, None)]
+    assert [(m.kind, m.job, m.cycle) for m in sb.mismatches] == [
+        ("value", 3, 24),
+        ("missing", 4, None),
+    ]
 
 
 def test_scoreboard_right_outputs_after_orphans_pass():
@@ -179,8 +187,13 @@ def test_scoreboard_right_outputs_after_orphans_pass():
 
 
 def test_scoreboard_batch_after_orphans_equals_one_by_one():
-    for got, cycles in (([9, 4, 5], [24, 26, 27]), ([9, 4, 5], [22, 26, 27]),
-                        ([9, 5], [24, 27]), ([4, 5], [26, 27]), ([9, 9, 4, 5], [21, 24, 26, 27])):
+    for got, cycles in (
+        ([9, 4, 5], [24, 26, 27]),
+        ([9, 4, 5], [22, 26, 27]),
+        ([9, 5], [24, 27]),
+        ([4, 5], [26, 27]),
+        ([9, 9, 4, 5], [21, 24, 26, 27]),
+    ):
         one, batch = _after_orphans(), _after_orphans()
         for y, c in zip(got, cycles):
             one.check_one(y, 0, c)

@@ -28,10 +28,12 @@ def _jobs(stim):
     s = stim.stream
     out = []
     for j, (b0, nb, k) in enumerate(zip(stim.job_starts, stim.beats_per_job, stim.k)):
-        x = s.x[b0:b0 + nb].reshape(-1).tolist()
-        w = s.w[b0:b0 + nb].reshape(-1).tolist()
-        vals = {n: int(getattr(s, n)[b0]) for n in ("bias", "mult", "shift", "out_zp",
-                                                     "act_min", "act_max")}
+        x = s.x[b0 : b0 + nb].reshape(-1).tolist()
+        w = s.w[b0 : b0 + nb].reshape(-1).tolist()
+        vals = {
+            n: int(getattr(s, n)[b0])
+            for n in ("bias", "mult", "shift", "out_zp", "act_min", "act_max")
+        }
         out.append((x, w, int(k), vals))
     return out
 
@@ -76,8 +78,9 @@ def test_tie_jobs_land_exactly_on_ties(name, cfg):
             step1 = Fraction(acc * m, 2**31)
             h = (acc * m + 2**30) // 2**31
             step2 = Fraction(h, 2 ** (-s))
-            assert (step1 - int(step1 // 1) == Fraction(1, 2)
-                    or step2 - int(step2 // 1) == Fraction(1, 2))
+            assert step1 - int(step1 // 1) == Fraction(1, 2) or step2 - int(step2 // 1) == Fraction(
+                1, 2
+            )
             signs.add(acc > 0)
         elif cfg.rounding == "fp32":
             # acc * scale within 2^-16 of a half-integer: exactly on it (a tie of the last
@@ -109,13 +112,16 @@ def test_clamp_edge_jobs_hit_the_bounds(name, cfg):
             r = Fraction(acc * v["mult"], 2 ** (31 - v["shift"]))
         elif cfg.rounding == "fp32":
             r = acc * _binary32(v["mult"])
-            assert abs(acc) <= 2**24        # acc is a binary32 (no rounding of acc)
+            assert abs(acc) <= 2**24  # acc is a binary32 (no rounding of acc)
         else:
             r = Fraction(acc * (v["mult"] if cfg.mult_bits else 1), 2 ** v["shift"])
-        assert r.denominator == 1            # built exactly, no rounding involved
+        assert r.denominator == 1  # built exactly, no rounding involved
         z = int(r) + v["out_zp"]
-        hit = [(b, d) for b, d in (("max", z - v["act_max"]), ("min", z - v["act_min"]))
-               if d in (-1, 0, 1)]
+        hit = [
+            (b, d)
+            for b, d in (("max", z - v["act_max"]), ("min", z - v["act_min"]))
+            if d in (-1, 0, 1)
+        ]
         assert hit, (z, v)
         seen.update(hit)
     assert {("max", -1), ("max", 0), ("max", 1), ("min", -1), ("min", 0), ("min", 1)} <= seen
@@ -129,8 +135,8 @@ def test_overflow_jobs_leave_the_accumulator_range(name, cfg):
     came_back = 0
     for x, w, k, v in _jobs(stim):
         run, crossed = v["bias"], False
-        for b in range(0, len(x), cfg.lanes):          # the hardware adds beat by beat
-            run += sum(a * c for a, c in zip(x[b:b + cfg.lanes], w[b:b + cfg.lanes]))
+        for b in range(0, len(x), cfg.lanes):  # the hardware adds beat by beat
+            run += sum(a * c for a, c in zip(x[b : b + cfg.lanes], w[b : b + cfg.lanes]))
             crossed |= not lo <= run <= hi
         assert crossed
         came_back += lo <= run <= hi
@@ -169,7 +175,7 @@ def test_padding_lanes_carry_zero_products_with_random_other_operand():
     s = stim.stream
     nonzero_pad = 0
     for j, (b0, nb, k) in enumerate(zip(stim.job_starts, stim.beats_per_job, stim.k)):
-        x, w = s.x[b0:b0 + nb].reshape(-1), s.w[b0:b0 + nb].reshape(-1)
+        x, w = s.x[b0 : b0 + nb].reshape(-1), s.w[b0 : b0 + nb].reshape(-1)
         pad_x, pad_w = x[k:], w[k:]
         assert np.all(pad_x * pad_w == 0)
         nonzero_pad += np.count_nonzero(pad_x) + np.count_nonzero(pad_w)
@@ -197,9 +203,14 @@ def test_plan_resets_picks_multibeat_jobs_apart():
 def test_from_layer_orders_jobs_like_y():
     cfg = NAMED_CONFIGS["per_channel"]
     rng = np.random.default_rng(2)
-    layer = Layer.build(cfg, rng.integers(-128, 128, (3, 21)), rng.integers(-128, 128, (4, 21)),
-                        bias=rng.integers(-1000, 1000, 4), mult=rng.integers(1, 65535, 4),
-                        shift=rng.integers(10, 20, 4))
+    layer = Layer.build(
+        cfg,
+        rng.integers(-128, 128, (3, 21)),
+        rng.integers(-128, 128, (4, 21)),
+        bias=rng.integers(-1000, 1000, 4),
+        mult=rng.integers(1, 65535, 4),
+        shift=rng.integers(10, 20, 4),
+    )
     stim = ST.from_layer(cfg, layer)
     y = predict_jobs(stim.stream, cfg).y.reshape(3, 4)
     for n in range(3):
@@ -207,7 +218,7 @@ def test_from_layer_orders_jobs_like_y():
             acc = int(layer.bias[c]) + int(np.dot(layer.x[n], layer.w[c]))
             p = acc * int(layer.mult[c])
             t = int(layer.shift[c])
-            q, rem = divmod(p, 2**t)                    # half_even by hand
+            q, rem = divmod(p, 2**t)  # half_even by hand
             r = q + (rem * 2 > 2**t or (rem * 2 == 2**t and q % 2 == 1))
             assert y[n, c] == max(-128, min(127, r))
 
@@ -225,8 +236,8 @@ def test_realize_accs_is_exact(name, cfg):
     assert rz.ok.all()
     starts = np.cumsum(rz.k) - rz.k
     for j in range(0, len(targets), 7):
-        x = rz.x[starts[j]:starts[j] + rz.k[j]].tolist()
-        w = rz.w[starts[j]:starts[j] + rz.k[j]].tolist()
+        x = rz.x[starts[j] : starts[j] + rz.k[j]].tolist()
+        w = rz.w[starts[j] : starts[j] + rz.k[j]].tolist()
         assert rz.k[j] >= 1 and _acc(x, w, int(rz.bias[j])) == targets[j]
     assert np.all((rz.x >= cfg.in_range[0]) & (rz.x <= cfg.in_range[1]))
     assert np.all((rz.w >= cfg.w_range[0]) & (rz.w <= cfg.w_range[1]))
@@ -237,15 +248,17 @@ def test_realize_accs_is_exact(name, cfg):
     assert not capped.ok.all() or cfg.bias_bits >= cfg.acc_bits
     assert np.all(capped.k[~capped.ok] == 0) and np.all(capped.k[capped.ok] <= 3)
     ok = capped.ok
-    assert np.array_equal((capped.bias + EV.job_sums(capped.k, capped.x * capped.w))[ok],
-                          targets[ok])
+    assert np.array_equal(
+        (capped.bias + EV.job_sums(capped.k, capped.x * capped.w))[ok], targets[ok]
+    )
 
 
 @pytest.mark.parametrize("name,cfg", CONFIGS)
 def test_exact_requants_hit_r_exactly(name, cfg):
     from pyref.arith import requantize
+
     rng = np.random.default_rng(12)
-    lim = min(1 << (cfg.out_bits + 1), EV.acc_cap(cfg) - 1)   # r itself must fit the cap
+    lim = min(1 << (cfg.out_bits + 1), EV.acc_cap(cfg) - 1)  # r itself must fit the cap
     r = np.concatenate([rng.integers(-lim - 1, lim + 1, 2000), [0, 1, -1, lim, -lim - 1]])
     acc, mult, shift = EV.exact_requants(cfg, rng, r)
     assert np.all(np.abs(acc) <= EV.acc_cap(cfg))
@@ -253,7 +266,7 @@ def test_exact_requants_hit_r_exactly(name, cfg):
     if cfg.rounding not in ("gemmlowp", "fp32"):
         for a, mu, t in zip(acc.tolist(), mult.tolist(), shift.tolist()):
             p = a * mu if cfg.mult_bits else a
-            assert p % (1 << t) == 0                     # no rounding involved
+            assert p % (1 << t) == 0  # no rounding involved
 
 
 @pytest.mark.parametrize("name,cfg", CONFIGS)
@@ -262,6 +275,7 @@ def test_tie_jobs_are_visible(name, cfg):
     (r + out_zp is -1, 0 or 1, inside the clamp), for the jobs built at once and the pooled
     fp32 ones alike."""
     from pyref.arith import requantize
+
     for seed in (5, 6):
         stim = S.gen_ties(cfg, np.random.default_rng(seed), 300)
         res = predict_jobs(stim.stream, cfg)
@@ -275,14 +289,23 @@ def test_tie_jobs_are_visible(name, cfg):
 def test_concat_take_is_concat_then_take():
     cfg = NAMED_CONFIGS["narrow_acc"]
     rng = np.random.default_rng(21)
-    parts = [S.gen_uniform(cfg, rng, 50), S.gen_long_k(cfg, rng, 7),
-             S.gen_boundaries(cfg, rng, 30)]
+    parts = [S.gen_uniform(cfg, rng, 50), S.gen_long_k(cfg, rng, 7), S.gen_boundaries(cfg, rng, 30)]
     n = sum(p.n_jobs for p in parts)
     for perm in (np.arange(n), rng.permutation(n), np.arange(n)[::-1]):
         a = ST.Stimulus.concat(parts).take(perm)
         b = ST.Stimulus.concat_take(parts, perm)
-        for name in ("x", "w", "first", "last", "bias", "mult", "shift", "out_zp", "act_min",
-                     "act_max"):
+        for name in (
+            "x",
+            "w",
+            "first",
+            "last",
+            "bias",
+            "mult",
+            "shift",
+            "out_zp",
+            "act_min",
+            "act_max",
+        ):
             assert np.array_equal(getattr(a.stream, name), getattr(b.stream, name)), name
         assert np.array_equal(a.k, b.k) and np.array_equal(a.kind, b.kind)
     with pytest.raises(ValueError):

@@ -20,8 +20,12 @@ from tb.stream.channel import Channel, ChannelClosed
 
 def test_messages_and_arrays_arrive_as_sent():
     a, b = socket.socketpair()
-    arrays = {"i8": np.array([[-128, 127], [0, 5]], np.int8), "b": np.array([True, False]),
-              "i64": np.arange(300_000, dtype=np.int64) - 7, "empty": np.zeros((0, 3), np.int16)}
+    arrays = {
+        "i8": np.array([[-128, 127], [0, 5]], np.int8),
+        "b": np.array([True, False]),
+        "i64": np.arange(300_000, dtype=np.int64) - 7,
+        "empty": np.zeros((0, 3), np.int16),
+    }
     sender = threading.Thread(target=Channel(a).send, args=({"op": "x", "n": 3}, arrays))
     sender.start()
     message, got = Channel(b).receive()
@@ -49,9 +53,17 @@ def test_a_layer_request_decodes_to_its_beats_and_the_given_prediction():
     not a new prediction: a deliberately wrong one comes back unchanged."""
     cfg = named_config("tflite")
     rng = np.random.default_rng(2)
-    layer = Layer.build(cfg, rng.integers(-128, 128, (3, 11)), rng.integers(-127, 128, (4, 11)),
-                        bias=rng.integers(-500, 500, 4), mult=rng.integers(1 << 30, 1 << 31, 4),
-                        shift=rng.integers(-8, 0, 4), out_zp=1, act_min=-128, act_max=127)
+    layer = Layer.build(
+        cfg,
+        rng.integers(-128, 128, (3, 11)),
+        rng.integers(-127, 128, (4, 11)),
+        bias=rng.integers(-500, 500, 4),
+        mult=rng.integers(1 << 30, 1 << 31, 4),
+        shift=rng.integers(-8, 0, 4),
+        out_zp=1,
+        act_min=-128,
+        act_max=127,
+    )
     expected = request.predict_layer(layer, cfg)
     assert expected.y.tolist() == run_layer(layer, cfg).y.reshape(-1).tolist()
     expected.y[5] += 1
@@ -73,6 +85,6 @@ def test_a_beats_request_round_trips():
     stream = jobs_to_beats(cfg, x, -x, bias=[3, -4], shift=2)
     expected = predict_jobs(stream, cfg)
     stim, got, words = request.decode(cfg, request.beats_arrays(stream, expected))
-    assert words is None                      # given beats: the player packs them
+    assert words is None  # given beats: the player packs them
     assert (stim.stream.x == stream.x).all() and (stim.stream.bias == stream.bias).all()
     assert got.y.tolist() == expected.y.tolist()

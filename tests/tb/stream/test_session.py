@@ -5,29 +5,55 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sim_skip import require_simulator
 
 from pyref.beats import jobs_to_beats
 from pyref.config import named_config
 from tb.shared.job import SimReport
 from tb.stream.session import RtlRunError, RtlSession, StreamResult, run_stream
 
-from sim_skip import require_simulator
-
 
 def test_jobs_without_a_known_output_stop_the_layer_with_the_reason(tmp_path):
     """X/Z or no output: there is no value to hand on, so the backend refuses to go on."""
-    report = SimReport(passed=False, job={}, mismatches=1, details=[{
-        "kind": "xz", "job": 1, "cycle": 9, "expected": {"y": 4, "sat": False, "acc": 256},
-        "actual": {"y": None, "sat": None},
-        "message": "job 1: out_y_o/out_sat_o hold X or Z while out_valid_o"}])
-    res = StreamResult(y=np.array([3, 0, 5]), sat=np.zeros(3, bool),
-                       produced=np.array([True, False, True]), report=report, cycles=20, wall=0.1,
-                       run_dir=tmp_path)
-    with pytest.raises(RtlRunError, match=r"(?s)no known output for 1 of 3 jobs \(first: job 1\)"
-                                          r".*\[xz\] job 1: .* \(cycle 9: "):
+    report = SimReport(
+        passed=False,
+        job={},
+        mismatches=1,
+        details=[
+            {
+                "kind": "xz",
+                "job": 1,
+                "cycle": 9,
+                "expected": {"y": 4, "sat": False, "acc": 256},
+                "actual": {"y": None, "sat": None},
+                "message": "job 1: out_y_o/out_sat_o hold X or Z while out_valid_o",
+            }
+        ],
+    )
+    res = StreamResult(
+        y=np.array([3, 0, 5]),
+        sat=np.zeros(3, bool),
+        produced=np.array([True, False, True]),
+        report=report,
+        cycles=20,
+        wall=0.1,
+        run_dir=tmp_path,
+    )
+    with pytest.raises(
+        RtlRunError,
+        match=r"(?s)no known output for 1 of 3 jobs \(first: job 1\)"
+        r".*\[xz\] job 1: .* \(cycle 9: ",
+    ):
         res.require_outputs()
-    StreamResult(y=res.y, sat=res.sat, produced=np.ones(3, bool), report=report, cycles=20,
-                 wall=0.1, run_dir=tmp_path).require_outputs()   # all there: no error
+    StreamResult(
+        y=res.y,
+        sat=res.sat,
+        produced=np.ones(3, bool),
+        report=report,
+        cycles=20,
+        wall=0.1,
+        run_dir=tmp_path,
+    ).require_outputs()  # all there: no error
 
 
 def test_stream_hook_returns_what_the_rtl_computed():
@@ -52,7 +78,7 @@ def test_a_session_serves_several_runs(tmp_path):
     cfg = named_config("default")
     x = np.array([[3, 0, 0, 0, 0, 0, 0, 0]])
     with RtlSession(cfg, "icarus") as rtl:
-        a = rtl.run(jobs_to_beats(cfg, x, x, shift=0))            # 3 * 3 = 9
+        a = rtl.run(jobs_to_beats(cfg, x, x, shift=0))  # 3 * 3 = 9
         b = rtl.run(jobs_to_beats(cfg, x, -x, shift=0, bias=-1))  # -9 - 1 = -10
         assert rtl.runs == 2
     assert (a.y.tolist(), b.y.tolist()) == ([9], [-10])
