@@ -307,4 +307,39 @@ class LeakyRelu(SoftwareOp):
         return [Value(clip_to(out, self.dtype), v.batched)]
 
 
-OPS = (Logistic, Tanh, HardSwish, LeakyRelu)
+class Relu(SoftwareOp):
+    """RELU / RELU6 / RELU_N1_TO_1 on int8 / int16 (``ReluQuantized``): the rescale
+    ``zp_out + MBQM(x - zp_in, M, s)`` of ``s_in / s_out`` (double), clamped to
+    ``[max(qmin, q(lo)), min(qmax, q(hi))]`` with ``q(f) = zp_out + round(f / s_out)``."""
+
+    names = ("RELU", "RELU6", "RELU_N1_TO_1")
+    summary = "int8/int16 relu (integer rescale and clamp)"
+    _RANGE = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, (x.type_name,))
+        s_in, self.zp_in = self.need_per_tensor("input", x)
+        s_out, self.zp_out = self.need_per_tensor("output", y)
+        self.mult, self.shift = quantize_multiplier(float(np.float32(s_in))
+                                                    / float(np.float32(s_out)))
+        self.dtype = y.dtype
+        info = np.iinfo(self.dtype)
+        lo, hi = self._RANGE[op.name]
+
+        def q(f):
+            r = float(np.float32(f) / np.float32(s_out))
+            return self.zp_out + int(np.sign(r) * np.floor(abs(r) + 0.5))
+
+        self.act = (max(info.min, q(lo)), info.max if hi is None else min(info.max, q(hi)))
+
+    def run(self, inputs):
+        v = inputs[0]
+        y = self.zp_out + multiply_by_quantized_multiplier(
+            v.array.astype(np.int64) - self.zp_in, self.mult, self.shift)
+        return [Value(np.clip(y, *self.act).astype(self.dtype), v.batched)]
+
+
+OPS = (Logistic, Tanh, HardSwish, LeakyRelu, Relu)
