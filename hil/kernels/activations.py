@@ -308,13 +308,11 @@ class LeakyRelu(SoftwareOp):
 
 
 class Relu(SoftwareOp):
-    """RELU / RELU6 / RELU_N1_TO_1 on int8 / int16 (``ReluQuantized``): the rescale
-    ``zp_out + MBQM(x - zp_in, M, s)`` of ``s_in / s_out`` (double), clamped to
-    ``[max(qmin, q(lo)), min(qmax, q(hi))]`` with ``q(f) = zp_out + round(f / s_out)``."""
+    """RELU on int8 / int16 (``ReluQuantized``): the rescale ``zp_out + MBQM(x - zp_in, M, s)``
+    of ``s_in / s_out`` (double), clamped to ``[max(qmin, zp_out), qmax]``."""
 
-    names = ("RELU", "RELU6", "RELU_N1_TO_1")
+    names = ("RELU",)
     summary = "int8/int16 relu (integer rescale and clamp)"
-    _RANGE = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
@@ -327,13 +325,7 @@ class Relu(SoftwareOp):
                                                     / float(np.float32(s_out)))
         self.dtype = y.dtype
         info = np.iinfo(self.dtype)
-        lo, hi = self._RANGE[op.name]
-
-        def q(f):
-            r = float(np.float32(f) / np.float32(s_out))
-            return self.zp_out + int(np.sign(r) * np.floor(abs(r) + 0.5))
-
-        self.act = (max(info.min, q(lo)), info.max if hi is None else min(info.max, q(hi)))
+        self.act = (max(info.min, self.zp_out), info.max)
 
     def run(self, inputs):
         v = inputs[0]
@@ -342,4 +334,26 @@ class Relu(SoftwareOp):
         return [Value(np.clip(y, *self.act).astype(self.dtype), v.batched)]
 
 
-OPS = (Logistic, Tanh, HardSwish, LeakyRelu, Relu)
+class Relu6(SoftwareOp):
+    """RELU6 on int8 (``Relu6Quantized``): the input codes clamped to ``[zp_in, q_in(6)]`` in the
+    *input's* quantization; TFLite Micro ignores the output's (it has no int16 RELU6)."""
+
+    names = ("RELU6",)
+    summary = "int8 relu6 (clamp, no rescale)"
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8",))
+        self.need_types("output", y, ("INT8",))
+        s_in, zp_in = self.need_per_tensor("input", x)
+        six = float(np.float32(6.0) / np.float32(s_in))
+        six = zp_in + int(np.sign(six) * np.floor(abs(six) + 0.5))
+        self.lo, self.hi = zp_in, min(127, max(-128, six))
+
+    def run(self, inputs):
+        v = inputs[0]
+        return [Value(np.clip(v.array, self.lo, self.hi).astype(np.int8), v.batched)]
+
+
+OPS = (Logistic, Tanh, HardSwish, LeakyRelu, Relu, Relu6)

@@ -65,16 +65,16 @@ def _axes(kernel: SoftwareOp) -> tuple[int, ...]:
 
 
 class ReduceMax(SoftwareOp):
-    """REDUCE_MAX of int8 / int16 over constant axes (``ReduceGeneric`` with max): TFLite Micro
-    requires the output quantization to equal the input's, so no arithmetic."""
+    """REDUCE_MAX of int8 over constant axes (``ReduceGeneric`` with max): TFLite Micro
+    requires the output quantization to equal the input's (so no arithmetic) and has no int16."""
 
     names = ("REDUCE_MAX",)
-    summary = "int8/int16 max over axes (no arithmetic)"
+    summary = "int8 max over axes (no arithmetic)"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("input", x, ("INT8",))
         self.need_types("output", y, (x.type_name,))
         s_in, zp_in = self.need_per_tensor("input", x)
         s_out, zp_out = self.need_per_tensor("output", y)

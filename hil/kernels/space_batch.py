@@ -1,7 +1,9 @@
 """SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND in numpy, as TFLite Micro's ``space_to_batch_nd.cc``
 and ``batch_to_space_nd.cc`` (the pair a converter puts around a dilated convolution whose
 batch it does not know). Output batch ``(dy * block_w + dx) * B + b`` holds the positions
-``(y * block_h + dy, x * block_w + dx)`` of image ``b``; padding holds the output zero point."""
+``(y * block_h + dy, x * block_w + dx)`` of image ``b``. A SPACE_TO_BATCH_ND that pads is
+refused: TFLite Micro's kernel pads with ``params.output_offset``, which it never sets (the
+padding holds whatever its arena held)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ class _SpaceBatch(SoftwareOp):
                 np.float32(x.scale[0]) != np.float32(y.scale[0])
                 or int(x.zero_point[0]) != int(y.zero_point[0])):
             raise self.refuse("input and output quantization differ (TFLite Micro refuses this)")
-        self.pad_value = int(y.zero_point[0]) if y.is_quantized else 0
 
 
 class SpaceToBatchNd(_SpaceBatch):
@@ -41,6 +42,10 @@ class SpaceToBatchNd(_SpaceBatch):
         _, h, w, _ = self.ins[0].shape
         (pt, pb), (pl, pr) = self.pads
         bh, bw = self.block
+        if self.pads.any():
+            raise self.refuse(f"pads {self.pads.tolist()}: TFLite Micro fills padding with a "
+                              f"value it never sets (its output_offset), so no result is "
+                              f"defined; only unpadded SPACE_TO_BATCH_ND runs")
         if (h + pt + pb) % bh or (w + pl + pr) % bw:
             raise self.refuse(f"padded size is not a multiple of the block {self.block}")
         batch, declared = self.ins[0].shape[0] * bh * bw, self.outs[0].shape[0]
@@ -55,11 +60,8 @@ class SpaceToBatchNd(_SpaceBatch):
         v = inputs[0]
         a = v.array if v.batched else v.array[None]
         s, b, h, w, c = a.shape
-        (pt, pb), (pl, pr) = self.pads
         bh, bw = self.block
-        a = np.pad(a, ((0, 0), (0, 0), (pt, pb), (pl, pr), (0, 0)),
-                   constant_values=self.pad_value)
-        hp, wp = (h + pt + pb) // bh, (w + pl + pr) // bw
+        hp, wp = h // bh, w // bw
         a = a.reshape(s, b, hp, bh, wp, bw, c).transpose(0, 3, 5, 1, 2, 4, 6)
         out = a.reshape(s, bh * bw * b, hp, wp, c)
         return [Value(out if v.batched else out[0], v.batched)]
