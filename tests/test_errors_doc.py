@@ -206,7 +206,8 @@ MAKE = {
                                          "mean VECTORS?); make sim takes: ACC_BITS"),
     "`make sim n=200 sim=icarus`": (2, "unknown variable n=200 for make sim (did you mean N?)"),
     "`make hil SEDE=5`": (2, "unknown variable SEDE=5 for make hil (did you mean SEED?); "
-                             "make hil takes: MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM"),
+                             "make hil takes: INPUTS MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY "
+                             "SIM"),
     "`make lint SIM=icarus`": (2, "unknown variable SIM=icarus for make lint; make lint takes: "
                                   "CONFIG PYTHON"),
     "`make test N=5`": (2, "unknown variable N=5 for make test; make test takes: PYTHON"),
@@ -223,6 +224,9 @@ def test_make_variable_case(key):
 
 
 # ---------------------------------------------------------------- hil command line
+
+_INPUTS = "run tests/data/converters/k_residual.tflite --inputs tests/data/converters/inputs/"
+"""A model and its input files: each bad ``--inputs`` file is one line, status 2."""
 
 HIL = {
     "`run --sim foo`": (2, "argument --sim: invalid choice: 'foo' (choose from 'verilator', "
@@ -244,6 +248,16 @@ HIL = {
     "`run tests/data/onnx/unsupported_op.onnx`": (
         2, "unsupported_op: cannot run this model: node 2 (Sigmoid): operator Sigmoid is not "
            "supported"),
+    f"`{_INPUTS}wrong_shape.npy`": (
+        2, "has shape [5, 8, 8, 3]; expected (N, 1, 8, 8, 4), (N, 8, 8, 4) or (1, 8, 8, 4)"),
+    f"`{_INPUTS}float_for_int8.npy`": (
+        2, "is float32; the input takes int8 codes (already quantized integers)"),
+    f"`{_INPUTS}two_arrays.npz`": (
+        2, "two_arrays.npz: holds 2 array(s), the model has 1 input(s)"),
+    f"`{_INPUTS}out_of_range.npy`": (
+        2, "holds values 300 .. 300, outside int8"),
+    "`run tests/data/converters/k_residual.tflite --inputs x.csv`": (
+        2, "argument --inputs: x.csv: expected a .npy or .npz file"),
 }
 
 
