@@ -42,12 +42,6 @@ class SpaceToBatchNd(_SpaceBatch):
         _, h, w, _ = self.ins[0].shape
         (pt, pb), (pl, pr) = self.pads
         bh, bw = self.block
-        if self.pads.any():
-            raise self.refuse(f"pads {self.pads.tolist()}: TFLite Micro fills padding with a "
-                              f"value it never sets (its output_offset), so no result is "
-                              f"defined; only unpadded SPACE_TO_BATCH_ND runs")
-        if (h + pt + pb) % bh or (w + pl + pr) % bw:
-            raise self.refuse(f"padded size is not a multiple of the block {self.block}")
         batch, declared = self.ins[0].shape[0] * bh * bw, self.outs[0].shape[0]
         if batch != declared:
             raise self.refuse(
@@ -55,6 +49,12 @@ class SpaceToBatchNd(_SpaceBatch):
                 f"Micro keeps the declared shapes, so the operators after it (a dilated "
                 f"convolution's CONV_2D) would run on the wrong batch; convert with a fixed "
                 f"batch (keras.Input(..., batch_size=1)), which gives one dilated CONV_2D")
+        if self.pads.any():
+            raise self.refuse(f"pads {self.pads.tolist()}: TFLite Micro fills padding with a "
+                              f"value it never sets (its output_offset), so no result is "
+                              f"defined; only unpadded SPACE_TO_BATCH_ND runs")
+        if (h + pt + pb) % bh or (w + pl + pr) % bw:
+            raise self.refuse(f"padded size is not a multiple of the block {self.block}")
 
     def run(self, inputs):
         v = inputs[0]

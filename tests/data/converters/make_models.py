@@ -42,7 +42,7 @@ def tflite(name, model, in_shape, mode="int8"):
     print(f"{name}.tflite: {len(data)} bytes")
 
 
-def keras_models():
+def keras_models(only=None):
     import keras
     from keras import layers as L
 
@@ -51,6 +51,12 @@ def keras_models():
     y = L.Conv2D(8, 3, dilation_rate=2, padding="same", activation="relu")(x)
     y = L.Conv2D(4, 3, dilation_rate=2, padding="valid")(y)
     tflite("k_dilated_conv", keras.Model(x, y), (12, 12, 3))
+
+    # the same with the batch fixed: the converter folds SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND
+    x = L.Input((12, 12, 3), batch_size=1)
+    y = L.Conv2D(8, 3, dilation_rate=2, padding="same", activation="relu")(x)
+    y = L.Conv2D(4, 3, dilation_rate=2, padding="valid")(y)
+    tflite("k_dilated_conv_b1", keras.Model(x, y), (12, 12, 3))
 
     x = L.Input((10, 10, 3))
     y = L.Conv2D(8, 3, activation="relu")(x)
