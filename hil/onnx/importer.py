@@ -13,6 +13,8 @@ from ..plan import Plan, PlanInput, PlanOutput, Step
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
+from .pool import (GlobalAveragePool, QLinearAdd, add, check_float_add,
+                   qdq_global_average)
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
 QDQ_OPS = ("Conv", "MatMul", "Gemm")
@@ -55,6 +57,23 @@ def import_onnx(source, *, check_fusion: bool = True,
                                           "QuantizeLinear output) runs on the datapath")
                 absorbed.update(dense.absorbed)
                 steps.append(_step(node, dense=dense))
+            elif node.op_type == "QLinearGlobalAveragePool":
+                steps.append(_step(node, kernel=GlobalAveragePool(graph, node),
+                                   how="software (numpy: MLAS's integer sum, binary32 scale)"))
+            elif node.op_type == "QLinearAdd":
+                steps.append(_step(node, kernel=QLinearAdd(graph, node),
+                                   how="software (numpy: MLAS's binary32 QLinearAdd)"))
+            elif node.op_type == "GlobalAveragePool":
+                pool, dq, q = qdq_global_average(graph, node)
+                absorbed.add(q.index)
+                steps.append(Step(node, node.index, "QDQ GlobalAveragePool", (dq.inputs[0],),
+                                  (q.outputs[0],), kernel=pool,
+                                  how="software (numpy: as ONNX Runtime's fused "
+                                      "QLinearGlobalAveragePool)"))
+            elif node.op_type == "Add" and node.domain in ("", "ai.onnx"):
+                check_float_add(graph, node)
+                steps.append(_step(node, kernel=NodeKernel(add, graph, node),
+                                   how="software (numpy: binary32 add of dequantized values)"))
             elif node.op_type in NODE_KERNELS:
                 steps.append(_step(node, kernel=NodeKernel(NODE_KERNELS[node.op_type], graph,
                                                           node)))

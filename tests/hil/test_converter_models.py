@@ -73,14 +73,16 @@ def test_refusal_comes_before_the_simulator(tmp_path):
 
 # ------------------------------------------------------------------------------ ONNX
 
-ONNX_RUNS = [f"t_conv1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+ONNX_RUNS = ([f"t_conv1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+             + [f"t_residual_ts_{t}" for t in ("qdq", "qop", "qdq_pc")])
 ONNX_REFUSED = {
-    "t_residual_ts_qdq": ["(Add '/Add'): operator Add is not supported",
-                          "(GlobalAveragePool '/pool/GlobalAveragePool')"],
-    "t_residual_dy_qop": ["(QLinearAdd 'node_add_quant')", "(ReduceMean 'node_mean')"],
-    "t_residual_ts_qop": ["(QLinearGlobalAveragePool"],
+    # the dynamo exporter's mean is a float ReduceMean ONNX Runtime does not fuse
+    "t_residual_dy_qdq": ["(ReduceMean 'node_mean'): operator ReduceMean is not supported"],
+    "t_residual_dy_qop": ["(ReduceMean 'node_mean')"],
+    # quantize_static leaves ConvTranspose in float
     "t_pools_ts_qdq": ["(AveragePool '/ap/AveragePool')", "(ConvTranspose '/up/ConvTranspose')"],
-    "t_pools_dy_qop": ["(QLinearAveragePool 'node_avg_pool2d_quant')"],
+    "t_pools_dy_qop": ["(QLinearAveragePool 'node_avg_pool2d_quant')",
+                       "(ConvTranspose 'node_convolution')"],
 }
 
 
@@ -93,6 +95,7 @@ def test_onnx_model_matches_onnx_runtime(name):
     path = DATA / f"{name}.onnx"
     model = import_onnx(str(path))
     assert len(model.dense_steps) == 3
+    assert np.unique(run_network(model, random_inputs(model, 8, seed=1)).outputs[0].array).size > 5
     inputs = random_inputs(model, 30, seed=7)
     run = run_network(model, inputs)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -100,7 +103,8 @@ def test_onnx_model_matches_onnx_runtime(name):
     ours = run.outputs[0].array
     np.testing.assert_array_equal(ours.view(np.uint32), theirs.astype(np.float32).view(np.uint32))
     checks = check_with_ort(model, run, inputs)
-    assert all(c.differ == 0 and c.fused for c in checks.layers)
+    # every layer equals ONNX Runtime's kernel (a QDQ Conv it leaves in float included)
+    assert all(c.differ == 0 for c in checks.layers) and len(checks.layers) == 3
 
 
 @pytest.mark.parametrize("name", list(ONNX_REFUSED))
