@@ -239,3 +239,13 @@ def test_int16_table_by_hand():
     assert lut[512] == 32767 and lut[0] == 2
     assert int(lut_lookup_int16(np.array([32767]), lut)[0]) == lut[511] + (
         (lut[512] - lut[511]) * 127 + 64 >> 7)
+
+
+@pytest.mark.parametrize("typ,zp", [("INT8", -5), ("INT16", 0)])
+def test_quantize_to_int32_matches_tflm(typ, zp):
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 300), typ, scale=0.05, zero_point=zp)
+    y = b.tensor("y", (1, 300), "INT32", scale=0.0001, zero_point=7)
+    b.op("QUANTIZE", [x], [y])
+    (out,) = check_all(b.build([x], [y]))
+    assert out.dtype == np.int32 and np.abs(out).max() > 32767     # beyond int16
