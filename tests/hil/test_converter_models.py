@@ -32,6 +32,8 @@ TFLITE = {
     "k_transpose": {"TRANSPOSE", "CONV_2D"},
     "k_residual": {"CONV_2D", "ADD"},
     "k_dilated_conv_b1": {"CONV_2D"},        # the batch fixed: dilated CONV_2D, no STB/BTS
+    # output_shape computed at run time (SHAPE -> STRIDED_SLICE -> PACK): the declared shape
+    "k_transpose_conv": {"SHAPE", "STRIDED_SLICE", "PACK", "TRANSPOSE_CONV"},
 }
 
 

@@ -85,6 +85,10 @@ def keras_models(only=None):
     y = L.Conv2D(4, 2)(y)
     tflite("k_transpose", keras.Model(x, y), (6, 4, 3))
 
+    x = L.Input((6, 6, 3))
+    y = L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
+    tflite("k_transpose_conv", keras.Model(x, y), (6, 6, 3))
+
     x = L.Input((8, 8, 4))
     y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
     y = L.Conv2D(4, 3, padding="same")(y)
