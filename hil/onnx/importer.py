@@ -13,6 +13,7 @@ from ..plan import Plan, PlanInput, PlanOutput, Step
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
+from .shape_ops import INDEX_OPS
 from .pool import (GlobalAveragePool, QLinearAdd, add, check_float_add,
                    qdq_global_average)
 
@@ -60,6 +61,9 @@ def import_onnx(source, *, check_fusion: bool = True,
             elif node.op_type == "QLinearGlobalAveragePool":
                 steps.append(_step(node, kernel=GlobalAveragePool(graph, node),
                                    how="software (numpy: MLAS's integer sum, binary32 scale)"))
+            elif node.op_type in INDEX_OPS and node.domain in ("", "ai.onnx"):
+                steps.append(_step(node, kernel=INDEX_OPS[node.op_type](graph, node),
+                                   how="software (numpy: index arithmetic)"))
             elif node.op_type == "QLinearAdd":
                 steps.append(_step(node, kernel=QLinearAdd(graph, node),
                                    how="software (numpy: MLAS's binary32 QLinearAdd)"))

@@ -97,6 +97,12 @@ def torch_models():
                 m = onnx.load(str(out))
                 print(f"{out.name}: {out.stat().st_size} bytes, "
                       f"{sorted({n.op_type for n in m.graph.node})}")
+            if name == "residual" and exporter == "ts":
+                # without quant_pre_process: the batch's Shape / Gather / Unsqueeze / Concat stay
+                out = HERE / f"t_{name}_{exporter}_qop_noprep.onnx"
+                quantize_static(str(f32), str(out), _Reader("x", shape),
+                                quant_format=QuantFormat.QOperator,
+                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
             f32.unlink()
             pre.unlink()
             for extra in HERE.glob(f"_{name}_{exporter}*"):
