@@ -14,8 +14,8 @@ from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
 from .shape_ops import INDEX_OPS
-from .pool import (GlobalAveragePool, QLinearAdd, add, check_float_add,
-                   qdq_global_average)
+from .pool import (AveragePool, GlobalAveragePool, QLinearAdd, add, check_float_add,
+                   qdq_average_pool, qdq_global_average)
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
 QDQ_OPS = ("Conv", "MatMul", "Gemm")
@@ -64,6 +64,20 @@ def import_onnx(source, *, check_fusion: bool = True,
             elif node.op_type in INDEX_OPS and node.domain in ("", "ai.onnx"):
                 steps.append(_step(node, kernel=INDEX_OPS[node.op_type](graph, node),
                                    how="software (numpy: index arithmetic)"))
+            elif node.op_type == "ConvTranspose":
+                raise OnnxImportError(f"{node.label()}: a float ConvTranspose (quantize_static "
+                                      "leaves ConvTranspose in float: ONNX Runtime has no "
+                                      "integer kernel for it); nothing integer to run")
+            elif node.op_type == "QLinearAveragePool":
+                steps.append(_step(node, kernel=AveragePool(graph, node),
+                                   how="software (numpy: binary32, as ONNX Runtime's kernel)"))
+            elif node.op_type == "AveragePool":
+                pool, dq, q = qdq_average_pool(graph, node)
+                absorbed.add(q.index)
+                steps.append(Step(node, node.index, "QDQ AveragePool", (dq.inputs[0],),
+                                  (q.outputs[0],), kernel=pool,
+                                  how="software (numpy: as ONNX Runtime's fused "
+                                      "QLinearAveragePool)"))
             elif node.op_type == "QLinearAdd":
                 steps.append(_step(node, kernel=QLinearAdd(graph, node),
                                    how="software (numpy: MLAS's binary32 QLinearAdd)"))

@@ -137,3 +137,82 @@ class QLinearAdd:
         y = qlinear_add(np.asarray(a.array), self.a_s, int(self.a_zp), np.asarray(b.array),
                         self.b_s, int(self.b_zp), self.c_s, self.c_zp, self.dtype)
         return [Value(y, a.batched or b.batched)]
+
+
+def average_pool(x: np.ndarray, x_scale, x_zp: int, y_scale, y_zp: int, dtype: np.dtype,
+                 kernel: tuple[int, int], strides: tuple[int, int],
+                 pads: tuple[int, int, int, int], include_pad: bool) -> np.ndarray:
+    """ONNX Runtime's QLinearAveragePool (NCHW): each value dequantized in binary32, the
+    window summed from 0 in row order in binary32, divided by the count, then
+    ``nearbyint(y / y_scale + zp_y)`` clamped."""
+    f32 = np.float32
+    xf = (f32(x_scale) * (x.astype(np.int64) - x_zp).astype(f32)).astype(f32)
+    t, left, b, r = pads
+    p = np.pad(xf, ((0, 0), (0, 0), (t, b), (left, r)))
+    valid = np.pad(np.ones(x.shape[2:], np.int64), ((t, b), (left, r)))
+    (kh, kw), (sh, sw) = kernel, strides
+    oh, ow = (p.shape[2] - kh) // sh + 1, (p.shape[3] - kw) // sw + 1
+    acc = np.zeros(x.shape[:2] + (oh, ow), f32)
+    count = np.zeros((oh, ow), np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            win = (slice(ky, ky + (oh - 1) * sh + 1, sh), slice(kx, kx + (ow - 1) * sw + 1, sw))
+            acc = (acc + p[(slice(None), slice(None)) + win]).astype(f32)   # +0.0 on padding
+            count += valid[win]
+    n = np.full((oh, ow), kh * kw) if include_pad else count
+    y = (acc / n.astype(f32)).astype(f32)
+    lo, hi = _RANGES[np.dtype(dtype)]
+    q = (y / f32(y_scale)).astype(f32) + f32(y_zp)
+    return np.clip(np.rint(q.astype(f32)), lo, hi).astype(dtype)
+
+
+class AveragePool:
+    """QLinearAveragePool (com.microsoft, NCHW), or DequantizeLinear -> AveragePool ->
+    QuantizeLinear, which ONNX Runtime fuses into it."""
+
+    def __init__(self, graph: OnnxGraph, node: Node, dq: Node | None = None,
+                 q: Node | None = None) -> None:
+        self.node = node
+        a = node.attrs
+        where = node.label()
+        if int(a.get("channels_last", 0)) or int(a.get("ceil_mode", 0)):
+            raise OnnxImportError(f"{where}: channels_last / ceil_mode are not supported")
+        auto = a.get("auto_pad", b"NOTSET")
+        if (auto.decode() if isinstance(auto, bytes) else auto) not in ("NOTSET", "", "VALID"):
+            raise OnnxImportError(f"{where}: auto_pad = {auto!r} is not supported")
+        kernel = tuple(int(v) for v in a["kernel_shape"])
+        if len(kernel) != 2 or tuple(a.get("dilations", (1, 1))) != (1, 1):
+            raise OnnxImportError(f"{where}: only 2-D average pools without dilation")
+        self.kernel = kernel
+        self.strides = tuple(int(v) for v in a.get("strides", (1, 1)))
+        self.pads = tuple(int(v) for v in a.get("pads", (0, 0, 0, 0)))
+        self.include_pad = bool(int(a.get("count_include_pad", 0)))
+        src = (dq, 1, dq, 2, q, 1, q, 2) if dq is not None else (node, 1, node, 2, node, 3,
+                                                                node, 4)
+        xs, xz, ys, yz = (graph.constant(n.inputs[i], n, w) for n, i, w in
+                          zip(src[::2], src[1::2], ("x_scale", "x_zero_point", "y_scale",
+                                                    "y_zero_point")))
+        if xs.size != 1 or ys.size != 1:
+            raise OnnxImportError(f"{where}: per-axis scales are not supported")
+        self.args = (xs.reshape(-1)[0], int(xz.reshape(-1)[0]), ys.reshape(-1)[0],
+                     int(yz.reshape(-1)[0]), np.dtype(yz.dtype))
+        if self.args[4] not in _RANGES:
+            raise OnnxImportError(f"{where}: {self.args[4]} codes (int8 / uint8 only)")
+
+    def run(self, inputs: list[Value | None]) -> list[Value]:
+        v = inputs[0]
+        y = average_pool(np.asarray(v.array), *self.args, self.kernel, self.strides,
+                         self.pads, self.include_pad)
+        return [Value(y, v.batched)]
+
+
+def qdq_average_pool(graph: OnnxGraph, node: Node) -> tuple[AveragePool, Node, Node]:
+    """An AveragePool between a DequantizeLinear and one QuantizeLinear, as ONNX Runtime
+    fuses it; a float one is refused."""
+    dq = graph.producer(node.inputs[0])
+    users = graph.consumers(node.outputs[0])
+    if dq is None or dq.op_type != "DequantizeLinear" or len(users) != 1 or (
+            users[0].op_type != "QuantizeLinear"):
+        raise OnnxImportError(f"{node.label()}: a float AveragePool; only the QDQ form "
+                              f"(DequantizeLinear -> it -> QuantizeLinear) runs")
+    return AveragePool(graph, node, dq, users[0]), dq, users[0]

@@ -42,7 +42,7 @@ def tflite(name, model, in_shape, mode="int8"):
     print(f"{name}.tflite: {len(data)} bytes")
 
 
-def keras_models(only=None):
+def keras_models():
     import keras
     from keras import layers as L
 
@@ -98,9 +98,10 @@ def keras_models(only=None):
 
 
 if __name__ == "__main__":
+    # make_models.py [keras] [torch [net ...]]: everything by default
     which = sys.argv[1:] or ["keras", "torch"]
     if "keras" in which:
         keras_models()
     if "torch" in which:
         from make_onnx import torch_models  # noqa: E402
-        torch_models()
+        torch_models(which[which.index("torch") + 1:])

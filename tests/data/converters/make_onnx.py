@@ -55,8 +55,24 @@ def _nets():
             y = torch.relu(self.c2(y))
             return self.fc(y.view(-1, 4 * 7))
 
+    class Pools2(nn.Module):
+        """Pools without the ConvTranspose quantize_static leaves in float."""
+
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 6, 3)
+            self.mp = nn.MaxPool2d(2)
+            self.c2 = nn.Conv2d(6, 6, 3, padding=1)
+            self.ap = nn.AvgPool2d(3, stride=2, padding=1)
+            self.fc = nn.Linear(6 * 3 * 3, 5)
+
+        def forward(self, x):
+            y = self.mp(torch.relu(self.c1(x)))
+            y = self.ap(torch.relu(self.c2(y)))
+            return self.fc(torch.flatten(y, 1))
+
     return {"residual": (Residual, (4, 8, 8)), "pools": (Pools, (3, 14, 14)),
-            "conv1d": (Conv1d, (3, 16))}
+            "conv1d": (Conv1d, (3, 16)), "pools2": (Pools2, (3, 14, 14))}
 
 
 class _Reader:
@@ -69,13 +85,16 @@ class _Reader:
         return next(self.data, None)
 
 
-def torch_models():
+def torch_models(names=None):
+    """Every net of :func:`_nets` (or the ``names`` given), both exporters, three variants."""
     import onnx
     import torch
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     for name, (cls, shape) in _nets().items():
+        if names and name not in names:
+            continue
         torch.manual_seed(0)
         net = cls().eval()
         x = torch.rand((2,) + shape) * 2 - 1

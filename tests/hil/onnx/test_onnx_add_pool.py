@@ -83,3 +83,27 @@ def test_global_average_by_hand():
     assert global_average(x, 1.0, 0, 1.0, 0, np.dtype(np.int8)).item() == 2
     assert global_average(x, 1.0, 1, 1.0, 0, np.dtype(np.int8)).item() == 2
     assert global_average(x + 2, 1.0, 0, 1.0, 0, np.dtype(np.int8)).item() == 4   # 4.5 -> 4
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("kernel,strides,pads,include", [
+    ((2, 2), (2, 2), (0, 0, 0, 0), 0), ((3, 3), (1, 1), (1, 1, 1, 1), 0),
+    ((3, 3), (2, 2), (1, 0, 1, 0), 1), ((2, 3), (1, 2), (0, 1, 0, 1), 0)])
+def test_qlinear_average_pool_matches_onnxruntime(dtype, kernel, strides, pads, include):
+    from hil.onnx.pool import average_pool
+
+    rng = np.random.default_rng(2)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, (8, 5, 7, 7)).astype(dtype)
+    x[0] = info.max
+    zx, zy = (dtype(v) for v in ((-3, 4) if dtype == np.int8 else (128, 120)))
+    sx, sy = np.float32(0.037), np.float32(0.029)
+    inits = _scalars(sx=sx, zx=zx, sy=sy, zy=zy)
+    node = helper.make_node("QLinearAveragePool", ["x", "sx", "zx", "sy", "zy"], ["y"],
+                            domain="com.microsoft", kernel_shape=list(kernel),
+                            strides=list(strides), pads=list(pads), count_include_pad=include)
+    theirs, _ = _run([node], inits, {"x": x}, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+    ours = average_pool(x, sx, int(zx), sy, int(zy), np.dtype(dtype), kernel, strides, pads,
+                        bool(include))
+    np.testing.assert_array_equal(ours, theirs)
+    assert len(np.unique(ours)) > 50
