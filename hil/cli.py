@@ -137,7 +137,7 @@ def _run_model(args, model, backend, oracle: str, user_inputs=None) -> int:
         print(f"vector files: {files} in {args.vectors}/ (first {args.vector_rows} rows "
               f"of each layer, with pyref's expected y)")
     if user_inputs is not None:
-        saved = save_outputs(outputs_path(args.build_dir, model), model, run.outputs)
+        saved = save_outputs(outputs_path(args.build_dir, args.model), model, run.outputs)
         print(f"outputs: {saved} ({', '.join(o.name for o in model.outputs)})")
     print("\n".join(v.lines))
     return 0 if v.passed else 1

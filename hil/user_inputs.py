@@ -83,9 +83,9 @@ def _checked(where: str, key: str, a: np.ndarray, spec) -> np.ndarray:
     return a.astype(dtype)
 
 
-def outputs_path(build_dir: str | Path, model: Plan) -> Path:
-    """``<build>/hil/<model>-outputs.npz``."""
-    stem = Path(str(model.name)).stem or "model"
+def outputs_path(build_dir: str | Path, model_arg: str) -> Path:
+    """``<build>/hil/<model>-outputs.npz``, ``<model>`` the model file's stem (or its name)."""
+    stem = Path(str(model_arg)).stem or "model"
     return Path(build_dir) / "hil" / f"{stem}-outputs.npz"
 
 

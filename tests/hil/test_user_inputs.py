@@ -73,3 +73,20 @@ def test_bad_arrays_are_refused(tmp_path, array, excerpt):
     np.save(tmp_path / "x.npy", array)
     with pytest.raises(InputsError, match=excerpt.replace("[", r"\[").replace("]", r"\]")):
         load_inputs(tmp_path / "x.npy", _plan())
+
+
+def test_float_inputs_of_an_onnx_model_are_saved_as_onnx_runtime_computes(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = DATA / "t_conv1d_ts_qop.onnx"
+    x = np.random.default_rng(4).uniform(-1.2, 1.2, (6, 3, 16))      # float64: cast to float32
+    np.save(tmp_path / "x.npy", x)
+    r = subprocess.run([sys.executable, "-m", "hil.cli", "--build-dir", str(tmp_path), "run",
+                        str(model), "--backend", "pyref", "--inputs", str(tmp_path / "x.npy"),
+                        "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    (theirs,) = sess.run(None, {"x": x.astype(np.float32)})
+    with np.load(tmp_path / "hil" / "t_conv1d_ts_qop-outputs.npz") as out:
+        ours = out["y"]
+    assert ours.dtype == np.float32 and ours.shape == (6, 3)
+    np.testing.assert_array_equal(ours.view(np.uint32), theirs.view(np.uint32))
