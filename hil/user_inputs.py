@@ -3,8 +3,9 @@ outputs saved for them.
 
 A ``.npy`` file holds the one input of a one-input model; a ``.npz`` file one array per model
 input, by the input's name or, when no key is a name, in order. Each array is ``(N, *shape)``,
-one sample (``shape``), or, for a model with a batch of 1, ``(N, *shape[1:])``; its type is the input tensor's: floats for a float32 input (the
-model quantizes them), integer codes that fit for an int8 / int16 / uint8 input.
+one sample (``shape``), or, for a model with a batch of 1, ``(N, *shape[1:])``; its type is
+the input tensor's: floats for a float32 input (the model quantizes them), integer codes that
+fit for an int8 / int16 / uint8 input.
 """
 
 from __future__ import annotations

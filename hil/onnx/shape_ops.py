@@ -1,12 +1,14 @@
 """The index arithmetic of a dynamic batch that exporters write without ``quant_pre_process``
 (``x.view(x.shape[0], -1)``: Shape -> Gather -> Unsqueeze -> Concat -> Reshape), in numpy
-(Constant nodes are constants already, :func:`hil.onnx.graph.read_onnx`). The results are integer index vectors, the same for every sample, so they are
-never batched; the batch they read is the run's number of samples (axis 0 of every activation
-in an ONNX plan), as ONNX Runtime sees the batch it is given."""
+(Constant nodes are constants already, :func:`hil.onnx.graph.read_onnx`). The results are
+integer index vectors, the same for every sample, so they are never batched; the batch they
+read is the run's number of samples (axis 0 of every activation in an ONNX plan), as ONNX
+Runtime sees the batch it is given."""
 
 from __future__ import annotations
 
 import numpy as np
+
 from ..kernels.base import Value
 from .graph import Node, OnnxGraph, OnnxImportError
 

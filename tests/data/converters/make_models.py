@@ -1,4 +1,5 @@
-"""Write the converter-made test models of tests/hil/converters (run with /work/convenv/bin/python).
+"""Write the converter-made models of tests/data/converters (run with an environment that has
+TensorFlow and torch, e.g. /work/convenv/bin/python).
 
 Keras models through TFLiteConverter (full-integer int8 and 16x8) and PyTorch models through
 both ``torch.onnx.export`` exporters, then ``onnxruntime.quantization.quantize_static``. Weights
@@ -7,7 +8,6 @@ and calibration data come from fixed seeds; the files are committed, the tests r
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

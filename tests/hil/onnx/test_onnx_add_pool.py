@@ -9,7 +9,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx", reason="pip install -e '.[dev]' (onnx, onnxruntime)")
 ort = pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)")
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import helper  # noqa: E402
 
 from hil.onnx.graph import read_onnx  # noqa: E402
 from hil.onnx.pool import QLinearAdd, global_average, qlinear_add  # noqa: E402
