@@ -754,6 +754,11 @@ def test_make_hil_passes_the_seed():
     assert "--seed" not in _recipe("hil")
 
 
+def test_make_hil_passes_the_inputs_file():
+    assert "--inputs 'x.npz'" in _recipe("hil INPUTS=x.npz")
+    assert "--inputs" not in _recipe("hil")
+
+
 def test_make_sim_variables_are_the_options_of_the_sim_command():
     # One list: every variable make sim takes is an option of the command it runs, and every
     # option of that command (except help) is a variable make sim takes.
