@@ -13,6 +13,7 @@ from ..plan import Plan, PlanInput, PlanOutput, Step
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
+from .reduce_mean import FloatReduceMean
 from .shape_ops import INDEX_OPS
 from .pool import (AveragePool, GlobalAveragePool, QLinearAdd, add, check_float_add,
                    qdq_average_pool, qdq_global_average)
@@ -64,6 +65,9 @@ def import_onnx(source, *, check_fusion: bool = True,
             elif node.op_type in INDEX_OPS and node.domain in ("", "ai.onnx"):
                 steps.append(_step(node, kernel=INDEX_OPS[node.op_type](graph, node),
                                    how="software (numpy: index arithmetic)"))
+            elif node.op_type == "ReduceMean" and node.domain in ("", "ai.onnx"):
+                steps.append(_step(node, kernel=FloatReduceMean(graph, node),
+                                   how="software (numpy: binary32, as ONNX Runtime's Eigen sum)"))
             elif node.op_type == "ConvTranspose":
                 raise OnnxImportError(f"{node.label()}: a float ConvTranspose (quantize_static "
                                       "leaves ConvTranspose in float: ONNX Runtime has no "
