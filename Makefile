@@ -25,7 +25,7 @@ help:
 	@echo "                  lcov, Cobertura, HTML in build/coverage/ (CONFIGS=, N=, SEED=, RTL=, OUT=, JOBS=)"
 	@echo "make bench        checked beats/s: per-cycle vs batch transport vs native ceilings"
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
-	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx)"
+	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx, INPUTS=file.npy|.npz)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
 	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
 	@echo "make prove        formal proofs: RTL modules = prove/spec/ for every named config, protocol"
@@ -87,7 +87,7 @@ VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL
 VARS_lint := CONFIG RTL PORTS
 VARS_test := RTL PORTS
 VARS_coverage := CONFIGS N SEED RTL OUT JOBS
-VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY
+VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY INPUTS
 VARS_hil-digits := SIM SEED RTL
 VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP PARAM_PROBE MODULE_TESTS
 VARS_prove := CONFIG RTL SOLVER JOBS TIMEOUT CHECKS DEPTH OUT
@@ -146,6 +146,7 @@ hil: $(HIL_STAMP)
 	    --n $(if $(call given,hil,N),$(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) \
 	    $(if $(call given,hil,SEED),--seed $(SEED)) $(if $(call given,hil,RTL),--rtl '$(RTL)') \
 	    $(if $(call given,hil,ORACLE),--oracle '$(ORACLE)') \
+	    $(if $(call given,hil,INPUTS),--inputs '$(INPUTS)') \
 	    $(if $(filter 1,$(if $(call given,hil,SHIFT_ONLY),$(SHIFT_ONLY))),--shift-only)
 
 hil-digits: $(DIGITS_STAMP)

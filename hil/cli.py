@@ -11,6 +11,7 @@ from tb.cli.errors import ArgumentParser, UsageError, int_at_least, run_main
 
 from .backends import BackendUnavailable, PyrefBackend, choose_backend
 from .inputs import describe_inputs, random_inputs
+from .user_inputs import InputsError, load_inputs, outputs_path, save_outputs
 from .models import DEFAULT_MODEL, MODELS, ModelFetchError, fetch_model
 from .executor import run_network
 from .oracles.api import LITERT, ORT, TFLM
@@ -43,6 +44,15 @@ def _rtl_estimate(model, inputs, n: int, sim: str) -> str:
     return f"RTL: {beats} beats to simulate on {sim}, {about} of simulation"
 
 
+def _inputs_file(text: str) -> str:
+    """``--inputs``: an existing .npy or .npz file (its contents are checked with the model)."""
+    if not text.endswith((".npy", ".npz")):
+        raise argparse.ArgumentTypeError(f"{text}: expected a .npy or .npz file")
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return text
+
+
 def cmd_run(args) -> int:
     """``run``: a model through the dense backend, checked; returns the exit status."""
     onnx = str(args.model).endswith(".onnx")
@@ -63,6 +73,8 @@ def cmd_run(args) -> int:
 
         model = to_xnnpack(model)
     print(model.describe_ops())
+    # the user's inputs are checked against the model before any simulator starts
+    user_inputs = load_inputs(args.inputs, model) if args.inputs else None
     if onnx and not args.no_oracle:
         from .oracles.ort_kernels import probe_kernels
 
@@ -70,19 +82,25 @@ def cmd_run(args) -> int:
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl, config=model.config)
     try:
         return _run_model(args, model, backend, ORT if onnx else
-                          LITERT if args.oracle == "litert" else TFLM)
+                          LITERT if args.oracle == "litert" else TFLM, user_inputs)
     finally:
         close = getattr(backend, "close", None)
         if close is not None:
             close()
 
 
-def _run_model(args, model, backend, oracle: str) -> int:
+def _run_model(args, model, backend, oracle: str, user_inputs=None) -> int:
     print(f"backend: {getattr(backend, 'description', backend.name)}  "
           + "; ".join(f"config: {config_name(c)} ({c.describe()})" for c in model.configs()))
-    inputs = random_inputs(model, args.n, args.seed)
-    print(f"inputs: {args.n} random {describe_inputs(model)}, seed {args.seed}",
-          flush=True)
+    if user_inputs is None:
+        inputs = random_inputs(model, args.n, args.seed)
+        print(f"inputs: {args.n} random {describe_inputs(model)}, seed {args.seed}",
+              flush=True)
+    else:
+        inputs = user_inputs
+        args.n = int(inputs[0].shape[0])
+        print(f"inputs: {args.n} from {args.inputs} "
+              f"({', '.join(str(a.dtype) for a in inputs)})", flush=True)
     if backend.name == "rtl":
         print(_rtl_estimate(model, inputs, args.n, args.sim), flush=True)
     t0 = time.perf_counter()
@@ -118,6 +136,9 @@ def _run_model(args, model, backend, oracle: str) -> int:
                     for s in model.dense_steps for tail in ("", "_g*"))
         print(f"vector files: {files} in {args.vectors}/ (first {args.vector_rows} rows "
               f"of each layer, with pyref's expected y)")
+    if user_inputs is not None:
+        saved = save_outputs(outputs_path(args.build_dir, args.model), model, run.outputs)
+        print(f"outputs: {saved} ({', '.join(o.name for o in model.outputs)})")
     print("\n".join(v.lines))
     return 0 if v.passed else 1
 
@@ -170,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shift-only", action="store_true",
                    help="an .onnx model whose scales are all powers of two runs on the "
                         "shift-only config (mult_bits = 0, half_even) instead of fp32")
+    r.add_argument("--inputs", metavar="FILE", type=_inputs_file,
+                   help="run the model on the arrays of FILE (.npy: one input; .npz: one array "
+                        "per input), float or codes as the input tensor is, instead of --n "
+                        "random ones; the outputs go to <build-dir>/hil/<model>-outputs.npz")
     r.add_argument("--vectors", metavar="DIR",
                    help="also write each datapath layer as a vector file DIR/op<index>.npz")
     r.add_argument("--vector-rows", type=int_at_least(1), default=256,
@@ -200,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     simulator failed, 4 a bug in qmac, 130 interrupted (:mod:`tb.cli.errors`)."""
     return run_main(lambda: _main(argv), prog="python -m hil.cli",
                     usage_errors=(TfliteImportError, OnnxImportError, ModelFetchError,
-                                  BackendUnavailable))
+                                  BackendUnavailable, InputsError))
 
 
 def _main(argv: list[str] | None) -> int:

@@ -46,7 +46,8 @@ def _hil(argv: list[str]) -> int:
             "--n",
             words.get("N", "20" if sim == "icarus" else "300"),
         ]
-        for key, opt in (("SEED", "--seed"), ("RTL", "--rtl"), ("ORACLE", "--oracle")):
+        for key, opt in (("SEED", "--seed"), ("RTL", "--rtl"), ("ORACLE", "--oracle"),
+                         ("INPUTS", "--inputs")):
             if key in words:
                 args += [opt, words[key]]
         if words.get("SHIFT_ONLY") == "1":
@@ -113,7 +114,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     ),
     "lint": ("CONFIG", "RTL", "PORTS"),
     "coverage": ("CONFIGS", "N", "SEED", "RTL", "OUT", "JOBS"),
-    "hil": ("MODEL", "SIM", "N", "SEED", "RTL", "ORACLE", "SHIFT_ONLY"),
+    "hil": ("MODEL", "SIM", "N", "SEED", "RTL", "ORACLE", "SHIFT_ONLY", "INPUTS"),
     "hil-digits": ("SIM", "SEED", "RTL"),
     "mutate": (
         "RTL",

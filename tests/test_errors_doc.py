@@ -306,7 +306,7 @@ MAKE = {
     "`make hil SEDE=5`": (
         2,
         "unknown variable SEDE=5 for make hil (did you mean SEED?); "
-        "make hil takes: MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM",
+        "make hil takes: INPUTS MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM",
     ),
     "`make lint SIM=icarus`": (
         2,
@@ -326,6 +326,9 @@ def test_make_variable_case(key):
 
 
 # ---------------------------------------------------------------- hil command line
+
+_INPUTS = "run tests/data/converters/k_residual.tflite --inputs tests/data/converters/inputs/"
+"""A model and its input files: each bad ``--inputs`` file is one line, status 2."""
 
 HIL = {
     "`run --sim foo`": (
@@ -355,6 +358,16 @@ HIL = {
         "unsupported_op: cannot run this model: node 2 (Sigmoid): operator Sigmoid is not "
         "supported",
     ),
+    f"`{_INPUTS}wrong_shape.npy`": (
+        2, "has shape [5, 8, 8, 3]; expected (N, 1, 8, 8, 4), (N, 8, 8, 4) or (1, 8, 8, 4)"),
+    f"`{_INPUTS}float_for_int8.npy`": (
+        2, "is float32; the input takes int8 codes (already quantized integers)"),
+    f"`{_INPUTS}two_arrays.npz`": (
+        2, "two_arrays.npz: holds 2 array(s), the model has 1 input(s)"),
+    f"`{_INPUTS}out_of_range.npy`": (
+        2, "holds values 300 .. 300, outside int8"),
+    "`run tests/data/converters/k_residual.tflite --inputs x.csv`": (
+        2, "argument --inputs: x.csv: expected a .npy or .npz file"),
 }
 
 
@@ -1023,6 +1036,11 @@ def test_make_hil_passes_the_seed():
     assert "--seed 5" in _recipe("hil SEED=5")
     assert "--seed 7" in _recipe("hil-digits SEED=7")
     assert "--seed" not in _recipe("hil")
+
+
+def test_make_hil_passes_the_inputs_file():
+    assert "--inputs 'x.npz'" in _recipe("hil INPUTS=x.npz")
+    assert "--inputs" not in _recipe("hil")
 
 
 def test_make_sim_variables_are_the_options_of_the_sim_command():

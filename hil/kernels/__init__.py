@@ -6,12 +6,14 @@ kernel classes in ``OPS``.
 
 from __future__ import annotations
 
-from . import activations, elementwise, layout, pooling, quantize, reduce, reshape, softmax
+from . import (activations, elementwise, layout, pooling, quantize, reduce, reshape, softmax,
+               space_batch, split)
 from .base import SoftwareOp
 
 SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
     name: cls
-    for module in (reshape, quantize, pooling, elementwise, softmax, activations, reduce, layout)
+    for module in (reshape, quantize, pooling, elementwise, softmax, activations, reduce, layout,
+                   split, space_batch)
     for cls in module.OPS
     for name in cls.names
 }

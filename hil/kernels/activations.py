@@ -307,4 +307,53 @@ class LeakyRelu(SoftwareOp):
         return [Value(clip_to(out, self.dtype), v.batched)]
 
 
-OPS = (Logistic, Tanh, HardSwish, LeakyRelu)
+class Relu(SoftwareOp):
+    """RELU on int8 / int16 (``ReluQuantized``): the rescale ``zp_out + MBQM(x - zp_in, M, s)``
+    of ``s_in / s_out`` (double), clamped to ``[max(qmin, zp_out), qmax]``."""
+
+    names = ("RELU",)
+    summary = "int8/int16 relu (integer rescale and clamp)"
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, (x.type_name,))
+        s_in, self.zp_in = self.need_per_tensor("input", x)
+        s_out, self.zp_out = self.need_per_tensor("output", y)
+        self.mult, self.shift = quantize_multiplier(float(np.float32(s_in))
+                                                    / float(np.float32(s_out)))
+        self.dtype = y.dtype
+        info = np.iinfo(self.dtype)
+        self.act = (max(info.min, self.zp_out), info.max)
+
+    def run(self, inputs):
+        v = inputs[0]
+        y = self.zp_out + multiply_by_quantized_multiplier(
+            v.array.astype(np.int64) - self.zp_in, self.mult, self.shift)
+        return [Value(np.clip(y, *self.act).astype(self.dtype), v.batched)]
+
+
+class Relu6(SoftwareOp):
+    """RELU6 on int8 (``Relu6Quantized``): the input codes clamped to ``[zp_in, q_in(6)]`` in the
+    *input's* quantization; TFLite Micro ignores the output's (it has no int16 RELU6)."""
+
+    names = ("RELU6",)
+    summary = "int8 relu6 (clamp, no rescale)"
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8",))
+        self.need_types("output", y, ("INT8",))
+        s_in, zp_in = self.need_per_tensor("input", x)
+        six = float(np.float32(6.0) / np.float32(s_in))
+        six = zp_in + int(np.sign(six) * np.floor(abs(six) + 0.5))
+        self.lo, self.hi = zp_in, min(127, max(-128, six))
+
+    def run(self, inputs):
+        v = inputs[0]
+        return [Value(np.clip(v.array, self.lo, self.hi).astype(np.int8), v.batched)]
+
+
+OPS = (Logistic, Tanh, HardSwish, LeakyRelu, Relu, Relu6)

@@ -72,3 +72,18 @@ def as_nhwc(v: Value) -> tuple[np.ndarray, tuple[int, ...]]:
     if v.batched:
         return a.reshape((-1,) + a.shape[2:]), a.shape[:2]
     return a, a.shape[:1]
+
+
+def broadcast_pair(va: Value, vb: Value) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Both values as int64 arrays that broadcast as TFLite broadcasts one sample's tensors
+    (shapes aligned at the right, each after the sample axis); a constant gets a sample axis
+    of 1."""
+    rank = max(len(va.per_sample_shape()), len(vb.per_sample_shape()))
+    batched = va.batched or vb.batched
+
+    def lift(v: Value) -> np.ndarray:
+        shape = v.per_sample_shape()
+        lead = v.array.shape[:1] if v.batched else (1,) if batched else ()
+        return v.array.astype(np.int64).reshape(lead + (1,) * (rank - len(shape)) + shape)
+
+    return lift(va), lift(vb), batched

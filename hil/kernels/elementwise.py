@@ -11,7 +11,7 @@ import numpy as np
 from pyref.fixed_point import multiply_by_quantized_multiplier
 from pyref.tflite_math import quantize_multiplier
 
-from .base import SoftwareOp, UnsupportedOpError, Value
+from .base import SoftwareOp, UnsupportedOpError, Value, broadcast_pair
 from ..tflite.params import ActivationError, activation_range
 
 
@@ -47,16 +47,10 @@ class Add(SoftwareOp):
     def operands(self, inputs) -> tuple[np.ndarray, np.ndarray, bool]:
         """Both inputs rescaled to the common scale (``(x - zp) << left_shift``, then its
         multiplier), broadcastable against each other."""
-        va, vb = inputs[0], inputs[1]
-        a, b = va.array.astype(np.int64), vb.array.astype(np.int64)
-        if va.batched != vb.batched:  # give the static operand a sample axis of 1
-            if va.batched:
-                b = b[None]
-            else:
-                a = a[None]
+        a, b, batched = broadcast_pair(inputs[0], inputs[1])
         xa = multiply_by_quantized_multiplier((a - self.zpa) << self.left_shift, self.ma, self.sa)
         xb = multiply_by_quantized_multiplier((b - self.zpb) << self.left_shift, self.mb, self.sb)
-        return xa, xb, va.batched or vb.batched
+        return xa, xb, batched
 
     def run(self, inputs):
         xa, xb, batched = self.operands(inputs)
@@ -74,14 +68,7 @@ def _smaller_than_one(real: float) -> tuple[int, int]:
 def _operands(inputs: list[Value]) -> tuple[np.ndarray, np.ndarray, bool]:
     """The two inputs as int64 arrays that broadcast against each other (a constant gets a
     sample axis of 1)."""
-    va, vb = inputs[0], inputs[1]
-    a, b = va.array.astype(np.int64), vb.array.astype(np.int64)
-    if va.batched != vb.batched:
-        if va.batched:
-            b = b[None]
-        else:
-            a = a[None]
-    return a, b, va.batched or vb.batched
+    return broadcast_pair(inputs[0], inputs[1])
 
 
 class Mul(SoftwareOp):

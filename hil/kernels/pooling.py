@@ -10,16 +10,18 @@ from .base import SoftwareOp, Value, as_nhwc
 
 
 class Pool2D(SoftwareOp):
-    """MAX_POOL_2D / AVERAGE_POOL_2D on int8 (``reference_integer_ops::MaxPool/AveragePool``)."""
+    """MAX_POOL_2D / AVERAGE_POOL_2D on int8 or int16 (``reference_integer_ops::MaxPool`` /
+    ``AveragePool``, the same code for both types)."""
 
     names = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
-    summary = "int8 pooling"
+    summary = "int8/int16 pooling"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("INT8",))
-        self.need_types("output", y, ("INT8",))
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, (x.type_name,))
+        self.dtype = y.dtype
         if len(x.shape) != 4:
             raise self.refuse(f"input must be 4-D NHWC, is {list(x.shape)}")
         s_in, zp_in = self.need_per_tensor("input", x)
@@ -30,7 +32,8 @@ class Pool2D(SoftwareOp):
         self.fh, self.fw = int(o.filterHeight), int(o.filterWidth)
         self.sh, self.sw = int(o.strideH), int(o.strideW)
         try:
-            self.act = activation_range(o.fusedActivationFunction, s_out, zp_out)
+            self.act = activation_range(o.fusedActivationFunction, s_out, zp_out,
+                                        8 * self.dtype.itemsize)
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
         self.pad = window_padding(o.padding, x.shape[1], x.shape[2], self.fh, self.fw, self.sh, self.sw)
@@ -60,7 +63,7 @@ class Pool2D(SoftwareOp):
                     out[:, oy, ox, :] = win.max(axis=(1, 2))
         out = np.clip(out, *self.act)
         out = out.reshape(lead + out.shape[1:]) if inputs[0].batched else out
-        return [Value(out.astype(np.int8), inputs[0].batched)]
+        return [Value(out.astype(self.dtype), inputs[0].batched)]
 
 
 OPS = (Pool2D,)

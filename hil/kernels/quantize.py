@@ -12,7 +12,7 @@ from .base import SoftwareOp, Value, clip_to
 
 
 class Quantize(SoftwareOp):
-    """QUANTIZE float32 -> int8/int16 (``AffineQuantize``) or int8/int16 -> int8/int16
+    """QUANTIZE float32 -> int8/int16 (``AffineQuantize``) or int8/int16 -> int8/int16/int32
     (``Requantize``)."""
 
     names = ("QUANTIZE",)
@@ -22,7 +22,8 @@ class Quantize(SoftwareOp):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
         self.need_types("input", x, ("FLOAT32", "INT8", "INT16"))
-        self.need_types("output", y, ("INT8", "INT16"))
+        self.need_types("output", y, ("INT8", "INT16") if x.type_name == "FLOAT32"
+                        else ("INT8", "INT16", "INT32"))
         self.dtype = y.dtype
         self.out_scale, self.out_zp = self.need_per_tensor("output", y)
         if x.type_name != "FLOAT32":

@@ -1,5 +1,6 @@
-"""MEAN in numpy, bit-exact with TFLite Micro's ``reduce.cc`` (int8/int16: one integer rescale
-with the division by the element count folded into the multiplier)."""
+"""MEAN and REDUCE_MAX in numpy, bit-exact with TFLite Micro's ``reduce.cc`` (MEAN int8/int16:
+one integer rescale with the division by the element count folded into the multiplier;
+REDUCE_MAX: the maximum, input and output quantization equal)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,40 @@ class Mean(SoftwareOp):
         return [Value(clip_to(y, self.dtype).reshape(lead + self.out_shape), v.batched)]
 
 
-OPS = (Mean,)
+def _axes(kernel: SoftwareOp) -> tuple[int, ...]:
+    a = kernel.ins[1]
+    if a is None or a.data is None:
+        raise kernel.refuse("the axis input must be a constant")
+    rank = len(kernel.ins[0].shape)
+    return tuple(sorted({int(d) + rank if int(d) < 0 else int(d)
+                         for d in np.asarray(a.data).ravel()}))
+
+
+class ReduceMax(SoftwareOp):
+    """REDUCE_MAX of int8 over constant axes (``ReduceGeneric`` with max): TFLite Micro
+    requires the output quantization to equal the input's (so no arithmetic) and has no int16."""
+
+    names = ("REDUCE_MAX",)
+    summary = "int8 max over axes (no arithmetic)"
+
+    def __init__(self, op, graph):
+        super().__init__(op, graph)
+        x, y = self.ins[0], self.outs[0]
+        self.need_types("input", x, ("INT8",))
+        self.need_types("output", y, (x.type_name,))
+        s_in, zp_in = self.need_per_tensor("input", x)
+        s_out, zp_out = self.need_per_tensor("output", y)
+        if np.float32(s_in) != np.float32(s_out) or zp_in != zp_out:
+            raise self.refuse("input and output quantization differ (TFLite Micro refuses this)")
+        self.axes = _axes(self)
+        self.out_shape = y.shape
+
+    def run(self, inputs):
+        v = inputs[0]
+        off = 1 if v.batched else 0
+        y = v.array.max(axis=tuple(d + off for d in self.axes))
+        lead = (y.shape[0],) if v.batched else ()
+        return [Value(y.reshape(lead + self.out_shape), v.batched)]
+
+
+OPS = (Mean, ReduceMax)

@@ -1,5 +1,6 @@
-"""RESHAPE / SQUEEZE / EXPAND_DIMS, SHAPE, PACK and STRIDED_SLICE in numpy, as TFLite Micro's
-``reshape.cc``, ``shape.cc``, ``pack.cc`` and ``strided_slice.cc``: no arithmetic on the values.
+"""RESHAPE / SQUEEZE / EXPAND_DIMS, SHAPE, PACK, STRIDED_SLICE and SLICE in numpy, as TFLite
+Micro's ``reshape.cc``, ``shape.cc``, ``pack.cc``, ``strided_slice.cc`` and ``slice.cc``: no
+arithmetic on the values.
 
 Every kernel module of :mod:`hil.kernels` works on :class:`~hil.kernels.base.Value` objects:
 the array and whether its leading axis is the sample index (activations, ``batched``) or it is
@@ -75,35 +76,58 @@ class Pack(SoftwareOp):
 
 
 class StridedSlice(SoftwareOp):
-    """STRIDED_SLICE of a value that is the same for every sample (shape arithmetic)."""
+    """STRIDED_SLICE (and SLICE) of shape arithmetic or of activations: begin, end and
+    strides of an activation's slice must be constants, so the slice is known at import."""
 
-    names = ("STRIDED_SLICE",)
-    summary = "shape arithmetic"
+    names = ("STRIDED_SLICE", "SLICE")
+    summary = "slice (no arithmetic)"
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
-        o = op.options
+        o = op.options if op.name == "STRIDED_SLICE" else None
         if o is not None and (o.ellipsisMask or o.newAxisMask):
             raise self.refuse("ellipsis_mask / new_axis_mask are not implemented")
+        if o is not None and getattr(o, "offset", False):
+            raise self.refuse("offset = true is not implemented")
         self.begin_mask = o.beginMask if o is not None else 0
         self.end_mask = o.endMask if o is not None else 0
         self.shrink_mask = o.shrinkAxisMask if o is not None else 0
+        x = self.ins[0]
+        n_index = 4 if op.name == "STRIDED_SLICE" else 3
+        consts = [t is not None and t.data is not None for t in self.ins[1:n_index]]
+        # An integer tensor is shape arithmetic (the same for every sample); anything else is
+        # an activation, whose slice must be known at import.
+        if x is not None and x.data is None and not all(consts) and (
+                x.type_name not in ("INT32", "INT64")):
+            raise self.refuse("begin / end / strides of an activation's slice must be "
+                              "constants")
 
-    def run(self, inputs):
-        v, begin, end, strides = inputs[:4]
-        if v.batched or begin.batched or end.batched or strides.batched:
-            raise self.refuse("slicing activations (values that differ per sample) is not implemented")
+    def _index(self, begin, end, strides):
         index = []
-        shrink = []
-        for d in range(len(begin.array)):
-            b, e, s = int(begin.array[d]), int(end.array[d]), int(strides.array[d])
+        for d in range(len(begin)):
+            b = int(begin[d])
+            if self.op.name == "SLICE":
+                size = int(end[d])
+                index.append(slice(b, None if size == -1 else b + size))
+                continue
+            e, s = int(end[d]), int(strides[d])
             if self.shrink_mask >> d & 1:
                 index.append(b)
-                shrink.append(d)
                 continue
             index.append(slice(None if self.begin_mask >> d & 1 else b,
                                None if self.end_mask >> d & 1 else e, s))
-        return [Value(np.asarray(v.array[tuple(index)]), False)]
+        return tuple(index)
+
+    def run(self, inputs):
+        v = inputs[0]
+        rest = inputs[1:4 if self.op.name == "STRIDED_SLICE" else 3]
+        if any(r.batched for r in rest):
+            raise self.refuse("begin / end / strides differ per sample")
+        arrays = [r.array for r in rest] + ([None] if len(rest) == 2 else [])
+        index = self._index(*arrays)
+        if v.batched:
+            index = (slice(None),) + index
+        return [Value(np.array(v.array[index]), v.batched)]
 
 
 OPS = (Reshape, Shape, Pack, StridedSlice)

@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier_greater_than_one,
+from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier,
+                               multiply_by_quantized_multiplier_greater_than_one,
                                rounding_divide_by_pot, saturating_rounding_multiply_by_pot, wrap)
 from pyref.fixed_point import saturating_rounding_doubling_high_mul as srdhm
 from pyref.tflite_math import quantize_multiplier
@@ -101,8 +102,10 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, -radius
 
 
-def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int) -> np.ndarray:
-    """Softmax over the last axis of int8 ``x``; int8 result (zero point -128, scale 1/256)."""
+def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int,
+                 out_bits: int = 8) -> np.ndarray:
+    """Softmax over the last axis of int8 ``x``: int8 (zero point -128, scale 1/256) or, with
+    ``out_bits = 16``, int16 (zero point -32768, scale 1/65536) as ``reference_ops::Softmax``."""
     x = np.asarray(x, dtype=np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
     inside = diff >= diff_min
@@ -111,28 +114,112 @@ def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
     in_accum = saturating_rounding_multiply_by_pot(exps, -ACCUMULATION_INTEGER_BITS)
     sum_of_exps = wrap(np.where(inside, in_accum, 0).sum(axis=-1, keepdims=True), 32)
     shifted_scale, bits_over_unit = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
-    exponent = bits_over_unit + 31 - 8
-    out = rounding_divide_by_pot(srdhm(shifted_scale, exps), exponent) - 128
-    return np.where(inside, np.clip(out, -128, 127), -128).astype(np.int8)
+    exponent = bits_over_unit + 31 - out_bits
+    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
+    out = rounding_divide_by_pot(srdhm(shifted_scale, exps), exponent) + lo
+    dtype = np.int8 if out_bits == 8 else np.int16
+    return np.where(inside, np.clip(out, lo, hi), lo).astype(dtype)
+
+
+def gen_lut_int16(func, input_min: float, input_max: float) -> np.ndarray:
+    """TFLite's ``gen_lut<float, int16_t, int16_t>`` for output range [-1, 1]: 512 samples
+    (each biased by half the interpolation error at its midpoint) and the end point, float32
+    arithmetic, ``TfLiteRound`` (half away from zero)."""
+    f32 = np.float32
+
+    def fn(v):
+        return f32(func(float(f32(v))))
+
+    def rnd(v):
+        return f32(np.sign(v) * np.floor(abs(float(v)) + 0.5))
+
+    step = f32((f32(input_max) - f32(input_min)) / f32(512))
+    half = f32(step / f32(2))
+    inv = f32(f32(65536) / (f32(1) - f32(-1)))
+    lut = np.empty(513, dtype=np.int64)
+    for i in range(512):
+        at = f32(f32(input_min) + f32(f32(i) * step))
+        val = fn(at)
+        mid = fn(f32(at + half))
+        nxt = fn(f32(f32(input_min) + f32(f32(i + 1) * step)))
+        sample = rnd(f32(val * inv))
+        interp = rnd(f32(f32(f32(nxt * inv) + rnd(f32(val * inv))) / f32(2)))
+        err = f32(interp - rnd(f32(mid * inv)))
+        bias = rnd(f32(err / f32(2)))
+        lut[i] = int(min(max(float(f32(sample - bias)), -32768.0), 32767.0))
+    lut[512] = int(min(max(float(rnd(f32(fn(input_max) * inv))), -32768.0), 32767.0))
+    return lut
+
+
+def lut_lookup_int16(value: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``generic_int16_table_lookup``: the base at ``256 + (v >> 7)`` and the slope to the
+    next entry times the low 7 bits, rounded."""
+    v = np.asarray(value, dtype=np.int64)
+    index = 256 + (v >> 7)
+    base = lut[index]
+    slope = lut[index + 1] - base
+    return wrap(base + ((slope * (v & 0x7F) + 64) >> 7), 16)
+
+
+EXP_LUT = None
+ONE_OVER_ONE_PLUS_X_LUT = None
+
+
+def _luts() -> tuple[np.ndarray, np.ndarray]:
+    global EXP_LUT, ONE_OVER_ONE_PLUS_X_LUT
+    if EXP_LUT is None:
+        EXP_LUT = gen_lut_int16(math.exp, -10.0, 0.0)
+        ONE_OVER_ONE_PLUS_X_LUT = gen_lut_int16(lambda v: 1.0 / (1.0 + v), 0.0, 1.0)
+    return EXP_LUT, ONE_OVER_ONE_PLUS_X_LUT
+
+
+def softmax_int16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """``reference_ops::SoftmaxInt16`` over the last axis: exp and 1/(1+x) from the 513-entry
+    tables, output zero point 0, scale 1/32768."""
+    exp_lut, recip_lut = _luts()
+    x = np.asarray(x, dtype=np.int64)
+    diff = x - x.max(axis=-1, keepdims=True)
+    scaled = multiply_by_quantized_multiplier(diff, multiplier, shift)
+    exps = lut_lookup_int16(np.clip(scaled + 32767, -32768, 32767), exp_lut)
+    total = exps.sum(axis=-1, keepdims=True)
+    headroom_plus_one = 32 - np.vectorize(lambda t: int(t).bit_length())(total)
+    shifted = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
+    recip = lut_lookup_int16(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767),
+                             recip_lut)
+    right = 31 - headroom_plus_one
+    out = (exps * recip + (np.int64(1) << (right - 1))) >> right
+    return np.clip(out, 0, 32767).astype(np.int16)
 
 
 class Softmax(SoftwareOp):
-    """SOFTMAX int8 -> int8 over the last axis (:func:`softmax_int8`)."""
+    """SOFTMAX over the last axis: int8 -> int8 or int16 (gemmlowp fixed point), int16 -> int16
+    (the exp and reciprocal tables)."""
 
     names = ("SOFTMAX",)
-    summary = "int8 softmax (gemmlowp fixed point)"
+    summary = "int8/int16 softmax (gemmlowp fixed point; int16: tables)"
+
+    _OUTPUT = {"INT8": (-128, 256), "INT16": (-32768, 65536)}   # zero point, 1 / scale
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
-        self.need_types("input", x, ("INT8",))
-        self.need_types("output", y, ("INT8",))
+        self.need_types("input", x, ("INT8", "INT16"))
+        self.need_types("output", y, ("INT8", "INT16") if x.type_name == "INT8" else ("INT16",))
         s_in, _ = self.need_per_tensor("input", x)
         s_out, zp_out = self.need_per_tensor("output", y)
-        if zp_out != -128 or np.float32(s_out) != np.float32(1 / 256):
-            raise self.refuse(f"int8 output must have zero point -128 and scale 1/256 "
-                              f"(TFLite Micro requires it), has {zp_out} and {s_out}")
         beta = float(op.options.beta) if op.options is not None else 1.0
+        self.int16 = x.type_name == "INT16"
+        want = (0, 32768) if self.int16 else self._OUTPUT[y.type_name]
+        if zp_out != want[0] or np.float32(s_out) != np.float32(1 / want[1]):
+            raise self.refuse(f"{y.type_name.lower()} output must have zero point {want[0]} and "
+                              f"scale 1/{want[1]} (TFLite Micro requires it), has {zp_out} "
+                              f"and {s_out}")
+        if self.int16:
+            # Prepare: the input scaled so that [-65535, 0] is [-10, 0] (double arithmetic).
+            self.params = quantize_multiplier(float(np.float32(s_in)) * float(np.float32(beta))
+                                              / (10.0 / 65535.0))
+            return
+        self.out_bits = 8 if y.type_name == "INT8" else 16
         try:
             self.params = softmax_params(beta, s_in)
         except ValueError as exc:
@@ -140,7 +227,9 @@ class Softmax(SoftwareOp):
 
     def run(self, inputs):
         v = inputs[0]
-        return [Value(softmax_int8(v.array, *self.params), v.batched)]
+        if self.int16:
+            return [Value(softmax_int16(v.array, *self.params), v.batched)]
+        return [Value(softmax_int8(v.array, *self.params, out_bits=self.out_bits), v.batched)]
 
 
 OPS = (Softmax,)

@@ -52,6 +52,8 @@ class ConvWindow:
     in_hw: tuple[int, int]
     out_hw: tuple[int, int]
     groups: int = 1
+    one_d: bool = False
+    """A 1-D convolution (NCL), run as a 2-D one of height 1."""
 
 
 @dataclasses.dataclass
@@ -123,6 +125,8 @@ class OnnxDense:
                 raise OnnxImportError(f"{self.node.label()}: input has {x.shape[-1]} columns, "
                                       f"the weights K = {self.k}")
             return x.reshape(-1, self.k)
+        if self.conv.one_d:
+            x = x[:, :, None, :]
         return im2col_nchw(x, self.conv, self.x_zp)
 
     def to_tensor(self, y: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
@@ -131,7 +135,8 @@ class OnnxDense:
         if self.conv is None:
             return y.reshape(tuple(x_shape[:-1]) + (self.c,))
         oh, ow = self.conv.out_hw
-        return y.reshape(x_shape[0], oh, ow, self.c).transpose(0, 3, 1, 2)
+        y = y.reshape(x_shape[0], oh, ow, self.c).transpose(0, 3, 1, 2)
+        return y[:, :, 0, :] if self.conv.one_d else y
 
     def layer(self, rows: np.ndarray) -> Layer:
         _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
@@ -248,11 +253,24 @@ def _in_shape(graph: OnnxGraph, node: Node, name: str) -> tuple:
 
 def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
     """The window of a 2-D Conv / QLinearConv node on an NCHW input (any ``group`` dividing
-    the input and output channels: grouped and depthwise convolutions)."""
+    the input and output channels: grouped and depthwise convolutions), or of a 1-D one on
+    NCL as a 2-D one of height 1."""
     where = node.label()
     a = node.attrs
+    if len(w_shape) == 3 and len(x_shape) == 3:
+        a = dict(a)
+        for key in ("strides", "dilations"):
+            if key in a:
+                a[key] = (1, int(a[key][0]))
+        if "pads" in a:
+            a["pads"] = (0, int(a["pads"][0]), 0, int(a["pads"][1]))
+        node1 = dataclasses.replace(node, attrs=a)
+        w = conv_window(node1, (x_shape[0], x_shape[1], 1, x_shape[2]),
+                        (w_shape[0], w_shape[1], 1, w_shape[2]))
+        return dataclasses.replace(w, one_d=True)
     if len(w_shape) != 4 or len(x_shape) != 4:
-        raise OnnxImportError(f"{where}: only 2-D convolutions (4-D input and weights)")
+        raise OnnxImportError(f"{where}: only 1-D and 2-D convolutions (3-D or 4-D input and "
+                              f"weights)")
     groups = int(a.get("group", 1))
     c, cin_g, kh, kw = (int(v) for v in w_shape)
     if groups < 1 or c % groups:

@@ -13,6 +13,10 @@ from ..plan import Plan, PlanInput, PlanOutput, Step
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
+from .reduce_mean import FloatReduceMean
+from .shape_ops import INDEX_OPS
+from .pool import (AveragePool, GlobalAveragePool, QLinearAdd, add, check_float_add,
+                   qdq_average_pool, qdq_global_average)
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
 QDQ_OPS = ("Conv", "MatMul", "Gemm")
@@ -55,6 +59,43 @@ def import_onnx(source, *, check_fusion: bool = True,
                                           "QuantizeLinear output) runs on the datapath")
                 absorbed.update(dense.absorbed)
                 steps.append(_step(node, dense=dense))
+            elif node.op_type == "QLinearGlobalAveragePool":
+                steps.append(_step(node, kernel=GlobalAveragePool(graph, node),
+                                   how="software (numpy: MLAS's integer sum, binary32 scale)"))
+            elif node.op_type in INDEX_OPS and node.domain in ("", "ai.onnx"):
+                steps.append(_step(node, kernel=INDEX_OPS[node.op_type](graph, node),
+                                   how="software (numpy: index arithmetic)"))
+            elif node.op_type == "ReduceMean" and node.domain in ("", "ai.onnx"):
+                steps.append(_step(node, kernel=FloatReduceMean(graph, node),
+                                   how="software (numpy: binary32, as ONNX Runtime's Eigen sum)"))
+            elif node.op_type == "ConvTranspose":
+                raise OnnxImportError(f"{node.label()}: a float ConvTranspose (quantize_static "
+                                      "leaves ConvTranspose in float: ONNX Runtime has no "
+                                      "integer kernel for it); nothing integer to run")
+            elif node.op_type == "QLinearAveragePool":
+                steps.append(_step(node, kernel=AveragePool(graph, node),
+                                   how="software (numpy: binary32, as ONNX Runtime's kernel)"))
+            elif node.op_type == "AveragePool":
+                pool, dq, q = qdq_average_pool(graph, node)
+                absorbed.add(q.index)
+                steps.append(Step(node, node.index, "QDQ AveragePool", (dq.inputs[0],),
+                                  (q.outputs[0],), kernel=pool,
+                                  how="software (numpy: as ONNX Runtime's fused "
+                                      "QLinearAveragePool)"))
+            elif node.op_type == "QLinearAdd":
+                steps.append(_step(node, kernel=QLinearAdd(graph, node),
+                                   how="software (numpy: MLAS's binary32 QLinearAdd)"))
+            elif node.op_type == "GlobalAveragePool":
+                pool, dq, q = qdq_global_average(graph, node)
+                absorbed.add(q.index)
+                steps.append(Step(node, node.index, "QDQ GlobalAveragePool", (dq.inputs[0],),
+                                  (q.outputs[0],), kernel=pool,
+                                  how="software (numpy: as ONNX Runtime's fused "
+                                      "QLinearGlobalAveragePool)"))
+            elif node.op_type == "Add" and node.domain in ("", "ai.onnx"):
+                check_float_add(graph, node)
+                steps.append(_step(node, kernel=NodeKernel(add, graph, node),
+                                   how="software (numpy: binary32 add of dequantized values)"))
             elif node.op_type in NODE_KERNELS:
                 steps.append(_step(node, kernel=NodeKernel(NODE_KERNELS[node.op_type], graph,
                                                           node)))

@@ -51,8 +51,11 @@ def dequantize_linear(graph: OnnxGraph, node: Node, ins: list) -> list:
 def reshape(graph: OnnxGraph, node: Node, ins: list) -> list:
     x = np.asarray(ins[0])
     shape = [int(v) for v in np.asarray(ins[1]).reshape(-1)]
-    if int(node.attrs.get("allowzero", 0)):
-        raise OnnxImportError(f"{node.label()}: allowzero = 1 is not supported")
+    if int(node.attrs.get("allowzero", 0)) and 0 in shape:
+        # allowzero = 1 makes a 0 an empty axis instead of "copy this axis": without a 0 in
+        # the shape (as PyTorch's exporter writes it) both read the same
+        raise OnnxImportError(f"{node.label()}: allowzero = 1 with a 0 in the shape {shape} "
+                              f"(an empty tensor) is not supported")
     shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
     if shape and shape[0] not in (-1, x.shape[0]):
         # The model's batch size (usually 1) stands for the run's batch on axis 0.

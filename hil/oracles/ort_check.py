@@ -28,7 +28,7 @@ def _rows_of(d: OnnxDense, t: np.ndarray) -> np.ndarray:
     t = np.asarray(t).astype(np.int64)
     if d.conv is None:
         return t.reshape(-1, d.c)
-    return t.transpose(0, 2, 3, 1).reshape(-1, d.c)
+    return np.moveaxis(t, 1, -1).reshape(-1, d.c)      # NC... -> rows of channels
 
 
 @dataclasses.dataclass

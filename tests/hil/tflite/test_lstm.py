@@ -21,9 +21,10 @@ from sim_skip import require_simulator
 def lstm_model(*, batch=2, steps=3, n_input=5, n_state=4, time_major=False, cell_clip=0.0,
                activation="TANH", in_scale=0.05, in_zp=-3, w_scale=0.002, rec_scale=0.004,
                hidden_scale=1 / 128, hidden_zp=5, cell_scale=2.0 ** -11, seed=0,
-               extra: dict[int, str] | None = None) -> bytes:
+               extra: dict[int, str] | None = None, last_step: bool = False) -> bytes:
     """A one-operator LSTM model; ``extra`` adds a (random) tensor at those input slots (to
-    test the refusals of peephole/projection/layer norm)."""
+    test the refusals of peephole/projection/layer norm); ``last_step`` ends it as a Keras
+    ``LSTM(return_sequences=False)`` converts: a STRIDED_SLICE ``y[:, -1, :]``."""
     rng = np.random.default_rng(seed)
     b = ModelBuilder()
     shape = (steps, batch, n_input) if time_major else (batch, steps, n_input)
@@ -47,6 +48,13 @@ def lstm_model(*, batch=2, steps=3, n_input=5, n_state=4, time_major=False, cell
     y = b.tensor("y", out_shape, "INT8", scale=hidden_scale, zero_point=hidden_zp)
     b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], fused_activation=activation,
          cellClip=cell_clip, timeMajor=time_major)
+    if last_step:
+        last = b.tensor("last", (batch, n_state), "INT8", scale=hidden_scale,
+                        zero_point=hidden_zp)
+        idx = [b.tensor(n, (3,), "INT32", data=np.asarray(v, np.int32)) for n, v in
+               (("begin", [0, -1, 0]), ("end", [0, 0, 0]), ("strides", [1, 1, 1]))]
+        b.op("STRIDED_SLICE", [y] + idx, [last], beginMask=5, endMask=5, shrinkAxisMask=2)
+        return b.build([x], [last])
     return b.build([x], [y])
 
 
@@ -81,6 +89,16 @@ def test_lstm_matches_tflm_over_invokes(case):
     # one input-FC stage over every step, then one recurrent stage per time step
     assert run.layers[0].beats == (5 * spec.steps * spec.batch * spec.c
                                    * (-(-spec.n_input // 8) + -(-spec.n_state // 8)))
+
+
+def test_lstm_with_return_sequences_false_matches_tflm():
+    """The last time step (STRIDED_SLICE of the LSTM's output) runs, where it was refused only
+    once the simulator had started."""
+    model, _, ours, theirs = ours_and_tflm(lstm_model(batch=1, steps=6, last_step=True), 5)
+    assert [s.name for s in model.steps] == ["UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE"]
+    assert ours.shape == (5, 1, 4)
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.unique(ours).size > 5
 
 
 def test_lstm_state_carries_across_invokes():

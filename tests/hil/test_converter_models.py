@@ -1,0 +1,121 @@
+"""The models real converters made (tests/data/converters/make_models.py: Keras through
+TFLiteConverter, PyTorch through both ONNX exporters and quantize_static): every operator
+through pyref, compared with the engine run directly (TFLite Micro, ONNX Runtime), and the
+models that cannot run refused at import, before any simulator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hil.executor import run_network
+from hil.inputs import random_inputs
+from hil.kernels.base import UnsupportedOpError
+from hil.oracles.tflm import TflmOracle, run_tflm
+from hil.tflite.importer import import_model
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "converters"
+
+TFLITE = {
+    # model: the operators it must contain (the converter's choice, checked so a regenerated
+    # model that lost one is noticed)
+    "k_global_max": {"CONV_2D", "REDUCE_MAX", "FULLY_CONNECTED"},
+    "k_cnn_16x8": {"CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SHAPE", "STRIDED_SLICE",
+                   "PACK", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"},
+    "k_lstm_unrolled": {"UNPACK", "SPLIT", "FULLY_CONNECTED", "LOGISTIC", "TANH", "MUL",
+                        "ADD", "DEQUANTIZE", "QUANTIZE", "RESHAPE"},
+    "k_transpose": {"TRANSPOSE", "CONV_2D"},
+    "k_residual": {"CONV_2D", "ADD"},
+    "k_dilated_conv_b1": {"CONV_2D"},        # the batch fixed: dilated CONV_2D, no STB/BTS
+    # output_shape computed at run time (SHAPE -> STRIDED_SLICE -> PACK): the declared shape
+    "k_transpose_conv": {"SHAPE", "STRIDED_SLICE", "PACK", "TRANSPOSE_CONV"},
+}
+
+
+@pytest.mark.parametrize("name", list(TFLITE))
+def test_tflite_model_matches_tflite_micro(name):
+    model = import_model(DATA / f"{name}.tflite")
+    assert set(model.graph.op_counts()) == TFLITE[name]
+    inputs = random_inputs(model, 30, seed=7)
+    run = run_network(model, inputs, keep_tensors=True)
+    engine = run_tflm(model.graph, inputs)
+    for ours, theirs in zip(run.outputs, engine.outputs):
+        np.testing.assert_array_equal(ours.array, theirs.reshape(ours.array.shape))
+        assert np.unique(ours.array).size > 5          # not a constant or clamped output
+    # every datapath layer's tensor too
+    layers = TflmOracle().run(model, inputs, run, progress=False)
+    for step in model.dense_steps:
+        t = step.outputs[0]
+        got = run.tensors[t].array
+        np.testing.assert_array_equal(got, layers.tensors[t].reshape(got.shape))
+
+
+def test_open_batch_dilated_conv_is_refused_at_import():
+    with pytest.raises(UnsupportedOpError) as e:
+        import_model(DATA / "k_dilated_conv.tflite")
+    text = str(e.value)
+    assert "op 0 (SPACE_TO_BATCH_ND): makes a batch of 4 but its output tensor declares 1" in text
+    assert "op 4 (SPACE_TO_BATCH_ND)" in text
+
+
+def test_refusal_comes_before_the_simulator(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "hil.cli", "--build-dir", str(tmp_path), "run",
+                        str(DATA / "k_dilated_conv.tflite"), "--backend", "rtl", "--sim",
+                        "icarus", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "cannot run this model" in r.stderr and "Traceback" not in r.stderr
+    assert "backend:" not in r.stdout and "RTL" not in r.stdout
+
+
+# ------------------------------------------------------------------------------ ONNX
+
+ONNX_RUNS = ([f"t_conv1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+             + [f"t_residual_ts_{t}" for t in ("qdq", "qop", "qdq_pc", "qop_noprep")]
+             + [f"t_residual_dy_{t}" for t in ("qdq", "qop", "qdq_pc")]
+             + [f"t_pools2_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")])
+ONNX_REFUSED = {
+    # quantize_static leaves ConvTranspose in float (the pools run: t_pools2)
+    "t_pools_ts_qdq": ["node 22 (ConvTranspose '/up/ConvTranspose'): a float ConvTranspose"],
+    "t_pools_dy_qop": ["(ConvTranspose 'node_convolution'): a float ConvTranspose"],
+}
+
+
+@pytest.mark.parametrize("name", ONNX_RUNS)
+def test_onnx_model_matches_onnx_runtime(name):
+    ort = pytest.importorskip("onnxruntime")
+    from hil.onnx.importer import import_onnx
+    from hil.oracles.ort_check import check_with_ort
+
+    path = DATA / f"{name}.onnx"
+    model = import_onnx(str(path))
+    assert len(model.dense_steps) == 3
+    if name.endswith("noprep"):         # the dynamic batch's index arithmetic is in the graph
+        assert {"Shape", "Gather", "Unsqueeze", "Concat"} <= {s.name for s in model.steps}
+    assert np.unique(run_network(model, random_inputs(model, 8, seed=1)).outputs[0].array).size > 5
+    inputs = random_inputs(model, 30, seed=7)
+    run = run_network(model, inputs)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (theirs,) = sess.run(None, {sess.get_inputs()[0].name: inputs[0]})
+    ours = run.outputs[0].array
+    np.testing.assert_array_equal(ours.view(np.uint32), theirs.astype(np.float32).view(np.uint32))
+    checks = check_with_ort(model, run, inputs)
+    # every layer equals ONNX Runtime's kernel (a QDQ Conv it leaves in float included)
+    assert all(c.differ == 0 for c in checks.layers) and len(checks.layers) == 3
+
+
+@pytest.mark.parametrize("name", list(ONNX_REFUSED))
+def test_onnx_models_nothing_runs_are_refused_naming_the_nodes(name):
+    pytest.importorskip("onnx")
+    from hil.onnx.graph import OnnxImportError
+    from hil.onnx.importer import import_onnx
+
+    with pytest.raises(OnnxImportError) as e:
+        import_onnx(str(DATA / f"{name}.onnx"))
+    for excerpt in ONNX_REFUSED[name]:
+        assert excerpt in str(e.value)
