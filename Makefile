@@ -11,6 +11,7 @@ SYNTH_STAMP  := $(VENV)/.synth-stamp
 DIGITS_STAMP := $(VENV)/.digits-stamp
 PLOTS_STAMP  := $(VENV)/.plots-stamp
 FORMAL_STAMP := $(VENV)/.formal-stamp
+LINT_STAMP   := $(VENV)/.lint-stamp
 # PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
@@ -18,7 +19,8 @@ PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-versi
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
-	@echo "make lint         verilator --lint-only -Wall on rtl/ for every named config (CONFIG=)"
+	@echo "make lint         ruff check and format check of the Python, then verilator --lint-only -Wall"
+	@echo "                  on rtl/ for every named config (CONFIG=, RTL=, PORTS=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"
 	@echo "make test-model   the tests that need no simulator (pyref, testbench parts, hil)"
 	@echo "make coverage     RTL code coverage (line/branch/toggle/expression) over the named configs:"
@@ -72,6 +74,11 @@ $(PLOTS_STAMP): $(SYNTH_STAMP)
 	@$(PIP) -e '.[synth,plots]'
 	@touch $@
 
+$(LINT_STAMP): $(STAMP)
+	@echo "qmac: installing ruff (Python lint and format check; once)"
+	@$(PIP) -e '.[lint]'
+	@touch $@
+
 $(FORMAL_STAMP): $(SYNTH_STAMP)
 	@echo "qmac: installing the SMT solvers of make prove (yices, z3, boolector; once)"
 	@$(PIP) -e '.[synth,formal]'
@@ -114,7 +121,9 @@ given = $(filter $(2),$(filter $(VARS_$(1)),$(GIVEN)))
 sim: $(STAMP)
 	$(PY) -m tb.cli.sim $(call args,sim)
 
-lint: $(STAMP)
+lint: $(LINT_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m tb.cli.lint $(call args,lint)
 
 # RTL=<folder> (and PORTS=): the RTL regression on that folder (qmac test); else the test suite.

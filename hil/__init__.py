@@ -15,7 +15,16 @@ from .tflite.graph import TfliteFormatError, TfliteImportError, read_tflite
 from .tflite.importer import ImportedModel, import_model
 
 __all__ = [
-    "BackendResult", "DenseBackend", "ImportedModel", "NetworkRun", "PyrefBackend",
-    "TfliteFormatError", "TfliteImportError", "UnsupportedOpError", "as_backend",
-    "import_model", "read_tflite", "run_network",
+    "BackendResult",
+    "DenseBackend",
+    "ImportedModel",
+    "NetworkRun",
+    "PyrefBackend",
+    "TfliteFormatError",
+    "TfliteImportError",
+    "UnsupportedOpError",
+    "as_backend",
+    "import_model",
+    "read_tflite",
+    "run_network",
 ]

@@ -36,14 +36,20 @@ BIAS_BITS = 16
 
 # ----- data and the float model ------------------------------------------------------------------
 
+
 def load_digits_split(seed: int = 0, test_fraction: float = 0.3):
     """scikit-learn's digits (bundled, no download): pixels 0..16 as float, a stratified split."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
-    return train_test_split(d.data.astype(np.float64), d.target, test_size=test_fraction,
-                            random_state=seed, stratify=d.target)
+    return train_test_split(
+        d.data.astype(np.float64),
+        d.target,
+        test_size=test_fraction,
+        random_state=seed,
+        stratify=d.target,
+    )
 
 
 @dataclasses.dataclass
@@ -62,22 +68,33 @@ class FloatMLP:
         return self.hidden(x) @ self.w2 + self.b2
 
 
-def train_mlp(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: int = 60,
-              seed: int = 0, lr: float = 0.01, batch: int = 32) -> FloatMLP:
+def train_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden: int = HIDDEN,
+    epochs: int = 60,
+    seed: int = 0,
+    lr: float = 0.01,
+    batch: int = 32,
+) -> FloatMLP:
     """Softmax cross-entropy, Adam, mini-batches. ``x`` holds raw pixels 0..16."""
     rng = np.random.default_rng(seed)
     k, c = x.shape[1], 10
-    params = [rng.normal(0, np.sqrt(2 / k), (k, hidden)), np.zeros(hidden),
-              rng.normal(0, np.sqrt(2 / hidden), (hidden, c)), np.zeros(c)]
+    params = [
+        rng.normal(0, np.sqrt(2 / k), (k, hidden)),
+        np.zeros(hidden),
+        rng.normal(0, np.sqrt(2 / hidden), (hidden, c)),
+        np.zeros(c),
+    ]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
-    xs = x / 16.0                      # train on [0, 1]; folded into w1 afterwards
+    xs = x / 16.0  # train on [0, 1]; folded into w1 afterwards
     onehot = np.eye(c)[y]
     step = 0
     for _ in range(epochs):
         order = rng.permutation(len(xs))
         for i in range(0, len(xs), batch):
-            idx = order[i:i + batch]
+            idx = order[i : i + batch]
             xb, tb = xs[idx], onehot[idx]
             h_pre = xb @ params[0] + params[1]
             h = np.maximum(h_pre, 0)
@@ -98,6 +115,7 @@ def train_mlp(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, epochs: int = 
 
 # ----- quantization (the one step that uses pyref's quantizers) ---------------------------------
 
+
 @dataclasses.dataclass
 class QuantLayer:
     """One layer's integers: ``w (C, K)``, bias, per-channel shift, output clamp and scales."""
@@ -112,8 +130,15 @@ class QuantLayer:
     s_out: float
 
     def layer(self, x: np.ndarray, config: QmacConfig) -> Layer:
-        return Layer.build(config, x, self.w, bias=self.bias, shift=self.shift,
-                           act_min=self.act_min, act_max=self.act_max)
+        return Layer.build(
+            config,
+            x,
+            self.w,
+            bias=self.bias,
+            shift=self.shift,
+            act_min=self.act_min,
+            act_max=self.act_max,
+        )
 
 
 @dataclasses.dataclass
@@ -133,9 +158,18 @@ class QuantizedMLP:
 
 def digits_config(bits: int) -> QmacConfig:
     """The datapath config of the ``bits``-bit digits MLP (see the module docstring)."""
-    return QmacConfig(lanes=8, in_bits=bits, in_signed=False, w_bits=bits, acc_bits=32,
-                      bias_bits=BIAS_BITS, mult_bits=0, shift_bits=6, rounding="half_up",
-                      out_bits=bits + 1)
+    return QmacConfig(
+        lanes=8,
+        in_bits=bits,
+        in_signed=False,
+        w_bits=bits,
+        acc_bits=32,
+        bias_bits=BIAS_BITS,
+        mult_bits=0,
+        shift_bits=6,
+        rounding="half_up",
+        out_bits=bits + 1,
+    )
 
 
 def _unsigned_po2(max_value: float, bits: int) -> float:
@@ -144,9 +178,10 @@ def _unsigned_po2(max_value: float, bits: int) -> float:
     return float(q.po2_scale(max_value, bits + 1))
 
 
-def _quant_layer(w_keras: np.ndarray, b: np.ndarray, s_in: float, s_out: float, bits: int,
-                 relu: bool) -> QuantLayer:
-    wq = q.qkeras_quantized_bits(w_keras, bits, integer=0, alpha="auto_po2")   # per output channel
+def _quant_layer(
+    w_keras: np.ndarray, b: np.ndarray, s_in: float, s_out: float, bits: int, relu: bool
+) -> QuantLayer:
+    wq = q.qkeras_quantized_bits(w_keras, bits, integer=0, alpha="auto_po2")  # per output channel
     s_w = np.asarray(wq.channel_step(), dtype=np.float64).reshape(-1)
     if s_w.size == 1:
         s_w = np.full(w_keras.shape[1], float(s_w[0]))
@@ -159,8 +194,9 @@ def _quant_layer(w_keras: np.ndarray, b: np.ndarray, s_in: float, s_out: float, 
     return QuantLayer(wq.z.T.copy(), bias, shift, lo, (1 << bits) - 1, s_in, s_w, s_out)
 
 
-def quantize_mlp(mlp: FloatMLP, bits: int, x_calib: np.ndarray, clip_percentile: float = 99.9
-                 ) -> QuantizedMLP:
+def quantize_mlp(
+    mlp: FloatMLP, bits: int, x_calib: np.ndarray, clip_percentile: float = 99.9
+) -> QuantizedMLP:
     """Post-training quantization to ``bits``-bit weights and activations, power-of-two scales.
 
     Weights: QKeras ``quantized_bits(bits, 0, alpha='auto_po2')`` per output channel. Inputs and
@@ -180,11 +216,12 @@ def quantize_mlp(mlp: FloatMLP, bits: int, x_calib: np.ndarray, clip_percentile:
 
 # ----- running it -------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class IntegerRun:
     """One pass of the quantized MLP: reference and backend logits, and their comparison."""
 
-    logits_ref: np.ndarray      # the integer model (pyref)
+    logits_ref: np.ndarray  # the integer model (pyref)
     logits_backend: np.ndarray  # the dense backend
     outputs: int
     mismatches: int
@@ -231,7 +268,9 @@ def export_mlp(qm: QuantizedMLP, x_q: np.ndarray, out_dir: Path) -> list[Path]:
         write_memory_image(out_dir / f"w{i}.mem", ql.w, cfg.w_bits, cfg.lanes, name=f"w{i}")
         written.append(out_dir / f"w{i}.mem")
         layer = ql.layer(x, cfg)
-        written.append(Path(save_vectors(out_dir / f"layer{i}.npz", cfg, layer, compute_expected=True)))
+        written.append(
+            Path(save_vectors(out_dir / f"layer{i}.npz", cfg, layer, compute_expected=True))
+        )
         x = run_layer(layer, cfg).y
     write_hex(out_dir / "x_test.hex", x_q, cfg.in_bits, signed=False, name="x_test")
     written.append(out_dir / "x_test.hex")
@@ -247,16 +286,18 @@ def sweep(bits_list, backend: DenseBackend, seed: int = 0, progress: bool = Fals
     for bits in tqdm(bits_list, desc="bit-widths", disable=None if progress else True, leave=False):
         qm = quantize_mlp(mlp, bits, x_tr)
         run = run_integer(qm, qm.quantize_input(x_te), backend)
-        rows.append({
-            "bits": bits,
-            "float_acc": float_acc,
-            "int_acc": float(np.mean(run.logits_ref.argmax(1) == y_te)),
-            "backend_acc": float(np.mean(run.logits_backend.argmax(1) == y_te)),
-            "outputs": run.outputs,
-            "mismatches": run.mismatches,
-            "cycles": run.cycles,
-            "shifts": [sorted(set(int(s) for s in ql.shift)) for ql in qm.layers],
-        })
+        rows.append(
+            {
+                "bits": bits,
+                "float_acc": float_acc,
+                "int_acc": float(np.mean(run.logits_ref.argmax(1) == y_te)),
+                "backend_acc": float(np.mean(run.logits_backend.argmax(1) == y_te)),
+                "outputs": run.outputs,
+                "mismatches": run.mismatches,
+                "cycles": run.cycles,
+                "shifts": [sorted(set(int(s) for s in ql.shift)) for ql in qm.layers],
+            }
+        )
     return rows, float_acc, (mlp, x_tr, x_te, y_te)
 
 
@@ -269,10 +310,17 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
 
     bits = [r["bits"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.axhline(100 * float_acc, color="gray", linestyle="--", label=f"float ({100 * float_acc:.1f}%)")
+    ax.axhline(
+        100 * float_acc, color="gray", linestyle="--", label=f"float ({100 * float_acc:.1f}%)"
+    )
     ax.plot(bits, [100 * r["int_acc"] for r in rows], "o-", label="integer model (pyref)")
-    ax.plot(bits, [100 * r["backend_acc"] for r in rows], "x:", markersize=10,
-            label=f"dense backend ({backend_name})")
+    ax.plot(
+        bits,
+        [100 * r["backend_acc"] for r in rows],
+        "x:",
+        markersize=10,
+        label=f"dense backend ({backend_name})",
+    )
     ax.set_xlabel("weight / activation bits (power-of-two scales, shift-only requant)")
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_title("8x8 digits MLP 64-32-10 on the qmac datapath")
@@ -290,9 +338,11 @@ def main(args) -> int:
     """``python -m hil.cli digits``: the sweep, the table, the plot and the 8-bit export."""
     missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
     if missing:
-        print(f"error: the digits example needs scikit-learn and matplotlib ({', '.join(missing)} "
-              "missing); make hil-digits installs them (pip install -e '.[digits]')",
-              file=sys.stderr)
+        print(
+            f"error: the digits example needs scikit-learn and matplotlib ({', '.join(missing)} "
+            "missing); make hil-digits installs them (pip install -e '.[digits]')",
+            file=sys.stderr,
+        )
         return 2
     backend = choose_backend(args.backend, args.sim, rtl_dir=args.rtl)
     try:
@@ -311,18 +361,25 @@ def _run_sweep(args, backend) -> int:
             return 2
     out = Path(args.build_dir) / "digits"
     t0 = time.perf_counter()
-    rows, float_acc, (mlp, x_tr, x_te, y_te) = sweep(bits_list, backend, args.seed,
-                                                     progress=not args.no_progress)
-    print(f"digits: {len(x_tr)} training / {len(x_te)} held-out images, MLP 64-{HIDDEN}-10, "
-          f"backend {backend.name}")
-    head = (f"{'bits':>4}  {'float':>7}  {'integer':>7}  {backend.name:>7}  {'outputs':>7}  "
-            f"{'mismatch':>8}  shifts (layer 1; layer 2)")
+    rows, float_acc, (mlp, x_tr, x_te, y_te) = sweep(
+        bits_list, backend, args.seed, progress=not args.no_progress
+    )
+    print(
+        f"digits: {len(x_tr)} training / {len(x_te)} held-out images, MLP 64-{HIDDEN}-10, "
+        f"backend {backend.name}"
+    )
+    head = (
+        f"{'bits':>4}  {'float':>7}  {'integer':>7}  {backend.name:>7}  {'outputs':>7}  "
+        f"{'mismatch':>8}  shifts (layer 1; layer 2)"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['bits']:>4}  {100 * r['float_acc']:6.2f}%  {100 * r['int_acc']:6.2f}%  "
-              f"{100 * r['backend_acc']:6.2f}%  {r['outputs']:>7}  {r['mismatches']:>8}  "
-              f"{r['shifts'][0]}; {r['shifts'][1]}")
+        print(
+            f"{r['bits']:>4}  {100 * r['float_acc']:6.2f}%  {100 * r['int_acc']:6.2f}%  "
+            f"{100 * r['backend_acc']:6.2f}%  {r['outputs']:>7}  {r['mismatches']:>8}  "
+            f"{r['shifts'][0]}; {r['shifts'][1]}"
+        )
     png = out / "accuracy_vs_bits.png"
     plot(rows, float_acc, backend.name, png)
     export_bits = 8 if 8 in bits_list else bits_list[-1]
@@ -330,10 +387,14 @@ def _run_sweep(args, backend) -> int:
     files = export_mlp(qm, qm.quantize_input(x_te), out / f"int{export_bits}")
     (out / "results.json").write_text(json.dumps({"backend": backend.name, "rows": rows}, indent=1))
     print(f"plot: {png}")
-    print(f"{export_bits}-bit export ({qm.config.describe()}): {len(files)} files in "
-          f"{out / f'int{export_bits}'}")
+    print(
+        f"{export_bits}-bit export ({qm.config.describe()}): {len(files)} files in "
+        f"{out / f'int{export_bits}'}"
+    )
     bad = sum(r["mismatches"] for r in rows)
     ok = bad == 0
-    print(f"VERDICT: {'PASS' if ok else 'FAIL'}: integer model vs {backend.name}: {bad} mismatches "
-          f"in {sum(r['outputs'] for r in rows)} outputs ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"VERDICT: {'PASS' if ok else 'FAIL'}: integer model vs {backend.name}: {bad} mismatches "
+        f"in {sum(r['outputs'] for r in rows)} outputs ({time.perf_counter() - t0:.1f} s)"
+    )
     return 0 if ok else 1

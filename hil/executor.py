@@ -43,15 +43,15 @@ class LayerRun:
 
     op_index: int
     op: str
-    n: int                      # rows (input vectors) the backend ran
+    n: int  # rows (input vectors) the backend ran
     k: int
     c: int
     quant: str
     detail: str
-    outputs: int                # n * c
-    saturated: int | None      # outputs the clamp changed, activation's included (None: no flags)
-    cycles: int | None          # from the backend, if it reports them
-    beats: int                  # n * c * ceil(k / lanes): cycles at one beat per clock
+    outputs: int  # n * c
+    saturated: int | None  # outputs the clamp changed, activation's included (None: no flags)
+    cycles: int | None  # from the backend, if it reports them
+    beats: int  # n * c * ceil(k / lanes): cycles at one beat per clock
     wall: float
     ref_mismatches: int | None  # backend vs pyref; None when the backend is pyref
     ref_first: Mismatch | None = None
@@ -59,7 +59,7 @@ class LayerRun:
     """Of the clamped outputs, those clamped at a limit of the ``out_bits`` range that the fused
     activation leaves as it is: true overflow, not the activation's clamp (a ReLU's clamp at the
     zero point is not counted, a clamp at 127 is)."""
-    tflm_mismatches: int | None = None   # filled in by the oracle comparison
+    tflm_mismatches: int | None = None  # filled in by the oracle comparison
     tflm_first: Mismatch | None = None
 
 
@@ -88,10 +88,17 @@ def first_mismatch(got: np.ndarray, expected: np.ndarray) -> tuple[int, Mismatch
     return count, Mismatch(r, c, int(got[r, c]), int(expected[r, c]))
 
 
-def run_network(model: Plan, inputs: Sequence[np.ndarray],
-                backend: DenseBackend | Callable | None = None, *, check_against_pyref: bool = True,
-                keep_tensors: bool = False, progress: bool = False,
-                vector_dir: str | Path | None = None, vector_rows: int = 256) -> NetworkRun:
+def run_network(
+    model: Plan,
+    inputs: Sequence[np.ndarray],
+    backend: DenseBackend | Callable | None = None,
+    *,
+    check_against_pyref: bool = True,
+    keep_tensors: bool = False,
+    progress: bool = False,
+    vector_dir: str | Path | None = None,
+    vector_rows: int = 256,
+) -> NetworkRun:
     """Run every step of ``model`` (a :class:`~hil.plan.Plan` from either frontend) on
     ``inputs`` (one ``(N, *shape)`` array per model input).
 
@@ -114,15 +121,18 @@ def run_network(model: Plan, inputs: Sequence[np.ndarray],
     vectors = Path(vector_dir) if vector_dir is not None else None
     t_start = time.perf_counter()
     desc = f"{be.name} layers"
-    for step in tqdm(model.steps, desc=desc, unit="op", disable=None if progress else True,
-                     leave=False):
+    for step in tqdm(
+        model.steps, desc=desc, unit="op", disable=None if progress else True, leave=False
+    ):
         if step.dense is None and step.kernel is None:
-            continue                      # absorbed into a datapath layer
+            continue  # absorbed into a datapath layer
         needed = (step.dense_input,) if step.dense is not None else step.inputs
         missing = [i for i in needed if i is not None and values.get(i) is None]
         if missing:
-            raise model.error(f"{step.label()}: input tensor(s) {missing} have no value "
-                              f"(graph not in execution order?)")
+            raise model.error(
+                f"{step.label()}: input tensor(s) {missing} have no value "
+                f"(graph not in execution order?)"
+            )
         if step.dense is not None:
             x = values[step.dense_input]
             step_be = be.for_step(step) if hasattr(be, "for_step") else be
@@ -132,8 +142,7 @@ def run_network(model: Plan, inputs: Sequence[np.ndarray],
             kept[step.dense_input] = x
             kept[step.outputs[0]] = out
         else:
-            outs = step.kernel.run([values.get(i) if i is not None else None
-                                    for i in step.inputs])
+            outs = step.kernel.run([values.get(i) if i is not None else None for i in step.inputs])
         for key, v in zip(step.outputs, outs):
             values[key] = v
             if keep_tensors:
@@ -146,10 +155,13 @@ def run_network(model: Plan, inputs: Sequence[np.ndarray],
 def _checked_input(spec: PlanInput, arr: np.ndarray, n: int) -> np.ndarray:
     """``arr`` when it has the input's shape (after the sample axis) and type."""
     want = (n,) + tuple(spec.shape)
-    if len(arr.shape) != len(want) or any(w is not None and w != a
-                                          for w, a in zip(want, arr.shape)):
-        raise ValueError(f"input {spec.name!r}: expected shape (N,) + {tuple(spec.shape)} = "
-                         f"{want}, got {arr.shape}")
+    if len(arr.shape) != len(want) or any(
+        w is not None and w != a for w, a in zip(want, arr.shape)
+    ):
+        raise ValueError(
+            f"input {spec.name!r}: expected shape (N,) + {tuple(spec.shape)} = "
+            f"{want}, got {arr.shape}"
+        )
     if spec.dtype is not None and arr.dtype != spec.dtype:
         raise ValueError(f"input {spec.name!r}: expected dtype {spec.dtype}, got {arr.dtype}")
     return arr
@@ -163,8 +175,9 @@ def save_layer_vectors(path: Path, layer: Layer, config: QmacConfig, rows: int) 
     return Path(save_vectors(path, config, part, compute_expected=True))
 
 
-def _save_vectors(directory: Path, step: Step, layers: list[Layer], config: QmacConfig,
-                  rows: int) -> None:
+def _save_vectors(
+    directory: Path, step: Step, layers: list[Layer], config: QmacConfig, rows: int
+) -> None:
     """``<stem>.npz`` for a one-layer stage; an operator whose layers are groups
     (``vector_parts``) also ``<stem>_g<j>.npz`` per group."""
     if len(layers) == 1:
@@ -178,8 +191,9 @@ LOWER_BOUND_ACTIVATIONS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1")
 """Fused activations that clamp from below: their clamp at the bottom is the activation's."""
 
 
-def overflow_clamps(y, saturated, layer: Layer, config: QmacConfig,
-                    activation: str = "NONE") -> int:
+def overflow_clamps(
+    y, saturated, layer: Layer, config: QmacConfig, activation: str = "NONE"
+) -> int:
     """Clamped outputs of ``layer`` that overflow the ``out_bits`` range rather than meet the
     fused ``activation``'s bound: on the top limit where the channel's upper bound is that limit,
     or on the bottom limit when the activation has no lower bound (a ReLU's clamp at its zero
@@ -193,9 +207,15 @@ def overflow_clamps(y, saturated, layer: Layer, config: QmacConfig,
     return int(np.count_nonzero(sat & (at_lo | at_hi)))
 
 
-def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
-               n_samples: int, vector_dir: Path | None = None,
-               vector_rows: int = 256) -> tuple[Value, LayerRun]:
+def _run_dense(
+    step: Step,
+    x: Value,
+    be: DenseBackend,
+    ref: DenseBackend | None,
+    n_samples: int,
+    vector_dir: Path | None = None,
+    vector_rows: int = 256,
+) -> tuple[Value, LayerRun]:
     """Run one multiply-accumulate operator: each of its stages (a config and a set of layers,
     built from the previous stage's outputs) on the backend, each layer also on pyref when
     ``ref``; one record for the operator."""
@@ -216,8 +236,10 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
         ys = [r.y for r in results]
         sats = [r.saturated for r in results]
         if ref is not None:
-            ref_res = [r.reference if r.reference is not None else ref.run(layer, config)
-                       for r, layer in zip(results, layers)]
+            ref_res = [
+                r.reference if r.reference is not None else ref.run(layer, config)
+                for r, layer in zip(results, layers)
+            ]
             for got, want in zip(ys, ref_res):
                 count, first = first_mismatch(got, want.y)
                 ref_mm += count
@@ -226,26 +248,41 @@ def _run_dense(step: Step, x: Value, be: DenseBackend, ref: DenseBackend | None,
         if sat_total is not None and all(s is not None for s in sats):
             sat_total += sum(int(np.count_nonzero(s)) for s in sats)
             act = str(getattr(spec, "activation", "NONE") or "NONE")
-            beyond += sum(overflow_clamps(y, s, layer, config, act)
-                          for y, s, layer in zip(ys, sats, layers))
+            beyond += sum(
+                overflow_clamps(y, s, layer, config, act) for y, s, layer in zip(ys, sats, layers)
+            )
         else:
             sat_total = None
         step_cycles = [r.cycles for r in results]
-        cycles = (None if cycles is None or any(c is None for c in step_cycles)
-                  else cycles + sum(step_cycles))
+        cycles = (
+            None
+            if cycles is None or any(c is None for c in step_cycles)
+            else cycles + sum(step_cycles)
+        )
         beats += sum(layer.n * layer.c * beats_per_job(layer.k, config.lanes) for layer in layers)
         wall += sum(r.wall for r in results)
         if rows is None:
-            rows = layers[0].n       # the first stage's rows (an LSTM's: every time step)
+            rows = layers[0].n  # the first stage's rows (an LSTM's: every time step)
         try:
             config, layers = stages.send(ys)
         except StopIteration as done:
             y = done.value
             break
     record = LayerRun(
-        op_index=step.index, op=step.name, n=rows, k=spec.k, c=spec.c,
-        quant=spec.quant, detail=spec.describe(), outputs=int(np.asarray(y).size),
-        saturated=sat_total, cycles=cycles, beats=beats, wall=wall, ref_mismatches=ref_mm,
-        ref_first=ref_first, beyond_activation=None if sat_total is None else beyond,
+        op_index=step.index,
+        op=step.name,
+        n=rows,
+        k=spec.k,
+        c=spec.c,
+        quant=spec.quant,
+        detail=spec.describe(),
+        outputs=int(np.asarray(y).size),
+        saturated=sat_total,
+        cycles=cycles,
+        beats=beats,
+        wall=wall,
+        ref_mismatches=ref_mm,
+        ref_first=ref_first,
+        beyond_activation=None if sat_total is None else beyond,
     )
     return spec.output_value(y, n_samples), record

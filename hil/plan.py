@@ -167,8 +167,10 @@ class Plan:
 
     def describe_ops(self) -> str:
         """The plan as the run prints it: one line per operator kind and where it runs."""
-        lines = [f"{self.name}: {len(self.steps)} {self.unit}, "
-                 f"{len(self.dense_steps)} on the datapath{self.header}"]
+        lines = [
+            f"{self.name}: {len(self.steps)} {self.unit}, "
+            f"{len(self.dense_steps)} on the datapath{self.header}"
+        ]
         for name, count, how in self.op_table():
             lines.append(f"  {name:<18} x{count:<3} {how}")
         return "\n".join(lines)
@@ -190,8 +192,11 @@ def config_name(config: QmacConfig) -> str:
         if c == config:
             return name
     tflite = NAMED_CONFIGS["tflite"]
-    diff = [f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config)
-            if getattr(config, f.name) != getattr(tflite, f.name)]
+    diff = [
+        f"{f.name}={getattr(config, f.name)}"
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) != getattr(tflite, f.name)
+    ]
     if len(diff) <= 3:
         return f"tflite+{','.join(diff)}"
     return config.describe()

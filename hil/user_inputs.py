@@ -43,13 +43,14 @@ def load_inputs(path: str | Path, model: Plan) -> list[np.ndarray]:
                 keys = names
             arrays = [data[k] for k in keys]
     if len(arrays) != len(model.inputs):
-        raise InputsError(f"{where}: holds {len(arrays)} array(s), the model has "
-                          f"{len(model.inputs)} input(s) ({', '.join(names)})")
+        raise InputsError(
+            f"{where}: holds {len(arrays)} array(s), the model has "
+            f"{len(model.inputs)} input(s) ({', '.join(names)})"
+        )
     out = [_checked(where, key, a, spec) for key, a, spec in zip(keys, arrays, model.inputs)]
     counts = {a.shape[0] for a in out}
     if len(counts) > 1:
-        raise InputsError(f"{where}: the arrays hold different numbers of samples "
-                          f"{sorted(counts)}")
+        raise InputsError(f"{where}: the arrays hold different numbers of samples {sorted(counts)}")
     return out
 
 
@@ -58,29 +59,37 @@ def _checked(where: str, key: str, a: np.ndarray, spec) -> np.ndarray:
     what = f"{where}: array {key!r} for input {spec.name!r}"
     given = list(a.shape)
     if len(a.shape) == len(shape):
-        if shape and shape[0] == 1 and tuple(a.shape[1:]) == tuple(
-                g if d is None else d for d, g in zip(shape[1:], a.shape[1:])):
-            a = a[:, None]                  # N samples of the model's batch of 1
+        if (
+            shape
+            and shape[0] == 1
+            and tuple(a.shape[1:])
+            == tuple(g if d is None else d for d, g in zip(shape[1:], a.shape[1:]))
+        ):
+            a = a[:, None]  # N samples of the model's batch of 1
         else:
-            a = a[None]                     # one sample
-    if len(a.shape) != len(shape) + 1 or a.shape[0] == 0 or any(
-            d is not None and d != g for d, g in zip(shape, a.shape[1:])):
+            a = a[None]  # one sample
+    if (
+        len(a.shape) != len(shape) + 1
+        or a.shape[0] == 0
+        or any(d is not None and d != g for d, g in zip(shape, a.shape[1:]))
+    ):
         want = ", ".join("?" if d is None else str(d) for d in shape)
-        also = (f", (N, {want[3:]})" if shape and shape[0] == 1 and len(shape) > 1 else "")
-        raise InputsError(f"{what} has shape {given}; expected (N, {want}){also} or "
-                          f"({want})")
+        also = f", (N, {want[3:]})" if shape and shape[0] == 1 and len(shape) > 1 else ""
+        raise InputsError(f"{what} has shape {given}; expected (N, {want}){also} or ({want})")
     dtype = np.dtype(spec.dtype)
     if dtype.kind == "f":
         if a.dtype.kind not in "fiu":
             raise InputsError(f"{what} is {a.dtype}; the input takes float32 values")
         return a.astype(np.float32)
     if a.dtype.kind not in "iu":
-        raise InputsError(f"{what} is {a.dtype}; the input takes {dtype.name} codes (already "
-                          f"quantized integers)")
+        raise InputsError(
+            f"{what} is {a.dtype}; the input takes {dtype.name} codes (already quantized integers)"
+        )
     info = np.iinfo(dtype)
     if a.size and (a.min() < info.min or a.max() > info.max):
-        raise InputsError(f"{what} holds values {int(a.min())} .. {int(a.max())}, outside "
-                          f"{dtype.name}")
+        raise InputsError(
+            f"{what} holds values {int(a.min())} .. {int(a.max())}, outside {dtype.name}"
+        )
     return a.astype(dtype)
 
 

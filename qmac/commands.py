@@ -46,8 +46,12 @@ def _hil(argv: list[str]) -> int:
             "--n",
             words.get("N", "20" if sim == "icarus" else "300"),
         ]
-        for key, opt in (("SEED", "--seed"), ("RTL", "--rtl"), ("ORACLE", "--oracle"),
-                         ("INPUTS", "--inputs")):
+        for key, opt in (
+            ("SEED", "--seed"),
+            ("RTL", "--rtl"),
+            ("ORACLE", "--oracle"),
+            ("INPUTS", "--inputs"),
+        ):
             if key in words:
                 args += [opt, words[key]]
         if words.get("SHIFT_ONLY") == "1":

@@ -359,15 +359,19 @@ HIL = {
         "supported",
     ),
     f"`{_INPUTS}wrong_shape.npy`": (
-        2, "has shape [5, 8, 8, 3]; expected (N, 1, 8, 8, 4), (N, 8, 8, 4) or (1, 8, 8, 4)"),
+        2,
+        "has shape [5, 8, 8, 3]; expected (N, 1, 8, 8, 4), (N, 8, 8, 4) or (1, 8, 8, 4)",
+    ),
     f"`{_INPUTS}float_for_int8.npy`": (
-        2, "is float32; the input takes int8 codes (already quantized integers)"),
-    f"`{_INPUTS}two_arrays.npz`": (
-        2, "two_arrays.npz: holds 2 array(s), the model has 1 input(s)"),
-    f"`{_INPUTS}out_of_range.npy`": (
-        2, "holds values 300 .. 300, outside int8"),
+        2,
+        "is float32; the input takes int8 codes (already quantized integers)",
+    ),
+    f"`{_INPUTS}two_arrays.npz`": (2, "two_arrays.npz: holds 2 array(s), the model has 1 input(s)"),
+    f"`{_INPUTS}out_of_range.npy`": (2, "holds values 300 .. 300, outside int8"),
     "`run tests/data/converters/k_residual.tflite --inputs x.csv`": (
-        2, "argument --inputs: x.csv: expected a .npy or .npz file"),
+        2,
+        "argument --inputs: x.csv: expected a .npy or .npz file",
+    ),
 }
 
 

@@ -8,5 +8,14 @@ from .callable import CallableBackend
 from .pyref import EmulatedBackend, PyrefBackend
 from .select import as_backend, choose_backend
 
-__all__ = ["BackendResult", "BackendUnavailable", "CallableBackend", "DenseBackend",
-           "EmulatedBackend", "PyrefBackend", "as_backend", "check_result", "choose_backend"]
+__all__ = [
+    "BackendResult",
+    "BackendUnavailable",
+    "CallableBackend",
+    "DenseBackend",
+    "EmulatedBackend",
+    "PyrefBackend",
+    "as_backend",
+    "check_result",
+    "choose_backend",
+]

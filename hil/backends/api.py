@@ -38,8 +38,7 @@ class DenseBackend(Protocol):
 
     name: str
 
-    def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
-        ...
+    def run(self, layer: Layer, config: QmacConfig) -> BackendResult: ...
 
 
 class BackendUnavailable(RuntimeError):
@@ -50,9 +49,12 @@ def check_result(result: BackendResult, layer: Layer, backend_name: str) -> np.n
     """The result's ``y`` as an int64 ``(N, C)`` array, or an error naming the backend."""
     y = np.asarray(result.y)
     if y.shape != (layer.n, layer.c):
-        raise ValueError(f"backend {backend_name!r} returned y of shape {y.shape}, "
-                         f"expected (N, C) = ({layer.n}, {layer.c})")
+        raise ValueError(
+            f"backend {backend_name!r} returned y of shape {y.shape}, "
+            f"expected (N, C) = ({layer.n}, {layer.c})"
+        )
     if y.dtype.kind not in "iu":
-        raise ValueError(f"backend {backend_name!r} returned y of dtype {y.dtype}, "
-                         "expected integers")
+        raise ValueError(
+            f"backend {backend_name!r} returned y of dtype {y.dtype}, expected integers"
+        )
     return y.astype(np.int64)

@@ -22,9 +22,9 @@ class PyrefBackend:
     def run(self, layer: Layer, config: QmacConfig) -> BackendResult:
         t0 = time.perf_counter()
         res = run_layer(layer, config)
-        return BackendResult(y=res.y, cycles=None, wall=time.perf_counter() - t0,
-                             saturated=res.saturated)
-
+        return BackendResult(
+            y=res.y, cycles=None, wall=time.perf_counter() - t0, saturated=res.saturated
+        )
 
 
 class EmulatedBackend(PyrefBackend):

@@ -39,9 +39,15 @@ class RtlBackend:
 
     name = "rtl"
 
-    def __init__(self, sim: str = "verilator", config: QmacConfig | None = None, *,
-                 rtl_dir: Path | None = None, build_root: Path | None = None,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        sim: str = "verilator",
+        config: QmacConfig | None = None,
+        *,
+        rtl_dir: Path | None = None,
+        build_root: Path | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
         from tb.run.toolchain import SimulatorMissing, check_simulator
 
         try:
@@ -69,11 +75,16 @@ class RtlBackend:
             self._log_failures(index, layer, res)
         res.require_outputs()
         shape = (layer.n, layer.c)
-        reference = BackendResult(y=res.expected.y.reshape(shape),
-                                  saturated=res.expected.saturated.reshape(shape))
-        return BackendResult(y=res.y.reshape(shape), cycles=res.cycles,
-                             wall=time.perf_counter() - t0, saturated=res.sat.reshape(shape),
-                             reference=reference)
+        reference = BackendResult(
+            y=res.expected.y.reshape(shape), saturated=res.expected.saturated.reshape(shape)
+        )
+        return BackendResult(
+            y=res.y.reshape(shape),
+            cycles=res.cycles,
+            wall=time.perf_counter() - t0,
+            saturated=res.sat.reshape(shape),
+            reference=reference,
+        )
 
     def run_stream(self, stream, config: QmacConfig) -> BackendResult:
         """Play a :class:`pyref.beats.BeatStream` of any jobs (e.g. the per-channel layers of a
@@ -83,13 +94,16 @@ class RtlBackend:
         index = self.layers_run
         self.layers_run += 1
         if not res.passed:
-            self.log(f"RTL stream {index} ({stream.n_jobs} jobs): {res.report.mismatches} "
-                     f"mismatch(es) vs pyref")
+            self.log(
+                f"RTL stream {index} ({stream.n_jobs} jobs): {res.report.mismatches} "
+                f"mismatch(es) vs pyref"
+            )
             for line in res.failure_lines(3):
                 self.log(line)
         res.require_outputs()
-        return BackendResult(y=res.y, cycles=res.cycles, wall=time.perf_counter() - t0,
-                             saturated=res.sat)
+        return BackendResult(
+            y=res.y, cycles=res.cycles, wall=time.perf_counter() - t0, saturated=res.sat
+        )
 
     def close(self) -> None:
         """End the simulation (if one runs)."""
@@ -114,9 +128,11 @@ class RtlBackend:
         session = RtlSession(config, self.sim, rtl_dir=self.rtl_dir, build_root=self.build_root)
         session.start()
         b = session.build
-        self.log(f"RTL: {self.sim}, config {config_name(config)}: build "
-                 f"{'compiled' if b.compiled else 'reused'} ({b.seconds:.1f} s, {b.build_dir}), "
-                 f"simulator up in {time.perf_counter() - t0:.1f} s; run folder {session.run_dir}")
+        self.log(
+            f"RTL: {self.sim}, config {config_name(config)}: build "
+            f"{'compiled' if b.compiled else 'reused'} ({b.seconds:.1f} s, {b.build_dir}), "
+            f"simulator up in {time.perf_counter() - t0:.1f} s; run folder {session.run_dir}"
+        )
         self.session = session
         return session
 
@@ -124,8 +140,10 @@ class RtlBackend:
         from tb.cli.report import format_mismatch
 
         rep = res.report
-        self.log(f"RTL layer {index} ({layer.n} x {layer.k} -> {layer.c}): {rep.mismatches} "
-                 f"mismatch(es) vs pyref {rep.mismatch_counts}")
+        self.log(
+            f"RTL layer {index} ({layer.n} x {layer.k} -> {layer.c}): {rep.mismatches} "
+            f"mismatch(es) vs pyref {rep.mismatch_counts}"
+        )
         if rep.error:
             self.log(f"  error: {rep.error}")
         for m in rep.details[:3]:
@@ -135,13 +153,16 @@ class RtlBackend:
             self.log(format_mismatch(m))
         if res.request is not None:
             rtl = f" RTL={self.rtl_dir}" if self.rtl_dir is not None else ""
-            self.log(f"  replay: make sim VECTORS={res.request} SIM={self.sim} IDLE=none "
-                     f"READY=none RESETS=0 SEED=0{rtl}")
+            self.log(
+                f"  replay: make sim VECTORS={res.request} SIM={self.sim} IDLE=none "
+                f"READY=none RESETS=0 SEED=0{rtl}"
+            )
         self.log(f"  log: {res.run_dir / 'sim.log'}")
 
 
-def make_backend(sim: str = "verilator", config: QmacConfig | None = None, *,
-                 rtl_dir: str | Path | None = None) -> RtlBackend:
+def make_backend(
+    sim: str = "verilator", config: QmacConfig | None = None, *, rtl_dir: str | Path | None = None
+) -> RtlBackend:
     """The RTL backend on ``sim`` (the Verilog of ``rtl_dir``, default ``rtl/``); with ``config``
     its simulator starts now (else at the first layer). Raises
     :class:`hil.backends.select.BackendUnavailable` when ``sim`` is not installed."""

@@ -26,10 +26,14 @@ def as_backend(backend: DenseBackend | Callable | None) -> DenseBackend:
     raise TypeError(f"a dense backend must have run(layer, config) or be callable, got {backend!r}")
 
 
-def choose_backend(kind: str = "auto", sim: str = "verilator", *, rtl_dir: str | Path | None = None,
-                   config: QmacConfig | None = None,
-                   log: Callable[[str], None] = lambda text: print(text, flush=True)
-                   ) -> DenseBackend:
+def choose_backend(
+    kind: str = "auto",
+    sim: str = "verilator",
+    *,
+    rtl_dir: str | Path | None = None,
+    config: QmacConfig | None = None,
+    log: Callable[[str], None] = lambda text: print(text, flush=True),
+) -> DenseBackend:
     """The dense backend a command line asks for: ``pyref``, ``rtl`` (the RTL on ``sim``, the
     Verilog of ``rtl_dir`` or rtl/), or ``auto``: the RTL when ``sim`` is installed, else pyref
     with a note through ``log``. A bad ``rtl_dir`` is an error, never a reason to fall back.
@@ -55,5 +59,13 @@ def choose_backend(kind: str = "auto", sim: str = "verilator", *, rtl_dir: str |
         return PyrefBackend()
 
 
-__all__ = ["BackendResult", "BackendUnavailable", "CallableBackend", "DenseBackend",
-           "PyrefBackend", "as_backend", "check_result", "choose_backend"]
+__all__ = [
+    "BackendResult",
+    "BackendUnavailable",
+    "CallableBackend",
+    "DenseBackend",
+    "PyrefBackend",
+    "as_backend",
+    "check_result",
+    "choose_backend",
+]

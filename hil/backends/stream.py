@@ -20,8 +20,9 @@ from pyref.layer import Layer
 from .select import BackendResult, DenseBackend, check_result
 
 
-def run_layers(backend: DenseBackend, layers: list[Layer], config: QmacConfig
-               ) -> list[BackendResult]:
+def run_layers(
+    backend: DenseBackend, layers: list[Layer], config: QmacConfig
+) -> list[BackendResult]:
     """One :class:`BackendResult` per layer (``y (N, C)``, flags when the backend gives them)."""
     play = getattr(backend, "run_stream", None)
     if len(layers) == 1 or play is None:
@@ -36,17 +37,22 @@ def run_layers(backend: DenseBackend, layers: list[Layer], config: QmacConfig
     sat = None if res.saturated is None else np.asarray(res.saturated).reshape(-1)
     jobs = sum(layer.n * layer.c for layer in layers)
     if y.shape != (jobs,):
-        raise ValueError(f"backend {backend.name!r} returned {y.size} outputs for a stream of "
-                         f"{jobs} jobs")
+        raise ValueError(
+            f"backend {backend.name!r} returned {y.size} outputs for a stream of {jobs} jobs"
+        )
     out = []
     start = 0
     for i, layer in enumerate(layers):
         end = start + layer.n * layer.c
         shape = (layer.n, layer.c)
         # The stream's cycles and wall time belong to the whole operator: given to the first.
-        out.append(BackendResult(
-            y=y[start:end].reshape(shape).astype(np.int64),
-            cycles=res.cycles if i == 0 else 0, wall=(time.perf_counter() - t0) if i == 0 else 0.0,
-            saturated=None if sat is None else sat[start:end].reshape(shape)))
+        out.append(
+            BackendResult(
+                y=y[start:end].reshape(shape).astype(np.int64),
+                cycles=res.cycles if i == 0 else 0,
+                wall=(time.perf_counter() - t0) if i == 0 else 0.0,
+                saturated=None if sat is None else sat[start:end].reshape(shape),
+            )
+        )
         start = end
     return out

@@ -6,14 +6,34 @@ kernel classes in ``OPS``.
 
 from __future__ import annotations
 
-from . import (activations, elementwise, layout, pooling, quantize, reduce, reshape, softmax,
-               space_batch, split)
+from . import (
+    activations,
+    elementwise,
+    layout,
+    pooling,
+    quantize,
+    reduce,
+    reshape,
+    softmax,
+    space_batch,
+    split,
+)
 from .base import SoftwareOp
 
 SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
     name: cls
-    for module in (reshape, quantize, pooling, elementwise, softmax, activations, reduce, layout,
-                   split, space_batch)
+    for module in (
+        reshape,
+        quantize,
+        pooling,
+        elementwise,
+        softmax,
+        activations,
+        reduce,
+        layout,
+        split,
+        space_batch,
+    )
     for cls in module.OPS
     for name in cls.names
 }

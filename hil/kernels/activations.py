@@ -11,9 +11,15 @@ import math
 
 import numpy as np
 
-from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier,
-                               rounding_divide_by_pot, saturating_doubling_high_mul,
-                               saturate, saturating_rounding_multiply_by_pot, wrap)
+from pyref.fixed_point import (
+    INT32_MAX,
+    multiply_by_quantized_multiplier,
+    rounding_divide_by_pot,
+    saturate,
+    saturating_doubling_high_mul,
+    saturating_rounding_multiply_by_pot,
+    wrap,
+)
 from pyref.fixed_point import saturating_rounding_doubling_high_mul as srdhm
 from pyref.tflite_math import quantize_multiplier, std_round
 
@@ -25,35 +31,277 @@ INPUT_INTEGER_BITS = 4
 
 # TFLite's sigmoid_table_uint16 (kernels/internal/common.h): 65536 * sigmoid(i / 24), i = 0..255,
 # as the int16 LOGISTIC and TANH interpolate it.
-SIGMOID_TABLE_UINT16 = np.array([
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432,
-    42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475,
-    49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485,
-    55834, 56174, 56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519,
-    59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279, 61441, 61599, 61750, 61896, 62036,
-    62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186, 63279, 63368, 63454, 63536,
-    63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405,
-    64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
-    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179,
-    65194, 65208, 65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337,
-    65345, 65352, 65360, 65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425,
-    65429, 65433, 65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474,
-    65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498, 65500, 65501,
-    65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516, 65517,
-    65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525, 65525,
-    65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
-    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533,
-    65533, 65533, 65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
-    65534, 65534, 65534, 65535], dtype=np.int64)
+SIGMOID_TABLE_UINT16 = np.array(
+    [
+        32768,
+        33451,
+        34133,
+        34813,
+        35493,
+        36169,
+        36843,
+        37513,
+        38180,
+        38841,
+        39498,
+        40149,
+        40794,
+        41432,
+        42064,
+        42688,
+        43304,
+        43912,
+        44511,
+        45102,
+        45683,
+        46255,
+        46817,
+        47369,
+        47911,
+        48443,
+        48964,
+        49475,
+        49975,
+        50464,
+        50942,
+        51409,
+        51865,
+        52311,
+        52745,
+        53169,
+        53581,
+        53983,
+        54374,
+        54755,
+        55125,
+        55485,
+        55834,
+        56174,
+        56503,
+        56823,
+        57133,
+        57433,
+        57724,
+        58007,
+        58280,
+        58544,
+        58800,
+        59048,
+        59288,
+        59519,
+        59743,
+        59959,
+        60168,
+        60370,
+        60565,
+        60753,
+        60935,
+        61110,
+        61279,
+        61441,
+        61599,
+        61750,
+        61896,
+        62036,
+        62172,
+        62302,
+        62428,
+        62549,
+        62666,
+        62778,
+        62886,
+        62990,
+        63090,
+        63186,
+        63279,
+        63368,
+        63454,
+        63536,
+        63615,
+        63691,
+        63765,
+        63835,
+        63903,
+        63968,
+        64030,
+        64090,
+        64148,
+        64204,
+        64257,
+        64308,
+        64357,
+        64405,
+        64450,
+        64494,
+        64536,
+        64576,
+        64614,
+        64652,
+        64687,
+        64721,
+        64754,
+        64786,
+        64816,
+        64845,
+        64873,
+        64900,
+        64926,
+        64950,
+        64974,
+        64997,
+        65019,
+        65039,
+        65060,
+        65079,
+        65097,
+        65115,
+        65132,
+        65149,
+        65164,
+        65179,
+        65194,
+        65208,
+        65221,
+        65234,
+        65246,
+        65258,
+        65269,
+        65280,
+        65291,
+        65301,
+        65310,
+        65319,
+        65328,
+        65337,
+        65345,
+        65352,
+        65360,
+        65367,
+        65374,
+        65381,
+        65387,
+        65393,
+        65399,
+        65404,
+        65410,
+        65415,
+        65420,
+        65425,
+        65429,
+        65433,
+        65438,
+        65442,
+        65445,
+        65449,
+        65453,
+        65456,
+        65459,
+        65462,
+        65465,
+        65468,
+        65471,
+        65474,
+        65476,
+        65479,
+        65481,
+        65483,
+        65485,
+        65488,
+        65489,
+        65491,
+        65493,
+        65495,
+        65497,
+        65498,
+        65500,
+        65501,
+        65503,
+        65504,
+        65505,
+        65507,
+        65508,
+        65509,
+        65510,
+        65511,
+        65512,
+        65513,
+        65514,
+        65515,
+        65516,
+        65517,
+        65517,
+        65518,
+        65519,
+        65520,
+        65520,
+        65521,
+        65522,
+        65522,
+        65523,
+        65523,
+        65524,
+        65524,
+        65525,
+        65525,
+        65526,
+        65526,
+        65526,
+        65527,
+        65527,
+        65528,
+        65528,
+        65528,
+        65529,
+        65529,
+        65529,
+        65529,
+        65530,
+        65530,
+        65530,
+        65530,
+        65531,
+        65531,
+        65531,
+        65531,
+        65531,
+        65532,
+        65532,
+        65532,
+        65532,
+        65532,
+        65532,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65535,
+    ],
+    dtype=np.int64,
+)
 
 
 # ----- gemmlowp fixed point (fixedpoint.h) --------------------------------------------------------
+
 
 def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     """(1 - a) / (1 + a) for a in [0, 1), Q0.31: the Newton-Raphson reciprocal of
     :func:`hil.kernels.softmax.one_over_one_plus_x_for_x_in_0_1`, then ``x - 1`` rescaled."""
     a = np.asarray(a, dtype=np.int64)
-    s = a + INT32_MAX                                   # RoundingHalfSum(a, One)
+    s = a + INT32_MAX  # RoundingHalfSum(a, One)
     s = s + np.where(s >= 0, 1, -1)
     half_denominator = np.where(s >= 0, s // 2, -((-s) // 2))
     x = wrap(1515870810 + srdhm(half_denominator, -1010580540), 32)
@@ -70,7 +318,8 @@ def logistic_q0(a: np.ndarray) -> np.ndarray:
     positive = a > 0
     abs_input = np.where(positive, a, -a)
     if_positive = one_over_one_plus_x_for_x_in_0_1(
-        exp_on_negative_values(-abs_input, INPUT_INTEGER_BITS))
+        exp_on_negative_values(-abs_input, INPUT_INTEGER_BITS)
+    )
     if_negative = wrap(INT32_MAX - if_positive, 32)
     return np.where(a == 0, 1 << 30, np.where(positive, if_positive, if_negative))
 
@@ -90,14 +339,21 @@ def int8_input_rescale(scale: float) -> tuple[int, int, int]:
     ``Prepare``: ``frexp(scale * 2^27)``, ``CalculateInputRadius(4, shift, 31)``."""
     q, shift = math.frexp(float(np.float32(scale)) * (1 << (31 - INPUT_INTEGER_BITS)))
     mult = std_round(q * (1 << 31))
-    radius = math.floor(((1 << INPUT_INTEGER_BITS) - 1) * (1 << (31 - INPUT_INTEGER_BITS))
-                        / (1 << shift)) if shift >= 0 else INT32_MAX
+    radius = (
+        math.floor(
+            ((1 << INPUT_INTEGER_BITS) - 1) * (1 << (31 - INPUT_INTEGER_BITS)) / (1 << shift)
+        )
+        if shift >= 0
+        else INT32_MAX
+    )
     return mult, shift, radius
 
 
 def checked_log2(x: float) -> tuple[bool, int]:
     """TFLite's ``CheckedLog2`` in float32: (is a power of two, rounded log2)."""
-    x_log2 = np.float32(np.log(np.float32(x))) * np.float32(1.0 / np.float32(np.log(np.float32(2.0))))
+    x_log2 = np.float32(np.log(np.float32(x))) * np.float32(
+        1.0 / np.float32(np.log(np.float32(2.0)))
+    )
     rounded = std_round(float(x_log2))
     return abs(float(np.float32(x_log2 - np.float32(rounded)))) < 1e-3, rounded
 
@@ -118,7 +374,7 @@ def int16_input_rescale(scale: float, pot_shifts: tuple[int, ...]) -> tuple[int,
 
 
 def _rescale_int16(x: np.ndarray, multiplier: int, left_shift: int) -> np.ndarray:
-    if multiplier == 0:                                 # power-of-two case
+    if multiplier == 0:  # power-of-two case
         multiplier, left_shift = 3 << left_shift, 0
     rnd = (1 << (left_shift - 1)) if left_shift > 0 else 0
     return (x.astype(np.int64) * multiplier + rnd) >> left_shift
@@ -167,21 +423,26 @@ class _SigmoidLike(SoftwareOp):
         self.int16 = x.type_name == "INT16"
         if self.int16:
             if zp_in or zp_out:
-                raise self.refuse(f"int16 input and output need zero point 0 (have {zp_in}, {zp_out})")
+                raise self.refuse(
+                    f"int16 input and output need zero point 0 (have {zp_in}, {zp_out})"
+                )
             if not checked_log2(s_out)[0] or checked_log2(s_out)[1] != -15:
                 raise self.refuse(f"int16 output scale must be 2^-15, is {s_out}")
             self.mult, self.shift = int16_input_rescale(s_in, self.int16_pot_shifts)
         else:
             if zp_out != self.out_zp_int8 or np.float32(s_out) != np.float32(self.out_scale_int8):
-                raise self.refuse(f"int8 output must have zero point {self.out_zp_int8} and scale "
-                                  f"{self.out_scale_int8} (TFLite's fixed output), has {zp_out} and {s_out}")
+                raise self.refuse(
+                    f"int8 output must have zero point {self.out_zp_int8} and scale "
+                    f"{self.out_scale_int8} (TFLite's fixed output), has {zp_out} and {s_out}"
+                )
             self.zp = zp_in
             self.mult, self.shift, self.radius = int8_input_rescale(s_in)
 
     def _int8_q4(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         v = x.astype(np.int64) - self.zp
-        q4 = multiply_by_quantized_multiplier(np.clip(v, -self.radius, self.radius),
-                                              self.mult, self.shift)
+        q4 = multiply_by_quantized_multiplier(
+            np.clip(v, -self.radius, self.radius), self.mult, self.shift
+        )
         return v, q4
 
 
@@ -196,7 +457,9 @@ class Logistic(_SigmoidLike):
     def run(self, inputs):
         v = inputs[0]
         if self.int16:
-            return [Value(clip_to(logistic_int16(v.array, self.mult, self.shift), np.int16), v.batched)]
+            return [
+                Value(clip_to(logistic_int16(v.array, self.mult, self.shift), np.int16), v.batched)
+            ]
         d, q4 = self._int8_q4(v.array)
         out = np.clip(rounding_divide_by_pot(logistic_q0(q4), 31 - 8) - 128, -128, 127)
         out = np.where(d <= -self.radius, -128, np.where(d >= self.radius, 127, out))
@@ -222,7 +485,8 @@ class Tanh(_SigmoidLike):
         return [Value(out.astype(np.int8), v.batched)]
 
 
-# ----- HARD_SWISH ----------------------------------------------------------------------------------
+# ----- HARD_SWISH ---------------------------------------------------------------------------------
+
 
 def saturating_left_shift16(v: np.ndarray, amount: int) -> np.ndarray:
     return saturate(np.asarray(v, dtype=np.int64) * (1 << amount), 16)[0]
@@ -236,7 +500,8 @@ def downscale_to_int16_multiplier(m: int) -> int:
 
 
 class HardSwish(SoftwareOp):
-    """HARD_SWISH int8 (``reference_ops::HardSwish``): x * relu6(x + 3) / 6 in 16-bit fixed point."""
+    """HARD_SWISH int8 (``reference_ops::HardSwish``): x * relu6(x + 3) / 6 in 16-bit fixed
+    point."""
 
     names = ("HARD_SWISH",)
     summary = "int8 hard swish (16-bit fixed point)"
@@ -251,9 +516,13 @@ class HardSwish(SoftwareOp):
         hires = np.float32(1.0 / 128.0) * np.float32(s_in)
         m, self.out_exp = quantize_multiplier(float(np.float32(hires / np.float32(s_out))))
         if self.out_exp > 0:
-            raise self.refuse(f"output multiplier exponent {self.out_exp} > 0 (TFLite Micro refuses it)")
+            raise self.refuse(
+                f"output multiplier exponent {self.out_exp} > 0 (TFLite Micro refuses it)"
+            )
         self.out_mult = downscale_to_int16_multiplier(m)
-        m, self.reluish_exp = quantize_multiplier(float(np.float32(hires / np.float32(3.0 / 32768.0))))
+        m, self.reluish_exp = quantize_multiplier(
+            float(np.float32(hires / np.float32(3.0 / 32768.0)))
+        )
         self.reluish_mult = downscale_to_int16_multiplier(m)
 
     def run(self, inputs):
@@ -321,8 +590,9 @@ class Relu(SoftwareOp):
         self.need_types("output", y, (x.type_name,))
         s_in, self.zp_in = self.need_per_tensor("input", x)
         s_out, self.zp_out = self.need_per_tensor("output", y)
-        self.mult, self.shift = quantize_multiplier(float(np.float32(s_in))
-                                                    / float(np.float32(s_out)))
+        self.mult, self.shift = quantize_multiplier(
+            float(np.float32(s_in)) / float(np.float32(s_out))
+        )
         self.dtype = y.dtype
         info = np.iinfo(self.dtype)
         self.act = (max(info.min, self.zp_out), info.max)
@@ -330,7 +600,8 @@ class Relu(SoftwareOp):
     def run(self, inputs):
         v = inputs[0]
         y = self.zp_out + multiply_by_quantized_multiplier(
-            v.array.astype(np.int64) - self.zp_in, self.mult, self.shift)
+            v.array.astype(np.int64) - self.zp_in, self.mult, self.shift
+        )
         return [Value(np.clip(y, *self.act).astype(self.dtype), v.batched)]
 
 

@@ -48,8 +48,10 @@ class SoftwareOp:
 
     def need_per_tensor(self, which: str, tensor: TensorSpec) -> tuple[float, int]:
         if tensor.scale.size != 1:
-            raise self.refuse(f"{which} tensor {tensor.name!r} needs one (per-tensor) scale, "
-                              f"has {tensor.scale.size}")
+            raise self.refuse(
+                f"{which} tensor {tensor.name!r} needs one (per-tensor) scale, "
+                f"has {tensor.scale.size}"
+            )
         return float(tensor.scale[0]), int(tensor.zero_point[0])
 
     def run(self, inputs: list[Value | None]) -> list[Value]:

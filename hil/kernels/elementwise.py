@@ -11,8 +11,8 @@ import numpy as np
 from pyref.fixed_point import multiply_by_quantized_multiplier
 from pyref.tflite_math import quantize_multiplier
 
-from .base import SoftwareOp, UnsupportedOpError, Value, broadcast_pair
 from ..tflite.params import ActivationError, activation_range
+from .base import SoftwareOp, UnsupportedOpError, Value, broadcast_pair
 
 
 class Add(SoftwareOp):
@@ -37,10 +37,16 @@ class Add(SoftwareOp):
         twice_max = 2.0 * float(max(np.float32(sa), np.float32(sb)))
         self.ma, self.sa = _smaller_than_one(float(np.float32(sa)) / twice_max)
         self.mb, self.sb = _smaller_than_one(float(np.float32(sb)) / twice_max)
-        self.my, self.sy = _smaller_than_one(twice_max / ((1 << self.left_shift) * float(np.float32(sy))))
+        self.my, self.sy = _smaller_than_one(
+            twice_max / ((1 << self.left_shift) * float(np.float32(sy)))
+        )
         try:
-            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0,
-                                        sy, self.zpy, 16 if y.type_name == "INT16" else 8)
+            self.act = activation_range(
+                op.options.fusedActivationFunction if op.options else 0,
+                sy,
+                self.zpy,
+                16 if y.type_name == "INT16" else 8,
+            )
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
 
@@ -72,8 +78,8 @@ def _operands(inputs: list[Value]) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 class Mul(SoftwareOp):
-    """MUL of two int8 or two int16 tensors: ``zp_y + MBQM((a - zp_a) * (b - zp_b), M, s)``, clamped, with
-    ``(M, s)`` from ``double(s_a) * double(s_b) / double(s_y)``."""
+    """MUL of two int8 or two int16 tensors: ``zp_y + MBQM((a - zp_a) * (b - zp_b), M, s)``,
+    clamped, with ``(M, s)`` from ``double(s_a) * double(s_b) / double(s_y)``."""
 
     names = ("MUL",)
     summary = "int8/int16 elementwise multiply"
@@ -89,17 +95,24 @@ class Mul(SoftwareOp):
         sb, self.zpb = self.need_per_tensor("second input", b)
         sy, self.zpy = self.need_per_tensor("output", y)
         self.mult, self.shift = quantize_multiplier(
-            float(np.float32(sa)) * float(np.float32(sb)) / float(np.float32(sy)))
+            float(np.float32(sa)) * float(np.float32(sb)) / float(np.float32(sy))
+        )
         try:
-            self.act = activation_range(op.options.fusedActivationFunction if op.options else 0,
-                                        sy, self.zpy, 8 * self.dtype.itemsize)
+            self.act = activation_range(
+                op.options.fusedActivationFunction if op.options else 0,
+                sy,
+                self.zpy,
+                8 * self.dtype.itemsize,
+            )
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
 
     def run(self, inputs):
         a, b, batched = _operands(inputs)
-        y = multiply_by_quantized_multiplier((a - self.zpa) * (b - self.zpb), self.mult,
-                                             self.shift) + self.zpy
+        y = (
+            multiply_by_quantized_multiplier((a - self.zpa) * (b - self.zpb), self.mult, self.shift)
+            + self.zpy
+        )
         return [Value(np.clip(y, *self.act).astype(self.dtype), batched)]
 
 

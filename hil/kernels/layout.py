@@ -23,9 +23,11 @@ def _same_quantization(op: SoftwareOp, tensors) -> None:
     for i, t in enumerate(tensors):
         s, zp = op.need_per_tensor(f"input {i}", t)
         if np.float32(s) != np.float32(s_y) or zp != zp_y:
-            raise op.refuse(f"input {i} ({t.name!r}: scale {s}, zero point {zp}) and the output "
-                            f"(scale {s_y}, zero point {zp_y}) are quantized differently; TFLite "
-                            f"Micro requires them equal")
+            raise op.refuse(
+                f"input {i} ({t.name!r}: scale {s}, zero point {zp}) and the output "
+                f"(scale {s_y}, zero point {zp_y}) are quantized differently; TFLite "
+                f"Micro requires them equal"
+            )
 
 
 class Concatenation(SoftwareOp):
@@ -50,8 +52,10 @@ class Concatenation(SoftwareOp):
     def run(self, inputs):
         batched = any(v.batched for v in inputs)
         n = next((v.array.shape[0] for v in inputs if v.batched), None)
-        arrays = [v.array if v.batched or not batched else np.broadcast_to(v.array, (n,) + v.array.shape)
-                  for v in inputs]
+        arrays = [
+            v.array if v.batched or not batched else np.broadcast_to(v.array, (n,) + v.array.shape)
+            for v in inputs
+        ]
         axis = self.axis + self.rank if self.axis < 0 else self.axis
         return [Value(np.concatenate(arrays, axis=axis + (1 if batched else 0)), batched)]
 
@@ -73,8 +77,10 @@ class Pad(SoftwareOp):
             raise self.refuse("the paddings input must be a constant")
         self.paddings = np.asarray(p.data, dtype=np.int64).reshape(-1, 2)
         if self.paddings.shape[0] != len(x.shape) or np.any(self.paddings < 0):
-            raise self.refuse(f"paddings {self.paddings.tolist()} do not fit an input of rank "
-                              f"{len(x.shape)} (one non-negative pair per dimension)")
+            raise self.refuse(
+                f"paddings {self.paddings.tolist()} do not fit an input of rank "
+                f"{len(x.shape)} (one non-negative pair per dimension)"
+            )
         self.value = int(self.outs[0].zero_point[0])
         if len(self.ins) > 2 and self.ins[2] is not None:
             if self.ins[2].data is None:

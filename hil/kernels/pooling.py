@@ -27,16 +27,21 @@ class Pool2D(SoftwareOp):
         s_in, zp_in = self.need_per_tensor("input", x)
         s_out, zp_out = self.need_per_tensor("output", y)
         if abs(float(s_in) - float(s_out)) > 1e-6 or zp_in != zp_out:
-            raise self.refuse("input and output quantization differ (TFLite Micro refuses this too)")
+            raise self.refuse(
+                "input and output quantization differ (TFLite Micro refuses this too)"
+            )
         o = op.options
         self.fh, self.fw = int(o.filterHeight), int(o.filterWidth)
         self.sh, self.sw = int(o.strideH), int(o.strideW)
         try:
-            self.act = activation_range(o.fusedActivationFunction, s_out, zp_out,
-                                        8 * self.dtype.itemsize)
+            self.act = activation_range(
+                o.fusedActivationFunction, s_out, zp_out, 8 * self.dtype.itemsize
+            )
         except ActivationError as exc:
             raise self.refuse(str(exc)) from None
-        self.pad = window_padding(o.padding, x.shape[1], x.shape[2], self.fh, self.fw, self.sh, self.sw)
+        self.pad = window_padding(
+            o.padding, x.shape[1], x.shape[2], self.fh, self.fw, self.sh, self.sw
+        )
         self.average = op.name == "AVERAGE_POOL_2D"
 
     def run(self, inputs):

@@ -22,8 +22,11 @@ class Quantize(SoftwareOp):
         super().__init__(op, graph)
         x, y = self.ins[0], self.outs[0]
         self.need_types("input", x, ("FLOAT32", "INT8", "INT16"))
-        self.need_types("output", y, ("INT8", "INT16") if x.type_name == "FLOAT32"
-                        else ("INT8", "INT16", "INT32"))
+        self.need_types(
+            "output",
+            y,
+            ("INT8", "INT16") if x.type_name == "FLOAT32" else ("INT8", "INT16", "INT32"),
+        )
         self.dtype = y.dtype
         self.out_scale, self.out_zp = self.need_per_tensor("output", y)
         if x.type_name != "FLOAT32":
@@ -35,7 +38,7 @@ class Quantize(SoftwareOp):
         v = inputs[0]
         a = v.array
         if a.dtype == np.float32:
-            q = a / np.float32(self.out_scale)              # float32 division, as in C
+            q = a / np.float32(self.out_scale)  # float32 division, as in C
             # TfLiteRound is round-half-away; floor(|q| + 0.5) is exact in double for float32 q.
             r = np.floor(np.abs(q).astype(np.float64) + 0.5) * np.sign(q)
             return [Value(clip_to(r + self.out_zp, self.dtype), v.batched)]

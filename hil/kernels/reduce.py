@@ -21,8 +21,8 @@ def mean_multiplier(mult: int, shift: int, count: int) -> tuple[int, int]:
 
 
 class Mean(SoftwareOp):
-    """MEAN of int8 or int16 over constant axes: ``zp_out + MBQM(sum(x - zp_in), M', s')`` clamped, with
-    ``(M', s')`` from ``s_in / s_out`` and the element count (:func:`mean_multiplier`)."""
+    """MEAN of int8 or int16 over constant axes: ``zp_out + MBQM(sum(x - zp_in), M', s')`` clamped,
+    with ``(M', s')`` from ``s_in / s_out`` and the element count (:func:`mean_multiplier`)."""
 
     names = ("MEAN",)
     summary = "int8/int16 mean (integer rescale with the count folded in)"
@@ -38,8 +38,9 @@ class Mean(SoftwareOp):
         if a is None or a.data is None:
             raise self.refuse("the axis input must be a constant")
         rank = len(x.shape)
-        self.axes = tuple(sorted({int(d) + rank if int(d) < 0 else int(d)
-                                  for d in np.asarray(a.data).ravel()}))
+        self.axes = tuple(
+            sorted({int(d) + rank if int(d) < 0 else int(d) for d in np.asarray(a.data).ravel()})
+        )
         count = int(np.prod([x.shape[d] for d in self.axes]))
         m, s = quantize_multiplier(float(np.float32(s_in)) / float(np.float32(s_out)))
         self.mult, self.shift = mean_multiplier(m, s, count)
@@ -60,8 +61,9 @@ def _axes(kernel: SoftwareOp) -> tuple[int, ...]:
     if a is None or a.data is None:
         raise kernel.refuse("the axis input must be a constant")
     rank = len(kernel.ins[0].shape)
-    return tuple(sorted({int(d) + rank if int(d) < 0 else int(d)
-                         for d in np.asarray(a.data).ravel()}))
+    return tuple(
+        sorted({int(d) + rank if int(d) < 0 else int(d) for d in np.asarray(a.data).ravel()})
+    )
 
 
 class ReduceMax(SoftwareOp):

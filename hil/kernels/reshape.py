@@ -30,8 +30,10 @@ class Reshape(SoftwareOp):
         if x is None:
             raise self.refuse("has no input tensor")
         if int(np.prod(x.shape)) != int(np.prod(y.shape)):
-            raise self.refuse(f"input shape {list(x.shape)} and output shape {list(y.shape)} "
-                              f"hold different numbers of elements")
+            raise self.refuse(
+                f"input shape {list(x.shape)} and output shape {list(y.shape)} "
+                f"hold different numbers of elements"
+            )
         self.shape = y.shape
 
     def run(self, inputs):
@@ -97,10 +99,13 @@ class StridedSlice(SoftwareOp):
         consts = [t is not None and t.data is not None for t in self.ins[1:n_index]]
         # An integer tensor is shape arithmetic (the same for every sample); anything else is
         # an activation, whose slice must be known at import.
-        if x is not None and x.data is None and not all(consts) and (
-                x.type_name not in ("INT32", "INT64")):
-            raise self.refuse("begin / end / strides of an activation's slice must be "
-                              "constants")
+        if (
+            x is not None
+            and x.data is None
+            and not all(consts)
+            and (x.type_name not in ("INT32", "INT64"))
+        ):
+            raise self.refuse("begin / end / strides of an activation's slice must be constants")
 
     def _index(self, begin, end, strides):
         index = []
@@ -114,13 +119,18 @@ class StridedSlice(SoftwareOp):
             if self.shrink_mask >> d & 1:
                 index.append(b)
                 continue
-            index.append(slice(None if self.begin_mask >> d & 1 else b,
-                               None if self.end_mask >> d & 1 else e, s))
+            index.append(
+                slice(
+                    None if self.begin_mask >> d & 1 else b,
+                    None if self.end_mask >> d & 1 else e,
+                    s,
+                )
+            )
         return tuple(index)
 
     def run(self, inputs):
         v = inputs[0]
-        rest = inputs[1:4 if self.op.name == "STRIDED_SLICE" else 3]
+        rest = inputs[1 : 4 if self.op.name == "STRIDED_SLICE" else 3]
         if any(r.batched for r in rest):
             raise self.refuse("begin / end / strides differ per sample")
         arrays = [r.array for r in rest] + ([None] if len(rest) == 2 else [])

@@ -13,21 +13,26 @@ import math
 
 import numpy as np
 
-from pyref.fixed_point import (INT32_MAX, multiply_by_quantized_multiplier,
-                               multiply_by_quantized_multiplier_greater_than_one,
-                               rounding_divide_by_pot, saturating_rounding_multiply_by_pot, wrap)
+from pyref.fixed_point import (
+    INT32_MAX,
+    multiply_by_quantized_multiplier,
+    multiply_by_quantized_multiplier_greater_than_one,
+    rounding_divide_by_pot,
+    saturating_rounding_multiply_by_pot,
+    wrap,
+)
 from pyref.fixed_point import saturating_rounding_doubling_high_mul as srdhm
 from pyref.tflite_math import quantize_multiplier
 
 from .base import SoftwareOp, Value
 
-SCALED_DIFF_INTEGER_BITS = 5      # the exp() input is Q5.26
-ACCUMULATION_INTEGER_BITS = 12    # the sum of exps is Q12.19
+SCALED_DIFF_INTEGER_BITS = 5  # the exp() input is Q5.26
+ACCUMULATION_INTEGER_BITS = 12  # the sum of exps is Q12.19
 
 
 def exp_on_interval_between_negative_one_quarter_and_0_excl(a) -> np.ndarray:
     """exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor series around -1/8."""
-    constant_term = 1895147668          # exp(-1/8)
+    constant_term = 1895147668  # exp(-1/8)
     constant_1_over_3 = 715827883
     x = wrap(np.asarray(a, dtype=np.int64) + (1 << 28), 32)
     x2 = srdhm(x, x)
@@ -35,12 +40,20 @@ def exp_on_interval_between_negative_one_quarter_and_0_excl(a) -> np.ndarray:
     x4 = srdhm(x2, x2)
     x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2)
     poly = saturating_rounding_multiply_by_pot(
-        wrap(srdhm(wrap(x4_over_4 + x3, 32), constant_1_over_3) + x2, 32), -1)
+        wrap(srdhm(wrap(x4_over_4 + x3, 32), constant_1_over_3) + x2, 32), -1
+    )
     return wrap(constant_term + srdhm(constant_term, wrap(x + poly, 32)), 32)
 
 
-_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
-           (2, 39332535), (3, 720401), (4, 242))
+_BARREL = (
+    (-2, 1672461947),
+    (-1, 1302514674),
+    (0, 790015084),
+    (1, 290630308),
+    (2, 39332535),
+    (3, 720401),
+    (4, 242),
+)
 """exp(-2^e) in Q0.31 for the barrel shifter of ``exp_on_negative_values``."""
 
 
@@ -51,7 +64,8 @@ def exp_on_negative_values(a, integer_bits: int = SCALED_DIFF_INTEGER_BITS) -> n
     one_quarter = 1 << (frac - 2)
     a_mod_quarter_minus_one_quarter = wrap((a & (one_quarter - 1)) - one_quarter, 32)
     result = exp_on_interval_between_negative_one_quarter_and_0_excl(
-        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, integer_bits))
+        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, integer_bits)
+    )
     remainder = wrap(a_mod_quarter_minus_one_quarter - a, 32)
     for exponent, multiplier in _BARREL:
         if integer_bits > exponent:
@@ -65,11 +79,13 @@ def exp_on_negative_values(a, integer_bits: int = SCALED_DIFF_INTEGER_BITS) -> n
 def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
     """1 / (1 + a) for a in [0, 1), Q0.31: three Newton-Raphson steps in Q2.29."""
     a = np.asarray(a, dtype=np.int64)
-    s = a + INT32_MAX                                  # RoundingHalfSum(a, One)
-    half_denominator = np.where(s + np.where(s >= 0, 1, -1) >= 0,
-                                (s + np.where(s >= 0, 1, -1)) // 2,
-                                -((-(s + np.where(s >= 0, 1, -1))) // 2))
-    x = wrap(1515870810 + srdhm(half_denominator, -1010580540), 32)    # 48/17 - 32/17 d
+    s = a + INT32_MAX  # RoundingHalfSum(a, One)
+    half_denominator = np.where(
+        s + np.where(s >= 0, 1, -1) >= 0,
+        (s + np.where(s >= 0, 1, -1)) // 2,
+        -((-(s + np.where(s >= 0, 1, -1))) // 2),
+    )
+    x = wrap(1515870810 + srdhm(half_denominator, -1010580540), 32)  # 48/17 - 32/17 d
     one_q2 = 1 << 29
     for _ in range(3):
         one_minus = wrap(one_q2 - srdhm(half_denominator, x), 32)
@@ -81,8 +97,9 @@ def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
     """TFLite's ``GetReciprocal``: ``(1/x as Q0.31 scaled into [0.5, 1), num_bits_over_unit)``."""
     x = np.asarray(x, dtype=np.int64)
     u = x & 0xFFFFFFFF
-    headroom_plus_one = 32 - np.array([int(v).bit_length() for v in u.ravel()],
-                                      dtype=np.int64).reshape(u.shape)
+    headroom_plus_one = 32 - np.array(
+        [int(v).bit_length() for v in u.ravel()], dtype=np.int64
+    ).reshape(u.shape)
     num_bits_over_unit = x_integer_digits - headroom_plus_one
     shifted_sum_minus_one = wrap(((u << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31), 32)
     return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
@@ -91,19 +108,28 @@ def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
 def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     """``(input_multiplier, input_left_shift, diff_min)``: ``PreprocessSoftmaxScaling`` and
     ``CalculateInputRadius`` for the Q5.26 exp input."""
-    real = min(float(np.float32(beta)) * float(np.float32(input_scale))
-               * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
+    real = min(
+        float(np.float32(beta))
+        * float(np.float32(input_scale))
+        * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+        (1 << 31) - 1.0,
+    )
     multiplier, left_shift = quantize_multiplier(real)
     if left_shift < 0:
-        raise ValueError(f"softmax beta * input scale = {real!r} gives a right shift; "
-                         f"TFLite needs it > 2^-26")
-    radius = math.floor(((1 << SCALED_DIFF_INTEGER_BITS) - 1)
-                        * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift))
+        raise ValueError(
+            f"softmax beta * input scale = {real!r} gives a right shift; TFLite needs it > 2^-26"
+        )
+    radius = math.floor(
+        ((1 << SCALED_DIFF_INTEGER_BITS) - 1)
+        * (1 << (31 - SCALED_DIFF_INTEGER_BITS))
+        / (1 << left_shift)
+    )
     return multiplier, left_shift, -radius
 
 
-def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int,
-                 out_bits: int = 8) -> np.ndarray:
+def softmax_int8(
+    x: np.ndarray, multiplier: int, left_shift: int, diff_min: int, out_bits: int = 8
+) -> np.ndarray:
     """Softmax over the last axis of int8 ``x``: int8 (zero point -128, scale 1/256) or, with
     ``out_bits = 16``, int16 (zero point -32768, scale 1/65536) as ``reference_ops::Softmax``."""
     x = np.asarray(x, dtype=np.int64)
@@ -184,8 +210,7 @@ def softmax_int16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
     total = exps.sum(axis=-1, keepdims=True)
     headroom_plus_one = 32 - np.vectorize(lambda t: int(t).bit_length())(total)
     shifted = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
-    recip = lut_lookup_int16(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767),
-                             recip_lut)
+    recip = lut_lookup_int16(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), recip_lut)
     right = 31 - headroom_plus_one
     out = (exps * recip + (np.int64(1) << (right - 1))) >> right
     return np.clip(out, 0, 32767).astype(np.int16)
@@ -198,7 +223,7 @@ class Softmax(SoftwareOp):
     names = ("SOFTMAX",)
     summary = "int8/int16 softmax (gemmlowp fixed point; int16: tables)"
 
-    _OUTPUT = {"INT8": (-128, 256), "INT16": (-32768, 65536)}   # zero point, 1 / scale
+    _OUTPUT = {"INT8": (-128, 256), "INT16": (-32768, 65536)}  # zero point, 1 / scale
 
     def __init__(self, op, graph):
         super().__init__(op, graph)
@@ -211,13 +236,16 @@ class Softmax(SoftwareOp):
         self.int16 = x.type_name == "INT16"
         want = (0, 32768) if self.int16 else self._OUTPUT[y.type_name]
         if zp_out != want[0] or np.float32(s_out) != np.float32(1 / want[1]):
-            raise self.refuse(f"{y.type_name.lower()} output must have zero point {want[0]} and "
-                              f"scale 1/{want[1]} (TFLite Micro requires it), has {zp_out} "
-                              f"and {s_out}")
+            raise self.refuse(
+                f"{y.type_name.lower()} output must have zero point {want[0]} and "
+                f"scale 1/{want[1]} (TFLite Micro requires it), has {zp_out} "
+                f"and {s_out}"
+            )
         if self.int16:
             # Prepare: the input scaled so that [-65535, 0] is [-10, 0] (double arithmetic).
-            self.params = quantize_multiplier(float(np.float32(s_in)) * float(np.float32(beta))
-                                              / (10.0 / 65535.0))
+            self.params = quantize_multiplier(
+                float(np.float32(s_in)) * float(np.float32(beta)) / (10.0 / 65535.0)
+            )
             return
         self.out_bits = 8 if y.type_name == "INT8" else 16
         try:

@@ -25,9 +25,14 @@ class _SpaceBatch(SoftwareOp):
         self.pads = np.asarray(blocks[1].data, dtype=np.int64).reshape(-1, 2)
         if len(self.block) != 2 or self.pads.shape != (2, 2):
             raise self.refuse(f"implemented for 2 spatial dimensions, block {self.block}")
-        if x.is_quantized and y.is_quantized and (
+        if (
+            x.is_quantized
+            and y.is_quantized
+            and (
                 np.float32(x.scale[0]) != np.float32(y.scale[0])
-                or int(x.zero_point[0]) != int(y.zero_point[0])):
+                or int(x.zero_point[0]) != int(y.zero_point[0])
+            )
+        ):
             raise self.refuse("input and output quantization differ (TFLite Micro refuses this)")
 
 
@@ -48,11 +53,14 @@ class SpaceToBatchNd(_SpaceBatch):
                 f"makes a batch of {batch} but its output tensor declares {declared}: TFLite "
                 f"Micro keeps the declared shapes, so the operators after it (a dilated "
                 f"convolution's CONV_2D) would run on the wrong batch; convert with a fixed "
-                f"batch (keras.Input(..., batch_size=1)), which gives one dilated CONV_2D")
+                f"batch (keras.Input(..., batch_size=1)), which gives one dilated CONV_2D"
+            )
         if self.pads.any():
-            raise self.refuse(f"pads {self.pads.tolist()}: TFLite Micro fills padding with a "
-                              f"value it never sets (its output_offset), so no result is "
-                              f"defined; only unpadded SPACE_TO_BATCH_ND runs")
+            raise self.refuse(
+                f"pads {self.pads.tolist()}: TFLite Micro fills padding with a "
+                f"value it never sets (its output_offset), so no result is "
+                f"defined; only unpadded SPACE_TO_BATCH_ND runs"
+            )
         if (h + pt + pb) % bh or (w + pl + pr) % bw:
             raise self.refuse(f"padded size is not a multiple of the block {self.block}")
 
@@ -82,7 +90,7 @@ class BatchToSpaceNd(_SpaceBatch):
         a = a.reshape(s, bh, bw, b, h, w, c).transpose(0, 3, 4, 1, 5, 2, 6)
         a = a.reshape(s, b, h * bh, w * bw, c)
         (ct, cb), (cl, cr) = self.pads
-        out = np.ascontiguousarray(a[:, :, ct:h * bh - cb, cl:w * bw - cr, :])
+        out = np.ascontiguousarray(a[:, :, ct : h * bh - cb, cl : w * bw - cr, :])
         return [Value(out if v.batched else out[0], v.batched)]
 
 

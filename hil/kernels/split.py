@@ -37,10 +37,11 @@ class Split(SoftwareOp):
             raise self.refuse("has no input tensor")
         rank = len(x.shape)
         self.axis = _axis(self, int(_const(self, 2 if v else 0, "axis")[0]), rank)
-        sizes = [int(np.prod(y.shape[self.axis:self.axis + 1])) for y in self.outs]
+        sizes = [int(np.prod(y.shape[self.axis : self.axis + 1])) for y in self.outs]
         if sum(sizes) != x.shape[self.axis]:
-            raise self.refuse(f"output sizes {sizes} do not add up to axis {self.axis} of "
-                              f"{list(x.shape)}")
+            raise self.refuse(
+                f"output sizes {sizes} do not add up to axis {self.axis} of {list(x.shape)}"
+            )
         self.cuts = list(np.cumsum(sizes)[:-1])
 
     def run(self, inputs):
@@ -64,8 +65,7 @@ class Unpack(SoftwareOp):
         axis = int(op.options.axis) if op.options is not None else 0
         self.axis = _axis(self, axis, len(x.shape))
         if x.shape[self.axis] != len(self.outs):
-            raise self.refuse(f"{len(self.outs)} outputs for axis {self.axis} of "
-                              f"{list(x.shape)}")
+            raise self.refuse(f"{len(self.outs)} outputs for axis {self.axis} of {list(x.shape)}")
 
     def run(self, inputs):
         v = inputs[0]

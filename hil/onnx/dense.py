@@ -33,8 +33,10 @@ FP32_U8_CONFIG: QmacConfig = FP32_CONFIG.replace(in_signed=False, out_bits=9)
 """The config of models with uint8 activations (ONNX Runtime's default for QDQ): unsigned x,
 outputs clamped to 0 .. 255 (9-bit signed range, so a uint8 zero point fits)."""
 
-ACTIVATION_TYPES = {np.dtype(np.int8): (FP32_CONFIG, -128, 127),
-                    np.dtype(np.uint8): (FP32_U8_CONFIG, 0, 255)}
+ACTIVATION_TYPES = {
+    np.dtype(np.int8): (FP32_CONFIG, -128, 127),
+    np.dtype(np.uint8): (FP32_U8_CONFIG, 0, 255),
+}
 """Activation type -> (datapath config, act_min, act_max)."""
 
 
@@ -61,12 +63,12 @@ class OnnxDense:
     """One dense layer of the model in the datapath's terms."""
 
     node: Node
-    pattern: str            # "QLinearConv", "QLinearMatMul", "QGemm", "QDQ Conv", ...
-    input: str              # the int8 activation tensor
-    output: str             # the int8 result tensor
-    w: np.ndarray           # (C, K)
-    bias: np.ndarray        # (C,), x_zp folded in
-    mult: np.ndarray        # (C,) binary32 bit patterns of the scales
+    pattern: str  # "QLinearConv", "QLinearMatMul", "QGemm", "QDQ Conv", ...
+    input: str  # the int8 activation tensor
+    output: str  # the int8 result tensor
+    w: np.ndarray  # (C, K)
+    bias: np.ndarray  # (C,), x_zp folded in
+    mult: np.ndarray  # (C,) binary32 bit patterns of the scales
     x_zp: int
     y_zp: int
     per_channel: bool
@@ -122,8 +124,10 @@ class OnnxDense:
         x = np.asarray(x).astype(np.int64)
         if self.conv is None:
             if x.shape[-1] != self.k:
-                raise OnnxImportError(f"{self.node.label()}: input has {x.shape[-1]} columns, "
-                                      f"the weights K = {self.k}")
+                raise OnnxImportError(
+                    f"{self.node.label()}: input has {x.shape[-1]} columns, "
+                    f"the weights K = {self.k}"
+                )
             return x.reshape(-1, self.k)
         if self.conv.one_d:
             x = x[:, :, None, :]
@@ -140,8 +144,9 @@ class OnnxDense:
 
     def layer(self, rows: np.ndarray) -> Layer:
         _, lo, hi = ACTIVATION_TYPES[np.dtype(self.dtype)]
-        return Layer.build(self.config, rows, self.w, self.bias, self._mult(), self.shift,
-                           self.y_zp, lo, hi)
+        return Layer.build(
+            self.config, rows, self.w, self.bias, self._mult(), self.shift, self.y_zp, lo, hi
+        )
 
     def _mult(self):
         return None if self.config.mult_bits == 0 else self.mult
@@ -158,19 +163,30 @@ class OnnxDense:
         k, cg = self.k, self.c // groups
         mult = None if self.config.mult_bits == 0 else self.mult
         shift = np.broadcast_to(np.asarray(self.shift), (self.c,))
-        return [Layer.build(self.config, rows[:, j * k:(j + 1) * k], self.w[j * cg:(j + 1) * cg],
-                            self.bias[j * cg:(j + 1) * cg],
-                            None if mult is None else mult[j * cg:(j + 1) * cg],
-                            shift[j * cg:(j + 1) * cg], self.y_zp, lo, hi)
-                for j in range(groups)]
+        return [
+            Layer.build(
+                self.config,
+                rows[:, j * k : (j + 1) * k],
+                self.w[j * cg : (j + 1) * cg],
+                self.bias[j * cg : (j + 1) * cg],
+                None if mult is None else mult[j * cg : (j + 1) * cg],
+                shift[j * cg : (j + 1) * cg],
+                self.y_zp,
+                lo,
+                hi,
+            )
+            for j in range(groups)
+        ]
 
     def describe(self) -> str:
         if self.conv is None:
             return f"K={self.k} C={self.c}"
         g = self.conv
         grouped = f" group {g.groups}" if g.groups > 1 else ""
-        return (f"{g.kh}x{g.kw}x{g.cin}->{self.c}{grouped} s{g.strides[0]}x{g.strides[1]} "
-                f"p{','.join(map(str, g.pads))} out {g.out_hw[0]}x{g.out_hw[1]}")
+        return (
+            f"{g.kh}x{g.kw}x{g.cin}->{self.c}{grouped} s{g.strides[0]}x{g.strides[1]} "
+            f"p{','.join(map(str, g.pads))} out {g.out_hw[0]}x{g.out_hw[1]}"
+        )
 
 
 def im2col_nchw(x: np.ndarray, g: ConvWindow, pad_value: int) -> np.ndarray:
@@ -184,7 +200,7 @@ def im2col_nchw(x: np.ndarray, g: ConvWindow, pad_value: int) -> np.ndarray:
     for ky in range(g.kh):
         for kx in range(g.kw):
             y0, x0 = ky * dh, kx * dw
-            sl = padded[:, :, y0:y0 + (oh - 1) * sh + 1:sh, x0:x0 + (ow - 1) * sw + 1:sw]
+            sl = padded[:, :, y0 : y0 + (oh - 1) * sh + 1 : sh, x0 : x0 + (ow - 1) * sw + 1 : sw]
             patches[:, :, :, :, ky, kx] = sl.transpose(0, 2, 3, 1)
     return patches.reshape(b * oh * ow, g.cin * g.kh * g.kw)
 
@@ -215,8 +231,10 @@ def _scalar(graph: OnnxGraph, node: Node, i: int, what: str, default=None):
 def _activation_type(node: Node, x_zp: np.ndarray, y_zp: np.ndarray) -> np.dtype:
     """int8 or uint8, the same for input and output (from the zero points' types)."""
     if x_zp.dtype != y_zp.dtype or np.dtype(x_zp.dtype) not in ACTIVATION_TYPES:
-        raise OnnxImportError(f"{node.label()}: input {x_zp.dtype} / output {y_zp.dtype}; the "
-                              "datapath runs int8 or uint8 activations, the same in and out")
+        raise OnnxImportError(
+            f"{node.label()}: input {x_zp.dtype} / output {y_zp.dtype}; the "
+            "datapath runs int8 or uint8 activations, the same in and out"
+        )
     return np.dtype(x_zp.dtype)
 
 
@@ -224,8 +242,9 @@ def _weights(graph: OnnxGraph, node: Node, w: np.ndarray, w_zp, what: str) -> np
     if w.dtype != np.int8:
         raise OnnxImportError(f"{node.label()}: {what} is {w.dtype}, expected int8")
     if np.any(np.asarray(w_zp) != 0):
-        raise OnnxImportError(f"{node.label()}: {what} has a non-zero zero point; int8 weights "
-                              "must be symmetric")
+        raise OnnxImportError(
+            f"{node.label()}: {what} has a non-zero zero point; int8 weights must be symmetric"
+        )
     return w.astype(np.int64)
 
 
@@ -238,16 +257,19 @@ def _fold(bias, w: np.ndarray, x_zp: int, config: QmacConfig, where: str) -> np.
     bad = (folded < lo) | (folded > hi)
     if np.any(bad):
         c = int(np.argmax(bad))
-        raise OnnxImportError(f"{where}: folded bias[{c}] = {int(folded[c])} is out of range "
-                              f"{lo} .. {hi}")
+        raise OnnxImportError(
+            f"{where}: folded bias[{c}] = {int(folded[c])} is out of range {lo} .. {hi}"
+        )
     return folded
 
 
 def _in_shape(graph: OnnxGraph, node: Node, name: str) -> tuple:
     shape = graph.shape(name)
     if shape is None or any(d is None for d in shape[1:]):
-        raise OnnxImportError(f"{node.label()}: the shape of its input {name!r} is not known "
-                              f"(shape inference gave {shape}); give the model fixed C, H, W")
+        raise OnnxImportError(
+            f"{node.label()}: the shape of its input {name!r} is not known "
+            f"(shape inference gave {shape}); give the model fixed C, H, W"
+        )
     return shape
 
 
@@ -265,21 +287,27 @@ def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
         if "pads" in a:
             a["pads"] = (0, int(a["pads"][0]), 0, int(a["pads"][1]))
         node1 = dataclasses.replace(node, attrs=a)
-        w = conv_window(node1, (x_shape[0], x_shape[1], 1, x_shape[2]),
-                        (w_shape[0], w_shape[1], 1, w_shape[2]))
+        w = conv_window(
+            node1, (x_shape[0], x_shape[1], 1, x_shape[2]), (w_shape[0], w_shape[1], 1, w_shape[2])
+        )
         return dataclasses.replace(w, one_d=True)
     if len(w_shape) != 4 or len(x_shape) != 4:
-        raise OnnxImportError(f"{where}: only 1-D and 2-D convolutions (3-D or 4-D input and "
-                              f"weights)")
+        raise OnnxImportError(
+            f"{where}: only 1-D and 2-D convolutions (3-D or 4-D input and weights)"
+        )
     groups = int(a.get("group", 1))
     c, cin_g, kh, kw = (int(v) for v in w_shape)
     if groups < 1 or c % groups:
-        raise OnnxImportError(f"{where}: group = {groups} does not divide the {c} output "
-                              f"channels (allowed: a divisor of {c})")
+        raise OnnxImportError(
+            f"{where}: group = {groups} does not divide the {c} output "
+            f"channels (allowed: a divisor of {c})"
+        )
     cin = cin_g * groups
     if x_shape[1] != cin:
-        raise OnnxImportError(f"{where}: input has {x_shape[1]} channels, weights "
-                              f"{cin_g} per group x group {groups} = {cin}")
+        raise OnnxImportError(
+            f"{where}: input has {x_shape[1]} channels, weights "
+            f"{cin_g} per group x group {groups} = {cin}"
+        )
     h, wd = int(x_shape[2]), int(x_shape[3])
     strides = tuple(int(v) for v in a.get("strides", (1, 1)))
     dil = tuple(int(v) for v in a.get("dilations", (1, 1)))
@@ -293,11 +321,17 @@ def conv_window(node: Node, x_shape: tuple, w_shape: tuple) -> ConvWindow:
         pads = (0, 0, 0, 0)
     elif auto in ("SAME_UPPER", "SAME_LOWER"):
         out = [-(-h // strides[0]), -(-wd // strides[1])]
-        tot = [max(0, (out[0] - 1) * strides[0] + ekh - h), max(0, (out[1] - 1) * strides[1] + ekw - wd)]
+        tot = [
+            max(0, (out[0] - 1) * strides[0] + ekh - h),
+            max(0, (out[1] - 1) * strides[1] + ekw - wd),
+        ]
         small = [t // 2 for t in tot]
         big = [t - s for t, s in zip(tot, small)]
-        pads = ((small[0], small[1], big[0], big[1]) if auto == "SAME_UPPER"
-                else (big[0], big[1], small[0], small[1]))
+        pads = (
+            (small[0], small[1], big[0], big[1])
+            if auto == "SAME_UPPER"
+            else (big[0], big[1], small[0], small[1])
+        )
     else:
         raise OnnxImportError(f"{where}: auto_pad = {auto!r} is not supported")
     oh = (h + pads[0] + pads[2] - ekh) // strides[0] + 1
@@ -317,8 +351,10 @@ def lower_qlinear(graph: OnnxGraph, node: Node) -> OnnxDense:
         if float(node.attrs.get("alpha", 1.0)) != 1.0 or int(node.attrs.get("transA", 0)):
             raise OnnxImportError(f"{where}: QGemm with alpha != 1 or transA is not supported")
         if len(node.inputs) <= ys_i or not node.inputs[ys_i]:
-            raise OnnxImportError(f"{where}: QGemm without y_scale has a float output; the "
-                                  "datapath needs the int8 one")
+            raise OnnxImportError(
+                f"{where}: QGemm without y_scale has a float output; the "
+                "datapath needs the int8 one"
+            )
     x_name = node.inputs[x]
     x_scale = _scalar(graph, node, xs_i, "x_scale")
     x_zp_arr = _scalar(graph, node, xzp_i, "x_zero_point", np.uint8(0))
@@ -345,10 +381,21 @@ def lower_qlinear(graph: OnnxGraph, node: Node) -> OnnxDense:
         w = w_all if int(node.attrs.get("transB", 0)) else w_all.T
     c = w.shape[0]
     mult = requant_scales(x_scale, w_scale, y_scale, c, where)
-    return OnnxDense(node, op, x_name, node.outputs[0], w,
-                     _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where), mult, x_zp,
-                     int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv,
-                     weight=node.inputs[w_i])
+    return OnnxDense(
+        node,
+        op,
+        x_name,
+        node.outputs[0],
+        w,
+        _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where),
+        mult,
+        x_zp,
+        int(y_zp_arr.reshape(-1)[0]),
+        np.asarray(w_scale).size > 1,
+        dtype,
+        conv,
+        weight=node.inputs[w_i],
+    )
 
 
 def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
@@ -369,8 +416,11 @@ def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
     q = users[0]
     if node.op_type == "Gemm":
         a = node.attrs
-        if (float(a.get("alpha", 1.0)) != 1.0 or float(a.get("beta", 1.0)) != 1.0
-                or int(a.get("transA", 0))):
+        if (
+            float(a.get("alpha", 1.0)) != 1.0
+            or float(a.get("beta", 1.0)) != 1.0
+            or int(a.get("transA", 0))
+        ):
             return None
     dq_b = dq_of(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
     if len(node.inputs) > 2 and node.inputs[2] and dq_b is None:
@@ -408,10 +458,23 @@ def lower_qdq(graph: OnnxGraph, node: Node) -> OnnxDense | None:
     c = w.shape[0]
     mult = requant_scales(x_scale, w_scale, y_scale, c, where)
     absorbed = (node.index,) + (q.index,)
-    return OnnxDense(node, f"QDQ {node.op_type}", x_name, q.outputs[0], w,
-                     _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where), mult, x_zp,
-                     int(y_zp_arr.reshape(-1)[0]), np.asarray(w_scale).size > 1, dtype, conv,
-                     absorbed, float_output=node.outputs[0], weight=dq_w.inputs[0])
+    return OnnxDense(
+        node,
+        f"QDQ {node.op_type}",
+        x_name,
+        q.outputs[0],
+        w,
+        _fold(bias, w, x_zp, ACTIVATION_TYPES[dtype][0], where),
+        mult,
+        x_zp,
+        int(y_zp_arr.reshape(-1)[0]),
+        np.asarray(w_scale).size > 1,
+        dtype,
+        conv,
+        absorbed,
+        float_output=node.outputs[0],
+        weight=dq_w.inputs[0],
+    )
 
 
 SHIFT_ONLY_ACC_LIMIT = 1 << 24
@@ -422,8 +485,9 @@ SHIFT_ONLY_ACC_LIMIT = 1 << 24
 def shift_only_config(config: QmacConfig, max_shift: int) -> QmacConfig:
     """``config`` (fp32 mode) as a shift-only one: no multiplier, round half to even, a shift
     field wide enough for ``max_shift``."""
-    return config.replace(rounding="half_even", mult_bits=0,
-                          shift_bits=max(1, int(max_shift).bit_length()))
+    return config.replace(
+        rounding="half_even", mult_bits=0, shift_bits=max(1, int(max_shift).bit_length())
+    )
 
 
 def pow2_shifts(d: OnnxDense) -> np.ndarray | None:
@@ -454,13 +518,17 @@ def to_shift_only(dense: list[OnnxDense]) -> QmacConfig:
         s = pow2_shifts(d)
         if s is None:
             c = int(np.argmax((np.asarray(d.mult) & 0x7FFFFF) != 0))
-            value = np.asarray(d.mult, np.int64)[c:c + 1].astype(np.uint32).view(np.float32)[0]
-            raise OnnxImportError(f"{d.node.label()}: scale[{c}] = {value!r} is not a power of two "
-                                  "<= 1; the shift-only config needs every scale 2^-s")
+            value = np.asarray(d.mult, np.int64)[c : c + 1].astype(np.uint32).view(np.float32)[0]
+            raise OnnxImportError(
+                f"{d.node.label()}: scale[{c}] = {value!r} is not a power of two "
+                "<= 1; the shift-only config needs every scale 2^-s"
+            )
         bound = acc_bound(d)
         if bound >= SHIFT_ONLY_ACC_LIMIT:
-            raise OnnxImportError(f"{d.node.label()}: the accumulator can reach {bound} >= 2^24, "
-                                  "where ONNX Runtime's binary32 rounds it; use the fp32 config")
+            raise OnnxImportError(
+                f"{d.node.label()}: the accumulator can reach {bound} >= 2^24, "
+                "where ONNX Runtime's binary32 rounds it; use the fp32 config"
+            )
         shifts.append(s)
     config = shift_only_config(dense[0].config, max(int(s.max()) for s in shifts))
     for d, s in zip(dense, shifts):

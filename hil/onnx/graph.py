@@ -77,8 +77,9 @@ class OnnxGraph:
     def constant(self, tensor: str, node: Node, what: str) -> np.ndarray:
         """The value of a constant input of ``node``, or an error saying it must be constant."""
         if tensor not in self.constants:
-            raise OnnxImportError(f"{node.label()}: {what} {tensor!r} must be a constant "
-                                  "(an initializer)")
+            raise OnnxImportError(
+                f"{node.label()}: {what} {tensor!r} must be a constant (an initializer)"
+            )
         return self.constants[tensor]
 
 
@@ -96,14 +97,20 @@ def read_onnx(source: str | os.PathLike | bytes) -> OnnxGraph:
         import onnx
         from onnx import helper, numpy_helper
     except ImportError as exc:
-        raise OnnxImportError("ONNX models need the onnx package: pip install -e '.[onnx]'") \
-            from exc
+        raise OnnxImportError(
+            "ONNX models need the onnx package: pip install -e '.[onnx]'"
+        ) from exc
     try:
-        model = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(
-            os.fspath(source))
+        model = (
+            onnx.load_from_string(source)
+            if isinstance(source, bytes)
+            else onnx.load(os.fspath(source))
+        )
     except Exception as exc:  # onnx raises DecodeError, OSError, ...
-        raise OnnxImportError(f"{source if not isinstance(source, bytes) else 'model bytes'}: "
-                              f"not a readable ONNX model ({exc})") from None
+        raise OnnxImportError(
+            f"{source if not isinstance(source, bytes) else 'model bytes'}: "
+            f"not a readable ONNX model ({exc})"
+        ) from None
     g = model.graph
     constants = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     nodes = []
@@ -126,5 +133,6 @@ def read_onnx(source: str | os.PathLike | bytes) -> OnnxGraph:
     for vi in typed:
         if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
             values[vi.name] = _value_spec(vi)
-    return OnnxGraph(g.name or "model", nodes, constants, inputs, outputs,
-                     model.SerializeToString(), values)
+    return OnnxGraph(
+        g.name or "model", nodes, constants, inputs, outputs, model.SerializeToString(), values
+    )

@@ -13,10 +13,17 @@ from ..plan import Plan, PlanInput, PlanOutput, Step
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
+from .pool import (
+    AveragePool,
+    GlobalAveragePool,
+    QLinearAdd,
+    add,
+    check_float_add,
+    qdq_average_pool,
+    qdq_global_average,
+)
 from .reduce_mean import FloatReduceMean
 from .shape_ops import INDEX_OPS
-from .pool import (AveragePool, GlobalAveragePool, QLinearAdd, add, check_float_add,
-                   qdq_average_pool, qdq_global_average)
 
 QLINEAR_OPS = ("QLinearConv", "QLinearMatMul", "QGemm")
 QDQ_OPS = ("Conv", "MatMul", "Gemm")
@@ -31,9 +38,13 @@ def ort_fusion(graph: OnnxGraph, session_config: dict[str, str] | None = None) -
     return integer_kernels(optimized_model(graph.model_bytes, session_config))
 
 
-def import_onnx(source, *, check_fusion: bool = True,
-                session_config: dict[str, str] | None = None, shift_only: bool = False
-                ) -> Plan:
+def import_onnx(
+    source,
+    *,
+    check_fusion: bool = True,
+    session_config: dict[str, str] | None = None,
+    shift_only: bool = False,
+) -> Plan:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
     each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
     (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed": "1"}``) leaves in
@@ -54,75 +65,139 @@ def import_onnx(source, *, check_fusion: bool = True,
             elif node.op_type in QDQ_OPS:
                 dense = lower_qdq(graph, node)
                 if dense is None:
-                    raise OnnxImportError(f"{node.label()}: a float {node.op_type}; only the "
-                                          "QDQ form (int8 DequantizeLinear inputs, one int8 "
-                                          "QuantizeLinear output) runs on the datapath")
+                    raise OnnxImportError(
+                        f"{node.label()}: a float {node.op_type}; only the "
+                        "QDQ form (int8 DequantizeLinear inputs, one int8 "
+                        "QuantizeLinear output) runs on the datapath"
+                    )
                 absorbed.update(dense.absorbed)
                 steps.append(_step(node, dense=dense))
             elif node.op_type == "QLinearGlobalAveragePool":
-                steps.append(_step(node, kernel=GlobalAveragePool(graph, node),
-                                   how="software (numpy: MLAS's integer sum, binary32 scale)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=GlobalAveragePool(graph, node),
+                        how="software (numpy: MLAS's integer sum, binary32 scale)",
+                    )
+                )
             elif node.op_type in INDEX_OPS and node.domain in ("", "ai.onnx"):
-                steps.append(_step(node, kernel=INDEX_OPS[node.op_type](graph, node),
-                                   how="software (numpy: index arithmetic)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=INDEX_OPS[node.op_type](graph, node),
+                        how="software (numpy: index arithmetic)",
+                    )
+                )
             elif node.op_type == "ReduceMean" and node.domain in ("", "ai.onnx"):
-                steps.append(_step(node, kernel=FloatReduceMean(graph, node),
-                                   how="software (numpy: binary32, as ONNX Runtime's Eigen sum)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=FloatReduceMean(graph, node),
+                        how="software (numpy: binary32, as ONNX Runtime's Eigen sum)",
+                    )
+                )
             elif node.op_type == "ConvTranspose":
-                raise OnnxImportError(f"{node.label()}: a float ConvTranspose (quantize_static "
-                                      "leaves ConvTranspose in float: ONNX Runtime has no "
-                                      "integer kernel for it); nothing integer to run")
+                raise OnnxImportError(
+                    f"{node.label()}: a float ConvTranspose (quantize_static "
+                    "leaves ConvTranspose in float: ONNX Runtime has no "
+                    "integer kernel for it); nothing integer to run"
+                )
             elif node.op_type == "QLinearAveragePool":
-                steps.append(_step(node, kernel=AveragePool(graph, node),
-                                   how="software (numpy: binary32, as ONNX Runtime's kernel)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=AveragePool(graph, node),
+                        how="software (numpy: binary32, as ONNX Runtime's kernel)",
+                    )
+                )
             elif node.op_type == "AveragePool":
                 pool, dq, q = qdq_average_pool(graph, node)
                 absorbed.add(q.index)
-                steps.append(Step(node, node.index, "QDQ AveragePool", (dq.inputs[0],),
-                                  (q.outputs[0],), kernel=pool,
-                                  how="software (numpy: as ONNX Runtime's fused "
-                                      "QLinearAveragePool)"))
+                steps.append(
+                    Step(
+                        node,
+                        node.index,
+                        "QDQ AveragePool",
+                        (dq.inputs[0],),
+                        (q.outputs[0],),
+                        kernel=pool,
+                        how="software (numpy: as ONNX Runtime's fused QLinearAveragePool)",
+                    )
+                )
             elif node.op_type == "QLinearAdd":
-                steps.append(_step(node, kernel=QLinearAdd(graph, node),
-                                   how="software (numpy: MLAS's binary32 QLinearAdd)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=QLinearAdd(graph, node),
+                        how="software (numpy: MLAS's binary32 QLinearAdd)",
+                    )
+                )
             elif node.op_type == "GlobalAveragePool":
                 pool, dq, q = qdq_global_average(graph, node)
                 absorbed.add(q.index)
-                steps.append(Step(node, node.index, "QDQ GlobalAveragePool", (dq.inputs[0],),
-                                  (q.outputs[0],), kernel=pool,
-                                  how="software (numpy: as ONNX Runtime's fused "
-                                      "QLinearGlobalAveragePool)"))
+                steps.append(
+                    Step(
+                        node,
+                        node.index,
+                        "QDQ GlobalAveragePool",
+                        (dq.inputs[0],),
+                        (q.outputs[0],),
+                        kernel=pool,
+                        how="software (numpy: as ONNX Runtime's fused QLinearGlobalAveragePool)",
+                    )
+                )
             elif node.op_type == "Add" and node.domain in ("", "ai.onnx"):
                 check_float_add(graph, node)
-                steps.append(_step(node, kernel=NodeKernel(add, graph, node),
-                                   how="software (numpy: binary32 add of dequantized values)"))
+                steps.append(
+                    _step(
+                        node,
+                        kernel=NodeKernel(add, graph, node),
+                        how="software (numpy: binary32 add of dequantized values)",
+                    )
+                )
             elif node.op_type in NODE_KERNELS:
-                steps.append(_step(node, kernel=NodeKernel(NODE_KERNELS[node.op_type], graph,
-                                                          node)))
+                steps.append(
+                    _step(node, kernel=NodeKernel(NODE_KERNELS[node.op_type], graph, node))
+                )
             else:
-                raise OnnxImportError(f"{node.label()}: operator {node.op_type} is not "
-                                      "supported (datapath: " + ", ".join(QLINEAR_OPS + QDQ_OPS)
-                                      + "; software: " + ", ".join(NODE_KERNELS) + ")")
+                raise OnnxImportError(
+                    f"{node.label()}: operator {node.op_type} is not "
+                    "supported (datapath: "
+                    + ", ".join(QLINEAR_OPS + QDQ_OPS)
+                    + "; software: "
+                    + ", ".join(NODE_KERNELS)
+                    + ")"
+                )
         except OnnxImportError as exc:
             problems.append(str(exc))
-    if problems and not any(s.dense for s in steps) and any(
-            n.op_type in QDQ_OPS for n in graph.nodes) and not any(
-            n.op_type in QLINEAR_OPS or n.op_type == "DequantizeLinear" for n in graph.nodes):
+    if (
+        problems
+        and not any(s.dense for s in steps)
+        and any(n.op_type in QDQ_OPS for n in graph.nodes)
+        and not any(
+            n.op_type in QLINEAR_OPS or n.op_type == "DequantizeLinear" for n in graph.nodes
+        )
+    ):
         raise OnnxImportError(
             f"{graph.name}: a float model (no quantized node; {len(problems)} node(s) cannot "
-            "run): quantize it first, e.g. with onnxruntime.quantization.quantize_static")
+            "run): quantize it first, e.g. with onnxruntime.quantization.quantize_static"
+        )
     if len(problems) == 1:
         raise OnnxImportError(f"{graph.name}: cannot run this model: {problems[0]}")
     if problems:
-        raise OnnxImportError(f"{graph.name}: cannot run this model: {len(problems)} nodes "
-                              "nothing here runs\n  " + "\n  ".join(problems))
+        raise OnnxImportError(
+            f"{graph.name}: cannot run this model: {len(problems)} nodes "
+            "nothing here runs\n  " + "\n  ".join(problems)
+        )
     dense = [s.dense for s in steps if s.dense is not None]
     if not dense:
         raise OnnxImportError(f"{graph.name}: no node runs on the datapath")
     configs = {d.config for d in dense}
     if len(configs) > 1:
-        raise OnnxImportError(f"{graph.name}: mixes int8 and uint8 activations; the datapath "
-                              "runs one config per model")
+        raise OnnxImportError(
+            f"{graph.name}: mixes int8 and uint8 activations; the datapath "
+            "runs one config per model"
+        )
     if shift_only:
         configs = {to_shift_only(dense)}
     if check_fusion and any(d.float_output for d in dense):
@@ -134,40 +209,67 @@ def import_onnx(source, *, check_fusion: bool = True,
         if s.dense is not None:
             s.how = "datapath (dense backend)"
             if s.dense.float_output:
-                s.how += ("; ONNX Runtime fuses it" if s.dense.fused_by_ort else
-                          "; ONNX Runtime does NOT fuse it (float kernel + QuantizeLinear)")
-    return Plan(graph, steps, config, inputs=[_plan_input(graph, spec) for spec in graph.inputs],
-                outputs=[PlanOutput(spec.name, spec.name) for spec in graph.outputs],
-                constants={k: Value(v, False) for k, v in graph.constants.items()},
-                error=OnnxImportError, unit="nodes", header=f" ({config.describe()})",
-                inputs_phrase="{codes} codes", session_config=session_config)
+                s.how += (
+                    "; ONNX Runtime fuses it"
+                    if s.dense.fused_by_ort
+                    else "; ONNX Runtime does NOT fuse it (float kernel + QuantizeLinear)"
+                )
+    return Plan(
+        graph,
+        steps,
+        config,
+        inputs=[_plan_input(graph, spec) for spec in graph.inputs],
+        outputs=[PlanOutput(spec.name, spec.name) for spec in graph.outputs],
+        constants={k: Value(v, False) for k, v in graph.constants.items()},
+        error=OnnxImportError,
+        unit="nodes",
+        header=f" ({config.describe()})",
+        inputs_phrase="{codes} codes",
+        session_config=session_config,
+    )
 
 
-def _step(node: Node, dense: OnnxDense | None = None, kernel=None, how: str | None = None
-          ) -> Step:
+def _step(node: Node, dense: OnnxDense | None = None, kernel=None, how: str | None = None) -> Step:
     if dense is not None:
-        return Step(node, node.index, dense.pattern, tuple(i or None for i in node.inputs),
-                    (dense.output,), dense=dense, dense_input=dense.input,
-                    vector_stem=f"node{node.index}")
-    return Step(node, node.index, node.op_type, tuple(i or None for i in node.inputs),
-                tuple(node.outputs), kernel=kernel, how=how or "software (numpy)")
+        return Step(
+            node,
+            node.index,
+            dense.pattern,
+            tuple(i or None for i in node.inputs),
+            (dense.output,),
+            dense=dense,
+            dense_input=dense.input,
+            vector_stem=f"node{node.index}",
+        )
+    return Step(
+        node,
+        node.index,
+        node.op_type,
+        tuple(i or None for i in node.inputs),
+        tuple(node.outputs),
+        kernel=kernel,
+        how=how or "software (numpy)",
+    )
 
 
 def _plan_input(graph: OnnxGraph, spec) -> PlanInput:
     """A model input: int8 codes, or the floats of the codes its QuantizeLinear reads."""
     problem, codes = None, None
     if any(d is None for d in spec.shape[1:]):
-        problem = (f"input {spec.name!r} has shape {spec.shape}: only the batch dimension may "
-                   "be symbolic")
+        problem = (
+            f"input {spec.name!r} has shape {spec.shape}: only the batch dimension may be symbolic"
+        )
     elif spec.dtype not in (np.int8, np.float32):
         problem = f"input {spec.name!r} is {spec.dtype}: int8 or float32 only"
     if spec.dtype == np.float32:
         quant = [c for c in graph.consumers(spec.name) if c.op_type == "QuantizeLinear"]
         if quant and quant[0].inputs[1] in graph.constants:
             scale = graph.constants[quant[0].inputs[1]].astype(np.float32)
-            zp = graph.constants.get(quant[0].inputs[2] if len(quant[0].inputs) > 2 else "",
-                                     np.zeros((), np.uint8))
+            zp = graph.constants.get(
+                quant[0].inputs[2] if len(quant[0].inputs) > 2 else "", np.zeros((), np.uint8)
+            )
             if scale.size == 1 and zp.dtype in (np.int8, np.uint8):
                 codes = (float(scale.reshape(-1)[0]), int(zp.reshape(-1)[0]), np.dtype(zp.dtype))
-    return PlanInput(spec.name, spec.name, tuple(spec.shape[1:]), np.dtype(spec.dtype), codes,
-                     problem)
+    return PlanInput(
+        spec.name, spec.name, tuple(spec.shape[1:]), np.dtype(spec.dtype), codes, problem
+    )

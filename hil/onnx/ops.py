@@ -13,8 +13,11 @@ import numpy as np
 from ..kernels.base import Value
 from .graph import Node, OnnxGraph, OnnxImportError
 
-_INT_RANGES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255),
-               np.dtype(np.int32): (-(1 << 31), (1 << 31) - 1)}
+_INT_RANGES = {
+    np.dtype(np.int8): (-128, 127),
+    np.dtype(np.uint8): (0, 255),
+    np.dtype(np.int32): (-(1 << 31), (1 << 31) - 1),
+}
 
 
 def _per_axis(v: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
@@ -30,8 +33,11 @@ def _per_axis(v: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
 def quantize_linear(graph: OnnxGraph, node: Node, ins: list) -> list:
     x = np.asarray(ins[0], np.float32)
     scale = graph.constant(node.inputs[1], node, "y_scale").astype(np.float32)
-    zp = (graph.constant(node.inputs[2], node, "y_zero_point") if len(node.inputs) > 2
-          and node.inputs[2] else np.uint8(0))
+    zp = (
+        graph.constant(node.inputs[2], node, "y_zero_point")
+        if len(node.inputs) > 2 and node.inputs[2]
+        else np.uint8(0)
+    )
     axis = int(node.attrs.get("axis", 1))
     lo, hi = _INT_RANGES[np.dtype(zp.dtype)]
     q = np.rint(x / _per_axis(scale, x, axis)).astype(np.float64) + _per_axis(zp, x, axis)
@@ -40,8 +46,10 @@ def quantize_linear(graph: OnnxGraph, node: Node, ins: list) -> list:
 
 def dequantize_linear(graph: OnnxGraph, node: Node, ins: list) -> list:
     x = np.asarray(ins[0])
-    scale = np.asarray(ins[1] if ins[1] is not None else
-                       graph.constant(node.inputs[1], node, "x_scale"), np.float32)
+    scale = np.asarray(
+        ins[1] if ins[1] is not None else graph.constant(node.inputs[1], node, "x_scale"),
+        np.float32,
+    )
     zp = ins[2] if len(ins) > 2 and ins[2] is not None else np.zeros((), x.dtype)
     axis = int(node.attrs.get("axis", 1))
     diff = (x.astype(np.int64) - _per_axis(zp, x, axis).astype(np.int64)).astype(np.float32)
@@ -54,8 +62,10 @@ def reshape(graph: OnnxGraph, node: Node, ins: list) -> list:
     if int(node.attrs.get("allowzero", 0)) and 0 in shape:
         # allowzero = 1 makes a 0 an empty axis instead of "copy this axis": without a 0 in
         # the shape (as PyTorch's exporter writes it) both read the same
-        raise OnnxImportError(f"{node.label()}: allowzero = 1 with a 0 in the shape {shape} "
-                              f"(an empty tensor) is not supported")
+        raise OnnxImportError(
+            f"{node.label()}: allowzero = 1 with a 0 in the shape {shape} "
+            f"(an empty tensor) is not supported"
+        )
     shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
     if shape and shape[0] not in (-1, x.shape[0]):
         # The model's batch size (usually 1) stands for the run's batch on axis 0.
@@ -110,7 +120,9 @@ def max_pool(graph: OnnxGraph, node: Node, ins: list) -> list:
     out = np.full(x.shape[:2] + (oh, ow), low, dtype=x.dtype)
     for ky in range(kh):
         for kx in range(kw):
-            out = np.maximum(out, p[:, :, ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw])
+            out = np.maximum(
+                out, p[:, :, ky : ky + (oh - 1) * sh + 1 : sh, kx : kx + (ow - 1) * sw + 1 : sw]
+            )
     return [out]
 
 
@@ -131,8 +143,9 @@ class NodeKernel:
     """One node's function of :data:`NODE_KERNELS` as a plan kernel (``run(values) -> values``,
     as :class:`hil.kernels.base.SoftwareOp`): a result is batched when an input is."""
 
-    def __init__(self, fn: Callable[[OnnxGraph, Node, list], list], graph: OnnxGraph,
-                 node: Node) -> None:
+    def __init__(
+        self, fn: Callable[[OnnxGraph, Node, list], list], graph: OnnxGraph, node: Node
+    ) -> None:
         self.fn, self.graph, self.node = fn, graph, node
 
     def run(self, inputs: list[Value | None]) -> list[Value]:

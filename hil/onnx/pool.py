@@ -15,8 +15,9 @@ from .graph import Node, OnnxGraph, OnnxImportError
 _RANGES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255)}
 
 
-def global_average(x: np.ndarray, x_scale, x_zp: int, y_scale, y_zp: int,
-                   dtype: np.dtype) -> np.ndarray:
+def global_average(
+    x: np.ndarray, x_scale, x_zp: int, y_scale, y_zp: int, dtype: np.dtype
+) -> np.ndarray:
     """``(B, C, H, W)`` codes -> ``(B, C, 1, 1)`` codes, MLAS's QLinearGlobalAveragePool."""
     n = int(np.prod(x.shape[2:]))
     if n >= 1 << 24:
@@ -34,8 +35,9 @@ class GlobalAveragePool:
     """One global average: the QOperator node, or the fused QDQ pattern (``dq``, the node,
     ``q``); ``run`` takes the int8/uint8 codes and gives the output codes."""
 
-    def __init__(self, graph: OnnxGraph, node: Node, dq: Node | None = None,
-                 q: Node | None = None) -> None:
+    def __init__(
+        self, graph: OnnxGraph, node: Node, dq: Node | None = None, q: Node | None = None
+    ) -> None:
         self.node = node
         if dq is None:
             if int(node.attrs.get("channels_last", 0)):
@@ -59,8 +61,14 @@ class GlobalAveragePool:
 
     def run(self, inputs: list[Value | None]) -> list[Value]:
         v = inputs[0]
-        y = global_average(np.asarray(v.array), self.x_scale.reshape(-1)[0], self.x_zp,
-                           self.y_scale.reshape(-1)[0], self.y_zp, self.dtype)
+        y = global_average(
+            np.asarray(v.array),
+            self.x_scale.reshape(-1)[0],
+            self.x_zp,
+            self.y_scale.reshape(-1)[0],
+            self.y_zp,
+            self.dtype,
+        )
         return [Value(y, v.batched)]
 
 
@@ -69,10 +77,16 @@ def qdq_global_average(graph: OnnxGraph, node: Node) -> tuple[GlobalAveragePool,
     as ONNX Runtime fuses it; else refused (a float average is not computed)."""
     dq = graph.producer(node.inputs[0])
     users = graph.consumers(node.outputs[0])
-    if dq is None or dq.op_type != "DequantizeLinear" or len(users) != 1 or (
-            users[0].op_type != "QuantizeLinear"):
-        raise OnnxImportError(f"{node.label()}: a float GlobalAveragePool; only the QDQ form "
-                              f"(DequantizeLinear -> it -> QuantizeLinear) runs")
+    if (
+        dq is None
+        or dq.op_type != "DequantizeLinear"
+        or len(users) != 1
+        or (users[0].op_type != "QuantizeLinear")
+    ):
+        raise OnnxImportError(
+            f"{node.label()}: a float GlobalAveragePool; only the QDQ form "
+            f"(DequantizeLinear -> it -> QuantizeLinear) runs"
+        )
     return GlobalAveragePool(graph, node, dq, users[0]), dq, users[0]
 
 
@@ -81,8 +95,10 @@ def check_float_add(graph: OnnxGraph, node: Node) -> None:
     for name in node.inputs:
         p = graph.producer(name)
         if p is None or p.op_type != "DequantizeLinear":
-            raise OnnxImportError(f"{node.label()}: a float Add runs only on the outputs of "
-                                  f"two DequantizeLinear nodes (the QDQ residual connection)")
+            raise OnnxImportError(
+                f"{node.label()}: a float Add runs only on the outputs of "
+                f"two DequantizeLinear nodes (the QDQ residual connection)"
+            )
 
 
 def add(graph: OnnxGraph, node: Node, ins: list) -> list:
@@ -96,8 +112,9 @@ def _fma32(x: np.ndarray, y: np.float32, z) -> np.ndarray:
     return (x.astype(np.float64) * np.float64(y) + np.asarray(z, np.float64)).astype(np.float32)
 
 
-def qlinear_add(a: np.ndarray, a_s, a_zp: int, b: np.ndarray, b_s, b_zp: int, c_s, c_zp: int,
-                dtype: np.dtype) -> np.ndarray:
+def qlinear_add(
+    a: np.ndarray, a_s, a_zp: int, b: np.ndarray, b_s, b_zp: int, c_s, c_zp: int, dtype: np.dtype
+) -> np.ndarray:
     """MLAS's QLinearAdd (the AVX2 kernel): ``rne(fma(a, s_a/s_c, fma(b, s_b/s_c, fixed)))``
     with ``fixed = zp_c - (s_a/s_c * zp_a + s_b/s_c * zp_b)`` in binary32, saturated."""
     f32 = np.float32
@@ -116,9 +133,16 @@ class QLinearAdd:
         i = node.inputs
         if len(i) < 7:
             raise OnnxImportError(f"{node.label()}: needs A, its scale and zero point, B, ...")
-        c = [graph.constant(i[k], node, what) for k, what in
-             ((1, "A_scale"), (2, "A_zero_point"), (4, "B_scale"), (5, "B_zero_point"),
-              (6, "C_scale"))]
+        c = [
+            graph.constant(i[k], node, what)
+            for k, what in (
+                (1, "A_scale"),
+                (2, "A_zero_point"),
+                (4, "B_scale"),
+                (5, "B_zero_point"),
+                (6, "C_scale"),
+            )
+        ]
         zc = graph.constant(i[7], node, "C_zero_point") if len(i) > 7 and i[7] else None
         if any(v.size != 1 for v in c):
             raise OnnxImportError(f"{node.label()}: per-axis scales are not supported")
@@ -129,19 +153,39 @@ class QLinearAdd:
             raise OnnxImportError(f"{node.label()}: {self.dtype} codes (int8 / uint8 only)")
         sa, sb = graph.shape(i[0]), graph.shape(i[3])
         if sa is None or sb is None or tuple(sa[1:]) != tuple(sb[1:]):
-            raise OnnxImportError(f"{node.label()}: A {sa} and B {sb} must have one shape "
-                                  f"(broadcasting is not implemented)")
+            raise OnnxImportError(
+                f"{node.label()}: A {sa} and B {sb} must have one shape "
+                f"(broadcasting is not implemented)"
+            )
 
     def run(self, inputs: list[Value | None]) -> list[Value]:
         a, b = inputs[0], inputs[3]
-        y = qlinear_add(np.asarray(a.array), self.a_s, int(self.a_zp), np.asarray(b.array),
-                        self.b_s, int(self.b_zp), self.c_s, self.c_zp, self.dtype)
+        y = qlinear_add(
+            np.asarray(a.array),
+            self.a_s,
+            int(self.a_zp),
+            np.asarray(b.array),
+            self.b_s,
+            int(self.b_zp),
+            self.c_s,
+            self.c_zp,
+            self.dtype,
+        )
         return [Value(y, a.batched or b.batched)]
 
 
-def average_pool(x: np.ndarray, x_scale, x_zp: int, y_scale, y_zp: int, dtype: np.dtype,
-                 kernel: tuple[int, int], strides: tuple[int, int],
-                 pads: tuple[int, int, int, int], include_pad: bool) -> np.ndarray:
+def average_pool(
+    x: np.ndarray,
+    x_scale,
+    x_zp: int,
+    y_scale,
+    y_zp: int,
+    dtype: np.dtype,
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    include_pad: bool,
+) -> np.ndarray:
     """ONNX Runtime's QLinearAveragePool (NCHW): each value dequantized in binary32, the
     window summed from 0 in row order in binary32, divided by the count, then
     ``nearbyint(y / y_scale + zp_y)`` clamped."""
@@ -157,7 +201,7 @@ def average_pool(x: np.ndarray, x_scale, x_zp: int, y_scale, y_zp: int, dtype: n
     for ky in range(kh):
         for kx in range(kw):
             win = (slice(ky, ky + (oh - 1) * sh + 1, sh), slice(kx, kx + (ow - 1) * sw + 1, sw))
-            acc = (acc + p[(slice(None), slice(None)) + win]).astype(f32)   # +0.0 on padding
+            acc = (acc + p[(slice(None), slice(None)) + win]).astype(f32)  # +0.0 on padding
             count += valid[win]
     n = np.full((oh, ow), kh * kw) if include_pad else count
     y = (acc / n.astype(f32)).astype(f32)
@@ -170,8 +214,9 @@ class AveragePool:
     """QLinearAveragePool (com.microsoft, NCHW), or DequantizeLinear -> AveragePool ->
     QuantizeLinear, which ONNX Runtime fuses into it."""
 
-    def __init__(self, graph: OnnxGraph, node: Node, dq: Node | None = None,
-                 q: Node | None = None) -> None:
+    def __init__(
+        self, graph: OnnxGraph, node: Node, dq: Node | None = None, q: Node | None = None
+    ) -> None:
         self.node = node
         a = node.attrs
         where = node.label()
@@ -187,22 +232,30 @@ class AveragePool:
         self.strides = tuple(int(v) for v in a.get("strides", (1, 1)))
         self.pads = tuple(int(v) for v in a.get("pads", (0, 0, 0, 0)))
         self.include_pad = bool(int(a.get("count_include_pad", 0)))
-        src = (dq, 1, dq, 2, q, 1, q, 2) if dq is not None else (node, 1, node, 2, node, 3,
-                                                                node, 4)
-        xs, xz, ys, yz = (graph.constant(n.inputs[i], n, w) for n, i, w in
-                          zip(src[::2], src[1::2], ("x_scale", "x_zero_point", "y_scale",
-                                                    "y_zero_point")))
+        src = (dq, 1, dq, 2, q, 1, q, 2) if dq is not None else (node, 1, node, 2, node, 3, node, 4)
+        xs, xz, ys, yz = (
+            graph.constant(n.inputs[i], n, w)
+            for n, i, w in zip(
+                src[::2], src[1::2], ("x_scale", "x_zero_point", "y_scale", "y_zero_point")
+            )
+        )
         if xs.size != 1 or ys.size != 1:
             raise OnnxImportError(f"{where}: per-axis scales are not supported")
-        self.args = (xs.reshape(-1)[0], int(xz.reshape(-1)[0]), ys.reshape(-1)[0],
-                     int(yz.reshape(-1)[0]), np.dtype(yz.dtype))
+        self.args = (
+            xs.reshape(-1)[0],
+            int(xz.reshape(-1)[0]),
+            ys.reshape(-1)[0],
+            int(yz.reshape(-1)[0]),
+            np.dtype(yz.dtype),
+        )
         if self.args[4] not in _RANGES:
             raise OnnxImportError(f"{where}: {self.args[4]} codes (int8 / uint8 only)")
 
     def run(self, inputs: list[Value | None]) -> list[Value]:
         v = inputs[0]
-        y = average_pool(np.asarray(v.array), *self.args, self.kernel, self.strides,
-                         self.pads, self.include_pad)
+        y = average_pool(
+            np.asarray(v.array), *self.args, self.kernel, self.strides, self.pads, self.include_pad
+        )
         return [Value(y, v.batched)]
 
 
@@ -211,8 +264,14 @@ def qdq_average_pool(graph: OnnxGraph, node: Node) -> tuple[AveragePool, Node, N
     fuses it; a float one is refused."""
     dq = graph.producer(node.inputs[0])
     users = graph.consumers(node.outputs[0])
-    if dq is None or dq.op_type != "DequantizeLinear" or len(users) != 1 or (
-            users[0].op_type != "QuantizeLinear"):
-        raise OnnxImportError(f"{node.label()}: a float AveragePool; only the QDQ form "
-                              f"(DequantizeLinear -> it -> QuantizeLinear) runs")
+    if (
+        dq is None
+        or dq.op_type != "DequantizeLinear"
+        or len(users) != 1
+        or (users[0].op_type != "QuantizeLinear")
+    ):
+        raise OnnxImportError(
+            f"{node.label()}: a float AveragePool; only the QDQ form "
+            f"(DequantizeLinear -> it -> QuantizeLinear) runs"
+        )
     return AveragePool(graph, node, dq, users[0]), dq, users[0]

@@ -42,15 +42,15 @@ def eigen_sums(v: np.ndarray, first: int = 0) -> np.ndarray:
         if a1 == 0:
             out[rows] = _sequential(cols)
             continue
-        r0 = cols[:, start:start + p].copy()
+        r0 = cols[:, start : start + p].copy()
         if a1 > p:
-            r1 = cols[:, start + p:start + 2 * p].copy()
+            r1 = cols[:, start + p : start + 2 * p].copy()
             for i in range(start + 2 * p, start + a2, 2 * p):
-                r0 = (r0 + cols[:, i:i + p]).astype(np.float32)
-                r1 = (r1 + cols[:, i + p:i + 2 * p]).astype(np.float32)
+                r0 = (r0 + cols[:, i : i + p]).astype(np.float32)
+                r1 = (r1 + cols[:, i + p : i + 2 * p]).astype(np.float32)
             r0 = (r0 + r1).astype(np.float32)
             if a1 > a2:
-                r0 = (r0 + cols[:, start + a2:start + a2 + p]).astype(np.float32)
+                r0 = (r0 + cols[:, start + a2 : start + a2 + p]).astype(np.float32)
         while r0.shape[1] > 1:
             h = r0.shape[1] // 2
             r0 = (r0[:, :h] + r0[:, h:]).astype(np.float32)
@@ -77,8 +77,10 @@ class FloatReduceMean:
             axes = np.asarray(node.attrs.get("axes", ()), np.int64)
         axes = sorted({int(a) % rank for a in np.asarray(axes).ravel()})
         if not axes or axes != list(range(rank - len(axes), rank)) or axes[0] == 0:
-            raise OnnxImportError(f"{where}: ReduceMean over axes {axes} of a rank-{rank} "
-                                  f"tensor; only the trailing axes (not the batch) run")
+            raise OnnxImportError(
+                f"{where}: ReduceMean over axes {axes} of a rank-{rank} "
+                f"tensor; only the trailing axes (not the batch) run"
+            )
         self.m = len(axes)
         self.keepdims = bool(int(node.attrs.get("keepdims", 1)))
         self.dtype = graph.dtype(node.inputs[0])
@@ -88,8 +90,8 @@ class FloatReduceMean:
     def run(self, inputs: list[Value | None]) -> list[Value]:
         v = inputs[0]
         x = np.ascontiguousarray(np.asarray(v.array, np.float32))
-        lead = x.shape[:x.ndim - self.m]
-        n = int(np.prod(x.shape[x.ndim - self.m:]))
+        lead = x.shape[: x.ndim - self.m]
+        n = int(np.prod(x.shape[x.ndim - self.m :]))
         sums = eigen_sums(x.reshape(-1, n))
         y = (sums / np.float32(n)).astype(np.float32).reshape(lead)
         if self.keepdims:

@@ -41,7 +41,7 @@ class Shape(_IndexOp):
         shape = np.asarray(arrays[0].shape, np.int64)
         start = int(self.node.attrs.get("start", 0))
         end = self.node.attrs.get("end")
-        return shape[start:None if end is None else int(end)]
+        return shape[start : None if end is None else int(end)]
 
 
 class Gather(_IndexOp):
@@ -49,8 +49,9 @@ class Gather(_IndexOp):
 
     def check(self) -> None:
         if int(self.node.attrs.get("axis", 0)) != 0:
-            raise OnnxImportError(f"{self.node.label()}: Gather only on axis 0 of an index "
-                                  f"vector (shape arithmetic)")
+            raise OnnxImportError(
+                f"{self.node.label()}: Gather only on axis 0 of an index vector (shape arithmetic)"
+            )
 
     def compute(self, arrays):
         data = self.int_input(arrays, 0, "Gather's data")
@@ -61,8 +62,11 @@ class Unsqueeze(_IndexOp):
     """Unsqueeze (axes from the input, opset 13 on, or the attribute)."""
 
     def compute(self, arrays):
-        axes = (self.int_input(arrays, 1, "axes") if len(arrays) > 1 and arrays[1] is not None
-                else np.asarray(self.node.attrs.get("axes", ()), np.int64))
+        axes = (
+            self.int_input(arrays, 1, "axes")
+            if len(arrays) > 1 and arrays[1] is not None
+            else np.asarray(self.node.attrs.get("axes", ()), np.int64)
+        )
         out = arrays[0]
         rank = out.ndim + len(axes)
         for ax in sorted(int(a) % rank for a in axes.ravel()):
@@ -78,6 +82,5 @@ class Concat(_IndexOp):
         return np.concatenate(parts, axis=int(self.node.attrs.get("axis", 0)))
 
 
-INDEX_OPS = {"Shape": Shape, "Gather": Gather, "Unsqueeze": Unsqueeze,
-             "Concat": Concat}
+INDEX_OPS = {"Shape": Shape, "Gather": Gather, "Unsqueeze": Unsqueeze, "Concat": Concat}
 """Index-arithmetic nodes by op type."""

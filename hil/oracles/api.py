@@ -38,5 +38,6 @@ class Oracle(Protocol):
 
     name: str
 
-    def run(self, model, inputs: Sequence[np.ndarray], run=None, progress: bool = False
-            ) -> OracleResult: ...
+    def run(
+        self, model, inputs: Sequence[np.ndarray], run=None, progress: bool = False
+    ) -> OracleResult: ...

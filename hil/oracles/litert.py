@@ -58,8 +58,11 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
         if spec is None:
             steps.append(step)
             continue
-        if (not isinstance(spec, DenseLayerSpec) or step.op.name not in LITERT_OPS
-                or spec.config != TFLITE_CONFIG):
+        if (
+            not isinstance(spec, DenseLayerSpec)
+            or step.op.name not in LITERT_OPS
+            or spec.config != TFLITE_CONFIG
+        ):
             kind = "16x8 " if getattr(spec, "config", None) not in (None, TFLITE_CONFIG) else ""
             refused.setdefault(kind + step.op.name, []).append(step.op.index)
             continue
@@ -67,15 +70,17 @@ def to_xnnpack(model: ImportedModel) -> ImportedModel:
             mult = scale_to_mult(xnnpack_scales(model.graph, spec))
         except ValueError as exc:
             raise TfliteImportError(f"{step.op.label()}: XNNPACK's scale: {exc}") from None
-        fp32 = dataclasses.replace(spec, mult=mult, shift=np.zeros(spec.c, dtype=np.int64),
-                                   config=FP32_CONFIG)
+        fp32 = dataclasses.replace(
+            spec, mult=mult, shift=np.zeros(spec.c, dtype=np.int64), config=FP32_CONFIG
+        )
         steps.append(dataclasses.replace(step, dense=fp32))
     if refused:
         raise TfliteImportError(
             f"{model.graph.name}: the LiteRT oracle runs int8 {' and '.join(LITERT_OPS)} on the "
-            f"datapath; not: " + "; ".join(f"{name} (ops {', '.join(map(str, ops))})"
-                                          for name, ops in refused.items())
-            + " (use the default oracle, TFLite Micro)")
+            f"datapath; not: "
+            + "; ".join(f"{name} (ops {', '.join(map(str, ops))})" for name, ops in refused.items())
+            + " (use the default oracle, TFLite Micro)"
+        )
     return dataclasses.replace(model, steps=steps, config=FP32_CONFIG)
 
 
@@ -99,8 +104,9 @@ def single_op_model(model_bytes: bytes, op_index: int) -> bytes:
     return bytes(fb.Output())
 
 
-def _invoke_each(model_bytes: bytes, inputs: Sequence[np.ndarray], desc: str,
-                 progress: bool) -> list[np.ndarray]:
+def _invoke_each(
+    model_bytes: bytes, inputs: Sequence[np.ndarray], desc: str, progress: bool
+) -> list[np.ndarray]:
     """Run LiteRT's default interpreter once per sample; one ``(N, *shape)`` array per output."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -112,19 +118,25 @@ def _invoke_each(model_bytes: bytes, inputs: Sequence[np.ndarray], desc: str,
         raise ValueError(f"{desc}: the model has {len(ins)} input(s), got {len(inputs)} array(s)")
     n = inputs[0].shape[0]
     got: list[list[np.ndarray]] = [[] for _ in outs]
-    for s in tqdm(range(n), desc=desc, unit="input", disable=None if progress else True,
-                  leave=False):
+    for s in tqdm(
+        range(n), desc=desc, unit="input", disable=None if progress else True, leave=False
+    ):
         for d, x in zip(ins, inputs):
-            it.set_tensor(d["index"], np.ascontiguousarray(x[s]).reshape(d["shape"]).astype(d["dtype"]))
+            it.set_tensor(
+                d["index"], np.ascontiguousarray(x[s]).reshape(d["shape"]).astype(d["dtype"])
+            )
         it.invoke()
         for j, d in enumerate(outs):
             got[j].append(np.array(it.get_tensor(d["index"])))
     return [np.stack(g) for g in got]
 
 
-def run_litert(model: ImportedModel, inputs: Sequence[np.ndarray],
-               layer_inputs: dict[int, np.ndarray] | None = None,
-               progress: bool = False) -> OracleResult:
+def run_litert(
+    model: ImportedModel,
+    inputs: Sequence[np.ndarray],
+    layer_inputs: dict[int, np.ndarray] | None = None,
+    progress: bool = False,
+) -> OracleResult:
     """LiteRT (default interpreter, XNNPACK) on ``inputs``: the model outputs and, for each
     datapath layer whose input tensor is in ``layer_inputs`` (tensor index -> ``(N, *shape)``,
     e.g. the network run's kept tensors), that layer's output from its one-operator model."""
@@ -139,10 +151,16 @@ def run_litert(model: ImportedModel, inputs: Sequence[np.ndarray],
         if x is None:
             continue
         one = single_op_model(graph.model_bytes, step.op.index)
-        tensors[step.dense.output_index] = _invoke_each(one, [x], f"LiteRT {step.op.label()}",
-                                                        progress)[0]
-    return OracleResult(outputs=outputs, tensors=tensors, wall=time.perf_counter() - t0,
-                        engine=LITERT, names=[graph.tensor(i).name for i in graph.outputs])
+        tensors[step.dense.output_index] = _invoke_each(
+            one, [x], f"LiteRT {step.op.label()}", progress
+        )[0]
+    return OracleResult(
+        outputs=outputs,
+        tensors=tensors,
+        wall=time.perf_counter() - t0,
+        engine=LITERT,
+        names=[graph.tensor(i).name for i in graph.outputs],
+    )
 
 
 class LiteRtOracle:

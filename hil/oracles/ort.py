@@ -65,9 +65,9 @@ def optimized_model(model_bytes: bytes, session_config: dict[str, str] | None = 
 class OrtKernel:
     """The integer node of the optimized graph that computes one dense layer."""
 
-    node: object            # onnx NodeProto
-    act: str                # "uint8" / "int8": the activation type the kernel sees
-    weight: str             # the weight type
+    node: object  # onnx NodeProto
+    act: str  # "uint8" / "int8": the activation type the kernel sees
+    weight: str  # the weight type
     depthwise: bool
     channels_last: bool
 
@@ -93,27 +93,32 @@ def integer_kernels(optimized) -> dict[str, OrtKernel]:
         if w_name not in inits:
             continue
         w = numpy_helper.to_array(inits[w_name])
-        act = (numpy_helper.to_array(inits[x_zp]).dtype.name if x_zp in inits else "uint8")
+        act = numpy_helper.to_array(inits[x_zp]).dtype.name if x_zp in inits else "uint8"
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         group = int(attrs.get("group", 1))
         depthwise = node.op_type == "QLinearConv" and group > 1 and w.shape[1] == 1
-        kernels[w_name] = OrtKernel(node, act, w.dtype.name, depthwise,
-                                    bool(attrs.get("channels_last", 0)))
+        kernels[w_name] = OrtKernel(
+            node, act, w.dtype.name, depthwise, bool(attrs.get("channels_last", 0))
+        )
     return kernels
 
 
-def run_model(model_bytes: bytes, input_names: Sequence[str], inputs: Sequence[np.ndarray],
-              fixed_batch: bool, session_config: dict[str, str] | None = None
-              ) -> list[np.ndarray]:
+def run_model(
+    model_bytes: bytes,
+    input_names: Sequence[str],
+    inputs: Sequence[np.ndarray],
+    fixed_batch: bool,
+    session_config: dict[str, str] | None = None,
+) -> list[np.ndarray]:
     """The model's own outputs from ONNX Runtime, unmodified, default optimizations (one input
     at a time when the model's batch dimension is fixed)."""
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(model_bytes, session_options(session_config),
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        model_bytes, session_options(session_config), providers=["CPUExecutionProvider"]
+    )
     n = int(np.asarray(inputs[0]).shape[0])
-    batches = ([[a[i:i + 1] for a in inputs] for i in range(n)] if fixed_batch
-               else [list(inputs)])
+    batches = [[a[i : i + 1] for a in inputs] for i in range(n)] if fixed_batch else [list(inputs)]
     runs = [sess.run(None, dict(zip(input_names, b))) for b in batches]
     return [np.concatenate([r[i] for r in runs]) for i in range(len(runs[0]))]
 
@@ -122,12 +127,19 @@ def _one_node_model(nodes, initializers, x_name: str, x: np.ndarray, y_name: str
     from onnx import helper
 
     graph = helper.make_graph(
-        list(nodes), "layer",
-        [helper.make_tensor_value_info(x_name, helper.np_dtype_to_tensor_dtype(x.dtype),
-                                       [None] * x.ndim)],
-        [helper.make_tensor_value_info(y_name, y_type, None)], list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21),
-                                                    helper.make_opsetid("com.microsoft", 1)])
+        list(nodes),
+        "layer",
+        [
+            helper.make_tensor_value_info(
+                x_name, helper.np_dtype_to_tensor_dtype(x.dtype), [None] * x.ndim
+            )
+        ],
+        [helper.make_tensor_value_info(y_name, y_type, None)],
+        list(initializers),
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)]
+    )
     model.ir_version = 10
     return model.SerializeToString()
 
@@ -141,9 +153,8 @@ def layer_reference(optimized, kernel: OrtKernel, x: np.ndarray) -> np.ndarray:
     node = kernel.node
     ours = np.asarray(x).dtype
     feed = np.asarray(x)
-    if kernel.act != ours.name:   # int8 -> uint8 (ORT's QDQ rewrite): the same value + 128
-        feed = (feed.astype(np.int16) + (128 if kernel.act == "uint8" else -128)).astype(
-            kernel.act)
+    if kernel.act != ours.name:  # int8 -> uint8 (ORT's QDQ rewrite): the same value + 128
+        feed = (feed.astype(np.int16) + (128 if kernel.act == "uint8" else -128)).astype(kernel.act)
     if kernel.channels_last:
         feed = np.moveaxis(feed, 1, -1)
     feed = np.ascontiguousarray(feed)
@@ -151,12 +162,21 @@ def layer_reference(optimized, kernel: OrtKernel, x: np.ndarray) -> np.ndarray:
     inits = [t for t in optimized.graph.initializer if t.name in needed]
     missing = needed - {t.name for t in inits}
     if missing:
-        raise ValueError(f"{node.op_type} {node.name!r}: inputs {sorted(missing)} are not "
-                         "constants of the optimized graph; the layer cannot be rebuilt alone")
-    model = _one_node_model([node], inits, node.input[0], feed, node.output[0],
-                            helper.np_dtype_to_tensor_dtype(np.dtype(kernel.act)))
-    sess = ort.InferenceSession(model, session_options(optimize=False),
-                                providers=["CPUExecutionProvider"])
+        raise ValueError(
+            f"{node.op_type} {node.name!r}: inputs {sorted(missing)} are not "
+            "constants of the optimized graph; the layer cannot be rebuilt alone"
+        )
+    model = _one_node_model(
+        [node],
+        inits,
+        node.input[0],
+        feed,
+        node.output[0],
+        helper.np_dtype_to_tensor_dtype(np.dtype(kernel.act)),
+    )
+    sess = ort.InferenceSession(
+        model, session_options(optimize=False), providers=["CPUExecutionProvider"]
+    )
     y = np.asarray(sess.run(None, {node.input[0]: feed})[0])
     if kernel.channels_last:
         y = np.moveaxis(y, -1, 1)
@@ -185,11 +205,17 @@ def float_layer_reference(graph, dense, x: np.ndarray) -> np.ndarray:
             todo.extend(i for i in n.input if i)
     keep.reverse()
     used = {i for n in keep for i in n.input}
-    model = _one_node_model(keep, [t for k, t in inits.items() if k in used], dense.input,
-                            np.asarray(x), dense.output,
-                            onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dense.dtype)))
-    sess = ort.InferenceSession(model, session_options(optimize=False),
-                                providers=["CPUExecutionProvider"])
+    model = _one_node_model(
+        keep,
+        [t for k, t in inits.items() if k in used],
+        dense.input,
+        np.asarray(x),
+        dense.output,
+        onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dense.dtype)),
+    )
+    sess = ort.InferenceSession(
+        model, session_options(optimize=False), providers=["CPUExecutionProvider"]
+    )
     return np.asarray(sess.run(None, {dense.input: np.asarray(x)})[0])
 
 
@@ -197,9 +223,9 @@ def float_layer_reference(graph, dense, x: np.ndarray) -> np.ndarray:
 class KernelEmulation:
     """How to compute ONNX Runtime's result of one dense layer on this CPU with pyref."""
 
-    path: str                 # EXACT / PAIRS16 / UNEXPLAINED (:mod:`hil.oracles.ort_kernels`)
-    a_offset: int = 0         # 128 where ORT turned int8 activations into uint8
-    order: np.ndarray | None = None   # the kernel's K order (per group), NCHW -> NHWC patch
+    path: str  # EXACT / PAIRS16 / UNEXPLAINED (:mod:`hil.oracles.ort_kernels`)
+    a_offset: int = 0  # 128 where ORT turned int8 activations into uint8
+    order: np.ndarray | None = None  # the kernel's K order (per group), NCHW -> NHWC patch
 
     @property
     def clips(self) -> bool:

@@ -18,9 +18,15 @@ from ..backends.pyref import EmulatedBackend
 from ..executor import Mismatch, NetworkRun, first_mismatch, run_network
 from ..onnx.dense import OnnxDense
 from ..plan import Plan
-from .ort import (emulation_for, float_layer_reference, integer_kernels, layer_reference,
-                  optimized_model, run_model)
 from .api import ORT, OracleResult
+from .ort import (
+    emulation_for,
+    float_layer_reference,
+    integer_kernels,
+    layer_reference,
+    optimized_model,
+    run_model,
+)
 from .ort_kernels import probe_kernels
 
 
@@ -28,7 +34,7 @@ def _rows_of(d: OnnxDense, t: np.ndarray) -> np.ndarray:
     t = np.asarray(t).astype(np.int64)
     if d.conv is None:
         return t.reshape(-1, d.c)
-    return np.moveaxis(t, 1, -1).reshape(-1, d.c)      # NC... -> rows of channels
+    return np.moveaxis(t, 1, -1).reshape(-1, d.c)  # NC... -> rows of channels
 
 
 @dataclasses.dataclass
@@ -91,8 +97,13 @@ class OrtOracle:
         self.optimized = None
         self.kernels: dict = {}
 
-    def run(self, model: Plan, inputs: Sequence[np.ndarray], run: NetworkRun | None = None,
-            progress: bool = False) -> OracleResult:
+    def run(
+        self,
+        model: Plan,
+        inputs: Sequence[np.ndarray],
+        run: NetworkRun | None = None,
+        progress: bool = False,
+    ) -> OracleResult:
         t0 = time.perf_counter()
         graph = model.graph
         self.optimized = optimized_model(graph.model_bytes, model.session_config)
@@ -102,13 +113,22 @@ class OrtOracle:
             d = step.dense
             x = run.tensors[d.input].array
             kernel = self.kernels.get(d.weight)
-            tensors[d.output] = (float_layer_reference(graph, d, x) if kernel is None
-                                 else layer_reference(self.optimized, kernel, x))
+            tensors[d.output] = (
+                float_layer_reference(graph, d, x)
+                if kernel is None
+                else layer_reference(self.optimized, kernel, x)
+            )
         fixed_batch = any(spec.shape and spec.shape[0] is not None for spec in graph.inputs)
-        outputs = run_model(graph.model_bytes, [spec.name for spec in graph.inputs], inputs,
-                            fixed_batch, model.session_config)
-        return OracleResult(outputs, tensors, time.perf_counter() - t0, ORT,
-                            [spec.name for spec in graph.outputs])
+        outputs = run_model(
+            graph.model_bytes,
+            [spec.name for spec in graph.inputs],
+            inputs,
+            fixed_batch,
+            model.session_config,
+        )
+        return OracleResult(
+            outputs, tensors, time.perf_counter() - t0, ORT, [spec.name for spec in graph.outputs]
+        )
 
 
 def check_with_ort(model: Plan, run: NetworkRun, inputs: Sequence[np.ndarray]) -> OrtCheck:
@@ -130,8 +150,16 @@ def check_with_ort(model: Plan, run: NetworkRun, inputs: Sequence[np.ndarray]) -
         ref = _rows_of(d, result.tensors[d.output])
         if kernel is None:
             bad = got != ref
-            layers.append(OrtLayerCheck(step.index, False, f"float {d.node.op_type}",
-                                        got.size, int(np.count_nonzero(bad)), 0))
+            layers.append(
+                OrtLayerCheck(
+                    step.index,
+                    False,
+                    f"float {d.node.op_type}",
+                    got.size,
+                    int(np.count_nonzero(bad)),
+                    0,
+                )
+            )
             layer.tflm_mismatches, layer.tflm_first = first_mismatch(got, ref)
             continue
         emu = emulation_for(d, kernel, probe)
@@ -144,18 +172,29 @@ def check_with_ort(model: Plan, run: NetworkRun, inputs: Sequence[np.ndarray]) -
             explained = bad & (em == ref)
         mm, first = first_mismatch(np.where(explained, ref, got), ref)
         layer.tflm_mismatches, layer.tflm_first = mm, first
-        layers.append(OrtLayerCheck(step.index, True, f"{kernel.name()}: {emu.path}",
-                                    got.size, int(np.count_nonzero(bad)),
-                                    int(np.count_nonzero(explained)), first))
-    emulated = run_network(model, inputs, EmulatedBackend(emulate), check_against_pyref=False
-                           ).outputs if emulate else run.outputs
+        layers.append(
+            OrtLayerCheck(
+                step.index,
+                True,
+                f"{kernel.name()}: {emu.path}",
+                got.size,
+                int(np.count_nonzero(bad)),
+                int(np.count_nonzero(explained)),
+                first,
+            )
+        )
+    emulated = (
+        run_network(model, inputs, EmulatedBackend(emulate), check_against_pyref=False).outputs
+        if emulate
+        else run.outputs
+    )
     outputs = []
-    for spec, got_v, emu_v, exp in zip(model.graph.outputs, run.outputs, emulated,
-                                       result.outputs):
+    for spec, got_v, emu_v, exp in zip(model.graph.outputs, run.outputs, emulated, result.outputs):
         got, emu_got = got_v.array, emu_v.array
         exp = np.asarray(exp).reshape(got.shape)
-        outputs.append(OrtOutputCheck(spec.name, int(got.size), _differ(got, exp),
-                                      _differ(emu_got, exp)))
+        outputs.append(
+            OrtOutputCheck(spec.name, int(got.size), _differ(got, exp), _differ(emu_got, exp))
+        )
     return OrtCheck(probe, layers, outputs)
 
 
@@ -172,6 +211,10 @@ def ort_layer_outputs(model: Plan, run: NetworkRun) -> dict[str, np.ndarray]:
     layer's input from ``run``."""
     optimized = optimized_model(model.graph.model_bytes, model.session_config)
     kernels = integer_kernels(optimized)
-    return {s.dense.output: layer_reference(optimized, kernels[s.dense.weight],
-                                            run.tensors[s.dense.input].array)
-            for s in model.dense_steps if s.dense.weight in kernels}
+    return {
+        s.dense.output: layer_reference(
+            optimized, kernels[s.dense.weight], run.tensors[s.dense.input].array
+        )
+        for s in model.dense_steps
+        if s.dense.weight in kernels
+    }

@@ -36,7 +36,7 @@ KERNELS: tuple[tuple[str, str, str, bool], ...] = (
     ("QLinearConv", "int8", "int8", True),
 )
 
-_PROBE_SHIFT = 10   # weight scale 2^-10: outputs are exact integer functions of the accumulator
+_PROBE_SHIFT = 10  # weight scale 2^-10: outputs are exact integer functions of the accumulator
 
 
 def kernel_name(op: str, act: str, weight: str, depthwise: bool) -> str:
@@ -51,7 +51,7 @@ def cpu_flags() -> tuple[str, ...]:
     AVX-VNNI (without AVX-512) is not among numpy's features: the probe tells that case."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:   # numpy < 2
+    except ImportError:  # numpy < 2
         from numpy.core._multiarray_umath import __cpu_features__ as features
     wanted = ("AVX2", "AVX512F", "AVX512BW", "AVX512VNNI", "ASIMDDP", "SVE")
     return tuple(f.lower() for f in wanted if features.get(f))
@@ -76,8 +76,10 @@ class KernelProbe:
 
     def describe(self) -> str:
         """The run header's line: the engine, the CPU and the kernels that do not add exactly."""
-        head = (f"ONNX Runtime {self.ort_version} on {self.machine} "
-                f"({', '.join(self.flags) or 'no SIMD flags read'})")
+        head = (
+            f"ONNX Runtime {self.ort_version} on {self.machine} "
+            f"({', '.join(self.flags) or 'no SIMD flags read'})"
+        )
         odd = {k: v for k, v in self.paths.items() if v != EXACT}
         if not odd:
             return head + ": every integer kernel adds its products exactly"
@@ -85,8 +87,10 @@ class KernelProbe:
         other = [kernel_name(*k) for k, v in odd.items() if v == UNEXPLAINED]
         text = head
         if clipped:
-            text += ("; " + ", ".join(clipped) + ": product pairs added in int16 with "
-                     "saturation (MLAS without VNNI), emulated and explained")
+            text += (
+                "; " + ", ".join(clipped) + ": product pairs added in int16 with "
+                "saturation (MLAS without VNNI), emulated and explained"
+            )
         if other:
             text += "; " + ", ".join(other) + ": neither exact nor pairs16 (unexplained)"
         return text
@@ -105,7 +109,7 @@ def _operands(rng: np.random.Generator, act: str, rows: int, k: int, c: int):
 
 def _requant(acc: np.ndarray, y_zp: int, act: str) -> np.ndarray:
     lo, hi = (0, 255) if act == "uint8" else (-128, 127)
-    return np.clip(np.rint(acc / 2.0 ** _PROBE_SHIFT).astype(np.int64) + y_zp, lo, hi)
+    return np.clip(np.rint(acc / 2.0**_PROBE_SHIFT).astype(np.int64) + y_zp, lo, hi)
 
 
 def _run_one(op: str, act: str, depthwise: bool, rng: np.random.Generator):
@@ -124,9 +128,20 @@ def _run_one(op: str, act: str, depthwise: bool, rng: np.random.Generator):
         feed, weight = x4.astype(adt), w.reshape(c, cg, kh, kw).astype(np.int8)
         out = size - kh + 1
         # per group: (R, cg*kh*kw) NCHW patches against (og, cg*kh*kw) weights
-        parts = [(np.asarray([x4[n, g * cg:(g + 1) * cg, i:i + kh, j:j + kw].reshape(-1)
-                              for n in range(2) for i in range(out) for j in range(out)]),
-                  w[g * og:(g + 1) * og]) for g in range(groups)]
+        parts = [
+            (
+                np.asarray(
+                    [
+                        x4[n, g * cg : (g + 1) * cg, i : i + kh, j : j + kw].reshape(-1)
+                        for n in range(2)
+                        for i in range(out)
+                        for j in range(out)
+                    ]
+                ),
+                w[g * og : (g + 1) * og],
+            )
+            for g in range(groups)
+        ]
         order = nhwc_patch_order(cg, kh, kw)
         attrs = {"group": groups}
     else:
@@ -134,26 +149,43 @@ def _run_one(op: str, act: str, depthwise: bool, rng: np.random.Generator):
         feed = x.astype(adt)
         weight = (w.T if op == "QLinearMatMul" else w).astype(np.int8)
         parts, order, attrs = [(x, w)], None, {}
-    init = [numpy_helper.from_array(np.asarray(v), n) for n, v in (
-        ("xs", np.float32(1)), ("xz", np.asarray(x_zp).astype(adt)), ("w", weight),
-        ("ws", np.float32(2.0 ** -_PROBE_SHIFT)), ("wz", np.int8(0)), ("ys", np.float32(1)),
-        ("yz", np.asarray(y_zp).astype(adt)))]
+    init = [
+        numpy_helper.from_array(np.asarray(v), n)
+        for n, v in (
+            ("xs", np.float32(1)),
+            ("xz", np.asarray(x_zp).astype(adt)),
+            ("w", weight),
+            ("ws", np.float32(2.0**-_PROBE_SHIFT)),
+            ("wz", np.int8(0)),
+            ("ys", np.float32(1)),
+            ("yz", np.asarray(y_zp).astype(adt)),
+        )
+    ]
     if op == "QGemm":
-        node = helper.make_node("QGemm", ["x", "xs", "xz", "w", "ws", "wz", "", "ys", "yz"],
-                                ["y"], domain="com.microsoft", transB=1)
+        node = helper.make_node(
+            "QGemm",
+            ["x", "xs", "xz", "w", "ws", "wz", "", "ys", "yz"],
+            ["y"],
+            domain="com.microsoft",
+            transB=1,
+        )
     else:
-        node = helper.make_node(op, ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"],
-                                **attrs)
+        node = helper.make_node(op, ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], **attrs)
     tt = helper.np_dtype_to_tensor_dtype(adt)
-    graph = helper.make_graph([node], "probe", [helper.make_tensor_value_info(
-        "x", tt, list(feed.shape))], [helper.make_tensor_value_info("y", tt, None)], init)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21),
-                                                    helper.make_opsetid("com.microsoft", 1)])
+    graph = helper.make_graph(
+        [node],
+        "probe",
+        [helper.make_tensor_value_info("x", tt, list(feed.shape))],
+        [helper.make_tensor_value_info("y", tt, None)],
+        init,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)]
+    )
     model.ir_version = 10
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), so,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     got = np.asarray(sess.run(None, {"x": feed})[0]).astype(np.int64)
     if op == "QLinearConv":
         got = got.transpose(0, 2, 3, 1).reshape(-1, got.shape[1])
@@ -161,7 +193,7 @@ def _run_one(op: str, act: str, depthwise: bool, rng: np.random.Generator):
     for a, wg in parts:
         a, wg = np.asarray(a, dtype=np.int64), np.asarray(wg, dtype=np.int64)
         e = a @ wg.T - x_zp * wg.sum(axis=1)[None, :]
-        codes = a + (128 if act == "int8" else 0)   # the codes a uint8 kernel would see
+        codes = a + (128 if act == "int8" else 0)  # the codes a uint8 kernel would see
         exact.append(e)
         pairs.append(e + pair_clip_offset(codes, wg, order))
     exact, pairs = np.concatenate(exact, axis=1), np.concatenate(pairs, axis=1)
@@ -186,7 +218,7 @@ def probe_kernels() -> KernelProbe:
     return KernelProbe(ort.__version__, platform.machine(), cpu_flags(), paths)
 
 
-if __name__ == "__main__":   # python -m hil.oracles.ort_kernels: what this CPU does
+if __name__ == "__main__":  # python -m hil.oracles.ort_kernels: what this CPU does
     probe = probe_kernels()
     print(probe.describe())
     for key, path in probe.paths.items():

@@ -26,16 +26,24 @@ def _arena_size(graph: Graph) -> int:
     return max(len(graph.model_bytes) * 10, 2 * total + 256 * 1024)
 
 
-def run_tflm(graph: Graph, inputs: Sequence[np.ndarray], tensor_indices: Iterable[int] = (),
-             progress: bool = False) -> OracleResult:
+def run_tflm(
+    graph: Graph,
+    inputs: Sequence[np.ndarray],
+    tensor_indices: Iterable[int] = (),
+    progress: bool = False,
+) -> OracleResult:
     """Run TFLite Micro on ``inputs`` (one ``(N, *input_shape)`` array per model input)."""
     from tflite_micro import runtime
 
     tensor_indices = list(tensor_indices)
-    config = (runtime.InterpreterConfig.kPreserveAllTensors if tensor_indices
-              else runtime.InterpreterConfig.kAllocationRecording)
-    interp = runtime.Interpreter.from_bytes(graph.model_bytes, arena_size=_arena_size(graph),
-                                            intrepreter_config=config)
+    config = (
+        runtime.InterpreterConfig.kPreserveAllTensors
+        if tensor_indices
+        else runtime.InterpreterConfig.kAllocationRecording
+    )
+    interp = runtime.Interpreter.from_bytes(
+        graph.model_bytes, arena_size=_arena_size(graph), intrepreter_config=config
+    )
     if len(inputs) != len(graph.inputs):
         raise ValueError(f"the model has {len(graph.inputs)} input(s), got {len(inputs)} array(s)")
     n = inputs[0].shape[0]
@@ -44,8 +52,9 @@ def run_tflm(graph: Graph, inputs: Sequence[np.ndarray], tensor_indices: Iterabl
     outputs: list[list[np.ndarray]] = [[] for _ in graph.outputs]
     tensors: dict[int, list[np.ndarray]] = {i: [] for i in tensor_indices}
     t0 = time.perf_counter()
-    bar = tqdm(range(n), desc="TFLite Micro", unit="input", disable=None if progress else True,
-               leave=False)
+    bar = tqdm(
+        range(n), desc="TFLite Micro", unit="input", disable=None if progress else True, leave=False
+    )
     for s in bar:
         for j, (x, shape, dtype) in enumerate(zip(inputs, shapes, dtypes)):
             interp.set_input(np.ascontiguousarray(x[s].reshape(shape), dtype=dtype), j)

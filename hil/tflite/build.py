@@ -50,8 +50,10 @@ _OPTIONS = {
     "SLICE": ("SliceOptionsT", "SliceOptions"),
     "SPACE_TO_BATCH_ND": ("SpaceToBatchNDOptionsT", "SpaceToBatchNDOptions"),
     "BATCH_TO_SPACE_ND": ("BatchToSpaceNDOptionsT", "BatchToSpaceNDOptions"),
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptionsT",
-                                     "UnidirectionalSequenceLSTMOptions"),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (
+        "UnidirectionalSequenceLSTMOptionsT",
+        "UnidirectionalSequenceLSTMOptions",
+    ),
 }
 
 _ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4, "SIGN_BIT": 5}
@@ -68,10 +70,18 @@ class ModelBuilder:
         self.ops: list[Any] = []
         self.op_codes: list[str] = []
 
-    def tensor(self, name: str, shape: Sequence[int], type_name: str = "INT8", *,
-               scale: float | Sequence[float] | None = None,
-               zero_point: int | Sequence[int] | None = None, quantized_dimension: int = 0,
-               data: np.ndarray | None = None, variable: bool = False) -> int:
+    def tensor(
+        self,
+        name: str,
+        shape: Sequence[int],
+        type_name: str = "INT8",
+        *,
+        scale: float | Sequence[float] | None = None,
+        zero_point: int | Sequence[int] | None = None,
+        quantized_dimension: int = 0,
+        data: np.ndarray | None = None,
+        variable: bool = False,
+    ) -> int:
         """Add a tensor (a constant when ``data`` is given; a state the interpreter keeps between
         invokes when ``variable``); returns its index."""
         t = schema.TensorT()
@@ -90,7 +100,9 @@ class ModelBuilder:
             dtype = next(dt for dt, code in TENSOR_TYPES.items() if code == t.type)
             arr = np.asarray(data)
             if arr.shape != tuple(shape):
-                raise ValueError(f"tensor {name!r}: data shape {arr.shape} != declared {tuple(shape)}")
+                raise ValueError(
+                    f"tensor {name!r}: data shape {arr.shape} != declared {tuple(shape)}"
+                )
             buf = schema.BufferT()
             buf.data = np.frombuffer(arr.astype(dtype.newbyteorder("<")).tobytes(), dtype=np.uint8)
             self.buffers.append(buf)
@@ -153,21 +165,46 @@ class ModelBuilder:
         return bytes(fb.Output())
 
 
-def _weight_and_bias(b: ModelBuilder, w: np.ndarray, bias: np.ndarray | None, in_scale: float,
-                     w_scale: float | Sequence[float], bias_type: str = "INT32") -> list[int]:
+def _weight_and_bias(
+    b: ModelBuilder,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    in_scale: float,
+    w_scale: float | Sequence[float],
+    bias_type: str = "INT32",
+) -> list[int]:
     """The int8 weight tensor (output channels first) and the bias tensor (int32; int64 for
     16x8) at scale ``in_scale * w_scale`` (-1: no bias), as operator inputs."""
     w_scale = np.atleast_1d(np.asarray(w_scale, dtype=np.float32))
     wt = b.tensor("w", w.shape, "INT8", scale=w_scale, zero_point=0, data=w)
     if bias is None:
         return [wt, -1]
-    return [wt, b.tensor("bias", (w.shape[0],), bias_type, scale=np.float32(in_scale) * w_scale,
-                         zero_point=0, data=np.asarray(bias))]
+    return [
+        wt,
+        b.tensor(
+            "bias",
+            (w.shape[0],),
+            bias_type,
+            scale=np.float32(in_scale) * w_scale,
+            zero_point=0,
+            data=np.asarray(bias),
+        ),
+    ]
 
 
-def fully_connected_model(w: np.ndarray, bias: np.ndarray | None, *, in_scale: float, in_zp: int,
-                          w_scale: float | Sequence[float], out_scale: float, out_zp: int,
-                          activation: str = "NONE", batch: int = 1, act_type: str = "INT8") -> bytes:
+def fully_connected_model(
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    in_scale: float,
+    in_zp: int,
+    w_scale: float | Sequence[float],
+    out_scale: float,
+    out_zp: int,
+    activation: str = "NONE",
+    batch: int = 1,
+    act_type: str = "INT8",
+) -> bytes:
     """A one-operator FULLY_CONNECTED model: input ``(batch, K)``, weights ``w (C, K)``,
     int32 ``bias (C)`` (or none); per-channel when ``w_scale`` has C values. ``act_type =
     "INT16"`` makes it a 16x8 kernel (int16 activations, int64 bias)."""
@@ -181,10 +218,22 @@ def fully_connected_model(w: np.ndarray, bias: np.ndarray | None, *, in_scale: f
     return b.build([x], [y])
 
 
-def conv2d_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, int],
-                 in_scale: float, in_zp: int, w_scale: float | Sequence[float], out_scale: float,
-                 out_zp: int, stride: tuple[int, int] = (1, 1), dilation: tuple[int, int] = (1, 1),
-                 padding: str = "SAME", activation: str = "NONE", act_type: str = "INT8") -> bytes:
+def conv2d_model(
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    in_hw: tuple[int, int],
+    in_scale: float,
+    in_zp: int,
+    w_scale: float | Sequence[float],
+    out_scale: float,
+    out_zp: int,
+    stride: tuple[int, int] = (1, 1),
+    dilation: tuple[int, int] = (1, 1),
+    padding: str = "SAME",
+    activation: str = "NONE",
+    act_type: str = "INT8",
+) -> bytes:
     """A one-operator CONV_2D model: input ``(1, H, W, Cin)``, filter ``w (Cout, KH, KW, Cin)``
     (``act_type = "INT16"``: 16x8)."""
     from .params import window_padding
@@ -192,13 +241,24 @@ def conv2d_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, in
     w = np.asarray(w)
     cout, kh, kw, cin = w.shape
     h, wd = in_hw
-    pad = window_padding(_PADDINGS[padding], h, wd, kh, kw, stride[0], stride[1], dilation[0], dilation[1])
+    pad = window_padding(
+        _PADDINGS[padding], h, wd, kh, kw, stride[0], stride[1], dilation[0], dilation[1]
+    )
     b = ModelBuilder()
     x = b.tensor("x", (1, h, wd, cin), act_type, scale=in_scale, zero_point=in_zp)
     ins = [x, *_weight_and_bias(b, w, bias, in_scale, w_scale, _bias_type(act_type))]
     y = b.tensor("y", (1, pad.out_h, pad.out_w, cout), act_type, scale=out_scale, zero_point=out_zp)
-    b.op("CONV_2D", ins, [y], padding=padding, strideH=stride[0], strideW=stride[1],
-         dilationHFactor=dilation[0], dilationWFactor=dilation[1], fused_activation=activation)
+    b.op(
+        "CONV_2D",
+        ins,
+        [y],
+        padding=padding,
+        strideH=stride[0],
+        strideW=stride[1],
+        dilationHFactor=dilation[0],
+        dilationWFactor=dilation[1],
+        fused_activation=activation,
+    )
     return b.build([x], [y])
 
 
@@ -206,18 +266,33 @@ def _bias_type(act_type: str) -> str:
     return "INT64" if act_type == "INT16" else "INT32"
 
 
-def _bias_tensor(b: ModelBuilder, bias: np.ndarray, in_scale: float, w_scale: np.ndarray,
-                 bias_type: str) -> int:
+def _bias_tensor(
+    b: ModelBuilder, bias: np.ndarray, in_scale: float, w_scale: np.ndarray, bias_type: str
+) -> int:
     bias = np.asarray(bias)
-    return b.tensor("bias", bias.shape, bias_type, scale=np.float32(in_scale) * w_scale,
-                    zero_point=0, data=bias)
+    return b.tensor(
+        "bias", bias.shape, bias_type, scale=np.float32(in_scale) * w_scale, zero_point=0, data=bias
+    )
 
 
-def depthwise_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, int], cin: int,
-                    in_scale: float, in_zp: int, w_scale: float | Sequence[float],
-                    out_scale: float, out_zp: int, stride: tuple[int, int] = (1, 1),
-                    dilation: tuple[int, int] = (1, 1), padding: str = "SAME",
-                    activation: str = "NONE", act_type: str = "INT8", batch: int = 1) -> bytes:
+def depthwise_model(
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    in_hw: tuple[int, int],
+    cin: int,
+    in_scale: float,
+    in_zp: int,
+    w_scale: float | Sequence[float],
+    out_scale: float,
+    out_zp: int,
+    stride: tuple[int, int] = (1, 1),
+    dilation: tuple[int, int] = (1, 1),
+    padding: str = "SAME",
+    activation: str = "NONE",
+    act_type: str = "INT8",
+    batch: int = 1,
+) -> bytes:
     """A one-operator DEPTHWISE_CONV_2D model: input ``(batch, H, W, cin)``, filter
     ``w (1, KH, KW, Cout)`` (``Cout = cin * depth_multiplier``); per-channel when ``w_scale``
     has Cout values. ``act_type = "INT16"`` makes it a 16x8 kernel (int64 bias)."""
@@ -226,25 +301,49 @@ def depthwise_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int,
     w = np.asarray(w)
     _, kh, kw, cout = w.shape
     h, wd = in_hw
-    pad = window_padding(_PADDINGS[padding], h, wd, kh, kw, stride[0], stride[1], dilation[0], dilation[1])
+    pad = window_padding(
+        _PADDINGS[padding], h, wd, kh, kw, stride[0], stride[1], dilation[0], dilation[1]
+    )
     ws = np.atleast_1d(np.asarray(w_scale, dtype=np.float32))
     b = ModelBuilder()
     x = b.tensor("x", (batch, h, wd, cin), act_type, scale=in_scale, zero_point=in_zp)
     ins = [x, b.tensor("w", w.shape, "INT8", scale=ws, zero_point=0, quantized_dimension=3, data=w)]
     if bias is not None:
         ins.append(_bias_tensor(b, bias, in_scale, ws, _bias_type(act_type)))
-    y = b.tensor("y", (batch, pad.out_h, pad.out_w, cout), act_type, scale=out_scale, zero_point=out_zp)
-    b.op("DEPTHWISE_CONV_2D", ins, [y], padding=padding, strideH=stride[0], strideW=stride[1],
-         depthMultiplier=cout // cin, dilationHFactor=dilation[0], dilationWFactor=dilation[1],
-         fused_activation=activation)
+    y = b.tensor(
+        "y", (batch, pad.out_h, pad.out_w, cout), act_type, scale=out_scale, zero_point=out_zp
+    )
+    b.op(
+        "DEPTHWISE_CONV_2D",
+        ins,
+        [y],
+        padding=padding,
+        strideH=stride[0],
+        strideW=stride[1],
+        depthMultiplier=cout // cin,
+        dilationHFactor=dilation[0],
+        dilationWFactor=dilation[1],
+        fused_activation=activation,
+    )
     return b.build([x], [y])
 
 
-def transpose_conv_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple[int, int],
-                         out_hw: tuple[int, int], in_scale: float, in_zp: int,
-                         w_scale: float | Sequence[float], out_scale: float, out_zp: int,
-                         stride: tuple[int, int] = (1, 1), padding: str = "SAME",
-                         activation: str = "NONE", act_type: str = "INT8") -> bytes:
+def transpose_conv_model(
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    in_hw: tuple[int, int],
+    out_hw: tuple[int, int],
+    in_scale: float,
+    in_zp: int,
+    w_scale: float | Sequence[float],
+    out_scale: float,
+    out_zp: int,
+    stride: tuple[int, int] = (1, 1),
+    padding: str = "SAME",
+    activation: str = "NONE",
+    act_type: str = "INT8",
+) -> bytes:
     """A one-operator TRANSPOSE_CONV model: input ``(1, H, W, Cin)``, filter
     ``w (Cout, KH, KW, Cin)``, output ``(1, *out_hw, Cout)``."""
     w = np.asarray(w)
@@ -259,6 +358,13 @@ def transpose_conv_model(w: np.ndarray, bias: np.ndarray | None, *, in_hw: tuple
     if bias is not None:
         ins.append(_bias_tensor(b, bias, in_scale, ws, _bias_type(act_type)))
     y = b.tensor("y", (1, out_hw[0], out_hw[1], cout), act_type, scale=out_scale, zero_point=out_zp)
-    b.op("TRANSPOSE_CONV", ins, [y], padding=padding, strideH=stride[0], strideW=stride[1],
-         fused_activation=activation)
+    b.op(
+        "TRANSPOSE_CONV",
+        ins,
+        [y],
+        padding=padding,
+        strideH=stride[0],
+        strideW=stride[1],
+        fused_activation=activation,
+    )
     return b.build([x], [y])

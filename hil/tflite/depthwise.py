@@ -18,8 +18,13 @@ from pyref.layer import Layer
 
 from ..kernels.base import UnsupportedOpError, Value
 from .graph import Graph, OpSpec
-from .operands import (TFLITE_CONFIG, DatapathOperands, datapath_multipliers, fold_bias,
-                              read_operands)
+from .operands import (
+    TFLITE_CONFIG,
+    DatapathOperands,
+    datapath_multipliers,
+    fold_bias,
+    read_operands,
+)
 from .params import window_padding
 from .windows import ConvGeometry, window_patches
 
@@ -49,9 +54,19 @@ class DepthwiseSpec(DatapathOperands):
         out = []
         for ic in range(self.conv.cin):
             ch = slice(ic * dm, (ic + 1) * dm)
-            out.append(Layer.build(self.config, win[:, :, ic], self.w[ch], self.bias[ch],
-                                   self.mult[ch], self.shift[ch], self.out_zp, self.act_min,
-                                   self.act_max))
+            out.append(
+                Layer.build(
+                    self.config,
+                    win[:, :, ic],
+                    self.w[ch],
+                    self.bias[ch],
+                    self.mult[ch],
+                    self.shift[ch],
+                    self.out_zp,
+                    self.act_min,
+                    self.act_max,
+                )
+            )
         return out
 
     def assemble(self, ys: list[np.ndarray]) -> np.ndarray:
@@ -59,7 +74,9 @@ class DepthwiseSpec(DatapathOperands):
         return np.concatenate([np.asarray(y) for y in ys], axis=1)
 
     def output_value(self, y: np.ndarray, n_samples: int) -> Value:
-        return Value(np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True)
+        return Value(
+            np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True
+        )
 
     def describe(self) -> str:
         return f"depthwise x{self.depth_multiplier} " + self.conv.describe(self.c)
@@ -75,8 +92,10 @@ def lower_depthwise(op: OpSpec, graph: Graph, config: QmacConfig = TFLITE_CONFIG
     o = read_operands(op, graph, 0, 1, 2, 3, config)
     x, filt = o.x, o.w
     if filt.ndim != 4 or filt.shape[0] != 1 or len(x.shape) != 4:
-        raise refuse(f"needs a 4-D input and a (1, kh, kw, Cout) filter, got {list(x.shape)} "
-                     f"and {list(filt.shape)}")
+        raise refuse(
+            f"needs a 4-D input and a (1, kh, kw, Cout) filter, got {list(x.shape)} "
+            f"and {list(filt.shape)}"
+        )
     _, kh, kw, cout = filt.shape
     cin = x.shape[3]
     opts = op.options
@@ -90,16 +109,41 @@ def lower_depthwise(op: OpSpec, graph: Graph, config: QmacConfig = TFLITE_CONFIG
     dh, dw = int(opts.dilationHFactor) or 1, int(opts.dilationWFactor) or 1
     pad = window_padding(opts.padding, x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw)
     if (pad.out_h, pad.out_w) != (o.out_shape[1], o.out_shape[2]):
-        raise refuse(f"output tensor is {list(o.out_shape)} but the window gives "
-                     f"{pad.out_h}x{pad.out_w}")
-    geom = ConvGeometry(kh, kw, cin, sh, sw, dh, dw, x.shape[1], x.shape[2], pad,
-                        "SAME" if opts.padding == 0 else "VALID")
+        raise refuse(
+            f"output tensor is {list(o.out_shape)} but the window gives {pad.out_h}x{pad.out_w}"
+        )
+    geom = ConvGeometry(
+        kh,
+        kw,
+        cin,
+        sh,
+        sw,
+        dh,
+        dw,
+        x.shape[1],
+        x.shape[2],
+        pad,
+        "SAME" if opts.padding == 0 else "VALID",
+    )
     w = filt[0].reshape(kh * kw, cout).T.copy()
     mult, shift = datapath_multipliers(o, cout)
     return DepthwiseSpec(
-        op=op, input_index=x.index, output_index=op.outputs[0], w=w,
-        bias=fold_bias(o.bias, w, o.in_zp, o.config, where), mult=mult, shift=shift,
-        in_zp=o.in_zp, out_zp=o.out_zp, act_min=o.act_min, act_max=o.act_max,
-        per_channel=o.per_channel, activation=o.activation, out_shape=o.out_shape, conv=geom,
-        depth_multiplier=dm, config=o.config, out_dtype=o.out_dtype,
+        op=op,
+        input_index=x.index,
+        output_index=op.outputs[0],
+        w=w,
+        bias=fold_bias(o.bias, w, o.in_zp, o.config, where),
+        mult=mult,
+        shift=shift,
+        in_zp=o.in_zp,
+        out_zp=o.out_zp,
+        act_min=o.act_min,
+        act_max=o.act_max,
+        per_channel=o.per_channel,
+        activation=o.activation,
+        out_shape=o.out_shape,
+        conv=geom,
+        depth_multiplier=dm,
+        config=o.config,
+        out_dtype=o.out_dtype,
     )

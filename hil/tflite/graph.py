@@ -34,8 +34,8 @@ class TensorSpec:
     type_name: str
     dtype: np.dtype | None
     shape: tuple[int, ...]
-    scale: np.ndarray            # float32, empty when not quantized
-    zero_point: np.ndarray       # int64, empty when not quantized
+    scale: np.ndarray  # float32, empty when not quantized
+    zero_point: np.ndarray  # int64, empty when not quantized
     quantized_dimension: int
     data: np.ndarray | None
 
@@ -54,8 +54,11 @@ class TensorSpec:
     def describe(self) -> str:
         q = ""
         if self.is_quantized:
-            q = (f" scale={float(self.scale[0]):.6g} zp={int(self.zero_point[0])}" if self.scale.size == 1
-                 else f" per-axis({self.quantized_dimension}) x{self.scale.size}")
+            q = (
+                f" scale={float(self.scale[0]):.6g} zp={int(self.zero_point[0])}"
+                if self.scale.size == 1
+                else f" per-axis({self.quantized_dimension}) x{self.scale.size}"
+            )
         return f"{self.type_name}{list(self.shape)}{q}"
 
 
@@ -119,13 +122,17 @@ def read_tflite(source: str | os.PathLike | bytes | bytearray, name: str | None 
     try:
         model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(buf, 0))
     except Exception as exc:  # the generated reader raises whatever a bad offset causes
-        raise TfliteFormatError(f"{name}: corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})") from exc
+        raise TfliteFormatError(
+            f"{name}: corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})"
+        ) from exc
     try:
         return _graph_from_model(model, buf, name)
     except TfliteImportError:
         raise
     except (IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise TfliteFormatError(f"{name}: inconsistent TFLite model ({type(exc).__name__}: {exc})") from exc
+        raise TfliteFormatError(
+            f"{name}: inconsistent TFLite model ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _graph_from_model(model: Any, buf: bytes, name: str) -> Graph:
@@ -138,8 +145,10 @@ def _graph_from_model(model: Any, buf: bytes, name: str) -> Graph:
     codes = model.operatorCodes or []
     for i, op in enumerate(sub.operators or []):
         if not 0 <= op.opcodeIndex < len(codes):
-            raise TfliteFormatError(f"{name}: op {i} has opcode index {op.opcodeIndex}, "
-                                    f"but the model has {len(codes)} operator codes")
+            raise TfliteFormatError(
+                f"{name}: op {i} has opcode index {op.opcodeIndex}, "
+                f"but the model has {len(codes)} operator codes"
+            )
         oc = codes[op.opcodeIndex]
         code = max(oc.builtinCode, oc.deprecatedBuiltinCode)
         op_name = OP_NAMES.get(code, f"BUILTIN_{code}")
@@ -150,10 +159,16 @@ def _graph_from_model(model: Any, buf: bytes, name: str) -> Graph:
         outs = tuple(int(t) for t in (op.outputs if op.outputs is not None else []))
         for t in ins + outs:
             if t >= len(tensors) or t < -1:
-                raise TfliteFormatError(f"{name}: op {i} ({op_name}) refers to tensor {t}, "
-                                        f"but the subgraph has {len(tensors)} tensors")
+                raise TfliteFormatError(
+                    f"{name}: op {i} ({op_name}) refers to tensor {t}, "
+                    f"but the subgraph has {len(tensors)} tensors"
+                )
         ops.append(OpSpec(i, op_name, ins, outs, op.builtinOptions))
-    desc = model.description.decode() if isinstance(model.description, bytes) else (model.description or "")
+    desc = (
+        model.description.decode()
+        if isinstance(model.description, bytes)
+        else (model.description or "")
+    )
     return Graph(
         tensors=tensors,
         ops=ops,
@@ -172,7 +187,9 @@ def _tensor_spec(index: int, t: Any, buffers: list, buf: bytes, model_name: str)
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     q = t.quantization
     scale = np.asarray(q.scale if q is not None and q.scale is not None else [], dtype=np.float32)
-    zp = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64)
+    zp = np.asarray(
+        q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64
+    )
     if zp.size == 0 and scale.size:
         zp = np.zeros(scale.size, dtype=np.int64)
     qdim = int(q.quantizedDimension) if q is not None else 0
@@ -183,7 +200,7 @@ def _tensor_spec(index: int, t: Any, buffers: list, buf: bytes, model_name: str)
         if b.data is not None and len(b.data):
             raw = np.asarray(b.data, dtype=np.uint8).tobytes()
         elif b.offset > 1 and b.size:
-            raw = buf[b.offset:b.offset + b.size]
+            raw = buf[b.offset : b.offset + b.size]
         if raw is not None:
             if dtype is None:
                 raise TfliteImportError(

@@ -23,20 +23,32 @@ from pyref.layer import Layer
 
 from ..kernels import SOFTWARE_OPS
 from ..kernels.base import UnsupportedOpError, Value
-from .depthwise import DepthwiseSpec, lower_depthwise
+from ..plan import CONFIG_NAMES, Plan, PlanInput, PlanOutput, Step, config_name  # noqa: F401
+from .depthwise import lower_depthwise
 from .graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .lstm import LstmSpec, lower_lstm  # noqa: F401
-from .svdf import lower_svdf
-from ..plan import CONFIG_NAMES, Plan, PlanInput, PlanOutput, Step, config_name  # noqa: F401
-from .operands import (TFLITE_16X8_CONFIG, TFLITE_CONFIG, BiasRangeError,  # noqa: F401
-                              DatapathOperands,
-                              datapath_multipliers, fold_bias, read_operands)
+from .operands import (
+    TFLITE_CONFIG,
+    BiasRangeError,  # noqa: F401
+    DatapathOperands,
+    datapath_multipliers,
+    fold_bias,
+    read_operands,
+)
 from .params import Padding2D, window_padding
+from .svdf import lower_svdf
 from .windows import ConvGeometry, im2col, transpose_im2col  # noqa: F401
 
-DATAPATH_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "SVDF",
-                "UNIDIRECTIONAL_SEQUENCE_LSTM")
+DATAPATH_OPS = (
+    "FULLY_CONNECTED",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "TRANSPOSE_CONV",
+    "SVDF",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+)
 """Operators that run on the datapath (the dense backend)."""
+
 
 @dataclasses.dataclass
 class DenseLayerSpec(DatapathOperands):
@@ -70,12 +82,23 @@ class DenseLayerSpec(DatapathOperands):
 
     def output_value(self, y: np.ndarray, n_samples: int) -> Value:
         """Fold the ``(R, C)`` outputs back into the output tensor's shape, per sample."""
-        return Value(np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True)
+        return Value(
+            np.asarray(y).reshape((n_samples,) + self.out_shape).astype(self.out_dtype), True
+        )
 
     def layer(self, x_rows: np.ndarray, config: QmacConfig | None = None) -> Layer:
         """The pyref :class:`Layer` for these input rows."""
-        return Layer.build(config or self.config, x_rows, self.w, self.bias, self.mult, self.shift,
-                           self.out_zp, self.act_min, self.act_max)
+        return Layer.build(
+            config or self.config,
+            x_rows,
+            self.w,
+            self.bias,
+            self.mult,
+            self.shift,
+            self.out_zp,
+            self.act_min,
+            self.act_max,
+        )
 
     def describe(self) -> str:
         if self.conv is None:
@@ -111,12 +134,15 @@ def lower_dense(op: OpSpec, graph: Graph, config: QmacConfig = TFLITE_CONFIG) ->
         mult, shift = datapath_multipliers(o, c, fully_connected=True)
     else:
         if w_raw.ndim != 4 or len(x.shape) != 4:
-            raise refuse(f"{op.name} needs 4-D input and filter, got {list(x.shape)} and "
-                         f"{list(w_raw.shape)}")
+            raise refuse(
+                f"{op.name} needs 4-D input and filter, got {list(x.shape)} and {list(w_raw.shape)}"
+            )
         _, kh, kw, cin = w_raw.shape
         if x.shape[3] != cin:
-            raise refuse(f"input depth {x.shape[3]} != filter depth {cin} (grouped convolution "
-                         f"is not supported)")
+            raise refuse(
+                f"input depth {x.shape[3]} != filter depth {cin} (grouped convolution "
+                f"is not supported)"
+            )
         sh, sw = int(opts.strideH), int(opts.strideW)
         if transpose:
             dh = dw = 1
@@ -126,24 +152,52 @@ def lower_dense(op: OpSpec, graph: Graph, config: QmacConfig = TFLITE_CONFIG) ->
             pad = Padding2D(out_h, out_w, p.pad_top, p.pad_left)
             shape_t = graph.tensor(op.inputs[0])
             if shape_t.data is not None and list(shape_t.data.ravel()) != list(o.out_shape):
-                raise refuse(f"output_shape input {list(shape_t.data.ravel())} differs from the "
-                             f"output tensor's shape {list(o.out_shape)}")
+                raise refuse(
+                    f"output_shape input {list(shape_t.data.ravel())} differs from the "
+                    f"output tensor's shape {list(o.out_shape)}"
+                )
         else:
             dh, dw = int(opts.dilationHFactor) or 1, int(opts.dilationWFactor) or 1
             pad = window_padding(opts.padding, x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw)
             if (pad.out_h, pad.out_w) != (o.out_shape[1], o.out_shape[2]):
-                raise refuse(f"output tensor is {list(o.out_shape)} but the window gives "
-                             f"{pad.out_h}x{pad.out_w}")
-        conv = ConvGeometry(kh, kw, cin, sh, sw, dh, dw, x.shape[1], x.shape[2], pad,
-                            "SAME" if opts.padding == 0 else "VALID", transpose)
+                raise refuse(
+                    f"output tensor is {list(o.out_shape)} but the window gives "
+                    f"{pad.out_h}x{pad.out_w}"
+                )
+        conv = ConvGeometry(
+            kh,
+            kw,
+            cin,
+            sh,
+            sw,
+            dh,
+            dw,
+            x.shape[1],
+            x.shape[2],
+            pad,
+            "SAME" if opts.padding == 0 else "VALID",
+            transpose,
+        )
         w = w_raw.reshape(c, kh * kw * cin)
         mult, shift = datapath_multipliers(o, c)
     folded = fold_bias(o.bias, w, o.in_zp, o.config, where)
     return DenseLayerSpec(
-        op=op, input_index=x.index, output_index=op.outputs[0], w=w, bias=folded,
-        mult=mult, shift=shift, in_zp=o.in_zp, out_zp=o.out_zp,
-        act_min=o.act_min, act_max=o.act_max, per_channel=o.per_channel,
-        activation=o.activation, out_shape=o.out_shape, conv=conv, config=o.config,
+        op=op,
+        input_index=x.index,
+        output_index=op.outputs[0],
+        w=w,
+        bias=folded,
+        mult=mult,
+        shift=shift,
+        in_zp=o.in_zp,
+        out_zp=o.out_zp,
+        act_min=o.act_min,
+        act_max=o.act_max,
+        per_channel=o.per_channel,
+        activation=o.activation,
+        out_shape=o.out_shape,
+        conv=conv,
+        config=o.config,
         out_dtype=o.out_dtype,
     )
 
@@ -152,8 +206,11 @@ ImportedModel = Plan
 """A TFLite model's plan (:class:`hil.plan.Plan`)."""
 
 
-def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig = TFLITE_CONFIG,
-                 name: str | None = None) -> ImportedModel:
+def import_model(
+    source: str | os.PathLike | bytes | Graph,
+    config: QmacConfig = TFLITE_CONFIG,
+    name: str | None = None,
+) -> ImportedModel:
     """Read a .tflite model and plan every operator; refuse a model with any operator that
     nothing can run, naming each such operator."""
     graph = source if isinstance(source, Graph) else read_tflite(source, name)
@@ -181,33 +238,53 @@ def import_model(source: str | os.PathLike | bytes | Graph, config: QmacConfig =
     if missing or problems:
         msg = [f"{graph.name}: cannot run this model"]
         for op_name, idx in missing.items():
-            msg.append(f"  unsupported operator {op_name} (op {', '.join(map(str, idx))}): "
-                       f"neither the datapath nor hil's software kernels implement it")
+            msg.append(
+                f"  unsupported operator {op_name} (op {', '.join(map(str, idx))}): "
+                f"neither the datapath nor hil's software kernels implement it"
+            )
         msg.extend(f"  {p}" for p in problems)
-        msg.append(f"  datapath: {', '.join(DATAPATH_OPS)}; software: {', '.join(sorted(SOFTWARE_OPS))}")
+        msg.append(
+            f"  datapath: {', '.join(DATAPATH_OPS)}; software: {', '.join(sorted(SOFTWARE_OPS))}"
+        )
         raise UnsupportedOpError("\n".join(msg))
     dense_configs = [s.dense.config for s in steps if s.dense is not None]
-    return Plan(graph, steps, dense_configs[0] if dense_configs else config,
-                inputs=[_plan_input(graph, i) for i in graph.inputs],
-                outputs=[PlanOutput(i, graph.tensor(i).name) for i in graph.outputs],
-                constants={t.index: Value(t.data, False) for t in graph.tensors
-                           if t.data is not None},
-                error=TfliteImportError)
+    return Plan(
+        graph,
+        steps,
+        dense_configs[0] if dense_configs else config,
+        inputs=[_plan_input(graph, i) for i in graph.inputs],
+        outputs=[PlanOutput(i, graph.tensor(i).name) for i in graph.outputs],
+        constants={t.index: Value(t.data, False) for t in graph.tensors if t.data is not None},
+        error=TfliteImportError,
+    )
 
 
 def _step(op: OpSpec, dense=None, kernel=None) -> Step:
-    return Step(op, op.index, op.name, tuple(i if i >= 0 else None for i in op.inputs),
-                op.outputs, dense=dense, kernel=kernel,
-                dense_input=None if dense is None else dense.input_index,
-                vector_stem=f"op{op.index}")
+    return Step(
+        op,
+        op.index,
+        op.name,
+        tuple(i if i >= 0 else None for i in op.inputs),
+        op.outputs,
+        dense=dense,
+        kernel=kernel,
+        dense_input=None if dense is None else dense.input_index,
+        vector_stem=f"op{op.index}",
+    )
 
 
 def _plan_input(graph: Graph, index: int) -> PlanInput:
     t = graph.tensor(index)
     codes = quantizer_of(graph, index) if t.type_name == "FLOAT32" else None
     known = t.type_name in ("INT8", "INT16", "UINT8", "FLOAT32")
-    return PlanInput(index, t.name, tuple(t.shape), t.dtype, codes, None if known else
-                     f"cannot make inputs for {t.type_name} input tensor {t.name!r}")
+    return PlanInput(
+        index,
+        t.name,
+        tuple(t.shape),
+        t.dtype,
+        codes,
+        None if known else f"cannot make inputs for {t.type_name} input tensor {t.name!r}",
+    )
 
 
 def quantizer_of(graph: Graph, tensor: int) -> tuple[float, int, np.dtype] | None:

@@ -18,11 +18,13 @@ from pyref.quantize.tflite import tflite_multipliers
 from .schema import ACTIVATION_NAMES, schema
 
 
-def activation_range(activation: int, out_scale: float, out_zp: int, bits: int = 8
-                     ) -> tuple[int, int]:
+def activation_range(
+    activation: int, out_scale: float, out_zp: int, bits: int = 8
+) -> tuple[int, int]:
     """``CalculateActivationRangeQuantized`` for a fused-activation code of the schema: the
-    ``bits``-wide (int8, int16) output clamp (:func:`pyref.quantize.tflite.activation_range`; ``q(f) = zp + round(float32(f) /
-    scale)``). TANH and SIGN_BIT are not clamps and raise :class:`ActivationError`."""
+    ``bits``-wide (int8, int16) output clamp (:func:`pyref.quantize.tflite.activation_range`; ``q(f)
+    = zp + round(float32(f) / scale)``). TANH and SIGN_BIT are not clamps and raise
+    :class:`ActivationError`."""
     return tflite_activation_range(ActivationError.check(activation), out_scale, out_zp, bits)
 
 
@@ -39,22 +41,31 @@ class ActivationError(ValueError):
         return name
 
 
-def fully_connected_multipliers(in_scale: float, w_scales: np.ndarray, out_scale: float
-                                ) -> tuple[np.ndarray, np.ndarray]:
+def fully_connected_multipliers(
+    in_scale: float, w_scales: np.ndarray, out_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """``(M, s)`` of an int8 FULLY_CONNECTED layer: one pair (per-tensor) or one per channel,
     by TFLite Micro's rule (:func:`pyref.quantize.tflite.tflite_multipliers`, ``engine="tflm"``)."""
     w_scales = np.asarray(w_scales, dtype=np.float32).ravel()
-    return tflite_multipliers(in_scale, w_scales, out_scale, per_channel=w_scales.size > 1,
-                              engine="tflm")
+    return tflite_multipliers(
+        in_scale, w_scales, out_scale, per_channel=w_scales.size > 1, engine="tflm"
+    )
 
 
-def conv_multipliers(in_scale: float, w_scales: np.ndarray, out_scale: float, channels: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def conv_multipliers(
+    in_scale: float, w_scales: np.ndarray, out_scale: float, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``(M, s)`` per output channel of an int8 CONV_2D (``PopulateConvolutionQuantizationParams``:
     ``double(s_in) * double(s_w[c]) / double(s_out)``, per-tensor filters repeated)."""
     w_scales = np.asarray(w_scales, dtype=np.float32).ravel()
-    return tflite_multipliers(in_scale, w_scales, out_scale, per_channel=w_scales.size > 1,
-                              channels=channels, engine="tflm")
+    return tflite_multipliers(
+        in_scale,
+        w_scales,
+        out_scale,
+        per_channel=w_scales.size > 1,
+        channels=channels,
+        engine="tflm",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,11 +88,24 @@ def out_size(padding: int, in_size: int, filter_size: int, stride: int, dilation
     raise ValueError(f"padding code {padding} is neither SAME (0) nor VALID (1)")
 
 
-def window_padding(padding: int, in_h: int, in_w: int, f_h: int, f_w: int, stride_h: int,
-                   stride_w: int, dil_h: int = 1, dil_w: int = 1) -> Padding2D:
+def window_padding(
+    padding: int,
+    in_h: int,
+    in_w: int,
+    f_h: int,
+    f_w: int,
+    stride_h: int,
+    stride_w: int,
+    dil_h: int = 1,
+    dil_w: int = 1,
+) -> Padding2D:
     """``ComputePaddingHeightWidth``: the output size and TFLite's top/left padding."""
-    for name, v in (("stride_h", stride_h), ("stride_w", stride_w), ("dilation_h", dil_h),
-                    ("dilation_w", dil_w)):
+    for name, v in (
+        ("stride_h", stride_h),
+        ("stride_w", stride_w),
+        ("dilation_h", dil_h),
+        ("dilation_w", dil_w),
+    ):
         if v < 1:
             raise ValueError(f"{name} = {v} must be >= 1")
     oh = out_size(padding, in_h, f_h, stride_h, dil_h)
@@ -91,7 +115,9 @@ def window_padding(padding: int, in_h: int, in_w: int, f_h: int, f_w: int, strid
         total = (out - 1) * stride + (fs - 1) * dil + 1 - size
         return max(total, 0) // 2
 
-    return Padding2D(oh, ow, pad(stride_h, dil_h, in_h, f_h, oh), pad(stride_w, dil_w, in_w, f_w, ow))
+    return Padding2D(
+        oh, ow, pad(stride_h, dil_h, in_h, f_h, oh), pad(stride_w, dil_w, in_w, f_w, ow)
+    )
 
 
 def reduce_multiplier_16x8(m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +130,9 @@ def reduce_multiplier_16x8(m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np
     bad = (s < -31) | (s > 7)
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise ValueError(f"shift[{i}] = {int(s[i])} is outside TFLite's 16x8 range -31 .. 7 "
-                         f"(the real scale is too large for a 16x8 kernel)")
+        raise ValueError(
+            f"shift[{i}] = {int(s[i])} is outside TFLite's 16x8 range -31 .. 7 "
+            f"(the real scale is too large for a 16x8 kernel)"
+        )
     m16 = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
     return m16, 15 - s

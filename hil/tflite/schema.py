@@ -22,7 +22,9 @@ FILE_IDENTIFIER = b"TFL3"
 
 
 def _enum_names(enum_class: type) -> dict[int, str]:
-    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+    return {
+        v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)
+    }
 
 
 OP_NAMES: dict[int, str] = _enum_names(schema.BuiltinOperator)

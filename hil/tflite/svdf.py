@@ -44,11 +44,11 @@ class SvdfSpec:
     input_index: int
     output_index: int
     batch: int
-    w_feature: np.ndarray      # (F, K)
-    feature_bias: np.ndarray   # (F,): the input zero point folded in
+    w_feature: np.ndarray  # (F, K)
+    feature_bias: np.ndarray  # (F,): the input zero point folded in
     eff1: tuple[int, int]
-    w_time: np.ndarray         # (F, M)
-    bias: np.ndarray           # (U,)
+    w_time: np.ndarray  # (F, M)
+    bias: np.ndarray  # (U,)
     eff2: tuple[int, int]
     rank: int
     state_zp: int
@@ -57,7 +57,7 @@ class SvdfSpec:
     feature_config: QmacConfig
     time_config: QmacConfig
     out_shape: tuple[int, ...]
-    config: QmacConfig = TFLITE_CONFIG     # of the feature stage (the plan's table shows it)
+    config: QmacConfig = TFLITE_CONFIG  # of the feature stage (the plan's table shows it)
     per_channel: bool = False
     out_dtype: np.dtype = np.dtype(np.int8)
 
@@ -88,16 +88,27 @@ class SvdfSpec:
 
     def describe(self) -> str:
         f, k = self.w_feature.shape
-        return (f"svdf K={k} -> {f} filters, rank {self.rank}, memory {self.memory} -> "
-                f"{self.units} units")
+        return (
+            f"svdf K={k} -> {f} filters, rank {self.rank}, memory {self.memory} -> "
+            f"{self.units} units"
+        )
 
     def feature_layer(self, v: Value) -> Layer:
         a = v.array if v.batched else v.array[None]
         rows = a.reshape(-1, self.w_feature.shape[1]).astype(np.int64)
         lo, hi = self.feature_config.out_range
         f = self.w_feature.shape[0]
-        return Layer.build(self.feature_config, rows, self.w_feature, self.feature_bias,
-                           np.full(f, self.eff1[0]), np.full(f, self.eff1[1]), 0, lo, hi)
+        return Layer.build(
+            self.feature_config,
+            rows,
+            self.w_feature,
+            self.feature_bias,
+            np.full(f, self.eff1[0]),
+            np.full(f, self.eff1[1]),
+            0,
+            lo,
+            hi,
+        )
 
     def time_layers(self, feature: np.ndarray) -> list[Layer]:
         """One layer per unit: rows ``t * batch + b`` hold the last ``M`` feature outputs of the
@@ -107,17 +118,28 @@ class SvdfSpec:
         # TFLite Micro clamps to the state type, then adds the zero point in the state type.
         bits = self.feature_config.out_bits
         stored = wrap(feature + self.state_zp, bits)
-        seq = stored.reshape(-1, b, f)                                      # (T, B, F)
+        seq = stored.reshape(-1, b, f)  # (T, B, F)
         start = np.full((m - 1, b, f), self.state_init, dtype=np.int64)
-        padded = np.concatenate([start, seq.astype(np.int64)])              # (T + M - 1, B, F)
+        padded = np.concatenate([start, seq.astype(np.int64)])  # (T + M - 1, B, F)
         t = seq.shape[0]
-        windows = np.stack([padded[j:j + t] for j in range(m)], axis=-1)    # (T, B, F, M)
+        windows = np.stack([padded[j : j + t] for j in range(m)], axis=-1)  # (T, B, F, M)
         windows = windows.reshape(t * b, self.units, rank * m)
         w = self.w_time.reshape(self.units, rank * m)
         bias = fold_bias(self.bias, w, self.state_zp, self.time_config, self.op.label())
-        return [Layer.build(self.time_config, windows[:, u], w[u:u + 1], bias[u:u + 1],
-                            self.eff2[0], self.eff2[1], self.out_zp, -128, 127)
-                for u in range(self.units)]
+        return [
+            Layer.build(
+                self.time_config,
+                windows[:, u],
+                w[u : u + 1],
+                bias[u : u + 1],
+                self.eff2[0],
+                self.eff2[1],
+                self.out_zp,
+                -128,
+                127,
+            )
+            for u in range(self.units)
+        ]
 
     def stages(self, v: Value):
         """``(config, layers)`` of each stage, in turn; receives each stage's outputs, returns
@@ -138,35 +160,49 @@ def lower_svdf(op: OpSpec, graph: Graph) -> SvdfSpec:
         return UnsupportedOpError(f"{where}: {why}")
 
     if len(op.inputs) != 5:
-        raise refuse(f"needs 5 inputs (input, weights_feature, weights_time, bias, state), has "
-                     f"{len(op.inputs)}")
+        raise refuse(
+            f"needs 5 inputs (input, weights_feature, weights_time, bias, state), has "
+            f"{len(op.inputs)}"
+        )
     x, wf, wt = (graph.tensor(i) for i in op.inputs[:3])
     b_t = graph.tensor(op.inputs[3]) if op.inputs[3] >= 0 else None
     state = graph.tensor(op.inputs[4])
     y = graph.tensor(op.outputs[0])
-    for which, t, allowed in (("input", x, ("INT8",)), ("weights_feature", wf, ("INT8",)),
-                              ("weights_time", wt, ("INT8", "INT16")),
-                              ("activation state", state, ("INT8", "INT16")), ("output", y, ("INT8",))):
+    for which, t, allowed in (
+        ("input", x, ("INT8",)),
+        ("weights_feature", wf, ("INT8",)),
+        ("weights_time", wt, ("INT8", "INT16")),
+        ("activation state", state, ("INT8", "INT16")),
+        ("output", y, ("INT8",)),
+    ):
         if t.type_name not in allowed:
-            raise refuse(f"{which} tensor {t.name!r} is {t.type_name}; implemented for "
-                         f"{' or '.join(allowed)} (int8 SVDF)")
+            raise refuse(
+                f"{which} tensor {t.name!r} is {t.type_name}; implemented for "
+                f"{' or '.join(allowed)} (int8 SVDF)"
+            )
     if wf.data is None or wt.data is None:
         raise refuse("the feature and time weights must be constants")
     if b_t is None or b_t.data is None or b_t.type_name != "INT32":
         raise refuse("needs a constant INT32 bias (TFLite Micro reads its scale)")
-    for which, t in (("input", x), ("weights_feature", wf), ("weights_time", wt),
-                     ("activation state", state), ("output", y)):
+    for which, t in (
+        ("input", x),
+        ("weights_feature", wf),
+        ("weights_time", wt),
+        ("activation state", state),
+        ("output", y),
+    ):
         if t.scale.size != 1:
-            raise refuse(f"{which} tensor {t.name!r} needs one (per-tensor) scale, has {t.scale.size}")
+            raise refuse(
+                f"{which} tensor {t.name!r} needs one (per-tensor) scale, has {t.scale.size}"
+            )
     rank = int(op.options.rank) if op.options is not None else 1
     f, k = wf.data.shape
-    m = wt.data.shape[1]
     if rank < 1 or f % rank:
         raise refuse(f"{f} filters are not a multiple of rank {rank}")
     if len(x.shape) != 2 or x.shape[1] != k:
         raise refuse(f"input {list(x.shape)} does not match weights_feature {list(wf.data.shape)}")
     batch = x.shape[0]
-    s = lambda t: np.float32(t.scale[0])   # noqa: E731 - TFLite multiplies these in float32
+    s = lambda t: np.float32(t.scale[0])  # noqa: E731 - TFLite multiplies these in float32
     eff1 = quantize_multiplier(float(np.float32(s(x) * s(wf) / s(state))))
     eff2 = quantize_multiplier(float(np.float32(s(state) * s(wt) / s(y))))
     x_zp, state_zp, out_zp = int(x.zero_point[0]), int(state.zero_point[0]), int(y.zero_point[0])
@@ -175,11 +211,22 @@ def lower_svdf(op: OpSpec, graph: Graph) -> SvdfSpec:
     time_config = TFLITE_CONFIG.replace(in_bits=state_bits, w_bits=wt_bits)
     w_feature = wf.data.astype(np.int64)
     return SvdfSpec(
-        op=op, input_index=op.inputs[0], output_index=op.outputs[0], batch=batch,
-        w_feature=w_feature, feature_bias=fold_bias(np.zeros(f, np.int64), w_feature, x_zp,
-                                                    feature_config, where),
-        eff1=eff1, w_time=wt.data.astype(np.int64), bias=b_t.data.astype(np.int64).reshape(-1),
-        eff2=eff2, rank=rank, state_zp=state_zp,
-        state_init=state_zp if state.type_name == "INT8" else 0, out_zp=out_zp,
-        feature_config=feature_config, time_config=time_config, out_shape=tuple(y.shape),
-        config=feature_config)
+        op=op,
+        input_index=op.inputs[0],
+        output_index=op.outputs[0],
+        batch=batch,
+        w_feature=w_feature,
+        feature_bias=fold_bias(np.zeros(f, np.int64), w_feature, x_zp, feature_config, where),
+        eff1=eff1,
+        w_time=wt.data.astype(np.int64),
+        bias=b_t.data.astype(np.int64).reshape(-1),
+        eff2=eff2,
+        rank=rank,
+        state_zp=state_zp,
+        state_init=state_zp if state.type_name == "INT8" else 0,
+        out_zp=out_zp,
+        feature_config=feature_config,
+        time_config=time_config,
+        out_shape=tuple(y.shape),
+        config=feature_config,
+    )

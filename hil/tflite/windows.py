@@ -27,13 +27,15 @@ class ConvGeometry:
     in_w: int
     pad: Padding2D
     padding_name: str
-    transpose: bool = False   # TRANSPOSE_CONV: out_h/out_w of ``pad`` are the output's size
+    transpose: bool = False  # TRANSPOSE_CONV: out_h/out_w of ``pad`` are the output's size
 
     def describe(self, cout: int) -> str:
         what = "transpose " if self.transpose else ""
         dil = f" d{self.dil_h}x{self.dil_w}" if (self.dil_h, self.dil_w) != (1, 1) else ""
-        return (f"{what}{self.kh}x{self.kw}x{self.cin}->{cout} s{self.stride_h}x{self.stride_w} "
-                f"{self.padding_name}{dil} out {self.pad.out_h}x{self.pad.out_w}")
+        return (
+            f"{what}{self.kh}x{self.kw}x{self.cin}->{cout} s{self.stride_h}x{self.stride_w} "
+            f"{self.padding_name}{dil} out {self.pad.out_h}x{self.pad.out_w}"
+        )
 
 
 def _padded(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
@@ -42,8 +44,9 @@ def _padded(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
     need_w = (p.out_w - 1) * g.stride_w + (g.kw - 1) * g.dil_w + 1
     bottom = max(0, need_h - g.in_h - p.pad_top)
     right = max(0, need_w - g.in_w - p.pad_left)
-    return np.pad(img, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)),
-                  constant_values=pad_value)
+    return np.pad(
+        img, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)), constant_values=pad_value
+    )
 
 
 def window_patches(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
@@ -57,13 +60,18 @@ def window_patches(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarr
         y0 = ky * g.dil_h
         for kx in range(g.kw):
             x0 = kx * g.dil_w
-            patches[:, :, :, ky, kx, :] = padded[:, y0:y0 + (p.out_h - 1) * g.stride_h + 1:g.stride_h,
-                                                 x0:x0 + (p.out_w - 1) * g.stride_w + 1:g.stride_w, :]
+            patches[:, :, :, ky, kx, :] = padded[
+                :,
+                y0 : y0 + (p.out_h - 1) * g.stride_h + 1 : g.stride_h,
+                x0 : x0 + (p.out_w - 1) * g.stride_w + 1 : g.stride_w,
+                :,
+            ]
     return patches
 
 
 def im2col(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
-    """``(B, H, W, Cin)`` -> ``(B*out_h*out_w, kh*kw*Cin)`` patches; outside the image: ``pad_value``."""
+    """``(B, H, W, Cin)`` -> ``(B*out_h*out_w, kh*kw*Cin)`` patches; outside the image:
+    ``pad_value``."""
     patches = window_patches(img, g, pad_value)
     b = img.shape[0]
     return patches.reshape(b * g.pad.out_h * g.pad.out_w, g.kh * g.kw * g.cin)
@@ -72,12 +80,13 @@ def im2col(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
 def transpose_im2col(img: np.ndarray, g: ConvGeometry, pad_value: int) -> np.ndarray:
     """TRANSPOSE_CONV as a gather: output ``(oy, ox)`` takes tap ``(ky, kx)`` from input
     ``iy = (oy + pad_top - ky) / stride`` when that is a whole number inside the image (TFLite's
-    scatter ``out = iy * stride - pad_top + ky``), else ``pad_value``. ``(B*out_h*out_w, kh*kw*Cin)``."""
+    scatter ``out = iy * stride - pad_top + ky``), else ``pad_value``.
+    ``(B*out_h*out_w, kh*kw*Cin)``."""
     b = img.shape[0]
     p = g.pad
 
     def taps(out: int, pad: int, k: int, stride: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        num = np.arange(out)[:, None] + pad - np.arange(k)[None, :]     # (out, k)
+        num = np.arange(out)[:, None] + pad - np.arange(k)[None, :]  # (out, k)
         idx = num // stride
         ok = (num % stride == 0) & (idx >= 0) & (idx < size)
         return np.where(ok, idx, 0), ok

@@ -25,13 +25,32 @@ TFLITE = {
     # model: the operators it must contain (the converter's choice, checked so a regenerated
     # model that lost one is noticed)
     "k_global_max": {"CONV_2D", "REDUCE_MAX", "FULLY_CONNECTED"},
-    "k_cnn_16x8": {"CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SHAPE", "STRIDED_SLICE",
-                   "PACK", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"},
-    "k_lstm_unrolled": {"UNPACK", "SPLIT", "FULLY_CONNECTED", "LOGISTIC", "TANH", "MUL",
-                        "ADD", "DEQUANTIZE", "QUANTIZE", "RESHAPE"},
+    "k_cnn_16x8": {
+        "CONV_2D",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+        "SHAPE",
+        "STRIDED_SLICE",
+        "PACK",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    },
+    "k_lstm_unrolled": {
+        "UNPACK",
+        "SPLIT",
+        "FULLY_CONNECTED",
+        "LOGISTIC",
+        "TANH",
+        "MUL",
+        "ADD",
+        "DEQUANTIZE",
+        "QUANTIZE",
+        "RESHAPE",
+    },
     "k_transpose": {"TRANSPOSE", "CONV_2D"},
     "k_residual": {"CONV_2D", "ADD"},
-    "k_dilated_conv_b1": {"CONV_2D"},        # the batch fixed: dilated CONV_2D, no STB/BTS
+    "k_dilated_conv_b1": {"CONV_2D"},  # the batch fixed: dilated CONV_2D, no STB/BTS
     # output_shape computed at run time (SHAPE -> STRIDED_SLICE -> PACK): the declared shape
     "k_transpose_conv": {"SHAPE", "STRIDED_SLICE", "PACK", "TRANSPOSE_CONV"},
 }
@@ -46,7 +65,7 @@ def test_tflite_model_matches_tflite_micro(name):
     engine = run_tflm(model.graph, inputs)
     for ours, theirs in zip(run.outputs, engine.outputs):
         np.testing.assert_array_equal(ours.array, theirs.reshape(ours.array.shape))
-        assert np.unique(ours.array).size > 5          # not a constant or clamped output
+        assert np.unique(ours.array).size > 5  # not a constant or clamped output
     # every datapath layer's tensor too
     layers = TflmOracle().run(model, inputs, run, progress=False)
     for step in model.dense_steps:
@@ -64,10 +83,26 @@ def test_open_batch_dilated_conv_is_refused_at_import():
 
 
 def test_refusal_comes_before_the_simulator(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "hil.cli", "--build-dir", str(tmp_path), "run",
-                        str(DATA / "k_dilated_conv.tflite"), "--backend", "rtl", "--sim",
-                        "icarus", "--no-progress"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hil.cli",
+            "--build-dir",
+            str(tmp_path),
+            "run",
+            str(DATA / "k_dilated_conv.tflite"),
+            "--backend",
+            "rtl",
+            "--sim",
+            "icarus",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2, r.stdout + r.stderr
     assert "cannot run this model" in r.stderr and "Traceback" not in r.stderr
     assert "backend:" not in r.stdout and "RTL" not in r.stdout
@@ -75,10 +110,12 @@ def test_refusal_comes_before_the_simulator(tmp_path):
 
 # ------------------------------------------------------------------------------ ONNX
 
-ONNX_RUNS = ([f"t_conv1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
-             + [f"t_residual_ts_{t}" for t in ("qdq", "qop", "qdq_pc", "qop_noprep")]
-             + [f"t_residual_dy_{t}" for t in ("qdq", "qop", "qdq_pc")]
-             + [f"t_pools2_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")])
+ONNX_RUNS = (
+    [f"t_conv1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+    + [f"t_residual_ts_{t}" for t in ("qdq", "qop", "qdq_pc", "qop_noprep")]
+    + [f"t_residual_dy_{t}" for t in ("qdq", "qop", "qdq_pc")]
+    + [f"t_pools2_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+)
 ONNX_REFUSED = {
     # quantize_static leaves ConvTranspose in float (the pools run: t_pools2)
     "t_pools_ts_qdq": ["node 22 (ConvTranspose '/up/ConvTranspose'): a float ConvTranspose"],
@@ -95,7 +132,7 @@ def test_onnx_model_matches_onnx_runtime(name):
     path = DATA / f"{name}.onnx"
     model = import_onnx(str(path))
     assert len(model.dense_steps) == 3
-    if name.endswith("noprep"):         # the dynamic batch's index arithmetic is in the graph
+    if name.endswith("noprep"):  # the dynamic batch's index arithmetic is in the graph
         assert {"Shape", "Gather", "Unsqueeze", "Concat"} <= {s.name for s in model.steps}
     assert np.unique(run_network(model, random_inputs(model, 8, seed=1)).outputs[0].array).size > 5
     inputs = random_inputs(model, 30, seed=7)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn", reason="the digits example needs the 'digits' extra: "
-                                      "make hil-digits (or pip install -e '.[digits]') installs it")
+pytest.importorskip(
+    "sklearn",
+    reason="the digits example needs the 'digits' extra: "
+    "make hil-digits (or pip install -e '.[digits]') installs it",
+)
 
 from hil import digits  # noqa: E402
 from hil.backends.select import PyrefBackend  # noqa: E402
@@ -32,14 +35,17 @@ def test_quantized_layers_are_shift_only_with_po2_scales(trained, bits):
         for s in np.concatenate([[ql.s_in, ql.s_out], ql.s_w]):
             m, _ = np.frexp(s)
             assert m == 0.5, f"scale {s} is not a power of two"
+
         # shift = f_in + f_w - f_out, read off the scales by hand
-        f = lambda v: -int(np.log2(v))
+        def f(v):
+            return -int(np.log2(v))
+
         assert ql.shift.tolist() == [f(ql.s_in) + f(sw) - f(ql.s_out) for sw in ql.s_w]
         lim = (1 << (bits - 1)) - 1
         assert np.abs(ql.w).max() <= lim
         assert np.abs(ql.bias).max() < 1 << 15
     l1, l2 = qm.layers
-    assert (l1.act_min, l1.act_max) == (0, (1 << bits) - 1)   # = unsigned input range of layer 2
+    assert (l1.act_min, l1.act_max) == (0, (1 << bits) - 1)  # = unsigned input range of layer 2
     assert l2.s_in == l1.s_out
 
 
@@ -49,10 +55,12 @@ def test_integer_layers_match_an_independent_formula(trained):
     x = qm.quantize_input(x_te)
     run = digits.run_integer(qm, x, PyrefBackend())
     h = x
-    for ql in qm.layers:   # round half up: (acc + 2^(t-1)) >> t, then the clamp
+    for ql in qm.layers:  # round half up: (acc + 2^(t-1)) >> t, then the clamp
         acc = h.astype(np.int64) @ ql.w.T + ql.bias
         t = ql.shift
-        h = np.clip((acc + np.where(t > 0, 1 << np.maximum(t - 1, 0), 0)) >> t, ql.act_min, ql.act_max)
+        h = np.clip(
+            (acc + np.where(t > 0, 1 << np.maximum(t - 1, 0), 0)) >> t, ql.act_min, ql.act_max
+        )
     np.testing.assert_array_equal(run.logits_ref, h)
     assert run.mismatches == 0 and run.outputs == x.shape[0] * (digits.HIDDEN + 10)
 
@@ -76,6 +84,7 @@ def test_a_wrong_backend_is_counted(trained):
 
     def off_by_one(layer, config):
         from pyref.model import run_layer
+
         y = run_layer(layer, config).y.copy()
         y[0, 0] += 1
         return y
@@ -93,8 +102,13 @@ def test_export_round_trips(trained, tmp_path):
     l1 = qm.layers[0]
     assert read_hex(tmp_path / "w1.hex", cfg.w_bits).tolist() == l1.w.ravel().tolist()
     assert read_hex(tmp_path / "b1.hex", cfg.bias_bits).tolist() == l1.bias.tolist()
-    assert read_hex(tmp_path / "shift1.hex", cfg.shift_bits, signed=False).tolist() == l1.shift.tolist()
-    assert read_hex(tmp_path / "x_test.hex", cfg.in_bits, signed=False).tolist() == x.ravel().tolist()
+    assert (
+        read_hex(tmp_path / "shift1.hex", cfg.shift_bits, signed=False).tolist()
+        == l1.shift.tolist()
+    )
+    assert (
+        read_hex(tmp_path / "x_test.hex", cfg.in_bits, signed=False).tolist() == x.ravel().tolist()
+    )
     # one beat (8 lanes x 8 bits = 64 bits) a line
     words = [int(line, 16) for line in (tmp_path / "w1.mem").read_text().split()]
     assert len(words) == l1.w.shape[0] * -(-l1.w.shape[1] // cfg.lanes)

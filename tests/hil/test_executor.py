@@ -9,8 +9,8 @@ import pytest
 import hil.backends.select as backend_mod
 from hil.backends.select import BackendResult, PyrefBackend
 from hil.cli import main
-from hil.inputs import random_inputs
 from hil.executor import run_network
+from hil.inputs import random_inputs
 from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, layer_table, verdict
 from hil.tflite.build import ModelBuilder
@@ -29,8 +29,13 @@ def two_layer_model() -> bytes:
     w1 = b.tensor("w1", (10, 12), "INT8", scale=0.01, data=RNG.integers(-127, 128, (10, 12)))
     b1 = b.tensor("b1", (10,), "INT32", scale=0.0005, data=RNG.integers(-900, 900, 10))
     h = b.tensor("h", (1, 10), "INT8", scale=0.04, zero_point=-128)
-    w2 = b.tensor("w2", (4, 10), "INT8", scale=RNG.uniform(0.005, 0.02, 4),
-                  data=RNG.integers(-127, 128, (4, 10)))
+    w2 = b.tensor(
+        "w2",
+        (4, 10),
+        "INT8",
+        scale=RNG.uniform(0.005, 0.02, 4),
+        data=RNG.integers(-127, 128, (4, 10)),
+    )
     b2 = b.tensor("b2", (4,), "INT32", scale=0.0002, data=RNG.integers(-900, 900, 4))
     y = b.tensor("y", (1, 4), "INT8", scale=0.03, zero_point=2)
     yf = b.tensor("y_float", (1, 4), "FLOAT32")
@@ -60,7 +65,9 @@ def oracle_check(model, inputs, run):
 def test_plan_says_where_each_op_runs(model):
     table = {name: (count, where) for name, count, where in model.op_table()}
     assert table["FULLY_CONNECTED"][0] == 2 and table["FULLY_CONNECTED"][1].startswith("datapath")
-    assert table["RESHAPE"][1].startswith("software") and table["DEQUANTIZE"][1].startswith("software")
+    assert table["RESHAPE"][1].startswith("software") and table["DEQUANTIZE"][1].startswith(
+        "software"
+    )
     assert "two_layer: 4 operators, 2 on the datapath" in model.describe_ops()
 
 
@@ -124,10 +131,15 @@ def test_plain_callable_backend_and_its_output_feeds_the_next_layer(model, input
 
 
 def test_backend_with_wrong_shape_is_an_error(model, inputs):
-    with pytest.raises(ValueError, match=r"backend 'bad' returned y of shape \(50, 9\), "
-                                         r"expected \(N, C\) = \(50, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"backend 'bad' returned y of shape \(50, 9\), "
+        r"expected \(N, C\) = \(50, 10\)",
+    ):
+
         def bad(layer, config):
             return np.zeros((layer.n, layer.c - 1), dtype=np.int64)
+
         run_network(model, inputs, bad)
 
 
@@ -173,26 +185,33 @@ def test_cli_refuses_unsupported_model(tmp_path, capsys):
 
 
 def test_pyref_backend_reports_saturation(model, inputs):
-    res = PyrefBackend().run(import_model(two_layer_model()).dense_steps[0].dense.layer(
-        inputs[0].reshape(50, 12).astype(np.int64)), model.config)
+    res = PyrefBackend().run(
+        import_model(two_layer_model())
+        .dense_steps[0]
+        .dense.layer(inputs[0].reshape(50, 12).astype(np.int64)),
+        model.config,
+    )
     assert res.saturated is not None and res.saturated.shape == (50, 10) and res.cycles is None
 
 
 def test_overflow_clamps_leave_out_the_activations_own_clamp():
     """``beyond act.``: a clamp at 127 (or, without a lower-bound activation, at -128) is
     overflow; a ReLU's clamp at its zero point -128, or a RELU6 clamp at 6, is the activation's."""
+    from hil.executor import overflow_clamps
     from pyref.config import named_config
     from pyref.layer import Layer
 
-    from hil.executor import overflow_clamps
-
     cfg = named_config("tflite")
-    full = Layer.build(cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128,
-                       act_max=127)
+    full = Layer.build(
+        cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128, act_max=127
+    )
     y, sat = np.array([[127, -128, 5]]), np.array([[True, True, False]])
     assert overflow_clamps(y, sat, full, cfg, "NONE") == 2
     assert overflow_clamps(y, sat, full, cfg, "RELU") == 1
-    relu6 = Layer.build(cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128,
-                        act_max=6)
-    assert overflow_clamps(np.array([[6, -128, 6]]), np.array([[True, True, True]]), relu6,
-                           cfg, "RELU6") == 0
+    relu6 = Layer.build(cfg, [[1]], [[1], [1], [1]], mult=1 << 30, shift=0, act_min=-128, act_max=6)
+    assert (
+        overflow_clamps(
+            np.array([[6, -128, 6]]), np.array([[True, True, True]]), relu6, cfg, "RELU6"
+        )
+        == 0
+    )

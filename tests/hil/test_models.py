@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from hil.executor import run_network
 from hil.inputs import random_inputs
 from hil.models import MODELS
-from hil.executor import run_network
 from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, verdict
 from hil.tflite.importer import import_model
@@ -90,8 +90,9 @@ def test_packaged_model_matches_tflite_micro(name):
 @pytest.mark.parametrize("name,n", [("keyword_spotting", 2), ("visual_wake_words", 1)])
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
 def test_mlperf_tiny_model_on_the_rtl(name, n, sim):
-    from hil.backends.rtl import RtlBackend
     from sim_skip import require_simulator
+
+    from hil.backends.rtl import RtlBackend
 
     require_simulator(sim)
     model = import_model(cached(name))

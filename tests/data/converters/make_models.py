@@ -34,7 +34,8 @@ def tflite(name, model, in_shape, mode="int8"):
         conv.inference_output_type = tf.int8
     else:
         conv.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
         conv.inference_input_type = tf.int16
         conv.inference_output_type = tf.int16
     data = conv.convert()
@@ -104,4 +105,5 @@ if __name__ == "__main__":
         keras_models()
     if "torch" in which:
         from make_onnx import torch_models  # noqa: E402
-        torch_models(which[which.index("torch") + 1:])
+
+        torch_models(which[which.index("torch") + 1 :])

@@ -71,15 +71,20 @@ def _nets():
             y = self.ap(torch.relu(self.c2(y)))
             return self.fc(torch.flatten(y, 1))
 
-    return {"residual": (Residual, (4, 8, 8)), "pools": (Pools, (3, 14, 14)),
-            "conv1d": (Conv1d, (3, 16)), "pools2": (Pools2, (3, 14, 14))}
+    return {
+        "residual": (Residual, (4, 8, 8)),
+        "pools": (Pools, (3, 14, 14)),
+        "conv1d": (Conv1d, (3, 16)),
+        "pools2": (Pools2, (3, 14, 14)),
+    }
 
 
 class _Reader:
     def __init__(self, name, shape):
         rng = np.random.default_rng(0)
-        self.data = iter([{name: rng.uniform(-1, 1, (1,) + shape).astype(np.float32)}
-                          for _ in range(32)])
+        self.data = iter(
+            [{name: rng.uniform(-1, 1, (1,) + shape).astype(np.float32)} for _ in range(32)]
+        )
 
     def get_next(self):
         return next(self.data, None)
@@ -100,28 +105,55 @@ def torch_models(names=None):
         x = torch.rand((2,) + shape) * 2 - 1
         for exporter, dynamo in (("ts", False), ("dy", True)):
             f32 = HERE / f"_{name}_{exporter}_f32.onnx"
-            kw = {"dynamic_shapes": {"x": {0: torch.export.Dim("batch")}}} if dynamo else {
-                "dynamic_axes": {"x": {0: "batch"}}}
-            torch.onnx.export(net, (x,), str(f32), input_names=["x"], output_names=["y"],
-                              dynamo=dynamo, opset_version=17 if not dynamo else 18, **kw)
+            kw = (
+                {"dynamic_shapes": {"x": {0: torch.export.Dim("batch")}}}
+                if dynamo
+                else {"dynamic_axes": {"x": {0: "batch"}}}
+            )
+            torch.onnx.export(
+                net,
+                (x,),
+                str(f32),
+                input_names=["x"],
+                output_names=["y"],
+                dynamo=dynamo,
+                opset_version=17 if not dynamo else 18,
+                **kw,
+            )
             pre = HERE / f"_{name}_{exporter}_pre.onnx"
             quant_pre_process(str(f32), str(pre))
-            variants = [("qdq", QuantFormat.QDQ, False), ("qop", QuantFormat.QOperator, False),
-                        ("qdq_pc", QuantFormat.QDQ, True)]
+            variants = [
+                ("qdq", QuantFormat.QDQ, False),
+                ("qop", QuantFormat.QOperator, False),
+                ("qdq_pc", QuantFormat.QDQ, True),
+            ]
             for tag, fmt, per_channel in variants:
                 out = HERE / f"t_{name}_{exporter}_{tag}.onnx"
-                quantize_static(str(pre), str(out), _Reader("x", shape), quant_format=fmt,
-                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                                per_channel=per_channel)
+                quantize_static(
+                    str(pre),
+                    str(out),
+                    _Reader("x", shape),
+                    quant_format=fmt,
+                    activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8,
+                    per_channel=per_channel,
+                )
                 m = onnx.load(str(out))
-                print(f"{out.name}: {out.stat().st_size} bytes, "
-                      f"{sorted({n.op_type for n in m.graph.node})}")
+                print(
+                    f"{out.name}: {out.stat().st_size} bytes, "
+                    f"{sorted({n.op_type for n in m.graph.node})}"
+                )
             if name == "residual" and exporter == "ts":
                 # without quant_pre_process: the batch's Shape / Gather / Unsqueeze / Concat stay
                 out = HERE / f"t_{name}_{exporter}_qop_noprep.onnx"
-                quantize_static(str(f32), str(out), _Reader("x", shape),
-                                quant_format=QuantFormat.QOperator,
-                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                quantize_static(
+                    str(f32),
+                    str(out),
+                    _Reader("x", shape),
+                    quant_format=QuantFormat.QOperator,
+                    activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8,
+                )
             f32.unlink()
             pre.unlink()
             for extra in HERE.glob(f"_{name}_{exporter}*"):

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sim_skip import require_simulator
 
+from hil.backends.rtl import RtlBackend
 from hil.backends.select import PyrefBackend
 from hil.cli import main
 from hil.executor import run_network
+from hil.inputs import random_inputs
 from hil.oracles.tflm import run_tflm
 from hil.report import compare_with_oracle, layer_table, verdict
-from hil.backends.rtl import RtlBackend
 from hil.tflite.build import ModelBuilder
 from hil.tflite.importer import import_model
-from hil.inputs import random_inputs
 from tb.shared.faults import apply_fault, fault_by_name
-
-from sim_skip import require_simulator
 
 pytestmark = pytest.mark.rtl
 
@@ -72,7 +71,7 @@ def test_two_layer_model_on_the_rtl_equals_tflite_micro(sim, model, inputs, caps
     monkeypatch.setattr(PyrefBackend, "run", second_pyref_run)
     with RtlBackend(sim, model.config) as rtl:
         run, checks = run_and_check(model, inputs, rtl)
-        assert rtl.session.runs == 2           # both layers in the one simulator process
+        assert rtl.session.runs == 2  # both layers in the one simulator process
     assert [l.quant for l in run.layers] == ["per-tensor", "per-channel"]
     assert [(l.n, l.k, l.c) for l in run.layers] == [(N_INPUTS, 20, 12), (N_INPUTS, 12, 5)]
     assert [l.ref_mismatches for l in run.layers] == [0, 0]
@@ -98,7 +97,7 @@ def test_a_faulty_rtl_is_caught_and_its_outputs_are_handed_on(model, inputs, tmp
         run, checks = run_and_check(model, inputs, rtl)
     first = run.layers[0]
     assert first.ref_mismatches > 0
-    assert first.tflm_mismatches == first.ref_mismatches    # pyref and TFLite Micro agree
+    assert first.tflm_mismatches == first.ref_mismatches  # pyref and TFLite Micro agree
     assert first.ref_first.got != first.ref_first.expected
     assert checks[0].mismatches > 0
     v = verdict(run, checks)
@@ -116,12 +115,13 @@ def test_cli_runs_the_model_on_the_rtl(model, tmp_path, capsys):
     require_simulator("icarus")
     path = tmp_path / "two_fc.tflite"
     path.write_bytes(two_fc_model())
-    code = main(["run", str(path), "--n", "10", "--sim", "icarus", "--backend", "rtl",
-                 "--no-progress"])
+    code = main(
+        ["run", str(path), "--n", "10", "--sim", "icarus", "--backend", "rtl", "--no-progress"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "backend: rtl (icarus, batch transport)" in out
-    assert "RTL: 460 beats to simulate on icarus" in out     # 10*12*3 + 10*5*2
+    assert "RTL: 460 beats to simulate on icarus" in out  # 10*12*3 + 10*5*2
     assert "rtl vs pyref: 0 mismatches in 170 outputs over 2 layers" in out
     assert "VERDICT: PASS" in out
 
@@ -131,6 +131,7 @@ def test_cli_refuses_an_rtl_folder_without_verilog(tmp_path, capsys):
     path = tmp_path / "two_fc.tflite"
     path.write_bytes(two_fc_model())
     (tmp_path / "empty").mkdir()
-    assert main(["run", str(path), "--n", "2", "--rtl", str(tmp_path / "empty"),
-                 "--no-progress"]) == 2
+    assert (
+        main(["run", str(path), "--n", "2", "--rtl", str(tmp_path / "empty"), "--no-progress"]) == 2
+    )
     assert "not a folder of Verilog files" in capsys.readouterr().err

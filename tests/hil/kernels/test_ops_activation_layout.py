@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hil.executor import run_network
-from hil.oracles.tflm import run_tflm
 from hil.kernels.activations import SIGMOID_TABLE_UINT16
-from hil.kernels.reduce import mean_multiplier
 from hil.kernels.base import UnsupportedOpError
+from hil.kernels.reduce import mean_multiplier
+from hil.oracles.tflm import run_tflm
 from hil.tflite.build import ModelBuilder
 from hil.tflite.importer import import_model
 from pyref.tflite_math import quantize_multiplier
@@ -49,25 +49,25 @@ INT16_SWEEP = np.linspace(-32768, 32767, 512).astype(np.int16).reshape(2, 1, 256
 def test_int8_logistic_and_tanh_match_tflm_on_every_input(op, out, scale):
     ours, theirs = ours_and_tflm(unary(op, "INT8", scale, -3, *out), [ALL_INT8])
     np.testing.assert_array_equal(ours, theirs)
-    assert len(np.unique(theirs)) > 10             # the curve, not only its rails
+    assert len(np.unique(theirs)) > 10  # the curve, not only its rails
 
 
-@pytest.mark.parametrize("scale", [2.0 ** -12, 2.0 ** -11, 0.0003, 0.001])
+@pytest.mark.parametrize("scale", [2.0**-12, 2.0**-11, 0.0003, 0.001])
 @pytest.mark.parametrize("op", ["LOGISTIC", "TANH"])
 def test_int16_logistic_and_tanh_match_tflm(op, scale):
-    ours, theirs = ours_and_tflm(unary(op, "INT16", scale, 0, 2.0 ** -15, 0), [INT16_SWEEP])
+    ours, theirs = ours_and_tflm(unary(op, "INT16", scale, 0, 2.0**-15, 0), [INT16_SWEEP])
     np.testing.assert_array_equal(ours, theirs)
 
 
 def test_activations_at_zero_by_hand():
-    zero = np.full((1, 1, 256), -3, np.int8)                       # x = zero point: real 0
+    zero = np.full((1, 1, 256), -3, np.int8)  # x = zero point: real 0
     ours, _ = ours_and_tflm(unary("LOGISTIC", "INT8", 0.05, -3, 1 / 256, -128), [zero])
-    assert set(ours.ravel().tolist()) == {0}                        # 0.5 = -128 + 128 / 256
+    assert set(ours.ravel().tolist()) == {0}  # 0.5 = -128 + 128 / 256
     ours, _ = ours_and_tflm(unary("TANH", "INT8", 0.05, -3, 1 / 128, 0), [zero])
     assert set(ours.ravel().tolist()) == {0}
     z16 = np.zeros((1, 1, 256), np.int16)
-    ours, _ = ours_and_tflm(unary("LOGISTIC", "INT16", 0.001, 0, 2.0 ** -15, 0), [z16])
-    assert set(ours.ravel().tolist()) == {16384}                    # 0.5 in Q0.15
+    ours, _ = ours_and_tflm(unary("LOGISTIC", "INT16", 0.001, 0, 2.0**-15, 0), [z16])
+    assert set(ours.ravel().tolist()) == {16384}  # 0.5 in Q0.15
     assert SIGMOID_TABLE_UINT16[0] == 32768 and SIGMOID_TABLE_UINT16[-1] == 65535
     # the table is 65536 * sigmoid(i / 24) to about one unit
     i = np.arange(256)
@@ -78,14 +78,15 @@ def test_activations_at_zero_by_hand():
 def test_hard_swish_matches_tflm(s_in, s_out):
     ours, theirs = ours_and_tflm(unary("HARD_SWISH", "INT8", s_in, -10, s_out, -100), [ALL_INT8])
     np.testing.assert_array_equal(ours, theirs)
-    assert ours.ravel()[128 - 10] == -100          # x = zero point -> 0 -> out zero point
+    assert ours.ravel()[128 - 10] == -100  # x = zero point -> 0 -> out zero point
 
 
 @pytest.mark.parametrize("alpha", [0.1, 0.3])
 @pytest.mark.parametrize("s_in,s_out", [(0.05, 0.03), (0.02, 0.05)])
 def test_leaky_relu_matches_tflm(alpha, s_in, s_out):
-    ours, theirs = ours_and_tflm(unary("LEAKY_RELU", "INT8", s_in, -10, s_out, 3, alpha=alpha),
-                                 [ALL_INT8])
+    ours, theirs = ours_and_tflm(
+        unary("LEAKY_RELU", "INT8", s_in, -10, s_out, 3, alpha=alpha), [ALL_INT8]
+    )
     np.testing.assert_array_equal(ours, theirs)
 
 
@@ -97,8 +98,16 @@ def test_leaky_relu_by_hand():
     assert ours.ravel().tolist() == [-2, 0, 1, 5] == theirs.ravel().tolist()
 
 
-def binary(op: str, shape_a, shape_b, shape_y, act="NONE", scales=(0.05, 0.031, 0.07),
-           zps=(-4, 7, 2), typ="INT8") -> bytes:
+def binary(
+    op: str,
+    shape_a,
+    shape_b,
+    shape_y,
+    act="NONE",
+    scales=(0.05, 0.031, 0.07),
+    zps=(-4, 7, 2),
+    typ="INT8",
+) -> bytes:
     b = ModelBuilder()
     a = b.tensor("a", shape_a, typ, scale=scales[0], zero_point=zps[0])
     c = b.tensor("b", shape_b, typ, scale=scales[1], zero_point=zps[1])
@@ -108,8 +117,9 @@ def binary(op: str, shape_a, shape_b, shape_y, act="NONE", scales=(0.05, 0.031, 
 
 
 @pytest.mark.parametrize("op", ["MUL", "SUB"])
-@pytest.mark.parametrize("shape_b,act", [((1, 4, 4, 3), "NONE"), ((1, 1, 1, 3), "RELU"),
-                                         ((1, 1, 4, 1), "RELU6")])
+@pytest.mark.parametrize(
+    "shape_b,act", [((1, 4, 4, 3), "NONE"), ((1, 1, 1, 3), "RELU"), ((1, 1, 4, 1), "RELU6")]
+)
 def test_mul_and_sub_match_tflm(op, shape_b, act):
     ours, theirs = ours_and_tflm(binary(op, (1, 4, 4, 3), shape_b, (1, 4, 4, 3), act), n=8)
     np.testing.assert_array_equal(ours, theirs)
@@ -156,9 +166,17 @@ def test_pad_matches_tflm_with_the_zero_point():
     assert ours.ravel().tolist() == [-4, -4, -4, 1, 2, -4, 3, 4, -4] == theirs.ravel().tolist()
 
 
-@pytest.mark.parametrize("axes,keep,s_out,zp_out", [
-    ([1, 2], True, 0.05, -4), ([1, 2], False, 0.02, 10), ([-1], True, 0.07, 0),
-    ([1], False, 0.05, -4), ([1, 3], True, 0.011, -30), ([2], True, 0.03, 5)])
+@pytest.mark.parametrize(
+    "axes,keep,s_out,zp_out",
+    [
+        ([1, 2], True, 0.05, -4),
+        ([1, 2], False, 0.02, 10),
+        ([-1], True, 0.07, 0),
+        ([1], False, 0.05, -4),
+        ([1, 3], True, 0.011, -30),
+        ([2], True, 0.03, 5),
+    ],
+)
 @pytest.mark.parametrize("typ", ["INT8", "INT16"])
 def test_mean_matches_tflm(axes, keep, s_out, zp_out, typ):
     shape = [1, 5, 6, 4]
@@ -184,9 +202,15 @@ def test_mean_multiplier_by_hand():
     assert mean_multiplier(1 << 30, -3, 30) == ((1 << 34) // 30, -7)
 
 
-@pytest.mark.parametrize("in_hw,out_hw,align,half", [
-    ((3, 4), (6, 8), False, False), ((5, 5), (3, 7), False, True), ((4, 3), (7, 5), True, False),
-    ((4, 4), (8, 8), False, True)])
+@pytest.mark.parametrize(
+    "in_hw,out_hw,align,half",
+    [
+        ((3, 4), (6, 8), False, False),
+        ((5, 5), (3, 7), False, True),
+        ((4, 3), (7, 5), True, False),
+        ((4, 4), (8, 8), False, True),
+    ],
+)
 def test_resize_nearest_neighbor_matches_tflm(in_hw, out_hw, align, half):
     b = ModelBuilder()
     x = b.tensor("x", (1, *in_hw, 2), "INT8", scale=0.05, zero_point=-4)
@@ -204,8 +228,10 @@ def test_resize_nearest_neighbor_matches_tflm(in_hw, out_hw, align, half):
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256)
 
 
-@pytest.mark.parametrize("alpha,s_in,s_out", [(0.2, 0.001, 0.001), (0.1, 0.0005, 0.001),
-                                              (1.5, 0.001, 0.002), (0.37, 0.00123, 0.00077)])
+@pytest.mark.parametrize(
+    "alpha,s_in,s_out",
+    [(0.2, 0.001, 0.001), (0.1, 0.0005, 0.001), (1.5, 0.001, 0.002), (0.37, 0.00123, 0.00077)],
+)
 def test_int16_leaky_relu_matches_tflm_on_every_input(alpha, s_in, s_out):
     data = unary("LEAKY_RELU", "INT16", s_in, 0, s_out, 0, shape=(256, 256), alpha=alpha)
     ours, theirs = ours_and_tflm(data, [ALL_INT16])
@@ -223,14 +249,23 @@ def test_leaky_relu_multipliers_follow_the_double_products():
     spec = import_model(data).steps[0].kernel
     s_in, alpha, s_out = (float(np.float32(v)) for v in (0.00123, 0.37, 0.00077))
     assert spec.alpha == quantize_multiplier(s_in * alpha / s_out)
-    assert spec.alpha != quantize_multiplier(float(np.float32(np.float32(s_in) * np.float32(alpha)
-                                                              / np.float32(s_out))))
+    assert spec.alpha != quantize_multiplier(
+        float(np.float32(np.float32(s_in) * np.float32(alpha) / np.float32(s_out)))
+    )
 
 
 @pytest.mark.parametrize("shape_b,act", [((1, 4, 4, 3), "NONE"), ((1, 1, 1, 3), "RELU")])
 def test_int16_mul_matches_tflm(shape_b, act):
-    data = binary("MUL", (1, 4, 4, 3), shape_b, (1, 4, 4, 3), act, typ="INT16",
-                  scales=(0.0004, 0.0003, 0.002), zps=(0, 0, 0))
+    data = binary(
+        "MUL",
+        (1, 4, 4, 3),
+        shape_b,
+        (1, 4, 4, 3),
+        act,
+        typ="INT16",
+        scales=(0.0004, 0.0003, 0.002),
+        zps=(0, 0, 0),
+    )
     ours, theirs = ours_and_tflm(data, n=8)
     np.testing.assert_array_equal(ours, theirs)
     assert len(np.unique(theirs)) > 100
@@ -238,8 +273,9 @@ def test_int16_mul_matches_tflm(shape_b, act):
 
 def test_int16_mul_by_hand():
     # real scale 2^-8 * 2^-8 / 2^-10 = 2^-6: y = round(a * b / 64), ties away from zero
-    data = binary("MUL", (1, 4), (1, 4), (1, 4), typ="INT16", scales=(2 ** -8, 2 ** -8, 2 ** -10),
-                  zps=(0, 0, 0))
+    data = binary(
+        "MUL", (1, 4), (1, 4), (1, 4), typ="INT16", scales=(2**-8, 2**-8, 2**-10), zps=(0, 0, 0)
+    )
     a = np.array([[[1000, -1000, 32, 30000]]], np.int16)
     b = np.array([[[3, 7, 1, 30000]]], np.int16)
     ours, theirs = ours_and_tflm(data, [a, b])

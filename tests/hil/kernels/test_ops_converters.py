@@ -51,8 +51,10 @@ def test_transpose_matches_tflm():
 def test_split_matches_tflm(axis):
     b = ModelBuilder()
     x = b.tensor("x", (1, 6, 6), "INT8", scale=0.1, zero_point=0)
-    ys = [b.tensor(f"y{i}", (1, 2, 6) if axis == 1 else (1, 6, 2), "INT8", scale=0.1,
-                   zero_point=0) for i in range(3)]
+    ys = [
+        b.tensor(f"y{i}", (1, 2, 6) if axis == 1 else (1, 6, 2), "INT8", scale=0.1, zero_point=0)
+        for i in range(3)
+    ]
     b.op("SPLIT", [const(b, "axis", [axis]), x], ys, numSplits=3)
     outs = check_all(b.build([x], ys))
     assert len(outs) == 3 and not np.array_equal(outs[0], outs[1])
@@ -61,8 +63,10 @@ def test_split_matches_tflm(axis):
 def test_split_v_matches_tflm():
     b = ModelBuilder()
     x = b.tensor("x", (1, 7, 3), "INT16", scale=0.001, zero_point=0)
-    ys = [b.tensor("y0", (1, 2, 3), "INT16", scale=0.001, zero_point=0),
-          b.tensor("y1", (1, 5, 3), "INT16", scale=0.001, zero_point=0)]
+    ys = [
+        b.tensor("y0", (1, 2, 3), "INT16", scale=0.001, zero_point=0),
+        b.tensor("y1", (1, 5, 3), "INT16", scale=0.001, zero_point=0),
+    ]
     b.op("SPLIT_V", [x, const(b, "sizes", [2, 5]), const(b, "axis", [1])], ys, numSplits=2)
     outs = check_all(b.build([x], ys))
     assert [o.shape[2] for o in outs] == [2, 5]
@@ -81,9 +85,14 @@ def test_strided_slice_of_an_activation_matches_tflm():
     x = b.tensor("x", (1, 6, 8), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 8), "INT8", scale=0.1, zero_point=0)
     # x[:, -1, :]: the last time step, as a Keras LSTM with return_sequences=False takes it
-    b.op("STRIDED_SLICE", [x, const(b, "b", [0, -1, 0]), const(b, "e", [0, 0, 0]),
-                           const(b, "s", [1, 1, 1])], [y],
-         beginMask=5, endMask=5, shrinkAxisMask=2)
+    b.op(
+        "STRIDED_SLICE",
+        [x, const(b, "b", [0, -1, 0]), const(b, "e", [0, 0, 0]), const(b, "s", [1, 1, 1])],
+        [y],
+        beginMask=5,
+        endMask=5,
+        shrinkAxisMask=2,
+    )
     (out,) = check_all(b.build([x], [y]))
     assert out.shape == (4, 1, 8)
 
@@ -93,8 +102,11 @@ def test_strided_slice_with_strides_and_slice_match_tflm():
     x = b.tensor("x", (1, 9, 4), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 4, 2), "INT8", scale=0.1, zero_point=0)
     z = b.tensor("z", (1, 3, 3), "INT8", scale=0.1, zero_point=0)
-    b.op("STRIDED_SLICE", [x, const(b, "b", [0, 1, 0]), const(b, "e", [1, 9, 4]),
-                           const(b, "s", [1, 2, 3])], [y])
+    b.op(
+        "STRIDED_SLICE",
+        [x, const(b, "b", [0, 1, 0]), const(b, "e", [1, 9, 4]), const(b, "s", [1, 2, 3])],
+        [y],
+    )
     b.op("SLICE", [x, const(b, "b2", [0, 2, 1]), const(b, "n2", [1, 3, -1])], [z])
     check_all(b.build([x], [y, z]))
 
@@ -105,8 +117,12 @@ def test_strided_slice_with_a_computed_index_is_refused_at_import():
     begin = b.tensor("begin", (3,), "INT32")
     y = b.tensor("y", (1, 8), "INT8", scale=0.1, zero_point=0)
     b.op("SHAPE", [x], [begin])
-    b.op("STRIDED_SLICE", [x, begin, const(b, "e", [0, 0, 0]), const(b, "s", [1, 1, 1])], [y],
-         shrinkAxisMask=2)
+    b.op(
+        "STRIDED_SLICE",
+        [x, begin, const(b, "e", [0, 0, 0]), const(b, "s", [1, 1, 1])],
+        [y],
+        shrinkAxisMask=2,
+    )
     with pytest.raises(UnsupportedOpError, match="activation's slice must be constants"):
         import_model(b.build([x], [y]))
 
@@ -115,8 +131,12 @@ def test_strided_slice_ellipsis_is_refused_at_import():
     b = ModelBuilder()
     x = b.tensor("x", (1, 6, 8), "INT8", scale=0.1, zero_point=0)
     y = b.tensor("y", (1, 6, 8), "INT8", scale=0.1, zero_point=0)
-    b.op("STRIDED_SLICE", [x, const(b, "b", [0]), const(b, "e", [1]), const(b, "s", [1])],
-         [y], ellipsisMask=1)
+    b.op(
+        "STRIDED_SLICE",
+        [x, const(b, "b", [0]), const(b, "e", [1]), const(b, "s", [1])],
+        [y],
+        ellipsisMask=1,
+    )
     with pytest.raises(UnsupportedOpError, match="op 0 .STRIDED_SLICE.: ellipsis_mask"):
         import_model(b.build([x], [y]))
 
@@ -126,10 +146,14 @@ def test_space_to_batch_and_back_match_tflm():
     x = b.tensor("x", (1, 6, 4, 2), "INT8", scale=0.1, zero_point=5)
     s = b.tensor("s", (6, 2, 2, 2), "INT8", scale=0.1, zero_point=5)
     y = b.tensor("y", (1, 4, 4, 2), "INT8", scale=0.1, zero_point=5)
-    b.op("SPACE_TO_BATCH_ND", [x, const(b, "block", [3, 2]), const(b, "pad", [[0, 0], [0, 0]])],
-         [s])
-    b.op("BATCH_TO_SPACE_ND", [s, const(b, "block2", [3, 2]), const(b, "crop", [[1, 1], [0, 0]])],
-         [y])
+    b.op(
+        "SPACE_TO_BATCH_ND", [x, const(b, "block", [3, 2]), const(b, "pad", [[0, 0], [0, 0]])], [s]
+    )
+    b.op(
+        "BATCH_TO_SPACE_ND",
+        [s, const(b, "block2", [3, 2]), const(b, "crop", [[1, 1], [0, 0]])],
+        [y],
+    )
     sb, back = check_all(b.build([x], [s, y]))
     assert sb.shape == (4, 6, 2, 2, 2) and back.shape == (4, 1, 4, 4, 2)
 
@@ -138,8 +162,9 @@ def test_space_to_batch_with_padding_is_refused():
     b = ModelBuilder()
     x = b.tensor("x", (1, 4, 4, 1), "INT8", scale=0.1, zero_point=0)
     s = b.tensor("s", (4, 3, 3, 1), "INT8", scale=0.1, zero_point=0)
-    b.op("SPACE_TO_BATCH_ND", [x, const(b, "block", [2, 2]), const(b, "pad", [[1, 1], [1, 1]])],
-         [s])
+    b.op(
+        "SPACE_TO_BATCH_ND", [x, const(b, "block", [2, 2]), const(b, "pad", [[1, 1], [1, 1]])], [s]
+    )
     with pytest.raises(UnsupportedOpError, match="fills padding with a value it never sets"):
         import_model(b.build([x], [s]))
 
@@ -148,8 +173,9 @@ def test_space_to_batch_of_an_open_batch_is_refused():
     b = ModelBuilder()
     x = b.tensor("x", (1, 4, 4, 1), "INT8", scale=0.1, zero_point=0)
     s = b.tensor("s", (1, 2, 2, 1), "INT8", scale=0.1, zero_point=0)
-    b.op("SPACE_TO_BATCH_ND", [x, const(b, "block", [2, 2]), const(b, "pad", [[0, 0], [0, 0]])],
-         [s])
+    b.op(
+        "SPACE_TO_BATCH_ND", [x, const(b, "block", [2, 2]), const(b, "pad", [[0, 0], [0, 0]])], [s]
+    )
     with pytest.raises(UnsupportedOpError, match="batch of 4 but its output tensor declares 1"):
         import_model(b.build([x], [s]))
 
@@ -207,8 +233,17 @@ def test_int16_pools_match_tflm(op, padding):
     x = b.tensor("x", (1, 7, 7, 3), "INT16", scale=0.001, zero_point=0)
     out = 4 if padding == "SAME" else 3
     y = b.tensor("y", (1, out, out, 3), "INT16", scale=0.001, zero_point=0)
-    b.op(op, [x], [y], padding=padding, strideH=2, strideW=2, filterHeight=3, filterWidth=3,
-         fused_activation="RELU6")
+    b.op(
+        op,
+        [x],
+        [y],
+        padding=padding,
+        strideH=2,
+        strideW=2,
+        filterHeight=3,
+        filterWidth=3,
+        fused_activation="RELU6",
+    )
     check_all(b.build([x], [y]))
 
 
@@ -238,7 +273,8 @@ def test_int16_table_by_hand():
     lut = gen_lut_int16(np.exp, -10.0, 0.0)
     assert lut[512] == 32767 and lut[0] == 2
     assert int(lut_lookup_int16(np.array([32767]), lut)[0]) == lut[511] + (
-        (lut[512] - lut[511]) * 127 + 64 >> 7)
+        (lut[512] - lut[511]) * 127 + 64 >> 7
+    )
 
 
 @pytest.mark.parametrize("typ,zp", [("INT8", -5), ("INT16", 0)])
@@ -248,4 +284,4 @@ def test_quantize_to_int32_matches_tflm(typ, zp):
     y = b.tensor("y", (1, 300), "INT32", scale=0.0001, zero_point=7)
     b.op("QUANTIZE", [x], [y])
     (out,) = check_all(b.build([x], [y]))
-    assert out.dtype == np.int32 and np.abs(out).max() > 32767     # beyond int16
+    assert out.dtype == np.int32 and np.abs(out).max() > 32767  # beyond int16

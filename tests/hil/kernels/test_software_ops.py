@@ -26,8 +26,27 @@ def test_quantize_float_rounds_half_away_like_tflm():
     x = b.tensor("x", (1, 16), "FLOAT32")
     y = b.tensor("y", (1, 16), "INT8", scale=0.5, zero_point=3)
     b.op("QUANTIZE", [x], [y])
-    vals = np.array([-2.5, -1.25, -0.75, -0.25, 0.25, 0.75, 1.25, -3.75, 3.75, -1000, 1000,
-                     -0.0, 0.4, -64.25, 62.25, -65.25], np.float32)
+    vals = np.array(
+        [
+            -2.5,
+            -1.25,
+            -0.75,
+            -0.25,
+            0.25,
+            0.75,
+            1.25,
+            -3.75,
+            3.75,
+            -1000,
+            1000,
+            -0.0,
+            0.4,
+            -64.25,
+            62.25,
+            -65.25,
+        ],
+        np.float32,
+    )
     _, ours, theirs = both(b.build([x], [y]), [vals.reshape(1, 1, 16)])
     # by hand: q = 3 + round_half_away(v / 0.5), clipped to int8
     assert ours.ravel().tolist() == [-2, 0, 1, 2, 4, 5, 6, -5, 11, -128, 127, 3, 4, -126, 127, -128]
@@ -62,22 +81,35 @@ def test_dequantize_is_float32_exact():
     xs = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 256)
     _, ours, theirs = both(b.build([x], [y]), [xs])
     assert ours.dtype == np.float32
-    assert ours.ravel()[145] == np.float32(0.0371) * np.float32(17 + 17)   # q = 17 by hand
+    assert ours.ravel()[145] == np.float32(0.0371) * np.float32(17 + 17)  # q = 17 by hand
     np.testing.assert_array_equal(ours.view(np.uint32), theirs.view(np.uint32))
 
 
 @pytest.mark.parametrize("op", ["MAX_POOL_2D", "AVERAGE_POOL_2D"])
-@pytest.mark.parametrize("padding,filt,stride", [("SAME", (3, 3), (2, 2)), ("VALID", (2, 3), (1, 2)),
-                                                 ("SAME", (2, 2), (1, 1))])
+@pytest.mark.parametrize(
+    "padding,filt,stride",
+    [("SAME", (3, 3), (2, 2)), ("VALID", (2, 3), (1, 2)), ("SAME", (2, 2), (1, 1))],
+)
 def test_pooling_matches_tflm(op, padding, filt, stride):
     b = ModelBuilder()
     from hil.tflite.params import window_padding
 
-    pad = window_padding(0 if padding == "SAME" else 1, 7, 6, filt[0], filt[1], stride[0], stride[1])
+    pad = window_padding(
+        0 if padding == "SAME" else 1, 7, 6, filt[0], filt[1], stride[0], stride[1]
+    )
     x = b.tensor("x", (1, 7, 6, 3), "INT8", scale=0.1, zero_point=-5)
     y = b.tensor("y", (1, pad.out_h, pad.out_w, 3), "INT8", scale=0.1, zero_point=-5)
-    b.op(op, [x], [y], padding=padding, filterHeight=filt[0], filterWidth=filt[1],
-         strideH=stride[0], strideW=stride[1], fused_activation="RELU")
+    b.op(
+        op,
+        [x],
+        [y],
+        padding=padding,
+        filterHeight=filt[0],
+        filterWidth=filt[1],
+        strideH=stride[0],
+        strideW=stride[1],
+        fused_activation="RELU",
+    )
     xs = RNG.integers(-128, 128, (9, 1, 7, 6, 3)).astype(np.int8)
     _, ours, theirs = both(b.build([x], [y]), [xs])
     np.testing.assert_array_equal(ours, theirs)
@@ -87,9 +119,17 @@ def test_average_pool_rounds_half_away_by_hand():
     b = ModelBuilder()
     x = b.tensor("x", (1, 1, 4, 1), "INT8", scale=1.0, zero_point=0)
     y = b.tensor("y", (1, 1, 2, 1), "INT8", scale=1.0, zero_point=0)
-    b.op("AVERAGE_POOL_2D", [x], [y], padding="VALID", filterHeight=1, filterWidth=2,
-         strideH=1, strideW=2)
-    xs = np.array([3, 4, -3, -4], np.int8).reshape(1, 1, 1, 4, 1)   # 3.5 -> 4, -3.5 -> -4
+    b.op(
+        "AVERAGE_POOL_2D",
+        [x],
+        [y],
+        padding="VALID",
+        filterHeight=1,
+        filterWidth=2,
+        strideH=1,
+        strideW=2,
+    )
+    xs = np.array([3, 4, -3, -4], np.int8).reshape(1, 1, 1, 4, 1)  # 3.5 -> 4, -3.5 -> -4
     _, ours, theirs = both(b.build([x], [y]), [xs])
     assert ours.ravel().tolist() == [4, -4]
     np.testing.assert_array_equal(ours, theirs)
@@ -140,12 +180,13 @@ def test_softmax_by_hand():
     np.testing.assert_array_equal(ours, theirs)
 
 
-@pytest.mark.parametrize("depth,scale,beta", [(10, 0.17185351, 1.0), (37, 0.02, 1.0),
-                                              (16, 0.05, 2.5), (5, 1.3, 1.0)])
+@pytest.mark.parametrize(
+    "depth,scale,beta", [(10, 0.17185351, 1.0), (37, 0.02, 1.0), (16, 0.05, 2.5), (5, 1.3, 1.0)]
+)
 def test_softmax_matches_tflm(depth, scale, beta):
     rng = np.random.default_rng(depth)
     xs = rng.integers(-128, 128, (200, 1, depth)).astype(np.int8)
-    xs[:20] = rng.integers(110, 128, (20, 1, depth))      # rows of near-equal large values
+    xs[:20] = rng.integers(110, 128, (20, 1, depth))  # rows of near-equal large values
     _, ours, theirs = both(softmax_model(depth, scale, 11, beta), [xs])
     assert np.unique(theirs).size > 8
     np.testing.assert_array_equal(ours, theirs)
@@ -157,5 +198,6 @@ def test_softmax_output_quantization_is_checked():
     y = b.tensor("y", (1, 4), "INT8", scale=1 / 128, zero_point=0)
     b.op("SOFTMAX", [x], [y], beta=1.0)
     from hil.kernels.base import UnsupportedOpError
+
     with pytest.raises(UnsupportedOpError, match="zero point -128 and scale 1/256"):
         import_model(b.build([x], [y]))

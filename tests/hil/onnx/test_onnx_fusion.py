@@ -9,12 +9,13 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)")
 
+from test_onnx import qdq_model  # noqa: E402
+
 from hil.executor import run_network  # noqa: E402
 from hil.inputs import random_inputs  # noqa: E402
 from hil.onnx.importer import import_onnx  # noqa: E402
 from hil.oracles.ort_check import check_with_ort  # noqa: E402
 from hil.report import ort_report  # noqa: E402
-from test_onnx import qdq_model  # noqa: E402
 
 INT8_ON_X86 = {"session.qdqisint8allowed": "1"}
 

@@ -12,9 +12,9 @@ pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnxruntime)
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from hil.onnx.graph import OnnxImportError  # noqa: E402
 from hil.executor import run_network  # noqa: E402
 from hil.inputs import random_inputs  # noqa: E402
+from hil.onnx.graph import OnnxImportError  # noqa: E402
 from hil.onnx.importer import import_onnx  # noqa: E402
 from hil.oracles.ort_check import check_with_ort, ort_layer_outputs  # noqa: E402
 from hil.report import ort_report  # noqa: E402
@@ -28,8 +28,12 @@ def _c(name, value):
 
 def _model(nodes, inits, in_shape) -> bytes:
     graph = helper.make_graph(
-        nodes, "grouped", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        nodes,
+        "grouped",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
     model.ir_version = 10
     return model.SerializeToString()
@@ -41,23 +45,39 @@ def qlinear_grouped_model(group1: int = 2) -> bytes:
     r = np.random.default_rng(7)
     f32 = np.float32
     inits = [
-        _c("s_in", f32(0.03)), _c("z_in", np.int8(-5)),
+        _c("s_in", f32(0.03)),
+        _c("z_in", np.int8(-5)),
         _c("w1", r.integers(-127, 128, (6, 4 // group1, 3, 3)).astype(np.int8)),
-        _c("s_w1", r.uniform(0.004, 0.02, 6).astype(f32)), _c("z_w1", np.zeros(6, np.int8)),
+        _c("s_w1", r.uniform(0.004, 0.02, 6).astype(f32)),
+        _c("z_w1", np.zeros(6, np.int8)),
         _c("b1", r.integers(-2000, 2000, 6).astype(np.int32)),
-        _c("s_1", f32(0.07)), _c("z_1", np.int8(3)),
+        _c("s_1", f32(0.07)),
+        _c("z_1", np.int8(3)),
         _c("w2", r.integers(-127, 128, (12, 1, 3, 3)).astype(np.int8)),
-        _c("s_w2", f32(0.01)), _c("z_w2", np.int8(0)),
+        _c("s_w2", f32(0.01)),
+        _c("z_w2", np.int8(0)),
         _c("b2", r.integers(-900, 900, 12).astype(np.int32)),
-        _c("s_2", f32(0.09)), _c("z_2", np.int8(-9)),
+        _c("s_2", f32(0.09)),
+        _c("z_2", np.int8(-9)),
     ]
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "s_in", "z_in"], ["xq"]),
-        helper.make_node("QLinearConv", ["xq", "s_in", "z_in", "w1", "s_w1", "z_w1", "s_1", "z_1",
-                                         "b1"], ["c1"], group=group1, strides=[2, 1],
-                         pads=[1, 0, 2, 1], dilations=[1, 2]),
-        helper.make_node("QLinearConv", ["c1", "s_1", "z_1", "w2", "s_w2", "z_w2", "s_2", "z_2",
-                                         "b2"], ["c2"], group=6, pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "QLinearConv",
+            ["xq", "s_in", "z_in", "w1", "s_w1", "z_w1", "s_1", "z_1", "b1"],
+            ["c1"],
+            group=group1,
+            strides=[2, 1],
+            pads=[1, 0, 2, 1],
+            dilations=[1, 2],
+        ),
+        helper.make_node(
+            "QLinearConv",
+            ["c1", "s_1", "z_1", "w2", "s_w2", "z_w2", "s_2", "z_2", "b2"],
+            ["c2"],
+            group=6,
+            pads=[1, 1, 1, 1],
+        ),
         helper.make_node("DequantizeLinear", ["c2", "s_2", "z_2"], ["y"]),
     ]
     return _model(nodes, inits, ["N", 4, 9, 9])
@@ -71,20 +91,26 @@ def qdq_depthwise_model() -> bytes:
     s_in = f32(0.05)
     s_w = r.uniform(0.005, 0.03, 5).astype(f32)
     inits = [
-        _c("s_in", s_in), _c("z_in", np.uint8(120)),
-        _c("wq", r.integers(-127, 128, (5, 1, 3, 3)).astype(np.int8)), _c("s_w", s_w),
+        _c("s_in", s_in),
+        _c("z_in", np.uint8(120)),
+        _c("wq", r.integers(-127, 128, (5, 1, 3, 3)).astype(np.int8)),
+        _c("s_w", s_w),
         _c("z_w", np.zeros(5, np.int8)),
-        _c("bq", r.integers(-3000, 3000, 5).astype(np.int32)), _c("s_b", s_in * s_w),
+        _c("bq", r.integers(-3000, 3000, 5).astype(np.int32)),
+        _c("s_b", s_in * s_w),
         _c("z_b", np.zeros(5, np.int32)),
-        _c("s_1", f32(0.04)), _c("z_1", np.uint8(131)),
+        _c("s_1", f32(0.04)),
+        _c("z_1", np.uint8(131)),
     ]
     dq = lambda i, o, s, z, **kw: helper.make_node("DequantizeLinear", [i, s, z], [o], **kw)  # noqa: E731
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "s_in", "z_in"], ["xq"]),
-        dq("xq", "xf", "s_in", "z_in"), dq("wq", "w", "s_w", "z_w", axis=0),
+        dq("xq", "xf", "s_in", "z_in"),
+        dq("wq", "w", "s_w", "z_w", axis=0),
         dq("bq", "b", "s_b", "z_b", axis=0),
-        helper.make_node("Conv", ["xf", "w", "b"], ["cf"], group=5, strides=[2, 2],
-                         auto_pad="SAME_UPPER"),
+        helper.make_node(
+            "Conv", ["xf", "w", "b"], ["cf"], group=5, strides=[2, 2], auto_pad="SAME_UPPER"
+        ),
         helper.make_node("QuantizeLinear", ["cf", "s_1", "z_1"], ["c"]),
         dq("c", "y", "s_1", "z_1"),
     ]
@@ -120,7 +146,7 @@ def test_grouped_conv_is_not_a_full_conv():
     model = import_onnx(qlinear_grouped_model())
     x = random_inputs(model, N, seed=2)[0]
     x2 = x.copy()
-    x2[:, 2:] = -x2[:, 2:] + 0.5     # change input channels 2, 3 (group 1) only
+    x2[:, 2:] = -x2[:, 2:] + 0.5  # change input channels 2, 3 (group 1) only
     a = run_network(model, [x]).tensors["c1"].array
     b = run_network(model, [x2]).tensors["c1"].array
     assert a.shape == (N, 6, 5, 6)
@@ -165,8 +191,23 @@ def test_vectors_of_an_onnx_run_hold_onnxruntimes_outputs(tmp_path, capsys):
     path = tmp_path / "grouped.onnx"
     path.write_bytes(qlinear_grouped_model())
     out = tmp_path / "vec"
-    code = main(["run", str(path), "--backend", "pyref", "--n", "2", "--seed", "1",
-                 "--vectors", str(out), "--vector-rows", "40", "--no-progress"])
+    code = main(
+        [
+            "run",
+            str(path),
+            "--backend",
+            "pyref",
+            "--n",
+            "2",
+            "--seed",
+            "1",
+            "--vectors",
+            str(out),
+            "--vector-rows",
+            "40",
+            "--no-progress",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     names = sorted(p.name for p in out.glob("*.npz"))

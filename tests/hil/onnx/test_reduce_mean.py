@@ -19,10 +19,13 @@ from hil.onnx.reduce_mean import FloatReduceMean, eigen_sums  # noqa: E402
 
 def _model(hw, axes=(-2, -1), keepdims=1):
     node = helper.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=keepdims)
-    g = helper.make_graph([node], "rm", [helper.make_tensor_value_info(
-        "x", TensorProto.FLOAT, ["N", 4] + list(hw))], [helper.make_tensor_value_info(
-            "y", TensorProto.FLOAT, None)],
-        [helper.make_tensor("axes", TensorProto.INT64, [len(axes)], list(axes))])
+    g = helper.make_graph(
+        [node],
+        "rm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4] + list(hw))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("axes", TensorProto.INT64, [len(axes)], list(axes))],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
     m.ir_version = 8
     return m.SerializeToString()
@@ -34,7 +37,7 @@ def test_reduce_mean_matches_onnxruntime(hw, keepdims):
     data = _model(hw, keepdims=keepdims)
     rng = np.random.default_rng(5)
     # dequantized int8 codes, as the DequantizeLinear before it makes them
-    x = (np.float32(0.0371) * rng.integers(-128, 128, (40, 4) + hw).astype(np.float32))
+    x = np.float32(0.0371) * rng.integers(-128, 128, (40, 4) + hw).astype(np.float32)
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     (theirs,) = sess.run(None, {"x": x})
     graph = read_onnx(data)
@@ -45,8 +48,9 @@ def test_reduce_mean_matches_onnxruntime(hw, keepdims):
 
 def test_the_order_matters():
     # 49 values: a plain left-to-right sum differs from ONNX Runtime's on some runs
-    v = (np.float32(0.0371) * np.random.default_rng(5).integers(-128, 128, (400, 49))
-         ).astype(np.float32)
+    v = (np.float32(0.0371) * np.random.default_rng(5).integers(-128, 128, (400, 49))).astype(
+        np.float32
+    )
     seq = v[:, 0].copy()
     for i in range(1, 49):
         seq = (seq + v[:, i]).astype(np.float32)

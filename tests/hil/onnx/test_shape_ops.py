@@ -16,17 +16,25 @@ from hil.onnx.shape_ops import INDEX_OPS  # noqa: E402
 
 
 def _graph(gather_axis: int = 0):
-    nodes = [helper.make_node("Shape", ["x"], ["s"]),
-             helper.make_node("Gather", ["s", "zero"], ["n"], axis=gather_axis),
-             helper.make_node("Unsqueeze", ["n", "ax"], ["n1"]),
-             helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
-             helper.make_node("Reshape", ["x", "shape"], ["y"])]
-    inits = [helper.make_tensor("zero", TensorProto.INT64, [], [0]),
-             helper.make_tensor("ax", TensorProto.INT64, [1], [0]),
-             helper.make_tensor("minus1", TensorProto.INT64, [1], [-1])]
-    g = helper.make_graph(nodes, "idx", [helper.make_tensor_value_info(
-        "x", TensorProto.INT8, ["N", 2, 3])], [helper.make_tensor_value_info(
-            "y", TensorProto.INT8, None)], inits)
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=gather_axis),
+        helper.make_node("Unsqueeze", ["n", "ax"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    inits = [
+        helper.make_tensor("zero", TensorProto.INT64, [], [0]),
+        helper.make_tensor("ax", TensorProto.INT64, [1], [0]),
+        helper.make_tensor("minus1", TensorProto.INT64, [1], [-1]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "idx",
+        [helper.make_tensor_value_info("x", TensorProto.INT8, ["N", 2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.INT8, None)],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     return m.SerializeToString()
@@ -42,7 +50,7 @@ def test_index_arithmetic_gives_the_runs_batch():
         assert out.batched is False
         vals[node.outputs[0]] = out
     assert vals["s"].array.tolist() == [5, 2, 3]
-    assert vals["shape"].array.tolist() == [5, -1]          # view(x.shape[0], -1)
+    assert vals["shape"].array.tolist() == [5, -1]  # view(x.shape[0], -1)
 
 
 def test_gather_off_axis_0_is_refused_at_import():

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("ai_edge_litert.interpreter", reason="pip install -e '.[dev]' (ai-edge-litert)")
 
-from hil.inputs import random_inputs  # noqa: E402
 from hil.executor import run_network  # noqa: E402
+from hil.inputs import random_inputs  # noqa: E402
 from hil.oracles.litert import run_litert, single_op_model, to_xnnpack, xnnpack_scales  # noqa: E402
 from hil.report import compare_with_oracle, verdict  # noqa: E402
 from hil.tflite.build import ModelBuilder, _weight_and_bias, depthwise_model  # noqa: E402
@@ -34,27 +34,51 @@ def chain_model(seed: int = 0) -> bytes:
     w1 = rng.integers(-127, 128, (8, 3, 3, 3))
     s1 = np.float32(0.37)
     y1 = b.tensor("y1", (1, 6, 6, 8), "INT8", scale=s1, zero_point=-20)
-    b.op("CONV_2D", [x, *_weight_and_bias(b, w1, rng.integers(-900, 900, 8), s_x, 0.013)], [y1],
-         padding="SAME", strideH=2, strideW=2, dilationHFactor=1, dilationWFactor=1,
-         fused_activation="RELU")
+    b.op(
+        "CONV_2D",
+        [x, *_weight_and_bias(b, w1, rng.integers(-900, 900, 8), s_x, 0.013)],
+        [y1],
+        padding="SAME",
+        strideH=2,
+        strideW=2,
+        dilationHFactor=1,
+        dilationWFactor=1,
+        fused_activation="RELU",
+    )
     w2 = rng.integers(-127, 128, (6, 2, 2, 8))
     ws2 = rng.uniform(0.003, 0.012, 6).astype(np.float32)
     s2 = np.float32(0.45)
     y2 = b.tensor("y2", (1, 4, 4, 6), "INT8", scale=s2, zero_point=7)
-    b.op("CONV_2D", [y1, *_weight_and_bias(b, w2, rng.integers(-900, 900, 6), s1, ws2)], [y2],
-         padding="VALID", strideH=1, strideW=1, dilationHFactor=2, dilationWFactor=2,
-         fused_activation="NONE")
+    b.op(
+        "CONV_2D",
+        [y1, *_weight_and_bias(b, w2, rng.integers(-900, 900, 6), s1, ws2)],
+        [y2],
+        padding="VALID",
+        strideH=1,
+        strideW=1,
+        dilationHFactor=2,
+        dilationWFactor=2,
+        fused_activation="NONE",
+    )
     w3 = rng.integers(-127, 128, (16, 96))
     ws3 = rng.uniform(0.0001, 0.0004, 16).astype(np.float32)
     s3 = np.float32(0.05)
     y3 = b.tensor("y3", (1, 16), "INT8", scale=s3, zero_point=-100)
-    b.op("FULLY_CONNECTED", [y2, *_weight_and_bias(b, w3, rng.integers(-900, 900, 16), s2, ws3)],
-         [y3], fused_activation="RELU6")
+    b.op(
+        "FULLY_CONNECTED",
+        [y2, *_weight_and_bias(b, w3, rng.integers(-900, 900, 16), s2, ws3)],
+        [y3],
+        fused_activation="RELU6",
+    )
     w4 = rng.integers(-127, 128, (5, 16))
     s4 = np.float32(0.11)
     y4 = b.tensor("y4", (1, 5), "INT8", scale=s4, zero_point=2)
-    b.op("FULLY_CONNECTED", [y3, *_weight_and_bias(b, w4, rng.integers(-900, 900, 5), s3, 0.0071)],
-         [y4], fused_activation="NONE")
+    b.op(
+        "FULLY_CONNECTED",
+        [y3, *_weight_and_bias(b, w4, rng.integers(-900, 900, 5), s3, 0.0071)],
+        [y4],
+        fused_activation="NONE",
+    )
     return b.build([x], [y4])
 
 
@@ -104,8 +128,11 @@ def test_chain_on_pyref_matches_litert_layer_by_layer_and_at_the_output(chain):
     model, inputs = chain
     run, oracle, checks = check(model, inputs)
     assert [(l.op, l.quant, l.n, l.k, l.c) for l in run.layers] == [
-        ("CONV_2D", "per-tensor", N * 36, 27, 8), ("CONV_2D", "per-channel", N * 16, 32, 6),
-        ("FULLY_CONNECTED", "per-channel", N, 96, 16), ("FULLY_CONNECTED", "per-tensor", N, 16, 5)]
+        ("CONV_2D", "per-tensor", N * 36, 27, 8),
+        ("CONV_2D", "per-channel", N * 16, 32, 6),
+        ("FULLY_CONNECTED", "per-channel", N, 96, 16),
+        ("FULLY_CONNECTED", "per-tensor", N, 16, 5),
+    ]
     assert [l.tflm_mismatches for l in run.layers] == [0, 0, 0, 0]
     assert checks[0].elements == N * 5 and checks[0].mismatches == 0
     # The clamps are exercised: RELU and RELU6 bite, and not every output is clamped.
@@ -137,8 +164,9 @@ def test_single_op_model_is_that_operator_alone():
 
 def test_other_datapath_operators_are_refused_by_name():
     w = np.ones((1, 3, 3, 4), dtype=np.int64)
-    data = depthwise_model(w, None, in_hw=(5, 5), cin=4, in_scale=0.1, in_zp=0, w_scale=0.01,
-                           out_scale=0.2, out_zp=0)
+    data = depthwise_model(
+        w, None, in_hw=(5, 5), cin=4, in_scale=0.1, in_zp=0, w_scale=0.01, out_scale=0.2, out_zp=0
+    )
     with pytest.raises(TfliteImportError, match=r"not: DEPTHWISE_CONV_2D \(ops 0\)"):
         to_xnnpack(import_model(data, name="dw"))
 
@@ -168,8 +196,19 @@ ANOMALY = Path("build/models/anomaly_detection.tflite")
 def test_anomaly_detection_cli_with_litert(capsys):
     from hil.cli import main
 
-    code = main(["run", str(ANOMALY), "--n", "12", "--backend", "pyref", "--oracle", "litert",
-                 "--no-progress"])
+    code = main(
+        [
+            "run",
+            str(ANOMALY),
+            "--n",
+            "12",
+            "--backend",
+            "pyref",
+            "--oracle",
+            "litert",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert "layers vs LiteRT: 0 mismatches in 20064 outputs over 10 layers" in out, out
     assert "vs LiteRT: 0 differ" in out and "config 'fp32'" in out

@@ -1,6 +1,7 @@
-"""The ONNX Runtime oracle on this CPU and on an AVX2-only one (hil.oracles.ort_kernels, hil.oracles.ort):
-the kernel probe, the graph the user runs, and differences explained by the emulation of MLAS's
-int16 product pairs. The AVX2-only CPU is QEMU's Haswell model (tests/avx2_cpu.py)."""
+"""The ONNX Runtime oracle on this CPU and on an AVX2-only one (hil.oracles.ort_kernels,
+hil.oracles.ort): the kernel probe, the graph the user runs, and differences explained by the
+emulation of MLAS's int16 product pairs. The AVX2-only CPU is QEMU's Haswell model
+(tests/avx2_cpu.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,15 @@ from hil.executor import run_network  # noqa: E402
 from hil.inputs import random_inputs  # noqa: E402
 from hil.onnx.importer import import_onnx  # noqa: E402
 from hil.oracles.ort_check import check_with_ort  # noqa: E402
+from hil.oracles.ort_kernels import (  # noqa: E402
+    EXACT,
+    KERNELS,
+    PAIRS16,
+    UNEXPLAINED,
+    _run_one,
+    probe_kernels,
+)
 from hil.report import ort_report  # noqa: E402
-from hil.oracles.ort_kernels import EXACT, KERNELS, PAIRS16, UNEXPLAINED, _run_one, probe_kernels  # noqa: E402
 
 U8S8 = [k for k in KERNELS if k[1:3] == ("uint8", "int8") and not k[3]]
 
@@ -41,8 +49,9 @@ def test_the_probe_operands_tell_the_two_paths_apart(kernel):
 def test_describe_names_the_clipping_kernels():
     from hil.oracles.ort_kernels import KernelProbe
 
-    probe = KernelProbe("1.0", "x86_64", ("avx2",), {k: PAIRS16 if k in U8S8 else EXACT
-                                                      for k in KERNELS})
+    probe = KernelProbe(
+        "1.0", "x86_64", ("avx2",), {k: PAIRS16 if k in U8S8 else EXACT for k in KERNELS}
+    )
     text = probe.describe()
     assert "(avx2)" in text and "QLinearConv u8 x s8" in text and "saturation" in text
     assert "depthwise" not in text
@@ -112,11 +121,19 @@ def test_avx2_only_cpu_clips_and_every_difference_is_explained(int8_cnn):
 
 
 def test_avx2_only_probe_finds_the_clipping_kernels():
-    out = run_as_avx2_only("from hil.oracles.ort_kernels import probe_kernels, kernel_name\n"
-                           "p = probe_kernels()\n"
-                           "for k, v in p.paths.items(): print(kernel_name(*k), '=', v)")
+    out = run_as_avx2_only(
+        "from hil.oracles.ort_kernels import probe_kernels, kernel_name\n"
+        "p = probe_kernels()\n"
+        "for k, v in p.paths.items(): print(kernel_name(*k), '=', v)"
+    )
     got = dict(line.split(" = ") for line in out.strip().splitlines())
-    assert got == {"QLinearMatMul u8 x s8": "pairs16", "QGemm u8 x s8": "pairs16",
-                   "QLinearConv u8 x s8": "pairs16", "QLinearConv depthwise u8 x s8": "exact",
-                   "QLinearMatMul s8 x s8": "exact", "QGemm s8 x s8": "exact",
-                   "QLinearConv s8 x s8": "exact", "QLinearConv depthwise s8 x s8": "exact"}
+    assert got == {
+        "QLinearMatMul u8 x s8": "pairs16",
+        "QGemm u8 x s8": "pairs16",
+        "QLinearConv u8 x s8": "pairs16",
+        "QLinearConv depthwise u8 x s8": "exact",
+        "QLinearMatMul s8 x s8": "exact",
+        "QGemm s8 x s8": "exact",
+        "QLinearConv s8 x s8": "exact",
+        "QLinearConv depthwise s8 x s8": "exact",
+    }
