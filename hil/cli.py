@@ -305,7 +305,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.func(args)
     except RuntimeError as exc:
-        from tb.stream.session import RtlRunError  # only when the RTL backend ran
+        from tb.api import RtlRunError  # only when the RTL backend ran
 
         if not isinstance(exc, RtlRunError):
             raise

@@ -1,4 +1,5 @@
-"""The testbench as a library, for the packages built on it (``sweep``, ``mutate``, ``soak``).
+"""The testbench as a library, for the packages built on it (``sweep``, ``mutate``, ``soak``,
+``hil``).
 
 One way in: :func:`run_config` runs a config on an RTL folder (simulator, seed, N, transport)
 exactly as ``make sim`` does, and returns one :class:`RunOutcome`; :func:`repro` is the
@@ -27,14 +28,26 @@ from tb.run.cost import cheapest_simulator
 from tb.run.fpga import FpgaResult
 from tb.run.fpga import implement as implement_fpga
 from tb.run.runner import COVERAGE_FILE, SimulationFailed, run_sim
-from tb.run.toolchain import SIMULATORS, SimulatorMissing, simulator_missing, simulator_version
+from tb.run.toolchain import (
+    SIMULATORS,
+    SimulatorMissing,
+    check_simulator,
+    simulator_missing,
+    simulator_version,
+)
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.job import SimJob
 from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
+from tb.shared.scoreboard import format_mismatch
+from tb.stream.session import RtlRunError, RtlSession
 
 __all__ = [
     "BUILD_ROOT",
+    "RtlRunError",
+    "RtlSession",
+    "check_simulator",
+    "format_mismatch",
     "RTL_DIR",
     "SIMULATORS",
     "BuildFailed",

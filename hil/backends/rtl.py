@@ -48,7 +48,7 @@ class RtlBackend:
         build_root: Path | None = None,
         log: Callable[[str], None] | None = None,
     ):
-        from tb.run.toolchain import SimulatorMissing, check_simulator
+        from tb.api import SimulatorMissing, check_simulator
 
         try:
             check_simulator(sim)
@@ -118,8 +118,7 @@ class RtlBackend:
         self.close()
 
     def _session_for(self, config: QmacConfig):
-        from tb.run.build import config_name
-        from tb.stream.session import RtlSession
+        from tb.api import RtlSession, config_name
 
         if self.session is not None and self.session.config == config:
             return self.session
@@ -137,7 +136,7 @@ class RtlBackend:
         return session
 
     def _log_failures(self, index: int, layer: Layer, res) -> None:
-        from tb.cli.report import format_mismatch
+        from tb.api import format_mismatch
 
         rep = res.report
         self.log(

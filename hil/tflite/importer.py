@@ -24,10 +24,11 @@ from pyref.layer import Layer
 from ..kernels import SOFTWARE_OPS
 from ..kernels.base import UnsupportedOpError, Value
 from ..plan import CONFIG_NAMES, Plan, PlanInput, PlanOutput, Step, config_name  # noqa: F401
-from .depthwise import lower_depthwise
+from .depthwise import DepthwiseSpec, lower_depthwise  # noqa: F401 (re-exported)
 from .graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .lstm import LstmSpec, lower_lstm  # noqa: F401
 from .operands import (
+    TFLITE_16X8_CONFIG,  # noqa: F401 (re-exported)
     TFLITE_CONFIG,
     BiasRangeError,  # noqa: F401
     DatapathOperands,
