@@ -279,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int_at_least(0), default=0, help="seed of the split and the training (0)"
     )
     d.add_argument("--bits", default="2,3,4,5,6,7,8", help="bit-widths of the sweep (2..8)")
+    d.add_argument(
+        "--area",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="place and route each bit-width's datapath on an ECP5 and plot its area (default)",
+    )
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=cmd_digits)
     return p

@@ -301,15 +301,19 @@ def sweep(bits_list, backend: DenseBackend, seed: int = 0, progress: bool = Fals
     return rows, float_acc, (mlp, x_tr, x_te, y_te)
 
 
-def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
-    """Accuracy against bit-width, PNG (matplotlib, Agg)."""
+def plot(rows, float_acc: float, backend_name: str, path: Path, area: dict | None = None) -> None:
+    """Accuracy against bit-width and, with ``area`` (``{bits: FpgaResult}``), the datapath's
+    FPGA area (LUTs, DSP blocks) at each bit-width beside it; PNG (matplotlib, Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     bits = [r["bits"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    if area:
+        fig, (ax, a2) = plt.subplots(1, 2, figsize=(11, 4), dpi=120, layout="constrained")
+    else:
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=120, layout="constrained")
     ax.axhline(
         100 * float_acc, color="gray", linestyle="--", label=f"float ({100 * float_acc:.1f}%)"
     )
@@ -328,10 +332,40 @@ def plot(rows, float_acc: float, backend_name: str, path: Path) -> None:
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
+    if area:
+        ok = [b for b in bits if b in area and area[b].ok]
+        a2.plot(ok, [area[b].luts for b in ok], "o-", color="tab:blue", label="LUT4")
+        a2.plot(ok, [area[b].ffs for b in ok], "s--", color="tab:green", label="flip-flops")
+        a2.set_xlabel("weight / activation bits")
+        a2.set_ylabel("ECP5 cells (LUT4, flip-flops)")
+        a2.set_xticks(bits)
+        a2.grid(alpha=0.3)
+        d2 = a2.twinx()
+        d2.bar(
+            ok,
+            [area[b].dsps for b in ok],
+            width=0.3,
+            alpha=0.3,
+            color="tab:red",
+            label="DSP blocks (MULT18X18D)",
+        )
+        d2.set_ylabel("DSP blocks (MULT18X18D)")
+        lines, labels = a2.get_legend_handles_labels()
+        l2, lab2 = d2.get_legend_handles_labels()
+        a2.legend(lines + l2, labels + lab2, loc="upper left", fontsize=8)
+        a2.set_title("the datapath's area on an ECP5 (nextpnr, out of context)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def datapath_area(bits_list, rtl_dir: Path | None = None) -> dict:
+    """``{bits: FpgaResult}``: the datapath of :func:`digits_config` at each bit-width placed and
+    routed on an ECP5 (``tb.api.implement_fpga``)."""
+    from tb.api import RTL_DIR, implement_fpga, rtl_files
+
+    files = [f for f in rtl_files(Path(rtl_dir) if rtl_dir else RTL_DIR) if f.suffix == ".v"]
+    return {b: implement_fpga(files, digits_config(b)) for b in bits_list}
 
 
 def main(args) -> int:
@@ -380,8 +414,17 @@ def _run_sweep(args, backend) -> int:
             f"{100 * r['backend_acc']:6.2f}%  {r['outputs']:>7}  {r['mismatches']:>8}  "
             f"{r['shifts'][0]}; {r['shifts'][1]}"
         )
+    area = None
+    if getattr(args, "area", False):
+        print(
+            "area: each bit-width's datapath placed and routed on an ECP5 (about 10-20 s each)",
+            flush=True,
+        )
+        area = datapath_area(bits_list, args.rtl)
+        for b, res in area.items():
+            print(f"  {b} bits: {res.summary()}")
     png = out / "accuracy_vs_bits.png"
-    plot(rows, float_acc, backend.name, png)
+    plot(rows, float_acc, backend.name, png, area)
     export_bits = 8 if 8 in bits_list else bits_list[-1]
     qm = quantize_mlp(mlp, export_bits, x_tr)
     files = export_mlp(qm, qm.quantize_input(x_te), out / f"int{export_bits}")

@@ -115,3 +115,31 @@ def test_export_round_trips(trained, tmp_path):
     assert unpack_beats(words, cfg.w_bits, cfg.lanes, l1.w.shape[1]).tolist() == l1.w.tolist()
     config2, layer2, y2 = load_vectors(tmp_path / "layer2.npz")
     assert config2 == cfg and y2.shape == (16, 10)
+
+
+def test_the_plot_puts_area_beside_accuracy(tmp_path):
+    """With the FPGA figures of each bit-width the plot has a second panel, labelled."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    from hil import digits
+
+    rows = [{"bits": b, "int_acc": 0.5 + b / 20, "backend_acc": 0.5 + b / 20} for b in (2, 4, 8)]
+    area = {b: SimpleNamespace(ok=True, luts=100 * b, ffs=50 * b, dsps=b) for b in (2, 4, 8)}
+    seen = {}
+    real_savefig = plt.Figure.savefig
+
+    def keep(fig, path, *a, **k):
+        seen["labels"] = [ax.get_ylabel() for ax in fig.axes] + [ax.get_title() for ax in fig.axes]
+        return real_savefig(fig, path, *a, **k)
+
+    plt.Figure.savefig = keep
+    try:
+        digits.plot(rows, 0.95, "pyref", tmp_path / "p.png", area)
+    finally:
+        plt.Figure.savefig = real_savefig
+    assert "ECP5 cells (LUT4, flip-flops)" in seen["labels"]
+    assert "DSP blocks (MULT18X18D)" in seen["labels"]
+    assert "held-out accuracy (%)" in seen["labels"]
+    assert (tmp_path / "p.png").stat().st_size > 10000
