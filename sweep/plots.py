@@ -176,9 +176,11 @@ def pareto_fig(run: dict):
     _scatter_families(ax, recs, lambda r: r["config"]["out_bits"], lambda r: r["synth"]["cells"])
     front = pareto_front(recs)
     if front:
-        xs = [r["config"]["out_bits"] for r in front]
-        ys = [r["synth"]["cells"] for r in front]
-        ax.step(xs, ys, where="post", color="black", lw=1, label="Pareto front")
+        # the fewest cells that reach at least x output bits: constant on (x[i-1], x[i]]
+        ordered = sorted(front, key=lambda r: r["config"]["out_bits"])
+        xs = [r["config"]["out_bits"] for r in ordered]
+        ys = [r["synth"]["cells"] for r in ordered]
+        ax.step(xs, ys, where="pre", color="black", lw=1, label="Pareto front")
         for r in front:
             c = r["config"]
             ax.annotate(
