@@ -139,19 +139,30 @@ def area_fig(run: dict):
 
 
 def fpga_fig(run: dict):
-    """Fmax against LUTs, and DSP blocks per point, for the points placed and routed."""
+    """Fmax, LUTs and DSP blocks against lanes x in_bits x w_bits, for the points placed and
+    routed; one marker per rounding family, the named configs labelled."""
     plt = _plt()
     recs = [r for r in run["points"] if (r.get("fpga") or {}).get("ok")]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
-    _scatter_families(a1, recs, lambda r: r["fpga"]["luts"], lambda r: r["fpga"]["fmax_mhz"])
-    a1.set_xlabel("LUT4 (TRELLIS_COMB)")
-    a1.set_ylabel("Fmax (MHz)")
-    a1.legend(title="rounding family", fontsize=8)
-    a1.set_title("Fmax against LUTs")
-    _scatter_families(a2, recs, lambda r: r["fpga"]["dsps"], lambda r: r["fpga"]["fmax_mhz"])
-    a2.set_xlabel("DSP blocks (MULT18X18D)")
-    a2.set_ylabel("Fmax (MHz)")
-    a2.set_title("Fmax against DSP blocks")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+
+    def width(r):
+        c = r["config"]
+        return c["lanes"] * c["in_bits"] * c["w_bits"]
+
+    for ax, (key, label) in zip(
+        axes,
+        (
+            ("fmax_mhz", "Fmax (MHz)"),
+            ("luts", "LUT4 (TRELLIS_COMB)"),
+            ("dsps", "DSP blocks (MULT18X18D)"),
+        ),
+    ):
+        _scatter_families(ax, recs, width, lambda r, k=key: r["fpga"][k])
+        ax.set_xscale("log")
+        ax.set_xlabel("lanes x in_bits x w_bits (multiplier bits, log)")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label.split(' (')[0]} against widths and lanes")
+    axes[0].legend(title="rounding family", fontsize=8)
     part = recs[0]["fpga"]["part"] if recs else "ECP5"
     fig.suptitle(f"Sweep {run['spec']}: ECP5 place and route ({part}, out of context)")
     return fig
