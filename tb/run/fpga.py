@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,12 +87,10 @@ def nextpnr_command() -> list[str]:
 
 
 def _yosys_script(files: list[Path], config: QmacConfig, out_json: Path) -> str:
-    inc = sorted({str(Path(f).parent) for f in files})
+    """The synthesis script; ``files`` are names in the folder ``rtl/`` beside it."""
     params = " ".join(f"-set {k} {v}" for k, v in config.rtl_parameters().items())
     reads = "\n".join(
-        f"read_verilog {' '.join('-I ' + i for i in inc)} {f}"
-        for f in files
-        if str(f).endswith(".v")
+        f"read_verilog -I rtl rtl/{Path(f).name}" for f in files if str(f).endswith(".v")
     )
     return f"{reads}\nchparam {params} {TOP}\nsynth_ecp5 -top {TOP} -json {out_json}\n"
 
@@ -150,6 +149,12 @@ def implement(
         tools = {"yosys": yosys_version(), "nextpnr": _nextpnr_version()}
         netlist = where / "netlist.json"
         # Output paths relative to the working folder: yowasp's WebAssembly tools write there.
+        # yowasp's WebAssembly tools see the working folder, not every path of the host: the
+        # sources (and the include files beside them) are copied there.
+        src = where / "rtl"
+        src.mkdir(exist_ok=True)
+        for f in {*map(Path, files), *(p for f in files for p in Path(f).parent.glob("*.vh"))}:
+            shutil.copyfile(f, src / f.name)
         (where / "synth.ys").write_text(_yosys_script(files, config, Path(netlist.name)))
         syn = _run(
             [*yosys_command(), "-q", "-l", "synth.log", "synth.ys"], where, timeout, "synth_ecp5"
