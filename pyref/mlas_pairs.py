@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import clamp_output, requantize
 from .config import QmacConfig
+from .fixed_point import saturate
 from .layer import Layer
-from .model import LayerResult, accumulate
-
-INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
+from .model import LayerResult, accumulate, finish_layer
 
 
 def nhwc_patch_order(cin: int, kh: int, kw: int) -> np.ndarray:
@@ -64,7 +62,7 @@ def pair_clip_offset(a: np.ndarray, w: np.ndarray, order: np.ndarray | None = No
     # One pair position at a time keeps the memory at (R, C), whatever K is.
     for j in range(0, a.shape[1], 2):
         s = np.outer(a[:, j], w[:, j]) + np.outer(a[:, j + 1], w[:, j + 1])
-        offset += np.clip(s, INT16_MIN, INT16_MAX) - s
+        offset += saturate(s, 16)[0] - s
     return offset
 
 
@@ -77,6 +75,4 @@ def run_layer_pairs16(
     layer.validate(config)
     acc, overflow = accumulate(layer, config)
     acc = acc + pair_clip_offset(layer.x + a_offset, layer.w, order)
-    r = requantize(acc, layer.mult[None, :], layer.shift[None, :], config)
-    y, sat = clamp_output(r, layer.out_zp[None, :], layer.act_min[None, :], layer.act_max[None, :])
-    return LayerResult(y=y, saturated=sat, acc=acc, overflow=overflow)
+    return finish_layer(layer, config, acc, overflow)

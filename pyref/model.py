@@ -108,6 +108,14 @@ def run_layer(layer: Layer, config: QmacConfig) -> LayerResult:
     check_layer_and_config("run_layer(layer, config)", layer, config)
     layer.validate(config)
     acc, overflow = accumulate(layer, config)
+    return finish_layer(layer, config, acc, overflow)
+
+
+def finish_layer(
+    layer: Layer, config: QmacConfig, acc: np.ndarray, overflow: np.ndarray
+) -> LayerResult:
+    """Requantize and clamp the accumulators ``acc`` (N, C) of ``layer``: the steps after the
+    accumulation, shared by :func:`run_layer` and the engine emulations."""
     r = requantize(acc, layer.mult[None, :], layer.shift[None, :], config)
     y, sat = clamp_output(r, layer.out_zp[None, :], layer.act_min[None, :], layer.act_max[None, :])
     return LayerResult(y=y, saturated=sat, acc=acc, overflow=overflow)

@@ -268,31 +268,38 @@ def _simulate(
         )
 
 
+def _cached_result(folder: Path, key: dict, make, result_type):
+    """``make()``, or an earlier successful result stored under the hash of ``key`` in
+    ``folder`` (a result whose ``ok`` is false is never stored)."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    path = Path(folder) / f"{digest}.json"
+    hit = _read_json(path)
+    if hit is not None and hit.get("ok"):
+        return result_type(**hit)
+    res = make()
+    if res.ok:
+        _write_json(path, res.to_dict())
+    return res
+
+
 def _synth_cached(
     config: QmacConfig, rtl: Path, cache_root: Path, rtl_digest: str, yosys: str
 ) -> synth.SynthResult:
     """Synthesis of ``config``, reusing an earlier successful one of the same RTL, parameters,
     script and Yosys."""
-    key = hashlib.sha256(
-        json.dumps(
-            {
-                "rtl": rtl_digest,
-                "params": config.rtl_parameters(),
-                "yosys": yosys,
-                "script": synth.SCRIPT_VERSION,
-                "code": Path(synth.__file__).read_text(),
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
-    path = cache_root / "synth" / f"{key}.json"
-    hit = _read_json(path)
-    if hit is not None and hit.get("ok"):
-        return synth.SynthResult(**hit)
-    res = synth.synthesize(tb_api.rtl_files(rtl), config)
-    if res.ok:
-        _write_json(path, res.to_dict())
-    return res
+    key = {
+        "rtl": rtl_digest,
+        "params": config.rtl_parameters(),
+        "yosys": yosys,
+        "script": synth.SCRIPT_VERSION,
+        "code": Path(synth.__file__).read_text(),
+    }
+    return _cached_result(
+        cache_root / "synth",
+        key,
+        lambda: synth.synthesize(tb_api.rtl_files(rtl), config),
+        synth.SynthResult,
+    )
 
 
 def _fpga_cached(
@@ -300,24 +307,13 @@ def _fpga_cached(
 ) -> tb_api.FpgaResult:
     """The FPGA implementation of ``config``, reusing an earlier successful one of the same RTL,
     parameters, flow and tools."""
-    key = hashlib.sha256(
-        json.dumps(
-            {
-                "rtl": rtl_digest,
-                "params": config.rtl_parameters(),
-                "flow": tb_api.fpga_flow_digest(),
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
-    path = cache_root / "fpga" / f"{key}.json"
-    hit = _read_json(path)
-    if hit is not None and hit.get("ok"):
-        return tb_api.FpgaResult(**hit)
-    res = tb_api.implement_fpga(tb_api.rtl_files(rtl), config)
-    if res.ok:
-        _write_json(path, res.to_dict())
-    return res
+    key = {"rtl": rtl_digest, "params": config.rtl_parameters(), "flow": tb_api.fpga_flow_digest()}
+    return _cached_result(
+        cache_root / "fpga",
+        key,
+        lambda: tb_api.implement_fpga(tb_api.rtl_files(rtl), config),
+        tb_api.FpgaResult,
+    )
 
 
 def _read_json(path: Path) -> dict | None:

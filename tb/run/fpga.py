@@ -19,6 +19,7 @@ silent gap.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 import subprocess
@@ -250,6 +251,7 @@ def _result(report: dict, part: str, target: float, tools: dict, t0: float) -> F
     )
 
 
+@functools.lru_cache(maxsize=1)
 def _nextpnr_version() -> str:
     try:
         out = subprocess.run(
