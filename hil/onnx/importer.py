@@ -10,6 +10,7 @@ import numpy as np
 
 from ..kernels.base import Value
 from ..plan import Plan, PlanInput, PlanOutput, Step
+from .binary import QdqBinary, QLinearMul, qdq_binary, read_fusion
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
@@ -19,6 +20,7 @@ from .pool import (
     QLinearAdd,
     add,
     check_float_add,
+    mul,
     qdq_average_pool,
     qdq_global_average,
 )
@@ -55,6 +57,7 @@ def import_onnx(
     steps: list[Step] = []
     absorbed: set[int] = set()
     problems: list[str] = []
+    binaries: list[QdqBinary] = []
     for node in graph.nodes:
         if node.index in absorbed:
             steps.append(_step(node, how="absorbed into a QDQ layer"))
@@ -146,13 +149,36 @@ def import_onnx(
                         how="software (numpy: as ONNX Runtime's fused QLinearGlobalAveragePool)",
                     )
                 )
-            elif node.op_type == "Add" and node.domain in ("", "ai.onnx"):
+            elif node.op_type == "QLinearMul":
+                steps.append(
+                    _step(
+                        node,
+                        kernel=QLinearMul(graph, node),
+                        how="software (numpy: MLAS's QLinearMul, binary32 scale)",
+                    )
+                )
+            elif node.op_type in ("Add", "Mul") and qdq_binary(graph, node) is not None:
+                binary, q = qdq_binary(graph, node)
+                absorbed.add(q.index)
+                binaries.append(binary)
+                steps.append(
+                    Step(
+                        node,
+                        node.index,
+                        f"QDQ {node.op_type}",
+                        binary.inputs,
+                        (q.outputs[0],),
+                        kernel=binary,
+                        how="software (numpy)",
+                    )
+                )
+            elif node.op_type in ("Add", "Mul") and node.domain in ("", "ai.onnx"):
                 check_float_add(graph, node)
                 steps.append(
                     _step(
                         node,
-                        kernel=NodeKernel(add, graph, node),
-                        how="software (numpy: binary32 add of dequantized values)",
+                        kernel=NodeKernel(add if node.op_type == "Add" else mul, graph, node),
+                        how=f"software (numpy: binary32 {node.op_type} of dequantized values)",
                     )
                 )
             elif node.op_type in NODE_KERNELS:
@@ -204,6 +230,16 @@ def import_onnx(
         kernels = ort_fusion(graph, session_config)
         for d in dense:
             d.fused_by_ort = not d.float_output or d.weight in kernels
+    if check_fusion and binaries:
+        from ..oracles.ort import optimized_model
+
+        try:
+            read_fusion(binaries, optimized_model(graph.model_bytes, session_config))
+        except OnnxImportError as exc:
+            raise OnnxImportError(f"{graph.name}: cannot run this model: {exc}") from None
+    for s in steps:
+        if isinstance(s.kernel, QdqBinary):
+            s.how = s.kernel.describe()
     config = configs.pop()
     for s in steps:
         if s.dense is not None:

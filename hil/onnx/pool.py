@@ -91,19 +91,24 @@ def qdq_global_average(graph: OnnxGraph, node: Node) -> tuple[GlobalAveragePool,
 
 
 def check_float_add(graph: OnnxGraph, node: Node) -> None:
-    """A float Add runs only on two dequantized tensors (binary32, as ONNX Runtime adds)."""
+    """A float Add / Mul runs only on two dequantized tensors (binary32, as ONNX Runtime)."""
     for name in node.inputs:
         p = graph.producer(name)
         if p is None or p.op_type != "DequantizeLinear":
             raise OnnxImportError(
-                f"{node.label()}: a float Add runs only on the outputs of "
-                f"two DequantizeLinear nodes (the QDQ residual connection)"
+                f"{node.label()}: a float {node.op_type} runs only on the outputs of "
+                f"two DequantizeLinear nodes (the QDQ form)"
             )
 
 
 def add(graph: OnnxGraph, node: Node, ins: list) -> list:
     a, b = (np.asarray(v, np.float32) for v in ins[:2])
     return [np.add(a, b, dtype=np.float32)]
+
+
+def mul(graph: OnnxGraph, node: Node, ins: list) -> list:
+    a, b = (np.asarray(v, np.float32) for v in ins[:2])
+    return [np.multiply(a, b, dtype=np.float32)]
 
 
 def _fma32(x: np.ndarray, y: np.float32, z) -> np.ndarray:

@@ -49,6 +49,8 @@ TFLITE = {
         "RESHAPE",
     },
     "k_transpose": {"TRANSPOSE", "CONV_2D"},
+    # Keras 2's LSTM(return_sequences=False): the fused LSTM and a slice of its last step
+    "k_lstm_last": {"UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE"},
     "k_residual": {"CONV_2D", "ADD"},
     "k_dilated_conv_b1": {"CONV_2D"},  # the batch fixed: dilated CONV_2D, no STB/BTS
     # output_shape computed at run time (SHAPE -> STRIDED_SLICE -> PACK): the declared shape
@@ -115,7 +117,17 @@ ONNX_RUNS = (
     + [f"t_residual_ts_{t}" for t in ("qdq", "qop", "qdq_pc", "qop_noprep")]
     + [f"t_residual_dy_{t}" for t in ("qdq", "qop", "qdq_pc")]
     + [f"t_pools2_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+    + [f"t_mul_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc", "qdq_u8", "qop_u8")]
 )
+MUL_HOW = {
+    # how ONNX Runtime's optimized graph runs the gate (two activations) and the scale (an
+    # activation times a constant) of t_mul_*: what the plan must compute
+    "qdq": ["QLinearMul, int8 turned into uint8", "binary32 Mul, then QuantizeLinear"],
+    "qdq_pc": ["QLinearMul, int8 turned into uint8", "binary32 Mul, then QuantizeLinear"],
+    "qdq_u8": ["QLinearMul, as ONNX Runtime fuses it"] * 2,
+    "qop": ["QLinearMul, binary32 scale"] * 2,
+    "qop_u8": ["QLinearMul, binary32 scale"] * 2,
+}
 ONNX_REFUSED = {
     # quantize_static leaves ConvTranspose in float (the pools run: t_pools2)
     "t_pools_ts_qdq": ["node 22 (ConvTranspose '/up/ConvTranspose'): a float ConvTranspose"],
@@ -134,6 +146,10 @@ def test_onnx_model_matches_onnx_runtime(name):
     assert len(model.dense_steps) == 3
     if name.endswith("noprep"):  # the dynamic batch's index arithmetic is in the graph
         assert {"Shape", "Gather", "Unsqueeze", "Concat"} <= {s.name for s in model.steps}
+    if name.startswith("t_mul_"):
+        hows = [s.how for s in model.steps if s.name.endswith("Mul")]
+        want = MUL_HOW[name.split("_", 3)[3]]
+        assert len(hows) == 2 and all(w in h for w, h in zip(want, hows)), hows
     assert np.unique(run_network(model, random_inputs(model, 8, seed=1)).outputs[0].array).size > 5
     inputs = random_inputs(model, 30, seed=7)
     run = run_network(model, inputs)

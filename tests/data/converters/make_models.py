@@ -75,8 +75,9 @@ def keras_models():
     y = L.Softmax()(y)
     tflite("k_cnn_16x8", keras.Model(x, y), (12, 12, 2), mode="16x8")
 
-    # LSTM(return_sequences=False) (the fused UNIDIRECTIONAL_SEQUENCE_LSTM + STRIDED_SLICE):
-    # TensorFlow 2.21's calibrator crashes (SIGSEGV in FeedTensor) on it; not made here.
+    # LSTM(return_sequences=False): Keras 3 writes a WHILE loop that TensorFlow 2.21's
+    # calibrator crashes on (SIGSEGV in FeedTensor); Keras 2 (tf_keras) makes the fused one in
+    # lstm_models().
     x = L.Input((4, 3), batch_size=1)
     y = L.LSTM(5, unroll=True)(x)
     tflite("k_lstm_unrolled", keras.Model(x, y), (4, 3))
@@ -98,11 +99,25 @@ def keras_models():
     tflite("k_residual", keras.Model(x, y), (8, 8, 4))
 
 
+def lstm_models():
+    """Keras 2 (the ``tf-keras`` package) ``LSTM(return_sequences=False)``: the converter fuses
+    it into UNIDIRECTIONAL_SEQUENCE_LSTM and takes the last step with a STRIDED_SLICE."""
+    import tf_keras as keras
+    from tf_keras import layers as L
+
+    keras.utils.set_random_seed(1)
+    x = L.Input((6, 4), batch_size=1)
+    y = L.LSTM(8)(x)
+    tflite("k_lstm_last", keras.Model(x, y), (6, 4))
+
+
 if __name__ == "__main__":
-    # make_models.py [keras] [torch [net ...]]: everything by default
-    which = sys.argv[1:] or ["keras", "torch"]
+    # make_models.py [keras] [lstm] [torch [net ...]]: everything by default
+    which = sys.argv[1:] or ["keras", "lstm", "torch"]
     if "keras" in which:
         keras_models()
+    if "lstm" in which:
+        lstm_models()
     if "torch" in which:
         from make_onnx import torch_models  # noqa: E402
 

@@ -71,8 +71,23 @@ def _nets():
             y = self.ap(torch.relu(self.c2(y)))
             return self.fc(torch.flatten(y, 1))
 
+    class Mul(nn.Module):
+        """A gate (two convolutions multiplied) and a learned per-channel scale."""
+
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+            self.c2 = nn.Conv2d(3, 4, 3, padding=1)
+            self.scale = nn.Parameter(torch.rand(1, 4, 1, 1) * 2 - 1)
+            self.fc = nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x):
+            y = torch.relu(self.c1(x)) * self.c2(x)
+            return self.fc(torch.flatten(y * self.scale, 1))
+
     return {
         "residual": (Residual, (4, 8, 8)),
+        "mul": (Mul, (3, 6, 6)),
         "pools": (Pools, (3, 14, 14)),
         "conv1d": (Conv1d, (3, 16)),
         "pools2": (Pools2, (3, 14, 14)),
@@ -122,19 +137,23 @@ def torch_models(names=None):
             )
             pre = HERE / f"_{name}_{exporter}_pre.onnx"
             quant_pre_process(str(f32), str(pre))
+            i8, u8 = QuantType.QInt8, QuantType.QUInt8
             variants = [
-                ("qdq", QuantFormat.QDQ, False),
-                ("qop", QuantFormat.QOperator, False),
-                ("qdq_pc", QuantFormat.QDQ, True),
+                ("qdq", QuantFormat.QDQ, False, i8),
+                ("qop", QuantFormat.QOperator, False, i8),
+                ("qdq_pc", QuantFormat.QDQ, True, i8),
             ]
-            for tag, fmt, per_channel in variants:
+            if name == "mul":  # uint8 activations: ONNX Runtime fuses QDQ Mul into QLinearMul
+                variants += [("qdq_u8", QuantFormat.QDQ, False, u8)]
+                variants += [("qop_u8", QuantFormat.QOperator, False, u8)]
+            for tag, fmt, per_channel, act in variants:
                 out = HERE / f"t_{name}_{exporter}_{tag}.onnx"
                 quantize_static(
                     str(pre),
                     str(out),
                     _Reader("x", shape),
                     quant_format=fmt,
-                    activation_type=QuantType.QInt8,
+                    activation_type=act,
                     weight_type=QuantType.QInt8,
                     per_channel=per_channel,
                 )
