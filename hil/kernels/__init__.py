@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (
     activations,
+    depth_gather,
     elementwise,
     layout,
     pooling,
@@ -33,6 +34,7 @@ SOFTWARE_OPS: dict[str, type[SoftwareOp]] = {
         layout,
         split,
         space_batch,
+        depth_gather,
     )
     for cls in module.OPS
     for name in cls.names

@@ -50,6 +50,9 @@ _OPTIONS = {
     "SLICE": ("SliceOptionsT", "SliceOptions"),
     "SPACE_TO_BATCH_ND": ("SpaceToBatchNDOptionsT", "SpaceToBatchNDOptions"),
     "BATCH_TO_SPACE_ND": ("BatchToSpaceNDOptionsT", "BatchToSpaceNDOptions"),
+    "DEPTH_TO_SPACE": ("DepthToSpaceOptionsT", "DepthToSpaceOptions"),
+    "SPACE_TO_DEPTH": ("SpaceToDepthOptionsT", "SpaceToDepthOptions"),
+    "GATHER": ("GatherOptionsT", "GatherOptions"),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (
         "UnidirectionalSequenceLSTMOptionsT",
         "UnidirectionalSequenceLSTMOptions",

@@ -285,3 +285,86 @@ def test_quantize_to_int32_matches_tflm(typ, zp):
     b.op("QUANTIZE", [x], [y])
     (out,) = check_all(b.build([x], [y]))
     assert out.dtype == np.int32 and np.abs(out).max() > 32767  # beyond int16
+
+
+# ------------------------------------------------- DEPTH_TO_SPACE, SPACE_TO_DEPTH, GATHER
+
+
+def test_depth_to_space_matches_tflm_and_by_hand():
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 2, 3, 8), "INT8", scale=0.1, zero_point=1)
+    y = b.tensor("y", (1, 4, 6, 2), "INT8", scale=0.1, zero_point=1)
+    b.op("DEPTH_TO_SPACE", [x], [y], blockSize=2)
+    data = b.build([x], [y])
+    check_all(data)
+    # by hand: one pixel's 8 channels 0..7 become a 2x2 block of 2 channels,
+    # channel (by * 2 + bx) * 2 + c at pixel (by, bx)
+    model = import_model(data)
+    v = np.zeros((1, 1, 2, 3, 8), np.int8)
+    v[0, 0, 0, 0] = np.arange(8)
+    (out,) = run_network(model, [v]).outputs
+    assert out.array[0, 0, :2, :2].tolist() == [[[0, 1], [2, 3]], [[4, 5], [6, 7]]]
+
+
+def test_space_to_depth_matches_tflm_and_inverts_depth_to_space():
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4, 6, 3), "INT8", scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 2, 3, 12), "INT8", scale=0.1, zero_point=0)
+    b.op("SPACE_TO_DEPTH", [x], [y], blockSize=2)
+    z = b.tensor("z", (1, 4, 6, 3), "INT8", scale=0.1, zero_point=0)
+    b.op("DEPTH_TO_SPACE", [y], [z], blockSize=2)
+    data = b.build([x], [y, z])
+    rng = np.random.default_rng(2)
+    v = rng.integers(-128, 128, (5, 1, 4, 6, 3)).astype(np.int8)
+    ours = run_network(import_model(data), [v]).outputs
+    theirs = run_tflm(import_model(data).graph, [v]).outputs
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(o.array, t.reshape(o.array.shape))
+    np.testing.assert_array_equal(ours[1].array, v)  # the round trip
+    assert ours[0].array[0, 0, 0, 0, 3:6].tolist() == v[0, 0, 0, 1].tolist()  # (by 0, bx 1)
+
+
+@pytest.mark.parametrize("axis,idx", [(1, [2, 0, 2]), (3, [[1], [0]]), (-1, [4])])
+def test_gather_of_an_activation_matches_tflm(axis, idx):
+    b = ModelBuilder()
+    shape = (1, 3, 2, 5) if axis != 3 else (1, 3, 2, 2)
+    x = b.tensor("x", shape, "INT8", scale=0.1, zero_point=0)
+    pos = np.asarray(idx)
+    out = np.take(np.zeros(shape), pos, axis=axis).shape
+    y = b.tensor("y", out, "INT8", scale=0.1, zero_point=0)
+    b.op("GATHER", [x, const(b, "idx", pos)], [y], axis=axis)
+    (got,) = check_all(b.build([x], [y]))
+    assert got.shape[1:] == out
+
+
+@pytest.mark.parametrize(
+    "case,why",
+    [
+        ("int16", "input tensor is INT16; implemented for INT8, FLOAT32"),
+        ("block", "depth 6 is not a multiple of block^2 = 4"),
+        ("index", "index 3 is out of range 0 .. 2 (axis 1)"),
+        ("runtime", "the indices input must be a constant"),
+        ("batch_dims", "batch_dims != 0 is not implemented"),
+    ],
+)
+def test_layout_refusals_at_import(case, why):
+    b = ModelBuilder()
+    if case in ("int16", "block"):
+        typ, c = ("INT16", 8) if case == "int16" else ("INT8", 6)
+        x = b.tensor("x", (1, 2, 2, c), typ, scale=0.1, zero_point=0)
+        y = b.tensor("y", (1, 4, 4, c // 4), typ, scale=0.1, zero_point=0)
+        b.op("DEPTH_TO_SPACE", [x], [y], blockSize=2)
+        ins = [x]
+    else:
+        x = b.tensor("x", (1, 3, 4), "INT8", scale=0.1, zero_point=0)
+        y = b.tensor("y", (1, 1, 4), "INT8", scale=0.1, zero_point=0)
+        if case == "runtime":
+            i = b.tensor("i", (1,), "INT32")
+            ins = [x, i]
+        else:
+            i, ins = const(b, "i", [3 if case == "index" else 0]), [x]
+        opts = {"batchDims": 1} if case == "batch_dims" else {}
+        b.op("GATHER", [x, i], [y], axis=1, **opts)
+    with pytest.raises(UnsupportedOpError, match="cannot run|" + why) as e:
+        import_model(b.build(ins, [y]))
+    assert why in str(e.value)
