@@ -1,5 +1,5 @@
 """The index arithmetic of a dynamic batch that exporters write without ``quant_pre_process``
-(``x.view(x.shape[0], -1)``: Shape -> Gather -> Unsqueeze -> Concat -> Reshape), in numpy
+(``x.view(x.shape[0], -1)``: Shape -> Gather -> Unsqueeze -> Concat -> Reshape; Range), in numpy
 (Constant nodes are constants already, :func:`hil.onnx.graph.read_onnx`). The results are
 integer index vectors, the same for every sample, so they are never batched; the batch they
 read is the run's number of samples (axis 0 of every activation in an ONNX plan), as ONNX
@@ -82,5 +82,29 @@ class Concat(_IndexOp):
         return np.concatenate(parts, axis=int(self.node.attrs.get("axis", 0)))
 
 
-INDEX_OPS = {"Shape": Shape, "Gather": Gather, "Unsqueeze": Unsqueeze, "Concat": Concat}
+class Range(_IndexOp):
+    """Range of integer scalars: ``start, start + delta, ...`` short of ``limit``."""
+
+    def check(self) -> None:
+        delta = self.graph.constants.get(self.node.inputs[2])
+        if delta is not None and int(np.asarray(delta).reshape(-1)[0]) == 0:
+            raise OnnxImportError(f"{self.node.label()}: Range with delta 0")
+
+    def compute(self, arrays):
+        start, limit, delta = (
+            int(self.int_input(arrays, i, w).reshape(-1)[0])
+            for i, w in enumerate(("Range's start", "Range's limit", "Range's delta"))
+        )
+        if delta == 0:
+            raise OnnxImportError(f"{self.node.label()}: Range with delta 0")
+        return np.arange(start, limit, delta, dtype=arrays[0].dtype)
+
+
+INDEX_OPS = {
+    "Shape": Shape,
+    "Gather": Gather,
+    "Unsqueeze": Unsqueeze,
+    "Concat": Concat,
+    "Range": Range,
+}
 """Index-arithmetic nodes by op type."""

@@ -56,3 +56,31 @@ def test_index_arithmetic_gives_the_runs_batch():
 def test_gather_off_axis_0_is_refused_at_import():
     with pytest.raises(OnnxImportError, match=r"Gather.*only on axis 0 of an index vector"):
         import_onnx(_graph(gather_axis=1))
+
+
+def test_range_by_hand_and_against_onnxruntime():
+    ort = pytest.importorskip("onnxruntime")
+    node = helper.make_node("Range", ["a", "b", "d"], ["r"])
+    g = helper.make_graph(
+        [node],
+        "r",
+        [helper.make_tensor_value_info(k, TensorProto.INT64, []) for k in "abd"],
+        [helper.make_tensor_value_info("r", TensorProto.INT64, None)],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    graph = read_onnx(m.SerializeToString())
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    cases = {(0, 5, 1): [0, 1, 2, 3, 4], (7, 0, -3): [7, 4, 1], (2, 2, 1): [], (1, 8, 3): [1, 4, 7]}
+    for (a, b, d), want in cases.items():
+        args = [np.array(v, np.int64) for v in (a, b, d)]
+        (got,) = INDEX_OPS["Range"](graph, graph.nodes[0]).run([Value(v, False) for v in args])
+        assert got.array.tolist() == want and got.batched is False
+        (theirs,) = sess.run(None, dict(zip("abd", args)))
+        assert theirs.tolist() == want
+    # a constant delta of 0 is refused at import
+    m.graph.initializer.append(helper.make_tensor("d", TensorProto.INT64, [], [0]))
+    del m.graph.input[2]
+    graph = read_onnx(m.SerializeToString())
+    with pytest.raises(OnnxImportError, match="Range with delta 0"):
+        INDEX_OPS["Range"](graph, graph.nodes[0])
