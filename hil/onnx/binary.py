@@ -104,6 +104,7 @@ class QdqBinary:
         self.graph, self.node, self.dqs, self.q = graph, node, dqs, q
         self.fused: str | None = None
         self.inputs = tuple(d.inputs[0] for d in dqs)
+        self.dtype = np.dtype(graph.constant(q.inputs[2], q, "zero point").dtype)
 
     def describe(self) -> str:
         """Where the plan says this node runs."""
@@ -156,22 +157,27 @@ class QdqBinary:
         return self.graph.constants.get(dq.inputs[2]) if len(dq.inputs) > 2 else None
 
 
-def read_fusion(binaries: list[QdqBinary], optimized) -> None:
-    """Set each QDQ Add / Mul's ``fused`` from ONNX Runtime's optimized graph (an ``onnx``
-    ModelProto): a QLinearAdd / QLinearMul whose C scale is the QuantizeLinear's scale."""
+_OUT_SCALE = {"QLinearAdd": 6, "QLinearMul": 6, "QLinearAveragePool": 3}
+
+
+def read_fusion(binaries: list, optimized) -> None:
+    """Set each QDQ Add / Mul's (or AveragePool's, :class:`hil.onnx.pool.AveragePool`)
+    ``fused`` from ONNX Runtime's optimized graph (an ``onnx`` ModelProto): the QLinear node
+    whose output scale is the QuantizeLinear's scale, and the code type it runs on."""
     from onnx import numpy_helper
 
     inits = {t.name: t for t in optimized.graph.initializer}
     by_scale = {
-        n.input[6]: n for n in optimized.graph.node if n.op_type in ("QLinearAdd", "QLinearMul")
+        n.input[_OUT_SCALE[n.op_type]]: n for n in optimized.graph.node if n.op_type in _OUT_SCALE
     }
     for b in binaries:
         fused = by_scale.get(b.q.inputs[1])
         if fused is None or fused.op_type != f"QLinear{b.node.op_type}":
             b.fused = None
             continue
-        zp = fused.input[7] if len(fused.input) > 7 else ""
+        at = _OUT_SCALE[fused.op_type] + 1
+        zp = fused.input[at] if len(fused.input) > at else ""
         kind = numpy_helper.to_array(inits[zp]).dtype if zp in inits else np.dtype(np.uint8)
-        if kind not in _RANGES or (kind == np.int8 and b.scalars()[-1] != np.int8):
+        if kind not in _RANGES or (kind == np.int8 and np.dtype(b.dtype) != np.int8):
             raise OnnxImportError(f"{b.node.label()}: ONNX Runtime fuses it on {kind} codes")
         b.fused = kind.name

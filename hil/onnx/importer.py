@@ -11,6 +11,7 @@ import numpy as np
 from ..kernels.base import Value
 from ..plan import Plan, PlanInput, PlanOutput, Step
 from .binary import QdqBinary, QLinearMul, qdq_binary, read_fusion
+from .conv_transpose import ConvTransposeFloat
 from .dense import OnnxDense, lower_qdq, lower_qlinear, to_shift_only
 from .graph import Node, OnnxGraph, OnnxImportError, read_onnx
 from .ops import NODE_KERNELS, NodeKernel
@@ -100,10 +101,12 @@ def import_onnx(
                     )
                 )
             elif node.op_type == "ConvTranspose":
-                raise OnnxImportError(
-                    f"{node.label()}: a float ConvTranspose (quantize_static "
-                    "leaves ConvTranspose in float: ONNX Runtime has no "
-                    "integer kernel for it); nothing integer to run"
+                steps.append(
+                    _step(
+                        node,
+                        kernel=NodeKernel(ConvTransposeFloat(graph, node), graph, node),
+                        how="software (numpy: binary32, as ONNX Runtime's float kernel)",
+                    )
                 )
             elif node.op_type == "QLinearAveragePool":
                 steps.append(
@@ -116,6 +119,7 @@ def import_onnx(
             elif node.op_type == "AveragePool":
                 pool, dq, q = qdq_average_pool(graph, node)
                 absorbed.add(q.index)
+                binaries.append(pool)
                 steps.append(
                     Step(
                         node,
@@ -230,11 +234,17 @@ def import_onnx(
         kernels = ort_fusion(graph, session_config)
         for d in dense:
             d.fused_by_ort = not d.float_output or d.weight in kernels
-    if check_fusion and binaries:
+    transposed = [
+        s.kernel.fn for s in steps if isinstance(getattr(s.kernel, "fn", None), ConvTransposeFloat)
+    ]
+    if check_fusion and (binaries or transposed):
         from ..oracles.ort import optimized_model
 
+        optimized = optimized_model(graph.model_bytes, session_config)
+        for t in transposed:
+            t.read_optimized(optimized)
         try:
-            read_fusion(binaries, optimized_model(graph.model_bytes, session_config))
+            read_fusion(binaries, optimized)
         except OnnxImportError as exc:
             raise OnnxImportError(f"{graph.name}: cannot run this model: {exc}") from None
     for s in steps:

@@ -255,12 +255,31 @@ class AveragePool:
         )
         if self.args[4] not in _RANGES:
             raise OnnxImportError(f"{where}: {self.args[4]} codes (int8 / uint8 only)")
+        self.q, self.dtype = q, self.args[4]
+        self.fused: str | None = None  # the codes ONNX Runtime's fused kernel runs on
 
     def run(self, inputs: list[Value | None]) -> list[Value]:
         v = inputs[0]
-        y = average_pool(
-            np.asarray(v.array), *self.args, self.kernel, self.strides, self.pads, self.include_pad
-        )
+        x = np.asarray(v.array)
+        xs, xz, ys, yz, dtype = self.args
+        if self.fused == "uint8" and dtype == np.int8:
+            # ONNX Runtime turned the int8 pattern into uint8: codes and zero points + 128,
+            # which moves the binary32 sum ``y / y_scale + zp_y`` and so its ties
+            x, xz, yz = x.astype(np.int64) + 128, xz + 128, yz + 128
+            y = average_pool(
+                x,
+                xs,
+                xz,
+                ys,
+                yz,
+                np.dtype(np.uint8),
+                self.kernel,
+                self.strides,
+                self.pads,
+                self.include_pad,
+            )
+            return [Value((y.astype(np.int64) - 128).astype(np.int8), v.batched)]
+        y = average_pool(x, *self.args, self.kernel, self.strides, self.pads, self.include_pad)
         return [Value(y, v.batched)]
 
 
