@@ -137,3 +137,27 @@ def test_avx2_only_probe_finds_the_clipping_kernels():
         "QLinearConv s8 x s8": "exact",
         "QLinearConv depthwise s8 x s8": "exact",
     }
+
+
+CONVERTER_AVX2 = """
+from hil.executor import run_network
+from hil.inputs import random_inputs
+from hil.onnx.importer import import_onnx
+from hil.oracles.ort_check import check_with_ort
+from hil.report import ort_report
+for name in {names!r}:
+    model = import_onnx("tests/data/converters/" + name + ".onnx")
+    inputs = random_inputs(model, 20, seed=3)
+    run = run_network(model, inputs)
+    check = check_with_ort(model, run, inputs)
+    ok, text = ort_report(run, check)
+    print(name, "VERDICT", "PASS" if ok else "FAIL", check.outputs[0].unexplained)
+"""
+
+
+def test_avx2_only_cpu_runs_the_converter_mul_and_conv_transpose_models():
+    """On the AVX2-only CPU: QLinearMul (SSE2 on every x86) after ONNX Runtime's int8 -> uint8
+    conversion, the float ConvTranspose (FMA3, as with AVX-512) and the uint8 AveragePool."""
+    out = run_as_avx2_only(CONVERTER_AVX2.format(names=["t_mul_ts_qdq", "t_pools_ts_qdq"]))
+    lines = [line for line in out.splitlines() if " VERDICT " in line]
+    assert lines == ["t_mul_ts_qdq VERDICT PASS 0", "t_pools_ts_qdq VERDICT PASS 0"], out
