@@ -1,5 +1,5 @@
 """Write the converter-made models of tests/data/converters (run with an environment that has
-TensorFlow and torch, e.g. /work/convenv/bin/python).
+TensorFlow, tf-keras and torch).
 
 Keras models through TFLiteConverter (full-integer int8 and 16x8) and PyTorch models through
 both ``torch.onnx.export`` exporters, then ``onnxruntime.quantization.quantize_static``. Weights
