@@ -1,9 +1,9 @@
-"""The float ConvTranspose that ``quantize_static`` leaves between DequantizeLinear and
-QuantizeLinear (ONNX Runtime has no integer kernel for it), in numpy as ONNX Runtime's CPU
-kernel computes it (``conv_transpose.cc``): per image, ``col = W^T x`` by MLAS's SGEMM (each
-value a chain of fused multiply-adds over the input channels in order, from 0, at most
-:data:`MAX_CHANNELS` of them), ``Col2im`` (each output the sum, from 0, of its taps in ``(ky, kx)``
-order), then the bias (one binary32 addition)."""
+"""The float ConvTranspose (2-D, or 1-D as height 1) that ``quantize_static`` leaves between
+DequantizeLinear and QuantizeLinear (ONNX Runtime has no integer kernel for it), in numpy as
+ONNX Runtime's CPU kernel computes it (``conv_transpose.cc``): per image, ``col = W^T x`` by
+MLAS's SGEMM (each value a chain of fused multiply-adds over the input channels in order, from
+0, at most :data:`MAX_CHANNELS` of them), ``Col2im`` (each output the sum, from 0, of its taps
+in ``(ky, kx)`` order), then the bias (one binary32 addition)."""
 
 from __future__ import annotations
 
@@ -101,8 +101,9 @@ class ConvTransposeFloat:
             wshape = graph.constants[wsrc.inputs[0]].shape  # the weights' DequantizeLinear
         elif wshape is None and node.inputs[1] in graph.constants:
             wshape = graph.constants[node.inputs[1]].shape
-        if shape is None or len(shape) != 4 or any(d is None for d in shape[1:]):
-            raise OnnxImportError(f"{where}: only 2-D ConvTranspose of a known NCHW shape")
+        if shape is None or len(shape) not in (3, 4) or any(d is None for d in shape[1:]):
+            raise OnnxImportError(f"{where}: only 1-D / 2-D ConvTranspose of a known shape")
+        self.one_d = len(shape) == 3  # NCL: run as NCHW of height 1
         if int(shape[1]) > MAX_CHANNELS:
             raise OnnxImportError(
                 f"{where}: {shape[1]} input channels; at most {MAX_CHANNELS} (beyond, ONNX "
@@ -111,10 +112,17 @@ class ConvTransposeFloat:
         if wshape is None or int(np.prod(wshape[1:])) == 1:
             raise OnnxImportError(f"{where}: a weight of unknown shape or a 1x1 to one channel")
         self.node = node
-        self.strides = tuple(int(v) for v in a.get("strides", (1, 1)))
-        self.dilations = tuple(int(v) for v in a.get("dilations", (1, 1)))
-        self.pads = tuple(int(v) for v in a.get("pads", (0, 0, 0, 0)))
-        self.out_pad = tuple(int(v) for v in a.get("output_padding", (0, 0)))
+        n = 1 if self.one_d else 2
+        strides = [int(v) for v in a.get("strides", (1,) * n)]
+        dilations = [int(v) for v in a.get("dilations", (1,) * n)]
+        pads = [int(v) for v in a.get("pads", (0,) * 2 * n)]
+        out_pad = [int(v) for v in a.get("output_padding", (0,) * n)]
+        if self.one_d:
+            strides, dilations, out_pad = [1, *strides], [1, *dilations], [0, *out_pad]
+            pads = [0, pads[0], 0, pads[1]]
+            shape = (shape[0], shape[1], 1, shape[2])
+        self.strides, self.dilations = tuple(strides), tuple(dilations)
+        self.pads, self.out_pad = tuple(pads), tuple(out_pad)
         self.in_hw = (int(shape[2]), int(shape[3]))
         self.ort_inputs: dict[int, np.ndarray] = {}
         """Weight / bias as ONNX Runtime's optimized graph holds them (it quantizes the float
@@ -166,5 +174,8 @@ class ConvTransposeFloat:
         ins = [self.ort_inputs.get(i, v) for i, v in enumerate(ins)]
         x, w = np.asarray(ins[0], np.float32), np.asarray(ins[1], np.float32)
         bias = None if len(ins) < 3 or ins[2] is None else np.asarray(ins[2], np.float32)
+        if self.one_d:
+            x, w = x[:, :, None, :], w[:, :, None, :]
         hw = self.out_hw(w.shape[2], w.shape[3])
-        return [conv_transpose(x, w, bias, self.strides, self.pads, self.dilations, hw)]
+        y = conv_transpose(x, w, bias, self.strides, self.pads, self.dilations, hw)
+        return [y[:, :, 0, :] if self.one_d else y]

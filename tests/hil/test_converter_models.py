@@ -119,6 +119,7 @@ ONNX_RUNS = (
     + [f"t_pools2_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
     # with the float ConvTranspose quantize_static leaves (numpy, as ONNX Runtime's kernel)
     + [f"t_pools_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
+    + [f"t_convt1d_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc")]
     + [f"t_mul_{e}_{t}" for e in ("ts", "dy") for t in ("qdq", "qop", "qdq_pc", "qdq_u8", "qop_u8")]
 )
 MUL_HOW = {
@@ -143,7 +144,7 @@ def test_onnx_model_matches_onnx_runtime(name):
     assert len(model.dense_steps) == 3
     if name.endswith("noprep"):  # the dynamic batch's index arithmetic is in the graph
         assert {"Shape", "Gather", "Unsqueeze", "Concat"} <= {s.name for s in model.steps}
-    if name.startswith("t_pools_"):
+    if name.startswith(("t_pools_", "t_convt1d_")):
         assert "ConvTranspose" in {s.name for s in model.steps}
     if name.startswith("t_mul_"):
         hows = [s.how for s in model.steps if s.name.endswith("Mul")]

@@ -85,7 +85,22 @@ def _nets():
             y = torch.relu(self.c1(x)) * self.c2(x)
             return self.fc(torch.flatten(y * self.scale, 1))
 
+    class ConvT1d(nn.Module):
+        """A 1-D transposed convolution (quantize_static leaves it in float) between Conv1d."""
+
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv1d(3, 6, 3, padding=1)
+            self.up = nn.ConvTranspose1d(6, 4, 3, stride=2, padding=1, output_padding=1)
+            self.c2 = nn.Conv1d(4, 4, 3)
+            self.fc = nn.Linear(4 * 30, 3)
+
+        def forward(self, x):
+            y = self.up(torch.relu(self.c1(x)))
+            return self.fc(torch.flatten(torch.relu(self.c2(y)), 1))
+
     return {
+        "convt1d": (ConvT1d, (3, 16)),
         "residual": (Residual, (4, 8, 8)),
         "mul": (Mul, (3, 6, 6)),
         "pools": (Pools, (3, 14, 14)),

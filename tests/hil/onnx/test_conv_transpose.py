@@ -128,3 +128,42 @@ def test_conv_transpose_refusals(case, why):
     graph = read_onnx(model)
     with pytest.raises(OnnxImportError, match=why):
         ConvTransposeFloat(graph, graph.nodes[1])
+
+
+def test_one_d_conv_transpose_matches_onnxruntime():
+    # ConvTranspose1d (NCL): computed as a 2-D one of height 1
+    rng = np.random.default_rng(9)
+    cin, cout, length, k = 40, 5, 16, 5
+    w = (rng.integers(-127, 128, (cin, cout, k)).astype(np.float32) * np.float32(0.00311)).astype(
+        np.float32
+    )
+    b = rng.uniform(-1, 1, cout).astype(np.float32)
+    inits = [
+        helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel().tolist()),
+        helper.make_tensor("b", TensorProto.FLOAT, b.shape, b.tolist()),
+        helper.make_tensor("s", TensorProto.FLOAT, [], [0.0173]),
+        helper.make_tensor("z", TensorProto.INT8, [], [3]),
+    ]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node(
+            "ConvTranspose", ["xq", "w", "b"], ["y"], strides=[2], pads=[2, 1], output_padding=[1]
+        ),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "ct1",
+        [helper.make_tensor_value_info("x", TensorProto.INT8, [None, cin, length])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    model = m.SerializeToString()
+    x = rng.integers(-128, 128, (4, cin, length)).astype(np.int8)
+    (theirs,) = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    graph = read_onnx(model)
+    xf = ((x.astype(np.float32) - 3) * np.float32(0.0173)).astype(np.float32)
+    (ours,) = ConvTransposeFloat(graph, graph.nodes[1])(graph, graph.nodes[1], [xf, w, b])
+    assert ours.shape == theirs.shape == (4, cout, 2 * 15 - 3 + 5 + 1)
+    assert np.array_equal(ours.view(np.uint32), theirs.view(np.uint32))
