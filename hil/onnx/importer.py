@@ -49,9 +49,11 @@ def import_onnx(
     shift_only: bool = False,
 ) -> Plan:
     """Read a model and plan every node; refuse a model with a node nothing can run, naming
-    each such node. With ``check_fusion`` (needs onnxruntime), QDQ patterns that ONNX Runtime
-    (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed": "1"}``) leaves in
-    float are marked (``OnnxDense.fused_by_ort``). With ``shift_only``, a model whose scales
+    each such node. With ``check_fusion`` (needs onnxruntime), the plan follows ONNX Runtime's
+    optimized graph (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed":
+    "1"}``): QDQ dense patterns it leaves in float are marked (``OnnxDense.fused_by_ort``), a
+    QDQ Add / Mul / AveragePool runs as it fuses it (or in float), a float ConvTranspose takes
+    its weights; without it, those run in float. With ``shift_only``, a model whose scales
     are all powers of two runs on the shift-only config (:func:`~hil.onnx.dense.to_shift_only`).
     Returns the :class:`~hil.plan.Plan`."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
