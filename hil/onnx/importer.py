@@ -53,7 +53,8 @@ def import_onnx(
     optimized graph (with ``session_config`` entries, e.g. ``{"session.qdqisint8allowed":
     "1"}``): QDQ dense patterns it leaves in float are marked (``OnnxDense.fused_by_ort``), a
     QDQ Add / Mul / AveragePool runs as it fuses it (or in float), a float ConvTranspose takes
-    its weights; without it, those run in float. With ``shift_only``, a model whose scales
+    its weights; without it, a QDQ Add / Mul runs in float and an AveragePool on its own codes.
+    With ``shift_only``, a model whose scales
     are all powers of two runs on the shift-only config (:func:`~hil.onnx.dense.to_shift_only`).
     Returns the :class:`~hil.plan.Plan`."""
     graph = source if isinstance(source, OnnxGraph) else read_onnx(source)
