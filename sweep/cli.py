@@ -10,6 +10,7 @@ JOBS      points at the same time (default: one per core)
 N         outputs per point, for every point (default: the spec's)
 FORCE=1   rerun points whose digest already passed
 RTL       simulate and synthesize the Verilog files of another folder
+PORTS     a ports.toml mapping qmac's port and parameter names to RTL's (tb/shared/ports.py)
 OUT       output root (default ``build/sweep``); the report goes to ``OUT/<spec>/``
 SYNTH=0   leave out synthesis (simulation only)
 PNR       ``1``: place and route every point on the ECP5 FPGA (``tb/run/fpga.py``); without
@@ -33,16 +34,16 @@ import sys
 import time
 from pathlib import Path
 
-from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
-from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
+from tb.api import SIMULATORS, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
+from tb.cli.errors import ArgumentParser, ToolFailure, no_work, normalize_argv, run_main
 
 from . import report, shard
 from . import spec as spec_mod
 from .merge import MergeError, merge
-from .runner import REPO_ROOT, RunOptions, code_coverage_reports, run_points
+from .runner import RunOptions, code_coverage_reports, run_points
 from .skips import summary_lines
 
-DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
+DEFAULT_OUT = WORK_ROOT / "build" / "sweep"
 
 
 def _bool(text: str) -> bool:
@@ -81,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--n", type=_positive)
     run.add_argument("--force", type=_bool, default=False)
     run.add_argument("--rtl")
+    run.add_argument("--ports")
     run.add_argument("--synth", type=_bool, default=True)
     run.add_argument("--coverage", type=_bool, default=False)
     run.add_argument("--pnr", type=_bool, default=False)
@@ -141,8 +143,7 @@ def cmd_run(args) -> int:
                 f"shard {part[0]} of {part[1]} gets none of the "
                 f"{total} points; use at most {total} shards",
             )
-    if args.rtl and not Path(args.rtl).is_dir():
-        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    rtl = user_rtl(args.rtl, args.ports).resolve() if (args.rtl or args.ports) else None
     for sim in sorted({p.sim for p in points}):
         why = simulator_missing(sim)
         if why:
@@ -187,8 +188,8 @@ def cmd_run(args) -> int:
         coverage=args.coverage,
         pnr=args.pnr,
     )
-    if args.rtl:
-        opts.rtl_dir = Path(args.rtl).resolve()
+    if rtl:
+        opts.rtl_dir = rtl
     records, facts = run_points(points, opts)
     run = {
         "spec": spec.name,
