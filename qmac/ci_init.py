@@ -134,8 +134,8 @@ GATHER = """      - name: Gather the shards
         run: |
           name=$(python -c 'import sys; from sweep.spec import load; \\
             print(load(sys.argv[1]).name)' "$SWEEP")
-          mkdir -p "build/sweep/$name"
-          mv shards "build/sweep/$name/shards"
+          mkdir -p "build/sweep/$name/shards"
+          mv shards/* "build/sweep/$name/shards/"
           echo "SWEEP_NAME=$name" >> "$GITHUB_ENV"
 """
 """download-artifact put each shard's artifact in shards/<artifact>/ as upload-artifact kept it
@@ -266,7 +266,11 @@ def default_requirement() -> str:
 
     if SOURCE_CHECKOUT and Path.cwd().resolve() == REPO_ROOT:
         return OWN
-    dist = metadata.distribution("qmac")
+    # the installed one (pip writes INSTALLER), not the egg-info of a source folder on sys.path
+    dist = next(
+        (d for d in metadata.distributions(name="qmac") if d.read_text("INSTALLER")),
+        metadata.distribution("qmac"),
+    )
     direct = dist.read_text("direct_url.json")
     if not direct:
         return f"qmac=={dist.version}"
@@ -280,9 +284,9 @@ def default_requirement() -> str:
     )
 
 
-def check(o: CiOptions, repo: Path) -> str:
-    """A :class:`UsageError` naming the option when the workflow could not run in ``repo``;
-    else one line on what the sweep jobs get."""
+def check(o: CiOptions) -> str:
+    """A :class:`UsageError` naming the option when the workflow could not run in the repository
+    it is written for (the current folder); else one line on what the sweep jobs get."""
     from sweep.spec import SpecError, load
     from tb.api import SIMULATORS
     from tb.shared.ports import PortsError, resolve_rtl
@@ -292,6 +296,7 @@ def check(o: CiOptions, repo: Path) -> str:
             f"QMAC = {o.qmac!r}: a pip requirement of qmac, e.g. 'qmac @ git+https://host/"
             "qmac.git' or 'qmac==0.1.0' (or . in qmac's own repository)"
         )
+    repo = Path.cwd()
     for key in ("rtl", "ports", "out") + (("sweep",) if o.sweep.endswith(".toml") else ()):
         value = getattr(o, key)
         if value and not (repo / value).resolve().is_relative_to(repo.resolve()):
@@ -301,7 +306,7 @@ def check(o: CiOptions, repo: Path) -> str:
             )
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            resolve_rtl(repo / o.rtl, repo / o.ports if o.ports else None, Path(tmp), repo)
+            resolve_rtl(o.rtl, o.ports, Path(tmp), repo)
         except PortsError as exc:
             raise UsageError(str(exc)) from None
     bad = [s for s in o.sims if s not in SIMULATORS]
@@ -310,7 +315,7 @@ def check(o: CiOptions, repo: Path) -> str:
             f"SIMS = {','.join(o.sims)!r}: allowed {', '.join(SIMULATORS)} (comma-separated)"
         )
     try:
-        spec = load(str(repo / o.sweep) if o.sweep.endswith(".toml") else o.sweep)
+        spec = load(o.sweep)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     points, _, _ = spec.expand(auto_sims=o.sims)
@@ -356,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             qmac=a.qmac if a.qmac is not None else default_requirement(),
             out=Path(a.out).as_posix(),
         )
-        what = check(o, repo)
+        what = check(o)
         text = render(o)
         out = repo / o.out
         if out.is_file() and out.read_text() == text:

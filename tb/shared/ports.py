@@ -140,6 +140,8 @@ def resolve_rtl(
         return folder
     if not rtl:
         raise PortsError("PORTS maps the names of your RTL: give RTL=<folder> too")
+    if not Path(ports).is_file():
+        raise PortsError(f"PORTS = {ports}: no such file")
     return adapted_folder(folder, Path(ports), root)
 
 
