@@ -154,7 +154,9 @@ def _main(argv: list[str]) -> int:
     root = Path(a.work).resolve()
     print(
         f"qmac soak: {a.n} outputs over {len(runs)} random configs on {', '.join(sims)}, "
-        f"seed {seed}, {a.jobs} in parallel" + (f", RTL {rtl}" if a.rtl else ""),
+        f"seed {seed}, {a.jobs} in parallel"
+        + (f", RTL {a.rtl}" if a.rtl else "")
+        + (f" through PORTS {a.ports}" if a.ports else ""),
         flush=True,
     )
     t0 = time.perf_counter()

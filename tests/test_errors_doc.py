@@ -836,7 +836,54 @@ COVERAGE = {
 }
 
 
-LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK, "coverage": COVERAGE}
+CI_INIT = {  # run in qmac's checkout; none of them writes anything
+    "`RTL=nosuch`": (
+        _main_of("qmac.ci_init", "RTL=nosuch"),
+        2,
+        "RTL = 'nosuch': not a folder of Verilog files (*.v)",
+    ),
+    "`RTL=` a folder outside the repository": (
+        _main_of("qmac.ci_init", "RTL={tmp}"),
+        2,
+        "the workflow runs in a checkout of this repository",
+    ),
+    "`SIMS=questa`": (
+        _main_of("qmac.ci_init", "SIMS=questa"),
+        2,
+        "SIMS = 'questa': allowed verilator, icarus (comma-separated)",
+    ),
+    "`SWEEP=tiny SIMS=icarus SHARDS=5`": (
+        _main_of("qmac.ci_init", "SWEEP=tiny", "SIMS=icarus", "SHARDS=5"),
+        2,
+        "SHARDS = 5: the icarus runners of sweep tiny would get 4 point(s) for 5 shard(s); "
+        "use SHARDS=4",
+    ),
+    "`QMAC=https://host/qmac.git`": (
+        _main_of("qmac.ci_init", "QMAC=https://host/qmac.git"),
+        2,
+        "QMAC = 'https://host/qmac.git': a pip requirement of qmac",
+    ),
+    "`OUT=.github/workflows/ci.yml SHARDS=1` (another workflow there)": (
+        _main_of("qmac.ci_init", "OUT=.github/workflows/ci.yml", "SHARDS=1"),
+        2,
+        "OUT = '.github/workflows/ci.yml' exists and holds something else; FORCE=1 replaces it",
+    ),
+    "`shards=2` (lower case)": (
+        _main_of("qmac.ci_init", "shards=2"),
+        2,
+        "unknown variable shards=2 for qmac ci-init (did you mean SHARDS?)",
+    ),
+}
+
+
+LONG_RUNS = {
+    "sweep": SWEEP,
+    "spec": SPECS,
+    "mutate": MUTATE,
+    "soak": SOAK,
+    "coverage": COVERAGE,
+    "ci-init": CI_INIT,
+}
 
 
 @pytest.mark.parametrize("table, key", [(t, k) for t, cases in LONG_RUNS.items() for k in cases])
@@ -855,6 +902,7 @@ def test_doc_long_run_tables_match_the_cases():
         ("Mutate command line (`python -m mutate`, `make mutate`)", MUTATE),
         ("Soak command line (`python -m soak`, `make soak`)", SOAK),
         ("Coverage command line (`python -m tb.cli.coverage`, `make coverage`)", COVERAGE),
+        ("ci-init command line (`qmac ci-init`, `make ci-init`)", CI_INIT),
     ):
         rows = doc_rows(section)
         got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}

@@ -75,7 +75,7 @@ def test_soak_runs_rtl_named_otherwise_through_its_ports_file(tmp_path, capsys):
     args = ["N=400", "SEED=4", "SIMS=icarus", "PER_RUN=4000", "JOBS=2", f"PORTS={ports}"]
     assert main([*args, f"RTL={rtl}", f"WORK={tmp_path / 'w1'}"]) == 0
     out = capsys.readouterr().out
-    assert f"RTL {rtl}" in out and "qmac soak: PASS" in out
+    assert f"RTL {rtl} through PORTS {ports}" in out and "qmac soak: PASS" in out
     # the same folder with its last lane dropped fails: the soak ran that folder
     broken = apply_fault(fault_by_name("last_lane_dropped"), tmp_path / "broken", rtl)
     assert main([*args, f"RTL={broken}", f"WORK={tmp_path / 'w2'}"]) == 1
