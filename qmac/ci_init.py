@@ -196,7 +196,7 @@ env:
 jobs:
   test:
     runs-on: ubuntu-24.04
-    timeout-minutes: 30
+    timeout-minutes: {30 if o.own else 60}
     steps:
 {_setup(o, deps)}{icarus}{test}
   sweep:

@@ -16,7 +16,7 @@ SYNTH=0   leave out synthesis (simulation only)
 PNR       ``1``: place and route every point on the ECP5 FPGA (``tb/run/fpga.py``); without
           it only the points the spec marks ``pnr = true``
 COVERAGE  ``1``: RTL code coverage of every Verilator point, merged (``OUT/<spec>/coverage/``)
-PLOTS=0   leave out the PNG plots
+PLOTS     ``0`` leaves out the PNG plots, ``1`` needs them (default: when matplotlib is there)
 ========  ======================================================================================
 
 Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     for q in (run, merge_p):
         q.add_argument("--sweep", default="ci")
         q.add_argument("--out", default=str(DEFAULT_OUT))
-        q.add_argument("--plots", type=_bool, default=True)
+        q.add_argument("--plots", type=_bool)
     run.add_argument("--shard")
     run.add_argument("--sim", choices=SIMULATORS)
     run.add_argument("--jobs", type=_positive)
@@ -94,10 +94,27 @@ def shard_label(sim: str | None, k: int, n: int) -> str:
     return f"{sim + '-' if sim else ''}{k}-of-{n}"
 
 
+def resolve_plots(plots: bool | None) -> bool:
+    """PLOTS: given, it must be possible (1 needs matplotlib, the plots extra: status 3 before
+    anything runs); not given, plots when matplotlib is installed, else a note."""
+    import importlib.util
+
+    have = importlib.util.find_spec("matplotlib") is not None
+    if plots and not have:
+        raise ToolFailure(
+            "PLOTS=1 needs matplotlib: pip install 'qmac[plots]' (make sweep installs it), "
+            "or PLOTS=0"
+        )
+    if plots is None and not have:
+        print("  no plots: matplotlib is not installed (pip install 'qmac[plots]')", flush=True)
+    return have if plots is None else plots
+
+
 def cmd_run(args) -> int:
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     spec = spec_mod.load(args.sweep)
+    args.plots = resolve_plots(args.plots)
     auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
     if spec.uses_auto() and not auto_sims:
         raise ToolFailure(
@@ -217,6 +234,7 @@ def cmd_run(args) -> int:
 
 def cmd_merge(args) -> int:
     spec = spec_mod.load(args.sweep)
+    args.plots = resolve_plots(args.plots)
     spec_out = Path(args.out) / spec.name
     run = merge(spec, spec_out)
     (spec_out / "run.json").write_text(json.dumps(run, indent=1))
