@@ -44,7 +44,7 @@ def test_a_scratch_repository_runs_qmac_on_its_own_rtl(tmp_path):
             [qmac, *words], cwd=repo, capture_output=True, text=True, timeout=3600
         )
 
-    r = run("test", "RTL=rtl", "PORTS=ports.toml", "SIMS=icarus", "CONFIGS=default,tflite", "N=400")
+    r = run("test", "RTL=rtl", "PORTS=ports.toml", "SIMS=icarus", "CONFIGS=default,tflite", "N=600")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "qmac test: PASS: 4 passed, 0 failed" in r.stdout
     r = run("sweep", "SWEEP=tiny", "RTL=rtl", "PORTS=ports.toml", "PLOTS=0")
