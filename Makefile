@@ -15,7 +15,7 @@ LINT_STAMP   := $(VENV)/.lint-stamp
 # PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge clean
+.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge ci-init clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -27,15 +27,17 @@ help:
 	@echo "                  lcov, Cobertura, HTML in build/coverage/ (CONFIGS=, N=, SEED=, RTL=, OUT=, JOBS=)"
 	@echo "make bench        checked beats/s: per-cycle vs batch transport vs native ceilings"
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
-	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx, INPUTS=file.npy|.npz)"
-	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=)"
-	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, JOBS=, SEED=, N=)"
+	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, PORTS=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx, INPUTS=file.npy|.npz)"
+	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=, PORTS=)"
+	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, PORTS=, JOBS=, SEED=, N=, FILES=, LIMIT=)"
 	@echo "make prove        formal proofs: RTL modules = prove/spec/ for every named config, protocol"
 	@echo "                  properties of qmac (CONFIG=, RTL=, SOLVER=, JOBS=, TIMEOUT=, CHECKS=, DEPTH=, OUT=)"
-	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=)"
+	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=, RTL=, PORTS=)"
 	@echo "make sweep        simulate + synthesize every point of a sweep spec, report in build/sweep/<spec>/"
-	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=)"
+	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=, PORTS=)"
 	@echo "make sweep-merge  join the shards of a sweep into one report (SWEEP=)"
+	@echo "make ci-init      write a GitHub Actions workflow for a repository's RTL (RTL=, PORTS=, SWEEP=,"
+	@echo "                  SIMS=, SHARDS=, QMAC=, OUT=, FORCE=1; docs/ci.md)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -84,23 +86,12 @@ $(FORMAL_STAMP): $(SYNTH_STAMP)
 	@$(PIP) -e '.[synth,formal]'
 	@touch $@
 
-# Make variables. Each target takes the ones listed and passes on those given: on the command
-# line, or (ENV_VARS, as cocotb users set them) in the environment. Any other variable on the
-# command line stops make (status 2) with the list and a "did you mean" (docs/errors.md).
-VARS_sim  := SIM CONFIG SEED N WAVES VECTORS MODE IDLE READY RESETS COVERAGE RTL PORTS PNR \
-             MAX_MISMATCHES \
-             REQUIRE_COVERAGE LANES IN_BITS IN_SIGNED W_BITS ACC_BITS ACC_MODE BIAS_BITS \
-             MULT_BITS SHIFT_BITS ROUNDING OUT_BITS
-VARS_lint := CONFIG RTL PORTS
-VARS_test := RTL PORTS
-VARS_coverage := CONFIGS N SEED RTL OUT JOBS
-VARS_hil  := MODEL SIM N SEED RTL ORACLE SHIFT_ONLY INPUTS
-VARS_hil-digits := SIM SEED RTL
-VARS_mutate := RTL JOBS SEED N SIM FAMILIES FILES LIMIT KEEP PARAM_PROBE MODULE_TESTS
-VARS_prove := CONFIG RTL SOLVER JOBS TIMEOUT CHECKS DEPTH OUT
-VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
-VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS COVERAGE PNR
-VARS_sweep-merge := SWEEP OUT PLOTS
+# Make variables. Each target takes the variables of its qmac command (qmac/commands.py, the one
+# table of both) and passes on those given: on the command line, or (ENV_VARS, as cocotb users
+# set them) in the environment. Any other variable on the command line stops make (status 2) with
+# the list and a "did you mean" (docs/errors.md).
+$(foreach g,$(or $(MAKECMDGOALS),help),\
+  $(eval VARS_$(g) := $(shell cd '$(CURDIR)' && $(PYTHON) -m qmac.commands $(g))))
 ENV_VARS  := SIM WAVES
 GOALS     := $(or $(MAKECMDGOALS),help)
 KNOWN     := $(sort PYTHON $(foreach g,$(GOALS),$(VARS_$(g))))
@@ -119,12 +110,12 @@ args  = $(foreach v,$(filter $(VARS_$(1)),$(GIVEN)),'$(v)=$($(v))')
 given = $(filter $(2),$(filter $(VARS_$(1)),$(GIVEN)))
 
 sim: $(STAMP)
-	$(PY) -m tb.cli.sim $(call args,sim)
+	$(PY) -m qmac sim $(call args,sim)
 
 lint: $(LINT_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m tb.cli.lint $(call args,lint)
+	$(PY) -m qmac lint $(call args,lint)
 
 # RTL=<folder> (and PORTS=): the RTL regression on that folder (qmac test); else the test suite.
 test: $(DEV_STAMP)
@@ -134,54 +125,50 @@ test: $(DEV_STAMP)
 
 # RTL code coverage over the named configs (docs/coverage.md): Verilator coverage builds, merged.
 coverage: $(STAMP)
-	$(PY) -m tb.cli.coverage $(call args,coverage)
+	$(PY) -m qmac coverage $(call args,coverage)
 
 test-model: $(DEV_STAMP)
 	$(PY) -m pytest -m "not rtl" tests
 
 # Speed of the testbench transports next to their ceilings (docs/performance.md).
 bench: $(STAMP)
-	$(PY) -m tb.bench
+	$(PY) -m qmac bench
 
 bench-model: $(STAMP)
 	$(PY) -m pyref.bench
 
-# Hardware in the loop (docs/hil.md). MODEL: a .tflite path or a known name (anomaly_detection).
-# Every dense layer runs on the RTL; N defaults to 300 inputs on Verilator, 20 on Icarus (~50 k
-# beats/s: 20 anomaly-detection inputs are 660 000 beats, about 15 s).
-HIL_SIM := $(if $(call given,hil,SIM),$(SIM),verilator)
+# Hardware in the loop (docs/hil.md). MODEL: a .tflite path or a known name (anomaly_detection);
+# qmac hil's defaults (qmac/commands.py).
 hil: $(HIL_STAMP)
-	$(PY) -m hil.cli run $(if $(call given,hil,MODEL),'$(MODEL)',anomaly_detection) --sim $(HIL_SIM) \
-	    --n $(if $(call given,hil,N),$(N),$(if $(filter icarus,$(HIL_SIM)),20,300)) \
-	    $(if $(call given,hil,SEED),--seed $(SEED)) $(if $(call given,hil,RTL),--rtl '$(RTL)') \
-	    $(if $(call given,hil,ORACLE),--oracle '$(ORACLE)') \
-	    $(if $(call given,hil,INPUTS),--inputs '$(INPUTS)') \
-	    $(if $(filter 1,$(if $(call given,hil,SHIFT_ONLY),$(SHIFT_ONLY))),--shift-only)
+	$(PY) -m qmac hil $(call args,hil)
 
 hil-digits: $(DIGITS_STAMP)
-	$(PY) -m hil.cli digits --sim $(if $(call given,hil-digits,SIM),$(SIM),verilator) \
-	    $(if $(call given,hil-digits,SEED),--seed $(SEED)) $(if $(call given,hil-digits,RTL),--rtl '$(RTL)')
+	$(PY) -m qmac hil-digits $(call args,hil-digits)
 
 # Mutation testing of the RTL (docs/mutate.md): every single-site mutant of rtl/ (or RTL=dir)
 # through a quick regression of every named config, survivors through a Yosys equivalence proof.
 mutate: $(SYNTH_STAMP)
-	$(PY) -m mutate $(call args,mutate)
+	$(PY) -m qmac mutate $(call args,mutate)
 
 # Formal proofs (docs/prove.md): each RTL module against the HDL spec in prove/spec/ for every
 # named config's parameters, and qmac's protocol properties; table + build/prove/junit.xml.
 prove: $(FORMAL_STAMP)
-	$(PY) -m prove $(call args,prove)
+	$(PY) -m qmac prove $(call args,prove)
 
 # A long run over random valid configs on both simulators (not part of make test).
 soak: $(STAMP)
-	$(PY) -m soak $(call args,soak)
+	$(PY) -m qmac soak $(call args,soak)
 
 # Bit-width sweeps (docs/sweep.md): sweeps/<SWEEP>.toml, one report per spec in build/sweep/<spec>/.
 sweep: $(PLOTS_STAMP)
-	$(PY) -m sweep run $(call args,sweep)
+	$(PY) -m qmac sweep $(call args,sweep)
 
 sweep-merge: $(PLOTS_STAMP)
-	$(PY) -m sweep merge $(call args,sweep-merge)
+	$(PY) -m qmac sweep-merge $(call args,sweep-merge)
+
+# A GitHub Actions workflow running qmac on a repository's RTL (docs/ci.md).
+ci-init: $(STAMP)
+	$(PY) -m qmac ci-init $(call args,ci-init)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

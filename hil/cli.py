@@ -196,6 +196,9 @@ def _rtl_folder(text: str) -> str:
     return text
 
 
+PORTS_HELP = "a ports.toml mapping qmac's port and parameter names to those of --rtl's DUT"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m hil.cli`` command line."""
     p = ArgumentParser(prog="python -m hil.cli", description=__doc__)
@@ -230,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_rtl_folder,
         help="simulate the Verilog files (*.v, top module qmac) of DIR instead of rtl/",
     )
+    r.add_argument("--ports", metavar="TOML", help=PORTS_HELP)
     r.add_argument(
         "--oracle",
         choices=("tflm", "litert"),
@@ -275,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--rtl", metavar="DIR", type=_rtl_folder, help="simulate the Verilog of DIR instead of rtl/"
     )
+    d.add_argument("--ports", metavar="TOML", help=PORTS_HELP)
     d.add_argument(
         "--seed", type=int_at_least(0), default=0, help="seed of the split and the training (0)"
     )
@@ -308,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "ports", None):
+        from tb.api import user_rtl
+
+        args.rtl = str(user_rtl(args.rtl, args.ports))
     try:
         return args.func(args)
     except RuntimeError as exc:

@@ -4,6 +4,8 @@ Options, make-style (``JOBS=2 SEED=3``) or as ``--jobs 2 --seed 3``:
 
 =============  ==================================================================================
 RTL=dir        the Verilog folder to mutate (default ``rtl/``; top module ``qmac``)
+PORTS          a ports.toml mapping qmac's names to RTL's (tb/shared/ports.py): RTL's files are
+               mutated and regressed through the generated wrapper, which is not mutated
 JOBS           mutants run in parallel (default 2)
 SEED           seed of the quick regression's stimulus (default 1; the same for every mutant)
 N              outputs checked per config and mutant (default 2000)
@@ -31,7 +33,7 @@ import time
 from pathlib import Path
 
 from pyref.config import NAMED_CONFIGS
-from tb.api import SimulatorMissing, simulator_missing
+from tb.api import PORTS_WRAPPER, RTL_DIR, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
 from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
 from .campaign import BaselineFailed, Settings, run_campaign
@@ -40,14 +42,13 @@ from .module_tests import module_tests_available
 from .regress import SURVIVED, RegressionSpec
 from .report import Outcome, kill_rate, save_json, survivor_text, table
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
         prog="python -m mutate", description="Mutation testing of the RTL against the testbench."
     )
-    p.add_argument("--rtl", default=str(REPO / "rtl"))
+    p.add_argument("--rtl", default=str(RTL_DIR))
+    p.add_argument("--ports")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n", type=int, default=2000)
@@ -58,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", default="0")
     p.add_argument("--param-probe", default="1")
     p.add_argument("--module-tests", default="1")
-    p.add_argument("--work", default=str(REPO / "build" / "mutate"))
+    p.add_argument("--work", default=str(WORK_ROOT / "build" / "mutate"))
     p.add_argument("--equiv-timeout", type=float, default=120.0)
     return p
 
@@ -106,6 +107,10 @@ def select_mutants(args: argparse.Namespace, rtl: Path) -> list[Mutant]:
     return mutants
 
 
+def _no_mutants(args: argparse.Namespace) -> list[Mutant]:
+    raise no_work("FILES", args.files, f"no mutants of {args.rtl} outside the PORTS wrapper")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m mutate``: the exit status (module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -125,7 +130,11 @@ def _main(argv: list[str]) -> int:
     if why:
         raise ToolFailure(why)
     rtl = Path(args.rtl).resolve()
+    if args.ports:
+        rtl = user_rtl(args.rtl, args.ports).resolve()
     mutants = select_mutants(args, rtl)
+    if args.ports:  # the generated wrapper is qmac's, not the user's: not mutated
+        mutants = [m for m in mutants if m.file != PORTS_WRAPPER] or _no_mutants(args)
     total = len(mutants)
     if args.limit and total > args.limit:
         step = -(-total // args.limit)

@@ -16,6 +16,11 @@ class Command:
     variables: tuple[str, ...]
     run: Callable[[list[str]], int]
     """Runs the command with its ``KEY=VALUE`` words; the exit status."""
+    module: str = ""
+    """The module whose ``main`` takes the words ("" when :attr:`run` translates them)."""
+    make_variables: tuple[str, ...] | None = None
+    """What ``make <name>`` takes, when it is not :attr:`variables` (``make test`` runs the test
+    suite unless RTL is given)."""
 
 
 def _module_main(module: str, *prefix: str) -> Callable[[list[str]], int]:
@@ -27,57 +32,48 @@ def _module_main(module: str, *prefix: str) -> Callable[[list[str]], int]:
     return run
 
 
-def _hil(argv: list[str]) -> int:
-    """``make hil``'s words as ``python -m hil.cli run`` options (MODEL is the model)."""
-    from hil.cli import main
-    from tb.cli.errors import UsageError, run_main, unknown_variable
+def hil_options(words: dict[str, str]) -> list[str]:
+    """``qmac hil``'s (and ``make hil``'s) variables as ``python -m hil.cli run`` options: MODEL
+    is the model (default anomaly_detection); N defaults to 300 inputs on Verilator, 20 on Icarus
+    (~50 k beats/s: 20 anomaly-detection inputs are 660 000 beats, about 15 s)."""
+    from tb.cli.errors import UsageError
 
-    def body() -> int:
-        words = dict(w.split("=", 1) if "=" in w else (w, "") for w in argv)
-        for key in words:
-            if key not in VARIABLES["hil"]:
-                raise unknown_variable(f"{key}={words[key]}", VARIABLES["hil"], "qmac hil")
-        sim = words.get("SIM", "verilator")
-        args = [
-            "run",
-            words.get("MODEL", "anomaly_detection"),
-            "--sim",
-            sim,
-            "--n",
-            words.get("N", "20" if sim == "icarus" else "300"),
-        ]
-        for key, opt in (
-            ("SEED", "--seed"),
-            ("RTL", "--rtl"),
-            ("ORACLE", "--oracle"),
-            ("INPUTS", "--inputs"),
-        ):
-            if key in words:
-                args += [opt, words[key]]
-        if words.get("SHIFT_ONLY") == "1":
-            args.append("--shift-only")
-        elif words.get("SHIFT_ONLY", "0") != "0":
-            raise UsageError(f"SHIFT_ONLY = {words['SHIFT_ONLY']!r}: 0 or 1")
-        return main(args)
-
-    return run_main(body, prog="qmac hil")
+    sim = words.get("SIM", "verilator")
+    args = ["run", words.get("MODEL", "anomaly_detection"), "--sim", sim]
+    args += ["--n", words.get("N", "20" if sim == "icarus" else "300")]
+    for key in ("SEED", "RTL", "PORTS", "ORACLE", "INPUTS"):
+        if key in words:
+            args += [f"--{key.lower()}", words[key]]
+    if words.get("SHIFT_ONLY") == "1":
+        args.append("--shift-only")
+    elif words.get("SHIFT_ONLY", "0") != "0":
+        raise UsageError(f"SHIFT_ONLY = {words['SHIFT_ONLY']!r}: 0 or 1")
+    return args
 
 
-def _hil_digits(argv: list[str]) -> int:
-    """``make hil-digits``'s words as ``python -m hil.cli digits`` options."""
-    from hil.cli import main
-    from tb.cli.errors import run_main, unknown_variable
+def hil_digits_options(words: dict[str, str]) -> list[str]:
+    """``qmac hil-digits``'s variables as ``python -m hil.cli digits`` options."""
+    return ["digits", *(x for k, v in words.items() for x in (f"--{k.lower()}", v))]
 
-    def body() -> int:
-        args = ["digits"]
-        for w in argv:
-            key, _, value = w.partition("=")
-            if key not in VARIABLES["hil-digits"]:
-                raise unknown_variable(w, VARIABLES["hil-digits"], "qmac hil-digits")
-            args += [f"--{key.lower()}", value]
-        return main(args)
 
-    return run_main(body, prog="qmac hil-digits")
+def _translated(name: str, options: Callable[[dict[str, str]], list[str]]):
+    """A command that checks its ``KEY=VALUE`` words against its variables and runs
+    ``python -m hil.cli`` with ``options(words)``."""
+
+    def run(argv: list[str]) -> int:
+        from hil.cli import main
+        from tb.cli.errors import run_main, unknown_variable
+
+        def body() -> int:
+            words = dict(w.split("=", 1) if "=" in w else (w, "") for w in argv)
+            for key in words:
+                if key not in VARIABLES[name]:
+                    raise unknown_variable(f"{key}={words[key]}", VARIABLES[name], f"qmac {name}")
+            return main(options(words))
+
+        return run_main(body, prog=f"qmac {name}")
+
+    return run
 
 
 def _test(argv: list[str]) -> int:
@@ -118,10 +114,11 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     ),
     "lint": ("CONFIG", "RTL", "PORTS"),
     "coverage": ("CONFIGS", "N", "SEED", "RTL", "OUT", "JOBS"),
-    "hil": ("MODEL", "SIM", "N", "SEED", "RTL", "ORACLE", "SHIFT_ONLY", "INPUTS"),
-    "hil-digits": ("SIM", "SEED", "RTL"),
+    "hil": ("MODEL", "SIM", "N", "SEED", "RTL", "PORTS", "ORACLE", "SHIFT_ONLY", "INPUTS"),
+    "hil-digits": ("SIM", "SEED", "RTL", "PORTS"),
     "mutate": (
         "RTL",
+        "PORTS",
         "JOBS",
         "SEED",
         "N",
@@ -134,7 +131,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "MODULE_TESTS",
     ),
     "prove": ("CONFIG", "RTL", "SOLVER", "JOBS", "TIMEOUT", "CHECKS", "DEPTH", "OUT"),
-    "soak": ("N", "SEED", "JOBS", "SIMS", "ICARUS_SHARE", "PER_RUN"),
+    "soak": ("N", "SEED", "JOBS", "SIMS", "ICARUS_SHARE", "PER_RUN", "RTL", "PORTS"),
     "sweep": (
         "SWEEP",
         "SHARD",
@@ -143,6 +140,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "N",
         "FORCE",
         "RTL",
+        "PORTS",
         "OUT",
         "SYNTH",
         "PLOTS",
@@ -150,6 +148,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "PNR",
     ),
     "sweep-merge": ("SWEEP", "OUT", "PLOTS"),
+    "ci-init": ("RTL", "PORTS", "SWEEP", "SIMS", "SHARDS", "QMAC", "OUT", "FORCE"),
 }
 """The variables of each command: the Makefile's ``VARS_<command>``."""
 
@@ -161,12 +160,14 @@ COMMANDS: dict[str, Command] = {
             "the RTL against pyref, every output checked",
             VARIABLES["sim"],
             _module_main("tb.cli.sim"),
+            "tb.cli.sim",
         ),
         Command(
             "lint",
             "verilator --lint-only -Wall for every named config",
             VARIABLES["lint"],
             _module_main("tb.cli.lint"),
+            "tb.cli.lint",
         ),
         Command(
             "test",
@@ -174,48 +175,69 @@ COMMANDS: dict[str, Command] = {
             "transports, both simulators, every reachable coverage bin",
             ("RTL", "PORTS", "N", "SEED", "SIMS", "JOBS", "CONFIGS"),
             _test,
+            "qmac.regress",
+            make_variables=("RTL", "PORTS"),
         ),
         Command(
             "coverage",
             "RTL code coverage over the named configs",
             VARIABLES["coverage"],
             _module_main("tb.cli.coverage"),
+            "tb.cli.coverage",
         ),
         Command(
-            "hil", "a .tflite or .onnx model's dense layers on the RTL", VARIABLES["hil"], _hil
+            "hil",
+            "a .tflite or .onnx model's dense layers on the RTL",
+            VARIABLES["hil"],
+            _translated("hil", hil_options),
         ),
         Command(
             "hil-digits",
             "the digits MLP from float on the RTL at 2..8 bits",
             VARIABLES["hil-digits"],
-            _hil_digits,
+            _translated("hil-digits", hil_digits_options),
         ),
         Command(
-            "mutate", "mutation testing of the RTL", VARIABLES["mutate"], _module_main("mutate.cli")
+            "mutate",
+            "mutation testing of the RTL",
+            VARIABLES["mutate"],
+            _module_main("mutate.cli"),
+            "mutate.cli",
         ),
         Command(
             "prove",
             "formal proofs of the datapath and the stream protocol",
             VARIABLES["prove"],
             _module_main("prove.cli"),
+            "prove.cli",
         ),
         Command(
             "soak",
             "long runs over random valid configs",
             VARIABLES["soak"],
             _module_main("soak.cli"),
+            "soak.cli",
         ),
         Command(
             "sweep",
             "simulate and synthesize every point of a sweep spec",
             VARIABLES["sweep"],
             _module_main("sweep.cli", "run"),
+            "sweep.cli",
         ),
         Command(
             "sweep-merge",
             "join the shards of a sweep into one report",
             VARIABLES["sweep-merge"],
             _module_main("sweep.cli", "merge"),
+            "sweep.cli",
+        ),
+        Command(
+            "ci-init",
+            "write a GitHub Actions workflow that runs qmac on the repository's RTL",
+            VARIABLES["ci-init"],
+            _module_main("qmac.ci_init"),
+            "qmac.ci_init",
         ),
         Command(
             "bench",
@@ -236,3 +258,19 @@ def _no_options(name: str, argv: list[str]) -> int:
         raise UsageError(f"qmac {name} takes no options (got {' '.join(argv)})")
 
     return run_main(body, prog=f"qmac {name}")
+
+
+def make_variables(name: str) -> tuple[str, ...]:
+    """What ``make <name>`` takes (none for a target that is not a command)."""
+    c = COMMANDS.get(name)
+    if c is None:
+        return ()
+    return c.make_variables if c.make_variables is not None else c.variables
+
+
+if (
+    __name__ == "__main__"
+):  # the Makefile: `python3 -m qmac.commands sim` lists make sim's variables
+    import sys
+
+    print(" ".join(v for name in sys.argv[1:] for v in make_variables(name)))

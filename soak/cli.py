@@ -9,6 +9,8 @@ SIMS            simulators, comma-separated (default ``verilator,icarus``)
 ICARUS_SHARE    share of the outputs run on Icarus (default 0.03: it is ~50x slower)
 PER_RUN         outputs per run on Verilator (default 1 000 000; Icarus runs get a 20th)
 JOBS            runs in parallel (default 2)
+RTL             the Verilog folder to run (default qmac's rtl/)
+PORTS           a ports.toml mapping qmac's port and parameter names to RTL's (tb/shared/ports.py)
 ==============  =================================================================================
 
 Each run is a fresh random config (:mod:`soak.random_config`) through the batch transport,
@@ -29,12 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from pyref.config import QmacConfig
-from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
+from tb.api import SIMULATORS, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
 from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
 from .random_config import random_config
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def plan(
@@ -61,7 +61,7 @@ def plan(
 def _run(args: tuple) -> dict:
     from tb.api import run_config
 
-    i, sim, cfg, n, seed, root = args
+    i, sim, cfg, n, seed, root, rtl = args
     t0 = time.perf_counter()
     try:
         res = run_config(
@@ -69,6 +69,7 @@ def _run(args: tuple) -> dict:
             sim=sim,
             seed=seed,
             n=n,
+            rtl_dir=Path(rtl),
             build_root=Path(root) / "sim",
             test_dir=Path(root) / "runs" / str(i),
             max_mismatches=5,
@@ -99,7 +100,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--icarus-share", type=float, default=0.03)
     p.add_argument("--per-run", type=int, default=1_000_000)
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--work", default=str(REPO / "build" / "soak"))
+    p.add_argument("--rtl")
+    p.add_argument("--ports")
+    p.add_argument("--work", default=str(WORK_ROOT / "build" / "soak"))
     return p
 
 
@@ -140,6 +143,7 @@ def _main(argv: list[str]) -> int:
     p = parser()
     a = p.parse_args(normalize_argv(argv, p))
     sims = _check(a)
+    rtl = user_rtl(a.rtl, a.ports).resolve()
     for sim in sims:
         why = simulator_missing(sim)
         if why:
@@ -150,7 +154,9 @@ def _main(argv: list[str]) -> int:
     root = Path(a.work).resolve()
     print(
         f"qmac soak: {a.n} outputs over {len(runs)} random configs on {', '.join(sims)}, "
-        f"seed {seed}, {a.jobs} in parallel",
+        f"seed {seed}, {a.jobs} in parallel"
+        + (f", RTL {a.rtl}" if a.rtl else "")
+        + (f" through PORTS {a.ports}" if a.ports else ""),
         flush=True,
     )
     t0 = time.perf_counter()
@@ -158,7 +164,7 @@ def _main(argv: list[str]) -> int:
     hits: dict[str, int] = {}
     required: set[str] = set()
     failures = []
-    jobs = [(i, sim, cfg, n, s, str(root)) for i, (sim, cfg, n, s) in enumerate(runs)]
+    jobs = [(i, sim, cfg, n, s, str(root), str(rtl)) for i, (sim, cfg, n, s) in enumerate(runs)]
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         for k, r in enumerate(pool.map(_run, jobs), 1):
             sim, cfg, _, s = runs[r["i"]]

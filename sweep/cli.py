@@ -10,12 +10,13 @@ JOBS      points at the same time (default: one per core)
 N         outputs per point, for every point (default: the spec's)
 FORCE=1   rerun points whose digest already passed
 RTL       simulate and synthesize the Verilog files of another folder
+PORTS     a ports.toml mapping qmac's port and parameter names to RTL's (tb/shared/ports.py)
 OUT       output root (default ``build/sweep``); the report goes to ``OUT/<spec>/``
 SYNTH=0   leave out synthesis (simulation only)
 PNR       ``1``: place and route every point on the ECP5 FPGA (``tb/run/fpga.py``); without
           it only the points the spec marks ``pnr = true``
 COVERAGE  ``1``: RTL code coverage of every Verilator point, merged (``OUT/<spec>/coverage/``)
-PLOTS=0   leave out the PNG plots
+PLOTS     ``0`` leaves out the PNG plots, ``1`` needs them (default: when matplotlib is there)
 ========  ======================================================================================
 
 Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
@@ -33,16 +34,16 @@ import sys
 import time
 from pathlib import Path
 
-from tb.api import SIMULATORS, SimulatorMissing, simulator_missing
-from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
+from tb.api import SIMULATORS, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
+from tb.cli.errors import ArgumentParser, ToolFailure, no_work, normalize_argv, run_main
 
 from . import report, shard
 from . import spec as spec_mod
 from .merge import MergeError, merge
-from .runner import REPO_ROOT, RunOptions, code_coverage_reports, run_points
+from .runner import RunOptions, code_coverage_reports, run_points
 from .skips import summary_lines
 
-DEFAULT_OUT = REPO_ROOT / "build" / "sweep"
+DEFAULT_OUT = WORK_ROOT / "build" / "sweep"
 
 
 def _bool(text: str) -> bool:
@@ -74,13 +75,14 @@ def parser() -> argparse.ArgumentParser:
     for q in (run, merge_p):
         q.add_argument("--sweep", default="ci")
         q.add_argument("--out", default=str(DEFAULT_OUT))
-        q.add_argument("--plots", type=_bool, default=True)
+        q.add_argument("--plots", type=_bool)
     run.add_argument("--shard")
     run.add_argument("--sim", choices=SIMULATORS)
     run.add_argument("--jobs", type=_positive)
     run.add_argument("--n", type=_positive)
     run.add_argument("--force", type=_bool, default=False)
     run.add_argument("--rtl")
+    run.add_argument("--ports")
     run.add_argument("--synth", type=_bool, default=True)
     run.add_argument("--coverage", type=_bool, default=False)
     run.add_argument("--pnr", type=_bool, default=False)
@@ -92,10 +94,27 @@ def shard_label(sim: str | None, k: int, n: int) -> str:
     return f"{sim + '-' if sim else ''}{k}-of-{n}"
 
 
+def resolve_plots(plots: bool | None) -> bool:
+    """PLOTS: given, it must be possible (1 needs matplotlib, the plots extra: status 3 before
+    anything runs); not given, plots when matplotlib is installed, else a note."""
+    import importlib.util
+
+    have = importlib.util.find_spec("matplotlib") is not None
+    if plots and not have:
+        raise ToolFailure(
+            "PLOTS=1 needs matplotlib: pip install 'qmac[plots]' (make sweep installs it), "
+            "or PLOTS=0"
+        )
+    if plots is None and not have:
+        print("  no plots: matplotlib is not installed (pip install 'qmac[plots]')", flush=True)
+    return have if plots is None else plots
+
+
 def cmd_run(args) -> int:
     t0 = time.perf_counter()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     spec = spec_mod.load(args.sweep)
+    args.plots = resolve_plots(args.plots)
     auto_sims = spec_mod.installed_for_auto() if spec.uses_auto() else ()
     if spec.uses_auto() and not auto_sims:
         raise ToolFailure(
@@ -141,8 +160,7 @@ def cmd_run(args) -> int:
                 f"shard {part[0]} of {part[1]} gets none of the "
                 f"{total} points; use at most {total} shards",
             )
-    if args.rtl and not Path(args.rtl).is_dir():
-        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    rtl = user_rtl(args.rtl, args.ports).resolve() if (args.rtl or args.ports) else None
     for sim in sorted({p.sim for p in points}):
         why = simulator_missing(sim)
         if why:
@@ -187,8 +205,8 @@ def cmd_run(args) -> int:
         coverage=args.coverage,
         pnr=args.pnr,
     )
-    if args.rtl:
-        opts.rtl_dir = Path(args.rtl).resolve()
+    if rtl:
+        opts.rtl_dir = rtl
     records, facts = run_points(points, opts)
     run = {
         "spec": spec.name,
@@ -216,6 +234,7 @@ def cmd_run(args) -> int:
 
 def cmd_merge(args) -> int:
     spec = spec_mod.load(args.sweep)
+    args.plots = resolve_plots(args.plots)
     spec_out = Path(args.out) / spec.name
     run = merge(spec, spec_out)
     (spec_out / "run.json").write_text(json.dumps(run, indent=1))

@@ -24,8 +24,7 @@ from tb import api as tb_api
 from . import synth
 from .points import Point, context_digest, point_digest, tree_digest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_ROOT = REPO_ROOT / "build" / "sweep" / "cache"
+CACHE_ROOT = tb_api.WORK_ROOT / "build" / "sweep" / "cache"
 
 
 def default_jobs() -> int:

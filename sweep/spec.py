@@ -49,8 +49,7 @@ from tb import api as tb_api
 from .covering import pairwise
 from .points import Point, Skipped
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SWEEPS_DIR = REPO_ROOT / "sweeps"
+SWEEPS_DIR = tb_api.DATA_DIR / "sweeps"
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(QmacConfig))
 EXTRA_AXES = ("sim", "n")
 STRATEGIES = ("product", "pairwise", "random")

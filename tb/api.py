@@ -38,7 +38,17 @@ from tb.run.toolchain import (
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.job import SimJob
-from tb.shared.rtl_folder import RTL_DIR, copy_rtl, edit_copy, rtl_files
+from tb.shared.ports import WRAPPER as PORTS_WRAPPER
+from tb.shared.rtl_folder import (
+    DATA_DIR,
+    REPO_ROOT,
+    RTL_DIR,
+    SOURCE_CHECKOUT,
+    WORK_ROOT,
+    copy_rtl,
+    edit_copy,
+    rtl_files,
+)
 from tb.shared.scoreboard import format_mismatch
 from tb.stream.session import RtlRunError, RtlSession
 
@@ -49,6 +59,10 @@ __all__ = [
     "check_simulator",
     "format_mismatch",
     "RTL_DIR",
+    "DATA_DIR",
+    "REPO_ROOT",
+    "SOURCE_CHECKOUT",
+    "WORK_ROOT",
     "SIMULATORS",
     "BuildFailed",
     "RunOutcome",
@@ -68,6 +82,8 @@ __all__ = [
     "fpga_flow_digest",
     "rtl_files",
     "run_config",
+    "user_rtl",
+    "PORTS_WRAPPER",
     "simulator_missing",
     "simulator_version",
     "testbench_files",
@@ -103,6 +119,19 @@ class RunOutcome:
     compiled: bool = False
     wall_seconds: float = 0.0
     log_file: str = ""
+
+
+def user_rtl(rtl: str | Path | None, ports: str | Path | None = None) -> Path:
+    """The RTL folder of a target's ``RTL=`` (default qmac's rtl/) and ``PORTS=`` (a ports.toml:
+    the generated wrapper around it, :mod:`tb.shared.ports`); a ``UsageError`` naming RTL or
+    PORTS when either cannot be used."""
+    from tb.cli.errors import UsageError
+    from tb.shared.ports import PortsError, resolve_rtl
+
+    try:
+        return resolve_rtl(rtl, ports, BUILD_ROOT.parent, RTL_DIR)
+    except PortsError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def installed_simulators() -> tuple[str, ...]:

@@ -306,7 +306,7 @@ MAKE = {
     "`make hil SEDE=5`": (
         2,
         "unknown variable SEDE=5 for make hil (did you mean SEED?); "
-        "make hil takes: INPUTS MODEL N ORACLE PYTHON RTL SEED SHIFT_ONLY SIM",
+        "make hil takes: INPUTS MODEL N ORACLE PORTS PYTHON RTL SEED SHIFT_ONLY SIM",
     ),
     "`make lint SIM=icarus`": (
         2,
@@ -836,7 +836,54 @@ COVERAGE = {
 }
 
 
-LONG_RUNS = {"sweep": SWEEP, "spec": SPECS, "mutate": MUTATE, "soak": SOAK, "coverage": COVERAGE}
+CI_INIT = {  # run in qmac's checkout; none of them writes anything
+    "`RTL=nosuch`": (
+        _main_of("qmac.ci_init", "RTL=nosuch"),
+        2,
+        "RTL = 'nosuch': not a folder of Verilog files (*.v)",
+    ),
+    "`RTL=` a folder outside the repository": (
+        _main_of("qmac.ci_init", "RTL={tmp}"),
+        2,
+        "the workflow runs in a checkout of this repository",
+    ),
+    "`SIMS=questa`": (
+        _main_of("qmac.ci_init", "SIMS=questa"),
+        2,
+        "SIMS = 'questa': allowed verilator, icarus (comma-separated)",
+    ),
+    "`SWEEP=tiny SIMS=icarus SHARDS=5`": (
+        _main_of("qmac.ci_init", "SWEEP=tiny", "SIMS=icarus", "SHARDS=5"),
+        2,
+        "SHARDS = 5: the icarus runners of sweep tiny would get 4 point(s) for 5 shard(s); "
+        "use SHARDS=4",
+    ),
+    "`QMAC=https://host/qmac.git`": (
+        _main_of("qmac.ci_init", "QMAC=https://host/qmac.git"),
+        2,
+        "QMAC = 'https://host/qmac.git': a pip requirement of qmac",
+    ),
+    "`OUT=.github/workflows/ci.yml SHARDS=1` (another workflow there)": (
+        _main_of("qmac.ci_init", "OUT=.github/workflows/ci.yml", "SHARDS=1"),
+        2,
+        "OUT = '.github/workflows/ci.yml' exists and holds something else; FORCE=1 replaces it",
+    ),
+    "`shards=2` (lower case)": (
+        _main_of("qmac.ci_init", "shards=2"),
+        2,
+        "unknown variable shards=2 for qmac ci-init (did you mean SHARDS?)",
+    ),
+}
+
+
+LONG_RUNS = {
+    "sweep": SWEEP,
+    "spec": SPECS,
+    "mutate": MUTATE,
+    "soak": SOAK,
+    "coverage": COVERAGE,
+    "ci-init": CI_INIT,
+}
 
 
 @pytest.mark.parametrize("table, key", [(t, k) for t, cases in LONG_RUNS.items() for k in cases])
@@ -855,6 +902,7 @@ def test_doc_long_run_tables_match_the_cases():
         ("Mutate command line (`python -m mutate`, `make mutate`)", MUTATE),
         ("Soak command line (`python -m soak`, `make soak`)", SOAK),
         ("Coverage command line (`python -m tb.cli.coverage`, `make coverage`)", COVERAGE),
+        ("ci-init command line (`qmac ci-init`, `make ci-init`)", CI_INIT),
     ):
         rows = doc_rows(section)
         got = {_cell(r[0]): (_cell(r[1]).strip("`"), int(_cell(r[2]))) for r in rows}
@@ -1024,37 +1072,51 @@ def _recipe(args: str, **env) -> str:
 
 
 def test_make_passes_command_line_variables_on():
-    assert "tb.cli.sim 'N=200' 'VECTORS=x.npz'" in _recipe("sim VECTORS=x.npz N=200")
-    assert "tb.cli.lint 'CONFIG=tflite'" in _recipe("lint CONFIG=tflite")
+    assert "-m qmac sim 'N=200' 'VECTORS=x.npz'" in _recipe("sim VECTORS=x.npz N=200")
+    assert "-m qmac lint 'CONFIG=tflite'" in _recipe("lint CONFIG=tflite")
 
 
 def test_sim_from_the_environment_is_honoured_by_every_target():
-    assert "tb.cli.sim 'SIM=icarus'" in _recipe("sim", SIM="icarus")
-    assert "hil.cli run anomaly_detection --sim icarus --n 20" in _recipe("hil", SIM="icarus")
-    assert "hil.cli digits --sim icarus" in _recipe("hil-digits", SIM="icarus")
+    assert "-m qmac sim 'SIM=icarus'" in _recipe("sim", SIM="icarus")
+    assert "-m qmac hil 'SIM=icarus'" in _recipe("hil", SIM="icarus")
+    assert "-m qmac hil-digits 'SIM=icarus'" in _recipe("hil-digits", SIM="icarus")
     # the command line wins over the environment
-    assert "tb.cli.sim 'SIM=verilator'" in _recipe("sim SIM=verilator", SIM="icarus")
+    assert "-m qmac sim 'SIM=verilator'" in _recipe("sim SIM=verilator", SIM="icarus")
 
 
-def test_make_hil_passes_the_seed():
-    assert "--seed 5" in _recipe("hil SEED=5")
-    assert "--seed 7" in _recipe("hil-digits SEED=7")
-    assert "--seed" not in _recipe("hil")
+def test_make_hil_passes_the_seed_and_the_inputs_file():
+    assert "-m qmac hil 'SEED=5'" in _recipe("hil SEED=5")
+    assert "-m qmac hil-digits 'SEED=7'" in _recipe("hil-digits SEED=7")
+    assert "'INPUTS=x.npz'" in _recipe("hil INPUTS=x.npz")
+    assert "SEED" not in _recipe("hil")
 
 
-def test_make_hil_passes_the_inputs_file():
-    assert "--inputs 'x.npz'" in _recipe("hil INPUTS=x.npz")
-    assert "--inputs" not in _recipe("hil")
+def test_qmac_hil_gives_hil_cli_its_options():
+    # make hil and qmac hil: the variables as python -m hil.cli's options, N by simulator
+    from qmac.commands import hil_digits_options, hil_options
+
+    assert hil_options({"SIM": "icarus"}) == [
+        *("run", "anomaly_detection", "--sim", "icarus", "--n", "20"),
+    ]
+    assert hil_options(
+        {"MODEL": "m.tflite", "SEED": "5", "INPUTS": "x.npz", "SHIFT_ONLY": "1"}
+    ) == [
+        *("run", "m.tflite", "--sim", "verilator", "--n", "300", "--seed", "5"),
+        *("--inputs", "x.npz", "--shift-only"),
+    ]
+    assert hil_digits_options({"SIM": "icarus", "SEED": "7"}) == [
+        *("digits", "--sim", "icarus", "--seed", "7"),
+    ]
 
 
 def test_make_sim_variables_are_the_options_of_the_sim_command():
     # One list: every variable make sim takes is an option of the command it runs, and every
     # option of that command (except help) is a variable make sim takes.
-    text = (ROOT / "Makefile").read_text()
-    block = re.search(r"^VARS_sim\s*:=((?:.*\\\n)*.*)$", text, re.M).group(1)
-    make_vars = set(block.replace("\\\n", " ").split())
-    module = re.search(r"-m (tb\S+)", _recipe("sim")).group(1)
-    parser = __import__(module, fromlist=["parser"]).parser()
+    from qmac.commands import COMMANDS
+
+    assert "-m qmac sim" in _recipe("sim")
+    make_vars = set(COMMANDS["sim"].variables)
+    parser = __import__(COMMANDS["sim"].module, fromlist=["parser"]).parser()
     options = {a.dest.removeprefix("cfg_").upper() for a in parser._actions if a.dest != "help"}
     assert make_vars == options
 
@@ -1077,9 +1139,9 @@ def test_the_sim_refuses_an_empty_vector_file_with_the_checkers_message(tmp_path
     path = _npz(tmp_path, x=np.zeros((0, 2), dtype=np.int64))
     assert vectors_main([str(path)]) == 2
     checker = capsys.readouterr().err.strip()
-    module = re.search(r"-m (tb\S+)", _recipe("sim")).group(1)
+    assert "-m qmac sim" in _recipe("sim")
     r = subprocess.run(
-        [sys.executable, "-m", module, f"VECTORS={path}"],
+        [sys.executable, "-m", "qmac", "sim", f"VECTORS={path}"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -26,8 +26,8 @@ from tb.batch import pack as batch_pack
 from tb.run import toolchain
 from tb.run.batch_harness import MAKE_FLAGS
 from tb.run.build import (
-    REPO_ROOT,
     RTL_DIR,
+    WORK_ROOT,
     cached,
     config_name,
     content_digest,
@@ -39,7 +39,7 @@ from tb.shared.packing import pack_fields
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
 NATIVE_SOURCE = HDL_DIR / "qmac_native_bench.cpp"
 ICARUS_TB = HDL_DIR / "qmac_bench_tb.v"
-BENCH_ROOT = REPO_ROOT / "build" / "bench"
+BENCH_ROOT = WORK_ROOT / "build" / "bench"
 NATIVE_FLAGS = (
     "-O3",
     "--x-assign",

@@ -32,7 +32,7 @@ from pyref.config import NAMED_CONFIGS
 from tb.rtl_coverage import waivers
 from tb.rtl_coverage.points import Point, read_dat
 from tb.rtl_coverage.report import write_reports
-from tb.run.build import BUILD_ROOT, REPO_ROOT, RTL_DIR, rtl_sources
+from tb.run.build import BUILD_ROOT, RTL_DIR, WORK_ROOT, rtl_sources
 from tb.run.runner import COVERAGE_FILE, run_sim
 from tb.run.toolchain import SimulatorMissing
 from tb.shared.job import SimJob
@@ -122,7 +122,7 @@ def collect(
     if not configs:
         raise no_work("CONFIGS", "", "no named config")
     t0 = time.perf_counter()
-    out = Path(out or REPO_ROOT / "build" / "coverage")
+    out = Path(out or WORK_ROOT / "build" / "coverage")
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     runs: dict[str, ConfigRun] = {}

@@ -30,6 +30,7 @@ from pyref.config import NAMED_CONFIGS, QmacConfig
 from tb.shared.rtl_folder import (  # noqa: F401 (the RTL folder, re-exported)
     REPO_ROOT,
     RTL_DIR,
+    WORK_ROOT,
     copy_rtl,
     rtl_headers,
     rtl_sources,
@@ -37,7 +38,7 @@ from tb.shared.rtl_folder import (  # noqa: F401 (the RTL folder, re-exported)
 
 from . import toolchain
 
-BUILD_ROOT = REPO_ROOT / "build" / "sim"
+BUILD_ROOT = WORK_ROOT / "build" / "sim"
 STAMP_NAME = "qmac-build.json"
 HARNESS_VERSION = 2
 """Bump when the way builds are made changes in a way the digest cannot see."""

@@ -127,6 +127,24 @@ def wrapper_text(mapping: dict) -> str:
     )
 
 
+def resolve_rtl(
+    rtl: str | Path | None, ports: str | Path | None, root: Path, default: Path
+) -> Path:
+    """The RTL folder a target runs: ``rtl`` (``default`` when None) and, with ``ports`` (a
+    ports.toml), the generated wrapper around it in ``root/ports/``. A :class:`PortsError`
+    naming RTL or PORTS when either cannot be used."""
+    folder = Path(rtl) if rtl else Path(default)
+    if not folder.is_dir() or not list(folder.glob("*.v")):
+        raise PortsError(f"RTL = {str(folder)!r}: not a folder of Verilog files (*.v)")
+    if not ports:
+        return folder
+    if not rtl:
+        raise PortsError("PORTS maps the names of your RTL: give RTL=<folder> too")
+    if not Path(ports).is_file():
+        raise PortsError(f"PORTS = {ports}: no such file")
+    return adapted_folder(folder, Path(ports), root)
+
+
 def adapted_folder(rtl_dir: Path, ports_toml: Path, root: Path) -> Path:
     """:func:`adapt_rtl` into ``root/ports/<digest of the folder's files and the mapping>``
     (made again only when either changes)."""

@@ -7,11 +7,22 @@ The folder itself is never written: :func:`copy_rtl` refuses to copy a folder on
 from __future__ import annotations
 
 import shutil
+import sysconfig
 from pathlib import Path
 from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
+SOURCE_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "rtl").is_dir()
+"""qmac runs from its source folder (``make``, ``pip install -e``), not from a ``pip install``."""
+DATA_DIR = REPO_ROOT if SOURCE_CHECKOUT else Path(sysconfig.get_path("data")) / "share" / "qmac"
+"""Where qmac's own rtl/ and sweeps/ are: the source folder, or where ``pip install`` put them
+(pyproject.toml's data-files)."""
+WORK_ROOT = (
+    REPO_ROOT if SOURCE_CHECKOUT and Path.cwd().resolve().is_relative_to(REPO_ROOT) else Path.cwd()
+)
+"""Where ``build/`` goes: qmac's source folder when qmac runs in it, else the folder qmac runs in
+(the user's repository)."""
+RTL_DIR = DATA_DIR / "rtl"
 
 
 def rtl_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:

@@ -11,27 +11,42 @@ from pathlib import Path
 import pytest
 
 from qmac.cli import main
-from qmac.commands import COMMANDS, VARIABLES
+from qmac.commands import COMMANDS, VARIABLES, make_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "tb" / "shared"))
 
 
-def _makefile_vars() -> dict[str, set[str]]:
-    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
-    return {
-        m.group(1): set(m.group(2).split())
-        for m in re.finditer(r"^VARS_([\w-]+)\s*:=(.*)$", text, re.M)
-    }
+def _make_takes(target: str) -> set[str]:
+    """What ``make <target>`` says it takes, refusing an unknown variable (a dry run)."""
+    r = subprocess.run(
+        ["make", "-n", "--no-print-directory", target, "NO_SUCH_VARIABLE=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    m = re.search(rf"make {re.escape(target)} takes: ([A-Z_ ]*)\.  Stop\.", r.stderr)
+    assert m, r.stderr
+    return set(m.group(1).split())
 
 
-def test_the_make_variables_are_the_commands_options():
-    make = _makefile_vars()
-    assert make.pop("test") == {"RTL", "PORTS"} <= set(COMMANDS["test"].variables)
-    assert set(make) == set(VARIABLES)
+def test_make_takes_the_variables_of_the_qmac_command():
+    for name, c in COMMANDS.items():
+        expected = set(c.variables if name != "test" else ("RTL", "PORTS")) | {"PYTHON"}
+        assert _make_takes(name) == expected, name
+    assert _make_takes("clean") == {"PYTHON"}
+    assert set(COMMANDS["test"].variables) > {"RTL", "PORTS"}  # qmac test takes N, SIMS, ...
     for name, variables in VARIABLES.items():
-        assert make[name] == set(variables), name
         assert COMMANDS[name].variables == variables
+
+
+def test_the_errors_page_lists_each_targets_variables():
+    text = (ROOT / "docs" / "errors.md").read_text()
+    for name in set(COMMANDS) - {"sim", "bench"}:
+        row = re.search(rf"^\| `{re.escape(name)}` \| `([A-Z_ ]+)`", text, re.M)
+        assert row and set(row.group(1).split()) == set(make_variables(name)), name
 
 
 def test_every_make_target_with_options_is_a_command():

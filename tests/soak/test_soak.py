@@ -57,3 +57,28 @@ def test_tiny_soak_on_icarus(tmp_path, capsys):
     assert total and int(total.group(3)) == 2 and int(total.group(2)) == 0
     assert 360 <= int(total.group(1)) <= 400
     assert "qmac soak: PASS" in out and "bins required by some config hit" in out
+
+
+@pytest.mark.rtl
+def test_soak_runs_rtl_named_otherwise_through_its_ports_file(tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    from tb.shared.faults import apply_fault, fault_by_name
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tb" / "shared"))
+    from renamed_rtl import renamed_rtl
+    from sim_skip import require_simulator
+
+    require_simulator("icarus")
+    rtl, ports = renamed_rtl(tmp_path / "rtl")
+    args = ["N=400", "SEED=4", "SIMS=icarus", "PER_RUN=4000", "JOBS=2", f"PORTS={ports}"]
+    assert main([*args, f"RTL={rtl}", f"WORK={tmp_path / 'w1'}"]) == 0
+    out = capsys.readouterr().out
+    assert f"RTL {rtl} through PORTS {ports}" in out and "qmac soak: PASS" in out
+    # the same folder with its last lane dropped fails: the soak ran that folder
+    broken = apply_fault(fault_by_name("last_lane_dropped"), tmp_path / "broken", rtl)
+    assert main([*args, f"RTL={broken}", f"WORK={tmp_path / 'w2'}"]) == 1
+    assert "qmac soak: FAIL" in capsys.readouterr().out
+    assert main(["N=400", "SIMS=icarus", f"PORTS={ports}"]) == 2
+    assert "PORTS maps the names of your RTL: give RTL=<folder> too" in capsys.readouterr().err

