@@ -14,6 +14,9 @@ tool versions):
   The other mutants keep the verdict their file earned; a full campaign (``CHANGED=0``)
   re-judges every mutant whose full key changed.
 
+A baseline (the unmutated folder and the schema at 0 pass, which stages apply) is stored under
+the context and the text of the RTL and of the schema: it is not redone while they stay.
+
 A proof is stored under a sha256 of both folders' Verilog, the parameters, the top module,
 mutate/equiv.py and the Yosys version: a proof is never redone for an unchanged pair of designs.
 Proofs that ran out of time or failed to run are not stored.
@@ -154,6 +157,13 @@ class Cache:
         }
         for key in keys:
             self._write(self._path("verdicts", key), rec)
+
+    def baseline(self, key: str) -> dict | None:
+        """What the baseline of an RTL folder found (see :func:`mutate.campaign.baseline`)."""
+        return self._read(self._path("baselines", key))
+
+    def store_baseline(self, key: str, record: dict) -> None:
+        self._write(self._path("baselines", key), record)
 
     def proof(self, key: str) -> Proof | None:
         rec = self._read(self._path("proofs", key))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .apply import apply_mutant
-from .cache import Cache, context_digest, keys, proof_key
+from .cache import Cache, context_digest, digest, keys, proof_key
 from .equiv import ERROR, PROVEN, TIMEOUT, Proof, parameterless_modules, prove
 from .generate import Mutant, source_files
 from .module_tests import NAME as MODULE_TESTS
@@ -108,21 +108,38 @@ class _ConfigOrder:
                 m[first] = m.get(first, 0) + 1
 
 
-def baseline(settings: Settings, schema: Schema | None = None) -> Verdict:
-    """Run the unmutated copy through every config (and the schema with its selector at 0,
-    which must pass as well); raises :class:`BaselineFailed` unless both pass."""
+def baseline(settings: Settings, schema: Schema | None = None, key: str = "") -> None:
+    """Check that the unmutated RTL passes the quick regression of every config (with a schema:
+    the schema with its selector at 0, which is then also checked to be the RTL), the module
+    tests (else the stage is switched off) and the parameter-range probe; raises
+    :class:`BaselineFailed` unless it does. With a cache and ``key``, a baseline already passed
+    is not run again."""
+    cache = settings.cache if key else None
+    found = cache.baseline(key) if cache else None
+    if found is not None:
+        settings.module_tests = found["module_tests"]
+        settings.probe_schema = found["probe_schema"]
+        return
     work = settings.work / "baseline"
     rtl = apply_mutant(None, settings.rtl_dir, work / "rtl")
-    v = regress(rtl, settings.spec, work / "plain")
-    if v.status != SURVIVED:
-        raise BaselineFailed(
-            f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
-            f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
-            f"(log: {work})"
+    use_schema = schema is not None and bool(schema.selectors)
+    if use_schema:
+        s = regress(
+            schema.folder,
+            settings.spec,
+            work / "schema",
+            plusargs=[plusarg(0)],
+            build_root=settings.work / "build",
         )
-    if schema is not None and schema.selectors:
-        s = regress(schema.folder, settings.spec, work / "schema", plusargs=[plusarg(0)])
-        if s.status != SURVIVED:
+    if not use_schema or s.status != SURVIVED:
+        v = regress(rtl, settings.spec, work / "plain")
+        if v.status != SURVIVED:
+            raise BaselineFailed(
+                f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
+                f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
+                f"(log: {work})"
+            )
+        if use_schema:
             raise RuntimeError(
                 f"the mutant schema {schema.folder} with its selector at 0 fails the quick "
                 f"regression ({s.status} under {s.by}: {s.detail}) where the RTL passes: a bug "
@@ -137,9 +154,12 @@ def baseline(settings: Settings, schema: Schema | None = None) -> Verdict:
                 f"the unmutated RTL of {settings.rtl_dir} {wrong}; fix its "
                 f"parameter checks, or mutate with PARAM_PROBE=0"
             )
-        if schema is not None and schema.selectors:
+        if use_schema:
             settings.probe_schema = not first_disagreement(schema.folder, top=settings.top)
-    return v
+    if cache:
+        cache.store_baseline(
+            key, {"module_tests": settings.module_tests, "probe_schema": settings.probe_schema}
+        )
 
 
 def _prove(settings: Settings, gold: Path, gate: Path, params: dict, top: str) -> Proof:
@@ -177,9 +197,9 @@ def judge(
 
     def run(names: list[str], sub: str) -> Verdict:
         if in_schema:
-            return regress(
-                schema.folder, spec, work / sub, names, [plusarg(schema.selectors[m])], rtl
-            )
+            k = schema.selectors[m]
+            build = settings.work / "build"
+            return regress(schema.folder, spec, work / sub, names, [plusarg(k)], rtl, build)
         return regress(rtl, spec, work / sub, names)
 
     v = first if first is not None else run(order[:1], "r0")
@@ -234,17 +254,24 @@ def judge(
     return total, proofs
 
 
+def _texts_of(folders: list[Path]) -> list[str]:
+    out = []
+    for folder in folders:
+        out += [f"{p.name}\n{p.read_text()}" for p in source_files(folder)]
+    return out
+
+
 def cached_outcomes(
     mutants: list[Mutant], settings: Settings
-) -> tuple[dict[int, Outcome], dict[int, tuple[str, str]]]:
+) -> tuple[dict[int, Outcome], dict[int, tuple[str, str]], str]:
     """The outcomes the cache already holds (by index; full key, or local key when
-    ``settings.changed``), and the keys of every mutant."""
+    ``settings.changed``), the keys of every mutant and the context digest."""
     texts = {p.name: p.read_text() for p in source_files(settings.rtl_dir)}
     cache = settings.cache
     found: dict[int, Outcome] = {}
     all_keys: dict[int, tuple[str, str]] = {}
     if cache is None:
-        return found, all_keys
+        return found, all_keys, ""
     from tb.api import simulator_version
 
     context = context_digest(settings.options(), simulator_version(settings.spec.sim))
@@ -254,7 +281,7 @@ def cached_outcomes(
         if hit is not None:
             v, proofs = hit
             found[i] = Outcome(m, v, m.diff(texts[m.file]), proofs, reused=True)
-    return found, all_keys
+    return found, all_keys, context
 
 
 def run_mutants(
@@ -264,7 +291,7 @@ def run_mutants(
 ) -> list[Outcome]:
     """Judge every mutant not in the cache (:func:`judge`), ``settings.jobs`` at a time."""
     texts = {m.file: (settings.rtl_dir / m.file).read_text() for m in mutants}
-    outcomes, all_keys = cached_outcomes(mutants, settings)
+    outcomes, all_keys, context = cached_outcomes(mutants, settings)
     done = [0]
     lock = threading.Lock()
 
@@ -289,7 +316,8 @@ def run_mutants(
             params,
             top=settings.top,
         )
-    baseline(settings, schema)
+    folders = [settings.rtl_dir] + ([schema.folder] if schema is not None else [])
+    baseline(settings, schema, digest(["baseline", context, *_texts_of(folders)]))
     order = _ConfigOrder([n for n, _ in settings.spec.configs])
     gold = apply_mutant(None, settings.rtl_dir, settings.work / "gold")
     started: dict[int, float] = {}
@@ -324,7 +352,7 @@ def run_mutants(
             items.append(([plusarg(schema.selectors[m])], configs[:1], str(rtl)))
             firsts.append(configs)
         work = settings.work / f"batch{chunk[0]:04d}"
-        verdicts = regress_items(schema.folder, settings.spec, work, items)
+        verdicts = regress_items(schema.folder, settings.spec, work, items, settings.work / "build")
         if not settings.keep:
             shutil.rmtree(work, ignore_errors=True)
         out = []

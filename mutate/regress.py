@@ -84,7 +84,7 @@ def run_child(spec_file: Path) -> None:
                         sim=spec["sim"],
                         seed=spec["seeds"][name],
                         n=spec["n"],
-                        build_root=Path(spec["work"]) / "build",
+                        build_root=Path(spec["build_root"]),
                         test_dir=Path(item["work"]) / "run" / name,
                         name=name,
                         max_mismatches=1,
@@ -177,11 +177,13 @@ def regress_items(
     spec: RegressionSpec,
     work: Path,
     items: Sequence[tuple[Sequence[str], Sequence[str], str]],
+    build_root: Path | None = None,
 ) -> list[Verdict]:
     """Regress ``rtl_dir`` once per item ``(plusargs, config order, check)`` in one child
     process (a new one after an item that hangs); the verdicts in the order of ``items``.
     ``check``: "" or the mutant's stand-alone copy, elaborated before each config's run (a
-    mutant that does not build alone does not build)."""
+    mutant that does not build alone does not build). ``build_root``: where the models are built
+    (default ``work/build``; a schema's runs share one)."""
     work = Path(work).resolve()  # the simulator runs in another folder
     work.mkdir(parents=True, exist_ok=True)
     configs = dict(spec.configs)
@@ -199,6 +201,7 @@ def regress_items(
                 {
                     "rtl_dir": str(Path(rtl_dir).resolve()),
                     "work": str(work),
+                    "build_root": str(Path(build_root or work / "build").resolve()),
                     "out": str(out),
                     "sim": spec.sim,
                     "n": spec.n,
@@ -278,13 +281,14 @@ def regress(
     order: list[str] | None = None,
     plusargs: Sequence[str] = (),
     check: str | Path = "",
+    build_root: Path | None = None,
 ) -> Verdict:
     """Run the quick regression on ``rtl_dir`` (configs in ``order``, default the spec's;
-    ``plusargs`` to the simulator; ``check``: see :func:`regress_items`) in a child process,
-    working in ``work``."""
+    ``plusargs`` to the simulator; ``check``, ``build_root``: see :func:`regress_items`) in a
+    child process, working in ``work``."""
     t0 = time.perf_counter()
     names = order or [n for n, _ in spec.configs]
-    (v,) = regress_items(rtl_dir, spec, work, [(tuple(plusargs), names, str(check))])
+    (v,) = regress_items(rtl_dir, spec, work, [(tuple(plusargs), names, str(check))], build_root)
     v.seconds = time.perf_counter() - t0
     return v
 
