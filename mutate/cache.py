@@ -38,6 +38,19 @@ from .generate import Mutant
 from .regress import Verdict
 
 PACKAGE = Path(__file__).resolve().parent
+JUDGES = (
+    "apply",
+    "campaign",
+    "equiv",
+    "generate",
+    "module_tests",
+    "param_probe",
+    "proc",
+    "regress",
+    "schema",
+)
+"""The modules of mutate/ whose code decides a verdict (the command line, the report and the
+cache itself do not)."""
 REPO = PACKAGE.parent
 _INCLUDE = re.compile(r'^\s*`include\s+"([^"]+)"', re.M)
 
@@ -67,9 +80,10 @@ def _version(dist: str) -> str:
 
 def context_digest(options: Mapping, simulator: str) -> str:
     """The digest of everything a verdict depends on besides the RTL: the sources of the
-    testbench, pyref, mutate and the module tests, the ``options`` (configs, seed, N,
-    simulator, stages) and the tools' versions (``simulator``: the simulator's own)."""
-    files = [p for p in PACKAGE.glob("*.py")]
+    testbench, pyref, mutate's judging modules (:data:`JUDGES`) and the module tests, the
+    ``options`` (configs, seed, N, simulator, stages) and the tools' versions (``simulator``:
+    the simulator's own)."""
+    files = [PACKAGE / f"{name}.py" for name in JUDGES]
     files += [p for p in (REPO / "pyref").rglob("*.py") if "__pycache__" not in p.parts]
     tb = REPO / "tb"
     files += [

@@ -320,11 +320,10 @@ def run_mutants(
     baseline(settings, schema, digest(["baseline", context, *_texts_of(folders)]))
     order = _ConfigOrder([n for n, _ in settings.spec.configs])
     gold = apply_mutant(None, settings.rtl_dir, settings.work / "gold")
-    started: dict[int, float] = {}
 
-    def finish(i: int, v: Verdict, proofs: dict) -> None:
+    def finish(i: int, v: Verdict, proofs: dict, seconds: float) -> None:
         m = mutants[i]
-        v.seconds = time.perf_counter() - started[i]
+        v.seconds = seconds
         if not settings.keep:
             shutil.rmtree(settings.work / f"m{i:04d}", ignore_errors=True)
         if settings.cache is not None:
@@ -334,18 +333,18 @@ def run_mutants(
         report(o)
 
     def one(i: int, first: Verdict | None, configs: list[str]) -> None:
-        started.setdefault(i, time.perf_counter())
+        t0 = time.perf_counter()
         m = mutants[i]
+        before = first.seconds if first is not None else 0.0  # its batch run
         v, proofs = judge(m, settings, settings.work / f"m{i:04d}", gold, configs, schema, first)
         if first is None:
             order.book(m.file, configs[0], v)
-        finish(i, v, proofs)
+        finish(i, v, proofs, before + time.perf_counter() - t0)
 
     def batch(chunk: list[int]) -> list[tuple[int, Verdict, list[str]]]:
         """The first config of each schema mutant of ``chunk``, in one child."""
         items, firsts = [], []
         for i in chunk:
-            started.setdefault(i, time.perf_counter())
             m = mutants[i]
             configs = order.order(m.file)
             rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
@@ -375,7 +374,7 @@ def run_mutants(
                     if v.status == SURVIVED:
                         pending.add(pool.submit(one, i, v, configs))
                     else:
-                        finish(i, v, {})
+                        finish(i, v, {}, v.seconds)
     return [outcomes[i] for i in range(len(mutants))]
 
 
