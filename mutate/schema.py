@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -308,7 +309,9 @@ _ERROR_LINE = re.compile(r"^(?:%Error[^:]*: )?([^:\s]+\.vh?):(\d+)", re.M)
 
 def elaborate(folder: Path, params: Mapping[str, int], top: str) -> str:
     """Icarus's errors elaborating ``folder``'s top module ``top`` with ``params`` ("" when it
-    builds)."""
+    builds, or when Icarus is not installed)."""
+    if shutil.which("iverilog") is None:
+        return ""
     sources = sorted(str(p) for p in folder.glob("*.v"))
     cmd = ["iverilog", "-g2012", f"-I{folder}", "-s", top, "-o", "/dev/null"]
     cmd += [f"-P{top}.{k}={v}" for k, v in params.items()] + sources
@@ -328,9 +331,12 @@ def build_schema(
 ) -> Schema:
     """Write the schema of ``mutants`` (of the files of ``rtl_dir``) to ``dest``: guarded where a
     run-time selector can go and the result elaborates under every parameter set of
-    ``configs`` (with Icarus), the rest left out."""
+    ``configs`` (with Icarus), the rest left out (all of them without Icarus)."""
     rtl_dir, dest = Path(rtl_dir), Path(dest)
     configs = list(configs)
+    if shutil.which("iverilog") is None:  # no elaborator to find what cannot be guarded
+        copy_rtl(dest, rtl_dir)
+        return Schema(dest, {}, list(mutants))
     texts = {p.name: p.read_text() for p in sorted(rtl_dir.iterdir()) if p.suffix in (".v", ".vh")}
     selectors = {m: i + 1 for i, m in enumerate(mutants)}
     excluded: set[Mutant] = set()

@@ -239,10 +239,51 @@ def test_one_verilator_build_serves_every_mutant(tmp_path):
     exe = _verilator_trace(schema.folder / "little.v", tb, tmp_path / "vs")
     orig = _run(_verilator_trace(rtl / "little.v", tb, tmp_path / "vo"), [])
     assert _run(exe, [plusarg(0)]) == orig  # (Verilator's $random is not Icarus's)
-    picked = [m for m in schema.selectors if m.family in ("stuck", "swap_lanes", "assign_off")]
-    picked = sorted(picked, key=schema.selectors.get)[:2]
-    for m in picked:
+    stuck = sorted((m for m in schema.selectors if m.family == "stuck"), key=schema.selectors.get)
+    differ = 0
+    for m in stuck[:2]:
         alone = _file(tmp_path / f"a{schema.selectors[m]}", m.apply(LITTLE))
         want = _run(_verilator_trace(alone, tb, alone.parent / "obj"), [])
-        assert want != orig
         assert _run(exe, [plusarg(schema.selectors[m])]) == want, m.what
+        differ += want != orig
+    assert differ  # not only mutants this stimulus cannot tell apart
+
+
+def test_a_schema_failing_at_zero_is_dropped_with_a_warning(tmp_path, monkeypatch, capsys):
+    """Where the schema at 0 fails the regression but the plain copy passes (a simulator that
+    does not take the schema), every mutant is judged on its own copy, and the cached baseline
+    remembers it."""
+    from mutate import campaign
+    from mutate.cache import Cache
+    from mutate.regress import KILLED, SURVIVED, RegressionSpec, Verdict
+    from mutate.schema import Schema
+    from pyref.config import NAMED_CONFIGS
+
+    ms = mutants_of_text(LITTLE, "little.v", {"little": {"W"}})[:3]
+    rtl = _file(tmp_path / "rtl", LITTLE).parent
+
+    calls = []
+
+    def fake_regress(folder, spec, work, order=None, plusargs=(), check="", build_root=None):
+        calls.append(tuple(plusargs))
+        return Verdict(KILLED if plusargs else SURVIVED, by="default", detail="x != y")
+
+    monkeypatch.setattr(campaign, "regress", fake_regress)
+    spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", n=10)
+    settings = campaign.Settings(
+        rtl_dir=rtl,
+        work=tmp_path / "w",
+        spec=spec,
+        module_tests=False,
+        probe_params=False,
+        cache=Cache(tmp_path / "cache"),
+    )
+    schema = Schema(tmp_path / "s", {m: i + 1 for i, m in enumerate(ms)}, [])
+    campaign.baseline(settings, schema, key="ab" * 32)
+    assert schema.selectors == {} and schema.left_out == ms
+    assert "every mutant is judged on its own copy" in capsys.readouterr().err
+    assert calls == [("+qmac_mutant=0",), ()]  # the schema at 0, then the plain copy
+    again = Schema(tmp_path / "s", {m: i + 1 for i, m in enumerate(ms)}, [])
+    campaign.baseline(settings, again, key="ab" * 32)  # from the cache: no regression run
+    assert again.selectors == {} and again.left_out == ms
+    assert len(calls) == 2
