@@ -1,24 +1,35 @@
-"""A mutation campaign: the baseline, then every mutant (in parallel) through the quick
-regression and, where it survives, the equivalence proof config by config."""
+"""A mutation campaign: verdicts reused from the cache, the schema built, the baseline, then
+every other mutant (in parallel) through the quick regression and, where it survives, the
+module tests, the parameter-range probe and the equivalence proof config by config.
+
+The mutants the schema holds (:mod:`mutate.schema`) run their first config in batches, one
+child process and one build per config for all of them; the others, and every later stage,
+work on the mutant's own copy of the folder (the module tests and the proofs always do)."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
 from .apply import apply_mutant
-from .equiv import PROVEN, parameterless_modules, prove
-from .generate import Mutant
+from .cache import Cache, context_digest, digest, keys, proof_key
+from .equiv import ERROR, PROVEN, TIMEOUT, Proof, parameterless_modules, prove
+from .generate import Mutant, source_files
 from .module_tests import NAME as MODULE_TESTS
 from .module_tests import first_module_failure, selection_for
 from .param_probe import first_disagreement
-from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
+from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress, regress_items
 from .report import Outcome
+from .schema import Schema, build_schema, plusarg
+
+CHUNK = 12
+"""Schema mutants per child process in the first-config batches."""
 
 PARAM_PROBE = "param-ranges"
 """The ``by`` of a mutant killed by the parameter-range probe rather than a config's run."""
@@ -43,6 +54,30 @@ class Settings:
     module_tests: bool = True
     """Run the per-module tests on a surviving mutant (:mod:`mutate.module_tests`); switched
     off by :func:`baseline` when the unmutated RTL does not pass them (another datapath)."""
+    schema: bool = True
+    """Run the mutants a schema can hold on the schema's builds (SCHEMA=0: each on its own)."""
+    cache: Cache | None = None
+    """Where verdicts and proofs are kept (None: nothing reused, nothing kept)."""
+    changed: bool = False
+    """Reuse verdicts on their local key (:mod:`mutate.cache`): only the mutants of changed files
+    are judged again."""
+    probe_schema: bool = False
+    """Set by :func:`baseline`: the schema elaborates exactly pyref's parameter sets, so the
+    mutants it holds (run-time statements) need no probe of their own."""
+
+    def options(self) -> dict:
+        """What the verdicts depend on among the settings (part of the cache's context)."""
+        return {
+            "configs": [(n, c.to_dict()) for n, c in self.spec.configs],
+            "sim": self.spec.sim,
+            "seed": self.spec.seed,
+            "n": self.spec.n,
+            "timeout": self.spec.timeout,
+            "equiv_timeout": self.equiv_timeout,
+            "top": self.top,
+            "probe_params": self.probe_params,
+            "module_tests": self.module_tests,
+        }
 
 
 class _ConfigOrder:
@@ -74,18 +109,52 @@ class _ConfigOrder:
                 m[first] = m.get(first, 0) + 1
 
 
-def baseline(settings: Settings) -> Verdict:
-    """Run the unmutated copy through every config; raises :class:`BaselineFailed` unless it
-    passes."""
+def baseline(settings: Settings, schema: Schema | None = None, key: str = "") -> None:
+    """Check that the unmutated RTL passes the quick regression of every config (with a schema:
+    the schema with its selector at 0; if that fails where the plain copy passes, the schema is
+    dropped and every mutant judged on its own copy, with a warning), the module
+    tests (else the stage is switched off) and the parameter-range probe; raises
+    :class:`BaselineFailed` unless it does. With a cache and ``key``, a baseline already passed
+    is not run again."""
+    cache = settings.cache if key else None
+    found = cache.baseline(key) if cache else None
+    if found is not None:
+        settings.module_tests = found["module_tests"]
+        settings.probe_schema = found["probe_schema"]
+        if schema is not None and not found["schema"]:
+            schema.left_out += list(schema.selectors)
+            schema.selectors.clear()
+        return
     work = settings.work / "baseline"
     rtl = apply_mutant(None, settings.rtl_dir, work / "rtl")
-    v = regress(rtl, settings.spec, work)
-    if v.status != SURVIVED:
-        raise BaselineFailed(
-            f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
-            f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
-            f"(log: {work})"
+    use_schema = schema is not None and bool(schema.selectors)
+    if use_schema:
+        s = regress(
+            schema.folder,
+            settings.spec,
+            work / "schema",
+            plusargs=[plusarg(0)],
+            build_root=settings.work / "build",
         )
+    if not use_schema or s.status != SURVIVED:
+        v = regress(rtl, settings.spec, work / "plain")
+        if v.status != SURVIVED:
+            raise BaselineFailed(
+                f"the unmutated RTL of {settings.rtl_dir} fails the quick regression "
+                f"({v.status} under {v.by}: {v.detail}); fix it before mutating "
+                f"(log: {work})"
+            )
+        if use_schema:  # a simulator that does not take the schema: every mutant on its own
+            print(
+                f"qmac mutate: warning: the mutant schema with its selector at 0 fails the quick "
+                f"regression ({s.status} under {s.by}: {s.detail}) where the RTL passes; every "
+                f"mutant is judged on its own copy (log: {work / 'schema'})",
+                file=sys.stderr,
+                flush=True,
+            )
+            schema.left_out += list(schema.selectors)
+            schema.selectors.clear()
+            use_schema = False
     if settings.module_tests and first_module_failure(rtl, work / "modules"):
         settings.module_tests = False  # not qmac's modules: the stage says nothing here
     if settings.probe_params:
@@ -95,23 +164,65 @@ def baseline(settings: Settings) -> Verdict:
                 f"the unmutated RTL of {settings.rtl_dir} {wrong}; fix its "
                 f"parameter checks, or mutate with PARAM_PROBE=0"
             )
-    return v
+        if use_schema:
+            settings.probe_schema = not first_disagreement(schema.folder, top=settings.top)
+    if cache:
+        cache.store_baseline(
+            key,
+            {
+                "module_tests": settings.module_tests,
+                "probe_schema": settings.probe_schema,
+                "schema": use_schema,
+            },
+        )
+
+
+def _prove(settings: Settings, gold: Path, gate: Path, params: dict, top: str) -> Proof:
+    """:func:`mutate.equiv.prove`, through the proof cache."""
+    cache = settings.cache
+    key = proof_key(gold, gate, params, top) if cache else ""
+    if cache:
+        hit = cache.proof(key)
+        if hit is not None:
+            return hit
+    p = prove(gold, gate, params, top=top, timeout=settings.equiv_timeout)
+    if cache and p.status not in (TIMEOUT, ERROR):
+        cache.store_proof(key, p)
+    return p
 
 
 def judge(
-    m: Mutant, settings: Settings, work: Path, gold: Path, order: list[str]
+    m: Mutant,
+    settings: Settings,
+    work: Path,
+    gold: Path,
+    order: list[str],
+    schema: Schema | None = None,
+    first: Verdict | None = None,
 ) -> tuple[Verdict, dict]:
-    """Regress one mutant: first the config most likely to kill it; then, config by config,
-    the Yosys proof, and the regression only where the proof fails (a config under which the
-    mutant is proven equivalent cannot kill it). Returns the verdict and the proofs."""
+    """Regress one mutant: first the config most likely to kill it (``first``: that run's
+    verdict when it was made in a batch); then the parameter-range probe, the module tests and,
+    config by config, the Yosys proof, and the regression only where the proof fails (a config
+    under which the mutant is proven equivalent cannot kill it). A mutant the ``schema`` holds
+    runs its regressions there. Returns the verdict and the proofs."""
     rtl = apply_mutant(m, settings.rtl_dir, work / "rtl")
     spec = settings.spec
     params = {n: c.rtl_parameters() for n, c in spec.configs}
-    v = regress(rtl, spec, work / "r0", order[:1])
+    in_schema = schema is not None and schema.holds(m)
+
+    def run(names: list[str], sub: str) -> Verdict:
+        if in_schema:
+            k = schema.selectors[m]
+            build = settings.work / "build"
+            return regress(schema.folder, spec, work / sub, names, [plusarg(k)], rtl, build)
+        return regress(rtl, spec, work / sub, names)
+
+    v = first if first is not None else run(order[:1], "r0")
     proofs: dict = {}
     if v.status != SURVIVED:
         return v, proofs
-    wrong = first_disagreement(rtl, top=settings.top) if settings.probe_params else ""
+    probe = settings.probe_params and not (in_schema and settings.probe_schema)
+    wrong = first_disagreement(rtl, top=settings.top) if probe else ""
     if wrong:
         return Verdict(
             KILLED,
@@ -136,21 +247,16 @@ def judge(
     gate_file = rtl / m.file
     modules = parameterless_modules(gate_file.read_text()) if gate_file.suffix == ".v" else []
     if modules:
-        local = {
-            f"module {mod}": prove(gold, rtl, {}, top=mod, timeout=settings.equiv_timeout)
-            for mod in modules
-        }
+        local = {f"module {mod}": _prove(settings, gold, rtl, {}, mod) for mod in modules}
         if all(p.status == PROVEN for p in local.values()):
             v.status = EQUIVALENT
             return v, local
     regressed, total = {order[0]}, v
     for i, name in enumerate(order):
-        proofs[name] = prove(
-            gold, rtl, params[name], top=settings.top, timeout=settings.equiv_timeout
-        )
+        proofs[name] = _prove(settings, gold, rtl, params[name], settings.top)
         if proofs[name].status == PROVEN or name in regressed:
             continue
-        v = regress(rtl, spec, work / f"r{i}", [name])
+        v = run([name], f"r{i}")
         regressed.add(name)
         total.configs_run += v.configs_run
         total.outputs_checked += v.outputs_checked
@@ -163,43 +269,134 @@ def judge(
     return total, proofs
 
 
+def _texts_of(folders: list[Path]) -> list[str]:
+    out = []
+    for folder in folders:
+        out += [f"{p.name}\n{p.read_text()}" for p in source_files(folder)]
+    return out
+
+
+def cached_outcomes(
+    mutants: list[Mutant], settings: Settings
+) -> tuple[dict[int, Outcome], dict[int, tuple[str, str]], str]:
+    """The outcomes the cache already holds (by index; full key, or local key when
+    ``settings.changed``), the keys of every mutant and the context digest."""
+    texts = {p.name: p.read_text() for p in source_files(settings.rtl_dir)}
+    cache = settings.cache
+    found: dict[int, Outcome] = {}
+    all_keys: dict[int, tuple[str, str]] = {}
+    if cache is None:
+        return found, all_keys, ""
+    from tb.api import simulator_version
+
+    context = context_digest(settings.options(), simulator_version(settings.spec.sim))
+    for i, m in enumerate(mutants):
+        full, local = all_keys[i] = keys(m, texts, context)
+        hit = cache.verdict(full) or (cache.verdict(local) if settings.changed else None)
+        if hit is not None:
+            v, proofs = hit
+            found[i] = Outcome(m, v, m.diff(texts[m.file]), proofs, reused=True)
+    return found, all_keys, context
+
+
 def run_mutants(
     mutants: list[Mutant],
     settings: Settings,
     progress: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Judge every mutant (:func:`judge`), ``settings.jobs`` at a time."""
+    """Judge every mutant not in the cache (:func:`judge`), ``settings.jobs`` at a time."""
     texts = {m.file: (settings.rtl_dir / m.file).read_text() for m in mutants}
-    order = _ConfigOrder([n for n, _ in settings.spec.configs])
-    gold = apply_mutant(None, settings.rtl_dir, settings.work / "gold")
+    outcomes, all_keys, context = cached_outcomes(mutants, settings)
     done = [0]
     lock = threading.Lock()
 
-    def one(i: int, m: Mutant) -> Outcome:
-        t0 = time.perf_counter()
-        work = settings.work / f"m{i:04d}"
-        configs = order.order(m.file)
-        v, proofs = judge(m, settings, work, gold, configs)
-        v.seconds = time.perf_counter() - t0
-        order.book(m.file, configs[0], v)
-        if not settings.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        o = Outcome(m, v, m.diff(texts[m.file]), proofs)
+    def report(o: Outcome) -> None:
         if progress:
             with lock:
                 done[0] += 1
                 progress(done[0], o)
-        return o
 
+    for i in sorted(outcomes):
+        report(outcomes[i])
+    todo = [i for i in range(len(mutants)) if i not in outcomes]
+    if not todo:
+        return [outcomes[i] for i in range(len(mutants))]
+    schema = None
+    if settings.schema:
+        params = [c.rtl_parameters() for _, c in settings.spec.configs]
+        schema = build_schema(
+            settings.rtl_dir,
+            [mutants[i] for i in todo],
+            settings.work / "schema",
+            params,
+            top=settings.top,
+        )
+    folders = [settings.rtl_dir] + ([schema.folder] if schema is not None else [])
+    baseline(settings, schema, digest(["baseline", context, *_texts_of(folders)]))
+    order = _ConfigOrder([n for n, _ in settings.spec.configs])
+    gold = apply_mutant(None, settings.rtl_dir, settings.work / "gold")
+
+    def finish(i: int, v: Verdict, proofs: dict, seconds: float) -> None:
+        m = mutants[i]
+        v.seconds = seconds
+        if not settings.keep:
+            shutil.rmtree(settings.work / f"m{i:04d}", ignore_errors=True)
+        if settings.cache is not None:
+            settings.cache.store_verdict(all_keys[i], v, proofs)
+        o = Outcome(m, v, m.diff(texts[m.file]), proofs)
+        outcomes[i] = o
+        report(o)
+
+    def one(i: int, first: Verdict | None, configs: list[str]) -> None:
+        t0 = time.perf_counter()
+        m = mutants[i]
+        before = first.seconds if first is not None else 0.0  # its batch run
+        v, proofs = judge(m, settings, settings.work / f"m{i:04d}", gold, configs, schema, first)
+        if first is None:
+            order.book(m.file, configs[0], v)
+        finish(i, v, proofs, before + time.perf_counter() - t0)
+
+    def batch(chunk: list[int]) -> list[tuple[int, Verdict, list[str]]]:
+        """The first config of each schema mutant of ``chunk``, in one child."""
+        items, firsts = [], []
+        for i in chunk:
+            m = mutants[i]
+            configs = order.order(m.file)
+            rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
+            items.append(([plusarg(schema.selectors[m])], configs[:1], str(rtl)))
+            firsts.append(configs)
+        work = settings.work / f"batch{chunk[0]:04d}"
+        verdicts = regress_items(schema.folder, settings.spec, work, items, settings.work / "build")
+        if not settings.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        out = []
+        for i, v, configs in zip(chunk, verdicts, firsts):
+            order.book(mutants[i].file, configs[0], v)
+            out.append((i, v, configs))
+        return out
+
+    held = [i for i in todo if schema is not None and schema.holds(mutants[i])]
+    alone = [i for i in todo if i not in set(held)]
+    chunks = [held[k : k + CHUNK] for k in range(0, len(held), CHUNK)]
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        return list(pool.map(lambda a: one(*a), enumerate(mutants)))
+        pending = {pool.submit(batch, c) for c in chunks}
+        pending |= {pool.submit(one, i, None, order.order(mutants[i].file)) for i in alone}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                result = f.result()
+                for i, v, configs in result or []:
+                    if v.status == SURVIVED:
+                        pending.add(pool.submit(one, i, v, configs))
+                    else:
+                        finish(i, v, {}, v.seconds)
+    return [outcomes[i] for i in range(len(mutants))]
 
 
 def run_campaign(
     mutants: list[Mutant], settings: Settings, progress=None
 ) -> tuple[list[Outcome], float]:
-    """The baseline, then every mutant judged; the outcomes and the wall time."""
+    """Every mutant judged or taken from the cache; the outcomes and the wall time."""
     t0 = time.perf_counter()
-    baseline(settings)
     outcomes = run_mutants(mutants, settings, progress)
     return outcomes, time.perf_counter() - t0

@@ -18,6 +18,12 @@ MODULE_TESTS=0 skip the per-module tests (mutate.module_tests; off by itself for
                does not pass them)
 PARAM_PROBE=0  skip the parameter-range probe (mutate.param_probe: needs Icarus; for an RTL
                without qmac's parameter checks)
+CHANGED        1: reuse the cached verdict of every mutant whose own file (and its includes) is
+               unchanged, so only the changed files' mutants run (pull requests); 0: reuse a
+               verdict only when nothing it depends on changed (the full campaign); default 1
+               when build/mutate/cache holds verdicts, else 0 (mutate.cache)
+SCHEMA=0       judge every mutant on its own copy and builds instead of the mutant schema
+               (mutate.schema)
 =============  ==================================================================================
 
 Exit status (:mod:`tb.cli.errors`): 0 every non-equivalent mutant killed, 1 survivors, 2 bad
@@ -36,6 +42,7 @@ from pyref.config import NAMED_CONFIGS
 from tb.api import PORTS_WRAPPER, RTL_DIR, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
 from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
+from .cache import Cache
 from .campaign import BaselineFailed, Settings, run_campaign
 from .generate import FAMILIES, Mutant, mutants_of_dir, source_files
 from .module_tests import module_tests_available
@@ -59,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", default="0")
     p.add_argument("--param-probe", default="1")
     p.add_argument("--module-tests", default="1")
+    p.add_argument("--changed", default="")
+    p.add_argument("--schema", default="1")
     p.add_argument("--work", default=str(WORK_ROOT / "build" / "mutate"))
     p.add_argument("--equiv-timeout", type=float, default=120.0)
     return p
@@ -76,6 +85,10 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"RTL = {args.rtl}: no such folder")
     if not any(Path(args.rtl).glob("*.v")):
         raise UsageError(f"RTL = {args.rtl}: no Verilog files (*.v) in it")
+    for name in ("changed", "schema"):
+        value = getattr(args, name)
+        if value not in ("", "0", "1"):
+            raise UsageError(f"{name.upper()} = {value} is out of range: allowed 0 or 1")
     bad = [f for f in args.families.split(",") if f not in FAMILIES]
     if bad:
         raise UsageError(f"FAMILIES: unknown {', '.join(bad)}; allowed: {', '.join(FAMILIES)}")
@@ -140,6 +153,8 @@ def _main(argv: list[str]) -> int:
         step = -(-total // args.limit)
         mutants = mutants[::step]
     spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
+    cache = Cache(Path(args.work).resolve() / "cache")
+    changed = cache.exists() if args.changed == "" else args.changed == "1"
     settings = Settings(
         rtl_dir=rtl,
         work=Path(args.work).resolve(),
@@ -149,12 +164,20 @@ def _main(argv: list[str]) -> int:
         keep=args.keep not in ("0", ""),
         probe_params=args.param_probe not in ("0", ""),
         module_tests=(args.module_tests not in ("0", "") and module_tests_available()),
+        schema=args.schema == "1",
+        cache=cache,
+        changed=changed,
     )
     print(
         f"qmac mutate: {len(mutants)} mutants of {rtl}"
         + (f" (every {step}th of {total})" if len(mutants) < total else "")
         + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
-        f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel",
+        f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel; "
+        + (
+            "verdicts of unchanged files reused (CHANGED=1)"
+            if changed
+            else "verdicts reused only where nothing changed (CHANGED=0)"
+        ),
         flush=True,
     )
 
@@ -163,9 +186,10 @@ def _main(argv: list[str]) -> int:
     def progress(i: int, o: Outcome) -> None:
         v = o.verdict
         by = f" by {v.by}" if v.by else f" ({v.configs_run} configs)"
+        took = "cached" if o.reused else f"{v.seconds:.1f} s"
         print(
             f"  [{i:4d}/{len(mutants)}] {v.status:13s}{by:16s} {o.mutant.file}:{o.mutant.line} "
-            f"{o.mutant.what}  {v.seconds:.1f} s",
+            f"{o.mutant.what}  {took}",
             flush=True,
         )
 
@@ -178,6 +202,8 @@ def _main(argv: list[str]) -> int:
         "the Yosys proof and the other configs)"
     )
     print(table(outcomes, wall))
+    reused = sum(o.reused for o in outcomes)
+    print(f"  {len(outcomes) - reused} mutants judged in this campaign, {reused} verdicts reused")
     if survivors:
         print(
             f"\nsurvivors not proven equivalent ({len(survivors)}): holes in the testbench, "
@@ -196,6 +222,8 @@ def _main(argv: list[str]) -> int:
             "n": args.n,
             "jobs": args.jobs,
             "wall_seconds": round(wall, 1),
+            "changed": changed,
+            "reused": sum(o.reused for o in outcomes),
             "configs": [n for n, _ in spec.configs],
         },
     )

@@ -22,6 +22,8 @@ class Outcome:
     diff: str
     proofs: dict = dataclasses.field(default_factory=dict)
     """Config name -> :class:`mutate.equiv.Proof`, for survivors."""
+    reused: bool = False
+    """The verdict came from the cache (:mod:`mutate.cache`), not from this campaign."""
 
     @property
     def status(self) -> str:
@@ -98,6 +100,7 @@ def save_json(path: Path, outcomes: list[Outcome], meta: dict) -> None:
                 "detail": o.verdict.detail,
                 "configs_run": o.verdict.configs_run,
                 "seconds": round(o.verdict.seconds, 2),
+                "reused": o.reused,
                 "proofs": {k: dataclasses.asdict(p) for k, p in o.proofs.items()},
             }
         )

@@ -129,6 +129,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "KEEP",
         "PARAM_PROBE",
         "MODULE_TESTS",
+        "CHANGED",
+        "SCHEMA",
     ),
     "prove": ("CONFIG", "RTL", "SOLVER", "JOBS", "TIMEOUT", "CHECKS", "DEPTH", "OUT"),
     "soak": ("N", "SEED", "JOBS", "SIMS", "ICARUS_SHARE", "PER_RUN", "RTL", "PORTS"),

@@ -193,11 +193,14 @@ def run_config(
     max_mismatches: int | None = None,
     require_coverage: bool = False,
     code_coverage: Path | None = None,
+    plusargs: tuple[str, ...] = (),
 ) -> RunOutcome:
     """Build (or reuse ``make sim``'s build of) ``config`` on ``sim`` from the Verilog of
     ``rtl_dir`` and check ``n`` random outputs (seed ``seed``), with make sim's transport,
     handshake patterns and resets unless given. ``require_coverage``: a reachable coverage bin
     left empty fails the run.
+
+    ``plusargs``: extra simulator plusargs (the selector of a mutant schema, :mod:`mutate`).
 
     ``code_coverage``: run on the Verilator coverage build (:mod:`tb.rtl_coverage`) and copy
     the run's RTL code coverage points (Verilator's ``coverage.dat``) to that file.
@@ -217,6 +220,7 @@ def run_config(
         rtl_dir=Path(rtl_dir),
         build_root=Path(build_root),
         test_dir=None if test_dir is None else Path(test_dir),
+        plusargs=tuple(plusargs),
     )
     if code_coverage is not None:
         dat = result.test_dir / COVERAGE_FILE

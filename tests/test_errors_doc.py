@@ -758,6 +758,11 @@ MUTATE = {
         2,
         "JOBS = 0 is out of range: allowed 1 or more",
     ),
+    "`CHANGED=2`": (
+        _main_of("mutate.cli", "CHANGED=2"),
+        2,
+        "CHANGED = 2 is out of range: allowed 0 or 1",
+    ),
     "`RTL=` a folder without `*.v` files": (
         _main_of("mutate.cli", "RTL={tmp}"),
         2,

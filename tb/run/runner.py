@@ -119,8 +119,11 @@ def run_sim(
     rtl_dir: Path = RTL_DIR,
     test_dir: Path | None = None,
     build_root: Path = BUILD_ROOT,
+    plusargs: tuple[str, ...] = (),
 ) -> RunResult:
     """Build (or reuse) the model for ``job`` and run it; the report says whether it passed.
+
+    ``plusargs`` go to the simulator as they are (a mutant schema's selector, mutate.schema).
 
     The run works in ``test_dir``, by default a new folder of its own under the build's
     ``runs/`` (:func:`tb.run.run_dirs.run_dir`: parallel runs of one build do not collide).
@@ -147,7 +150,7 @@ def run_sim(
             test_dir = stack.enter_context(run_dirs.run_dir(spec.build_dir))
         test_dir = Path(test_dir)
         test_dir.mkdir(parents=True, exist_ok=True)
-        report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b)
+        report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b, plusargs)
         if not report.passed and stack_owns_dir:
             run_dirs.mark_failed(test_dir, f"{report.mismatches} mismatches; {job.repro}")
     return RunResult(
@@ -163,7 +166,12 @@ def run_sim(
 
 
 def _run_in(
-    test_dir: Path, job: SimJob, transport: Transport, spec: BuildSpec, b: Build
+    test_dir: Path,
+    job: SimJob,
+    transport: Transport,
+    spec: BuildSpec,
+    b: Build,
+    extra_plusargs: tuple[str, ...] = (),
 ) -> tuple[SimReport, Path, Path | None]:
     """Start the simulation of ``job`` in ``test_dir``; its report, log and waveform."""
     results = test_dir / "qmac-results.json"
@@ -171,7 +179,7 @@ def _run_in(
     job = dataclasses.replace(job, results=str(results))
     log_file = test_dir / "sim.log"
     waves_file = None
-    plusargs: list[str] = []
+    plusargs: list[str] = list(extra_plusargs)
     test_args: list[str] = []
     if transport.harness is batch_harness.HARNESSES["coverage"]:
         plusargs.append(f"+verilator+coverage+file+{test_dir / COVERAGE_FILE}")
