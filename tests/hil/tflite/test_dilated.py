@@ -178,3 +178,51 @@ def test_the_committed_model_is_found():
     assert sorted(found) == [0, 1, 2, 4, 5, 6]
     # SAME 3x3 dilation 2 on 12x12: pads 2; the second is VALID: 0
     assert (found[1].block, found[1].pad_top, found[5].pad_top) == ((2, 2), 2, 0)
+
+
+def test_depthwise_pattern_matches_tflite_micro_and_by_formula():
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 6, 6, 2), "INT8", scale=1.0, zero_point=0)
+    s = b.tensor("s", (1, 4, 4, 2), "INT8", scale=1.0, zero_point=0)
+    c = b.tensor("c", (1, 3, 3, 2), "INT8", scale=1.0, zero_point=0)
+    y = b.tensor("y", (1, 6, 6, 2), "INT8", scale=1.0, zero_point=0)
+    wt = rng.integers(-2, 3, (1, 2, 2, 2)).astype(np.int8)
+    wi = b.tensor(
+        "w", wt.shape, "INT8", scale=[1.0, 1.0], zero_point=0, quantized_dimension=3, data=wt
+    )
+    bias = b.tensor(
+        "bias", (2,), "INT32", scale=[1.0, 1.0], zero_point=0, data=np.zeros(2, np.int32)
+    )
+    b.op(
+        "SPACE_TO_BATCH_ND", [x, const(b, "block", [2, 2]), const(b, "pads", [[1, 1], [1, 1]])], [s]
+    )
+    b.op(
+        "DEPTHWISE_CONV_2D",
+        [s, wi, bias],
+        [c],
+        padding="VALID",
+        strideH=1,
+        strideW=1,
+        depthMultiplier=1,
+    )
+    b.op(
+        "BATCH_TO_SPACE_ND",
+        [c, const(b, "block2", [2, 2]), const(b, "crops", [[0, 0], [0, 0]])],
+        [y],
+    )
+    model = import_model(b.build([x], [y]))
+    xs = rng.integers(-10, 11, (3, 1, 6, 6, 2)).astype(np.int8)
+    run = run_network(model, [xs], keep_tensors=True)
+    ours = run.outputs[0].array.reshape(3, 6, 6, 2)
+    for n in range(3):
+        for ch in range(2):
+            want = np.zeros((6, 6), np.int64)
+            for i in range(2):
+                for j in range(2):
+                    want += wt[0, i, j, ch] * dilated_sum(
+                        xs[n, 0, :, :, ch], 1, (2, 2), 1 - 2 * i, 1 - 2 * j, (6, 6)
+                    )
+            np.testing.assert_array_equal(ours[n, :, :, ch], want)
+    engine = TflmOracle().run(model, [xs], run)
+    np.testing.assert_array_equal(ours, engine.outputs[0].reshape(ours.shape))
