@@ -128,7 +128,13 @@ def _pattern(graph, s, conv, b, block, pads, block2, crops) -> DilatedPattern:
         )
     if ct > pt or cl > pl:
         raise refuse(f"crops {crops.tolist()} exceed the paddings {pads.tolist()}")
-    return DilatedPattern(s, conv, b, (bh, bw), pt - ct, pl - cl)
+    p = DilatedPattern(s, conv, b, (bh, bw), pt - ct, pl - cl)
+    if tflite_padding(p, graph) is None:
+        raise refuse(
+            f"its window (padding {p.pad_top} top, {p.pad_left} left) is neither SAME nor "
+            f"VALID, so no oracle can run it as one dilated convolution"
+        )
+    return p
 
 
 def as_dilated(spec, pattern: DilatedPattern, graph: Graph):
@@ -171,8 +177,7 @@ def tflite_padding(pattern: DilatedPattern, graph: Graph) -> int | None:
 def as_dilated_model(graph: Graph, patterns: dict[int, DilatedPattern]) -> tuple[bytes, dict]:
     """The model's .tflite bytes with each pattern written as the one dilated CONV_2D /
     DEPTHWISE_CONV_2D it stands for (what the converter writes for a fixed batch), tensors
-    unchanged; and the new index of each kept operator. Raise :class:`UnsupportedOpError` for a
-    pattern whose window is neither SAME nor VALID."""
+    unchanged; and the new index of each kept operator."""
     import flatbuffers
 
     from .schema import FILE_IDENTIFIER, schema
@@ -185,13 +190,7 @@ def as_dilated_model(graph: Graph, patterns: dict[int, DilatedPattern]) -> tuple
         if p is not None and i != p.conv.index:
             continue
         if p is not None:
-            code = tflite_padding(p, graph)
-            if code is None:
-                raise UnsupportedOpError(
-                    f"{p.conv.label()}: its dilated window (padding {p.pad_top}, "
-                    f"{p.pad_left}) is neither SAME nor VALID, so TFLite Micro cannot run it "
-                    f"as one CONV_2D"
-                )
+            code = tflite_padding(p, graph)  # SAME or VALID: find_dilated checked
             op.inputs = np.asarray(op.inputs, dtype=np.int32).copy()
             op.inputs[0] = p.space_to_batch.inputs[0]
             op.outputs = np.asarray([p.batch_to_space.outputs[0]], dtype=np.int32)

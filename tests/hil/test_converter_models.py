@@ -80,11 +80,8 @@ def test_open_batch_dilated_conv_runs_as_one_dilated_conv_per_layer():
     # TFLite Micro keeps the declared batch 1 and computes one block offset of four on the
     # graph as written, so its oracle runs the dilated CONV_2D; LiteRT runs the graph as written.
     model = import_model(DATA / "k_dilated_conv.tflite")
-    assert [s.where for s in model.steps] == ["absorbed", "datapath", "absorbed", "software"] + [
-        "absorbed",
-        "datapath",
-        "absorbed",
-    ]
+    where = " ".join(s.where for s in model.steps)
+    assert where == "absorbed datapath absorbed software absorbed datapath absorbed"
     inputs = random_inputs(model, 30, seed=7)
     run = run_network(model, inputs, keep_tensors=True)
     ours = run.outputs[0].array

@@ -96,15 +96,19 @@ def test_rewrite_by_hand():
 
 
 def test_rewrite_with_crops_and_uneven_block():
-    # H 5 + pads (1, 2) = 8 = 4 * block 2; W 6 + pads (2, 1) = 9 = 3 * block 3; crops (1, 0),
-    # (0, 1): top padding 1 - 1 = 0, left 2 - 0 = 2
-    pads, crops = ((1, 2), (2, 1)), ((1, 0), (0, 1))
+    # 2x2 taps, dilation (2, 3) on 5x7, SAME: top / left padding 1. H: 5 + pads (2, 1) = 8 =
+    # 4 * 2, full (4 - 1) * 2 = 6, crops (1, 0): 5 rows, top padding 2 - 1 = 1. W: 7 + pads
+    # (1, 4) = 12 = 4 * 3, full (4 - 1) * 3 = 9, crops (0, 2): 7 columns, left padding 1.
+    pads, crops = ((2, 1), (1, 4)), ((1, 0), (0, 2))
     rng = np.random.default_rng(3)
-    img = rng.integers(-15, 16, (5, 6))
-    data = pattern_model(5, 6, (2, 3), pads, crops)
-    model, out = run_one(data, img)
-    # full 3*2 x 2*3 = 6 x 6, cropped to 5 x 5
-    np.testing.assert_array_equal(out, dilated_sum(img, 2, (2, 3), 0, 2, (5, 5)))
+    img = rng.integers(-15, 16, (5, 7))
+    model, out = run_one(pattern_model(5, 7, (2, 3), pads, crops), img)
+    g = model.dense_steps[0].dense.conv
+    assert (g.dil_h, g.dil_w, g.pad.pad_top, g.pad.pad_left) == (2, 3, 1, 1)
+    np.testing.assert_array_equal(out, dilated_sum(img, 2, (2, 3), 1, 1, (5, 7)))
+    x = np.asarray(img, np.int8)[None, None, :, :, None]
+    engine = TflmOracle().run(model, [x])
+    np.testing.assert_array_equal(out, engine.outputs[0].reshape(out.shape))
 
 
 def test_padding_is_the_zero_point():
@@ -147,6 +151,7 @@ def test_matches_tflite_micro_on_the_dilated_conv_and_litert_as_written(seed):
         ({"crops": ((2, 0), (0, 0))}, r"crops \[\[2, 0\], \[0, 0\]\] exceed the paddings"),
         ({"out_hw": (3, 3)}, r"output tensor is \[1, 3, 3, 1\] but block, paddings and crops"),
         ({"pads": ((1, 0), (1, 1))}, "padded size 5x6 is not a multiple of the block"),
+        ({"pads": ((2, 0), (0, 0))}, "padding 2 top, 0 left.* neither SAME nor VALID"),
     ],
 )
 def test_refusals_at_import(kwargs, why):
