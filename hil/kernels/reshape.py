@@ -106,6 +106,12 @@ class StridedSlice(SoftwareOp):
             and (x.type_name not in ("INT32", "INT64"))
         ):
             raise self.refuse("begin / end / strides of an activation's slice must be constants")
+        per_sample = graph.per_sample()
+        if any(i in per_sample for i in op.inputs[1:n_index] if i >= 0):
+            raise self.refuse(
+                "begin / end / strides differ per sample (computed from the model's input "
+                "values); they must be the same for every sample"
+            )
 
     def _index(self, begin, end, strides):
         index = []

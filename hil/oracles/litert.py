@@ -25,6 +25,7 @@ from tqdm import tqdm
 from pyref.config import named_config
 from pyref.fp32_math import scale_to_mult
 
+from ..tflite.dilated import as_dilated_model, find_dilated
 from ..tflite.graph import Graph, TfliteImportError
 from ..tflite.importer import DenseLayerSpec, ImportedModel
 from ..tflite.operands import TFLITE_CONFIG
@@ -146,11 +147,13 @@ def run_litert(
     known = dict(zip(graph.inputs, inputs))
     known.update(layer_inputs or {})
     tensors = {}
+    # a SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND layer: its one dilated CONV_2D
+    layer_bytes, index = as_dilated_model(graph, find_dilated(graph))
     for step in model.dense_steps:
         x = known.get(step.dense.input_index)
         if x is None:
             continue
-        one = single_op_model(graph.model_bytes, step.op.index)
+        one = single_op_model(layer_bytes, index[step.op.index])
         tensors[step.dense.output_index] = _invoke_each(
             one, [x], f"LiteRT {step.op.label()}", progress
         )[0]

@@ -91,6 +91,15 @@ class Graph:
     def tensor(self, index: int) -> TensorSpec:
         return self.tensors[index]
 
+    def per_sample(self) -> set[int]:
+        """The tensors whose values differ per sample: the model inputs and everything computed
+        from them, except a SHAPE's output (the shape is the same for every sample)."""
+        found = set(self.inputs)
+        for op in self.ops:
+            if op.name != "SHAPE" and any(i in found for i in op.inputs if i >= 0):
+                found.update(op.outputs)
+        return found
+
     def op_counts(self) -> dict[str, int]:
         """How many times each operator occurs, in order of first use."""
         counts: dict[str, int] = {}

@@ -25,6 +25,7 @@ from ..kernels import SOFTWARE_OPS
 from ..kernels.base import UnsupportedOpError, Value
 from ..plan import CONFIG_NAMES, Plan, PlanInput, PlanOutput, Step, config_name  # noqa: F401
 from .depthwise import DepthwiseSpec, lower_depthwise  # noqa: F401 (re-exported)
+from .dilated import as_dilated, find_dilated
 from .graph import Graph, OpSpec, TfliteImportError, read_tflite
 from .lstm import LstmSpec, lower_lstm  # noqa: F401
 from .operands import (
@@ -220,9 +221,34 @@ def import_model(
     steps: list[Step] = []
     problems: list[str] = []
     missing: dict[str, list[int]] = {}
+    try:
+        dilated = find_dilated(graph)
+    except UnsupportedOpError as exc:
+        dilated = {}
+        problems.append(str(exc))
     for op in graph.ops:
         try:
-            if op.name == "SVDF":
+            pattern = dilated.get(op.index)
+            if pattern is not None and op is not pattern.conv:
+                steps.append(
+                    Step(
+                        op,
+                        op.index,
+                        op.name,
+                        tuple(i if i >= 0 else None for i in op.inputs),
+                        op.outputs,
+                        how=f"absorbed into op {pattern.conv.index}'s dilated convolution",
+                        vector_stem=f"op{op.index}",
+                    )
+                )
+            elif pattern is not None:
+                lower = lower_depthwise if op.name == "DEPTHWISE_CONV_2D" else lower_dense
+                spec = as_dilated(lower(op, graph, config), pattern, graph)
+                step = _step(op, dense=spec)
+                step.inputs = (spec.input_index,) + step.inputs[1:]
+                step.outputs = (spec.output_index,)
+                steps.append(step)
+            elif op.name == "SVDF":
                 steps.append(_step(op, dense=lower_svdf(op, graph)))
             elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
                 steps.append(_step(op, dense=lower_lstm(op, graph)))

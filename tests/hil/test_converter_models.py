@@ -14,7 +14,6 @@ import pytest
 
 from hil.executor import run_network
 from hil.inputs import random_inputs
-from hil.kernels.base import UnsupportedOpError
 from hil.oracles.tflm import TflmOracle, run_tflm
 from hil.tflite.importer import import_model
 
@@ -76,12 +75,42 @@ def test_tflite_model_matches_tflite_micro(name):
         np.testing.assert_array_equal(got, layers.tensors[t].reshape(got.shape))
 
 
-def test_open_batch_dilated_conv_is_refused_at_import():
-    with pytest.raises(UnsupportedOpError) as e:
-        import_model(DATA / "k_dilated_conv.tflite")
-    text = str(e.value)
-    assert "op 0 (SPACE_TO_BATCH_ND): makes a batch of 4 but its output tensor declares 1" in text
-    assert "op 4 (SPACE_TO_BATCH_ND)" in text
+def test_open_batch_dilated_conv_runs_as_one_dilated_conv_per_layer():
+    # SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND, twice: each one dilated CONV_2D.
+    # TFLite Micro keeps the declared batch 1 and computes one block offset of four on the
+    # graph as written, so its oracle runs the dilated CONV_2D; LiteRT runs the graph as written.
+    model = import_model(DATA / "k_dilated_conv.tflite")
+    where = " ".join(s.where for s in model.steps)
+    assert where == "absorbed datapath absorbed software absorbed datapath absorbed"
+    inputs = random_inputs(model, 30, seed=7)
+    run = run_network(model, inputs, keep_tensors=True)
+    ours = run.outputs[0].array
+    assert np.unique(ours).size > 5
+    engine = TflmOracle().run(model, inputs, run)
+    np.testing.assert_array_equal(ours, engine.outputs[0].reshape(ours.shape))
+    for step in model.dense_steps:
+        got = run.tensors[step.outputs[0]].array
+        np.testing.assert_array_equal(got, engine.tensors[step.outputs[0]].reshape(got.shape))
+    lite = pytest.importorskip("hil.oracles.litert")
+    xnn = lite.to_xnnpack(model)
+    theirs = lite.run_litert(xnn, inputs).outputs[0]
+    np.testing.assert_array_equal(
+        run_network(xnn, inputs).outputs[0].array, theirs.reshape(ours.shape)
+    )
+
+
+def refused_model(path: Path) -> Path:
+    """A SPACE_TO_BATCH_ND that pads, alone (refused: TFLite Micro's padding is undefined)."""
+    from hil.tflite.build import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4, 4, 1), "INT8", scale=0.1, zero_point=0)
+    s = b.tensor("s", (4, 3, 3, 1), "INT8", scale=0.1, zero_point=0)
+    blk = b.tensor("block", (2,), "INT32", data=np.array([2, 2], np.int32))
+    pads = b.tensor("pads", (2, 2), "INT32", data=np.ones((2, 2), np.int32))
+    b.op("SPACE_TO_BATCH_ND", [x, blk, pads], [s])
+    path.write_bytes(b.build([x], [s]))
+    return path
 
 
 def test_refusal_comes_before_the_simulator(tmp_path):
@@ -93,7 +122,7 @@ def test_refusal_comes_before_the_simulator(tmp_path):
             "--build-dir",
             str(tmp_path),
             "run",
-            str(DATA / "k_dilated_conv.tflite"),
+            str(refused_model(tmp_path / "s2b_pads.tflite")),
             "--backend",
             "rtl",
             "--sim",

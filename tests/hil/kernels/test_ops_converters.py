@@ -127,6 +127,24 @@ def test_strided_slice_with_a_computed_index_is_refused_at_import():
         import_model(b.build([x], [y]))
 
 
+def test_strided_slice_of_a_shape_at_a_per_sample_index_is_refused_at_import():
+    # shape arithmetic (SHAPE of x) sliced at an index computed from an input's values
+    # (QUANTIZE of i to int32): differs per sample, refused at import, not mid-run
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 6, 8), "INT8", scale=0.1, zero_point=0)
+    i = b.tensor("i", (1,), "INT8", scale=1.0, zero_point=0)
+    shape = b.tensor("shape", (3,), "INT32")
+    begin = b.tensor("begin", (1,), "INT32", scale=1.0, zero_point=0)
+    y = b.tensor("y", (1,), "INT32")
+    b.op("SHAPE", [x], [shape])
+    b.op("QUANTIZE", [i], [begin])
+    b.op("STRIDED_SLICE", [shape, begin, const(b, "e", [3]), const(b, "s", [1])], [y])
+    with pytest.raises(
+        UnsupportedOpError, match="op 2 .STRIDED_SLICE.: begin / end / strides differ per sample"
+    ):
+        import_model(b.build([x, i], [y]))
+
+
 def test_strided_slice_ellipsis_is_refused_at_import():
     b = ModelBuilder()
     x = b.tensor("x", (1, 6, 8), "INT8", scale=0.1, zero_point=0)
