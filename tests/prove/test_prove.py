@@ -88,7 +88,7 @@ def test_a_timeout_is_reported_as_timeout(tmp_path):
 
 def test_table_and_junit(tmp_path):
     c = plan.Check(plan.MODULE, "qmac_sat", (("IN_W", 33), ("OUT_W", 10)), ("default",))
-    p = plan.Check(plan.PROTOCOL, "latency", (("PROP", 5), ("DEPTH", 16)))
+    p = plan.Check(plan.PROTOCOL, "latency", (("PROP", 5), ("DEPTH", 16), ("LATENCY", 5)))
     rs = [
         Result(c, sby.PROVEN, 3.2, "yices"),
         Result(p, sby.BOUNDED, 9.0, "yices", 16),
@@ -96,6 +96,7 @@ def test_table_and_junit(tmp_path):
     ]
     text = report.table(rs)
     assert "qmac_sat(IN_W=33, OUT_W=10)" in text and "bounded to depth 16" in text
+    assert "qmac: latency = 5 advances" in text
     assert report.summary(rs) == "1 proven, 1 bounded, 1 failed, 0 timeout, 0 error"
     junit = report.write_junit(tmp_path / "j.xml", rs).read_text()
     assert 'tests="3" failures="1" errors="0"' in junit
@@ -127,11 +128,39 @@ def test_bad_options_are_one_line_errors(args, message):
     assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr
 
 
-def _protocol(name: str, rtl: Path, work: Path):
+def _protocol(name: str, rtl: Path, work: Path, depth: int = 10):
     from prove import protocol
 
-    check = next(c for c in protocol.protocol_checks(10) if c.module == name)
+    latency = protocol.measure_latency(rtl, work)
+    check = next(c for c in protocol.protocol_checks(latency, depth) if c.module == name)
     return run_check(check, rtl, work, "yices", timeout=600)
+
+
+def test_protocol_properties_are_proven_by_induction(tmp_path):
+    """With the stage invariants, k-induction closes for every property: proven for every
+    input sequence, not only bounded (the latency measured on rtl/: qmac.v's five stages)."""
+    from prove import protocol
+
+    assert protocol.measure_latency(RTL, tmp_path) == 5
+    assert protocol.probes(RTL, 5)[0]
+    for name in ("no_output_without_job", "job_order_values", "latency", "nothing_dropped"):
+        r = _protocol(name, RTL, tmp_path / "w", depth=4)
+        assert r.status == sby.PROVEN, (name, r.status, r.detail)
+
+
+def test_protocol_without_the_stage_invariants_is_bounded(tmp_path):
+    """An RTL whose qmac.v lacks the probed registers (renamed here) runs without the stage
+    invariants: the property is bounded, and the row says why."""
+    from prove import protocol
+
+    rtl = tmp_path / "rtl"
+    shutil.copytree(RTL, rtl)
+    f = rtl / "qmac.v"
+    f.write_text(f.read_text().replace("s3_valid_q", "s3_v_q"))
+    assert protocol.probes(rtl, 5) == ([], "no stage invariants: qmac.v has no s3_valid_q")
+    r = _protocol("latency", rtl, tmp_path / "w", depth=6)
+    assert r.status == sby.BOUNDED and "no stage invariants" in r.detail
+    assert "bounded, why:" in report.table([r])
 
 
 def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
@@ -148,8 +177,12 @@ def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
 @pytest.mark.parametrize(
     "name,find,replace",
     [
-        ("latency", "if (lat_v[4]) assert", "if (lat_v[3]) assert"),
-        ("nothing_dropped", "assert (wait_run <= 4'd4)", "assert (wait_run <= 4'd3)"),
+        (
+            "latency",
+            "if (PROP == 5 && !rst_i) assert (out_valid_o == sv[L-1]);",
+            "if (PROP == 5 && !rst_i) assert (out_valid_o == sv[L-2]);",
+        ),
+        ("nothing_dropped", "assert (wait_run <= L - 1)", "assert (wait_run <= L - 2)"),
     ],
 )
 def test_protocol_checker_bounds_are_tight(name, find, replace, tmp_path, monkeypatch):
