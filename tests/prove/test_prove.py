@@ -197,3 +197,19 @@ def test_protocol_checker_bounds_are_tight(name, find, replace, tmp_path, monkey
     f.write_text(f.read_text().replace(find, replace))
     monkeypatch.setattr(protocol, "SPEC_DIR", spec)
     assert _protocol(name, RTL, tmp_path / "w").status == sby.FAILED
+
+
+def test_fp32_normalize_exponent_bit_5_is_never_set():
+    """rtl/coverage.toml waives the toggle of qmac_fp32_normalize's exp_o[5] as unreachable:
+    Yosys's SAT solver proves it 0 for every accumulator (and -2^31 gives exp_o = 31)."""
+    from tb.run.yosys import yosys_command
+
+    script = (
+        f"read_verilog {RTL / 'qmac_fp32_normalize.v'}; proc; "
+        "eval -set acc_i 32'h80000000 -show exp_o; sat -prove exp_o[5] 0 -verify"
+    )
+    p = subprocess.run(
+        [*yosys_command(), "-p", script], capture_output=True, text=True, timeout=600
+    )
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "exp_o = 6'011111" in p.stdout and "SUCCESS!" in p.stdout
