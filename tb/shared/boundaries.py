@@ -29,7 +29,7 @@ from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
 from pyref.fixed_point import ceil_div
 
-from . import fp32_acc_rounding
+from . import fp32_acc_rounding, gemmlowp_rounding
 from .exact_values import (
     OVERFLOW_K_CAP,
     Unrealizable,
@@ -293,6 +293,19 @@ def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     }
 
 
+def _gemmlowp_rounding_job(cfg: QmacConfig, rng: np.random.Generator, step: str, combo) -> dict:
+    """gemmlowp: the (guard, sticky, LSB) ``combo`` in the doubling high multiply (``step`` =
+    ``mul``) or the divide (``div``), shown in the output
+    (:mod:`tb.shared.gemmlowp_rounding`)."""
+    build = gemmlowp_rounding.mul_jobs if step == "mul" else gemmlowp_rounding.div_jobs
+    acc, mult, shift, r, ok = build(cfg, rng, 1, combo)
+    if not ok[0]:
+        raise Unrealizable("the accumulator or the shift is out of range")
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    values = {"mult": int(mult[0]), "shift": int(shift[0]), **_centred(cfg, int(r[0]))}
+    return {"x": x, "w": w, "bias": bias, **values}
+
+
 VARIANTS = (
     ("acc_max_on", lambda c, g: _acc_limit_job(c, g, True, 0)),
     ("acc_max_past", lambda c, g: _acc_limit_job(c, g, True, 1)),
@@ -323,6 +336,14 @@ VARIANTS = (
         for combo in fp32_acc_rounding.COMBOS
     ),
     (fp32_acc_rounding.ACC_MIN_BIN, _fp32_acc_min_job),
+    *(
+        (
+            gemmlowp_rounding.bin_name(step, *combo),
+            lambda c, g, step=step, combo=combo: _gemmlowp_rounding_job(c, g, step, combo),
+        )
+        for step in gemmlowp_rounding.STEPS
+        for combo in gemmlowp_rounding.COMBOS
+    ),
 )
 """The boundary jobs, one builder per edge and side."""
 
@@ -655,6 +676,17 @@ def _fp32_acc_min_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> Jo
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)})
 
 
+def _gemmlowp_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, step: str, combo
+) -> JobBatch | None:
+    if cfg.rounding != "gemmlowp":
+        return None
+    build = gemmlowp_rounding.mul_jobs if step == "mul" else gemmlowp_rounding.div_jobs
+    acc, mult, shift, r, ok = build(cfg, rng, n, combo)
+    values = {"mult": mult, "shift": shift, **_centred_many(cfg, r)}
+    return _realized(cfg, rng, acc, values, ok)
+
+
 BATCH_VARIANTS = {
     "acc_max_on": lambda c, g, n: _acc_limit_batch(c, g, n, True, 0),
     "acc_max_past": lambda c, g, n: _acc_limit_batch(c, g, n, True, 1),
@@ -684,6 +716,13 @@ BATCH_VARIANTS = {
         for combo in fp32_acc_rounding.COMBOS
     },
     fp32_acc_rounding.ACC_MIN_BIN: _fp32_acc_min_batch,
+    **{
+        gemmlowp_rounding.bin_name(step, *combo): (
+            lambda c, g, n, step=step, combo=combo: _gemmlowp_rounding_batch(c, g, n, step, combo)
+        )
+        for step in gemmlowp_rounding.STEPS
+        for combo in gemmlowp_rounding.COMBOS
+    },
 }
 """The variants of :data:`VARIANTS`, each building ``n`` jobs at once (None: the config has no
 such job)."""
