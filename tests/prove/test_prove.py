@@ -138,11 +138,18 @@ def _protocol(name: str, rtl: Path, work: Path, depth: int = 10):
 
 def test_protocol_properties_are_proven_by_induction(tmp_path):
     """With the stage invariants, k-induction closes for every property: proven for every
-    input sequence, not only bounded (the latency measured on rtl/: qmac.v's five stages)."""
+    input sequence, not only bounded. The latency measured on rtl/ must be the stage count the
+    checker's stage invariants describe (a re-pipelined rtl/ fails here until they are
+    updated: docs/prove.md)."""
+    import re
+
     from prove import protocol
 
-    assert protocol.measure_latency(RTL, tmp_path) == 5
-    assert protocol.probes(RTL, 5)[0]
+    latency = protocol.measure_latency(RTL, tmp_path)
+    stages = re.search(r"localparam integer STAGES = (\d+);", protocol.spec_file().read_text())
+    assert stages and latency == int(stages.group(1))
+    names, why = protocol.probes(RTL, latency)
+    assert names and why == ""
     for name in ("no_output_without_job", "job_order_values", "latency", "nothing_dropped"):
         r = _protocol(name, RTL, tmp_path / "w", depth=4)
         assert r.status == sby.PROVEN, (name, r.status, r.detail)
