@@ -11,7 +11,8 @@
 //   4 in_ready_o = !rst_i && (!out_valid_o || out_ready_i)
 //   5 the latency: out_valid_o is high exactly while the job whose last beat moved LATENCY
 //     pipeline advances ago (an advance: an edge with !out_valid_o || out_ready_i) is not
-//     taken yet; with out_ready_i high that is LATENCY edges after the edge of the last beat
+//     taken yet; with out_ready_i high: valid right after edge n + LATENCY - 1 when edge n
+//     moves the last beat (LATENCY edges counting edge n)
 //   6 nothing dropped: while jobs are pending and out_ready_i is high, an output is taken at
 //     least every LATENCY-th cycle (wait_run counts the cycles since the last one)
 //   7 reset: no output right after a reset
