@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
+from pyref.arith import requantize
 from pyref.config import QmacConfig
 from pyref.fixed_point import multiply_by_quantized_multiplier_scalar
+from pyref.fp32_math import scale_to_mult
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
 from pyref.vectors import save_vectors
@@ -29,6 +33,34 @@ def witness_inputs(workdir: Path) -> dict[str, int]:
         name, width = sig["path"][-1].lstrip("\\").rsplit(".", 1)[-1], sig["width"]
         out[name.removeprefix("in_")] = int(bits[lo : lo + width][::-1] or "0", 2)
         lo += width
+    return out
+
+
+def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
+    """The miter's outputs at step 0 of ``engine_0/trace.vcd``: ``gold`` (the RTL module, the
+    first of ``miter -equiv``) and ``gate`` (the spec), by port name."""
+    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
+    ids, depth, out = {}, 0, {"gold": {}, "gate": {}}
+    for line in text:
+        if line.startswith("$scope"):
+            depth += 1
+        elif line.startswith("$upscope"):
+            depth -= 1
+        elif line.startswith("$var") and depth == 1:
+            _, _, _, ident, name, *_ = line.split()
+            side, _, port = name.partition("_")
+            if side in out:
+                ids[ident] = (side, port)
+        elif line.startswith("#") and line[1:].strip() not in ("0", ""):
+            break  # only step 0
+        elif line[:1] == "b":
+            value, ident = line[1:].split()
+            if ident in ids and set(value) <= {"0", "1"}:
+                side, port = ids[ident]
+                out[side][port] = int(value, 2)
+        elif line[:1] in "01" and line[1:] in ids:
+            side, port = ids[line[1:]]
+            out[side][port] = int(line[0])
     return out
 
 
@@ -65,6 +97,137 @@ def _requant_input(check: Check, cfg: QmacConfig, vals: dict[str, int]):
     ):
         return signed(vals["v_i"], p_bits), 0
     return None
+
+
+def _requant_candidates(cfg: QmacConfig) -> list[tuple[int, int]]:
+    """``(mult, shift)`` pairs from r = acc down to the accumulator's top bits."""
+    if cfg.rounding == "fp32":
+        return [((127 - k) << 23, 0) for k in range(0, 40)]
+    if cfg.rounding == "gemmlowp":
+        return [(1 << 30, 1)] + [(1 << 30, -t) for t in range(0, 32)]
+    return [(1 if cfg.mult_bits else 0, t) for t in range(0, cfg.shift_range[1] + 1)]
+
+
+def _separating(cfg: QmacConfig, right: int, wrong: int) -> tuple[int, int, int] | None:
+    """``(mult, shift, out_zp)`` under which the accumulator ``right`` gives y = 0 unclamped
+    and ``wrong`` another y (pyref's requantization of both), or None."""
+    lo, hi = cfg.out_range
+    cands = _requant_candidates(cfg)
+    if cfg.rounding == "fp32" and right != wrong:
+        # n + 1/2 between the two binary32 values times the scale (fp32: a one-ulp difference)
+        mid = (abs(right) + abs(wrong)) / 2
+        for n in range(0, min(hi, 40)):
+            base = int(scale_to_mult(np.array([(n + 0.5) / max(mid, 1.0)]))[0])
+            cands += [(base + d, 0) for d in (0, -1, 1, -2, 2)]
+    for mult, shift in cands:
+        rr = requantize(np.array([right, wrong], np.int64), mult, shift, cfg)
+        r1, r2 = (int(v) for v in np.asarray(rr))
+        zp = -r1
+        if lo <= zp <= hi and min(max(r2 + zp, lo), hi) != 0:
+            return mult, shift, zp
+    return None
+
+
+def _products(cfg: QmacConfig, amount: int) -> tuple[list[int], list[int]] | None:
+    """Products of one sign summing to ``amount`` (x >= 0, w carries the sign), padded to
+    whole beats; None past 64 beats."""
+    xhi, (wlo, whi) = cfg.in_range[1], cfg.w_range
+    w = whi if amount >= 0 else wlo
+    if xhi < 1 or w == 0:
+        return None
+    xs, ws, rest = [], [], abs(amount)
+    while rest:
+        big = min(xhi * abs(w), rest)
+        x = big // abs(w)
+        if x == 0:
+            x, w1 = min(xhi, rest), (1 if amount > 0 else -1)
+            xs.append(x)
+            ws.append(w1)
+            rest -= x
+            continue
+        xs.append(x)
+        ws.append(w)
+        rest -= x * abs(w)
+        if len(xs) > 64 * cfg.lanes:
+            return None
+    pad = (-len(xs)) % cfg.lanes or (cfg.lanes if not xs else 0)
+    return xs + [0] * pad, ws + [0] * pad
+
+
+def _acc_value(cfg: QmacConfig, v: int) -> int:
+    """``v`` wrapped or saturated to the accumulator, as one beat of qmac_accum would."""
+    lo, hi = cfg.acc_range
+    if cfg.acc_mode == "saturate":
+        return min(max(v, lo), hi)
+    return (v - lo) % (hi - lo + 1) + lo
+
+
+def _accumulator_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | None:
+    """A job reaching qmac_beat_sum, qmac_accum or qmac_fp32_normalize with the witness's
+    inputs, and a requantization under which the spec's result and the RTL's differ in y."""
+    params, gold, gate = dict(check.params), outs["gold"], outs["gate"]
+    lanes = cfg.lanes
+    if check.module == "qmac_beat_sum":
+        if params.get("LANES") != lanes or params.get("IN_BITS") != cfg.in_bits:
+            return None
+        ib, wb, sb = cfg.in_bits, cfg.w_bits, cfg.in_bits + cfg.w_bits + (lanes - 1).bit_length()
+        x = [(vals["x_i"] >> (k * ib)) & ((1 << ib) - 1) for k in range(lanes)]
+        x = [signed(v, ib) for v in x] if cfg.in_signed else x
+        w = [signed((vals["w_i"] >> (k * wb)) & ((1 << wb) - 1), wb) for k in range(lanes)]
+        right, wrong = signed(gate["sum_o"], sb), signed(gold["sum_o"], sb)
+        blo, bhi = cfg.bias_range
+        bias = min(max(-right, blo), bhi)
+        xs, ws = [x], [w]
+        right, wrong = _acc_value(cfg, bias + right), _acc_value(cfg, bias + wrong)
+    elif check.module == "qmac_accum":
+        if params.get("ACC_BITS") != cfg.acc_bits or params.get("BIAS_BITS") != cfg.bias_bits:
+            return None
+        sb = params["SUM_BITS"]
+        beats = _products(cfg, signed(vals["sum_i"], sb))
+        if beats is None:
+            return None
+        px, pw = beats
+        if vals["first_i"]:
+            bias, head_x, head_w = signed(vals["bias_i"], cfg.bias_bits), [], []
+        else:
+            bias = signed(vals["acc_i"], cfg.acc_bits)
+            if not cfg.bias_range[0] <= bias <= cfg.bias_range[1]:
+                return None
+            head_x, head_w = [0] * lanes, [0] * lanes
+        flat_x, flat_w = head_x + px, head_w + pw
+        xs = [flat_x[i : i + lanes] for i in range(0, len(flat_x), lanes)]
+        ws = [flat_w[i : i + lanes] for i in range(0, len(flat_w), lanes)]
+        right = signed(gate["acc_d_o"], cfg.acc_bits)
+        wrong = signed(gold["acc_d_o"], cfg.acc_bits)
+    elif check.module == "qmac_fp32_normalize" and cfg.rounding == "fp32":
+        bias = signed(vals["acc_i"], 32)
+        xs, ws = [[0] * lanes], [[0] * lanes]
+
+        def value(o):
+            v = o["mant_o"] << o["exp_o"] >> 23 if o["exp_o"] >= 23 else None
+            return None if v is None else (-v if o["sign_o"] else v)
+
+        right, wrong = value(gate), value(gold)
+        if right is None or wrong is None or abs(wrong) > 1 << 31:
+            return None
+    else:
+        return None
+    sep = _separating(cfg, right, wrong)
+    if sep is None or right == wrong:
+        return None
+    mult, shift, zp = sep
+    lo, hi = cfg.out_range
+    return Layer.build(
+        cfg,
+        x=[sum(xs, [])],
+        w=[sum(ws, [])],
+        bias=[bias],
+        mult=[mult] if cfg.mult_bits else None,
+        shift=[shift],
+        out_zp=zp,
+        act_min=lo,
+        act_max=hi,
+    )
 
 
 def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | None:
@@ -156,6 +319,8 @@ def replay_command(
     for name in result.check.configs:
         cfg = configs.get(name)
         layer = layer_for(result.check, cfg, vals) if cfg else None
+        if layer is None and cfg:
+            layer = _accumulator_layer(result.check, cfg, vals, trace_outputs(result.workdir))
         if layer is None and cfg and rtl_dir is not None:
             layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir.parent)
         if layer is None:

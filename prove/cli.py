@@ -128,7 +128,17 @@ def _main(argv: list[str]) -> int:
     checks = [c for c in checks if plan.has_spec(c.module)]
     ladders = plan.multiplier_checks({c.module for c in checks if c.shared})
     wanted = {w for w in args.checks.split(",") if w}
-    checks, ladders, props = _select(wanted, checks, ladders, protocol.protocol_checks(args.depth))
+    props = [plan.Check(plan.PROTOCOL, name) for name in protocol.PROPERTIES.values()]
+    checks, ladders, props = _select(wanted, checks, ladders, props)
+    if props:
+        solver_p = args.solver if args.solver != "auto" else BEST_SOLVER[plan.PROTOCOL]
+        try:
+            latency = protocol.measure_latency(rtl, work, solver_p)
+        except protocol.LatencyUnknown as exc:
+            raise ToolFailure(str(exc)) from None
+        print(f"qmac prove: the RTL's latency, measured: {latency} pipeline advances", flush=True)
+        keep = {c.module for c in props}
+        props = [c for c in protocol.protocol_checks(latency, args.depth) if c.module in keep]
 
     def solver(check) -> str:
         return args.solver if args.solver != "auto" else BEST_SOLVER[check.kind]

@@ -23,14 +23,22 @@ def table(results: list[Result]) -> str:
     """One row per check: what, configs, verdict, time, solver."""
     rows = [("check", "configs", "verdict", "time", "solver")]
     for r in results:
-        what = r.check.label if r.check.kind != "protocol" else f"qmac: {r.check.module}"
+        what = r.check.label if r.check.kind != "protocol" else _property(r)
         rows.append(
             (f"[{r.check.kind}] {what}", _configs(r), r.verdict, f"{r.seconds:.1f} s", r.solver)
         )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    notes = [f"  {r.check.label}: {r.detail}" for r in results if r.status == BOUNDED and r.detail]
+    return "\n".join(lines + (["", "bounded, why:", *notes] if notes else []))
+
+
+def _property(r: Result) -> str:
+    """``qmac: latency = 5 advances``, ``qmac: in_ready``."""
+    latency = dict(r.check.params).get("LATENCY")
+    extra = f" = {latency} advances" if r.check.module == "latency" and latency else ""
+    return f"qmac: {r.check.module}{extra}"
 
 
 def summary(results: list[Result]) -> str:

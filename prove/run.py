@@ -36,11 +36,30 @@ class Result:
 def run_check(check: Check, rtl_dir: Path, work: Path, solver: str, timeout: float) -> Result:
     """Prove one check; its task folder is ``work``/<check.slug>."""
     if check.kind == PROTOCOL:
-        text, depth = protocol.task_text(check, rtl_dir, solver)  # k-induction
-    else:
-        text, depth = miter.task_text(check, rtl_dir, solver), 1  # combinational miter
+        return run_protocol(check, rtl_dir, work, solver, timeout)
+    text = miter.task_text(check, rtl_dir, solver)  # combinational miter: depth 1
     out = sby.run(Path(work) / check.slug, text, timeout=timeout, complete=True)
-    return Result(check, out.status, out.seconds, solver, depth, out.detail, out.workdir)
+    return Result(check, out.status, out.seconds, solver, 1, out.detail, out.workdir)
+
+
+def run_protocol(check: Check, rtl_dir: Path, work: Path, solver: str, timeout: float) -> Result:
+    """BMC and k-induction of a protocol property with the checker's invariants. A
+    counterexample to an invariant rather than to the property (an RTL whose stages the
+    invariants do not describe) runs the property again without the stage invariants."""
+    text, depth, why = protocol.task_text(check, rtl_dir, solver)
+    out = sby.run(Path(work) / check.slug, text, timeout=timeout, complete=True)
+    seconds = out.seconds
+    if out.status == sby.FAILED and not why:
+        line = protocol.failed_assertion(out.workdir)
+        if line and not protocol.is_property_line(line):
+            text, depth, _ = protocol.task_text(check, rtl_dir, solver, invariants=False)
+            why = f"no stage invariants: {line.strip()} fails on this RTL"
+            out = sby.run(
+                Path(work) / (check.slug + "_plain"), text, timeout=timeout, complete=True
+            )
+            seconds += out.seconds
+    detail = "; ".join(d for d in (out.detail, why) if d)
+    return Result(check, out.status, seconds, solver, depth, detail, out.workdir)
 
 
 def run_ladder(

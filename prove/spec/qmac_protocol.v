@@ -9,13 +9,26 @@
 //   1 no output without a job         2 outputs in job order with their values (nothing
 //   3 outputs hold while stalled        dropped, duplicated or reordered)
 //   4 in_ready_o = !rst_i && (!out_valid_o || out_ready_i)
-//   5 the documented latency: a job whose last beat moves on edge n is the output from edge
-//     n + 4 when out_ready_i stays high (not before, not after)
+//   5 the latency: out_valid_o is high exactly while the job whose last beat moved LATENCY
+//     pipeline advances ago (an advance: an edge with !out_valid_o || out_ready_i) is not
+//     taken yet; with out_ready_i high: valid right after edge n + LATENCY - 1 when edge n
+//     moves the last beat (LATENCY edges counting edge n)
 //   6 nothing dropped: while jobs are pending and out_ready_i is high, an output is taken at
-//     least every 5th cycle (wait_run counts the cycles since the last one)
+//     least every LATENCY-th cycle (wait_run counts the cycles since the last one)
 //   7 reset: no output right after a reset
+//   0 none (prove/protocol.py measures LATENCY with the cover statement)
+//
+// LATENCY comes from one place, prove/protocol.py, which measures it on the RTL (the first
+// output after reset). The shadow pipeline sv (bit k-1: the job whose last beat moved k
+// advances ago) and the invariants below make k-induction close; they state what the
+// properties need and nothing about qmac's internals. With PROBES = 1 (qmac's own RTL:
+// prove/protocol.py connects each probe_<name> to dut.<name> when the RTL has them all), the
+// stage invariants tie sv and the FIFO to qmac's valid bits and stage registers: with them the
+// properties are proven for every input sequence; without them they are bounded to DEPTH.
 module qmac_protocol #(
-  parameter integer PROP = 1
+  parameter integer PROP    = 1,
+  parameter integer LATENCY = 5,
+  parameter integer PROBES  = 0
 ) (
   input wire       clk_i,
   input wire       rst_i,
@@ -32,6 +45,9 @@ module qmac_protocol #(
   input wire [5:0] in_act_max_i,
   input wire       out_ready_i
 );
+  localparam integer FB = $clog2(LATENCY + 2);   // the FIFO holds 2^FB > LATENCY + 1 jobs
+  localparam integer L  = LATENCY;
+
   wire       in_ready_o, out_valid_o, out_sat_o;
   wire [5:0] out_y_o;
 
@@ -50,26 +66,34 @@ module qmac_protocol #(
   wire       beat     = in_fire && (in_first_i || in_job);
   wire       done     = beat && in_last_i;            // a job's last beat moves on this edge
   wire       out_fire = out_valid_o && out_ready_i;
+  wire       adv      = !out_valid_o || out_ready_i;  // the pipeline advances (interface.md)
   wire signed [5:0] p0 = $signed(in_x_i[2:0]) * $signed(in_w_i[2:0]);
   wire signed [5:0] p1 = $signed(in_x_i[5:3]) * $signed(in_w_i[5:3]);
   reg  [5:0] acc;
   wire [5:0] acc_next = (in_first_i ? in_bias_i : acc) + p0 + p1;   // wraps to 6 bits
 
   // The shadow FIFO of the expected outputs; wr / rd count the jobs in and out.
-  reg  [5:0] fifo [0:7];
-  reg  [3:0] wr, rd;
-  wire [3:0] count = wr - rd;
-  wire [5:0] head  = fifo[rd[2:0]];
+  reg  [5:0]  fifo [0:(1 << FB) - 1];
+  reg  [FB:0] wr, rd;
+  wire [FB:0] count = wr - rd;
+  wire [5:0]  head  = fifo[rd[FB-1:0]];
 
-  // Latency: lat_v[k] = a job whose last beat moved k edges ago, with out_ready_i high since.
-  reg  [4:0] lat_v;
-  reg  [3:0] lat_j [0:4];
-  reg  [3:0] wait_run;   // cycles with jobs pending, out_ready_i high and no output (saturating)
-  reg        init = 1'b1;
-  reg        was_rst, was_stalled;
-  reg  [5:0] was_y;
-  reg        was_sat;
-  integer k;
+  // The shadow pipeline: sv[k-1] = a job whose last beat moved k advances ago and not taken.
+  reg  [L-1:0] sv;
+  reg  [3:0]   wait_run;  // cycles with jobs pending, out_ready_i high and no output (saturating)
+  reg          init = 1'b1;
+  reg          was_rst, was_stalled, seen_out;
+  reg  [5:0]   was_y;
+  reg          was_sat;
+
+  function [FB:0] ones;  // the number of set bits
+    input [L-1:0] v;
+    integer i;
+    begin
+      ones = 0;
+      for (i = 0; i < L; i = i + 1) ones = ones + v[i];
+    end
+  endfunction
 
   always @(posedge clk_i) begin
     init        <= 1'b0;
@@ -79,28 +103,25 @@ module qmac_protocol #(
     was_sat     <= out_sat_o;
     if (rst_i) begin
       in_job    <= 1'b0;
-      wr        <= 4'd0;
-      rd        <= 4'd0;
-      lat_v     <= 5'd0;
+      wr        <= 0;
+      rd        <= 0;
+      sv        <= 0;
       wait_run  <= 4'd0;
+      seen_out  <= 1'b0;
     end else begin
       if (beat) begin
         in_job <= !in_last_i;
         acc    <= acc_next;
       end
       if (done) begin
-        fifo[wr[2:0]] <= acc_next;
-        wr            <= wr + 4'd1;
+        fifo[wr[FB-1:0]] <= acc_next;
+        wr               <= wr + 1'b1;
       end
-      if (out_fire) rd <= rd + 4'd1;
-      lat_v[0] <= done;
-      lat_j[0] <= wr;
-      for (k = 1; k < 5; k = k + 1) begin
-        lat_v[k] <= lat_v[k-1] && out_ready_i;
-        lat_j[k] <= lat_j[k-1];
-      end
-      if (!out_ready_i || out_fire || count == 4'd0) wait_run <= 4'd0;
-      else if (wait_run != 4'd15)                   wait_run <= wait_run + 4'd1;
+      if (out_fire) rd <= rd + 1'b1;
+      if (out_valid_o) seen_out <= 1'b1;
+      if (adv) sv <= {sv[L-2:0], done};
+      if (!out_ready_i || out_fire || count == 0) wait_run <= 4'd0;
+      else if (wait_run != 4'd15)                wait_run <= wait_run + 4'd1;
     end
   end
 
@@ -109,18 +130,73 @@ module qmac_protocol #(
     assume (in_shift_i == 1'b0 && in_out_zp_i == 6'd0);
     assume (in_act_min_i == 6'b100000 && in_act_max_i == 6'b011111);
     if (!init) begin
-      assume (!done || count < 4'd6);   // the FIFO (8 deep) never fills: qmac holds 5 jobs
-      if (PROP == 1) assert (!out_valid_o || count != 4'd0);
-      if (PROP == 2 && out_valid_o) assert (count != 4'd0 && out_y_o == head);
+      if (PROP == 1) assert (!out_valid_o || count != 0);
+      if (PROP == 2 && out_valid_o) assert (count != 0 && out_y_o == head);
       if (PROP == 3 && was_stalled && !was_rst)
         assert (out_valid_o && out_y_o == was_y && out_sat_o == was_sat);
       if (PROP == 4) assert (in_ready_o == (!rst_i && (!out_valid_o || out_ready_i)));
-      if (PROP == 5 && !rst_i) begin
-        if (lat_v[4]) assert (out_valid_o && rd == lat_j[4]);
-        if (lat_v[3]) assert (rd != lat_j[3] + 4'd1);     // not given out before edge n + 4
-      end
-      if (PROP == 6) assert (wait_run <= 4'd4);
+      if (PROP == 5 && !rst_i) assert (out_valid_o == sv[L-1]);
+      if (PROP == 6) assert (wait_run <= L - 1);
       if (PROP == 7 && was_rst) assert (!out_valid_o);
+      // The checker's invariants (true of every run from reset of a qmac that keeps the
+      // protocol): the jobs pending are those in the shadow pipeline, the oldest at the output
+      // while valid, and a wait of w cycles means the oldest job is w or more stages in.
+      if (PROP != 0 && !rst_i) begin
+        assert (count == ones(sv));
+        assert (out_valid_o == sv[L-1]);
+        assert (wait_run == 4'd0 || (sv >> wait_run) != 0);
+      end
+    end
+  end
+
+  // The first output after reset, for prove/protocol.py's measurement of LATENCY: the shortest
+  // trace (reset, a one-beat job, out_ready_i high) reaches it LATENCY + 1 steps in.
+  always @* if (PROP == 0 && !init) cover (out_valid_o && !seen_out);
+
+  // ---------------------------------------------------------------------------------------
+  // Stage invariants of qmac's own RTL (rtl/qmac.v's five stages: S1 beat sum, S2
+  // accumulator, S3 requant product, S4 rounding, S5 output). Each probe_<name> is driven by
+  // dut.<name> when PROBES = 1; STAGES must equal LATENCY, or prove/protocol.py leaves them out.
+  // ---------------------------------------------------------------------------------------
+  localparam integer STAGES = 5;
+  (* keep *) wire       probe_in_job_q;
+  (* keep *) wire       probe_s1_valid_q, probe_s1_last_q, probe_s2_valid_q, probe_s3_valid_q;
+  (* keep *) wire       probe_s4_valid_q;
+  (* keep *) wire [5:0] probe_acc_d, probe_acc_q, probe_s3_prod_q;
+  (* keep *) wire [7:0] probe_s4_r_q;
+  (* keep *) wire       probe_s1_shift_q, probe_s2_shift_q, probe_s3_shift_q;
+  (* keep *) wire [5:0] probe_s1_zp_q, probe_s2_zp_q, probe_s3_zp_q, probe_s4_zp_q;
+  (* keep *) wire [5:0] probe_s1_min_q, probe_s2_min_q, probe_s3_min_q, probe_s4_min_q;
+  (* keep *) wire [5:0] probe_s1_max_q, probe_s2_max_q, probe_s3_max_q, probe_s4_max_q;
+
+  // the FIFO entry of the job at stage k: the jobs of the stages above it are older
+  wire [FB:0] i2 = rd + ones(sv >> 2), i3 = rd + ones(sv >> 3), i4 = rd + ones(sv >> 4);
+  wire [FB:0] wr_prev = wr - 1'b1;
+  wire [5:0]  v2 = fifo[i2[FB-1:0]], v3 = fifo[i3[FB-1:0]], v4 = fifo[i4[FB-1:0]];
+
+  always @* begin
+    if (PROBES && STAGES == L && PROP != 0 && !init && !rst_i) begin
+      assert (in_job == probe_in_job_q);
+      assert (sv[0] == (probe_s1_valid_q && probe_s1_last_q));
+      assert (sv[1] == probe_s2_valid_q);
+      assert (sv[2] == probe_s3_valid_q);
+      assert (sv[3] == probe_s4_valid_q);
+      // the accumulator: the checker's acc is qmac's once S1's beat is added
+      if (probe_s1_valid_q) assert (acc == probe_acc_d);
+      if (in_job && !probe_s1_valid_q) assert (acc == probe_acc_q);
+      // a job's value and run-time values at each stage
+      if (sv[0]) assert (fifo[wr_prev[FB-1:0]] == acc);  // the newest job, in S1
+      if (sv[0]) assert (probe_s1_shift_q == 1'b0 && probe_s1_zp_q == 6'd0 &&
+                         probe_s1_min_q == 6'b100000 && probe_s1_max_q == 6'b011111);
+      if (sv[1]) assert (probe_acc_q == v2 && probe_s2_shift_q == 1'b0 &&
+                         probe_s2_zp_q == 6'd0 && probe_s2_min_q == 6'b100000 &&
+                         probe_s2_max_q == 6'b011111);
+      if (sv[2]) assert (probe_s3_prod_q == v3 && probe_s3_shift_q == 1'b0 &&
+                         probe_s3_zp_q == 6'd0 && probe_s3_min_q == 6'b100000 &&
+                         probe_s3_max_q == 6'b011111);
+      if (sv[3]) assert (probe_s4_r_q == {{2{v4[5]}}, v4} && probe_s4_zp_q == 6'd0 &&
+                         probe_s4_min_q == 6'b100000 && probe_s4_max_q == 6'b011111);
+      if (sv[4]) assert (out_y_o == head);
     end
   end
 endmodule

@@ -77,6 +77,16 @@ REACHABLE: dict[str, str] = {
         "the fp32 near-half cases of `ties`)"
     ),
     "nudge_below": ("gemmlowp mode"),
+    "gemmlowp_mul_g0s0l0": (
+        "gemmlowp mode (`tb.shared.gemmlowp_rounding` builds each combination: `x' * M` with "
+        "the low 32 bits chosen, a small odd `M`, shift 0; `h` at a right shift of 2 to 8 "
+        "bits, `M = 2^30`)"
+    ),
+    "fp32_acc_g0s0l0": (
+        "fp32 mode (an accumulator with 2 to 7 dropped bits and a scale that shows the direction "
+        "are built for every combination, `tb.shared.fp32_acc_rounding`); `fp32_acc_min` needs "
+        "an accumulator that holds -2^31 (every fp32 config)"
+    ),
 }
 """When a group of bins is reachable (the docs table's right column); each :class:`Bin`
 names its group."""
@@ -341,6 +351,180 @@ BIN_TABLE: tuple[Bin, ...] = (
         "boundary",
         "nudge_below",
         "gemmlowp: x' * M one above a tie of the doubling high multiply (shift 0, visible)",
+    ),
+    Bin(
+        "fp32_acc_g0s0l0",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 0, sticky 0, LSB 0: down; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g0s0l1",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 0, sticky 0, LSB 1: down; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g0s1l0",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 0, sticky 1, LSB 0: down; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g0s1l1",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 0, sticky 1, LSB 1: down; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g1s0l0",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 1, sticky 0, LSB 0: down; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g1s0l1",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 1, sticky 0, LSB 1: up; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g1s1l0",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 1, sticky 1, LSB 0: up; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_g1s1l1",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: |acc| to 24 bits, guard 1, sticky 1, LSB 1: up; visible (the "
+        "other direction gives another r)",
+    ),
+    Bin(
+        "fp32_acc_min",
+        "boundary",
+        "fp32_acc_g0s0l0",
+        "fp32: the accumulator -2^31, |acc| = 2^31 (the leading one at bit 31), unclamped",
+    ),
+    Bin(
+        "gemmlowp_mul_g0s0l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 0, sticky 0, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g0s0l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 0, sticky 0, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g0s1l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 0, sticky 1, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g0s1l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 0, sticky 1, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g1s0l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 1, sticky 0, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g1s0l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 1, sticky 0, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g1s1l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 1, sticky 1, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_mul_g1s1l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the doubling high multiply drops guard 1, sticky 1, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g0s0l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 0, sticky 0, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g0s0l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 0, sticky 0, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g0s1l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 0, sticky 1, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g0s1l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 0, sticky 1, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g1s0l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 1, sticky 0, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g1s0l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 1, sticky 0, LSB 1; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g1s1l0",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 1, sticky 1, LSB 0; visible (the other "
+        "direction gives another y)",
+    ),
+    Bin(
+        "gemmlowp_div_g1s1l1",
+        "boundary",
+        "gemmlowp_mul_g0s0l0",
+        "gemmlowp: the divide by 2^t drops guard 1, sticky 1, LSB 1; visible (the other "
+        "direction gives another y)",
     ),
     Bin("reset_mid_job", "event", "reset_mid_job", "reset asserted in the middle of a job"),
     Bin(

@@ -29,6 +29,7 @@ from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
 from pyref.fixed_point import ceil_div
 
+from . import fp32_acc_rounding, gemmlowp_rounding
 from .exact_values import (
     OVERFLOW_K_CAP,
     Unrealizable,
@@ -260,6 +261,51 @@ def _nudge_job(cfg: QmacConfig, rng: np.random.Generator, offset: int) -> dict:
     return {"x": xs, "w": ws, "bias": bias, "mult": m, "shift": 0, **_centred(cfg, r)}
 
 
+def _fp32_acc_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
+    """fp32: an accumulator whose rounding to 24 bits has the (guard, sticky, LSB) ``combo``,
+    and a scale under which rounding it the other way changes the output
+    (:func:`tb.shared.fp32_acc_rounding.rounding_jobs`)."""
+    acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, 1, combo)
+    if not ok[0] or abs(int(acc[0])) > acc_cap(cfg):
+        raise Unrealizable("no scale shows this accumulator's rounding")
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": int(mult[0]),
+        "shift": 0,
+        **_centred(cfg, int(r[0])),
+    }
+
+
+def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
+    """fp32: the accumulator -2^31 (the leading one at bit 31), scaled to a small power of two."""
+    acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, 1)
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": int(mult[0]),
+        "shift": 0,
+        **_centred(cfg, int(r[0])),
+    }
+
+
+def _gemmlowp_rounding_job(cfg: QmacConfig, rng: np.random.Generator, step: str, combo) -> dict:
+    """gemmlowp: the (guard, sticky, LSB) ``combo`` in the doubling high multiply (``step`` =
+    ``mul``) or the divide (``div``), shown in the output
+    (:mod:`tb.shared.gemmlowp_rounding`)."""
+    build = gemmlowp_rounding.mul_jobs if step == "mul" else gemmlowp_rounding.div_jobs
+    acc, mult, shift, r, ok = build(cfg, rng, 1, combo)
+    if not ok[0]:
+        raise Unrealizable("the accumulator or the shift is out of range")
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    values = {"mult": int(mult[0]), "shift": int(shift[0]), **_centred(cfg, int(r[0]))}
+    return {"x": x, "w": w, "bias": bias, **values}
+
+
 VARIANTS = (
     ("acc_max_on", lambda c, g: _acc_limit_job(c, g, True, 0)),
     ("acc_max_past", lambda c, g: _acc_limit_job(c, g, True, 1)),
@@ -282,6 +328,22 @@ VARIANTS = (
     ("nudge_below", lambda c, g: _nudge_job(c, g, -1)),
     ("nudge_on", lambda c, g: _nudge_job(c, g, 0)),
     ("nudge_above", lambda c, g: _nudge_job(c, g, 1)),
+    *(
+        (
+            fp32_acc_rounding.bin_name(*combo),
+            lambda c, g, combo=combo: _fp32_acc_rounding_job(c, g, combo),
+        )
+        for combo in fp32_acc_rounding.COMBOS
+    ),
+    (fp32_acc_rounding.ACC_MIN_BIN, _fp32_acc_min_job),
+    *(
+        (
+            gemmlowp_rounding.bin_name(step, *combo),
+            lambda c, g, step=step, combo=combo: _gemmlowp_rounding_job(c, g, step, combo),
+        )
+        for step in gemmlowp_rounding.STEPS
+        for combo in gemmlowp_rounding.COMBOS
+    ),
 )
 """The boundary jobs, one builder per edge and side."""
 
@@ -596,6 +658,35 @@ def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int)
     return _realized(cfg, rng, xs, {"mult": mults, "shift": 0, **_centred_many(cfg, r)}, done)
 
 
+def _fp32_acc_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, combo
+) -> JobBatch | None:
+    if cfg.rounding != "fp32":
+        return None
+    acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, n, combo)
+    ok &= np.abs(acc) <= acc_cap(cfg)
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
+
+
+def _fp32_acc_min_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBatch | None:
+    try:
+        acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, n)
+    except Unrealizable:
+        return None
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)})
+
+
+def _gemmlowp_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, step: str, combo
+) -> JobBatch | None:
+    if cfg.rounding != "gemmlowp":
+        return None
+    build = gemmlowp_rounding.mul_jobs if step == "mul" else gemmlowp_rounding.div_jobs
+    acc, mult, shift, r, ok = build(cfg, rng, n, combo)
+    values = {"mult": mult, "shift": shift, **_centred_many(cfg, r)}
+    return _realized(cfg, rng, acc, values, ok)
+
+
 BATCH_VARIANTS = {
     "acc_max_on": lambda c, g, n: _acc_limit_batch(c, g, n, True, 0),
     "acc_max_past": lambda c, g, n: _acc_limit_batch(c, g, n, True, 1),
@@ -618,6 +709,20 @@ BATCH_VARIANTS = {
     "nudge_below": lambda c, g, n: _nudge_batch(c, g, n, -1),
     "nudge_on": lambda c, g, n: _nudge_batch(c, g, n, 0),
     "nudge_above": lambda c, g, n: _nudge_batch(c, g, n, 1),
+    **{
+        fp32_acc_rounding.bin_name(*combo): (
+            lambda c, g, n, combo=combo: _fp32_acc_rounding_batch(c, g, n, combo)
+        )
+        for combo in fp32_acc_rounding.COMBOS
+    },
+    fp32_acc_rounding.ACC_MIN_BIN: _fp32_acc_min_batch,
+    **{
+        gemmlowp_rounding.bin_name(step, *combo): (
+            lambda c, g, n, step=step, combo=combo: _gemmlowp_rounding_batch(c, g, n, step, combo)
+        )
+        for step in gemmlowp_rounding.STEPS
+        for combo in gemmlowp_rounding.COMBOS
+    },
 }
 """The variants of :data:`VARIANTS`, each building ``n`` jobs at once (None: the config has no
 such job)."""

@@ -23,7 +23,8 @@ def checks_for(fault: Fault, rtl: Path) -> list[plan.Check]:
     """The checks that may fail on ``fault`` (the planted RTL in ``rtl``), cheapest first."""
     if fault.file == "qmac.v":
         name = PROTOCOL_FAULTS[fault.name]
-        return [c for c in protocol.protocol_checks(12) if c.module == name]
+        latency = protocol.measure_latency(rtl, rtl.parent / "latency")
+        return [c for c in protocol.protocol_checks(latency, 12) if c.module == name]
     module = fault.file.removesuffix(".v")
     cfg = fault.qmac_config()
     checks = [c for c in plan.module_checks(rtl, {"fault": cfg}) if c.module == module]

@@ -45,10 +45,22 @@ def test_every_fault_fails_a_proof(name, tmp_path):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("name", ["rounding_constant", "clamp_low", "gemmlowp_nudge"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rounding_constant",
+        "clamp_low",
+        "gemmlowp_nudge",
+        "acc_saturates_in_wrap_mode",
+        "last_lane_dropped",
+        "fp32_acc_truncated",
+    ],
+)
 def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     """The failed proof's counterexample, as a vector file, is a mismatch on the faulty RTL
-    (make sim VECTORS=... RTL=...) and passes on rtl/ (gemmlowp: from the replay search)."""
+    (make sim VECTORS=... RTL=...) and passes on rtl/ (gemmlowp: from the replay search; the
+    accumulator, the beat sum and fp32's normalization: the spec's and the RTL's outputs read
+    from the trace, and a requantization under which they give different y)."""
     from sim_skip import require_simulator
 
     require_simulator("icarus")
