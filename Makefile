@@ -15,7 +15,7 @@ LINT_STAMP   := $(VENV)/.lint-stamp
 # PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge clean
+.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge sweep-minimize clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -36,6 +36,8 @@ help:
 	@echo "make sweep        simulate + synthesize every point of a sweep spec, report in build/sweep/<spec>/"
 	@echo "                  (SWEEP=ci|full|path.toml, SHARD=k/n, SIM=, JOBS=, N=, FORCE=1, RTL=)"
 	@echo "make sweep-merge  join the shards of a sweep into one report (SWEEP=)"
+	@echo "make sweep-minimize  after make sweep COVERAGE=1: the smallest spec reaching the same code"
+	@echo "                  coverage and functional bins (SWEEP=, OUT=, TO=sweeps/<name>.toml)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -101,6 +103,7 @@ VARS_prove := CONFIG RTL SOLVER JOBS TIMEOUT CHECKS DEPTH OUT
 VARS_soak := N SEED JOBS SIMS ICARUS_SHARE PER_RUN
 VARS_sweep := SWEEP SHARD SIM JOBS N FORCE RTL OUT SYNTH PLOTS COVERAGE PNR
 VARS_sweep-merge := SWEEP OUT PLOTS
+VARS_sweep-minimize := SWEEP OUT TO
 ENV_VARS  := SIM WAVES
 GOALS     := $(or $(MAKECMDGOALS),help)
 KNOWN     := $(sort PYTHON $(foreach g,$(GOALS),$(VARS_$(g))))
@@ -182,6 +185,10 @@ sweep: $(PLOTS_STAMP)
 
 sweep-merge: $(PLOTS_STAMP)
 	$(PY) -m sweep merge $(call args,sweep-merge)
+
+# The smallest spec with the coverage of a finished make sweep COVERAGE=1 (docs/coverage.md).
+sweep-minimize: $(STAMP)
+	$(PY) -m sweep minimize $(call args,sweep-minimize)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

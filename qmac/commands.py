@@ -150,6 +150,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "PNR",
     ),
     "sweep-merge": ("SWEEP", "OUT", "PLOTS"),
+    "sweep-minimize": ("SWEEP", "OUT", "TO"),
 }
 """The variables of each command: the Makefile's ``VARS_<command>``."""
 
@@ -216,6 +217,12 @@ COMMANDS: dict[str, Command] = {
             "join the shards of a sweep into one report",
             VARIABLES["sweep-merge"],
             _module_main("sweep.cli", "merge"),
+        ),
+        Command(
+            "sweep-minimize",
+            "the smallest spec reaching a sweep's code coverage and functional bins",
+            VARIABLES["sweep-minimize"],
+            _module_main("sweep.cli", "minimize"),
         ),
         Command(
             "bench",

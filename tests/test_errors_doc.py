@@ -674,6 +674,11 @@ SWEEP = {
         2,
         "no shard results under",
     ),
+    "`minimize SWEEP=tiny` with no sweep run": (
+        _main_of("sweep.cli", "minimize", "SWEEP=tiny", "OUT={tmp}"),
+        2,
+        "SWEEP = tiny: no results in",
+    ),
     "the simulator the points name is not installed": (
         _main_of("sweep.cli", "run", "SWEEP={spec}", "OUT={tmp}", spec=ICARUS_SPEC, no_path=True),
         3,

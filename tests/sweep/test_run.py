@@ -199,11 +199,16 @@ def test_coverage_1_merges_rtl_code_coverage_over_the_points(tmp_path, capsys):
     assert {p["sim"] for p in run["points"]} == {"verilator"}
     assert all(Path(p["coverage_dat"]).is_file() for p in run["points"])
     report = (out / "tiny" / "report.md").read_text()
-    assert "## RTL code coverage (merged over the Verilator points)" in report
+    assert "## RTL code coverage and functional coverage (merged over the Verilator points)" in (
+        report
+    )
     assert "| **total** |" in report and "RTL code coverage over 4 point(s)" in report
+    # every point passed with every reachable bin required, so the merged bins are all hit
+    assert "| functional bins (reachable in at least one run) | 100.0 % (" in report
     for name in ("coverage.info", "coverage.xml", "html/index.html", "merged.dat"):
         assert (out / "tiny" / "coverage" / name).is_file()
     assert "RTL code coverage (line | branch | toggle | expression):" in text
+    assert "; functional bins: 100.0 % (" in text
 
 
 def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):
