@@ -22,7 +22,9 @@ TO        (``minimize``) where to write the minimal spec (default ``OUT/<spec>/<
 
 ``minimize`` reads the ``results.json`` of a finished ``make sweep COVERAGE=1`` and writes the
 smallest spec found that reaches the same RTL code coverage and functional bins
-(:mod:`sweep.minimize`).
+(:mod:`sweep.minimize`). ``faults`` runs the fault table of ``tb/shared/faults.py`` against the
+points of a spec (``SIM``, ``JOBS`` over faults, ``FAULTS`` a comma-separated subset, ``RTL``)
+and writes ``OUT/<spec>/faults.md`` (:mod:`sweep.faults`); exit status 0 whatever it catches.
 
 Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
 point the spec does not expect (``allow_skip``), 2 bad options, spec or shards (also options
@@ -33,6 +35,7 @@ that leave no point to run), 3 a simulator the points name is missing, 4 a bug i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import sys
@@ -81,10 +84,15 @@ def parser() -> argparse.ArgumentParser:
     merge_p = sub.add_parser("merge", help="join the shards' results into one report")
     mini = sub.add_parser("minimize", help="write the smallest spec with the same coverage")
     mini.add_argument("--to")
-    for q in (run, merge_p, mini):
+    faults = sub.add_parser("faults", help="the fault table against the points of a spec")
+    faults.add_argument("--sim", choices=SIMULATORS)
+    faults.add_argument("--jobs", type=_positive, default=1)
+    faults.add_argument("--faults", default="")
+    faults.add_argument("--rtl")
+    for q in (run, merge_p, mini, faults):
         q.add_argument("--sweep", default="ci")
         q.add_argument("--out", default=str(DEFAULT_OUT))
-        if q is not mini:
+        if q in (run, merge_p):
             q.add_argument("--plots", type=_bool, default=True)
     run.add_argument("--shard")
     run.add_argument("--sim", choices=SIMULATORS)
@@ -273,6 +281,57 @@ def cmd_minimize(args) -> int:
     return 0
 
 
+def cmd_faults(args) -> int:
+    import tempfile
+
+    from .faults import catch_table, markdown
+
+    spec = spec_mod.load(args.sweep)
+    points, _, _ = spec.expand()
+    if not points:
+        raise no_work("SWEEP", args.sweep, "the spec expands to no point")
+    names = [f.strip() for f in args.faults.split(",") if f.strip()] or [
+        f.name for f in tb_api.FAULTS
+    ]
+    for name in names:
+        try:
+            tb_api.fault_by_name(name)
+        except KeyError as exc:
+            raise UsageError(f"FAULTS: {exc.args[0]}") from None
+    rtl = Path(args.rtl).resolve() if args.rtl else tb_api.RTL_DIR
+    if not rtl.is_dir():
+        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    for sim in {args.sim} if args.sim else {p.sim for p in points}:
+        why = simulator_missing(sim)
+        if why:
+            raise ToolFailure(why)
+    out = Path(args.out) / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"qmac sweep faults {spec.name}: {len(names)} fault(s) against {len(points)} point(s)"
+        + (f" on {args.sim}" if args.sim else ""),
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=out, prefix="faults-") as work:
+        try:
+            table = catch_table(
+                points, names, rtl_dir=rtl, sim=args.sim, work=Path(work), jobs=args.jobs
+            )
+        except RuntimeError as exc:
+            raise ToolFailure(str(exc)) from None
+    text = markdown(spec.name, len(points), args.sim, table)
+    (out / "faults.md").write_text(text)
+    (out / "faults.json").write_text(json.dumps([dataclasses.asdict(c) for c in table], indent=1))
+    missed = [c.fault for c in table if not c.caught_by]
+    print(
+        f"qmac sweep faults {spec.name}: {len(table) - len(missed)} of {len(table)} caught"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+        + f" in {time.perf_counter() - t0:.0f} s\n  table   {out / 'faults.md'}"
+    )
+    return 0
+
+
 def _shown(path: Path) -> str:
     """``sweeps/ci.toml`` for a spec in the repository, else the path as given."""
     try:
@@ -326,5 +385,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(normalize_argv(argv, p))
-    commands = {"run": cmd_run, "merge": cmd_merge, "minimize": cmd_minimize}
+    commands = {
+        "run": cmd_run,
+        "merge": cmd_merge,
+        "minimize": cmd_minimize,
+        "faults": cmd_faults,
+    }
     return commands[args.command](args)

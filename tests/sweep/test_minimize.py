@@ -195,3 +195,29 @@ def test_the_command_writes_the_spec_and_refuses_a_run_without_coverage(tmp_path
     spec.path.write_text(spec.path.read_text() + "# edited\n")
     assert cli.main(["minimize", f"SWEEP={spec.path}", f"OUT={out}"]) == 2
     assert "from another version of" in capsys.readouterr().err
+
+
+def test_the_fault_table_against_a_spec_says_what_it_catches_and_misses(tmp_path, capsys):
+    """``python -m sweep faults``: a half_up point catches the half_up tie fault (ties go down)
+    and cannot catch a fault of the fp32 rounding mode, which it does not build."""
+    from tests.sim_skip import require_simulator
+
+    require_simulator("icarus")
+    spec = tmp_path / "one.toml"
+    spec.write_text(
+        'name = "one"\nseed = 3\nn = 400\nsim = "icarus"\n[[include]]\nconfig = "default"\n'
+    )
+    out = tmp_path / "out"
+    args = ["faults", f"SWEEP={spec}", f"OUT={out}", "FAULTS=rounding_constant,fp32_exponent"]
+    assert cli.main(args) == 0
+    said = capsys.readouterr().out
+    assert "1 of 2 caught; missed: fp32_exponent" in said
+    table = json.loads((out / "one" / "faults.json").read_text())
+    assert [(c["fault"], bool(c["caught_by"]), c["runs"]) for c in table] == [
+        ("rounding_constant", True, 1),
+        ("fp32_exponent", False, 1),
+    ]
+    assert table[0]["kinds"].get("value", 0) >= 1
+    assert "| `fp32_exponent` | **missed** |" in (out / "one" / "faults.md").read_text()
+    assert cli.main([*args[:3], "FAULTS=nosuch"]) == 2
+    assert "FAULTS: no fault 'nosuch'" in capsys.readouterr().err
