@@ -12,6 +12,7 @@ key, seed and stimulus as in the full sweep and so the same sets.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Hashable, Iterable, Mapping
 
@@ -131,9 +132,10 @@ def spec_text(
         'base = "default"',
     ]
     fields = list(QmacConfig.__dataclass_fields__)
+    reached_by = Counter(e for s in sets.values() for e in s)
     for i, rec in enumerate(chosen, start=1):
         mine = sets[rec["key"]]
-        only = mine - set().union(*(s for k, s in sets.items() if k != rec["key"]))
+        only = {e for e in mine if reached_by[e] == 1}
         lines += [
             "",
             f"# {i}. {rec['key']} (from {rec.get('origin') or '?'}): +{len(mine - held)} "
