@@ -313,7 +313,8 @@ def cmd_faults(args) -> int:
         flush=True,
     )
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=out, prefix="faults-") as work:
+    # absolute: the simulators run in folders of their own, where a relative path means nothing
+    with tempfile.TemporaryDirectory(dir=out.resolve(), prefix="faults-") as work:
         try:
             table = catch_table(
                 points, names, rtl_dir=rtl, sim=args.sim, work=Path(work), jobs=args.jobs
