@@ -224,3 +224,12 @@ def test_the_fault_table_against_a_spec_says_what_it_catches_and_misses(
     assert "| `fp32_exponent` | **missed** |" in (out / "one" / "faults.md").read_text()
     assert cli.main([*args[:3], "FAULTS=nosuch"]) == 2
     assert "FAULTS: no fault 'nosuch'" in capsys.readouterr().err
+
+
+def test_the_committed_minimal_spec_holds_points_of_ci_with_their_seeds():
+    """sweeps/ci-min.toml (make sweep-minimize SWEEP=ci) keeps ci's points as ci runs them with
+    COVERAGE=1 (every point on Verilator): the same keys and seeds, so the same stimulus."""
+    ci = {p.key: p.seed for p in spec_mod.load("ci").expand(auto_sims=("verilator",))[0]}
+    smaller, skipped, _ = spec_mod.load("ci-min").expand(auto_sims=("verilator",))
+    assert not skipped and 1 <= len(smaller) < len(ci)
+    assert all(ci.get(p.key) == p.seed for p in smaller), [p.key for p in smaller]
