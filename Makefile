@@ -15,7 +15,7 @@ LINT_STAMP   := $(VENV)/.lint-stamp
 # PYTHONWARNINGS: setuptools' banner about editable installs says nothing a user needs.
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge ci-init clean
+.PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge ci-init sweep-minimize clean
 
 help:
 	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
@@ -38,6 +38,8 @@ help:
 	@echo "make sweep-merge  join the shards of a sweep into one report (SWEEP=)"
 	@echo "make ci-init      write a GitHub Actions workflow for a repository's RTL (RTL=, PORTS=, SWEEP=,"
 	@echo "                  SIMS=, SHARDS=, QMAC=, OUT=, FORCE=1; docs/ci.md)"
+	@echo "make sweep-minimize  after make sweep COVERAGE=1: the smallest spec reaching the same code"
+	@echo "                  coverage and functional bins (SWEEP=, OUT=, TO=sweeps/<name>.toml)"
 	@echo "make clean        remove build output (keeps .venv)"
 
 venv: $(STAMP)
@@ -169,6 +171,10 @@ sweep-merge: $(PLOTS_STAMP)
 # A GitHub Actions workflow running qmac on a repository's RTL (docs/ci.md).
 ci-init: $(STAMP)
 	$(PY) -m qmac ci-init $(call args,ci-init)
+
+# The smallest spec with the coverage of a finished make sweep COVERAGE=1 (docs/coverage.md).
+sweep-minimize: $(STAMP)
+	$(PY) -m qmac sweep-minimize $(call args,sweep-minimize)
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

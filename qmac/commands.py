@@ -150,6 +150,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "PNR",
     ),
     "sweep-merge": ("SWEEP", "OUT", "PLOTS"),
+    "sweep-minimize": ("SWEEP", "OUT", "TO"),
     "ci-init": ("RTL", "PORTS", "SWEEP", "SIMS", "SHARDS", "QMAC", "OUT", "FORCE"),
 }
 """The variables of each command: the Makefile's ``VARS_<command>``."""
@@ -240,6 +241,13 @@ COMMANDS: dict[str, Command] = {
             VARIABLES["ci-init"],
             _module_main("qmac.ci_init"),
             "qmac.ci_init",
+        ),
+        Command(
+            "sweep-minimize",
+            "the smallest spec reaching a sweep's code coverage and functional bins",
+            VARIABLES["sweep-minimize"],
+            _module_main("sweep.cli", "minimize"),
+            "sweep.cli",
         ),
         Command(
             "bench",

@@ -1,4 +1,5 @@
-"""``python -m sweep run|merge``: ``make sweep`` and ``make sweep-merge``.
+"""``python -m sweep run|merge|minimize``: ``make sweep``, ``make sweep-merge`` and
+``make sweep-minimize``.
 
 Options are make-style (``SWEEP=ci SHARD=2/4``) or ``--sweep ci --shard 2/4``:
 
@@ -16,8 +17,15 @@ SYNTH=0   leave out synthesis (simulation only)
 PNR       ``1``: place and route every point on the ECP5 FPGA (``tb/run/fpga.py``); without
           it only the points the spec marks ``pnr = true``
 COVERAGE  ``1``: RTL code coverage of every Verilator point, merged (``OUT/<spec>/coverage/``)
-PLOTS     ``0`` leaves out the PNG plots, ``1`` needs them (default: when matplotlib is there)
+        if q in (run, merge_p):
+            q.add_argument("--plots", type=_bool)
 ========  ======================================================================================
+
+``minimize`` reads the ``results.json`` of a finished ``make sweep COVERAGE=1`` and writes the
+smallest spec found that reaches the same RTL code coverage and functional bins
+(:mod:`sweep.minimize`). ``faults`` runs the fault table of ``tb/shared/faults.py`` against the
+points of a spec (``SIM``, ``JOBS`` over faults, ``FAULTS`` a comma-separated subset, ``RTL``)
+and writes ``OUT/<spec>/faults.md`` (:mod:`sweep.faults`); exit status 0 whatever it catches.
 
 Exit status (:mod:`tb.cli.errors`): 0 every point passed, 1 some point failed or pyref refused a
 point the spec does not expect (``allow_skip``), 2 bad options, spec or shards (also options
@@ -28,6 +36,7 @@ that leave no point to run), 3 a simulator the points name is missing, 4 a bug i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import sys
@@ -40,6 +49,7 @@ from tb.cli.errors import ArgumentParser, ToolFailure, no_work, normalize_argv, 
 from . import report, shard
 from . import spec as spec_mod
 from .merge import MergeError, merge
+from .minimize import MinimizeError, minimize, spec_text
 from .runner import RunOptions, code_coverage_reports, run_points
 from .skips import summary_lines
 
@@ -72,10 +82,18 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep (or one shard of it)")
     merge_p = sub.add_parser("merge", help="join the shards' results into one report")
-    for q in (run, merge_p):
+    mini = sub.add_parser("minimize", help="write the smallest spec with the same coverage")
+    mini.add_argument("--to")
+    faults = sub.add_parser("faults", help="the fault table against the points of a spec")
+    faults.add_argument("--sim", choices=SIMULATORS)
+    faults.add_argument("--jobs", type=_positive, default=1)
+    faults.add_argument("--faults", default="")
+    faults.add_argument("--rtl")
+    for q in (run, merge_p, mini, faults):
         q.add_argument("--sweep", default="ci")
         q.add_argument("--out", default=str(DEFAULT_OUT))
-        q.add_argument("--plots", type=_bool)
+        if q in (run, merge_p):
+            q.add_argument("--plots", type=_bool)
     run.add_argument("--shard")
     run.add_argument("--sim", choices=SIMULATORS)
     run.add_argument("--jobs", type=_positive)
@@ -242,6 +260,105 @@ def cmd_merge(args) -> int:
     return _finish(run, files)
 
 
+def cmd_minimize(args) -> int:
+    spec = spec_mod.load(args.sweep)
+    results = Path(args.out) / spec.name / "results.json"
+    if not results.is_file():
+        raise UsageError(
+            f"SWEEP = {args.sweep}: no results in {results}; run make sweep SWEEP={args.sweep} "
+            "COVERAGE=1 first"
+        )
+    run = json.loads(results.read_text())
+    if run.get("spec_digest") != spec_mod.spec_digest(spec):
+        raise UsageError(
+            f"SWEEP = {args.sweep}: {results} is from another version of {spec.path}; run make "
+            f"sweep SWEEP={args.sweep} COVERAGE=1 again"
+        )
+    rtl = Path(run.get("facts", {}).get("rtl_dir") or tb_api.RTL_DIR)
+    files = [f.name for f in tb_api.rtl_files(rtl) if f.suffix == ".v"]
+    chosen, sets = minimize(run, files)
+    to = Path(args.to) if args.to else results.parent / f"{spec.name}-min.toml"
+    command = f"make sweep-minimize SWEEP={args.sweep}" + (f" TO={args.to}" if args.to else "")
+    to.parent.mkdir(parents=True, exist_ok=True)
+    to.write_text(
+        spec_text(
+            f"{spec.name}-min", spec.seed, chosen, sets, source=_shown(spec.path), command=command
+        )
+    )
+    universe = set().union(*sets.values())
+    bins = sum(1 for e in universe if isinstance(e, tuple) and e[:1] == ("bin",))
+    wall = {r["key"]: float(r.get("wall_seconds") or 0.0) for r in run["points"]}
+    print(
+        f"qmac sweep-minimize {spec.name}: {len(chosen)} of {len(run['points'])} points reach "
+        f"the same {len(universe) - bins} code coverage points and {bins} functional bins "
+        f"({len(sets)} points had code coverage)\n"
+        f"  their runs took {sum(wall[r['key']] for r in chosen):.0f} s of the sweep's "
+        f"{sum(wall.values()):.0f} s (one core each, as measured when they ran)\n"
+        f"  spec    {to}\n  run it  make sweep SWEEP={to} COVERAGE=1"
+    )
+    return 0
+
+
+def cmd_faults(args) -> int:
+    import tempfile
+
+    from .faults import catch_table, markdown
+
+    spec = spec_mod.load(args.sweep)
+    points, _, _ = spec.expand()
+    if not points:
+        raise no_work("SWEEP", args.sweep, "the spec expands to no point")
+    names = [f.strip() for f in args.faults.split(",") if f.strip()] or [
+        f.name for f in tb_api.FAULTS
+    ]
+    for name in names:
+        try:
+            tb_api.fault_by_name(name)
+        except KeyError as exc:
+            raise UsageError(f"FAULTS: {exc.args[0]}") from None
+    rtl = Path(args.rtl).resolve() if args.rtl else tb_api.RTL_DIR
+    if not rtl.is_dir():
+        raise UsageError(f"RTL = {args.rtl} is not a folder")
+    for sim in {args.sim} if args.sim else {p.sim for p in points}:
+        why = simulator_missing(sim)
+        if why:
+            raise ToolFailure(why)
+    out = Path(args.out) / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"qmac sweep faults {spec.name}: {len(names)} fault(s) against {len(points)} point(s)"
+        + (f" on {args.sim}" if args.sim else ""),
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    # absolute: the simulators run in folders of their own, where a relative path means nothing
+    with tempfile.TemporaryDirectory(dir=out.resolve(), prefix="faults-") as work:
+        try:
+            table = catch_table(
+                points, names, rtl_dir=rtl, sim=args.sim, work=Path(work), jobs=args.jobs
+            )
+        except RuntimeError as exc:
+            raise ToolFailure(str(exc)) from None
+    text = markdown(spec.name, len(points), args.sim, table)
+    (out / "faults.md").write_text(text)
+    (out / "faults.json").write_text(json.dumps([dataclasses.asdict(c) for c in table], indent=1))
+    missed = [c.fault for c in table if not c.caught_by]
+    print(
+        f"qmac sweep faults {spec.name}: {len(table) - len(missed)} of {len(table)} caught"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+        + f" in {time.perf_counter() - t0:.0f} s\n  table   {out / 'faults.md'}"
+    )
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """``sweeps/ci.toml`` for a spec in the repository, else the path as given."""
+    try:
+        return str(Path(path).resolve().relative_to(WORK_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _finish(run: dict, files: dict) -> int:
     h = report.headline(run)
     for rec in run["points"]:
@@ -261,10 +378,13 @@ def _finish(run: dict, files: dict) -> int:
     for line in summary_lines(run):
         print(f"  {line}")
     if run.get("code_coverage"):
-        table = [l for l in run["code_coverage"].splitlines() if l.startswith("| **total**")]
+        text = run["code_coverage"].splitlines()
+        table = [l for l in text if l.startswith("| **total**")]
+        bins = [l for l in text if l.startswith("| functional bins")]
         print(
             f"  RTL code coverage (line | branch | toggle | expression): "
             f"{table[0].split('|', 2)[2].strip(' |') if table else 'n/a'}"
+            + (f"; functional bins: {bins[0].split('|')[2].strip()}" if bins else "")
         )
     print(f"  report  {files['md']}\n  junit   {files['junit']}\n  csv     {files['csv']}")
     return 0 if verdict == "PASS" else 1
@@ -276,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_main(
         lambda: _main(argv),
         prog="python -m sweep",
-        usage_errors=(spec_mod.SpecError, MergeError),
+        usage_errors=(spec_mod.SpecError, MergeError, MinimizeError),
         tool_errors=(SimulatorMissing,),
     )
 
@@ -284,4 +404,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(normalize_argv(argv, p))
-    return cmd_run(args) if args.command == "run" else cmd_merge(args)
+    commands = {
+        "run": cmd_run,
+        "merge": cmd_merge,
+        "minimize": cmd_minimize,
+        "faults": cmd_faults,
+    }
+    return commands[args.command](args)

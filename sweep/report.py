@@ -345,12 +345,12 @@ def markdown(run: dict, *, images: dict | None = None) -> str:
         body = run["code_coverage"].splitlines()
         lines += [
             "",
-            "## RTL code coverage (merged over the Verilator points)",
+            "## RTL code coverage and functional coverage (merged over the Verilator points)",
             "",
             *body,
             "",
-            "(lcov, Cobertura and HTML in `coverage/`; functional "
-            "coverage: every reachable bin is required at every point)",
+            "(lcov, Cobertura and HTML in `coverage/`; besides the merged bins above, every "
+            "bin reachable at a point is required there)",
         ]
     axes = set(varied_axes(pts))
     pairs = [(a, b) for a, b in MATRIX_PAIRS if a in axes and b in axes][:MAX_MATRICES]

@@ -162,6 +162,11 @@ def code_coverage_reports(records: list[dict], rtl_dir: Path, out: Path) -> str 
         title=f"RTL coverage over {len(runs)} sweep points",
         full=False,
         what="point",
+        functional={
+            r["name"]: (r.get("sim_result") or {}).get("coverage") or {}
+            for r in records
+            if r.get("coverage_dat")
+        },
     )
     return (Path(out) / "summary.md").read_text()
 

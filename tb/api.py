@@ -6,7 +6,8 @@ exactly as ``make sim`` does, and returns one :class:`RunOutcome`; :func:`repro`
 ``make sim ...`` that repeats it. A build that fails raises :class:`BuildFailed` (raised by the
 build code itself), a simulation that dies without a report :class:`SimulationFailed`, a
 missing simulator :class:`SimulatorMissing`. Also here: the simulators (installed, versions,
-the cheaper one for a run), Yosys, and the RTL folder helpers (its files, edited copies).
+the cheaper one for a run), Yosys, the RTL folder helpers (its files, edited copies) and the
+fault table (faults planted in a copy of the RTL).
 
 It sits on top of ``tb``'s layers (docs/testbench.md): nothing in ``tb`` imports it.
 """
@@ -37,6 +38,7 @@ from tb.run.toolchain import (
 )
 from tb.run.yosys import YosysUnavailable, yosys_command, yosys_version
 from tb.shared.defaults import RUN_DEFAULTS
+from tb.shared.faults import FAULTS, apply_fault, fault_by_name
 from tb.shared.job import SimJob
 from tb.shared.ports import WRAPPER as PORTS_WRAPPER
 from tb.shared.rtl_folder import (
@@ -54,6 +56,9 @@ from tb.stream.session import RtlRunError, RtlSession
 
 __all__ = [
     "BUILD_ROOT",
+    "FAULTS",
+    "apply_fault",
+    "fault_by_name",
     "RtlRunError",
     "RtlSession",
     "check_simulator",

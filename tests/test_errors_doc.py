@@ -638,7 +638,7 @@ SWEEP = {
     "`run SWEEP=nosuch`": (
         _main_of("sweep.cli", "run", "SWEEP=nosuch"),
         2,
-        "no sweep spec 'nosuch': not a file and not one of ci, full, tiny",
+        "no sweep spec 'nosuch': not a file and not one of ci, ci-min, full, tiny",
     ),
     "`run shard=1/2` (lower case)": (
         _main_of("sweep.cli", "run", "shard=1/2"),
@@ -673,6 +673,11 @@ SWEEP = {
         _main_of("sweep.cli", "merge", "SWEEP=tiny", "OUT={tmp}"),
         2,
         "no shard results under",
+    ),
+    "`minimize SWEEP=tiny` with no sweep run": (
+        _main_of("sweep.cli", "minimize", "SWEEP=tiny", "OUT={tmp}"),
+        2,
+        "SWEEP = tiny: no results in",
     ),
     "the simulator the points name is not installed": (
         _main_of("sweep.cli", "run", "SWEEP={spec}", "OUT={tmp}", spec=ICARUS_SPEC, no_path=True),

@@ -7,8 +7,8 @@ here (:mod:`tb.rtl_coverage`) and written to ``OUT`` (default ``build/coverage/`
 
 - ``coverage.info`` (lcov), ``coverage.xml`` (Cobertura), ``merged.dat`` (Verilator's format),
 - ``html/index.html``: the per-module table and each source file annotated,
-- ``summary.md``: the per-module table, the ranking of configs, the points not hit with their
-  reasons.
+- ``summary.md``: the code coverage totals beside the functional bins hit over the same runs,
+  the per-module table, the ranking of configs, the points not hit with their reasons.
 
 The bar: every line and branch point, and each toggle of every port bit, is hit or waived with
 a reason in ``coverage.toml`` of the RTL folder (:mod:`tb.rtl_coverage.waivers`); otherwise
@@ -59,6 +59,8 @@ class ConfigRun:
     passed: bool
     summary: str
     seconds: float
+    functional: dict = dataclasses.field(default_factory=dict)
+    """The run's functional coverage: ``{"hits": {bin: n}, "required": [bin, ...]}``."""
 
 
 def run_config(name: str, n: int, seed: int, rtl_dir: str, build_root: str) -> ConfigRun:
@@ -88,7 +90,12 @@ def run_config(name: str, n: int, seed: int, rtl_dir: str, build_root: str) -> C
         + ("" if functional is None else f"; functional: {functional.summary()}")
         + ("" if rep.passed else f": {rep.details[0]['message'] if rep.details else ''}")
     )
-    return ConfigRun(name, counts, rep.passed, summary, time.perf_counter() - t0)
+    bins = (
+        {}
+        if functional is None
+        else {"hits": dict(functional.hits), "required": list(functional.required)}
+    )
+    return ConfigRun(name, counts, rep.passed, summary, time.perf_counter() - t0, bins)
 
 
 @dataclasses.dataclass
@@ -146,6 +153,7 @@ def collect(
         out,
         title=f"qmac RTL coverage: {', '.join(configs)}",
         full=full,
+        functional={r.name: r.functional for r in ordered if r.functional},
     )
     return CoverageResult(ordered, merged, verdict, out, time.perf_counter() - t0, full=full)
 

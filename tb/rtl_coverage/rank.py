@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .points import Point
 
 
@@ -12,11 +14,8 @@ def hit_sets(runs: dict[str, dict[Point, int]]) -> dict[str, set[Point]]:
 def unique_hits(runs: dict[str, dict[Point, int]]) -> dict[str, set[Point]]:
     """``{run: points only that run hits}``."""
     hits = hit_sets(runs)
-    out = {}
-    for name, mine in hits.items():
-        others = set().union(*(h for n, h in hits.items() if n != name))
-        out[name] = mine - others
-    return out
+    runs_hitting = Counter(p for mine in hits.values() for p in mine)  # linear in the runs
+    return {name: {p for p in mine if runs_hitting[p] == 1} for name, mine in hits.items()}
 
 
 def greedy_order(runs: dict[str, dict[Point, int]]) -> list[tuple[str, int]]:

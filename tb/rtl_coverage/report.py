@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import rank, waivers
 from .points import Point, merge, write_dat
-from .summary import port_names, port_toggles, table_markdown
+from .summary import by_module, port_names, port_toggles, table_markdown
 from .writers import write_cobertura, write_html, write_lcov
 
 
@@ -26,10 +26,13 @@ def write_reports(
     title: str,
     full: bool = True,
     what: str = "config",
+    functional: dict[str, dict] | None = None,
 ) -> tuple[dict[Point, int], waivers.Verdict]:
     """Merge ``runs`` (``{name: points}``), check the bar (``full``: every config the waivers
     speak of ran) and write ``merged.dat``, ``coverage.info``, ``coverage.xml``, ``html/`` and
-    ``summary.md`` to ``out``; the merged points and the bar's verdict."""
+    ``summary.md`` to ``out``; the merged points and the bar's verdict. ``functional``: each
+    run's functional coverage (``{name: {"hits": {bin: n}, "required": [bin, ...]}}``), shown
+    beside the code coverage."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     merged = merge(runs.values())
@@ -40,7 +43,8 @@ def write_reports(
     write_cobertura(out / "coverage.xml", merged, rtl_dir)
     write_html(out / "html", merged, rtl_dir, title, notes=verdict.waived)
     (out / "summary.md").write_text(
-        summary_text(runs, merged, verdict, rtl_dir, what=what) + "\n", encoding="utf-8"
+        summary_text(runs, merged, verdict, rtl_dir, what=what, functional=functional) + "\n",
+        encoding="utf-8",
     )
     return merged, verdict
 
@@ -52,10 +56,15 @@ def summary_text(
     rtl_dir: Path,
     *,
     what: str = "config",
+    functional: dict[str, dict] | None = None,
 ) -> str:
-    """The per-module table, port toggles, the ranking and the points not hit, as Markdown."""
+    """The code and functional coverage side by side, the per-module table, port toggles, the
+    ranking and the points not hit, as Markdown."""
+    shown = ", ".join(list(runs)[:12]) + (f" and {len(runs) - 12} more" if len(runs) > 12 else "")
     lines = [
-        f"RTL code coverage over {len(runs)} {what}(s): {', '.join(runs)} ({Path(rtl_dir)})",
+        f"RTL code coverage over {len(runs)} {what}(s): {shown} ({Path(rtl_dir)})",
+        "",
+        *totals_markdown(merged, functional),
         "",
         table_markdown(merged),
         "",
@@ -100,3 +109,41 @@ def summary_text(
         lines += ["", "Stale waivers (the point is hit now, or there is no such point):"]
         lines += [f"- `{label}`" for label in v.stale]
     return "\n".join(lines)
+
+
+def functional_merged(functional: dict[str, dict]) -> tuple[set[str], set[str]]:
+    """The bins some run must reach (reachable for its config and run) and, of those, the bins
+    some run hit: ``(required, hit)`` over every run's ``{"hits": ..., "required": ...}``."""
+    required = {b for f in functional.values() for b in f.get("required", ())}
+    hit = {b for f in functional.values() for b, n in f.get("hits", {}).items() if n}
+    return required, hit & required
+
+
+def totals_markdown(merged: dict[Point, int], functional: dict[str, dict] | None) -> list[str]:
+    """The totals of each kind of code point and the functional bins, one table."""
+    total = by_module(merged)["total"]
+    rows = [
+        "| coverage | hit |",
+        "|---|---:|",
+        *(f"| {name} | {total[kind].cell()} |" for kind, name in _KIND_NAMES.items()),
+    ]
+    if functional:
+        required, hit = functional_merged(functional)
+        cell = f"{100.0 * len(hit) / len(required):.1f} % ({len(hit)}/{len(required)})"
+        rows.append(
+            "| functional bins (reachable in at least one run) | "
+            + (cell if required else "-")
+            + " |"
+        )
+        holes = sorted(required - hit)
+        if holes:
+            rows += ["", "Functional bins no run hit: " + ", ".join(f"`{b}`" for b in holes)]
+    return rows
+
+
+_KIND_NAMES = {
+    "line": "RTL lines",
+    "branch": "RTL branches",
+    "toggle": "RTL toggles",
+    "expr": "RTL expressions",
+}

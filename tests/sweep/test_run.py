@@ -199,11 +199,40 @@ def test_coverage_1_merges_rtl_code_coverage_over_the_points(tmp_path, capsys):
     assert {p["sim"] for p in run["points"]} == {"verilator"}
     assert all(Path(p["coverage_dat"]).is_file() for p in run["points"])
     report = (out / "tiny" / "report.md").read_text()
-    assert "## RTL code coverage (merged over the Verilator points)" in report
+    assert "## RTL code coverage and functional coverage (merged over the Verilator points)" in (
+        report
+    )
     assert "| **total** |" in report and "RTL code coverage over 4 point(s)" in report
+    # every point passed with every reachable bin required, so the merged bins are all hit
+    assert "| functional bins (reachable in at least one run) | 100.0 % (" in report
     for name in ("coverage.info", "coverage.xml", "html/index.html", "merged.dat"):
         assert (out / "tiny" / "coverage" / name).is_file()
     assert "RTL code coverage (line | branch | toggle | expression):" in text
+    assert "; functional bins: 100.0 % (" in text
+
+    # make sweep-minimize: the fewer points it keeps, run again (FORCE=1: not reused), reach
+    # exactly the code points and functional bins the four reached.
+    smaller = tmp_path / "tiny-min.toml"
+    assert cli.main(["minimize", "SWEEP=tiny", f"OUT={out}", f"TO={smaller}"]) == 0
+    assert "of 4 points reach the same" in capsys.readouterr().out
+    assert (
+        cli.main(
+            ["run", f"SWEEP={smaller}", "COVERAGE=1", "SYNTH=0", "PLOTS=0", f"OUT={out}"]
+            + ["PROGRESS=0", "FORCE=1"]
+        )
+        == 0
+    )
+    again = json.loads((out / "tiny-min" / "run.json").read_text())
+    assert 1 <= len(again["points"]) < 4
+    assert not any(p["cached"] for p in again["points"])
+
+    def reached(name: str) -> tuple[set, set]:
+        merged = tb_api.read_code_coverage(out / name / "coverage" / "merged.dat")
+        points = json.loads((out / name / "run.json").read_text())["points"]
+        bins = {b for p in points for b, n in p["sim_result"]["coverage"]["hits"].items() if n}
+        return {p for p, n in merged.items() if n}, bins
+
+    assert reached("tiny-min") == reached("tiny")
 
 
 def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):

@@ -274,6 +274,6 @@ def test_a_value_no_config_can_take_is_refused_before_expanding(tmp_path, text, 
 
 def test_shipped_specs_expect_no_skip():
     # ci.toml and full.toml need no allow_skip: pyref accepts every point they expand to.
-    for name in ("ci", "full", "tiny"):
+    for name in ("ci", "ci-min", "full", "tiny"):
         points, skipped, _ = spec_mod.load(name).expand(auto_sims=("icarus", "verilator"))
         assert points and skipped == [], name

@@ -151,3 +151,26 @@ def test_a_file_with_no_points_is_an_error(tmp_path):
     (tmp_path / "x.dat").write_text("hello\n")
     with pytest.raises(ValueError, match="no coverage points"):
         read_dat(tmp_path / "x.dat")
+
+
+def test_the_summary_shows_the_functional_bins_beside_the_code_points(dats, tmp_path):
+    from tb.rtl_coverage.report import functional_merged, write_reports
+
+    runs = {name: read_dat(d, ["m.v"]) for name, d in zip("ab", dats)}
+    # x is required by a and hit there; y required by both, hit by neither; w required by b
+    # only; z hit but required by no run (not counted): 1 of 3 required bins hit.
+    functional = {
+        "a": {"hits": {"x": 2, "y": 0, "z": 1}, "required": ["x", "y"]},
+        "b": {"hits": {"y": 0}, "required": ["y", "w"]},
+    }
+    assert functional_merged(functional) == ({"x", "y", "w"}, {"x"})
+    write_reports(runs, tmp_path, tmp_path / "out", title="t", full=False, functional=functional)
+    text = (tmp_path / "out" / "summary.md").read_text()
+    # the code totals of the merged runs (test_per_module_table_and_line_hits) beside the bins
+    assert "| RTL branches | 100.0 % (2/2) |" in text
+    assert "| RTL toggles | 33.3 % (1/3) |" in text
+    assert "| RTL expressions | 0.0 % (0/1) |" in text
+    assert "| functional bins (reachable in at least one run) | 33.3 % (1/3) |" in text
+    assert "Functional bins no run hit: `w`, `y`" in text
+    write_reports(runs, tmp_path, tmp_path / "code", title="t", full=False)
+    assert "functional bins" not in (tmp_path / "code" / "summary.md").read_text()
