@@ -123,7 +123,7 @@ lint: $(LINT_STAMP)
 test: $(DEV_STAMP)
 	@mkdir -p build
 	$(if $(call given,test,RTL),$(PY) -m qmac test $(call args,test),\
-	  $(PY) -m pytest -n 2 --junitxml=build/junit.xml tests)
+	  $(PY) -m pytest -n 2 --dist worksteal --junitxml=build/junit.xml tests)
 
 # RTL code coverage over the named configs (docs/coverage.md): Verilator coverage builds, merged.
 coverage: $(STAMP)

@@ -43,8 +43,9 @@ import sys
 import time
 from pathlib import Path
 
+from tb import api as tb_api
 from tb.api import SIMULATORS, WORK_ROOT, SimulatorMissing, simulator_missing, user_rtl
-from tb.cli.errors import ArgumentParser, ToolFailure, no_work, normalize_argv, run_main
+from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, normalize_argv, run_main
 
 from . import report, shard
 from . import spec as spec_mod

@@ -37,6 +37,8 @@ class BatchChecker:
         self.stream = stream
         self.cut = np.asarray(cut, dtype=bool)
         self.orphan = plan.orphan_beats(stream, self.cut)
+        self.job_of_beat = stream.job_of_beat
+        """Run index of the job of each beat (batches start at a job's first beat)."""
         self.scoreboard = scoreboard
         self.latency: int | None = None
         """Pipeline advances from a job's last beat to its output (set by the first output)."""
@@ -60,13 +62,14 @@ class BatchChecker:
         orphan = self.orphan[b0:b1]
         lasts = np.flatnonzero(sub.last & ~orphan)
         lasts = lasts[lasts < taken]
-        sb.jobs_sent(j0 + sub.job_of_beat[lasts], c0 + out.accept[lasts])
+        job_of_beat = self.job_of_beat[b0:b1]
+        sb.jobs_sent(job_of_beat[lasts], c0 + out.accept[lasts])
         ends = np.flatnonzero(sub.last & orphan)
         ends = ends[ends < taken]
         for b in ends:
-            sb.orphans_sent(j0 + int(sub.job_of_beat[b]), c0 + int(out.accept[b]))
+            sb.orphans_sent(int(job_of_beat[b]), c0 + int(out.accept[b]))
         self.events["orphan_beats"] += int(np.count_nonzero(orphan[:taken]))
-        cuts = j0 + sub.job_of_beat[np.flatnonzero(self.cut[b0:b1])]
+        cuts = job_of_beat[np.flatnonzero(self.cut[b0:b1])]
         bounds = trace.reset_starts(f)
         lo = 0
         for k in range(len(bounds) + 1):

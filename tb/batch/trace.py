@@ -182,7 +182,6 @@ def check_handshake(
             )
 
     stalled = f.out_valid & ~f.out_ready & ~f.rst
-    job_of_beat = stream.job_of_beat
     accept = out.accept  # cycles of the taken beats (in_valid && in_ready), ascending
 
     def beats_before(c):
@@ -197,7 +196,7 @@ def check_handshake(
     c = _first(f.in_valid & ~f.in_ready & ~stalled & ~f.hs_unknown & ~f.rst)
     if c is not None:
         b = int(beats_before(c))
-        job = int(job_of_beat[b]) if b < n_beats else None
+        job = _job_of(stream, b) if b < n_beats else None
         fail(
             "handshake",
             job,
@@ -207,7 +206,7 @@ def check_handshake(
         )
     if len(accept) != n_beats:
         b = len(accept)
-        job = int(job_of_beat[b]) if b < n_beats else None
+        job = _job_of(stream, b) if b < n_beats else None
         fail(
             "timeout" if b < n_beats else "protocol",
             job,
@@ -307,6 +306,11 @@ def check_latency(
             f" {measured}",
         )
     return measured, None
+
+
+def _job_of(stream: BeatStream, b: int) -> int:
+    """``stream.job_of_beat[b]`` without the whole array (only a failure needs it)."""
+    return int(np.count_nonzero(stream.first[: b + 1])) - 1
 
 
 def _first(mask: np.ndarray) -> int | None:

@@ -58,14 +58,14 @@ def test_overlapped_equals_serial_clean(monkeypatch, tmp_path):
     assert d1["cycles"] == d0["cycles"] and d1["latency"] == d0["latency"] == 5
 
 
-def test_overlapped_equals_serial_on_a_fault(monkeypatch, tmp_path):
+def test_overlapped_equals_serial_on_a_fault(monkeypatch, tmp_path, own_build_root):
     """A fault that shows in a later batch: both loops stop after the same batch with the same
     first mismatch (job, cycle and values in the text)."""
     require_simulator("verilator")
     fault = next(f for f in FAULTS if f.name == "rounding_constant")
     rtl = apply_fault(fault, tmp_path / "rtl")
     job = _job(fault.qmac_config(), "fault", 600, 7, 6)
-    kw = {"rtl_dir": rtl, "build_root": tmp_path / "build"}
+    kw = {"rtl_dir": rtl, "build_root": own_build_root}
     serial, d0 = _run(monkeypatch, job, "0", tmp_path, **kw)
     overlapped, d1 = _run(monkeypatch, job, "1", tmp_path, **kw)
     assert not serial["passed"] and serial["details"]
