@@ -156,7 +156,8 @@ async def play_all(
         budget = min(plan.cycle_budget(b1 - b0, j1 - j0, patterns.full_speed), transport.max_cycles)
         # Long enough for a typical batch; the wrapper repeats it if the batch runs longer.
         span = min(budget, 4 * (b1 - b0 + j1 - j0))
-        pattern = patterns.take(plan.pattern_length(span, pat_limit))
+        pattern = plan.open_both_sides(patterns.take(plan.pattern_length(span, pat_limit)))
+        budget = min(plan.pattern_budget(pattern, b1 - b0, j1 - j0, budget), transport.max_cycles)
         return words, jobs, pattern, budget, time.perf_counter() - ta
 
     async def play_batch(i: int, prepared: tuple):

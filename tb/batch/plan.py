@@ -74,6 +74,28 @@ def cycle_budget(n_beats: int, n_jobs: int, full_speed: bool) -> int:
     return 12 * (n_beats + n_jobs) + 1024
 
 
+def pattern_budget(pattern: np.ndarray, n_beats: int, n_jobs: int, budget: int) -> int:
+    """``budget`` stretched to cover the handshake ``pattern`` a batch plays (bit 0: the input
+    side offers a beat, bit 1: out_ready; the wrapper repeats it): a short pattern cut from a
+    slow stretch of ``mixed`` opens the output a few times per period only, and a batch of one
+    job could then outlast :func:`cycle_budget` and be reported hung. ``pattern`` must open
+    both sides at least once (:func:`open_both_sides`)."""
+    period = len(pattern)
+    ins = int(np.count_nonzero(pattern & 1))
+    outs = int(np.count_nonzero(pattern & 2))
+    periods = -(-n_beats // ins) + -(-n_jobs // outs) + 1
+    return max(budget, 2 * periods * period + 1024)
+
+
+def open_both_sides(pattern: np.ndarray) -> np.ndarray:
+    """``pattern`` with its last cycle opened on a side it never opens (a pattern repeated
+    with no input or no output cycle would never finish the batch)."""
+    if not np.any(pattern & 1) or not np.any(pattern & 2):
+        pattern = pattern.copy()
+        pattern[-1] = 3
+    return pattern
+
+
 def pattern_length(budget: int, limit: int | None = None) -> int:
     """Length of the pattern a batch carries: a power of two covering its cycle budget (the
     wrapper repeats it past ``limit``)."""

@@ -142,3 +142,20 @@ def test_the_statistics_can_fail():
 def test_block_sizes_are_what_a_run_uses():
     sizes = batch_block_sizes()
     assert sizes["icarus"] == 16384 and sizes["verilator"] == 1 << 19
+
+
+def test_pattern_budget_covers_a_slow_short_pattern():
+    """A batch of one job on a 4-cycle pattern that never offers a beat: the last cycle is
+    opened on both sides, and the budget covers ceil(1/1) + ceil(1/1) + 1 = 3 periods twice,
+    plus the 1024 margin: 2 * 3 * 4 + 1024 = 1048 (worked by hand)."""
+    pattern = plan.open_both_sides(np.array([0, 0, 0, 2], dtype=np.uint8))
+    assert pattern.tolist() == [0, 0, 0, 3]
+    assert plan.pattern_budget(pattern, 1, 1, 100) == 1048
+    # 16 cycles opening the input once and the output once: 10 beats and 5 jobs need
+    # 10 + 5 + 1 = 16 periods, so 2 * 16 * 16 + 1024 = 1536 cycles.
+    slow = np.zeros(16, dtype=np.uint8)
+    slow[3], slow[9] = 1, 2
+    assert plan.open_both_sides(slow) is slow
+    assert plan.pattern_budget(slow, 10, 5, 1200) == 1536
+    # A budget that already covers the pattern stays as it was.
+    assert plan.pattern_budget(np.full(8, 3, dtype=np.uint8), 10, 5, 5000) == 5000
