@@ -29,7 +29,7 @@ from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
 from pyref.fixed_point import ceil_div
 
-from . import fp32_acc_rounding, gemmlowp_rounding
+from . import fp32_acc_rounding, fp32_product_rounding, gemmlowp_rounding
 from .exact_values import (
     OVERFLOW_K_CAP,
     Unrealizable,
@@ -279,6 +279,18 @@ def _fp32_acc_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> 
     }
 
 
+def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
+    """fp32: a product ``fl32(acc) * scale`` whose rounding to 24 bits has the (guard, sticky,
+    LSB) ``combo``, the other direction changing the output
+    (:func:`tb.shared.fp32_product_rounding.rounding_jobs`)."""
+    acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, 1, combo)
+    if not ok[0]:
+        raise Unrealizable("no accumulator and scale show this product's rounding")
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    values = {"mult": int(mult[0]), "shift": 0, **_centred(cfg, int(r[0]))}
+    return {"x": x, "w": w, "bias": bias, **values}
+
+
 def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     """fp32: the accumulator -2^31 (the leading one at bit 31), scaled to a small power of two."""
     acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, 1)
@@ -336,6 +348,13 @@ VARIANTS = (
         for combo in fp32_acc_rounding.COMBOS
     ),
     (fp32_acc_rounding.ACC_MIN_BIN, _fp32_acc_min_job),
+    *(
+        (
+            fp32_product_rounding.bin_name(*combo),
+            lambda c, g, combo=combo: _fp32_product_rounding_job(c, g, combo),
+        )
+        for combo in fp32_product_rounding.COMBOS
+    ),
     *(
         (
             gemmlowp_rounding.bin_name(step, *combo),
@@ -668,6 +687,15 @@ def _fp32_acc_rounding_batch(
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
 
 
+def _fp32_product_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, combo
+) -> JobBatch | None:
+    if cfg.rounding != "fp32":
+        return None
+    acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, n, combo)
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
+
+
 def _fp32_acc_min_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBatch | None:
     try:
         acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, n)
@@ -716,6 +744,12 @@ BATCH_VARIANTS = {
         for combo in fp32_acc_rounding.COMBOS
     },
     fp32_acc_rounding.ACC_MIN_BIN: _fp32_acc_min_batch,
+    **{
+        fp32_product_rounding.bin_name(*combo): (
+            lambda c, g, n, combo=combo: _fp32_product_rounding_batch(c, g, n, combo)
+        )
+        for combo in fp32_product_rounding.COMBOS
+    },
     **{
         gemmlowp_rounding.bin_name(step, *combo): (
             lambda c, g, n, step=step, combo=combo: _gemmlowp_rounding_batch(c, g, n, step, combo)

@@ -27,7 +27,7 @@ from pyref.fixed_point import saturating_rounding_doubling_high_mul_scalar
 from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift, round_shift_scalar
 
-from . import fp32_acc_rounding, gemmlowp_rounding
+from . import fp32_acc_rounding, fp32_product_rounding, gemmlowp_rounding
 from .bins import BINS, EVENT_BINS  # noqa: F401 (declared in tb/shared/bins.py, used here)
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x, overflow_lengths
@@ -247,6 +247,7 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
     f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
     f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
     f.update(fp32_acc_rounding.features(cfg, acc, mult, r, visible))
+    f.update(fp32_product_rounding.features(cfg, acc, mult, visible))
     f.update(gemmlowp_rounding.features(cfg, acc, mult, shift, expected.y, zp, amin, amax, visible))
     # Per beat: is every x at its min / max, every w at its min / max (one pass over the lanes
     # each: all lanes equal to lane 0, then lane 0's value).
@@ -600,6 +601,7 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
     f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
     f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
     f.update(fp32_acc_rounding.features(cfg, acc, mult, r, visible))
+    f.update(fp32_product_rounding.features(cfg, acc, mult, visible))
     f.update(gemmlowp_rounding.features(cfg, acc, mult, shift, expected.y, zp, amin, amax, visible))
     for xi, xname in ((0, "xmin"), (1, "xmax")):
         for wi, wname in ((0, "wmin"), (1, "wmax")):
