@@ -677,22 +677,15 @@ def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int)
     return _realized(cfg, rng, xs, {"mult": mults, "shift": 0, **_centred_many(cfg, r)}, done)
 
 
-def _fp32_acc_rounding_batch(
-    cfg: QmacConfig, rng: np.random.Generator, n: int, combo
+def _fp32_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, step, combo
 ) -> JobBatch | None:
+    """Jobs of ``step`` (:mod:`.fp32_acc_rounding` or :mod:`.fp32_product_rounding`) for one
+    guard / sticky / LSB ``combo``."""
     if cfg.rounding != "fp32":
         return None
-    acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, n, combo)
+    acc, mult, r, ok = step.rounding_jobs(cfg, rng, n, combo)
     ok &= np.abs(acc) <= acc_cap(cfg)
-    return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
-
-
-def _fp32_product_rounding_batch(
-    cfg: QmacConfig, rng: np.random.Generator, n: int, combo
-) -> JobBatch | None:
-    if cfg.rounding != "fp32":
-        return None
-    acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, n, combo)
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
 
 
@@ -739,14 +732,14 @@ BATCH_VARIANTS = {
     "nudge_above": lambda c, g, n: _nudge_batch(c, g, n, 1),
     **{
         fp32_acc_rounding.bin_name(*combo): (
-            lambda c, g, n, combo=combo: _fp32_acc_rounding_batch(c, g, n, combo)
+            lambda c, g, n, combo=combo: _fp32_rounding_batch(c, g, n, fp32_acc_rounding, combo)
         )
         for combo in fp32_acc_rounding.COMBOS
     },
     fp32_acc_rounding.ACC_MIN_BIN: _fp32_acc_min_batch,
     **{
         fp32_product_rounding.bin_name(*combo): (
-            lambda c, g, n, combo=combo: _fp32_product_rounding_batch(c, g, n, combo)
+            lambda c, g, n, combo=combo: _fp32_rounding_batch(c, g, n, fp32_product_rounding, combo)
         )
         for combo in fp32_product_rounding.COMBOS
     },
