@@ -291,24 +291,28 @@ def _as_int64(v: np.ndarray, limit: int) -> np.ndarray | None:
     return v.astype(np.int64)
 
 
+TIE_BINS = (
+    "tie_pos_up",
+    "tie_pos_down",
+    "tie_neg_up",
+    "tie_neg_down",
+    "tie_high_mul_pos",
+    "tie_high_mul_neg",
+    "double_rounding",
+    "tie_below",
+    "tie_above",
+    "nudge_below",
+    "nudge_on",
+    "nudge_above",
+)
+"""The rounding-tie bins that :func:`_tie_features` and :func:`_tie_features_reference` set
+(the fp32 mode's own are :data:`FP32_BINS`)."""
+
+
 def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     """:func:`_tie_features_reference` for all jobs at once."""
     m = len(acc)
-    names = (
-        "tie_pos_up",
-        "tie_pos_down",
-        "tie_neg_up",
-        "tie_neg_down",
-        "tie_high_mul_pos",
-        "tie_high_mul_neg",
-        "double_rounding",
-        "tie_below",
-        "tie_above",
-        "nudge_below",
-        "nudge_on",
-        "nudge_above",
-    )
-    out = {n: np.zeros(m, bool) for n in names}
+    out = {n: np.zeros(m, bool) for n in TIE_BINS}
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
         return out
@@ -628,21 +632,7 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
 def _tie_features_reference(cfg, acc, mult, shift, r, visible, jobs=None) -> dict[str, np.ndarray]:
     """The tie bins job by job (``jobs``: only these indices; the others stay False)."""
     m = len(acc)
-    names = (
-        "tie_pos_up",
-        "tie_pos_down",
-        "tie_neg_up",
-        "tie_neg_down",
-        "tie_high_mul_pos",
-        "tie_high_mul_neg",
-        "double_rounding",
-        "tie_below",
-        "tie_above",
-        "nudge_below",
-        "nudge_on",
-        "nudge_above",
-    )
-    out = {n: np.zeros(m, bool) for n in names}
+    out = {n: np.zeros(m, bool) for n in TIE_BINS}
     if cfg.rounding == "fp32":
         out.update(_fp32_features_reference(acc, mult, r, visible, jobs))
         return out
