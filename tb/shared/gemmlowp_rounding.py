@@ -110,6 +110,12 @@ def _low_bits(rng, n, g, s, lsb, t):
     return v
 
 
+def _quarter_range_bits(cfg: QmacConfig) -> int:
+    """``out_bits - 3``, at least 0: results within a quarter of the output range (a 2-bit
+    output keeps just the values next to 0)."""
+    return max(cfg.out_bits - 3, 0)
+
+
 def mul_jobs(cfg: QmacConfig, rng: np.random.Generator, n: int, combo) -> tuple[np.ndarray, ...]:
     """``(acc, mult, shift, r, ok)``: ``x' * M`` whose low 32 bits are the combination (shift 0,
     so r = h), ``M`` odd and small (``|h| < M``): ``x' = c * M^-1 mod 2^32``."""
@@ -117,7 +123,7 @@ def mul_jobs(cfg: QmacConfig, rng: np.random.Generator, n: int, combo) -> tuple[
         raise Unrealizable("gemmlowp only")
     g, s, lsb = combo
     c = _low_bits(rng, n, g, s, lsb, np.full(n, 31, np.int64))
-    m = 2 * rng.integers(0, 1 << (cfg.out_bits - 3), n) + 1
+    m = 2 * rng.integers(0, 1 << _quarter_range_bits(cfg), n) + 1
     x = (c * _inverse_32(m)) & 0xFFFF_FFFF  # < 2^64: (c < 2^32) * (inverse < 2^32)
     x = np.where(x >= 1 << 31, x - (1 << 32), x)
     ok = (x >= cfg.acc_range[0]) & (x <= cfg.acc_range[1])
@@ -132,7 +138,9 @@ def div_jobs(cfg: QmacConfig, rng: np.random.Generator, n: int, combo) -> tuple[
         raise Unrealizable("gemmlowp only")
     g, s, lsb = combo
     t = rng.integers(2, 9, n)
-    q = rng.integers(-(1 << (cfg.out_bits - 3)), 1 << (cfg.out_bits - 3), n)
+    k = _quarter_range_bits(cfg)
+    # a 2-bit output keeps q = -1 only: q = 0 rounds up to 2, past its top (1)
+    q = rng.integers(-(1 << k), (1 << k) if cfg.out_bits > 2 else 0, n)
     h = (q << (t + 1)) | _low_bits(rng, n, g, s, lsb, t)
     acc = 2 * h
     ok = (acc >= cfg.acc_range[0]) & (acc <= cfg.acc_range[1]) & (-t >= cfg.shift_range[0])
