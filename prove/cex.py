@@ -19,9 +19,8 @@ from pyref.vectors import save_vectors
 from . import miter, sby
 from .fp32_replay import fp32_layer
 from .plan import Check
+from .requant_replay import SHIFT_MODES, requant_layer
 from .witness import signed, trace_outputs, witness_inputs
-
-SHIFT_MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
 
 
 def _acc_mult(cfg: QmacConfig, p: int) -> tuple[int, int] | None:
@@ -226,9 +225,26 @@ def _requant_mul_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | Non
     return None
 
 
-def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | None:
+def _wrong_r(check: Check, cfg: QmacConfig, outs) -> int | None:
+    """The RTL's r (saturated to ``out_bits + 2`` bits, as qmac_requant_round does) of the
+    failing requantizer module, read from the trace's ``gold`` side; None if not there."""
+    gold, params = outs.get("gold", {}), dict(check.params)
+    port, width = {
+        "qmac_round_shift": ("r_o", params.get("W")),
+        "qmac_requant_round": ("r_o", cfg.out_bits + 2),
+        "qmac_sat": ("s_o", params.get("OUT_W")),
+    }.get(check.module, (None, None))
+    if port not in gold or not width:
+        return None
+    r_max = (1 << (cfg.out_bits + 1)) - 1
+    return min(max(signed(gold[port], width), -r_max - 1), r_max)
+
+
+def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int], outs=None) -> Layer | None:
     """A one-job, one-beat layer (x = 0: the accumulator is the bias) whose job gives the
-    failing module ``vals``, or None when this module or these values are not reached so."""
+    failing module ``vals``, or None when this module or these values are not reached so, or
+    (``outs``: the trace's outputs) when the requantizer's right r is outside the window an
+    output zero point brings to y = 0 or the RTL's r (``gold``) equals it there."""
     lanes, lo, hi = cfg.lanes, *cfg.out_range
     zero = dict(x=[[0] * lanes], w=[[0] * lanes])
     if check.module == "qmac_out_stage":
@@ -256,6 +272,8 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | No
     # out_zp brings the right result into the output range, where a wrong one shows
     r = round_shift_scalar(p, t, cfg.rounding)
     zp = min(max(-r, lo), hi)
+    if outs is not None and (zp != -r or _wrong_r(check, cfg, outs) in (None, r)):
+        return None
     return Layer.build(
         cfg,
         **zero,
@@ -311,18 +329,19 @@ def replay_command(
     """Write the vector file of ``result``'s counterexample and return the ``make sim`` line
     that replays it ('' when the module's values cannot be reached by a one-job layer);
     ``rtl``: the RTL= of the command (None: rtl/), ``rtl_dir``: the RTL proven."""
-    vals = witness_inputs(result.workdir)
+    vals, outs = witness_inputs(result.workdir), trace_outputs(result.workdir)
     for name in result.check.configs:
         cfg = configs.get(name)
-        layer = layer_for(result.check, cfg, vals) if cfg else None
+        layer = layer_for(result.check, cfg, vals, outs) if cfg else None
         if layer is None and cfg:
-            outs = trace_outputs(result.workdir)
             layer = _accumulator_layer(result.check, cfg, vals, outs)
             layer = layer or _requant_mul_layer(result.check, cfg, vals, outs)
         if layer is None and cfg and rtl_dir is not None:
             layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir.parent)
         if layer is None and cfg and rtl_dir is not None:
             layer = fp32_layer(result.check, cfg, rtl_dir, result.workdir)
+        if layer is None and cfg and rtl_dir is not None:
+            layer = requant_layer(result.check, cfg, rtl_dir, result.workdir.parent)
         if layer is None:
             continue
         out_dir.mkdir(parents=True, exist_ok=True)

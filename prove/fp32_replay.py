@@ -27,11 +27,9 @@ from pyref.fp32_math import (
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
 
-from . import miter, sby
+from . import replay_search
 from .plan import Check
 from .witness import signed, trace_outputs, witness_inputs
-
-HARNESS = Path(__file__).resolve().parent / "replay" / "replay_fp32.v"
 
 STAGES = {"qmac_fp32_mul": 0, "qmac_fp32_round": 1, "qmac_requant_mul": 2, "qmac_requant_round": 3}
 """The harness's STAGE of each module whose fp32 proof this search replays."""
@@ -131,37 +129,19 @@ def exact_job(check: Check, cfg: QmacConfig, workdir: Path) -> tuple[int, int] |
     return job
 
 
-def task_text(check: Check, cfg: QmacConfig, rtl_dir: Path, solver: str) -> str:
-    """The .sby file of the search for ``check``'s module of ``rtl_dir`` at ``cfg``: the spec
-    read with its shared product (one multiplier cell, the RTL's operands), r_spec kept where
-    an output zero point brings it to y = 0."""
-    files = miter.sources(rtl_dir)
-    files["replay/replay_fp32.v"] = HARNESS
-    rtl = " ".join(f for f in files if f.startswith("rtl/") and f.endswith(".v"))
-    spec = " ".join(f for f in files if f.startswith("spec/"))
+def harness_params(check: Check, cfg: QmacConfig) -> dict[str, int]:
+    """The parameters of ``replay_fp32`` for ``check``'s module at ``cfg``."""
     lo, hi = cfg.out_range
-    sets = {
+    return {
         "STAGE": STAGES[check.module],
         "OUT_BITS": cfg.out_bits,
         "BIAS_BITS": cfg.bias_bits,
         "ACC_BITS": cfg.acc_bits,
         "MULT_BITS": cfg.mult_bits,
         "SHIFT_BITS": cfg.shift_bits,
-        "R_BELOW": max(hi, 0),  # chparam takes no negative numbers
+        "R_BELOW": max(hi, 0),
         "R_ABOVE": max(-lo, 0),
     }
-    script = "\n".join(
-        [
-            f"read_verilog -I rtl {rtl}",
-            f"read_verilog -formal -D QMAC_SHARED_PRODUCT {spec} replay/replay_fp32.v",
-            "chparam " + " ".join(f"-set {k} {v}" for k, v in sets.items()) + " replay_fp32",
-            "hierarchy -check -top replay_fp32",
-            "proc",
-            "flatten",
-            "prep -top replay_fp32",
-        ]
-    )
-    return sby.sby_text(script, files, mode="bmc", depth=1, solver=solver)
 
 
 def search(
@@ -175,16 +155,13 @@ def search(
     """The search's status (``failed``: a job found; ``proven``: there is none; ``timeout``,
     ``error``) and ``(acc, mult)`` of a job under which ``check``'s module of ``rtl_dir`` and
     its spec give different r."""
-    out = sby.run(
-        Path(work) / (check.slug + "_replay"),
-        task_text(check, cfg, rtl_dir, solver),
-        timeout=timeout,
-        complete=True,
+    task = Path(work) / (check.slug + "_replay")
+    status, vals = replay_search.run(
+        "replay_fp32", harness_params(check, cfg), rtl_dir, task, solver, timeout
     )
-    if out.status != sby.FAILED:
-        return out.status, None
-    vals = witness_inputs(out.workdir)
-    return out.status, (signed(vals["acc_i"], 32), vals["scale_i"])
+    if vals is None:
+        return status, None
+    return status, (signed(vals["acc_i"], 32), vals["scale_i"])
 
 
 def fp32_layer(

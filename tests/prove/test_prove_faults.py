@@ -50,6 +50,7 @@ def test_every_fault_fails_a_proof(name, tmp_path):
     "name",
     [
         "rounding_constant",
+        "tie_rule_even",
         "clamp_low",
         "gemmlowp_nudge",
         "acc_saturates_in_wrap_mode",
@@ -66,7 +67,8 @@ def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     accumulator, the beat sum and fp32's normalization: the spec's and the RTL's outputs read
     from the trace, and a requantization under which they give different y; qmac_fp32_round
     and qmac_fp32_mul: from the fp32 replay search, the latter's about 90 s of solver time;
-    qmac_requant_mul: the witness's accumulator and multiplier, a shift that shows them)."""
+    qmac_requant_mul: the witness's accumulator and multiplier, a shift that shows them;
+    tie_rule_even: a witness no zero point brings to y = 0, so the requantizer's replay search)."""
     from sim_skip import require_simulator
 
     require_simulator("icarus")
