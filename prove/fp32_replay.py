@@ -129,6 +129,51 @@ def exact_job(check: Check, cfg: QmacConfig, workdir: Path) -> tuple[int, int] |
     return job
 
 
+def _odd_inverses(a: np.ndarray) -> np.ndarray:
+    """``a^-1 mod 2^64`` of odd ``a`` (Newton's iteration, uint64 wrapping)."""
+    a = a.astype(np.uint64)
+    x = a.copy()
+    for _ in range(6):
+        x *= np.uint64(2) - a * x
+    return x
+
+
+def edge_jobs(
+    cfg: QmacConfig, rng: np.random.Generator, n: int = 1 << 20, per: int = 2
+) -> list[tuple[int, int]]:
+    """Jobs whose exact mantissa product sits at the edges of both roundings: its d dropped
+    bits (d = 23, 24) one below, at or one above a tie of the rounding to 24 bits, and the kept
+    bits' low t (t = 17, 18: r near 2^(24 - t)) one below or at a tie of the final rounding;
+    ``per`` of each, both signs, pyref's r in the zero point's window. An odd 24-bit
+    accumulator ``a`` (so fl32(acc) = acc, every product bit live) and the scale mantissa
+    ``b = c * a^-1 mod 2^24`` fix the low 24 bits; the rest are drawn from ``n`` values of a."""
+    a = rng.integers(1 << 22, 1 << 23, n, dtype=np.int64) * 2 + 1
+    inv = _odd_inverses(a)
+    lo, hi = cfg.out_range
+    jobs = []
+    for d in (23, 24):
+        for t in (17, 18):
+            for low in ((1 << (d - 1)) - 1, 1 << (d - 1), (1 << (d - 1)) + 1):
+                for kept in ((1 << (t - 1)) - 1, 1 << (t - 1)):
+                    c = (kept << d) | low  # the low d + t bits of the product
+                    b = ((np.uint64(c) * inv) & np.uint64((1 << 24) - 1)).astype(np.int64)
+                    p = a * b
+                    ok = (b >> 23 == 1) & (p & ((1 << (d + t)) - 1) == c) & (p >> (d + 23) == 1)
+                    for ai, bi in zip(a[ok][:per].tolist(), b[ok][:per].tolist()):
+                        mult = ((150 - d - t) << 23) | (bi & 0x7FFFFF)  # |v| = m * 2^-t
+                        for acc in (ai, -ai):
+                            ok_acc = _reachable(cfg, acc, mult)
+                            if ok_acc and -hi <= int(fp32_requantize(acc, mult)) <= -lo:
+                                jobs.append((acc, mult))
+    return jobs
+
+
+def candidates_vh(jobs: list[tuple[int, int]]) -> str:
+    """The ``candidates.vh`` of ``replay_fp32``: one assume, the inputs one of ``jobs``."""
+    terms = [f"(acc_i == 32'h{acc & 0xFFFFFFFF:08x} && scale_i == 32'h{m:08x})" for acc, m in jobs]
+    return "always @* assume (" + "\n    || ".join(terms or ["1'b0"]) + ");\n"
+
+
 def harness_params(check: Check, cfg: QmacConfig) -> dict[str, int]:
     """The parameters of ``replay_fp32`` for ``check``'s module at ``cfg``."""
     lo, hi = cfg.out_range
@@ -151,13 +196,21 @@ def search(
     work: Path,
     solver: str = "yices",
     timeout: float = 600,
+    jobs: list[tuple[int, int]] | None = None,
 ) -> tuple[str, tuple[int, int] | None]:
     """The search's status (``failed``: a job found; ``proven``: there is none; ``timeout``,
     ``error``) and ``(acc, mult)`` of a job under which ``check``'s module of ``rtl_dir`` and
-    its spec give different r."""
+    its spec give different r; ``jobs``: only among these (:func:`edge_jobs`)."""
     task = Path(work) / (check.slug + "_replay")
+    extra, define = {}, ""
+    if jobs is not None:
+        vh = Path(work) / (check.slug + "_candidates.vh")
+        vh.parent.mkdir(parents=True, exist_ok=True)
+        vh.write_text(candidates_vh(jobs))
+        extra, define = {"replay/candidates.vh": vh}, "QMAC_REPLAY_CANDIDATES"
+        task = task.with_name(task.name + "_edges")
     status, vals = replay_search.run(
-        "replay_fp32", harness_params(check, cfg), rtl_dir, task, solver, timeout
+        "replay_fp32", harness_params(check, cfg), rtl_dir, task, solver, timeout, extra, define
     )
     if vals is None:
         return status, None
@@ -173,9 +226,13 @@ def fp32_layer(
     at ``cfg`` or neither finds a job."""
     if not replays(check, cfg):
         return None
-    found = exact_job(check, cfg, workdir)
+    found, work = exact_job(check, cfg, workdir), Path(workdir).parent
+    if found is None and STAGES[check.module] in (0, 2):
+        # the multiplier stages: a free search is minutes; the rounding edges first
+        jobs = edge_jobs(cfg, np.random.default_rng(0))
+        _, found = search(check, cfg, rtl_dir, work, timeout=timeout, jobs=jobs)
     if found is None:
-        _, found = search(check, cfg, rtl_dir, Path(workdir).parent, timeout=timeout)
+        _, found = search(check, cfg, rtl_dir, work, timeout=timeout)
     if found is None:
         return None
     acc, mult = found

@@ -14,11 +14,20 @@ from .witness import witness_inputs
 REPLAY_DIR = Path(__file__).resolve().parent / "replay"
 
 
-def task_text(top: str, params: Mapping[str, int], rtl_dir: Path, solver: str) -> str:
+def task_text(
+    top: str,
+    params: Mapping[str, int],
+    rtl_dir: Path,
+    solver: str,
+    extra: Mapping[str, Path] | None = None,
+    define: str = "",
+) -> str:
     """The .sby file of the harness ``top`` (``prove/replay/<top>.v``) on the RTL of
-    ``rtl_dir``, the spec read with its shared product (one multiplier cell)."""
+    ``rtl_dir``, the spec read with its shared product (one multiplier cell); ``extra``: more
+    files of the task's src/ folder (``replay/<name>``, includes), ``define``: a macro set."""
     files = miter.sources(rtl_dir)
     files[f"replay/{top}.v"] = REPLAY_DIR / f"{top}.v"
+    files.update(extra or {})
     rtl = " ".join(f for f in files if f.startswith("rtl/") and f.endswith(".v"))
     spec = " ".join(f for f in files if f.startswith("spec/"))
     # chparam takes no negative numbers: the harnesses' parameters are magnitudes
@@ -26,7 +35,9 @@ def task_text(top: str, params: Mapping[str, int], rtl_dir: Path, solver: str) -
     script = "\n".join(
         [
             f"read_verilog -I rtl {rtl}",
-            f"read_verilog -formal -D QMAC_SHARED_PRODUCT {spec} replay/{top}.v",
+            "read_verilog -formal -I replay -D QMAC_SHARED_PRODUCT "
+            + (f"-D {define} " if define else "")
+            + f"{spec} replay/{top}.v",
             f"chparam {sets} {top}",
             f"hierarchy -check -top {top}",
             "proc",
@@ -44,10 +55,13 @@ def run(
     task: Path,
     solver: str = "yices",
     timeout: float = 600,
+    extra: Mapping[str, Path] | None = None,
+    define: str = "",
 ) -> tuple[str, dict[str, int] | None]:
     """The search's status (``failed``: a job found; ``proven``: there is none; ``timeout``,
     ``error``) and the job's input values by port name."""
-    out = sby.run(task, task_text(top, params, rtl_dir, solver), timeout=timeout, complete=True)
+    text = task_text(top, params, rtl_dir, solver, extra, define)
+    out = sby.run(task, text, timeout=timeout, complete=True)
     if out.status != sby.FAILED:
         return out.status, None
     return out.status, witness_inputs(out.workdir)

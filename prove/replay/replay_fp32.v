@@ -9,6 +9,7 @@
 //   STAGE 1: qmac_fp32_round, on spec_fp32_mul's word
 //   STAGE 2: qmac_requant_mul (ROUNDING = 8), its word rounded by spec_fp32_round
 //   STAGE 3: qmac_requant_round (ROUNDING = 8), on spec_fp32_mul's word
+// With QMAC_REPLAY_CANDIDATES defined the inputs are one of a list of jobs (candidates.vh).
 module replay_fp32 #(
   parameter integer STAGE      = 0,
   parameter integer OUT_BITS   = 8,
@@ -68,4 +69,8 @@ module replay_fp32 #(
     assume ($signed(r_spec) >= -R_BELOW && $signed(r_spec) <= R_ABOVE);
     assert (r_rtl == r_spec);
   end
+`ifdef QMAC_REPLAY_CANDIDATES
+  // Only the jobs of candidates.vh (prove/fp32_replay.py's edge_jobs): one assume, a disjunction.
+  `include "candidates.vh"
+`endif
 endmodule

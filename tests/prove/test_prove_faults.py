@@ -58,7 +58,7 @@ def test_every_fault_fails_a_proof(name, tmp_path):
         "fp32_acc_truncated",
         "fp32_exponent",
         "mult_signed",
-        pytest.param("fp32_product_lsb_lost", marks=pytest.mark.slow),
+        "fp32_product_lsb_lost",
     ],
 )
 def test_counterexample_replays_as_a_mismatch(name, tmp_path):
@@ -66,7 +66,8 @@ def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     (make sim VECTORS=... RTL=...) and passes on rtl/ (gemmlowp: from the replay search; the
     accumulator, the beat sum and fp32's normalization: the spec's and the RTL's outputs read
     from the trace, and a requantization under which they give different y; qmac_fp32_round
-    and qmac_fp32_mul: from the fp32 replay search, the latter's about 90 s of solver time;
+    and qmac_fp32_mul: the witness as a job, else the fp32 replay search (qmac_fp32_mul's
+    among the rounding edges first);
     qmac_requant_mul: the witness's accumulator and multiplier, a shift that shows them;
     tie_rule_even: a witness no zero point brings to y = 0, so the requantizer's replay search)."""
     from sim_skip import require_simulator

@@ -90,3 +90,21 @@ def test_factor_job_finds_the_job_of_a_word():
     assert fp32_replay.factor_job(FP32, 1, 127, 3 << 45) == (-3, 0x3F000000)
     assert fp32_replay.factor_job(FP32, 0, 127, 2 * p) is None
     assert fp32_replay.factor_job(FP32, 0, 127, 1 << 45) is None  # not a product word
+
+
+def test_edge_jobs_sit_at_both_roundings_edges():
+    """Each edge job: an odd accumulator of 24 bits (fl32 exact), a product of 47 or 48 bits
+    whose dropped bits are one below, at or one above half, and whose kept bits' low t bits
+    are one below or at half of 2^t, with t = 150 - field - d; both signs; r in the window."""
+    jobs = fp32_replay.edge_jobs(FP32, np.random.default_rng(0), n=1 << 18)
+    assert len(jobs) >= 8
+    for acc, mult in jobs:
+        a = abs(acc)
+        assert a % 2 == 1 and a.bit_length() == 24 and (-acc, mult) in jobs
+        prod = a * ((mult & 0x7FFFFF) | 0x800000)
+        d = prod.bit_length() - 24
+        t = 150 - d - (mult >> 23)
+        low, kept = prod % (1 << d), (prod >> d) % (1 << t)
+        assert d in (23, 24) and t in (17, 18)
+        assert low - (1 << (d - 1)) in (-1, 0, 1) and kept - (1 << (t - 1)) in (-1, 0)
+        assert -127 <= int(fp32_requantize(acc, mult)) <= 128
