@@ -4,7 +4,6 @@ those values, with pyref's expected y; ``make sim VECTORS=<file>`` replays it.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,55 +17,10 @@ from pyref.rounding import round_shift_scalar
 from pyref.vectors import save_vectors
 
 from . import miter, sby
+from .fp32_replay import fp32_layer
 from .plan import Check
-
-SHIFT_MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
-
-
-def witness_inputs(workdir: Path) -> dict[str, int]:
-    """The input values of the counterexample (step 0 of ``engine_0/trace.yw``), by port name
-    (``v_i``); the witness lists its bits last signal first, bit 0 of the first signal last."""
-    data = json.loads((Path(workdir) / "engine_0" / "trace.yw").read_text())
-    bits = data["steps"][0]["bits"][::-1]
-    out, lo = {}, 0
-    for sig in data["signals"]:
-        name, width = sig["path"][-1].lstrip("\\").rsplit(".", 1)[-1], sig["width"]
-        out[name.removeprefix("in_")] = int(bits[lo : lo + width][::-1] or "0", 2)
-        lo += width
-    return out
-
-
-def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
-    """The miter's outputs at step 0 of ``engine_0/trace.vcd``: ``gold`` (the RTL module, the
-    first of ``miter -equiv``) and ``gate`` (the spec), by port name."""
-    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
-    ids, depth, out = {}, 0, {"gold": {}, "gate": {}}
-    for line in text:
-        if line.startswith("$scope"):
-            depth += 1
-        elif line.startswith("$upscope"):
-            depth -= 1
-        elif line.startswith("$var") and depth == 1:
-            _, _, _, ident, name, *_ = line.split()
-            side, _, port = name.partition("_")
-            if side in out:
-                ids[ident] = (side, port)
-        elif line.startswith("#") and line[1:].strip() not in ("0", ""):
-            break  # only step 0
-        elif line[:1] == "b":
-            value, ident = line[1:].split()
-            if ident in ids and set(value) <= {"0", "1"}:
-                side, port = ids[ident]
-                out[side][port] = int(value, 2)
-        elif line[:1] in "01" and line[1:] in ids:
-            side, port = ids[line[1:]]
-            out[side][port] = int(line[0])
-    return out
-
-
-def signed(v: int, bits: int) -> int:
-    """The two's complement value of a ``bits``-bit unsigned integer."""
-    return v - (1 << bits) if v >> (bits - 1) & 1 else v
+from .requant_replay import SHIFT_MODES, requant_layer
+from .witness import signed, trace_outputs, witness_inputs
 
 
 def _acc_mult(cfg: QmacConfig, p: int) -> tuple[int, int] | None:
@@ -230,9 +184,67 @@ def _accumulator_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | Non
     )
 
 
-def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | None:
+def _requant_mul_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | None:
+    """qmac_requant_mul in a shift mode with a multiplier: the witness's accumulator (the bias)
+    and multiplier exactly, and the first shift (the witness's, then 0 up) under which pyref's
+    r of the spec's product lands where an output zero point brings it to y = 0 and the RTL's
+    product (read from the trace) rounds to another r; the spec's product ignores the shift."""
+    params = dict(check.params)
+    if (
+        check.module != "qmac_requant_mul"
+        or cfg.rounding not in SHIFT_MODES
+        or not cfg.mult_bits
+        or params.get("ACC_BITS") != cfg.acc_bits
+        or params.get("MULT_BITS") != cfg.mult_bits
+    ):
+        return None
+    p_bits, r_bits = cfg.acc_bits + cfg.mult_bits, cfg.out_bits + 2
+    acc, mult = signed(vals["acc_i"], cfg.acc_bits), vals["mult_i"]
+    if not cfg.bias_range[0] <= acc <= cfg.bias_range[1]:
+        return None
+    wrong = signed(outs["gold"]["p_o"], p_bits)
+    lo, hi = cfg.out_range
+    r_max = (1 << (r_bits - 1)) - 1
+    for t in dict.fromkeys([vals.get("shift_i", 0), *range(cfg.shift_range[1] + 1)]):
+        if not cfg.shift_range[0] <= t <= cfg.shift_range[1]:
+            continue
+        right = int(np.asarray(requantize(np.array([acc], np.int64), mult, t, cfg))[0])
+        r_wrong = min(max(round_shift_scalar(wrong, t, cfg.rounding), -r_max - 1), r_max)
+        if -hi <= right <= -lo and r_wrong != right:
+            return Layer.build(
+                cfg,
+                x=[[0] * cfg.lanes],
+                w=[[0] * cfg.lanes],
+                bias=[acc],
+                mult=[mult],
+                shift=[t],
+                out_zp=-right,
+                act_min=lo,
+                act_max=hi,
+            )
+    return None
+
+
+def _wrong_r(check: Check, cfg: QmacConfig, outs) -> int | None:
+    """The RTL's r (saturated to ``out_bits + 2`` bits, as qmac_requant_round does) of the
+    failing requantizer module, read from the trace's ``gold`` side; None if not there."""
+    gold, params = outs.get("gold", {}), dict(check.params)
+    port, width = {
+        "qmac_round_shift": ("r_o", params.get("W")),
+        "qmac_requant_round": ("r_o", cfg.out_bits + 2),
+        "qmac_sat": ("s_o", params.get("OUT_W")),
+    }.get(check.module, (None, None))
+    if port not in gold or not width:
+        return None
+    r_max = (1 << (cfg.out_bits + 1)) - 1
+    return min(max(signed(gold[port], width), -r_max - 1), r_max)
+
+
+def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int], outs=None) -> Layer | None:
     """A one-job, one-beat layer (x = 0: the accumulator is the bias) whose job gives the
-    failing module ``vals``, or None when this module or these values are not reached so."""
+    failing module ``vals``, or None when this module or these values are not reached so, or
+    (``outs``: the trace's outputs) when the requantizer's right r is outside the window an
+    output zero point brings to y = 0 or the RTL's r (``gold``) equals it there."""
     lanes, lo, hi = cfg.lanes, *cfg.out_range
     zero = dict(x=[[0] * lanes], w=[[0] * lanes])
     if check.module == "qmac_out_stage":
@@ -260,6 +272,8 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int]) -> Layer | No
     # out_zp brings the right result into the output range, where a wrong one shows
     r = round_shift_scalar(p, t, cfg.rounding)
     zp = min(max(-r, lo), hi)
+    if outs is not None and (zp != -r or _wrong_r(check, cfg, outs) in (None, r)):
+        return None
     return Layer.build(
         cfg,
         **zero,
@@ -315,14 +329,19 @@ def replay_command(
     """Write the vector file of ``result``'s counterexample and return the ``make sim`` line
     that replays it ('' when the module's values cannot be reached by a one-job layer);
     ``rtl``: the RTL= of the command (None: rtl/), ``rtl_dir``: the RTL proven."""
-    vals = witness_inputs(result.workdir)
+    vals, outs = witness_inputs(result.workdir), trace_outputs(result.workdir)
     for name in result.check.configs:
         cfg = configs.get(name)
-        layer = layer_for(result.check, cfg, vals) if cfg else None
+        layer = layer_for(result.check, cfg, vals, outs) if cfg else None
         if layer is None and cfg:
-            layer = _accumulator_layer(result.check, cfg, vals, trace_outputs(result.workdir))
+            layer = _accumulator_layer(result.check, cfg, vals, outs)
+            layer = layer or _requant_mul_layer(result.check, cfg, vals, outs)
         if layer is None and cfg and rtl_dir is not None:
             layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir.parent)
+        if layer is None and cfg and rtl_dir is not None:
+            layer = fp32_layer(result.check, cfg, rtl_dir, result.workdir)
+        if layer is None and cfg and rtl_dir is not None:
+            layer = requant_layer(result.check, cfg, rtl_dir, result.workdir.parent)
         if layer is None:
             continue
         out_dir.mkdir(parents=True, exist_ok=True)

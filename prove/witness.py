@@ -1,0 +1,53 @@
+"""The values of a failed proof's counterexample: the witness's inputs (``trace.yw``) and the
+miter's outputs on both sides (``trace.vcd``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def witness_inputs(workdir: Path) -> dict[str, int]:
+    """The input values of the counterexample (step 0 of ``engine_0/trace.yw``), by port name
+    (``v_i``); the witness lists its bits last signal first, bit 0 of the first signal last."""
+    data = json.loads((Path(workdir) / "engine_0" / "trace.yw").read_text())
+    bits = data["steps"][0]["bits"][::-1]
+    out, lo = {}, 0
+    for sig in data["signals"]:
+        name, width = sig["path"][-1].lstrip("\\").rsplit(".", 1)[-1], sig["width"]
+        out[name.removeprefix("in_")] = int(bits[lo : lo + width][::-1] or "0", 2)
+        lo += width
+    return out
+
+
+def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
+    """The miter's outputs at step 0 of ``engine_0/trace.vcd``: ``gold`` (the RTL module, the
+    first of ``miter -equiv``) and ``gate`` (the spec), by port name."""
+    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
+    ids, depth, out = {}, 0, {"gold": {}, "gate": {}}
+    for line in text:
+        if line.startswith("$scope"):
+            depth += 1
+        elif line.startswith("$upscope"):
+            depth -= 1
+        elif line.startswith("$var") and depth == 1:
+            _, _, _, ident, name, *_ = line.split()
+            side, _, port = name.partition("_")
+            if side in out:
+                ids[ident] = (side, port)
+        elif line.startswith("#") and line[1:].strip() not in ("0", ""):
+            break  # only step 0
+        elif line[:1] == "b":
+            value, ident = line[1:].split()
+            if ident in ids and set(value) <= {"0", "1"}:
+                side, port = ids[ident]
+                out[side][port] = int(value, 2)
+        elif line[:1] in "01" and line[1:] in ids:
+            side, port = ids[line[1:]]
+            out[side][port] = int(line[0])
+    return out
+
+
+def signed(v: int, bits: int) -> int:
+    """The two's complement value of a ``bits``-bit unsigned integer."""
+    return v - (1 << bits) if v >> (bits - 1) & 1 else v
