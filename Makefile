@@ -29,7 +29,7 @@ help:
 	@echo "make bench-model  speed of the layer model next to numpy's integer matmul"
 	@echo "make hil          a .tflite model's dense layers on the RTL, checked vs pyref and TFLite Micro (MODEL=, SIM=, N=, RTL=, PORTS=, ORACLE=litert, SHIFT_ONLY=1 for a power-of-two .onnx, INPUTS=file.npy|.npz)"
 	@echo "make hil-digits   train/quantize the digits MLP, run it on the RTL at 2..8 bits, plot (SIM=, RTL=, PORTS=)"
-	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, PORTS=, JOBS=, SEED=, N=, FILES=, LIMIT=)"
+	@echo "make mutate       mutation testing: single-site mutants of rtl/ vs the regression, Yosys equivalence (RTL=, PORTS=, JOBS=, SEED=, N=, FILES=, LIMIT=, SWEEP=)"
 	@echo "make prove        formal proofs: RTL modules = prove/spec/ for every named config, protocol"
 	@echo "                  properties of qmac (CONFIG=, RTL=, SOLVER=, JOBS=, TIMEOUT=, CHECKS=, DEPTH=, OUT=)"
 	@echo "make soak         10 M checked outputs over random valid configs on Verilator and Icarus (N=, SEED=, JOBS=, RTL=, PORTS=)"

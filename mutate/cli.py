@@ -24,6 +24,9 @@ CHANGED        1: reuse the cached verdict of every mutant whose own file (and i
                when build/mutate/cache holds verdicts, else 0 (mutate.cache)
 SCHEMA=0       judge every mutant on its own copy and builds instead of the mutant schema
                (mutate.schema)
+SWEEP          a sweep spec (``ci-min``, a name in sweeps/, or a path): the quick regression runs
+               the configs of its points instead of the named configs, each with this SIM, N and
+               SEED (mutate.configs); default: the named configs
 =============  ==================================================================================
 
 Exit status (:mod:`tb.cli.errors`): 0 every non-equivalent mutant killed, 1 survivors, 2 bad
@@ -44,6 +47,7 @@ from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, no_work, norm
 
 from .cache import Cache
 from .campaign import BaselineFailed, Settings, run_campaign
+from .configs import SweepConfigsError, regression_configs
 from .generate import FAMILIES, Mutant, mutants_of_dir, source_files
 from .module_tests import module_tests_available
 from .regress import SURVIVED, RegressionSpec
@@ -68,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--module-tests", default="1")
     p.add_argument("--changed", default="")
     p.add_argument("--schema", default="1")
+    p.add_argument("--sweep", default="")
     p.add_argument("--work", default=str(WORK_ROOT / "build" / "mutate"))
     p.add_argument("--equiv-timeout", type=float, default=120.0)
     return p
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_main(
         lambda: _main(argv),
         prog="python -m mutate",
-        usage_errors=(BaselineFailed,),
+        usage_errors=(BaselineFailed, SweepConfigsError),
         tool_errors=(SimulatorMissing,),
     )
 
@@ -139,6 +144,7 @@ def _main(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(normalize_argv(argv, p))
     _check(args)
+    configs = regression_configs(args.sweep)
     why = simulator_missing(args.sim)
     if why:
         raise ToolFailure(why)
@@ -152,7 +158,7 @@ def _main(argv: list[str]) -> int:
     if args.limit and total > args.limit:
         step = -(-total // args.limit)
         mutants = mutants[::step]
-    spec = RegressionSpec(tuple(NAMED_CONFIGS.items()), sim=args.sim, seed=args.seed, n=args.n)
+    spec = RegressionSpec(configs, sim=args.sim, seed=args.seed, n=args.n)
     cache = Cache(Path(args.work).resolve() / "cache")
     changed = cache.exists() if args.changed == "" else args.changed == "1"
     settings = Settings(
@@ -171,7 +177,9 @@ def _main(argv: list[str]) -> int:
     print(
         f"qmac mutate: {len(mutants)} mutants of {rtl}"
         + (f" (every {step}th of {total})" if len(mutants) < total else "")
-        + f"; quick regression: {len(spec.configs)} named configs x {args.n} outputs on "
+        + f"; quick regression: {len(spec.configs)} "
+        + (f"configs of sweep {args.sweep}" if args.sweep else "named configs")
+        + f" x {args.n} outputs on "
         f"{args.sim}, seed {args.seed}, batch transport, {args.jobs} in parallel; "
         + (
             "verdicts of unchanged files reused (CHANGED=1)"
@@ -224,6 +232,7 @@ def _main(argv: list[str]) -> int:
             "wall_seconds": round(wall, 1),
             "changed": changed,
             "reused": sum(o.reused for o in outcomes),
+            "sweep": args.sweep,
             "configs": [n for n, _ in spec.configs],
         },
     )

@@ -131,6 +131,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "MODULE_TESTS",
         "CHANGED",
         "SCHEMA",
+        "SWEEP",
     ),
     "prove": ("CONFIG", "RTL", "SOLVER", "JOBS", "TIMEOUT", "CHECKS", "DEPTH", "OUT"),
     "soak": ("N", "SEED", "JOBS", "SIMS", "ICARUS_SHARE", "PER_RUN", "RTL", "PORTS"),

@@ -778,6 +778,23 @@ MUTATE = {
         2,
         "unknown variable files=qmac.v for python -m mutate (did you mean FILES?)",
     ),
+    "`SWEEP=nosuch`": (
+        _main_of("mutate.cli", "SWEEP=nosuch", "WORK={tmp}"),
+        2,
+        "SWEEP = nosuch: no sweep spec 'nosuch': not a file and not one of",
+    ),
+    "`SWEEP=` a spec whose every point pyref refuses": (
+        _main_of(
+            "mutate.cli",
+            "SWEEP={spec}",
+            "WORK={tmp}",
+            spec="allow_skip = true\n[[group]]\n"
+            'axes = { rounding = ["gemmlowp"], mult_bits = [0] }\n',
+        ),
+        2,
+        "the spec has no point pyref accepts (first: rounding = 'gemmlowp' needs mult_bits = 32, "
+        "got 0); nothing to run",
+    ),
     "Icarus not installed": (
         _main_of("mutate.cli", "WORK={tmp}", no_path=True),
         3,

@@ -55,7 +55,10 @@ TB_REACH: dict[str, dict[str, str]] = {
 where: ``module`` (anywhere) or ``function`` (only inside functions). Any other import of tb's
 sub-packages from these packages fails."""
 
-TOOL_REACH: dict[str, set[str]] = {}
+TOOL_REACH: dict[str, set[str]] = {
+    # make mutate SWEEP=<spec>: the regression's configs are a sweep spec's points.
+    "mutate.configs": {"sweep.spec", "sweep.points"},
+}
 """hil, sweep, mutate and soak import none of each other but these."""
 
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}

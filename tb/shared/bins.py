@@ -87,6 +87,11 @@ REACHABLE: dict[str, str] = {
         "2^(d+u+1)` whose product has the combination and a half-integer neighbour are built "
         "for every combination, `tb.shared.fp32_product_rounding`)"
     ),
+    "fp32_prod_carry_sat": (
+        "fp32 mode, and an odd `|acc| <= ` the directed jobs' cap with a scale whose product "
+        "rounds up to the next binade (none up to 17; `tb.shared.fp32_values.product_carry`, "
+        "`r = ±2^24 .. ±2^30`)"
+    ),
     "fp32_acc_g0s0l0": (
         "fp32 mode (an accumulator with 2 to 7 dropped bits and a scale that shows the direction "
         "are built for every combination, `tb.shared.fp32_acc_rounding`); `fp32_acc_min` needs "
@@ -474,6 +479,14 @@ BIN_TABLE: tuple[Bin, ...] = (
         "fp32_prod_g0s0l0",
         "fp32: the product fl32(acc) * scale to 24 bits, guard 1, sticky 1, LSB 1: up; "
         "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_carry_sat",
+        "boundary",
+        "fp32_prod_carry_sat",
+        "fp32: the product fl32(acc) * scale rounds up to 2^24 * 2^e with e >= 0 (kept bits "
+        "all ones, guard set): r is 2^24 or more in magnitude, clamped (qmac_fp32_round's "
+        "r_mag[24]; a lost carry would give r = 0)",
     ),
     Bin(
         "gemmlowp_mul_g0s0l0",

@@ -305,6 +305,22 @@ def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     }
 
 
+def _fp32_carry_sat_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
+    """fp32: a product whose rounding to 24 bits carries into the next binade at 2^24 or more
+    (:func:`tb.shared.fp32_product_rounding.carry_sat_jobs`); out_zp at the far end of the
+    output range, so the clamp and a lost carry's r = 0 give different outputs."""
+    acc, mult, r = fp32_product_rounding.carry_sat_jobs(cfg, rng, 1)
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    return {
+        "x": x,
+        "w": w,
+        "bias": bias,
+        "mult": int(mult[0]),
+        "shift": 0,
+        **_centred(cfg, int(r[0])),
+    }
+
+
 def _gemmlowp_rounding_job(cfg: QmacConfig, rng: np.random.Generator, step: str, combo) -> dict:
     """gemmlowp: the (guard, sticky, LSB) ``combo`` in the doubling high multiply (``step`` =
     ``mul``) or the divide (``div``), shown in the output
@@ -355,6 +371,7 @@ VARIANTS = (
         )
         for combo in fp32_product_rounding.COMBOS
     ),
+    (fp32_product_rounding.CARRY_SAT_BIN, _fp32_carry_sat_job),
     *(
         (
             gemmlowp_rounding.bin_name(step, *combo),
@@ -697,6 +714,14 @@ def _fp32_acc_min_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> Jo
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)})
 
 
+def _fp32_carry_sat_batch(cfg: QmacConfig, rng: np.random.Generator, n: int) -> JobBatch | None:
+    try:
+        acc, mult, r = fp32_product_rounding.carry_sat_jobs(cfg, rng, n)
+    except Unrealizable:
+        return None
+    return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)})
+
+
 def _gemmlowp_rounding_batch(
     cfg: QmacConfig, rng: np.random.Generator, n: int, step: str, combo
 ) -> JobBatch | None:
@@ -743,6 +768,7 @@ BATCH_VARIANTS = {
         )
         for combo in fp32_product_rounding.COMBOS
     },
+    fp32_product_rounding.CARRY_SAT_BIN: _fp32_carry_sat_batch,
     **{
         gemmlowp_rounding.bin_name(step, *combo): (
             lambda c, g, n, step=step, combo=combo: _gemmlowp_rounding_batch(c, g, n, step, combo)

@@ -25,6 +25,7 @@ from pyref.fp32_math import R_LIMIT, bit_length, fp32_requantize, fp32_stages
 from pyref.rounding import round_shift
 
 from .exact_values import Unrealizable, acc_cap
+from .fp32_values import product_carry
 
 COMBOS = tuple((g, s, lsb) for g in (0, 1) for s in (0, 1) for lsb in (0, 1))
 """(guard, sticky, LSB) of the product's rounding, every combination."""
@@ -36,6 +37,15 @@ def bin_name(g: int, s: int, lsb: int) -> str:
 
 
 BINS = tuple(bin_name(*c) for c in COMBOS)
+
+CARRY_SAT_BIN = "fp32_prod_carry_sat"
+"""The bin of a product whose rounding to 24 bits carries into the next binade at a magnitude of
+2^24 or more: the RTL's rounded mantissa ``m`` is 2^24 at ``f >= 0`` (qmac_fp32_round's
+``r_mag[24]``), where the output clamps. A lost carry would give r = 0 instead of the clamp."""
+
+CARRY_SAT_P = (24, 30)
+"""The powers of two ``r = sign * 2^p`` the :data:`CARRY_SAT_BIN` jobs reach (|r| < 2^31, the
+limit pyref saturates r to)."""
 
 _MANT_LO, _MANT_HI = 1 << 23, 1 << 24
 
@@ -68,16 +78,53 @@ def rounding_bits(acc, mult) -> tuple[np.ndarray, ...]:
 
 def features(cfg: QmacConfig, acc, mult, visible) -> dict[str, np.ndarray]:
     """The bins of this module for each job: its product's (guard, sticky, LSB) combination when
-    the direction shows in an unclamped output."""
+    the direction shows in an unclamped output, and a carry at 2^24 or more
+    (:data:`CARRY_SAT_BIN`, clamped or not)."""
     m = len(acc)
-    out = {name: np.zeros(m, bool) for name in BINS}
+    out = {name: np.zeros(m, bool) for name in (*BINS, CARRY_SAT_BIN)}
     if cfg.rounding != "fp32" or not m:
         return out
     _, g, s, lsb, shows = rounding_bits(np.asarray(acc).astype(np.int64), np.asarray(mult))
     shows &= np.asarray(visible, bool)
     for gg, ss, ll in COMBOS:
         out[bin_name(gg, ss, ll)] = shows & (g == gg) & (s == ss) & (lsb == ll)
+    out[CARRY_SAT_BIN] = carries_past_2_24(acc, mult)
     return out
+
+
+def carries_past_2_24(acc, mult) -> np.ndarray:
+    """Per job: the product's kept 24 bits are all ones and its guard bit is set (it rounds up
+    to 2^24 * 2^e) and ``e >= 0``, so the rounded magnitude is 2^24 or more (clamped or not)."""
+    acc = np.asarray(acc).astype(np.int64)
+    st = fp32_stages(acc, np.asarray(mult).astype(np.int64))
+    p = st["prod"]
+    d = np.maximum(bit_length(p) - 24, 0)
+    guard = np.where(d >= 1, (p >> np.maximum(d - 1, 0)) & 1, 0)
+    kept = p >> d
+    return (acc != 0) & (kept == _MANT_HI - 1) & (guard == 1) & (st["prod_exp"] + d >= 0)
+
+
+def carry_sat_jobs(
+    cfg: QmacConfig, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(acc, mult, r)`` of ``n`` jobs of :data:`CARRY_SAT_BIN`, signs alternating: an odd
+    accumulator and a scale whose product rounds to 24 bits with a carry to exactly
+    ``r = sign * 2^p``, ``p`` in :data:`CARRY_SAT_P` (:func:`tb.shared.fp32_values.product_carry`,
+    which checks each pair with exact fractions)."""
+    if cfg.rounding != "fp32":
+        raise Unrealizable("fp32 mode only")
+    cap = min(acc_cap(cfg), -cfg.acc_range[0], cfg.acc_range[1])
+    acc = np.zeros(n, np.int64)
+    mult = np.zeros(n, np.int64)
+    for i in range(n):
+        p = int(rng.integers(CARRY_SAT_P[0], CARRY_SAT_P[1] + 1))
+        found = product_carry(rng, p, 1 if i % 2 == 0 else -1, cap)
+        if found is None:
+            raise Unrealizable(
+                f"no odd |acc| <= {cap} has a scale whose product rounds up to the next binade"
+            )
+        acc[i], mult[i] = found
+    return acc, mult, np.asarray(fp32_requantize(acc, mult)).astype(np.int64)
 
 
 def _odd_inverses(a: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ pass, the table and JUnit, and the command line's errors."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -220,3 +221,58 @@ def test_fp32_normalize_exponent_bit_5_is_never_set():
     )  # in rtl/: the WebAssembly Yosys reads only files under the folder it starts in
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "exp_o = 6'011111" in p.stdout and "SUCCESS!" in p.stdout
+
+
+def _yosys_in_rtl(script: str) -> str:
+    """Yosys's output for ``script``, run in rtl/ (the WebAssembly Yosys reads only files under
+    the folder it starts in); fails the test when Yosys fails."""
+    from tb.run.yosys import yosys_command
+
+    p = subprocess.run(
+        [*yosys_command(), "-p", script], capture_output=True, text=True, timeout=600, cwd=RTL
+    )
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    return p.stdout
+
+
+def test_fp32_mul_hidden_one_and_exponent_bit_5_are_constant():
+    """rtl/coverage.toml: qmac_fp32_mul's mant_s[23] (the scale's hidden one) is 1 and exp_a[5]
+    (qmac_fp32_normalize's exp_o) 0 for every input, so neither toggles."""
+    out = _yosys_in_rtl(
+        "read_verilog qmac_fp32_mul.v qmac_fp32_normalize.v; hierarchy -top qmac_fp32_mul; "
+        "proc; flatten; sat -prove mant_s[23] 1 -prove exp_a[5] 0 -verify"
+    )
+    assert "SUCCESS!" in out
+
+
+def test_fp32_round_magnitude_is_at_most_2_24():
+    """rtl/coverage.toml: qmac_fp32_round's r_mag is at most 2^24 for every input (m <= 2^24 and
+    a rounding right shift of a non-negative value does not grow it), so r_mag[25] and mag[25]
+    are always 0 and mag[26] is the constant 0. r_mag[24] is reachable: prod_i = 2^47 - 2 (24
+    kept ones, guard set) at exp_i = 150 (f = 0) rounds up to m = r_mag = 2^24 (the boundary jobs
+    of fp32_prod_carry_sat)."""
+    read = (
+        "read_verilog qmac_fp32_round.v qmac_round_shift.v qmac_sat.v; "
+        "hierarchy -top qmac_fp32_round -chparam OUT_BITS 8; proc; flatten; "
+    )
+    out = _yosys_in_rtl(read + "sat -prove r_mag[25] 0 -prove mag[25] 0 -prove mag[26] 0 -verify")
+    assert "SUCCESS!" in out
+    out = _yosys_in_rtl(
+        read + "eval -set prod_i 48'h7FFFFFFFFFFE -set exp_i 9'd150 -set sign_i 0 -show r_mag"
+    )
+    assert f"r_mag = 26'{1 << 24:026b}" in out, out[-2000:]
+
+
+def test_gemmlowp_right_shift_bit_5_needs_shift_minus_32():
+    """rtl/coverage.toml: in qmac_requant_round's gemmlowp branch (SHIFT_BITS = 6, the named
+    configs' width) right[5] is set by one shift only, -32 (6'b100000), which is outside the
+    mode's shift range -31 .. 30 (pyref refuses it): every solution with right[5] = 1 listed."""
+    out = _yosys_in_rtl(
+        "read_verilog qmac_requant_round.v qmac_round_shift.v qmac_sat.v qmac_fp32_round.v; "
+        "hierarchy -top qmac_requant_round -chparam P_BITS 64 -chparam SHIFT_BITS 6 "
+        "-chparam ROUNDING 7 -chparam OUT_BITS 8; proc; flatten; "
+        "sat -set p_i 0 -set g_gemmlowp.right[5] 1 -all -show shift_i"
+    )
+    assert "no more models found (after 1 distinct solutions)" in out, out[-2000:]
+    assert re.search(r"\\shift_i\s+32\s+20\s+100000", out), out[-2000:]
+    assert NAMED_CONFIGS["tflite"].shift_range == (-31, 30)

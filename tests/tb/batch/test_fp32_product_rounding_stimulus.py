@@ -66,3 +66,26 @@ def test_the_default_fp32_run_hits_every_product_rounding_bin():
     assert p.returncode == 0, out[-3000:]
     _, hits = _counts(out)
     assert all(v > 0 for v in hits.values()), hits
+
+
+CARRY_ORIGINAL = "wire [26:0] mag   = {1'b0, r_mag};"
+CARRY_MUTANT = "wire [26:0] mag   = {3'b0, r_mag[23:0]};"
+
+
+def test_make_sim_catches_a_magnitude_cut_to_24_bits(tmp_path):
+    """qmac_fp32_round with r_mag cut to its low 24 bits differs only where r_mag = 2^24: a
+    product that rounds up to 2^24 at f >= 0 (the fp32_prod_carry_sat boundary jobs; r_mag[25] is
+    never set, proven). It gives r = 0 there instead of the clamp, and make sim fails on it."""
+    require_simulator("icarus")
+    assert (RTL_DIR / "qmac_fp32_round.v").read_text().count(CARRY_ORIGINAL) == 1
+    rtl = edit_copy(
+        RTL_DIR,
+        tmp_path / "rtl",
+        "qmac_fp32_round.v",
+        lambda t: t.replace(CARRY_ORIGINAL, CARRY_MUTANT),
+    )
+    p = _sim(f"RTL={rtl}", "MAX_MISMATCHES=100000", "COVERAGE=1")
+    out = p.stdout + p.stderr
+    assert p.returncode == 1 and "[value]" in out, out[-3000:]
+    hits = [line.split() for line in out.splitlines() if line.split()[:1] == [fpr.CARRY_SAT_BIN]]
+    assert len(hits) == 1 and int(hits[0][1]) > 0, out[-3000:]

@@ -89,3 +89,47 @@ def test_other_modes_cannot_build_them():
         fpr.rounding_jobs(NAMED_CONFIGS["tflite"], np.random.default_rng(0), 1, (1, 1, 0))
     empty = fpr.features(NAMED_CONFIGS["tflite"], [1 << 30], [1], [True])
     assert not any(v.any() for v in empty.values())
+
+
+# ----- the carry at 2^24 and beyond (fpr.CARRY_SAT_BIN: qmac_fp32_round's r_mag[24])
+
+
+def test_carry_at_2_24_hand_worked():
+    """acc = 2^24 - 2 (a binary32), scale 1 + 2^-23 (0x3F800001): the mantissa product
+    (2^24 - 2) * (2^23 + 1) = 2^47 - 2 keeps 24 ones and a set guard bit, so fl32 rounds it up
+    to 2^47 * 2^-23 = 2^24 (e = 0: the RTL's m = 2^24 at f = 0, r_mag[24] set) and r = 2^24. At
+    half the scale (0x3F000001) e = -1: r = 2^23 and no hit; at 2^24 - 4 the product
+    (2^24 - 4) * (2^23 + 1) = 2^47 - 2^24 - 4 keeps 2^24 - 3 (not all ones) with the guard bit
+    set: it rounds up to 2^24 - 2 without a carry, r = 2^24 - 2, no hit."""
+    assert (2**24 - 2) * (2**23 + 1) == 2**47 - 2
+    assert (2**24 - 4) * (2**23 + 1) == 2**47 - 2**24 - 4
+    acc = np.array([2**24 - 2, -(2**24 - 2), 2**24 - 2, 2**24 - 4])
+    mult = np.array([0x3F800001, 0x3F800001, 0x3F000001, 0x3F800001])
+    r = np.asarray(requantize(acc, mult, 0, CFG)).tolist()
+    assert r == [2**24, -(2**24), 2**23, 2**24 - 2]
+    hits = fpr.features(CFG, acc, mult, np.zeros(4, bool))
+    assert hits[fpr.CARRY_SAT_BIN].tolist() == [True, True, False, False]
+
+
+def test_carry_at_2_24_jobs_are_exact():
+    """Each job, with exact fractions (not pyref): the product's 24 kept bits all ones, its
+    guard bit set, |acc * scale| below 2^p and fl32 of it exactly 2^p, p in CARRY_SAT_P,
+    r = sign * 2^p."""
+    acc, mult, r = fpr.carry_sat_jobs(CFG, np.random.default_rng(7), 12)
+    lo, hi = fpr.CARRY_SAT_P
+    for i, (a, m, rr) in enumerate(zip(acc.tolist(), mult.tolist(), r.tolist())):
+        sign = 1 if i % 2 == 0 else -1
+        mag = abs(a)
+        odd = mag >> ((mag & -mag).bit_length() - 1)
+        assert (a > 0) == (sign > 0) and odd < 1 << 24  # fl32(acc) = acc
+        ms, e = _mant_exp(m)
+        p = (odd << (24 - odd.bit_length())) * ms  # the RTL's normalized mantissa product
+        d = p.bit_length() - 24
+        assert p >> d == (1 << 24) - 1 and (p >> (d - 1)) & 1 == 1
+        exact = Fraction(mag) * Fraction(ms) * Fraction(2) ** e
+        k = rr.bit_length() - 1 if rr > 0 else (-rr).bit_length() - 1
+        assert lo <= k <= hi and rr == sign * (1 << k)
+        assert 2 ** (k - 1) < exact < 2**k  # rounds up to 2^k only through the carry
+    assert fpr.features(CFG, acc, mult, np.zeros(12, bool))[fpr.CARRY_SAT_BIN].all()
+    with pytest.raises(Unrealizable):
+        fpr.carry_sat_jobs(NAMED_CONFIGS["tflite"], np.random.default_rng(0), 1)
