@@ -2,8 +2,9 @@
 
 Every fault whose substitutions a run-time selector can guard is compiled into one copy of
 rtl/ (``(qmac_mutant_sel == K) ? faulty : original`` at its site), so one build per config and
-transport serves all of them: a fault runs as ``+qmac_mutant=K`` on that build, the original
-design as selector 0. The others (a parameter, a localparam, a port connection, a generate
+transport serves all of them, and one simulator of that build plays them one after the other
+(:class:`tb.stream.job_session.JobSession`), the selector ``qmac_mutant_sel`` deposited before each
+job (0: the original design). The others (a parameter, a localparam, a port connection, a generate
 loop, a declaration's initial value) cannot take a selector and run on their own faulted copy,
 as every fault did before. The schema is made once per content of rtl/, the fault table and the
 schema code, in ``build/faults/`` under the build cache's lock (:func:`tb.run.build.cached`), so
@@ -19,7 +20,7 @@ import shutil
 from pathlib import Path
 
 from mutate.generate import Mutant
-from mutate.schema import SELECTOR, build_schema, plusarg
+from mutate.schema import SELECTOR, build_schema
 from tb.run import toolchain
 from tb.run.build import RTL_DIR, WORK_ROOT, cached, content_digest
 from tb.run.runner import run_sim
@@ -63,10 +64,6 @@ class FaultSchema:
 
     rtl_dir: Path
     selectors: dict[str, int]
-
-    def plusargs(self, fault: Fault | None) -> tuple[str, ...]:
-        """The simulator plusargs that make the schema ``fault`` (None: the original)."""
-        return (plusarg(0 if fault is None else self.selectors[fault.name]),)
 
     def holds(self, fault: Fault) -> bool:
         return fault.name in self.selectors
