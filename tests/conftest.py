@@ -1,5 +1,5 @@
 """Shared pytest setup: tests marked ``slow`` run only when asked for (``pytest -m slow``), and
-build roots of a test's own that share Verilator's prebuilt runtime."""
+build roots of a test's own that share Verilator's prebuilt runtime, and the fault table's runs."""
 
 import pytest
 
@@ -29,3 +29,14 @@ def own_build_root(tmp_path):
     shared.mkdir(parents=True, exist_ok=True)
     (root / "verilator" / SHARED_DIR_NAME).symlink_to(shared, target_is_directory=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def fault_runs():
+    """Runs the fault table's jobs on its schema (tests/fault_schema.py), one simulator session
+    per config and transport of this worker, closed at the end."""
+    from fault_schema import FaultRuns
+
+    runs = FaultRuns()
+    yield runs
+    runs.close()

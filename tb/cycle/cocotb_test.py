@@ -12,7 +12,7 @@ import traceback
 
 import cocotb
 
-from tb.shared.job import SimJob
+from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
 
 from .testbench import QmacTB
@@ -22,6 +22,20 @@ from .testbench import QmacTB
 async def qmac_stream(dut):
     """Every output of the job's stimulus checked against pyref, cycle by cycle."""
     job = SimJob.from_env()
+    tb = QmacTB(dut)
+    await tb.start()
+    report = await run_job(tb, job)
+    assert report.passed, (
+        f"{report.mismatches} mismatch(es)"
+        + (f"; {report.error}" if report.error else "")
+        + f"; reproduce with: {job.repro}"
+    )
+
+
+async def run_job(tb: QmacTB, job: SimJob) -> SimReport:
+    """Play and check every beat of ``job`` through ``tb`` (clock running, reset done); save the
+    report to ``job.results`` when it names a file, and return it."""
+    dut = tb.dut
     session = prepare(job)
     dut._log.info(
         "qmac: %d jobs, %d beats, seed %d, idle=%s ready=%s, %d mid-job resets",
@@ -32,8 +46,6 @@ async def qmac_stream(dut):
         job.ready,
         len(session.cut_jobs),
     )
-    tb = QmacTB(dut)
-    await tb.start()
     error = None
     t0 = time.perf_counter()
     try:
@@ -57,8 +69,4 @@ async def qmac_stream(dut):
         report.save(job.results)
     for m in report.details:
         dut._log.error("%s", m["message"])
-    assert report.passed, (
-        f"{report.mismatches} mismatch(es)"
-        + (f"; {error}" if error else "")
-        + f"; reproduce with: {job.repro}"
-    )
+    return report

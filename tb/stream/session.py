@@ -147,11 +147,10 @@ class RtlSession:
         """Build (or reuse the build) and start the simulator; returns self."""
         if self._conn is not None:
             return self
-        from tb.run.batch_harness import make_spec
         from tb.run.build import build
 
         t0 = time.perf_counter()
-        spec = make_spec(self.config, self.sim, rtl_dir=self.rtl_dir, build_root=self.build_root)
+        spec = self._build_spec()
         try:
             self.build = build(spec)
         except RuntimeError as exc:  # the log's tail is in the message
@@ -286,10 +285,19 @@ class RtlSession:
 
     # -- plumbing --------------------------------------------------------------------------------
 
+    test_module = TEST_MODULE
+    """The cocotb test module the simulator runs (it serves this session's requests)."""
+
+    def _build_spec(self):
+        """What the session simulates: the config's batch build."""
+        from tb.run.batch_harness import make_spec
+
+        return make_spec(self.config, self.sim, rtl_dir=self.rtl_dir, build_root=self.build_root)
+
     def _simulate(self, spec, env: dict) -> None:
         try:
             self.build.runner.test(
-                test_module=TEST_MODULE,
+                test_module=self.test_module,
                 hdl_toplevel=spec.toplevel,
                 hdl_toplevel_lang="verilog",
                 build_dir=str(spec.build_dir),

@@ -3,17 +3,22 @@ back-pressure and mid-job resets, and it is exactly as strict as the per-cycle t
 every fault of the fault table (:mod:`tb.shared.faults`, the table the per-cycle regression runs) is
 caught in batch mode too.
 
-The fault sweep runs on Icarus in ``make test`` (its builds take a second); the same sweep on
-Verilator is marked ``slow`` (a build per fault).
+The fault sweep runs on Icarus in ``make test``: the faults a run-time selector can guard on
+the fault schema (tests/fault_schema.py: one build and one simulator session per config and
+worker), the others on their own faulted copy; the same sweep on Verilator, every fault on its
+own copy, is marked ``slow`` (a build per fault).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from fault_schema import FaultRuns
 from sim_skip import require_simulator
 
 from tb.run.runner import run_sim
-from tb.shared.faults import FAULTS, apply_fault
+from tb.shared.faults import FAULTS, apply_fault, fault_by_name
 from tb.shared.job import SimJob
 
 pytestmark = pytest.mark.rtl
@@ -66,10 +71,12 @@ def test_batch_mode_passes_clean_rtl(sim, tmp_path):
     assert rep.cycles > rep.beats  # idle gaps and stalls cost cycles
 
 
-def check_fault_caught(fault, sim: str, tmp_path) -> None:
-    rtl = apply_fault(fault, tmp_path / "rtl")
-    job = batch_job(fault.qmac_config(), f"fault-{fault.name}", sim, FAULT_JOBS, resets=6)
-    rep = run_sim(job, rtl_dir=rtl, test_dir=tmp_path / "run", build_root=tmp_path / "build").report
+def fault_job(fault, sim: str) -> SimJob:
+    return batch_job(fault.qmac_config(), f"fault-{fault.name}", sim, FAULT_JOBS, resets=6)
+
+
+def check_fault_caught(fault, sim: str, tmp_path, runs: FaultRuns) -> None:
+    rep = runs.run(fault, fault_job(fault, sim), tmp_path)
     assert not rep.passed, f"fault {fault.name} ({fault.what}) was not caught in batch mode"
     # Caught the way the per-cycle regression catches it: the scoreboard's first mismatch is
     # of a kind the fault table names (a handshake or timing failure may come on top).
@@ -82,17 +89,69 @@ def check_fault_caught(fault, sim: str, tmp_path) -> None:
         assert "cycle" in rep.error and "job" in rep.error, rep.error
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
-def test_batch_mode_catches_fault_icarus(fault, tmp_path):
+BY_CONFIG = sorted(FAULTS, key=lambda f: (f.config, f.overrides))
+"""The faults, those of one config together (most of a config's faults in one session)."""
+
+
+@pytest.mark.parametrize("fault", BY_CONFIG, ids=lambda f: f.name)
+def test_batch_mode_catches_fault_icarus(fault, tmp_path, fault_runs):
     require_simulator("icarus")
-    check_fault_caught(fault, "icarus", tmp_path)
+    check_fault_caught(fault, "icarus", tmp_path, fault_runs)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
-def test_batch_mode_catches_fault_verilator(fault, tmp_path):
+def test_batch_mode_catches_fault_verilator(fault, tmp_path, fault_runs):
     require_simulator("verilator")
-    check_fault_caught(fault, "verilator", tmp_path)
+    check_fault_caught(fault, "verilator", tmp_path, fault_runs)  # on its own copy
+
+
+SCHEMA_CONFIGS = {(f.config, f.overrides): f.qmac_config() for f in FAULTS}
+
+
+@pytest.mark.parametrize(
+    "key",
+    list(SCHEMA_CONFIGS),
+    ids=[f"{c}{''.join(f'-{k}{v}' for k, v in o)}" for c, o in SCHEMA_CONFIGS],
+)
+def test_batch_schema_at_selector_0_passes(key, tmp_path, fault_runs):
+    """The fault schema at selector 0, in batch mode, passes under every config of the table
+    (the unmutated copy's check below runs the first one)."""
+    require_simulator("icarus")
+    job = batch_job(SCHEMA_CONFIGS[key], "schema", "icarus", FAULT_JOBS, resets=6)
+    assert fault_runs.on_schema(None, job)
+    rep = fault_runs.run(None, job, tmp_path)
+    assert rep.passed, (rep.error, rep.details[:2])
+    assert rep.outputs_checked + rep.dropped_by_reset == FAULT_JOBS and rep.resets == 6
+
+
+def test_batch_schema_fault_matches_its_own_build(tmp_path, fault_runs):
+    """Run in the schema's batch session (after another job), a fault gives the report of its
+    own faulted copy in a simulation of its own: verdict, mismatch counts, every mismatch's job,
+    kind and message; its cycles count on from the session's earlier jobs, so those are compared
+    from the first mismatch."""
+    require_simulator("icarus")
+    fault = fault_by_name("fp32_product_tie_away")
+    job = dataclasses.replace(fault_job(fault, "icarus"), max_mismatches=100_000)
+    assert fault_runs.on_schema(fault, job)
+    fault_runs.run(None, job, tmp_path / "before")  # not the session's first job
+    on_schema = fault_runs.run(fault, job, tmp_path / "schema")
+    rtl = apply_fault(fault, tmp_path / "rtl")
+    alone = run_sim(
+        job, rtl_dir=rtl, test_dir=tmp_path / "run", build_root=tmp_path / "build"
+    ).report
+    assert not alone.passed and alone.mismatches >= 2, alone.mismatch_counts
+    assert on_schema.passed == alone.passed and on_schema.error == alone.error
+    assert on_schema.mismatch_counts == alone.mismatch_counts
+    assert on_schema.mismatches == alone.mismatches
+    assert on_schema.outputs_checked == alone.outputs_checked and on_schema.beats == alone.beats
+    assert on_schema.cycles == alone.cycles
+
+    def seen(rep):
+        c0 = rep.details[0]["cycle"]
+        return [(m["job"], m["kind"], m["cycle"] - c0, m["message"]) for m in rep.details]
+
+    assert seen(on_schema) == seen(alone)
 
 
 def test_batch_mode_unmutated_copy_passes(tmp_path):
