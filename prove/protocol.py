@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyref.config import QmacConfig
+
 from .miter import SPEC_DIR
 from .plan import PROTOCOL, Check
 from .sby import sby_text
@@ -21,9 +23,25 @@ PROPERTIES = {
 }
 """PROP code of qmac_protocol.v -> the property's name in the table."""
 
-DEPTH = 12
-"""Cycles of the BMC and of the induction: reset, jobs through 5 pipeline stages, stalls and a
-reset in between (job_order_values takes minutes at 16)."""
+PROTOCOL_CONFIG = QmacConfig(
+    lanes=2,
+    in_bits=3,
+    w_bits=3,
+    acc_bits=6,
+    bias_bits=6,
+    shift_bits=1,
+    rounding="floor",
+    out_bits=6,
+)
+"""The qmac inside prove/spec/qmac_protocol.v (the two must agree)."""
+
+LAT = PROTOCOL_CONFIG.rtl_latency() - 1
+"""Edges after the one that moves a job's last beat until its output is valid (the checker's
+LAT parameter)."""
+
+DEPTH = LAT + 8
+"""Cycles of the BMC and of the induction: reset, jobs through the pipeline stages, stalls and a
+reset in between (12 for the 5-stage pipeline of old; job_order_values takes minutes at 16)."""
 
 
 def protocol_checks(depth: int = DEPTH) -> list[Check]:
@@ -45,7 +63,7 @@ def task_text(check: Check, rtl_dir: Path, solver: str) -> tuple[str, int]:
         [
             f"read_verilog -I rtl {rtl}",
             "read_verilog -formal spec/qmac_protocol.v",
-            f"chparam -set PROP {params['PROP']} qmac_protocol",
+            f"chparam -set PROP {params['PROP']} -set LAT {LAT} qmac_protocol",
             "prep -top qmac_protocol",
         ]
     )

@@ -10,12 +10,14 @@
 //   3 outputs hold while stalled        dropped, duplicated or reordered)
 //   4 in_ready_o = !rst_i && (!out_valid_o || out_ready_i)
 //   5 the documented latency: a job whose last beat moves on edge n is the output from edge
-//     n + 4 when out_ready_i stays high (not before, not after)
+//     n + LAT when out_ready_i stays high (not before, not after)
 //   6 nothing dropped: while jobs are pending and out_ready_i is high, an output is taken at
-//     least every 5th cycle (wait_run counts the cycles since the last one)
+//     least every (LAT + 1)th cycle (wait_run counts the cycles since the last one)
 //   7 reset: no output right after a reset
+// LAT is the latency of this qmac (QmacConfig.rtl_latency() - 1, given by prove/protocol.py).
 module qmac_protocol #(
-  parameter integer PROP = 1
+  parameter integer PROP = 1,
+  parameter integer LAT  = 6
 ) (
   input wire       clk_i,
   input wire       rst_i,
@@ -56,14 +58,14 @@ module qmac_protocol #(
   wire [5:0] acc_next = (in_first_i ? in_bias_i : acc) + p0 + p1;   // wraps to 6 bits
 
   // The shadow FIFO of the expected outputs; wr / rd count the jobs in and out.
-  reg  [5:0] fifo [0:7];
-  reg  [3:0] wr, rd;
-  wire [3:0] count = wr - rd;
-  wire [5:0] head  = fifo[rd[2:0]];
+  reg  [5:0] fifo [0:15];
+  reg  [4:0] wr, rd;
+  wire [4:0] count = wr - rd;
+  wire [5:0] head  = fifo[rd[3:0]];
 
   // Latency: lat_v[k] = a job whose last beat moved k edges ago, with out_ready_i high since.
-  reg  [4:0] lat_v;
-  reg  [3:0] lat_j [0:4];
+  reg  [LAT:0] lat_v;
+  reg  [4:0] lat_j [0:LAT];
   reg  [3:0] wait_run;   // cycles with jobs pending, out_ready_i high and no output (saturating)
   reg        init = 1'b1;
   reg        was_rst, was_stalled;
@@ -79,9 +81,9 @@ module qmac_protocol #(
     was_sat     <= out_sat_o;
     if (rst_i) begin
       in_job    <= 1'b0;
-      wr        <= 4'd0;
-      rd        <= 4'd0;
-      lat_v     <= 5'd0;
+      wr        <= 5'd0;
+      rd        <= 5'd0;
+      lat_v     <= {(LAT + 1){1'b0}};
       wait_run  <= 4'd0;
     end else begin
       if (beat) begin
@@ -89,17 +91,17 @@ module qmac_protocol #(
         acc    <= acc_next;
       end
       if (done) begin
-        fifo[wr[2:0]] <= acc_next;
-        wr            <= wr + 4'd1;
+        fifo[wr[3:0]] <= acc_next;
+        wr            <= wr + 5'd1;
       end
-      if (out_fire) rd <= rd + 4'd1;
+      if (out_fire) rd <= rd + 5'd1;
       lat_v[0] <= done;
       lat_j[0] <= wr;
-      for (k = 1; k < 5; k = k + 1) begin
+      for (k = 1; k <= LAT; k = k + 1) begin
         lat_v[k] <= lat_v[k-1] && out_ready_i;
         lat_j[k] <= lat_j[k-1];
       end
-      if (!out_ready_i || out_fire || count == 4'd0) wait_run <= 4'd0;
+      if (!out_ready_i || out_fire || count == 5'd0) wait_run <= 4'd0;
       else if (wait_run != 4'd15)                   wait_run <= wait_run + 4'd1;
     end
   end
@@ -109,17 +111,18 @@ module qmac_protocol #(
     assume (in_shift_i == 1'b0 && in_out_zp_i == 6'd0);
     assume (in_act_min_i == 6'b100000 && in_act_max_i == 6'b011111);
     if (!init) begin
-      assume (!done || count < 4'd6);   // the FIFO (8 deep) never fills: qmac holds 5 jobs
-      if (PROP == 1) assert (!out_valid_o || count != 4'd0);
-      if (PROP == 2 && out_valid_o) assert (count != 4'd0 && out_y_o == head);
+      // The FIFO (16 deep) never fills: qmac holds at most LAT + 1 jobs.
+      assume (!done || count < LAT + 3);
+      if (PROP == 1) assert (!out_valid_o || count != 5'd0);
+      if (PROP == 2 && out_valid_o) assert (count != 5'd0 && out_y_o == head);
       if (PROP == 3 && was_stalled && !was_rst)
         assert (out_valid_o && out_y_o == was_y && out_sat_o == was_sat);
       if (PROP == 4) assert (in_ready_o == (!rst_i && (!out_valid_o || out_ready_i)));
       if (PROP == 5 && !rst_i) begin
-        if (lat_v[4]) assert (out_valid_o && rd == lat_j[4]);
-        if (lat_v[3]) assert (rd != lat_j[3] + 4'd1);     // not given out before edge n + 4
+        if (lat_v[LAT]) assert (out_valid_o && rd == lat_j[LAT]);
+        if (lat_v[LAT-1]) assert (rd != lat_j[LAT-1] + 5'd1);  // not given out before n + LAT
       end
-      if (PROP == 6) assert (wait_run <= 4'd4);
+      if (PROP == 6) assert (wait_run <= LAT);
       if (PROP == 7 && was_rst) assert (!out_valid_o);
     end
   end

@@ -23,10 +23,14 @@ def checks_for(fault: Fault, rtl: Path) -> list[plan.Check]:
     """The checks that may fail on ``fault`` (the planted RTL in ``rtl``), cheapest first."""
     if fault.file == "qmac.v":
         name = PROTOCOL_FAULTS[fault.name]
-        return [c for c in protocol.protocol_checks(12) if c.module == name]
+        return [c for c in protocol.protocol_checks() if c.module == name]
     module = fault.file.removesuffix(".v")
     cfg = fault.qmac_config()
     checks = [c for c in plan.module_checks(rtl, {"fault": cfg}) if c.module == module]
+    # A module whose product is shared in its module checks (qmac_mul_pipe is then the `*`
+    # operator) shows an arithmetic fault in its multiplier ladder.
+    for ladder in plan.multiplier_checks([module] if module in plan.MULTIPLIER_LADDER else []):
+        checks += ladder
     return sorted(checks, key=lambda c: sum(v for _, v in c.params))
 
 
