@@ -19,7 +19,7 @@ product shared by both sides. qmac_requant_mul joins them when it multiplies (MU
 qmac_mul_pipe, the requantizer's multiplier on partial products, is the `*` operator itself
 under QMAC_SHARED_PRODUCT; its decomposition is proven by its ladder."""
 
-PIPELINE_REGISTERS = {"qmac_pipe_reg", "qmac_delay"}
+PIPELINE_REGISTERS = {"qmac_pipe_reg", "qmac_delay", "qmac_delay_ram"}
 """Modules that only register: wires in the module proofs (``QMAC_COMB_PIPE``, prove/miter.py),
 so they have no spec and no check of their own; the protocol properties and the simulations run
 them as registers."""

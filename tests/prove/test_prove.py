@@ -132,12 +132,14 @@ def test_bad_options_are_one_line_errors(args, message):
 def _protocol(name: str, rtl: Path, work: Path):
     from prove import protocol
 
-    check = next(c for c in protocol.protocol_checks(10) if c.module == name)
+    # Deep enough for two jobs through the pipeline and a stall behind them (10 when the
+    # latency was 4 edges).
+    check = next(c for c in protocol.protocol_checks(protocol.LAT + 6) if c.module == name)
     return run_check(check, rtl, work, "yices", timeout=600)
 
 
 def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
-    """The output register loading whenever stage 4 is valid, stalled or not."""
+    """The output register loading whenever the stage before it is valid, stalled or not."""
     rtl = tmp_path / "rtl"
     shutil.copytree(RTL, rtl)
     f = rtl / "qmac.v"

@@ -226,6 +226,7 @@ def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):
     assert "## FPGA implementation (ECP5" in md and "| LFE5U-25F | " in md
     rows = (out / "p" / "fpga.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[0].startswith("key,part,luts,ffs,dsps")
+    assert "critical_from,critical_to" in rows[0] and " -> " in md
 
 
 def test_pnr_must_be_a_boolean(tmp_path):
