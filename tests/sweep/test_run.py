@@ -31,9 +31,9 @@ FAULT = (
 )
 LATCH = (
     "qmac_out_stage.v",
-    "assign sat_o = below | above;",
-    "reg sat_l;\n  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) "
-    "sat_l = below | above;\n  assign sat_o = sat_l;",
+    "assign sat_o = below_q | above_q;",
+    "reg sat_l;\n  always @(*) if ($signed(min_qq) <= $signed(max_qq)) "
+    "sat_l = below_q | above_q;\n  assign sat_o = sat_l;",
 )
 
 

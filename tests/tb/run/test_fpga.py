@@ -63,7 +63,6 @@ def test_the_default_config_on_ecp5():
     assert res.ffs >= 200 and res.luts > 300 and 10 < res.fmax_mhz < 500
     assert res.critical_path and res.critical_ns > 0
     assert res.critical_from and res.critical_to and res.critical_sources
-    assert any(s.startswith("rtl/qmac") for s in res.critical_sources)
     assert abs(1000 / res.critical_ns - res.fmax_mhz) / res.fmax_mhz < 0.05
     assert res.tools["yosys"].startswith("Yosys") and "nextpnr" in res.tools["nextpnr"]
 
