@@ -117,6 +117,7 @@ module qmac #(
   // ---------------------------------------------------------------------------------------------
   reg  s1_valid_q;    // S1 holds a beat
   reg  s2_valid_q;    // S2 (acc_q) holds the final accumulator of a job
+  wire rm_valid;      // S2's job after the cycles inside qmac_requant_mul (below)
   reg  s3_valid_q;
   reg  [RQR_LAT-1:0] rq_valid_q;  // inside qmac_requant_round, one bit per cycle
   reg  s4_valid_q;
@@ -245,7 +246,6 @@ module qmac #(
 
   // The job's valid bit and shift travel beside it through qmac_requant_mul (acc_q and s2_*_q
   // hold the job until the edge after s2_valid_q, where the module takes them).
-  wire                  rm_valid;
   wire [SHIFT_BITS-1:0] rm_shift;
 
   generate
