@@ -171,13 +171,13 @@ def test_protocol_without_the_stage_invariants_is_bounded(tmp_path):
 
 
 def test_hold_while_stalled_fails_when_the_output_moves_under_a_stall(tmp_path):
-    """The output register loading whenever stage 4 is valid, stalled or not."""
+    """The output register loading whenever the stage before it is valid, stalled or not."""
     rtl = tmp_path / "rtl"
     shutil.copytree(RTL, rtl)
     f = rtl / "qmac.v"
     text = f.read_text()
-    assert text.count("if (adv && s4_valid_q) begin") == 1
-    f.write_text(text.replace("if (adv && s4_valid_q) begin", "if (s4_valid_q) begin"))
+    assert text.count("if (adv && s6_valid_q) begin") == 1
+    f.write_text(text.replace("if (adv && s6_valid_q) begin", "if (s6_valid_q) begin"))
     assert _protocol("hold_while_stalled", rtl, tmp_path / "w").status == sby.FAILED
 
 
