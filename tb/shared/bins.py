@@ -82,6 +82,11 @@ REACHABLE: dict[str, str] = {
         "the low 32 bits chosen, a small odd `M`, shift 0; `h` at a right shift of 2 to 8 "
         "bits, `M = 2^30`)"
     ),
+    "fp32_prod_g0s0l0": (
+        "fp32 mode (an exact accumulator `a * 2^j` and a scale mantissa `c * a^-1 mod "
+        "2^(d+u+1)` whose product has the combination and a half-integer neighbour are built "
+        "for every combination, `tb.shared.fp32_product_rounding`)"
+    ),
     "fp32_acc_g0s0l0": (
         "fp32 mode (an accumulator with 2 to 7 dropped bits and a scale that shows the direction "
         "are built for every combination, `tb.shared.fp32_acc_rounding`); `fp32_acc_min` needs "
@@ -413,6 +418,62 @@ BIN_TABLE: tuple[Bin, ...] = (
         "boundary",
         "fp32_acc_g0s0l0",
         "fp32: the accumulator -2^31, |acc| = 2^31 (the leading one at bit 31), unclamped",
+    ),
+    Bin(
+        "fp32_prod_g0s0l0",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 0, sticky 0, LSB 0: down; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g0s0l1",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 0, sticky 0, LSB 1: down; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g0s1l0",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 0, sticky 1, LSB 0: down; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g0s1l1",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 0, sticky 1, LSB 1: down; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g1s0l0",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 1, sticky 0, LSB 0: down; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g1s0l1",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 1, sticky 0, LSB 1: up; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g1s1l0",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 1, sticky 1, LSB 0: up; "
+        "visible (the other direction gives another r)",
+    ),
+    Bin(
+        "fp32_prod_g1s1l1",
+        "boundary",
+        "fp32_prod_g0s0l0",
+        "fp32: the product fl32(acc) * scale to 24 bits, guard 1, sticky 1, LSB 1: up; "
+        "visible (the other direction gives another r)",
     ),
     Bin(
         "gemmlowp_mul_g0s0l0",

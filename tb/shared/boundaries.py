@@ -29,7 +29,7 @@ from pyref.beats import JOB_FIELDS
 from pyref.config import QmacConfig
 from pyref.fixed_point import ceil_div
 
-from . import fp32_acc_rounding, gemmlowp_rounding
+from . import fp32_acc_rounding, fp32_product_rounding, gemmlowp_rounding
 from .exact_values import (
     OVERFLOW_K_CAP,
     Unrealizable,
@@ -279,6 +279,18 @@ def _fp32_acc_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> 
     }
 
 
+def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
+    """fp32: a product ``fl32(acc) * scale`` whose rounding to 24 bits has the (guard, sticky,
+    LSB) ``combo``, the other direction changing the output
+    (:func:`tb.shared.fp32_product_rounding.rounding_jobs`)."""
+    acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, 1, combo)
+    if not ok[0]:
+        raise Unrealizable("no accumulator and scale show this product's rounding")
+    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
+    values = {"mult": int(mult[0]), "shift": 0, **_centred(cfg, int(r[0]))}
+    return {"x": x, "w": w, "bias": bias, **values}
+
+
 def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     """fp32: the accumulator -2^31 (the leading one at bit 31), scaled to a small power of two."""
     acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, 1)
@@ -336,6 +348,13 @@ VARIANTS = (
         for combo in fp32_acc_rounding.COMBOS
     ),
     (fp32_acc_rounding.ACC_MIN_BIN, _fp32_acc_min_job),
+    *(
+        (
+            fp32_product_rounding.bin_name(*combo),
+            lambda c, g, combo=combo: _fp32_product_rounding_job(c, g, combo),
+        )
+        for combo in fp32_product_rounding.COMBOS
+    ),
     *(
         (
             gemmlowp_rounding.bin_name(step, *combo),
@@ -658,12 +677,14 @@ def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int)
     return _realized(cfg, rng, xs, {"mult": mults, "shift": 0, **_centred_many(cfg, r)}, done)
 
 
-def _fp32_acc_rounding_batch(
-    cfg: QmacConfig, rng: np.random.Generator, n: int, combo
+def _fp32_rounding_batch(
+    cfg: QmacConfig, rng: np.random.Generator, n: int, step, combo
 ) -> JobBatch | None:
+    """Jobs of ``step`` (:mod:`.fp32_acc_rounding` or :mod:`.fp32_product_rounding`) for one
+    guard / sticky / LSB ``combo``."""
     if cfg.rounding != "fp32":
         return None
-    acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, n, combo)
+    acc, mult, r, ok = step.rounding_jobs(cfg, rng, n, combo)
     ok &= np.abs(acc) <= acc_cap(cfg)
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
 
@@ -711,11 +732,17 @@ BATCH_VARIANTS = {
     "nudge_above": lambda c, g, n: _nudge_batch(c, g, n, 1),
     **{
         fp32_acc_rounding.bin_name(*combo): (
-            lambda c, g, n, combo=combo: _fp32_acc_rounding_batch(c, g, n, combo)
+            lambda c, g, n, combo=combo: _fp32_rounding_batch(c, g, n, fp32_acc_rounding, combo)
         )
         for combo in fp32_acc_rounding.COMBOS
     },
     fp32_acc_rounding.ACC_MIN_BIN: _fp32_acc_min_batch,
+    **{
+        fp32_product_rounding.bin_name(*combo): (
+            lambda c, g, n, combo=combo: _fp32_rounding_batch(c, g, n, fp32_product_rounding, combo)
+        )
+        for combo in fp32_product_rounding.COMBOS
+    },
     **{
         gemmlowp_rounding.bin_name(step, *combo): (
             lambda c, g, n, step=step, combo=combo: _gemmlowp_rounding_batch(c, g, n, step, combo)

