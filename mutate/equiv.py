@@ -25,7 +25,8 @@ What release cannot prove: a difference masked only after it has passed pipeline
 output clamp two registers on). Once those registers are released, ``equiv_induct`` starts from
 any state, and a stall (``out_ready_i`` low) holds unrelated gold and gate values in them for
 as many steps as the induction looks back (``-seq 16`` leaves the same pairs as 4); such a
-mutant stays "not proven" (docs/mutate.md).
+mutant is not proven here: :func:`prove_from_reset` (:mod:`mutate.equiv_reset`) is the
+fallback, equivalence from reset by k-induction (docs/mutate.md).
 
 This is the only module of the project that runs Yosys for mutation testing.
 """
@@ -43,6 +44,7 @@ from typing import Mapping
 
 from tb.api import YosysUnavailable, yosys_command, yosys_version
 
+from . import equiv_reset
 from .generate import code_view
 from .proc import run_in_group
 
@@ -87,6 +89,9 @@ class Proof:
     """``equivalent``, ``not-proven``, ``timeout`` or ``error``."""
     detail: str = ""
     seconds: float = 0.0
+    released: list[str] = dataclasses.field(default_factory=list)
+    """The internal pairs released before the verdict (a not-proven one: what the proof from
+    reset need not assume equal)."""
 
 
 def _sources(rtl_dir: Path, cwd: Path) -> str:
@@ -214,8 +219,46 @@ def prove(
             released |= internal
     shown = ", ".join(sorted(names)[:4]) + (" ..." if len(names) > 4 else "")
     return Proof(
-        NOT_PROVEN, f"{count} unproven $equiv cells ({shown}){note}", time.perf_counter() - t0
+        NOT_PROVEN,
+        f"{count} unproven $equiv cells ({shown}){note}",
+        time.perf_counter() - t0,
+        sorted(released | names),
     )
+
+
+def prove_from_reset(
+    gold_dir: Path,
+    gate_dir: Path,
+    parameters: Mapping[str, int],
+    unproven: Proof,
+    *,
+    depth: int,
+    top: str = "qmac",
+    timeout: float = 120.0,
+) -> Proof:
+    """The fallback for a mutant :func:`prove` leaves ``unproven``: equivalence from reset by
+    k-induction of ``depth`` cycles (:mod:`mutate.equiv_reset`), the pairs ``unproven``
+    released not assumed equal. ``equivalent`` only when the induction closes; a difference
+    found from reset or a bounded result stays ``not-proven``, with the reason."""
+    r = equiv_reset.prove_from_reset(
+        gold_dir,
+        gate_dir,
+        parameters,
+        depth=depth,
+        top=top,
+        top_outputs=output_ports(gold_dir, top),
+        exclude=set(unproven.released),
+        timeout=timeout,
+    )
+    status = {
+        equiv_reset.EQUIVALENT: PROVEN,
+        equiv_reset.TIMEOUT: TIMEOUT,
+        equiv_reset.ERROR: ERROR,
+    }.get(r.status, NOT_PROVEN)
+    detail = f"from reset: {r.detail}"
+    if status != PROVEN:
+        detail = f"{unproven.detail}; {detail}"
+    return Proof(status, detail, unproven.seconds + r.seconds, unproven.released)
 
 
 def prove_all(
