@@ -149,7 +149,7 @@ hil-digits: $(DIGITS_STAMP)
 
 # Mutation testing of the RTL (docs/mutate.md): every single-site mutant of rtl/ (or RTL=dir)
 # through a quick regression of every named config, survivors through a Yosys equivalence proof.
-mutate: $(SYNTH_STAMP)
+mutate: $(FORMAL_STAMP)
 	$(PY) -m qmac mutate $(call args,mutate)
 
 # Formal proofs (docs/prove.md): each RTL module against the HDL spec in prove/spec/ for every

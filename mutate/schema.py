@@ -355,11 +355,8 @@ def build_schema(
                 ks = {int(k) for k in _SEL_TEST.findall(line)}
                 if ks:
                     owner[(f, n)] = ks
-        errors = ""
-        for params in configs:
-            errors = elaborate(dest, params, top)
-            if errors:
-                break
+        # every config's errors at once: each round then leaves out what any config refuses
+        errors = "".join(elaborate(dest, params, top) for params in configs)
         if not errors:
             return Schema(dest, held, [m for m in mutants if m not in held])
         ks = set()

@@ -31,7 +31,15 @@ def script(check: Check, files: dict[str, Path], replay: bool = False) -> str:
         "-D QMAC_REPLAY " if replay else ""
     )
     sets = " ".join(f"-set {k} {v}" for k, v in check.params)
-    lines = [f"read_verilog -I rtl {rtl}", f"read_verilog -formal {define}{spec}"]
+    # QMAC_COMB_PIPE: the pipeline registers (qmac_pipe_reg) are wires, so a pipelined module is
+    # proven equal to its combinational spec; qmac_protocol.v checks the registers in place.
+    # A shared product: qmac_mul_pipe is the `*` operator too (its ladder proves its partial
+    # products).
+    shared = "-D QMAC_SHARED_PRODUCT " if check.shared else ""
+    lines = [
+        f"read_verilog -D QMAC_COMB_PIPE {shared}-I rtl {rtl}",
+        f"read_verilog -formal {define}{spec}",
+    ]
     if sets:
         lines.append(f"chparam {sets} {check.module} {check.spec}")
     lines += [

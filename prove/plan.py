@@ -13,9 +13,16 @@ from .params import submodules
 
 MODULE, MULTIPLIER, PROTOCOL = "module", "multiplier", "protocol"
 
-SHARED_PRODUCT = {"qmac_beat_sum", "qmac_fp32_mul"}
+SHARED_PRODUCT = {"qmac_beat_sum", "qmac_fp32_mul", "qmac_mul_pipe"}
 """Modules whose multipliers make a full-width proof time out (docs/prove.md): proven with the
-product shared by both sides. qmac_requant_mul joins them when it multiplies (MULT_BITS > 0)."""
+product shared by both sides. qmac_requant_mul joins them when it multiplies (MULT_BITS > 0).
+qmac_mul_pipe, the requantizer's multiplier on partial products, is the `*` operator itself
+under QMAC_SHARED_PRODUCT; its decomposition is proven by its ladder."""
+
+PIPELINE_REGISTERS = {"qmac_pipe_reg", "qmac_delay", "qmac_delay_ram"}
+"""Modules that only register: wires in the module proofs (``QMAC_COMB_PIPE``, prove/miter.py),
+so they have no spec and no check of their own; the protocol properties and the simulations run
+them as registers."""
 
 MULTIPLIER_LADDER = {
     "qmac_beat_sum": [
@@ -23,6 +30,11 @@ MULTIPLIER_LADDER = {
     ],
     "qmac_requant_mul": [
         {"ACC_BITS": b, "MULT_BITS": b, "SHIFT_BITS": 6, "ROUNDING": 2} for b in (4, 6, 8)
+    ],
+    # Chunks narrower than the operands (C = 16 at full width): two or three chunks a side,
+    # a signed top chunk of a, and partial products at every offset.
+    "qmac_mul_pipe": [
+        {"A_BITS": a, "B_BITS": b, "C": c} for a, b, c in ((4, 4, 2), (6, 5, 2), (8, 8, 3))
     ],
 }
 """The multipliers proven against the spec's shift-and-add product (no sharing), smallest
@@ -76,6 +88,8 @@ def module_checks(rtl_dir: Path, configs: Mapping[str, QmacConfig]) -> list[Chec
     users: dict[tuple, list[str]] = {}
     for name, cfg in configs.items():
         for module, params in submodules(rtl_dir, cfg.rtl_parameters()):
+            if module in PIPELINE_REGISTERS:
+                continue
             users.setdefault((module, tuple(sorted(params.items()))), []).append(name)
     return [
         Check(MODULE, m, p, tuple(c), needs_shared_product(m, dict(p)))

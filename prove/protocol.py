@@ -63,12 +63,30 @@ def probes(rtl_dir: Path, latency: int) -> tuple[list[str], str]:
     stages = re.search(r"localparam integer STAGES = (\d+);", text)
     top = Path(rtl_dir) / "qmac.v"
     rtl = top.read_text() if top.exists() else ""
-    missing = [n for n in names if not re.search(rf"\b(?:reg|wire)\b[^;]*\b{n}\b", rtl)]
+    missing = [n for n in names if not _declared(n, rtl)]
     if missing:
         return [], f"no stage invariants: qmac.v has no {', '.join(missing[:3])}"
     if not stages or int(stages.group(1)) != latency:
         return [], f"no stage invariants: they describe {stages and stages.group(1)} stages"
     return names, ""
+
+
+def _declared(name: str, rtl: str) -> bool:
+    """Whether qmac.v declares the probed ``name``: a reg or wire, or for a name inside a
+    submodule (``u_inst__...``) the instance."""
+    if "__" in name:
+        return bool(re.search(rf"\b{name.split('__')[0]}\s*\(", rtl))
+    return bool(re.search(rf"\b(?:reg|wire)\b[^;]*\b{name}\b", rtl))
+
+
+def hierarchical(name: str) -> str:
+    """The flattened design's name of a probed ``name``: ``__`` is a level of the hierarchy,
+    ``__<n>`` word n of a memory (``u_out_values__ring__3``: ``u_out_values.ring[3]``)."""
+    parts = name.split("__")
+    out = parts[0]
+    for part in parts[1:]:
+        out += f"[{part}]" if part.isdigit() else f".{part}"
+    return out
 
 
 def _script(rtl_files: list[str], params: dict[str, int], names: list[str]) -> str:
@@ -80,7 +98,8 @@ def _script(rtl_files: list[str], params: dict[str, int], names: list[str]) -> s
         "hierarchy -top qmac_protocol",
         "proc",
         "flatten",
-        *[f"connect -nounset -set probe_{n} \\dut.{n}" for n in names],
+        "memory",  # memories as registers (qmac_delay_ram's ring), whose words are probed
+        *[f"connect -nounset -set probe_{n} \\dut.{hierarchical(n)}" for n in names],
         "prep -top qmac_protocol",
     ]
     return "\n".join(lines)

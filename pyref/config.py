@@ -291,6 +291,20 @@ class QmacConfig:
             "OUT_BITS": self.out_bits,
         }
 
+    def rtl_latency(self) -> int:
+        """Rising edges of ``clk_i`` from the one that accepts a job's last beat to the one that
+        makes its output valid, both counted, the pipeline not stalled: the ``LATENCY``
+        localparam of rtl/qmac.v (docs/interface.md, "Latency"). Seven stages (beat sum,
+        accumulator, requant product, requant rounding, output sum, output comparisons,
+        output clamp) plus the cycles inside the requantizer: 1 for the multiplier's
+        registered partial products (2 in gemmlowp, whose shifted operand is registered
+        first; 3 in fp32: two for the normalization, one for the registered operands), 2 for
+        the rounding shift and its saturation (3 in gemmlowp, whose nudged high half is
+        registered first, and in fp32, whose product is rounded to 24 bits first)."""
+        mul = 0 if self.mult_bits == 0 else {"gemmlowp": 2, "fp32": 3}.get(self.rounding, 1)
+        rnd = 3 if self.rounding in ("gemmlowp", "fp32") else 2
+        return 7 + mul + rnd
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -129,6 +129,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "KEEP",
         "PARAM_PROBE",
         "MODULE_TESTS",
+        "RESET_PROOF",
         "CHANGED",
         "SCHEMA",
         "SWEEP",

@@ -7,8 +7,12 @@
 // the top of the mantissa. When |acc| >= 2^24 (p >= 24) the p - 23 bits below the mantissa are
 // dropped with rounding to nearest, ties to even; a mantissa that rounds up to 2^24 becomes
 // 2^23 with exp_o = p + 1. |acc| <= 2^31 always fits (-2^31 is exactly 2^31: mant 2^23, p 31).
-// Latency: combinational (0 cycles).
+// Pipelined (qmac_pipe_reg, enabled by en_i): |acc| and the leading one's position are
+// registered, then the shifted bits and their rounding decision, then the rounding add.
+// Latency: 2 cycles.
 module qmac_fp32_normalize (
+  input  wire        clk_i,
+  input  wire        en_i,    // the pipeline advances
   input  wire [31:0] acc_i,   // signed
   output wire        sign_o,  // acc_i < 0
   output wire [23:0] mant_o,  // with the hidden one at bit 23 (0 when acc_i = 0)
@@ -33,28 +37,46 @@ module qmac_fp32_normalize (
     end
   endfunction
 
-  // {sign, mantissa, exponent} of fl32(acc), in one function so that an event-driven simulator
-  // evaluates it once per new accumulator value.
-  function [30:0] normalize;
+  // {sign, |acc|, position of its leading one}.
+  function [37:0] magnitude;
     input [31:0] acc;
     reg        neg;
     reg [31:0] mag;
-    reg [4:0]  p;
+    begin
+      neg       = acc[31];
+      mag       = neg ? (~acc + 32'd1) : acc;   // |acc|; -2^31 gives 2^31
+      magnitude = {neg, mag, leading_one(mag)};
+    end
+  endfunction
+
+  // {the 24 bits from the leading one down, round up?}: |acc| shifted to put its leading one
+  // at bit 31, rounded at bit 8 to nearest, ties to even.
+  function [24:0] kept_up;
+    input [31:0] mag;
+    input [4:0]  p;
     reg [31:0] norm;
     reg        guard;
     reg        sticky;
     reg        up;
-    reg [24:0] mant_r;
     begin
-      neg    = acc[31];
-      mag    = neg ? (~acc + 32'd1) : acc;   // |acc|; -2^31 gives 2^31
-      p      = leading_one(mag);
       norm   = mag << (5'd31 - p);           // leading one at bit 31
       // Round norm[31:8] at bit 8: guard bit 7, sticky bits 6..0 (all 0 when p <= 23).
       guard  = norm[7];
       sticky = |norm[6:0];
       up     = guard & (sticky | norm[8]);
-      mant_r = {1'b0, norm[31:8]} + {24'd0, up};
+      kept_up = {norm[31:8], up};
+    end
+  endfunction
+
+  // {sign, mantissa, exponent} of fl32(acc) from the kept bits and their rounding.
+  function [30:0] normalize;
+    input        neg;
+    input [23:0] kept;
+    input        up;
+    input [4:0]  p;
+    reg [24:0] mant_r;
+    begin
+      mant_r = {1'b0, kept} + {24'd0, up};
       if (mant_r[24]) begin                  // rounded up to 2^24: 2^23 * 2^(p+1)
         normalize = {neg, 24'h800000, {1'b0, p} + 6'd1};
       end else begin
@@ -63,6 +85,33 @@ module qmac_fp32_normalize (
     end
   endfunction
 
-  assign {sign_o, mant_o, exp_o} = normalize(acc_i);
+  wire        neg_q;
+  wire [31:0] mag_q;
+  wire [4:0]  p_q;
+
+  qmac_pipe_reg #(
+    .W (38)
+  ) u_reg (
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .d_i   (magnitude(acc_i)),
+    .q_o   ({neg_q, mag_q, p_q})
+  );
+
+  wire        neg_k;
+  wire [23:0] kept_k;
+  wire        up_k;
+  wire [4:0]  p_k;
+
+  qmac_pipe_reg #(
+    .W (31)
+  ) u_reg_kept (
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .d_i   ({neg_q, kept_up(mag_q, p_q), p_q}),
+    .q_o   ({neg_k, kept_k, up_k, p_k})
+  );
+
+  assign {sign_o, mant_o, exp_o} = normalize(neg_k, kept_k, up_k, p_k);
 
 endmodule

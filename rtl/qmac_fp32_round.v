@@ -11,10 +11,15 @@
 //      (qmac_round_shift, half_even); for f >= 0, |v| >= 2^23 and the result saturates.
 //   3. r_o = sign ? -r : r, saturated to R_BITS = OUT_BITS + 2 bits (lossless for the output
 //      stage, as in qmac_requant_round).
-// Latency: combinational (0 cycles); qmac registers the result (stage S4).
+// Pipelined (qmac_pipe_reg, enabled by en_i): m and t are registered after step 1, the
+// rounding shift of step 2 takes one cycle (the sign waits beside it), and its result is
+// registered before step 3.
+// Latency: 3 cycles; qmac registers the result.
 module qmac_fp32_round #(
   parameter integer OUT_BITS = 8
 ) (
+  input  wire                clk_i,
+  input  wire                en_i,     // the pipeline advances
   input  wire                sign_i,
   input  wire [8:0]          exp_i,
   input  wire [47:0]         prod_i,
@@ -40,22 +45,57 @@ module qmac_fp32_round #(
   wire       f_neg = f[9];
   wire [9:0] neg_f = -f;
   wire [7:0] t     = f_neg ? neg_f[7:0] : 8'd0;
+  wire [24:0] m_q;
+  wire [7:0]  t_q;
+  wire        sign_q;
+  wire        sign_r;
+  wire        sign_s;
   wire [25:0] r_mag;
+  wire [25:0] r_mag_q;
+
+  qmac_pipe_reg #(
+    .W (34)
+  ) u_reg_m (
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .d_i   ({sign_i, m, t}),
+    .q_o   ({sign_q, m_q, t_q})
+  );
 
   qmac_round_shift #(
     .W        (26),
     .T_BITS   (8),
     .ROUNDING (RND_HALF_EVEN)
   ) u_round (
-    .v_i ({1'b0, m}),
-    .t_i (t),
-    .r_o (r_mag)
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .v_i   ({1'b0, m_q}),
+    .t_i   (t_q),
+    .r_o   (r_mag)
+  );
+
+  qmac_pipe_reg #(
+    .W (1)
+  ) u_reg_sign (
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .d_i   (sign_q),
+    .q_o   (sign_r)
+  );
+
+  qmac_pipe_reg #(
+    .W (27)
+  ) u_reg_r (
+    .clk_i (clk_i),
+    .en_i  (en_i),
+    .d_i   ({sign_r, r_mag}),
+    .q_o   ({sign_s, r_mag_q})
   );
 
   // f >= 0 (t = 0): r_mag = m, which is at least 2^23 for a non-zero product, beyond every
   // R_BITS, so the saturator below clamps it as it would the true m * 2^f.
-  wire [26:0] mag   = {1'b0, r_mag};
-  wire [26:0] r_sgn = sign_i ? (~mag + 27'd1) : mag;
+  wire [26:0] mag   = {1'b0, r_mag_q};
+  wire [26:0] r_sgn = sign_s ? (~mag + 27'd1) : mag;
 
   // 3. Saturate.
   qmac_sat #(

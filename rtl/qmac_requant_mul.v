@@ -7,13 +7,19 @@
 //   ROUNDING = 8  : fp32: p_o = {sign, exp, prod} of qmac_fp32_mul (fl32(acc) * the binary32
 //                   scale mult_i, exact) in bits 57..0, the rest 0; shift_i unused
 // acc_i is signed, mult_i unsigned.
-// Latency: combinational (0 cycles); qmac registers p_o.
+// Pipelined (qmac_pipe_reg, enabled by en_i): the multiplier's partial products are registered
+// (qmac_mul_pipe), and its operands come straight from registers (qmac's, or x' registered
+// after the gemmlowp shift); fp32 takes qmac_fp32_mul's cycles.
+// Latency: 0 cycles (MULT_BITS = 0), 1 (MULT_BITS > 0), 2 (gemmlowp), 3 (fp32); qmac registers
+// p_o (its RQM_LAT repeats these figures).
 module qmac_requant_mul #(
   parameter integer ACC_BITS   = 32,
   parameter integer MULT_BITS  = 0,
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2
 ) (
+  input  wire                                       clk_i,
+  input  wire                                       en_i,     // the pipeline advances
   input  wire [ACC_BITS-1:0]                        acc_i,    // signed
   input  wire [((MULT_BITS > 0) ? MULT_BITS : 1)-1:0] mult_i,   // unsigned, MULT_W bits
   input  wire [SHIFT_BITS-1:0]                      shift_i,
@@ -30,7 +36,7 @@ module qmac_requant_mul #(
       assign p_o = acc_i;
       // No multiplier in this configuration; the shift is applied by qmac_requant_round.
       /* verilator lint_off UNUSED */
-      wire unused_inputs = ^{mult_i, shift_i};
+      wire unused_inputs = ^{mult_i, shift_i, clk_i, en_i};
       /* verilator lint_on UNUSED */
     end else if (ROUNDING == RND_FP32) begin : g_fp32
       // ACC_BITS = MULT_BITS = 32 (qmac_param_check), so P_BITS = 64 holds the 58-bit word
@@ -39,6 +45,8 @@ module qmac_requant_mul #(
       wire [8:0]  exp;
       wire [47:0] prod;
       qmac_fp32_mul u_fp32_mul (
+        .clk_i   (clk_i),
+        .en_i    (en_i),
         .acc_i   (acc_i),
         .scale_i (mult_i),
         .sign_o  (sign),
@@ -51,29 +59,52 @@ module qmac_requant_mul #(
       wire unused_shift = ^shift_i;
       /* verilator lint_on UNUSED */
     end else begin : g_mult
-      // x' * mult, exact on P_BITS bits. x' is acc, or for gemmlowp acc << max(s, 0) wrapped to
-      // ACC_BITS bits as the C code does (s = shift as SHIFT_BITS-bit two's complement; the
-      // right shift is applied by qmac_requant_round). Both operands are signed (mult
-      // zero-extended by one bit), sign-extended by the P_BITS context (WIDTHEXPAND is that
-      // intended extension).
-      function [P_BITS-1:0] product;
+      // x' * mult, exact on P_BITS bits (qmac_mul_pipe, acc signed, mult unsigned). x' is acc, or
+      // for gemmlowp acc << max(s, 0) wrapped to ACC_BITS bits as the C code does (s = shift as
+      // SHIFT_BITS-bit two's complement; the right shift is applied by qmac_requant_round),
+      // registered before the multiplier.
+      function [ACC_BITS-1:0] shifted;
         input [ACC_BITS-1:0]   a;
-        input [MULT_W-1:0]     m;
         input [SHIFT_BITS-1:0] s;
-        reg   [ACC_BITS-1:0]   x;
         begin
           if (ROUNDING == RND_GEMMLOWP && !s[SHIFT_BITS-1]) begin
-            x = a << s;
+            shifted = a << s;
           end else begin
-            x = a;
+            shifted = a;
           end
-          /* verilator lint_off WIDTHEXPAND */
-          product = $signed(x) * $signed({1'b0, m});
-          /* verilator lint_on WIDTHEXPAND */
         end
       endfunction
 
-      assign p_o = product(acc_i, mult_i, shift_i);
+      wire [ACC_BITS-1:0] x_q;
+      wire [MULT_W-1:0]   m_q;
+
+      if (ROUNDING == RND_GEMMLOWP) begin : g_shift_reg
+        qmac_pipe_reg #(
+          .W (ACC_BITS + MULT_W)
+        ) u_reg_ops (
+          .clk_i (clk_i),
+          .en_i  (en_i),
+          .d_i   ({shifted(acc_i, shift_i), mult_i}),
+          .q_o   ({x_q, m_q})
+        );
+      end else begin : g_no_shift
+        assign x_q = acc_i;
+        assign m_q = mult_i;
+        /* verilator lint_off UNUSED */
+        wire unused_shift = ^shift_i;
+        /* verilator lint_on UNUSED */
+      end
+
+      qmac_mul_pipe #(
+        .A_BITS (ACC_BITS),
+        .B_BITS (MULT_BITS)
+      ) u_mul (
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .a_i   (x_q),
+        .b_i   (m_q),
+        .p_o   (p_o)
+      );
     end
   endgenerate
 

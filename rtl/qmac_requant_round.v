@@ -10,13 +10,18 @@
 // r_o is r saturated to R_BITS = OUT_BITS + 2 bits. That is lossless for the output stage:
 // any r outside that range is clamped (and flagged) there exactly as the exact r would be,
 // since |out_zp| <= 2^(OUT_BITS-1).
-// Latency: combinational (0 cycles); qmac registers r_o.
+// Pipelined (qmac_pipe_reg, enabled by en_i): the rounding shift takes one cycle and its result
+// is registered before the saturator; gemmlowp registers the nudged high half first.
+// Latency: 2 cycles (ROUNDING 0..6), 3 (gemmlowp), qmac_fp32_round's 3 (fp32); qmac registers
+// r_o (its function requant_round_latency repeats these figures).
 module qmac_requant_round #(
   parameter integer P_BITS     = 32,
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2,
   parameter integer OUT_BITS   = 8
 ) (
+  input  wire                  clk_i,
+  input  wire                  en_i,     // the pipeline advances
   input  wire [P_BITS-1:0]     p_i,      // signed
   input  wire [SHIFT_BITS-1:0] shift_i,
   output wire [OUT_BITS+1:0]   r_o       // signed, saturated to R_BITS = OUT_BITS + 2 bits
@@ -36,21 +41,42 @@ module qmac_requant_round #(
       // RoundingDivideByPOT by max(-s, 0).
       wire                  s_neg = shift_i[SHIFT_BITS-1];
       wire [SHIFT_BITS-1:0] right = s_neg ? (-shift_i) : {SHIFT_BITS{1'b0}};
+      wire [H_BITS-1:0]     h_q;
+      wire [SHIFT_BITS-1:0] right_q;
       wire [H_BITS-1:0]     r_full;
+      wire [H_BITS-1:0]     r_full_q;
+      qmac_pipe_reg #(
+        .W (H_BITS + SHIFT_BITS)
+      ) u_reg_h (
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .d_i   ({h, right}),
+        .q_o   ({h_q, right_q})
+      );
       qmac_round_shift #(
         .W        (H_BITS),
         .T_BITS   (SHIFT_BITS),
         .ROUNDING (RND_HALF_AWAY)
       ) u_rdbpot (
-        .v_i (h),
-        .t_i (right),
-        .r_o (r_full)
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .v_i   (h_q),
+        .t_i   (right_q),
+        .r_o   (r_full)
+      );
+      qmac_pipe_reg #(
+        .W (H_BITS)
+      ) u_reg_r (
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .d_i   (r_full),
+        .q_o   (r_full_q)
       );
       qmac_sat #(
         .IN_W  (H_BITS),
         .OUT_W (R_BITS)
       ) u_sat (
-        .v_i (r_full),
+        .v_i (r_full_q),
         .s_o (r_o)
       );
       // Bits below 2^31 only matter through the carry of the nudge.
@@ -61,6 +87,8 @@ module qmac_requant_round #(
       qmac_fp32_round #(
         .OUT_BITS (OUT_BITS)
       ) u_fp32_round (
+        .clk_i  (clk_i),
+        .en_i   (en_i),
         .sign_i (p_i[57]),
         .exp_i  (p_i[56:48]),
         .prod_i (p_i[47:0]),
@@ -72,20 +100,31 @@ module qmac_requant_round #(
       /* verilator lint_on UNUSED */
     end else begin : g_round_shift
       wire [P_BITS-1:0] r_full;
+      wire [P_BITS-1:0] r_full_q;
       qmac_round_shift #(
         .W        (P_BITS),
         .T_BITS   (SHIFT_BITS),
         .ROUNDING (ROUNDING)
       ) u_round (
-        .v_i (p_i),
-        .t_i (shift_i),
-        .r_o (r_full)
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .v_i   (p_i),
+        .t_i   (shift_i),
+        .r_o   (r_full)
+      );
+      qmac_pipe_reg #(
+        .W (P_BITS)
+      ) u_reg_r (
+        .clk_i (clk_i),
+        .en_i  (en_i),
+        .d_i   (r_full),
+        .q_o   (r_full_q)
       );
       qmac_sat #(
         .IN_W  (P_BITS),
         .OUT_W (R_BITS)
       ) u_sat (
-        .v_i (r_full),
+        .v_i (r_full_q),
         .s_o (r_o)
       );
     end

@@ -165,6 +165,8 @@ FPGA_FIELDS = [
     "fmax_mhz",
     "target_mhz",
     "critical_ns",
+    "critical_from",
+    "critical_to",
     "seconds",
     "ok",
     "error",
@@ -204,17 +206,18 @@ def fpga_table(run: dict) -> list[str]:
         "",
         "Tools: " + "; ".join(f"{k} {v}" for k, v in sorted(tools.items())),
         "",
-        "| point | part | LUT | FF | DSP | BRAM | Fmax MHz | critical path ns |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| point | part | LUT | FF | DSP | BRAM | Fmax MHz | critical path ns | from -> to |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if r["ok"]:
             lines.append(
                 f"| {r['key']} | {r['part']} | {r['luts']} | {r['ffs']} | {r['dsps']} | "
-                f"{r['brams']} | {r['fmax_mhz']:.1f} | {r['critical_ns']:.2f} |"
+                f"{r['brams']} | {r['fmax_mhz']:.1f} | {r['critical_ns']:.2f} | "
+                f"{r['critical_from'] or '?'} -> {r['critical_to'] or '?'} |"
             )
         else:
-            lines.append(f"| {r['key']} | failed: {r['error'][:60]} | | | | | | |")
+            lines.append(f"| {r['key']} | failed: {r['error'][:60]} | | | | | | | |")
     lines += ["", "(all of them in `fpga.csv`)"]
     return lines
 

@@ -124,6 +124,10 @@ class RunOutcome:
     compiled: bool = False
     wall_seconds: float = 0.0
     log_file: str = ""
+    latency: int = 0
+    """Rising edges from the one that takes a job's last beat to the one that makes its output
+    valid, both counted, as the batch transport's checker measured it (the same for every job,
+    or the run fails); 0 when not measured (the per-cycle transport)."""
 
 
 def user_rtl(rtl: str | Path | None, ports: str | Path | None = None) -> Path:
@@ -286,6 +290,7 @@ def run_config(
         result.compiled,
         result.wall_seconds,
         str(result.log_file),
+        result.latency,
     )
 
 

@@ -638,7 +638,7 @@ SWEEP = {
     "`run SWEEP=nosuch`": (
         _main_of("sweep.cli", "run", "SWEEP=nosuch"),
         2,
-        "no sweep spec 'nosuch': not a file and not one of ci, ci-min, full, tiny",
+        "no sweep spec 'nosuch': not a file and not one of ci, ci-min, full, named, tiny",
     ),
     "`run shard=1/2` (lower case)": (
         _main_of("sweep.cli", "run", "shard=1/2"),

@@ -48,7 +48,7 @@ TB_REACH: dict[str, dict[str, str]] = {
     # end through tb/cli/errors.py, the one command-line module.
     **{
         m: {"tb.cli.errors": "module"}
-        for m in ("sweep.cli", "sweep.shard", "mutate.cli", "soak.cli")
+        for m in ("sweep.cli", "sweep.shard", "sweep.fpga_table", "mutate.cli", "soak.cli")
     },
 }
 """Which modules of hil, sweep, mutate and soak may import which non-public tb modules, and

@@ -154,25 +154,56 @@ module qmac_protocol #(
   always @* if (PROP == 0 && !init) cover (out_valid_o && !seen_out);
 
   // ---------------------------------------------------------------------------------------
-  // Stage invariants of qmac's own RTL (rtl/qmac.v's five stages: S1 beat sum, S2
-  // accumulator, S3 requant product, S4 rounding, S5 output). Each probe_<name> is driven by
-  // dut.<name> when PROBES = 1; STAGES must equal LATENCY, or prove/protocol.py leaves them out.
+  // Stage invariants of qmac's own RTL at this config (rtl/qmac.v, docs/rtl.md: no multiplier,
+  // so the requant product is the accumulator and qmac_requant_round takes two cycles; nine
+  // advances from the last beat to the output). Each probe_<name> is driven by dut.<name> when
+  // PROBES = 1 (a "__" in <name> is a "." of the flattened hierarchy, a "__<n>" a word of a
+  // memory: u_out_values__ring__3 is dut.u_out_values.ring[3]); STAGES must equal LATENCY, or
+  // prove/protocol.py leaves them out. One line per stage: sv[k] is the job k + 1 advances past
+  // its last beat, its FIFO entry vk.
   // ---------------------------------------------------------------------------------------
-  localparam integer STAGES = 5;
+  localparam integer STAGES = 9;
+  localparam [17:0]  OUTV   = {6'd0, 6'b100000, 6'b011111};  // the assumed zp, min, max
   (* keep *) wire       probe_in_job_q;
   (* keep *) wire       probe_s1_valid_q, probe_s1_last_q, probe_s2_valid_q, probe_s3_valid_q;
-  (* keep *) wire       probe_s4_valid_q;
+  (* keep *) wire [1:0] probe_rq_valid_q;
+  (* keep *) wire       probe_s4_valid_q, probe_s5_valid_q, probe_s6_valid_q;
   (* keep *) wire [5:0] probe_acc_d, probe_acc_q, probe_s3_prod_q;
-  (* keep *) wire [7:0] probe_s4_r_q;
   (* keep *) wire       probe_s1_shift_q, probe_s2_shift_q, probe_s3_shift_q;
-  (* keep *) wire [5:0] probe_s1_zp_q, probe_s2_zp_q, probe_s3_zp_q, probe_s4_zp_q;
-  (* keep *) wire [5:0] probe_s1_min_q, probe_s2_min_q, probe_s3_min_q, probe_s4_min_q;
-  (* keep *) wire [5:0] probe_s1_max_q, probe_s2_max_q, probe_s3_max_q, probe_s4_max_q;
+  (* keep *) wire [8:0] probe_u_requant_round__genblk1__g_round_shift__u_round__u_reg__q;
+  (* keep *) wire [5:0] probe_u_requant_round__genblk1__g_round_shift__u_reg_r__q;
+  (* keep *) wire [7:0] probe_s4_r_q;
+  (* keep *) wire [5:0] probe_os_zp, probe_os_min, probe_os_max;
+  (* keep *) wire [20:0] probe_u_out_stage__u_reg__q;      // {r + zp (9 bits), min, max}
+  (* keep *) wire [19:0] probe_u_out_stage__u_reg_cmp__q;  // {below, above, y, min, max}
+  // qmac_delay_ram's ring (the output values: written on every advance, read six on)
+  (* keep *) wire [2:0]  probe_u_out_values__wp;
+  (* keep *) wire [17:0] probe_u_out_values__ring__0, probe_u_out_values__ring__1;
+  (* keep *) wire [17:0] probe_u_out_values__ring__2, probe_u_out_values__ring__3;
+  (* keep *) wire [17:0] probe_u_out_values__ring__4, probe_u_out_values__ring__5;
+  (* keep *) wire [17:0] probe_u_out_values__ring__6, probe_u_out_values__ring__7;
+  wire [17:0] ring [0:7];
+  assign ring[0] = probe_u_out_values__ring__0;
+  assign ring[1] = probe_u_out_values__ring__1;
+  assign ring[2] = probe_u_out_values__ring__2;
+  assign ring[3] = probe_u_out_values__ring__3;
+  assign ring[4] = probe_u_out_values__ring__4;
+  assign ring[5] = probe_u_out_values__ring__5;
+  assign ring[6] = probe_u_out_values__ring__6;
+  assign ring[7] = probe_u_out_values__ring__7;
 
-  // the FIFO entry of the job at stage k: the jobs of the stages above it are older
-  wire [FB:0] i2 = rd + ones(sv >> 2), i3 = rd + ones(sv >> 3), i4 = rd + ones(sv >> 4);
+  // the FIFO entry of the job at sv[k]: the jobs of the stages above it are older
   wire [FB:0] wr_prev = wr - 1'b1;
-  wire [5:0]  v2 = fifo[i2[FB-1:0]], v3 = fifo[i3[FB-1:0]], v4 = fifo[i4[FB-1:0]];
+  wire [FB:0] i1 = rd + ones(sv >> 2), i2 = rd + ones(sv >> 3), i3 = rd + ones(sv >> 4);
+  wire [FB:0] i4 = rd + ones(sv >> 5), i5 = rd + ones(sv >> 6), i6 = rd + ones(sv >> 7);
+  wire [FB:0] i7 = rd + ones(sv >> 8);
+  wire [5:0]  v1 = fifo[i1[FB-1:0]], v2 = fifo[i2[FB-1:0]], v3 = fifo[i3[FB-1:0]];
+  wire [5:0]  v4 = fifo[i4[FB-1:0]], v5 = fifo[i5[FB-1:0]], v6 = fifo[i6[FB-1:0]];
+  wire [5:0]  v7 = fifo[i7[FB-1:0]];
+  // the ring entry holding the output values of the job at sv[k], k < 5 (written k + 1
+  // advances ago)
+  wire [2:0]  wp = probe_u_out_values__wp;
+  wire [2:0]  e0 = wp - 3'd1, e1 = wp - 3'd2, e2 = wp - 3'd3, e3 = wp - 3'd4, e4 = wp - 3'd5;
 
   always @* begin
     if (PROBES && STAGES == L && PROP != 0 && !init && !rst_i) begin
@@ -180,23 +211,29 @@ module qmac_protocol #(
       assert (sv[0] == (probe_s1_valid_q && probe_s1_last_q));
       assert (sv[1] == probe_s2_valid_q);
       assert (sv[2] == probe_s3_valid_q);
-      assert (sv[3] == probe_s4_valid_q);
+      assert (sv[3] == probe_rq_valid_q[0]);
+      assert (sv[4] == probe_rq_valid_q[1]);
+      assert (sv[5] == probe_s4_valid_q);
+      assert (sv[6] == probe_s5_valid_q);
+      assert (sv[7] == probe_s6_valid_q);
       // the accumulator: the checker's acc is qmac's once S1's beat is added
       if (probe_s1_valid_q) assert (acc == probe_acc_d);
       if (in_job && !probe_s1_valid_q) assert (acc == probe_acc_q);
       // a job's value and run-time values at each stage
-      if (sv[0]) assert (fifo[wr_prev[FB-1:0]] == acc);  // the newest job, in S1
-      if (sv[0]) assert (probe_s1_shift_q == 1'b0 && probe_s1_zp_q == 6'd0 &&
-                         probe_s1_min_q == 6'b100000 && probe_s1_max_q == 6'b011111);
-      if (sv[1]) assert (probe_acc_q == v2 && probe_s2_shift_q == 1'b0 &&
-                         probe_s2_zp_q == 6'd0 && probe_s2_min_q == 6'b100000 &&
-                         probe_s2_max_q == 6'b011111);
-      if (sv[2]) assert (probe_s3_prod_q == v3 && probe_s3_shift_q == 1'b0 &&
-                         probe_s3_zp_q == 6'd0 && probe_s3_min_q == 6'b100000 &&
-                         probe_s3_max_q == 6'b011111);
-      if (sv[3]) assert (probe_s4_r_q == {{2{v4[5]}}, v4} && probe_s4_zp_q == 6'd0 &&
-                         probe_s4_min_q == 6'b100000 && probe_s4_max_q == 6'b011111);
-      if (sv[4]) assert (out_y_o == head);
+      if (sv[0]) assert (fifo[wr_prev[FB-1:0]] == acc && probe_s1_shift_q == 1'b0 &&
+                         ring[e0] == OUTV);
+      if (sv[1]) assert (probe_acc_q == v1 && probe_s2_shift_q == 1'b0 && ring[e1] == OUTV);
+      if (sv[2]) assert (probe_s3_prod_q == v2 && probe_s3_shift_q == 1'b0 &&
+                         ring[e2] == OUTV);
+      if (sv[3]) assert (probe_u_requant_round__genblk1__g_round_shift__u_round__u_reg__q[8:3]
+                         == v3 && ring[e3] == OUTV);
+      if (sv[4]) assert (probe_u_requant_round__genblk1__g_round_shift__u_reg_r__q == v4 &&
+                         ring[e4] == OUTV);
+      if (sv[5]) assert (probe_s4_r_q == {{2{v5[5]}}, v5} &&
+                         {probe_os_zp, probe_os_min, probe_os_max} == OUTV);
+      if (sv[6]) assert (probe_u_out_stage__u_reg__q == {{3{v6[5]}}, v6, OUTV[11:0]});
+      if (sv[7]) assert (probe_u_out_stage__u_reg_cmp__q == {2'b00, v7, OUTV[11:0]});
+      if (sv[8]) assert (out_y_o == head);
     end
   end
 endmodule

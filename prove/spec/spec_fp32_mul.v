@@ -4,6 +4,8 @@
 //   |fl32(acc) * scale| = prod * 2^(exp - 173),  prod = mant_a * (2^23 + scale[22:0])
 // with fl32(acc) = mant_a * 2^(e_a - 23) from spec_fp32_normalize; sign = acc < 0.
 module spec_fp32_mul (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [31:0] acc_i,
   input  wire [31:0] scale_i,
   output wire        sign_o,

@@ -6,6 +6,8 @@
 // it is |acc| / 2^(p-23) rounded to nearest, ties to even; a rounding up to 2^24 is 2^23 with
 // exponent p + 1.
 module spec_fp32_normalize (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [31:0] acc_i,
   output wire        sign_o,
   output wire [23:0] mant_o,

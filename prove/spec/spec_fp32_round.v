@@ -9,6 +9,8 @@
 module spec_fp32_round #(
   parameter integer OUT_BITS = 8
 ) (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire                sign_i,
   input  wire [8:0]          exp_i,
   input  wire [47:0]         prod_i,

@@ -4,6 +4,8 @@
 module spec_out_stage #(
   parameter integer OUT_BITS = 8
 ) (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [OUT_BITS+1:0] r_i,
   input  wire [OUT_BITS-1:0] out_zp_i,
   input  wire [OUT_BITS-1:0] act_min_i,

@@ -11,6 +11,8 @@ module spec_requant_mul #(
   parameter integer SHIFT_BITS = 6,
   parameter integer ROUNDING   = 2
 ) (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [ACC_BITS-1:0]                          acc_i,
   input  wire [((MULT_BITS > 0) ? MULT_BITS : 1)-1:0] mult_i,
   input  wire [SHIFT_BITS-1:0]                        shift_i,

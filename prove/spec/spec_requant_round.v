@@ -13,6 +13,8 @@ module spec_requant_round #(
   parameter integer ROUNDING   = 2,
   parameter integer OUT_BITS   = 8
 ) (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [P_BITS-1:0]     p_i,
   input  wire [SHIFT_BITS-1:0] shift_i,
   output wire [OUT_BITS+1:0]   r_o

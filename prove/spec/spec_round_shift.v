@@ -14,6 +14,8 @@ module spec_round_shift #(
   parameter integer T_BITS   = 6,
   parameter integer ROUNDING = 2
 ) (
+  input  wire clk_i,  // unused: the spec is combinational; the RTL module's pipeline
+  input  wire en_i,   // registers are wires in the module proofs (QMAC_COMB_PIPE)
   input  wire [W-1:0]      v_i,
   input  wire [T_BITS-1:0] t_i,
   output wire [W-1:0]      r_o

@@ -57,6 +57,12 @@ class FpgaResult:
     target_mhz: float = TARGET_MHZ
     critical_path: list = dataclasses.field(default_factory=list)
     """The slowest path's cells, first to last, with their delays (ns)."""
+    critical_from: str = ""
+    """The register the slowest path starts at (its RTL signal, :func:`signal_of`)."""
+    critical_to: str = ""
+    """The register it ends at."""
+    critical_sources: list = dataclasses.field(default_factory=list)
+    """The RTL source ranges (``file:line.col-line.col``) of its nets, first to last, each once."""
     critical_ns: float = 0.0
     seconds: float = 0.0
     tools: dict = dataclasses.field(default_factory=dict)
@@ -113,6 +119,23 @@ def signal_of(cell: str) -> str:
     (``u_out_stage.r_i_TRELLIS_FF_Q_8_DI_L6MUX21_Z...`` -> ``u_out_stage.r_i``)."""
     cut = min((i for i in (cell.find(m) for m in _CELL_MARKS) if i > 0), default=len(cell))
     return cell[:cut]
+
+
+def critical_ends(report: dict) -> tuple[str, str, list]:
+    """The slowest path's start and end registers (RTL signals) and the RTL source ranges of
+    its nets, first to last, each once (nextpnr's ``sources``)."""
+    paths = report.get("critical_paths") or []
+    steps = paths[0].get("path", []) if paths else []
+    if not steps:
+        return "", "", []
+    sources: list = []
+    for s in steps:
+        for src in s.get("sources") or []:
+            if src not in sources:
+                sources.append(src)
+    start = signal_of(steps[0].get("from", {}).get("cell", ""))
+    end = signal_of(steps[-1].get("to", {}).get("cell", ""))
+    return start, end, sources
 
 
 def _critical_path(report: dict) -> tuple[list, float]:
@@ -235,6 +258,7 @@ def _result(report: dict, part: str, target: float, tools: dict, t0: float) -> F
             seconds=time.perf_counter() - t0,
         )
     path, ns = _critical_path(report)
+    start, end, sources = critical_ends(report)
     return FpgaResult(
         True,
         part=part,
@@ -245,6 +269,9 @@ def _result(report: dict, part: str, target: float, tools: dict, t0: float) -> F
         fmax_mhz=round(float(clock["achieved"]), 2),
         target_mhz=target,
         critical_path=path,
+        critical_from=start,
+        critical_to=end,
+        critical_sources=sources,
         critical_ns=ns,
         tools=tools,
         seconds=round(time.perf_counter() - t0, 2),
@@ -273,9 +300,9 @@ if __name__ == "__main__":  # python -m tb.run.fpga [CONFIG]: one named config's
     res = implement(rtl_sources(), named_config(name))
     print(res.summary())
     print(
-        f"  critical path {res.critical_ns:.2f} ns: "
-        + " -> ".join(c for c, _ in res.critical_path[:6])
-        + (" ..." if len(res.critical_path) > 6 else "")
+        f"  critical path {res.critical_ns:.2f} ns: {res.critical_from} -> {res.critical_to} "
+        f"via {', '.join(res.critical_sources[:6])}"
+        + (" ..." if len(res.critical_sources) > 6 else "")
     )
     print(f"  {res.seconds:.1f} s; {res.tools}")
     sys.exit(0 if res.ok else 1)

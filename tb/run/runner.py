@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -85,6 +86,8 @@ class RunResult:
     wall_seconds: float
     log_file: Path
     waves_file: Path | None
+    latency: int = 0
+    """The batch checker's measured latency (``batch-result.json``; 0 when not measured)."""
 
 
 @contextlib.contextmanager
@@ -151,6 +154,7 @@ def run_sim(
         test_dir = Path(test_dir)
         test_dir.mkdir(parents=True, exist_ok=True)
         report, log_file, waves_file = _run_in(test_dir, job, transport, spec, b, plusargs)
+        latency = _measured_latency(test_dir)
         if not report.passed and stack_owns_dir:
             run_dirs.mark_failed(test_dir, f"{report.mismatches} mismatches; {job.repro}")
     return RunResult(
@@ -162,7 +166,16 @@ def run_sim(
         time.perf_counter() - t_wall,
         log_file,
         waves_file,
+        latency,
     )
+
+
+def _measured_latency(test_dir: Path) -> int:
+    """The latency the batch checker measured in ``test_dir`` (0 when it did not run)."""
+    f = test_dir / "batch-result.json"
+    if not f.is_file():
+        return 0
+    return int(json.loads(f.read_text()).get("latency") or 0)
 
 
 def _run_in(

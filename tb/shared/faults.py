@@ -277,9 +277,14 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         "mult_signed",
-        "requant multiplier treated as signed",
-        "qmac_requant_mul.v",
-        (("product = $signed(x) * $signed({1'b0, m});", "product = $signed(x) * $signed(m);"),),
+        "requant multiplier treated as signed (each chunk of it sign-extended, not zero-extended)",
+        "qmac_mul_pipe.v",
+        (
+            (
+                "b_chunk = {1'b0, be[k*C +: C]};",
+                "b_chunk = {be[k*C + C - 1], be[k*C +: C]};",
+            ),
+        ),
         config="per_channel",
         caught_by=("value",),
     ),

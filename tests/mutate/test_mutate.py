@@ -114,9 +114,17 @@ def test_mutants_of_rtl_apply_to_a_copy(tmp_path):
 def test_campaign_kills_reports_and_proves(tmp_path):
     """Four planted mutants under the default config: a wrong saturation flag (killed); the
     flag also raised for one rare (r, out_zp) pair, a hole that 400 random outputs miss and the
-    proof must not call harmless (survived); the requantizer's clamp bound one below its
-    maximum, masked by the output clamp (proven equivalent only once the proof releases the
-    internal pairs it leaves unproven); and the two terms of an OR swapped (equivalent)."""
+    proof must not call harmless (survived); the requantizer's saturation calling its maximum
+    out of range, masked because the clamp then gives that same maximum (proven equivalent
+    only once the proof releases the internal pair it leaves unproven, ``in_range``); and the
+    two terms of an OR swapped (equivalent).
+
+    The masked mutant's difference stays inside one combinational cloud. A difference masked
+    only registers later (the requantizer's clamp bound one below its maximum, masked by the
+    output clamp two pipeline registers on) is not provable by the pair-and-induct flow on the
+    pipelined RTL; the proof from reset settles it (tests/mutate/test_equiv_reset.py, which also
+    checks how the campaign calls it). It is left out here: this test is about the regression
+    and the pair-and-induct proof."""
     from sim_skip import require_simulator
 
     from mutate.campaign import Settings, run_campaign
@@ -130,35 +138,44 @@ def test_campaign_kills_reports_and_proves(tmp_path):
     kill = planted(
         out_stage,
         "qmac_out_stage.v",
-        "assign sat_o = below | above;",
-        "assign sat_o = below & above;",
+        "assign sat_o = below_q | above_q;",
+        "assign sat_o = below_q & above_q;",
         "saturation flag needs both sides",
     )
     survive = planted(
         out_stage,
         "qmac_out_stage.v",
-        "assign sat_o = below | above;",
-        "assign sat_o = below | above | (r_i == 5 && out_zp_i == 3);",
+        "assign sat_o = below_q | above_q;",
+        "assign sat_o = below_q | above_q | (r_i == 5 && out_zp_i == 3);",
         "saturation flag on one rare input",
     )
+    in_range = "wire in_range = (top == {(IN_W-OUT_W+1){1'b0}}) || "
     masked = planted(
         sat,
         "qmac_sat.v",
-        "max_c = {1'b0, {(OUT_W-1){1'b1}}};",
-        "max_c = {1'b0, {(OUT_W-2){1'b1}}, 1'b0};",
-        "positive bound one below",
+        in_range,
+        "wire in_range = ((top == {(IN_W-OUT_W+1){1'b0}}) && "
+        "(v_i[OUT_W-2:0] != {(OUT_W-1){1'b1}})) || ",
+        "maximum called out of range",
     )
     same = planted(
         out_stage,
         "qmac_out_stage.v",
-        "assign sat_o = below | above;",
-        "assign sat_o = above | below;",
+        "assign sat_o = below_q | above_q;",
+        "assign sat_o = above_q | below_q;",
         "OR operands swapped",
     )
     spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=3, n=400)
     # Without the module tests, which would catch the last three at the module's own ports
     # (tests/mutate/test_module_tests.py): this test is about the regression and the proof.
-    settings = Settings(rtl_dir=RTL, work=tmp_path / "work", spec=spec, jobs=2, module_tests=False)
+    settings = Settings(
+        rtl_dir=RTL,
+        work=tmp_path / "work",
+        spec=spec,
+        jobs=2,
+        module_tests=False,
+        reset_proof=False,
+    )
     outcomes, wall = run_campaign([kill, survive, masked, same], settings)
     status = {o.mutant.what: o for o in outcomes}
     assert status["saturation flag needs both sides"].status == KILLED
@@ -168,7 +185,7 @@ def test_campaign_kills_reports_and_proves(tmp_path):
     assert "out_sat_o" in s.proofs["default"].detail
     text = survivor_text(s)
     assert f"qmac_out_stage.v:{s.mutant.line}" in text and "out_zp_i == 3" in text
-    m = status["positive bound one below"]
+    m = status["maximum called out of range"]
     assert m.status == EQUIVALENT and "internal pairs released" in m.proofs["default"].detail
     assert status["OR operands swapped"].status == EQUIVALENT
     assert status["OR operands swapped"].proofs["default"].status == "equivalent"

@@ -24,11 +24,17 @@ def checks_for(fault: Fault, rtl: Path) -> list[plan.Check]:
     if fault.file == "qmac.v":
         name = PROTOCOL_FAULTS[fault.name]
         latency = protocol.measure_latency(rtl, rtl.parent / "latency")
-        return [c for c in protocol.protocol_checks(latency, 12) if c.module == name]
+        # BMC deep enough for a job through the pipeline, a stall and a second job
+        return [c for c in protocol.protocol_checks(latency, latency + 7) if c.module == name]
     module = fault.file.removesuffix(".v")
     cfg = fault.qmac_config()
     checks = [c for c in plan.module_checks(rtl, {"fault": cfg}) if c.module == module]
-    return sorted(checks, key=lambda c: sum(v for _, v in c.params))
+    checks.sort(key=lambda c: sum(v for _, v in c.params))
+    # A module whose product is shared in its module checks (qmac_mul_pipe is then the `*`
+    # operator) shows an arithmetic fault in its multiplier ladder, after its module checks.
+    for ladder in plan.multiplier_checks([module] if module in plan.MULTIPLIER_LADDER else []):
+        checks += ladder
+    return checks
 
 
 def first_failure(fault: Fault, rtl: Path, work: Path, timeout: float = 300) -> Result | None:

@@ -94,6 +94,9 @@ endmodule
         [
             iverilog,
             "-g2005",
+            # A pipelined module's registers are wires (rtl/qmac_pipe_reg.v), as in make prove:
+            # its logic is checked here, its timing by the qmac runs.
+            "-DQMAC_COMB_PIPE",
             "-I",
             str(rtl),
             "-s",

@@ -39,7 +39,7 @@ def test_every_line_and_branch_point_is_hit_or_waived(tmp_path):
 
 
 def test_the_bar_fails_on_a_branch_no_run_takes(tmp_path):
-    """``sat_o = (below & above) ? 1 : (below | above)`` computes the same (no value is both
+    """``sat_o = (below_q & above_q) ? 1 : (below_q | above_q)`` computes the same (no value is both
     below act_min and above act_max >= act_min), but its first arm is never taken: the bar
     names that point, and it is the only point the edit leaves unhit."""
     require_simulator("verilator")
@@ -47,9 +47,11 @@ def test_the_bar_fails_on_a_branch_no_run_takes(tmp_path):
     shutil.copytree(RTL_DIR, rtl)
     src = rtl / "qmac_out_stage.v"
     text = src.read_text()
-    old = "assign sat_o = below | above;"
+    old = "assign sat_o = below_q | above_q;"
     assert old in text
-    src.write_text(text.replace(old, "assign sat_o = (below & above) ? 1'b1 : (below | above);"))
+    src.write_text(
+        text.replace(old, "assign sat_o = (below_q & above_q) ? 1'b1 : (below_q | above_q);")
+    )
     missed = {}
     for where, folder in (("copy", rtl), ("rtl", RTL_DIR)):
         result = collect(
@@ -58,4 +60,4 @@ def test_the_bar_fails_on_a_branch_no_run_takes(tmp_path):
         assert all(r.passed for r in result.runs)  # the design still computes right
         v = waivers.check(result.merged, waivers.load(folder), full=False)
         missed[where] = {p.label() for p in v.missed}
-    assert missed["copy"] - missed["rtl"] == {"qmac_out_stage.v:34:36 branch cond_then"}
+    assert missed["copy"] - missed["rtl"] == {"qmac_out_stage.v:67:40 branch cond_then"}

@@ -31,9 +31,9 @@ FAULT = (
 )
 LATCH = (
     "qmac_out_stage.v",
-    "assign sat_o = below | above;",
-    "reg sat_l;\n  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) "
-    "sat_l = below | above;\n  assign sat_o = sat_l;",
+    "assign sat_o = below_q | above_q;",
+    "reg sat_l;\n  always @(*) if ($signed(min_qq) <= $signed(max_qq)) "
+    "sat_l = below_q | above_q;\n  assign sat_o = sat_l;",
 )
 
 
@@ -255,6 +255,7 @@ def test_a_pnr_point_gets_the_fpga_figures_in_the_report(tmp_path):
     assert "## FPGA implementation (ECP5" in md and "| LFE5U-25F | " in md
     rows = (out / "p" / "fpga.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[0].startswith("key,part,luts,ffs,dsps")
+    assert "critical_from,critical_to" in rows[0] and " -> " in md
 
 
 def test_pnr_must_be_a_boolean(tmp_path):

@@ -55,7 +55,8 @@ def test_overlapped_equals_serial_clean(monkeypatch, tmp_path):
     assert d1["batches"] > 10 and d1["batches_played"] == d1["batches"]
     assert serial["passed"] and serial["outputs_checked"] > 2900
     assert overlapped == serial
-    assert d1["cycles"] == d0["cycles"] and d1["latency"] == d0["latency"] == 5
+    latency = named_config("default").rtl_latency()
+    assert d1["cycles"] == d0["cycles"] and d1["latency"] == d0["latency"] == latency
 
 
 def test_overlapped_equals_serial_on_a_fault(monkeypatch, tmp_path, own_build_root):
