@@ -34,7 +34,8 @@ def task_text(
     sets = " ".join(f"-set {k} {int(v)}" for k, v in params.items())
     script = "\n".join(
         [
-            f"read_verilog -I rtl {rtl}",
+            # the pipeline registers as wires, as in the module proofs (prove/miter.py)
+            f"read_verilog -D QMAC_COMB_PIPE -I rtl {rtl}",
             "read_verilog -formal -I replay -D QMAC_SHARED_PRODUCT "
             + (f"-D {define} " if define else "")
             + f"{spec} replay/{top}.v",

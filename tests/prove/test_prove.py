@@ -18,6 +18,9 @@ from pyref.config import NAMED_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "rtl"
+# every module of rtl/ with its pipeline registers as wires (QMAC_COMB_PIPE, as in the module
+# proofs), for Yosys started in rtl/
+RTL_FILES = " ".join(sorted(p.name for p in RTL.glob("*.v")))
 
 
 def test_module_name_of_yosys_derived_modules():
@@ -245,7 +248,7 @@ def test_fp32_mul_hidden_one_and_exponent_bit_5_are_constant():
     """rtl/coverage.toml: qmac_fp32_mul's mant_s[23] (the scale's hidden one) is 1 and exp_a[5]
     (qmac_fp32_normalize's exp_o) 0 for every input, so neither toggles."""
     out = _yosys_in_rtl(
-        "read_verilog qmac_fp32_mul.v qmac_fp32_normalize.v; hierarchy -top qmac_fp32_mul; "
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; hierarchy -top qmac_fp32_mul; "
         "proc; flatten; sat -prove mant_s[23] 1 -prove exp_a[5] 0 -verify"
     )
     assert "SUCCESS!" in out
@@ -258,7 +261,7 @@ def test_fp32_round_magnitude_is_at_most_2_24():
     kept ones, guard set) at exp_i = 150 (f = 0) rounds up to m = r_mag = 2^24 (the boundary jobs
     of fp32_prod_carry_sat)."""
     read = (
-        "read_verilog qmac_fp32_round.v qmac_round_shift.v qmac_sat.v; "
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; "
         "hierarchy -top qmac_fp32_round -chparam OUT_BITS 8; proc; flatten; "
     )
     out = _yosys_in_rtl(read + "sat -prove r_mag[25] 0 -prove mag[25] 0 -prove mag[26] 0 -verify")
@@ -274,7 +277,7 @@ def test_gemmlowp_right_shift_bit_5_needs_shift_minus_32():
     configs' width) right[5] is set by one shift only, -32 (6'b100000), which is outside the
     mode's shift range -31 .. 30 (pyref refuses it): every solution with right[5] = 1 listed."""
     out = _yosys_in_rtl(
-        "read_verilog qmac_requant_round.v qmac_round_shift.v qmac_sat.v qmac_fp32_round.v; "
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; "
         "hierarchy -top qmac_requant_round -chparam P_BITS 64 -chparam SHIFT_BITS 6 "
         "-chparam ROUNDING 7 -chparam OUT_BITS 8; proc; flatten; "
         "sat -set p_i 0 -set g_gemmlowp.right[5] 1 -all -show shift_i"

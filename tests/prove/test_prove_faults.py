@@ -57,7 +57,8 @@ def test_every_fault_fails_a_proof(name, tmp_path):
         "last_lane_dropped",
         "fp32_acc_truncated",
         "fp32_exponent",
-        "mult_signed",
+        # not mult_signed: on the re-pipelined RTL it sits in qmac_mul_pipe, which the module
+        # proofs share as `*`; its proof is the multiplier ladder's, at widths no job maps to
         "fp32_product_lsb_lost",
     ],
 )
