@@ -57,7 +57,7 @@ MARGIN = 4
 SOLVER = "yices"
 """smtbmc's solver (make prove's protocol solver too)."""
 
-MAX_ROUNDS = 8
+MAX_ROUNDS = 32
 """Proof attempts, each without the candidate invariants the one before found false."""
 
 VALID, READY, RESET, CLOCK = "out_valid_o", "in_ready_o", "rst_i", "clk_i"
