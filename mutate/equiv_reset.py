@@ -57,7 +57,7 @@ MARGIN = 4
 SOLVER = "yices"
 """smtbmc's solver (make prove's protocol solver too)."""
 
-MAX_ROUNDS = 8
+MAX_ROUNDS = 32
 """Proof attempts, each without the candidate invariants the one before found false."""
 
 VALID, READY, RESET, CLOCK = "out_valid_o", "in_ready_o", "rst_i", "clk_i"
@@ -130,6 +130,7 @@ def _ident(name: str) -> str:
 
 
 def _vec(width: int) -> str:
+    """A declaration's range for ``width`` bits (none for one)."""
     return f"[{width - 1}:0] " if width > 1 else ""
 
 
@@ -163,9 +164,10 @@ def wrapper(gold: Ports, gate: Ports, pairs: list[str], gold_top: str, gate_top:
         conns = [f".{_ident(n)}({_ident(n)})" for n in p.inputs]
         conns += [f".{_ident(n)}({index[side][n]})" for n in {**p.outputs, **p.registers}]
         lines.append(f"  {mod} u_{side} ({', '.join(conns)});")
+    bits = ", ".join(state) or "1'b0"
     lines += [
-        f"  wire [{sum_width(gold, gate) - 1}:0] state = {{{', '.join(state)}}};",
-        f"  reg [{sum_width(gold, gate) - 1}:0] prev_state;",
+        f"  wire [{state_width(gold, gate) - 1}:0] state = {{{bits}}};",
+        f"  reg [{state_width(gold, gate) - 1}:0] prev_state;",
         "  reg prev_rst;",
         "  reg started = 1'b0;  // outputs are compared from the cycle after the first reset",
         f"  always @(posedge {CLOCK}) begin",
@@ -193,7 +195,7 @@ def wrapper(gold: Ports, gate: Ports, pairs: list[str], gold_top: str, gate_top:
     return "\n".join(lines)
 
 
-def sum_width(gold: Ports, gate: Ports) -> int:
+def state_width(gold: Ports, gate: Ports) -> int:
     """Bits of the state the wrapper compares with the cycle before: every register of both."""
     return max(sum(gold.registers.values()) + sum(gate.registers.values()), 1)
 
