@@ -113,7 +113,7 @@ def _edited_rtl(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 def test_a_latch_fails_the_synthesis(yosys, tmp_path):
-    rtl = _edited_rtl(tmp_path, "qmac_out_stage.v", "assign sat_o = below | above;", LATCH_EDIT)
+    rtl = _edited_rtl(tmp_path, "qmac_out_stage.v", "assign sat_o = below_q | above_q;", LATCH_EDIT)
     r = _synth(QmacConfig(lanes=1, in_bits=4, w_bits=4, acc_bits=16, bias_bits=16, out_bits=4), rtl)
     assert not r.ok
     assert "latch" in r.error.lower(), r.error
@@ -134,5 +134,5 @@ def test_a_synthesis_stopped_before_mapping_fails(yosys, monkeypatch):
 LATCH_EDIT = """reg sat_l;
   // act_min <= act_max always holds in use, so this simulates like the original; but the
   // register keeps its value otherwise: a latch.
-  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) sat_l = below | above;
+  always @(*) if ($signed(act_min_i) <= $signed(act_max_i)) sat_l = below_q | above_q;
   assign sat_o = sat_l;"""

@@ -68,8 +68,8 @@ def test_the_default_fp32_run_hits_every_product_rounding_bin():
     assert all(v > 0 for v in hits.values()), hits
 
 
-CARRY_ORIGINAL = "wire [26:0] mag   = {1'b0, r_mag};"
-CARRY_MUTANT = "wire [26:0] mag   = {3'b0, r_mag[23:0]};"
+CARRY_ORIGINAL = "wire [26:0] mag   = {1'b0, r_mag_q};"
+CARRY_MUTANT = "wire [26:0] mag   = {3'b0, r_mag_q[23:0]};"
 
 
 def test_make_sim_catches_a_magnitude_cut_to_24_bits(tmp_path):
