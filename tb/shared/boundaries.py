@@ -52,6 +52,13 @@ def _centred(cfg: QmacConfig, r: int) -> dict:
     return {"out_zp": int(min(max(-r, lo), hi)), "act_min": lo, "act_max": hi}
 
 
+def _job_at(cfg: QmacConfig, rng: np.random.Generator, acc: int, mult: int, shift: int, r: int):
+    """A one-output job whose accumulator is ``acc`` (:func:`realize_acc`), requantized by
+    ``mult`` and ``shift`` to ``r``, with out_zp centring ``r`` in the output range."""
+    x, w, bias = realize_acc(cfg, rng, acc)
+    return {"x": x, "w": w, "bias": bias, "mult": mult, "shift": shift, **_centred(cfg, r)}
+
+
 def same_sign_products(
     cfg: QmacConfig, amount: int, cap: int = OVERFLOW_K_CAP
 ) -> tuple[list[int], list[int]]:
@@ -268,15 +275,7 @@ def _fp32_acc_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> 
     acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, 1, combo)
     if not ok[0] or abs(int(acc[0])) > acc_cap(cfg):
         raise Unrealizable("no scale shows this accumulator's rounding")
-    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
-    return {
-        "x": x,
-        "w": w,
-        "bias": bias,
-        "mult": int(mult[0]),
-        "shift": 0,
-        **_centred(cfg, int(r[0])),
-    }
+    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
 
 
 def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
@@ -286,23 +285,13 @@ def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo)
     acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, 1, combo)
     if not ok[0]:
         raise Unrealizable("no accumulator and scale show this product's rounding")
-    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
-    values = {"mult": int(mult[0]), "shift": 0, **_centred(cfg, int(r[0]))}
-    return {"x": x, "w": w, "bias": bias, **values}
+    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
 
 
 def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     """fp32: the accumulator -2^31 (the leading one at bit 31), scaled to a small power of two."""
     acc, mult, r = fp32_acc_rounding.acc_min_jobs(cfg, rng, 1)
-    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
-    return {
-        "x": x,
-        "w": w,
-        "bias": bias,
-        "mult": int(mult[0]),
-        "shift": 0,
-        **_centred(cfg, int(r[0])),
-    }
+    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
 
 
 def _fp32_carry_sat_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
@@ -310,15 +299,7 @@ def _fp32_carry_sat_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
     (:func:`tb.shared.fp32_product_rounding.carry_sat_jobs`); out_zp at the far end of the
     output range, so the clamp and a lost carry's r = 0 give different outputs."""
     acc, mult, r = fp32_product_rounding.carry_sat_jobs(cfg, rng, 1)
-    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
-    return {
-        "x": x,
-        "w": w,
-        "bias": bias,
-        "mult": int(mult[0]),
-        "shift": 0,
-        **_centred(cfg, int(r[0])),
-    }
+    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
 
 
 def _gemmlowp_rounding_job(cfg: QmacConfig, rng: np.random.Generator, step: str, combo) -> dict:
@@ -329,9 +310,7 @@ def _gemmlowp_rounding_job(cfg: QmacConfig, rng: np.random.Generator, step: str,
     acc, mult, shift, r, ok = build(cfg, rng, 1, combo)
     if not ok[0]:
         raise Unrealizable("the accumulator or the shift is out of range")
-    x, w, bias = realize_acc(cfg, rng, int(acc[0]))
-    values = {"mult": int(mult[0]), "shift": int(shift[0]), **_centred(cfg, int(r[0]))}
-    return {"x": x, "w": w, "bias": bias, **values}
+    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), int(shift[0]), int(r[0]))
 
 
 VARIANTS = (
