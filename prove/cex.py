@@ -19,6 +19,7 @@ from pyref.vectors import save_vectors
 from . import miter, sby
 from .fp32_replay import fp32_layer
 from .plan import Check
+from .replay_layer import one_job_layer
 from .requant_replay import SHIFT_MODES, requant_layer
 from .witness import signed, trace_outputs, witness_inputs
 
@@ -211,17 +212,7 @@ def _requant_mul_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | Non
         right = int(np.asarray(requantize(np.array([acc], np.int64), mult, t, cfg))[0])
         r_wrong = min(max(round_shift_scalar(wrong, t, cfg.rounding), -r_max - 1), r_max)
         if -hi <= right <= -lo and r_wrong != right:
-            return Layer.build(
-                cfg,
-                x=[[0] * cfg.lanes],
-                w=[[0] * cfg.lanes],
-                bias=[acc],
-                mult=[mult],
-                shift=[t],
-                out_zp=-right,
-                act_min=lo,
-                act_max=hi,
-            )
+            return one_job_layer(cfg, acc, mult, t, -right)
     return None
 
 
@@ -306,17 +297,7 @@ def gemmlowp_layer(
     s = signed(vals["shift_i"], cfg.shift_bits)
     lo, hi = cfg.out_range
     r = multiply_by_quantized_multiplier_scalar(acc, m, s)
-    return Layer.build(
-        cfg,
-        x=[[0] * cfg.lanes],
-        w=[[0] * cfg.lanes],
-        bias=[acc],
-        mult=[m],
-        shift=[s],
-        out_zp=min(max(-r, lo), hi),
-        act_min=lo,
-        act_max=hi,
-    )
+    return one_job_layer(cfg, acc, m, s, min(max(-r, lo), hi))
 
 
 def replay_command(

@@ -29,6 +29,7 @@ from pyref.rounding import round_shift_scalar
 
 from . import replay_search
 from .plan import Check
+from .replay_layer import one_job_layer
 from .witness import signed, trace_outputs, witness_inputs
 
 STAGES = {"qmac_fp32_mul": 0, "qmac_fp32_round": 1, "qmac_requant_mul": 2, "qmac_requant_round": 3}
@@ -237,15 +238,4 @@ def fp32_layer(
         return None
     acc, mult = found
     r = int(fp32_requantize(acc, mult))
-    lo, hi = cfg.out_range
-    return Layer.build(
-        cfg,
-        x=[[0] * cfg.lanes],
-        w=[[0] * cfg.lanes],
-        bias=[acc],
-        mult=[mult],
-        shift=[0],
-        out_zp=-r,
-        act_min=lo,
-        act_max=hi,
-    )
+    return one_job_layer(cfg, acc, mult, 0, -r)

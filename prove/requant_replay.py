@@ -18,6 +18,7 @@ from pyref.layer import Layer
 
 from . import replay_search
 from .plan import Check
+from .replay_layer import one_job_layer
 from .witness import signed
 
 SHIFT_MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
@@ -84,15 +85,4 @@ def requant_layer(
         return None
     acc, mult, shift = found
     r = int(np.asarray(requantize(np.array([acc], np.int64), mult, shift, cfg))[0])
-    lo, hi = cfg.out_range
-    return Layer.build(
-        cfg,
-        x=[[0] * cfg.lanes],
-        w=[[0] * cfg.lanes],
-        bias=[acc],
-        mult=[mult] if cfg.mult_bits else None,
-        shift=[shift],
-        out_zp=-r,
-        act_min=lo,
-        act_max=hi,
-    )
+    return one_job_layer(cfg, acc, mult if cfg.mult_bits else None, shift, -r)

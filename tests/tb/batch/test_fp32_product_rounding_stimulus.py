@@ -42,18 +42,22 @@ def _sim(*opts: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
 
 
-def test_make_sim_kills_the_product_sticky_and_mutant(tmp_path):
+def _failing_run_of(tmp_path, original: str, mutant: str) -> str:
+    """make sim CONFIG=fp32 on a copy of rtl/ with ``original`` (found once in qmac_fp32_round.v)
+    replaced by ``mutant``; its output, after checking that it failed on a value mismatch."""
     require_simulator("icarus")
-    assert (RTL_DIR / "qmac_fp32_round.v").read_text().count(ORIGINAL) == 1
+    assert (RTL_DIR / "qmac_fp32_round.v").read_text().count(original) == 1
     rtl = edit_copy(
-        RTL_DIR,
-        tmp_path / "rtl",
-        "qmac_fp32_round.v",
-        lambda t: t.replace(ORIGINAL, MUTANT),
+        RTL_DIR, tmp_path / "rtl", "qmac_fp32_round.v", lambda t: t.replace(original, mutant)
     )
     p = _sim(f"RTL={rtl}", "MAX_MISMATCHES=100000", "COVERAGE=1")
     out = p.stdout + p.stderr
     assert p.returncode == 1 and "[value]" in out, out[-3000:]
+    return out
+
+
+def test_make_sim_kills_the_product_sticky_and_mutant(tmp_path):
+    out = _failing_run_of(tmp_path, ORIGINAL, MUTANT)
     mismatches, hits = _counts(out)
     assert mismatches > 0 and mismatches == hits[fpr.bin_name(1, 1, 0)], out[-3000:]
 
@@ -76,16 +80,6 @@ def test_make_sim_catches_a_magnitude_cut_to_24_bits(tmp_path):
     """qmac_fp32_round with r_mag cut to its low 24 bits differs only where r_mag = 2^24: a
     product that rounds up to 2^24 at f >= 0 (the fp32_prod_carry_sat boundary jobs; r_mag[25] is
     never set, proven). It gives r = 0 there instead of the clamp, and make sim fails on it."""
-    require_simulator("icarus")
-    assert (RTL_DIR / "qmac_fp32_round.v").read_text().count(CARRY_ORIGINAL) == 1
-    rtl = edit_copy(
-        RTL_DIR,
-        tmp_path / "rtl",
-        "qmac_fp32_round.v",
-        lambda t: t.replace(CARRY_ORIGINAL, CARRY_MUTANT),
-    )
-    p = _sim(f"RTL={rtl}", "MAX_MISMATCHES=100000", "COVERAGE=1")
-    out = p.stdout + p.stderr
-    assert p.returncode == 1 and "[value]" in out, out[-3000:]
+    out = _failing_run_of(tmp_path, CARRY_ORIGINAL, CARRY_MUTANT)
     hits = [line.split() for line in out.splitlines() if line.split()[:1] == [fpr.CARRY_SAT_BIN]]
     assert len(hits) == 1 and int(hits[0][1]) > 0, out[-3000:]
