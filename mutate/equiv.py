@@ -36,17 +36,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
 
-from tb.api import YosysUnavailable, yosys_command, yosys_version
+from tb.api import YosysUnavailable, yosys_version
 
 from . import equiv_reset
 from .generate import code_view
-from .proc import run_in_group
+from .proc import run_yosys_script, yosys_error
 
 PROVEN, NOT_PROVEN, TIMEOUT, ERROR = "equivalent", "not-proven", "timeout", "error"
 
@@ -192,23 +191,13 @@ def prove(
                     os.path.relpath(bl, cwd) if released else "",
                 )
             )
-            proc = run_in_group(
-                [*yosys_command(), "-s", os.path.relpath(ys, cwd)],
-                left,
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            proc = run_yosys_script(ys, cwd, left)
             if proc is None:
                 return Proof(TIMEOUT, f"no proof within {timeout:.0f} s", time.perf_counter() - t0)
             out = proc.stdout
             status = unproven_pairs(out) if proc.returncode == 0 else None
             if status is None:
-                errors = [ln.strip() for ln in out.splitlines() if ln.startswith("ERROR")]
-                return Proof(
-                    ERROR, errors[-1] if errors else out.strip()[-300:], time.perf_counter() - t0
-                )
+                return Proof(ERROR, yosys_error(out), time.perf_counter() - t0)
             count, names = status
             note = f" ({len(released)} internal pairs released)" if released else ""
             if count == 0:

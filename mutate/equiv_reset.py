@@ -33,15 +33,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
 
-from tb.api import YosysUnavailable, yosys_command, yosys_version
+from tb.api import YosysUnavailable, yosys_version
 
-from .proc import run_in_group
+from .proc import run_yosys_script, yosys_error
 
 EQUIVALENT, DIFFERENT, BOUNDED, TIMEOUT, ERROR = (
     "equivalent",
@@ -222,19 +221,11 @@ def _elaborate(
     )
     ys = out.with_suffix(".ys")
     ys.write_text(script)
-    proc = run_in_group(
-        [*yosys_command(), "-q", "-s", os.path.relpath(ys, cwd)],
-        timeout,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = run_yosys_script(ys, cwd, timeout, "-q")
     if proc is None:
         raise TimeoutError
     if proc.returncode != 0 or not out.exists():
-        errors = [ln.strip() for ln in proc.stdout.splitlines() if ln.startswith("ERROR")]
-        raise RuntimeError(errors[-1] if errors else proc.stdout.strip()[-300:])
+        raise RuntimeError(yosys_error(proc.stdout))
     return out.read_text()
 
 
