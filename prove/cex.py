@@ -10,14 +10,13 @@ import numpy as np
 
 from pyref.arith import requantize
 from pyref.config import QmacConfig
-from pyref.fixed_point import multiply_by_quantized_multiplier_scalar
 from pyref.fp32_math import scale_to_mult
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
 from pyref.vectors import save_vectors
 
-from . import miter, sby
 from .fp32_replay import fp32_layer
+from .gemmlowp_replay import gemmlowp_layer
 from .plan import Check
 from .replay_layer import one_job_layer
 from .requant_replay import SHIFT_MODES, requant_layer
@@ -277,29 +276,6 @@ def layer_for(check: Check, cfg: QmacConfig, vals: dict[str, int], outs=None) ->
     )
 
 
-def gemmlowp_layer(
-    check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path, timeout: float = 300
-) -> Layer | None:
-    """gemmlowp's rounding stage: the proof run again with the spec's QMAC_REPLAY assumptions
-    (the product is acc * M, shift <= 0), whose counterexample is a layer's bias, mult, shift."""
-    if check.module != "qmac_requant_round" or cfg.rounding != "gemmlowp":
-        return None
-    out = sby.run(
-        Path(work) / (check.slug + "_replay"),
-        miter.task_text(check, rtl_dir, "yices", replay=True),
-        timeout=timeout,
-        complete=True,
-    )
-    if out.status != sby.FAILED:
-        return None
-    vals = witness_inputs(out.workdir)
-    acc, m = signed(vals["replay_acc"], 32), vals["replay_m"]
-    s = signed(vals["shift_i"], cfg.shift_bits)
-    lo, hi = cfg.out_range
-    r = multiply_by_quantized_multiplier_scalar(acc, m, s)
-    return one_job_layer(cfg, acc, m, s, min(max(-r, lo), hi))
-
-
 def replay_command(
     result,
     configs: dict[str, QmacConfig],
@@ -318,7 +294,7 @@ def replay_command(
             layer = _accumulator_layer(result.check, cfg, vals, outs)
             layer = layer or _requant_mul_layer(result.check, cfg, vals, outs)
         if layer is None and cfg and rtl_dir is not None:
-            layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir.parent)
+            layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir)
         if layer is None and cfg and rtl_dir is not None:
             layer = fp32_layer(result.check, cfg, rtl_dir, result.workdir)
         if layer is None and cfg and rtl_dir is not None:

@@ -169,10 +169,9 @@ def edge_jobs(
     return jobs
 
 
-def candidates_vh(jobs: list[tuple[int, int]]) -> str:
-    """The ``candidates.vh`` of ``replay_fp32``: one assume, the inputs one of ``jobs``."""
-    terms = [f"(acc_i == 32'h{acc & 0xFFFFFFFF:08x} && scale_i == 32'h{m:08x})" for acc, m in jobs]
-    return "always @* assume (" + "\n    || ".join(terms or ["1'b0"]) + ");\n"
+def _row(acc: int, mult: int) -> dict[str, tuple[int, int]]:
+    """A job as a row of ``candidates.vh``."""
+    return {"acc_i": (32, acc), "scale_i": (32, mult)}
 
 
 def harness_params(check: Check, cfg: QmacConfig) -> dict[str, int]:
@@ -205,10 +204,8 @@ def search(
     task = Path(work) / (check.slug + "_replay")
     extra, define = {}, ""
     if jobs is not None:
-        vh = Path(work) / (check.slug + "_candidates.vh")
-        vh.parent.mkdir(parents=True, exist_ok=True)
-        vh.write_text(candidates_vh(jobs))
-        extra, define = {"replay/candidates.vh": vh}, "QMAC_REPLAY_CANDIDATES"
+        rows = [_row(acc, m) for acc, m in jobs]
+        extra, define = replay_search.with_candidates(work, check.slug, rows)
         task = task.with_name(task.name + "_edges")
     status, vals = replay_search.run(
         "replay_fp32", harness_params(check, cfg), rtl_dir, task, solver, timeout, extra, define

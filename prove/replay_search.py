@@ -49,6 +49,27 @@ def task_text(
     return sby.sby_text(script, files, mode="bmc", depth=1, solver=solver)
 
 
+def candidates_vh(rows: list[dict[str, tuple[int, int]]]) -> str:
+    """A ``candidates.vh`` of a harness: one assume, the inputs one of ``rows`` (each a port name
+    to ``(width, value)``, the value taken modulo ``2^width``)."""
+    terms = [
+        "(" + " && ".join(f"{k} == {w}'h{v % (1 << w):x}" for k, (w, v) in row.items()) + ")"
+        for row in rows
+    ]
+    return "always @* assume (" + "\n    || ".join(terms or ["1'b0"]) + ");\n"
+
+
+def with_candidates(
+    work: Path, slug: str, rows: list[dict[str, tuple[int, int]]]
+) -> tuple[dict[str, Path], str]:
+    """``candidates.vh`` of ``rows`` written to ``work``: the ``extra`` and ``define`` of
+    :func:`run` that limit the search to them."""
+    vh = Path(work) / (slug + "_candidates.vh")
+    vh.parent.mkdir(parents=True, exist_ok=True)
+    vh.write_text(candidates_vh(rows))
+    return {"replay/candidates.vh": vh}, "QMAC_REPLAY_CANDIDATES"
+
+
 def run(
     top: str,
     params: Mapping[str, int],

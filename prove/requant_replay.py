@@ -49,9 +49,11 @@ def search(
     work: Path,
     solver: str = "yices",
     timeout: float = 600,
+    jobs: list[tuple[int, int, int]] | None = None,
 ) -> tuple[str, tuple[int, int, int] | None]:
     """The search's status (``failed``: a job found; ``proven``: there is none; ``timeout``,
-    ``error``) and ``(acc, mult, shift)`` of the job found."""
+    ``error``) and ``(acc, mult, shift)`` of the job found; ``jobs``: only among these
+    ``(acc, mult, shift)`` (gemmlowp's witness jobs, prove/gemmlowp_replay.py)."""
     lo, hi = cfg.out_range
     params = {
         "STAGE": STAGES[check.module],
@@ -65,11 +67,22 @@ def search(
         "R_ABOVE": max(-lo, 0),
     }
     task = Path(work) / (check.slug + "_replay")
-    status, vals = replay_search.run("replay_requant", params, rtl_dir, task, solver, timeout)
+    extra, define = {}, ""
+    if jobs is not None:
+        widths = (cfg.acc_bits, max(cfg.mult_bits, 1), cfg.shift_bits)
+        rows = [dict(zip(("acc_i", "mult_i", "shift_i"), zip(widths, job))) for job in jobs]
+        extra, define = replay_search.with_candidates(work, check.slug, rows)
+        task = task.with_name(task.name + "_candidates")
+    status, vals = replay_search.run(
+        "replay_requant", params, rtl_dir, task, solver, timeout, extra, define
+    )
     if vals is None:
         return status, None
     mult = vals["mult_i"] if cfg.mult_bits else 0
-    return status, (signed(vals["acc_i"], cfg.acc_bits), mult, vals["shift_i"])
+    shift = vals["shift_i"]
+    if cfg.rounding == "gemmlowp":  # a two's complement shift
+        shift = signed(shift, cfg.shift_bits)
+    return status, (signed(vals["acc_i"], cfg.acc_bits), mult, shift)
 
 
 def requant_layer(

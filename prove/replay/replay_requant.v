@@ -8,6 +8,8 @@
 //   STAGE 0: qmac_round_shift (W = P_BITS, T_BITS = SHIFT_BITS), then spec_sat
 //   STAGE 1: qmac_requant_round
 //   STAGE 2: qmac_sat (IN_W = P_BITS, OUT_W = OUT_BITS + 2), after spec_round_shift
+// STAGE 1 with ROUNDING = 7 is gemmlowp's rounding stage. With QMAC_REPLAY_CANDIDATES defined
+// the inputs are one of a list of jobs (candidates.vh: prove/gemmlowp_replay.py's witness jobs).
 module replay_requant #(
   parameter integer STAGE      = 0,
   parameter integer ACC_BITS   = 32,
@@ -58,4 +60,7 @@ module replay_requant #(
     assume ($signed(r_spec) >= -R_BELOW && $signed(r_spec) <= R_ABOVE);
     assert (r_rtl == r_spec);
   end
+`ifdef QMAC_REPLAY_CANDIDATES
+  `include "candidates.vh"
+`endif
 endmodule
