@@ -116,6 +116,33 @@ def _acc_value(cfg: QmacConfig, v: int) -> int:
     return (v - lo) % (hi - lo + 1) + lo
 
 
+def _further_beats(cfg: QmacConfig, right: int, wrong: int):
+    """Beats after the witness's that take the accumulators ``right`` and ``wrong`` (the spec's
+    and the RTL's) by the same sum to where a requantization separates them, neither wrapping
+    nor saturating: ``((x, w), (mult, shift, out_zp))`` of the smallest such sum, or None. A
+    shift mode's boundaries are the multiples of ``2^(t-1)`` (its ties and its integers):
+    one accumulator is put on one, with ``r`` inside the output range. For ``32767`` against
+    ``32766`` (a saturating bound one off), which no shift of int4_sat's tells apart."""
+    if cfg.rounding not in SHIFT_MODES:
+        return None
+    d, (alo, ahi), (lo, hi) = wrong - right, cfg.acc_range, cfg.out_range
+    span = 2 * (max(hi, -lo) + 1)
+    targets = {
+        b - off
+        for t in range(1, cfg.shift_range[1] + 1)
+        for b in (j << (t - 1) for j in range(-span, span + 1))
+        for off in (0, d)
+    }
+    for target in sorted(targets, key=lambda v: (abs(v - right), v)):
+        if not (alo <= min(target, target + d) and max(target, target + d) <= ahi):
+            continue
+        sep = _separating(cfg, target, target + d)
+        beats = _products(cfg, target - right) if sep and target != right else None
+        if beats is not None:
+            return beats, sep
+    return None
+
+
 def _accumulator_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | None:
     """A job reaching qmac_beat_sum, qmac_accum or qmac_fp32_normalize with the witness's
     inputs, and a requantization under which the spec's result and the RTL's differ in y."""
@@ -166,8 +193,17 @@ def _accumulator_layer(check: Check, cfg: QmacConfig, vals, outs) -> Layer | Non
             return None
     else:
         return None
+    if right == wrong:
+        return None
     sep = _separating(cfg, right, wrong)
-    if sep is None or right == wrong:
+    if sep is None and check.module != "qmac_fp32_normalize":
+        further = _further_beats(cfg, right, wrong)
+        if further is None:
+            return None
+        (px, pw), sep = further
+        xs += [px[i : i + lanes] for i in range(0, len(px), lanes)]
+        ws += [pw[i : i + lanes] for i in range(0, len(pw), lanes)]
+    if sep is None:
         return None
     mult, shift, zp = sep
     lo, hi = cfg.out_range

@@ -3,9 +3,10 @@ file at the fault's config, or (qmac.v) the protocol property it breaks."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from prove import plan, protocol
+from prove import cex, plan, protocol
 from prove.run import Result, run_check
 from prove.sby import FAILED
 from tb.shared.faults import Fault
@@ -43,4 +44,33 @@ def first_failure(fault: Fault, rtl: Path, work: Path, timeout: float = 300) -> 
         r = run_check(check, rtl, work, "yices", timeout)
         if r.status == FAILED:
             return r
+    return None
+
+
+def _parents(module: str, rtl: Path) -> list[str]:
+    """The modules of ``rtl`` that instantiate ``module`` (their proofs see its fault too)."""
+    uses = re.compile(rf"^\s*{module}\b", re.M)
+    return sorted(
+        p.stem for p in rtl.glob("*.v") if p.stem != module and uses.search(p.read_text())
+    )
+
+
+def replayed_failure(
+    fault: Fault, rtl: Path, work: Path, timeout: float = 300
+) -> tuple[Result, str] | None:
+    """The first failing proof whose counterexample prove/cex.py writes as a vector file, and
+    the ``make sim`` line that replays it: :func:`checks_for`, then (as ``make prove`` runs
+    every proof) the module checks of the modules that instantiate the faulty one (qmac_sat's
+    bounds show in qmac_accum's proof, where a job reaches them); None if none."""
+    cfg = fault.qmac_config()
+    checks = checks_for(fault, rtl)
+    parents = _parents(fault.file.removesuffix(".v"), rtl)
+    checks += [c for c in plan.module_checks(rtl, {"fault": cfg}) if c.module in parents]
+    for check in checks:
+        r = run_check(check, rtl, work, "yices", timeout)
+        if r.status != FAILED:
+            continue
+        cmd = cex.replay_command(r, {"fault": cfg}, work.parent / "cex", rtl, rtl)
+        if cmd:
+            return r, cmd
     return None
