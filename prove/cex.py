@@ -19,7 +19,7 @@ from .fp32_replay import fp32_layer
 from .gemmlowp_replay import gemmlowp_layer
 from .plan import Check
 from .replay_layer import one_job_layer
-from .requant_replay import SHIFT_MODES, requant_layer
+from .requant_replay import SHIFT_MODES, mul_pipe_layer, requant_layer
 from .witness import signed, trace_outputs, witness_inputs
 
 
@@ -323,23 +323,26 @@ def replay_command(
     that replays it ('' when the module's values cannot be reached by a one-job layer);
     ``rtl``: the RTL= of the command (None: rtl/), ``rtl_dir``: the RTL proven."""
     vals, outs = witness_inputs(result.workdir), trace_outputs(result.workdir)
-    for name in result.check.configs:
+    check, work = result.check, result.workdir.parent
+    # a multiplier ladder's check has no config (its widths are no config's): each given config
+    # is tried, by the chunked multiplier's search only
+    for name in check.configs or tuple(configs):
         cfg = configs.get(name)
-        layer = layer_for(result.check, cfg, vals, outs) if cfg else None
-        if layer is None and cfg:
-            layer = _accumulator_layer(result.check, cfg, vals, outs)
-            layer = layer or _requant_mul_layer(result.check, cfg, vals, outs)
-        if layer is None and cfg and rtl_dir is not None:
-            layer = gemmlowp_layer(result.check, cfg, rtl_dir, result.workdir)
-        if layer is None and cfg and rtl_dir is not None:
-            layer = fp32_layer(result.check, cfg, rtl_dir, result.workdir)
-        if layer is None and cfg and rtl_dir is not None:
-            layer = requant_layer(result.check, cfg, rtl_dir, result.workdir.parent)
+        if cfg is None:
+            continue
+        if not check.configs:
+            layer = mul_pipe_layer(check, cfg, rtl_dir, work) if rtl_dir is not None else None
+        else:
+            layer = layer_for(check, cfg, vals, outs)
+            layer = layer or _accumulator_layer(check, cfg, vals, outs)
+            layer = layer or _requant_mul_layer(check, cfg, vals, outs)
+        if layer is None and check.configs and rtl_dir is not None:
+            layer = gemmlowp_layer(check, cfg, rtl_dir, result.workdir)
+            layer = layer or fp32_layer(check, cfg, rtl_dir, result.workdir)
+            layer = layer or requant_layer(check, cfg, rtl_dir, work)
         if layer is None:
             continue
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = save_vectors(
-            out_dir / f"{result.check.slug}_{name}.npz", cfg, layer, compute_expected=True
-        )
+        path = save_vectors(out_dir / f"{check.slug}_{name}.npz", cfg, layer, compute_expected=True)
         return f"make sim VECTORS={path}" + (f" RTL={rtl}" if rtl else "")
     return ""

@@ -167,7 +167,7 @@ def _main(argv: list[str]) -> int:
         progress=progress,
     )
     for r in results:
-        if r.status == FAILED and r.check.kind == plan.MODULE:
+        if r.status == FAILED and r.check.kind in (plan.MODULE, plan.MULTIPLIER):
             r.replay = cex.replay_command(
                 r, configs, out / "cex", None if rtl == REPO / "rtl" else rtl, rtl
             )

@@ -24,6 +24,8 @@ from .witness import signed
 SHIFT_MODES = ("floor", "trunc", "half_up", "half_down", "half_zero", "half_away", "half_even")
 STAGES = {"qmac_round_shift": 0, "qmac_requant_round": 1, "qmac_sat": 2}
 """The harness's STAGE of each module."""
+MUL_STAGE = 3
+"""The harness's STAGE of qmac_requant_mul with its chunked multiplier (qmac_mul_pipe)."""
 
 
 def replays(check: Check, cfg: QmacConfig) -> bool:
@@ -50,13 +52,15 @@ def search(
     solver: str = "yices",
     timeout: float = 600,
     jobs: list[tuple[int, int, int]] | None = None,
+    stage: int | None = None,
 ) -> tuple[str, tuple[int, int, int] | None]:
     """The search's status (``failed``: a job found; ``proven``: there is none; ``timeout``,
     ``error``) and ``(acc, mult, shift)`` of the job found; ``jobs``: only among these
-    ``(acc, mult, shift)`` (gemmlowp's witness jobs, prove/gemmlowp_replay.py)."""
+    ``(acc, mult, shift)`` (gemmlowp's witness jobs, prove/gemmlowp_replay.py); ``stage``: the
+    harness's STAGE, else that of ``check``'s module."""
     lo, hi = cfg.out_range
     params = {
-        "STAGE": STAGES[check.module],
+        "STAGE": STAGES[check.module] if stage is None else stage,
         "ACC_BITS": cfg.acc_bits,
         "BIAS_BITS": cfg.bias_bits,
         "MULT_BITS": cfg.mult_bits,
@@ -94,8 +98,25 @@ def requant_layer(
     if not replays(check, cfg):
         return None
     _, found = search(check, cfg, rtl_dir, work, timeout=timeout)
-    if found is None:
+    return None if found is None else _job_layer(cfg, found)
+
+
+def mul_pipe_layer(
+    check: Check, cfg: QmacConfig, rtl_dir: Path, work: Path, timeout: float = 300
+) -> Layer | None:
+    """The chunked multiplier (qmac_mul_pipe), whose proof is its ladder at small widths and
+    chunks that no job reaches: the harness's STAGE 3 puts the RTL's qmac_requant_mul, with its
+    own chunked multiplier, at ``cfg``'s widths into the spec's chain and asks for a job whose
+    wrong product reaches ``r`` (a search for a counterexample, quick where one exists; the
+    equivalence at these widths is what no solver proves). The one-job layer, or None when
+    ``check`` is not qmac_mul_pipe, ``cfg`` has no multiplier in a shift mode, or none found."""
+    if check.module != "qmac_mul_pipe" or cfg.rounding not in SHIFT_MODES or not cfg.mult_bits:
         return None
+    _, found = search(check, cfg, rtl_dir, work, timeout=timeout, stage=MUL_STAGE)
+    return None if found is None else _job_layer(cfg, found)
+
+
+def _job_layer(cfg: QmacConfig, found: tuple[int, int, int]) -> Layer:
     acc, mult, shift = found
     r = int(np.asarray(requantize(np.array([acc], np.int64), mult, shift, cfg))[0])
     return one_job_layer(cfg, acc, mult if cfg.mult_bits else None, shift, -r)

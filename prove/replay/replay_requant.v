@@ -8,6 +8,8 @@
 //   STAGE 0: qmac_round_shift (W = P_BITS, T_BITS = SHIFT_BITS), then spec_sat
 //   STAGE 1: qmac_requant_round
 //   STAGE 2: qmac_sat (IN_W = P_BITS, OUT_W = OUT_BITS + 2), after spec_round_shift
+//   STAGE 3: qmac_requant_mul with its own chunked multiplier (qmac_mul_pipe: the RTL is read
+//            without QMAC_SHARED_PRODUCT), then spec_requant_round; the spec's product is `*`
 // STAGE 1 with ROUNDING = 7 is gemmlowp's rounding stage. With QMAC_REPLAY_CANDIDATES defined
 // the inputs are one of a list of jobs (candidates.vh: prove/gemmlowp_replay.py's witness jobs).
 module replay_requant #(
@@ -46,6 +48,15 @@ module replay_requant #(
       qmac_requant_round #(.P_BITS(P_BITS), .SHIFT_BITS(SHIFT_BITS), .ROUNDING(ROUNDING),
                            .OUT_BITS(OUT_BITS)) u_round (
         .p_i (p), .shift_i (shift_i), .r_o (r_rtl));
+    end else if (STAGE == 3) begin : g_requant_mul
+      wire [P_BITS-1:0] p_rtl;
+      qmac_requant_mul #(.ACC_BITS(ACC_BITS), .MULT_BITS(MULT_BITS), .SHIFT_BITS(SHIFT_BITS),
+                         .ROUNDING(ROUNDING)) u_mul (
+        .clk_i (1'b0), .en_i (1'b1), .acc_i (acc_i), .mult_i (mult_i), .shift_i (shift_i),
+        .p_o (p_rtl));
+      spec_requant_round #(.P_BITS(P_BITS), .SHIFT_BITS(SHIFT_BITS), .ROUNDING(ROUNDING),
+                           .OUT_BITS(OUT_BITS)) u_round (
+        .p_i (p_rtl), .shift_i (shift_i), .r_o (r_rtl));
     end else begin : g_sat
       wire [P_BITS-1:0] r;
       spec_round_shift #(.W(P_BITS), .T_BITS(SHIFT_BITS), .ROUNDING(ROUNDING)) u_round (

@@ -66,3 +66,14 @@ def test_search_finds_a_tie_for_the_rounding_constant_fault(tmp_path):
 def test_search_on_rtl_proves_there_is_no_job(tmp_path):
     status, job = requant_replay.search(ROUND, DEFAULT, ROOT / "rtl", tmp_path)
     assert (status, job) == (PROVEN, None)
+
+
+def test_mul_pipe_search_is_for_the_chunked_multiplier_of_a_shift_mode(tmp_path):
+    """Only qmac_mul_pipe's check, and only at a config that multiplies in a shift mode (not
+    default: no multiplier; not tflite or fp32): anything else is None without a solver run."""
+    pipe = plan.Check(plan.MULTIPLIER, "qmac_mul_pipe", (("A_BITS", 4), ("B_BITS", 4), ("C", 2)))
+    cases = [(pipe, "default"), (pipe, "tflite"), (pipe, "fp32"), (ROUND, "per_channel")]
+    for check, name in cases:
+        cfg = NAMED_CONFIGS[name]
+        assert requant_replay.mul_pipe_layer(check, cfg, ROOT / "rtl", tmp_path) is None
+    assert not any(tmp_path.iterdir())
