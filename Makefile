@@ -18,7 +18,7 @@ PIP    := PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-versi
 .PHONY: help venv sim lint test test-model coverage bench bench-model hil hil-digits mutate prove soak sweep sweep-merge ci-init sweep-minimize clean
 
 help:
-	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, MODE=cycle)"
+	@echo "make sim          run the RTL against pyref (SIM=, CONFIG=, SEED=, N=, WAVES=1, VECTORS=, TRACE=, MODE=cycle)"
 	@echo "make lint         ruff check and format check of the Python, then verilator --lint-only -Wall"
 	@echo "                  on rtl/ for every named config (CONFIG=, RTL=, PORTS=)"
 	@echo "make test         pyref tests + RTL regression (JUnit XML in build/junit.xml)"

@@ -31,7 +31,7 @@ from pyref.config import NAMED_CONFIGS
 from tb.cli.errors import ArgumentParser, ToolFailure, UsageError, int_at_least, run_main
 from tb.run.yosys import YosysUnavailable, yosys_version
 
-from . import cex, plan, protocol, report
+from . import cex, plan, protocol, protocol_replay, report
 from .params import ElaborationError
 from .run import Result, run_all
 from .sby import BOUNDED, FAILED, PROVEN
@@ -166,11 +166,12 @@ def _main(argv: list[str]) -> int:
         jobs=args.jobs,
         progress=progress,
     )
+    rtl_arg = None if rtl == REPO / "rtl" else rtl
     for r in results:
         if r.status == FAILED and r.check.kind in (plan.MODULE, plan.MULTIPLIER):
-            r.replay = cex.replay_command(
-                r, configs, out / "cex", None if rtl == REPO / "rtl" else rtl, rtl
-            )
+            r.replay = cex.replay_command(r, configs, out / "cex", rtl_arg, rtl)
+        elif r.status == FAILED and r.check.kind == plan.PROTOCOL and r.workdir:
+            r.replay = protocol_replay.replay_command(r, out / "cex", rtl_arg)
     print()
     print(report.table(results))
     junit = report.write_junit(out / "junit.xml", results)

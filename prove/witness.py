@@ -51,3 +51,30 @@ def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
 def signed(v: int, bits: int) -> int:
     """The two's complement value of a ``bits``-bit unsigned integer."""
     return v - (1 << bits) if v >> (bits - 1) & 1 else v
+
+
+def trace_steps(workdir: Path, names: tuple[str, ...]) -> list[dict[str, int]]:
+    """The top-level signals ``names`` of ``engine_0/trace.vcd`` at each step (smtbmc writes
+    step k at time 10k, the clock edge between at 10k + 5), by name; X or Z read as 0."""
+    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
+    ids, depth, now, t, snaps = {}, 0, {}, None, {}
+    for line in text:
+        if line.startswith("$scope"):
+            depth += 1
+        elif line.startswith("$upscope"):
+            depth -= 1
+        elif line.startswith("$var") and depth == 1:
+            _, _, _, ident, name, *_ = line.split()
+            if name in names:
+                ids.setdefault(ident, []).append(name)
+        elif line.startswith("#"):
+            if t is not None:
+                snaps[t] = dict(now)
+            t = int(line[1:])
+        elif line[:1] == "b" or (line[:1] in ("0", "1", "x", "z") and len(line) > 1):
+            value, ident = line[1:].split() if line[:1] == "b" else (line[0], line[1:])
+            for name in ids.get(ident, []):
+                now[name] = int(value.replace("x", "0").replace("z", "0"), 2)
+    if t is not None:
+        snaps[t] = dict(now)
+    return [snaps[k] for k in sorted(snaps) if k % 10 == 0]

@@ -90,6 +90,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "N",
         "WAVES",
         "VECTORS",
+        "TRACE",
         "MODE",
         "IDLE",
         "READY",

@@ -538,6 +538,12 @@ SIM = {
         2,
         "VECTORS carries its own config: leave out CONFIG and the width overrides",
     ),
+    "`TRACE=none.npz`": (_sim_main("TRACE={tmp}/none.npz"), 2, "none.npz': no such file"),
+    "`TRACE=x.npz MODE=batch`": (
+        _sim_main("TRACE=x.npz", "MODE=batch"),
+        2,
+        "MODE = batch: a TRACE is driven by the cycle transport (cycle)",
+    ),
     "`n=200` (lower case)": (
         _sim_main("n=200"),
         2,

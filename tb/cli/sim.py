@@ -12,6 +12,8 @@ SEED                  the run's seed (default: a fresh one, printed)
 N                     outputs to generate and check
 WAVES=1               record a waveform (FST with Icarus, VCD with Verilator) and print its path
 VECTORS=file.npz      replay a vector file and check its expected outputs
+TRACE=file.npz        drive a cycle trace (every input port, cycle by cycle: a failed protocol
+                      proof's counterexample) and check the protocol (MODE=cycle)
 MODE                  transport: ``batch`` (the fastest, tb/batch/) or ``cycle`` (Python drives
                       every clock cycle)
 IDLE, READY           handshake patterns (tb.shared.patterns.PATTERNS)
@@ -40,6 +42,7 @@ from pyref.config import ACC_MODES, NAMED_CONFIGS, ROUNDING_MODES, ConfigError, 
 from pyref.vectors import VectorFileError
 from tb.run.build import BUILD_ROOT, RTL_DIR, BuildFailed, config_name
 from tb.run.toolchain import SIMULATORS, SimulatorMissing
+from tb.shared.cycle_trace import TraceFileError
 from tb.shared.defaults import RUN_DEFAULTS
 from tb.shared.job import SimJob
 from tb.shared.patterns import PATTERNS
@@ -129,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n", help=f"outputs to check (default {RUN_DEFAULTS['n']})")
     p.add_argument("--waves", default="0", help="1: record a waveform")
     p.add_argument("--vectors", help="vector file (.npz) to replay")
+    p.add_argument("--trace", help="cycle trace (.npz) to drive cycle by cycle")
     p.add_argument(
         "--mode", help=f"transport: batch (fastest) or cycle (default {RUN_DEFAULTS['mode']})"
     )
@@ -200,13 +204,29 @@ def check_options(args: argparse.Namespace) -> None:
 
 def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
     """The job the options describe, and the overrides given (for the repro command)."""
+    mode = args.mode
     check_options(args)
     overrides = {
         f: _field_value(f, getattr(args, f"cfg_{f}"))
         for f in CONFIG_FIELDS
         if getattr(args, f"cfg_{f}") is not None
     }
-    if args.vectors:
+    if args.trace:
+        if overrides or args.config != "default" or args.vectors:
+            raise UsageError(
+                "TRACE carries its own config and inputs: leave out CONFIG, VECTORS and the "
+                "width overrides"
+            )
+        if mode not in (None, "cycle"):
+            raise UsageError(f"MODE = {mode}: a TRACE is driven by the cycle transport (cycle)")
+        from tb.shared.cycle_trace import load_trace
+
+        args.mode = "cycle"
+        args.trace = os.path.abspath(args.trace)
+        config, rows = load_trace(args.trace)
+        name = f"trace:{args.trace}"
+        args.n = max(int(rows["last"].sum()), 1)
+    elif args.vectors:
         if overrides or args.config != "default":
             raise UsageError(
                 "VECTORS carries its own config: leave out CONFIG and the width overrides"
@@ -241,6 +261,7 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
         ready=args.ready,
         resets=args.resets,
         vectors=args.vectors,
+        trace=args.trace,
         max_mismatches=args.max_mismatches,
         waves=args.waves,
     )
@@ -251,7 +272,9 @@ def job_from_args(args: argparse.Namespace) -> tuple[SimJob, dict]:
 def repro_command(job: SimJob, config: str, overrides: dict, rtl: str | None = None) -> str:
     """The ``make sim`` command that repeats ``job`` exactly."""
     parts = ["make sim"]
-    if job.vectors:
+    if job.trace:
+        parts.append(f"TRACE={job.trace}")
+    elif job.vectors:
         parts.append(f"VECTORS={job.vectors}")
     else:
         parts.append(f"CONFIG={config}")
@@ -275,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_main(
         lambda: _main(argv),
         prog="python -m tb.cli.sim",
-        usage_errors=(ConfigError, VectorFileError, ValueRangeError, ShapeError),
+        usage_errors=(ConfigError, VectorFileError, TraceFileError, ValueRangeError, ShapeError),
         tool_errors=(SimulatorMissing, BuildFailed, SimulationFailed),
     )
 

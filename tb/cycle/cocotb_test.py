@@ -16,6 +16,7 @@ from tb.shared.job import SimJob, SimReport
 from tb.shared.prepare import make_report, prepare
 
 from .testbench import QmacTB
+from .trace_replay import replay_trace
 
 
 @cocotb.test()
@@ -36,6 +37,13 @@ async def run_job(tb: QmacTB, job: SimJob) -> SimReport:
     """Play and check every beat of ``job`` through ``tb`` (clock running, reset done); save the
     report to ``job.results`` when it names a file, and return it."""
     dut = tb.dut
+    if job.trace:
+        report = await replay_trace(tb, job)
+        if job.results:
+            report.save(job.results)
+        for m in report.details:
+            dut._log.error("%s", m["message"])
+        return report
     session = prepare(job)
     dut._log.info(
         "qmac: %d jobs, %d beats, seed %d, idle=%s ready=%s, %d mid-job resets",

@@ -39,6 +39,8 @@ class SimJob:
     ready: str = RUN_DEFAULTS["ready"]
     resets: int = RUN_DEFAULTS["resets"]
     vectors: str | None = None
+    trace: str | None = None
+    """A cycle trace (tb/shared/cycle_trace.py) driven as it is, instead of jobs."""
     coverage: bool = True
     """Bin the jobs for functional coverage (hardware in the loop turns it off: it reports none)."""
     max_mismatches: int = 10

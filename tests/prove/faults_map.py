@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from prove import cex, plan, protocol
+from prove import cex, plan, protocol, protocol_replay
 from prove.run import Result, run_check
 from prove.sby import FAILED
 from tb.shared.faults import Fault
@@ -58,10 +58,16 @@ def _parents(module: str, rtl: Path) -> list[str]:
 def replayed_failure(
     fault: Fault, rtl: Path, work: Path, timeout: float = 300
 ) -> tuple[Result, str] | None:
-    """The first failing proof whose counterexample prove/cex.py writes as a vector file, and
-    the ``make sim`` line that replays it: :func:`checks_for`, then (as ``make prove`` runs
+    """The first failing proof whose counterexample prove/cex.py writes as a vector file (a
+    protocol fault's: prove/protocol_replay.py's cycle trace), and the ``make sim`` line that
+    replays it: :func:`checks_for`, then (as ``make prove`` runs
     every proof) the module checks of the modules that instantiate the faulty one (qmac_sat's
     bounds show in qmac_accum's proof, where a job reaches them); None if none."""
+    if fault.file == "qmac.v":
+        r = first_failure(fault, rtl, work, timeout)
+        if r is None:
+            return None
+        return r, protocol_replay.replay_command(r, work.parent / "cex", rtl)
     cfg = fault.qmac_config()
     checks = checks_for(fault, rtl)
     parents = _parents(fault.file.removesuffix(".v"), rtl)

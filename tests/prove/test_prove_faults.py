@@ -67,6 +67,8 @@ def test_every_fault_fails_a_proof(name, tmp_path):
         # qmac_accum's proof does, sat_max_one_off with further beats down to a tie
         pytest.param("sat_max_one_off", marks=pytest.mark.slow),
         pytest.param("sat_min_one_off", marks=pytest.mark.slow),
+        # the protocol faults: the failed property's waveform as a cycle trace (TRACE=)
+        *(pytest.param(f, marks=pytest.mark.slow) for f in PROTOCOL_FAULTS),
     ],
 )
 def test_counterexample_replays_as_a_mismatch(name, tmp_path):
@@ -86,15 +88,22 @@ def test_counterexample_replays_as_a_mismatch(name, tmp_path):
     found = replayed_failure(fault_by_name(name), rtl, tmp_path / "work")
     assert found is not None, f"no failing proof of {name} writes a vector file"
     r, cmd = found
-    assert r.check.kind in (MODULE, MULTIPLIER)
-    assert cmd.startswith("make sim VECTORS=")
+    if name in PROTOCOL_FAULTS:
+        assert r.check.kind == PROTOCOL and cmd.startswith("make sim TRACE=")
+    else:
+        assert r.check.kind in (MODULE, MULTIPLIER) and cmd.startswith("make sim VECTORS=")
     words = cmd.split()[2:]
     sim = [sys.executable, "-m", "tb.cli.sim", "SIM=icarus", *words]
     bad = subprocess.run(sim, cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 1, bad.stdout[-2000:] + bad.stderr[-2000:]
-    assert re.search(r"1 checked, 1 mismatches", bad.stdout), bad.stdout[-2000:]
     good = subprocess.run(
         [w for w in sim if not w.startswith("RTL=")], cwd=ROOT, capture_output=True, text=True
     )
     assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
+    if name in PROTOCOL_FAULTS:  # the trace's jobs, each output checked on both
+        bad_n = re.search(r"(\d+) checked, ([1-9]\d*) mismatches", bad.stdout)
+        good_n = re.search(r"([1-9]\d*) checked, 0 mismatches", good.stdout)
+        assert bad_n and good_n, bad.stdout[-2000:] + good.stdout[-2000:]
+        return
+    assert re.search(r"1 checked, 1 mismatches", bad.stdout), bad.stdout[-2000:]
     assert re.search(r"1 checked, 0 mismatches", good.stdout), good.stdout[-2000:]
