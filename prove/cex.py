@@ -126,18 +126,19 @@ def _further_beats(cfg: QmacConfig, right: int, wrong: int):
     if cfg.rounding not in SHIFT_MODES:
         return None
     d, (alo, ahi), (lo, hi) = wrong - right, cfg.acc_range, cfg.out_range
-    span = 2 * (max(hi, -lo) + 1)
+    # r within the output range at shift t: |j| / 2 of the boundary j * 2^(t-1); a bounded
+    # number of the nearest (16-bit outputs and 127 shifts would be millions)
+    span = min(2 * (max(hi, -lo) + 1), 64)
     targets = {
         b - off
-        for t in range(1, cfg.shift_range[1] + 1)
+        for t in range(1, min(cfg.shift_range[1], cfg.acc_bits + 1) + 1)
         for b in (j << (t - 1) for j in range(-span, span + 1))
         for off in (0, d)
     }
-    for target in sorted(targets, key=lambda v: (abs(v - right), v)):
-        if not (alo <= min(target, target + d) and max(target, target + d) <= ahi):
-            continue
+    fits = [v for v in targets if alo <= min(v, v + d) and max(v, v + d) <= ahi and v != right]
+    for target in sorted(fits, key=lambda v: (abs(v - right), v))[:256]:
         sep = _separating(cfg, target, target + d)
-        beats = _products(cfg, target - right) if sep and target != right else None
+        beats = _products(cfg, target - right) if sep else None
         if beats is not None:
             return beats, sep
     return None

@@ -66,6 +66,8 @@ def trace_rows(workdir: Path, cfg: QmacConfig = CONFIG) -> dict[str, np.ndarray]
             rows[key] = np.array([signed(v, b) for v in raw], dtype=np.int64)
         else:
             rows[key] = np.array(raw, dtype=np.int64)
+    if not cfg.mult_bits:  # in_mult_i is free in the proof and unread without a multiplier
+        rows["mult"][:] = 0
     return rows
 
 

@@ -54,20 +54,20 @@ class TraceChecker:
     def _expect(self, rows: dict[str, np.ndarray], beats: list[int]) -> dict:
         """pyref's output of the job of ``beats`` (the job values of its first beat)."""
         n, b0 = len(beats), beats[0]
+        job_values = ("bias", "mult", "shift", "out_zp", "act_min", "act_max")
         stream = BeatStream(
             x=rows["x"][beats],
             w=rows["w"][beats],
             first=[1] + [0] * (n - 1),
             last=[0] * (n - 1) + [1],
-            **{k: [int(rows[k][b0])] * n for k in ("bias", "mult", "shift")},
-            **{k: [int(rows[k][b0])] * n for k in ("out_zp", "act_min", "act_max")},
+            **{k: [int(rows[k][b0])] * n for k in job_values},
         )
         r = predict_jobs(stream, self.cfg)
         return {"y": int(r.y[0]), "sat": bool(r.saturated[0]), "acc": int(r.acc[0])}
 
     def cycle(self, c: int, rows, i: int | None, ready: int, valid_o: int, y, sat) -> None:
         """Cycle ``c``: trace row ``i`` (None: an idle drain cycle) driven, ``in_ready_o``,
-        ``out_valid_o`` and the output sampled before the edge."""
+        ``out_valid_o`` (-1: X or Z) and the output sampled before the edge."""
         rst = int(rows["rst"][i]) if i is not None else 0
         out_ready = int(rows["out_ready"][i]) if i is not None else 1
         want = int(not rst and (not valid_o or out_ready))
@@ -75,8 +75,8 @@ class TraceChecker:
             self._fail(
                 "in_ready",
                 c,
-                f"in_ready_o = {ready} with rst_i = {rst}, out_valid_o = {valid_o}, "
-                f"out_ready_i = {out_ready}: expected {want}",
+                f"in_ready_o = {'X' if ready < 0 else ready} with rst_i = {rst}, out_valid_o = "
+                f"{'X' if valid_o < 0 else valid_o}, out_ready_i = {out_ready}: expected {want}",
             )
         if rst:
             self.pending.clear()

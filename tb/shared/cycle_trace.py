@@ -37,7 +37,7 @@ def _ranges(cfg: QmacConfig) -> dict[str, tuple[int, int]]:
         "x": cfg.in_range,
         "w": cfg.w_range,
         "bias": cfg.bias_range,
-        "mult": (0, (1 << max(cfg.mult_bits, 1)) - 1),
+        "mult": cfg.mult_range if cfg.mult_bits else (0, 0),  # no multiplier: the port unread
         "shift": (shift_lo, shift_lo + (1 << cfg.shift_bits) - 1),
         "out_zp": (out_lo, out_hi),
         "act_min": (out_lo, out_hi),
