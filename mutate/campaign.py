@@ -2,9 +2,11 @@
 every other mutant (in parallel) through the quick regression and, where it survives, the
 module tests, the parameter-range probe and the equivalence proof config by config.
 
-The mutants the schema holds (:mod:`mutate.schema`) run their first config in batches, one
-child process and one build per config for all of them; the others, and every later stage,
-work on the mutant's own copy of the folder (the module tests and the proofs always do)."""
+The mutants the schema holds (:mod:`mutate.schema`) run their first config in simulator
+sessions kept by each worker (:mod:`mutate.session_runs`: one build and one running simulator
+per config for all of them); their later configs run on the schema's build, one simulator each;
+the others, and every later stage, work on the mutant's own copy of the folder (the module tests
+and the proofs always do)."""
 
 from __future__ import annotations
 
@@ -34,12 +36,10 @@ from .generate import Mutant, source_files
 from .module_tests import NAME as MODULE_TESTS
 from .module_tests import first_module_failure, selection_for
 from .param_probe import first_disagreement
-from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress, regress_items
+from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
 from .schema import Schema, build_schema, plusarg
-
-CHUNK = 12
-"""Schema mutants per child process in the first-config batches."""
+from .session_runs import SessionRunner
 
 PARAM_PROBE = "param-ranges"
 """The ``by`` of a mutant killed by the parameter-range probe rather than a config's run."""
@@ -396,40 +396,46 @@ def run_mutants(
             order.book(m.file, configs[0], v)
         finish(i, v, proofs, before + time.perf_counter() - t0)
 
-    def batch(chunk: list[int]) -> list[tuple[int, Verdict, list[str]]]:
-        """The first config of each schema mutant of ``chunk``, in one child."""
-        items, firsts = [], []
-        for i in chunk:
-            m = mutants[i]
-            configs = order.order(m.file)
-            rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
-            items.append(([plusarg(schema.selectors[m])], configs[:1], str(rtl)))
-            firsts.append(configs)
-        work = settings.work / f"batch{chunk[0]:04d}"
-        verdicts = regress_items(schema.folder, settings.spec, work, items, settings.work / "build")
-        if not settings.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        out = []
-        for i, v, configs in zip(chunk, verdicts, firsts):
-            order.book(mutants[i].file, configs[0], v)
-            out.append((i, v, configs))
-        return out
+    local = threading.local()
+    runners: list[SessionRunner] = []
+
+    def first(i: int) -> list[tuple[int, Verdict, list[str]]]:
+        """The first config of schema mutant ``i``, in this worker's simulator sessions."""
+        runner = getattr(local, "runner", None)
+        if runner is None:
+            with lock:
+                w = settings.work / "sessions" / f"w{len(runners)}"
+                runner = local.runner = SessionRunner(
+                    schema.folder, settings.spec, w, settings.work / "build"
+                )
+                runners.append(runner)
+        t0 = time.perf_counter()
+        m = mutants[i]
+        configs = order.order(m.file)
+        rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
+        v = runner.run(i, schema.selectors[m], configs[:1], rtl)
+        v.seconds = time.perf_counter() - t0
+        order.book(m.file, configs[0], v)
+        return [(i, v, configs)]
 
     held = [i for i in todo if schema is not None and schema.holds(mutants[i])]
     alone = [i for i in todo if i not in set(held)]
-    chunks = [held[k : k + CHUNK] for k in range(0, len(held), CHUNK)]
-    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        pending = {pool.submit(batch, c) for c in chunks}
-        pending |= {pool.submit(one, i, None, order.order(mutants[i].file)) for i in alone}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                result = f.result()
-                for i, v, configs in result or []:
-                    if v.status == SURVIVED:
-                        pending.add(pool.submit(one, i, v, configs))
-                    else:
-                        finish(i, v, {}, v.seconds)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+            pending = {pool.submit(first, i) for i in held}
+            pending |= {pool.submit(one, i, None, order.order(mutants[i].file)) for i in alone}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    result = f.result()
+                    for i, v, configs in result or []:
+                        if v.status == SURVIVED:
+                            pending.add(pool.submit(one, i, v, configs))
+                        else:
+                            finish(i, v, {}, v.seconds)
+    finally:
+        for r in runners:
+            r.close()
     return [outcomes[i] for i in range(len(mutants))]
 
 
