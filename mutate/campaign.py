@@ -232,12 +232,14 @@ def judge(
     order: list[str],
     schema: Schema | None = None,
     first: Verdict | None = None,
+    runner: SessionRunner | None = None,
 ) -> tuple[Verdict, dict]:
     """Regress one mutant: first the config most likely to kill it (``first``: that run's
     verdict when it was made in a batch); then the parameter-range probe, the module tests and,
     config by config, the Yosys proof, and the regression only where the proof fails (a config
     under which the mutant is proven equivalent cannot kill it). A mutant the ``schema`` holds
-    runs its regressions there. Returns the verdict and the proofs."""
+    runs its regressions there (in ``runner``'s simulator sessions when given). Returns the
+    verdict and the proofs."""
     rtl = apply_mutant(m, settings.rtl_dir, work / "rtl")
     spec = settings.spec
     params = {n: c.rtl_parameters() for n, c in spec.configs}
@@ -246,6 +248,8 @@ def judge(
     def run(names: list[str], sub: str) -> Verdict:
         if in_schema:
             k = schema.selectors[m]
+            if runner is not None:
+                return runner.run(0, k, names, rtl)
             build = settings.work / "build"
             return regress(schema.folder, spec, work / sub, names, [plusarg(k)], rtl, build)
         return regress(rtl, spec, work / sub, names)
@@ -391,7 +395,8 @@ def run_mutants(
         t0 = time.perf_counter()
         m = mutants[i]
         before = first.seconds if first is not None else 0.0  # its batch run
-        v, proofs = judge(m, settings, settings.work / f"m{i:04d}", gold, configs, schema, first)
+        work = settings.work / f"m{i:04d}"
+        v, proofs = judge(m, settings, work, gold, configs, schema, first, runner())
         if first is None:
             order.book(m.file, configs[0], v)
         finish(i, v, proofs, before + time.perf_counter() - t0)
@@ -399,21 +404,27 @@ def run_mutants(
     local = threading.local()
     runners: list[SessionRunner] = []
 
-    def first(i: int) -> list[tuple[int, Verdict, list[str]]]:
-        """The first config of schema mutant ``i``, in this worker's simulator sessions."""
-        runner = getattr(local, "runner", None)
-        if runner is None:
+    def runner() -> SessionRunner | None:
+        """This worker's simulator sessions on the schema (None without a schema)."""
+        if schema is None or not schema.selectors:
+            return None
+        r = getattr(local, "runner", None)
+        if r is None:
             with lock:
                 w = settings.work / "sessions" / f"w{len(runners)}"
-                runner = local.runner = SessionRunner(
+                r = local.runner = SessionRunner(
                     schema.folder, settings.spec, w, settings.work / "build"
                 )
-                runners.append(runner)
+                runners.append(r)
+        return r
+
+    def first(i: int) -> list[tuple[int, Verdict, list[str]]]:
+        """The first config of schema mutant ``i``, in this worker's simulator sessions."""
         t0 = time.perf_counter()
         m = mutants[i]
         configs = order.order(m.file)
         rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
-        v = runner.run(i, schema.selectors[m], configs[:1], rtl)
+        v = runner().run(i, schema.selectors[m], configs[:1], rtl)
         v.seconds = time.perf_counter() - t0
         order.book(m.file, configs[0], v)
         return [(i, v, configs)]
