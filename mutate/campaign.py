@@ -252,6 +252,8 @@ def judge(
                 return runner.run(0, k, names, rtl)
             build = settings.work / "build"
             return regress(schema.folder, spec, work / sub, names, [plusarg(k)], rtl, build)
+        if runner is not None:
+            return runner.run_alone(0, rtl, names, work / sub)
         return regress(rtl, spec, work / sub, names)
 
     v = first if first is not None else run(order[:1], "r0")
@@ -404,17 +406,15 @@ def run_mutants(
     local = threading.local()
     runners: list[SessionRunner] = []
 
-    def runner() -> SessionRunner | None:
-        """This worker's simulator sessions on the schema (None without a schema)."""
-        if schema is None or not schema.selectors:
-            return None
+    def runner() -> SessionRunner:
+        """This worker's child of simulator sessions on the schema (and of the runs of the
+        mutants it does not hold)."""
         r = getattr(local, "runner", None)
         if r is None:
             with lock:
                 w = settings.work / "sessions" / f"w{len(runners)}"
-                r = local.runner = SessionRunner(
-                    schema.folder, settings.spec, w, settings.work / "build"
-                )
+                folder = schema.folder if schema is not None else settings.rtl_dir
+                r = local.runner = SessionRunner(folder, settings.spec, w, settings.work / "build")
                 runners.append(r)
         return r
 

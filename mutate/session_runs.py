@@ -7,7 +7,10 @@ resets the design and plays the same quick-regression job a run of its own plays
 stimulus, seed, N, handshake patterns and mid-job resets, at most one mismatch), so a mutant
 costs its simulation, not a simulator and Python start-up. Before each config's run the
 mutant's own copy is elaborated, as in :mod:`mutate.regress`. The child reads items on stdin
-and answers one JSON line per config run and a ``done`` line per item on stdout.
+and answers one JSON line per config run and a ``done`` line per item on stdout. The same child
+also regresses the mutants the schema does not hold, each on its own copy and build as
+:func:`mutate.regress.regress` does (:meth:`SessionRunner.run_alone`), sparing their Python
+start-up.
 
 A mutant that hangs the simulation runs past its time limit (:meth:`RegressionSpec.limit`):
 the parent kills the child with its process group (the simulators with it), counts the mutant
@@ -107,9 +110,22 @@ class SessionRunner:
     def run(self, index: int, selector: int, order: Sequence[str], check: str | Path) -> Verdict:
         """The verdict of mutant ``selector`` of the schema over the configs of ``order`` (stopping
         at the first that does not pass); ``check``: its own copy, elaborated before each run."""
-        t0 = time.perf_counter()
-        proc = self._start()
         item = {"index": index, "selector": selector, "order": list(order), "check": str(check)}
+        return self._regress(item)
+
+    def run_alone(self, index: int, rtl_dir: Path, order: Sequence[str], work: Path) -> Verdict:
+        """The verdict of the RTL folder ``rtl_dir`` (a mutant the schema does not hold) over the
+        configs of ``order``, each its own build and simulator as :func:`mutate.regress.regress`
+        runs them (built under ``work``), from this runner's child (no Python start-up of its
+        own)."""
+        work = Path(work).resolve()
+        item = {"index": index, "rtl": str(Path(rtl_dir).resolve()), "order": list(order)}
+        return self._regress({**item, "check": "", "work": str(work)})
+
+    def _regress(self, item: dict) -> Verdict:
+        t0 = time.perf_counter()
+        order = item["order"]
+        proc = self._start()
         try:
             proc.stdin.write((json.dumps(item) + "\n").encode())
             proc.stdin.flush()
@@ -150,7 +166,7 @@ class SessionRunner:
 def serve(spec_file: Path) -> None:
     """The child: one :class:`tb.api.JobSession` per config (started on first use), one item
     per stdin line, the records on stdout (anything else the child prints goes to stderr)."""
-    from tb.api import JobSession, config_job, first_failure
+    from tb.api import JobSession, config_job, first_failure, run_config
 
     spec = json.loads(Path(spec_file).read_text())
     configs = dict(spec["configs"])
@@ -162,6 +178,20 @@ def serve(spec_file: Path) -> None:
             item = json.loads(line)
             for name in item["order"]:
                 config = QmacConfig.from_dict(configs[name])
+
+                def alone(name=name, config=config, item=item) -> tuple[bool, str, int]:
+                    res = run_config(
+                        config,
+                        rtl_dir=Path(item["rtl"]),
+                        sim=spec["sim"],
+                        seed=spec["seeds"][name],
+                        n=spec["n"],
+                        build_root=Path(item["work"]) / "build",
+                        test_dir=Path(item["work"]) / "run" / name,
+                        name=name,
+                        max_mismatches=1,
+                    )
+                    return res.passed, res.first_failure, res.outputs_checked
 
                 def play(name=name, config=config, item=item) -> tuple[bool, str, int]:
                     job = config_job(
@@ -188,7 +218,8 @@ def serve(spec_file: Path) -> None:
                         raise
                     return rep.passed, first_failure(rep), rep.outputs_checked
 
-                rec = config_record(item["index"], name, item["check"], configs[name], play)
+                run = alone if item.get("rtl") else play
+                rec = config_record(item["index"], name, item["check"], configs[name], run)
                 answers.write(json.dumps(rec) + "\n")
                 answers.flush()
                 if rec["status"] != "pass":

@@ -189,7 +189,8 @@ def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
     and from SESSION_FILE, survivors of the first config among them): the quick regression gives
     the same verdict and the same failing config on the schema (selector k, a simulator of its
     own), in the simulator sessions of mutate.session_runs (selector deposited, one simulator
-    for every mutant) and on the mutant's own copy; the schema at 0 passes."""
+    for every mutant) and on the mutant's own copy; the schema at 0 passes. A mutant the schema
+    leaves out gets the same verdict from the sessions' child as from a child of its own."""
     _icarus()
     from collections import Counter
 
@@ -230,6 +231,12 @@ def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
             assert (session.status, session.by, session.configs_run) == want, m.what
             assert session.detail == in_schema.detail, m.what
             seen.add(alone.status)
+        # A mutant the schema does not hold: its own build, from the same child.
+        m = schema.left_out[0]
+        rtl = apply_mutant(m, RTL, tmp_path / "out" / "rtl")
+        alone = regress(rtl, spec, tmp_path / "out" / "alone")
+        other = runner.run_alone(99, rtl, names, tmp_path / "out" / "runner")
+        assert (other.status, other.by, other.detail) == (alone.status, alone.by, alone.detail)
     finally:
         runner.close()
     assert runner.children == 1  # one child (and one simulator per config) for every mutant
