@@ -29,6 +29,7 @@ from .equiv import (
     Proof,
     parameterless_modules,
     prove,
+    prove_first_rounds,
     prove_from_reset,
 )
 from .equiv_reset import MARGIN
@@ -192,15 +193,18 @@ def baseline(settings: Settings, schema: Schema | None = None, key: str = "") ->
         )
 
 
-def _prove(settings: Settings, gold: Path, gate: Path, params: dict, top: str) -> Proof:
-    """:func:`mutate.equiv.prove`, through the proof cache."""
+def _prove(
+    settings: Settings, gold: Path, gate: Path, params: dict, top: str, proven: Proof | None = None
+) -> Proof:
+    """:func:`mutate.equiv.prove`, through the proof cache (``proven``: the config's proof
+    already made by :func:`mutate.equiv.prove_first_rounds`)."""
     cache = settings.cache
     key = proof_key(gold, gate, params, top) if cache else ""
     if cache:
         hit = cache.proof(key)
         if hit is not None:
             return hit
-    p = prove(gold, gate, params, top=top, timeout=settings.equiv_timeout)
+    p = proven or prove(gold, gate, params, top=top, timeout=settings.equiv_timeout)
     if cache and p.status not in (TIMEOUT, ERROR):
         cache.store_proof(key, p)
     return p
@@ -292,8 +296,20 @@ def judge(
             return v, local
     regressed, total = {order[0]}, v
     configs = dict(spec.configs)
+    # The first round of every config's proof not in the cache, in one Yosys process.
+    cache = settings.cache
+    todo = {
+        n: params[n]
+        for n in order
+        if not (cache and cache.proof(proof_key(gold, rtl, params[n], settings.top)))
+    }
+    first_rounds = prove_first_rounds(
+        gold, rtl, todo, top=settings.top, timeout=settings.equiv_timeout
+    )
     for i, name in enumerate(order):
-        proofs[name] = _prove(settings, gold, rtl, params[name], settings.top)
+        proofs[name] = _prove(
+            settings, gold, rtl, params[name], settings.top, first_rounds.get(name)
+        )
         if proofs[name].status == PROVEN:
             continue
         if name not in regressed:
