@@ -59,6 +59,8 @@ class SessionRunner:
         self.proc: subprocess.Popen | None = None
         self.buffer = b""
         self.children = 0
+        self.pgid = 0
+        """The process group of the last child started (its simulators are in it)."""
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None:
@@ -73,6 +75,7 @@ class SessionRunner:
                 env=child_env(),
             )
             log.close()
+            self.pgid = self.proc.pid
             self.buffer = b""
         return self.proc
 

@@ -265,6 +265,8 @@ def test_session_runs_stop_a_hang_and_carry_on(tmp_path):
         assert (hung.status, hung.by) == ("killed", "default")
         assert hung.detail == "the simulation hung (stopped after 0 s)"
         assert runner.proc is None and runner.children == 1
+        with pytest.raises(ProcessLookupError):  # the child and every simulator it started
+            os.killpg(runner.pgid, 0)
         runner.spec = spec
         ok = runner.run(1, 0, ["default"], "")
         assert (ok.status, ok.configs_run, ok.outputs_checked > 0) == ("survived", 1, True)
