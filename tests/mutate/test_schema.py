@@ -187,9 +187,9 @@ and survivors of `default` (main's campaign: 26 killed, 14 equivalent of 40)."""
 def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
     """A sample of rtl/'s mutants (every k-th the schema holds, from the file with the most,
     and from SESSION_FILE, survivors of the first config among them): the quick regression gives
-    the same verdict and the same failing config on the schema (selector k, a simulator of its
-    own), in the simulator sessions of mutate.session_runs (selector deposited, one simulator
-    for every mutant) and on the mutant's own copy; the schema at 0 passes. A mutant the schema
+    the same verdict, failing config, configs run and first failure in the simulator sessions of
+    mutate.session_runs (the schema's build, selector k deposited, one simulator for every
+    mutant) as on the mutant's own copy and build; the schema at 0 passes. A mutant the schema
     leaves out gets the same verdict from the sessions' child as from a child of its own."""
     _icarus()
     from collections import Counter
@@ -222,14 +222,9 @@ def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
         for i, m in enumerate(sample):
             rtl = apply_mutant(m, RTL, tmp_path / f"m{i}" / "rtl")
             alone = regress(rtl, spec, tmp_path / f"m{i}" / "alone")
-            k = schema.selectors[m]
-            work = tmp_path / f"m{i}" / "s"
-            in_schema = regress(schema.folder, spec, work, None, [plusarg(k)], rtl, build)
-            session = runner.run(i, k, names, rtl)
-            want = (alone.status, alone.by, alone.configs_run)
-            assert (in_schema.status, in_schema.by, in_schema.configs_run) == want, m.what
-            assert (session.status, session.by, session.configs_run) == want, m.what
-            assert session.detail == in_schema.detail, m.what
+            session = runner.run(i, schema.selectors[m], names, rtl)
+            want = (alone.status, alone.by, alone.configs_run, alone.detail)
+            assert (session.status, session.by, session.configs_run, session.detail) == want
             seen.add(alone.status)
         # A mutant the schema does not hold: its own build, from the same child.
         m = schema.left_out[0]
