@@ -58,3 +58,12 @@ def test_first_rounds_agree_with_one_proof_per_config(tmp_path, body, proven):
     assert all(p.status == PROVEN for p in batch.values())
     alone = {n for n, p in CONFIGS.items() if prove(gold, gate, p, top="little").status == PROVEN}
     assert alone == proven
+
+
+def test_configs_not_reached_in_time_are_left_to_prove(tmp_path):
+    """Past the time limit the run is stopped and the configs it did not finish are not in the
+    result (prove() settles them), never reported proven."""
+    _yosys()
+    gold = _folder(tmp_path / "gold", GOLD)
+    gate = _folder(tmp_path / "gate", GOLD.replace(BODY, "assign y_o = a_i;"))
+    assert prove_first_rounds(gold, gate, CONFIGS, top="little", timeout=0.01) == {}
