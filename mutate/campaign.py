@@ -2,9 +2,11 @@
 every other mutant (in parallel) through the quick regression and, where it survives, the
 module tests, the parameter-range probe and the equivalence proof config by config.
 
-The mutants the schema holds (:mod:`mutate.schema`) run their first config in batches, one
-child process and one build per config for all of them; the others, and every later stage,
-work on the mutant's own copy of the folder (the module tests and the proofs always do)."""
+The mutants the schema holds (:mod:`mutate.schema`) run their first config in simulator
+sessions kept by each worker (:mod:`mutate.session_runs`: one build and one running simulator
+per config for all of them); their later configs run on the schema's build, one simulator each;
+the others, and every later stage, work on the mutant's own copy of the folder (the module tests
+and the proofs always do)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from .equiv import (
     Proof,
     parameterless_modules,
     prove,
+    prove_first_rounds,
     prove_from_reset,
 )
 from .equiv_reset import MARGIN
@@ -34,12 +37,10 @@ from .generate import Mutant, source_files
 from .module_tests import NAME as MODULE_TESTS
 from .module_tests import first_module_failure, selection_for
 from .param_probe import first_disagreement
-from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress, regress_items
+from .regress import EQUIVALENT, KILLED, SURVIVED, RegressionSpec, Verdict, regress
 from .report import Outcome
 from .schema import Schema, build_schema, plusarg
-
-CHUNK = 12
-"""Schema mutants per child process in the first-config batches."""
+from .session_runs import SessionRunner
 
 PARAM_PROBE = "param-ranges"
 """The ``by`` of a mutant killed by the parameter-range probe rather than a config's run."""
@@ -192,15 +193,18 @@ def baseline(settings: Settings, schema: Schema | None = None, key: str = "") ->
         )
 
 
-def _prove(settings: Settings, gold: Path, gate: Path, params: dict, top: str) -> Proof:
-    """:func:`mutate.equiv.prove`, through the proof cache."""
+def _prove(
+    settings: Settings, gold: Path, gate: Path, params: dict, top: str, proven: Proof | None = None
+) -> Proof:
+    """:func:`mutate.equiv.prove`, through the proof cache (``proven``: the config's proof
+    already made by :func:`mutate.equiv.prove_first_rounds`)."""
     cache = settings.cache
     key = proof_key(gold, gate, params, top) if cache else ""
     if cache:
         hit = cache.proof(key)
         if hit is not None:
             return hit
-    p = prove(gold, gate, params, top=top, timeout=settings.equiv_timeout)
+    p = proven or prove(gold, gate, params, top=top, timeout=settings.equiv_timeout)
     if cache and p.status not in (TIMEOUT, ERROR):
         cache.store_proof(key, p)
     return p
@@ -232,12 +236,14 @@ def judge(
     order: list[str],
     schema: Schema | None = None,
     first: Verdict | None = None,
+    runner: SessionRunner | None = None,
 ) -> tuple[Verdict, dict]:
     """Regress one mutant: first the config most likely to kill it (``first``: that run's
     verdict when it was made in a batch); then the parameter-range probe, the module tests and,
     config by config, the Yosys proof, and the regression only where the proof fails (a config
     under which the mutant is proven equivalent cannot kill it). A mutant the ``schema`` holds
-    runs its regressions there. Returns the verdict and the proofs."""
+    runs its regressions there (in ``runner``'s simulator sessions when given). Returns the
+    verdict and the proofs."""
     rtl = apply_mutant(m, settings.rtl_dir, work / "rtl")
     spec = settings.spec
     params = {n: c.rtl_parameters() for n, c in spec.configs}
@@ -246,8 +252,12 @@ def judge(
     def run(names: list[str], sub: str) -> Verdict:
         if in_schema:
             k = schema.selectors[m]
+            if runner is not None:
+                return runner.run(0, k, names, rtl)
             build = settings.work / "build"
             return regress(schema.folder, spec, work / sub, names, [plusarg(k)], rtl, build)
+        if runner is not None:
+            return runner.run_alone(0, rtl, names, work / sub)
         return regress(rtl, spec, work / sub, names)
 
     v = first if first is not None else run(order[:1], "r0")
@@ -286,8 +296,20 @@ def judge(
             return v, local
     regressed, total = {order[0]}, v
     configs = dict(spec.configs)
+    # The first round of every config's proof not in the cache, in one Yosys process.
+    cache = settings.cache
+    todo = {
+        n: params[n]
+        for n in order
+        if not (cache and cache.proof(proof_key(gold, rtl, params[n], settings.top)))
+    }
+    first_rounds = prove_first_rounds(
+        gold, rtl, todo, top=settings.top, timeout=settings.equiv_timeout
+    )
     for i, name in enumerate(order):
-        proofs[name] = _prove(settings, gold, rtl, params[name], settings.top)
+        proofs[name] = _prove(
+            settings, gold, rtl, params[name], settings.top, first_rounds.get(name)
+        )
         if proofs[name].status == PROVEN:
             continue
         if name not in regressed:
@@ -391,45 +413,56 @@ def run_mutants(
         t0 = time.perf_counter()
         m = mutants[i]
         before = first.seconds if first is not None else 0.0  # its batch run
-        v, proofs = judge(m, settings, settings.work / f"m{i:04d}", gold, configs, schema, first)
+        work = settings.work / f"m{i:04d}"
+        v, proofs = judge(m, settings, work, gold, configs, schema, first, runner())
         if first is None:
             order.book(m.file, configs[0], v)
         finish(i, v, proofs, before + time.perf_counter() - t0)
 
-    def batch(chunk: list[int]) -> list[tuple[int, Verdict, list[str]]]:
-        """The first config of each schema mutant of ``chunk``, in one child."""
-        items, firsts = [], []
-        for i in chunk:
-            m = mutants[i]
-            configs = order.order(m.file)
-            rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
-            items.append(([plusarg(schema.selectors[m])], configs[:1], str(rtl)))
-            firsts.append(configs)
-        work = settings.work / f"batch{chunk[0]:04d}"
-        verdicts = regress_items(schema.folder, settings.spec, work, items, settings.work / "build")
-        if not settings.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        out = []
-        for i, v, configs in zip(chunk, verdicts, firsts):
-            order.book(mutants[i].file, configs[0], v)
-            out.append((i, v, configs))
-        return out
+    local = threading.local()
+    runners: list[SessionRunner] = []
+
+    def runner() -> SessionRunner:
+        """This worker's child of simulator sessions on the schema (and of the runs of the
+        mutants it does not hold)."""
+        r = getattr(local, "runner", None)
+        if r is None:
+            with lock:
+                w = settings.work / "sessions" / f"w{len(runners)}"
+                folder = schema.folder if schema is not None else settings.rtl_dir
+                r = local.runner = SessionRunner(folder, settings.spec, w, settings.work / "build")
+                runners.append(r)
+        return r
+
+    def first(i: int) -> list[tuple[int, Verdict, list[str]]]:
+        """The first config of schema mutant ``i``, in this worker's simulator sessions."""
+        t0 = time.perf_counter()
+        m = mutants[i]
+        configs = order.order(m.file)
+        rtl = apply_mutant(m, settings.rtl_dir, settings.work / f"m{i:04d}" / "rtl")
+        v = runner().run(i, schema.selectors[m], configs[:1], rtl)
+        v.seconds = time.perf_counter() - t0
+        order.book(m.file, configs[0], v)
+        return [(i, v, configs)]
 
     held = [i for i in todo if schema is not None and schema.holds(mutants[i])]
     alone = [i for i in todo if i not in set(held)]
-    chunks = [held[k : k + CHUNK] for k in range(0, len(held), CHUNK)]
-    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        pending = {pool.submit(batch, c) for c in chunks}
-        pending |= {pool.submit(one, i, None, order.order(mutants[i].file)) for i in alone}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                result = f.result()
-                for i, v, configs in result or []:
-                    if v.status == SURVIVED:
-                        pending.add(pool.submit(one, i, v, configs))
-                    else:
-                        finish(i, v, {}, v.seconds)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+            pending = {pool.submit(first, i) for i in held}
+            pending |= {pool.submit(one, i, None, order.order(mutants[i].file)) for i in alone}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    result = f.result()
+                    for i, v, configs in result or []:
+                        if v.status == SURVIVED:
+                            pending.add(pool.submit(one, i, v, configs))
+                        else:
+                            finish(i, v, {}, v.seconds)
+    finally:
+        for r in runners:
+            r.close()
     return [outcomes[i] for i in range(len(mutants))]
 
 

@@ -64,7 +64,7 @@ class RegressionSpec:
 def run_child(spec_file: Path) -> None:
     """The child process: for each item, run its configs in order, one JSON line each, and stop
     the item at the first config that does not pass."""
-    from tb.api import BuildFailed, run_config
+    from tb.api import run_config
 
     spec = json.loads(Path(spec_file).read_text())
     out = Path(spec["out"])
@@ -72,12 +72,8 @@ def run_child(spec_file: Path) -> None:
     with out.open("a") as fh:
         for item in spec["items"]:
             for name in item["order"]:
-                t0 = time.perf_counter()
-                rec = {"item": item["index"], "config": name}
-                refused = _standalone_build(item.get("check", ""), configs[name])
-                try:
-                    if refused:
-                        raise BuildFailed(refused)
+
+                def play(name=name, item=item) -> tuple[bool, str, int]:
                     res = run_config(
                         QmacConfig.from_dict(configs[name]),
                         rtl_dir=Path(spec["rtl_dir"]),
@@ -90,26 +86,42 @@ def run_child(spec_file: Path) -> None:
                         max_mismatches=1,
                         plusargs=tuple(item["plusargs"]),
                     )
-                    rec.update(
-                        status="pass" if res.passed else "fail",
-                        message=res.first_failure,
-                        outputs=res.outputs_checked,
-                    )
-                except BuildFailed as exc:
-                    refusal = re.search(r"qmac_bad_\w+", str(exc))
-                    if refusal:  # the RTL's own parameter check refuses this valid config
-                        rec.update(status="refused", message=refusal.group(0))
-                    else:
-                        rec.update(status="build", message=str(exc).splitlines()[0])
-                except RuntimeError as exc:  # SimulationFailed, or the run broke otherwise
-                    rec.update(status="crash", message=str(exc).splitlines()[0])
-                rec["seconds"] = time.perf_counter() - t0
+                    return res.passed, res.first_failure, res.outputs_checked
+
+                rec = config_record(item["index"], name, item.get("check", ""), configs[name], play)
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()
                 if rec["status"] != "pass":
                     break
             fh.write(json.dumps({"item": item["index"], "done": True}) + "\n")
             fh.flush()
+
+
+def config_record(index: int, name: str, check: str, config: dict, play) -> dict:
+    """The record of item ``index``'s run of config ``name``: ``check`` (the mutant's own copy,
+    or "") elaborated first, then ``play()`` -> (passed, first failure, outputs checked); its
+    ``status`` is ``pass``, ``fail``, ``refused`` (the RTL's own parameter check refuses the
+    valid config), ``build`` or ``crash`` (the simulation died or broke)."""
+    from tb.api import BuildFailed
+
+    t0 = time.perf_counter()
+    rec: dict = {"item": index, "config": name}
+    refused = _standalone_build(check, config)
+    try:
+        if refused:
+            raise BuildFailed(refused)
+        passed, message, outputs = play()
+        rec.update(status="pass" if passed else "fail", message=message, outputs=outputs)
+    except BuildFailed as exc:
+        refusal = re.search(r"qmac_bad_\w+", str(exc))
+        if refusal:  # the RTL's own parameter check refuses this valid config
+            rec.update(status="refused", message=refusal.group(0))
+        else:
+            rec.update(status="build", message=str(exc).splitlines()[0])
+    except RuntimeError as exc:  # SimulationFailed, RtlRunError, or the run broke otherwise
+        rec.update(status="crash", message=str(exc).splitlines()[0])
+    rec["seconds"] = time.perf_counter() - t0
+    return rec
 
 
 def _standalone_build(folder: str, config: dict) -> str:
@@ -124,7 +136,7 @@ def _standalone_build(folder: str, config: dict) -> str:
     return f"the mutant alone does not elaborate: {errors}" if errors else ""
 
 
-def _verdict(records: list[dict], names: list[str], limit: float, hung: bool) -> Verdict:
+def verdict_of(records: list[dict], names: list[str], limit: float, hung: bool) -> Verdict:
     """The verdict of one item from its records (``hung``: stopped past ``limit``)."""
     runs = [r for r in records if "config" in r]
     v = Verdict(
@@ -151,7 +163,7 @@ def _verdict(records: list[dict], names: list[str], limit: float, hung: bool) ->
     return v
 
 
-def _child_env() -> dict:
+def child_env() -> dict:
     env = dict(os.environ)
     env.pop("COVERAGE", None)  # cocotb reads it as a request for Python coverage
     root = str(Path(__file__).resolve().parent.parent)
@@ -226,11 +238,11 @@ def regress_items(
         for i in todo:
             if i in done:
                 mine = [r for r in recs if r["item"] == i]
-                verdicts[i] = _verdict(mine, list(items[i][1]), 0.0, False)
+                verdicts[i] = verdict_of(mine, list(items[i][1]), 0.0, False)
         if hung is not None:
             mine = [r for r in recs if r["item"] == hung]
             limit = spec.limit(len(items[hung][1]))
-            verdicts[hung] = _verdict(mine, list(items[hung][1]), limit, True)
+            verdicts[hung] = verdict_of(mine, list(items[hung][1]), limit, True)
         left = [i for i in todo if i not in verdicts]
         if hung is None and left:
             raise RuntimeError(
@@ -250,7 +262,7 @@ def _watch(spec_file, out, work, todo, items, spec) -> tuple[int | None, int | N
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=log,
-            env=_child_env(),
+            env=child_env(),
         )
         current, since = None, time.monotonic()
         try:

@@ -52,6 +52,7 @@ from tb.shared.rtl_folder import (
     rtl_files,
 )
 from tb.shared.scoreboard import format_mismatch
+from tb.stream.job_session import JobSession
 from tb.stream.session import RtlRunError, RtlSession
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "FAULTS",
     "apply_fault",
     "fault_by_name",
+    "JobSession",
     "RtlRunError",
     "RtlSession",
     "check_simulator",
@@ -75,7 +77,9 @@ __all__ = [
     "SimulatorMissing",
     "YosysUnavailable",
     "cheapest_simulator",
+    "config_job",
     "config_name",
+    "first_failure",
     "copy_rtl",
     "edit_copy",
     "installed_simulators",
@@ -163,6 +167,31 @@ def _job(config: QmacConfig, sim: str, n: int, seed: int, name: str, **run) -> S
     return SimJob(config=config.to_dict(), config_name=name, sim=sim, seed=seed, n=n, **given)
 
 
+def config_job(
+    config: QmacConfig,
+    *,
+    sim: str,
+    seed: int,
+    n: int,
+    name: str | None = None,
+    mode: str | None = None,
+    max_mismatches: int | None = None,
+) -> SimJob:
+    """The job :func:`run_config` plays (make sim's transport, patterns and resets unless
+    given), e.g. to play it in a :class:`JobSession` instead of a simulator of its own."""
+    return _job(
+        config, sim, n, seed, name or config_name(config), mode=mode, max_mismatches=max_mismatches
+    )
+
+
+def first_failure(report) -> str:
+    """A failed report's first mismatch message (or its error); "" when it passed. The
+    ``first_failure`` of :func:`run_config`'s outcome."""
+    if report.passed:
+        return ""
+    return report.details[0]["message"] if report.details else (report.error or "failed")
+
+
 def _overrides(config: QmacConfig) -> dict:
     base = NAMED_CONFIGS[RUN_DEFAULTS["config"]]
     return {
@@ -221,8 +250,8 @@ def run_config(
         if sim != "verilator":
             raise ValueError(f"RTL code coverage needs Verilator, not {sim}")
         mode = "batch-coverage"
-    job = _job(
-        config, sim, n, seed, name or config_name(config), mode=mode, max_mismatches=max_mismatches
+    job = config_job(
+        config, sim=sim, seed=seed, n=n, name=name, mode=mode, max_mismatches=max_mismatches
     )
     result = run_sim(
         job,
@@ -262,9 +291,7 @@ def run_config(
     )
     if rep.error:
         summary = f"error: {rep.error}; " + summary
-    first = ""
-    if not rep.passed:
-        first = rep.details[0]["message"] if rep.details else (rep.error or "failed")
+    first = first_failure(rep)
     coverage = (
         {}
         if cov is None

@@ -178,17 +178,26 @@ def test_schema_at_zero_is_proven_equal_to_the_original(tmp_path):
     assert prove(gold, forced.parent, {"W": 8}, top="little").status != PROVEN
 
 
+SESSION_FILE = "qmac_requant_mul.v"
+"""A file with both kinds among its schema mutants under the sample's regression: killed ones
+and survivors of `default` (main's campaign: 26 killed, 14 equivalent of 40)."""
+
+
 @pytest.mark.rtl
 def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
-    """A sample of rtl/'s mutants (every k-th the schema holds, from the file with the most):
-    the quick regression of `default` gives the same verdict on the schema (selector k) as on
-    the mutant's own copy; the schema at 0 passes."""
+    """A sample of rtl/'s mutants (every k-th the schema holds, from the file with the most,
+    and from SESSION_FILE, survivors of the first config among them): the quick regression gives
+    the same verdict, failing config, configs run and first failure in the simulator sessions of
+    mutate.session_runs (the schema's build, selector k deposited, one simulator for every
+    mutant) as on the mutant's own copy and build; the schema at 0 passes. A mutant the schema
+    leaves out gets the same verdict from the sessions' child as from a child of its own."""
     _icarus()
     from collections import Counter
 
     from mutate.apply import apply_mutant
     from mutate.generate import mutants_of_dir
     from mutate.regress import RegressionSpec, regress
+    from mutate.session_runs import SessionRunner
     from pyref.config import NAMED_CONFIGS
 
     top = NAMED_CONFIGS["default"].rtl_parameters()
@@ -197,18 +206,68 @@ def test_rtl_schema_verdicts_match_standalone_builds(tmp_path):
     schema = build_schema(RTL, ms, tmp_path / "schema", params)
     assert schema.selectors and schema.left_out
     busiest = Counter(m.file for m in schema.selectors).most_common(1)[0][0]
-    held = [m for m in schema.selectors if m.file == busiest]
-    sample = held[:: max(1, len(held) // 4)][:4]
-    spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=2, n=300)
+    sample = []
+    for f, count in ((busiest, 3), (SESSION_FILE, 5)):
+        held = [m for m in schema.selectors if m.file == f]
+        sample += held[:: max(1, len(held) // count)][:count]
+    names = ("default", "fp32")
+    spec = RegressionSpec(tuple((n, NAMED_CONFIGS[n]) for n in names), sim="icarus", seed=2, n=300)
+    build = tmp_path / "build"
     assert regress(schema.folder, spec, tmp_path / "zero", plusargs=[plusarg(0)]).status == (
         "survived"
     )
-    for i, m in enumerate(sample):
-        rtl = apply_mutant(m, RTL, tmp_path / f"m{i}" / "rtl")
-        alone = regress(rtl, spec, tmp_path / f"m{i}" / "alone")
-        k = schema.selectors[m]
-        in_schema = regress(schema.folder, spec, tmp_path / f"m{i}" / "s", None, [plusarg(k)], rtl)
-        assert (in_schema.status, in_schema.by) == (alone.status, alone.by), m.what
+    runner = SessionRunner(schema.folder, spec, tmp_path / "session", build)
+    seen = set()
+    try:
+        for i, m in enumerate(sample):
+            rtl = apply_mutant(m, RTL, tmp_path / f"m{i}" / "rtl")
+            alone = regress(rtl, spec, tmp_path / f"m{i}" / "alone")
+            session = runner.run(i, schema.selectors[m], names, rtl)
+            want = (alone.status, alone.by, alone.configs_run, alone.detail)
+            assert (session.status, session.by, session.configs_run, session.detail) == want
+            seen.add(alone.status)
+        # A mutant the schema does not hold: its own build, from the same child.
+        m = schema.left_out[0]
+        rtl = apply_mutant(m, RTL, tmp_path / "out" / "rtl")
+        alone = regress(rtl, spec, tmp_path / "out" / "alone")
+        other = runner.run_alone(99, rtl, names, tmp_path / "out" / "runner")
+        assert (other.status, other.by, other.detail) == (alone.status, alone.by, alone.detail)
+    finally:
+        runner.close()
+    assert runner.children == 1  # one child (and one simulator per config) for every mutant
+    assert seen == {"killed", "survived"}  # the sample has both kinds
+
+
+@pytest.mark.rtl
+def test_session_runs_stop_a_hang_and_carry_on(tmp_path):
+    """An item that runs past its time limit is killed by a hang, with the child's process group
+    (its simulator too), and the next item gets a new child and its own verdict."""
+    _icarus()
+    from mutate.generate import mutants_of_dir
+    from mutate.regress import RegressionSpec
+    from mutate.session_runs import SessionRunner
+    from pyref.config import NAMED_CONFIGS
+
+    top = NAMED_CONFIGS["default"].rtl_parameters()
+    ms = [m for m in mutants_of_dir(RTL, top) if m.file == "qmac_sat.v"][:2]
+    schema = build_schema(RTL, ms, tmp_path / "schema", [top])
+    spec = RegressionSpec((("default", NAMED_CONFIGS["default"]),), sim="icarus", seed=2, n=300)
+    # A limit no run meets stands for a hang: the child is stopped mid-run.
+    hurried = RegressionSpec(spec.configs, sim="icarus", seed=2, n=300, timeout=0.5)
+    runner = SessionRunner(schema.folder, hurried, tmp_path / "session", tmp_path / "build")
+    try:
+        hung = runner.run(0, 0, ["default"], "")
+        assert (hung.status, hung.by) == ("killed", "default")
+        assert hung.detail == "the simulation hung (stopped after 0 s)"
+        assert runner.proc is None and runner.children == 1
+        with pytest.raises(ProcessLookupError):  # the child and every simulator it started
+            os.killpg(runner.pgid, 0)
+        runner.spec = spec
+        ok = runner.run(1, 0, ["default"], "")
+        assert (ok.status, ok.configs_run, ok.outputs_checked > 0) == ("survived", 1, True)
+        assert runner.children == 2
+    finally:
+        runner.close()
 
 
 def _verilator_trace(design: Path, tb: Path, out: Path) -> Path:
