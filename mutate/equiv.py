@@ -7,7 +7,11 @@ equivalence passes take no memories), and compared with Yosys's equivalence flow
 -share_all`` merges the logic that is identical on both sides once its inputs are paired (so
 unchanged multipliers cost nothing; a merge is exact, it assumes nothing), ``equiv_simple``
 proves each pair with SAT from its neighbours and ``equiv_induct`` proves the rest by temporal
-induction (differences that only show through registers). ``equiv_status -assert`` passes
+induction (differences that only show through registers). Before pairing, each design drops the
+register bits nothing reads or that only ever hold a constant (``opt_dff``, ``wreduce``): a
+pipeline register made wider (``.W (Y_BITS + 3 * OUT_BITS)``, its extra bits zero and unread)
+then pairs with the original's, where a register of another width is left unpaired and its
+readers unprovable. ``equiv_status -assert`` passes
 only when every pair is proven: the mutant computes what the original does, on every port,
 every cycle, from equal states. A pair left unproven means "not proven equivalent", not
 necessarily a difference.
@@ -62,6 +66,9 @@ hierarchy -top {top}{params}
 proc
 flatten
 memory
+opt_clean -purge
+opt_dff
+wreduce
 opt_clean -purge
 rename {top} {name}
 design -stash {name}

@@ -228,6 +228,34 @@ def test_module_level_proof(tmp_path):
     assert verdicts == {"wider": "equivalent", "ones": "not-proven"}
 
 
+@pytest.mark.rtl
+def test_widened_pipeline_register_is_proven(tmp_path):
+    """The output stage's first pipeline register one operand wider (its extra bits zero and
+    never read) is proven equivalent: the unread bits are dropped before pairing, so it pairs
+    with the original's register. Made narrower (the sum's top bit lost) it is not."""
+    import shutil
+
+    from mutate.equiv import prove
+    from pyref.config import named_config
+
+    text = (RTL / "qmac_out_stage.v").read_text()
+    old = ".W (Y_BITS + 2 * OUT_BITS)"
+    assert text.count(old) == 1
+    gold = tmp_path / "gold"
+    shutil.copytree(RTL, gold)
+    params = named_config("default").rtl_parameters()
+    verdicts = {}
+    for name, new in (
+        ("wider", ".W (Y_BITS + 3 * OUT_BITS)"),
+        ("narrower", ".W (Y_BITS + 2 * OUT_BITS - 1)"),
+    ):
+        copy = tmp_path / name
+        shutil.copytree(RTL, copy)
+        (copy / "qmac_out_stage.v").write_text(text.replace(old, new))
+        verdicts[name] = prove(gold, copy, params, timeout=300).status
+    assert verdicts == {"wider": "equivalent", "narrower": "not-proven"}
+
+
 def test_config_order_learns_from_kills_and_misses():
     """A config that killed mutants of a file goes first for it; one tried first that did not
     kill goes behind those that were not tried; other files keep their own order."""
