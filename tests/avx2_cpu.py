@@ -45,3 +45,28 @@ def run_as_avx2_only(code: str, timeout: float = 600) -> str:
     err = "\n".join(l for l in proc.stderr.splitlines() if "TCG doesn't support" not in l)
     assert proc.returncode == 0, f"status {proc.returncode}\n{proc.stdout}\n{err}"
     return proc.stdout
+
+
+SECTION = "@@ qmac avx2 section "
+
+
+def run_sections_as_avx2_only(snippets: dict[str, str], timeout: float = 1800) -> dict[str, str]:
+    """Standard output of each snippet, run one after the other in one Python on the emulated
+    CPU, each in a namespace of its own: one start of Python and ONNX Runtime under the
+    emulator (about 10 s of CPU) for all of them."""
+    code = (
+        "import sys\n"
+        f"for name, src in {list(snippets.items())!r}:\n"
+        f"    print({SECTION!r} + name, flush=True)\n"
+        "    exec(compile(src, name, 'exec'), {'__name__': '__main__'})\n"
+        "    sys.stdout.flush()\n"
+    )
+    out: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in run_as_avx2_only(code, timeout).splitlines():
+        if line.startswith(SECTION):
+            lines = out.setdefault(line.removeprefix(SECTION), [])
+        else:
+            lines.append(line)
+    assert list(out) == list(snippets), f"sections {list(out)} of {list(snippets)}"
+    return {name: "\n".join(text) + "\n" for name, text in out.items()}

