@@ -268,14 +268,24 @@ def _nudge_job(cfg: QmacConfig, rng: np.random.Generator, offset: int) -> dict:
     return {"x": xs, "w": ws, "bias": bias, "mult": m, "shift": 0, **_centred(cfg, r)}
 
 
+RETRY_DRAWS = 32
+"""Candidates drawn at once when an fp32 rounding job's first draw shows nothing."""
+
+
 def _fp32_acc_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
     """fp32: an accumulator whose rounding to 24 bits has the (guard, sticky, LSB) ``combo``,
     and a scale under which rounding it the other way changes the output
     (:func:`tb.shared.fp32_acc_rounding.rounding_jobs`)."""
     acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, 1, combo)
-    if not ok[0] or abs(int(acc[0])) > acc_cap(cfg):
+    if not ok[0]:
+        # At out_bits = 2 about one draw in eight finds no scale; more draws, only then, so
+        # the stimulus of every run whose first draw works stays the same.
+        acc, mult, r, ok = fp32_acc_rounding.rounding_jobs(cfg, rng, RETRY_DRAWS, combo)
+    ok &= np.abs(acc) <= acc_cap(cfg)
+    if not ok.any():
         raise Unrealizable("no scale shows this accumulator's rounding")
-    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
+    i = int(np.flatnonzero(ok)[0])
+    return _job_at(cfg, rng, int(acc[i]), int(mult[i]), 0, int(r[i]))
 
 
 def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo) -> dict:
@@ -284,8 +294,11 @@ def _fp32_product_rounding_job(cfg: QmacConfig, rng: np.random.Generator, combo)
     (:func:`tb.shared.fp32_product_rounding.rounding_jobs`)."""
     acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, 1, combo)
     if not ok[0]:
+        acc, mult, r, ok = fp32_product_rounding.rounding_jobs(cfg, rng, RETRY_DRAWS, combo)
+    if not ok.any():
         raise Unrealizable("no accumulator and scale show this product's rounding")
-    return _job_at(cfg, rng, int(acc[0]), int(mult[0]), 0, int(r[0]))
+    i = int(np.flatnonzero(ok)[0])
+    return _job_at(cfg, rng, int(acc[i]), int(mult[i]), 0, int(r[i]))
 
 
 def _fp32_acc_min_job(cfg: QmacConfig, rng: np.random.Generator) -> dict:
@@ -682,6 +695,12 @@ def _fp32_rounding_batch(
         return None
     acc, mult, r, ok = step.rounding_jobs(cfg, rng, n, combo)
     ok &= np.abs(acc) <= acc_cap(cfg)
+    miss = np.flatnonzero(~ok)
+    if miss.size:  # more draws for the jobs that found no scale (see _fp32_acc_rounding_job)
+        acc2, mult2, r2, ok2 = step.rounding_jobs(cfg, rng, RETRY_DRAWS * miss.size, combo)
+        found = np.flatnonzero(ok2 & (np.abs(acc2) <= acc_cap(cfg)))[: miss.size]
+        slots = miss[: found.size]
+        acc[slots], mult[slots], r[slots], ok[slots] = acc2[found], mult2[found], r2[found], True
     return _realized(cfg, rng, acc, {"mult": mult, "shift": 0, **_centred_many(cfg, r)}, ok)
 
 

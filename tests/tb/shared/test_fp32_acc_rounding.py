@@ -92,3 +92,40 @@ def test_other_modes_cannot_build_them():
         far.rounding_jobs(NAMED_CONFIGS["tflite"], np.random.default_rng(0), 1, (1, 1, 0))
     empty = far.features(NAMED_CONFIGS["tflite"], [1 << 30], [1], [0], [True])
     assert not any(v.any() for v in empty.values())
+
+
+SHOWN_AT_TWO_BITS = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1), (1, 0, 0)]
+"""The combinations a 2-bit output can show (r = 0 one way, +-1 the other); about one draw in
+six of them finds no scale."""
+
+
+@pytest.mark.parametrize(
+    "combo", SHOWN_AT_TWO_BITS, ids=[far.bin_name(*c) for c in SHOWN_AT_TWO_BITS]
+)
+def test_every_directed_job_is_built_at_two_output_bits(combo):
+    """At out_bits = 2 a first draw that finds no scale is drawn again rather than leaving the
+    bin empty (the ci sweep's point l16-s4x4-a32w-b32-m32-s6-fp32-o2, seed 1985416466, missed
+    fp32_acc_g0s1l0)."""
+    from tb.shared import boundaries
+
+    cfg = NAMED_CONFIGS["default"].replace(
+        lanes=16, in_bits=4, w_bits=4, mult_bits=32, rounding="fp32", out_bits=2
+    )
+    g, s, lsb = combo
+    for seed in range(24):
+        batch = boundaries._fp32_rounding_batch(cfg, np.random.default_rng(seed), 2, far, combo)
+        assert batch.keep.all(), seed
+        ends = np.cumsum(batch.k)
+        accs = [
+            int(b) + int(np.dot(batch.x[e - k : e].astype(object), batch.w[e - k : e]))
+            for b, k, e in zip(batch.values["bias"], batch.k, ends)
+        ]
+        for a in accs:
+            mag = abs(a)
+            d = mag.bit_length() - 24
+            assert 2 <= d <= 7
+            assert (mag >> d) & 1 == lsb and (mag >> (d - 1)) & 1 == g
+            assert (mag & ((1 << (d - 1)) - 1) != 0) == bool(s)
+        job = boundaries._fp32_acc_rounding_job(cfg, np.random.default_rng(seed), combo)
+        a = int(job["bias"]) + sum(int(x) * int(w) for x, w in zip(job["x"], job["w"]))
+        assert (abs(a) >> (abs(a).bit_length() - 24)) & 1 == lsb
