@@ -287,22 +287,22 @@ def test_gemmlowp_right_shift_bit_5_needs_shift_minus_32():
     assert NAMED_CONFIGS["tflite"].shift_range == (-31, 30)
 
 
-def test_fp32_round_top_sticky_group_alone_never_rounds():
-    """rtl/coverage.toml: the expression point of qmac_round_shift's ``below_nz`` where its top
-    sticky group (``parts_q[6]`` at W = 26, only qmac_fp32_round's instance has G = 7 among
-    the named configs) is the only group set is reachable, but decides no output. That group
-    holds bit 24 of {0, m} (bits 25.. are 0): it is set alone only for m = 2^24 (a product
-    that rounds up into the next binade) at t >= 26, where the guard bit (bit t - 1 >= 25) is
-    0, so the increment is 0 whatever below_nz is. Yosys: proven, a model found, and one
-    worked input (prod_i = 2^47 - 2 rounds up to m = 2^24; exp_i = 123: f = -26, t = 26)."""
+def test_fp32_round_top_sticky_group_never_rounds():
+    """rtl/coverage.toml: the expression point ``(parts_q[6:0][6]==1) => 1`` of
+    qmac_round_shift's ``below_nz`` (counted whenever the top sticky group is set) is reachable
+    in qmac_fp32_round's instance (W = 26, the only one among the named configs with G = 7), but
+    decides no output. That group holds bit 24 of {0, m} (bit 25 is 0): it is set only for
+    m = 2^24 (a product that rounds up into the next binade) at t >= 26, where the guard bit
+    (bit t - 1 >= 25) is 0, so the increment is 0 whatever below_nz is. Yosys: proven, a model
+    found, and one worked input (prod_i = 2^47 - 2 rounds up to m = 2^24; exp_i = 123: t = 26)."""
     read = (
         f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; "
         "hierarchy -top qmac_fp32_round -chparam OUT_BITS 8; proc; flatten; "
     )
-    alone = "-set u_round.parts_q[6] 1 -set u_round.parts_q[5:0] 0 "
-    out = _yosys_in_rtl(read + f"sat {alone} -prove u_round.ge_q 0 -verify")
+    top = "-set u_round.parts_q[6] 1 "
+    out = _yosys_in_rtl(read + f"sat {top} -prove u_round.ge_q 0 -verify")
     assert "SUCCESS!" in out
-    out = _yosys_in_rtl(read + f"sat {alone} -show u_round.t_i")
+    out = _yosys_in_rtl(read + f"sat {top} -show u_round.t_i")
     assert "SAT solving finished - model found" in out, out[-2000:]
     out = _yosys_in_rtl(
         read + "eval -set prod_i 48'h7FFFFFFFFFFE -set exp_i 9'd123 -set sign_i 0 "
