@@ -285,3 +285,96 @@ def test_gemmlowp_right_shift_bit_5_needs_shift_minus_32():
     assert "no more models found (after 1 distinct solutions)" in out, out[-2000:]
     assert re.search(r"\\shift_i\s+32\s+20\s+100000", out), out[-2000:]
     assert NAMED_CONFIGS["tflite"].shift_range == (-31, 30)
+
+
+def test_fp32_round_top_sticky_group_never_rounds():
+    """rtl/coverage.toml: the expression point ``(parts_q[6:0][6]==1) => 1`` of
+    qmac_round_shift's ``below_nz`` (counted whenever the top sticky group is set) is reachable
+    in qmac_fp32_round's instance (W = 26, the only one among the named configs with G = 7), but
+    decides no output. That group holds bit 24 of {0, m} (bit 25 is 0): it is set only for
+    m = 2^24 (a product that rounds up into the next binade) at t >= 26, where the guard bit
+    (bit t - 1 >= 25) is 0, so the increment is 0 whatever below_nz is. Yosys: proven, a model
+    found, and one worked input (prod_i = 2^47 - 2 rounds up to m = 2^24; exp_i = 123: t = 26)."""
+    read = (
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; "
+        "hierarchy -top qmac_fp32_round -chparam OUT_BITS 8; proc; flatten; "
+    )
+    top = "-set u_round.parts_q[6] 1 "
+    out = _yosys_in_rtl(read + f"sat {top} -prove u_round.ge_q 0 -verify")
+    assert "SUCCESS!" in out
+    out = _yosys_in_rtl(read + f"sat {top} -show u_round.t_i")
+    assert "SAT solving finished - model found" in out, out[-2000:]
+    out = _yosys_in_rtl(
+        read + "eval -set prod_i 48'h7FFFFFFFFFFE -set exp_i 9'd123 -set sign_i 0 "
+        "-show u_round.parts_q,u_round.ge_q,r_mag"
+    )
+    # {parts_q (q = 0, ge = 0, sticky groups 6..0 = 1000000), ge_q, r_mag}
+    assert f"= 61'{'0' * 27}1{'0' * 33}" in out, out[-2000:]
+
+
+def test_fp32_normalize_sticky_bit_0_is_never_set():
+    """rtl/coverage.toml: the expression point ``(norm[6:0][0]==1) => 1`` of
+    qmac_fp32_normalize's sticky bit is unreachable. norm = mag << (31 - p) has bit 0 = mag[0]
+    only at p = 31 (any other shift fills it with 0), and p = 31 only for mag = 2^31
+    (acc = -2^31), whose bit 0 is 0: proven for every accumulator, and acc = -2^31 gives p = 31."""
+    read = (
+        "read_verilog -D QMAC_COMB_PIPE qmac_fp32_normalize.v qmac_pipe_reg.v; "
+        "hierarchy -top qmac_fp32_normalize; proc; flatten; "
+    )
+    out = _yosys_in_rtl(read + "sat -set p_q 31 -prove mag_q[0] 0 -verify")
+    assert "SUCCESS!" in out
+    out = _yosys_in_rtl(read + "eval -set acc_i 32'h80000000 -show p_q,mag_q")
+    assert f"= 37'11111{1 << 31:032b}" in out, out[-2000:]
+
+
+def test_fp32_round_unused_neg_f_parity_is_0():
+    """rtl/coverage.toml: the two expression points of qmac_fp32_round's lint-only
+    ``unused_neg_f_hi = ^neg_f[9:8]`` need the parity 1, i.e. f >= 257 (exp_i >= 406; f >= -150
+    always). qmac_fp32_mul's exp_o is at most 286 (exp_a <= 31 plus the scale's 8-bit
+    exponent): proven exp_o[8] -> !exp_o[7], and the parity proven 0 for every exp_i below 384.
+    exp_i = 511 (f = 362, outside that range) gives parity 1: the wire is not a constant."""
+    out = _yosys_in_rtl(
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; hierarchy -top qmac_fp32_mul; "
+        "proc; flatten; sat -set exp_o[8] 1 -prove exp_o[7] 0 -verify"
+    )
+    assert "SUCCESS!" in out
+    read = (
+        f"read_verilog -D QMAC_COMB_PIPE {RTL_FILES}; "
+        "hierarchy -top qmac_fp32_round -chparam OUT_BITS 8; proc; flatten; "
+    )
+    for below_384 in ("-set exp_i[8] 0", "-set exp_i[8:7] 2'b10"):
+        out = _yosys_in_rtl(read + f"sat {below_384} -prove unused_neg_f_hi 0 -verify")
+        assert "SUCCESS!" in out
+    out = _yosys_in_rtl(
+        read + "eval -set exp_i 9'd511 -set prod_i 48'h800000000000 -show unused_neg_f_hi"
+    )
+    assert "unused_neg_f_hi = 1'1" in out, out[-2000:]
+
+
+def test_delay_tap_3_carries_the_shift_fp32_holds_at_0():
+    """rtl/coverage.toml: qmac_delay's g_regs.tap[3] exists only where N >= 3. Of the two
+    qmac_delay instances, qmac_fp32_mul's u_scale has N = 2 and qmac's u_rm_shift (the shift
+    beside qmac_requant_mul) N = RQM_LAT, which is 3 only in the fp32 mode. There the shift is
+    unused and must be 0 (pyref refuses 1), so that tap never toggles in a run inside the
+    contract."""
+    from pyref.layer import Layer
+
+    instances = {
+        f.name: re.findall(
+            r"qmac_delay #\(\s*\.W \((\w+)\),\s*\.N \((\w+)\)\s*\) (\w+)", f.read_text()
+        )
+        for f in RTL.glob("*.v")
+    }
+    assert {k: v for k, v in instances.items() if v} == {
+        "qmac.v": [("SHIFT_BITS", "RQM_LAT", "u_rm_shift")],
+        "qmac_fp32_mul.v": [("31", "2", "u_scale")],
+    }
+    assert (
+        "(ROUNDING == RND_FP32) ? 3 : ((ROUNDING == RND_GEMMLOWP) ? 2 : 1)"
+        in (RTL / "qmac.v").read_text()
+    )
+    fp32 = NAMED_CONFIGS["fp32"]
+    assert fp32.shift_range == (0, 0)
+    Layer.build(fp32, [[1]], [[1]], mult=0x3F800000, shift=0)
+    with pytest.raises(ValueError, match="shift.* allowed 0 .. 0"):
+        Layer.build(fp32, [[1]], [[1]], mult=0x3F800000, shift=1)
