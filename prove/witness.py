@@ -20,31 +20,42 @@ def witness_inputs(workdir: Path) -> dict[str, int]:
     return out
 
 
-def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
-    """The miter's outputs at step 0 of ``engine_0/trace.vcd``: ``gold`` (the RTL module, the
-    first of ``miter -equiv``) and ``gate`` (the spec), by port name."""
-    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
-    ids, depth, out = {}, 0, {"gold": {}, "gate": {}}
-    for line in text:
+def _top_level_vcd(workdir: Path):
+    """The events of ``engine_0/trace.vcd`` at the top scope: ``("var", ident, name)``,
+    ``("time", t)`` and ``("value", ident, bits)`` (bits as written, x and z included)."""
+    depth = 0
+    for line in (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n"):
         if line.startswith("$scope"):
             depth += 1
         elif line.startswith("$upscope"):
             depth -= 1
         elif line.startswith("$var") and depth == 1:
             _, _, _, ident, name, *_ = line.split()
+            yield "var", ident, name
+        elif line.startswith("#") and line[1:].strip():
+            yield "time", int(line[1:])
+        elif line[:1] == "b":
+            value, ident = line[1:].split()
+            yield "value", ident, value
+        elif line[:1] in ("0", "1", "x", "z") and len(line) > 1:
+            yield "value", line[1:], line[0]
+
+
+def trace_outputs(workdir: Path) -> dict[str, dict[str, int]]:
+    """The miter's outputs at step 0 of ``engine_0/trace.vcd``: ``gold`` (the RTL module, the
+    first of ``miter -equiv``) and ``gate`` (the spec), by port name (an X value left out)."""
+    ids, out = {}, {"gold": {}, "gate": {}}
+    for kind, *rest in _top_level_vcd(workdir):
+        if kind == "var":
+            ident, name = rest
             side, _, port = name.partition("_")
             if side in out:
                 ids[ident] = (side, port)
-        elif line.startswith("#") and line[1:].strip() not in ("0", ""):
+        elif kind == "time" and rest[0] != 0:
             break  # only step 0
-        elif line[:1] == "b":
-            value, ident = line[1:].split()
-            if ident in ids and set(value) <= {"0", "1"}:
-                side, port = ids[ident]
-                out[side][port] = int(value, 2)
-        elif line[:1] in "01" and line[1:] in ids:
-            side, port = ids[line[1:]]
-            out[side][port] = int(line[0])
+        elif kind == "value" and rest[0] in ids and set(rest[1]) <= {"0", "1"}:
+            side, port = ids[rest[0]]
+            out[side][port] = int(rest[1], 2)
     return out
 
 
@@ -56,25 +67,17 @@ def signed(v: int, bits: int) -> int:
 def trace_steps(workdir: Path, names: tuple[str, ...]) -> list[dict[str, int]]:
     """The top-level signals ``names`` of ``engine_0/trace.vcd`` at each step (smtbmc writes
     step k at time 10k, the clock edge between at 10k + 5), by name; X or Z read as 0."""
-    text = (Path(workdir) / "engine_0" / "trace.vcd").read_text().split("\n")
-    ids, depth, now, t, snaps = {}, 0, {}, None, {}
-    for line in text:
-        if line.startswith("$scope"):
-            depth += 1
-        elif line.startswith("$upscope"):
-            depth -= 1
-        elif line.startswith("$var") and depth == 1:
-            _, _, _, ident, name, *_ = line.split()
-            if name in names:
-                ids.setdefault(ident, []).append(name)
-        elif line.startswith("#"):
+    ids, now, t, snaps = {}, {}, None, {}
+    for kind, *rest in _top_level_vcd(workdir):
+        if kind == "var" and rest[1] in names:
+            ids.setdefault(rest[0], []).append(rest[1])
+        elif kind == "time":
             if t is not None:
                 snaps[t] = dict(now)
-            t = int(line[1:])
-        elif line[:1] == "b" or (line[:1] in ("0", "1", "x", "z") and len(line) > 1):
-            value, ident = line[1:].split() if line[:1] == "b" else (line[0], line[1:])
-            for name in ids.get(ident, []):
-                now[name] = int(value.replace("x", "0").replace("z", "0"), 2)
+            t = rest[0]
+        elif kind == "value":
+            for name in ids.get(rest[0], []):
+                now[name] = int(rest[1].replace("x", "0").replace("z", "0"), 2)
     if t is not None:
         snaps[t] = dict(now)
     return [snaps[k] for k in sorted(snaps) if k % 10 == 0]
