@@ -14,7 +14,7 @@ from mutate.campaign import Settings
 from mutate.configs import SweepConfigsError, regression_configs
 from mutate.generate import Mutant
 from mutate.regress import RegressionSpec
-from pyref.config import NAMED_CONFIGS
+from pyref.config import NAMED_CONFIGS, QmacConfig
 
 DEFAULT = NAMED_CONFIGS["default"]
 
@@ -59,11 +59,28 @@ def test_a_spec_selects_its_points_configs_each_once(tmp_path):
     assert got[1][1] == dataclasses.replace(NAMED_CONFIGS["fp32"], out_bits=16)
 
 
-def test_the_committed_minimal_spec_gives_its_22_points():
-    got = dict(regression_configs("ci-min"))
-    assert len(got) == 22
-    # its first point (sweeps/ci-min.toml): the fp32 lanes = 32 point with 4-bit inputs
-    assert got["l32-s4x4-a32w-b32-m32-s6-fp32-o16"].rounding == "fp32"
+def test_the_committed_minimal_spec_gives_its_24_points():
+    got = regression_configs("ci-min")
+    assert len(got) == 24 and len(dict(got)) == 24
+    # its first point (sweeps/ci-min.toml), field by field as the spec writes it out
+    assert got[0] == (
+        "l8-s16x8-a48w-b48-m32-s7-half_zero-o16",
+        QmacConfig(
+            lanes=8,
+            in_bits=16,
+            in_signed=True,
+            w_bits=8,
+            acc_bits=48,
+            acc_mode="wrap",
+            bias_bits=48,
+            mult_bits=32,
+            shift_bits=7,
+            rounding="half_zero",
+            out_bits=16,
+        ),
+    )
+    # its ninth: the fp32 lanes = 32 point with 4-bit inputs
+    assert dict(got)["l32-s4x4-a32w-b32-m32-s6-fp32-o16"].rounding == "fp32"
 
 
 def _key(configs) -> str:

@@ -312,6 +312,49 @@ def test_fp32_round_top_sticky_group_never_rounds():
     assert f"= 61'{'0' * 27}1{'0' * 33}" in out, out[-2000:]
 
 
+# (W, SHIFT_BITS, the lowest sticky group the ci sweep never sets) of the only ci points whose
+# qmac_round_shift has G = 16 (W 59 .. 62) or G = 25 (W 95 .. 98) sticky groups: the requant
+# shift of l1-s6x2-a28w-b28-m32-s5-half_down-o16 (W = 28 + 32) and of
+# l8-s4x8-a64w-b64-m32-s6-floor-o16 (W = 64 + 32).
+WIDE_STICKY = [(60, 5, 8), (96, 6, 16)]
+
+
+@pytest.mark.parametrize(("w", "t_bits", "k"), WIDE_STICKY)
+def test_round_shift_wide_sticky_groups_need_a_wider_shift(w, t_bits, k):
+    """docs/coverage.md: the ci sweep's 17 expression points ``(parts_q[15:0][k]==1) => 1``,
+    k = 8 .. 15, and ``(parts_q[24:0][k]==1) => 1``, k = 16 .. 24, of qmac_round_shift's
+    below_nz. Sticky group k gathers bits 4k .. 4k+3 of v below the guard bit t - 1, so it needs
+    t >= 4k + 2 (34 at k = 8, 66 at k = 16), more than a 5-bit (31) or 6-bit (63) shift holds.
+    Yosys: at those parameters groups k and up are 0 for every input; one shift bit wider, the
+    shifts that set group k are exactly 4k + 2 .. 2^(T_BITS+1) - 1 (every one listed)."""
+    g = (w + 2 + 3) // 4
+    read = (
+        "read_verilog -D QMAC_COMB_PIPE qmac_round_shift.v qmac_pipe_reg.v; "
+        f"hierarchy -top qmac_round_shift -chparam W {w} -chparam T_BITS {{}}; proc; flatten; "
+    )
+    out = _yosys_in_rtl(read.format(t_bits) + f"sat -prove parts_q[{g - 1}:{k}] 0 -verify")
+    assert "SUCCESS!" in out
+    out = _yosys_in_rtl(read.format(t_bits + 1) + f"sat -set parts_q[{k}] 1 -all -show t_i")
+    shifts = sorted(int(s) for s in re.findall(r"\\t_i\s+(\d+)\s", out))
+    assert shifts == list(range(4 * k + 2, 2 ** (t_bits + 1))), out[-2000:]
+
+
+def test_the_wide_sticky_groups_are_built_by_those_points_only():
+    """The reason above holds for the ci sweep as it is: every ci point whose requant rounding
+    shift has 16 or 25 sticky groups has the width and SHIFT_BITS of WIDE_STICKY."""
+    from sweep import spec as spec_mod
+
+    seen = set()
+    for p in spec_mod.load("ci").expand(auto_sims=("verilator",))[0]:
+        c = p.config
+        if c.rounding == "fp32":  # its instance is W = 26, T_BITS = 8
+            continue
+        w = c.acc_bits + c.mult_bits - (31 if c.rounding == "gemmlowp" else 0)
+        if (w + 5) // 4 in (16, 25):
+            seen.add((w, c.shift_bits))
+    assert seen == {(w, t) for w, t, _ in WIDE_STICKY}
+
+
 def test_fp32_normalize_sticky_bit_0_is_never_set():
     """rtl/coverage.toml: the expression point ``(norm[6:0][0]==1) => 1`` of
     qmac_fp32_normalize's sticky bit is unreachable. norm = mag << (31 - p) has bit 0 = mag[0]
