@@ -26,6 +26,7 @@ from pyref.fp32_math import (
 )
 from pyref.layer import Layer
 from pyref.rounding import round_shift_scalar
+from tb.shared.fp32_values import odd_inverses
 
 from . import replay_search
 from .plan import Check
@@ -130,15 +131,6 @@ def exact_job(check: Check, cfg: QmacConfig, workdir: Path) -> tuple[int, int] |
     return job
 
 
-def _odd_inverses(a: np.ndarray) -> np.ndarray:
-    """``a^-1 mod 2^64`` of odd ``a`` (Newton's iteration, uint64 wrapping)."""
-    a = a.astype(np.uint64)
-    x = a.copy()
-    for _ in range(6):
-        x *= np.uint64(2) - a * x
-    return x
-
-
 def edge_jobs(
     cfg: QmacConfig, rng: np.random.Generator, n: int = 1 << 20, per: int = 2
 ) -> list[tuple[int, int]]:
@@ -149,7 +141,7 @@ def edge_jobs(
     accumulator ``a`` (so fl32(acc) = acc, every product bit live) and the scale mantissa
     ``b = c * a^-1 mod 2^24`` fix the low 24 bits; the rest are drawn from ``n`` values of a."""
     a = rng.integers(1 << 22, 1 << 23, n, dtype=np.int64) * 2 + 1
-    inv = _odd_inverses(a)
+    inv = odd_inverses(a)
     lo, hi = cfg.out_range
     jobs = []
     for d in (23, 24):

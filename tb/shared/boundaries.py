@@ -43,7 +43,7 @@ from .exact_values import (
     realize_acc,
     realize_accs,
 )
-from .fp32_values import pow2_mult
+from .fp32_values import odd_inverses, pow2_mult
 from .stimulus import Stimulus, assemble, assemble_jobs, empty_stimulus
 
 
@@ -653,15 +653,6 @@ def _tie_neighbour_batch(
     )
 
 
-def _odd_inverses_31(a: np.ndarray) -> np.ndarray:
-    """``a^-1 mod 2^31`` for odd ``a`` (Newton's iteration on uint64, wrapping mod 2^64)."""
-    a = a.astype(np.uint64)
-    x = a.copy()
-    for _ in range(5):
-        x *= np.uint64(2) - a * x
-    return (x & np.uint64((1 << 31) - 1)).astype(np.int64)
-
-
 def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int) -> JobBatch | None:
     if cfg.rounding != "gemmlowp":
         return None
@@ -674,7 +665,7 @@ def _nudge_batch(cfg: QmacConfig, rng: np.random.Generator, n: int, offset: int)
         if not pend.size:
             break
         mm = 2 * rng.integers(0, 1 << (cfg.out_bits - 1), pend.size) + 1
-        inv = _odd_inverses_31(mm)
+        inv = (odd_inverses(mm) & np.uint64((1 << 31) - 1)).astype(np.int64)
         x = (((1 << 30) + offset) * inv) % (1 << 31)  # < 2^62: exact
         x = np.where(rng.random(pend.size) < 0.5, x - (1 << 31), x)
         good = (x >= acc_lo) & (x <= acc_hi) & (x >= -(1 << 31)) & (x < (1 << 31))

@@ -25,7 +25,7 @@ from pyref.fp32_math import R_LIMIT, bit_length, fp32_requantize, fp32_stages
 from pyref.rounding import round_shift
 
 from .exact_values import Unrealizable, acc_cap
-from .fp32_values import product_carry
+from .fp32_values import odd_inverses, product_carry
 
 COMBOS = tuple((g, s, lsb) for g in (0, 1) for s in (0, 1) for lsb in (0, 1))
 """(guard, sticky, LSB) of the product's rounding, every combination."""
@@ -127,15 +127,6 @@ def carry_sat_jobs(
     return acc, mult, np.asarray(fp32_requantize(acc, mult)).astype(np.int64)
 
 
-def _odd_inverses(a: np.ndarray) -> np.ndarray:
-    """``a^-1 mod 2^64`` for odd ``a`` (Newton's iteration, uint64 wrapping)."""
-    a = a.astype(np.uint64)
-    x = a.copy()
-    for _ in range(6):
-        x *= np.uint64(2) - a * x
-    return x
-
-
 def _candidates(rng: np.random.Generator, k: int, combo, u_lo: int, cap: int):
     """``k`` drawn ``(acc, mult, ok)``, each meant to have ``combo`` (checked by the caller);
     ``ok`` False where ``ms`` or the product's length missed (or a set sticky bit would be the
@@ -153,7 +144,7 @@ def _candidates(rng: np.random.Generator, k: int, combo, u_lo: int, cap: int):
     m = d + u + 1
     c = (kpat << d) | low  # the low m bits of a * ms, m <= 11 + 23 + 1
     mask = ((one << m) - 1).astype(np.uint64)
-    ms = ((c.astype(np.uint64) * _odd_inverses(a)) & mask).astype(np.int64)
+    ms = ((c.astype(np.uint64) * odd_inverses(a)) & mask).astype(np.int64)
     free = np.maximum(23 - m, 0)  # ms's bits above the fixed ones, below its leading one
     ms = ms | (rng.integers(0, one << free) << m) | np.where(m <= 23, _MANT_LO, 0)
     ok = (ms >= _MANT_LO) & (ms < _MANT_HI) & (bit_length(a * ms) - 24 == d)  # a * ms < 2^36

@@ -143,10 +143,11 @@ def _round_half_even(v: Fraction) -> int:
     return q + (rem > Fraction(1, 2) or (rem == Fraction(1, 2) and q % 2 == 1))
 
 
-def _odd_inverses(a: np.ndarray) -> np.ndarray:
-    """``a^-1 mod 2^64`` for odd uint64 ``a`` (Newton: each step doubles the number of correct
+def odd_inverses(a: np.ndarray) -> np.ndarray:
+    """``a^-1 mod 2^64`` (uint64) for odd ``a`` (Newton: each step doubles the number of correct
     low bits, from 3 for ``x = a`` since ``a * a == 1 mod 8``; uint64 arithmetic wraps mod
-    2^64)."""
+    2^64); ``& (2^k - 1)`` gives the inverse mod 2^k."""
+    a = np.asarray(a).astype(np.uint64)
     x = a.copy()
     for _ in range(5):
         x *= np.uint64(2) - a * x
@@ -212,7 +213,7 @@ def search_product_sticky_table(n_max: int) -> np.ndarray:
     chunk = 1 << 20
     for start in range(_MANT_LO + 1, _MANT_HI, 2 * chunk):
         a = np.arange(start, min(start + 2 * chunk, _MANT_HI), 2, dtype=np.uint64)
-        inv = _odd_inverses(a)
+        inv = odd_inverses(a)
         for k in (23, 24):
             for u in range(u_lo, 23):
                 m = k + u + 1  # bit k+u of P is 0: n is even
