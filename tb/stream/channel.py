@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 from typing import Callable, Mapping
 
@@ -33,6 +34,14 @@ class Channel:
         self.sock = sock
         self.alive = alive
         self._buf = bytearray()
+
+    @classmethod
+    def to_session(cls) -> "Channel":
+        """The simulator side's channel: connected to the session's socket named in
+        :data:`SERVER_ENV` (blocking)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(json.loads(os.environ[SERVER_ENV])["address"])
+        return cls(sock)
 
     def send(self, message: dict, arrays: Mapping[str, np.ndarray] | None = None) -> None:
         """``message`` (JSON-able) and ``arrays`` (any numeric dtype and shape)."""

@@ -10,9 +10,7 @@ simulation is paused (Python holds the simulator's only thread).
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import traceback
 
 import cocotb
@@ -21,7 +19,7 @@ from tb.batch.cocotb_test import run_job
 from tb.shared.job import SimJob
 
 from . import request
-from .channel import SERVER_ENV, Channel, ChannelClosed
+from .channel import Channel, ChannelClosed
 
 PROFILE_ENV = "QMAC_TB_STREAM_PROFILE"
 """When set, the simulator side runs under cProfile and writes its stats to this path."""
@@ -30,10 +28,7 @@ PROFILE_ENV = "QMAC_TB_STREAM_PROFILE"
 @cocotb.test()
 async def qmac_stream(dut):
     """Play every requested stream through the batch wrapper, one after the other."""
-    address = json.loads(os.environ[SERVER_ENV])["address"]
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(address)
-    channel = Channel(sock)
+    channel = Channel.to_session()
     served = 0
     profile = None
     if os.environ.get(PROFILE_ENV):  # profile the simulator side (docs/hil.md)
@@ -69,7 +64,7 @@ async def qmac_stream(dut):
                 channel.send({"ok": False, "error": error})
             served += 1
     finally:
-        sock.close()
+        channel.sock.close()
         if profile is not None:
             profile.disable()
             profile.dump_stats(os.environ[PROFILE_ENV])

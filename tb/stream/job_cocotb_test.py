@@ -11,9 +11,6 @@ reset edge is cycle 0), so its report is the one a run of its own gives.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import traceback
 
 import cocotb
@@ -25,7 +22,7 @@ from tb.cycle.cocotb_test import run_job as run_cycle_job
 from tb.cycle.testbench import QmacTB
 from tb.shared.job import SimJob
 
-from .channel import SERVER_ENV, Channel, ChannelClosed
+from .channel import Channel, ChannelClosed
 
 START_RESET_CYCLES = 5
 """The per-cycle test's first reset (:meth:`tb.cycle.testbench.QmacTB.start`)."""
@@ -68,10 +65,7 @@ async def _per_cycle(dut, job: SimJob, first: bool, deposit) -> object:
 @cocotb.test()
 async def qmac_jobs(dut):
     """Run every requested job, one after the other, each after its deposits and a reset."""
-    address = json.loads(os.environ[SERVER_ENV])["address"]
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(address)
-    channel = Channel(sock)
+    channel = Channel.to_session()
     batch = dut._name.rsplit(".", 1)[-1] != "qmac"
     found: dict[str, list] = {}
     served = 0
@@ -110,5 +104,5 @@ async def qmac_jobs(dut):
                 channel.send({"ok": False, "error": error})
             served += 1
     finally:
-        sock.close()
+        channel.sock.close()
     dut._log.info("qmac jobs: served %d job(s)", served)
